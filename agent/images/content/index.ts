@@ -1,0 +1,2 @@
+export type { ContentReader, ContentStore, Ingest } from './types';
+export { openContentStore } from './local';

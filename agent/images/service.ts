@@ -1,0 +1,322 @@
+// The image service: the agent's images, their names, and the blobs and snapshots behind them.
+// It owns the content store, the snapshotter's layer snapshots and the image metadata, and is
+// the only writer of all three.
+
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
+import { openContentStore, type ContentStore } from './content';
+import { shortDigest } from './digest';
+import { ImageMetadata } from './metadata';
+import { pullImage, type PullLimits, type PullOptions } from './pull';
+import { pushImage, type PushOptions, type PushResult } from './push';
+import { loadArchive, saveImages, type SaveEntry } from './archive';
+import type { Readable, Writable } from 'node:stream';
+import { familiarName, familiarString, parseReference } from './reference';
+import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
+import type { Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
+
+export interface ImageServiceOptions {
+  /** Directory holding content/, snapshots/ and images.json. */
+  root: string;
+  registry?: RegistryOptions;
+  limits?: Partial<PullLimits>;
+}
+
+export const DEFAULT_LIMITS: PullLimits = {
+  maxLayerBytes: 8 * 1024 ** 3,
+  maxHeaderBytes: 1024 * 1024,
+  maxConfigBytes: 8 * 1024 * 1024,
+  concurrency: 3,
+};
+
+export interface HistoryRow {
+  /** The image ID on the top row, undefined ("<missing>") below, as docker prints it. */
+  id?: Digest;
+  created?: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+  emptyLayer: boolean;
+}
+
+export interface RemoveResult {
+  untagged: string[];
+  deleted: Digest[];
+}
+
+/** Says whether a container uses an image (and which); the container runtime provides it. */
+export type ImageUsers = (imageId: Digest) => string | undefined;
+
+export class ImageService {
+  private readonly inflight = new Map<Digest, Promise<number>>();
+  private activePulls = 0;
+  private gcWanted = false;
+  usersOf: ImageUsers = () => undefined;
+
+  private constructor(
+    readonly content: ContentStore,
+    readonly snapshots: Snapshotter,
+    readonly metadata: ImageMetadata,
+    readonly registry: RegistryClient & { close(): void },
+    private readonly limits: PullLimits,
+    /** Where `berth login` keeps credentials, in docker's config.json format. */
+    private readonly authFile: string,
+  ) {}
+
+  static async open(options: ImageServiceOptions): Promise<ImageService> {
+    const content = await openContentStore(path.join(options.root, 'content'));
+    const snapshots = await openOverlaySnapshotter(path.join(options.root, 'snapshots'));
+    const metadata = await ImageMetadata.open(path.join(options.root, 'images.json'));
+    const authFile = path.join(options.root, 'auth.json');
+    const registry = createRegistryClient({
+      ...options.registry,
+      authFiles: [authFile, ...(options.registry?.authFiles ?? [])],
+    });
+    return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, authFile);
+  }
+
+  close(): void {
+    this.registry.close();
+  }
+
+  async pull(reference: string, options: PullOptions = {}): Promise<ImageRecord> {
+    this.activePulls++;
+    try {
+      return await pullImage(
+        { registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight },
+        reference,
+        options,
+      );
+    } finally {
+      this.activePulls--;
+      if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
+    }
+  }
+
+  list(options: { all?: boolean; dangling?: boolean } = {}): ImageRecord[] {
+    const images = this.metadata.list();
+    const filtered = options.dangling === undefined ? images : images.filter((i) => (i.repoTags.length === 0) === options.dangling);
+    return filtered.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /**
+   * The image a user's word names, as docker resolves it: a full ID, a name[:tag] or name@digest,
+   * or an unambiguous ID prefix.
+   */
+  resolve(word: string): ImageRecord {
+    const exact = /^(sha256:)?[a-f0-9]{64}$/.test(word) ? this.metadata.get((word.startsWith('sha256:') ? word : `sha256:${word}`) as Digest) : undefined;
+    if (exact) return exact;
+    const byName = this.byReference(word);
+    if (byName) return byName;
+    const byPrefix = this.metadata.byIdPrefix(word);
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new BerthError('invalid-argument', `image ID prefix "${word}" is ambiguous: it matches ${byPrefix.length} images`);
+    throw new BerthError('not-found', `No such image: ${word}`);
+  }
+
+  private byReference(word: string): ImageRecord | undefined {
+    let name: string;
+    try {
+      const ref = parseReference(word);
+      name = ref.digest ? `${familiarName(ref)}@${ref.digest}` : familiarString({ ...ref, tag: ref.tag ?? 'latest' });
+    } catch {
+      return undefined;
+    }
+    return this.metadata.byName(name);
+  }
+
+  async config(image: ImageRecord): Promise<ImageConfig> {
+    return JSON.parse((await this.content.read(image.id)).toString('utf8')) as ImageConfig;
+  }
+
+  /** docker image inspect's document. */
+  async inspect(word: string): Promise<Record<string, unknown>> {
+    const image = this.resolve(word);
+    const config = await this.config(image);
+    return {
+      Id: image.id,
+      RepoTags: image.repoTags,
+      RepoDigests: image.repoDigests,
+      Created: image.created,
+      Author: config.author ?? '',
+      Config: config.config ?? {},
+      Architecture: image.platform.architecture,
+      Os: image.platform.os,
+      ...(image.platform.variant ? { Variant: image.platform.variant } : {}),
+      Size: image.size,
+      RootFS: { Type: 'layers', Layers: image.layers.map((l) => l.diffId) },
+      Manifest: image.manifest,
+      ...(image.index ? { Index: image.index } : {}),
+      Layers: image.layers.map((l) => ({ Digest: l.descriptor.digest, MediaType: l.descriptor.mediaType, Size: l.descriptor.size, DiffID: l.diffId, ChainID: l.chainId })),
+    };
+  }
+
+  /** docker history: newest first; layer-less steps show size 0. */
+  async history(word: string): Promise<HistoryRow[]> {
+    const image = this.resolve(word);
+    const config = await this.config(image);
+    const entries: HistoryEntry[] = config.history?.length
+      ? config.history
+      : image.layers.map(() => ({ created_by: '' }));
+    const sizes = await Promise.all(image.layers.map(async (l) => (await this.snapshots.stat(l.chainId))?.size ?? 0));
+    let layer = 0;
+    const rows = entries.map((h): HistoryRow => {
+      const size = h.empty_layer ? 0 : (sizes[layer++] ?? 0);
+      return { ...(h.created ? { created: h.created } : {}), createdBy: h.created_by ?? '', size, comment: h.comment ?? '', emptyLayer: Boolean(h.empty_layer) };
+    });
+    rows.reverse();
+    if (rows[0]) rows[0].id = image.id;
+    return rows;
+  }
+
+  /** berth tag SOURCE TARGET. */
+  async tag(source: string, target: string): Promise<void> {
+    const image = this.resolve(source);
+    const ref = parseReference(target);
+    if (ref.digest) throw new BerthError('invalid-argument', `invalid tag "${target}": a tag cannot contain a digest`);
+    await this.metadata.tag(image.id, familiarString({ ...ref, tag: ref.tag ?? 'latest' }));
+  }
+
+  /**
+   * berth rmi: by name, untag (and delete the image when that was its last name); by ID, delete
+   * the image with all its names, which needs `force` when it has several. An image a container
+   * uses is refused unless forced, and then only untagged, as docker does.
+   */
+  async remove(word: string, options: { force?: boolean } = {}): Promise<RemoveResult> {
+    const image = this.resolve(word);
+    const result: RemoveResult = { untagged: [], deleted: [] };
+    const user = this.usersOf(image.id);
+    const byName = this.byReference(word)?.id === image.id && !/^(sha256:)?[a-f0-9]+$/.test(word);
+    if (user && !options.force) {
+      throw new BerthError('failed-precondition', `conflict: unable to remove image ${word} (must force) - container ${user.slice(0, 12)} is using its referenced image ${shortDigest(image.id).slice(7)}`);
+    }
+    if (byName && image.repoTags.length + image.repoDigests.length > 1) {
+      const name = image.repoTags.find((t) => t === this.canonicalName(word)) ?? this.canonicalName(word);
+      await this.metadata.untag(image.id, name);
+      result.untagged.push(name);
+      const after = this.metadata.get(image.id)!;
+      // Only its repo digests are left: the image is as good as untagged; docker deletes it too.
+      if (after.repoTags.length > 0) return result;
+    } else if (!byName && image.repoTags.length > 1 && !options.force) {
+      throw new BerthError('failed-precondition', `conflict: unable to delete ${shortDigest(image.id).slice(7)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    const current = this.metadata.get(image.id)!;
+    result.untagged.push(...current.repoTags, ...current.repoDigests);
+    if (user) {
+      // Forced removal of an image in use keeps the image for its container, untagged.
+      for (const name of [...current.repoTags, ...current.repoDigests]) await this.metadata.untag(image.id, name);
+      return result;
+    }
+    await this.metadata.delete(image.id);
+    result.deleted.push(image.id);
+    await this.collectGarbage();
+    return result;
+  }
+
+  private canonicalName(word: string): string {
+    const ref = parseReference(word);
+    return ref.digest ? `${familiarName(ref)}@${ref.digest}` : familiarString({ ...ref, tag: ref.tag ?? 'latest' });
+  }
+
+  /** berth image prune: dangling images (no tags), or with `all` every image no container uses. */
+  async prune(options: { all?: boolean } = {}): Promise<{ deleted: Digest[]; reclaimed: number }> {
+    const before = await this.diskUsage();
+    const victims = this.metadata.list().filter((i) => (options.all || i.repoTags.length === 0) && !this.usersOf(i.id));
+    for (const image of victims) await this.metadata.delete(image.id);
+    await this.collectGarbage();
+    return { deleted: victims.map((v) => v.id), reclaimed: Math.max(0, before - (await this.diskUsage())) };
+  }
+
+  /** Bytes held by layer snapshots (what `images` and `system df` count). */
+  async diskUsage(): Promise<number> {
+    return (await this.snapshots.list()).reduce((sum, s) => sum + s.size, 0);
+  }
+
+  /**
+   * Delete blobs and snapshots no image refers to. Deferred while a pull runs: its blobs and
+   * snapshots are not referenced by any image until it finishes.
+   */
+  async collectGarbage(): Promise<void> {
+    if (this.activePulls > 0) {
+      this.gcWanted = true;
+      return;
+    }
+    this.gcWanted = false;
+    const keepBlobs = new Set<Digest>();
+    const keepSnapshots = new Set<Digest>();
+    for (const image of this.metadata.list()) {
+      keepBlobs.add(image.id).add(image.manifest.digest);
+      if (image.index) keepBlobs.add(image.index.digest);
+      for (const layer of image.layers) {
+        keepBlobs.add(layer.descriptor.digest);
+        keepSnapshots.add(layer.chainId);
+      }
+    }
+    for (const snapshot of await this.snapshots.list()) {
+      if (!keepSnapshots.has(snapshot.chainId)) await this.snapshots.remove(snapshot.chainId);
+    }
+    for (const digest of await this.content.list()) {
+      if (!keepBlobs.has(digest)) await this.content.delete(digest);
+    }
+  }
+
+  /** berth login: check the credentials against the registry, then keep them for later pulls and pushes. */
+  async login(registry: string, username: string, password: string): Promise<void> {
+    const domain = normalizeRegistryKey(registry || 'docker.io');
+    await this.registry.login(domain, username, password);
+    let doc: { auths?: Record<string, { auth: string }> } = {};
+    try {
+      doc = JSON.parse(await fs.readFile(this.authFile, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    doc.auths = { ...doc.auths, [domain]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } };
+    const tmp = `${this.authFile}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(doc, null, 2), { mode: 0o600 });
+    await fs.rename(tmp, this.authFile);
+  }
+
+  /**
+   * berth push REF: the image REF names goes to REF's registry, repository and tag. Layers the
+   * registry has are skipped, those in another repository of it that the image came from are
+   * mounted, the rest uploaded; the manifest is sent byte for byte, so its digest is unchanged.
+   */
+  async push(reference: string, options: Omit<PushOptions, 'concurrency'> = {}): Promise<PushResult> {
+    const image = this.resolve(reference);
+    return pushImage({ registry: this.registry, content: this.content, metadata: this.metadata }, image, reference, options);
+  }
+
+  /** berth save: the named images as one tar (OCI layout + docker save's format) written to `out`, which is ended. */
+  async save(names: string[], out: Writable): Promise<void> {
+    const entries: SaveEntry[] = names.map((word) => {
+      const image = this.resolve(word);
+      // Named by tag: saved under that tag. By ID or digest: saved untagged, as docker does.
+      const byTag = this.byReference(word)?.id === image.id && !/^(sha256:)?[a-f0-9]+$/.test(word) && !word.includes('@');
+      return byTag ? { image, name: this.canonicalName(word) } : { image };
+    });
+    await saveImages(this.content, entries, out);
+  }
+
+  /**
+   * berth load: every image of a tar from `save`, docker save, or an OCI layout. Returns the names
+   * loaded (busybox:latest), or the image ID of an image loaded without a name.
+   */
+  async load(input: Readable): Promise<string[]> {
+    // Blobs and snapshots of a load belong to no image until it finishes: hold the collector off.
+    this.activePulls++;
+    try {
+      return await loadArchive(
+        {
+          registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight,
+          spoolRoot: path.join(path.dirname(this.authFile), 'tmp'),
+        },
+        input,
+      );
+    } finally {
+      this.activePulls--;
+      if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// The image service's vocabulary.
+//
+// An image is an immutable config plus an ordered stack of layers. Its ID is the digest of its
+// config; tags and repo digests are names that point at it. Blobs (manifests, configs, layers) live
+// once in the content store by digest; each layer is unpacked once into a snapshot keyed by its
+// chain ID and shared by every image whose stack starts with the same layers.
+//
+// Lifecycle of a pull: resolve the reference to a manifest (choosing a platform from an index),
+// fetch and verify the config, then for each layer missing from the snapshotter stream the blob
+// from the registry, verify it by digest and size while it streams, store it, decompress it,
+// verify its diff ID and apply it into a new snapshot. Only when every layer is in place is the
+// image record written, so a failed pull leaves no image behind (blobs and snapshots that did
+// complete stay, to be reused by the next attempt, and are collected by `rmi`/`prune` if unused).
+
+export type Digest = `sha256:${string}`;
+
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: Platform;
+}
+
+/** A parsed image reference, Docker's rules: `busybox` is docker.io/library/busybox:latest. */
+export interface Reference {
+  /** Registry host[:port], docker.io for Docker Hub. */
+  domain: string;
+  /** Repository path within the registry, e.g. library/busybox. */
+  path: string;
+  tag?: string;
+  digest?: Digest;
+}
+
+export interface ImageConfig {
+  architecture: string;
+  os: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  config?: {
+    User?: string;
+    Env?: string[];
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+  };
+  rootfs: { type: 'layers'; diff_ids: Digest[] };
+  history?: HistoryEntry[];
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** One layer of an image as the agent keeps it. */
+export interface LayerRecord {
+  /** The blob as the registry serves it (compressed or not). */
+  descriptor: Descriptor;
+  /** Digest of the uncompressed tar. */
+  diffId: Digest;
+  /** Identity of the snapshot holding this layer on top of all those below it. */
+  chainId: Digest;
+}
+
+/** What the agent stores per image. Frozen once written: images are immutable. */
+export interface ImageRecord {
+  /** The config digest: the image ID. */
+  id: Digest;
+  /** Digest of the manifest the image was pulled or built as (and its media type). */
+  manifest: Descriptor;
+  /** Digest of the index the manifest was chosen from, when pulled through one. */
+  index?: Descriptor;
+  repoTags: string[];
+  /** name@digest forms this image is known under in registries. */
+  repoDigests: string[];
+  layers: LayerRecord[];
+  platform: Platform;
+  /** The config's `created`, or when the image was stored if the config has none. */
+  created: string;
+  /** Sum of the layers' uncompressed sizes as unpacked. */
+  size: number;
+}
+
+/** Progress of one pull or push, as a stream of events (docker pull's lines). */
+export type ProgressEvent =
+  | { kind: 'resolved'; reference: string; digest: Digest }
+  | { kind: 'layer'; digest: Digest; status: LayerStatus; current?: number; total?: number }
+  | { kind: 'done'; reference: string; imageId: Digest; digest: Digest; status: string };
+
+export type LayerStatus =
+  /** The layer is known and queued. */
+  | 'waiting'
+  /** Already unpacked (pull) or already in the registry (push). */
+  | 'exists'
+  /** Bytes are moving. */
+  | 'downloading'
+  | 'uploading'
+  /** Mounted from another repository of the same registry (push). */
+  | 'mounted'
+  /** The connection was cut and is being resumed with a Range request. */
+  | 'resuming'
+  | 'complete';
+
+export type ProgressSink = (event: ProgressEvent) => void;

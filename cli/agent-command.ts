@@ -1,0 +1,38 @@
+// berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
+
+import { parseArgs } from 'node:util';
+import { DEFAULT_DATA_ROOT, DEFAULT_SOCKET, startAgent } from '../agent/agent';
+import { BerthError } from '../agent/errors';
+
+export async function runAgentCommand(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'data-root': { type: 'string', default: DEFAULT_DATA_ROOT },
+        socket: { type: 'string', default: DEFAULT_SOCKET },
+        'insecure-registry': { type: 'string', multiple: true },
+        'registries-config': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new BerthError('invalid-argument', (err as Error).message);
+  }
+  const agent = await startAgent({
+    dataRoot: values['data-root'],
+    socket: values.socket,
+    registry: {
+      insecureRegistries: values['insecure-registry'] ?? [],
+      ...(values['registries-config'] ? { registriesConfig: values['registries-config'] } : {}),
+    },
+  });
+  process.stdout.write(`berth agent: serving ${values.socket} (data root ${values['data-root']})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await agent.stop();
+}

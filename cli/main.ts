@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// berth: one command for the agent, the node verbs (docker's) and, later, the cluster verbs
+// (kubectl's). Verb modules are loaded only when used so that a command starts quickly.
+
+import { BerthError } from '../agent/errors';
+
+const USAGE = `Usage: berth [--agent SOCKET] COMMAND [ARGS...]
+
+Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket):
+  pull REF [--platform os/arch]   Pull an image from a registry
+  push REF                        Push an image to a registry
+  images [-a] [-q] [--digests]    List images
+  image inspect|history|ls|rm|prune|tag|pull|push|save|load
+  tag SOURCE TARGET               Give an image another name
+  rmi [-f] IMAGE...               Remove images
+  save -o FILE IMAGE...           Write images to a tar (OCI layout + docker save format)
+  load -i FILE                    Read images from such a tar
+  login [-u USER] [-p PASS | --password-stdin] [REGISTRY]
+
+Processes:
+  agent [--data-root DIR] [--socket PATH] [--insecure-registry HOST]... [--registries-config FILE]
+`;
+
+async function main(argv: string[]): Promise<void> {
+  let agentFlag: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (rest.length === 0 && a === '--agent') agentFlag = argv[++i];
+    else if (rest.length === 0 && a.startsWith('--agent=')) agentFlag = a.slice('--agent='.length);
+    else rest.push(a);
+  }
+  const [verb, ...args] = rest;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (verb === 'agent') {
+    const { runAgentCommand } = await import('./agent-command');
+    return runAgentCommand(args);
+  }
+  const { imageVerbs, runImageVerb } = await import('./images');
+  if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
+  throw new BerthError('invalid-argument', `unknown command "${verb}"; see berth --help`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`Error: ${message}\n`);
+  if (process.env.BERTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = err instanceof BerthError && err.code === 'invalid-argument' ? 125 : 1;
+});
