@@ -1,0 +1,835 @@
+// berth_fs: filesystem operations confined to a root directory, for unpacking untrusted layers.
+//
+// Every operation names its object as (rootFd, rel). The parent directory of rel is opened with
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) relative to the root, so ".." and absolute
+// symlinks met on the way resolve inside the root, decided by the kernel at the moment of use
+// (no check-a-string-then-open race, the bug class behind docker cp's and node-tar's CVEs). The
+// last component is then acted on with an *at syscall that never follows it (O_NOFOLLOW,
+// AT_SYMLINK_NOFOLLOW, linkat without AT_SYMLINK_FOLLOW).
+//
+// Paths are byte strings: JS passes them as latin1 strings (one char per byte), so names that
+// are not valid UTF-8 survive the trip. Errors are thrown as Error objects carrying `code`
+// (the errno name), `errno`, `syscall` and `path`, like Node's own fs errors.
+//
+// Everything runs synchronously on the calling thread: each call is a handful of syscalls, and
+// a thread-pool hop per tar entry would cost more than the work.
+
+#include <node_api.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+// Newer than Debian 12's kernel headers; the numbers are the same on every architecture.
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+struct berth_xattr_args {
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
+};
+
+// The syscall that failed last; set next to every failing return so errors can name it.
+static const char *failed_syscall = "";
+
+#define FAIL(name) \
+  do { failed_syscall = (name); return -1; } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Errors and argument conversion.
+
+static void throw_errno(napi_env env, int err, const char *syscall_name, const char *path) {
+  const char *name = strerrorname_np(err);
+  if (name == NULL) name = "EUNKNOWN";
+  char msg[PATH_MAX + 256];
+  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", name, strerror(err), syscall_name, path);
+  napi_value js_msg, js_code, error, value;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &js_msg);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &js_code);
+  napi_create_error(env, js_code, js_msg, &error);
+  napi_create_int32(env, -err, &value);
+  napi_set_named_property(env, error, "errno", value);
+  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "syscall", value);
+  napi_create_string_latin1(env, path, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "path", value);
+  napi_throw(env, error);
+}
+
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "berth_fs: too few arguments");
+    return false;
+  }
+  return true;
+}
+
+// A path argument as bytes. Refuses embedded NULs and paths past PATH_MAX rather than truncate.
+static bool get_path(napi_env env, napi_value v, char *buf, bool latin1) {
+  size_t len = 0;
+  napi_status st = latin1 ? napi_get_value_string_latin1(env, v, NULL, 0, &len)
+                          : napi_get_value_string_utf8(env, v, NULL, 0, &len);
+  if (st != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "berth_fs: path must be a string");
+    return false;
+  }
+  if (len >= PATH_MAX) {
+    throw_errno(env, ENAMETOOLONG, "path", "");
+    return false;
+  }
+  if (latin1) napi_get_value_string_latin1(env, v, buf, PATH_MAX, &len);
+  else napi_get_value_string_utf8(env, v, buf, PATH_MAX, &len);
+  if (strlen(buf) != len) {
+    throw_errno(env, EINVAL, "path", buf);
+    return false;
+  }
+  return true;
+}
+
+static bool get_i64(napi_env env, napi_value v, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "berth_fs: expected a number");
+    return false;
+  }
+  return true;
+}
+
+static bool get_i32(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "berth_fs: expected a number");
+    return false;
+  }
+  return true;
+}
+
+static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
+  if (napi_get_value_uint32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "berth_fs: expected a number");
+    return false;
+  }
+  return true;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+static napi_value boolean(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
+static napi_value int32(napi_env env, int32_t n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confined resolution.
+
+// Splits rel in place into its parent (NULL when rel is one component) and its last component.
+// Leading and trailing slashes are dropped. "." and ".." components are refused: callers clean
+// names lexically first, and a last component of ".." would let an *at call act on the
+// directory above the root. Returns false (errno EINVAL) for those and for an empty rel.
+static bool split(char *rel, char **dir, char **base) {
+  while (*rel == '/') rel++;
+  size_t n = strlen(rel);
+  while (n > 0 && rel[n - 1] == '/') rel[--n] = '\0';
+  if (n == 0) {
+    errno = EINVAL;
+    return false;
+  }
+  for (char *c = rel; *c;) {
+    char *end = strchr(c, '/');
+    size_t len = end ? (size_t)(end - c) : strlen(c);
+    if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
+      errno = EINVAL;
+      return false;
+    }
+    c = end ? end + 1 : c + len;
+  }
+  char *slash = strrchr(rel, '/');
+  if (slash == NULL) {
+    *dir = NULL;
+    *base = rel;
+  } else {
+    *slash = '\0';
+    *dir = rel;
+    *base = slash + 1;
+  }
+  return true;
+}
+
+// openat2 confined to dirfd. RESOLVE_IN_ROOT returns EAGAIN when a concurrent rename might have
+// let ".." escape; retrying is what the man page asks for.
+static int open_in_root(int dirfd, const char *path, uint64_t flags) {
+  struct open_how how = {
+    .flags = flags | O_CLOEXEC,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  for (int i = 0; i < 64; i++) {
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) return (int)fd;
+  }
+  return -1;
+}
+
+static void close_keep_errno(int fd, int root) {
+  if (fd >= 0 && fd != root) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+  }
+}
+
+// Opens directory `dir` (NULL: the root itself, returned as is) inside root as an O_PATH fd.
+// With mkdirp, missing components are created one by one (mode 0755, like containerd's
+// MkdirAll); each prefix is re-resolved from the root so a symlink among them stays confined.
+static int open_dir(int root, char *dir, bool mkdirp) {
+  if (dir == NULL) return root;
+  int fd = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT || !mkdirp) FAIL("openat2");
+
+  int prev = root;
+  for (char *comp = dir;;) {
+    char *slash = strchr(comp, '/');
+    if (slash) *slash = '\0';
+    int cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+    const char *step = "openat2";
+    if (cur < 0 && errno == ENOENT) {
+      // prev is the resolved parent of comp, so this creates exactly what openat2 missed. A
+      // dangling symlink here gives EEXIST, then ENOENT again below: refused, not followed.
+      if (mkdirat(prev, comp, 0755) == 0 || errno == EEXIST) {
+        cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+      } else {
+        step = "mkdirat";
+      }
+    }
+    if (slash) *slash = '/';
+    close_keep_errno(prev, root);
+    if (cur < 0) FAIL(step);
+    if (slash == NULL) return cur;
+    prev = cur;
+    comp = slash + 1;
+  }
+}
+
+// Removes (parent, base) and, if it is a directory, everything below it, never following a
+// symlink (each level is opened O_NOFOLLOW relative to the one above).
+static int remove_all(int parent, const char *base) {
+  if (unlinkat(parent, base, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EISDIR) FAIL("unlinkat");
+  int fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) FAIL("openat");
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close_keep_errno(fd, -1);
+    FAIL("fdopendir");
+  }
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    rc = remove_all(fd, e->d_name);
+  }
+  int saved = errno;
+  closedir(d);
+  if (rc != 0) {
+    errno = saved;
+    return -1;
+  }
+  if (unlinkat(parent, base, AT_REMOVEDIR) < 0 && errno != ENOENT) FAIL("unlinkat");
+  return 0;
+}
+
+// A resolved target: parent fd plus last component, or the root itself (rel empty or "/").
+typedef struct {
+  int root;
+  int parent;
+  char *base;  // NULL when the target is the root
+} target;
+
+static int resolve(int root, char *rel, bool mkdirp, target *t) {
+  t->root = root;
+  t->parent = -1;
+  t->base = NULL;
+  const char *p = rel;
+  while (*p == '/') p++;
+  if (*p == '\0') return 0;
+  char *dir;
+  if (!split(rel, &dir, &t->base)) FAIL("path");
+  t->parent = open_dir(root, dir, mkdirp);
+  return t->parent < 0 ? -1 : 0;
+}
+
+static void release(target *t) {
+  close_keep_errno(t->parent, t->root);
+}
+
+// The root directory as a real (not O_PATH) fd, for f*-calls on it.
+static int open_root_dir(int root) {
+  int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) FAIL("openat");
+  return fd;
+}
+
+// Runs a create step; when the name is taken, removes what is there and tries once more (what
+// tar and containerd do). keep_dir: an existing directory is kept and reported with 1.
+typedef int (*create_fn)(int parent, const char *base, void *arg);
+
+static int create_replacing(int parent, const char *base, create_fn fn, void *arg, bool keep_dir) {
+  for (int attempt = 0;; attempt++) {
+    int rc = fn(parent, base, arg);
+    if (rc >= 0) return rc;
+    if (errno != EEXIST || attempt > 0) return -1;
+    if (keep_dir) {
+      struct stat st;
+      if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) return 1;
+    }
+    if (remove_all(parent, base) < 0) return -1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create operations.
+
+static int do_mkdir(int parent, const char *base, void *arg) {
+  if (mkdirat(parent, base, *(mode_t *)arg) == 0) return 0;
+  FAIL("mkdirat");
+}
+
+struct mknod_arg { mode_t mode; dev_t dev; };
+static int do_mknod(int parent, const char *base, void *arg) {
+  struct mknod_arg *a = arg;
+  if (mknodat(parent, base, a->mode, a->dev) == 0) return 0;
+  FAIL("mknodat");
+}
+
+static int do_symlink(int parent, const char *base, void *arg) {
+  if (symlinkat((const char *)arg, parent, base) == 0) return 0;
+  FAIL("symlinkat");
+}
+
+static int do_create(int parent, const char *base, void *arg) {
+  int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, *(mode_t *)arg);
+  if (fd >= 0) return fd;
+  FAIL("openat");
+}
+
+struct link_arg { int tparent; const char *tbase; };
+static int do_link(int parent, const char *base, void *arg) {
+  struct link_arg *a = arg;
+  // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself and never its target.
+  if (linkat(a->tparent, a->tbase, parent, base, 0) == 0) return 0;
+  if (errno == EEXIST) {
+    // Already the same inode (a link entry repeated, or naming itself): nothing to replace.
+    struct stat have, want;
+    if (fstatat(parent, base, &have, AT_SYMLINK_NOFOLLOW) == 0 &&
+        fstatat(a->tparent, a->tbase, &want, AT_SYMLINK_NOFOLLOW) == 0 &&
+        have.st_dev == want.st_dev && have.st_ino == want.st_ino) {
+      return 0;
+    }
+    errno = EEXIST;
+  }
+  FAIL("linkat");
+}
+
+// The shared shape of every (rootFd, rel, ...) entry point: resolve the parent, creating
+// missing directories, run the create step with replacement, throw on failure.
+static napi_value create_entry(napi_env env, int32_t root, char *rel, create_fn fn, void *arg,
+                               bool keep_dir, int *result) {
+  char shown[PATH_MAX];
+  strcpy(shown, rel);
+  target t;
+  if (resolve(root, rel, true, &t) < 0) {
+    throw_errno(env, errno, failed_syscall, shown);
+    return NULL;
+  }
+  if (t.base == NULL) {
+    throw_errno(env, EEXIST, "resolve", shown);  // the root itself cannot be created or replaced
+    return NULL;
+  }
+  int rc = create_replacing(t.parent, t.base, fn, arg, keep_dir);
+  int saved = errno;
+  release(&t);
+  if (rc < 0) {
+    throw_errno(env, saved, failed_syscall, shown);
+    return NULL;
+  }
+  *result = rc;
+  return undefined(env);
+}
+
+// openRoot(path: string): number — an O_PATH fd on the directory that confines everything.
+static napi_value js_open_root(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char path[PATH_MAX];
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, false)) return NULL;
+  int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno(env, errno, "open", path);
+    return NULL;
+  }
+  return int32(env, fd);
+}
+
+// close(fd: number): void
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  if (close(fd) < 0 && errno != EINTR) {
+    throw_errno(env, errno, "close", "");
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// mkdir(root, rel, mode): boolean — true if created, false if a directory was already there.
+static napi_value js_mkdir(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  uint32_t mode;
+  char rel[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &mode)) {
+    return NULL;
+  }
+  mode_t m = mode & 07777;
+  int rc;
+  if (create_entry(env, root, rel, do_mkdir, &m, true, &rc) == NULL) return NULL;
+  return boolean(env, rc == 0);
+}
+
+// mknod(root, rel, mode, major, minor): void — mode includes the file type (S_IFCHR etc.).
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int32_t root;
+  uint32_t mode, major, minor;
+  char rel[PATH_MAX];
+  if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &mode) ||
+      !get_u32(env, argv[3], &major) || !get_u32(env, argv[4], &minor)) {
+    return NULL;
+  }
+  struct mknod_arg a = { .mode = mode, .dev = makedev(major, minor) };
+  int rc;
+  return create_entry(env, root, rel, do_mknod, &a, false, &rc);
+}
+
+// symlink(root, rel, target): void — target is stored verbatim and never resolved here.
+static napi_value js_symlink(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  char rel[PATH_MAX], dest[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_path(env, argv[2], dest, true)) {
+    return NULL;
+  }
+  int rc;
+  return create_entry(env, root, rel, do_symlink, dest, false, &rc);
+}
+
+// createFile(root, rel, mode): number — a new regular file opened for writing (O_EXCL and
+// O_NOFOLLOW: the fd is always a file this call created).
+static napi_value js_create_file(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  uint32_t mode;
+  char rel[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &mode)) {
+    return NULL;
+  }
+  mode_t m = mode & 07777;
+  int fd;
+  if (create_entry(env, root, rel, do_create, &m, false, &fd) == NULL) return NULL;
+  return int32(env, fd);
+}
+
+// link(root, rel, targetRel): void — a hard link; the target is resolved inside the root too.
+static napi_value js_link(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  char rel[PATH_MAX], trel[PATH_MAX], shown[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_path(env, argv[2], trel, true)) {
+    return NULL;
+  }
+  strcpy(shown, trel);
+  target t;
+  if (resolve(root, trel, false, &t) < 0) {
+    throw_errno(env, errno, failed_syscall, shown);
+    return NULL;
+  }
+  if (t.base == NULL) {
+    throw_errno(env, EPERM, "linkat", shown);  // the root is a directory: no hard link to it
+    return NULL;
+  }
+  struct link_arg a = { .tparent = t.parent, .tbase = t.base };
+  int rc;
+  napi_value out = create_entry(env, root, rel, do_link, &a, false, &rc);
+  release(&t);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata operations. These accept the root itself (rel "" or "/") as their object.
+
+enum meta_op { META_CHOWN, META_CHMOD, META_UTIMES, META_XATTR };
+
+struct meta_arg {
+  enum meta_op op;
+  uint32_t uid, gid, mode;
+  struct timespec ts[2];
+  bool dir_only;
+  const char *name;
+  const void *value;
+  size_t size;
+};
+
+static int meta_on_fd(int fd, struct meta_arg *a) {
+  switch (a->op) {
+    case META_CHOWN:
+      if (fchown(fd, a->uid, a->gid) < 0) FAIL("fchown");
+      return 0;
+    case META_CHMOD:
+      if (fchmod(fd, a->mode) < 0) FAIL("fchmod");
+      return 0;
+    case META_UTIMES:
+      if (futimens(fd, a->ts) < 0) FAIL("futimens");
+      return 0;
+    case META_XATTR:
+      if (fsetxattr(fd, a->name, a->value, a->size, 0) < 0) FAIL("fsetxattr");
+      return 0;
+  }
+  return 0;
+}
+
+static int meta_at(int parent, const char *base, struct meta_arg *a) {
+  switch (a->op) {
+    case META_CHOWN:
+      if (fchownat(parent, base, a->uid, a->gid, AT_SYMLINK_NOFOLLOW) < 0) FAIL("fchownat");
+      return 0;
+    case META_CHMOD:
+      // fchmodat2 (Linux 6.6) honours AT_SYMLINK_NOFOLLOW; older kernels get glibc's
+      // emulation through an O_PATH fd, which refuses symlinks with EOPNOTSUPP.
+      if (syscall(SYS_fchmodat2, parent, base, a->mode, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+      if (errno != ENOSYS) FAIL("fchmodat2");
+      if (fchmodat(parent, base, a->mode, AT_SYMLINK_NOFOLLOW) < 0) FAIL("fchmodat");
+      return 0;
+    case META_UTIMES:
+      if (a->dir_only) {
+        struct stat st;
+        if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+          if (errno == ENOENT) return 1;
+          FAIL("fstatat");
+        }
+        if (!S_ISDIR(st.st_mode)) return 1;
+      }
+      if (utimensat(parent, base, a->ts, AT_SYMLINK_NOFOLLOW) < 0) FAIL("utimensat");
+      return 0;
+    case META_XATTR: {
+      // setxattrat (Linux 6.13) is the only way to reach a symlink's own xattrs by (dirfd,
+      // name). Without it, non-symlinks go through their O_PATH fd's /proc/self/fd link (an
+      // O_PATH open never opens a device); symlinks are refused with EOPNOTSUPP, because
+      // lsetxattr on that /proc link would act on the link in procfs, not on ours.
+      struct berth_xattr_args xa = { .value = (uintptr_t)a->value, .size = (uint32_t)a->size };
+      if (syscall(SYS_setxattrat, parent, base, AT_SYMLINK_NOFOLLOW, a->name, &xa, sizeof xa) == 0) {
+        return 0;
+      }
+      if (errno != ENOSYS) FAIL("setxattrat");
+      int fd = openat(parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) FAIL("openat");
+      struct stat st;
+      int ok = fstat(fd, &st) == 0;
+      if (!ok || S_ISLNK(st.st_mode)) {
+        if (ok) errno = EOPNOTSUPP;
+        close_keep_errno(fd, -1);
+        FAIL("setxattr");
+      }
+      char proc[64];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+      int rc = setxattr(proc, a->name, a->value, a->size, 0);
+      close_keep_errno(fd, -1);
+      if (rc < 0) FAIL("setxattr");
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// Returns 0 on success, 1 when dir_only skipped a non-directory; throws otherwise.
+static bool meta(napi_env env, int32_t root, char *rel, struct meta_arg *a, int *result) {
+  char shown[PATH_MAX];
+  strcpy(shown, rel);
+  target t;
+  int rc;
+  if (resolve(root, rel, false, &t) < 0) {
+    rc = -1;
+  } else if (t.base == NULL) {
+    int fd = open_root_dir(root);
+    rc = fd < 0 ? -1 : meta_on_fd(fd, a);
+    close_keep_errno(fd, -1);
+  } else {
+    rc = meta_at(t.parent, t.base, a);
+    release(&t);
+  }
+  if (rc < 0) {
+    throw_errno(env, errno, failed_syscall, shown);
+    return false;
+  }
+  *result = rc;
+  return true;
+}
+
+// lchown(root, rel, uid, gid): void — never follows a final symlink.
+static napi_value js_lchown(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t root;
+  char rel[PATH_MAX];
+  struct meta_arg a = { .op = META_CHOWN };
+  int rc;
+  if (!get_args(env, info, 4, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &a.uid) ||
+      !get_u32(env, argv[3], &a.gid) || !meta(env, root, rel, &a, &rc)) {
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// chmod(root, rel, mode): void — mode bits incl. setuid/setgid/sticky; refuses symlinks.
+static napi_value js_chmod(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  char rel[PATH_MAX];
+  struct meta_arg a = { .op = META_CHMOD };
+  int rc;
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &a.mode)) {
+    return NULL;
+  }
+  a.mode &= 07777;
+  if (!meta(env, root, rel, &a, &rc)) return NULL;
+  return undefined(env);
+}
+
+static bool get_times(napi_env env, napi_value *argv, struct timespec ts[2]) {
+  int64_t v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!get_i64(env, argv[i], &v[i])) return false;
+  }
+  ts[0].tv_sec = v[0];
+  ts[0].tv_nsec = v[1];
+  ts[1].tv_sec = v[2];
+  ts[1].tv_nsec = v[3];
+  return true;
+}
+
+// utimes(root, rel, atimeSec, atimeNsec, mtimeSec, mtimeNsec, dirOnly): boolean — false when
+// dirOnly and the object is no longer a directory (a later entry replaced it) or is gone.
+static napi_value js_utimes(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  int32_t root;
+  char rel[PATH_MAX];
+  struct meta_arg a = { .op = META_UTIMES };
+  int rc;
+  if (!get_args(env, info, 7, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_times(env, argv + 2, a.ts) ||
+      napi_get_value_bool(env, argv[6], &a.dir_only) != napi_ok ||
+      !meta(env, root, rel, &a, &rc)) {
+    return NULL;
+  }
+  return boolean(env, rc == 0);
+}
+
+static bool get_xattr(napi_env env, napi_value *argv, char *name, struct meta_arg *a) {
+  if (!get_path(env, argv[0], name, true)) return false;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[1], &is_buffer);
+  void *data;
+  if (!is_buffer || napi_get_buffer_info(env, argv[1], &data, &a->size) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "berth_fs: xattr value must be a Buffer");
+    return false;
+  }
+  a->name = name;
+  a->value = data;
+  return true;
+}
+
+// setxattr(root, rel, name, value: Buffer): void — on the object itself, symlinks included.
+static napi_value js_setxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t root;
+  char rel[PATH_MAX], name[PATH_MAX];
+  struct meta_arg a = { .op = META_XATTR };
+  int rc;
+  if (!get_args(env, info, 4, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_xattr(env, argv + 2, name, &a) ||
+      !meta(env, root, rel, &a, &rc)) {
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// remove(root, rel): void — removes the object and, for a directory, all below it; absent is fine.
+static napi_value js_remove(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t root;
+  char rel[PATH_MAX], shown[PATH_MAX];
+  if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true)) {
+    return NULL;
+  }
+  strcpy(shown, rel);
+  target t;
+  if (resolve(root, rel, false, &t) < 0) {
+    if (errno == ENOENT) return undefined(env);
+    throw_errno(env, errno, failed_syscall, shown);
+    return NULL;
+  }
+  if (t.base == NULL) {
+    throw_errno(env, EBUSY, "unlinkat", shown);  // never the root itself
+    return NULL;
+  }
+  int rc = remove_all(t.parent, t.base);
+  int saved = errno;
+  release(&t);
+  if (rc < 0) {
+    throw_errno(env, saved, failed_syscall, shown);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// futimes(fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec): void — nanosecond times on an open fd.
+static napi_value js_futimes(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int32_t fd;
+  struct meta_arg a = { .op = META_UTIMES };
+  if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], &fd) ||
+      !get_times(env, argv + 1, a.ts)) {
+    return NULL;
+  }
+  if (meta_on_fd(fd, &a) < 0) {
+    throw_errno(env, errno, failed_syscall, "");
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// fsetxattr(fd, name, value: Buffer): void
+static napi_value js_fsetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t fd;
+  char name[PATH_MAX];
+  struct meta_arg a = { .op = META_XATTR };
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &fd) ||
+      !get_xattr(env, argv + 1, name, &a)) {
+    return NULL;
+  }
+  if (meta_on_fd(fd, &a) < 0) {
+    throw_errno(env, errno, failed_syscall, name);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// getxattr(root, rel, name): Buffer | undefined — the object's own xattr (symlinks included),
+// undefined when it has none of that name. For checks and for diffing snapshots.
+static napi_value js_getxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  char rel[PATH_MAX], name[PATH_MAX], shown[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_path(env, argv[2], name, true)) {
+    return NULL;
+  }
+  strcpy(shown, rel);
+  static char value[65536];  // XATTR_SIZE_MAX; single-threaded, like every call here
+  target t;
+  long n = -1;
+  const char *step = "openat2";
+  if (resolve(root, rel, false, &t) == 0) {
+    if (t.base == NULL) {
+      int fd = open_root_dir(root);
+      step = "fgetxattr";
+      if (fd >= 0) n = fgetxattr(fd, name, value, sizeof value);
+      close_keep_errno(fd, -1);
+    } else {
+      struct berth_xattr_args xa = { .value = (uintptr_t)value, .size = sizeof value };
+      step = "getxattrat";
+      n = syscall(SYS_getxattrat, t.parent, t.base, AT_SYMLINK_NOFOLLOW, name, &xa, sizeof xa);
+      if (n < 0 && errno == ENOSYS) {
+        // Older kernels: through the O_PATH fd's /proc link, which follows it (symlinks excluded).
+        int fd = openat(t.parent, t.base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        step = "getxattr";
+        n = fd < 0 ? -1 : getxattr(proc, name, value, sizeof value);
+        close_keep_errno(fd, -1);
+      }
+      release(&t);
+    }
+  }
+  if (n < 0) {
+    if (errno == ENODATA) return undefined(env);
+    throw_errno(env, errno, step, shown);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_buffer_copy(env, (size_t)n, value, NULL, &out);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    { "openRoot", js_open_root },
+    { "close", js_close },
+    { "mkdir", js_mkdir },
+    { "mknod", js_mknod },
+    { "symlink", js_symlink },
+    { "link", js_link },
+    { "createFile", js_create_file },
+    { "lchown", js_lchown },
+    { "chmod", js_chmod },
+    { "utimes", js_utimes },
+    { "setxattr", js_setxattr },
+    { "remove", js_remove },
+    { "futimes", js_futimes },
+    { "fsetxattr", js_fsetxattr },
+    { "getxattr", js_getxattr },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+  return exports;
+}

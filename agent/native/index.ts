@@ -1,0 +1,76 @@
+// Typed loader for the berth_fs addon (berth_fs.c): filesystem calls confined to a root
+// directory with openat2(RESOLVE_IN_ROOT), used to unpack untrusted layers.
+//
+// Conventions of every function taking (root, rel):
+// - `root` is a descriptor from openRoot; `rel` is resolved inside it, `..` and symlinks
+//   included, by the kernel at the moment of the call. The last component is never followed.
+// - Paths inside the root are byte strings: one char per byte (latin1), so names that are not
+//   UTF-8 survive. Use `toBytePath` on ordinary strings. "." and ".." components are refused
+//   (clean names first); rel "" means the root itself where a function allows it.
+// - Create functions make missing parent directories (0755) and replace whatever is at the
+//   name (a whole tree, for a directory), except that mkdir keeps an existing directory.
+// - Failures throw Errors shaped like Node's fs errors: `code` ('ENOENT'...), `errno`,
+//   `syscall`, `path`.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface BerthFs {
+  /** An O_PATH descriptor on the directory that confines all other calls. */
+  openRoot(path: string): number;
+  close(fd: number): void;
+  /** True if created, false if a directory was already there (its metadata is untouched). */
+  mkdir(root: number, rel: string, mode: number): boolean;
+  /** `mode` includes the file type: S_IFCHR, S_IFBLK or S_IFIFO. */
+  mknod(root: number, rel: string, mode: number, major: number, minor: number): void;
+  /** `target` is stored verbatim; it is never resolved by this call. */
+  symlink(root: number, rel: string, target: string): void;
+  /** Hard link; `targetRel` is resolved inside the root too, its last component not followed. */
+  link(root: number, rel: string, targetRel: string): void;
+  /** A new regular file (O_EXCL|O_NOFOLLOW), open for writing; close it with `close`. */
+  createFile(root: number, rel: string, mode: number): number;
+  lchown(root: number, rel: string, uid: number, gid: number): void;
+  /** Permission bits incl. setuid/setgid/sticky; throws EOPNOTSUPP on a symlink. */
+  chmod(root: number, rel: string, mode: number): void;
+  /** Nanosecond times, the final symlink itself. With dirOnly, false if not (or no longer) a directory. */
+  utimes(
+    root: number, rel: string,
+    atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number,
+    dirOnly: boolean,
+  ): boolean;
+  /** On the object itself, symlinks included (setxattrat, Linux 6.13+; else EOPNOTSUPP for symlinks). */
+  setxattr(root: number, rel: string, name: string, value: Buffer): void;
+  /** Remove an object, and everything below it if a directory. Absent is not an error. */
+  remove(root: number, rel: string): void;
+  futimes(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  fsetxattr(fd: number, name: string, value: Buffer): void;
+  /** The object's own xattr (symlinks included), undefined if it has none of that name. */
+  getxattr(root: number, rel: string, name: string): Buffer | undefined;
+}
+
+/** A JS (UTF-16) string as the byte string the addon takes: its UTF-8 bytes, one char each. */
+export const toBytePath = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+
+/** A byte string back to readable text (invalid UTF-8 shows as U+FFFD), for messages. */
+export const fromBytePath = (s: string): string => Buffer.from(s, 'latin1').toString('utf8');
+
+const ADDON = join('agent', 'native', 'build', 'Release', 'berth_fs.node');
+
+// This file runs as agent/native/index.ts (ts-node, tests) and as dist/agent/native/index.js
+// (compiled), so the addon is found from the package root rather than from __dirname.
+function findAddon(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, ADDON))) return join(dir, ADDON);
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error(`berth_fs addon not found (${ADDON} above ${__dirname}); build it with \`npm run install\``);
+}
+
+let loaded: BerthFs | undefined;
+
+/** The addon, loaded on first use so that importing this module never fails by itself. */
+export function berthFs(): BerthFs {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded ??= require(findAddon()) as BerthFs;
+  return loaded;
+}

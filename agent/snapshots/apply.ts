@@ -1,0 +1,384 @@
+// Unpacks one uncompressed layer tar into a snapshot directory, confined to that directory.
+//
+// Confinement is the kernel's job, not a path check: every entry goes through the berth_fs
+// addon, which opens the entry's parent with openat2(RESOLVE_IN_ROOT) relative to the snapshot
+// directory and then acts on the last component without following it. So `../` names,
+// absolute names, symlinks planted earlier in the layer (to `/`, to `..`, in chains) and hard
+// links all resolve inside the directory at the moment they are used. Symlinks are written
+// verbatim, whatever they point at: images have absolute ones, and they only mean something
+// once the container's root is the overlay.
+//
+// Output is overlayfs' form of the diff: an OCI whiteout `.wh.NAME` becomes a 0/0 character
+// device NAME, `.wh..wh..opq` in D becomes `trusted.overlay.opaque=y` on D.
+//
+// On failure the directory is left half-written: the caller throws it away (PendingSnapshot).
+// Errors name the entry; the caller prefixes image and layer.
+
+import { fchmodSync, fchownSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tarStream from 'tar-stream';
+import { BerthError, type ErrorCode } from '../errors';
+import { berthFs, fromBytePath, toBytePath, type BerthFs } from '../native';
+import type { ApplyLimits, ApplyStats } from './types';
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+const XATTR_PREFIX = 'SCHILY.xattr.';
+
+/** tar-stream v3 headers carry the entry's PAX records (typed `unknown` by tar-stream). */
+type Header = Omit<tarStream.Header, 'pax' | 'type'> & {
+  pax?: Record<string, string> | null;
+  /** null for types tar-stream does not know (GNU sparse, volume headers...). */
+  type: tarStream.Header['type'] | null;
+};
+/** One entry as tar-stream's extractor yields it: its header and its content. */
+type Entry = AsyncIterable<Buffer> & { header: tarStream.Header };
+
+// tar-stream's types leave out its filenameEncoding option.
+const EXTRACT_OPTIONS = { filenameEncoding: 'latin1' } as unknown as Parameters<typeof tarStream.extract>[0];
+
+/** [atimeSec, atimeNsec, mtimeSec, mtimeNsec] */
+type Times = [number, number, number, number];
+
+/** Extract `tar` into `dir` (an existing, empty, private directory). */
+export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits): Promise<ApplyStats> {
+  const fs = berthFs();
+  const root = fs.openRoot(dir);
+  // latin1 keeps ustar and GNU long names as raw bytes (one char per byte), the addon's path
+  // convention; PAX paths are UTF-8 by definition and are converted per entry.
+  const extract = tarStream.extract(EXTRACT_OPTIONS);
+  const stats: ApplyStats = { bytes: 0, entries: 0 };
+  // Directory times are set last: creating a child would bump its parent's mtime again.
+  const dirTimes = new Map<string, Times>();
+
+  let streamed = 0;
+  const feeding = pipeline(
+    tar,
+    async function* countBytes(source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        streamed += chunk.length;
+        // The raw tar, headers and padding included, so a layer of empty entries counts too.
+        if (streamed > limits.maxLayerBytes) throw bomb(limits, 'layer tar');
+        yield chunk;
+      }
+    },
+    extract,
+  );
+  // Its failures also destroy `extract`, which reports them to the loop below.
+  feeding.catch(() => undefined);
+
+  try {
+    for await (const entry of extract as AsyncIterable<Entry>) {
+      const header = entry.header as Header;
+      const name = bytePath(header.name, header.pax?.path);
+      try {
+        await applyEntry(fs, root, entry, header, name, limits, stats, dirTimes);
+      } catch (err) {
+        throw entryError(name, err);
+      }
+      stats.entries++;
+    }
+    await feeding;
+    for (const [rel, t] of dirTimes) {
+      try {
+        fs.utimes(root, rel, t[0], t[1], t[2], t[3], true);
+      } catch (err) {
+        throw entryError(rel || '.', err);
+      }
+    }
+    return stats;
+  } catch (err) {
+    extract.destroy();
+    await feeding.catch(() => undefined);
+    throw streamError(err);
+  } finally {
+    fs.close(root);
+  }
+}
+
+async function applyEntry(
+  fs: BerthFs, root: number, entry: Entry, header: Header, name: string,
+  limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>,
+): Promise<void> {
+  const pax = header.pax ?? undefined;
+  const link = bytePath(header.linkname ?? '', pax?.linkpath);
+  checkHeaderSize(pax, name, link, limits);
+
+  // Lexically, like containerd's join("/", name): `..` stops at the root. Symlinks are left
+  // to the kernel's in-root resolution.
+  const rel = clean(name);
+  const slash = rel.lastIndexOf('/');
+  const parent = slash < 0 ? '' : rel.slice(0, slash);
+  const base = rel.slice(slash + 1);
+
+  // Inside aufs' own metadata directories (.wh..wh.plnk and the like): nothing for overlay.
+  if (parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) {
+    await drain(entry);
+    return;
+  }
+  if (base.startsWith(WHITEOUT)) {
+    await drain(entry);
+    applyWhiteout(fs, root, parent, base);
+    return;
+  }
+
+  const mode = (header.mode ?? 0o644) & 0o7777;
+  const uid = Number(pax?.uid ?? header.uid ?? 0);
+  const gid = Number(pax?.gid ?? header.gid ?? 0);
+  const times = timesOf(header, pax);
+  const xattrs = xattrsOf(pax);
+
+  if (header.type === 'directory') {
+    await drain(entry);
+    if (rel !== '') fs.mkdir(root, rel, 0o700);
+    fs.lchown(root, rel, uid, gid);
+    fs.chmod(root, rel, mode);
+    for (const [key, value] of xattrs) fs.setxattr(root, rel, key, value);
+    dirTimes.set(rel, times);
+    return;
+  }
+  if (rel === '') {
+    // A name that cleans to the root ("..", "/", "") cannot replace it; containerd skips these
+    // too, and tars made with `tar -C dir .` can carry them.
+    await drain(entry);
+    return;
+  }
+
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file': {
+      const size = header.size ?? 0;
+      if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
+      // Created private (0600) and only given its owner and mode once written: chown clears
+      // setuid bits and file capabilities, so those come after it, and times come last.
+      const fd = fs.createFile(root, rel, 0o600);
+      try {
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          writeAll(fd, chunk);
+          stats.bytes += chunk.length;
+        }
+        fchownSync(fd, uid, gid);
+        fchmodSync(fd, mode);
+        for (const [key, value] of xattrs) fs.fsetxattr(fd, key, value);
+        fs.futimes(fd, ...times);
+      } finally {
+        fs.close(fd);
+      }
+      return;
+    }
+    case 'link': {
+      await drain(entry);
+      // The target is a path in the layer, confined the same way (lexically, then in-root).
+      const target = clean(link);
+      try {
+        fs.link(root, rel, target);
+      } catch (err) {
+        // ENOENT from linkat itself, or from resolving the target's directory: the target is
+        // missing. (ENOENT while making the link's own parent directory is reported as is.)
+        const { syscall, path } = err as { syscall?: string; path?: string };
+        if (errnoOf(err) !== 'ENOENT' || (syscall !== 'linkat' && path !== target)) throw err;
+        throw new BerthError(
+          'invalid-argument',
+          `hard link target ${quote(link)} does not exist in the layer`,
+          { cause: err },
+        );
+      }
+      // Owner, mode and times belong to the shared inode and came with the target's entry.
+      return;
+    }
+    case 'symlink':
+      await drain(entry);
+      fs.symlink(root, rel, link);
+      fs.lchown(root, rel, uid, gid);
+      // No chmod: a symlink's mode means nothing on Linux and chmod would follow it.
+      for (const [key, value] of xattrs) fs.setxattr(root, rel, key, value);
+      fs.utimes(root, rel, ...times, false);
+      return;
+    case 'character-device':
+    case 'block-device':
+    case 'fifo': {
+      await drain(entry);
+      const type = header.type === 'fifo' ? S_IFIFO : header.type === 'block-device' ? S_IFBLK : S_IFCHR;
+      fs.mknod(root, rel, type | 0o600, header.devmajor ?? 0, header.devminor ?? 0);
+      fs.lchown(root, rel, uid, gid);
+      fs.chmod(root, rel, mode);
+      for (const [key, value] of xattrs) fs.setxattr(root, rel, key, value);
+      fs.utimes(root, rel, ...times, false);
+      return;
+    }
+    default:
+      throw new BerthError('invalid-argument', `unsupported tar entry type ${(header.type as string | null) ?? 'unknown'}`);
+  }
+}
+
+// `.wh..wh..opq` makes its directory opaque (created if the layer did not list it); other
+// `.wh..wh.` names are aufs bookkeeping and mean nothing here; `.wh.NAME` deletes NAME.
+function applyWhiteout(fs: BerthFs, root: number, parent: string, base: string): void {
+  if (base === OPAQUE) {
+    if (parent !== '') fs.mkdir(root, parent, 0o755);
+    fs.setxattr(root, parent, 'trusted.overlay.opaque', Buffer.from('y'));
+    return;
+  }
+  if (base.startsWith(WHITEOUT + WHITEOUT)) return;
+  const victim = base.slice(WHITEOUT.length);
+  if (victim === '' || victim === '.' || victim === '..') {
+    throw new BerthError('invalid-argument', `whiteout names no file (${quote(victim)})`);
+  }
+  // mknod replaces whatever the layer put there earlier; a later entry replaces the whiteout.
+  fs.mknod(root, parent === '' ? victim : `${parent}/${victim}`, S_IFCHR, 0, 0);
+}
+
+/** A name as the addon's byte string: PAX values are UTF-8 text, header fields raw bytes. */
+function bytePath(fromHeader: string, fromPax: string | undefined): string {
+  return fromPax !== undefined ? toBytePath(fromPax) : fromHeader;
+}
+
+function clean(name: string): string {
+  const out: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
+}
+
+// tar-stream buffers a PAX or GNU long-name record whole before it hands us the entry, with
+// its own fixed cap (4 MiB, reported as "Header exceeds max size"), and does not expose the
+// record's size; so the limit is checked here on what the records decoded to.
+function checkHeaderSize(pax: Record<string, string> | undefined, name: string, link: string, limits: ApplyLimits): void {
+  let size = 512;
+  if (pax) {
+    // Each record is "LEN KEY=VALUE\n"; LEN has at most ~20 digits.
+    for (const key in pax) size += Buffer.byteLength(key) + Buffer.byteLength(pax[key]) + 3 + 20;
+  }
+  if (pax?.path === undefined && name.length > 100) size += name.length;
+  if (pax?.linkpath === undefined && link.length > 100) size += link.length;
+  if (size > limits.maxHeaderBytes) {
+    throw new BerthError(
+      'resource-exhausted',
+      `tar header of ${size} bytes exceeds the limit of ${limits.maxHeaderBytes} bytes (maxHeaderBytes)`,
+    );
+  }
+}
+
+function timesOf(header: Header, pax: Record<string, string> | undefined): Times {
+  const [ms, mns] = paxTime(pax?.mtime) ?? [Math.floor((header.mtime?.getTime() ?? 0) / 1000), 0];
+  const a = paxTime(pax?.atime);
+  // As containerd does: the later of atime and mtime, so a file never looks read before written.
+  if (a === undefined || a[0] < ms || (a[0] === ms && a[1] < mns)) return [ms, mns, ms, mns];
+  return [a[0], a[1], ms, mns];
+}
+
+/** A PAX time, "SECONDS[.FRACTION]" (possibly negative), as [sec, nsec]. */
+function paxTime(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(value);
+  if (!m) throw new BerthError('invalid-argument', `bad PAX time ${quote(value)}`);
+  let sec = Number(m[2]);
+  let nsec = Number((m[3] ?? '').slice(0, 9).padEnd(9, '0'));
+  if (m[1] === '-') {
+    sec = -sec;
+    if (nsec > 0) {
+      sec -= 1;
+      nsec = 1e9 - nsec;
+    }
+  }
+  return [sec, nsec];
+}
+
+function xattrsOf(pax: Record<string, string> | undefined): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  if (!pax) return out;
+  for (const key in pax) {
+    if (!key.startsWith(XATTR_PREFIX)) continue;
+    const name = key.slice(XATTR_PREFIX.length);
+    // Overlay state comes only from whiteout entries: a planted trusted.overlay.redirect,
+    // origin or metacopy would make the mounted overlay look up other paths of other layers.
+    if (name.startsWith('trusted.overlay.')) continue;
+    const value = pax[key];
+    // tar-stream decodes PAX values as UTF-8, replacing invalid bytes; a binary value (some
+    // security.capability sets) cannot be rebuilt, and a wrong one must not be written.
+    if (value.includes('\uFFFD')) {
+      throw new BerthError('internal', `xattr ${name} has a binary value that cannot be read faithfully`);
+    }
+    out.push([toBytePath(name), Buffer.from(value, 'utf8')]);
+  }
+  return out;
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+}
+
+async function drain(entry: Entry): Promise<void> {
+  for await (const chunk of entry as AsyncIterable<Buffer>) void chunk;
+}
+
+function bomb(limits: ApplyLimits, what: string): BerthError {
+  return new BerthError(
+    'resource-exhausted',
+    `${what} exceeds the limit of ${limits.maxLayerBytes} bytes (maxLayerBytes); refusing a likely decompression bomb`,
+  );
+}
+
+const errnoOf = (err: unknown): string | undefined =>
+  typeof (err as { code?: unknown })?.code === 'string' && /^E[A-Z0-9]+$/.test((err as { code: string }).code)
+    ? (err as { code: string }).code
+    : undefined;
+
+// What an errno means for a layer: most say the tar asks for something impossible (a path
+// through a file, a symlink loop, a name too long), a full disk is exhaustion, the rest are ours.
+function codeOfErrno(errno: string): ErrorCode {
+  switch (errno) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'resource-exhausted';
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'EISDIR':
+    case 'ELOOP':
+    case 'EEXIST':
+    case 'EINVAL':
+    case 'ENAMETOOLONG':
+    case 'EXDEV':
+    case 'EPERM':
+    case 'EMLINK':
+      return 'invalid-argument';
+    default:
+      return 'internal';
+  }
+}
+
+function entryError(name: string, err: unknown): BerthError {
+  const prefix = `entry ${quote(name)}`;
+  if (err instanceof BerthError) return new BerthError(err.code, `${prefix}: ${err.message}`, { cause: err.cause ?? err });
+  const errno = errnoOf(err);
+  if (!errno) {
+    // The entry's content stream failed: the tar or its source broke mid-entry.
+    const broken = streamError(err);
+    return new BerthError(broken.code, `${prefix}: ${broken.message}`, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new BerthError(codeOfErrno(errno), `${prefix}: ${message}`, { cause: err });
+}
+
+// Failures of the tar stream itself (not of an entry): a corrupt or truncated tar, tar-stream's
+// own header cap, or whatever the source stream (gunzip, a digest check) threw.
+function streamError(err: unknown): BerthError {
+  if (err instanceof BerthError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (message === 'Header exceeds max size') {
+    return new BerthError('resource-exhausted', `layer tar has a header record over tar-stream's 4 MiB cap`, { cause: err });
+  }
+  return new BerthError('data-loss', `layer tar is unreadable: ${message}`, { cause: err });
+}
+
+const quote = (bytes: string): string => JSON.stringify(fromBytePath(bytes));
