@@ -293,7 +293,8 @@ export class ImageService {
     const entries: SaveEntry[] = names.map((word) => {
       const image = this.resolve(word);
       // Named by tag: saved under that tag. By ID or digest: saved untagged, as docker does.
-      const byTag = this.byReference(word)?.id === image.id && !/^(sha256:)?[a-f0-9]+$/.test(word) && !word.includes('@');
+      const byId = /^(sha256:)?[a-f0-9]{64}$/.test(word) || this.byReference(word)?.id !== image.id;
+      const byTag = !byId && !word.includes('@');
       return byTag ? { image, name: this.canonicalName(word) } : { image };
     });
     await saveImages(this.content, entries, out);
