@@ -24,7 +24,13 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+// sun_path holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH = 107;
+
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  if (Buffer.byteLength(options.socket) > MAX_SOCKET_PATH) {
+    throw new BerthError('invalid-argument', `socket path ${options.socket} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a unix socket address`);
+  }
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {

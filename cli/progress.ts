@@ -23,7 +23,14 @@ export class ProgressPrinter {
 
   handle(m: ProgressMessage): void {
     if (m.kind === 'layer') return this.layer(m);
-    if (m.kind === 'resolved' && this.verb === 'pull') this.out.write(`${m.reference}: Pulling from ${m.reference.split(':')[0]}\n`);
+    if (m.kind === 'resolved' && this.verb === 'pull') {
+      // "1.0: Pulling from team/hello", as docker names the tag and the repository path.
+      const at = m.reference.search(/[@:][^/]*$/);
+      const name = at < 0 ? m.reference : m.reference.slice(0, at);
+      const tag = at < 0 ? 'latest' : m.reference.slice(at + 1);
+      const path = name.includes('/') && /[.:]|^localhost$/.test(name.split('/')[0]!) ? name.slice(name.indexOf('/') + 1) : name;
+      this.out.write(`${tag}: Pulling from ${path}\n`);
+    }
     if (m.kind === 'done') {
       this.out.write(`Digest: ${m.digest}\n`);
       if (this.verb === 'pull') this.out.write(`Status: ${m.status}\n${m.reference}\n`);

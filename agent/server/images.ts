@@ -50,7 +50,7 @@ export function imagesHandlers(images: ImageService): ImagesHandlers {
       const { reference, platform } = call.request;
       Promise.resolve()
         .then(() => images.pull(reference, { ...(platform ? { platform: parsePlatform(platform) } : {}), onProgress: progressStream(call) }))
-        .then(() => call.end(), (err) => call.destroy(toServiceError(err)));
+        .then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
     },
     List: unary((req) => {
       const dangling = req.filters.find((f) => f.startsWith('dangling='));
@@ -73,7 +73,7 @@ export function imagesHandlers(images: ImageService): ImagesHandlers {
     Push(call) {
       Promise.resolve()
         .then(() => images.push(call.request.reference, { onProgress: progressStream(call) }))
-        .then(() => call.end(), (err) => call.destroy(toServiceError(err)));
+        .then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
     },
     Save(call) {
       const out = new PassThrough();
@@ -84,7 +84,7 @@ export function imagesHandlers(images: ImageService): ImagesHandlers {
         }
       });
       out.on('end', () => call.end());
-      images.save(call.request.names, out).catch((err) => call.destroy(toServiceError(err)));
+      images.save(call.request.names, out).catch((err) => call.emit('error', toServiceError(err)));
     },
     Load(call, callback) {
       const input = Readable.from((async function* () {
