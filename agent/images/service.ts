@@ -61,20 +61,32 @@ export class ImageService {
     readonly metadata: ImageMetadata,
     readonly registry: RegistryClient & { close(): void },
     private readonly limits: PullLimits,
-    /** Where `berth login` keeps credentials, in docker's config.json format. */
-    private readonly authFile: string,
+    /** The data root: content/, snapshots/, images.json, auth.json, tmp/. */
+    readonly root: string,
   ) {}
+
+  /** Where `berth login` keeps credentials, in docker's config.json format. */
+  private get authFile(): string {
+    return path.join(this.root, 'auth.json');
+  }
+
+  /** Scratch space on the data root's filesystem (archive spools); emptied at open. */
+  private get scratch(): string {
+    return path.join(this.root, 'tmp');
+  }
 
   static async open(options: ImageServiceOptions): Promise<ImageService> {
     const content = await openContentStore(path.join(options.root, 'content'));
     const snapshots = await openOverlaySnapshotter(path.join(options.root, 'snapshots'));
     const metadata = await ImageMetadata.open(path.join(options.root, 'images.json'));
+    // Whatever is in tmp/ belonged to an operation that a crash interrupted.
+    await fs.rm(path.join(options.root, 'tmp'), { recursive: true, force: true });
     const authFile = path.join(options.root, 'auth.json');
     const registry = createRegistryClient({
       ...options.registry,
       authFiles: [authFile, ...(options.registry?.authFiles ?? [])],
     });
-    return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, authFile);
+    return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
   }
 
   close(): void {
@@ -311,7 +323,7 @@ export class ImageService {
       return await loadArchive(
         {
           registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight,
-          spoolRoot: path.join(path.dirname(this.authFile), 'tmp'),
+          spoolRoot: this.scratch,
         },
         input,
       );

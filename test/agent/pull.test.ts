@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isBerthError } from '../../agent/errors';
 import type { ProgressEvent } from '../../agent/images/types';
 import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type LayerEntry } from '../fixtures/images';
@@ -141,10 +141,10 @@ t.test('bad content: clear errors naming image and layer, and nothing half-writt
   const good = await buildImage({ layers: [busyboxLayer(), appLayer] });
   await pushImage(registry.host, 'good:1', good);
 
-  const assertClean = async (service: Awaited<ReturnType<typeof openTestImageService>>, t: Tap.Test) => {
+  const assertClean = async (service: Awaited<ReturnType<typeof openTestImageService>>, t: Test) => {
     t.same(service.list(), [], 'no image recorded');
     t.same(await service.snapshots.list(), [], 'no snapshot committed');
-    t.same(fs.readdirSync(path.join(service.snapshots.dirOf('sha256:' + '0'.repeat(64)), '..', '..', 'tmp')), [], 'no partial snapshot left');
+    t.same(fs.readdirSync(path.join(service.snapshots.dirOf(`sha256:${'0'.repeat(64)}`), '..', '..', 'tmp')), [], 'no partial snapshot left');
   };
 
   t.test('layer bytes that do not match the digest', async (t) => {
@@ -168,8 +168,8 @@ t.test('bad content: clear errors naming image and layer, and nothing half-writt
 
   t.test('a config whose diff ID does not match the layer', async (t) => {
     const base = await buildImage({ layers: [busyboxLayer()] });
-    const lying = await buildImage({ layers: [busyboxLayer()], config: { rootfs: { type: 'layers', diff_ids: ['sha256:' + 'a'.repeat(64)] } } });
-    lying.config.json.rootfs.diff_ids = ['sha256:' + 'a'.repeat(64) as `sha256:${string}`];
+    const lying = await buildImage({ layers: [busyboxLayer()], config: { rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`] } } });
+    lying.config.json.rootfs.diff_ids = [`sha256:${'a'.repeat(64)}`];
     const configBytes = Buffer.from(JSON.stringify(lying.config.json));
     const { digestOf } = await import('../fixtures/images');
     const configDesc = { ...lying.config.descriptor, digest: digestOf(configBytes), size: configBytes.length };

@@ -1,0 +1,253 @@
+// npm run bench: cold pull + unpack of a ~240 MB, 5-layer, 14k-file image from a local registry,
+// by berth, skopeo + umoci and containerd, N times each in alternating order (issue 2).
+//
+//   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
+//                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
+//
+// Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS do the same as the flags.
+// Sizes are MB = 2^20 bytes.
+//
+// --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
+// every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
+// in the last minutes (ext4's recently_deleted()), so each run would pay for the previous run's
+// cleanup and times would drift upwards run after run.
+
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRegistry } from '../fixtures/registry';
+import { Cleanup } from './cleanup';
+import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
+import { summarizeProfile } from './profile';
+import { runCommand } from './proc';
+import { removeTree, RUNNERS, TOOL_LABELS, type BenchContext, type Sample, type ToolName } from './tools';
+
+const ALL_TOOLS: ToolName[] = ['berth', 'skopeo', 'containerd', 'floor'];
+const RSS_TARGET = 150 * 1024 * 1024;
+const TIME_TARGET = 0.5; // berth / containerd
+
+const BINARIES: Record<ToolName, string[]> = {
+  berth: [],
+  skopeo: ['skopeo', 'umoci'],
+  containerd: ['/usr/bin/containerd', 'ctr'],
+  floor: ['curl', 'tar', 'gzip'],
+};
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      tools: { type: 'string' },
+      profile: { type: 'boolean' },
+      'drop-caches': { type: 'boolean' },
+      fs: { type: 'string' },
+      json: { type: 'string' },
+      files: { type: 'string' },
+      mb: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 8).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+    process.exit(0);
+  }
+  const runs = Number(values.runs ?? process.env.BENCH_RUNS ?? 3);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not ${values.runs ?? process.env.BENCH_RUNS}`);
+  const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
+  for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
+  return {
+    runs,
+    tools,
+    profile: Boolean(values.profile) || process.env.BENCH_PROFILE === '1',
+    dropCaches: Boolean(values['drop-caches']),
+    fs: values.fs ?? process.env.BENCH_FS ?? 'loop',
+    json: values.json,
+    files: values.files ? Number(values.files) : DEFAULT_CORPUS.files,
+    bytes: values.mb ? Number(values.mb) * 1024 * 1024 : DEFAULT_CORPUS.bytes,
+  };
+}
+
+function have(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v "$1"`, 'have', bin], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function report(image: BenchImage, samples: Sample[], tools: ToolName[], runs: number, where: string): string {
+  const out: string[] = [];
+  const dirs = image.layers.reduce((a, l) => a + l.dirs, 0);
+  const links = image.layers.reduce((a, l) => a + l.symlinks, 0);
+  out.push('');
+  out.push(`image: ${image.layers.length} gzip layers, ${image.files} files + ${dirs} dirs + ${links} symlinks; ${mb(image.compressedBytes)} MB compressed, ${mb(image.uncompressedBytes)} MB uncompressed (tar), ${mb(image.contentBytes)} MB of file content`);
+  out.push(`       layers (compressed/uncompressed MB, files): ${image.layers.map((l) => `${mb(l.descriptor.size)}/${mb(l.tarBytes)} ${l.files}`).join(', ')}`);
+  out.push(`host: ${os.cpus().length} cores, ${mb(os.totalmem(), 0)} MB RAM, node ${process.version}, load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  out.push(`runs: ${runs} per tool, cold (fresh root each run), order rotated per round; unpacked on ${where}; MB = 2^20 bytes`);
+  out.push('');
+  const berth = samples.filter((s) => s.tool === 'berth');
+  const berthMedian = berth.length ? median(berth.map((s) => s.seconds)) : undefined;
+  const header = ['tool', 'median s', 'min s', 'max s', 'MB/s comp', 'MB/s uncomp', 'CPU s (sys)', 'berth/tool'];
+  const rows: string[][] = [];
+  for (const tool of tools) {
+    const mine = samples.filter((s) => s.tool === tool);
+    if (mine.length === 0) continue;
+    const secs = mine.map((s) => s.seconds);
+    const med = median(secs);
+    rows.push([
+      TOOL_LABELS[tool],
+      med.toFixed(2),
+      Math.min(...secs).toFixed(2),
+      Math.max(...secs).toFixed(2),
+      (image.compressedBytes / 1048576 / med).toFixed(1),
+      (image.uncompressedBytes / 1048576 / med).toFixed(1),
+      `${median(mine.map((s) => s.cpuSeconds)).toFixed(2)} (${median(mine.map((s) => s.sysSeconds)).toFixed(2)})`,
+      berthMedian !== undefined && tool !== 'berth' ? `${(berthMedian / med).toFixed(2)}x time` : '',
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  out.push(line(header));
+  for (const r of rows) out.push(line(r));
+  out.push('');
+
+  for (const tool of tools) {
+    const mine = samples.filter((s) => s.tool === tool);
+    out.push(`${TOOL_LABELS[tool]}: ${mine.map((s) => `${s.seconds.toFixed(2)}${s.parts ? ` (${Object.entries(s.parts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' + ')})` : ''}`).join(', ')} s`);
+  }
+  if (berth.length) {
+    const done = berth.map((s) => s.layerDone ?? []);
+    out.push(`berth layers complete at (s after CLI start, per run): ${done.map((d) => d.map((x) => x.toFixed(2)).join(' ')).join(' | ')}`);
+    const peaks = berth.map((s) => s.rss!.peakSampled);
+    const hwms = berth.map((s) => s.rss!.hwm);
+    const peak = Math.max(...peaks, ...hwms);
+    out.push(
+      `berth agent RSS: peak (sampled every 50 ms) median ${mb(median(peaks))} MB, max ${mb(Math.max(...peaks))} MB; VmHWM max ${mb(Math.max(...hwms))} MB; idle before pull ${mb(median(berth.map((s) => s.rss!.idle)))} MB`,
+    );
+    out.push(`  target < ${mb(RSS_TARGET, 0)} MB: ${peak < RSS_TARGET ? 'MET' : 'NOT MET'} (${mb(peak)} MB = ${((100 * peak) / RSS_TARGET).toFixed(0)}% of target)`);
+    const cd = samples.filter((s) => s.tool === 'containerd');
+    if (cd.length && berthMedian !== undefined) {
+      const ratio = berthMedian / median(cd.map((s) => s.seconds));
+      out.push(`  time target berth/containerd <= ${TIME_TARGET.toFixed(2)}x: ${ratio <= TIME_TARGET ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}x)`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** The directory every run unpacks under: on a loop-mounted ext4, in /tmp, or in a given directory. */
+async function workDir(kind: string, cleanup: Cleanup): Promise<string> {
+  const base = kind === 'loop' || kind === 'tmp' ? os.tmpdir() : kind;
+  const work = fs.mkdtempSync(path.join(base, 'berth-bench-'));
+  const image = `${work}.ext4`;
+  // Unmounts first (removeTree), then the loop file goes.
+  cleanup.teardown(() => {
+    removeTree(work);
+    fs.rmSync(image, { force: true });
+  });
+  if (kind !== 'loop') {
+    log(`bench: unpacking under ${work} (${fsType(work)})`);
+    return work;
+  }
+  const mnt = path.join(work, 'fs');
+  fs.mkdirSync(mnt);
+  try {
+    // Sparse; only what the runs write is allocated. One run at a time lives on it.
+    fs.writeFileSync(image, '');
+    fs.truncateSync(image, 8 * 1024 ** 3);
+    await runCommand('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
+    await runCommand('mount', ['-o', 'loop', image, mnt]);
+  } catch (err) {
+    log(`bench: cannot make a loop-mounted ext4 (${(err as Error).message.split('\n')[0]}); unpacking on ${fsType(work)} under ${work} instead`);
+    return work;
+  }
+  log(`bench: unpacking on a fresh ext4 (journaled) loop-mounted at ${mnt}`);
+  return mnt;
+}
+
+function fsType(dir: string): string {
+  try {
+    return execFileSync('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', dir], { encoding: 'utf8' }).trim().replace(/\s+/g, ' ');
+  } catch {
+    return 'unknown filesystem';
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    const cli = path.resolve(__dirname, '../../cli/main.js');
+    if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+    const tools = opts.tools.filter((t) => {
+      const missing = BINARIES[t].filter((b) => !have(b));
+      if (missing.length) log(`bench: skipping ${t}: ${missing.join(', ')} not installed`);
+      return missing.length === 0;
+    });
+    log(`bench: ${opts.runs} run(s) each of ${tools.join(', ')}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+    const image = await benchImage({ ...DEFAULT_CORPUS, files: opts.files, bytes: opts.bytes, log });
+    const registry = await startRegistry(cleanup);
+    const repo = 'bench';
+    const t0 = Date.now();
+    await pushBenchImage(registry.host, repo, '1', image);
+    log(`bench: pushed to ${registry.host}/${repo}:1 in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const work = await workDir(opts.fs, cleanup);
+    const ctx: BenchContext = {
+      image, ref: `${registry.host}/${repo}:1`, registryBase: registry.base, repo, work, cli, cleanup, log,
+    };
+
+    const samples: Sample[] = [];
+    for (let round = 0; round < opts.runs; round++) {
+      const order = tools.map((_, i) => tools[(i + round) % tools.length]!);
+      for (const tool of order) {
+        // Nothing of the previous run may still be written back while this one is timed.
+        await runCommand('sync', []);
+        if (opts.dropCaches) fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+        const s = await RUNNERS[tool](ctx, round);
+        samples.push(s);
+        const extra = s.rss ? `, agent RSS peak ${mb(s.rss.peakSampled)} MB` : s.parts ? ` (${Object.entries(s.parts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' + ')})` : '';
+        log(`bench: round ${round + 1}/${opts.runs} ${tool}: ${s.seconds.toFixed(2)} s, CPU ${s.cpuSeconds.toFixed(2)} s (sys ${s.sysSeconds.toFixed(2)})${extra}`);
+      }
+    }
+
+    let profileText = '';
+    if (opts.profile && tools.includes('berth')) {
+      const dir = fs.mkdtempSync(path.join(work, 'profile-'));
+      await runCommand('sync', []);
+      const s = await RUNNERS.berth({ ...ctx, agentNodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] }, opts.runs);
+      const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      const keep = path.join(os.tmpdir(), `berth-bench-agent-${Date.now()}.cpuprofile`);
+      if (files.length) {
+        fs.copyFileSync(path.join(dir, files[0]!), keep);
+        profileText = `\nberth agent CPU profile (one extra run, ${s.seconds.toFixed(2)} s under the profiler; saved as ${keep}):\n${summarizeProfile(keep)}`;
+      } else {
+        profileText = '\nberth agent CPU profile: the agent wrote no profile (did it exit cleanly?)';
+      }
+    }
+
+    const text = report(image, samples, tools, opts.runs, fsType(work)) + profileText + '\n';
+    process.stdout.write(text);
+    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ image: { ...image, config: undefined, manifest: undefined }, samples }, null, 2));
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
