@@ -129,7 +129,7 @@ function report(image: BenchImage, samples: Sample[], tools: ToolName[], runs: n
   }
   if (berth.length) {
     const done = berth.map((s) => s.layerDone ?? []);
-    out.push(`berth layers complete at (s after CLI start, per run): ${done.map((d) => d.map((x) => x.toFixed(2)).join(' ')).join(' | ')}`);
+    out.push(`berth timeline (s after the CLI started; per run): ${berth.map((s, i) => `resolved ${s.resolvedAt?.toFixed(2) ?? '?'}, layers done ${done[i]!.map((x) => x.toFixed(2)).join(' ')}`).join(' | ')}`);
     const peaks = berth.map((s) => s.rss!.peakSampled);
     const hwms = berth.map((s) => s.rss!.hwm);
     const peak = Math.max(...peaks, ...hwms);

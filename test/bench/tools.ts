@@ -31,6 +31,8 @@ export interface Sample {
   rss?: { peakSampled: number; hwm: number; idle: number; samples: number };
   /** berth only: when each layer finished, seconds after the CLI started. */
   layerDone?: number[];
+  /** berth only: when the CLI printed the resolved reference (manifest fetched), seconds after it started. */
+  resolvedAt?: number;
   /** Regular files found unpacked (checked against the image). */
   files: number;
 }
@@ -126,12 +128,14 @@ export async function runBerth(ctx: BenchContext, round: number): Promise<Sample
     const sampler = new RssSampler(agent.pid, 50);
     const layerStart = new Map<string, number>();
     const layerDone: number[] = [];
+    let resolvedAt: number | undefined;
     const cpu0 = plus(cpuOf(agent.pid), childrenCpu());
     sampler.start();
     let res: CommandResult;
     try {
       res = await runCommand(process.execPath, [ctx.cli, '--agent', socket, 'pull', ctx.ref], {
         onLine: (line, at) => {
+          if (resolvedAt === undefined && line.includes('Pulling from')) resolvedAt = at;
           const m = /^([0-9a-f]{12}): (.*)$/.exec(line);
           if (!m) return;
           if (!layerStart.has(m[1]!)) layerStart.set(m[1]!, at);
@@ -155,6 +159,7 @@ export async function runBerth(ctx: BenchContext, round: number): Promise<Sample
       tool: 'berth', round, seconds: res.seconds, cpuSeconds: cpu[0] + cpu[1], sysSeconds: cpu[1], files,
       rss: { peakSampled: sampler.peak, hwm, idle, samples: sampler.samples },
       layerDone: layerDone.sort((a, b) => a - b),
+      ...(resolvedAt !== undefined ? { resolvedAt } : {}),
     };
   } finally {
     await agent.stop();
