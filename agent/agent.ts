@@ -48,7 +48,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       images,
       async stop() {
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-        images.close();
+        await images.close();
         await fs.rm(options.socket, { force: true });
         await releaseLock();
       },

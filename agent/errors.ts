@@ -60,3 +60,13 @@ export function withContext(prefix: string, err: unknown): BerthError {
 
 export const isBerthError = (err: unknown, code?: ErrorCode): err is BerthError =>
   err instanceof BerthError && (code === undefined || err.code === code);
+
+/**
+ * Of two operations that ran together and feed each other (a transfer and its consumer), the
+ * failure worth reporting: when one fails the other usually fails too, only as an echo (an
+ * abort, a broken pipe). A BerthError wins over a stray error, the earlier over the later.
+ */
+export function meaningfulFailure(results: PromiseSettledResult<unknown>[]): unknown {
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  return failures.find((e) => e instanceof BerthError && e.code !== 'internal') ?? failures[0];
+}

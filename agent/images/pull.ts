@@ -6,9 +6,9 @@
 
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, withContext } from '../errors';
+import { BerthError, meaningfulFailure, withContext } from '../errors';
 import type { ContentStore } from './content';
-import { DiffIdHasher, decompressor } from './decompress';
+import { mapBounded } from './bounded';
 import { chainIds } from './layers';
 import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from './media-types';
 import type { ImageMetadata } from './metadata';
@@ -198,19 +198,15 @@ async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: La
       ingest.write(chunk).then(() => cb(null, chunk), cb);
     },
   });
-  const hasher = new DiffIdHasher(deps.limits.maxLayerBytes);
   const pending = await deps.snapshots.prepare();
   try {
+    const limits = { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes };
     const [moved, applied] = await Promise.allSettled([
-      pipeline(source, store, decompressor(compression), hasher),
-      pending.apply(hasher, { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes }),
+      pipeline(source, store),
+      pending.apply(store, compression, limits),
     ]);
-    // When one side fails the other usually fails too, only as an echo (an abort, a broken pipe).
-    // Report the meaningful one: a BerthError over a stray error, the transfer's over extraction's.
-    const failures = [moved, applied].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    if (failures.length > 0) throw failures.find((e) => e instanceof BerthError && e.code !== 'internal') ?? failures[0];
-    if (applied.status !== 'fulfilled') throw new BerthError('internal', 'unreachable');
-    const actual = hasher.digest();
+    if (moved.status === 'rejected' || applied.status === 'rejected') throw meaningfulFailure([moved, applied]);
+    const actual = applied.value.diffId;
     if (actual !== diffId) {
       throw new BerthError('data-loss', `diff ID mismatch: uncompressed content is ${actual}, config says ${diffId}`);
     }
@@ -223,27 +219,4 @@ async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: La
     await ingest?.abort();
     throw err;
   }
-}
-
-/** Map with at most `limit` calls in flight; results in input order; the first failure rejects. */
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!, i);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const workers = Array.from({ length: Math.min(limit, items.length) }, worker);
-  const settled = await Promise.allSettled(workers);
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results;
 }

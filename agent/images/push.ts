@@ -8,6 +8,7 @@
 
 import { BerthError, withContext } from '../errors';
 import type { ContentReader } from './content';
+import { mapBounded } from './bounded';
 import { isForeignLayerType } from './media-types';
 import type { ImageMetadata } from './metadata';
 import { familiarName, familiarString, parseReference } from './reference';
@@ -64,7 +65,7 @@ async function pushResolved(deps: PushDeps, image: ImageRecord, ref: Reference, 
     pushBlob(deps, ref, desc, mountFrom, options.chunkSize, onProgress);
 
   for (const layer of image.layers) progress({ kind: 'layer', digest: layer.descriptor.digest, status: 'waiting' });
-  await forEachBounded(image.layers, options.concurrency ?? 3, async ({ descriptor }) => {
+  await mapBounded(image.layers, options.concurrency ?? 3, async ({ descriptor }) => {
     const digest = descriptor.digest;
     try {
       // Foreign (nondistributable) layers live at their URLs; registries are not given them.
@@ -157,22 +158,3 @@ async function readManifest(content: ContentReader, desc: Descriptor): Promise<B
   }
 }
 
-/** Run fn over items with at most `limit` at once; the first failure stops new work and rejects. */
-async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure) throw failure.reason;
-}

@@ -89,7 +89,7 @@ export class ImageService {
     return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.registry.close();
   }
 

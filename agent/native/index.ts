@@ -27,6 +27,11 @@ export interface BerthFs {
   symlink(root: number, rel: string, target: string): void;
   /** Hard link; `targetRel` is resolved inside the root too, its last component not followed. */
   link(root: number, rel: string, targetRel: string): void;
+  /**
+   * A whole file in one call: created private (O_EXCL|O_NOFOLLOW), written, then given its
+   * owner, mode (after the chown, which would clear setuid bits) and times.
+   */
+  writeFile(root: number, rel: string, data: Buffer, mode: number, uid: number, gid: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /** A new regular file (O_EXCL|O_NOFOLLOW), open for writing; close it with `close`. */
   createFile(root: number, rel: string, mode: number): number;
   lchown(root: number, rel: string, uid: number, gid: number): void;

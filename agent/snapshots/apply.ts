@@ -29,6 +29,8 @@ const S_IFIFO = 0o010000;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const XATTR_PREFIX = 'SCHILY.xattr.';
+/** Files up to this size are written with one native call (held in memory meanwhile). */
+const SMALL_FILE = 1024 * 1024;
 
 /** tar-stream v3 headers carry the entry's PAX records (typed `unknown` by tar-stream). */
 type Header = Omit<tarStream.Header, 'pax' | 'type'> & {
@@ -154,6 +156,15 @@ async function applyEntry(
     case 'contiguous-file': {
       const size = header.size ?? 0;
       if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
+      if (size <= SMALL_FILE && xattrs.length === 0) {
+        // Most files of a layer: gathered, then created, written and finished in one native call.
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+        const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        fs.writeFile(root, rel, data, mode, uid, gid, ...times);
+        stats.bytes += data.length;
+        return;
+      }
       // Created private (0600) and only given its owner and mode once written: chown clears
       // setuid bits and file capabilities, so those come after it, and times come last.
       const fd = fs.createFile(root, rel, 0o600);

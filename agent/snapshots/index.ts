@@ -1,2 +1,2 @@
-export type { ApplyLimits, ApplyStats, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+export type { AppliedLayer, ApplyLimits, ApplyStats, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
 export { openOverlaySnapshotter } from './overlay';

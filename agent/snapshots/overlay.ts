@@ -6,8 +6,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../images/types';
-import { applyLayer } from './apply';
-import type { ApplyLimits, ApplyStats, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+import type { Compression } from '../images/media-types';
+import { applyBlob } from './applier';
+import type { AppliedLayer, ApplyLimits, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
 
 const hexOf = (chainId: Digest) => chainId.slice('sha256:'.length);
 
@@ -70,8 +71,8 @@ class PendingOverlaySnapshot implements PendingSnapshot {
     this.dir = path.join(home, 'fs');
   }
 
-  apply(tar: Readable, limits: ApplyLimits): Promise<ApplyStats> {
-    return applyLayer(tar, this.dir, limits);
+  apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer> {
+    return applyBlob(blob, compression, this.dir, limits);
   }
 
   async commit(info: SnapshotInfo): Promise<void> {

@@ -11,6 +11,7 @@
 // is therefore either absent or complete, never half-written under its key. `remove` deletes one.
 
 import type { Readable } from 'node:stream';
+import type { Compression } from '../images/media-types';
 import type { Digest } from '../images/types';
 
 export interface ApplyLimits {
@@ -26,11 +27,19 @@ export interface ApplyStats {
   entries: number;
 }
 
+export interface AppliedLayer extends ApplyStats {
+  /** Digest of the uncompressed tar, to be checked against the image config's diff_ids. */
+  diffId: Digest;
+}
+
 export interface PendingSnapshot {
   /** Where the layer is being extracted (a fresh empty directory). */
   readonly dir: string;
-  /** Extract an uncompressed layer tar into dir, confined to it. */
-  apply(tar: Readable, limits: ApplyLimits): Promise<ApplyStats>;
+  /**
+   * Decompress a layer blob, hash it into its diff ID and extract it into dir, confined to it.
+   * `blob` is read with backpressure; a failure destroys it.
+   */
+  apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer>;
   /** Make it visible under its chain ID. Idempotent with a concurrent commit of the same key. */
   commit(info: SnapshotInfo): Promise<void>;
   /** Throw the partial directory away. */

@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BerthError } from '../errors';
-import type { Digest } from './types';
-
-import type { Compression } from './media-types';
+import type { Compression } from '../images/media-types';
+import type { Digest } from '../images/types';
 
 /**
  * A stage that decompresses a layer. Node 20's zlib has no zstd, so zstd layers go through the
