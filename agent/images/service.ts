@@ -16,6 +16,7 @@ import type { Readable, Writable } from 'node:stream';
 import { familiarName, familiarString, parseReference } from './reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
 import type { Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
+import { loadSchemas } from './validate';
 
 export interface ImageServiceOptions {
   /** Directory holding content/, snapshots/ and images.json. */
@@ -76,6 +77,8 @@ export class ImageService {
   }
 
   static async open(options: ImageServiceOptions): Promise<ImageService> {
+    // A missing schema directory is a broken install: say so at start, not at the first pull.
+    loadSchemas();
     const content = await openContentStore(path.join(options.root, 'content'));
     const snapshots = await openOverlaySnapshotter(path.join(options.root, 'snapshots'));
     const metadata = await ImageMetadata.open(path.join(options.root, 'images.json'));

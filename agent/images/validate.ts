@@ -37,6 +37,11 @@ function flatten(node: unknown, isRoot: boolean): unknown {
 
 let validators: Record<DocumentKind, ValidateFunction> | undefined;
 
+/** Compile the schemas now rather than on the first pull (the agent calls it at start). */
+export function loadSchemas(): void {
+  load();
+}
+
 function load(): Record<DocumentKind, ValidateFunction> {
   if (validators) return validators;
   const dir = process.env.BERTH_IMAGE_SPEC_SCHEMAS ?? DEFAULT_SCHEMA_DIR;
