@@ -16,10 +16,9 @@
 
 import { fchmodSync, fchownSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tarStream from 'tar-stream';
 import { BerthError, type ErrorCode } from '../errors';
-import { berthFs, fromBytePath, toBytePath, type BerthFs } from '../native';
+import { berthFs, fromBytePath, type BerthFs } from '../native';
+import { readTar, type TarEntry } from './tar-reader';
 import type { ApplyLimits, ApplyStats } from './types';
 
 const S_IFCHR = 0o020000;
@@ -28,21 +27,8 @@ const S_IFIFO = 0o010000;
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
-const XATTR_PREFIX = 'SCHILY.xattr.';
 /** Files up to this size are written with one native call (held in memory meanwhile). */
 const SMALL_FILE = 1024 * 1024;
-
-/** tar-stream v3 headers carry the entry's PAX records (typed `unknown` by tar-stream). */
-type Header = Omit<tarStream.Header, 'pax' | 'type'> & {
-  pax?: Record<string, string> | null;
-  /** null for types tar-stream does not know (GNU sparse, volume headers...). */
-  type: tarStream.Header['type'] | null;
-};
-/** One entry as tar-stream's extractor yields it: its header and its content. */
-type Entry = AsyncIterable<Buffer> & { header: tarStream.Header };
-
-// tar-stream's types leave out its filenameEncoding option.
-const EXTRACT_OPTIONS = { filenameEncoding: 'latin1' } as unknown as Parameters<typeof tarStream.extract>[0];
 
 /** [atimeSec, atimeNsec, mtimeSec, mtimeNsec] */
 type Times = [number, number, number, number];
@@ -51,41 +37,29 @@ type Times = [number, number, number, number];
 export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits): Promise<ApplyStats> {
   const fs = berthFs();
   const root = fs.openRoot(dir);
-  // latin1 keeps ustar and GNU long names as raw bytes (one char per byte), the addon's path
-  // convention; PAX paths are UTF-8 by definition and are converted per entry.
-  const extract = tarStream.extract(EXTRACT_OPTIONS);
   const stats: ApplyStats = { bytes: 0, entries: 0 };
   // Directory times are set last: creating a child would bump its parent's mtime again.
   const dirTimes = new Map<string, Times>();
 
   let streamed = 0;
-  const feeding = pipeline(
-    tar,
-    async function* countBytes(source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        streamed += chunk.length;
-        // The raw tar, headers and padding included, so a layer of empty entries counts too.
-        if (streamed > limits.maxLayerBytes) throw bomb(limits, 'layer tar');
-        yield chunk;
-      }
-    },
-    extract,
-  );
-  // Its failures also destroy `extract`, which reports them to the loop below.
-  feeding.catch(() => undefined);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of tar as AsyncIterable<Buffer>) {
+      streamed += chunk.length;
+      // The raw tar, headers and padding included, so a layer of empty entries counts too.
+      if (streamed > limits.maxLayerBytes) throw bomb(limits, 'layer tar');
+      yield chunk;
+    }
+  }
 
   try {
-    for await (const entry of extract as AsyncIterable<Entry>) {
-      const header = entry.header as Header;
-      const name = bytePath(header.name, header.pax?.path);
+    for await (const { entry, content } of readTar(counted(), limits)) {
       try {
-        await applyEntry(fs, root, entry, header, name, limits, stats, dirTimes);
+        await applyEntry(fs, root, entry, content, limits, stats, dirTimes);
       } catch (err) {
-        throw entryError(name, err);
+        throw entryError(entry.name, err);
       }
       stats.entries++;
     }
-    await feeding;
     for (const [rel, t] of dirTimes) {
       try {
         fs.utimes(root, rel, t[0], t[1], t[2], t[3], true);
@@ -95,8 +69,8 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
     }
     return stats;
   } catch (err) {
-    extract.destroy();
-    await feeding.catch(() => undefined);
+    // Whoever feeds us must stop too (a decompressor, a download).
+    if (!tar.destroyed) tar.destroy();
     throw streamError(err);
   } finally {
     fs.close(root);
@@ -104,12 +78,10 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
 }
 
 async function applyEntry(
-  fs: BerthFs, root: number, entry: Entry, header: Header, name: string,
+  fs: BerthFs, root: number, entry: TarEntry, content: AsyncIterable<Buffer>,
   limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>,
 ): Promise<void> {
-  const pax = header.pax ?? undefined;
-  const link = bytePath(header.linkname ?? '', pax?.linkpath);
-  checkHeaderSize(pax, name, link, limits);
+  const { name, linkname: link } = entry;
 
   // Lexically, like containerd's join("/", name): `..` stops at the root. Symlinks are left
   // to the kernel's in-root resolution.
@@ -119,24 +91,17 @@ async function applyEntry(
   const base = rel.slice(slash + 1);
 
   // Inside aufs' own metadata directories (.wh..wh.plnk and the like): nothing for overlay.
-  if (parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) {
-    await drain(entry);
-    return;
-  }
+  if (parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) return;
   if (base.startsWith(WHITEOUT)) {
-    await drain(entry);
     applyWhiteout(fs, root, parent, base);
     return;
   }
 
-  const mode = (header.mode ?? 0o644) & 0o7777;
-  const uid = Number(pax?.uid ?? header.uid ?? 0);
-  const gid = Number(pax?.gid ?? header.gid ?? 0);
-  const times = timesOf(header, pax);
-  const xattrs = xattrsOf(pax);
+  const { mode, uid, gid } = entry;
+  const times = timesOf(entry);
+  const xattrs = xattrsOf(entry);
 
-  if (header.type === 'directory') {
-    await drain(entry);
+  if (entry.type === 'directory') {
     if (rel !== '') fs.mkdir(root, rel, 0o700);
     fs.lchown(root, rel, uid, gid);
     fs.chmod(root, rel, mode);
@@ -147,19 +112,17 @@ async function applyEntry(
   if (rel === '') {
     // A name that cleans to the root ("..", "/", "") cannot replace it; containerd skips these
     // too, and tars made with `tar -C dir .` can carry them.
-    await drain(entry);
     return;
   }
 
-  switch (header.type) {
-    case 'file':
-    case 'contiguous-file': {
-      const size = header.size ?? 0;
+  switch (entry.type) {
+    case 'file': {
+      const size = entry.size;
       if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
       if (size <= SMALL_FILE && xattrs.length === 0) {
         // Most files of a layer: gathered, then created, written and finished in one native call.
         const chunks: Buffer[] = [];
-        for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+        for await (const chunk of content) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         fs.writeFile(root, rel, data, mode, uid, gid, ...times);
         stats.bytes += data.length;
@@ -169,7 +132,7 @@ async function applyEntry(
       // setuid bits and file capabilities, so those come after it, and times come last.
       const fd = fs.createFile(root, rel, 0o600);
       try {
-        for await (const chunk of entry as AsyncIterable<Buffer>) {
+        for await (const chunk of content) {
           writeAll(fd, chunk);
           stats.bytes += chunk.length;
         }
@@ -183,7 +146,6 @@ async function applyEntry(
       return;
     }
     case 'link': {
-      await drain(entry);
       // The target is a path in the layer, confined the same way (lexically, then in-root).
       const target = clean(link);
       try {
@@ -203,7 +165,6 @@ async function applyEntry(
       return;
     }
     case 'symlink':
-      await drain(entry);
       fs.symlink(root, rel, link);
       fs.lchown(root, rel, uid, gid);
       // No chmod: a symlink's mode means nothing on Linux and chmod would follow it.
@@ -213,17 +174,14 @@ async function applyEntry(
     case 'character-device':
     case 'block-device':
     case 'fifo': {
-      await drain(entry);
-      const type = header.type === 'fifo' ? S_IFIFO : header.type === 'block-device' ? S_IFBLK : S_IFCHR;
-      fs.mknod(root, rel, type | 0o600, header.devmajor ?? 0, header.devminor ?? 0);
+      const type = entry.type === 'fifo' ? S_IFIFO : entry.type === 'block-device' ? S_IFBLK : S_IFCHR;
+      fs.mknod(root, rel, type | 0o600, entry.devmajor, entry.devminor);
       fs.lchown(root, rel, uid, gid);
       fs.chmod(root, rel, mode);
       for (const [key, value] of xattrs) fs.setxattr(root, rel, key, value);
       fs.utimes(root, rel, ...times, false);
       return;
     }
-    default:
-      throw new BerthError('invalid-argument', `unsupported tar entry type ${(header.type as string | null) ?? 'unknown'}`);
   }
 }
 
@@ -244,11 +202,6 @@ function applyWhiteout(fs: BerthFs, root: number, parent: string, base: string):
   fs.mknod(root, parent === '' ? victim : `${parent}/${victim}`, S_IFCHR, 0, 0);
 }
 
-/** A name as the addon's byte string: PAX values are UTF-8 text, header fields raw bytes. */
-function bytePath(fromHeader: string, fromPax: string | undefined): string {
-  return fromPax !== undefined ? toBytePath(fromPax) : fromHeader;
-}
-
 function clean(name: string): string {
   const out: string[] = [];
   for (const part of name.split('/')) {
@@ -259,76 +212,21 @@ function clean(name: string): string {
   return out.join('/');
 }
 
-// tar-stream buffers a PAX or GNU long-name record whole before it hands us the entry, with
-// its own fixed cap (4 MiB, reported as "Header exceeds max size"), and does not expose the
-// record's size; so the limit is checked here on what the records decoded to.
-function checkHeaderSize(pax: Record<string, string> | undefined, name: string, link: string, limits: ApplyLimits): void {
-  let size = 512;
-  if (pax) {
-    // Each record is "LEN KEY=VALUE\n"; LEN has at most ~20 digits.
-    for (const key in pax) size += Buffer.byteLength(key) + Buffer.byteLength(pax[key]) + 3 + 20;
-  }
-  if (pax?.path === undefined && name.length > 100) size += name.length;
-  if (pax?.linkpath === undefined && link.length > 100) size += link.length;
-  if (size > limits.maxHeaderBytes) {
-    throw new BerthError(
-      'resource-exhausted',
-      `tar header of ${size} bytes exceeds the limit of ${limits.maxHeaderBytes} bytes (maxHeaderBytes)`,
-    );
-  }
-}
-
-function timesOf(header: Header, pax: Record<string, string> | undefined): Times {
-  const [ms, mns] = paxTime(pax?.mtime) ?? [Math.floor((header.mtime?.getTime() ?? 0) / 1000), 0];
-  const a = paxTime(pax?.atime);
+function timesOf(entry: TarEntry): Times {
+  const [ms, mns] = entry.mtime;
+  const a = entry.atime;
   // As containerd does: the later of atime and mtime, so a file never looks read before written.
   if (a === undefined || a[0] < ms || (a[0] === ms && a[1] < mns)) return [ms, mns, ms, mns];
   return [a[0], a[1], ms, mns];
 }
 
-/** A PAX time, "SECONDS[.FRACTION]" (possibly negative), as [sec, nsec]. */
-function paxTime(value: string | undefined): [number, number] | undefined {
-  if (value === undefined) return undefined;
-  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(value);
-  if (!m) throw new BerthError('invalid-argument', `bad PAX time ${quote(value)}`);
-  let sec = Number(m[2]);
-  let nsec = Number((m[3] ?? '').slice(0, 9).padEnd(9, '0'));
-  if (m[1] === '-') {
-    sec = -sec;
-    if (nsec > 0) {
-      sec -= 1;
-      nsec = 1e9 - nsec;
-    }
-  }
-  return [sec, nsec];
-}
-
-function xattrsOf(pax: Record<string, string> | undefined): Array<[string, Buffer]> {
-  const out: Array<[string, Buffer]> = [];
-  if (!pax) return out;
-  for (const key in pax) {
-    if (!key.startsWith(XATTR_PREFIX)) continue;
-    const name = key.slice(XATTR_PREFIX.length);
-    // Overlay state comes only from whiteout entries: a planted trusted.overlay.redirect,
-    // origin or metacopy would make the mounted overlay look up other paths of other layers.
-    if (name.startsWith('trusted.overlay.')) continue;
-    const value = pax[key];
-    // tar-stream decodes PAX values as UTF-8, replacing invalid bytes; a binary value (some
-    // security.capability sets) cannot be rebuilt, and a wrong one must not be written.
-    if (value.includes('\uFFFD')) {
-      throw new BerthError('internal', `xattr ${name} has a binary value that cannot be read faithfully`);
-    }
-    out.push([toBytePath(name), Buffer.from(value, 'utf8')]);
-  }
-  return out;
-}
+// Overlay state comes only from whiteout entries: a planted trusted.overlay.redirect, origin
+// or metacopy would make the mounted overlay look up other paths of other layers.
+const xattrsOf = (entry: TarEntry): Array<[string, Buffer]> =>
+  entry.xattrs.filter(([name]) => !name.startsWith('trusted.overlay.'));
 
 function writeAll(fd: number, chunk: Buffer): void {
   for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
-}
-
-async function drain(entry: Entry): Promise<void> {
-  for await (const chunk of entry as AsyncIterable<Buffer>) void chunk;
 }
 
 function bomb(limits: ApplyLimits, what: string): BerthError {
@@ -381,14 +279,11 @@ function entryError(name: string, err: unknown): BerthError {
   return new BerthError(codeOfErrno(errno), `${prefix}: ${message}`, { cause: err });
 }
 
-// Failures of the tar stream itself (not of an entry): a corrupt or truncated tar, tar-stream's
-// own header cap, or whatever the source stream (gunzip, a digest check) threw.
+// Failures of the tar stream itself (not of an entry): a corrupt or truncated tar (the reader's
+// BerthErrors), or whatever the source stream (gunzip, a digest check) threw.
 function streamError(err: unknown): BerthError {
   if (err instanceof BerthError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (message === 'Header exceeds max size') {
-    return new BerthError('resource-exhausted', `layer tar has a header record over tar-stream's 4 MiB cap`, { cause: err });
-  }
   return new BerthError('data-loss', `layer tar is unreadable: ${message}`, { cause: err });
 }
 

@@ -627,12 +627,37 @@ t.test('header limit: oversized PAX record and long name', async (t) => {
   const box = sandbox(t);
   const limits = { ...LIMITS, maxHeaderBytes: 8192 };
   await rejectsWith(t, apply(box.root, [file('x', 'x', { pax: { 'SCHILY.xattr.user.big': 'v'.repeat(20000) } })], limits),
-    'resource-exhausted', /entry "x": tar header of \d+ bytes exceeds the limit of 8192 bytes \(maxHeaderBytes\)/);
+    'resource-exhausted', /tar header of \d+ bytes \(PAX header\) exceeds the limit of 8192 bytes \(maxHeaderBytes\)/);
   await rejectsWith(t, apply(box.root, gnuTar([{ name: Buffer.from('n/'.repeat(5000)), type: '0' }]), limits),
-    'resource-exhausted', /maxHeaderBytes/);
-  // Past tar-stream's own fixed cap the record is refused before it is buffered further.
+    'resource-exhausted', /\(GNU long name\) exceeds the limit of 8192 bytes \(maxHeaderBytes\)/);
+  // A record far past the limit is refused from its declared size, before any of it is read.
   await rejectsWith(t, apply(box.root, [file('y', 'y', { pax: { comment: 'c'.repeat(5 << 20) } })]),
-    'resource-exhausted', /4 MiB/);
+    'resource-exhausted', /exceeds the limit of 1048576 bytes \(maxHeaderBytes\)/);
+  box.assertUntouched(t);
+});
+
+t.test('binary xattr values (file capabilities) are kept byte for byte', async (t) => {
+  const box = sandbox(t);
+  // vfs_cap_data v2 with CAP_SETUID (bit 7) effective: bytes >= 0x80 that are not UTF-8.
+  const cap = Buffer.alloc(20);
+  cap.writeUInt32LE(0x02000001, 0);
+  cap.writeUInt32LE(1 << 7, 4);
+  const opaque = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]);
+  const paxRecord = (key: string, value: Buffer) => {
+    const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+    let len = body.length + 1;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    return Buffer.concat([Buffer.from(String(len)), body]);
+  };
+  const pax = Buffer.concat([paxRecord('SCHILY.xattr.security.capability', cap), paxRecord('SCHILY.xattr.user.bin', opaque)]);
+  const body = Buffer.from('#!/bin/sh\n');
+  const tar = gnuTar([{ name: Buffer.from('PaxHeaders/ping'), type: 'x', body: pax }, { name: Buffer.from('ping'), type: '0', body }]);
+  await applyLayer(streamOf(tar), box.root, LIMITS);
+  const native = berthFs();
+  const fd = native.openRoot(box.root);
+  t.teardown(() => native.close(fd));
+  t.same(native.getxattr(fd, 'ping', 'security.capability'), cap, 'the capability set as written');
+  t.same(native.getxattr(fd, 'ping', 'user.bin'), opaque, 'non-UTF-8 bytes survive');
   box.assertUntouched(t);
 });
 
