@@ -525,6 +525,49 @@ static napi_value js_write_file(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// makeDir(root, rel, mode, uid, gid): void — a directory entry in one call: created if missing
+// (an existing directory is kept), then given its owner and mode through a descriptor opened
+// without following, so nothing but that directory can be changed.
+static napi_value js_make_dir(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int32_t root;
+  uint32_t mode, uid, gid;
+  char rel[PATH_MAX];
+  if (!get_args(env, info, 5, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_u32(env, argv[2], &mode) ||
+      !get_u32(env, argv[3], &uid) || !get_u32(env, argv[4], &gid)) {
+    return NULL;
+  }
+  char shown[PATH_MAX];
+  snprintf(shown, sizeof shown, "%s", rel);
+  target t;
+  if (resolve(root, rel, true, &t) < 0) {
+    throw_errno(env, errno, failed_syscall, shown);
+    return NULL;
+  }
+  int fd;
+  const char *step = NULL;
+  if (t.base == NULL) {
+    fd = open_root_dir(root);  // "./": the snapshot's own root directory
+    if (fd < 0) step = "openat";
+  } else {
+    mode_t private_mode = 0700;
+    if (create_replacing(t.parent, t.base, do_mkdir, &private_mode, true) < 0) step = failed_syscall;
+    fd = step ? -1 : openat(t.parent, t.base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (!step && fd < 0) step = "openat";
+  }
+  int saved = errno;
+  if (!step && fchown(fd, uid, gid) < 0) { step = "fchown"; saved = errno; }
+  if (!step && fchmod(fd, mode & 07777) < 0) { step = "fchmod"; saved = errno; }
+  if (fd >= 0) close(fd);
+  release(&t);
+  if (step) {
+    throw_errno(env, saved, step, shown);
+    return NULL;
+  }
+  return undefined(env);
+}
+
 // link(root, rel, targetRel): void — a hard link; the target is resolved inside the root too.
 static napi_value js_link(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -870,6 +913,7 @@ NAPI_MODULE_INIT() {
     { "link", js_link },
     { "createFile", js_create_file },
     { "writeFile", js_write_file },
+    { "makeDir", js_make_dir },
     { "lchown", js_lchown },
     { "chmod", js_chmod },
     { "utimes", js_utimes },

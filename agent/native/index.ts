@@ -27,6 +27,8 @@ export interface BerthFs {
   symlink(root: number, rel: string, target: string): void;
   /** Hard link; `targetRel` is resolved inside the root too, its last component not followed. */
   link(root: number, rel: string, targetRel: string): void;
+  /** A directory entry in one call: created unless a directory is there, then owner and mode. */
+  makeDir(root: number, rel: string, mode: number, uid: number, gid: number): void;
   /**
    * A whole file in one call: created private (O_EXCL|O_NOFOLLOW), written, then given its
    * owner, mode (after the chown, which would clear setuid bits) and times.

@@ -18,7 +18,7 @@ import { fchmodSync, fchownSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
-import { readTar, type TarEntry } from './tar-reader';
+import { readTar, type TarEntry, type TarItem } from './tar-reader';
 import type { ApplyLimits, ApplyStats } from './types';
 
 const S_IFCHR = 0o020000;
@@ -42,19 +42,17 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
   const dirTimes = new Map<string, Times>();
 
   let streamed = 0;
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of tar as AsyncIterable<Buffer>) {
-      streamed += chunk.length;
-      // The raw tar, headers and padding included, so a layer of empty entries counts too.
-      if (streamed > limits.maxLayerBytes) throw bomb(limits, 'layer tar');
-      yield chunk;
-    }
-  }
+  // The raw tar, headers and padding included, so a layer of empty entries counts too.
+  const count = (bytes: number) => {
+    streamed += bytes;
+    if (streamed > limits.maxLayerBytes) throw bomb(limits, 'layer tar');
+  };
 
   try {
-    for await (const { entry, content } of readTar(counted(), limits)) {
+    for await (const item of readTar(tar, limits, count)) {
+      const { entry } = item;
       try {
-        await applyEntry(fs, root, entry, content, limits, stats, dirTimes);
+        await applyEntry(fs, root, item, limits, stats, dirTimes);
       } catch (err) {
         throw entryError(entry.name, err);
       }
@@ -78,7 +76,7 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
 }
 
 async function applyEntry(
-  fs: BerthFs, root: number, entry: TarEntry, content: AsyncIterable<Buffer>,
+  fs: BerthFs, root: number, { entry, content, readAll }: TarItem,
   limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>,
 ): Promise<void> {
   const { name, linkname: link } = entry;
@@ -102,9 +100,7 @@ async function applyEntry(
   const xattrs = xattrsOf(entry);
 
   if (entry.type === 'directory') {
-    if (rel !== '') fs.mkdir(root, rel, 0o700);
-    fs.lchown(root, rel, uid, gid);
-    fs.chmod(root, rel, mode);
+    fs.makeDir(root, rel, mode, uid, gid);
     for (const [key, value] of xattrs) fs.setxattr(root, rel, key, value);
     dirTimes.set(rel, times);
     return;
@@ -121,9 +117,7 @@ async function applyEntry(
       if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
       if (size <= SMALL_FILE && xattrs.length === 0) {
         // Most files of a layer: gathered, then created, written and finished in one native call.
-        const chunks: Buffer[] = [];
-        for await (const chunk of content) chunks.push(chunk);
-        const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const data = await readAll();
         fs.writeFile(root, rel, data, mode, uid, gid, ...times);
         stats.bytes += data.length;
         return;

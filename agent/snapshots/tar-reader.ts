@@ -47,6 +47,14 @@ export interface TarReaderLimits {
   maxHeaderBytes: number;
 }
 
+export interface TarItem {
+  entry: TarEntry;
+  /** The content in slices as it arrives (regular files; empty for other types). */
+  content: AsyncIterable<Buffer>;
+  /** The whole content in one buffer, for small files (one copy at most). */
+  readAll(): Promise<Buffer>;
+}
+
 const BLOCK = 512;
 const TYPES: Record<string, EntryType> = {
   '0': 'file',
@@ -69,7 +77,7 @@ class ChunkReader {
   private done = false;
   private readonly it: AsyncIterator<Buffer>;
 
-  constructor(source: AsyncIterable<Buffer>) {
+  constructor(source: AsyncIterable<Buffer>, private readonly onChunk?: (bytes: number) => void) {
     this.it = source[Symbol.asyncIterator]();
   }
 
@@ -79,6 +87,7 @@ class ChunkReader {
       const next = await this.it.next();
       if (next.done) this.done = true;
       else if (next.value.length > 0) {
+        this.onChunk?.(next.value.length);
         this.chunks.push(next.value);
         this.buffered += next.value.length;
       }
@@ -140,7 +149,9 @@ class ChunkReader {
     this.chunks = [];
     this.buffered = 0;
     while (!this.done) {
-      if ((await this.it.next()).done) this.done = true;
+      const next = await this.it.next();
+      if (next.done) this.done = true;
+      else this.onChunk?.(next.value.length);
     }
   }
 }
@@ -231,8 +242,10 @@ const XATTR = 'SCHILY.xattr.';
 export async function* readTar(
   source: AsyncIterable<Buffer>,
   limits: TarReaderLimits,
-): AsyncGenerator<{ entry: TarEntry; content: AsyncIterable<Buffer> }> {
-  const reader = new ChunkReader(source);
+  /** Told the size of every chunk read from source (a byte budget can throw from here). */
+  onChunk?: (bytes: number) => void,
+): AsyncGenerator<TarItem> {
+  const reader = new ChunkReader(source, onChunk);
   const global = new Map<string, Buffer>();
   let local = new Map<string, Buffer>();
   let longName: string | undefined;
@@ -333,7 +346,14 @@ export async function* readTar(
         }
       },
     };
-    yield { entry, content };
+    const readAll = async (): Promise<Buffer> => {
+      if (type !== 'file' || contentSize === 0) return Buffer.alloc(0);
+      const data = await reader.read(contentSize);
+      if (data === undefined) throw unreadable(`truncated: an entry's content ends ${contentSize} bytes short`);
+      consumed = contentSize;
+      return data;
+    };
+    yield { entry, content, readAll };
     await reader.skip(contentSize - consumed + padding(contentSize));
   }
 }
