@@ -201,27 +201,28 @@ export class ImageService {
    */
   async remove(word: string, options: { force?: boolean } = {}): Promise<RemoveResult> {
     const image = this.resolve(word);
-    const result: RemoveResult = { untagged: [], deleted: [] };
+    // A word that is a name removes that name; otherwise it named the image by its ID.
+    const named = this.byReference(word)?.id === image.id;
     const user = this.usersOf(image.id);
-    const byName = this.byReference(word)?.id === image.id && !/^(sha256:)?[a-f0-9]+$/.test(word);
     if (user && !options.force) {
       throw new BerthError('failed-precondition', `conflict: unable to remove image ${word} (must force) - container ${user.slice(0, 12)} is using its referenced image ${shortDigest(image.id).slice(7)}`);
     }
-    if (byName && image.repoTags.length + image.repoDigests.length > 1) {
-      const name = image.repoTags.find((t) => t === this.canonicalName(word)) ?? this.canonicalName(word);
+    const result: RemoveResult = { untagged: [], deleted: [] };
+    if (named) {
+      const name = this.canonicalName(word);
       await this.metadata.untag(image.id, name);
       result.untagged.push(name);
-      const after = this.metadata.get(image.id)!;
-      // Only its repo digests are left: the image is as good as untagged; docker deletes it too.
-      if (after.repoTags.length > 0) return result;
-    } else if (!byName && image.repoTags.length > 1 && !options.force) {
+      // Other tags keep the image; with only repo digests left it goes, as docker does.
+      if (this.metadata.get(image.id)!.repoTags.length > 0) return result;
+    } else if (image.repoTags.length > 1 && !options.force) {
       throw new BerthError('failed-precondition', `conflict: unable to delete ${shortDigest(image.id).slice(7)} (must be forced) - image is referenced in multiple repositories`);
     }
-    const current = this.metadata.get(image.id)!;
-    result.untagged.push(...current.repoTags, ...current.repoDigests);
+    const rest = this.metadata.get(image.id)!;
+    const names = [...rest.repoTags, ...rest.repoDigests];
+    result.untagged.push(...names);
     if (user) {
       // Forced removal of an image in use keeps the image for its container, untagged.
-      for (const name of [...current.repoTags, ...current.repoDigests]) await this.metadata.untag(image.id, name);
+      for (const name of names) await this.metadata.untag(image.id, name);
       return result;
     }
     await this.metadata.delete(image.id);
