@@ -42,14 +42,16 @@ export function loadSchemas(): void {
   load();
 }
 
-function load(): Record<DocumentKind, ValidateFunction> {
-  if (validators) return validators;
-  const dir = process.env.BERTH_IMAGE_SPEC_SCHEMAS ?? DEFAULT_SCHEMA_DIR;
+/**
+ * Every *.json schema of a directory of OCI JSON Schemas (draft-04), compiled together so their
+ * relative $refs resolve; returns a lookup by file name. The runtime-spec schemas load the same way.
+ */
+export function compileSchemaDir(dir: string, what: string): (file: string) => ValidateFunction {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch (err) {
-    throw new BerthError('internal', `OCI image-spec schemas not found in ${dir} (install golang-github-opencontainers-image-spec-dev or set BERTH_IMAGE_SPEC_SCHEMAS)`, { cause: err });
+    throw new BerthError('internal', `${what} schemas not found in ${dir}`, { cause: err });
   }
   const ajv = new Ajv({ allErrors: false, strict: false });
   addFormats(ajv, ['uri', 'date-time']);
@@ -58,12 +60,18 @@ function load(): Record<DocumentKind, ValidateFunction> {
     schema.id = BASE + file;
     ajv.addSchema(schema);
   }
-  const get = (kind: DocumentKind) => {
-    const fn = ajv.getSchema(BASE + FILES[kind]);
-    if (!fn) throw new BerthError('internal', `OCI image-spec schema ${FILES[kind]} missing from ${dir}`);
+  return (file) => {
+    const fn = ajv.getSchema(BASE + file);
+    if (!fn) throw new BerthError('internal', `${what} schema ${file} missing from ${dir}`);
     return fn;
   };
-  validators = { manifest: get('manifest'), index: get('index'), config: get('config') };
+}
+
+function load(): Record<DocumentKind, ValidateFunction> {
+  if (validators) return validators;
+  const dir = process.env.BERTH_IMAGE_SPEC_SCHEMAS ?? DEFAULT_SCHEMA_DIR;
+  const get = compileSchemaDir(dir, 'OCI image-spec (install golang-github-opencontainers-image-spec-dev or set BERTH_IMAGE_SPEC_SCHEMAS)');
+  validators = { manifest: get(FILES.manifest), index: get(FILES.index), config: get(FILES.config) };
   return validators;
 }
 

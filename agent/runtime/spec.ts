@@ -1,0 +1,153 @@
+// The OCI runtime config (config.json) for a container: the image config turned into a process
+// per the OCI image spec's conversion rules, with docker's defaults around it (namespaces,
+// capabilities, masked and read-only /proc paths, /dev, /dev/shm, the /etc files, limits).
+// A pure function of its input: no host is read here.
+
+import { BerthError } from '../errors';
+import type { ImageConfig } from '../images/types';
+import { resolveUser } from './user';
+
+export const OCI_VERSION = '1.0.2';
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** Kernel interfaces hidden from containers (docker's list). */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface VolumeMount {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+export interface SpecInput {
+  /** The image's config section (Entrypoint, Cmd, Env, WorkingDir, User, Labels...). */
+  image: NonNullable<ImageConfig['config']>;
+  /** docker run's overrides; absent means "as the image says". */
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  hostname: string;
+  /** The merged overlay. */
+  rootfs: string;
+  /** Contents of the image's /etc/passwd and /etc/group, for the user lookup. */
+  passwd?: string;
+  group?: string;
+  /** Files the agent prepared, bind-mounted read-write like docker's. */
+  etcFiles: { hosts: string; hostname: string; resolvConf: string };
+  volumes?: VolumeMount[];
+  /** Network namespace to join; undefined: a fresh one (none); 'host': the host's. */
+  netns?: string | 'host';
+  limits?: { memoryBytes?: number; cpus?: number; pids?: number };
+  cgroupsPath: string;
+  /** RLIMIT_NOFILE, kept within the host's hard limit (raising it needs CAP_SYS_RESOURCE). */
+  nofile: { soft: number; hard: number };
+  labels?: Record<string, string>;
+}
+
+/** Entrypoint and Cmd as docker combines them with --entrypoint and a command. */
+export function processArgs(image: SpecInput['image'], entrypoint?: string[], cmd?: string[]): string[] {
+  // An --entrypoint override also drops the image's Cmd: it belonged to the old entrypoint.
+  const ep = entrypoint ?? image.Entrypoint ?? [];
+  const args = cmd && cmd.length > 0 ? cmd : entrypoint !== undefined ? [] : image.Cmd ?? [];
+  const all = [...ep, ...args];
+  if (all.length === 0) throw new BerthError('invalid-argument', 'no command specified');
+  return all;
+}
+
+/** Image Env, then overrides by name; PATH supplied when neither has one. */
+export function mergeEnv(image: string[] = [], overrides: string[] = [], extra: Record<string, string> = {}): string[] {
+  const env = new Map<string, string>();
+  const put = (entry: string) => {
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? entry : entry.slice(0, eq);
+    if (key === '') throw new BerthError('invalid-argument', `invalid environment variable "${entry}"`);
+    env.set(key, eq < 0 ? `${key}=` : entry);
+  };
+  image.forEach(put);
+  overrides.forEach(put);
+  if (!env.has('PATH')) put(DEFAULT_PATH);
+  for (const [key, value] of Object.entries(extra)) if (!env.has(key)) env.set(key, `${key}=${value}`);
+  return [...env.values()];
+}
+
+export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const args = processArgs(input.image, input.entrypoint, input.cmd);
+  const user = resolveUser(input.user ?? input.image.User ?? '', input.passwd, input.group);
+  const env = mergeEnv(input.image.Env ?? [], input.env, { HOSTNAME: input.hostname, HOME: user.home });
+  const cwd = input.workdir || input.image.WorkingDir || '/';
+  if (!cwd.startsWith('/')) throw new BerthError('invalid-argument', `the working directory "${cwd}" is invalid, it needs to be an absolute path`);
+
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (input.netns === undefined) namespaces.push({ type: 'network' });
+  else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
+
+  const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  const { memoryBytes, cpus, pids } = input.limits ?? {};
+  if (memoryBytes !== undefined) resources.memory = { limit: memoryBytes };
+  if (cpus !== undefined) resources.cpu = { quota: Math.round(cpus * 100_000), period: 100_000 };
+  if (pids !== undefined) resources.pids = { limit: pids };
+
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: false,
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+      args,
+      env,
+      cwd,
+      capabilities: {
+        bounding: DEFAULT_CAPABILITIES,
+        effective: DEFAULT_CAPABILITIES,
+        permitted: DEFAULT_CAPABILITIES,
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.nofile.hard, soft: Math.min(input.nofile.soft, input.nofile.hard) }],
+      noNewPrivileges: false,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: input.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864'] },
+      ...(['hosts', 'hostname', 'resolvConf'] as const).map((key) => ({
+        destination: key === 'resolvConf' ? '/etc/resolv.conf' : `/etc/${key}`,
+        type: 'bind',
+        source: input.etcFiles[key],
+        options: ['rbind', 'rprivate'],
+      })),
+      ...(input.volumes ?? []).map((v) => ({
+        destination: v.destination,
+        type: 'bind',
+        source: v.source,
+        options: ['rbind', 'rprivate', ...(v.readonly ? ['ro'] : [])],
+      })),
+    ],
+    annotations: { ...input.image.Labels, ...input.labels },
+    linux: {
+      namespaces,
+      resources,
+      cgroupsPath: input.cgroupsPath,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}

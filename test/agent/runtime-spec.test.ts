@@ -1,0 +1,92 @@
+// The OCI runtime config built from an image config: docker's conversion rules and defaults,
+// and every generated config.json valid against the OCI runtime-spec schema.
+
+import t from 'tap';
+import { compileSchemaDir } from '../../agent/images/validate';
+import { buildSpec, DEFAULT_CAPABILITIES, mergeEnv, processArgs, resolveUser, type SpecInput } from '../../agent/runtime';
+
+const validate = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
+
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:web:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
+const GROUP = 'root:x:0:\nwww:x:33:\nadm:x:4:www\naudio:x:29:www,nobody\nnogroup:x:65534:\n';
+
+const base = (over: Partial<SpecInput> = {}): SpecInput => ({
+  image: { Entrypoint: ['/bin/app'], Cmd: ['--serve'], Env: ['PATH=/app/bin:/bin', 'MODE=prod'], WorkingDir: '/srv', User: 'www', Labels: { team: 'edge' }, StopSignal: 'SIGQUIT' },
+  hostname: 'c0ffee',
+  rootfs: '/var/lib/berth/containers/c0ffee/merged',
+  passwd: PASSWD,
+  group: GROUP,
+  etcFiles: { hosts: '/run/b/hosts', hostname: '/run/b/hostname', resolvConf: '/run/b/resolv.conf' },
+  cgroupsPath: '/berth/c0ffee',
+  nofile: { soft: 1048576, hard: 524288 },
+  ...over,
+});
+
+t.test('a full spec validates and carries the image config', async (t) => {
+  const spec = buildSpec(base({ volumes: [{ source: '/data', destination: '/data', readonly: true }], limits: { memoryBytes: 64 << 20, cpus: 1.5, pids: 100 }, netns: '/var/run/netns/b1' }));
+  t.ok(validate(spec), JSON.stringify(validate.errors));
+  t.match(spec, {
+    process: {
+      args: ['/bin/app', '--serve'],
+      cwd: '/srv',
+      user: { uid: 33, gid: 33, additionalGids: [4, 29] },
+      env: ['PATH=/app/bin:/bin', 'MODE=prod', 'HOSTNAME=c0ffee', 'HOME=/var/www'],
+      capabilities: { bounding: DEFAULT_CAPABILITIES },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 524288, soft: 524288 }],
+    },
+    hostname: 'c0ffee',
+    annotations: { team: 'edge' },
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network', path: '/var/run/netns/b1' }],
+      resources: { memory: { limit: 64 << 20 }, cpu: { quota: 150000, period: 100000 }, pids: { limit: 100 } },
+      maskedPaths: ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  });
+  const mounts = (spec.mounts as Array<{ destination: string; options?: string[] }>);
+  t.same(mounts.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/data']);
+  t.ok(mounts.at(-1)!.options!.includes('ro'), 'a :ro volume is read-only');
+});
+
+t.test('network modes: a fresh namespace, a given one, the host\'s', async (t) => {
+  const types = (netns: SpecInput['netns']) => ((buildSpec(base({ netns })).linux as { namespaces: Array<{ type: string; path?: string }> }).namespaces);
+  t.same(types(undefined).at(-1), { type: 'network' }, '--network none: its own empty namespace');
+  t.notOk(types('host').some((n) => n.type === 'network'), '--network host: no network namespace');
+  for (const netns of [undefined, 'host'] as const) t.ok(validate(buildSpec(base({ netns }))), `valid with netns ${netns}`);
+});
+
+t.test('Entrypoint and Cmd with their overrides (OCI image spec, docker run)', async (t) => {
+  const image = { Entrypoint: ['/bin/app'], Cmd: ['--serve'] };
+  t.same(processArgs(image), ['/bin/app', '--serve'], 'image as is');
+  t.same(processArgs(image, undefined, ['--check']), ['/bin/app', '--check'], 'a command replaces Cmd only');
+  t.same(processArgs(image, ['/bin/sh']), ['/bin/sh'], '--entrypoint drops the image Cmd');
+  t.same(processArgs(image, ['/bin/sh'], ['-c', 'id']), ['/bin/sh', '-c', 'id']);
+  t.same(processArgs({ Cmd: ['sh'] }), ['sh'], 'Cmd alone');
+  t.same(processArgs({ Entrypoint: null, Cmd: null }, undefined, ['true']), ['true']);
+  t.throws(() => processArgs({}), { code: 'invalid-argument', message: 'no command specified' });
+  t.throws(() => processArgs({ Cmd: ['sh'] }, []), { message: 'no command specified' }, '--entrypoint "" with no command');
+});
+
+t.test('Env: image first, overrides by name, PATH when none', async (t) => {
+  t.same(mergeEnv(['A=1', 'B=2'], ['B=3', 'C']), ['A=1', 'B=3', 'C=', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  t.same(mergeEnv(['PATH=/x'], [], { HOME: '/h' }), ['PATH=/x', 'HOME=/h']);
+  t.same(mergeEnv([], ['HOME=/mine'], { HOME: '/h' }), ['HOME=/mine', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], 'a given HOME is kept');
+  t.throws(() => mergeEnv([], ['=x']), { code: 'invalid-argument', message: 'invalid environment variable "=x"' });
+});
+
+t.test('users by name or id, through the image\'s passwd and group', async (t) => {
+  t.same(resolveUser('', PASSWD, GROUP), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+  t.same(resolveUser('www', PASSWD, GROUP), { uid: 33, gid: 33, additionalGids: [4, 29], home: '/var/www' });
+  t.same(resolveUser('33', PASSWD, GROUP), { uid: 33, gid: 33, additionalGids: [4, 29], home: '/var/www' }, 'a uid in passwd takes its entry');
+  t.same(resolveUser('1234', PASSWD, GROUP), { uid: 1234, gid: 0, additionalGids: [], home: '/' }, 'an unknown uid runs with gid 0');
+  t.same(resolveUser('nobody:audio', PASSWD, GROUP), { uid: 65534, gid: 29, additionalGids: [], home: '/nonexistent' });
+  t.same(resolveUser('1234:5678', undefined, undefined), { uid: 1234, gid: 5678, additionalGids: [], home: '/' }, 'ids need no files');
+  t.throws(() => resolveUser('ghost', PASSWD, GROUP), { code: 'invalid-argument', message: 'unable to find user ghost: no matching entries in passwd file' });
+  t.throws(() => resolveUser('www:ghosts', PASSWD, GROUP), { message: 'unable to find group ghosts: no matching entries in group file' });
+  t.throws(() => resolveUser('1:2:3', PASSWD, GROUP), { message: 'invalid user "1:2:3": expected USER[:GROUP]' });
+  t.throws(() => resolveUser('99999999999', PASSWD, GROUP), { message: /uid 99999999999 out of range/ });
+});
+
+t.test('a relative working directory is refused', async (t) => {
+  t.throws(() => buildSpec(base({ workdir: 'srv' })), { code: 'invalid-argument', message: 'the working directory "srv" is invalid, it needs to be an absolute path' });
+});
