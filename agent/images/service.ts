@@ -12,6 +12,7 @@ import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive, saveImages, type SaveEntry } from './archive';
+import { commitContainer, type CommitArgs } from './commit';
 import type { Readable, Writable } from 'node:stream';
 import { familiarName, familiarString, parseReference } from './reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
@@ -330,6 +331,24 @@ export class ImageService {
           spoolRoot: this.scratch,
         },
         input,
+      );
+    } finally {
+      this.activePulls--;
+      if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
+    }
+  }
+
+  /** berth commit: a container's upper dir as a new layer on `args.parent`, a new image. */
+  async commit(args: CommitArgs): Promise<ImageRecord> {
+    // The commit's blobs and snapshot belong to no image until it finishes: hold the collector off.
+    this.activePulls++;
+    try {
+      return await commitContainer(
+        {
+          registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight,
+          scratch: this.scratch,
+        },
+        args,
       );
     } finally {
       this.activePulls--;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -903,6 +904,176 @@ static napi_value js_getxattr(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+
+// listxattr(root, rel): string[] — names of the object's own xattrs (symlinks included, the
+// final symlink not followed), as byte strings. For turning an upper dir into a layer.
+static napi_value js_listxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t root;
+  char rel[PATH_MAX], shown[PATH_MAX];
+  if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], &root) || !get_path(env, argv[1], rel, true)) {
+    return NULL;
+  }
+  strcpy(shown, rel);
+  static char list[65536];  // XATTR_LIST_MAX; single-threaded, like every call here
+  target t;
+  long n = -1;
+  const char *step = "openat2";
+  if (resolve(root, rel, false, &t) == 0) {
+    if (t.base == NULL) {
+      int fd = open_root_dir(root);
+      step = "flistxattr";
+      if (fd >= 0) n = flistxattr(fd, list, sizeof list);
+      close_keep_errno(fd, -1);
+    } else {
+      step = "listxattrat";
+      n = syscall(SYS_listxattrat, t.parent, t.base, AT_SYMLINK_NOFOLLOW, list, sizeof list);
+      if (n < 0 && errno == ENOSYS) {
+        // Older kernels: through the O_PATH fd's /proc link, which follows it (symlinks excluded).
+        int fd = openat(t.parent, t.base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        step = "listxattr";
+        n = fd < 0 ? -1 : listxattr(proc, list, sizeof list);
+        close_keep_errno(fd, -1);
+      }
+      release(&t);
+    }
+  }
+  if (n < 0) {
+    throw_errno(env, errno, step, shown);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t count = 0;
+  for (long off = 0; off < n;) {
+    size_t len = strnlen(list + off, (size_t)(n - off));
+    napi_value name;
+    napi_create_string_latin1(env, list + off, len, &name);
+    napi_set_element(env, out, count++, name);
+    off += (long)len + 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overlay mounts for container root filesystems. These are not confined operations: the agent
+// passes its own paths. They use the new mount API because a classic mount(2) takes all options
+// in one page, which the lower dirs of an image with dozens of layers overflow; fsconfig takes
+// each lower dir on its own ("lowerdir+", Linux 6.8).
+
+#ifndef SYS_fsopen
+#define SYS_move_mount 429
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#define BERTH_FSOPEN_CLOEXEC 0x00000001
+#define BERTH_FSCONFIG_SET_STRING 1
+#define BERTH_FSCONFIG_CMD_CREATE 6
+#define BERTH_FSMOUNT_CLOEXEC 0x00000001
+#define BERTH_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+
+// The kernel explains a refused overlay in the fs context's log ("e overlay: ..."): keep the last line.
+static void fs_context_log(int fsfd, char *out, size_t size) {
+  char line[512];
+  out[0] = '\0';
+  for (;;) {
+    ssize_t n = read(fsfd, line, sizeof line - 1);
+    if (n <= 0) break;
+    line[n] = '\0';
+    snprintf(out, size, "%s", line);
+  }
+}
+
+static bool get_string_array(napi_env env, napi_value arr, char (*out)[PATH_MAX], uint32_t max, uint32_t *count) {
+  if (napi_get_array_length(env, arr, count) != napi_ok || *count > max) {
+    napi_throw_type_error(env, NULL, "lower dirs must be an array of at most 500 paths");
+    return false;
+  }
+  for (uint32_t i = 0; i < *count; i++) {
+    napi_value v;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !get_path(env, v, out[i], false)) return false;
+  }
+  return true;
+}
+
+// mountOverlay(target, lowers: string[] (topmost first), upper: string, work: string): void —
+// upper and work may be "" for a read-only overlay of the lowers.
+static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  static _Thread_local char lowers[500][PATH_MAX];
+  char target[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+  uint32_t count;
+  if (!get_args(env, info, 4, argv) || !get_path(env, argv[0], target, false) ||
+      !get_string_array(env, argv[1], lowers, 500, &count) || !get_path(env, argv[2], upper, false) ||
+      !get_path(env, argv[3], work, false)) {
+    return NULL;
+  }
+  int fsfd = (int)syscall(SYS_fsopen, "overlay", BERTH_FSOPEN_CLOEXEC);
+  if (fsfd < 0) {
+    throw_errno(env, errno, "fsopen", target);
+    return NULL;
+  }
+  const char *step = NULL;
+  const char *detail = target;
+  for (uint32_t i = 0; i < count && !step; i++) {
+    if (syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) {
+      step = "fsconfig lowerdir+";
+      detail = lowers[i];
+    }
+  }
+  if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) {
+    step = "fsconfig upperdir";
+    detail = upper;
+  }
+  if (!step && work[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "workdir", work, 0) < 0) {
+    step = "fsconfig workdir";
+    detail = work;
+  }
+  if (!step && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) step = "fsconfig create";
+  int mfd = -1;
+  if (!step) {
+    mfd = (int)syscall(SYS_fsmount, fsfd, BERTH_FSMOUNT_CLOEXEC, 0);
+    if (mfd < 0) step = "fsmount";
+  }
+  if (!step && syscall(SYS_move_mount, mfd, "", AT_FDCWD, target, BERTH_MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "move_mount";
+  int saved = errno;
+  char why[PATH_MAX + 600];
+  if (step) {
+    char log[512];
+    fs_context_log(fsfd, log, sizeof log);
+    size_t len = strlen(log);
+    if (len > 0 && log[len - 1] == '\n') log[len - 1] = '\0';
+    snprintf(why, sizeof why, "%s%s%s", detail, log[0] ? "; kernel: " : "", log);
+  }
+  if (mfd >= 0) close(mfd);
+  close(fsfd);
+  if (step) {
+    throw_errno(env, saved, step, why);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// unmount(target, detach: boolean): void — umount2, lazily with detach (MNT_DETACH).
+static napi_value js_unmount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char target[PATH_MAX];
+  bool detach = false;
+  if (!get_args(env, info, 2, argv) || !get_path(env, argv[0], target, false)) return NULL;
+  napi_get_value_bool(env, argv[1], &detach);
+  if (umount2(target, detach ? MNT_DETACH : 0) < 0) {
+    throw_errno(env, errno, "umount2", target);
+    return NULL;
+  }
+  return undefined(env);
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "openRoot", js_open_root },
@@ -922,6 +1093,9 @@ NAPI_MODULE_INIT() {
     { "futimes", js_futimes },
     { "fsetxattr", js_fsetxattr },
     { "getxattr", js_getxattr },
+    { "listxattr", js_listxattr },
+    { "mountOverlay", js_mount_overlay },
+    { "unmount", js_unmount },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -27,6 +27,16 @@ export interface BerthFs {
   symlink(root: number, rel: string, target: string): void;
   /** Hard link; `targetRel` is resolved inside the root too, its last component not followed. */
   link(root: number, rel: string, targetRel: string): void;
+  /** Names of the object's own xattrs (a symlink's included; the last component not followed). */
+  listxattr(root: number, rel: string): string[];
+  /**
+   * Mount an overlay at `target`: `lowers` topmost first (any number: each is passed on its own
+   * with fsconfig "lowerdir+"), `upper` and `work` "" for a read-only overlay. Not confined: the
+   * agent's own paths.
+   */
+  mountOverlay(target: string, lowers: string[], upper: string, work: string): void;
+  /** umount2(target), lazily (MNT_DETACH) when `detach`. */
+  unmount(target: string, detach: boolean): void;
   /** A directory entry in one call: created unless a directory is there, then owner and mode. */
   makeDir(root: number, rel: string, mode: number, uid: number, gid: number): void;
   /**

@@ -1,0 +1,390 @@
+// berth commit: a container's upper dir becomes one more layer on its image's stack, and the
+// stack a new image, stored exactly as a pull of that image would store it.
+//
+// The layer is written once, streamed: upper dir -> tar (hashed: the diff ID) -> gzip (hashed:
+// the blob digest) -> a spool file on the data root. The content store wants the digest before
+// the bytes, so the spool is then streamed into an ingest. The new layer's snapshot is unpacked
+// from the stored blob by the pull's own code, so a container of the committed image sees what
+// any other agent pulling it would see. The image record is written last: a commit that fails
+// leaves no image (its blobs are collected later, as a failed pull's are).
+//
+// Layer tars are written by hand rather than with tar-stream's pack: pack writes PAX values as
+// UTF-8 text, which corrupts binary xattr values (security.capability), and it cannot put
+// everything about one entry into a single PAX record set as readers (Go's archive/tar) expect.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import { BerthError, withContext } from '../errors';
+import { berthFs } from '../native';
+import { bytes, walkUpper, xattrsOf } from '../runtime/changes';
+import { MediaType } from './media-types';
+import { ensureLayers, layerRecords, type PullDeps } from './pull';
+import { familiarName, parseReference } from './reference';
+import type { Descriptor, Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
+
+export interface CommitArgs {
+  parent: ImageRecord;
+  /** The container's upper dir; the container should be stopped or paused while it is read. */
+  upper: string;
+  /** name[:tag]; the image is left untagged without one. */
+  repoTag?: string;
+  author?: string;
+  /** The history entry's comment (docker commit -m). */
+  message?: string;
+  /** The container's settings as the new image's defaults (docker commit records Cmd, Env...). */
+  containerConfig?: Partial<NonNullable<ImageConfig['config']>>;
+  /** The history entry's created_by: the container's command, as docker records it. */
+  createdBy?: string;
+  /** When the image was made; now by default. */
+  now?: Date;
+}
+
+export interface CommitDeps extends PullDeps {
+  /** Scratch directory on the data root's filesystem for the layer spool. */
+  scratch: string;
+}
+
+export async function commitContainer(deps: CommitDeps, args: CommitArgs): Promise<ImageRecord> {
+  // Checked before any work, so a bad name writes nothing.
+  const tag = args.repoTag === undefined ? undefined : tagOf(args.repoTag);
+  const { content } = deps;
+  const created = (args.now ?? new Date()).toISOString();
+
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const spool = path.join(deps.scratch, `commit-${randomBytes(8).toString('hex')}.tar.gz`);
+  try {
+    const layer = await spoolLayer(args.upper, spool);
+    const ingest = await content.ingest(layer.digest, layer.size);
+    try {
+      await pipeline(createReadStream(spool), new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          ingest.write(chunk).then(() => cb(), cb);
+        },
+      }));
+      await ingest.commit();
+    } catch (err) {
+      await ingest.abort();
+      throw err;
+    }
+
+    const parentConfig = JSON.parse((await content.read(args.parent.id)).toString('utf8')) as ImageConfig;
+    const config = newConfig(parentConfig, args, layer.diffId, created);
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDigest = await content.put(configBytes);
+
+    const layerDesc: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size };
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+      layers: [...args.parent.layers.map((l) => ociDescriptor(l.descriptor)), layerDesc],
+    };
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const manifestDigest = await content.put(manifestBytes);
+
+    const layers = layerRecords(manifest.layers, config.rootfs.diff_ids);
+    const sizes = await ensureLayers(deps, undefined, layers, () => {});
+    return await deps.metadata.put({
+      id: configDigest,
+      manifest: { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.length },
+      repoTags: tag ? [tag] : [],
+      repoDigests: [],
+      layers,
+      platform: args.parent.platform,
+      created,
+      size: sizes.reduce((a, b) => a + b, 0),
+    });
+  } catch (err) {
+    throw withContext('commit', err);
+  } finally {
+    await fs.rm(spool, { force: true });
+  }
+}
+
+/** The familiar name[:tag] a commit records, :latest when no tag is given, as docker does. */
+function tagOf(repoTag: string): string {
+  const ref = parseReference(repoTag);
+  if (ref.digest) throw new BerthError('invalid-argument', `invalid reference "${repoTag}": a commit is named by a tag, not a digest`);
+  return `${familiarName(ref)}:${ref.tag ?? 'latest'}`;
+}
+
+function newConfig(parent: ImageConfig, args: CommitArgs, diffId: Digest, created: string): ImageConfig {
+  // A parent without history still gets one row per layer, so rows and layers stay aligned.
+  const history: HistoryEntry[] = parent.history?.length
+    ? [...parent.history]
+    : parent.rootfs.diff_ids.map(() => ({ created_by: '' }));
+  const entry: HistoryEntry = { created, created_by: args.createdBy ?? '' };
+  if (args.author) entry.author = args.author;
+  if (args.message) entry.comment = args.message;
+  history.push(entry);
+  const config: ImageConfig = {
+    ...structuredClone(parent),
+    created,
+    config: { ...parent.config, ...args.containerConfig },
+    rootfs: { type: 'layers', diff_ids: [...parent.rootfs.diff_ids, diffId] },
+    history,
+  };
+  if (args.author) config.author = args.author;
+  else delete config.author;
+  return config;
+}
+
+// The manifest is OCI, so the parent's Docker-typed layers are named by their OCI equivalents:
+// the same blobs, the same bytes.
+function ociDescriptor(d: Descriptor): Descriptor {
+  const mediaType =
+    d.mediaType === MediaType.dockerLayerGzip ? MediaType.ociLayerGzip
+      : d.mediaType === MediaType.dockerLayerForeignGzip ? MediaType.ociLayerNondistributableGzip
+        : d.mediaType;
+  return { ...d, mediaType };
+}
+
+interface SpooledLayer {
+  diffId: Digest;
+  /** Digest and size of the gzip blob. */
+  digest: Digest;
+  size: number;
+}
+
+async function spoolLayer(upper: string, file: string): Promise<SpooledLayer> {
+  const gzip = zlib.createGzip();
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const written = pipeline(gzip, count, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  let tar: { diffId: Digest; size: number };
+  try {
+    tar = await layerFromUpper(upper, gzip);
+    gzip.end();
+  } catch (err) {
+    gzip.destroy(err as Error);
+    await written.catch(() => {});
+    throw err;
+  }
+  await written;
+  return { diffId: tar.diffId, digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+// ---- the layer tar ----
+
+const BLOCK = 512;
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+interface TarHeader {
+  /** Byte string, no leading slash; directories end in '/'. */
+  name: string;
+  type: '0' | '1' | '2' | '3' | '4' | '5' | '6';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Array<[string, Buffer]>;
+}
+
+/**
+ * An OCI layer tar of an overlay upper dir, written to `out` (not ended): whiteouts become
+ * `.wh.NAME` files, opaque directories get a `.wh..wh..opq` entry, files with one inode are
+ * hard links to the first of their names, overlay's own xattrs are dropped. Returns the diff ID
+ * and the tar's size.
+ */
+export async function layerFromUpper(upper: string, out: Writable): Promise<{ diffId: Digest; size: number }> {
+  const native = berthFs();
+  const hash = createHash('sha256');
+  let size = 0;
+  const emit = async (chunk: Buffer): Promise<void> => {
+    hash.update(chunk);
+    size += chunk.length;
+    if (!out.write(chunk)) await drained(out);
+  };
+  // First name of each multiply-linked inode; later names link to it.
+  const inodes = new Map<string, string>();
+  const root = native.openRoot(upper);
+  try {
+    for await (const { rel, stats, whiteout, opaque } of walkUpper(upper)) {
+      const base = rel.slice(rel.lastIndexOf('/') + 1);
+      if (base.startsWith(WHITEOUT)) {
+        // A real file named like a whiteout would delete something in every image built on this.
+        throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
+      }
+      const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: Math.floor(stats.mtimeMs / 1000), size: 0 };
+      if (whiteout) {
+        const parent = rel.slice(0, rel.length - base.length);
+        await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
+        continue;
+      }
+      const xattrs = xattrsOf(native, root, rel);
+      if (stats.isDirectory()) {
+        await emit(encodeHeader({ ...common, name: `${rel}/`, type: '5', xattrs }));
+        if (opaque) await emit(encodeHeader({ ...common, name: `${rel}/${OPAQUE}`, type: '0', mode: 0o600 }));
+        continue;
+      }
+      if (stats.nlink > 1) {
+        const key = `${stats.dev}:${stats.ino}`;
+        const first = inodes.get(key);
+        if (first !== undefined) {
+          await emit(encodeHeader({ ...common, name: rel, type: '1', linkname: first }));
+          continue;
+        }
+        inodes.set(key, rel);
+      }
+      if (stats.isFile()) {
+        await emit(encodeHeader({ ...common, name: rel, type: '0', size: stats.size, xattrs }));
+        await emitFile(upper, rel, stats.size, emit);
+      } else if (stats.isSymbolicLink()) {
+        const target = (await fs.readlink(bytes(`${Buffer.from(upper, 'utf8').toString('latin1')}/${rel}`), { encoding: 'buffer' })).toString('latin1');
+        await emit(encodeHeader({ ...common, name: rel, type: '2', linkname: target, xattrs }));
+      } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
+        const type = stats.isFIFO() ? '6' : stats.isCharacterDevice() ? '3' : '4';
+        await emit(encodeHeader({ ...common, name: rel, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev), xattrs }));
+      }
+      // Sockets are not part of a filesystem image; docker leaves them out too.
+    }
+  } finally {
+    native.close(root);
+  }
+  await emit(Buffer.alloc(2 * BLOCK));
+  return { diffId: `sha256:${hash.digest('hex')}`, size };
+}
+
+async function emitFile(upper: string, rel: string, expected: number, emit: (chunk: Buffer) => Promise<void>): Promise<void> {
+  if (expected === 0) return;
+  const file = `${Buffer.from(upper, 'utf8').toString('latin1')}/${rel}`;
+  let copied = 0;
+  // Read no further than the size in the header: a file growing meanwhile must not corrupt the tar.
+  for await (const chunk of createReadStream(bytes(file), { start: 0, end: expected - 1 }) as AsyncIterable<Buffer>) {
+    copied += chunk.length;
+    await emit(chunk);
+  }
+  if (copied !== expected) {
+    throw new BerthError('failed-precondition', `/${Buffer.from(rel, 'latin1').toString('utf8')} changed size while it was committed; stop or pause the container first`);
+  }
+  const pad = (BLOCK - (expected % BLOCK)) % BLOCK;
+  if (pad) await emit(Buffer.alloc(pad));
+}
+
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const closed = () => done(new Error('layer output closed early'));
+    out.on('drain', () => done());
+    out.on('error', done);
+    out.on('close', closed);
+  });
+}
+
+// glibc's dev_t layout (gnu_dev_major/minor), in BigInt because dev_t is 64 bits.
+const major = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
+const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+
+/**
+ * A ustar header, preceded by one PAX header when something does not fit ustar: a long or
+ * non-ASCII name or link target, a large id or size, xattrs.
+ */
+function encodeHeader(h: TarHeader): Buffer {
+  const pax: Array<[string, Buffer]> = [];
+  let name = h.name;
+  let prefix = '';
+  const split = splitName(h.name);
+  if (split) [prefix, name] = split;
+  else {
+    pax.push(['path', bytes(h.name)]);
+    name = asciiFallback(h.name, 100);
+  }
+  let linkname = h.linkname ?? '';
+  if (linkname && (Buffer.byteLength(linkname, 'latin1') > 100 || !isAscii(linkname))) {
+    pax.push(['linkpath', bytes(linkname)]);
+    linkname = asciiFallback(linkname, 100);
+  }
+  const numeric = (key: string, value: number, width: number): number => {
+    if (value < 8 ** (width - 1)) return value;
+    pax.push([key, Buffer.from(String(value))]);
+    return 0;
+  };
+  const uid = numeric('uid', h.uid, 8);
+  const gid = numeric('gid', h.gid, 8);
+  const size = numeric('size', h.size, 12);
+  for (const [key, value] of h.xattrs ?? []) pax.push([`SCHILY.xattr.${key}`, value]);
+
+  const header = ustar({ ...h, name, prefix, linkname, uid, gid, size });
+  if (pax.length === 0) return header;
+  const records = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
+  const paxName = asciiFallback(`PaxHeaders/${h.name.replace(/\/$/, '').split('/').pop()}`, 100);
+  const paxHeader = ustar({ name: paxName, prefix: '', type: 'x', mode: 0o644, uid: 0, gid: 0, size: records.length, mtime: h.mtime, linkname: '' });
+  const pad = (BLOCK - (records.length % BLOCK)) % BLOCK;
+  return Buffer.concat([paxHeader, records, Buffer.alloc(pad), header]);
+}
+
+function ustar(h: Omit<TarHeader, 'type' | 'xattrs'> & { type: string; prefix: string; linkname: string }): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(h.name, 0, 100, 'latin1');
+  octal(b, 100, 8, h.mode);
+  octal(b, 108, 8, h.uid);
+  octal(b, 116, 8, h.gid);
+  octal(b, 124, 12, h.size);
+  octal(b, 136, 12, Math.max(0, Math.min(h.mtime, 8 ** 11 - 1)));
+  b.write(h.type, 156, 1, 'latin1');
+  b.write(h.linkname, 157, 100, 'latin1');
+  b.write('ustar\u000000', 257, 8, 'latin1');
+  octal(b, 329, 8, h.devmajor ?? 0);
+  octal(b, 337, 8, h.devminor ?? 0);
+  b.write(h.prefix, 345, 155, 'latin1');
+  // The checksum is summed with its own field as spaces.
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of b) sum += byte;
+  b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
+  return b;
+}
+
+function octal(b: Buffer, offset: number, width: number, value: number): void {
+  b.write(`${value.toString(8).padStart(width - 1, '0')}\u0000`, offset, width, 'latin1');
+}
+
+/** "LEN key=value\n", LEN counting the whole record including its own digits. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`, 'latin1'), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+/** ustar's prefix/name split of an ASCII name, or undefined when it does not fit. */
+function splitName(name: string): [string, string] | undefined {
+  if (!isAscii(name)) return undefined;
+  if (name.length <= 100) return ['', name];
+  // The split is at a slash; a directory's trailing slash stays with the name part.
+  for (let i = name.indexOf('/'); i >= 0 && i < name.length - 1; i = name.indexOf('/', i + 1)) {
+    if (i <= 155 && name.length - i - 1 <= 100) return [name.slice(0, i), name.slice(i + 1)];
+  }
+  return undefined;
+}
+
+const isAscii = (s: string): boolean => /^[\x01-\x7f]*$/.test(s);
+
+/** What old readers see in the ustar field when the real value is in the PAX record. */
+const asciiFallback = (s: string, max: number): string => s.replace(/[^\x01-\x7f]/g, '_').slice(0, max);
+
+/** Diff ID of an empty layer tar (two zero blocks): what committing an unchanged container gives. */
+export const EMPTY_LAYER_DIFF_ID: Digest = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';

@@ -1,0 +1,83 @@
+// Container networking: the vocabulary of the agent's network subsystem and its lifecycle.
+//
+// Each container that is not in host mode gets its own network namespace, a bind-mounted file
+// under `<runDir>/netns/<id>` that outlives the processes in it (and the agent), so runc joins it
+// by path. In bridge mode the CNI plugins put a veth into it, plug the host end into one host
+// bridge, lease it an address from host-local IPAM and publish its ports with portmap.
+//
+// Lifecycle: `attach` records what it is about to do in `<runDir>/state/<id>.json` before doing
+// it, then creates the namespace and runs the CNI ADDs; a failure rolls back everything it made.
+// `detach` runs the CNI DELs with the configuration and result recorded at ADD time (so it works
+// after an agent restart or an options change), then removes the namespace, then the record.
+// Both are idempotent and serialized per container id; different ids proceed in parallel.
+
+export type NetworkMode =
+  /** Own namespace, a veth on the host bridge, an address from the bridge's subnet, published ports. */
+  | 'bridge'
+  /** Own namespace holding only loopback. */
+  | 'none'
+  /** The host's namespace: nothing to set up. */
+  | 'host';
+
+export interface PortMapping {
+  /** Host address the port is published on; '' or '0.0.0.0' means every address. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface NetworkAttachment {
+  /** Path of the container's network namespace (bind-mounted file), to put in the OCI spec. */
+  netns: string;
+  ip?: string;
+  gateway?: string;
+  mac?: string;
+  prefixLength?: number;
+  ports: PortMapping[];
+}
+
+export interface NetworkOptions {
+  /** Runtime directory we own, e.g. `<agent run dir>/net`: namespaces and per-container records. */
+  runDir: string;
+  /** Persistent directory for host-local IPAM leases (its dataDir is `<stateDir>/ipam`). */
+  stateDir: string;
+  /** Host bridge name (Linux limit: 15 characters). Default 'berth0'. */
+  bridge?: string;
+  /** IPv4 subnet of the bridge, CIDR. Default DEFAULT_SUBNET. */
+  subnet?: string;
+  /** Directories searched for CNI plugin binaries, ':'-separated. Default '/usr/lib/cni'. */
+  cniPath?: string;
+  /** Longest a single plugin invocation may take, ms. Default 60 s. */
+  pluginTimeoutMs?: number;
+}
+
+/** NetworkOptions validated and defaulted once, at construction. */
+export interface CompiledNetworkOptions {
+  runDir: string;
+  netnsDir: string;
+  recordDir: string;
+  ipamDir: string;
+  bridge: string;
+  subnet: string;
+  cniPath: string[];
+  pluginTimeoutMs: number;
+}
+
+export interface ContainerNetwork {
+  /**
+   * mode 'host': returns undefined (no namespace). 'none': a fresh namespace with only loopback
+   * up. 'bridge': + veth on the bridge with an IP from host-local, + port mappings (portmap).
+   * Idempotent per id: a second attach returns the recorded attachment, whatever it is asked.
+   */
+  attach(id: string, mode: NetworkMode, ports: PortMapping[]): Promise<NetworkAttachment | undefined>;
+  /** CNI DEL for everything attach added, then the namespace removed. Idempotent; never fails because something is already gone. */
+  detach(id: string): Promise<void>;
+  /** Attachments that exist on disk (to re-adopt after an agent restart, and to clean leftovers). */
+  list(): Promise<string[]>;
+  /**
+   * For shutdown and tests: removes the bridge, our netns directory's mount and the IPAM
+   * bookkeeping. Refuses (failed-precondition) while attachments remain.
+   */
+  destroy(): Promise<void>;
+}

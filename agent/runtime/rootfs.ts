@@ -1,0 +1,73 @@
+// A container's root filesystem: the image's layer snapshots as overlay lower dirs (topmost
+// first) under the container's own writable upper dir, mounted at <container>/rootfs.
+
+import { readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { berthFs } from '../native';
+
+export interface RootfsPaths {
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export const rootfsPaths = (containerDir: string): RootfsPaths => ({
+  upper: path.join(containerDir, 'upper'),
+  work: path.join(containerDir, 'work'),
+  merged: path.join(containerDir, 'rootfs'),
+});
+
+export async function prepareRootfs(p: RootfsPaths): Promise<void> {
+  for (const dir of [p.upper, p.work, p.merged]) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+}
+
+/** Mount unless mounted already (an adopted container's rootfs stays mounted while it runs). */
+export function mountRootfs(p: RootfsPaths, lowers: string[]): void {
+  if (isMounted(p.merged)) return;
+  berthFs().mountOverlay(p.merged, lowers, p.upper, p.work);
+}
+
+export function unmountRootfs(p: RootfsPaths): void {
+  if (!isMounted(p.merged)) return;
+  try {
+    berthFs().unmount(p.merged, false);
+  } catch (err) {
+    // Something still holds it (a process of the container that escaped its kill): detach it
+    // lazily rather than leave the container impossible to remove.
+    if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+    berthFs().unmount(p.merged, true);
+  }
+}
+
+export function isMounted(target: string): boolean {
+  const escaped = target.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === escaped);
+}
+
+/** Bytes of the writable layer: file sizes as `du -sb` counts them (apparent size, inodes once). */
+export async function layerSize(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = async (at: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(at, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(at, entry.name);
+      const st = await fs.lstat(full);
+      if (st.nlink > 1 && !st.isDirectory()) {
+        if (seen.has(st.ino)) continue;
+        seen.add(st.ino);
+      }
+      total += st.size;
+      if (st.isDirectory()) await walk(full);
+    }
+  };
+  total += (await fs.lstat(dir)).size;
+  await walk(dir);
+  return total;
+}

@@ -1,0 +1,79 @@
+// The container runtime's vocabulary.
+//
+// A container is an instance of an image: the image's layer snapshots as overlay lower dirs, a
+// writable upper dir of its own, and runtime settings. It can be created without running,
+// started, stopped (its writable layer stays), started again, committed, and removed (the
+// writable layer goes; the image stays). Each running container has a monitor process (conmon)
+// that outlives the agent, keeps its logs and records its exit code; an agent that restarts
+// adopts the containers it finds.
+
+import type { Digest } from '../images/types';
+import type { NetworkMode, PortMapping } from '../network/types';
+import type { VolumeMount } from './spec';
+
+export type ContainerStatus =
+  /** Made (rootfs prepared) and never started, or started and not yet running. */
+  | 'created'
+  /** Its process runs. */
+  | 'running'
+  /** Exited and waiting out its restart back-off. */
+  | 'restarting'
+  /** Its process ended (or it was stopped); the writable layer is kept. */
+  | 'exited';
+
+export type RestartPolicyName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** on-failure only: give up after this many restarts (0: no limit). */
+  maximumRetryCount: number;
+}
+
+/** What `create`/`run` was asked for; fixed for the container's life. */
+export interface ContainerConfig {
+  /** The user's word for the image, as given (for ps and inspect). */
+  image: string;
+  imageId: Digest;
+  entrypoint?: string[];
+  cmd?: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  /** The command that runs, after Entrypoint/Cmd resolution. */
+  args: string[];
+  stopSignal: string;
+  /** Grace period of stop before SIGKILL, seconds. */
+  stopTimeout: number;
+  labels: Record<string, string>;
+  ports: PortMapping[];
+  volumes: VolumeMount[];
+  network: NetworkMode;
+  limits: { memoryBytes?: number; cpus?: number; pids?: number };
+  restart: RestartPolicy;
+  /** --rm: remove once it exits (and is not restarted). */
+  autoRemove: boolean;
+}
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** Set when the runtime could not start the process at all ("exec: not found" → 127). */
+  error?: string;
+  restartCount: number;
+  /** When the next automatic restart is due (status 'restarting'). */
+  nextRestartAt?: string;
+  /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
+  stoppedByUser: boolean;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  config: ContainerConfig;
+  state: ContainerState;
+  network?: { ip?: string; gateway?: string; mac?: string; netns?: string };
+}
