@@ -1,26 +1,40 @@
-// The agent process: the node's image service (and later its containers) served over gRPC on a
+// The agent process: the node's image service and container runtime, served over gRPC on a
 // unix socket to local clients.
 
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAgentApi } from '../proto';
 import { BerthError } from './errors';
 import { ImageService } from './images/service';
 import type { RegistryOptions } from './images/registry';
+import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
+import { createOciRuntime } from './runtime/oci';
+import { ContainerService } from './runtime/service';
+import { containersHandlers } from './server/containers';
 import { imagesHandlers } from './server/images';
 
 export interface AgentOptions {
   dataRoot: string;
   socket: string;
+  /** Runtime state that lives as long as the host is up: runc's root, monitors' records, network namespaces. */
+  runDir?: string;
   registry?: RegistryOptions;
+  /** Absolute cgroup under every hierarchy holding the containers. */
+  cgroupParent?: string;
+  bridge?: string;
+  subnet?: string;
 }
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 export const DEFAULT_SOCKET = '/run/berth/agent.sock';
+export const DEFAULT_RUN_DIR = '/run/berth';
+export const DEFAULT_CGROUP_PARENT = '/berth';
 
 export interface RunningAgent {
   images: ImageService;
+  containers: ContainerService;
   stop(): Promise<void>;
 }
 
@@ -35,8 +49,26 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {
     const images = await ImageService.open({ root: options.dataRoot, ...(options.registry ? { registry: options.registry } : {}) });
+    const runDir = options.runDir ?? DEFAULT_RUN_DIR;
+    const oci = createOciRuntime({ runc: '/usr/sbin/runc', conmon: '/usr/bin/conmon', root: path.join(runDir, 'runc'), stateDir: path.join(runDir, 'conmon') });
+    const network = createContainerNetwork({
+      runDir: path.join(runDir, 'net'),
+      stateDir: path.join(options.dataRoot, 'network'),
+      bridge: options.bridge ?? DEFAULT_BRIDGE,
+      subnet: options.subnet ?? DEFAULT_SUBNET,
+    });
+    const containers = await ContainerService.open({
+      root: path.join(options.dataRoot, 'containers'),
+      images,
+      oci,
+      network,
+      cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
+      nofile: containerNofile(),
+    });
+    const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-    server.addService(loadAgentApi().berth.agent.v1.Images.service, imagesHandlers(images));
+    server.addService(api.Images.service, imagesHandlers(images));
+    server.addService(api.Containers.service, containersHandlers(containers, images));
     await fs.mkdir(path.dirname(options.socket), { recursive: true });
     // The lock says no other agent owns this data root, so a socket file left here is stale.
     await fs.rm(options.socket, { force: true });
@@ -46,7 +78,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await fs.chmod(options.socket, 0o660);
     return {
       images,
+      containers,
       async stop() {
+        containers.close();
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await images.close();
         await fs.rm(options.socket, { force: true });
@@ -85,4 +119,15 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Containers get docker's RLIMIT_NOFILE (1048576) but never above the agent's own hard limit:
+ * raising a hard limit needs CAP_SYS_RESOURCE, which sandboxes withhold, and runc would fail.
+ */
+function containerNofile(): { soft: number; hard: number } {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const hard = Number(line?.split(/\s{2,}/)[2]);
+  const limit = Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1024;
+  return { soft: limit, hard: limit };
 }

@@ -1,7 +1,7 @@
 // The CLI's connection to the local agent's unix socket.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadAgentApi, type ImagesClient } from '../proto';
+import { loadAgentApi, type ContainersClient, type ImagesClient } from '../proto';
 import { fromServiceError } from '../agent/server/errors';
 
 export const DEFAULT_AGENT_SOCKET = '/run/berth/agent.sock';
@@ -13,6 +13,13 @@ export function agentSocket(flag: string | undefined): string {
 export function imagesClient(socket: string): ImagesClient {
   const { Images } = loadAgentApi().berth.agent.v1;
   return new Images(`unix://${socket}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+}
+
+export function containersClient(socket: string): ContainersClient {
+  const { Containers } = loadAgentApi().berth.agent.v1;
+  return new Containers(`unix://${socket}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
 }

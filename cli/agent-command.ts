@@ -1,7 +1,7 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_ROOT, DEFAULT_SOCKET, startAgent } from '../agent/agent';
+import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent } from '../agent/agent';
 import { BerthError } from '../agent/errors';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
@@ -14,6 +14,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         socket: { type: 'string', default: DEFAULT_SOCKET },
         'insecure-registry': { type: 'string', multiple: true },
         'registries-config': { type: 'string' },
+        'run-dir': { type: 'string', default: DEFAULT_RUN_DIR },
+        'cgroup-parent': { type: 'string', default: DEFAULT_CGROUP_PARENT },
+        bridge: { type: 'string' },
+        subnet: { type: 'string' },
       },
       strict: true,
     }));
@@ -23,6 +27,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
   const agent = await startAgent({
     dataRoot: values['data-root'],
     socket: values.socket,
+    runDir: values['run-dir'],
+    cgroupParent: values['cgroup-parent'],
+    ...(values.bridge ? { bridge: values.bridge } : {}),
+    ...(values.subnet ? { subnet: values.subnet } : {}),
     registry: {
       insecureRegistries: values['insecure-registry'] ?? [],
       ...(values['registries-config'] ? { registriesConfig: values['registries-config'] } : {}),

@@ -17,6 +17,14 @@ Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket)
   load -i FILE                    Read images from such a tar
   login [-u USER] [-p PASS | --password-stdin] [REGISTRY]
 
+Container commands (docker's flags):
+  create|run [-d] [--rm] [--name N] [-e K=V] [--env-file F] [--entrypoint E] [-w DIR] [-u USER]
+             [-p [IP:]HOST:CTR[/tcp|udp]] [-v HOST:CTR[:ro]] [--memory M] [--cpus N] [--pids-limit N]
+             [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host] IMAGE [CMD...]
+  start | stop [-t S] | restart | kill [-s SIG] | rm [-f] CONTAINER...
+  ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
+  inspect | diff | commit C [REPO[:TAG]] | wait | container prune | system df | system prune [-a]
+
 Processes:
   agent [--data-root DIR] [--socket PATH] [--insecure-registry HOST]... [--registries-config FILE]
 `;
@@ -41,6 +49,18 @@ async function main(argv: string[]): Promise<void> {
   }
   const { imageVerbs, runImageVerb } = await import('./images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
+  const { containerVerbs } = await import('./containers');
+  if (verb in containerVerbs) {
+    const { agentSocket, containersClient, imagesClient } = await import('./agent-client');
+    const socket = agentSocket(agentFlag);
+    const clients = { containers: containersClient(socket), images: imagesClient(socket) };
+    try {
+      return await containerVerbs[verb]!(clients, args);
+    } finally {
+      clients.containers.close();
+      clients.images.close();
+    }
+  }
   throw new BerthError('invalid-argument', `unknown command "${verb}"; see berth --help`);
 }
 
@@ -48,5 +68,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`Error: ${message}\n`);
   if (process.env.BERTH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = err instanceof BerthError && err.code === 'invalid-argument' ? 125 : 1;
+  // A container that could not run its command exits 126/127 as docker's does.
+  const status = (err as { exitStatus?: number }).exitStatus;
+  process.exitCode = status ?? (err instanceof BerthError && err.code === 'invalid-argument' ? 125 : 1);
 });

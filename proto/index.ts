@@ -29,4 +29,5 @@ export function loadAgentApi(): AgentProto {
 
 export type { ProtoGrpcType as AgentProto } from './gen/agent';
 export type { ImagesClient } from './gen/berth/agent/v1/Images';
+export type { ContainersClient } from './gen/berth/agent/v1/Containers';
 export type { Progress__Output as ProgressMessage } from './gen/berth/agent/v1/Progress';

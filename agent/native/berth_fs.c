@@ -1035,6 +1035,10 @@ static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
     step = "fsconfig workdir";
     detail = work;
   }
+  // Whatever the module defaults: redirects and metacopy would leave upper-dir entries that only
+  // make sense together with these lower dirs, and commit turns the upper dir into a layer.
+  if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "redirect_dir", "off", 0) < 0) step = "fsconfig redirect_dir";
+  if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0) step = "fsconfig metacopy";
   if (!step && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) step = "fsconfig create";
   int mfd = -1;
   if (!step) {

@@ -16,7 +16,7 @@ export class ContainerStore {
   static async open(root: string): Promise<ContainerStore> {
     const store = new ContainerStore(root);
     await fs.mkdir(root, { recursive: true, mode: 0o711 });
-    for (const id of await fs.readdir(root)) {
+    for (const id of (await fs.readdir(root)).filter((name) => /^[a-f0-9]{64}$/.test(name))) {
       try {
         const record = JSON.parse(await fs.readFile(path.join(root, id, 'container.json'), 'utf8')) as ContainerRecord;
         store.records.set(record.id, record);

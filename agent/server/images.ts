@@ -8,6 +8,7 @@ import type { ImageService } from '../images/service';
 import { parsePlatform } from '../images/platform';
 import type { ImageRecord, ProgressEvent } from '../images/types';
 import { toServiceError } from './errors';
+import { unary } from './unary';
 
 const summary = (i: ImageRecord) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, created: i.created, size: String(i.size) });
 
@@ -20,15 +21,6 @@ function progressMessage(e: ProgressEvent): Progress {
     case 'done':
       return { kind: e.kind, reference: e.reference, digest: e.digest, imageId: e.imageId, status: e.status };
   }
-}
-
-/** Wrap a unary handler so every failure becomes a proper gRPC status. */
-function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then((res) => callback(null, res), (err) => callback(toServiceError(err)));
-  };
 }
 
 /** Progress events go out as they happen; throttled per layer so a fast pull does not flood the socket. */

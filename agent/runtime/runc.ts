@@ -1,0 +1,142 @@
+// runc's command line under the agent's own --root: one call per verb, its failures as
+// BerthErrors. runc logs as JSON lines on stderr (--log-format json), so its own message is
+// told apart from anything else written there.
+
+import { execFile, spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { BerthError, type ErrorCode } from '../errors';
+
+export type RuncStatus = 'created' | 'running' | 'stopped' | 'paused';
+
+export interface RuncState {
+  status: RuncStatus;
+  /** The container's init process as seen from the host; 0 once stopped. */
+  pid: number;
+  bundle: string;
+}
+
+export interface RuncResult {
+  code: number;
+  stdout: string;
+  /** runc's own error messages (level error/fatal), newest last. */
+  errors: string[];
+}
+
+/** runc's messages that mean a state, not a fault; matched in lower case. */
+const NOT_FOUND = 'container does not exist';
+const NOT_RUNNING = ['container not running', 'process already finished', 'no such process'];
+
+/** The error lines of runc's JSON log (stderr or --log file); other lines are kept verbatim. */
+export function runcErrors(log: string): string[] {
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if (entry.level === 'error' || entry.level === 'fatal') out.push(String(entry.msg));
+    } catch {
+      // Not JSON: runc's fatal() also prints the bare message when logging to a file.
+      out.push(line.trim());
+    }
+  }
+  return out;
+}
+
+export class Runc {
+  /** Prefix of every call: the binary's global options. */
+  private readonly globals: string[];
+
+  constructor(readonly binary: string, readonly root: string, private readonly timeoutMs = 30_000) {
+    this.globals = ['--root', root, '--log-format', 'json'];
+  }
+
+  /** Global options for a call made elsewhere (exec with pipes), runc's log to `logFile`. */
+  argsWithLog(logFile: string, args: string[]): string[] {
+    return ['--root', this.root, '--log', logFile, '--log-format', 'json', ...args];
+  }
+
+  run(args: string[]): Promise<RuncResult> {
+    return new Promise((resolve, reject) => {
+      execFile(this.binary, [...this.globals, ...args], { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          // Not an exit status: runc could not be run at all, or timed out.
+          const why = err.killed ? `timed out after ${this.timeoutMs} ms` : err.message;
+          reject(new BerthError('internal', `runc ${args[0]}: ${why}`, { cause: err }));
+          return;
+        }
+        resolve({ code: err ? (err.code as number) : 0, stdout, errors: runcErrors(stderr) });
+      });
+    });
+  }
+
+  /** undefined: runc knows no such container. */
+  async state(id: string): Promise<RuncState | undefined> {
+    const r = await this.run(['state', id]);
+    if (r.code !== 0) {
+      if (mentions(r, NOT_FOUND)) return undefined;
+      throw failure('state', id, r);
+    }
+    const s = JSON.parse(r.stdout) as { status: RuncStatus; pid: number; bundle: string };
+    return { status: s.status, pid: s.status === 'stopped' ? 0 : s.pid, bundle: s.bundle };
+  }
+
+  async start(id: string): Promise<void> {
+    const r = await this.run(['start', id]);
+    if (r.code === 0) return;
+    if (mentions(r, NOT_FOUND)) throw failure('start', id, r, 'not-found');
+    // "cannot start a container that has stopped", "...already running container".
+    if (mentions(r, 'cannot start')) throw failure('start', id, r, 'failed-precondition');
+    throw failure('start', id, r);
+  }
+
+  /** Signal the init process; a container that has already stopped is not an error. */
+  async kill(id: string, signal: string): Promise<void> {
+    const r = await this.run(['kill', id, signal]);
+    if (r.code === 0 || NOT_RUNNING.some((m) => mentions(r, m))) return;
+    if (mentions(r, NOT_FOUND)) throw failure('kill', id, r, 'not-found');
+    if (mentions(r, 'invalid signal') || mentions(r, 'unknown signal')) throw failure('kill', id, r, 'invalid-argument');
+    throw failure('kill', id, r);
+  }
+
+  /** Idempotent: a container runc does not know is already deleted. */
+  async delete(id: string, force: boolean): Promise<void> {
+    const r = await this.run(['delete', ...(force ? ['--force'] : []), id]);
+    if (r.code === 0 || mentions(r, NOT_FOUND)) return;
+    // "cannot delete container X that is not stopped: running"
+    if (mentions(r, 'not stopped')) throw failure('delete', id, r, 'failed-precondition');
+    throw failure('delete', id, r);
+  }
+}
+
+const mentions = (r: RuncResult, text: string) => r.errors.some((e) => e.toLowerCase().includes(text));
+
+function failure(verb: string, id: string, r: RuncResult, code: ErrorCode = 'internal'): BerthError {
+  const why = r.errors.at(-1) ?? `exit status ${r.code}`;
+  return new BerthError(code, `container ${id}: runc ${verb}: ${why}`);
+}
+
+export interface PipeIo {
+  stdin?: NodeJS.ReadableStream;
+  onStdout(b: Buffer): void;
+  onStderr(b: Buffer): void;
+}
+
+/** runc with pipes; the exit code of the process (128+n for a signal, as a shell reports it). */
+export function runWithPipes(binary: string, args: string[], io: PipeIo): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (b: Buffer) => io.onStdout(b));
+    child.stderr!.on('data', (b: Buffer) => io.onStderr(b));
+    if (io.stdin && child.stdin) {
+      // A process that exits without reading all of its input is not an error of ours.
+      child.stdin.on('error', () => undefined);
+      io.stdin.pipe(child.stdin);
+    }
+    child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
+    // 'close', not 'exit': all output has been delivered by then.
+    child.on('close', (code, sig) => {
+      if (io.stdin && child.stdin) io.stdin.unpipe(child.stdin);
+      resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
+    });
+  });
+}

@@ -1,0 +1,549 @@
+// The container service: docker's container verbs over the image service, the OCI runtime
+// (runc under conmon), the container network and the container store.
+//
+// One serialized queue per container: verbs on one container never interleave (a stop racing
+// a restart, an exit racing a rm), while different containers proceed in parallel. Exits are
+// noticed by a waiter per running container (conmon's exit file), which records the exit and
+// applies the restart policy. On open, the service adopts what an earlier agent left: running
+// containers get a waiter again, exits that happened meanwhile are recorded.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { BerthError } from '../errors';
+import type { ImageService } from '../images/service';
+import type { ImageRecord } from '../images/types';
+import type { ContainerNetwork, NetworkMode, PortMapping } from '../network/types';
+import { changes, type Change } from './changes';
+import { writeEtcFiles } from './etc-files';
+import { readLogs, type LogLine, type LogOptions } from './logs';
+import type { OciRuntime } from './oci';
+import { checkName, generateName } from './options';
+import { decideRestart } from './restart';
+import { layerSize, mountRootfs, prepareRootfs, rootfsPaths, unmountRootfs } from './rootfs';
+import { buildSpec, processArgs, type VolumeMount } from './spec';
+import { ContainerStore } from './store';
+import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
+
+export interface CreateRequest {
+  image: string;
+  name?: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  ports?: PortMapping[];
+  volumes?: VolumeMount[];
+  network?: NetworkMode;
+  limits?: ContainerConfig['limits'];
+  restart?: RestartPolicy;
+  autoRemove?: boolean;
+  labels?: Record<string, string>;
+  stopTimeout?: number;
+}
+
+export interface ContainerServiceOptions {
+  /** <data root>/containers */
+  root: string;
+  images: ImageService;
+  oci: OciRuntime;
+  network: ContainerNetwork;
+  /** Absolute cgroup parent under every hierarchy, e.g. /berth. */
+  cgroupParent: string;
+  /** RLIMIT_NOFILE for containers: within the agent's own hard limit. */
+  nofile: { soft: number; hard: number };
+}
+
+export interface ContainerSize {
+  /** The writable layer. */
+  sizeRw: number;
+  /** The writable layer plus the image. */
+  sizeRootFs: number;
+}
+
+const DEFAULT_STOP_TIMEOUT = 10;
+
+export class ContainerService {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly waiters = new Map<string, AbortController>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
+  private readonly changed = new Map<string, Array<() => void>>();
+  private closed = false;
+
+  private constructor(private readonly o: ContainerServiceOptions, readonly store: ContainerStore) {}
+
+  static async open(options: ContainerServiceOptions): Promise<ContainerService> {
+    await makeInitLayer(path.join(options.root, INIT_LAYER));
+    const service = new ContainerService(options, await ContainerStore.open(options.root));
+    options.images.usersOf = (imageId) => service.store.list().find((c) => c.config.imageId === imageId)?.id;
+    for (const record of service.store.list()) await service.adopt(record);
+    return service;
+  }
+
+  /** Stop watching (containers keep running: they belong to their monitors, not to us). */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.values()) waiter.abort();
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+  }
+
+  list(options: { all?: boolean } = {}): ContainerRecord[] {
+    return this.store.list().filter((c) => options.all || c.state.status === 'running' || c.state.status === 'restarting');
+  }
+
+  get(word: string): ContainerRecord {
+    return this.store.resolve(word);
+  }
+
+  // ---- create, start -------------------------------------------------------------------------
+
+  async create(req: CreateRequest): Promise<ContainerRecord> {
+    const image = await this.imageFor(req.image);
+    const config = await this.o.images.config(image);
+    const name = req.name !== undefined ? checkName(req.name) : generateName((n) => this.store.byName(n) !== undefined);
+    const taken = this.store.byName(name);
+    if (taken) {
+      throw new BerthError('already-exists', `Conflict. The container name "/${name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const imageConfig = config.config ?? {};
+    const args = processArgs(imageConfig, req.entrypoint, req.cmd);
+    const record: ContainerRecord = {
+      id: this.store.newId(),
+      name,
+      created: new Date().toISOString(),
+      config: {
+        image: req.image,
+        imageId: image.id,
+        ...(req.entrypoint ? { entrypoint: req.entrypoint } : {}),
+        ...(req.cmd?.length ? { cmd: req.cmd } : {}),
+        env: req.env ?? [],
+        ...(req.workdir ? { workdir: req.workdir } : {}),
+        ...(req.user ? { user: req.user } : {}),
+        args,
+        stopSignal: imageConfig.StopSignal || 'SIGTERM',
+        stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+        labels: { ...imageConfig.Labels, ...req.labels },
+        ports: req.ports ?? [],
+        volumes: req.volumes ?? [],
+        network: req.network ?? 'bridge',
+        limits: req.limits ?? {},
+        restart: req.restart ?? { name: 'no', maximumRetryCount: 0 },
+        autoRemove: req.autoRemove ?? false,
+      },
+      state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
+    };
+    if (record.config.autoRemove && record.config.restart.name !== 'no') {
+      throw new BerthError('invalid-argument', 'conflicting options: cannot specify both --restart and --rm');
+    }
+    // Checked now rather than at start, so `create` fails on what `start` would fail on.
+    this.specFor(record, image, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
+    await prepareRootfs(rootfsPaths(this.store.dirOf(record.id)));
+    await this.store.save(record);
+    return record;
+  }
+
+  /** The image a create names; pulled when absent, as docker run does. */
+  private async imageFor(word: string): Promise<ImageRecord> {
+    try {
+      return this.o.images.resolve(word);
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
+    }
+    return this.o.images.pull(word);
+  }
+
+  start(word: string): Promise<ContainerRecord> {
+    const record = this.store.resolve(word);
+    return this.serial(record.id, async () => {
+      const current = this.store.get(record.id);
+      if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      if (current.state.status === 'running') return current;
+      this.cancelRestart(current.id);
+      return this.run({ ...current, state: { ...current.state, stoppedByUser: false } });
+    });
+  }
+
+  /** Make the container's process run: rootfs, network, bundle, runc create + start. */
+  private async run(record: ContainerRecord): Promise<ContainerRecord> {
+    const dir = this.store.dirOf(record.id);
+    const image = this.o.images.metadata.get(record.config.imageId);
+    if (!image) throw new BerthError('not-found', `container ${record.name}: its image ${record.config.imageId} is gone`);
+    const paths = rootfsPaths(dir);
+    let attached = false;
+    try {
+      mountRootfs(paths, [path.join(this.o.root, INIT_LAYER), ...lowerDirs(this.o.images, image)]);
+      const net = await this.o.network.attach(record.id, record.config.network, record.config.ports);
+      attached = true;
+      const etc = await writeEtcFiles(dir, record.id.slice(0, 12), net?.ip, record.config.network === 'host');
+      const spec = this.specFor(record, image, paths.merged, net?.netns, etc);
+      // A leftover from an earlier run of this container (its runc state) would make create fail.
+      await this.o.oci.delete(record.id, true);
+      const bundle = path.join(dir, 'bundle');
+      await mkdir(bundle, { recursive: true });
+      const created = await this.o.oci.create({ id: record.id, bundle, spec, logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 });
+      await this.o.oci.start(record.id);
+      const running: ContainerRecord = {
+        ...record,
+        state: { ...record.state, status: 'running', pid: created.pid, startedAt: new Date().toISOString() },
+        ...(net ? { network: { ...(net.ip ? { ip: net.ip } : {}), ...(net.gateway ? { gateway: net.gateway } : {}), ...(net.mac ? { mac: net.mac } : {}), netns: net.netns } } : {}),
+      };
+      delete running.state.finishedAt;
+      delete running.state.exitCode;
+      delete running.state.error;
+      delete running.state.nextRestartAt;
+      await this.store.save(running);
+      this.notify(record.id);
+      this.watchExit(running.id);
+      return running;
+    } catch (err) {
+      // Nothing of a failed start may stay behind: runc state, the network, the mount.
+      await this.o.oci.delete(record.id, true).catch(() => {});
+      if (attached) await this.o.network.detach(record.id).catch(() => {});
+      unmountRootfs(paths);
+      const exitCode = (err as { exitCode?: number }).exitCode;
+      if (exitCode !== undefined) {
+        // As docker: the container exists, exited with 126/127, and says why.
+        await this.store.save({ ...record, state: { ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), error: (err as Error).message } });
+        this.notify(record.id);
+      }
+      throw err;
+    }
+  }
+
+  private specFor(record: ContainerRecord, image: ImageRecord, rootfs: string, netns: string | undefined, etcFiles: { hosts: string; hostname: string; resolvConf: string }): Record<string, unknown> {
+    const c = record.config;
+    const imageConfig = JSON.parse(readFileSync(this.o.images.content.pathOf(image.id), 'utf8')).config ?? {};
+    return buildSpec({
+      image: imageConfig,
+      ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}),
+      ...(c.cmd ? { cmd: c.cmd } : {}),
+      env: c.env,
+      ...(c.workdir ? { workdir: c.workdir } : {}),
+      ...(c.user ? { user: c.user } : {}),
+      hostname: record.id.slice(0, 12),
+      rootfs,
+      ...imageFiles(this.o.images, image),
+      etcFiles,
+      volumes: c.volumes,
+      netns: c.network === 'host' ? 'host' : netns,
+      limits: c.limits,
+      cgroupsPath: `${this.o.cgroupParent}/${record.id}`,
+      nofile: this.o.nofile,
+      labels: c.labels,
+    });
+  }
+
+  // ---- exits and restarts --------------------------------------------------------------------
+
+  private watchExit(id: string): void {
+    if (this.closed || this.waiters.has(id)) return;
+    const controller = new AbortController();
+    this.waiters.set(id, controller);
+    this.o.oci.waitExit(id, controller.signal).then(
+      (exit) => {
+        this.waiters.delete(id);
+        return this.serial(id, () => this.exited(id, exit.exitCode, exit.finishedAt, exit.oomKilled));
+      },
+      () => this.waiters.delete(id),
+    ).catch((err: unknown) => console.error(`container ${id.slice(0, 12)}: handling its exit failed:`, err));
+  }
+
+  /** Record an exit, release the container's runtime resources, apply the restart policy. */
+  private async exited(id: string, exitCode: number, finishedAt: string, oomKilled: boolean): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || record.state.status !== 'running') return;
+    await this.release(record);
+    const state = { ...record.state, status: 'exited' as const, exitCode, finishedAt, pid: 0, ...(oomKilled ? { error: 'OOMKilled' } : {}) };
+    const decision = decideRestart(record.config, state);
+    if (!decision.restart && record.config.autoRemove) {
+      await this.store.remove(id);
+      this.notify(id);
+      return;
+    }
+    if (!decision.restart) {
+      await this.store.save({ ...record, state });
+      this.notify(id);
+      return;
+    }
+    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
+    await this.store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt } });
+    this.notify(id);
+    this.scheduleRestart(id, decision.delayMs);
+  }
+
+  private scheduleRestart(id: string, delayMs: number): void {
+    if (this.closed) return;
+    this.cancelRestart(id);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.serial(id, async () => {
+        const record = this.store.get(id);
+        if (!record || record.state.status !== 'restarting') return;
+        await this.run({ ...record, state: { ...record.state, restartCount: record.state.restartCount + 1 } }).catch(async (err: unknown) => {
+          // A restart that cannot even start counts as another failure.
+          const now = this.store.get(id);
+          if (now && now.state.status !== 'running') await this.exited(id, (err as { exitCode?: number }).exitCode ?? 128, new Date().toISOString(), false).catch(() => {});
+        });
+      });
+    }, delayMs);
+    timer.unref();
+    this.restartTimers.set(id, timer);
+  }
+
+  private cancelRestart(id: string): void {
+    const timer = this.restartTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(id);
+  }
+
+  /** runc state, network and mount of a container whose process is gone. */
+  private async release(record: ContainerRecord): Promise<void> {
+    await this.o.oci.delete(record.id, true).catch(() => {});
+    await this.o.network.detach(record.id);
+    unmountRootfs(rootfsPaths(this.store.dirOf(record.id)));
+  }
+
+  /** After an agent restart: pick up a running container's exit, or record one that happened. */
+  private async adopt(record: ContainerRecord): Promise<void> {
+    if (record.state.status === 'restarting') {
+      const due = Date.parse(record.state.nextRestartAt ?? '') - Date.now();
+      this.scheduleRestart(record.id, Math.max(0, Number.isNaN(due) ? 0 : due));
+      return;
+    }
+    if (record.state.status !== 'running') return;
+    const exit = await this.o.oci.exitOf(record.id);
+    if (exit) {
+      await this.serial(record.id, () => this.exited(record.id, exit.exitCode, exit.finishedAt, exit.oomKilled));
+      return;
+    }
+    if (await this.o.oci.monitorAlive(record.id)) {
+      this.watchExit(record.id);
+      return;
+    }
+    // Its monitor died without recording an exit: the outcome is unknown; say so, as docker does.
+    const state = await this.o.oci.state(record.id);
+    if (state?.status === 'running') await this.o.oci.kill(record.id, 'KILL').catch(() => {});
+    await this.serial(record.id, () => this.exited(record.id, 255, new Date().toISOString(), false));
+  }
+
+  // ---- stop, kill, restart, remove ---------------------------------------------------------------
+
+  stop(word: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    const record = this.store.resolve(word);
+    return this.serial(record.id, () => this.stopNow(record.id, timeoutSeconds));
+  }
+
+  private async stopNow(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    this.cancelRestart(id);
+    let record = this.store.get(id)!;
+    record = { ...record, state: { ...record.state, stoppedByUser: true } };
+    await this.store.save(record);
+    if (record.state.status === 'restarting') {
+      const stopped = { ...record, state: { ...record.state, status: 'exited' as const } };
+      delete stopped.state.nextRestartAt;
+      await this.store.save(stopped);
+      this.notify(id);
+      return stopped;
+    }
+    if (record.state.status !== 'running') return record;
+    const grace = (timeoutSeconds ?? record.config.stopTimeout) * 1000;
+    await this.o.oci.kill(id, record.config.stopSignal);
+    const exit = await this.awaitExit(id, grace);
+    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.awaitExit(id, 30_000));
+    if (!final) throw new BerthError('internal', `container ${record.name} did not stop after SIGKILL`);
+    this.waiters.get(id)?.abort();
+    await this.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
+    return this.store.get(id) ?? record;
+  }
+
+  private async awaitExit(id: string, ms: number) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ms);
+    try {
+      return await this.o.oci.waitExit(id, controller.signal);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(word: string, signal = 'KILL'): Promise<void> {
+    const record = this.store.resolve(word);
+    return this.serial(record.id, async () => {
+      const current = this.store.get(record.id)!;
+      if (current.state.status !== 'running') throw new BerthError('failed-precondition', `Cannot kill container: ${word}: container ${current.id} is not running`);
+      await this.o.oci.kill(current.id, signal.replace(/^SIG/, ''));
+    });
+  }
+
+  restart(word: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    const record = this.store.resolve(word);
+    return this.serial(record.id, async () => {
+      await this.stopNow(record.id, timeoutSeconds);
+      const current = this.store.get(record.id)!;
+      return this.run({ ...current, state: { ...current.state, stoppedByUser: false } });
+    });
+  }
+
+  remove(word: string, options: { force?: boolean } = {}): Promise<void> {
+    const record = this.store.resolve(word);
+    return this.serial(record.id, async () => {
+      const current = this.store.get(record.id);
+      if (!current) return;
+      if (current.state.status === 'running' && !options.force) {
+        throw new BerthError('failed-precondition', `cannot remove container "${current.name}": container is running: stop the container before removing or force remove`);
+      }
+      this.cancelRestart(current.id);
+      this.waiters.get(current.id)?.abort();
+      if (current.state.status === 'running') await this.o.oci.kill(current.id, 'KILL').catch(() => {});
+      await this.release(current);
+      await this.store.remove(current.id);
+      this.notify(current.id);
+    });
+  }
+
+  /** container prune: every container that is not running. */
+  async prune(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const victims = this.store.list().filter((c) => c.state.status === 'exited' || c.state.status === 'created');
+    let reclaimed = 0;
+    for (const c of victims) {
+      reclaimed += await layerSize(rootfsPaths(this.store.dirOf(c.id)).upper).catch(() => 0);
+      await this.remove(c.id, { force: true });
+    }
+    return { deleted: victims.map((v) => v.id), reclaimed };
+  }
+
+  // ---- looking at containers -----------------------------------------------------------------
+
+  async size(record: ContainerRecord): Promise<ContainerSize> {
+    const sizeRw = await layerSize(rootfsPaths(this.store.dirOf(record.id)).upper);
+    const image = this.o.images.metadata.get(record.config.imageId);
+    return { sizeRw, sizeRootFs: sizeRw + (image?.size ?? 0) };
+  }
+
+  async diff(word: string): Promise<Change[]> {
+    const record = this.store.resolve(word);
+    const image = this.o.images.metadata.get(record.config.imageId);
+    if (!image) throw new BerthError('not-found', `container ${record.name}: its image is gone`);
+    return changes(rootfsPaths(this.store.dirOf(record.id)).upper, lowerDirs(this.o.images, image));
+  }
+
+  pathsOf(record: ContainerRecord): { upper: string; work: string; merged: string } {
+    return rootfsPaths(this.store.dirOf(record.id));
+  }
+
+  lowerDirsOf(record: ContainerRecord): string[] {
+    const image = this.o.images.metadata.get(record.config.imageId);
+    return image ? lowerDirs(this.o.images, image) : [];
+  }
+
+  logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
+    const record = this.store.resolve(word);
+    return readLogs(logPathOf(this.store.dirOf(record.id)), { ...options, done: this.settled(record.id) }, onLine);
+  }
+
+  /** Resolves once the container is not running and no restart is pending (or it is gone). */
+  settled(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const r = this.store.get(id);
+        if (!r || r.state.status === 'exited' || r.state.status === 'created') {
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      if (check()) return;
+      const listener = () => {
+        if (check()) this.changed.set(id, (this.changed.get(id) ?? []).filter((l) => l !== listener));
+      };
+      this.changed.set(id, [...(this.changed.get(id) ?? []), listener]);
+    });
+  }
+
+  /** docker wait: the exit code once it is settled. */
+  async wait(word: string): Promise<number> {
+    const record = this.store.resolve(word);
+    await this.settled(record.id);
+    return this.store.get(record.id)?.state.exitCode ?? 0;
+  }
+
+  async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {
+    const record = this.store.resolve(word);
+    if (record.state.status !== 'running') {
+      throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
+    }
+    const image = this.o.images.metadata.get(record.config.imageId)!;
+    const spec = this.specFor(
+      { ...record, config: { ...record.config, entrypoint: args.slice(0, 1), cmd: args.slice(1), env: [...record.config.env, ...(options.env ?? [])], ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) } },
+      image, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
+    ) as { process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } } };
+    return this.o.oci.exec(record.id, { args: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user }, io);
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  private notify(id: string): void {
+    for (const listener of this.changed.get(id) ?? []) listener();
+  }
+
+  /** Run `fn` after every earlier operation on the same container. */
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return next;
+  }
+}
+
+const logPathOf = (dir: string) => path.join(dir, 'container.log');
+
+/**
+ * The mount points every container needs (/proc, /sys, /dev..., the /etc files the runtime binds
+ * over), as a read-only layer between the image and the container's own, as docker's "init"
+ * layer is: runc then finds them and creates nothing in the writable layer, so diff and commit
+ * show only what the container's processes changed.
+ */
+const INIT_LAYER = '.init-layer';
+
+async function makeInitLayer(dir: string): Promise<void> {
+  for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await mkdir(path.join(dir, d), { recursive: true, mode: 0o755 });
+  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) await writeFile(path.join(dir, f), '', { flag: 'a', mode: 0o644 });
+}
+
+/** The image's snapshot directories, topmost first: overlay's lowerdir order. */
+function lowerDirs(images: ImageService, image: ImageRecord): string[] {
+  return [...image.layers].reverse().map((l) => images.snapshots.dirOf(l.chainId));
+}
+
+/**
+ * The image's own /etc/passwd and /etc/group, read from its topmost layer that has them. Read
+ * from the immutable snapshots (never through the container's rootfs, where a symlink could
+ * point the agent at a host file), and ignored when they are anything but regular files.
+ */
+function imageFiles(images: ImageService, image: ImageRecord): { passwd?: string; group?: string } {
+  const read = (rel: string): string | undefined => {
+    for (const dir of lowerDirs(images, image)) {
+      const file = path.join(dir, rel);
+      if (!existsSync(path.dirname(file))) continue;
+      try {
+        const st = statSync(file, { throwIfNoEntry: false });
+        if (!st) continue;
+        return st.isFile() && !require('node:fs').lstatSync(file).isSymbolicLink() ? readFileSync(file, 'utf8') : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  };
+  const passwd = read('etc/passwd');
+  const group = read('etc/group');
+  return { ...(passwd !== undefined ? { passwd } : {}), ...(group !== undefined ? { group } : {}) };
+}

@@ -1,0 +1,250 @@
+// gRPC handlers for the Containers service: convert, call the container service, map errors.
+
+import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import type { ContainersHandlers } from '../../proto/gen/berth/agent/v1/Containers';
+import type { ContainerSummary } from '../../proto/gen/berth/agent/v1/ContainerSummary';
+import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
+import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
+import type { ImageService } from '../images/service';
+import type { NetworkMode } from '../network/types';
+import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '../runtime/options';
+import { parseRestartPolicy } from '../runtime/restart';
+import type { ContainerService, CreateRequest } from '../runtime/service';
+import type { ContainerRecord } from '../runtime/types';
+import { BerthError } from '../errors';
+import { toServiceError } from './errors';
+import { unary } from './unary';
+
+const formatPort = (p: ContainerRecord['config']['ports'][number]) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`;
+
+function createRequest(r: CreateContainerRequest__Output): CreateRequest {
+  const network = (r.network || 'bridge') as NetworkMode;
+  if (!['bridge', 'none', 'host'].includes(network)) {
+    throw new BerthError('invalid-argument', `invalid --network "${r.network}": one of bridge, none, host`);
+  }
+  const ports = r.ports.map(parsePort);
+  if (ports.length > 0 && network !== 'bridge') {
+    throw new BerthError('invalid-argument', `published ports need --network bridge (got ${network})`);
+  }
+  const pids = r.pidsLimit ? parsePidsLimit(r.pidsLimit) : undefined;
+  return {
+    image: r.image,
+    ...(r.name ? { name: r.name } : {}),
+    ...(r.hasEntrypoint ? { entrypoint: r.entrypoint === '' ? [] : [r.entrypoint] } : {}),
+    ...(r.cmd.length ? { cmd: r.cmd } : {}),
+    env: r.env,
+    ...(r.workdir ? { workdir: r.workdir } : {}),
+    ...(r.user ? { user: r.user } : {}),
+    ports,
+    volumes: r.volumes.map((v) => parseVolume(v, existsSync)),
+    network,
+    limits: {
+      ...(r.memory ? { memoryBytes: parseMemory(r.memory) } : {}),
+      ...(r.cpus ? { cpus: parseCpus(r.cpus) } : {}),
+      ...(pids !== undefined ? { pids } : {}),
+    },
+    restart: parseRestartPolicy(r.restart || 'no'),
+    autoRemove: r.autoRemove,
+    labels: r.labels,
+  };
+}
+
+function matches(c: ContainerRecord, filters: string[]): boolean {
+  return filters.every((f) => {
+    const [key, value = ''] = f.split(/=(.*)/s);
+    switch (key) {
+      case 'status': return c.state.status === value;
+      case 'name': return c.name.includes(value);
+      case 'id': return c.id.startsWith(value);
+      case 'ancestor': return c.config.image === value || c.config.imageId === value || c.config.imageId.slice(7).startsWith(value);
+      case 'label': {
+        const [k, v] = value.split(/=(.*)/s);
+        return k! in c.config.labels && (v === undefined || c.config.labels[k!] === v);
+      }
+      default: throw new BerthError('invalid-argument', `invalid filter "${f}" (status=, name=, id=, ancestor=, label=)`);
+    }
+  });
+}
+
+export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: { upper: string; merged: string; work: string }, size?: { sizeRw: number; sizeRootFs: number }): Record<string, unknown> {
+  const s = c.state;
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: c.config.args[0],
+    Args: c.config.args.slice(1),
+    State: {
+      Status: s.status,
+      Running: s.status === 'running',
+      Restarting: s.status === 'restarting',
+      Pid: s.pid,
+      ExitCode: s.exitCode ?? 0,
+      Error: s.error ?? '',
+      OOMKilled: s.error === 'OOMKilled',
+      StartedAt: s.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: s.finishedAt ?? '0001-01-01T00:00:00Z',
+      ...(s.nextRestartAt ? { NextRestartAt: s.nextRestartAt } : {}),
+    },
+    Image: c.config.imageId,
+    Name: `/${c.name}`,
+    RestartCount: s.restartCount,
+    HostConfig: {
+      RestartPolicy: { Name: c.config.restart.name, MaximumRetryCount: c.config.restart.maximumRetryCount },
+      AutoRemove: c.config.autoRemove,
+      NetworkMode: c.config.network,
+      Memory: c.config.limits.memoryBytes ?? 0,
+      NanoCpus: Math.round((c.config.limits.cpus ?? 0) * 1e9),
+      PidsLimit: c.config.limits.pids ?? null,
+      PortBindings: Object.fromEntries(c.config.ports.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])),
+      Binds: c.config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ':ro' : ''}`),
+    },
+    Config: {
+      Image: c.config.image,
+      Entrypoint: c.config.entrypoint ?? null,
+      Cmd: c.config.cmd ?? null,
+      Env: c.config.env,
+      WorkingDir: c.config.workdir ?? '',
+      User: c.config.user ?? '',
+      Labels: c.config.labels,
+      StopSignal: c.config.stopSignal,
+      StopTimeout: c.config.stopTimeout,
+    },
+    NetworkSettings: {
+      IPAddress: c.network?.ip ?? '',
+      Gateway: c.network?.gateway ?? '',
+      MacAddress: c.network?.mac ?? '',
+      SandboxKey: c.network?.netns ?? '',
+      Ports: Object.fromEntries(c.config.ports.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])),
+    },
+    GraphDriver: { Name: 'overlay', Data: { LowerDir: lowerDirs.join(':'), UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.merged } },
+    ...(size ? { SizeRw: size.sizeRw, SizeRootFs: size.sizeRootFs } : {}),
+  };
+}
+
+export function containersHandlers(containers: ContainerService, images: ImageService): ContainersHandlers {
+  const summary = async (c: ContainerRecord, withSize: boolean): Promise<ContainerSummary> => {
+    const size = withSize ? await containers.size(c) : undefined;
+    return {
+      id: c.id,
+      name: c.name,
+      image: c.config.image,
+      command: c.config.args,
+      created: c.created,
+      status: c.state.status,
+      exitCode: c.state.exitCode ?? 0,
+      startedAt: c.state.startedAt ?? '',
+      finishedAt: c.state.finishedAt ?? '',
+      restartCount: c.state.restartCount,
+      ports: c.config.ports.map(formatPort),
+      sizeRw: String(size?.sizeRw ?? 0),
+      sizeRootFs: String(size?.sizeRootFs ?? 0),
+      nextRestartAt: c.state.nextRestartAt ?? '',
+    };
+  };
+
+  return {
+    Create: unary(async (req) => ({ id: (await containers.create(createRequest(req))).id })),
+    Start: unary(async (req) => {
+      await containers.start(req.id);
+      return {};
+    }),
+    Stop: unary(async (req) => {
+      await containers.stop(req.id, req.timeout >= 0 ? req.timeout : undefined);
+      return {};
+    }),
+    Restart: unary(async (req) => {
+      await containers.restart(req.id, req.timeout >= 0 ? req.timeout : undefined);
+      return {};
+    }),
+    Kill: unary(async (req) => {
+      await containers.kill(req.id, req.signal || 'KILL');
+      return {};
+    }),
+    Remove: unary(async (req) => {
+      await containers.remove(req.id, { force: req.force });
+      return {};
+    }),
+    List: unary(async (req) => ({
+      containers: await Promise.all(containers.list({ all: req.all }).filter((c) => matches(c, req.filters)).map((c) => summary(c, req.size))),
+    })),
+    Inspect: unary(async (req) => {
+      const c = containers.get(req.id);
+      const doc = inspectDocument(c, containers.lowerDirsOf(c), containers.pathsOf(c), await containers.size(c));
+      return { json: JSON.stringify(doc) };
+    }),
+    Logs(call) {
+      const { id, follow, tail } = call.request;
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      containers
+        .logs(id, { follow, ...(tail >= 0 ? { tail } : {}), signal: abort.signal }, (line) => call.write(line))
+        .then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
+    },
+    Wait: unary(async (req) => ({ exitCode: await containers.wait(req.id) })),
+    Exec(call) {
+      let stdin: PassThrough | undefined;
+      let started = false;
+      call.on('data', (m: ExecInput__Output) => {
+        if (!started) {
+          started = true;
+          if (m.interactive) stdin = new PassThrough();
+          containers
+            .exec(m.id, m.args, { env: m.env, ...(m.workdir ? { workdir: m.workdir } : {}), ...(m.user ? { user: m.user } : {}) }, {
+              ...(stdin ? { stdin } : {}),
+              onStdout: (b) => call.write({ stdout: b }),
+              onStderr: (b) => call.write({ stderr: b }),
+            })
+            .then((exitCode) => {
+              call.write({ exited: true, exitCode });
+              call.end();
+            }, (err) => call.emit('error', toServiceError(err)));
+          return;
+        }
+        if (m.stdin.length) stdin?.write(m.stdin);
+        if (m.closeStdin) stdin?.end();
+      });
+      call.on('end', () => stdin?.end());
+    },
+    Diff: unary(async (req) => ({ changes: await containers.diff(req.id) })),
+    Commit: unary(async (req) => {
+      const c = containers.get(req.id);
+      const parent = images.metadata.get(c.config.imageId);
+      if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
+      const image = await images.commit({
+        parent,
+        upper: containers.pathsOf(c).upper,
+        ...(req.reference ? { repoTag: req.reference } : {}),
+        ...(req.author ? { author: req.author } : {}),
+        ...(req.message ? { message: req.message } : {}),
+        containerConfig: {
+          ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
+          ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
+          ...(c.config.env.length ? { Env: c.config.env } : {}),
+        },
+        createdBy: c.config.args.join(' '),
+      });
+      return { imageId: image.id };
+    }),
+    Prune: unary(async () => {
+      const r = await containers.prune();
+      return { deleted: r.deleted, reclaimed: String(r.reclaimed) };
+    }),
+    DiskUsage: unary(async () => {
+      const all = containers.list({ all: true });
+      const sizes = await Promise.all(all.map((c) => containers.size(c)));
+      const used = new Set(all.map((c) => c.config.imageId));
+      const imgs = images.list();
+      return {
+        images: imgs.length,
+        imagesActive: imgs.filter((i) => used.has(i.id)).length,
+        imagesSize: String(await images.diskUsage()),
+        imagesReclaimable: String(imgs.filter((i) => !used.has(i.id)).reduce((n, i) => n + i.size, 0)),
+        containers: all.length,
+        containersActive: all.filter((c) => c.state.status === 'running').length,
+        containersSize: String(sizes.reduce((n, s) => n + s.sizeRw, 0)),
+        containersReclaimable: String(sizes.filter((_, i) => all[i]!.state.status !== 'running').reduce((n, s) => n + s.sizeRw, 0)),
+      };
+    }),
+  };
+}

@@ -1,0 +1,393 @@
+// Node verbs for containers, with docker's names and flags: create, start, run, stop, kill,
+// restart, rm, ps, logs, exec, inspect, diff, commit, wait, container prune, system df|prune.
+
+import * as fs from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BerthError } from '../agent/errors';
+import { fromServiceError } from '../agent/server/errors';
+import type { ContainersClient, ImagesClient } from '../proto';
+import type { ContainerSummary__Output } from '../proto/gen/berth/agent/v1/ContainerSummary';
+import type { CreateContainerRequest } from '../proto/gen/berth/agent/v1/CreateContainerRequest';
+import { call, consume } from './agent-client';
+import { ago, humanSize, table } from './format';
+
+export interface Clients {
+  containers: ContainersClient;
+  images: ImagesClient;
+}
+
+type Verb = (c: Clients, argv: string[]) => Promise<void>;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const out = (s: string) => process.stdout.write(s);
+
+function parse<const O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
+  } catch (err) {
+    throw new BerthError('invalid-argument', (err as Error).message);
+  }
+}
+
+/**
+ * Options up to the first positional (the image or container), the rest verbatim: in
+ * `berth run busybox ls -la`, "-la" belongs to ls.
+ */
+function splitAtCommand(argv: string[], options: Options): { flags: string[]; rest: string[] } {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type === 'string') {
+      takesValue.add(`--${name}`);
+      if (o.short) takesValue.add(`-${o.short}`);
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return { flags: argv.slice(0, i), rest: argv.slice(i + 1) };
+    if (!a.startsWith('-') || a === '-') return { flags: argv.slice(0, i), rest: argv.slice(i) };
+    if (takesValue.has(a)) i++;
+  }
+  return { flags: argv, rest: [] };
+}
+
+const need = (args: string[], count: number, usage: string) => {
+  if (args.length < count) throw new BerthError('invalid-argument', `"${usage}" requires at least ${count} argument${count > 1 ? 's' : ''}`);
+};
+
+const CREATE_OPTIONS = {
+  name: { type: 'string' },
+  env: { type: 'string', short: 'e', multiple: true },
+  'env-file': { type: 'string', multiple: true },
+  entrypoint: { type: 'string' },
+  workdir: { type: 'string', short: 'w' },
+  user: { type: 'string', short: 'u' },
+  publish: { type: 'string', short: 'p', multiple: true },
+  volume: { type: 'string', short: 'v', multiple: true },
+  memory: { type: 'string', short: 'm' },
+  cpus: { type: 'string' },
+  'pids-limit': { type: 'string' },
+  restart: { type: 'string' },
+  network: { type: 'string' },
+  label: { type: 'string', short: 'l', multiple: true },
+  rm: { type: 'boolean' },
+  detach: { type: 'boolean', short: 'd' },
+  interactive: { type: 'boolean', short: 'i' },
+  tty: { type: 'boolean', short: 't' },
+} as const satisfies Options;
+
+/** --env-file: KEY=VALUE lines; comments and blank lines skipped; a bare KEY takes the CLI's value. */
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BerthError('invalid-argument', `cannot read env file ${file}: ${(err as Error).message}`);
+  }
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => (l.includes('=') ? l : `${l}=${process.env[l] ?? ''}`));
+}
+
+function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean } {
+  const { flags, rest } = splitAtCommand(argv, CREATE_OPTIONS);
+  const { values } = parse(flags, CREATE_OPTIONS);
+  need(rest, 1, usage);
+  if (values.tty) throw new BerthError('invalid-argument', '-t (a terminal) is not supported');
+  const env = [...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? []).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))];
+  const labels = Object.fromEntries((values.label ?? []).map((l) => [l.split('=')[0]!, l.split(/=(.*)/s)[1] ?? '']));
+  return {
+    req: {
+      image: rest[0]!,
+      name: values.name ?? '',
+      hasEntrypoint: values.entrypoint !== undefined,
+      entrypoint: values.entrypoint ?? '',
+      cmd: rest.slice(1),
+      env,
+      workdir: values.workdir ?? '',
+      user: values.user ?? '',
+      ports: values.publish ?? [],
+      volumes: values.volume ?? [],
+      memory: values.memory ?? '',
+      cpus: values.cpus ?? '',
+      pidsLimit: values['pids-limit'] ?? '',
+      restart: values.restart ?? '',
+      network: values.network ?? '',
+      autoRemove: Boolean(values.rm),
+      labels,
+    },
+    detach: Boolean(values.detach),
+    autoRemove: Boolean(values.rm),
+  };
+}
+
+const create: Verb = async ({ containers }, argv) => {
+  const { req } = createRequest(argv, 'berth create IMAGE [COMMAND] [ARG...]');
+  const res = await call(containers.Create.bind(containers), req);
+  out(`${res.id}\n`);
+};
+
+/** After a failed start: the container's exit code when docker would give one (126, 127). */
+async function startFailureCode(containers: ContainersClient, id: string): Promise<number | undefined> {
+  try {
+    const [doc] = [JSON.parse((await call(containers.Inspect.bind(containers), { id })).json) as { State: { ExitCode: number; Status: string } }];
+    return doc.State.Status === 'exited' && doc.State.ExitCode > 0 ? doc.State.ExitCode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startOrFail(containers: ContainersClient, id: string): Promise<void> {
+  try {
+    await call(containers.Start.bind(containers), { id });
+  } catch (err) {
+    const code = await startFailureCode(containers, id);
+    if (code !== undefined) (err as { exitStatus?: number }).exitStatus = code;
+    throw err;
+  }
+}
+
+const start: Verb = async ({ containers }, argv) => {
+  const { positionals } = parse(argv, { attach: { type: 'boolean', short: 'a' } });
+  need(positionals, 1, 'berth start CONTAINER');
+  for (const id of positionals) {
+    await startOrFail(containers, id);
+    out(`${id}\n`);
+  }
+};
+
+const run: Verb = async ({ containers }, argv) => {
+  const { req, detach } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
+  const { id } = await call(containers.Create.bind(containers), req);
+  await startOrFail(containers, id);
+  if (detach) {
+    out(`${id}\n`);
+    return;
+  }
+  // Attached: the log from its start, until the container is done (restarts included).
+  await consume(containers.Logs({ id, follow: true, tail: -1 }), (r) => (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${r.text}\n`));
+  const { exitCode } = await call(containers.Wait.bind(containers), { id }).catch(() => ({ exitCode: 0 }));
+  process.exitCode = exitCode;
+};
+
+const stop: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, { time: { type: 'string', short: 't' } });
+  need(positionals, 1, 'berth stop CONTAINER');
+  const timeout = values.time === undefined ? -1 : Number(values.time);
+  if (!Number.isInteger(timeout) || (values.time !== undefined && timeout < 0)) throw new BerthError('invalid-argument', `invalid -t "${values.time}": expected seconds`);
+  for (const id of positionals) {
+    await call(containers.Stop.bind(containers), { id, timeout });
+    out(`${id}\n`);
+  }
+};
+
+const restart: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, { time: { type: 'string', short: 't' } });
+  need(positionals, 1, 'berth restart CONTAINER');
+  for (const id of positionals) {
+    await call(containers.Restart.bind(containers), { id, timeout: values.time === undefined ? -1 : Number(values.time) });
+    out(`${id}\n`);
+  }
+};
+
+const kill: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, { signal: { type: 'string', short: 's' } });
+  need(positionals, 1, 'berth kill CONTAINER');
+  for (const id of positionals) {
+    await call(containers.Kill.bind(containers), { id, signal: values.signal ?? 'KILL' });
+    out(`${id}\n`);
+  }
+};
+
+const rm: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, { force: { type: 'boolean', short: 'f' } });
+  need(positionals, 1, 'berth rm CONTAINER');
+  let failed: Error | undefined;
+  for (const id of positionals) {
+    try {
+      await call(containers.Remove.bind(containers), { id, force: Boolean(values.force) });
+      out(`${id}\n`);
+    } catch (err) {
+      process.stderr.write(`Error response from agent: ${(err as Error).message}\n`);
+      failed = err as Error;
+    }
+  }
+  if (failed) process.exitCode = 1;
+};
+
+function statusText(c: ContainerSummary__Output, now = Date.now()): string {
+  const since = (iso: string) => ago(iso, now).replace(/ ago$/, '');
+  switch (c.status) {
+    case 'running':
+      return `Up ${since(c.startedAt)}`;
+    case 'restarting':
+      return `Restarting (${c.exitCode}) ${ago(c.finishedAt, now)}`;
+    case 'exited':
+      return `Exited (${c.exitCode}) ${ago(c.finishedAt, now)}`;
+    default:
+      return 'Created';
+  }
+}
+
+const ps: Verb = async ({ containers }, argv) => {
+  const { values } = parse(argv, {
+    all: { type: 'boolean', short: 'a' },
+    quiet: { type: 'boolean', short: 'q' },
+    size: { type: 'boolean', short: 's' },
+    'no-trunc': { type: 'boolean' },
+    filter: { type: 'string', short: 'f', multiple: true },
+  });
+  const res = await call(containers.List.bind(containers), { all: Boolean(values.all), size: Boolean(values.size), filters: values.filter ?? [] });
+  const id = (s: string) => (values['no-trunc'] ? s : s.slice(0, 12));
+  if (values.quiet) {
+    out(res.containers.map((c) => `${id(c.id)}\n`).join(''));
+    return;
+  }
+  const command = (args: string[]) => {
+    const text = args.join(' ');
+    return JSON.stringify(values['no-trunc'] || text.length <= 20 ? text : `${text.slice(0, 19)}…`);
+  };
+  out(table(
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(values.size ? ['SIZE'] : [])],
+    res.containers.map((c) => [
+      id(c.id), c.image, command(c.command), ago(c.created), statusText(c), c.ports.join(', '), c.name,
+      ...(values.size ? [`${humanSize(Number(c.sizeRw))} (virtual ${humanSize(Number(c.sizeRootFs))})`] : []),
+    ]),
+  ));
+};
+
+const logs: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, {
+    follow: { type: 'boolean', short: 'f' },
+    tail: { type: 'string', short: 'n' },
+    timestamps: { type: 'boolean', short: 't' },
+  });
+  need(positionals, 1, 'berth logs CONTAINER');
+  const tail = values.tail === undefined || values.tail === 'all' ? -1 : Number(values.tail);
+  if (!Number.isInteger(tail)) throw new BerthError('invalid-argument', `invalid --tail "${values.tail}": expected a number or "all"`);
+  await consume(containers.Logs({ id: positionals[0]!, follow: Boolean(values.follow), tail }), (r) =>
+    (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${values.timestamps ? `${r.time} ` : ''}${r.text}\n`));
+};
+
+const exec: Verb = async ({ containers }, argv) => {
+  const options = {
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    detach: { type: 'boolean', short: 'd' },
+    env: { type: 'string', short: 'e', multiple: true },
+    workdir: { type: 'string', short: 'w' },
+    user: { type: 'string', short: 'u' },
+  } as const satisfies Options;
+  const { flags, rest } = splitAtCommand(argv, options);
+  const { values } = parse(flags, options);
+  need(rest, 2, 'berth exec CONTAINER COMMAND [ARG...]');
+  const stream = containers.Exec();
+  const done = new Promise<number>((resolve, reject) => {
+    let code = 0;
+    stream.on('data', (m: { stdout: Buffer; stderr: Buffer; exited: boolean; exitCode: number }) => {
+      if (m.stdout.length) process.stdout.write(m.stdout);
+      if (m.stderr.length) process.stderr.write(m.stderr);
+      if (m.exited) code = m.exitCode;
+    });
+    stream.on('error', (err) => reject(fromServiceError(err as never)));
+    stream.on('end', () => resolve(code));
+  });
+  stream.write({ id: rest[0]!, args: rest.slice(1), env: values.env ?? [], workdir: values.workdir ?? '', user: values.user ?? '', interactive: Boolean(values.interactive) });
+  if (values.interactive) {
+    process.stdin.on('data', (stdin: Buffer) => stream.write({ stdin }));
+    process.stdin.on('end', () => {
+      stream.write({ closeStdin: true });
+      stream.end();
+    });
+  } else {
+    stream.end();
+  }
+  process.exitCode = await done;
+  process.stdin.destroy();
+};
+
+const inspect: Verb = async ({ containers, images }, argv) => {
+  const { values, positionals } = parse(argv, { type: { type: 'string' }, size: { type: 'boolean', short: 's' } });
+  need(positionals, 1, 'berth inspect NAME|ID');
+  const docs: unknown[] = [];
+  let failed: Error | undefined;
+  for (const id of positionals) {
+    try {
+      if (values.type !== 'image') {
+        try {
+          docs.push(JSON.parse((await call(containers.Inspect.bind(containers), { id })).json));
+          continue;
+        } catch (err) {
+          if (values.type === 'container' || (err as BerthError).code !== 'not-found') throw err;
+        }
+      }
+      docs.push(JSON.parse((await call(images.Inspect.bind(images), { name: id })).json));
+    } catch (err) {
+      failed = (err as BerthError).code === 'not-found' ? new BerthError('not-found', `No such object: ${id}`) : (err as Error);
+    }
+  }
+  out(`${JSON.stringify(docs, null, 4)}\n`);
+  if (failed) throw failed;
+};
+
+const diff: Verb = async ({ containers }, argv) => {
+  const { positionals } = parse(argv, {});
+  need(positionals, 1, 'berth diff CONTAINER');
+  const res = await call(containers.Diff.bind(containers), { id: positionals[0]! });
+  out(res.changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
+};
+
+const commit: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parse(argv, { author: { type: 'string', short: 'a' }, message: { type: 'string', short: 'm' } });
+  need(positionals, 1, 'berth commit CONTAINER [REPOSITORY[:TAG]]');
+  const res = await call(containers.Commit.bind(containers), { id: positionals[0]!, reference: positionals[1] ?? '', author: values.author ?? '', message: values.message ?? '' });
+  out(`${res.imageId}\n`);
+};
+
+const wait: Verb = async ({ containers }, argv) => {
+  const { positionals } = parse(argv, {});
+  need(positionals, 1, 'berth wait CONTAINER');
+  for (const id of positionals) out(`${(await call(containers.Wait.bind(containers), { id })).exitCode}\n`);
+};
+
+const prune: Verb = async ({ containers }, argv) => {
+  parse(argv, { force: { type: 'boolean', short: 'f' } });
+  const res = await call(containers.Prune.bind(containers), {});
+  if (res.deleted.length) out(`Deleted Containers:\n${res.deleted.map((d) => `${d}\n`).join('')}\n`);
+  out(`Total reclaimed space: ${humanSize(Number(res.reclaimed))}\n`);
+};
+
+const system: Verb = async (clients, argv) => {
+  const [sub, ...rest] = argv;
+  if (sub === 'df') {
+    const u = await call(clients.containers.DiskUsage.bind(clients.containers), {});
+    const pct = (part: string, whole: string) => (Number(whole) > 0 ? ` (${Math.round((Number(part) / Number(whole)) * 100)}%)` : '');
+    out(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
+      ['Images', String(u.images), String(u.imagesActive), humanSize(Number(u.imagesSize)), `${humanSize(Number(u.imagesReclaimable))}${pct(u.imagesReclaimable, u.imagesSize)}`],
+      ['Containers', String(u.containers), String(u.containersActive), humanSize(Number(u.containersSize)), `${humanSize(Number(u.containersReclaimable))}${pct(u.containersReclaimable, u.containersSize)}`],
+    ]));
+    return;
+  }
+  if (sub === 'prune') {
+    const { values } = parse(rest, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' } });
+    const c = await call(clients.containers.Prune.bind(clients.containers), {});
+    const i = await call(clients.images.Prune.bind(clients.images), { all: Boolean(values.all) });
+    if (c.deleted.length) out(`Deleted Containers:\n${c.deleted.map((d) => `${d}\n`).join('')}\n`);
+    if (i.deleted.length) out(`Deleted Images:\n${i.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
+    out(`Total reclaimed space: ${humanSize(Number(c.reclaimed) + Number(i.reclaimed))}\n`);
+    return;
+  }
+  throw new BerthError('invalid-argument', `unknown system command "${sub ?? ''}" (df, prune)`);
+};
+
+const containerSubverbs: Record<string, Verb> = {
+  create, start, run, stop, kill, restart, rm, remove: rm, ps, ls: ps, list: ps, logs, exec, inspect, diff, commit, wait, prune,
+};
+
+const container: Verb = async (clients, argv) => {
+  const [sub, ...rest] = argv;
+  const verb = sub ? containerSubverbs[sub] : undefined;
+  if (!verb) throw new BerthError('invalid-argument', `unknown container command "${sub ?? ''}" (one of: ${Object.keys(containerSubverbs).join(', ')})`);
+  await verb(clients, rest);
+};
+
+export const containerVerbs: Record<string, Verb> = {
+  create, start, run, stop, kill, restart, rm, ps, logs, exec, inspect, diff, commit, wait, container, system,
+};
