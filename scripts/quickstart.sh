@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # berth's main job on an embedded default: a local registry and two agents on this machine.
 # Agent "builder" loads a small image built here from busybox-static and pushes it to the
-# registry; agent "node" starts empty, pulls it back layer by layer and lists it.
+# registry; agent "node" starts empty, pulls it back layer by layer, lists it and runs it.
 # Everything runs under one temporary directory and is stopped and removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,13 @@ rm -f "$build_log"
 
 work=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
 pids=()
+cgroup_parent=/berth-quickstart-$$
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for dir in /sys/fs/cgroup/*"$cgroup_parent"; do rmdir "$dir" 2>/dev/null || true; done
+  # The agents' network-namespace directories are mounts of their own.
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,7 +70,8 @@ registry=127.0.0.1:$port
 
 # --- two agents, each with its own data root and socket ---
 for node in builder node; do
-  node dist/cli/main.js agent --data-root "$work/$node" --socket "$work/$node.sock" >"$work/$node.log" 2>&1 &
+  node dist/cli/main.js agent --data-root "$work/$node" --socket "$work/$node.sock" --run-dir "$work/run-$node" \
+    --cgroup-parent "$cgroup_parent" >"$work/$node.log" 2>&1 &
   pids+=($!)
 done
 for sock in "$work/builder.sock" "$work/node.sock"; do
@@ -86,5 +91,16 @@ step "berth --agent node.sock images"
 berth --agent "$work/node.sock" images
 step "berth --agent node.sock image history $registry/hello:1.0"
 berth --agent "$work/node.sock" image history "$registry/hello:1.0"
+step "berth --agent node.sock run --rm --network none $registry/hello:1.0"
+berth --agent "$work/node.sock" run --rm --network none "$registry/hello:1.0"
+step "berth --agent node.sock run -d --name greeter --network none $registry/hello:1.0 sh -c 'echo hi > /greeting; sleep 60'"
+berth --agent "$work/node.sock" run -d --name greeter --network none "$registry/hello:1.0" sh -c 'echo hi > /greeting; sleep 60' >/dev/null
+sleep 0.5
+step "berth --agent node.sock ps -s"
+berth --agent "$work/node.sock" ps -s
+step "berth --agent node.sock diff greeter"
+berth --agent "$work/node.sock" diff greeter
+step "berth --agent node.sock rm -f greeter"
+berth --agent "$work/node.sock" rm -f greeter
 echo
 echo "The image went builder -> registry -> node layer by layer; both agents hold it under ID sha256:${config_digest:0:12}."

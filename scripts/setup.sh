@@ -12,6 +12,8 @@ BERTH_PACKAGES=(
   zstd                      # zstd-compressed layers
   skopeo umoci containerd   # the peers the benchmark measures against
   runc                      # the OCI runtime
+  conmon                    # the per-container monitor
+  containernetworking-plugins iptables  # container networking (bridge, host-local, portmap, loopback)
   python3 make g++          # node-gyp builds the native addon
   util-linux iproute2 ca-certificates curl
 )
