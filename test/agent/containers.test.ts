@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
-import { startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { CLI, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { compileSchemaDir } from '../../agent/images/validate';
+
+const validateRuntimeConfig = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,6 +71,10 @@ t.test('the seed: create, start, write, stop, restart, size, commit, run the com
   const after = await b('ps', '-s', '--filter', 'name=seed');
   t.not(after.stdout, before.stdout, 'ps -s changed');
   const upper = path.join(agent.dataRoot, 'containers', id, 'upper');
+  const bundleConfig = JSON.parse(fs.readFileSync(path.join(agent.dataRoot, 'containers', id, 'bundle', 'config.json'), 'utf8'));
+  t.ok(validateRuntimeConfig(bundleConfig), `the bundle's config.json is a valid OCI runtime config ${JSON.stringify(validateRuntimeConfig.errors)}`);
+  const stdin = spawnSync(process.execPath, [CLI, '--agent', agent.socket, 'exec', '-i', 'seed', 'sh', '-c', 'cat > /piped.txt; wc -c < /piped.txt'], { input: 'through stdin\n', encoding: 'utf8' });
+  t.equal(stdin.stdout.trim(), '14', 'exec -i pipes stdin');
   const du = Number(execFileSync('du', ['-sb', upper], { encoding: 'utf8' }).split('\t')[0]);
   const doc = JSON.parse((await b('inspect', '--size', 'seed')).stdout)[0];
   t.ok(doc.SizeRw >= 100005, `size grew by the file (${doc.SizeRw})`);
@@ -81,7 +88,7 @@ t.test('the seed: create, start, write, stop, restart, size, commit, run the com
 
   t.equal((await b('start', 'seed')).status, 0);
   t.equal((await b('exec', 'seed', 'cat', '/note.txt')).stdout, 'kept\n', 'the file survived the restart');
-  t.match((await b('diff', 'seed')).stdout, /A \/data\.bin\nA \/note\.txt/);
+  t.match((await b('diff', 'seed')).stdout, /^A \/data\.bin\nA \/note\.txt\nA \/piped\.txt\n$/, 'diff shows only what the container changed');
 
   const committed = await b('commit', 'seed', 'seed-snap:1');
   t.equal(committed.status, 0, committed.stderr);
@@ -136,6 +143,7 @@ t.test('exit codes, signals, logs and bad input', async (t) => {
     [['run', '--restart', 'sometimes', ref, 'true'], /invalid restart policy "sometimes"/],
     [['run', '--network', 'mesh', ref, 'true'], /invalid --network "mesh"/],
     [['exec', 'seven', 'true'], /is not running/],
+    [['run', ref.replace('box:1', 'nope:1'), 'true'], /^Error: image 127\.0\.0\.1:\d+\/nope:1: manifest unknown/],
     [['stop', 'ghost'], /No such container: ghost/],
   ];
   for (const [args, message] of cases) {
@@ -235,6 +243,7 @@ t.test('restart policies back off; containers outlive a kill -9 of the agent', a
   const again = await startTestAgent(t, path.dirname(agent.dataRoot), [], agent.host);
   t.match(again.berth(['ps', '--filter', 'name=survivor']).stdout, /Up/, 'the new agent adopted it');
   t.match(again.berth(['ps', '-a', '--filter', 'name=short']).stdout, /Exited \(5\)/, 'and recorded the exit that happened meanwhile');
+  t.equal(again.berth(['logs', 'flaky']).stdout, 'try\ntry\ntry\ntry\n', 'and still serves the logs');
   t.equal(again.berth(['stop', '-t', '1', 'survivor']).status, 0);
   for (const name of ['flaky', 'crashy', 'survivor', 'short']) again.berth(['rm', '-f', name]);
   t.same(hostResidue(again), []);
