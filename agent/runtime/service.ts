@@ -7,7 +7,7 @@
 // applies the restart policy. On open, the service adopts what an earlier agent left: running
 // containers get a waiter again, exits that happened meanwhile are recorded.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../errors';
@@ -531,15 +531,14 @@ function lowerDirs(images: ImageService, image: ImageRecord): string[] {
 function imageFiles(images: ImageService, image: ImageRecord): { passwd?: string; group?: string } {
   const read = (rel: string): string | undefined => {
     for (const dir of lowerDirs(images, image)) {
-      const file = path.join(dir, rel);
-      if (!existsSync(path.dirname(file))) continue;
-      try {
-        const st = statSync(file, { throwIfNoEntry: false });
-        if (!st) continue;
-        return st.isFile() && !require('node:fs').lstatSync(file).isSymbolicLink() ? readFileSync(file, 'utf8') : undefined;
-      } catch {
-        return undefined;
-      }
+      // Never through a symlinked directory: in a snapshot it could point anywhere on the host.
+      const parent = lstatSync(path.join(dir, path.dirname(rel)), { throwIfNoEntry: false });
+      if (parent && !parent.isDirectory()) return undefined;
+      const st = lstatSync(path.join(dir, rel), { throwIfNoEntry: false });
+      if (!st) continue;
+      // The topmost layer that has the name decides: a whiteout, a symlink or a directory there
+      // means the image has no regular file by that name.
+      return st.isFile() ? readFileSync(path.join(dir, rel), 'utf8') : undefined;
     }
     return undefined;
   };
