@@ -1,29 +1,26 @@
-// Loads the .proto contracts at run time (proto-loader) and types them with the generated
-// definitions in proto/gen (npm run gen).
+// The agent's gRPC API: service constructors from the descriptor compiled at build time (npm run
+// gen: proto/build-descriptor.js), typed with the definitions proto-loader-gen-types writes to
+// proto/gen. Nothing parses agent.proto at run time.
 
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import type { ProtoGrpcType as AgentProto } from './gen/agent';
+import { packageDefinition, type ConversionOptions } from './descriptor';
+import { descriptor } from './gen/agent-descriptor';
+import type { ProtoGrpcType } from './gen/agent';
 
-/** proto/ in the source tree, whether we run from sources (ts) or from dist/. */
-function protoDir(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'proto', 'agent.proto');
-    if (existsSync(candidate)) return path.dirname(candidate);
-  }
-  throw new Error(`proto/agent.proto not found above ${__dirname}`);
+/** What `npm run gen` generated the types for: int64 as strings, enums by name, defaults set. */
+const LOADER_OPTIONS: ConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
+
+type V1 = ProtoGrpcType['berth']['agent']['v1'];
+
+/** The agent's services (its message types are not loaded: nothing needs them at run time). */
+export interface AgentApi {
+  berth: { agent: { v1: Pick<V1, 'Images' | 'Containers'> } };
 }
 
-const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, defaults: true, oneofs: true };
+let agentApi: AgentApi | undefined;
 
-let agentApi: AgentProto | undefined;
-
-export function loadAgentApi(): AgentProto {
-  agentApi ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(path.join(protoDir(), 'agent.proto'), LOADER_OPTIONS),
-  ) as unknown as AgentProto;
+export function loadAgentApi(): AgentApi {
+  agentApi ??= grpc.loadPackageDefinition(packageDefinition(descriptor, LOADER_OPTIONS)) as unknown as AgentApi;
   return agentApi;
 }
 
