@@ -3,7 +3,7 @@
 // F ends a line; P is part of a longer line continued by the next record. Restarts append to
 // the same file, so following it follows the container across restarts.
 
-import { createReadStream, watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 
 export interface LogLine {
@@ -48,55 +48,62 @@ export interface LogOptions {
 
 /** Stream a container's log lines to `onLine`. */
 export async function readLogs(file: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+  // One open handle for the whole read: a --rm container's directory (log included) may be
+  // removed right after it exits, and its last lines must still come out.
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
   let offset = 0;
   let carry = '';
   const pending = new Map<string, string>();
   const readMore = async (first: boolean): Promise<void> => {
-    let size: number;
-    try {
-      size = (await fs.stat(file)).size;
-    } catch {
-      return;
-    }
+    const size = (await handle.stat()).size;
     // conmon's size cap truncates the file in place: start over from its beginning.
     if (size < offset) {
       offset = 0;
       carry = '';
     }
     if (size === offset) return;
-    const chunks: Buffer[] = [];
-    for await (const chunk of createReadStream(file, { start: offset, end: size - 1 })) chunks.push(chunk as Buffer);
-    offset = size;
-    const text = carry + Buffer.concat(chunks).toString('utf8');
+    const buffer = Buffer.alloc(size - offset);
+    let got = 0;
+    while (got < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    offset += got;
+    const text = carry + buffer.subarray(0, got).toString('utf8');
     const cut = text.lastIndexOf('\n');
     carry = text.slice(cut + 1);
     let lines = parseLog(text.slice(0, cut + 1), pending);
     if (first && options.tail !== undefined) lines = options.tail <= 0 ? [] : lines.slice(-options.tail);
     lines.forEach(onLine);
   };
-  await readMore(true);
-  if (!options.follow) return;
-
-  let wake: (() => void) | undefined;
-  const watcher = (() => {
-    try {
-      return watch(file, () => wake?.());
-    } catch {
-      return undefined;
-    }
-  })();
-  let finished = false;
-  void options.done?.then(() => {
-    finished = true;
-    wake?.();
-  });
-  options.signal?.addEventListener('abort', () => {
-    finished = true;
-    wake?.();
-  });
+  let watcher: FSWatcher | undefined;
   try {
+    await readMore(true);
+    if (!options.follow) return;
+    let wake: (() => void) | undefined;
+    try {
+      watcher = watch(file, () => wake?.());
+    } catch {
+      // polling below is enough
+    }
+    let finished = false;
+    void options.done?.then(() => {
+      finished = true;
+      wake?.();
+    });
+    options.signal?.addEventListener('abort', () => {
+      finished = true;
+      wake?.();
+    });
     while (!finished) {
-      // A watch can miss events (and the file can be recreated): poll as well, gently.
+      // A watch can miss events: poll as well, gently.
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 250);
@@ -106,5 +113,6 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
     await readMore(false);
   } finally {
     watcher?.close();
+    await handle.close();
   }
 }

@@ -178,11 +178,15 @@ export class ContainerService {
       attached = true;
       const etc = await writeEtcFiles(dir, record.id.slice(0, 12), net?.ip, record.config.network === 'host');
       const spec = this.specFor(record, image, paths.merged, net?.netns, etc);
-      // A leftover from an earlier run of this container (its runc state) would make create fail.
-      await this.o.oci.delete(record.id, true);
       const bundle = path.join(dir, 'bundle');
       await mkdir(bundle, { recursive: true });
-      const created = await this.o.oci.create({ id: record.id, bundle, spec, logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 });
+      const createOptions = { id: record.id, bundle, spec, logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
+      const created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
+        // runc still knows this container from a run whose release a crash interrupted: clear it, once.
+        if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
+        await this.o.oci.delete(record.id, true);
+        return this.o.oci.create(createOptions);
+      });
       await this.o.oci.start(record.id);
       const running: ContainerRecord = {
         ...record,
@@ -254,19 +258,21 @@ export class ContainerService {
   private async exited(id: string, exitCode: number, finishedAt: string, oomKilled: boolean): Promise<void> {
     const record = this.store.get(id);
     if (!record || record.state.status !== 'running') return;
-    await this.release(record);
     const state = { ...record.state, status: 'exited' as const, exitCode, finishedAt, pid: 0, ...(oomKilled ? { error: 'OOMKilled' } : {}) };
     const decision = decideRestart(record.config, state);
-    if (!decision.restart && record.config.autoRemove) {
-      await this.store.remove(id);
-      this.notify(id);
-      return;
-    }
     if (!decision.restart) {
+      // The exit is recorded (and waiters answered) first; releasing the runtime's resources
+      // takes longer (CNI DEL) and is nothing a waiter needs. Later verbs queue behind it.
       await this.store.save({ ...record, state });
       this.notify(id);
+      await this.release(record);
+      if (record.config.autoRemove) {
+        await this.store.remove(id);
+        this.notify(id);
+      }
       return;
     }
+    await this.release(record);
     const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
     await this.store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt } });
     this.notify(id);
@@ -442,19 +448,22 @@ export class ContainerService {
 
   logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
     const record = this.store.resolve(word);
-    return readLogs(logPathOf(this.store.dirOf(record.id)), { ...options, done: this.settled(record.id) }, onLine);
+    return readLogs(logPathOf(this.store.dirOf(record.id)), { ...options, done: this.settled(record.id).then(() => {}) }, onLine);
   }
 
-  /** Resolves once the container is not running and no restart is pending (or it is gone). */
-  settled(id: string): Promise<void> {
+  /**
+   * Resolves once the container is not running and no restart is pending, or it is gone; with
+   * `untilGone` (a --rm container) only once it is removed. Resolves with the last exit code seen.
+   */
+  settled(id: string, untilGone = false): Promise<number> {
     return new Promise((resolve) => {
+      let exitCode = this.store.get(id)?.state.exitCode ?? 0;
       const check = () => {
         const r = this.store.get(id);
-        if (!r || r.state.status === 'exited' || r.state.status === 'created') {
-          resolve();
-          return true;
-        }
-        return false;
+        if (r?.state.exitCode !== undefined) exitCode = r.state.exitCode;
+        const done = !r || (!untilGone && (r.state.status === 'exited' || r.state.status === 'created'));
+        if (done) resolve(exitCode);
+        return done;
       };
       if (check()) return;
       const listener = () => {
@@ -464,11 +473,10 @@ export class ContainerService {
     });
   }
 
-  /** docker wait: the exit code once it is settled. */
+  /** docker wait: the exit code once it is settled (a --rm container: once it is removed). */
   async wait(word: string): Promise<number> {
     const record = this.store.resolve(word);
-    await this.settled(record.id);
-    return this.store.get(record.id)?.state.exitCode ?? 0;
+    return this.settled(record.id, record.config.autoRemove);
   }
 
   async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {

@@ -3,9 +3,12 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
+//                    [--suite pull|containers|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //
-// Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS do the same as the flags.
-// Sizes are MB = 2^20 bytes.
+// Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
+// Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
+// berth and ctr run --rm (--start-runs rounds, default 20), then --count containers (default 100).
+// The default suite is pull.
 //
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
@@ -19,6 +22,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../fixtures/registry';
 import { Cleanup } from './cleanup';
+import { containersSuite } from './containers';
 import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
 import { summarizeProfile } from './profile';
 import { runCommand } from './proc';
@@ -48,19 +52,39 @@ function options() {
       json: { type: 'string' },
       files: { type: 'string' },
       mb: { type: 'string' },
+      suite: { type: 'string' },
+      'start-runs': { type: 'string' },
+      count: { type: 'string' },
+      concurrency: { type: 'string' },
+      probe: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(0, 8).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+    const lines = fs.readFileSync(__filename, 'utf8').split('\n').filter((l) => !l.startsWith('"use strict"'));
+    const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
+    process.stdout.write(header.join('\n').replace(/^\/\/ ?/gm, '') + '\n');
     process.exit(0);
   }
   const runs = Number(values.runs ?? process.env.BENCH_RUNS ?? 3);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not ${values.runs ?? process.env.BENCH_RUNS}`);
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
+  const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
+  if (!['pull', 'containers', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers or all, not ${suite}`);
+  const int = (name: string, v: string | undefined, dflt: number, min: number) => {
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
+    return n;
+  };
+  if (values.probe !== undefined && !['on', 'off'].includes(values.probe)) throw new Error(`--probe must be on or off, not ${values.probe}`);
   return {
+    suite,
+    startRuns: int('start-runs', values['start-runs'], 20, 1),
+    count: int('count', values.count, 100, 0),
+    concurrency: int('concurrency', values.concurrency, 4, 1),
+    probe: values.probe !== 'off',
     runs,
     tools,
     profile: Boolean(values.profile) || process.env.BENCH_PROFILE === '1',
@@ -191,6 +215,12 @@ async function main(): Promise<void> {
   try {
     const cli = path.resolve(__dirname, '../../cli/main.js');
     if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+    if (opts.suite !== 'pull') {
+      const text = await containersSuite({ runs: opts.startRuns, count: opts.count, concurrency: opts.concurrency, probe: opts.probe, cli, cleanup, log });
+      process.stdout.write(`${text}\n`);
+      if (opts.suite === 'containers') return;
+      await cleanup.run(); // the pull runs start from a quiet host
+    }
     const tools = opts.tools.filter((t) => {
       const missing = BINARIES[t].filter((b) => !have(b));
       if (missing.length) log(`bench: skipping ${t}: ${missing.join(', ')} not installed`);
