@@ -205,7 +205,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
 
   async function create(o: CreateOptions): Promise<Created> {
     checkId(o.id);
-    if (await runc.state(o.id)) throw new BerthError('already-exists', `container ${o.id} already exists in the runtime`);
+    if (await runc.has(o.id)) throw new BerthError('already-exists', `container ${o.id} already exists in the runtime`);
     // Records of an earlier run under this id would be taken for this run's.
     await removeRecords(layout, o.id, o.bundle);
     const persist = persistDir(layout, o.id);
