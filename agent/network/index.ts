@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { BerthError, withContext } from '../errors';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
-import type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
+import type { AttachOptions, CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
 
 export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
 export { isNetns } from './netns';
@@ -105,13 +105,13 @@ class CniContainerNetwork implements ContainerNetwork {
     this.cni = { cniPath: opts.cniPath, timeoutMs: opts.pluginTimeoutMs };
   }
 
-  async attach(id: string, mode: NetworkMode, ports: PortMapping[]): Promise<NetworkAttachment | undefined> {
+  async attach(id: string, mode: NetworkMode, ports: PortMapping[], options: AttachOptions = {}): Promise<NetworkAttachment | undefined> {
     checkId(id);
     if (mode !== 'bridge' && mode !== 'none' && mode !== 'host') throw new BerthError('invalid-argument', `network mode ${JSON.stringify(mode)}: bridge, none or host`);
     if (mode === 'host') return undefined;
     if (mode === 'none' && ports.length > 0) throw new BerthError('invalid-argument', `container ${id}: ports cannot be published with network mode none`);
     checkPorts(ports);
-    return this.serialized(id, () => this.attachLocked(id, mode, ports));
+    return this.serialized(id, () => this.attachLocked(id, mode, ports, options));
   }
 
   async detach(id: string): Promise<void> {
@@ -152,9 +152,12 @@ class CniContainerNetwork implements ContainerNetwork {
     if (!entries.some((e) => isIPv4(e))) await fs.rm(ipamNet, { recursive: true, force: true });
   }
 
-  private async attachLocked(id: string, mode: 'bridge' | 'none', ports: PortMapping[]): Promise<NetworkAttachment> {
+  private async attachLocked(id: string, mode: 'bridge' | 'none', ports: PortMapping[], options: AttachOptions): Promise<NetworkAttachment> {
     const existing = await this.readRecord(id);
-    if (existing?.complete && (await isNetns(existing.netns))) return attachmentOf(existing);
+    if (existing?.complete && (await isNetns(existing.netns))) {
+      await options.whileConnecting?.(existing.netns);
+      return attachmentOf(existing);
+    }
     // An interrupted attach, or a namespace lost (reboot): start over from nothing.
     if (existing) await this.teardown(existing);
     this.ready ??= this.prepare();
@@ -180,20 +183,35 @@ class CniContainerNetwork implements ContainerNetwork {
     }
     // Written before anything is made, so that whatever a crash leaves is found by list() and detach().
     await this.writeRecord(record);
+    let callerFailed = false;
     try {
       await createNetns(record.netns);
-      await addNetworkList(this.cni, record.loopback, { containerId: id, netns: record.netns, ifName: 'lo' });
-      if (record.network) {
-        record.result = await addNetworkList(this.cni, record.network, {
-          containerId: id, netns: record.netns, ifName: CONTAINER_IFNAME, capabilityArgs: capabilityArgs(ports),
-        });
-      }
+      const connecting = (async () => {
+        await addNetworkList(this.cni, record.loopback, { containerId: id, netns: record.netns, ifName: 'lo' });
+        if (record.network) {
+          record.result = await addNetworkList(this.cni, record.network, {
+            containerId: id, netns: record.netns, ifName: CONTAINER_IFNAME, capabilityArgs: capabilityArgs(ports),
+          });
+        }
+      })();
+      // The caller's work on the namespace (a runtime creating the container in it) overlaps the
+      // plugins; its failure is its own and is passed on as it is.
+      const [added, own] = await Promise.allSettled([
+        connecting,
+        Promise.resolve(options.whileConnecting?.(record.netns)).catch((err: unknown) => {
+          callerFailed = true;
+          throw err;
+        }),
+      ]);
+      if (own.status === 'rejected') throw own.reason;
+      if (added.status === 'rejected') throw added.reason;
       record.complete = true;
       await this.writeRecord(record);
       return attachmentOf(record);
     } catch (err) {
       // A failed cleanup keeps the record and the namespace: list() shows them and detach retries.
       const cleaned = await this.teardown(record).then(() => true, () => false);
+      if (callerFailed) throw err;
       throw withContext(`container ${id} network`, cleaned ? err : new BerthError(codeOfAny(err), `${(err as Error).message} (cleanup incomplete: detach to retry)`, { cause: err }));
     }
   }

@@ -27,6 +27,15 @@ export interface PortMapping {
   protocol: 'tcp' | 'udp';
 }
 
+export interface AttachOptions {
+  /**
+   * Called with the namespace's path as soon as it exists, while the plugins connect it; attach
+   * resolves only when both are done. A runtime creates its container in the namespace here
+   * (the container's process does not run until it is started, after attach).
+   */
+  whileConnecting?: (netns: string) => Promise<void>;
+}
+
 export interface NetworkAttachment {
   /** Path of the container's network namespace (bind-mounted file), to put in the OCI spec. */
   netns: string;
@@ -70,7 +79,7 @@ export interface ContainerNetwork {
    * up. 'bridge': + veth on the bridge with an IP from host-local, + port mappings (portmap).
    * Idempotent per id: a second attach returns the recorded attachment, whatever it is asked.
    */
-  attach(id: string, mode: NetworkMode, ports: PortMapping[]): Promise<NetworkAttachment | undefined>;
+  attach(id: string, mode: NetworkMode, ports: PortMapping[], options?: AttachOptions): Promise<NetworkAttachment | undefined>;
   /** CNI DEL for everything attach added, then the namespace removed. Idempotent; never fails because something is already gone. */
   detach(id: string): Promise<void>;
   /** Attachments that exist on disk (to re-adopt after an agent restart, and to clean leftovers). */

@@ -174,23 +174,33 @@ export class ContainerService {
     let attached = false;
     try {
       mountRootfs(paths, [path.join(this.o.root, INIT_LAYER), ...lowerDirs(this.o.images, image)]);
-      const net = await this.o.network.attach(record.id, record.config.network, record.config.ports);
-      attached = true;
-      const etc = await writeEtcFiles(dir, record.id.slice(0, 12), net?.ip, record.config.network === 'host');
-      const spec = this.specFor(record, image, paths.merged, net?.netns, etc);
+      const hostNetwork = record.config.network === 'host';
+      // Written before the container is created (the runtime binds them), completed with the
+      // container's address once the network has one: the same files, rewritten in place.
+      const hostname = record.id.slice(0, 12);
+      const etc = await writeEtcFiles(dir, hostname, undefined, hostNetwork);
       const bundle = path.join(dir, 'bundle');
       await mkdir(bundle, { recursive: true });
-      const createOptions = { id: record.id, bundle, spec, logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
-      const created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
-        // runc still knows this container from a run whose release a crash interrupted: clear it, once.
-        if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
-        await this.o.oci.delete(record.id, true);
-        return this.o.oci.create(createOptions);
-      });
+      let created: { pid: number } | undefined;
+      const create = async (netns: string | undefined) => {
+        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, paths.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
+        created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
+          // runc still knows this container from a run whose release a crash interrupted: clear it, once.
+          if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
+          await this.o.oci.delete(record.id, true);
+          return this.o.oci.create(createOptions);
+        });
+      };
+      // The container is created in its namespace while the CNI plugins connect it: its process
+      // runs nothing until `start`, which waits for both.
+      attached = true;
+      const net = await this.o.network.attach(record.id, record.config.network, record.config.ports, { whileConnecting: create });
+      if (!created) await create(undefined);
+      if (net?.ip) await writeEtcFiles(dir, hostname, net.ip, hostNetwork);
       await this.o.oci.start(record.id);
       const running: ContainerRecord = {
         ...record,
-        state: { ...record.state, status: 'running', pid: created.pid, startedAt: new Date().toISOString() },
+        state: { ...record.state, status: 'running', pid: created!.pid, startedAt: new Date().toISOString() },
         ...(net ? { network: { ...(net.ip ? { ip: net.ip } : {}), ...(net.gateway ? { gateway: net.gateway } : {}), ...(net.mac ? { mac: net.mac } : {}), netns: net.netns } } : {}),
       };
       delete running.state.finishedAt;
