@@ -152,8 +152,13 @@ t.test('exit codes, signals, logs and bad input', async (t) => {
     t.match(r.stderr, message, `berth ${args.join(' ')}`);
     t.equal(r.stderr.trim().split('\n').length, 1, 'in one line');
   }
-  await b('rm', '-f', 'seven');
-  for (const cid of (await b('ps', '-aq')).stdout.split('\n').filter(Boolean)) await b('rm', '-f', cid);
+  const df = await b('system', 'df');
+  t.match(df.stdout, /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+1\s+/, 'system df counts the image as in use');
+  t.match(df.stdout, /\nContainers\s+\d+\s+0\s+/, 'and the stopped containers');
+  const pruned = await b('system', 'prune');
+  t.match(pruned.stdout, /Deleted Containers:\n[a-f0-9]{64}\n/, 'system prune removes stopped containers');
+  t.equal((await b('ps', '-aq')).stdout, '', 'none left');
+  t.equal((await b('images', '-q')).stdout.trim().length, 12, 'the tagged image stays');
   t.same(hostResidue(agent), [], 'no failure left anything on the host');
 
   // Stop: SIGTERM, the grace period, then SIGKILL for a process that ignores TERM.
