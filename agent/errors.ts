@@ -49,6 +49,17 @@ export class BerthError extends Error {
   }
 }
 
+/**
+ * The BerthError a client sees for a failed call, from its gRPC status (a grpc-js ServiceError
+ * or the CLI's own client's error: both carry `code` and `details`).
+ */
+export function fromServiceError(err: { code: number; details: string; message: string }): BerthError {
+  if (err.code === grpcStatusOf.unavailable && /connect|ECONNREFUSED|ENOENT/.test(err.details)) {
+    return new BerthError('unavailable', `cannot reach the agent: ${err.details}`, { cause: err });
+  }
+  return new BerthError(codeOfGrpcStatus(err.code), err.details || err.message, { cause: err });
+}
+
 /** Wrap anything thrown into a BerthError, prefixing context ("image busybox: layer sha256:ab..: "). */
 export function withContext(prefix: string, err: unknown): BerthError {
   if (err instanceof BerthError) {

@@ -1,8 +1,11 @@
-// The CLI's connection to the local agent's unix socket.
+// The CLI's connection to the local agent's unix socket, over cli/grpc-lite.ts with the codecs of
+// proto/wire-codec.ts (not grpc-js and protobufjs, whose loading alone took longer than a call).
 
-import * as grpc from '@grpc/grpc-js';
-import { loadAgentApi, type ContainersClient, type ImagesClient } from '../proto';
-import { fromServiceError } from '../agent/server/errors';
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { fromServiceError } from '../agent/errors';
+import type { ContainersClient, ImagesClient } from '../proto';
+import { liteDefinition } from '../proto/lite-definition';
+import { Channel, makeClient } from './grpc-lite';
 
 export const DEFAULT_AGENT_SOCKET = '/run/berth/agent.sock';
 
@@ -10,23 +13,27 @@ export function agentSocket(flag: string | undefined): string {
   return flag ?? process.env.BERTH_AGENT ?? DEFAULT_AGENT_SOCKET;
 }
 
+const channels = new Map<string, Channel>();
+const channelTo = (socket: string) => channels.get(socket) ?? channels.set(socket, new Channel(socket)).get(socket)!;
+
+/**
+ * The generated client types describe grpc-js's clients; grpc-lite's have the same method names
+ * and the calling conventions the CLI uses (no metadata, call options or deadlines).
+ */
+const service = (socket: string, name: string) =>
+  makeClient(channelTo(socket), liteDefinition()[`berth.agent.v1.${name}`]!);
+
 export function imagesClient(socket: string): ImagesClient {
-  const { Images } = loadAgentApi().berth.agent.v1;
-  return new Images(`unix://${socket}`, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  });
+  return service(socket, 'Images') as unknown as ImagesClient;
 }
 
 export function containersClient(socket: string): ContainersClient {
-  const { Containers } = loadAgentApi().berth.agent.v1;
-  return new Containers(`unix://${socket}`, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  });
+  return service(socket, 'Containers') as unknown as ContainersClient;
 }
 
 /** Promise form of a unary call; failures come back as BerthErrors. */
 export function call<Req, Res>(
-  method: (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
+  method: (req: Req, cb: (err: ServiceError | null, res?: Res) => void) => unknown,
   req: Req,
 ): Promise<Res> {
   return new Promise((resolve, reject) =>
@@ -35,10 +42,10 @@ export function call<Req, Res>(
 }
 
 /** Drain a server stream, handing each message to `onMessage`. */
-export function consume<T>(stream: grpc.ClientReadableStream<T>, onMessage: (m: T) => void): Promise<void> {
+export function consume<T>(stream: ClientReadableStream<T>, onMessage: (m: T) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.on('data', onMessage);
-    stream.on('error', (err: grpc.ServiceError) => reject(fromServiceError(err)));
+    stream.on('error', (err: ServiceError) => reject(fromServiceError(err)));
     stream.on('end', () => resolve());
   });
 }

@@ -3,8 +3,7 @@
 
 import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError } from '../agent/errors';
-import { fromServiceError } from '../agent/server/errors';
+import { BerthError, fromServiceError } from '../agent/errors';
 import type { ContainersClient, ImagesClient } from '../proto';
 import type { ContainerSummary__Output } from '../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest } from '../proto/gen/berth/agent/v1/CreateContainerRequest';
@@ -155,16 +154,23 @@ const start: Verb = async ({ containers }, argv) => {
 
 const run: Verb = async ({ containers }, argv) => {
   const { req, detach } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
-  const { id } = await call(containers.Create.bind(containers), req);
-  await startOrFail(containers, id);
-  if (detach) {
-    out(`${id}\n`);
-    return;
-  }
-  // Attached: the log from its start, until the container is done (restarts included).
-  await consume(containers.Logs({ id, follow: true, tail: -1 }), (r) => (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${r.text}\n`));
-  const { exitCode } = await call(containers.Wait.bind(containers), { id }).catch(() => ({ exitCode: 0 }));
-  process.exitCode = exitCode;
+  // One call: create, start, then (attached) the log from its start until the container is done,
+  // restarts included, and its exit code.
+  let failed: Error | undefined;
+  let id = '';
+  await consume(containers.Run({ create: req, detach }), (e) => {
+    if (e.event === 'id') {
+      id = e.id!;
+    } else if (e.event === 'log' && e.log) {
+      (e.log.stream === 'stderr' ? process.stderr : process.stdout).write(`${e.log.text}\n`);
+    } else if (e.event === 'exit' && e.exit) {
+      // The command could not run: docker's message and its 126 or 127.
+      if (e.exit.error) failed = Object.assign(new BerthError('failed-precondition', e.exit.error), { exitStatus: e.exit.code });
+      else process.exitCode = e.exit.code;
+    }
+  });
+  if (failed) throw failed;
+  if (detach) out(`${id}\n`);
 };
 
 const stop: Verb = async ({ containers }, argv) => {

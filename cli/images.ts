@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError } from '../agent/errors';
+import { BerthError, fromServiceError } from '../agent/errors';
 import type { ImagesClient } from '../proto';
 import { agentSocket, call, consume, imagesClient } from './agent-client';
 import { ago, humanSize, shortId, table } from './format';
@@ -152,7 +152,6 @@ const save: Verb = async (client, argv) => {
         try {
           for await (const chunk of stream) yield (chunk as { data: Buffer }).data;
         } catch (err) {
-          const { fromServiceError } = await import('../agent/server/errors');
           throw fromServiceError(err as never);
         }
       })(),
@@ -171,7 +170,7 @@ const load: Verb = async (client, argv) => {
   const res = await new Promise<{ loaded: string[] }>((resolve, reject) => {
     const upload = client.Load((err, r) => {
       if (err) {
-        import('../agent/server/errors').then(({ fromServiceError }) => reject(fromServiceError(err)));
+        reject(fromServiceError(err));
       } else resolve(r as { loaded: string[] });
     });
     input.on('error', (err: Error) => {

@@ -3,12 +3,8 @@
 // proto/gen. Nothing parses agent.proto at run time.
 
 import * as grpc from '@grpc/grpc-js';
-import { packageDefinition, type ConversionOptions } from './descriptor';
-import { descriptor } from './gen/agent-descriptor';
+import { agentDefinition } from './definition';
 import type { ProtoGrpcType } from './gen/agent';
-
-/** What `npm run gen` generated the types for: int64 as strings, enums by name, defaults set. */
-const LOADER_OPTIONS: ConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
 
 type V1 = ProtoGrpcType['berth']['agent']['v1'];
 
@@ -20,7 +16,7 @@ export interface AgentApi {
 let agentApi: AgentApi | undefined;
 
 export function loadAgentApi(): AgentApi {
-  agentApi ??= grpc.loadPackageDefinition(packageDefinition(descriptor, LOADER_OPTIONS)) as unknown as AgentApi;
+  agentApi ??= grpc.loadPackageDefinition(agentDefinition()) as unknown as AgentApi;
   return agentApi;
 }
 

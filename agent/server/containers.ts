@@ -149,6 +149,32 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
       await containers.start(req.id);
       return {};
     }),
+    Run(call) {
+      const { create, detach } = call.request;
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      (async () => {
+        const { id, config } = await containers.create(createRequest(create ?? ({} as CreateContainerRequest__Output)));
+        call.write({ id });
+        try {
+          await containers.start(id);
+        } catch (err) {
+          // A command that cannot run leaves the container exited with docker's 126 or 127.
+          const state = containers.list({ all: true }).find((c) => c.id === id)?.state;
+          if (state?.status === 'exited' && state.exitCode !== undefined && state.exitCode > 0) {
+            call.write({ exit: { code: state.exitCode, error: (err as Error).message } });
+            return;
+          }
+          throw err;
+        }
+        if (detach) return;
+        // Subscribed before anything can await: a --rm container may be gone soon after it exits.
+        const exit = containers.settled(id, config.autoRemove);
+        await containers.logs(id, { follow: true, signal: abort.signal }, (line) => call.write({ log: line }));
+        if (abort.signal.aborted) return;
+        call.write({ exit: { code: await exit, error: '' } });
+      })().then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
+    },
     Stop: unary(async (req) => {
       await containers.stop(req.id, req.timeout >= 0 ? req.timeout : undefined);
       return {};

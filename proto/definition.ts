@@ -1,0 +1,16 @@
+// The agent API's methods with their message codecs, without grpc-js: what the agent hands to
+// grpc-js and what the CLI's own HTTP/2 client (cli/grpc-lite.ts) frames on the wire.
+
+import { packageDefinition, type ConversionOptions } from './descriptor';
+import { descriptor } from './gen/agent-descriptor';
+
+/** What `npm run gen` generated the types for: int64 as strings, enums by name, defaults set. */
+export const LOADER_OPTIONS: ConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
+
+let definition: ReturnType<typeof packageDefinition> | undefined;
+
+/** Fully qualified service name → method name → path, streaming shape and codecs. */
+export function agentDefinition(): ReturnType<typeof packageDefinition> {
+  definition ??= packageDefinition(descriptor, LOADER_OPTIONS);
+  return definition;
+}
