@@ -191,8 +191,8 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
 
   async function del(id: string, force = false): Promise<void> {
     checkId(id);
-    const st = await runc.state(id);
-    const bundle = st?.bundle ?? (await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => undefined));
+    // Where conmon left its fifos: recorded at create; runc is asked only when that record is gone.
+    const bundle = (await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => undefined)) ?? (await runc.state(id))?.bundle;
     await runc.delete(id, force);
     // A forced delete kills the process; its monitor then records the exit and leaves. Let it
     // finish first, or it would write the records again after they were removed.
