@@ -68,6 +68,7 @@ export class ContainerService {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, AbortController>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reservedNames = new Set<string>();
   /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
   private readonly changed = new Map<string, Array<() => void>>();
   private closed = false;
@@ -102,11 +103,22 @@ export class ContainerService {
   async create(req: CreateRequest): Promise<ContainerRecord> {
     const image = await this.imageFor(req.image);
     const config = await this.o.images.config(image);
-    const name = req.name !== undefined ? checkName(req.name) : generateName((n) => this.store.byName(n) !== undefined);
-    const taken = this.store.byName(name);
-    if (taken) {
-      throw new BerthError('already-exists', `Conflict. The container name "/${name}" is already in use by container "${taken.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const inUse = (n: string) => this.store.byName(n) !== undefined || this.reservedNames.has(n);
+    const name = req.name !== undefined ? checkName(req.name) : generateName(inUse);
+    if (inUse(name)) {
+      const holder = this.store.byName(name)?.id ?? 'being created';
+      throw new BerthError('already-exists', `Conflict. The container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
+    // Held from the check to the save: two creates racing for one name must not both win.
+    this.reservedNames.add(name);
+    try {
+      return await this.createNamed(req, image, config, name);
+    } finally {
+      this.reservedNames.delete(name);
+    }
+  }
+
+  private async createNamed(req: CreateRequest, image: ImageRecord, config: Awaited<ReturnType<ImageService['config']>>, name: string): Promise<ContainerRecord> {
     const imageConfig = config.config ?? {};
     const args = processArgs(imageConfig, req.entrypoint, req.cmd);
     const record: ContainerRecord = {
