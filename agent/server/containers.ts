@@ -161,6 +161,8 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
         } catch (err) {
           // A command that cannot run leaves the container exited with docker's 126 or 127.
           const state = containers.list({ all: true }).find((c) => c.id === id)?.state;
+          // --rm: a container that never ran goes too, as docker removes it.
+          if (config.autoRemove) await containers.remove(id, { force: true }).catch(() => {});
           if (state?.status === 'exited' && state.exitCode !== undefined && state.exitCode > 0) {
             call.write({ exit: { code: state.exitCode, error: (err as Error).message } });
             return;

@@ -132,6 +132,10 @@ t.test('exit codes, signals, logs and bad input', async (t) => {
   t.match(missing.stderr, /executable file not found|no such file/);
   const noexec = await b('run', ref, '/etc/motd');
   t.equal(noexec.status, 126, 'a file that cannot be executed: 126');
+  const before = (await b('ps', '-aq')).stdout;
+  const rmMissing = await b('run', '--rm', ref, 'nope-not-here');
+  t.equal(rmMissing.status, 127);
+  t.equal((await b('ps', '-aq')).stdout, before, 'run --rm of a command that cannot run leaves no container');
 
   const cases: Array<[string[], RegExp]> = [
     [['run', '--name', 'seven', ref, 'true'], /The container name "\/seven" is already in use/],
