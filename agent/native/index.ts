@@ -35,6 +35,8 @@ export interface BerthFs {
    * agent's own paths.
    */
   mountOverlay(target: string, lowers: string[], upper: string, work: string): void;
+  /** A new network namespace bind-mounted onto `target` (an existing empty file), as `unshare --net=target` makes it. */
+  createNetns(target: string): void;
   /** umount2(target), lazily (MNT_DETACH) when `detach`. */
   unmount(target: string, detach: boolean): void;
   /** A directory entry in one call: created unless a directory is there, then owner and mode. */
