@@ -53,6 +53,7 @@ export type ImageUsers = (imageId: Digest) => string | undefined;
 
 export class ImageService {
   private readonly inflight = new Map<Digest, Promise<number>>();
+  /** Pulls, loads and commits under way (see holdingCollector). */
   private activePulls = 0;
   private gcWanted = false;
   usersOf: ImageUsers = () => undefined;
@@ -98,13 +99,22 @@ export class ImageService {
   }
 
   async pull(reference: string, options: PullOptions = {}): Promise<ImageRecord> {
+    return this.holdingCollector(() => pullImage(this.pullDeps, reference, options));
+  }
+
+  /** What pull, load and commit work with. */
+  private get pullDeps() {
+    return { registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight };
+  }
+
+  /**
+   * Run an operation that makes blobs and snapshots no image refers to until it finishes (a
+   * pull, a load, a commit): the garbage collector waits for every such operation to end.
+   */
+  private async holdingCollector<T>(operation: () => Promise<T>): Promise<T> {
     this.activePulls++;
     try {
-      return await pullImage(
-        { registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight },
-        reference,
-        options,
-      );
+      return await operation();
     } finally {
       this.activePulls--;
       if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
@@ -322,37 +332,11 @@ export class ImageService {
    * loaded (busybox:latest), or the image ID of an image loaded without a name.
    */
   async load(input: Readable): Promise<string[]> {
-    // Blobs and snapshots of a load belong to no image until it finishes: hold the collector off.
-    this.activePulls++;
-    try {
-      return await loadArchive(
-        {
-          registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight,
-          spoolRoot: this.scratch,
-        },
-        input,
-      );
-    } finally {
-      this.activePulls--;
-      if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
-    }
+    return this.holdingCollector(() => loadArchive({ ...this.pullDeps, spoolRoot: this.scratch }, input));
   }
 
   /** berth commit: a container's upper dir as a new layer on `args.parent`, a new image. */
   async commit(args: CommitArgs): Promise<ImageRecord> {
-    // The commit's blobs and snapshot belong to no image until it finishes: hold the collector off.
-    this.activePulls++;
-    try {
-      return await commitContainer(
-        {
-          registry: this.registry, content: this.content, snapshots: this.snapshots, metadata: this.metadata, limits: this.limits, inflight: this.inflight,
-          scratch: this.scratch,
-        },
-        args,
-      );
-    } finally {
-      this.activePulls--;
-      if (this.activePulls === 0 && this.gcWanted) await this.collectGarbage();
-    }
+    return this.holdingCollector(() => commitContainer({ ...this.pullDeps, scratch: this.scratch }, args));
   }
 }

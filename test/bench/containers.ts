@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { makeTestHost, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
+import { containerdConfig } from './tools';
 import { call, containersClient } from '../../cli/agent-client';
 import type { ContainersClient } from '../../proto';
 import { unmountUnder, type Cleanup } from './cleanup';
@@ -333,22 +334,7 @@ async function startContainerd(work: string, ref: string, cleanup: Cleanup, log:
   fs.mkdirSync(dir);
   const sock = path.join(dir, 'containerd.sock');
   const config = path.join(dir, 'config.toml');
-  fs.writeFileSync(config, [
-    'version = 2',
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    `disabled_plugins = [${CONTAINERD_DISABLED.map((p) => `"${p}"`).join(', ')}]`,
-    '[grpc]',
-    `  address = "${sock}"`,
-    '[ttrpc]',
-    `  address = "${sock}.ttrpc"`,
-    '[debug]',
-    '  address = ""',
-    '  level = "warn"',
-    '[metrics]',
-    '  address = ""',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(config, containerdConfig(dir, CONTAINERD_DISABLED));
   // Shims put their sockets under /run/containerd/s and ctr its fifos under /run/containerd/fifo
   // whatever the state dir; remove /run/containerd afterwards if it was not there before.
   const hadRun = fs.existsSync('/run/containerd');

@@ -213,12 +213,13 @@ const DISABLED_PLUGINS = [
   'io.containerd.internal.v1.tracing',
 ];
 
-function containerdConfig(dir: string): string {
+/** A containerd config with everything under `dir`; `disabled` plugins are switched off. */
+export function containerdConfig(dir: string, disabled: readonly string[] = DISABLED_PLUGINS): string {
   return [
     'version = 2',
     `root = "${dir}/root"`,
     `state = "${dir}/state"`,
-    `disabled_plugins = [${DISABLED_PLUGINS.map((p) => `"${p}"`).join(', ')}]`,
+    `disabled_plugins = [${disabled.map((p) => `"${p}"`).join(', ')}]`,
     '[grpc]',
     `  address = "${dir}/containerd.sock"`,
     '[ttrpc]',
