@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { extract as tarExtract } from 'tar-stream';
 import { isBerthError } from '../../agent/errors';
 import type { ImageService } from '../../agent/images/service';
 import type { ImageRecord } from '../../agent/images/types';
-import { buildImage, busyboxLayer, pushImage, type BuiltImage, type LayerEntry } from '../fixtures/images';
+import { buildImage, buildTar, busyboxLayer, pushImage, type BuiltImage, type LayerEntry } from '../fixtures/images';
 import { startRegistry, type Teardown } from '../fixtures/registry';
 import { openTestImageService } from '../fixtures/service';
 
@@ -55,24 +55,10 @@ async function readTar(bytes: Buffer): Promise<{ name: string; type: string; dat
 }
 
 /** Write a tar from members (files, or symlinks when linkname is set). */
-async function writeTar(members: { name: string; data?: Buffer | string; linkname?: string; type?: string }[]): Promise<Buffer> {
-  const pack = tarPack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c) => { chunks.push(c as Buffer); });
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const m of members) {
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (m.linkname !== undefined) pack.entry({ name: m.name, type: 'symlink', linkname: m.linkname }, cb);
-      else pack.entry({ name: m.name, mode: 0o644 }, typeof m.data === 'string' ? Buffer.from(m.data) : m.data ?? Buffer.alloc(0), cb);
-    });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
+function writeTar(members: { name: string; data?: Buffer | string; linkname?: string }[]): Promise<Buffer> {
+  return buildTar(members.map((m): LayerEntry => (m.linkname !== undefined
+    ? { path: m.name, type: 'symlink', linkname: m.linkname }
+    : { path: m.name, type: 'file', mode: 0o644, content: m.data ?? Buffer.alloc(0) })));
 }
 
 /** Rewrite a tar: `edit` returns new bytes, null to drop the member, undefined to keep it. */

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { makeTestHost, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
-import { containerdConfig } from './tools';
+import { containerdConfig, containerdReady } from './tools';
 import { call, containersClient } from '../../cli/agent-client';
 import type { ContainersClient } from '../../proto';
 import { unmountUnder, type Cleanup } from './cleanup';
@@ -364,16 +364,7 @@ async function startContainerd(work: string, ref: string, cleanup: Cleanup, log:
     unmountUnder(dir);
   });
   const ctr = (...args: string[]) => runCommand('ctr', ['--address', sock, '-n', 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitFor('containerd', async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`containerd exited (${daemon.child.exitCode}): ${daemon.output()}`);
-    if (!fs.existsSync(sock)) return false;
-    try {
-      await runCommand('ctr', ['--address', sock, 'version']);
-      return true;
-    } catch {
-      return false;
-    }
-  }, daemon.output);
+  await containerdReady(daemon, sock);
   await ctr('image', 'pull', '--plain-http', ref);
   log(`bench: containerd ${daemon.pid} on ${sock}, ${ref} pulled and unpacked (overlayfs)`);
   return {

@@ -213,6 +213,20 @@ const DISABLED_PLUGINS = [
   'io.containerd.internal.v1.tracing',
 ];
 
+/** Resolves once the containerd started as `daemon` answers on `sock`; fails if it exits. */
+export function containerdReady(daemon: ReturnType<typeof startDaemon>, sock: string): Promise<void> {
+  return waitFor('containerd', async () => {
+    if (daemon.child.exitCode !== null) throw new Error(`containerd exited (${daemon.child.exitCode}): ${daemon.output()}`);
+    if (!fs.existsSync(sock)) return false;
+    try {
+      await runCommand('ctr', ['--address', sock, 'version']);
+      return true;
+    } catch {
+      return false;
+    }
+  }, daemon.output);
+}
+
 /** A containerd config with everything under `dir`; `disabled` plugins are switched off. */
 export function containerdConfig(dir: string, disabled: readonly string[] = DISABLED_PLUGINS): string {
   return [
@@ -241,16 +255,7 @@ export async function runContainerd(ctx: BenchContext, round: number): Promise<S
   const daemon = startDaemon('/usr/bin/containerd', ['--config', config]);
   ctx.cleanup.teardown(() => daemon.stop());
   try {
-    await waitFor('containerd', async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`containerd exited (${daemon.child.exitCode}): ${daemon.output()}`);
-      if (!fs.existsSync(sock)) return false;
-      try {
-        await runCommand('ctr', ['--address', sock, 'version']);
-        return true;
-      } catch {
-        return false;
-      }
-    }, daemon.output);
+    await containerdReady(daemon, sock);
     const cpu0 = plus(cpuOf(daemon.pid), childrenCpu());
     const pull = await runCommand('ctr', ['--address', sock, '-n', 'bench', 'image', 'pull', '--plain-http', '--print-chainid', ctx.ref]);
     const cpu = minus(plus(cpuOf(daemon.pid), childrenCpu()), cpu0);
