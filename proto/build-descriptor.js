@@ -56,4 +56,6 @@ function isServiceDefinition(def) {
 }
 
 const dir = __dirname;
-compile(path.join(dir, 'agent.proto'), path.join(dir, 'gen', 'agent-descriptor.ts'));
+for (const name of ['agent', 'cluster']) {
+  compile(path.join(dir, `${name}.proto`), path.join(dir, 'gen', `${name}-descriptor.ts`));
+}

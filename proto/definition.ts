@@ -3,6 +3,7 @@
 
 import { packageDefinition, type ConversionOptions } from './descriptor';
 import { descriptor } from './gen/agent-descriptor';
+import { descriptor as clusterDescriptor } from './gen/cluster-descriptor';
 
 /** What `npm run gen` generated the types for: int64 as strings, enums by name, defaults set. */
 export const LOADER_OPTIONS: ConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
@@ -13,4 +14,12 @@ let definition: ReturnType<typeof packageDefinition> | undefined;
 export function agentDefinition(): ReturnType<typeof packageDefinition> {
   definition ??= packageDefinition(descriptor, LOADER_OPTIONS);
   return definition;
+}
+
+let clusterDef: ReturnType<typeof packageDefinition> | undefined;
+
+/** The cluster API (controller): the same for proto/cluster.proto. */
+export function clusterDefinition(): ReturnType<typeof packageDefinition> {
+  clusterDef ??= packageDefinition(clusterDescriptor, LOADER_OPTIONS);
+  return clusterDef;
 }

@@ -3,8 +3,9 @@
 // proto/gen. Nothing parses agent.proto at run time.
 
 import * as grpc from '@grpc/grpc-js';
-import { agentDefinition } from './definition';
+import { agentDefinition, clusterDefinition } from './definition';
 import type { ProtoGrpcType } from './gen/agent';
+import type { ProtoGrpcType as ClusterProtoGrpcType } from './gen/cluster';
 
 type V1 = ProtoGrpcType['berth']['agent']['v1'];
 
@@ -20,7 +21,25 @@ export function loadAgentApi(): AgentApi {
   return agentApi;
 }
 
+type ClusterV1 = ClusterProtoGrpcType['berth']['cluster']['v1'];
+
+/** The controller's services: Cluster for users, Node for agents. */
+export interface ClusterApi {
+  berth: { cluster: { v1: Pick<ClusterV1, 'Cluster' | 'Node'> } };
+}
+
+let clusterApi: ClusterApi | undefined;
+
+export function loadClusterApi(): ClusterApi {
+  clusterApi ??= grpc.loadPackageDefinition(clusterDefinition()) as unknown as ClusterApi;
+  return clusterApi;
+}
+
 export type { ProtoGrpcType as AgentProto } from './gen/agent';
 export type { ImagesClient } from './gen/berth/agent/v1/Images';
 export type { ContainersClient } from './gen/berth/agent/v1/Containers';
 export type { Progress__Output as ProgressMessage } from './gen/berth/agent/v1/Progress';
+export type { ClusterClient } from './gen/berth/cluster/v1/Cluster';
+export type { NodeClient } from './gen/berth/cluster/v1/Node';
+export type { ClusterHandlers } from './gen/berth/cluster/v1/Cluster';
+export type { NodeHandlers } from './gen/berth/cluster/v1/Node';

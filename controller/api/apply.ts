@@ -1,0 +1,161 @@
+// Server-side apply: a set of documents made true in the store, each reported as created,
+// configured or unchanged, and the apply set recorded so that a later apply with prune deletes
+// exactly the objects this set applied before and no longer contains.
+//
+// What an apply owns: an object's labels, its annotations except those the system keeps
+// (deployment.kubernetes.io/, berth.io/), and its spec. Status and the server's metadata stay.
+// A pod's spec cannot change after creation (as in Kubernetes), except that the scheduler's
+// nodeName is kept.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { Pod, Resource } from '../../proto/resources';
+import { ApiError } from '../errors';
+import { withDefaults } from './defaults';
+import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
+import { validateResource } from './manifests';
+import type { Registry } from './registry';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+
+export interface ApplyOutcome {
+  action: ApplyAction;
+  object: Resource;
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** The set this apply records; empty: nothing recorded, prune impossible. */
+  applySet: string;
+  prune: boolean;
+}
+
+interface ApplySetMember {
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid: string;
+}
+
+const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/'];
+
+const applySetKey = (name: string) => `${REGISTRY_PREFIX}applysets/${name}`;
+
+const identity = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+
+/** Validate every document first: when any is invalid nothing is written. */
+export function prepareDocuments(documents: unknown[]): Resource[] {
+  const messages: string[] = [];
+  const prepared: Resource[] = [];
+  const seen = new Set<string>();
+  for (const doc of documents) {
+    const issues = validateResource(doc);
+    if (issues.length > 0) {
+      messages.push(...issues.map((i) => i.message));
+      continue;
+    }
+    const obj = withDefaults(doc as Resource);
+    const id = identity({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
+    if (seen.has(id)) messages.push(`${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}: appears twice in one apply`);
+    seen.add(id);
+    prepared.push(obj);
+  }
+  if (messages.length > 0) throw new ApiError('invalid-argument', messages.join('\n'));
+  // Namespaces before what lives in them.
+  return [...prepared.filter((o) => o.kind === 'Namespace'), ...prepared.filter((o) => o.kind !== 'Namespace')];
+}
+
+export async function apply(registry: Registry, documents: unknown[], options: ApplyOptions): Promise<ApplyOutcome[]> {
+  const objects = prepareDocuments(documents);
+  const outcomes: ApplyOutcome[] = [];
+  const applying = new Set(objects.map((o) => identity({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! })));
+  const namespacesInApply = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+
+  for (const obj of objects) {
+    const current = await registry.tryGet(obj.kind, obj.metadata.namespace, obj.metadata.name!);
+    if (!current) {
+      if (options.dryRun) {
+        const ns = obj.metadata.namespace;
+        if (ns && ns !== 'default' && !namespacesInApply.has(ns) && !(await registry.tryGet('Namespace', undefined, ns))) {
+          throw new ApiError('not-found', `namespaces "${ns}" not found`);
+        }
+        outcomes.push({ action: 'created', object: obj });
+      } else {
+        outcomes.push({ action: 'created', object: await registry.create(obj) });
+      }
+      continue;
+    }
+    const next = merged(current, obj);
+    if (isDeepStrictEqual(next, current)) {
+      outcomes.push({ action: 'unchanged', object: current });
+      continue;
+    }
+    outcomes.push({ action: 'configured', object: options.dryRun ? next : await registry.update(next) });
+  }
+
+  if (options.applySet) {
+    const previous = await readApplySet(registry, options.applySet);
+    if (options.prune) {
+      for (const member of previous) {
+        if (applying.has(identity(member))) continue;
+        const live = await registry.tryGet(member.kind, member.namespace, member.name);
+        // Only the very object this set created: never one made later under the same name.
+        if (!live || live.metadata.uid !== member.uid) continue;
+        const deleted = options.dryRun ? live : await registry.delete(member.kind, member.namespace, member.name).catch((err: unknown) => {
+          if (err instanceof ApiError && err.code === 'not-found') return undefined;
+          throw err;
+        });
+        if (deleted) outcomes.push({ action: 'pruned', object: deleted });
+      }
+    }
+    if (!options.dryRun) {
+      const members: ApplySetMember[] = outcomes.filter((o) => o.action !== 'pruned').map(({ object }) => ({
+        kind: object.kind,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name!,
+        uid: object.metadata.uid!,
+      }));
+      // Without prune, members the files dropped stay recorded until a prune removes them.
+      const kept = options.prune ? [] : previous.filter((m) => !applying.has(identity(m)));
+      await writeApplySet(registry, options.applySet, [...members, ...kept]);
+    }
+  }
+  return outcomes;
+}
+
+/** The stored object with what the applied document owns replaced. */
+function merged(current: Resource, applied: Resource): Resource {
+  const next = structuredClone(current) as Resource & { spec?: unknown };
+  const appliedSpec = (applied as { spec?: unknown }).spec;
+  const systemAnnotations = Object.fromEntries(Object.entries(current.metadata.annotations ?? {})
+    .filter(([k]) => SYSTEM_ANNOTATION_PREFIXES.some((p) => k.startsWith(p))));
+  const annotations = { ...systemAnnotations, ...applied.metadata.annotations };
+  next.metadata.labels = applied.metadata.labels;
+  next.metadata.annotations = Object.keys(annotations).length > 0 ? annotations : undefined;
+  if (!next.metadata.labels) delete next.metadata.labels;
+  if (!next.metadata.annotations) delete next.metadata.annotations;
+  if (current.kind === 'Pod') {
+    const pod = current as Pod;
+    const spec = { ...(appliedSpec as Pod['spec']) };
+    if (pod.spec.nodeName) spec.nodeName = pod.spec.nodeName;
+    if (!isDeepStrictEqual(spec, pod.spec)) {
+      throw new ApiError('invalid-argument',
+        `${describeObject(infoOf('Pod'), pod.metadata.name!)} is invalid: spec: Forbidden: a pod's spec cannot change after creation; delete the pod and apply it again, or manage it with a Deployment`);
+    }
+    return next;
+  }
+  if (appliedSpec !== undefined) next.spec = appliedSpec;
+  return next;
+}
+
+async function readApplySet(registry: Registry, name: string): Promise<ApplySetMember[]> {
+  const kv = await registry.store.get(applySetKey(name));
+  if (!kv) return [];
+  return (JSON.parse(kv.value.toString('utf8')) as { members: ApplySetMember[] }).members;
+}
+
+async function writeApplySet(registry: Registry, name: string, members: ApplySetMember[]): Promise<void> {
+  const value = Buffer.from(JSON.stringify({ members }));
+  const kv = await registry.store.get(applySetKey(name));
+  if (kv) await registry.store.update(applySetKey(name), value, kv.modRevision);
+  else await registry.store.create(applySetKey(name), value);
+}

@@ -1,0 +1,107 @@
+// Kubernetes' defaults, applied once when a document enters the cluster, so that everything after
+// (the store, the deployment controller, the scheduler, the agents) reads fully-specified objects.
+// Pure: returns a new object and never touches its input (which may be a frozen cache entry).
+
+import {
+  KINDS, type Container, type Deployment, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
+  type ReplicaSet, type Resource, type ResourceRequirements,
+} from '../../proto/resources';
+
+export const DEFAULT_NAMESPACE = 'default';
+
+export function withDefaults<R extends Resource>(resource: R): R {
+  const out = structuredClone(resource);
+  const info = KINDS.find((k) => k.kind === out.kind);
+  if (info?.namespaced) {
+    out.metadata = { ...out.metadata, namespace: out.metadata?.namespace || DEFAULT_NAMESPACE };
+  }
+  switch (out.kind) {
+    case 'Pod':
+      defaultPodSpec(out.spec);
+      break;
+    case 'Deployment':
+      defaultDeployment(out);
+      break;
+    case 'ReplicaSet':
+      defaultReplicaSet(out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+function defaultDeployment(d: Deployment): void {
+  const spec = d.spec;
+  spec.replicas ??= 1;
+  spec.minReadySeconds ??= 0;
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  spec.strategy ??= {};
+  spec.strategy.type ??= 'RollingUpdate';
+  if (spec.strategy.type === 'RollingUpdate') {
+    spec.strategy.rollingUpdate ??= {};
+    spec.strategy.rollingUpdate.maxSurge ??= '25%';
+    spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
+  }
+  defaultTemplate(spec.template);
+}
+
+function defaultReplicaSet(rs: ReplicaSet): void {
+  rs.spec.replicas ??= 1;
+  defaultTemplate(rs.spec.template);
+}
+
+function defaultTemplate(template: PodTemplateSpec | undefined): void {
+  if (template?.spec) defaultPodSpec(template.spec);
+}
+
+function defaultPodSpec(spec: PodSpec | undefined): void {
+  if (!spec) return;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  for (const c of spec.containers ?? []) defaultContainer(c);
+}
+
+function defaultContainer(c: Container): void {
+  c.imagePullPolicy ??= defaultPullPolicy(c.image);
+  for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  if (c.resources) normalizeResources(c.resources);
+  if (c.livenessProbe) defaultProbe(c.livenessProbe);
+  if (c.readinessProbe) defaultProbe(c.readinessProbe);
+}
+
+/**
+ * Kubernetes' rule: Always for ":latest" or no tag (the tag may move), IfNotPresent for any other
+ * tag or a digest (the name says exactly what it is).
+ */
+export function defaultPullPolicy(image: string): PullPolicy {
+  if (image.includes('@')) return 'IfNotPresent';
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', lastSlash + 1);
+  if (colon === -1) return 'Always';
+  return image.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function defaultProbe(p: Probe): void {
+  p.initialDelaySeconds ??= 0;
+  p.periodSeconds ??= 10;
+  p.timeoutSeconds ??= 1;
+  p.successThreshold ??= 1;
+  p.failureThreshold ??= 3;
+  if (p.httpGet) {
+    p.httpGet.path ??= '/';
+    p.httpGet.scheme ??= 'HTTP';
+  }
+}
+
+/** Quantities written as numbers (cpu: 2) become strings ("2"), as Kubernetes prints them. */
+function normalizeResources(r: ResourceRequirements): void {
+  for (const list of [r.requests, r.limits]) {
+    if (!list) continue;
+    for (const key of ['cpu', 'memory'] as const) {
+      const v: unknown = list[key];
+      if (typeof v === 'number') list[key] = String(v);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Where each object lives in the store: /registry/<plural>/<namespace>/<name> for namespaced
+// kinds, /registry/<plural>/<name> for the others (as Kubernetes lays out etcd).
+
+import { kindInfo, type KindInfo, type Resource } from '../../proto/resources';
+import { ApiError } from '../errors';
+
+export const REGISTRY_PREFIX = '/registry/';
+
+export function infoOf(kind: string): KindInfo {
+  const info = kindInfo(kind);
+  if (!info) throw new ApiError('invalid-argument', `the server doesn't have a resource type "${kind}"`);
+  return info;
+}
+
+export function objectKey(info: KindInfo, namespace: string | undefined, name: string): string {
+  return info.namespaced
+    ? `${REGISTRY_PREFIX}${info.plural}/${namespace || 'default'}/${name}`
+    : `${REGISTRY_PREFIX}${info.plural}/${name}`;
+}
+
+/** The prefix of every object of a kind, or of those in one namespace. */
+export function listPrefix(info: KindInfo, namespace?: string): string {
+  return info.namespaced && namespace
+    ? `${REGISTRY_PREFIX}${info.plural}/${namespace}/`
+    : `${REGISTRY_PREFIX}${info.plural}/`;
+}
+
+export function keyOfObject(obj: Resource): string {
+  return objectKey(infoOf(obj.kind), obj.metadata.namespace, obj.metadata.name ?? '');
+}
+
+/** `pods "web-1"`, `deployments.apps "web"`: how Kubernetes names an object in its messages. */
+export function describeObject(info: KindInfo, name: string): string {
+  const group = info.apiVersion.includes('/') ? `.${info.apiVersion.split('/')[0]}` : '';
+  return `${info.plural}${group} "${name}"`;
+}

@@ -1,0 +1,11 @@
+// What the CLI and the API server may use of manifests (see types.ts for the lifecycle).
+
+export type { FieldIssue, LoadResult, ManifestDocument, ManifestSource, PathSegment, SourcePosition, ValidationIssue } from './types';
+export { ManifestError } from './errors';
+export { loadManifests, validateSources, validateParsed } from './load';
+export { parseManifestText, type ParsedDocument } from './parse';
+export { readSources, isManifestFile, MANIFEST_EXTENSIONS, STDIN_NAME } from './sources';
+export { validateResource, resourceErrors, describeObject } from './validate';
+export { APPLIABLE_KINDS, type AppliableKind } from './schemas';
+export { selects } from './semantics';
+export { formatPath } from './path';

@@ -1,0 +1,51 @@
+// Sources to valid documents plus every error: what `berth apply -f` and `--dry-run` need.
+
+import type { Resource } from '../../../proto/resources';
+import { ManifestError } from './errors';
+import { parseManifestText, type ParsedDocument } from './parse';
+import { readSources } from './sources';
+import type { LoadResult, ManifestDocument, ManifestSource } from './types';
+import { fieldIssues } from './validate';
+
+/** Read, parse and validate every source; every error of every document is reported. */
+export function loadManifests(paths: readonly string[], readStdin: () => string): LoadResult {
+  const { sources, errors } = readSources(paths, readStdin);
+  const result = validateSources(sources);
+  return { documents: result.documents, errors: [...errors, ...result.errors] };
+}
+
+/** Parse and validate texts already read (a watch loop's changed file, a test's string). */
+export function validateSources(sources: readonly ManifestSource[]): LoadResult {
+  const documents: ManifestDocument[] = [];
+  const errors: ManifestError[] = [];
+  for (const source of sources) {
+    const parsed = parseManifestText(source);
+    // A source's syntax errors and validation errors are reported in line order.
+    const sourceErrors = [...parsed.errors];
+    for (const doc of parsed.documents) {
+      const docErrors = validateParsed(doc);
+      if (docErrors.length === 0) {
+        documents.push({ object: doc.value as Resource, source: doc.source, index: doc.index, position: doc.position });
+      }
+      sourceErrors.push(...docErrors);
+    }
+    errors.push(...sourceErrors.sort(byPosition));
+  }
+  return { documents, errors };
+}
+
+/** One parsed document's errors, each at the line:col of its cause. */
+export function validateParsed(doc: ParsedDocument): ManifestError[] {
+  return fieldIssues(doc.value)
+    .map((issue) => new ManifestError({
+      where: doc.source,
+      position: doc.locate(issue.location.path, issue.location.part),
+      field: issue.field,
+      detail: issue.detail,
+    }))
+    .sort(byPosition);
+}
+
+function byPosition(a: ManifestError, b: ManifestError): number {
+  return (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.column ?? 0) - (b.position?.column ?? 0);
+}

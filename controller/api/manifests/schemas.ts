@@ -1,0 +1,36 @@
+// The JSON Schemas of the appliable kinds (manifests/schemas), compiled once per process.
+// Importing the JSON (rather than reading it at run time) makes tsc copy the schemas next to
+// the compiled code, so dist/ works wherever it is installed.
+
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import definitions from '../../../manifests/schemas/definitions.json';
+import namespace from '../../../manifests/schemas/namespace.json';
+import pod from '../../../manifests/schemas/pod.json';
+import deployment from '../../../manifests/schemas/deployment.json';
+import replicaset from '../../../manifests/schemas/replicaset.json';
+
+/** The kinds a user may apply, in the order error messages list them. */
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet'] as const;
+export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
+
+/** The annotation keyword in the schemas that says in words what a value must look like. */
+export const EXPECTED_KEYWORD = 'x-expected';
+
+const SCHEMAS: Record<AppliableKind, object> = { Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset };
+
+let compiled: Record<AppliableKind, ValidateFunction> | undefined;
+
+/** The schema validator of a kind; compiles all of them on first use. */
+export function schemaValidator(kind: AppliableKind): ValidateFunction {
+  if (!compiled) {
+    // verbose: errors carry their schema, where the x-expected wording is; allErrors: the user
+    // fixes every mistake in one round.
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+    ajv.addKeyword({ keyword: EXPECTED_KEYWORD, schemaType: 'string' });
+    ajv.addSchema(definitions);
+    const out = {} as Record<AppliableKind, ValidateFunction>;
+    for (const kind of APPLIABLE_KINDS) out[kind] = ajv.compile(SCHEMAS[kind]);
+    compiled = out;
+  }
+  return compiled[kind];
+}

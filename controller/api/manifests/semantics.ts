@@ -1,0 +1,159 @@
+// Rules a JSON Schema cannot state: relations between fields. Run only on documents that passed
+// their schema, so shapes and types here are the ones in proto/resources.ts.
+
+import type {
+  Container, Deployment, LabelSelector, PodSpec, Probe, ReplicaSet, Resource, RollingUpdateDeployment,
+} from '../../../proto/resources';
+import { formatPath } from './path';
+import type { PathSegment, FieldIssue } from './types';
+
+export function semanticIssues(resource: Resource): FieldIssue[] {
+  switch (resource.kind) {
+    case 'Pod':
+      return podSpecIssues(resource.spec, ['spec']);
+    case 'Deployment':
+      return [...workloadIssues(resource), ...strategyIssues(resource)];
+    case 'ReplicaSet':
+      return workloadIssues(resource);
+    default:
+      return [];
+  }
+}
+
+function issue(path: PathSegment[], message: string): FieldIssue {
+  return { field: formatPath(path), detail: message, location: { path, part: 'value' } };
+}
+
+/** A Deployment or ReplicaSet: its selector must select its own pods, which must keep running. */
+function workloadIssues(w: Deployment | ReplicaSet): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { selector, template } = w.spec;
+  out.push(...selectorIssues(selector, ['spec', 'selector']));
+  if (out.length === 0) {
+    const empty = !selector.matchLabels && !selector.matchExpressions;
+    const none = Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
+    if (empty || none) {
+      out.push(issue(['spec', 'selector'], `must not be empty: a ${w.kind} selects its pods by label (spec.selector.matchLabels)`));
+    } else if (!selects(selector, template.metadata?.labels ?? {})) {
+      out.push(issue(['spec', 'selector'], "does not select the pod template's labels (spec.template.metadata.labels)"));
+    }
+  }
+  const restartPolicy = template.spec.restartPolicy;
+  if (restartPolicy !== undefined && restartPolicy !== 'Always') {
+    out.push(issue(['spec', 'template', 'spec', 'restartPolicy'], `must be Always in a ${w.kind}'s pod template (its pods are replaced, not restarted in place)`));
+  }
+  out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec']));
+  return out;
+}
+
+function selectorIssues(selector: LabelSelector, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  (selector.matchExpressions ?? []).forEach((req, i) => {
+    const values = req.values ?? [];
+    const path = [...at, 'matchExpressions', i, 'values'];
+    if ((req.operator === 'In' || req.operator === 'NotIn') && values.length === 0) {
+      out.push(issue(path, `must not be empty when operator is ${req.operator}`));
+    } else if ((req.operator === 'Exists' || req.operator === 'DoesNotExist') && values.length > 0) {
+      out.push(issue(path, `must be empty when operator is ${req.operator}`));
+    }
+  });
+  return out;
+}
+
+/** Kubernetes' label selector semantics; every requirement must hold. */
+export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const req of selector.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, req.key);
+    const inValues = has && (req.values ?? []).includes(labels[req.key]);
+    const ok = req.operator === 'In' ? inValues : req.operator === 'NotIn' ? !inValues : req.operator === 'Exists' ? has : !has;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const names = new Map<string, number>();
+  const hostPorts = new Map<string, PathSegment[]>();
+  spec.containers.forEach((c, i) => {
+    const cAt = [...at, 'containers', i];
+    const first = names.get(c.name);
+    if (first !== undefined) {
+      out.push(issue([...cAt, 'name'], `duplicate container name ${JSON.stringify(c.name)}: containers[${first}] has it too`));
+    } else {
+      names.set(c.name, i);
+    }
+    (c.ports ?? []).forEach((p, j) => {
+      if (p.hostPort === undefined) return;
+      const key = `${p.hostPort}/${p.protocol ?? 'TCP'}`;
+      const held = hostPorts.get(key);
+      if (held) out.push(issue([...cAt, 'ports', j, 'hostPort'], `host port ${key} is already used by ${formatPath(held)}`));
+      else hostPorts.set(key, [...cAt, 'ports', j]);
+    });
+    out.push(...containerIssues(c, cAt));
+  });
+  return out;
+}
+
+function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const portNames = new Map<string, number>();
+  (c.ports ?? []).forEach((p, j) => {
+    if (p.name === undefined) return;
+    const first = portNames.get(p.name);
+    if (first !== undefined) out.push(issue([...at, 'ports', j, 'name'], `duplicate port name ${JSON.stringify(p.name)}: ports[${first}] has it too`));
+    else portNames.set(p.name, j);
+  });
+  for (const which of ['livenessProbe', 'readinessProbe'] as const) {
+    const probe = c[which];
+    if (probe) out.push(...probeIssues(probe, [...at, which], which, portNames));
+  }
+  return out;
+}
+
+function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe', portNames: Map<string, number>): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const handlers = (['exec', 'httpGet', 'tcpSocket'] as const).filter((h) => probe[h] !== undefined);
+  if (handlers.length !== 1) {
+    const got = handlers.length === 0 ? 'none is set' : `${handlers.join(' and ')} are set`;
+    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket (${got})`));
+  }
+  for (const h of ['httpGet', 'tcpSocket'] as const) {
+    const port = probe[h]?.port;
+    if (typeof port === 'string' && !portNames.has(port)) {
+      out.push(issue([...at, h, 'port'], `no port named ${JSON.stringify(port)} in this container's ports`));
+    }
+  }
+  // A liveness probe passing once proves the container alive; Kubernetes rejects anything else.
+  if (which === 'livenessProbe' && probe.successThreshold !== undefined && probe.successThreshold !== 1) {
+    out.push(issue([...at, 'successThreshold'], 'must be 1 for a livenessProbe'));
+  }
+  return out;
+}
+
+function strategyIssues(d: Deployment): FieldIssue[] {
+  const strategy = d.spec.strategy;
+  if (!strategy) return [];
+  const at: PathSegment[] = ['spec', 'strategy', 'rollingUpdate'];
+  if (strategy.type === 'Recreate') {
+    return strategy.rollingUpdate ? [issue(at, 'must not be set when spec.strategy.type is Recreate')] : [];
+  }
+  const ru: RollingUpdateDeployment = strategy.rollingUpdate ?? {};
+  const out: FieldIssue[] = [];
+  const unavailable = ru.maxUnavailable ?? '25%';
+  const surge = ru.maxSurge ?? '25%';
+  if (typeof unavailable === 'string' && parseInt(unavailable, 10) > 100) {
+    out.push(issue([...at, 'maxUnavailable'], 'must not be more than 100%'));
+  }
+  if (isZero(unavailable) && isZero(surge)) {
+    out.push(issue([...at, 'maxUnavailable'], 'must not be 0 when maxSurge is 0: the rollout could never make progress'));
+  }
+  return out;
+}
+
+function isZero(v: number | string): boolean {
+  return typeof v === 'number' ? v === 0 : parseInt(v, 10) === 0;
+}

@@ -1,0 +1,287 @@
+// Objects over the key-value store: metadata kept by the server (uid, resourceVersion,
+// generation, creationTimestamp), compare-and-swap updates, graceful deletion of pods, and watches
+// that speak in ADDED / MODIFIED / DELETED of objects.
+//
+// Invariants: a stored document never holds its own resourceVersion (it is the key's modRevision,
+// set on read); generation moves only when spec changes; an update names the resourceVersion it
+// was based on and fails with `conflict` when the object moved on. Objects handed out are fresh
+// copies: callers may change them.
+
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Pod, Resource } from '../../proto/resources';
+import { ApiError } from '../errors';
+import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store/types';
+import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
+
+export type ObjectFilter = (obj: Resource) => boolean;
+
+export interface ObjectEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Resource;
+  /** The store revision of this change. */
+  revision: number;
+}
+
+export interface ObjectWatchCallbacks {
+  onEvent(event: ObjectEvent): void;
+  /** `gone` (resume point compacted: relist) or `unavailable`. */
+  onError(err: Error): void;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  filter?: ObjectFilter;
+}
+
+export interface DeleteOptions {
+  /** Delete only if still at this resource version. */
+  resourceVersion?: string;
+  /**
+   * Skip graceful deletion: a pod bound to a node is normally only marked (deletionTimestamp) and
+   * removed once its agent reports its containers gone.
+   */
+  force?: boolean;
+}
+
+export type Clock = () => Date;
+
+/** Kinds whose spec is the desired state: a change of it moves metadata.generation. */
+const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod';
+
+export class Registry {
+  constructor(readonly store: Store, private readonly clock: Clock = () => new Date()) {}
+
+  async tryGet<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+    const kv = await this.store.get(objectKey(infoOf(kind), namespace, name));
+    return kv ? (decode(kv) as T) : undefined;
+  }
+
+  async get<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T> {
+    const obj = await this.tryGet<T>(kind, namespace, name);
+    if (!obj) throw notFound(kind, name);
+    return obj;
+  }
+
+  async list<T extends Resource = Resource>(kind: string, options: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const { items, revision } = await this.store.list(listPrefix(infoOf(kind), options.namespace));
+    const objects = items.map(decode).filter((o) => !options.filter || options.filter(o));
+    return { items: objects as T[], resourceVersion: String(revision) };
+  }
+
+  /** Store a new object; the server fills uid, creationTimestamp, generation and the namespace. */
+  async create<T extends Resource>(obj: T): Promise<T> {
+    const info = infoOf(obj.kind);
+    const name = obj.metadata.name;
+    if (!name) throw new ApiError('invalid-argument', `${obj.kind}: metadata.name is required`);
+    const metadata = { ...obj.metadata };
+    delete metadata.resourceVersion;
+    delete metadata.deletionTimestamp;
+    if (info.namespaced) metadata.namespace ||= 'default';
+    else delete metadata.namespace;
+    metadata.uid = randomUUID();
+    metadata.creationTimestamp = this.now();
+    if (hasGeneration(obj)) metadata.generation = 1;
+    const stored = { ...obj, metadata } as T;
+    if (info.namespaced && metadata.namespace !== 'default') await this.requireNamespace(metadata.namespace!);
+    try {
+      const revision = await this.store.create(keyOfObject(stored), encode(stored));
+      return withVersion(stored, revision);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'already-exists') {
+        throw new ApiError('already-exists', `${describeObject(info, name)} already exists`, { cause: err });
+      }
+      throw storeFailure(err);
+    }
+  }
+
+  /**
+   * Replace an object, based on the resourceVersion it carries. Server-owned metadata (uid,
+   * creationTimestamp, generation) comes from the stored object; generation moves when spec did.
+   * With `keepStatus` the stored status stays (a spec write must not undo a status write).
+   */
+  async update<T extends Resource>(obj: T, options: { keepStatus?: boolean } = {}): Promise<T> {
+    const info = infoOf(obj.kind);
+    const name = obj.metadata.name ?? '';
+    const key = keyOfObject(obj);
+    const current = await this.store.get(key);
+    if (!current) throw notFound(obj.kind, name);
+    const expected = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.modRevision;
+    if (expected !== current.modRevision) throw conflict(info.kind, name);
+    const stored = decode(current) as T;
+    const next = { ...obj, metadata: { ...obj.metadata } } as T;
+    next.metadata.uid = stored.metadata.uid;
+    next.metadata.creationTimestamp = stored.metadata.creationTimestamp;
+    next.metadata.namespace = stored.metadata.namespace;
+    if (stored.metadata.deletionTimestamp) next.metadata.deletionTimestamp = stored.metadata.deletionTimestamp;
+    if (hasGeneration(obj)) {
+      const specChanged = !isDeepStrictEqual(specOf(stored), specOf(next));
+      next.metadata.generation = (stored.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+    }
+    if (options.keepStatus) (next as { status?: unknown }).status = (stored as { status?: unknown }).status;
+    delete next.metadata.resourceVersion;
+    if (isDeepStrictEqual(next, withoutVersion(stored))) {
+      return stored; // nothing to write: no new revision for a no-op
+    }
+    try {
+      const revision = await this.store.update(key, encode(next), expected);
+      return withVersion(next, revision);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
+      if (err instanceof StoreError && err.code === 'not-found') throw notFound(obj.kind, name);
+      throw storeFailure(err);
+    }
+  }
+
+  /**
+   * Read-modify-write with retries on conflict: `change` gets the current object and returns the
+   * next one, or undefined for "nothing to do". Returns the stored result (undefined when the
+   * object does not exist).
+   */
+  async mutate<T extends Resource>(kind: string, namespace: string | undefined, name: string, change: (current: T) => T | undefined, options: { keepStatus?: boolean } = {}): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.tryGet<T>(kind, namespace, name);
+      if (!current) return undefined;
+      const next = change(structuredClone(current));
+      if (!next) return current;
+      try {
+        return await this.update(next, options);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'conflict') || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  /**
+   * Delete an object. A pod bound to a node is deleted gracefully: it gets a deletionTimestamp
+   * and goes once its agent reports its containers removed (or the node is declared lost).
+   * Returns the object as it was deleted or marked.
+   */
+  async delete<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<T> {
+    const info = infoOf(kind);
+    const key = objectKey(info, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.store.get(key);
+      if (!current) throw notFound(kind, name);
+      const expected = options.resourceVersion ? Number(options.resourceVersion) : current.modRevision;
+      if (expected !== current.modRevision) throw conflict(info.kind, name);
+      const obj = decode(current) as T;
+      try {
+        if (!options.force && isBoundPod(obj)) {
+          if (obj.metadata.deletionTimestamp) return obj;
+          obj.metadata.deletionTimestamp = this.now();
+          const stored = withoutVersion(obj);
+          const revision = await this.store.update(key, encode(stored), expected);
+          return withVersion(stored as T, revision);
+        }
+        const revision = await this.store.delete(key, expected);
+        return withVersion(withoutVersion(obj) as T, revision);
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'not-found') throw notFound(kind, name);
+        const retriable = err instanceof StoreError && err.code === 'conflict' && !options.resourceVersion && attempt < 20;
+        if (retriable) continue;
+        if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
+        throw storeFailure(err);
+      }
+    }
+  }
+
+  /** Changes to objects of a kind after `afterRevision`, as object events, filter applied. */
+  watch(kind: string, options: ListOptions, afterRevision: number, callbacks: ObjectWatchCallbacks): WatchHandle {
+    const filter = options.filter ?? (() => true);
+    return this.store.watch(listPrefix(infoOf(kind), options.namespace), afterRevision, {
+      onEvent: (event) => {
+        const converted = toObjectEvent(event, filter);
+        if (converted) callbacks.onEvent(converted);
+      },
+      onError: (err) => callbacks.onError(err),
+    });
+  }
+
+  async revision(): Promise<number> {
+    return this.store.revision();
+  }
+
+  private async requireNamespace(namespace: string): Promise<void> {
+    const ns = await this.tryGet('Namespace', undefined, namespace);
+    if (!ns) throw new ApiError('not-found', `namespaces "${namespace}" not found`);
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError('failed-precondition', `namespace "${namespace}" is being terminated`);
+    }
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+}
+
+function isBoundPod(obj: Resource): boolean {
+  return obj.kind === 'Pod' && !!(obj as Pod).spec?.nodeName;
+}
+
+function specOf(obj: Resource): unknown {
+  return (obj as { spec?: unknown }).spec;
+}
+
+function toObjectEvent(event: StoreEvent, filter: ObjectFilter): ObjectEvent | undefined {
+  if (event.type === 'delete') {
+    const before = parse(event.prevValue ?? event.value);
+    if (!before || !filter(before)) return undefined;
+    return { type: 'DELETED', object: withVersion(before, event.revision), revision: event.revision };
+  }
+  const after = parse(event.value);
+  if (!after) return undefined;
+  const before = event.prevValue ? parse(event.prevValue) : undefined;
+  const matchesNow = filter(after);
+  const matchedBefore = before !== undefined && filter(before);
+  const object = withVersion(after, event.revision);
+  if (matchesNow && matchedBefore) return { type: 'MODIFIED', object, revision: event.revision };
+  if (matchesNow) return { type: 'ADDED', object, revision: event.revision };
+  // It no longer matches (labels changed, a pod moved off a node): to this watcher it is gone.
+  if (matchedBefore) return { type: 'DELETED', object, revision: event.revision };
+  return undefined;
+}
+
+function parse(value: Buffer): Resource | undefined {
+  try {
+    return JSON.parse(value.toString('utf8')) as Resource;
+  } catch {
+    return undefined;
+  }
+}
+
+function decode(kv: KeyValue): Resource {
+  const obj = parse(kv.value);
+  if (!obj) throw new ApiError('internal', `stored object ${kv.key} is not JSON`);
+  return withVersion(obj, kv.modRevision);
+}
+
+function encode(obj: Resource): Buffer {
+  return Buffer.from(JSON.stringify(withoutVersion(obj)));
+}
+
+function withVersion<T extends Resource>(obj: T, revision: number): T {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
+function withoutVersion<T extends Resource>(obj: T): T {
+  const metadata = { ...obj.metadata };
+  delete metadata.resourceVersion;
+  return { ...obj, metadata };
+}
+
+function notFound(kind: string, name: string): ApiError {
+  return new ApiError('not-found', `${describeObject(infoOf(kind), name)} not found`);
+}
+
+function conflict(kind: string, name: string, cause?: unknown): ApiError {
+  return new ApiError('conflict',
+    `Operation cannot be fulfilled on ${describeObject(infoOf(kind), name)}: the object has been modified; please apply your changes to the latest version and try again`,
+    { cause });
+}
+
+function storeFailure(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreError && err.code === 'unavailable') return new ApiError('unavailable', `store unavailable: ${err.message}`, { cause: err });
+  return new ApiError('internal', err instanceof Error ? err.message : String(err), { cause: err });
+}

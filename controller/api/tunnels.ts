@@ -1,0 +1,88 @@
+// Requests the controller forwards to agents over the stream each agent keeps open (agents dial
+// the controller, never the reverse). One tunnel per node; a newer one replaces an older one.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { LogsRequest } from '../../proto/gen/berth/cluster/v1/LogsRequest';
+import type { TunnelReply__Output } from '../../proto/gen/berth/cluster/v1/TunnelReply';
+import type { TunnelRequest } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
+import { ApiError } from '../errors';
+
+type TunnelStream = grpc.ServerDuplexStream<TunnelReply__Output, TunnelRequest>;
+
+interface Pending {
+  onData(data: Buffer): void;
+  onEnd(err?: ApiError): void;
+}
+
+interface Tunnel {
+  stream: TunnelStream;
+  pending: Map<string, Pending>;
+}
+
+const apiCodeOfGrpc: Record<number, ApiError['code']> = { 3: 'invalid-argument', 5: 'not-found', 9: 'failed-precondition', 14: 'unavailable' };
+
+export class Tunnels {
+  private readonly byNode = new Map<string, Tunnel>();
+  private nextId = 1;
+
+  /** Serve one agent's Tunnel call until it ends. */
+  attach(stream: TunnelStream): void {
+    let tunnel: Tunnel | undefined;
+    stream.on('data', (reply: TunnelReply__Output) => {
+      if (reply.reply === 'hello' && reply.hello) {
+        const name = reply.hello.nodeName;
+        const previous = this.byNode.get(name);
+        if (previous && previous.stream !== stream) this.drop(name, previous);
+        tunnel = { stream, pending: new Map() };
+        this.byNode.set(name, tunnel);
+        return;
+      }
+      const pending = tunnel?.pending.get(reply.id);
+      if (!pending) return;
+      if (reply.reply === 'data' && reply.data) pending.onData(reply.data);
+      else if (reply.reply === 'end') {
+        tunnel!.pending.delete(reply.id);
+        const end = reply.end;
+        pending.onEnd(end && end.code !== 0 ? new ApiError(apiCodeOfGrpc[end.code] ?? 'internal', end.message) : undefined);
+      }
+    });
+    const finish = () => {
+      for (const [name, t] of this.byNode) if (t.stream === stream) this.drop(name, t);
+    };
+    stream.on('end', () => {
+      finish();
+      stream.end();
+    });
+    stream.on('error', finish);
+    stream.on('cancelled', finish);
+  }
+
+  /** Ask a node's agent for a container's log. Returns a cancel function. */
+  logs(nodeName: string, request: LogsRequest, onData: (data: Buffer) => void, onEnd: (err?: ApiError) => void): () => void {
+    const tunnel = this.byNode.get(nodeName);
+    if (!tunnel) {
+      onEnd(new ApiError('unavailable', `node "${nodeName}" is not connected: its agent cannot serve logs now`));
+      return () => {};
+    }
+    const id = String(this.nextId++);
+    tunnel.pending.set(id, { onData, onEnd });
+    tunnel.stream.write({ id, logs: request });
+    return () => {
+      if (!tunnel.pending.delete(id)) return;
+      tunnel.stream.write({ id, cancel: {} });
+    };
+  }
+
+  closeAll(): void {
+    for (const [name, t] of this.byNode) {
+      this.drop(name, t);
+      t.stream.end();
+    }
+  }
+
+  private drop(name: string, tunnel: Tunnel): void {
+    if (this.byNode.get(name) === tunnel) this.byNode.delete(name);
+    for (const p of tunnel.pending.values()) p.onEnd(new ApiError('unavailable', `node "${name}" disconnected`));
+    tunnel.pending.clear();
+  }
+}

@@ -1,0 +1,76 @@
+// A watch as clients see it: it never fails for being too old. Without a resource version the
+// client first gets every matching object (ADDED) and a SYNCED bookmark; from a resource version
+// it gets every later change once, in order. When that resource version has been compacted away,
+// the client gets RESYNC, a fresh list (ADDED...) and SYNCED, and the watch carries on from there.
+
+import type { Resource } from '../../proto/resources';
+import { StoreError } from '../store/types';
+import type { ListOptions, Registry } from './registry';
+
+export type WireEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNCED' | 'RESYNC';
+
+export interface WireEvent {
+  type: WireEventType;
+  object?: Resource;
+  resourceVersion: string;
+}
+
+export interface WatchStream {
+  close(): void;
+}
+
+export function serveWatch(
+  registry: Registry,
+  kind: string,
+  options: ListOptions,
+  resourceVersion: string,
+  send: (event: WireEvent) => void,
+  onEnd: (err: Error) => void,
+): WatchStream {
+  let closed = false;
+  let handle: { close(): void } | undefined;
+
+  const fail = (err: Error) => {
+    if (closed) return;
+    closed = true;
+    handle?.close();
+    onEnd(err);
+  };
+
+  const watchFrom = (revision: number) => {
+    if (closed) return;
+    handle = registry.watch(kind, options, revision, {
+      onEvent: (e) => {
+        if (!closed) send({ type: e.type, object: e.object, resourceVersion: String(e.revision) });
+      },
+      onError: (err) => {
+        handle?.close();
+        if (err instanceof StoreError && err.code === 'gone') void relist(true);
+        else fail(err);
+      },
+    });
+  };
+
+  const relist = async (resync: boolean) => {
+    try {
+      const { items, resourceVersion: rv } = await registry.list(kind, options);
+      if (closed) return;
+      if (resync) send({ type: 'RESYNC', resourceVersion: rv });
+      for (const object of items) send({ type: 'ADDED', object, resourceVersion: object.metadata.resourceVersion ?? rv });
+      send({ type: 'SYNCED', resourceVersion: rv });
+      watchFrom(Number(rv));
+    } catch (err) {
+      fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  if (resourceVersion && /^\d+$/.test(resourceVersion)) watchFrom(Number(resourceVersion));
+  else void relist(false);
+
+  return {
+    close() {
+      closed = true;
+      handle?.close();
+    },
+  };
+}

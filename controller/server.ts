@@ -1,0 +1,96 @@
+// The controller process: the store, the API server (Cluster for users, Node for agents), and the
+// control loops (scheduler, deployments, replica sets, node lifecycle, garbage collection), in
+// one process. Everything it decides it reads back from the store: it can restart at any time.
+
+import * as grpc from '@grpc/grpc-js';
+import { loadClusterApi } from '../proto';
+import { NODE_LEASE_NAMESPACE, type Namespace } from '../proto/resources';
+import { clusterHandlers } from './api/cluster-api';
+import type { Clock } from './api/registry';
+import { Registry } from './api/registry';
+import { Tunnels } from './api/tunnels';
+import { ApiError } from './errors';
+import { startControlLoops, type ControlLoops } from './loops';
+import { openStore } from './store';
+
+export interface ControllerOptions {
+  dataRoot: string;
+  /** HOST:PORT; port 0 picks a free one (see `address`). */
+  listen: string;
+  /** 'sqlite' (default: <dataRoot>/state.db) or 'etcd://host:port[,host:port...]'. */
+  store?: string;
+  /** A node whose lease is not renewed for this long turns NotReady. */
+  nodeGracePeriodMs?: number;
+  /** A node NotReady for this long has its pods replaced elsewhere. */
+  podEvictionTimeoutMs?: number;
+  clock?: Clock;
+}
+
+export interface Controller {
+  /** HOST:PORT the API listens on. */
+  address: string;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:7443';
+export const DEFAULT_NODE_GRACE_PERIOD_MS = 4000;
+export const DEFAULT_POD_EVICTION_TIMEOUT_MS = 10000;
+
+/** Namespaces that always exist. */
+const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE];
+
+export async function startController(options: ControllerOptions): Promise<Controller> {
+  const clock = options.clock ?? (() => new Date());
+  const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
+  const podEvictionTimeoutMs = options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS;
+  const store = await openStore(options.store ?? 'sqlite', options.dataRoot);
+  const registry = new Registry(store, clock);
+  let loops: ControlLoops | undefined;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
+  const tunnels = new Tunnels();
+  try {
+    for (const name of SYSTEM_NAMESPACES) await ensureNamespace(registry, name);
+
+    let applying: Promise<unknown> = Promise.resolve();
+    const serialize = <T>(fn: () => Promise<T>): Promise<T> => {
+      const next = applying.then(fn, fn);
+      applying = next.catch(() => undefined);
+      return next;
+    };
+    const api = loadClusterApi().berth.cluster.v1;
+    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize }));
+    const { nodeHandlers } = await import('./api/node-api');
+    server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+    const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+    return {
+      address: `${host}:${port}`,
+      registry,
+      async stop() {
+        loops?.stop();
+        tunnels.closeAll();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
+          server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+        });
+        await store.close();
+      },
+    };
+  } catch (err) {
+    loops?.stop();
+    server.forceShutdown();
+    await store.close();
+    throw err;
+  }
+}
+
+async function ensureNamespace(registry: Registry, name: string): Promise<void> {
+  if (await registry.tryGet('Namespace', undefined, name)) return;
+  const ns: Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } };
+  await registry.create(ns).catch((err: unknown) => {
+    if (!(err instanceof ApiError && err.code === 'already-exists')) throw err;
+  });
+}

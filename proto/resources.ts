@@ -1,0 +1,382 @@
+// The cluster's resources as documents: Kubernetes' field names and shapes, so that real
+// manifests carry over. These documents travel as JSON inside the cluster API's messages
+// (proto/cluster.proto), as Kubernetes' own API carries them, and are stored as JSON. The JSON
+// Schemas under manifests/schemas say what a user may write; these types say what the code
+// reads (after defaulting, see controller/api/defaults.ts).
+//
+// Every field is optional on the wire: a document from a manifest carries only what its author
+// wrote. Quantities (cpu "500m", memory "128Mi") are strings, as Kubernetes prints them.
+
+export interface ObjectMeta {
+  name?: string;
+  /** "default" when absent, for namespaced kinds; absent for Namespace and Node. */
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  /** The store revision of the object's last write, as a decimal string. */
+  resourceVersion?: string;
+  /** Moves only when spec changes. */
+  generation?: number;
+  /** RFC 3339. */
+  creationTimestamp?: string;
+  /** Set when a delete is in progress (graceful: the agent is stopping the pod's containers). */
+  deletionTimestamp?: string;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+}
+
+// --- v1 Namespace ---
+
+export interface Namespace {
+  apiVersion: 'v1';
+  kind: 'Namespace';
+  metadata: ObjectMeta;
+  spec?: Record<string, never>;
+  status?: { phase?: 'Active' | 'Terminating' };
+}
+
+// --- v1 Pod ---
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  /** Publish on the node's address (docker's -p). */
+  hostPort?: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+export interface ResourceRequirements {
+  requests?: { cpu?: string; memory?: string };
+  limits?: { cpu?: string; memory?: string };
+}
+
+export interface ExecAction {
+  command: string[];
+}
+
+export interface TCPSocketAction {
+  /** A port number or the name of one of the container's ports. */
+  port: number | string;
+  host?: string;
+}
+
+export interface HTTPGetAction {
+  path?: string;
+  port: number | string;
+  host?: string;
+  scheme?: 'HTTP' | 'HTTPS';
+  httpHeaders?: { name: string; value: string }[];
+}
+
+export interface Probe {
+  exec?: ExecAction;
+  tcpSocket?: TCPSocketAction;
+  httpGet?: HTTPGetAction;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: PullPolicy;
+  /** Replaces the image's Entrypoint. */
+  command?: string[];
+  /** Replaces the image's Cmd. */
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  ports?: ContainerPort[];
+  resources?: ResourceRequirements;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+}
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+export interface PodSpec {
+  containers: Container[];
+  restartPolicy?: RestartPolicy;
+  nodeSelector?: Record<string, string>;
+  /** Set by the scheduler (binding); a pod with a nodeName is never rescheduled. */
+  nodeName?: string;
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface PodTemplateSpec {
+  metadata?: ObjectMeta;
+  spec: PodSpec;
+}
+
+/** Pending: accepted, not yet running (unscheduled or pulling); Running: bound and at least one container running; Succeeded/Failed: all containers terminated for good. */
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface ContainerStateWaiting {
+  /** ContainerCreating, ErrImagePull, ImagePullBackOff, CrashLoopBackOff, CreateContainerError. */
+  reason?: string;
+  message?: string;
+}
+
+export interface ContainerStateRunning {
+  startedAt?: string;
+}
+
+export interface ContainerStateTerminated {
+  exitCode: number;
+  signal?: number;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}
+
+export interface ContainerState {
+  waiting?: ContainerStateWaiting;
+  running?: ContainerStateRunning;
+  terminated?: ContainerStateTerminated;
+}
+
+export interface ContainerStatus {
+  name: string;
+  image: string;
+  imageID?: string;
+  containerID?: string;
+  ready: boolean;
+  started?: boolean;
+  restartCount: number;
+  state?: ContainerState;
+  lastState?: ContainerState;
+}
+
+export interface PodStatus {
+  phase?: PodPhase;
+  /** PodScheduled, Initialized, ContainersReady, Ready. */
+  conditions?: Condition[];
+  reason?: string;
+  message?: string;
+  hostIP?: string;
+  podIP?: string;
+  startTime?: string;
+  containerStatuses?: ContainerStatus[];
+}
+
+export interface Pod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  status?: PodStatus;
+}
+
+// --- apps/v1 Deployment and ReplicaSet ---
+
+export interface RollingUpdateDeployment {
+  /** An absolute number or a percentage of replicas ("25%"). */
+  maxUnavailable?: number | string;
+  maxSurge?: number | string;
+}
+
+export interface DeploymentStrategy {
+  type?: 'RollingUpdate' | 'Recreate';
+  rollingUpdate?: RollingUpdateDeployment;
+}
+
+export interface DeploymentSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  strategy?: DeploymentStrategy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+  progressDeadlineSeconds?: number;
+  paused?: boolean;
+}
+
+export interface DeploymentStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  unavailableReplicas?: number;
+  /** Available, Progressing (reason NewReplicaSetAvailable, ReplicaSetUpdated, ProgressDeadlineExceeded...). */
+  conditions?: Condition[];
+}
+
+export interface Deployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ObjectMeta;
+  spec: DeploymentSpec;
+  status?: DeploymentStatus;
+}
+
+export interface ReplicaSetSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  minReadySeconds?: number;
+}
+
+export interface ReplicaSetStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+}
+
+/** A Deployment's revision: its template (hash in the pod-template-hash label) and its pods. */
+export interface ReplicaSet {
+  apiVersion: 'apps/v1';
+  kind: 'ReplicaSet';
+  metadata: ObjectMeta;
+  spec: ReplicaSetSpec;
+  status?: ReplicaSetStatus;
+}
+
+// --- v1 Node (made by agents) ---
+
+export interface NodeAddress {
+  type: 'InternalIP' | 'Hostname';
+  address: string;
+}
+
+export interface NodeStatus {
+  capacity?: { cpu?: string; memory?: string; pods?: string };
+  allocatable?: { cpu?: string; memory?: string; pods?: string };
+  /** Ready: True while the agent renews its lease; False/Unknown after the grace period. */
+  conditions?: Condition[];
+  addresses?: NodeAddress[];
+  nodeInfo?: { osImage?: string; kernelVersion?: string; architecture?: string; containerRuntimeVersion?: string; agentVersion?: string };
+}
+
+export interface NodeSpec {
+  unschedulable?: boolean;
+}
+
+export interface Node {
+  apiVersion: 'v1';
+  kind: 'Node';
+  metadata: ObjectMeta;
+  spec?: NodeSpec;
+  status?: NodeStatus;
+}
+
+// --- coordination.k8s.io/v1 Lease (a node's heartbeat) ---
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  /**
+   * The node's epoch: bumped each time the agent registers and each time the controller declares
+   * the node lost. An agent renewing with an older epoch is told to resync, so a node that comes
+   * back stops the pods that were replaced while it was away.
+   */
+  leaseTransitions?: number;
+}
+
+export interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: ObjectMeta;
+  spec: LeaseSpec;
+}
+
+// --- v1 Event ---
+
+export interface ObjectReference {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export interface Event {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: ObjectMeta;
+  involvedObject: ObjectReference;
+  /** Scheduled, FailedScheduling, Pulling, Pulled, Failed, BackOff, Started, Killing, ScalingReplicaSet... */
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  source?: { component?: string; host?: string };
+}
+
+export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event;
+export type Kind = Resource['kind'];
+
+/** What each kind is called, where it lives, and whether it has a namespace. */
+export interface KindInfo {
+  kind: Kind;
+  apiVersion: Resource['apiVersion'];
+  /** Lower-case plural, as in the store key and `berth get pods`. */
+  plural: string;
+  /** Names and short names a user may type (`po`, `deploy`, `rs`, `no`, `ns`, `ev`). */
+  aliases: string[];
+  namespaced: boolean;
+}
+
+export const KINDS: readonly KindInfo[] = [
+  { kind: 'Namespace', apiVersion: 'v1', plural: 'namespaces', aliases: ['namespace', 'ns'], namespaced: false },
+  { kind: 'Pod', apiVersion: 'v1', plural: 'pods', aliases: ['pod', 'po'], namespaced: true },
+  { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', aliases: ['deployment', 'deploy'], namespaced: true },
+  { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', aliases: ['replicaset', 'rs'], namespaced: true },
+  { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
+  { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
+  { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },
+];
+
+/** The KindInfo for a kind, a plural, or an alias (case-insensitive); undefined when unknown. */
+export function kindInfo(name: string): KindInfo | undefined {
+  const n = name.toLowerCase();
+  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.aliases.includes(n));
+}
+
+/** Namespace of node leases, as Kubernetes' kube-node-lease. */
+export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
