@@ -24,6 +24,8 @@ export interface ControllerOptions {
   /** A node NotReady for this long has its pods replaced elsewhere. */
   podEvictionTimeoutMs?: number;
   clock?: Clock;
+  /** Run the control loops (default). Off: the API server and store alone, as a bare apiserver. */
+  controlLoops?: boolean;
 }
 
 export interface Controller {
@@ -64,7 +66,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-    loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+    if (options.controlLoops !== false) loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
     const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
     return {
       address: `${host}:${port}`,

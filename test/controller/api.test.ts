@@ -17,7 +17,8 @@ interface Api {
 }
 
 async function startApi(t: Test): Promise<Api> {
-  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0' });
+  // The API server alone: no control loop writes status while these tests watch resource versions.
+  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', controlLoops: false });
   t.teardown(() => controller.stop());
   const api = loadClusterApi().berth.cluster.v1;
   const cluster = new api.Cluster(controller.address, grpc.credentials.createInsecure());

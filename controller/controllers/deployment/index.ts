@@ -1,0 +1,11 @@
+// The deployment controller's pure decisions. See types.ts for the lifecycle of a rollout.
+
+export { plan } from './plan';
+export { templateHash, sameTemplate } from './hash';
+export { maxSurge, maxUnavailable, resolveFenceposts } from './fenceposts';
+export { revisionNumber } from './revision';
+export {
+  POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION, DEPLOYMENT_CONTROLLER, Reason,
+  type DeploymentAction, type DeploymentPlan,
+} from './types';

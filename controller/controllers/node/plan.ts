@@ -1,0 +1,99 @@
+// The node lifecycle controller's decisions for every node at once. See types.ts.
+
+import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../../proto/resources';
+import { getCondition, newCondition } from '../conditions';
+import { eventFor, keyOf, refOf, timeOf } from '../objects';
+import { isBeingDeleted } from '../pods';
+import { NODE_CONTROLLER, NodeReason, type NodeAction, type NodeLifecycleOptions, type NodePlan } from './types';
+
+const UNKNOWN_MESSAGE = 'Agent stopped renewing its lease.';
+const READY_MESSAGE = 'berth agent is posting ready status';
+
+/**
+ * Plan for all nodes: Ready from the leases, evictions for lost nodes. `podsByNode` maps a node
+ * name to the pods bound to it.
+ */
+export function plan(
+  nodes: readonly Node[],
+  leases: readonly Lease[],
+  podsByNode: ReadonlyMap<string, readonly Pod[]>,
+  now: Date,
+  options: NodeLifecycleOptions,
+): NodePlan {
+  const actions: NodeAction[] = [];
+  const events: NodeAction[] = [];
+  let requeue: number | undefined;
+  const soonest = (delay: number) => {
+    requeue = requeue === undefined ? delay : Math.min(requeue, delay);
+  };
+  const t = now.getTime();
+  const leaseOf = new Map(leases.filter((l) => l.metadata.namespace === NODE_LEASE_NAMESPACE).map((l) => [l.metadata.name, l]));
+
+  for (const node of nodes) {
+    const name = node.metadata.name ?? '';
+    const lease = leaseOf.get(name);
+    // No lease yet (registering): the node's creation starts the grace period.
+    const renewed = timeOf(lease?.spec.renewTime) ?? timeOf(node.metadata.creationTimestamp) ?? -Infinity;
+    const fresh = renewed + options.gracePeriodMs >= t;
+    let ready = getCondition(node.status?.conditions, 'Ready');
+
+    if (!fresh && ready?.status !== 'Unknown') {
+      ready = transition(ready, newCondition('Ready', 'Unknown', NodeReason.NodeStatusUnknown, UNKNOWN_MESSAGE, now));
+      actions.push({ type: 'set-node-condition', node: refOf(node), condition: ready });
+      events.push(event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`));
+    } else if (fresh && ready?.status !== 'True' && (ready === undefined || ready.reason === NodeReason.NodeStatusUnknown)) {
+      // Only undo what this controller did: a Ready=False of the agent's own stays.
+      ready = transition(ready, newCondition('Ready', 'True', NodeReason.AgentReady, READY_MESSAGE, now));
+      actions.push({ type: 'set-node-condition', node: refOf(node), condition: ready });
+      events.push(event(node, 'Normal', 'NodeReady', `Node ${name} status is now: NodeReady`));
+    }
+
+    if (fresh) {
+      soonest(renewed + options.gracePeriodMs - t + 1);
+      continue;
+    }
+    if (ready?.status === 'True') continue;
+    const since = timeOf(ready?.lastTransitionTime) ?? t;
+    if (since + options.evictionTimeoutMs >= t) {
+      soonest(since + options.evictionTimeoutMs - t + 1);
+      continue;
+    }
+
+    // Lost: evict its pods, and bump its epoch once.
+    for (const pod of podsByNode.get(name) ?? []) {
+      if (isBeingDeleted(pod)) continue;
+      actions.push({ type: 'evict-pod', pod: refOf(pod), nodeName: name });
+      events.push(event(pod, 'Normal', 'NodeControllerEviction', `Marking for deletion Pod ${keyOf(pod)} from Node ${name}`));
+    }
+    if (lease && !alreadyDeclaredLost(lease)) {
+      const bumped: Lease = {
+        ...lease,
+        metadata: { ...lease.metadata },
+        spec: { ...lease.spec, leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1, acquireTime: now.toISOString() },
+      };
+      actions.push({ type: 'bump-node-epoch', nodeName: name, lease: bumped });
+      events.push(event(node, 'Normal', 'DeletingAllPods', `Deleting all Pods from Node ${name}.`));
+    }
+  }
+
+  const result: NodePlan = { actions: [...actions, ...events] };
+  if (requeue !== undefined) result.requeueAfterMs = requeue;
+  return result;
+}
+
+/** The bump stamps acquireTime after the last renewal; registering or renewing undoes that. */
+function alreadyDeclaredLost(lease: Lease): boolean {
+  const acquired = timeOf(lease.spec.acquireTime);
+  const renewed = timeOf(lease.spec.renewTime);
+  return acquired !== undefined && renewed !== undefined && acquired > renewed;
+}
+
+/** The new condition, keeping the transition time when the status does not change. */
+function transition(current: Condition | undefined, next: Condition): Condition {
+  if (current?.status === next.status && current.lastTransitionTime) return { ...next, lastTransitionTime: current.lastTransitionTime };
+  return next;
+}
+
+function event(obj: Node | Pod, type: 'Normal' | 'Warning', reason: string, message: string): NodeAction {
+  return { type: 'event', event: eventFor(obj, NODE_CONTROLLER, type, reason, message) };
+}

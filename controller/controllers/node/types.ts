@@ -1,0 +1,46 @@
+// The node lifecycle controller: a node is Ready while its agent renews its Lease (namespace
+// berth-node-lease, named after the node). A lease not renewed within the grace period makes the
+// node Ready=Unknown (NodeStatusUnknown); renewed again, Ready=True (AgentReady). A node not Ready
+// for longer than the eviction timeout is lost: the pods bound to it are evicted (their
+// ReplicaSets replace them elsewhere) and the node's epoch (Lease spec.leaseTransitions) is bumped
+// once, so that its agent, should it come back, is refused until it registers again and stops the
+// pods that were replaced meanwhile.
+//
+// "Once per loss" is kept in the Lease itself: the bump stamps spec.acquireTime with the time of
+// the bump, later than the last renewal; registering sets acquireTime = renewTime again, and
+// renewals move renewTime past it. So acquireTime > renewTime reads "already declared lost".
+
+import type { Condition, Lease } from '../../../proto/resources';
+import type { EventAction, ObjectRef, Plan } from '../types';
+
+export const NODE_CONTROLLER = 'node-controller';
+
+export interface NodeLifecycleOptions {
+  /** How long after the last renewal a lease still counts (strictly longer: NotReady). */
+  gracePeriodMs: number;
+  /** How long a node may be not Ready before its pods are evicted (strictly longer). */
+  evictionTimeoutMs: number;
+}
+
+export const DEFAULT_NODE_LIFECYCLE: NodeLifecycleOptions = { gracePeriodMs: 4_000, evictionTimeoutMs: 10_000 };
+
+export const NodeReason = {
+  /** Ready=Unknown: the lease expired. */
+  NodeStatusUnknown: 'NodeStatusUnknown',
+  /** Ready=True: the agent renews its lease. */
+  AgentReady: 'AgentReady',
+} as const;
+
+export type NodeAction =
+  /** Replace the node's condition of this type (status.conditions). */
+  | { type: 'set-node-condition'; node: ObjectRef; condition: Condition }
+  /**
+   * Delete a pod bound to a lost node. Its agent cannot confirm the stop, so the executor should
+   * not wait for it (the epoch bump makes a returning agent stop it).
+   */
+  | { type: 'evict-pod'; pod: ObjectRef; nodeName: string }
+  /** Write the Lease with its epoch bumped (conditional on its resourceVersion). */
+  | { type: 'bump-node-epoch'; nodeName: string; lease: Lease }
+  | EventAction;
+
+export type NodePlan = Plan<NodeAction>;

@@ -1,0 +1,9 @@
+// The ReplicaSet controller's pure decisions. See types.ts.
+
+export { plan, podFromTemplate } from './plan';
+export { deletionOrder } from './rank';
+export { randomSuffix } from './random-suffix';
+export {
+  REPLICASET_CONTROLLER, POD_DELETION_COST_ANNOTATION, BURST_REPLICAS,
+  type ReplicaSetAction, type ReplicaSetPlan,
+} from './types';

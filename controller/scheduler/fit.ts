@@ -1,0 +1,36 @@
+// Whether a pod fits a node, and why not: the filters in the order Kubernetes runs them. A node
+// that fails a filter is not looked at further, except that the resource filter reports every
+// resource that is short (a node may count for both Insufficient cpu and Insufficient memory).
+
+import type { Pod } from '../../proto/resources';
+import { getCondition } from '../controllers';
+import type { NodeState } from './node-state';
+import type { Resources } from './requests';
+import { FitReason } from './types';
+
+/** The reasons the pod cannot go to this node; empty when it can. */
+export function fitProblems(state: NodeState, pod: Pod, request: Resources): string[] {
+  const node = state.node;
+  if (getCondition(node.status?.conditions, 'Ready')?.status !== 'True') return [FitReason.NotReady];
+  if (node.spec?.unschedulable) return [FitReason.Unschedulable];
+  const labels = node.metadata.labels ?? {};
+  for (const [key, value] of Object.entries(pod.spec.nodeSelector ?? {})) {
+    if (labels[key] !== value) return [FitReason.NodeSelector];
+  }
+  const problems: string[] = [];
+  const a = state.allocatable;
+  if (state.pods + 1 > a.pods) problems.push(FitReason.TooManyPods);
+  if (request.cpu > 0 && request.cpu > a.cpu - state.used.cpu) problems.push(FitReason.InsufficientCpu);
+  if (request.memory > 0 && request.memory > a.memory - state.used.memory) problems.push(FitReason.InsufficientMemory);
+  return problems;
+}
+
+/**
+ * Kubernetes' FitError message: `0/3 nodes are available: 1 node(s) didn't match Pod's node
+ * selector, 2 Insufficient cpu.` The "<count> <reason>" parts are sorted as strings, as there.
+ */
+export function unschedulableReason(nodeCount: number, reasons: ReadonlyMap<string, number>): string {
+  if (nodeCount === 0) return '0/0 nodes are available: no nodes registered.';
+  const parts = [...reasons].map(([reason, count]) => `${count} ${reason}`).sort();
+  return `0/${nodeCount} nodes are available: ${parts.join(', ')}.`;
+}

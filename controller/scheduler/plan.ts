@@ -1,0 +1,71 @@
+// One scheduling pass over the pending pods, oldest first. See types.ts for the rules.
+
+import type { Node, Pod } from '../../proto/resources';
+import { isBeingDeleted, isTerminated, timeOf } from '../controllers';
+import { fitProblems, unschedulableReason } from './fit';
+import { compareText, groupOf, nodeStates, place, type NodeState } from './node-state';
+import { podRequests, type Resources } from './requests';
+import type { SchedulePlan } from './types';
+
+/**
+ * Bind pending pods to nodes. `pendingPods`: pods without spec.nodeName (others, and pods being
+ * deleted or ended, are skipped); `boundPods`: the pods already on nodes (their requests count).
+ */
+export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[]): SchedulePlan {
+  const states = nodeStates(nodes, boundPods);
+  const result: SchedulePlan = { bindings: [], unschedulable: [] };
+  const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p)).sort(byAge);
+  for (const pod of queue) {
+    let requests;
+    try {
+      requests = podRequests(pod);
+    } catch (err) {
+      result.unschedulable.push({ pod, reason: (err as Error).message });
+      continue;
+    }
+    const reasons = new Map<string, number>();
+    const feasible: NodeState[] = [];
+    for (const state of states) {
+      const problems = fitProblems(state, pod, requests.fit);
+      if (problems.length === 0) feasible.push(state);
+      for (const p of problems) reasons.set(p, (reasons.get(p) ?? 0) + 1);
+    }
+    if (feasible.length === 0) {
+      result.unschedulable.push({ pod, reason: unschedulableReason(states.length, reasons) });
+      continue;
+    }
+    const group = groupOf(pod);
+    const best = feasible.reduce((a, b) => (better(b, a, group, requests.score) ? b : a));
+    place(best, pod, requests);
+    result.bindings.push({ pod, nodeName: best.name });
+  }
+  return result;
+}
+
+/** Whether node a beats node b for this pod: fewer of its group, then less requested, then name. */
+function better(a: NodeState, b: NodeState, group: string | undefined, request: Resources): boolean {
+  if (group !== undefined) {
+    const ga = a.groups.get(group) ?? 0;
+    const gb = b.groups.get(group) ?? 0;
+    if (ga !== gb) return ga < gb;
+  }
+  const fa = requestedFraction(a, request);
+  const fb = requestedFraction(b, request);
+  if (fa !== fb) return fa < fb;
+  return compareText(a.name, b.name) < 0;
+}
+
+/** The mean of the cpu and memory fractions of allocatable that would be requested with the pod. */
+function requestedFraction(state: NodeState, request: Resources): number {
+  const fraction = (used: number, total: number) => (total === Infinity ? 0 : total <= 0 ? 1 : used / total);
+  const cpu = fraction(state.usedForScore.cpu + request.cpu, state.allocatable.cpu);
+  const memory = fraction(state.usedForScore.memory + request.memory, state.allocatable.memory);
+  return (cpu + memory) / 2;
+}
+
+/** Oldest first (first come, first served), then by namespace/name for a stable order. */
+function byAge(a: Pod, b: Pod): number {
+  const ta = timeOf(a.metadata.creationTimestamp) ?? 0;
+  const tb = timeOf(b.metadata.creationTimestamp) ?? 0;
+  return ta - tb || compareText(`${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`, `${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`);
+}

@@ -1,0 +1,40 @@
+// The scheduler: binds each pending pod to a node. A node is feasible when it is Ready, not
+// cordoned (spec.unschedulable), carries the pod's nodeSelector labels, and has room: the
+// requests (cpu, memory) of the pods already on it plus this pod's fit in its allocatable, and
+// its pod count stays below allocatable.pods. Among feasible nodes the pod goes where the fewest
+// pods of its owner run (spreading replicas), then where the least is requested, then by node
+// name, so that the same inputs always give the same plan. Pods placed earlier in a plan count
+// for later ones: a plan is what the cluster looks like after all its bindings.
+//
+// plan() is pure; the executor writes each binding (spec.nodeName) and, for unschedulable pods,
+// a PodScheduled=False condition and a FailedScheduling event with the reason.
+
+import type { Pod } from '../../proto/resources';
+
+export const SCHEDULER_NAME = 'default-scheduler';
+
+export interface Binding {
+  pod: Pod;
+  nodeName: string;
+}
+
+export interface Unschedulable {
+  pod: Pod;
+  /** Kubernetes' form: `0/3 nodes are available: 1 node(s) didn't match Pod's node selector, 2 Insufficient cpu.` */
+  reason: string;
+}
+
+export interface SchedulePlan {
+  bindings: Binding[];
+  unschedulable: Unschedulable[];
+}
+
+/** Why a node cannot take a pod, in Kubernetes' words (counted per reason in the message). */
+export const FitReason = {
+  NotReady: 'node(s) were not ready',
+  Unschedulable: 'node(s) were unschedulable',
+  NodeSelector: "node(s) didn't match Pod's node selector",
+  TooManyPods: 'Too many pods',
+  InsufficientCpu: 'Insufficient cpu',
+  InsufficientMemory: 'Insufficient memory',
+} as const;
