@@ -234,3 +234,28 @@ t.test('node API: register gives an epoch; a stale epoch is refused', async (t) 
   const bad = await call(api.node, api.node.Register, { node: { json: '{"metadata":{"name":"Bad_Name"}}' } }).catch((e: grpc.ServiceError) => e);
   t.equal((bad as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
 });
+
+t.test('the same API on a real etcd: apply, conflict, watch resume', async (t) => {
+  const { startEtcd } = await import('../fixtures/etcd');
+  const etcd = await startEtcd(t);
+  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', store: `etcd://${etcd.endpoint}/berth-${process.pid}/`, controlLoops: false });
+  t.teardown(() => controller.stop());
+  const v1 = loadClusterApi().berth.cluster.v1;
+  const api: Api = {
+    controller,
+    cluster: new v1.Cluster(controller.address, grpc.credentials.createInsecure()),
+    node: new v1.Node(controller.address, grpc.credentials.createInsecure()),
+  };
+  t.teardown(() => { api.cluster.close(); api.node.close(); });
+  const [a] = await applyDocs(api, [deployment('a', 'reg/a:1')]);
+  t.equal(a!.action, 'created');
+  t.same((await applyDocs(api, [deployment('a', 'reg/a:1')])).map((r) => r.action), ['unchanged']);
+  const seen = watch(api, { kind: 'deployments', resourceVersion: a!.object.metadata.resourceVersion! }, (ev) => ev.length >= 2);
+  await applyDocs(api, [deployment('a', 'reg/a:2')]);
+  await applyDocs(api, [deployment('b', 'reg/b:1')]);
+  t.same((await seen).map((e) => `${e.type} ${nameOf(e)}`), ['MODIFIED a', 'ADDED b']);
+  const stale = a!.object as Deployment;
+  stale.spec.replicas = 9;
+  const err = await call(api.cluster, api.cluster.Update, { json: JSON.stringify(stale) }).catch((e: grpc.ServiceError) => e);
+  t.equal((err as grpc.ServiceError).code, grpc.status.ABORTED);
+});
