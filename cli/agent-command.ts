@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent } from '../agent/agent';
 import { BerthError } from '../agent/errors';
+import { parseLabels } from '../agent/node';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
   let values;
@@ -18,11 +19,19 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         'cgroup-parent': { type: 'string', default: DEFAULT_CGROUP_PARENT },
         bridge: { type: 'string' },
         subnet: { type: 'string' },
+        controller: { type: 'string' },
+        'node-name': { type: 'string' },
+        labels: { type: 'string' },
+        'node-ip': { type: 'string' },
       },
       strict: true,
     }));
   } catch (err) {
     throw new BerthError('invalid-argument', (err as Error).message);
+  }
+  const clusterOnly = (['node-name', 'labels', 'node-ip'] as const).filter((f) => values[f] !== undefined);
+  if (!values.controller && clusterOnly.length > 0) {
+    throw new BerthError('invalid-argument', `--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
   const agent = await startAgent({
     dataRoot: values['data-root'],
@@ -35,8 +44,17 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
       insecureRegistries: values['insecure-registry'] ?? [],
       ...(values['registries-config'] ? { registriesConfig: values['registries-config'] } : {}),
     },
+    ...(values.controller ? {
+      node: {
+        controller: values.controller,
+        ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
+        ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
+        ...(values['node-ip'] ? { nodeIp: values['node-ip'] } : {}),
+      },
+    } : {}),
   });
   process.stdout.write(`berth agent: serving ${values.socket} (data root ${values['data-root']})\n`);
+  if (agent.node) process.stdout.write(`berth agent: node ${agent.node.config.nodeName} (${agent.node.config.nodeIp}) joins controller ${agent.node.config.controller}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -1,7 +1,8 @@
 // A small gRPC client over node:http2, for the CLI: loading grpc-js costs a CLI call more time
-// than the call itself. It speaks what the agent's grpc-js server needs on a unix socket and no
-// more: length-prefixed messages without compression, `te: trailers`, the status in the trailers
-// (or in the headers of a trailers-only response). No deadlines, metadata, retries or TLS.
+// than the call itself. It speaks what a grpc-js server needs (the agent's on a unix socket, the
+// controller's on TCP, cleartext HTTP/2) and no more: length-prefixed messages without
+// compression, `te: trailers`, the status in the trailers (or in the headers of a trailers-only
+// response). No deadlines, metadata, retries or TLS.
 //
 // Clients have the shape of grpc-js's generated ones for the calls the CLI makes: a unary method
 // takes (request, callback); a server stream is an object-mode Readable; a client stream takes a
@@ -26,20 +27,57 @@ export interface CallError extends Error {
 
 const callError = (code: number, details: string): CallError => Object.assign(new Error(`${code} ${details}`), { code, details });
 
+/** Where a channel connects: a unix socket (the agent) or a TCP address (the controller). */
+export type ChannelTarget = { socket: string } | { host: string; port: number };
+
+/** A TCP connection that has not been established after this long fails the calls waiting on it. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
- * One HTTP/2 connection to a unix socket, made on the first call and shared by the clients made
- * from it. `close` lets the process exit once the calls in flight are done.
+ * "HOST:PORT", "[::1]:PORT" → a TCP target; undefined when `address` is not of that form.
+ */
+export function parseHostPort(address: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(address.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/**
+ * One HTTP/2 connection, made on the first call and shared by the clients made from it. `close`
+ * lets the process exit once the calls in flight are done. A string target is a unix socket path.
  */
 export class Channel {
   private session: http2.ClientHttp2Session | undefined;
   private sessionError: Error | undefined;
+  private readonly target: ChannelTarget;
 
-  constructor(private readonly socketPath: string) {}
+  constructor(target: ChannelTarget | string) {
+    this.target = typeof target === 'string' ? { socket: target } : target;
+  }
+
+  private connect(): net.Socket {
+    if ('socket' in this.target) return net.connect(this.target.socket);
+    const socket = net.connect({ host: this.target.host, port: this.target.port });
+    socket.setNoDelay(true);
+    // An address that drops packets would otherwise leave the call waiting for the OS's timeout.
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${this.authority} (no answer in ${CONNECT_TIMEOUT_MS / 1000}s)`), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
+    timer.unref();
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    return socket;
+  }
+
+  private get authority(): string {
+    if ('socket' in this.target) return 'localhost';
+    return this.target.host.includes(':') ? `[${this.target.host}]:${this.target.port}` : `${this.target.host}:${this.target.port}`;
+  }
 
   request(path: string): http2.ClientHttp2Stream {
     if (!this.session || this.session.destroyed || this.session.closed) {
       this.sessionError = undefined;
-      const session = http2.connect('http://localhost', { createConnection: () => net.connect(this.socketPath) });
+      const session = http2.connect(`http://${this.authority}`, { createConnection: () => this.connect() });
       session.on('error', (err) => (this.sessionError = err));
       this.session = session;
     }

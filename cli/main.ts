@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// berth: one command for the agent, the node verbs (docker's) and, later, the cluster verbs
-// (kubectl's). Verb modules are loaded only when used so that a command starts quickly.
+// berth: one command for the controller, the agent, the node verbs (docker's) and the cluster
+// verbs (kubectl's). Verb modules are loaded only when used so that a command starts quickly.
 
 import { BerthError } from '../agent/errors';
 
-const USAGE = `Usage: berth [--agent SOCKET] COMMAND [ARGS...]
+const USAGE = `Usage: berth [--server HOST:PORT] [--agent SOCKET] COMMAND [ARGS...]
 
+%CLUSTER%
 Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket):
   pull REF [--platform os/arch]   Pull an image from a registry
   push REF                        Push an image to a registry
@@ -24,29 +25,38 @@ Container commands (docker's flags):
   start | stop [-t S] | restart | kill [-s SIG] | rm [-f] CONTAINER...
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
   inspect | diff | commit C [REPO[:TAG]] | wait | container prune | system df | system prune [-a]
+  (with a controller configured, logs and diff are the cluster's: use container logs|diff)
 
 Processes:
+  controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT]
   agent [--data-root DIR] [--socket PATH] [--insecure-registry HOST]... [--registries-config FILE]
 `;
 
 async function main(argv: string[]): Promise<void> {
   let agentFlag: string | undefined;
+  let serverFlag: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (rest.length === 0 && a === '--agent') agentFlag = argv[++i];
     else if (rest.length === 0 && a.startsWith('--agent=')) agentFlag = a.slice('--agent='.length);
+    else if (rest.length === 0 && a === '--server') serverFlag = argv[++i] ?? '';
+    else if (rest.length === 0 && a.startsWith('--server=')) serverFlag = a.slice('--server='.length);
     else rest.push(a);
   }
   const [verb, ...args] = rest;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
-    process.stdout.write(USAGE);
+    const { USAGE: CLUSTER_USAGE } = await import('./cluster');
+    process.stdout.write(USAGE.replace('%CLUSTER%\n', CLUSTER_USAGE));
     return;
   }
   if (verb === 'agent') {
     const { runAgentCommand } = await import('./agent-command');
     return runAgentCommand(args);
   }
+  if (verb === 'controller') return (await import('./controller-command')).runControllerCommand(args);
+  const cluster = await import('./cluster');
+  if (cluster.isClusterVerb(verb, { server: serverFlag, agent: agentFlag })) return cluster.runClusterVerb(verb, args, serverFlag);
   const { imageVerbs, runImageVerb } = await import('./images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
   const { containerVerbs } = await import('./containers');

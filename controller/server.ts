@@ -3,6 +3,7 @@
 // one process. Everything it decides it reads back from the store: it can restart at any time.
 
 import * as grpc from '@grpc/grpc-js';
+import * as fs from 'node:fs/promises';
 import { loadClusterApi } from '../proto';
 import { NODE_LEASE_NAMESPACE, type Namespace } from '../proto/resources';
 import { clusterHandlers } from './api/cluster-api';
@@ -46,6 +47,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const clock = options.clock ?? (() => new Date());
   const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
   const podEvictionTimeoutMs = options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS;
+  await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot);
   const registry = new Registry(store, clock);
   let loops: ControlLoops | undefined;

@@ -1,7 +1,10 @@
-// The agent API's methods for the CLI's client (cli/grpc-lite.ts): paths and streaming shapes
-// from the build-time descriptor, codecs from proto/wire-codec.ts rather than protobufjs.
+// The methods of the agent API and of the controller's Cluster service for the CLI's client
+// (cli/grpc-lite.ts): paths and streaming shapes from the build-time descriptors, codecs from
+// proto/wire-codec.ts rather than protobufjs.
 
-import { descriptor } from './gen/agent-descriptor';
+import type { ApiDescriptor } from './descriptor';
+import { descriptor as agentDescriptor } from './gen/agent-descriptor';
+import { descriptor as clusterDescriptor } from './gen/cluster-descriptor';
 import { messageCodecs } from './wire-codec';
 
 export interface LiteMethod {
@@ -12,19 +15,39 @@ export interface LiteMethod {
   responseDeserialize: (bytes: Buffer) => object;
 }
 
-let methods: Record<string, Record<string, LiteMethod>> | undefined;
-
 /** Fully qualified service name → method name → its LiteMethod. */
-export function liteDefinition(): Record<string, Record<string, LiteMethod>> {
-  if (methods) return methods;
-  const codecs = messageCodecs(descriptor.messages);
+export type LiteDefinition = Record<string, Record<string, LiteMethod>>;
+
+let agentMethods: LiteDefinition | undefined;
+let clusterMethods: LiteDefinition | undefined;
+
+/** The agent's services (Images, Containers). */
+export function liteDefinition(): LiteDefinition {
+  agentMethods ??= buildMethods(agentDescriptor, Object.keys(agentDescriptor.services), 'agent');
+  return agentMethods;
+}
+
+/**
+ * The controller's Cluster service only: the Node service is for agents (which use grpc-js), and
+ * its messages carry uint64/uint32 fields that wire-codec does not speak.
+ */
+export function clusterLiteDefinition(): LiteDefinition {
+  clusterMethods ??= buildMethods(clusterDescriptor, ['berth.cluster.v1.Cluster'], 'cluster');
+  return clusterMethods;
+}
+
+function buildMethods(descriptor: ApiDescriptor, services: string[], what: string): LiteDefinition {
+  const roots = services.flatMap((s) => (descriptor.services[s] ?? []).flatMap((m) => [m.requestType, m.responseType]));
+  const codecs = messageCodecs(reachableMessages(descriptor.messages as TypeJson, roots));
   const codec = (name: string) => {
     const c = codecs.get(name);
-    if (!c) throw new Error(`agent descriptor: no message ${name}`);
+    if (!c) throw new Error(`${what} descriptor: no message ${name}`);
     return c;
   };
-  methods = {};
-  for (const [service, list] of Object.entries(descriptor.services)) {
+  const methods: LiteDefinition = {};
+  for (const service of services) {
+    const list = descriptor.services[service];
+    if (!list) throw new Error(`${what} descriptor: no service ${service}`);
     methods[service] = Object.fromEntries(list.map((m) => {
       const request = codec(m.requestType);
       const response = codec(m.responseType);
@@ -38,4 +61,51 @@ export function liteDefinition(): Record<string, Record<string, LiteMethod>> {
     }));
   }
   return methods;
+}
+
+interface TypeJson {
+  fields?: Record<string, { type: string }>;
+  nested?: Record<string, TypeJson>;
+  [other: string]: unknown;
+}
+
+/**
+ * The descriptor's message tree cut down to the messages reachable from `roots` (fully
+ * qualified names), so that codecs are made only for what the chosen services carry.
+ */
+export function reachableMessages(messages: TypeJson, roots: string[]): TypeJson {
+  const all = new Map<string, TypeJson>();
+  const walk = (ns: TypeJson, prefix: string) => {
+    for (const [name, t] of Object.entries(ns.nested ?? {})) {
+      const full = prefix ? `${prefix}.${name}` : name;
+      if (t.fields) all.set(full, t);
+      walk(t, full);
+    }
+  };
+  walk(messages, '');
+  // Resolved as wire-codec resolves them: a dotted name is absolute, a bare one is in the package.
+  const resolve = (from: string, type: string) => {
+    if (type.includes('.')) return type.replace(/^\./, '');
+    const pkg = from.slice(0, from.lastIndexOf('.'));
+    return all.has(`${pkg}.${type}`) ? `${pkg}.${type}` : type;
+  };
+  const keep = new Set<string>();
+  const pending = [...roots];
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (keep.has(name) || !all.has(name)) continue;
+    keep.add(name);
+    for (const f of Object.values(all.get(name)!.fields ?? {})) pending.push(resolve(name, f.type));
+  }
+  const prune = (ns: TypeJson, prefix: string): TypeJson | undefined => {
+    const nested: Record<string, TypeJson> = {};
+    for (const [name, t] of Object.entries(ns.nested ?? {})) {
+      const full = prefix ? `${prefix}.${name}` : name;
+      const inner = prune(t, full);
+      if (t.fields && keep.has(full)) nested[name] = { ...t, ...(inner ? { nested: inner.nested } : { nested: undefined }) };
+      else if (inner) nested[name] = { nested: inner.nested };
+    }
+    return Object.keys(nested).length > 0 ? { nested } : undefined;
+  };
+  return prune(messages, '') ?? {};
 }

@@ -7,7 +7,7 @@ import { ApiError } from '../errors';
 import { apply } from './apply';
 import { withDefaults } from './defaults';
 import { compileFilter } from './filters';
-import { parseJson, toServiceError, unary } from './grpc';
+import { failStream, parseJson, unary } from './grpc';
 import { infoOf } from './keys';
 import { validateResource } from './manifests';
 import type { Registry } from './registry';
@@ -74,12 +74,12 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
       try {
         filter = compileFilter(call.request.labelSelector, call.request.fieldSelector);
       } catch (err) {
-        call.destroy(toServiceError(err) as unknown as Error);
+        failStream(call, err);
         return;
       }
       const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
         (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
-        (err) => call.destroy(toServiceError(err) as unknown as Error));
+        (err) => failStream(call, err));
       call.on('cancelled', () => stream.close());
       call.on('close', () => stream.close());
     },
@@ -97,10 +97,10 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
         }
         const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
           (data) => call.write({ data }),
-          (err) => (err ? call.destroy(toServiceError(err) as unknown as Error) : call.end()));
+          (err) => (err ? failStream(call, err) : call.end()));
         call.on('cancelled', cancel);
         call.on('close', cancel);
-      }).catch((err: unknown) => call.destroy(toServiceError(err) as unknown as Error));
+      }).catch((err: unknown) => failStream(call, err));
     },
   };
 }

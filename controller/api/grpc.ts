@@ -30,3 +30,11 @@ export function parseJson(json: string, what: string): unknown {
     throw new ApiError('invalid-argument', `${what}: not a JSON document: ${(err as Error).message}`);
   }
 }
+
+/**
+ * End a server stream with an error status. (grpc-js sends the status of an error *emitted* on the
+ * call; destroy() would end the stream without one and leave the client waiting.)
+ */
+export function failStream(call: { emit(event: 'error', err: unknown): boolean }, err: unknown): void {
+  call.emit('error', toServiceError(err));
+}

@@ -7,7 +7,7 @@ import type { NodeHandlers } from '../../proto';
 import { NODE_LEASE_NAMESPACE, type Condition, type Event, type Lease, type Node, type Pod, type PodStatus } from '../../proto/resources';
 import { ApiError } from '../errors';
 import { recordEvent } from './events';
-import { parseJson, toServiceError, unary } from './grpc';
+import { failStream, parseJson, unary } from './grpc';
 import type { Clock, Registry } from './registry';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
@@ -81,10 +81,10 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
       requireEpoch(nodeName, epoch).then(() => {
         const stream = serveWatch(registry, 'Pod', { filter: (o) => (o as Pod).spec?.nodeName === nodeName }, resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
-          (err) => call.destroy(toServiceError(err) as unknown as Error));
+          (err) => failStream(call, err));
         call.on('cancelled', () => stream.close());
         call.on('close', () => stream.close());
-      }).catch((err: unknown) => call.destroy(toServiceError(err) as unknown as Error));
+      }).catch((err: unknown) => failStream(call, err));
     },
 
     UpdatePodStatus: unary(async (req) => {

@@ -1,0 +1,113 @@
+// The ClusterClient over the CLI's own gRPC client (cli/grpc-lite.ts) on TCP: documents are JSON
+// in `Object` messages; every failure becomes a ServerError naming the controller's address.
+
+import type { Resource } from '../../proto/resources';
+import { clusterLiteDefinition } from '../../proto/lite-definition';
+import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc-lite';
+import { CliError, serverErrorOf } from './errors';
+import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, WatchCall, WatchEvent, WatchEventType } from './types';
+
+type Unary = (req: object, cb: (err: CallError | null, res?: object) => void) => Call;
+type ServerStream = (req: object) => Call;
+
+interface WireObject {
+  json: string;
+}
+
+export function connectCluster(server: string): ClusterClient {
+  const target = parseHostPort(server);
+  if (!target) throw new CliError(`controller address "${server}" is not HOST:PORT`);
+  const channel = new Channel(target);
+  const raw = makeClient(channel, clusterLiteDefinition()['berth.cluster.v1.Cluster']!) as Record<string, Unary | ServerStream> & { close(): void };
+
+  const call = <Res>(method: string, req: object): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      (raw[method] as Unary)(req, (err, res) => (err ? reject(serverErrorOf(err, server)) : resolve(res as Res)));
+    });
+
+  const stream = <T>(method: string, req: object, convert: (m: object) => T): Stream<T> => {
+    const c = (raw[method] as ServerStream)(req);
+    let cancelled = false;
+    // Until iterated, a failure must not go unhandled.
+    c.on('error', () => undefined);
+    return {
+      cancel() {
+        cancelled = true;
+        c.cancel();
+        c.destroy();
+      },
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const m of c) yield convert(m as object);
+        } catch (err) {
+          if (cancelled) return;
+          throw serverErrorOf(err as CallError, server);
+        }
+      },
+    };
+  };
+
+  return {
+    server,
+    async apply(objects, options: ApplyCall) {
+      const res = await call<{ results: Array<{ action: string; object: WireObject | null }> }>('Apply', {
+        objects: objects.map(toWire),
+        dryRun: options.dryRun,
+        applySet: options.applySet,
+        prune: options.prune,
+      });
+      return res.results.map((r): ApplyResultItem => ({ action: r.action as ApplyAction, object: fromWire(r.object) }));
+    },
+    async get<T extends Resource>(kind: string, namespace: string | undefined, name: string) {
+      return fromWire(await call<WireObject>('Get', { kind, namespace: namespace ?? '', name })) as T;
+    },
+    async list<T extends Resource>(kind: string, options: ListCall = {}) {
+      const res = await call<{ items: WireObject[]; resourceVersion: string }>('List', {
+        kind,
+        namespace: options.namespace ?? '',
+        labelSelector: options.labelSelector ?? '',
+        fieldSelector: options.fieldSelector ?? '',
+      });
+      return { items: res.items.map((o) => fromWire(o) as T), resourceVersion: res.resourceVersion };
+    },
+    async update<T extends Resource>(object: T) {
+      return fromWire(await call<WireObject>('Update', toWire(object))) as T;
+    },
+    async delete(kind, namespace, name) {
+      const res = await call<{ deleted: WireObject[] }>('Delete', { kind, namespace: namespace ?? '', name });
+      return res.deleted.map(fromWire);
+    },
+    watch(kind, options: WatchCall = {}) {
+      return stream('Watch', {
+        kind,
+        namespace: options.namespace ?? '',
+        labelSelector: options.labelSelector ?? '',
+        fieldSelector: options.fieldSelector ?? '',
+        resourceVersion: options.resourceVersion ?? '',
+      }, (m): WatchEvent => {
+        const e = m as { type: string; object: WireObject | null; resourceVersion: string };
+        return { type: e.type as WatchEventType, ...(e.object?.json ? { object: fromWire(e.object) } : {}), resourceVersion: e.resourceVersion };
+      });
+    },
+    logs(options: LogsCall) {
+      return stream('Logs', {
+        namespace: options.namespace,
+        name: options.name,
+        container: options.container ?? '',
+        follow: options.follow,
+        tailLines: options.tailLines,
+        timestamps: options.timestamps,
+      }, (m) => (m as { data: Buffer }).data);
+    },
+    close() {
+      channel.close();
+    },
+  };
+}
+
+const toWire = (object: Resource): WireObject => ({ json: JSON.stringify(object) });
+
+function fromWire(o: WireObject | null): Resource {
+  if (!o?.json) throw new CliError('the controller sent an empty object');
+  return JSON.parse(o.json) as Resource;
+}

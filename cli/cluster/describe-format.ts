@@ -1,0 +1,290 @@
+// What `berth describe` prints for each kind, as kubectl describe prints it (pure: the object,
+// the objects related to it and a clock in, text out). Every description ends with the events
+// about the object.
+
+import type {
+  Condition, Container, ContainerState, Deployment, Event, Namespace, Node, Pod, ReplicaSet, Resource,
+} from '../../proto/resources';
+import { age, describeTime } from './age';
+import { DescribeWriter } from './describe-writer';
+import { toYaml } from './output';
+import { podColumns } from './pod-status';
+import { eventTime, formatSelector, nodeRoles } from './printers';
+import { isOwnedBy, newReplicaSet, replicaSetsOf } from './rollout-state';
+
+export interface Related {
+  events: Event[];
+  /** Deployment: its ReplicaSets. */
+  replicaSets?: ReplicaSet[];
+  /** ReplicaSet: its pods; Node: the pods bound to it. */
+  pods?: Pod[];
+}
+
+const sortedEntries = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+const labelLines = (m: Record<string, string> | undefined) => sortedEntries(m).map(([k, v]) => `${k}=${v}`);
+const annotationLines = (m: Record<string, string> | undefined) => sortedEntries(m).map(([k, v]) => `${k}: ${v}`);
+
+function meta(w: DescribeWriter, obj: Resource, namespaced: boolean): void {
+  w.field(0, 'Name', obj.metadata.name);
+  if (namespaced) w.field(0, 'Namespace', obj.metadata.namespace ?? 'default');
+}
+
+function controlledBy(obj: Resource): string | undefined {
+  const owner = obj.metadata.ownerReferences?.find((r) => r.controller) ?? obj.metadata.ownerReferences?.[0];
+  return owner ? `${owner.kind}/${owner.name}` : undefined;
+}
+
+/** The events table, or "Events: <none>". Oldest first; "10s (x3 over 2m)" for repeated ones. */
+export function eventsSection(w: DescribeWriter, events: Event[], now: Date): void {
+  if (events.length === 0) {
+    w.field(0, 'Events', '<none>');
+    return;
+  }
+  const sorted = [...events].sort((a, b) => (Date.parse(eventTime(a) ?? '') || 0) - (Date.parse(eventTime(b) ?? '') || 0));
+  w.line(0, 'Events:');
+  w.table(2, ['Type', 'Reason', 'Age', 'From', 'Message'], sorted.map((e) => {
+    const last = age(eventTime(e), now);
+    const count = e.count ?? 1;
+    const when = count > 1 ? `${last} (x${count} over ${age(e.firstTimestamp || e.metadata.creationTimestamp, now)})` : last;
+    return [e.type ?? '', e.reason ?? '', when, [e.source?.component, e.source?.host].filter(Boolean).join(', '), (e.message ?? '').trim()];
+  }), ['----', '------', '----', '----', '-------']);
+}
+
+function conditionsTable(w: DescribeWriter, conditions: Condition[] | undefined, columns: 'pod' | 'reason' | 'node'): void {
+  if (!conditions?.length) {
+    w.field(0, 'Conditions', '<none>');
+    return;
+  }
+  w.line(0, 'Conditions:');
+  if (columns === 'pod') {
+    w.table(2, ['Type', 'Status'], conditions.map((c) => [c.type, c.status]));
+  } else if (columns === 'reason') {
+    w.table(2, ['Type', 'Status', 'Reason'], conditions.map((c) => [c.type, c.status, c.reason ?? '']), true);
+  } else {
+    w.table(2, ['Type', 'Status', 'LastHeartbeatTime', 'LastTransitionTime', 'Reason', 'Message'],
+      conditions.map((c) => [c.type, c.status, describeTime(c.lastUpdateTime), describeTime(c.lastTransitionTime), c.reason ?? '', c.message ?? '']), true);
+  }
+}
+
+function stateLines(w: DescribeWriter, indent: number, key: string, state: ContainerState | undefined): void {
+  if (state?.running) {
+    w.field(indent, key, 'Running');
+    w.field(indent + 2, 'Started', describeTime(state.running.startedAt));
+  } else if (state?.waiting) {
+    w.field(indent, key, 'Waiting');
+    if (state.waiting.reason) w.field(indent + 2, 'Reason', state.waiting.reason);
+    if (state.waiting.message) w.field(indent + 2, 'Message', state.waiting.message);
+  } else if (state?.terminated) {
+    const t = state.terminated;
+    w.field(indent, key, 'Terminated');
+    if (t.reason) w.field(indent + 2, 'Reason', t.reason);
+    if (t.message) w.field(indent + 2, 'Message', t.message);
+    w.field(indent + 2, 'Exit Code', t.exitCode);
+    if (t.signal) w.field(indent + 2, 'Signal', t.signal);
+    w.field(indent + 2, 'Started', describeTime(t.startedAt));
+    w.field(indent + 2, 'Finished', describeTime(t.finishedAt));
+  } else {
+    w.field(indent, key, key === 'State' ? 'Waiting' : '<none>');
+  }
+}
+
+/** A container of a pod template or a pod; with a status when the pod has one for it. */
+function containerLines(w: DescribeWriter, indent: number, c: Container, status?: Pod['status']): void {
+  w.line(indent, `${c.name}:`);
+  const i = indent + 2;
+  const cs = status?.containerStatuses?.find((s) => s.name === c.name);
+  if (status) w.field(i, 'Container ID', cs?.containerID ?? '');
+  w.field(i, 'Image', c.image);
+  if (status) w.field(i, 'Image ID', cs?.imageID ?? '');
+  const ports = c.ports ?? [];
+  w.list(i, ports.length > 1 ? 'Ports' : 'Port', ports.map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}${p.name ? ` (${p.name})` : ''}`));
+  w.list(i, ports.length > 1 ? 'Host Ports' : 'Host Port', ports.map((p) => `${p.hostPort ?? 0}/${p.protocol ?? 'TCP'}`));
+  if (c.command?.length) {
+    w.line(i, 'Command:');
+    for (const a of c.command) w.line(i + 2, a);
+  }
+  if (c.args?.length) {
+    w.line(i, 'Args:');
+    for (const a of c.args) w.line(i + 2, a);
+  }
+  if (status) {
+    stateLines(w, i, 'State', cs?.state);
+    if (cs?.lastState && Object.keys(cs.lastState).length > 0) stateLines(w, i, 'Last State', cs.lastState);
+    w.field(i, 'Ready', cs?.ready ? 'True' : 'False');
+    w.field(i, 'Restart Count', cs?.restartCount ?? 0);
+  }
+  for (const [key, res] of [['Limits', c.resources?.limits], ['Requests', c.resources?.requests]] as const) {
+    if (!res || Object.keys(res).length === 0) continue;
+    w.line(i, `${key}:`);
+    for (const [k, v] of sortedEntries(res as Record<string, string>)) w.field(i + 2, k, v);
+  }
+  if (c.readinessProbe) w.field(i, 'Readiness', probeText(c.readinessProbe));
+  if (c.livenessProbe) w.field(i, 'Liveness', probeText(c.livenessProbe));
+  if (!c.env?.length) w.field(i, 'Environment', '<none>');
+  else {
+    w.line(i, 'Environment:');
+    for (const e of c.env) w.field(i + 2, e.name, e.value ?? '');
+  }
+}
+
+function probeText(p: NonNullable<Container['readinessProbe']>): string {
+  const how = p.httpGet ? `http-get ${p.httpGet.scheme === 'HTTPS' ? 'https' : 'http'}://${p.httpGet.host ?? ''}:${p.httpGet.port}${p.httpGet.path ?? '/'}`
+    : p.tcpSocket ? `tcp-socket ${p.tcpSocket.host ?? ''}:${p.tcpSocket.port}`
+      : p.exec ? `exec [${p.exec.command.join(' ')}]` : 'unknown';
+  return `${how} delay=${p.initialDelaySeconds ?? 0}s timeout=${p.timeoutSeconds ?? 1}s period=${p.periodSeconds ?? 10}s #success=${p.successThreshold ?? 1} #failure=${p.failureThreshold ?? 3}`;
+}
+
+/** "Pod Template:" and the template's labels and containers (describe, rollout history --revision). */
+export function podTemplate(w: DescribeWriter, template: Deployment['spec']['template']): void {
+  w.line(0, 'Pod Template:');
+  w.list(2, 'Labels', labelLines(template.metadata?.labels));
+  if (template.metadata?.annotations) w.list(2, 'Annotations', annotationLines(template.metadata.annotations));
+  w.line(2, 'Containers:');
+  for (const c of template.spec.containers) containerLines(w, 3, c);
+  if (template.spec.nodeSelector) w.list(2, 'Node-Selectors', labelLines(template.spec.nodeSelector));
+}
+
+export function describePod(pod: Pod, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = pod.status ?? {};
+  meta(w, pod, true);
+  w.field(0, 'Node', pod.spec.nodeName ? `${pod.spec.nodeName}${s.hostIP ? `/${s.hostIP}` : ''}` : '<none>');
+  w.field(0, 'Start Time', s.startTime ? describeTime(s.startTime) : '<none>');
+  w.list(0, 'Labels', labelLines(pod.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(pod.metadata.annotations));
+  if (pod.metadata.deletionTimestamp) {
+    w.field(0, 'Status', `Terminating (lasts ${age(pod.metadata.deletionTimestamp, now)})`);
+    w.field(0, 'Termination Grace Period', `${pod.spec.terminationGracePeriodSeconds ?? 30}s`);
+  } else {
+    w.field(0, 'Status', s.phase ?? 'Pending');
+  }
+  if (s.reason) w.field(0, 'Reason', s.reason);
+  if (s.message) w.field(0, 'Message', s.message);
+  w.field(0, 'IP', s.podIP ?? '');
+  w.field(0, 'Controlled By', controlledBy(pod));
+  w.line(0, 'Containers:');
+  for (const c of pod.spec.containers) containerLines(w, 2, c, s);
+  conditionsTable(w, s.conditions, 'pod');
+  w.list(0, 'Node-Selectors', labelLines(pod.spec.nodeSelector));
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+function strategyText(d: Deployment): string {
+  const ru = d.spec.strategy?.rollingUpdate;
+  return `${ru?.maxUnavailable ?? '25%'} max unavailable, ${ru?.maxSurge ?? '25%'} max surge`;
+}
+
+const rsSummary = (rs: ReplicaSet) => `${rs.metadata.name} (${rs.status?.replicas ?? 0}/${rs.spec.replicas ?? 0} replicas created)`;
+
+export function describeDeployment(d: Deployment, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = d.status ?? {};
+  meta(w, d, true);
+  w.field(0, 'CreationTimestamp', describeTime(d.metadata.creationTimestamp));
+  w.list(0, 'Labels', labelLines(d.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(d.metadata.annotations));
+  w.field(0, 'Selector', formatSelector(d.spec.selector));
+  const desired = d.spec.replicas ?? 1;
+  w.field(0, 'Replicas', `${desired} desired | ${s.updatedReplicas ?? 0} updated | ${s.replicas ?? 0} total | ${s.availableReplicas ?? 0} available | ${s.unavailableReplicas ?? 0} unavailable`);
+  const type = d.spec.strategy?.type ?? 'RollingUpdate';
+  w.field(0, 'StrategyType', type);
+  w.field(0, 'MinReadySeconds', d.spec.minReadySeconds ?? 0);
+  if (type === 'RollingUpdate') w.field(0, 'RollingUpdateStrategy', strategyText(d));
+  if (d.spec.paused) w.field(0, 'Paused', 'true');
+  podTemplate(w, d.spec.template);
+  conditionsTable(w, s.conditions, 'reason');
+  const owned = replicaSetsOf(d, related.replicaSets ?? []);
+  const current = newReplicaSet(d, owned);
+  const old = owned.filter((rs) => rs !== current && ((rs.spec.replicas ?? 0) > 0 || (rs.status?.replicas ?? 0) > 0));
+  w.list(0, 'OldReplicaSets', old.map(rsSummary));
+  w.field(0, 'NewReplicaSet', current ? rsSummary(current) : '<none>');
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+export function describeReplicaSet(rs: ReplicaSet, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = rs.status ?? {};
+  meta(w, rs, true);
+  w.field(0, 'Selector', formatSelector(rs.spec.selector));
+  w.list(0, 'Labels', labelLines(rs.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(rs.metadata.annotations));
+  w.field(0, 'Controlled By', controlledBy(rs));
+  w.field(0, 'Replicas', `${s.replicas ?? 0} current / ${rs.spec.replicas ?? 1} desired`);
+  const pods = (related.pods ?? []).filter((p) => isOwnedBy(p, rs));
+  const count = (phase: string) => pods.filter((p) => (p.status?.phase ?? 'Pending') === phase).length;
+  w.field(0, 'Pods Status', `${count('Running')} Running / ${count('Pending')} Waiting / ${count('Succeeded')} Succeeded / ${count('Failed')} Failed`);
+  podTemplate(w, rs.spec.template);
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+export function describeNode(node: Node, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = node.status ?? {};
+  meta(w, node, false);
+  w.field(0, 'Roles', nodeRoles(node));
+  w.list(0, 'Labels', labelLines(node.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(node.metadata.annotations));
+  w.field(0, 'CreationTimestamp', describeTime(node.metadata.creationTimestamp));
+  w.field(0, 'Unschedulable', node.spec?.unschedulable ? 'true' : 'false');
+  conditionsTable(w, s.conditions, 'node');
+  w.line(0, 'Addresses:');
+  for (const a of s.addresses ?? []) w.field(2, a.type, a.address);
+  for (const [key, res] of [['Capacity', s.capacity], ['Allocatable', s.allocatable]] as const) {
+    w.line(0, `${key}:`);
+    for (const [k, v] of sortedEntries(res as Record<string, string> | undefined)) w.field(2, k, v);
+  }
+  const info = s.nodeInfo ?? {};
+  w.line(0, 'System Info:');
+  w.field(2, 'Kernel Version', info.kernelVersion ?? '');
+  w.field(2, 'OS Image', info.osImage ?? '');
+  w.field(2, 'Architecture', info.architecture ?? '');
+  w.field(2, 'Container Runtime Version', info.containerRuntimeVersion ?? '');
+  w.field(2, 'Agent Version', info.agentVersion ?? '');
+  const pods = (related.pods ?? []).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+  w.line(0, `Non-terminated Pods:          (${pods.length} in total)`);
+  w.table(2, ['Namespace', 'Name', 'CPU Requests', 'Memory Requests', 'Status', 'Age'], pods.map((p) => [
+    p.metadata.namespace ?? 'default',
+    p.metadata.name ?? '',
+    p.spec.containers.map((c) => c.resources?.requests?.cpu).filter(Boolean).join('+') || '0',
+    p.spec.containers.map((c) => c.resources?.requests?.memory).filter(Boolean).join('+') || '0',
+    podColumns(p, now).status,
+    age(p.metadata.creationTimestamp, now),
+  ]), true);
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+export function describeNamespace(ns: Namespace, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  meta(w, ns, false);
+  w.list(0, 'Labels', labelLines(ns.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(ns.metadata.annotations));
+  w.field(0, 'Status', ns.metadata.deletionTimestamp ? 'Terminating' : ns.status?.phase ?? 'Active');
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+/** Kinds without a dedicated layout (Lease, Event): metadata, then the rest as YAML. */
+export function describeGeneric(obj: Resource, namespaced: boolean, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  meta(w, obj, namespaced);
+  w.list(0, 'Labels', labelLines(obj.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(obj.metadata.annotations));
+  w.field(0, 'CreationTimestamp', describeTime(obj.metadata.creationTimestamp));
+  const rest = Object.fromEntries(Object.entries(obj).filter(([k]) => !['apiVersion', 'kind', 'metadata'].includes(k)));
+  if (Object.keys(rest).length > 0) {
+    const text = toYaml(rest).trimEnd();
+    for (const line of text.split('\n')) {
+      const m = /^(\S[^:]*):\s*(.*)$/.exec(line);
+      if (m && m[2]) w.field(0, capitalize(m[1]!), m[2]);
+      else w.line(0, m ? `${capitalize(m[1]!)}:` : line);
+    }
+  }
+  if (obj.kind !== 'Event') eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

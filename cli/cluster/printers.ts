@@ -1,0 +1,165 @@
+// The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
+// in, cells out).
+
+import type { Deployment, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import { age } from './age';
+import { podColumns } from './pod-status';
+
+export interface Columns {
+  header: string[];
+  row(obj: Resource, now: Date): string[];
+}
+
+export interface ColumnOptions {
+  wide: boolean;
+  /** -A: a NAMESPACE column first (namespaced kinds only). */
+  allNamespaces: boolean;
+  showLabels: boolean;
+  /** `get all`: names as `pod/web-1`. */
+  prefixNames: boolean;
+}
+
+/** k=v,k2=v2 in key order, or <none>. */
+export function formatLabels(labels: Record<string, string> | undefined): string {
+  const entries = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(',') : '<none>';
+}
+
+/** A label selector in kubectl's text form: app=web,tier in (a,b),!canary. */
+export function formatSelector(selector: LabelSelector | undefined): string {
+  if (!selector) return '<none>';
+  const parts = Object.entries(selector.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else parts.push(`!${e.key}`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+const n = (v: number | undefined) => String(v ?? 0);
+
+function templateColumns(spec: { template: { spec: { containers: Array<{ name: string; image: string }> } }; selector: LabelSelector }): string[] {
+  const containers = spec.template?.spec?.containers ?? [];
+  return [containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), formatSelector(spec.selector)];
+}
+
+/** Ready / NotReady / Unknown, plus SchedulingDisabled when cordoned. */
+export function nodeStatus(node: Node): string {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  const parts = [!ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
+  if (node.spec?.unschedulable) parts.push('SchedulingDisabled');
+  return parts.join(',');
+}
+
+export function nodeRoles(node: Node): string {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    else if (k === 'kubernetes.io/role' && v) roles.add(v);
+  }
+  return roles.size ? [...roles].sort().join(',') : '<none>';
+}
+
+/** An event's most recent time: lastTimestamp, else firstTimestamp, else when it was stored. */
+export const eventTime = (e: Event): string | undefined => e.lastTimestamp || e.firstTimestamp || e.metadata.creationTimestamp;
+
+/** "pod/web-1": the object an event is about. */
+export const involvedRef = (e: Event): string => `${(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`;
+
+const KIND_COLUMNS: Record<string, { header: string[]; wide: string[]; cells(obj: Resource, now: Date): { base: string[]; wide: string[] } }> = {
+  Pod: {
+    header: ['READY', 'STATUS', 'RESTARTS', 'AGE'],
+    wide: ['IP', 'NODE'],
+    cells(obj, now) {
+      const pod = obj as Pod;
+      const c = podColumns(pod, now);
+      return { base: [c.ready, c.status, c.restarts, age(pod.metadata.creationTimestamp, now)], wide: [pod.status?.podIP || '<none>', pod.spec?.nodeName || '<none>'] };
+    },
+  },
+  Deployment: {
+    header: ['READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const d = obj as Deployment;
+      const s = d.status ?? {};
+      return { base: [`${n(s.readyReplicas)}/${d.spec.replicas ?? 1}`, n(s.updatedReplicas), n(s.availableReplicas), age(d.metadata.creationTimestamp, now)], wide: templateColumns(d.spec) };
+    },
+  },
+  ReplicaSet: {
+    header: ['DESIRED', 'CURRENT', 'READY', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const rs = obj as ReplicaSet;
+      const s = rs.status ?? {};
+      return { base: [String(rs.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rs.metadata.creationTimestamp, now)], wide: templateColumns(rs.spec) };
+    },
+  },
+  Node: {
+    header: ['STATUS', 'ROLES', 'AGE', 'VERSION'],
+    wide: ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'],
+    cells(obj, now) {
+      const node = obj as Node;
+      const info = node.status?.nodeInfo ?? {};
+      const internal = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      return {
+        base: [nodeStatus(node), nodeRoles(node), age(node.metadata.creationTimestamp, now), info.agentVersion || '<none>'],
+        wide: [internal || '<none>', '<none>', info.osImage || '<unknown>', info.kernelVersion || '<unknown>', info.containerRuntimeVersion || '<unknown>'],
+      };
+    },
+  },
+  Namespace: {
+    header: ['STATUS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const ns = obj as Namespace;
+      return { base: [ns.metadata.deletionTimestamp ? 'Terminating' : ns.status?.phase ?? 'Active', age(ns.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  Lease: {
+    header: ['HOLDER', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const lease = obj as Lease;
+      return { base: [lease.spec?.holderIdentity ?? '', age(lease.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+};
+
+const EVENT_HEADER = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
+const EVENT_WIDE = ['SOURCE', 'FIRST SEEN', 'COUNT', 'NAME'];
+
+function eventCells(e: Event, now: Date, wide: boolean): string[] {
+  const source = [e.source?.component, e.source?.host].filter(Boolean).join(', ');
+  const cells = [age(eventTime(e), now), e.type ?? '', e.reason ?? '', involvedRef(e), (e.message ?? '').trim()];
+  return wide ? [...cells, source, age(e.firstTimestamp || e.metadata.creationTimestamp, now), String(e.count ?? 1), e.metadata.name ?? ''] : cells;
+}
+
+/** The table columns for a kind. */
+export function columnsFor(info: KindInfo, options: ColumnOptions): Columns {
+  const ns = options.allNamespaces && info.namespaced;
+  const labels = options.showLabels;
+  const nameOf = (obj: Resource) => (options.prefixNames ? `${info.kind.toLowerCase()}${info.apiVersion.includes('/') ? `.${info.apiVersion.split('/')[0]}` : ''}/${obj.metadata.name}` : obj.metadata.name ?? '');
+  if (info.kind === 'Event') {
+    // Events lead with their time, not a name.
+    return {
+      header: [...(ns ? ['NAMESPACE'] : []), ...EVENT_HEADER, ...(options.wide ? EVENT_WIDE : []), ...(labels ? ['LABELS'] : [])],
+      row: (obj, now) => [...(ns ? [obj.metadata.namespace ?? ''] : []), ...eventCells(obj as Event, now, options.wide), ...(labels ? [formatLabels(obj.metadata.labels)] : [])],
+    };
+  }
+  const k = KIND_COLUMNS[info.kind] ?? { header: ['AGE'], wide: [], cells: (obj: Resource, now: Date) => ({ base: [age(obj.metadata.creationTimestamp, now)], wide: [] }) };
+  return {
+    header: [...(ns ? ['NAMESPACE'] : []), 'NAME', ...k.header, ...(options.wide ? k.wide : []), ...(labels ? ['LABELS'] : [])],
+    row(obj, now) {
+      const c = k.cells(obj, now);
+      return [...(ns ? [obj.metadata.namespace ?? ''] : []), nameOf(obj), ...c.base, ...(options.wide ? c.wide : []), ...(labels ? [formatLabels(obj.metadata.labels)] : [])];
+    },
+  };
+}
+
+/** Events oldest first, as kubectl sorts them for reading. */
+export function sortEvents(events: Event[]): Event[] {
+  return [...events].sort((a, b) => (Date.parse(eventTime(a) ?? '') || 0) - (Date.parse(eventTime(b) ?? '') || 0));
+}

@@ -1,0 +1,107 @@
+// Where a Deployment's rollout stands, from the Deployment, its ReplicaSets and their pods (pure).
+// The messages are kubectl rollout status's; `rolloutWait` adds what `apply --wait` needs on top:
+// no old pods left, and a fast failure when a new pod cannot start.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource } from '../../proto/resources';
+import { podFailure } from './pod-status';
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+export function revisionOf(obj: Resource): number {
+  const n = Number(obj.metadata.annotations?.[REVISION_ANNOTATION]);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+export const isOwnedBy = (obj: Resource, owner: Resource): boolean =>
+  !!owner.metadata.uid && (obj.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid);
+
+/** The Deployment's ReplicaSets, oldest revision first. */
+export function replicaSetsOf(d: Deployment, all: ReplicaSet[]): ReplicaSet[] {
+  return all.filter((rs) => isOwnedBy(rs, d)).sort((a, b) => revisionOf(a) - revisionOf(b));
+}
+
+/** A template as the Deployment holds it: a ReplicaSet's copy carries the pod-template-hash label. */
+export function templateWithoutHash(template: PodTemplateSpec): PodTemplateSpec {
+  const copy = structuredClone(template);
+  if (copy.metadata?.labels) {
+    delete copy.metadata.labels[POD_TEMPLATE_HASH];
+    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
+  }
+  return copy;
+}
+
+/** The ReplicaSet of the Deployment's current template, if it exists yet. */
+export function newReplicaSet(d: Deployment, owned: ReplicaSet[]): ReplicaSet | undefined {
+  const byTemplate = owned.find((rs) => isDeepStrictEqual(templateWithoutHash(rs.spec.template), templateWithoutHash(d.spec.template)));
+  if (byTemplate) return byTemplate;
+  const revision = revisionOf(d);
+  return revision ? owned.find((rs) => revisionOf(rs) === revision) : undefined;
+}
+
+export type RolloutState =
+  | { state: 'waiting'; message: string }
+  | { state: 'done'; message: string }
+  | { state: 'failed'; message: string };
+
+/** kubectl rollout status's verdict on a Deployment, from its status alone. */
+export function deploymentRolloutStatus(d: Deployment): RolloutState {
+  const name = d.metadata.name;
+  const s = d.status ?? {};
+  if ((d.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) {
+    return { state: 'waiting', message: 'Waiting for deployment spec update to be observed...' };
+  }
+  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { state: 'failed', message: `deployment "${name}" exceeded its progress deadline` };
+  }
+  const desired = d.spec.replicas ?? 1;
+  const updated = s.updatedReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  if (updated < desired) {
+    return { state: 'waiting', message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${desired} new replicas have been updated...` };
+  }
+  if (total > updated) {
+    return { state: 'waiting', message: `Waiting for deployment "${name}" rollout to finish: ${total - updated} old replicas are pending termination...` };
+  }
+  if (available < updated) {
+    return { state: 'waiting', message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...` };
+  }
+  return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+}
+
+/**
+ * `apply --wait`'s verdict: rolled out as kubectl says, with as many replicas as desired and no
+ * pod of an older template left; failed at once when a pod of the current template is stuck
+ * (image pull, crash loop, unschedulable) or the progress deadline passed.
+ */
+export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[]): RolloutState {
+  const ref = `deployment/${d.metadata.name}`;
+  const owned = replicaSetsOf(d, replicaSets);
+  const current = newReplicaSet(d, owned);
+  const podsOf = (rs: ReplicaSet) => pods.filter((p) => isOwnedBy(p, rs));
+  const newPods = current ? podsOf(current) : owned.flatMap(podsOf);
+  for (const pod of [...newPods].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))) {
+    const failure = podFailure(pod);
+    if (failure) return { state: 'failed', message: `${ref}: pod ${pod.metadata.name}: ${failure.reason}${failure.message ? `: ${failure.message}` : ''}` };
+  }
+  const status = deploymentRolloutStatus(d);
+  if (status.state === 'failed') {
+    const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
+    return { state: 'failed', message: `${ref}: ${status.message}${progressing?.message ? `: ${progressing.message}` : ''}` };
+  }
+  if (status.state === 'waiting') return status;
+  const desired = d.spec.replicas ?? 1;
+  const s = d.status ?? {};
+  if ((s.replicas ?? 0) !== desired || (s.availableReplicas ?? 0) !== desired) {
+    return { state: 'waiting', message: `Waiting for deployment "${d.metadata.name}" rollout to finish: ${s.availableReplicas ?? 0} of ${desired} replicas are available...` };
+  }
+  const old = owned.filter((rs) => rs !== current).flatMap(podsOf);
+  if (old.length > 0) {
+    return { state: 'waiting', message: `Waiting for deployment "${d.metadata.name}" rollout to finish: ${old.length} old pods are pending termination...` };
+  }
+  return status;
+}

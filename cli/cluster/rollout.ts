@@ -1,0 +1,150 @@
+// berth rollout status|history|undo|pause|resume|restart deployment/NAME [-n NS]
+//   status [--timeout D] [--watch=false]   history [--revision N]   undo [--to-revision N]
+// Client-side as kubectl's: each reads the Deployment (and its ReplicaSets) and writes the
+// Deployment back with the resource version it read.
+
+import type { Deployment, ReplicaSet } from '../../proto/resources';
+import { durationFlag, intFlag, parse } from './args';
+import { DescribeWriter } from './describe-writer';
+import { podTemplate } from './describe-format';
+import { CliError } from './errors';
+import { LiveObjects } from './live-objects';
+import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
+import { planUndo, revisions } from './rollout-history';
+import { deploymentRolloutStatus, type RolloutState } from './rollout-state';
+import type { Verb, VerbContext } from './types';
+import { updateWithRetry } from './update';
+
+const USAGE = 'berth rollout status|history|undo|pause|resume|restart deployment/NAME';
+const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+function target(positionals: string[], sub: string): string {
+  return singleTarget(positionals, `berth rollout ${sub} deployment/NAME`, ['Deployment']).name;
+}
+
+const status: Verb = async (ctx, argv) => {
+  const { values, positionals } = parse(argv, {
+    namespace: { type: 'string', short: 'n' },
+    timeout: { type: 'string', short: 't' },
+    watch: { type: 'string', short: 'w' },
+  }, { watch: 'true' });
+  const name = target(positionals, 'status');
+  const namespace = values.namespace || 'default';
+  const timeoutMs = durationFlag('--timeout', values.timeout) ?? 0;
+  const watch = values.watch === undefined || values.watch === 'true';
+  if (values.watch !== undefined && !['true', 'false'].includes(values.watch)) throw new CliError(`invalid argument "${values.watch}" for "--watch" flag: expected true or false`);
+  // Fails at once, in kubectl's words, when the Deployment does not exist.
+  const first = await ctx.client.get<Deployment>('Deployment', namespace, name);
+  if (!watch) {
+    const s = deploymentRolloutStatus(first);
+    if (s.state === 'failed') throw new CliError(s.message);
+    ctx.out(`${s.message}\n`);
+    return 0;
+  }
+  const live = new LiveObjects(ctx.client);
+  let printed = '';
+  const result = await live.until<RolloutState>([{ kind: 'Deployment', namespace, fieldSelector: `metadata.name=${name}` }], () => {
+    const d = live.list<Deployment>('Deployment').find((o) => o.metadata.name === name);
+    if (!d) throw new CliError(`${pluralRef(resolveKind('Deployment'), name)} was deleted`);
+    const s = deploymentRolloutStatus(d);
+    if (s.state !== 'failed' && s.message !== printed) {
+      printed = s.message;
+      ctx.out(`${s.message}\n`);
+    }
+    return s.state === 'waiting' ? undefined : s;
+  }, timeoutMs);
+  if (result === 'timeout') throw new CliError('timed out waiting for the condition');
+  if (result.state === 'failed') throw new CliError(result.message);
+  return 0;
+};
+
+async function deploymentAndReplicaSets(ctx: VerbContext, namespace: string, name: string) {
+  const d = await ctx.client.get<Deployment>('Deployment', namespace, name);
+  const { items } = await ctx.client.list<ReplicaSet>('ReplicaSet', { namespace });
+  return { d, replicaSets: items };
+}
+
+const history: Verb = async (ctx, argv) => {
+  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' } });
+  const name = target(positionals, 'history');
+  const { d, replicaSets } = await deploymentAndReplicaSets(ctx, values.namespace || 'default', name);
+  const all = revisions(d, replicaSets);
+  const wanted = intFlag('--revision', values.revision);
+  if (wanted !== undefined && wanted > 0) {
+    const r = all.find((x) => x.revision === wanted);
+    if (!r) throw new CliError(`unable to find the specified revision`);
+    const w = new DescribeWriter();
+    podTemplate(w, r.replicaSet.spec.template);
+    ctx.out(`${objectRef(d)} with revision #${wanted}\n${w.toString()}`);
+    return 0;
+  }
+  if (all.length === 0) {
+    ctx.out(`No rollout history found in deployment "${name}"\n`);
+    return 0;
+  }
+  const w = new DescribeWriter();
+  w.table(0, ['REVISION', 'CHANGE-CAUSE'], all.map((r) => [String(r.revision), r.changeCause ?? '<none>']));
+  ctx.out(`${objectRef(d)}\n${w.toString()}\n`);
+  return 0;
+};
+
+const undo: Verb = async (ctx, argv) => {
+  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' }, 'to-revision': { type: 'string' } });
+  const name = target(positionals, 'undo');
+  const namespace = values.namespace || 'default';
+  const toRevision = intFlag('--to-revision', values['to-revision']) ?? 0;
+  const { replicaSets } = await deploymentAndReplicaSets(ctx, namespace, name);
+  let skipped: number | undefined;
+  const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', namespace, name, (d) => {
+    const plan = planUndo(d, replicaSets, toRevision);
+    if (plan.type === 'error') throw new CliError(plan.message);
+    if (plan.type === 'skip') {
+      skipped = plan.revision;
+      return undefined;
+    }
+    d.spec.template = plan.template;
+    return d;
+  });
+  ctx.out(skipped !== undefined
+    ? `${objectRef(object)} skipped rollback (current template already matches revision ${skipped})\n`
+    : `${objectRef(object)} rolled back\n`);
+  return 0;
+};
+
+/** pause and resume: set spec.paused, refusing when it already is what was asked. */
+const setPaused = (paused: boolean): Verb => async (ctx, argv) => {
+  const sub = paused ? 'pause' : 'resume';
+  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' } });
+  const name = target(positionals, sub);
+  const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', values.namespace || 'default', name, (d) => {
+    if (Boolean(d.spec.paused) === paused) throw new CliError(`${pluralRef(resolveKind('Deployment'), name)} ${paused ? 'is already paused' : 'is not paused'}`);
+    d.spec.paused = paused;
+    return d;
+  });
+  ctx.out(`${objectRef(object)} ${paused ? 'paused' : 'resumed'}\n`);
+  return 0;
+};
+
+const restart: Verb = async (ctx, argv) => {
+  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' } });
+  const name = target(positionals, 'restart');
+  const at = ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', values.namespace || 'default', name, (d) => {
+    if (d.spec.paused) throw new CliError(`can't restart paused deployment (run rollout resume first)`);
+    d.spec.template.metadata ??= {};
+    // A new template (and so a new ReplicaSet) that differs only by this annotation: every pod is replaced.
+    d.spec.template.metadata.annotations = { ...d.spec.template.metadata.annotations, [RESTARTED_AT]: at };
+    return d;
+  });
+  ctx.out(`${objectRef(object)} restarted\n`);
+  return 0;
+};
+
+const SUBVERBS: Record<string, Verb> = { status, history, undo, pause: setPaused(true), resume: setPaused(false), restart };
+
+export const rollout: Verb = async (ctx, argv) => {
+  const [sub, ...rest] = argv;
+  const verb = sub ? SUBVERBS[sub] : undefined;
+  if (!verb) throw new CliError(`${sub ? `unknown rollout command "${sub}"` : 'a rollout command is required'} (${USAGE})`);
+  return verb(ctx, rest);
+};

@@ -1,0 +1,30 @@
+// berth scale deployment/NAME --replicas=N | deployment NAME --replicas=N [-n NS]
+//            [--current-replicas=M]: "deployment.apps/web scaled".
+
+import type { Deployment, ReplicaSet } from '../../proto/resources';
+import { intFlag, parse } from './args';
+import { CliError } from './errors';
+import { objectRef, singleTarget } from './resource-names';
+import type { Verb } from './types';
+import { updateWithRetry } from './update';
+
+export const scale: Verb = async (ctx, argv) => {
+  const { values, positionals } = parse(argv, {
+    replicas: { type: 'string' },
+    'current-replicas': { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+  });
+  const replicas = intFlag('--replicas', values.replicas);
+  if (replicas === undefined) throw new CliError('required flag(s) "replicas" not set (berth scale deployment/NAME --replicas=N)');
+  const current = intFlag('--current-replicas', values['current-replicas']);
+  const target = singleTarget(positionals, 'berth scale deployment/NAME --replicas=N', ['Deployment', 'ReplicaSet']);
+  const { object } = await updateWithRetry<Deployment | ReplicaSet>(ctx.client, target.info.kind, values.namespace || 'default', target.name, (obj) => {
+    const now = obj.spec.replicas ?? 1;
+    if (current !== undefined && now !== current) throw new CliError(`Expected replicas to be ${current}, was ${now}`);
+    if (now === replicas) return undefined;
+    obj.spec.replicas = replicas;
+    return obj;
+  });
+  ctx.out(`${objectRef(object)} scaled\n`);
+  return 0;
+};

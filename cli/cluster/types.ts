@@ -1,0 +1,90 @@
+// The CLI's cluster verbs (kubectl's): their vocabulary and their one dependency, the controller.
+//
+// Lifecycle of a verb: main.ts resolves the controller's address (server-address.ts) and calls
+// runClusterVerb (index.ts), which parses the verb's flags, opens one ClusterClient, runs the verb
+// and closes the client. Verbs print kubectl's lines and return their exit status; they throw a
+// CliError for what the user got wrong and a ServerError for what the controller refused, and
+// runClusterVerb prints either in kubectl's words. Everything a verb prints about objects (tables,
+// statuses, ages, descriptions, diffs) is computed by pure functions over the objects and a `now`.
+
+import type { Resource } from '../../proto/resources';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+
+export interface ApplyResultItem {
+  action: ApplyAction;
+  /** The object as stored (or as it would be, in a dry run; as it was, when pruned). */
+  object: Resource;
+}
+
+export interface ApplyCall {
+  dryRun: boolean;
+  /** The name under which the controller records what this apply applied (for prune). */
+  applySet: string;
+  prune: boolean;
+}
+
+export interface ListCall {
+  /** Absent or '': every namespace. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface WatchCall extends ListCall {
+  /** Absent: the current objects first (ADDED...), then SYNCED, then changes. */
+  resourceVersion?: string;
+}
+
+/** ADDED | MODIFIED | DELETED carry an object; SYNCED ends the initial list; RESYNC: a fresh list follows. */
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNCED' | 'RESYNC';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  object?: Resource;
+  resourceVersion: string;
+}
+
+/** A server stream the caller iterates and may abandon. */
+export interface Stream<T> extends AsyncIterable<T> {
+  /** Stop the stream (the server sees it cancelled); the iteration then ends without an error. */
+  cancel(): void;
+}
+
+export interface LogsCall {
+  namespace: string;
+  name: string;
+  container?: string;
+  follow: boolean;
+  /** -1: everything. */
+  tailLines: number;
+  timestamps: boolean;
+}
+
+/** The Cluster service as the verbs use it: documents in and out, failures as ServerErrors. */
+export interface ClusterClient {
+  /** HOST:PORT, for messages. */
+  readonly server: string;
+  apply(objects: Resource[], call: ApplyCall): Promise<ApplyResultItem[]>;
+  get<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T>;
+  list<T extends Resource = Resource>(kind: string, call?: ListCall): Promise<{ items: T[]; resourceVersion: string }>;
+  /** Refused (ServerError code 'conflict') when metadata.resourceVersion is not the stored one. */
+  update<T extends Resource>(object: T): Promise<T>;
+  delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
+  watch(kind: string, call?: WatchCall): Stream<WatchEvent>;
+  logs(call: LogsCall): Stream<Buffer>;
+  close(): void;
+}
+
+/** Where a verb writes, and its clock: injected so that tests can run verbs in process. */
+export interface VerbContext {
+  client: ClusterClient;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  now: () => Date;
+  /** Standard input as text, for `-f -`. */
+  readStdin: () => string;
+}
+
+/** A verb returns its exit status. */
+export type Verb = (ctx: VerbContext, argv: string[]) => Promise<number>;

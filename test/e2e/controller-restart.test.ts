@@ -1,0 +1,66 @@
+// A controller that restarts loses no agent: kill -9 the controller, start it again on the same
+// address and data root; the agent reconnects and resumes its pod watch, running pods are not
+// restarted, and a pod applied after the restart runs.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { startTestAgent } from '../fixtures/agent';
+import { startTestController } from '../fixtures/controller';
+import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
+import { startRegistry } from '../fixtures/registry';
+
+const pod = (name: string, image: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: ${image}
+      command: ["sleep", "3600"]
+`;
+
+async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+t.test('the agent reconnects to a restarted controller and carries on', async (t) => {
+  const dir = t.testdir();
+  const registry = await startRegistry(t);
+  const image = `${registry.host}/sleeper:1`;
+  await pushImage(registry.host, 'sleeper:1', await buildImage({ layers: [busyboxLayer()] }));
+  let controller = await startTestController(t, dir);
+  const address = controller.address;
+  const agent = await startTestAgent(t, dir, ['--controller', address, '--node-name', 'solo']);
+
+  const phase = (name: string) => {
+    const r = controller.berth(['get', 'pod', name, '-o', 'json']);
+    return r.status === 0 ? (JSON.parse(r.stdout) as { status?: { phase?: string; containerStatuses?: { containerID?: string; restartCount: number }[] } }).status : undefined;
+  };
+  fs.writeFileSync(path.join(dir, 'first.yaml'), pod('first', image));
+  t.equal(controller.berth(['apply', '-f', path.join(dir, 'first.yaml')]).status, 0);
+  const before = await eventually('first running', () => (phase('first')?.phase === 'Running' ? phase('first') : undefined));
+
+  await controller.kill();
+  controller = await startTestController(t, dir, { listen: address, dataRoot: controller.dataRoot });
+  fs.writeFileSync(path.join(dir, 'second.yaml'), pod('second', image));
+  t.equal(controller.berth(['apply', '-f', path.join(dir, 'second.yaml')]).status, 0);
+  await eventually('second running after the restart', () => phase('second')?.phase === 'Running');
+  const after = phase('first');
+  t.equal(after?.containerStatuses?.[0]?.containerID, before.containerStatuses?.[0]?.containerID, 'the first pod kept its container');
+  t.equal(after?.containerStatuses?.[0]?.restartCount, 0);
+  t.equal(agent.berth(['ps', '-q']).stdout.split('\n').filter(Boolean).length, 2);
+
+  t.equal(controller.berth(['delete', 'pod', 'first']).status, 0);
+  t.equal(controller.berth(['delete', 'pod', 'second']).status, 0);
+  await eventually('containers removed', () => agent.berth(['ps', '-aq']).stdout.trim() === '');
+  await agent.stop();
+});
