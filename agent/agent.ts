@@ -10,6 +10,7 @@ import { BerthError } from './errors';
 import { ImageService } from './images/service';
 import type { RegistryOptions } from './images/registry';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
+import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
 import { createOciRuntime } from './runtime/oci';
 import { ContainerService } from './runtime/service';
 import { containersHandlers } from './server/containers';
@@ -25,6 +26,8 @@ export interface AgentOptions {
   cgroupParent?: string;
   bridge?: string;
   subnet?: string;
+  /** Join a cluster: register this node with the controller and run the pods it binds here. */
+  node?: NodeOptions;
 }
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
@@ -35,6 +38,8 @@ export const DEFAULT_CGROUP_PARENT = '/berth';
 export interface RunningAgent {
   images: ImageService;
   containers: ContainerService;
+  /** Present when the agent was started with a controller. */
+  node?: RunningNodeAgent;
   stop(): Promise<void>;
 }
 
@@ -45,6 +50,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   if (Buffer.byteLength(options.socket) > MAX_SOCKET_PATH) {
     throw new BerthError('invalid-argument', `socket path ${options.socket} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a unix socket address`);
   }
+  // Bad node options fail before anything is started.
+  if (options.node) compileNodeOptions(options.node);
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {
@@ -76,10 +83,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       server.bindAsync(`unix://${options.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
     await fs.chmod(options.socket, 0o660);
+    let node: RunningNodeAgent | undefined;
+    try {
+      if (options.node) node = await startNodeAgent(options.node, { images, containers, network });
+    } catch (err) {
+      server.forceShutdown();
+      containers.close();
+      await images.close();
+      throw err;
+    }
     return {
       images,
       containers,
+      ...(node ? { node } : {}),
       async stop() {
+        await node?.stop();
         containers.close();
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         await images.close();

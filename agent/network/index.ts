@@ -18,6 +18,7 @@ import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } f
 import type { AttachOptions, CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
 
 export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
+export { joinedNetns } from './types';
 export { isNetns } from './netns';
 
 /** A private range seldom used by other tools (docker 172.17/16, podman 10.88/16, libvirt 192.168.122/24). */

@@ -17,7 +17,18 @@ export type NetworkMode =
   /** Own namespace holding only loopback. */
   | 'none'
   /** The host's namespace: nothing to set up. */
-  | 'host';
+  | 'host'
+  /**
+   * Join the namespace at this path, made and owned by someone else (a pod's, attached under the
+   * pod's own id): nothing is set up or torn down for the container itself. Several containers
+   * joining one namespace share its interfaces and address, as docker's `container:<id>` does.
+   */
+  | `netns:${string}`;
+
+/** The namespace path a `netns:` mode joins; undefined for the other modes. */
+export function joinedNetns(mode: NetworkMode): string | undefined {
+  return mode.startsWith('netns:') ? mode.slice('netns:'.length) : undefined;
+}
 
 export interface PortMapping {
   /** Host address the port is published on; '' or '0.0.0.0' means every address. */

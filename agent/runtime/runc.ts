@@ -129,6 +129,11 @@ export interface PipeIo {
   stdin?: NodeJS.ReadableStream;
   onStdout(b: Buffer): void;
   onStderr(b: Buffer): void;
+  /**
+   * Ends the process early (a probe's timeout): runc passes SIGTERM on to it; runc itself is
+   * killed a moment later if it is still there.
+   */
+  signal?: AbortSignal;
 }
 
 /** runc with pipes; the exit code of the process (128+n for a signal, as a shell reports it). */
@@ -142,10 +147,17 @@ export function runWithPipes(binary: string, args: string[], io: PipeIo): Promis
       child.stdin.on('error', () => undefined);
       io.stdin.pipe(child.stdin);
     }
+    const abort = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+    };
+    if (io.signal?.aborted) abort();
+    else io.signal?.addEventListener('abort', abort, { once: true });
     child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
     // 'close', not 'exit': all output has been delivered by then.
     child.on('close', (code, sig) => {
       if (io.stdin && child.stdin) io.stdin.unpipe(child.stdin);
+      io.signal?.removeEventListener('abort', abort);
       resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
     });
   });

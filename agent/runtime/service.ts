@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { BerthError } from '../errors';
 import type { ImageService } from '../images/service';
 import type { ImageRecord } from '../images/types';
-import type { ContainerNetwork, NetworkMode, PortMapping } from '../network/types';
+import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network/types';
 import { changes, type Change } from './changes';
 import { writeEtcFiles } from './etc-files';
 import { readLogs, type LogLine, type LogOptions } from './logs';
@@ -41,6 +41,7 @@ export interface CreateRequest {
   autoRemove?: boolean;
   labels?: Record<string, string>;
   stopTimeout?: number;
+  hostname?: string;
 }
 
 export interface ContainerServiceOptions {
@@ -71,6 +72,8 @@ export class ContainerService {
   private readonly reservedNames = new Set<string>();
   /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
   private readonly changed = new Map<string, Array<() => void>>();
+  /** Told the ID of every container whose record changed (or that was removed). */
+  private readonly observers = new Set<(id: string) => void>();
   private closed = false;
 
   private constructor(private readonly o: ContainerServiceOptions, readonly store: ContainerStore) {}
@@ -143,6 +146,7 @@ export class ContainerService {
         limits: req.limits ?? {},
         restart: req.restart ?? { name: 'no', maximumRetryCount: 0 },
         autoRemove: req.autoRemove ?? false,
+        ...(req.hostname ? { hostname: req.hostname } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -153,6 +157,7 @@ export class ContainerService {
     this.specFor(record, image, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
     await prepareRootfs(rootfsPaths(this.store.dirOf(record.id)));
     await this.store.save(record);
+    this.notify(record.id);
     return record;
   }
 
@@ -166,14 +171,17 @@ export class ContainerService {
     return this.o.images.pull(word);
   }
 
-  start(word: string): Promise<ContainerRecord> {
+  /** With `countAsRestart`, a start of a container that ran before counts in its restartCount (a pod's restart). */
+  start(word: string, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
     return this.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) throw new BerthError('not-found', `No such container: ${word}`);
       if (current.state.status === 'running') return current;
       this.cancelRestart(current.id);
-      return this.run({ ...current, state: { ...current.state, stoppedByUser: false } });
+      const ranBefore = current.state.exitCode !== undefined;
+      const restartCount = current.state.restartCount + (options.countAsRestart && ranBefore ? 1 : 0);
+      return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
     });
   }
 
@@ -189,7 +197,7 @@ export class ContainerService {
       const hostNetwork = record.config.network === 'host';
       // Written before the container is created (the runtime binds them), completed with the
       // container's address once the network has one: the same files, rewritten in place.
-      const hostname = record.id.slice(0, 12);
+      const hostname = record.config.hostname ?? record.id.slice(0, 12);
       const etc = await writeEtcFiles(dir, hostname, undefined, hostNetwork);
       const bundle = path.join(dir, 'bundle');
       await mkdir(bundle, { recursive: true });
@@ -205,9 +213,10 @@ export class ContainerService {
       };
       // The container is created in its namespace while the CNI plugins connect it: its process
       // runs nothing until `start`, which waits for both.
-      attached = true;
-      const net = await this.o.network.attach(record.id, record.config.network, record.config.ports, { whileConnecting: create });
-      if (!created) await create(undefined);
+      const joined = joinedNetns(record.config.network);
+      attached = joined === undefined;
+      const net = joined === undefined ? await this.o.network.attach(record.id, record.config.network, record.config.ports, { whileConnecting: create }) : undefined;
+      if (!created) await create(joined);
       if (net?.ip) await writeEtcFiles(dir, hostname, net.ip, hostNetwork);
       await this.o.oci.start(record.id);
       const running: ContainerRecord = {
@@ -215,6 +224,10 @@ export class ContainerService {
         state: { ...record.state, status: 'running', pid: created!.pid, startedAt: new Date().toISOString() },
         ...(net ? { network: { ...(net.ip ? { ip: net.ip } : {}), ...(net.gateway ? { gateway: net.gateway } : {}), ...(net.mac ? { mac: net.mac } : {}), netns: net.netns } } : {}),
       };
+      if (record.state.exitCode !== undefined) {
+        const { exitCode, startedAt, finishedAt, error } = record.state;
+        running.state.lastExit = { exitCode, ...(startedAt ? { startedAt } : {}), ...(finishedAt ? { finishedAt } : {}), ...(error ? { error } : {}) };
+      }
       delete running.state.finishedAt;
       delete running.state.exitCode;
       delete running.state.error;
@@ -248,7 +261,7 @@ export class ContainerService {
       env: c.env,
       ...(c.workdir ? { workdir: c.workdir } : {}),
       ...(c.user ? { user: c.user } : {}),
-      hostname: record.id.slice(0, 12),
+      hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,
       ...imageFiles(this.o.images, image),
       etcFiles,
@@ -267,12 +280,18 @@ export class ContainerService {
     if (this.closed || this.waiters.has(id)) return;
     const controller = new AbortController();
     this.waiters.set(id, controller);
+    const forget = () => {
+      if (this.waiters.get(id) === controller) this.waiters.delete(id);
+    };
     this.o.oci.waitExit(id, controller.signal).then(
-      (exit) => {
-        this.waiters.delete(id);
-        return this.serial(id, () => this.exited(id, exit.exitCode, exit.finishedAt, exit.oomKilled));
-      },
-      () => this.waiters.delete(id),
+      (exit) => this.serial(id, async () => {
+        // Aborted meanwhile: a stop (or restart) that queued before us already recorded this
+        // exit, and the record may now describe a newer run that this exit must not end.
+        if (controller.signal.aborted) return;
+        forget();
+        await this.exited(id, exit.exitCode, exit.finishedAt, exit.oomKilled);
+      }),
+      forget,
     ).catch((err: unknown) => console.error(`container ${id.slice(0, 12)}: handling its exit failed:`, err));
   }
 
@@ -329,7 +348,8 @@ export class ContainerService {
   /** runc state, network and mount of a container whose process is gone. */
   private async release(record: ContainerRecord): Promise<void> {
     await this.o.oci.delete(record.id, true).catch(() => {});
-    await this.o.network.detach(record.id);
+    // A joined namespace belongs to whoever made it (a pod): it outlives this container's runs.
+    if (joinedNetns(record.config.network) === undefined) await this.o.network.detach(record.id);
     unmountRootfs(rootfsPaths(this.store.dirOf(record.id)));
   }
 
@@ -382,6 +402,7 @@ export class ContainerService {
     const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.awaitExit(id, 30_000));
     if (!final) throw new BerthError('internal', `container ${record.name} did not stop after SIGKILL`);
     this.waiters.get(id)?.abort();
+    this.waiters.delete(id);
     await this.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
     return this.store.get(id) ?? record;
   }
@@ -407,12 +428,14 @@ export class ContainerService {
     });
   }
 
-  restart(word: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+  /** With `countAsRestart`, the restart counts in restartCount (a pod's container killed by its liveness probe). */
+  restart(word: string, timeoutSeconds?: number, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
     return this.serial(record.id, async () => {
       await this.stopNow(record.id, timeoutSeconds);
       const current = this.store.get(record.id)!;
-      return this.run({ ...current, state: { ...current.state, stoppedByUser: false } });
+      const restartCount = current.state.restartCount + (options.countAsRestart ? 1 : 0);
+      return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
     });
   }
 
@@ -518,6 +541,16 @@ export class ContainerService {
 
   private notify(id: string): void {
     for (const listener of this.changed.get(id) ?? []) listener();
+    for (const observer of this.observers) observer(id);
+  }
+
+  /**
+   * Be told the ID of each container whose record changes (created, started, exited, restarting,
+   * removed), after the change is saved. Returns the unsubscribe function.
+   */
+  observe(observer: (id: string) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Run `fn` after every earlier operation on the same container. */

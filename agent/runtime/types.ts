@@ -52,6 +52,8 @@ export interface ContainerConfig {
   restart: RestartPolicy;
   /** --rm: remove once it exits (and is not restarted). */
   autoRemove: boolean;
+  /** The container's hostname; default: the first 12 digits of its ID (a pod's containers: the pod's name). */
+  hostname?: string;
 }
 
 export interface ContainerState {
@@ -67,6 +69,8 @@ export interface ContainerState {
   nextRestartAt?: string;
   /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
   stoppedByUser: boolean;
+  /** How the run before the current one ended (kept across a restart, for a pod's lastState). */
+  lastExit?: { exitCode: number; startedAt?: string; finishedAt?: string; error?: string };
 }
 
 export interface ContainerRecord {

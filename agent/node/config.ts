@@ -1,0 +1,60 @@
+// `berth agent --controller ...` options, checked and defaulted once.
+
+import * as os from 'node:os';
+import { isIPv4 } from 'node:net';
+import { BerthError } from '../errors';
+import type { NodeConfig, NodeOptions } from './types';
+
+const bad = (message: string) => new BerthError('invalid-argument', message);
+
+/** Kubernetes' label rules: an optional DNS-subdomain prefix and a name of up to 63 characters. */
+const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+/** A node name is a DNS subdomain. */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** --labels k=v,k2=v2 */
+export function parseLabels(value: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const item of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const eq = item.indexOf('=');
+    if (eq < 0) throw bad(`invalid --labels entry "${item}": expected KEY=VALUE`);
+    const key = item.slice(0, eq);
+    const v = item.slice(eq + 1);
+    if (!LABEL_KEY.test(key)) throw bad(`invalid --labels key "${key}": a label name of letters, digits, '-', '_', '.', with an optional DNS prefix/`);
+    if (!LABEL_VALUE.test(v)) throw bad(`invalid --labels value "${v}" for "${key}": up to 63 letters, digits, '-', '_', '.'`);
+    labels[key] = v;
+  }
+  return labels;
+}
+
+/** HOST:PORT, [IPv6]:PORT */
+function checkController(address: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw bad(`invalid --controller "${address}": expected HOST:PORT`);
+  return address;
+}
+
+/** The host's first non-loopback IPv4 address (interfaces in the order the kernel lists them). */
+export function defaultNodeIp(interfaces: ReturnType<typeof os.networkInterfaces> = os.networkInterfaces()): string {
+  for (const addresses of Object.values(interfaces)) {
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  return '127.0.0.1';
+}
+
+export function compileNodeOptions(options: NodeOptions): NodeConfig {
+  const hostname = os.hostname();
+  const nodeName = options.nodeName ?? hostname.toLowerCase();
+  if (!NODE_NAME.test(nodeName)) throw bad(`invalid node name "${nodeName}": lower-case letters, digits, '-' and '.' (a DNS name); set one with --node-name`);
+  const nodeIp = options.nodeIp ?? defaultNodeIp();
+  if (!isIPv4(nodeIp)) throw bad(`invalid --node-ip "${nodeIp}": expected an IPv4 address`);
+  return {
+    controller: checkController(options.controller),
+    nodeName,
+    labels: { ...options.labels },
+    nodeIp,
+    hostname,
+  };
+}

@@ -1,0 +1,56 @@
+// A pod's container as the container runtime's create request: command/args as entrypoint/cmd,
+// env, workingDir, limits, the pod's network namespace joined, the pod's restart policy as the
+// runtime's own (it restarts crashed containers with back-off, also while the agent is away),
+// and the labels that find the container again.
+
+import type { Container, Pod, RestartPolicy } from '../../proto/resources';
+import { BerthError } from '../errors';
+import type { PortMapping } from '../network/types';
+import type { CreateRequest } from '../runtime/service';
+import type { RestartPolicy as RuntimeRestartPolicy } from '../runtime/types';
+import { containerLabels, containerName } from './naming';
+import { graceSecondsOf, restartPolicyOf } from './plan';
+import { parseCpus, parseMemoryBytes } from './quantity';
+import type { PodRef } from './types';
+
+export function runtimeRestartPolicy(policy: RestartPolicy): RuntimeRestartPolicy {
+  switch (policy) {
+    case 'Always': return { name: 'always', maximumRetryCount: 0 };
+    case 'OnFailure': return { name: 'on-failure', maximumRetryCount: 0 };
+    case 'Never': return { name: 'no', maximumRetryCount: 0 };
+  }
+}
+
+export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string): CreateRequest {
+  const where = `pod ${ref.namespace}/${ref.name} container ${container.name}`;
+  const limits = container.resources?.limits ?? {};
+  const env = (container.env ?? []).map((e) => {
+    if (!e.name || e.name.includes('=')) throw new BerthError('invalid-argument', `${where}: invalid environment variable name "${e.name}"`);
+    return `${e.name}=${e.value ?? ''}`;
+  });
+  return {
+    image: container.image,
+    name: containerName(ref, container.name),
+    // command replaces the image's Entrypoint (and with it its Cmd), args replaces Cmd.
+    ...(container.command ? { entrypoint: container.command } : {}),
+    ...(container.args ? { cmd: container.args } : {}),
+    env,
+    ...(container.workingDir ? { workdir: container.workingDir } : {}),
+    network: `netns:${netns}`,
+    limits: {
+      ...(limits.memory !== undefined ? { memoryBytes: parseMemoryBytes(limits.memory, `${where}: memory limit`) } : {}),
+      ...(limits.cpu !== undefined ? { cpus: parseCpus(limits.cpu, `${where}: cpu limit`) } : {}),
+    },
+    restart: runtimeRestartPolicy(restartPolicyOf(pod)),
+    labels: containerLabels(ref, container),
+    stopTimeout: graceSecondsOf(pod),
+    hostname: ref.name.slice(0, 63),
+  };
+}
+
+/** The ports of every container of the pod that ask for a host port: published on the pod's network. */
+export function publishedPorts(pod: Pod): PortMapping[] {
+  return pod.spec.containers.flatMap((c) => (c.ports ?? [])
+    .filter((p) => p.hostPort !== undefined && p.hostPort > 0)
+    .map((p) => ({ hostIp: '', hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp' })));
+}

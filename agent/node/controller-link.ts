@@ -1,0 +1,285 @@
+// The agent's connection to the controller (it dials out; the controller never dials in): a
+// gRPC client of the Node service, and the session rules around it.
+//
+// A session is one registration: an epoch. Within it the lease is renewed every renew interval,
+// the pod watch is kept open (resuming from the last resource version after a lost connection)
+// and so is the tunnel that logs requests come through. FAILED_PRECONDITION from any call means
+// the epoch is stale (the controller declared the node lost meanwhile): the session ends, the
+// agent registers again and relists every pod. UNAVAILABLE (or any other failure) means only
+// "try again": streams reopen with back-off, the lease renewal keeps trying, containers run on.
+
+import * as grpc from '@grpc/grpc-js';
+import { loadClusterApi, type NodeClient } from '../../proto';
+import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
+import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
+import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
+import type { Event, Node, PodStatus } from '../../proto/resources';
+import { BerthError, codeOfGrpcStatus } from '../errors';
+import { backoffDelay, RETRY_BACKOFF } from './backoff';
+import type { RawWatchEvent } from './pod-watch';
+import type { NodeConfig } from './types';
+
+/** What the link tells the rest of the node agent. */
+export interface LinkSink {
+  /** A session began. `relist`: it replaces a stale one, so the pod watch starts over with a full list. */
+  registered(epoch: string, relist: boolean): void;
+  /** The resource version the next pod watch starts from ('' for a full list). */
+  resumeFrom(): string;
+  /** A pod watch opened from `resourceVersion`. */
+  watchOpened(resourceVersion: string): void;
+  watchEvent(event: RawWatchEvent): void;
+  /** A request from the tunnel; `reply` sends on the same tunnel while it is open. */
+  tunnelRequest(request: TunnelRequest__Output, reply: (r: TunnelReply) => boolean): void;
+  /** The tunnel closed: requests served through it are over. */
+  tunnelClosed(): void;
+}
+
+export interface StatusReport {
+  namespace: string;
+  name: string;
+  uid: string;
+  status: PodStatus;
+  terminated: boolean;
+}
+
+/** A call failed: `stale` when the epoch was refused (a new session is on its way). */
+export class LinkError extends BerthError {
+  constructor(readonly reason: 'stale' | 'unavailable', message: string, options?: { cause?: unknown }) {
+    super(reason === 'stale' ? 'failed-precondition' : 'unavailable', message, options);
+  }
+}
+
+interface Session {
+  epoch: string;
+  renewMs: number;
+  abort: AbortController;
+}
+
+const STATUS = grpc.status;
+
+export class ControllerLink {
+  private readonly client: NodeClient;
+  private session: Session | undefined;
+  private readonly stopping = new AbortController();
+  private running: Promise<void> | undefined;
+  /** Only transitions are printed: a controller down for an hour is one line, not thousands. */
+  private lastProblem = '';
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly node: () => Node,
+    private readonly sink: LinkSink,
+    private readonly log: (line: string) => void = (line) => process.stderr.write(`berth agent: ${line}\n`),
+  ) {
+    const { Node: NodeService } = loadClusterApi().berth.cluster.v1;
+    this.client = new NodeService(config.controller, grpc.credentials.createInsecure(), {
+      // A controller that vanished without closing the connection is noticed within half a minute.
+      'grpc.keepalive_time_ms': 15_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    }) as unknown as NodeClient;
+  }
+
+  /** The current session's epoch; undefined while registering. */
+  get epoch(): string | undefined {
+    return this.session?.epoch;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.session?.abort.abort();
+    await this.running;
+    this.client.close();
+  }
+
+  async updatePodStatus(report: StatusReport): Promise<void> {
+    const session = this.requireSession();
+    await this.call(session, 'UpdatePodStatus', (cb) => this.client.updatePodStatus({
+      nodeName: this.config.nodeName,
+      epoch: session.epoch,
+      namespace: report.namespace,
+      name: report.name,
+      uid: report.uid,
+      statusJson: JSON.stringify(report.status),
+      terminated: report.terminated,
+    }, { deadline: Date.now() + 15_000 }, cb));
+  }
+
+  async recordEvent(event: Event): Promise<void> {
+    const session = this.requireSession();
+    await this.call(session, 'RecordEvent', (cb) => this.client.recordEvent({ nodeName: this.config.nodeName, event: { json: JSON.stringify(event) } }, { deadline: Date.now() + 15_000 }, cb));
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let relist = false;
+    while (!this.stopping.signal.aborted) {
+      const session = await this.register();
+      if (!session) return;
+      this.session = session;
+      this.problem('');
+      this.log(`node ${this.config.nodeName} registered with controller ${this.config.controller} (epoch ${session.epoch})`);
+      this.sink.registered(session.epoch, relist);
+      await Promise.all([this.renewLoop(session), this.watchLoop(session), this.tunnelLoop(session)]);
+      if (this.session === session) this.session = undefined;
+      relist = true;
+    }
+  }
+
+  private requireSession(): Session {
+    const session = this.session;
+    if (!session || session.abort.signal.aborted) throw new LinkError('unavailable', `not registered with controller ${this.config.controller} yet`);
+    return session;
+  }
+
+  /** Register until it works (or the agent stops: undefined). */
+  private async register(): Promise<Session | undefined> {
+    for (let failures = 0; !this.stopping.signal.aborted;) {
+      try {
+        const res = await new Promise<{ epoch: string; renewIntervalMs: number }>((resolve, reject) =>
+          this.client.register({ node: { json: JSON.stringify(this.node()) } }, { deadline: Date.now() + 15_000 }, (err, r) => (err || !r ? reject(err) : resolve(r))));
+        return { epoch: String(res.epoch), renewMs: Math.max(100, res.renewIntervalMs || 10_000), abort: new AbortController() };
+      } catch (err) {
+        failures++;
+        this.problem(`cannot register with controller ${this.config.controller}: ${describe(err)} (retrying)`);
+        await sleep(backoffDelay(RETRY_BACKOFF, failures), this.stopping.signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** The session's epoch was refused: end it (every loop of it stops), a new one follows. */
+  private endSession(session: Session, why: string): void {
+    if (session.abort.signal.aborted) return;
+    this.log(`${why}: registering again`);
+    session.abort.abort();
+  }
+
+  /** A unary call of the session: FAILED_PRECONDITION ends it; anything else is a LinkError('unavailable'). */
+  private call<T>(session: Session, method: string, start: (cb: (err: grpc.ServiceError | null, r?: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => start((err, r) => {
+      if (!err) return resolve(r as T);
+      if (err.code === STATUS.FAILED_PRECONDITION) {
+        this.endSession(session, `${method}: ${err.details}`);
+        return reject(new LinkError('stale', `${method}: ${err.details}`, { cause: err }));
+      }
+      reject(new LinkError('unavailable', `${method}: ${describe(err)}`, { cause: err }));
+    }));
+  }
+
+  private async renewLoop(session: Session): Promise<void> {
+    const signal = session.abort.signal;
+    while (!signal.aborted) {
+      await sleep(session.renewMs, signal);
+      if (signal.aborted) return;
+      try {
+        await this.call(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
+        this.problem('');
+      } catch (err) {
+        if (err instanceof LinkError && err.reason === 'unavailable') this.problem(`cannot renew the node's lease: ${err.message}`);
+      }
+    }
+  }
+
+  private async watchLoop(session: Session): Promise<void> {
+    const signal = session.abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const resourceVersion = this.sink.resumeFrom();
+      const call = this.client.watchPods({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion });
+      this.sink.watchOpened(resourceVersion);
+      const status = await new Promise<grpc.StatusObject | grpc.ServiceError>((resolve) => {
+        const cancel = () => call.cancel();
+        signal.addEventListener('abort', cancel, { once: true });
+        call.on('data', (event: WatchEvent__Output) => {
+          failures = 0;
+          this.sink.watchEvent({ type: event.type, ...(event.object?.json ? { json: event.object.json } : {}), resourceVersion: event.resourceVersion });
+        });
+        call.on('error', (err: grpc.ServiceError) => {
+          signal.removeEventListener('abort', cancel);
+          resolve(err);
+        });
+        call.on('status', (s: grpc.StatusObject) => {
+          signal.removeEventListener('abort', cancel);
+          resolve(s);
+        });
+      });
+      if (signal.aborted) return;
+      if (status.code === STATUS.FAILED_PRECONDITION) {
+        this.endSession(session, `pod watch: ${status.details}`);
+        return;
+      }
+      failures++;
+      if (status.code !== STATUS.OK) this.problem(`pod watch: ${describe(status)} (reconnecting)`);
+      await sleep(backoffDelay(RETRY_BACKOFF, failures), signal);
+    }
+  }
+
+  private async tunnelLoop(session: Session): Promise<void> {
+    const signal = session.abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const call = this.client.tunnel();
+      let open = true;
+      const reply = (r: TunnelReply): boolean => {
+        if (!open) return false;
+        call.write(r);
+        return true;
+      };
+      await new Promise<grpc.StatusObject | grpc.ServiceError>((resolve) => {
+        const cancel = () => call.cancel();
+        signal.addEventListener('abort', cancel, { once: true });
+        const done = (s: grpc.StatusObject | grpc.ServiceError) => {
+          signal.removeEventListener('abort', cancel);
+          open = false;
+          resolve(s);
+        };
+        call.on('data', (request: TunnelRequest__Output) => {
+          failures = 0;
+          this.sink.tunnelRequest(request, reply);
+        });
+        call.on('error', done);
+        call.on('status', done);
+        call.write({ id: 0, hello: { nodeName: this.config.nodeName, epoch: session.epoch } });
+      });
+      this.sink.tunnelClosed();
+      if (signal.aborted) return;
+      failures++;
+      await sleep(backoffDelay(RETRY_BACKOFF, failures), signal);
+    }
+  }
+
+  private problem(message: string): void {
+    if (message === this.lastProblem) return;
+    this.lastProblem = message;
+    if (message) this.log(message);
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  if (typeof e?.code === 'number') return `${codeOfGrpcStatus(e.code)}: ${e.details || e.message || 'no detail'}`;
+  return e?.message ?? String(err);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,83 @@
+// Pulls for pods: one pull per image at a time however many pods want it, different images in
+// parallel (a large image never holds up a small one), and per image an exponential back-off
+// after failures, shared by every pod that wants it.
+
+import type { Container, PullPolicy } from '../../proto/resources';
+import { BerthError } from '../errors';
+import { familiarString, parseReference } from '../images/reference';
+import type { ImageService } from '../images/service';
+import type { ImageRecord } from '../images/types';
+import { backoffDelay, PULL_BACKOFF } from './backoff';
+import type { Clock } from './types';
+
+export interface PullFailure {
+  message: string;
+  failedAt: number;
+  retryAt: number;
+  /** Failures in a row. */
+  failures: number;
+}
+
+/** The reference as the image store names it (busybox -> busybox:latest); invalid-argument when it is not one. */
+export function canonicalImage(image: string): string {
+  const ref = parseReference(image);
+  return ref.digest ? image : familiarString({ ...ref, tag: ref.tag ?? 'latest' });
+}
+
+/** Kubernetes' default: Always for :latest or no tag, IfNotPresent otherwise. */
+export function pullPolicyOf(container: Container): PullPolicy {
+  if (container.imagePullPolicy) return container.imagePullPolicy;
+  try {
+    const ref = parseReference(container.image);
+    return !ref.digest && (ref.tag === undefined || ref.tag === 'latest') ? 'Always' : 'IfNotPresent';
+  } catch {
+    return 'IfNotPresent';
+  }
+}
+
+export class ImagePuller {
+  private readonly inflight = new Map<string, Promise<ImageRecord>>();
+  private readonly failures = new Map<string, PullFailure>();
+
+  constructor(private readonly images: Pick<ImageService, 'pull' | 'resolve'>, private readonly clock: Clock) {}
+
+  /** The image on the host under this name, if any. */
+  present(image: string): ImageRecord | undefined {
+    try {
+      return this.images.resolve(canonicalImage(image));
+    } catch (err) {
+      if (err instanceof BerthError && (err.code === 'not-found' || err.code === 'invalid-argument')) return undefined;
+      throw err;
+    }
+  }
+
+  isPulling(image: string): boolean {
+    return this.inflight.has(canonicalImage(image));
+  }
+
+  /** The last pull's failure while the image has not been pulled since. */
+  failure(image: string): PullFailure | undefined {
+    return this.failures.get(canonicalImage(image));
+  }
+
+  /** Pull, or join the pull of the same image under way. Rejects with the registry's error. */
+  pull(image: string): Promise<ImageRecord> {
+    const key = canonicalImage(image);
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const pulling = this.images.pull(key).then(
+      (record) => {
+        this.failures.delete(key);
+        return record;
+      },
+      (err: unknown) => {
+        const failures = (this.failures.get(key)?.failures ?? 0) + 1;
+        const failedAt = this.clock.now();
+        this.failures.set(key, { message: (err as Error).message, failedAt, retryAt: failedAt + backoffDelay(PULL_BACKOFF, failures), failures });
+        throw err;
+      },
+    ).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, pulling);
+    return pulling;
+  }
+}

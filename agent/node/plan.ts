@@ -1,0 +1,154 @@
+// What a pod worker does next: a pure function of the desired pod, what the host has, and the
+// time. Every action it returns can run at once with the others (none depends on another of the
+// same pass); the worker carries them out, observes the host again and plans again, until a plan
+// is empty. Back-offs end at `wakeAt`, when the worker plans again without being asked.
+
+import type { Container, Pod, RestartPolicy } from '../../proto/resources';
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from '../runtime/restart';
+import { containerHash } from './naming';
+import type { Action, ObservedContainer, Plan, PlanInput } from './types';
+
+export const DEFAULT_GRACE_SECONDS = 30;
+
+export const restartPolicyOf = (pod: Pod): RestartPolicy => pod.spec.restartPolicy ?? 'Always';
+
+export const graceSecondsOf = (pod: Pod): number => {
+  const g = pod.spec.terminationGracePeriodSeconds;
+  return typeof g === 'number' && g >= 0 ? g : DEFAULT_GRACE_SECONDS;
+};
+
+/** Does a container that exited with this code run again under the pod's policy? */
+export function restartsAfter(policy: RestartPolicy, exitCode: number | undefined): boolean {
+  if (policy === 'Always') return true;
+  if (policy === 'OnFailure') return (exitCode ?? 0) !== 0;
+  return false;
+}
+
+/**
+ * When an exited container that the runtime will not bring back itself (its start failed) may
+ * start again: the runtime's own crash back-off (100 ms doubling to a minute, reset by a healthy
+ * run), so both kinds of restart look alike.
+ */
+export function restartDueAt(c: ObservedContainer): number {
+  const finished = Date.parse(c.finishedAt ?? '') || 0;
+  const started = Date.parse(c.startedAt ?? '') || 0;
+  const ran = started && finished ? finished - started : 0;
+  const delay = ran >= BACKOFF_RESET_AFTER_MS ? BACKOFF_INITIAL_MS : Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(c.restartCount, 20));
+  return finished + delay;
+}
+
+export function plan(input: PlanInput): Plan {
+  return input.terminating ? planTermination(input) : planSync(input);
+}
+
+/** Stop what runs (within the grace period), remove every container, then the network, then report. */
+function planTermination(input: PlanInput): Plan {
+  const actions: Action[] = [];
+  // A pod known only from its containers' labels says nothing: each container keeps the grace
+  // period it was made with.
+  const graceSeconds = input.pod.spec.terminationGracePeriodSeconds;
+  for (const c of input.containers) {
+    if (c.status === 'running') actions.push({ type: 'stop-container', container: c.name, id: c.id, ...(graceSeconds !== undefined ? { graceSeconds } : {}), reason: 'pod-terminating' });
+    else actions.push({ type: 'remove-container', container: c.name, id: c.id, reason: 'pod-terminating' });
+  }
+  if (actions.length > 0) return { actions };
+  if (input.network.exists) return { actions: [{ type: 'detach-network' }] };
+  return { actions: [{ type: 'pod-terminated' }] };
+}
+
+function planSync(input: PlanInput): Plan {
+  const { pod, now } = input;
+  const actions: Action[] = [];
+  let wakeAt: number | undefined;
+  const wake = (at: number) => {
+    wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
+  };
+  const policy = restartPolicyOf(pod);
+  const graceSeconds = graceSecondsOf(pod);
+  const specs = new Map(pod.spec.containers.map((c) => [c.name, c]));
+
+  // One container per name; anything else of the pod's goes (the newest of a name is kept).
+  const current = new Map<string, ObservedContainer>();
+  const byAge = [...input.containers].sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  for (const c of byAge) {
+    const extra = !specs.has(c.name) ? 'not-in-spec' : current.has(c.name) ? 'duplicate' : undefined;
+    if (extra === undefined) {
+      current.set(c.name, c);
+      continue;
+    }
+    actions.push(c.status === 'running'
+      ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'spec-changed' }
+      : { type: 'remove-container', container: c.name, id: c.id, reason: extra });
+  }
+
+  if (!input.network.ready) actions.push({ type: 'attach-network' });
+
+  for (const spec of pod.spec.containers) {
+    const c = current.get(spec.name);
+    if (!c) {
+      planCreate(input, spec, actions, wake);
+      continue;
+    }
+    if (c.hash !== containerHash(spec)) {
+      actions.push(c.status === 'running'
+        ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'spec-changed' }
+        : { type: 'remove-container', container: c.name, id: c.id, reason: 'spec-changed' });
+      continue;
+    }
+    switch (c.status) {
+      case 'created': {
+        if (!input.network.ready) break;
+        const failure = input.createFailures[c.name];
+        if (failure && now < failure.retryAt) wake(failure.retryAt);
+        else actions.push({ type: 'start-container', container: c.name, id: c.id, restart: false });
+        break;
+      }
+      case 'running':
+        if (input.unhealthy.includes(c.name)) {
+          // Never: the container is not run again, only stopped, as the kubelet does.
+          actions.push(policy === 'Never'
+            ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'liveness' }
+            : { type: 'restart-container', container: c.name, id: c.id, reason: 'liveness' });
+        }
+        break;
+      case 'restarting':
+        // The runtime brings it back when its back-off ends.
+        break;
+      case 'exited': {
+        if (!restartsAfter(policy, c.exitCode)) break;
+        const due = restartDueAt(c);
+        if (now >= due && input.network.ready) actions.push({ type: 'start-container', container: c.name, id: c.id, restart: true });
+        else if (now < due) wake(due);
+        break;
+      }
+    }
+  }
+  return { actions, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+}
+
+/** A container that does not exist yet: its image first, then (with the network up) the create. */
+function planCreate(input: PlanInput, spec: Container, actions: Action[], wake: (at: number) => void): void {
+  const image = input.images[spec.name] ?? { state: 'missing' };
+  switch (image.state) {
+    case 'missing':
+      actions.push({ type: 'pull-image', container: spec.name, image: spec.image });
+      return;
+    case 'failed':
+      if (input.now >= image.retryAt) actions.push({ type: 'pull-image', container: spec.name, image: spec.image });
+      else wake(image.retryAt);
+      return;
+    case 'pulling':
+    case 'never':
+    case 'invalid':
+      return;
+    case 'present': {
+      if (!input.network.ready) return;
+      const failure = input.createFailures[spec.name];
+      if (failure && input.now < failure.retryAt) {
+        wake(failure.retryAt);
+        return;
+      }
+      actions.push({ type: 'create-container', container: spec.name });
+    }
+  }
+}

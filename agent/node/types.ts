@@ -1,0 +1,152 @@
+// The node side of the agent: its vocabulary and lifecycle.
+//
+// An agent started with a controller address registers its Node (capacity, addresses, labels)
+// and receives an epoch; it renews the node's lease with that epoch and watches the pods bound to
+// it. A stale epoch (the controller declared the node lost meanwhile) means: register again, relist
+// every pod, and stop whatever is no longer bound here. A lost connection means nothing for the
+// containers: they keep running, and the watch resumes from the last resource version seen.
+//
+// Each pod has one serialized worker (kubelet's pod_workers): the newest desired state wins, and
+// its phases run in order, each retried until it succeeds:
+//   syncing     -> make the host match the pod: network, images, containers, probes, status
+//   terminating -> the pod was deleted or is no longer bound here: stop its containers within the
+//                  grace period, remove them and the pod's network
+//   terminated  -> the controller is told (terminated=true) and the worker is forgotten
+// A worker decides with a pure `plan(desired, observed, now) -> actions` and carries the actions
+// out; it observes the host again after every pass (level-triggered: a missed event, a restart or
+// a duplicate is harmless). After an agent restart, containers are found by their labels and
+// adopted into their pods, never recreated; nothing is stopped before the first full pod list.
+
+import type { Pod } from '../../proto/resources';
+
+/** `berth agent --controller ...`: what the user may set. */
+export interface NodeOptions {
+  /** HOST:PORT of the controller's gRPC server. */
+  controller: string;
+  /** Default: the host name. */
+  nodeName?: string;
+  /** Extra node labels. */
+  labels?: Record<string, string>;
+  /** The address pods' published ports and probes use; default: the host's first non-loopback IPv4. */
+  nodeIp?: string;
+}
+
+/** NodeOptions validated and defaulted once. */
+export interface NodeConfig {
+  controller: string;
+  nodeName: string;
+  labels: Record<string, string>;
+  nodeIp: string;
+  hostname: string;
+}
+
+/** Time, injected: decisions take `now` as an argument, workers read it from here. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A pod's identity: what its containers' labels carry, enough to find and stop them without the pod. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** One container of a pod as the host has it (from the container runtime's record and labels). */
+export interface ObservedContainer {
+  /** The runtime's container ID. */
+  id: string;
+  /** The pod container it runs (spec.containers[].name). */
+  name: string;
+  /** Hash of the container's spec when it was created: a different hash means the spec changed. */
+  hash: string;
+  /** The image reference as the pod names it. */
+  image: string;
+  imageId: string;
+  status: 'created' | 'running' | 'restarting' | 'exited';
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** Why the process could not run, or OOMKilled. */
+  error?: string;
+  restartCount: number;
+  /** When the runtime restarts it (status 'restarting'). */
+  nextRestartAt?: string;
+  lastExit?: { exitCode: number; startedAt?: string; finishedAt?: string; error?: string };
+}
+
+/** Where the image of a container that is still to be created stands. */
+export type ImageAvailability =
+  /** On the host and usable now. */
+  | { state: 'present'; imageId: string }
+  /** To be pulled (absent, or pull policy Always and not yet pulled for this container). */
+  | { state: 'missing' }
+  /** A pull is under way; previousFailure: the error of the pull before it, which failed. */
+  | { state: 'pulling'; previousFailure?: string }
+  /** The last pull failed; the next may start at retryAt (exponential back-off). */
+  | { state: 'failed'; message: string; failedAt: number; retryAt: number }
+  /** Absent and pull policy Never: nothing will ever bring it. */
+  | { state: 'never'; message: string }
+  /** The reference cannot be parsed. */
+  | { state: 'invalid'; message: string };
+
+/**
+ * A create that failed (CreateContainerError), or a start that failed for a reason of the host
+ * rather than of the container's process (RunContainerError); retried from retryAt.
+ */
+export interface CreateFailure {
+  message: string;
+  retryAt: number;
+}
+
+export interface PlanInput {
+  pod: Pod;
+  /** Deleted, no longer bound here, or gone from the controller: the pod's containers must go. */
+  terminating: boolean;
+  /** exists: the pod's network attachment is on the host; ready: it is, and its address is known. */
+  network: { exists: boolean; ready: boolean };
+  containers: ObservedContainer[];
+  /** Per container name, for containers that do not exist yet. */
+  images: Record<string, ImageAvailability>;
+  createFailures: Record<string, CreateFailure>;
+  /** Names of containers whose liveness probe failed in their current run. */
+  unhealthy: string[];
+  now: number;
+}
+
+export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed';
+
+export type Action =
+  /** Make the pod's network namespace (bridge, address, published ports); idempotent. */
+  | { type: 'attach-network' }
+  /** Start a pull of the container's image in the background. */
+  | { type: 'pull-image'; container: string; image: string }
+  /** Create the container and start it. */
+  | { type: 'create-container'; container: string }
+  /** Start an existing container that was created but not started, or ran before (counts as a restart). */
+  | { type: 'start-container'; container: string; id: string; restart: boolean }
+  /** Stop (stop signal, then SIGKILL after the grace period) and start again, counting a restart. */
+  | { type: 'restart-container'; container: string; id: string; reason: 'liveness' }
+  /** graceSeconds undefined: the container's own (the pod's grace period when it was made). */
+  | { type: 'stop-container'; container: string; id: string; graceSeconds?: number; reason: StopReason }
+  | { type: 'remove-container'; container: string; id: string; reason: 'pod-terminating' | 'spec-changed' | 'not-in-spec' | 'duplicate' }
+  | { type: 'detach-network' }
+  /** Nothing of the pod is left on the host: tell the controller, forget the pod. */
+  | { type: 'pod-terminated' };
+
+export interface Plan {
+  actions: Action[];
+  /** The earliest time a decision changes without any event (a back-off ends); undefined: none. */
+  wakeAt?: number;
+}
+
+/** Labels on every container of a pod: how it is found again after an agent restart. */
+export const LABELS = {
+  namespace: 'io.kubernetes.pod.namespace',
+  name: 'io.kubernetes.pod.name',
+  uid: 'io.kubernetes.pod.uid',
+  container: 'io.kubernetes.container.name',
+  hash: 'io.kubernetes.container.hash',
+} as const;

@@ -1,0 +1,136 @@
+// Helpers for the node end-to-end tests: a real controller (in this process, on a free loopback
+// port), a gRPC client of its Cluster API, and what a pod leaves on the host.
+
+import * as grpc from '@grpc/grpc-js';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadClusterApi, type ClusterClient } from '../../proto';
+import type { Event, Pod, PodStatus } from '../../proto/resources';
+import { startController } from '../../controller';
+import type { TestAgent, TestHost } from '../fixtures/agent';
+import type { Teardown } from '../fixtures/registry';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Cluster {
+  address: string;
+  client: ClusterClient;
+  apply(doc: object): Promise<void>;
+  /** undefined: not found. */
+  pod(name: string, namespace?: string): Promise<Pod | undefined>;
+  deletePod(name: string): Promise<void>;
+  events(pod: string): Promise<Event[]>;
+  /** Every status the pod has had from now on, in order (a watch). */
+  statuses(name: string): { seen: PodStatus[]; stop(): void };
+  /** Logs through the controller (and the agent's tunnel). Rejects with the gRPC error. */
+  logs(name: string, options?: { container?: string; tailLines?: number; timestamps?: boolean }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function unary<T>(fn: (cb: (err: grpc.ServiceError | null, r?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, r) => (err ? reject(err) : resolve(r as T))));
+}
+
+export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
+  const dataRoot = path.join(dir, 'controller-root');
+  fs.mkdirSync(dataRoot, { recursive: true });
+  const controller = await startController({ dataRoot, listen: '127.0.0.1:0' });
+  const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
+  const client = new ClusterService(controller.address, grpc.credentials.createInsecure()) as unknown as ClusterClient;
+  const watches: Array<() => void> = [];
+  const stop = async () => {
+    for (const w of watches) w();
+    client.close();
+    await controller.stop();
+  };
+  t.teardown(stop);
+  return {
+    address: controller.address,
+    client,
+    async apply(doc) {
+      await unary((cb) => client.apply({ objects: [{ json: JSON.stringify(doc) }] }, cb));
+    },
+    async pod(name, namespace = 'default') {
+      try {
+        const o = await unary<{ json: string }>((cb) => client.get({ kind: 'Pod', namespace, name }, cb));
+        return JSON.parse(o.json) as Pod;
+      } catch (err) {
+        if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return undefined;
+        throw err;
+      }
+    },
+    async deletePod(name) {
+      await unary((cb) => client.delete({ kind: 'Pod', namespace: 'default', name }, cb));
+    },
+    async events(pod) {
+      const r = await unary<{ items: Array<{ json: string }> }>((cb) => client.list({ kind: 'Event', namespace: 'default', fieldSelector: `involvedObject.name=${pod}` }, cb));
+      return r.items.map((i) => JSON.parse(i.json) as Event);
+    },
+    statuses(name) {
+      const seen: PodStatus[] = [];
+      const call = client.watch({ kind: 'Pod', namespace: 'default', fieldSelector: `metadata.name=${name}` });
+      call.on('data', (e: { type: string; object?: { json: string } }) => {
+        if (e.object?.json) {
+          const status = (JSON.parse(e.object.json) as Pod).status;
+          if (status) seen.push(status);
+        }
+      });
+      call.on('error', () => {});
+      const stopWatch = () => call.cancel();
+      watches.push(stopWatch);
+      return { seen, stop: stopWatch };
+    },
+    logs(name, options = {}) {
+      return new Promise((resolve, reject) => {
+        const call = client.logs({ namespace: 'default', name, container: options.container ?? '', follow: false, tailLines: options.tailLines ?? -1, timestamps: options.timestamps ?? false });
+        let out = '';
+        call.on('data', (c: { data: Buffer }) => (out += c.data.toString()));
+        call.on('error', reject);
+        call.on('end', () => resolve(out));
+      });
+    },
+    stop,
+  };
+}
+
+/** Poll until `probe` returns something truthy. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** What pods leave on the host while they exist; empty once they are gone. */
+export function hostResidue(agent: TestAgent & { host: TestHost }): string[] {
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(agent.dataRoot) || (m.startsWith(agent.host.runDir) && !m.endsWith('/net/netns')));
+  const runc = spawnSync('runc', ['--root', path.join(agent.host.runDir, 'runc'), 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const veths = spawnSync('ip', ['-o', 'link', 'show', 'master', agent.host.bridge], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => {
+    const dir = path.join('/sys/fs/cgroup', h, agent.host.cgroupParent);
+    return fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${h}:${d.name}`) : [];
+  });
+  const netnsDir = path.join(agent.host.runDir, 'net', 'netns');
+  const netns = fs.existsSync(netnsDir) ? fs.readdirSync(netnsDir) : [];
+  const ipamDir = path.join(agent.dataRoot, 'network', 'ipam');
+  const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir, { recursive: true }).map(String).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+  const containers = fs.existsSync(path.join(agent.dataRoot, 'containers')) ? fs.readdirSync(path.join(agent.dataRoot, 'containers')).filter((d) => /^[a-f0-9]{64}$/.test(d)) : [];
+  return [
+    ...mounts.map((m) => `mount ${m}`), ...runc.map((r) => `runc ${r}`), ...veths.map((v) => `veth ${v}`), ...cgroups.map((c) => `cgroup ${c}`),
+    ...netns.map((n) => `netns ${n}`), ...leases.map((l) => `lease ${l}`), ...containers.map((c) => `container ${c}`),
+  ];
+}
+
+export function podDoc(name: string, nodeName: string, spec: Partial<Pod['spec']> & Pick<Pod['spec'], 'containers'>): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName, ...spec } };
+}

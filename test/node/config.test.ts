@@ -1,0 +1,64 @@
+// Node options, quantities and the Node document an agent registers.
+
+import * as os from 'node:os';
+import t from 'tap';
+import { compileNodeOptions, defaultNodeIp, parseLabels } from '../../agent/node/config';
+import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
+import { parseCpus, parseMemoryBytes, parseQuantity } from '../../agent/node/quantity';
+import { createRequest, publishedPorts } from '../../agent/node/container-spec';
+import type { Pod } from '../../proto/resources';
+
+t.test('labels, controller address, node name and IP are checked once', async (t) => {
+  t.same(parseLabels('zone=a, tier=web,example.com/role=db'), { zone: 'a', tier: 'web', 'example.com/role': 'db' });
+  t.throws(() => parseLabels('zone'), /invalid --labels entry "zone": expected KEY=VALUE/);
+  t.throws(() => parseLabels('bad key=x'), /invalid --labels key "bad key"/);
+  t.throws(() => parseLabels('k=no spaces'), /invalid --labels value "no spaces" for "k"/);
+  const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
+  t.same(c, { controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname() });
+  t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
+  t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
+  t.throws(() => compileNodeOptions({ controller: 'h:1', nodeIp: 'fe80::1' }), /invalid --node-ip "fe80::1"/);
+  t.equal(defaultNodeIp({ lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '', mac: '', cidr: null }], eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false, netmask: '', mac: '', cidr: null, scopeid: 0 }, { address: '192.168.1.9', family: 'IPv4', internal: false, netmask: '', mac: '', cidr: null }] }), '192.168.1.9');
+});
+
+t.test('quantities as Kubernetes writes them', async (t) => {
+  t.equal(parseQuantity('500m', 'cpu'), 0.5);
+  t.equal(parseCpus('2', 'cpu'), 2);
+  t.equal(parseMemoryBytes('128Mi', 'mem'), 128 * 1024 * 1024);
+  t.equal(parseMemoryBytes('1G', 'mem'), 1e9);
+  t.equal(parseMemoryBytes('1e3', 'mem'), 1000);
+  t.equal(parseMemoryBytes(4096, 'mem'), 4096);
+  t.throws(() => parseQuantity('12 apples', 'pod default/x container c: memory limit'), /pod default\/x container c: memory limit "12 apples" is not a quantity/);
+});
+
+t.test('the Node document: capacity, allocatable, addresses, labels, node info', async (t) => {
+  const doc = nodeDocument({ controller: 'h:1', nodeName: 'n1', labels: { zone: 'a' }, nodeIp: '10.0.0.7', hostname: 'Host1' },
+    { cpus: 8, memoryBytes: 16 * 1024 ** 3, osImage: 'Debian', kernelVersion: '6.1', architecture: 'amd64', containerRuntimeVersion: 'runc://1.1', agentVersion: 'v0.1.0' });
+  t.same(doc.metadata, { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', zone: 'a' } });
+  t.same(doc.status!.capacity, { cpu: '8', memory: `${16 * 1024 * 1024}Ki`, pods: '110' });
+  t.equal(doc.status!.allocatable!.memory, `${(16 * 1024 ** 3 - 512 * 1024 ** 2) / 1024}Ki`, 'minus the reserve');
+  t.equal(memoryReserve(1024 ** 3), Math.floor(1024 ** 3 * 0.05));
+  t.same(doc.status!.addresses, [{ type: 'InternalIP', address: '10.0.0.7' }, { type: 'Hostname', address: 'Host1' }]);
+  t.equal(doc.status!.nodeInfo!.containerRuntimeVersion, 'runc://1.1');
+});
+
+t.test('a pod container as a runtime create request', async (t) => {
+  const pod: Pod = {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', uid: '0123456789abcdef' },
+    spec: {
+      restartPolicy: 'OnFailure', terminationGracePeriodSeconds: 4,
+      containers: [{ name: 'app', image: 'reg/app:1', command: ['/bin/app'], args: ['--port', '80'], workingDir: '/srv', env: [{ name: 'A', value: '1' }, { name: 'B' }],
+        resources: { limits: { cpu: '250m', memory: '64Mi' } }, ports: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 9090 }, { containerPort: 53, hostPort: 5353, protocol: 'UDP' }] }],
+    },
+  };
+  const req = createRequest(pod, { namespace: 'shop', name: 'web', uid: '0123456789abcdef' }, pod.spec.containers[0]!, '/run/berth/net/netns/pod-x');
+  t.match(req, {
+    image: 'reg/app:1', name: 'k8s_app_web_shop_01234567', entrypoint: ['/bin/app'], cmd: ['--port', '80'], workdir: '/srv', env: ['A=1', 'B='],
+    network: 'netns:/run/berth/net/netns/pod-x', limits: { cpus: 0.25, memoryBytes: 64 * 1024 * 1024 }, restart: { name: 'on-failure' }, stopTimeout: 4, hostname: 'web',
+    labels: { 'io.kubernetes.pod.namespace': 'shop', 'io.kubernetes.pod.name': 'web', 'io.kubernetes.pod.uid': '0123456789abcdef', 'io.kubernetes.container.name': 'app' },
+  });
+  t.same(publishedPorts(pod), [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '', hostPort: 5353, containerPort: 53, protocol: 'udp' }]);
+  const noCommand = createRequest({ ...pod, spec: { containers: [{ name: 'c', image: 'x' }] } }, { namespace: 'a', name: 'b', uid: 'c' }, { name: 'c', image: 'x' }, '/n');
+  t.equal(noCommand.entrypoint, undefined, "the image's entrypoint stays");
+  t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0 }, 'Always by default');
+});

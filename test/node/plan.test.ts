@@ -1,0 +1,110 @@
+// The pod worker's planner as a pure function: many cases, no host.
+
+import t from 'tap';
+import type { Container, Pod } from '../../proto/resources';
+import { containerHash } from '../../agent/node/naming';
+import { plan, restartDueAt } from '../../agent/node/plan';
+import type { ObservedContainer, PlanInput } from '../../agent/node/types';
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+const web: Container = { name: 'web', image: 'reg/web:1' };
+const side: Container = { name: 'side', image: 'reg/side:1' };
+
+function pod(containers: Container[] = [web], extra: Partial<Pod['spec']> = {}, meta: Partial<Pod['metadata']> = {}): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u-1', ...meta }, spec: { containers, nodeName: 'n1', ...extra } };
+}
+
+function observed(c: Container, over: Partial<ObservedContainer> = {}): ObservedContainer {
+  return { id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:x', status: 'running', startedAt: new Date(NOW - 60_000).toISOString(), restartCount: 0, ...over };
+}
+
+function input(over: Partial<PlanInput> = {}): PlanInput {
+  return { pod: pod(), terminating: false, network: { exists: true, ready: true }, containers: [], images: {}, createFailures: {}, unhealthy: [], now: NOW, ...over };
+}
+
+t.test('a new pod: network and pulls first, creates once the image is there and the network is ready', async (t) => {
+  t.same(plan(input({ network: { exists: false, ready: false } })).actions, [
+    { type: 'attach-network' },
+    { type: 'pull-image', container: 'web', image: 'reg/web:1' },
+  ]);
+  t.same(plan(input({ network: { exists: false, ready: false }, images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'attach-network' }], 'no create without the network');
+  t.same(plan(input({ images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'create-container', container: 'web' }]);
+  t.same(plan(input({ images: { web: { state: 'pulling' } } })).actions, [], 'a pull under way: wait for it');
+});
+
+t.test('two containers: one image present, the other still pulling, the first is not held up', async (t) => {
+  const p = plan(input({ pod: pod([web, side]), images: { web: { state: 'present', imageId: 'sha256:a' }, side: { state: 'pulling' } } }));
+  t.same(p.actions, [{ type: 'create-container', container: 'web' }]);
+});
+
+t.test('failed pulls wait out their back-off; never and invalid images do nothing', async (t) => {
+  const failed = { state: 'failed' as const, message: 'manifest unknown', failedAt: NOW - 500, retryAt: NOW + 1500 };
+  const waiting = plan(input({ images: { web: failed } }));
+  t.same(waiting.actions, []);
+  t.equal(waiting.wakeAt, NOW + 1500, 'wakes when the back-off ends');
+  t.same(plan(input({ images: { web: { ...failed, retryAt: NOW } } })).actions, [{ type: 'pull-image', container: 'web', image: 'reg/web:1' }], 'due: pull again');
+  t.same(plan(input({ images: { web: { state: 'never', message: 'x' } } })).actions, []);
+  t.same(plan(input({ images: { web: { state: 'invalid', message: 'x' } } })).actions, []);
+});
+
+t.test('a create that failed is retried after its back-off', async (t) => {
+  const p = plan(input({ images: { web: { state: 'present', imageId: 'sha256:a' } }, createFailures: { web: { message: 'bad', retryAt: NOW + 2000 } } }));
+  t.same(p.actions, []);
+  t.equal(p.wakeAt, NOW + 2000);
+  t.same(plan(input({ images: { web: { state: 'present', imageId: 'sha256:a' } }, createFailures: { web: { message: 'bad', retryAt: NOW } } })).actions, [{ type: 'create-container', container: 'web' }]);
+});
+
+t.test('running containers are left alone; created ones are started', async (t) => {
+  t.same(plan(input({ containers: [observed(web)] })).actions, []);
+  t.same(plan(input({ containers: [observed(web, { status: 'created', startedAt: undefined })] })).actions, [{ type: 'start-container', container: 'web', id: 'id-web', restart: false }]);
+  t.same(plan(input({ containers: [observed(web, { status: 'restarting' })] })).actions, [], 'the runtime restarts it');
+});
+
+t.test('adopted after an agent restart: the network is re-attached (idempotent), nothing is recreated', async (t) => {
+  const p = plan(input({ network: { exists: true, ready: false }, containers: [observed(web)] }));
+  t.same(p.actions, [{ type: 'attach-network' }]);
+});
+
+t.test('exited containers under each restart policy', async (t) => {
+  const exited = (exitCode: number) => observed(web, { status: 'exited', exitCode, finishedAt: new Date(NOW - 100_000).toISOString(), startedAt: new Date(NOW - 100_500).toISOString(), restartCount: 3 });
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Never' }), containers: [exited(1)] })).actions, [], 'Never: stays exited');
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'OnFailure' }), containers: [exited(0)] })).actions, [], 'OnFailure, exit 0: done');
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'OnFailure' }), containers: [exited(2)] })).actions, [{ type: 'start-container', container: 'web', id: 'id-web', restart: true }]);
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Always' }), containers: [exited(0)] })).actions, [{ type: 'start-container', container: 'web', id: 'id-web', restart: true }]);
+  const recent = observed(web, { status: 'exited', exitCode: 127, startedAt: undefined, finishedAt: new Date(NOW - 10).toISOString(), restartCount: 4 });
+  const p = plan(input({ containers: [recent] }));
+  t.same(p.actions, [], 'a start that failed a moment ago waits for its back-off');
+  t.equal(p.wakeAt, restartDueAt(recent));
+  t.equal(restartDueAt(recent), NOW - 10 + 1600, '100 ms doubled per restart');
+});
+
+t.test('liveness failures restart (or only stop, under Never)', async (t) => {
+  t.same(plan(input({ containers: [observed(web)], unhealthy: ['web'] })).actions, [{ type: 'restart-container', container: 'web', id: 'id-web', reason: 'liveness' }]);
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Never', terminationGracePeriodSeconds: 5 }), containers: [observed(web)], unhealthy: ['web'] })).actions,
+    [{ type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 5, reason: 'liveness' }]);
+});
+
+t.test('a changed spec: stop, then remove, then create anew; strangers and duplicates go', async (t) => {
+  const old = observed({ ...web, image: 'reg/web:0' });
+  t.same(plan(input({ containers: [old] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 30, reason: 'spec-changed' }]);
+  t.same(plan(input({ containers: [{ ...old, status: 'exited', exitCode: 0 }] })).actions, [{ type: 'remove-container', container: 'web', id: 'id-web', reason: 'spec-changed' }]);
+  const stranger = observed({ name: 'gone', image: 'x' }, { status: 'exited', exitCode: 0 });
+  t.same(plan(input({ containers: [observed(web), stranger] })).actions, [{ type: 'remove-container', container: 'gone', id: 'id-gone', reason: 'not-in-spec' }]);
+  const older = observed(web, { id: 'older', status: 'exited', exitCode: 1, startedAt: new Date(NOW - 900_000).toISOString() });
+  t.same(plan(input({ containers: [older, observed(web)] })).actions, [{ type: 'remove-container', container: 'web', id: 'older', reason: 'duplicate' }]);
+  t.same(plan(input({ containers: [observed(web)], pod: pod([web]) })).actions, [], 'probes are not part of the hash');
+  t.equal(containerHash({ ...web, livenessProbe: { exec: { command: ['true'] } } }), containerHash(web));
+});
+
+t.test('termination: stop the running (with the grace period), remove the rest, then the network, then report', async (t) => {
+  const p = pod([web, side], { terminationGracePeriodSeconds: 7 }, { deletionTimestamp: '2026-01-01T00:00:00Z' });
+  t.same(plan(input({ pod: p, terminating: true, containers: [observed(web), observed(side, { status: 'restarting' })] })).actions, [
+    { type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 7, reason: 'pod-terminating' },
+    { type: 'remove-container', container: 'side', id: 'id-side', reason: 'pod-terminating' },
+  ]);
+  t.same(plan(input({ pod: p, terminating: true, containers: [observed(web, { status: 'exited', exitCode: 0 })] })).actions, [{ type: 'remove-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }]);
+  t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }]);
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'pod-terminated' }]);
+  const unknown = pod([]);
+  t.same(plan(input({ pod: unknown, terminating: true, containers: [observed(web)] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }], 'a pod known only by its labels: each container keeps its own grace period');
+});

@@ -1,0 +1,109 @@
+// Probes: settings and thresholds as pure functions, and real tries against loopback servers.
+
+import * as http from 'node:http';
+import * as net from 'node:net';
+import t from 'tap';
+import { initialProbeState, nextProbeAt, probeSettings, probeTarget, recordProbeResult } from '../../agent/node/probe';
+import { runProbe } from '../../agent/node/prober';
+import { ProbeRunner } from '../../agent/node/probe-runner';
+import { systemClock } from '../../agent/node/types';
+
+t.test('settings: Kubernetes defaults, and a liveness success threshold of 1', async (t) => {
+  t.same(probeSettings({ exec: { command: ['x'] } }, 'readiness'), { initialDelayMs: 0, periodMs: 10_000, timeoutMs: 1000, successThreshold: 1, failureThreshold: 3 });
+  t.same(probeSettings({ initialDelaySeconds: 2, periodSeconds: 1, timeoutSeconds: 3, successThreshold: 4, failureThreshold: 2 }, 'liveness'),
+    { initialDelayMs: 2000, periodMs: 1000, timeoutMs: 3000, successThreshold: 1, failureThreshold: 2 });
+  t.equal(probeSettings({ periodSeconds: 0 }, 'readiness').periodMs, 1000, 'a period below a second is a second');
+  t.equal(nextProbeAt(1000, undefined, probeSettings({ initialDelaySeconds: 5 }, 'readiness')), 6000);
+  t.equal(nextProbeAt(1000, 6000, probeSettings({ periodSeconds: 2 }, 'readiness')), 8000);
+});
+
+t.test('thresholds: readiness needs successThreshold successes, liveness fails after failureThreshold failures', async (t) => {
+  const r = probeSettings({ successThreshold: 2, failureThreshold: 2 }, 'readiness');
+  let s = initialProbeState('readiness');
+  t.equal(s.healthy, false, 'not ready before the first success');
+  s = recordProbeResult(s, true, undefined, r);
+  t.equal(s.healthy, false, 'one success of two');
+  s = recordProbeResult(s, true, undefined, r);
+  t.equal(s.healthy, true);
+  s = recordProbeResult(s, false, 'no', r);
+  t.equal(s.healthy, true, 'one failure of two');
+  s = recordProbeResult(s, true, undefined, r);
+  s = recordProbeResult(s, false, 'no', r);
+  t.equal(s.healthy, true, 'a success in between starts the count again');
+  s = recordProbeResult(s, false, 'still no', r);
+  t.same(s, { healthy: false, successes: 0, failures: 2, message: 'still no' });
+
+  const l = probeSettings({ failureThreshold: 3 }, 'liveness');
+  let v = initialProbeState('liveness');
+  t.equal(v.healthy, true, 'alive until proven otherwise');
+  for (let i = 0; i < 2; i++) v = recordProbeResult(v, false, 'x', l);
+  t.equal(v.healthy, true);
+  v = recordProbeResult(v, false, 'x', l);
+  t.equal(v.healthy, false);
+});
+
+t.test('targets: named ports, the pod address by default, a clear error otherwise', async (t) => {
+  const c = { name: 'web', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] };
+  t.same(probeTarget({ httpGet: { port: 'http', path: 'healthz' } }, c, '10.1.0.2'), { type: 'http', scheme: 'http', host: '10.1.0.2', port: 8080, path: '/healthz', headers: {} });
+  t.same(probeTarget({ tcpSocket: { port: 9000, host: '127.0.0.1' } }, c, undefined), { type: 'tcp', host: '127.0.0.1', port: 9000 });
+  t.throws(() => probeTarget({ tcpSocket: { port: 'nope' } }, c, '10.1.0.2'), /container web: probe port "nope" names none of the container's ports/);
+  t.throws(() => probeTarget({ tcpSocket: { port: 80 } }, c, undefined), /the pod has no address yet/);
+  t.throws(() => probeTarget({}, c, 'x'), /exec, tcpSocket or httpGet/);
+});
+
+t.test('tries against real servers: tcp, http status codes, timeouts, exec exit codes', async (t) => {
+  let status = 200;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000).unref();
+    res.writeHead(req.headers['x-probe'] === 'yes' ? status : 418);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const port = (server.address() as net.AddressInfo).port;
+  const noExec = async () => ({ exitCode: 0, output: '' });
+  const get = (path: string) => ({ type: 'http' as const, scheme: 'http' as const, host: '127.0.0.1', port, path, headers: { 'x-probe': 'yes' } });
+
+  t.same(await runProbe({ type: 'tcp', host: '127.0.0.1', port }, 1000, noExec), { ok: true });
+  const closed = await new Promise<number>((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  const refused = await runProbe({ type: 'tcp', host: '127.0.0.1', port: closed }, 1000, noExec);
+  t.equal(refused.ok, false);
+  t.match(refused.message, /ECONNREFUSED/);
+
+  t.same(await runProbe(get('/'), 1000, noExec), { ok: true });
+  status = 503;
+  t.same(await runProbe(get('/'), 1000, noExec), { ok: false, message: 'HTTP probe failed with statuscode: 503' });
+  status = 302;
+  t.same(await runProbe(get('/'), 1000, noExec), { ok: true }, 'a redirect is a success');
+  const started = Date.now();
+  t.same(await runProbe(get('/slow'), 300, noExec), { ok: false, message: 'probe timed out after 0.3s' });
+  t.ok(Date.now() - started < 2000, 'the timeout ends the try');
+
+  t.same(await runProbe({ type: 'exec', command: ['check'] }, 1000, async () => ({ exitCode: 0, output: 'fine\n' })), { ok: true, message: 'fine' });
+  t.same(await runProbe({ type: 'exec', command: ['check', 'it'] }, 1000, async () => ({ exitCode: 2, output: 'broken\n' })), { ok: false, message: 'command "check it" exited with 2: broken' });
+  let aborted = false;
+  const hung = await runProbe({ type: 'exec', command: ['sleep'] }, 200, (_c, signal) => new Promise((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve({ exitCode: 143, output: '' }); })));
+  t.equal(hung.ok, false);
+  t.ok(aborted, 'the exec is told to end at the timeout');
+});
+
+t.test('a runner tries on schedule and reports each verdict', async (t) => {
+  const results: boolean[] = [];
+  let calls = 0;
+  const runner = new ProbeRunner({
+    kind: 'liveness',
+    settings: { initialDelayMs: 100, periodMs: 1000, timeoutMs: 500, successThreshold: 1, failureThreshold: 2 },
+    target: () => ({ type: 'exec', command: ['x'] }),
+    startedAtMs: Date.now(),
+    exec: async () => ({ exitCode: calls++ === 0 ? 0 : 1, output: '' }),
+    clock: systemClock,
+    onResult: (state) => results.push(state.healthy),
+  });
+  runner.start();
+  t.teardown(() => runner.stop());
+  const started = Date.now();
+  while (results.length < 3 && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 50));
+  runner.stop();
+  t.same(results, [true, true, false], 'healthy, one failure tolerated, then failing');
+  t.ok(Date.now() - started >= 2000, 'one period between tries');
+});
