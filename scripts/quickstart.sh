@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# berth's main job on an embedded default: a local registry and two agents on this machine.
-# Agent "builder" loads a small image built here from busybox-static and pushes it to the
-# registry; agent "node" starts empty, pulls it back layer by layer, lists it and runs it.
-# Everything runs under one temporary directory and is stopped and removed at the end.
+# berth's main job on an embedded default: a local cluster on this machine. A local registry
+# holds an example image built here from busybox-static; a controller (embedded SQLite store) and
+# one agent (this host as a node) run; `berth apply -f manifests/examples/ --wait` applies the
+# example manifests and streams their status until everything runs; then a look around (pods,
+# a request to a pod, a scale-up watched to the end) and everything is deleted, stopped and
+# removed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -12,26 +14,46 @@ berth_build >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
 rm -f "$build_log"
 
 work=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
+tag=$(printf '%04x' $((RANDOM % 65536)))
+bridge=bq$tag
+subnet=10.$((200 + RANDOM % 50)).$((RANDOM % 250)).0/24
+cgroup_parent=/berth-quickstart-$tag
 pids=()
-cgroup_parent=/berth-quickstart-$$
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for dir in /sys/fs/cgroup/*"$cgroup_parent"; do rmdir "$dir" 2>/dev/null || true; done
-  # The agents' network-namespace directories are mounts of their own.
-  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  set +e
+  # The pods first (their containers outlive the agent by design), then the processes.
+  if [ -n "${BERTH_SERVER:-}" ]; then
+    node dist/cli/main.js delete -f manifests/examples/ --ignore-not-found >/dev/null 2>&1
+    for _ in $(seq 100); do
+      [ -z "$(node dist/cli/main.js --agent "$work/agent.sock" ps -aq 2>/dev/null)" ] && break
+      sleep 0.2
+    done
+  fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  # Whatever a failure left: runc containers, monitors, mounts, the bridge and its NAT rule, cgroups.
+  for c in $(runc --root "$work/run/runc" list -q 2>/dev/null); do runc --root "$work/run/runc" delete -f "$c" >/dev/null 2>&1; done
+  pkill -KILL -f "conmon.*$work" 2>/dev/null
+  grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null; done
+  ip link del "$bridge" 2>/dev/null
+  iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "$subnet" | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule"; done
+  for dir in /sys/fs/cgroup/*"$cgroup_parent"; do
+    [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
 berth() { node dist/cli/main.js "$@"; }
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# --- an image from local files: busybox-static as one layer, written as an OCI image layout ---
-mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp" "$work/layout/blobs/sha256"
+# --- the example image, from local files: busybox-static as one layer, an OCI image layout ---
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp" "$work/rootfs/www" "$work/layout/blobs/sha256"
 cp /bin/busybox "$work/rootfs/bin/busybox"
-for applet in sh ls cat echo env id sleep true false uname; do ln -s busybox "$work/rootfs/bin/$applet"; done
+for applet in sh ls cat echo env id sleep true false uname date httpd wget hostname; do ln -s busybox "$work/rootfs/bin/$applet"; done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$work/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
+printf '<h1>hello from berth</h1>\n' >"$work/rootfs/www/index.html"
 chmod 1777 "$work/rootfs/tmp"
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/rootfs" -cf "$work/layer.tar" .
 diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
@@ -43,7 +65,7 @@ blob() { # file -> prints "digest size" after storing it in the layout
 }
 read -r layer_digest layer_size < <(blob "$work/layer.tar.gz")
 cat >"$work/config.json" <<JSON
-{"architecture":"amd64","os":"linux","created":"2026-01-01T00:00:00Z","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh","-c","echo hello from berth"]},"rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]},"history":[{"created":"2026-01-01T00:00:00Z","created_by":"COPY busybox-static /bin/busybox"}]}
+{"architecture":"amd64","os":"linux","created":"2026-01-01T00:00:00Z","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]},"history":[{"created":"2026-01-01T00:00:00Z","created_by":"COPY busybox-static /bin/busybox"}]}
 JSON
 read -r config_digest config_size < <(blob "$work/config.json")
 cat >"$work/manifest.json" <<JSON
@@ -52,55 +74,64 @@ JSON
 read -r manifest_digest manifest_size < <(blob "$work/manifest.json")
 echo '{"imageLayoutVersion":"1.0.0"}' >"$work/layout/oci-layout"
 cat >"$work/layout/index.json" <<JSON
-{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$manifest_digest","size":$manifest_size,"annotations":{"org.opencontainers.image.ref.name":"latest","io.containerd.image.name":"docker.io/library/hello:latest"}}]}
+{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$manifest_digest","size":$manifest_size,"annotations":{"org.opencontainers.image.ref.name":"1","io.containerd.image.name":"docker.io/berth/hello:1"}}]}
 JSON
 tar -C "$work/layout" -cf "$work/hello.tar" .
 
-# --- a local registry on loopback ---
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# --- a local registry on loopback, known to the node as registry.berth.local ---
+registry=127.0.0.1:$(free_port)
 cat >"$work/registry.yml" <<YAML
 version: 0.1
 log: { level: error }
 storage: { filesystem: { rootdirectory: $work/registry } }
-http: { addr: 127.0.0.1:$port }
+http: { addr: $registry }
 YAML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+setpriv --pdeathsig KILL -- docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
-registry=127.0.0.1:$port
+cat >"$work/registries.yaml" <<YAML
+mirrors:
+  registry.berth.local:
+    endpoint: ["http://$registry"]
+YAML
 
-# --- two agents, each with its own data root and socket ---
-for node in builder node; do
-  node dist/cli/main.js agent --data-root "$work/$node" --socket "$work/$node.sock" --run-dir "$work/run-$node" \
-    --cgroup-parent "$cgroup_parent" >"$work/$node.log" 2>&1 &
-  pids+=($!)
-done
-for sock in "$work/builder.sock" "$work/node.sock"; do
-  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-done
+# --- the controller (embedded SQLite in its data root) and this host's agent ---
+export BERTH_SERVER=127.0.0.1:$(free_port)
+setpriv --pdeathsig KILL -- node dist/cli/main.js controller --data-root "$work/controller" --listen "$BERTH_SERVER" >"$work/controller.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q 'listening on' "$work/controller.log" && break; sleep 0.1; done
+setpriv --pdeathsig KILL -- node dist/cli/main.js agent --data-root "$work/agent" --socket "$work/agent.sock" --run-dir "$work/run" \
+  --cgroup-parent "$cgroup_parent" --bridge "$bridge" --subnet "$subnet" --registries-config "$work/registries.yaml" \
+  --controller "$BERTH_SERVER" >"$work/agent.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://$registry/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 
-step "berth --agent builder.sock load -i hello.tar"
-berth --agent "$work/builder.sock" load -i "$work/hello.tar"
-step "berth --agent builder.sock tag hello $registry/hello:1.0"
-berth --agent "$work/builder.sock" tag hello "$registry/hello:1.0"
-step "berth --agent builder.sock push $registry/hello:1.0"
-berth --agent "$work/builder.sock" push "$registry/hello:1.0"
-step "berth --agent node.sock pull $registry/hello:1.0"
-berth --agent "$work/node.sock" pull "$registry/hello:1.0"
-step "berth --agent node.sock images"
-berth --agent "$work/node.sock" images
-step "berth --agent node.sock image history $registry/hello:1.0"
-berth --agent "$work/node.sock" image history "$registry/hello:1.0"
-step "berth --agent node.sock run --rm --network none $registry/hello:1.0"
-berth --agent "$work/node.sock" run --rm --network none "$registry/hello:1.0"
-step "berth --agent node.sock run -d --name greeter --network none $registry/hello:1.0 sh -c 'echo hi > /greeting; sleep 60'"
-berth --agent "$work/node.sock" run -d --name greeter --network none "$registry/hello:1.0" sh -c 'echo hi > /greeting; sleep 60' >/dev/null
-sleep 0.5
-step "berth --agent node.sock ps -s"
-berth --agent "$work/node.sock" ps -s
-step "berth --agent node.sock diff greeter"
-berth --agent "$work/node.sock" diff greeter
-step "berth --agent node.sock rm -f greeter"
-berth --agent "$work/node.sock" rm -f greeter
+# The example image into the registry, through the agent's own load and push.
+berth --agent "$work/agent.sock" load -i "$work/hello.tar" >/dev/null
+berth --agent "$work/agent.sock" tag berth/hello:1 "$registry/berth/hello:1"
+berth --agent "$work/agent.sock" push "$registry/berth/hello:1" >/dev/null
+berth --agent "$work/agent.sock" rmi berth/hello:1 "$registry/berth/hello:1" >/dev/null
+
+step "berth get nodes"
+for _ in $(seq 50); do berth get nodes 2>/dev/null | grep -q ' Ready' && break; sleep 0.1; done
+berth get nodes
+step "berth apply -f manifests/examples/ --wait"
+berth apply -f manifests/examples/ --wait=2m
+step "berth get deployments"
+berth get deployments
+step "berth get pods -o wide"
+berth get pods -o wide
+pod_ip=$(berth get pods -l app=hello -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print((d.get("items") or [d])[0]["status"]["podIP"])')
+step "curl http://$pod_ip:8080/"
+curl -sf "http://$pod_ip:8080/"
+step "berth scale deployment/hello --replicas=5 && berth rollout status deployment/hello"
+berth scale deployment/hello --replicas=5
+berth rollout status deployment/hello --timeout 2m
+step "berth --agent agent.sock ps   # the node's own view: one container per pod"
+berth --agent "$work/agent.sock" ps
+step "berth describe deployment hello"
+berth describe deployment hello
+step "berth delete -f manifests/examples/"
+berth delete -f manifests/examples/
 echo
-echo "The image went builder -> registry -> node layer by layer; both agents hold it under ID sha256:${config_digest:0:12}."
+echo "The examples converged on a one-node cluster (controller + agent) and were removed again."
