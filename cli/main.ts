@@ -28,8 +28,11 @@ Container commands (docker's flags):
   (with a controller configured, logs and diff are the cluster's: use container logs|diff)
 
 Processes:
-  controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT]
-  agent [--data-root DIR] [--socket PATH] [--insecure-registry HOST]... [--registries-config FILE]
+  controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT[,...]]
+             [--node-grace-period 4s] [--pod-eviction-timeout 10s]
+  agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
+        [--insecure-registry HOST]... [--registries-config FILE]
+        [--controller HOST:PORT [--node-name N] [--labels k=v,...] [--node-ip IP]]
 `;
 
 async function main(argv: string[]): Promise<void> {

@@ -331,6 +331,8 @@ export interface ObjectReference {
   name: string;
   namespace?: string;
   uid?: string;
+  /** The part of the object meant: `spec.containers{web}` for one container of a pod. */
+  fieldPath?: string;
 }
 
 export interface Event {

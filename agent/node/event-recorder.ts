@@ -37,7 +37,7 @@ export class EventRecorder {
         namespace: pod.namespace,
         uid: pod.uid,
         ...(container ? { fieldPath: `spec.containers{${container}}` } : {}),
-      } as Event['involvedObject'],
+      },
       reason,
       message,
       type,

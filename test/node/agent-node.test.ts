@@ -8,8 +8,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import type { Node, Pod } from '../../proto/resources';
-import { startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { loadClusterApi, type NodeClient } from '../../proto';
+import type { Lease, Node, Pod } from '../../proto/resources';
+import { runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { hostResidue, podDoc, sleep, startCluster, until, type Cluster } from './cluster';
@@ -56,14 +57,15 @@ async function running(cluster: Cluster, name: string, ready = true): Promise<Po
   });
 }
 
-async function deleteAndWait(t: Test, cluster: Cluster, agent: TestAgent & { host: TestHost }, name: string): Promise<void> {
-  await cluster.deletePod(name);
-  await until(`pod ${name} gone from the controller`, async () => (await cluster.pod(name)) === undefined);
+/** Delete the pods, wait until the controller forgets them, then check that the host is clean. */
+async function deleteAndWait(t: Test, cluster: Cluster, agent: TestAgent & { host: TestHost }, ...names: string[]): Promise<void> {
+  for (const name of names) await cluster.deletePod(name);
+  for (const name of names) await until(`pod ${name} gone from the controller`, async () => (await cluster.pod(name)) === undefined);
   const residue = await until('the host to be clean', () => {
     const left = hostResidue(agent);
     return left.length === 0 ? left : undefined;
   }, 15_000).catch(() => hostResidue(agent));
-  t.same(residue, [], `nothing of pod ${name} is left on the host`);
+  t.same(residue, [], `nothing of pods ${names.join(', ')} is left on the host`);
 }
 
 t.test('a pod runs: node registered, Running and Ready with a pod IP, one network for its containers, published port, logs, events, deletion', async (t) => {
@@ -97,10 +99,7 @@ t.test('a pod runs: node registered, Running and Ready with a pod IP, one networ
       },
     ],
   }));
-  const pod = await running(cluster, 'web').catch(async (err) => {
-    console.log('DEBUG', (await cluster.events('web')).map((e) => `${e.reason}: ${e.message}`).join('\n'), agent.berth(['ps', '-a']).stdout);
-    throw err;
-  });
+  const pod = await running(cluster, 'web');
   const st = pod.status!;
   t.ok(st.podIP, `a pod IP (${st.podIP})`);
   const [prefix] = agent.host.subnet.split('.0/');
@@ -171,8 +170,7 @@ t.test('images: a missing image gives ErrImagePull then ImagePullBackOff with th
   });
   t.match(never.status!.containerStatuses![0]!.state!.waiting!.message, /is not present with pull policy of Never/);
 
-  await deleteAndWait(t, cluster, agent, 'nope');
-  await deleteAndWait(t, cluster, agent, 'never');
+  await deleteAndWait(t, cluster, agent, 'nope', 'never');
 });
 
 t.test('restarts: a crashing container goes into CrashLoopBackOff with a rising restartCount; Never ends Failed', async (t) => {
@@ -204,9 +202,7 @@ t.test('restarts: a crashing container goes into CrashLoopBackOff with a rising 
   await until('phase Succeeded', async () => (await cluster.pod('done'))?.status?.phase === 'Succeeded');
   t.pass('OnFailure with exit 0: Succeeded');
 
-  await deleteAndWait(t, cluster, agent, 'crash');
-  await deleteAndWait(t, cluster, agent, 'once');
-  await deleteAndWait(t, cluster, agent, 'done');
+  await deleteAndWait(t, cluster, agent, 'crash', 'once', 'done');
 });
 
 t.test('a failing liveness probe restarts the container; a failing readiness probe makes it unready', async (t) => {
@@ -288,10 +284,54 @@ t.test('logs of a container not created yet: a clear error through the tunnel', 
   const { cluster, agent, nodeName, registry } = await setup(t);
   await cluster.apply(podDoc('waiting', nodeName, { containers: [{ name: 'c', image: `${registry.host}/nope:2` }] }));
   await until('the pod to be pending', async () => (await cluster.pod('waiting'))?.status?.phase === 'Pending');
-  console.log('PENDING OK');
   const err = await cluster.logs('waiting').then(() => undefined, (e: grpc.ServiceError) => e);
   t.equal(err?.code, grpc.status.FAILED_PRECONDITION);
   t.match(err?.details, /container c of pod default\/waiting has not been created yet/);
-  console.log('LOGS OK', err);
   await deleteAndWait(t, cluster, agent, 'waiting');
+});
+
+t.test('the controller goes away and comes back; a stale epoch makes the agent register again and relist', async (t) => {
+  const { cluster, agent, nodeName, box } = await setup(t);
+  const sleeper = (name: string) => podDoc(name, nodeName, { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: box, command: ['sh', '-c', 'exec sleep 3600'] }] });
+  await cluster.apply(sleeper('stay'));
+  const before = (await running(cluster, 'stay')).status!;
+
+  await cluster.restart(async () => {
+    await sleep(3000);
+    t.match(agent.berth(['ps']).stdout, /Up .*k8s_c_stay_default_/, 'the pod runs on while the controller is away');
+  });
+  await cluster.apply(sleeper('late'));
+  await running(cluster, 'late');
+  t.pass('after the controller came back, the agent runs new pods (its watch reconnected)');
+
+  const epoch = async () => {
+    const o = await new Promise<{ json: string }>((resolve, reject) => cluster.client.get({ kind: 'Lease', namespace: 'berth-node-lease', name: nodeName }, (err, r) => (err ? reject(err) : resolve(r!))));
+    return (JSON.parse(o.json) as Lease).spec.leaseTransitions ?? 0;
+  };
+  const first = await epoch();
+  // As if the controller had declared the node lost: a registration of the same node moves the
+  // epoch on, and the pod that was bound here is deleted meanwhile (replaced elsewhere).
+  const { Node: NodeService } = loadClusterApi().berth.cluster.v1;
+  const node = new NodeService(cluster.address, grpc.credentials.createInsecure()) as unknown as NodeClient;
+  t.teardown(() => node.close());
+  await new Promise((resolve, reject) => node.register({ node: { json: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } }) } }, (err, r) => (err ? reject(err) : resolve(r))));
+  await cluster.controller().registry.delete('Pod', 'default', 'late', { force: true });
+  await until('the agent to register again', async () => (await epoch()) >= first + 2);
+  await until('the deleted pod\'s container to be gone', () => !/k8s_c_late_/.test(agent.berth(['ps', '-a']).stdout));
+  t.pass('the pod deleted while the node was lost is stopped and removed');
+  await cluster.apply(sleeper('after'));
+  await running(cluster, 'after');
+  const stay = (await running(cluster, 'stay')).status!;
+  t.same(stay.containerStatuses!.map((c) => [c.containerID, c.restartCount]), before.containerStatuses!.map((c) => [c.containerID, c.restartCount]), 'the pod that stayed bound was never restarted');
+  t.equal(stay.podIP, before.podIP);
+  await deleteAndWait(t, cluster, agent, 'stay', 'after');
+});
+
+t.test('the node flags need --controller', async (t) => {
+  const r = runCli(['agent', '--node-name', 'x', '--data-root', '/nonexistent-berth-test']);
+  t.not(r.status, 0);
+  t.match(r.stderr, /--node-name needs --controller HOST:PORT/);
+  const bad = runCli(['agent', '--controller', 'nowhere', '--data-root', '/nonexistent-berth-test']);
+  t.match(bad.stderr, /invalid --controller "nowhere": expected HOST:PORT/);
+  t.notOk(fs.existsSync('/nonexistent-berth-test'), 'nothing was made');
 });

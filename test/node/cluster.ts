@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClusterApi, type ClusterClient } from '../../proto';
 import type { Event, Pod, PodStatus } from '../../proto/resources';
-import { startController } from '../../controller';
+import { startController, type Controller } from '../../controller';
 import type { TestAgent, TestHost } from '../fixtures/agent';
 import type { Teardown } from '../fixtures/registry';
 
@@ -25,6 +25,10 @@ export interface Cluster {
   statuses(name: string): { seen: PodStatus[]; stop(): void };
   /** Logs through the controller (and the agent's tunnel). Rejects with the gRPC error. */
   logs(name: string, options?: { container?: string; tailLines?: number; timestamps?: boolean }): Promise<string>;
+  /** The controller itself (its registry, for writes no API call makes, like a forced delete). */
+  controller(): Controller;
+  /** Stop the controller, run `meanwhile`, start it again on the same address and data root. */
+  restart(meanwhile: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +39,7 @@ function unary<T>(fn: (cb: (err: grpc.ServiceError | null, r?: T) => void) => vo
 export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
   const dataRoot = path.join(dir, 'controller-root');
   fs.mkdirSync(dataRoot, { recursive: true });
-  const controller = await startController({ dataRoot, listen: '127.0.0.1:0' });
+  let controller = await startController({ dataRoot, listen: '127.0.0.1:0' });
   const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
   const client = new ClusterService(controller.address, grpc.credentials.createInsecure()) as unknown as ClusterClient;
   const watches: Array<() => void> = [];
@@ -89,6 +93,12 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
         call.on('error', reject);
         call.on('end', () => resolve(out));
       });
+    },
+    controller: () => controller,
+    async restart(meanwhile) {
+      await controller.stop();
+      await meanwhile();
+      controller = await startController({ dataRoot, listen: controller.address });
     },
     stop,
   };
