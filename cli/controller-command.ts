@@ -30,6 +30,7 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     store: values.store,
     nodeGracePeriodMs: durationFlag('--node-grace-period', values['node-grace-period'], DEFAULT_NODE_GRACE_PERIOD_MS),
     podEvictionTimeoutMs: durationFlag('--pod-eviction-timeout', values['pod-eviction-timeout'], DEFAULT_POD_EVICTION_TIMEOUT_MS),
+    log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`berth controller: listening on ${controller.address} (data root ${values['data-root']}, store ${values.store})\n`);
   await new Promise<void>((resolve) => {

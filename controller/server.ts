@@ -11,7 +11,8 @@ import type { Clock } from './api/registry';
 import { Registry } from './api/registry';
 import { Tunnels } from './api/tunnels';
 import { ApiError } from './errors';
-import { startControlLoops, type ControlLoops } from './loops';
+import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
+import { startControlLoops } from './loops';
 import { openStore } from './store';
 
 export interface ControllerOptions {
@@ -25,23 +26,30 @@ export interface ControllerOptions {
   /** A node NotReady for this long has its pods replaced elsewhere. */
   podEvictionTimeoutMs?: number;
   clock?: Clock;
-  /** Run the control loops (default). Off: the API server and store alone, as a bare apiserver. */
+  /** Run the control loops (default) while leading. Off: the API server and store alone. */
   controlLoops?: boolean;
+  /** How long the leader's lease lasts without renewal (several controllers on one etcd). */
+  leaderLeaseMs?: number;
+  /** Where to say what happens (leadership changes); default stdout. */
+  log?: (line: string) => void;
 }
 
 export interface Controller {
   /** HOST:PORT the API listens on. */
   address: string;
   registry: Registry;
+  /** Whether this controller runs the control loops now. */
+  isLeader(): boolean;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7443';
 export const DEFAULT_NODE_GRACE_PERIOD_MS = 4000;
 export const DEFAULT_POD_EVICTION_TIMEOUT_MS = 10000;
+export const DEFAULT_LEADER_LEASE_MS = 6000;
 
 /** Namespaces that always exist. */
-const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE];
+const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE, CONTROLLER_LEASE_NAMESPACE];
 
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const clock = options.clock ?? (() => new Date());
@@ -50,7 +58,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot);
   const registry = new Registry(store, clock);
-  let loops: ControlLoops | undefined;
+  let election: LeaderElection | undefined;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
   const tunnels = new Tunnels();
   try {
@@ -68,13 +76,26 @@ export async function startController(options: ControllerOptions): Promise<Contr
     server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-    if (options.controlLoops !== false) loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+    if (options.controlLoops !== false) {
+      // Several controllers may share one etcd: the API servers all serve, the leader reconciles.
+      election = electLeader({
+        registry,
+        clock,
+        durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
+        lead: async () => {
+          const loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+          return () => loops.stop();
+        },
+        ...(options.log ? { log: options.log } : {}),
+      });
+    }
     const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
     return {
       address: `${host}:${port}`,
       registry,
+      isLeader: () => election?.isLeader() ?? false,
       async stop() {
-        loops?.stop();
+        election?.stop();
         tunnels.closeAll();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
@@ -84,7 +105,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       },
     };
   } catch (err) {
-    loops?.stop();
+    election?.stop();
     server.forceShutdown();
     await store.close();
     throw err;

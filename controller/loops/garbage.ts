@@ -1,7 +1,7 @@
 // The garbage collection loop: objects whose controller owner is gone are deleted (a deleted
 // Deployment's ReplicaSets, then their Pods), by controller/controllers/gc.
 
-import type { Resource } from '../../proto/resources';
+import type { Event, Resource } from '../../proto/resources';
 import { plan } from '../controllers/gc';
 import type { HandlerResult, WorkQueue } from '../controllers/queue';
 import type { LoopContext } from './types';
@@ -29,4 +29,23 @@ export async function collectGarbage(ctx: LoopContext): Promise<HandlerResult | 
     written.note(cache as never, await ctx.registry.delete(action.kind, action.object.namespace, action.object.name).catch(ignoreNotFound));
   }
   await written.caughtUp();
+}
+
+export const EVENTS_KEY = 'events';
+
+/** Events are kept this long after they last happened (Kubernetes' --event-ttl default). */
+export const EVENT_TTL_MS = 60 * 60 * 1000;
+const EVENT_SWEEP_EVERY_MS = 5 * 60 * 1000;
+
+/** Delete events older than the TTL; look again in a while. */
+export async function expireEvents(ctx: LoopContext): Promise<HandlerResult> {
+  const cutoff = ctx.clock().getTime() - EVENT_TTL_MS;
+  const { items } = await ctx.registry.list<Event>('Event');
+  for (const event of items) {
+    const last = Date.parse(event.lastTimestamp ?? event.metadata.creationTimestamp ?? '');
+    if (!Number.isNaN(last) && last < cutoff) {
+      await ctx.registry.delete('Event', event.metadata.namespace, event.metadata.name!).catch(ignoreNotFound);
+    }
+  }
+  return { requeueAfterMs: EVENT_SWEEP_EVERY_MS };
 }

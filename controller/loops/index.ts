@@ -5,7 +5,7 @@ import { eventRecorder } from '../api/events';
 import { Informer } from '../cache/informer';
 import { WorkQueue } from '../controllers/queue';
 import { reconcileDeployment, watchDeployments } from './deployments';
-import { collectGarbage, watchGarbage, GC_KEY } from './garbage';
+import { collectGarbage, expireEvents, watchGarbage, EVENTS_KEY, GC_KEY } from './garbage';
 import { NODES_KEY, reconcileNodes, watchNodes } from './nodes';
 import { reconcileReplicaSet, watchReplicaSets } from './replicasets';
 import { schedule, SCHEDULE_KEY, watchScheduling } from './scheduler';
@@ -48,12 +48,13 @@ export async function startControlLoops(options: ControlLoopOptions): Promise<Co
   void queues.replicaSets.run(2, (key) => reconcileReplicaSet(ctx, key));
   void queues.scheduler.run(1, () => schedule(ctx));
   void queues.nodes.run(1, () => reconcileNodes(ctx, lifecycle));
-  void queues.gc.run(1, () => collectGarbage(ctx));
+  void queues.gc.run(1, (key) => (key === EVENTS_KEY ? expireEvents(ctx) : collectGarbage(ctx)));
   // Level-triggered from the start: look at everything once (the informers' initial ADDED events
   // already queued most of it; these are the cluster-wide keys).
   queues.scheduler.add(SCHEDULE_KEY);
   queues.nodes.add(NODES_KEY);
   queues.gc.add(GC_KEY);
+  queues.gc.add(EVENTS_KEY);
 
   return {
     stop() {

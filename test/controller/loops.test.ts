@@ -181,3 +181,27 @@ t.test('a lost node turns NotReady, its pods are replaced elsewhere, and it must
   await eventually('Ready again', async () => (await ready())?.status === 'True');
   t.equal(lost.running().size, 0, 'no pod of the Deployment is bound to it any more');
 });
+
+t.test('events expire an hour after they last happened', async (t) => {
+  const dataRoot = t.testdir();
+  let offsetMs = 0;
+  const clock = () => new Date(Date.now() + offsetMs);
+  const first = await startController({ dataRoot, listen: '127.0.0.1:0', clock });
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(first.address, grpc.credentials.createInsecure());
+  const c: Cluster = { controller: first, client, nodes: [] };
+  // An unschedulable pod makes a FailedScheduling event.
+  await applyDocs(c, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lonely' }, spec: { containers: [{ name: 'c', image: 'reg/x:1' }] } }]);
+  const events = async (cl: ClusterClient) => (await call(cl, cl.List, { kind: 'events', namespace: 'default', labelSelector: '', fieldSelector: 'involvedObject.name=lonely' }))!.items!;
+  await eventually('an event', async () => (await events(client)).length > 0);
+  await call(client, client.Delete, { kind: 'pod', namespace: 'default', name: 'lonely' });
+  client.close();
+  await first.stop();
+
+  offsetMs = 2 * 60 * 60 * 1000;
+  const later = await startController({ dataRoot, listen: '127.0.0.1:0', clock });
+  t.teardown(() => later.stop());
+  const client2 = new (loadClusterApi().berth.cluster.v1.Cluster)(later.address, grpc.credentials.createInsecure());
+  t.teardown(() => client2.close());
+  await eventually('the old event swept away', async () => (await events(client2)).length === 0);
+  t.pass('expired');
+});

@@ -1,0 +1,120 @@
+// Runs `lead` while this controller holds the controller lease (namespace berth-system, name
+// berth-controller), so that several controllers on one etcd run one set of control loops. The
+// API servers all serve; only the leader reconciles. Leadership ends at the latest when a renewal
+// could not be written for a whole lease duration (counted on our own clock, from before the
+// write), so the loops stop before anyone else may take over.
+
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import type { Lease } from '../../proto/resources';
+import type { Clock, Registry } from '../api/registry';
+import { ApiError } from '../errors';
+import { decide } from './decide';
+
+export const CONTROLLER_LEASE_NAMESPACE = 'berth-system';
+export const CONTROLLER_LEASE_NAME = 'berth-controller';
+
+export interface LeaderElectionOptions {
+  registry: Registry;
+  clock: Clock;
+  durationMs: number;
+  /** Called on gaining leadership; returns how to stop what it started. */
+  lead: () => Promise<() => void>;
+  log?: (line: string) => void;
+}
+
+export interface LeaderElection {
+  readonly identity: string;
+  isLeader(): boolean;
+  stop(): void;
+}
+
+export function electLeader(options: LeaderElectionOptions): LeaderElection {
+  const { registry, clock, durationMs } = options;
+  const log = options.log ?? (() => {});
+  const identity = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const renewEveryMs = Math.max(50, Math.floor(durationMs / 3));
+  let stopLeading: (() => void) | undefined;
+  let leading = false;
+  /** Until when our last successful write holds the lease. */
+  let heldUntil = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const resign = (why: string) => {
+    if (!leading) return;
+    leading = false;
+    stopLeading?.();
+    stopLeading = undefined;
+    log(`berth controller: no longer the leader (${why})`);
+  };
+
+  const attempt = async (): Promise<number> => {
+    const started = clock().getTime();
+    const now = clock();
+    const stamp = now.toISOString();
+    try {
+      const lease = await registry.tryGet<Lease>('Lease', CONTROLLER_LEASE_NAMESPACE, CONTROLLER_LEASE_NAME);
+      const action = decide(lease, identity, now.getTime(), durationMs);
+      if (action.type === 'wait') {
+        resign('another controller holds the lease');
+        return Math.min(action.retryMs, renewEveryMs);
+      }
+      const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(durationMs / 1000), renewTime: stamp };
+      if (action.type === 'create') {
+        await registry.create<Lease>({
+          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+          metadata: { name: CONTROLLER_LEASE_NAME, namespace: CONTROLLER_LEASE_NAMESPACE },
+          spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 },
+        });
+      } else {
+        const taking = action.type === 'take-over';
+        await registry.update<Lease>({
+          ...lease!,
+          spec: { ...lease!.spec, ...spec, ...(taking ? { acquireTime: stamp, leaseTransitions: (lease!.spec.leaseTransitions ?? 0) + 1 } : {}) },
+        });
+      }
+      heldUntil = started + durationMs;
+      if (!leading && !stopped) {
+        leading = true;
+        log(`berth controller: leading as ${identity}`);
+        stopLeading = await options.lead();
+        if (stopped || !leading) {
+          stopLeading();
+          stopLeading = undefined;
+        }
+      }
+    } catch (err) {
+      // A conflict: someone else wrote first (they lead). Anything else: the store is away; we
+      // keep leading only while our last renewal still holds.
+      if (err instanceof ApiError && (err.code === 'conflict' || err.code === 'already-exists')) resign('another controller took the lease');
+      else if (clock().getTime() >= heldUntil) resign(`the lease could not be renewed: ${(err as Error).message}`);
+    }
+    return renewEveryMs;
+  };
+
+  // A renewal stuck in a store call that does not return must not keep us leading past our lease.
+  const watchdog = setInterval(() => {
+    if (leading && clock().getTime() >= heldUntil) resign('the lease expired before it could be renewed');
+  }, Math.max(10, Math.floor(renewEveryMs / 4)));
+  watchdog.unref();
+
+  const loop = () => {
+    if (stopped) return;
+    void attempt().then((delay) => {
+      if (!stopped) timer = setTimeout(loop, delay);
+    });
+  };
+  loop();
+
+  return {
+    identity,
+    isLeader: () => leading,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      clearInterval(watchdog);
+      resign('stopping');
+    },
+  };
+}
