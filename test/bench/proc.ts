@@ -86,12 +86,12 @@ export function startDaemon(cmd: string, args: string[], opts: SpawnOptions = {}
   };
 }
 
-/** Poll `check` every 50 ms until it returns true; fail with `describe()` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = 20_000): Promise<void> {
+/** Poll `check` every `intervalMs` until it returns true; fail with `describe()` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = 20_000, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms: ${describe().slice(-2000)}`);
 }

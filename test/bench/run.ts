@@ -3,12 +3,15 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
-//                    [--suite pull|containers|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--suite pull|containers|cluster|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
 // berth and ctr run --rm (--start-runs rounds, default 20), then --count containers (default 100).
-// The default suite is pull.
+// --suite cluster (issue 4, cluster.ts): time from berth apply to N replicas running (--replicas,
+// default 10,50) against N sequential berth run -d and Docker Swarm, and a rolling update of the
+// largest N; --cluster-runs rounds (default 3). The default suite is pull.
 //
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
@@ -22,6 +25,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../fixtures/registry';
 import { Cleanup } from './cleanup';
+import { clusterSuite, SIDES, type Side } from './cluster';
 import { containersSuite } from './containers';
 import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
 import { summarizeProfile } from './profile';
@@ -57,6 +61,9 @@ function options() {
       count: { type: 'string' },
       concurrency: { type: 'string' },
       probe: { type: 'string' },
+      'cluster-runs': { type: 'string' },
+      replicas: { type: 'string' },
+      'cluster-sides': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -72,14 +79,20 @@ function options() {
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
   const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
-  if (!['pull', 'containers', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers or all, not ${suite}`);
+  if (!['pull', 'containers', 'cluster', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster or all, not ${suite}`);
   const int = (name: string, v: string | undefined, dflt: number, min: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
     return n;
   };
   if (values.probe !== undefined && !['on', 'off'].includes(values.probe)) throw new Error(`--probe must be on or off, not ${values.probe}`);
+  const replicas = (values.replicas ?? '10,50').split(',').map((r) => int('replicas', r.trim(), 0, 1));
+  const sides = (values['cluster-sides'] ?? SIDES.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as Side[];
+  for (const x of sides) if (!SIDES.includes(x)) throw new Error(`--cluster-sides: unknown side "${x}" (known: ${SIDES.join(', ')})`);
   return {
+    clusterRuns: int('cluster-runs', values['cluster-runs'], 3, 1),
+    replicas,
+    sides,
     suite,
     startRuns: int('start-runs', values['start-runs'], 20, 1),
     count: int('count', values.count, 100, 0),
@@ -215,12 +228,17 @@ async function main(): Promise<void> {
   try {
     const cli = path.resolve(__dirname, '../../cli/main.js');
     if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
-    if (opts.suite !== 'pull') {
+    if (opts.suite === 'containers' || opts.suite === 'all') {
       const text = await containersSuite({ runs: opts.startRuns, count: opts.count, concurrency: opts.concurrency, probe: opts.probe, cli, cleanup, log });
       process.stdout.write(`${text}\n`);
-      if (opts.suite === 'containers') return;
-      await cleanup.run(); // the pull runs start from a quiet host
+      await cleanup.run(); // the next suite starts from a quiet host
     }
+    if (opts.suite === 'cluster' || opts.suite === 'all') {
+      const text = await clusterSuite({ runs: opts.clusterRuns, replicas: opts.replicas, sides: opts.sides, cli, cleanup, log });
+      process.stdout.write(`${text}\n`);
+      await cleanup.run();
+    }
+    if (opts.suite === 'containers' || opts.suite === 'cluster') return;
     const tools = opts.tools.filter((t) => {
       const missing = BINARIES[t].filter((b) => !have(b));
       if (missing.length) log(`bench: skipping ${t}: ${missing.join(', ')} not installed`);
