@@ -21,6 +21,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1086,15 +1089,39 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
 // file (what `ip netns add` and `unshare --net=FILE` make). Here a short-lived task is cloned
 // straight into a new network namespace, sharing our memory and blocking us (CLONE_VM |
 // CLONE_VFORK) until it has bind-mounted its namespace and exited: a fraction of a millisecond,
-// against several for exec'ing unshare(1). The child only makes raw system calls.
+// against several for exec'ing unshare(1). The child only makes raw system calls; it also brings
+// the namespace's loopback up, so no CNI loopback plugin needs to run.
 
 struct netns_child_arg {
   const char *target;
   int err;
 };
 
+// Bring the new namespace's loopback up (what the CNI loopback plugin does, without its exec).
+static int loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int err = 0;
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) err = errno;
+  else {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) err = errno;
+  }
+  close(fd);
+  return err;
+}
+
 static int netns_child(void *p) {
   struct netns_child_arg *arg = p;
+  // Before the bind mount: a failure here leaves nothing behind.
+  int lo = loopback_up();
+  if (lo != 0) {
+    arg->err = lo;
+    return 1;
+  }
   char self[64];
   snprintf(self, sizeof self, "/proc/%ld/ns/net", (long)syscall(SYS_gettid));
   if (mount(self, arg->target, NULL, MS_BIND, NULL) < 0) {

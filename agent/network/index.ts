@@ -1,5 +1,6 @@
 // The agent's container networking: what others may import, and the factory behind it, which
-// drives the CNI plugins (loopback; bridge with host-local IPAM; portmap) over namespaces of its own.
+// drives the CNI plugins (bridge with host-local IPAM; portmap) over namespaces of its own. Each
+// namespace is made with its loopback up (agent/native), so the CNI loopback plugin is not run.
 //
 // Host settings: no sysctl is set here. The plugins set the two this needs themselves: bridge
 // ("isGateway") sets net.ipv4.ip_forward=1, and portmap ("snat") sets
@@ -91,8 +92,9 @@ interface AttachmentRecord {
   /** Set once every ADD succeeded; a record without it is an attach that was interrupted. */
   complete: boolean;
   /** The network lists as they were ADDed (DEL must see the same configuration), and their results. */
-  loopback: CniNetworkList;
   network?: CniNetworkList;
+  /** Records of agents that still ran the CNI loopback plugin: DELed as ADDed. */
+  loopback?: CniNetworkList;
   result?: CniResult;
 }
 
@@ -172,12 +174,10 @@ class CniContainerNetwork implements ContainerNetwork {
     }
     const record: AttachmentRecord = {
       id, mode, netns: this.netnsOf(id), ports, complete: false,
-      loopback: { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] },
       network: mode === 'bridge' ? this.bridgeList(ports) : undefined,
     };
     // A missing plugin fails here, with nothing made, rather than in a rollback that needs it too.
     try {
-      await findPlugins(this.cni, record.loopback);
       if (record.network) await findPlugins(this.cni, record.network);
     } catch (err) {
       throw withContext(`container ${id} network`, err);
@@ -188,7 +188,6 @@ class CniContainerNetwork implements ContainerNetwork {
     try {
       await createNetns(record.netns);
       const connecting = (async () => {
-        await addNetworkList(this.cni, record.loopback, { containerId: id, netns: record.netns, ifName: 'lo' });
         if (record.network) {
           record.result = await addNetworkList(this.cni, record.network, {
             containerId: id, netns: record.netns, ifName: CONTAINER_IFNAME, capabilityArgs: capabilityArgs(ports),
@@ -231,7 +230,7 @@ class CniContainerNetwork implements ContainerNetwork {
         containerId: record.id, netns, ifName: CONTAINER_IFNAME, capabilityArgs: capabilityArgs(record.ports),
       }, record.result);
     }
-    if (live) await delNetworkList(this.cni, record.loopback, { containerId: record.id, netns, ifName: 'lo' }, undefined);
+    if (live && record.loopback) await delNetworkList(this.cni, record.loopback, { containerId: record.id, netns, ifName: 'lo' }, undefined);
     await removeNetns(record.netns);
     await fs.rm(this.recordOf(record.id), { force: true });
   }

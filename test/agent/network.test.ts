@@ -1,4 +1,4 @@
-// Container networking against the real CNI plugins (loopback, bridge + host-local, portmap):
+// Container networking against the real CNI plugins (bridge + host-local, portmap; loopback is brought up by the agent itself):
 // namespaces, addresses, reachability, published ports, restarts and failure paths, with the host
 // checked for leftovers (veths, namespaces, leases, iptables rules) after each.
 
