@@ -135,6 +135,12 @@ class CniContainerNetwork implements ContainerNetwork {
     return [...ids].filter((id) => ID_PATTERN.test(id)).sort();
   }
 
+  async has(id: string): Promise<boolean> {
+    if (!ID_PATTERN.test(id)) return false;
+    const exists = (p: string) => fs.access(p).then(() => true, () => false);
+    return (await exists(this.recordOf(id))) || (await exists(this.netnsOf(id)));
+  }
+
   async destroy(): Promise<void> {
     const left = await this.list();
     if (left.length > 0) throw new BerthError('failed-precondition', `network ${this.opts.bridge}: ${left.length} attachment(s) remain (${left.slice(0, 5).join(', ')})`);

@@ -95,6 +95,8 @@ export interface ContainerNetwork {
   detach(id: string): Promise<void>;
   /** Attachments that exist on disk (to re-adopt after an agent restart, and to clean leftovers). */
   list(): Promise<string[]>;
+  /** Whether one attachment exists on disk (what list() would include), without listing them all. */
+  has(id: string): Promise<boolean>;
   /**
    * For shutdown and tests: removes the bridge, our netns directory's mount and the IPAM
    * bookkeeping. Refuses (failed-precondition) while attachments remain.

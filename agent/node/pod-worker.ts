@@ -189,7 +189,7 @@ export class PodWorker {
   private async passes(pod: Pod, terminating: boolean): Promise<number | undefined> {
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = this.observe();
-      const networkExists = (await this.d.network.list()).includes(networkId(this.ref));
+      const networkExists = await this.d.network.has(networkId(this.ref));
       if (!networkExists) this.attachment = undefined;
       const images = terminating ? {} : this.images(pod, observed);
       if (!terminating) this.syncProbes(pod, observed);

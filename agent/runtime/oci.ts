@@ -191,9 +191,13 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
 
   async function del(id: string, force = false): Promise<void> {
     checkId(id);
+    // runc's state directory says whether runc holds anything; when it does not (a second delete,
+    // a create that failed early), exec'ing runc to hear "not found" twice is wasted.
+    const inRuntime = await runc.has(id);
     // Where conmon left its fifos: recorded at create; runc is asked only when that record is gone.
-    const bundle = (await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => undefined)) ?? (await runc.state(id))?.bundle;
-    await runc.delete(id, force);
+    const recorded = await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => undefined);
+    const bundle = recorded ?? (inRuntime ? (await runc.state(id))?.bundle : undefined);
+    if (inRuntime) await runc.delete(id, force);
     // A forced delete kills the process; its monitor then records the exit and leaves. Let it
     // finish first, or it would write the records again after they were removed.
     await monitorGone(id);
