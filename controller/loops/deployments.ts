@@ -5,14 +5,13 @@ import { controllerRef, isControlledBy } from '../controllers/objects';
 import { plan } from '../controllers/deployment';
 import type { HandlerResult, WorkQueue } from '../controllers/queue';
 import type { LoopContext } from './types';
-import { ignoreNotFound, WrittenRevisions } from './writes';
+import { ignoreNotFound, queueKey, splitKey, WrittenRevisions } from './writes';
 
 export function watchDeployments(ctx: LoopContext, queue: WorkQueue): void {
-  const key = (ns: string | undefined, name: string | undefined) => `${ns ?? 'default'}/${name ?? ''}`;
-  ctx.caches.deployments.onChange((_type, d) => queue.add(key(d.metadata.namespace, d.metadata.name)));
+  ctx.caches.deployments.onChange((_type, d) => queue.add(queueKey(d.metadata.namespace, d.metadata.name)));
   ctx.caches.replicaSets.onChange((_type, rs) => {
     const owner = controllerRef(rs);
-    if (owner?.kind === 'Deployment') queue.add(key(rs.metadata.namespace, owner.name));
+    if (owner?.kind === 'Deployment') queue.add(queueKey(rs.metadata.namespace, owner.name));
   });
 }
 
@@ -52,9 +51,4 @@ export async function reconcileDeployment(ctx: LoopContext, key: string): Promis
   }
   await written.caughtUp();
   return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
-}
-
-export function splitKey(key: string): [string | undefined, string] {
-  const slash = key.indexOf('/');
-  return slash < 0 ? [undefined, key] : [key.slice(0, slash) || undefined, key.slice(slash + 1)];
 }

@@ -5,16 +5,14 @@ import { controllerRef, isControlledBy } from '../controllers/objects';
 import { plan, randomSuffix } from '../controllers/replicaset';
 import type { HandlerResult, WorkQueue } from '../controllers/queue';
 import { ApiError } from '../errors';
-import { splitKey } from './deployments';
 import type { LoopContext } from './types';
-import { ignoreNotFound, WrittenRevisions } from './writes';
+import { ignoreNotFound, queueKey, splitKey, WrittenRevisions } from './writes';
 
 export function watchReplicaSets(ctx: LoopContext, queue: WorkQueue): void {
-  const key = (ns: string | undefined, name: string | undefined) => `${ns ?? 'default'}/${name ?? ''}`;
-  ctx.caches.replicaSets.onChange((_type, rs) => queue.add(key(rs.metadata.namespace, rs.metadata.name)));
+  ctx.caches.replicaSets.onChange((_type, rs) => queue.add(queueKey(rs.metadata.namespace, rs.metadata.name)));
   ctx.caches.pods.onChange((_type, pod) => {
     const owner = controllerRef(pod);
-    if (owner?.kind === 'ReplicaSet') queue.add(key(pod.metadata.namespace, owner.name));
+    if (owner?.kind === 'ReplicaSet') queue.add(queueKey(pod.metadata.namespace, owner.name));
   });
 }
 

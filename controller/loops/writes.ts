@@ -1,9 +1,17 @@
-// Helpers the executors share: tolerate "already gone", and remember the revision of each write so
-// the pass can wait for the caches to catch up with it.
+// Helpers the executors share: work-queue keys of namespaced objects, tolerate "already gone", and
+// remember the revision of each write so the pass can wait for the caches to catch up with it.
 
 import type { Resource } from '../../proto/resources';
 import { ApiError } from '../errors';
 import type { Informer } from '../cache/informer';
+
+/** The work-queue key of a namespaced object: `namespace/name`. */
+export const queueKey = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? 'default'}/${name ?? ''}`;
+
+export function splitKey(key: string): [string | undefined, string] {
+  const slash = key.indexOf('/');
+  return slash < 0 ? [undefined, key] : [key.slice(0, slash) || undefined, key.slice(slash + 1)];
+}
 
 export function ignoreNotFound(err: unknown): undefined {
   if (err instanceof ApiError && err.code === 'not-found') return undefined;

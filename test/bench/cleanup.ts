@@ -2,7 +2,9 @@
 // undo here; the undos run last-in first-out at the end, on an error and on SIGINT/SIGTERM.
 
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 
 type Undo = () => unknown;
 
@@ -61,6 +63,20 @@ export function unmountUnder(dir: string): void {
       execFileSync('umount', ['-l', m], { stdio: 'ignore' });
     } catch {
       // already gone
+    }
+  }
+}
+
+/** Remove a cgroup parent and the cgroups directly under it, in every hierarchy (v1). */
+export function removeCgroupParent(parent: string): void {
+  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+    const p = path.join('/sys/fs/cgroup', h, parent);
+    if (!fs.existsSync(p)) continue;
+    try {
+      for (const c of fs.readdirSync(p, { withFileTypes: true })) if (c.isDirectory()) fs.rmdirSync(path.join(p, c.name));
+      fs.rmdirSync(p);
+    } catch (err) {
+      process.stderr.write(`bench cleanup: cgroup ${p}: ${(err as Error).message}\n`);
     }
   }
 }

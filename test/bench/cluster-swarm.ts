@@ -26,7 +26,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { unmountUnder, type Cleanup } from './cleanup';
+import { removeCgroupParent, unmountUnder, type Cleanup } from './cleanup';
 import { now, POLL_MS, REPLICA_COMMAND, runcRunning, type ImageRef } from './cluster-common';
 import { runCommand, startDaemon, waitFor } from './proc';
 
@@ -107,16 +107,7 @@ export async function startSwarm(dir: string, archive: string, cleanup: Cleanup,
     if (!before.runDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
     // Only if empty: another containerd's shims may be using it meanwhile.
     if (!before.runContainerd) for (const d of ['/run/containerd/s', '/run/containerd']) try { fs.rmdirSync(d); } catch { /* in use or gone */ }
-    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-      const p = path.join('/sys/fs/cgroup', h, cgroupParent);
-      if (!fs.existsSync(p)) continue;
-      try {
-        for (const c of fs.readdirSync(p, { withFileTypes: true })) if (c.isDirectory()) fs.rmdirSync(path.join(p, c.name));
-        fs.rmdirSync(p);
-      } catch (err) {
-        process.stderr.write(`bench cleanup: cgroup ${p}: ${(err as Error).message}\n`);
-      }
-    }
+    removeCgroupParent(cgroupParent);
   });
 
   // setpriv: dockerd dies with the bench even if the bench is killed before its cleanup.

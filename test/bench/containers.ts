@@ -16,7 +16,7 @@ import { startRegistry } from '../fixtures/registry';
 import { containerdConfig, containerdReady } from './tools';
 import { call, containersClient } from '../../cli/agent-client';
 import type { ContainersClient } from '../../proto';
-import { unmountUnder, type Cleanup } from './cleanup';
+import { removeCgroupParent, unmountUnder, type Cleanup } from './cleanup';
 import type { PhaseEvent } from './phase-probe';
 import { memoryOf, runCommand, startDaemon, waitFor, type Daemon } from './proc';
 import { removeTree } from './tools';
@@ -342,16 +342,7 @@ async function startContainerd(work: string, ref: string, cleanup: Cleanup, log:
   const daemon: Daemon = startDaemon('/usr/bin/containerd', ['--config', config]);
   cleanup.teardown(() => {
     if (!hadRun) fs.rmSync('/run/containerd', { recursive: true, force: true });
-    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-      const p = path.join('/sys/fs/cgroup', h, cgroup);
-      if (!fs.existsSync(p)) continue;
-      try {
-        for (const c of fs.readdirSync(p, { withFileTypes: true })) if (c.isDirectory()) fs.rmdirSync(path.join(p, c.name));
-        fs.rmdirSync(p);
-      } catch (err) {
-        process.stderr.write(`bench cleanup: cgroup ${p}: ${(err as Error).message}\n`);
-      }
-    }
+    removeCgroupParent(cgroup);
   });
   cleanup.teardown(async () => {
     await daemon.stop();

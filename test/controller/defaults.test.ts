@@ -4,14 +4,8 @@
 import t from 'tap';
 import { defaultPullPolicy, withDefaults } from '../../controller/api/defaults';
 import type { Deployment, Namespace, Node, Pod, ReplicaSet } from '../../proto/resources';
+import { deepFreeze } from '../fixtures/frozen';
 
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
 
 const pod = (): Pod => ({
   apiVersion: 'v1',

@@ -12,18 +12,11 @@ import {
 import { sameTemplate } from '../../controller/controllers/deployment/hash';
 import { plan as planReplicaSet } from '../../controller/controllers/replicaset';
 import { isAvailable, isActive } from '../../controller/controllers/pods';
+import { frozen } from '../fixtures/frozen';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-const frozen = <T>(v: T): T => deepFreeze(structuredClone(v));
 
 interface DeploymentOptions {
   replicas?: number;

@@ -4,14 +4,8 @@
 import t from 'tap';
 import type { Deployment, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
 import { plan } from '../../controller/controllers/gc';
+import { deepFreeze } from '../fixtures/frozen';
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 const owner = (kind: string, name: string, uid: string) => [{ apiVersion: kind === 'Deployment' || kind === 'ReplicaSet' ? 'apps/v1' : 'v1', kind, name, uid, controller: true }];
 

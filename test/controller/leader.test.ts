@@ -9,11 +9,14 @@ import { loadClusterApi, type ClusterClient } from '../../proto';
 import type { Lease, Pod } from '../../proto/resources';
 import { startEtcd } from '../fixtures/etcd';
 import { startHollowNode } from '../fixtures/hollow-node';
+import { eventually as waitFor } from '../fixtures/wait';
 
 const lease = (holder: string, renewTime: string): Lease => ({
   apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'berth-controller', namespace: 'berth-system' },
   spec: { holderIdentity: holder, renewTime },
 });
+
+const eventually = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000) => waitFor(what, probe, timeoutMs);
 
 t.test('decide: create, renew, wait until expiry, take over', async (t) => {
   const at = Date.parse('2026-01-01T00:00:10Z');
@@ -28,15 +31,6 @@ type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res)
 const call = <Req, Res>(client: ClusterClient, method: Unary<Req, Res>, req: Req): Promise<Res> =>
   new Promise((resolve, reject) => method.call(client, req, (err, res) => (err ? reject(err) : resolve(res as Res))));
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('two controllers on one etcd: one leads, the other takes over, no duplicate pods', async (t) => {
   const etcd = await startEtcd(t);

@@ -9,6 +9,7 @@ import { startController, type Controller } from '../../controller';
 import { loadClusterApi, type ClusterClient } from '../../proto';
 import type { Deployment, Lease, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
 import { startHollowNode, type HollowNode } from '../fixtures/hollow-node';
+import { eventually as waitFor } from '../fixtures/wait';
 
 interface Cluster {
   controller: Controller;
@@ -43,20 +44,6 @@ async function applyDocs(c: Cluster, docs: object[]): Promise<void> {
   await call(c.client, c.client.Apply, { objects: docs.map((d) => ({ json: JSON.stringify(d) })), dryRun: false, applySet: '', prune: false });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const web = (image: string, replicas = 6, extra: Partial<Deployment['spec']> = {}): Deployment => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
@@ -76,6 +63,8 @@ async function rolledOut(c: Cluster, replicas: number): Promise<Deployment | und
   const done = s && s.observedGeneration === d.metadata.generation && s.updatedReplicas === replicas && s.availableReplicas === replicas && s.replicas === replicas;
   return done ? d : undefined;
 }
+
+const eventually = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000) => waitFor(what, probe, timeoutMs);
 
 t.test('a Deployment of 6 spreads 2/2/2, turns available, rolls to a new image within its bounds, scales, and goes with its pods', async (t) => {
   const c = await startCluster(t, 3);

@@ -4,19 +4,12 @@
 import t from 'tap';
 import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../proto/resources';
 import { plan, DEFAULT_NODE_LIFECYCLE, type NodeAction, type NodePlan } from '../../controller/controllers/node';
+import { frozen } from '../fixtures/frozen';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const OPTS = { gracePeriodMs: 4000, evictionTimeoutMs: 10_000 };
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-const frozen = <T>(v: T): T => deepFreeze(structuredClone(v));
 
 function node(name: string, ready?: Partial<Condition>, created = T0 - 60_000): Node {
   return {

@@ -4,19 +4,12 @@
 import t from 'tap';
 import type { Pod, PodPhase, ReplicaSet } from '../../proto/resources';
 import { plan, deletionOrder, randomSuffix, BURST_REPLICAS, type ReplicaSetAction, type ReplicaSetPlan } from '../../controller/controllers/replicaset';
+import { frozen } from '../fixtures/frozen';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const NOW = new Date(T0 + 3600_000);
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-const frozen = <T>(v: T): T => deepFreeze(structuredClone(v));
 
 function replicaSet(replicas: number, o: { minReadySeconds?: number; generation?: number; status?: ReplicaSet['status']; deleting?: boolean } = {}): ReplicaSet {
   return {

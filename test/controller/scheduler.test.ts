@@ -5,18 +5,11 @@
 import t from 'tap';
 import type { Node, Pod, PodPhase } from '../../proto/resources';
 import { plan, podRequests, unschedulableReason } from '../../controller/scheduler';
+import { frozen } from '../fixtures/frozen';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-const frozen = <T>(v: T): T => deepFreeze(structuredClone(v));
 
 interface NodeOptions { cpu?: string; memory?: string; pods?: string; ready?: 'True' | 'False' | 'Unknown' | 'none'; cordoned?: boolean; labels?: Record<string, string> }
 

@@ -9,6 +9,7 @@ import { startTestAgent } from '../fixtures/agent';
 import { startTestController } from '../fixtures/controller';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
+import { eventually as waitFor } from '../fixtures/wait';
 
 const pod = (name: string, image: string) => `apiVersion: v1
 kind: Pod
@@ -22,15 +23,8 @@ spec:
       command: ["sleep", "3600"]
 `;
 
-async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+
+const eventually = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000) => waitFor(what, probe, timeoutMs, 200);
 
 t.test('the agent reconnects to a restarted controller and carries on', async (t) => {
   const dir = t.testdir();

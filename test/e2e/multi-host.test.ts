@@ -17,6 +17,7 @@ import { startTestController } from '../fixtures/controller';
 import { makeTestNetwork } from '../fixtures/hosts';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
+import { eventually as waitFor } from '../fixtures/wait';
 
 const REPLICAS = 6;
 
@@ -49,20 +50,8 @@ spec:
 `;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+
+const eventually = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 90_000) => waitFor(what, probe, timeoutMs, 200);
 
 t.test('three hosts: spread, rolling update, scale, host loss and return, delete', async (t) => {
   const dir = t.testdir();

@@ -10,6 +10,7 @@ import type { Event, Pod, PodStatus } from '../../proto/resources';
 import { startController, type Controller } from '../../controller';
 import type { TestAgent, TestHost } from '../fixtures/agent';
 import type { Teardown } from '../fixtures/registry';
+import { eventually } from '../fixtures/wait';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,20 +106,8 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
 }
 
 /** Poll until `probe` returns something truthy. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
-}
+export const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+  eventually(what, probe, timeoutMs, 100);
 
 /** What pods leave on the host while they exist; empty once they are gone. */
 export function hostResidue(agent: TestAgent & { host: TestHost }): string[] {
