@@ -127,6 +127,8 @@ curl -sf "http://$pod_ip:8080/"
 step "berth scale deployment/hello --replicas=5 && berth rollout status deployment/hello"
 berth scale deployment/hello --replicas=5
 berth rollout status deployment/hello --timeout 2m
+step "berth logs deployment/worker --tail 2   # through the controller, from the agent running it"
+berth logs deployment/worker --tail 2
 step "berth --agent agent.sock ps   # the node's own view: one container per pod"
 berth --agent "$work/agent.sock" ps
 step "berth describe deployment hello"
