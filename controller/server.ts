@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import { loadClusterApi } from '../proto';
 import { NODE_LEASE_NAMESPACE, type Namespace } from '../proto/resources';
 import { clusterHandlers } from './api/cluster-api';
+import { nodeHandlers } from './api/node-api';
 import type { Clock } from './api/registry';
 import { Registry } from './api/registry';
 import { Tunnels } from './api/tunnels';
@@ -72,7 +73,6 @@ export async function startController(options: ControllerOptions): Promise<Contr
     };
     const api = loadClusterApi().berth.cluster.v1;
     server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize }));
-    const { nodeHandlers } = await import('./api/node-api');
     server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
