@@ -1,11 +1,13 @@
 // A controller that restarts loses no agent: kill -9 the controller, start it again on the same
 // address and data root; the agent reconnects and resumes its pod watch, running pods are not
-// restarted, and a pod applied after the restart runs.
+// restarted, and a pod applied after the restart runs. And `berth logs -f` follows a pod's
+// output through the controller and the agent's tunnel.
 
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { startTestAgent } from '../fixtures/agent';
+import { CLI, startTestAgent } from '../fixtures/agent';
 import { startTestController } from '../fixtures/controller';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
@@ -55,6 +57,45 @@ t.test('the agent reconnects to a restarted controller and carries on', async (t
 
   t.equal(controller.berth(['delete', 'pod', 'first']).status, 0);
   t.equal(controller.berth(['delete', 'pod', 'second']).status, 0);
+  await eventually('containers removed', () => agent.berth(['ps', '-aq']).stdout.trim() === '');
+  await agent.stop();
+});
+
+t.test('berth logs -f follows a pod through the controller and the agent', async (t) => {
+  const dir = t.testdir();
+  const registry = await startRegistry(t);
+  const image = `${registry.host}/ticker:1`;
+  await pushImage(registry.host, 'ticker:1', await buildImage({ layers: [busyboxLayer()] }));
+  const controller = await startTestController(t, dir);
+  const agent = await startTestAgent(t, dir, ['--controller', controller.address, '--node-name', 'solo']);
+  fs.writeFileSync(path.join(dir, 'ticker.yaml'), `apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: ${image}
+      command: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
+`);
+  t.equal(controller.berth(['apply', '-f', path.join(dir, 'ticker.yaml')]).status, 0);
+  await eventually('ticker running', () => /Running/.test(controller.berth(['get', 'pod', 'ticker']).stdout));
+
+  const follow = spawn(process.execPath, [CLI, '--server', controller.address, 'logs', '-f', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { follow.kill('SIGKILL'); });
+  let out = '';
+  follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const before = (out.match(/tick \d+/g) ?? []).length;
+  // Lines keep arriving after the call started: it follows, it did not just print and end.
+  await eventually('new lines while following', () => (out.match(/tick \d+/g) ?? []).length >= before + 5, 20_000);
+  t.equal(follow.exitCode, null, 'still following');
+  const ticks = (out.match(/tick (\d+)/g) ?? []).map((l) => Number(l.split(' ')[1]));
+  t.same(ticks, ticks.map((_, i) => ticks[0]! + i), 'consecutive lines, none lost or repeated');
+  follow.kill('SIGINT');
+  await new Promise((r) => follow.once('exit', r));
+
+  t.equal(controller.berth(['delete', 'pod', 'ticker']).status, 0);
   await eventually('containers removed', () => agent.berth(['ps', '-aq']).stdout.trim() === '');
   await agent.stop();
 });
