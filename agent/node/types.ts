@@ -18,6 +18,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
+import type { ContainerState } from '../runtime/types';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {
@@ -54,8 +55,12 @@ export interface PodRef {
   uid: string;
 }
 
-/** One container of a pod as the host has it (from the container runtime's record and labels). */
-export interface ObservedContainer {
+/**
+ * One container of a pod as the host has it (from the container runtime's record and labels): its
+ * state fields are the runtime's own.
+ */
+export interface ObservedContainer
+  extends Pick<ContainerState, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'restartCount' | 'nextRestartAt' | 'lastExit'> {
   /** The runtime's container ID. */
   id: string;
   /** The pod container it runs (spec.containers[].name). */
@@ -65,16 +70,6 @@ export interface ObservedContainer {
   /** The image reference as the pod names it. */
   image: string;
   imageId: string;
-  status: 'created' | 'running' | 'restarting' | 'exited';
-  startedAt?: string;
-  finishedAt?: string;
-  exitCode?: number;
-  /** Why the process could not run, or OOMKilled. */
-  error?: string;
-  restartCount: number;
-  /** When the runtime restarts it (status 'restarting'). */
-  nextRestartAt?: string;
-  lastExit?: { exitCode: number; startedAt?: string; finishedAt?: string; error?: string };
 }
 
 /** Where the image of a container that is still to be created stands. */

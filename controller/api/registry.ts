@@ -101,11 +101,15 @@ export class Registry {
    * With `keepStatus` the stored status stays (a spec write must not undo a status write).
    */
   async update<T extends Resource>(obj: T, options: { keepStatus?: boolean } = {}): Promise<T> {
+    const current = await this.store.get(keyOfObject(obj));
+    if (!current) throw notFound(obj.kind, obj.metadata.name ?? '');
+    return this.replace(current, obj, options);
+  }
+
+  /** update() once the stored key-value is in hand (mutate has just read it). */
+  private async replace<T extends Resource>(current: KeyValue, obj: T, options: { keepStatus?: boolean }): Promise<T> {
     const info = infoOf(obj.kind);
     const name = obj.metadata.name ?? '';
-    const key = keyOfObject(obj);
-    const current = await this.store.get(key);
-    if (!current) throw notFound(obj.kind, name);
     const expected = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.modRevision;
     if (expected !== current.modRevision) throw conflict(info.kind, name);
     const stored = decode(current) as T;
@@ -124,7 +128,7 @@ export class Registry {
       return stored; // nothing to write: no new revision for a no-op
     }
     try {
-      const revision = await this.store.update(key, encode(next), expected);
+      const revision = await this.store.update(current.key, encode(next), expected);
       return withVersion(next, revision);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
@@ -140,12 +144,13 @@ export class Registry {
    */
   async mutate<T extends Resource>(kind: string, namespace: string | undefined, name: string, change: (current: T) => T | undefined, options: { keepStatus?: boolean } = {}): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const current = await this.tryGet<T>(kind, namespace, name);
-      if (!current) return undefined;
+      const kv = await this.store.get(objectKey(infoOf(kind), namespace, name));
+      if (!kv) return undefined;
+      const current = decode(kv) as T;
       const next = change(structuredClone(current));
       if (!next) return current;
       try {
-        return await this.update(next, options);
+        return await this.replace(kv, next, options);
       } catch (err) {
         if (!(err instanceof ApiError && err.code === 'conflict') || attempt >= 20) throw err;
       }

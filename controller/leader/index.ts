@@ -50,7 +50,7 @@ export function electLeader(options: LeaderElectionOptions): LeaderElection {
   };
 
   const attempt = async (): Promise<number> => {
-    const started = clock().getTime();
+    // Measured before the write: the lease we write runs from no later than this.
     const now = clock();
     const stamp = now.toISOString();
     try {
@@ -74,7 +74,7 @@ export function electLeader(options: LeaderElectionOptions): LeaderElection {
           spec: { ...lease!.spec, ...spec, ...(taking ? { acquireTime: stamp, leaseTransitions: (lease!.spec.leaseTransitions ?? 0) + 1 } : {}) },
         });
       }
-      heldUntil = started + durationMs;
+      heldUntil = now.getTime() + durationMs;
       if (!leading && !stopped) {
         leading = true;
         log(`berth controller: leading as ${identity}`);

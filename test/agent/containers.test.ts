@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
-import { CLI, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { CLI, hostResidue, startTestAgent } from '../fixtures/agent';
 import { compileSchemaDir } from '../../agent/images/validate';
 
 const validateRuntimeConfig = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
@@ -25,21 +25,6 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 }
 
 /** What a container leaves on the host while it exists; empty once it is gone. */
-function hostResidue(agent: TestAgent & { host: TestHost }): string[] {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(agent.dataRoot) || (m.startsWith(agent.host.runDir) && !m.endsWith('/net/netns')));
-  const runc = spawnSync('runc', ['--root', path.join(agent.host.runDir, 'runc'), 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  const veths = spawnSync('ip', ['-o', 'link', 'show', 'master', agent.host.bridge], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  const cgroups = ['memory', 'pids', 'cpu'].flatMap((h) => {
-    const dir = path.join('/sys/fs/cgroup', h, agent.host.cgroupParent);
-    return fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${h}:${d.name}`) : [];
-  });
-  const netnsDir = path.join(agent.host.runDir, 'net', 'netns');
-  const netns = fs.existsSync(netnsDir) ? fs.readdirSync(netnsDir) : [];
-  const ipamDir = path.join(agent.dataRoot, 'network', 'ipam');
-  const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir, { recursive: true }).map(String).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
-  return [...mounts.map((m) => `mount ${m}`), ...runc.map((r) => `runc ${r}`), ...veths.map((v) => `veth ${v}`), ...cgroups.map((c) => `cgroup ${c}`), ...netns.map((n) => `netns ${n}`), ...leases.map((l) => `lease ${l}`)];
-}
 
 async function setup(t: Test) {
   const registry = await startRegistry(t);

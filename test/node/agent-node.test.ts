@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { loadClusterApi, type NodeClient } from '../../proto';
 import type { Lease, Node, Pod } from '../../proto/resources';
-import { runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
-import { hostResidue, podDoc, sleep, startCluster, until, type Cluster } from './cluster';
+import { podDoc, sleep, startCluster, until, type Cluster } from './cluster';
 
 const APPLETS = ['httpd', 'wget', 'rm', 'touch', 'mkdir', 'nc'];
 
@@ -62,9 +62,9 @@ async function deleteAndWait(t: Test, cluster: Cluster, agent: TestAgent & { hos
   for (const name of names) await cluster.deletePod(name);
   for (const name of names) await until(`pod ${name} gone from the controller`, async () => (await cluster.pod(name)) === undefined);
   const residue = await until('the host to be clean', () => {
-    const left = hostResidue(agent);
+    const left = hostResidue(agent, { containerDirs: true });
     return left.length === 0 ? left : undefined;
-  }, 15_000).catch(() => hostResidue(agent));
+  }, 15_000).catch(() => hostResidue(agent, { containerDirs: true }));
   t.same(residue, [], `nothing of pods ${names.join(', ')} is left on the host`);
 }
 

@@ -1,14 +1,12 @@
 // Helpers for the node end-to-end tests: a real controller (in this process, on a free loopback
-// port), a gRPC client of its Cluster API, and what a pod leaves on the host.
+// port), a gRPC client of its Cluster API, and pod documents.
 
 import * as grpc from '@grpc/grpc-js';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClusterApi, type ClusterClient } from '../../proto';
 import type { Event, Pod, PodStatus } from '../../proto/resources';
 import { startController, type Controller } from '../../controller';
-import type { TestAgent, TestHost } from '../fixtures/agent';
 import type { Teardown } from '../fixtures/registry';
 import { eventually } from '../fixtures/wait';
 
@@ -109,26 +107,6 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
 export const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> =>
   eventually(what, probe, timeoutMs, 100);
 
-/** What pods leave on the host while they exist; empty once they are gone. */
-export function hostResidue(agent: TestAgent & { host: TestHost }): string[] {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(agent.dataRoot) || (m.startsWith(agent.host.runDir) && !m.endsWith('/net/netns')));
-  const runc = spawnSync('runc', ['--root', path.join(agent.host.runDir, 'runc'), 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  const veths = spawnSync('ip', ['-o', 'link', 'show', 'master', agent.host.bridge], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => {
-    const dir = path.join('/sys/fs/cgroup', h, agent.host.cgroupParent);
-    return fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${h}:${d.name}`) : [];
-  });
-  const netnsDir = path.join(agent.host.runDir, 'net', 'netns');
-  const netns = fs.existsSync(netnsDir) ? fs.readdirSync(netnsDir) : [];
-  const ipamDir = path.join(agent.dataRoot, 'network', 'ipam');
-  const leases = fs.existsSync(ipamDir) ? fs.readdirSync(ipamDir, { recursive: true }).map(String).filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
-  const containers = fs.existsSync(path.join(agent.dataRoot, 'containers')) ? fs.readdirSync(path.join(agent.dataRoot, 'containers')).filter((d) => /^[a-f0-9]{64}$/.test(d)) : [];
-  return [
-    ...mounts.map((m) => `mount ${m}`), ...runc.map((r) => `runc ${r}`), ...veths.map((v) => `veth ${v}`), ...cgroups.map((c) => `cgroup ${c}`),
-    ...netns.map((n) => `netns ${n}`), ...leases.map((l) => `lease ${l}`), ...containers.map((c) => `container ${c}`),
-  ];
-}
 
 export function podDoc(name: string, nodeName: string, spec: Partial<Pod['spec']> & Pick<Pod['spec'], 'containers'>): Pod {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName, ...spec } };
