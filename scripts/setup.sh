@@ -13,7 +13,9 @@ BERTH_PACKAGES=(
   skopeo umoci containerd   # the peers the benchmark measures against
   runc                      # the OCI runtime
   conmon                    # the per-container monitor
-  containernetworking-plugins iptables  # container networking (bridge, host-local, portmap, loopback)
+  containernetworking-plugins iptables  # container networking (bridge, host-local, portmap)
+  etcd-server               # the controller's distributed store; the store tests start their own
+  procps                    # pkill, for the quickstart's cleanup
   python3 make g++          # node-gyp builds the native addon
   util-linux iproute2 ca-certificates curl
 )
