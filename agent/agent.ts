@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAgentApi } from '../proto';
-import { BerthError } from './errors';
+import { BerthError } from '../proto/errors';
 import { ImageService } from './images/service';
 import type { RegistryOptions } from './images/registry';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';

@@ -2,7 +2,7 @@
 // proto/wire-codec.ts (not grpc-js and protobufjs, whose loading alone took longer than a call).
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { fromServiceError } from '../agent/errors';
+import { BerthError, fromStatus, GRPC_STATUS } from '../proto/errors';
 import type { ContainersClient, ImagesClient } from '../proto';
 import { liteDefinition } from '../proto/lite-definition';
 import { Channel, makeClient } from './grpc-lite';
@@ -31,13 +31,21 @@ export function containersClient(socket: string): ContainersClient {
   return service(socket, 'Containers') as unknown as ContainersClient;
 }
 
+/** The BerthError for a failed call to the agent; a socket nobody answers on says so plainly. */
+export function fromAgentStatus(err: { code: number; details: string; message: string }): BerthError {
+  if (err.code === GRPC_STATUS.unavailable && /connect|ECONNREFUSED|ENOENT/.test(err.details)) {
+    return new BerthError('unavailable', `cannot reach the agent: ${err.details}`, { cause: err });
+  }
+  return fromStatus(err);
+}
+
 /** Promise form of a unary call; failures come back as BerthErrors. */
 export function call<Req, Res>(
   method: (req: Req, cb: (err: ServiceError | null, res?: Res) => void) => unknown,
   req: Req,
 ): Promise<Res> {
   return new Promise((resolve, reject) =>
-    method(req, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res as Res))),
+    method(req, (err, res) => (err ? reject(fromAgentStatus(err)) : resolve(res as Res))),
   );
 }
 
@@ -45,7 +53,7 @@ export function call<Req, Res>(
 export function consume<T>(stream: ClientReadableStream<T>, onMessage: (m: T) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.on('data', onMessage);
-    stream.on('error', (err: ServiceError) => reject(fromServiceError(err)));
+    stream.on('error', (err: ServiceError) => reject(fromAgentStatus(err)));
     stream.on('end', () => resolve());
   });
 }

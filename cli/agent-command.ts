@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent } from '../agent/agent';
-import { BerthError } from '../agent/errors';
+import { BerthError } from '../proto/errors';
 import { parseLabels } from '../agent/node';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {

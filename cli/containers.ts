@@ -3,11 +3,11 @@
 
 import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError, fromServiceError } from '../agent/errors';
+import { BerthError } from '../proto/errors';
 import type { ContainersClient, ImagesClient } from '../proto';
 import type { ContainerSummary__Output } from '../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest } from '../proto/gen/berth/agent/v1/CreateContainerRequest';
-import { call, consume } from './agent-client';
+import { call, consume, fromAgentStatus } from './agent-client';
 import { ago, humanSize, table } from './format';
 
 export interface Clients {
@@ -292,7 +292,7 @@ const exec: Verb = async ({ containers }, argv) => {
       if (m.stderr.length) process.stderr.write(m.stderr);
       if (m.exited) code = m.exitCode;
     });
-    stream.on('error', (err) => reject(fromServiceError(err as never)));
+    stream.on('error', (err) => reject(fromAgentStatus(err as never)));
     stream.on('end', () => resolve(code));
   });
   stream.write({ id: rest[0]!, args: rest.slice(1), env: values.env ?? [], workdir: values.workdir ?? '', user: values.user ?? '', interactive: Boolean(values.interactive) });

@@ -2,7 +2,7 @@
 // SIGINT/SIGTERM.
 
 import { parseArgs } from 'node:util';
-import { BerthError } from '../agent/errors';
+import { BerthError } from '../proto/errors';
 import { DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
 
 export const DEFAULT_CONTROLLER_DATA_ROOT = '/var/lib/berth/controller';

@@ -7,7 +7,7 @@
 // Clients have the shape of grpc-js's generated ones for the calls the CLI makes: a unary method
 // takes (request, callback); a server stream is an object-mode Readable; a client stream takes a
 // callback and returns a Writable; a bidi stream is a Duplex. Errors are grpc-js ServiceError-like
-// objects ({ code, details }) for fromServiceError.
+// objects ({ code, details }) for fromAgentStatus.
 
 import * as http2 from 'node:http2';
 import * as net from 'node:net';

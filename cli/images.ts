@@ -4,9 +4,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError, fromServiceError } from '../agent/errors';
+import { BerthError } from '../proto/errors';
 import type { ImagesClient } from '../proto';
-import { agentSocket, call, consume, imagesClient } from './agent-client';
+import { agentSocket, call, consume, fromAgentStatus, imagesClient } from './agent-client';
 import { ago, humanSize, shortId, table } from './format';
 import { ProgressPrinter } from './progress';
 
@@ -152,7 +152,7 @@ const save: Verb = async (client, argv) => {
         try {
           for await (const chunk of stream) yield (chunk as { data: Buffer }).data;
         } catch (err) {
-          throw fromServiceError(err as never);
+          throw fromAgentStatus(err as never);
         }
       })(),
       sink,
@@ -170,7 +170,7 @@ const load: Verb = async (client, argv) => {
   const res = await new Promise<{ loaded: string[] }>((resolve, reject) => {
     const upload = client.Load((err, r) => {
       if (err) {
-        reject(fromServiceError(err));
+        reject(fromAgentStatus(err));
       } else resolve(r as { loaded: string[] });
     });
     input.on('error', (err: Error) => {

@@ -2,7 +2,7 @@
 // berth: one command for the controller, the agent, the node verbs (docker's) and the cluster
 // verbs (kubectl's). Verb modules are loaded only when used so that a command starts quickly.
 
-import { BerthError } from '../agent/errors';
+import { BerthError } from '../proto/errors';
 
 const USAGE = `Usage: berth [--server HOST:PORT] [--agent SOCKET] COMMAND [ARGS...]
 

@@ -1,4 +1,3 @@
 // The controller's public face: start one in this process.
 export { startController, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
 export type { Controller, ControllerOptions } from './server';
-export { ApiError, type ApiErrorCode } from './errors';

@@ -11,7 +11,7 @@ import { nodeHandlers } from './api/node-api';
 import type { Clock } from './api/registry';
 import { Registry } from './api/registry';
 import { Tunnels } from './api/tunnels';
-import { ApiError } from './errors';
+import { BerthError } from '../proto/errors';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { startControlLoops } from './loops';
 import { openStore } from './store';
@@ -116,6 +116,6 @@ async function ensureNamespace(registry: Registry, name: string): Promise<void> 
   if (await registry.tryGet('Namespace', undefined, name)) return;
   const ns: Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } };
   await registry.create(ns).catch((err: unknown) => {
-    if (!(err instanceof ApiError && err.code === 'already-exists')) throw err;
+    if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
   });
 }

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Header, type Pack } from 'tar-stream';
-import { BerthError, withContext } from '../errors';
+import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader, ContentStore } from './content';
 import { Hasher, encodedOf, isDigest } from './digest';
 import {

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { BerthError, withContext } from '../errors';
+import { BerthError, withContext } from '../../proto/errors';
 import { berthFs } from '../native';
 import { bytes, walkUpper, xattrsOf } from '../runtime/changes';
 import { MediaType } from './media-types';

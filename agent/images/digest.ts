@@ -3,7 +3,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Digest } from './types';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;

@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Digest, ImageRecord } from './types';
 
 interface Document {

@@ -1,6 +1,6 @@
 // Platforms: parsing "os/arch[/variant]" and choosing a manifest from an index.
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Descriptor, Platform } from './types';
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };

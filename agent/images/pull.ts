@@ -6,7 +6,7 @@
 
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, meaningfulFailure, withContext } from '../errors';
+import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
 import type { ContentStore } from './content';
 import { mapBounded } from './bounded';
 import { chainIds } from './layers';

@@ -6,7 +6,7 @@
 // exact document the image was pulled or built as, so the pushed digest is the one the image
 // already has and repo digests stay comparable across registries.
 
-import { BerthError, withContext } from '../errors';
+import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader } from './content';
 import { mapBounded } from './bounded';
 import { isForeignLayerType } from './media-types';

@@ -2,7 +2,7 @@
 // path component is a registry host only if it looks like one (has '.' or ':' or is localhost),
 // `name@sha256:<hex>` pins a digest, and a tag and a digest may both be given (the digest wins).
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { parseDigest } from './digest';
 import type { Digest, Reference } from './types';
 

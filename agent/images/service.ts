@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from './content';
 import { shortDigest } from './digest';

@@ -9,7 +9,7 @@ import Ajv, { type ValidateFunction } from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export const DEFAULT_SCHEMA_DIR = '/usr/share/gocode/src/github.com/opencontainers/image-spec/schema';
 const BASE = 'https://schemas.berth.invalid/oci/';

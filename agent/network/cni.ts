@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError, type ErrorCode } from '../errors';
+import { BerthError, type ErrorCode } from '../../proto/errors';
 
 /** The newest version the Debian 12 plugins (1.1.1) speak: 0.1.0 to 1.0.0. */
 export const CNI_VERSION = '1.0.0';

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { BerthError, withContext } from '../errors';
+import { BerthError, withContext } from '../../proto/errors';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
 import type { AttachOptions, CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';

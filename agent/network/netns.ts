@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { berthFs } from '../native';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 const exec = promisify(execFile);
 

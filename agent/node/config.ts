@@ -2,7 +2,7 @@
 
 import * as os from 'node:os';
 import { isIPv4 } from 'node:net';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { NodeConfig, NodeOptions } from './types';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);

@@ -3,14 +3,13 @@
 // runtime's own (it restarts crashed containers with back-off, also while the agent is away),
 // and the labels that find the container again.
 
-import type { Container, Pod, RestartPolicy } from '../../proto/resources';
-import { BerthError } from '../errors';
+import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
+import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network/types';
 import type { CreateRequest } from '../runtime/service';
 import type { RestartPolicy as RuntimeRestartPolicy } from '../runtime/types';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
-import { parseCpus, parseMemoryBytes } from './quantity';
 import type { PodRef } from './types';
 
 export function runtimeRestartPolicy(policy: RestartPolicy): RuntimeRestartPolicy {
@@ -38,8 +37,9 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
     limits: {
-      ...(limits.memory !== undefined ? { memoryBytes: parseMemoryBytes(limits.memory, `${where}: memory limit`) } : {}),
-      ...(limits.cpu !== undefined ? { cpus: parseCpus(limits.cpu, `${where}: cpu limit`) } : {}),
+      ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where} resources.limits.memory`) } : {}),
+      // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).
+      ...(limits.cpu !== undefined ? { cpus: parseCpu(limits.cpu, `${where} resources.limits.cpu`) / 1000 } : {}),
     },
     restart: runtimeRestartPolicy(restartPolicyOf(pod)),
     labels: containerLabels(ref, container),

@@ -14,7 +14,7 @@ import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
 import type { Event, Node, PodStatus } from '../../proto/resources';
-import { BerthError, codeOfGrpcStatus } from '../errors';
+import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import type { RawWatchEvent } from './pod-watch';
 import type { NodeConfig } from './types';

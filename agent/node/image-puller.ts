@@ -3,7 +3,7 @@
 // after failures, shared by every pod that wants it.
 
 import type { Container, PullPolicy } from '../../proto/resources';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { familiarString, parseReference } from '../images/reference';
 import type { ImageService } from '../images/service';
 import type { ImageRecord } from '../images/types';

@@ -4,7 +4,7 @@
 
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
-import { BerthError, grpcStatusOf } from '../errors';
+import { BerthError, GRPC_STATUS } from '../../proto/errors';
 import type { LogLine, LogOptions } from '../runtime/logs';
 
 /** Which container a logs request reads: its runtime ID, or a BerthError (not-found, failed-precondition). */
@@ -64,7 +64,7 @@ export class LogServer {
       reply({ id, end: { code: 0, message: '' } });
     } catch (err) {
       flush();
-      const code = err instanceof BerthError ? grpcStatusOf[err.code] : grpcStatusOf.internal;
+      const code = GRPC_STATUS[err instanceof BerthError ? err.code : 'internal'];
       reply({ id, end: { code, message: (err as Error).message } });
     } finally {
       this.active.delete(id);

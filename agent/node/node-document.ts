@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { Node } from '../../proto/resources';
-import { formatKibibytes } from './quantity';
+import { formatKibibytes, type Node } from '../../proto/resources';
 import type { NodeConfig } from './types';
 
 /** Kept back from allocatable memory for the agent and the system: 5% of it, at most 512 MiB. */

@@ -5,7 +5,7 @@
 // still be bound here. After it, adopted pods that were not listed are terminated, and pod
 // networks that no pod owns are removed.
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { networkId, podOfContainer } from './naming';
 import type { PodChange } from './pod-watch';
 import { PodWorker, type WorkerDeps } from './pod-worker';

@@ -9,7 +9,7 @@
 // wake the worker when they end, as do container changes, probe verdicts and back-off timers.
 
 import type { Container, Pod, PodStatus } from '../../proto/resources';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { ContainerNetwork, NetworkAttachment } from '../network/types';
 import type { ContainerService } from '../runtime/service';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';

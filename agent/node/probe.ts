@@ -3,7 +3,7 @@
 // prober.ts, their timing in probe-runner.ts.
 
 import type { Container, Probe } from '../../proto/resources';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export type ProbeKind = 'liveness' | 'readiness';
 

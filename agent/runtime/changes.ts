@@ -13,7 +13,7 @@
 
 import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 
 export type ChangeKind =

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export interface ConmonLayout {
   exitsDir: string;

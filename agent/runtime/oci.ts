@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError, type ErrorCode } from '../errors';
+import { BerthError, type ErrorCode } from '../../proto/errors';
 import {
   conmonPid, ExitWatch, isMonitor, layoutOf, persistDir, readExit, removeRecords, spawnConmon,
 } from './conmon';

@@ -2,7 +2,7 @@
 // host fact they need (does a volume's source exist) is passed in.
 
 import * as os from 'node:os';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network/types';
 import type { VolumeMount } from './spec';
 

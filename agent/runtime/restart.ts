@@ -2,7 +2,7 @@
 // exponentially for a container that keeps failing, capped, and resets once a run lasted long
 // enough (as Kubernetes' CrashLoopBackOff does).
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { ContainerConfig, ContainerState } from './types';
 
 export const BACKOFF_INITIAL_MS = 100;

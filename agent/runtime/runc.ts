@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { BerthError, type ErrorCode } from '../errors';
+import { BerthError, type ErrorCode } from '../../proto/errors';
 
 export type RuncStatus = 'created' | 'running' | 'stopped' | 'paused';
 

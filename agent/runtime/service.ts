@@ -10,7 +10,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { ImageService } from '../images/service';
 import type { ImageRecord } from '../images/types';
 import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network/types';

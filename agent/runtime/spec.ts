@@ -3,9 +3,12 @@
 // capabilities, masked and read-only /proc paths, /dev, /dev/shm, the /etc files, limits).
 // A pure function of its input: no host is read here.
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { ImageConfig } from '../images/types';
 import { resolveUser } from './user';
+
+const CPU_PERIOD_US = 100_000;
+const MIN_CPU_QUOTA_US = 1000;
 
 export const OCI_VERSION = '1.0.2';
 
@@ -99,7 +102,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
   const { memoryBytes, cpus, pids } = input.limits ?? {};
   if (memoryBytes !== undefined) resources.memory = { limit: memoryBytes };
-  if (cpus !== undefined) resources.cpu = { quota: Math.round(cpus * 100_000), period: 100_000 };
+  // The kernel refuses a CFS quota under 1 ms; a smaller limit gets the floor, as the kubelet does.
+  if (cpus !== undefined) resources.cpu = { quota: Math.max(MIN_CPU_QUOTA_US, Math.round(cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
   if (pids !== undefined) resources.pids = { limit: pids };
 
   return {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { ContainerRecord } from './types';
 
 export class ContainerStore {

@@ -2,7 +2,7 @@
 // the image's own /etc/passwd and /etc/group, as docker and runc do: the image, not the host,
 // says who "nobody" is.
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export interface ResolvedUser {
   uid: number;

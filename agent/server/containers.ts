@@ -12,8 +12,8 @@ import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '
 import { parseRestartPolicy } from '../runtime/restart';
 import type { ContainerService, CreateRequest } from '../runtime/service';
 import type { ContainerRecord } from '../runtime/types';
-import { BerthError } from '../errors';
-import { toServiceError } from './errors';
+import { BerthError } from '../../proto/errors';
+import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';
 
 const formatPort = (p: ContainerRecord['config']['ports'][number]) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`;

@@ -7,7 +7,7 @@ import type { Progress } from '../../proto/gen/berth/agent/v1/Progress';
 import type { ImageService } from '../images/service';
 import { parsePlatform } from '../images/platform';
 import type { ImageRecord, ProgressEvent } from '../images/types';
-import { toServiceError } from './errors';
+import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';
 
 const summary = (i: ImageRecord) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, created: i.created, size: String(i.size) });

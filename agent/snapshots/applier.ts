@@ -6,7 +6,7 @@
 
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { meaningfulFailure } from '../errors';
+import { meaningfulFailure } from '../../proto/errors';
 import type { Compression } from '../images/media-types';
 import { applyLayer } from './apply';
 import { DiffIdHasher, decompressor } from './decompress';

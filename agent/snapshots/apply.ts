@@ -16,7 +16,7 @@
 
 import { fchmodSync, fchownSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BerthError, type ErrorCode } from '../errors';
+import { BerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 import { readTar, type TarEntry, type TarItem } from './tar-reader';
 import type { ApplyLimits, ApplyStats } from './types';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Compression } from '../images/media-types';
 import type { Digest } from '../images/types';
 

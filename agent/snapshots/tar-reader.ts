@@ -9,7 +9,7 @@
 // Names and link targets are byte strings (one char per byte, latin1), the convention of the
 // berth_fs addon, so that any name survives as the bytes the layer holds.
 
-import { BerthError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export type EntryType =
   | 'file'

@@ -9,7 +9,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { withDefaults } from './defaults';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
 import { validateResource } from './manifests';
@@ -59,7 +59,7 @@ export function prepareDocuments(documents: unknown[]): Resource[] {
     seen.add(id);
     prepared.push(obj);
   }
-  if (messages.length > 0) throw new ApiError('invalid-argument', messages.join('\n'));
+  if (messages.length > 0) throw new BerthError('invalid-argument', messages.join('\n'));
   // Namespaces before what lives in them.
   return [...prepared.filter((o) => o.kind === 'Namespace'), ...prepared.filter((o) => o.kind !== 'Namespace')];
 }
@@ -76,7 +76,7 @@ export async function apply(registry: Registry, documents: unknown[], options: A
       if (options.dryRun) {
         const ns = obj.metadata.namespace;
         if (ns && ns !== 'default' && !namespacesInApply.has(ns) && !(await registry.tryGet('Namespace', undefined, ns))) {
-          throw new ApiError('not-found', `namespaces "${ns}" not found`);
+          throw new BerthError('not-found', `namespaces "${ns}" not found`);
         }
         outcomes.push({ action: 'created', object: obj });
       } else {
@@ -101,7 +101,7 @@ export async function apply(registry: Registry, documents: unknown[], options: A
         // Only the very object this set created: never one made later under the same name.
         if (!live || live.metadata.uid !== member.uid) continue;
         const deleted = options.dryRun ? live : await registry.delete(member.kind, member.namespace, member.name).catch((err: unknown) => {
-          if (err instanceof ApiError && err.code === 'not-found') return undefined;
+          if (err instanceof BerthError && err.code === 'not-found') return undefined;
           throw err;
         });
         if (deleted) outcomes.push({ action: 'pruned', object: deleted });
@@ -138,7 +138,7 @@ function merged(current: Resource, applied: Resource): Resource {
     const spec = { ...(appliedSpec as Pod['spec']) };
     if (pod.spec.nodeName) spec.nodeName = pod.spec.nodeName;
     if (!isDeepStrictEqual(spec, pod.spec)) {
-      throw new ApiError('invalid-argument',
+      throw new BerthError('invalid-argument',
         `${describeObject(infoOf('Pod'), pod.metadata.name!)} is invalid: spec: Forbidden: a pod's spec cannot change after creation; delete the pod and apply it again, or manage it with a Deployment`);
     }
     return next;

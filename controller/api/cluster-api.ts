@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto';
 import type { Pod, Resource } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { apply } from './apply';
 import { withDefaults } from './defaults';
 import { compileFilter } from './filters';
@@ -58,7 +58,7 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
         return toWire(await registry.update({ ...node, spec: (obj as { spec?: object }).spec, metadata: { ...node.metadata, resourceVersion: obj.metadata.resourceVersion } } as Resource, { keepStatus: true }));
       }
       const issues = validateResource(obj);
-      if (issues.length > 0) throw new ApiError('invalid-argument', issues.map((i) => i.message).join('\n'));
+      if (issues.length > 0) throw new BerthError('invalid-argument', issues.map((i) => i.message).join('\n'));
       return toWire(await serialize(() => registry.update(withDefaults(obj), { keepStatus: true })));
     }),
 
@@ -88,12 +88,12 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
       const req = call.request;
       registry.get<Pod>('Pod', req.namespace || 'default', req.name).then((pod) => {
         const node = pod.spec.nodeName;
-        if (!node) throw new ApiError('failed-precondition', `pod "${req.name}" is not scheduled to a node yet: no logs`);
+        if (!node) throw new BerthError('failed-precondition', `pod "${req.name}" is not scheduled to a node yet: no logs`);
         if (req.container && !pod.spec.containers.some((c) => c.name === req.container)) {
-          throw new ApiError('invalid-argument', `container ${req.container} is not valid for pod ${req.name}`);
+          throw new BerthError('invalid-argument', `container ${req.container} is not valid for pod ${req.name}`);
         }
         if (!req.container && pod.spec.containers.length > 1) {
-          throw new ApiError('invalid-argument', `a container name must be specified for pod ${req.name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`);
+          throw new BerthError('invalid-argument', `a container name must be specified for pod ${req.name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`);
         }
         const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
           (data) => call.write({ data }),
@@ -113,7 +113,7 @@ export async function deleteWithDependents(registry: Registry, kind: string, nam
   const deleted: Resource[] = [];
   if (kind === 'Namespace') {
     if (name === 'default' || name.startsWith('berth-')) {
-      throw new ApiError('failed-precondition', `namespace "${name}" is kept by the system and cannot be deleted`);
+      throw new BerthError('failed-precondition', `namespace "${name}" is kept by the system and cannot be deleted`);
     }
     for (const k of ['Deployment', 'ReplicaSet', 'Pod', 'Event']) {
       const { items } = await registry.list(k, { namespace: name });
@@ -127,6 +127,6 @@ export async function deleteWithDependents(registry: Registry, kind: string, nam
 }
 
 function ignoreNotFound(err: unknown): undefined {
-  if (err instanceof ApiError && err.code === 'not-found') return undefined;
+  if (err instanceof BerthError && err.code === 'not-found') return undefined;
   throw err;
 }

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Event, ObjectReference } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Registry } from './registry';
 
 export interface EventRecord {
@@ -45,7 +45,7 @@ export async function recordEvent(registry: Registry, record: EventRecord, now: 
   };
   await registry.create(event).catch(async (err: unknown) => {
     // Two reporters raced to create it: count this one on the winner.
-    if (err instanceof ApiError && err.code === 'already-exists') {
+    if (err instanceof BerthError && err.code === 'already-exists') {
       await registry.mutate<Event>('Event', namespace, name, (c) => ({ ...c, count: (c.count ?? 1) + 1, lastTimestamp: timestamp }));
       return;
     }
@@ -57,7 +57,7 @@ export async function recordEvent(registry: Registry, record: EventRecord, now: 
 export function eventRecorder(registry: Registry, clock: () => Date = () => new Date()): EventRecorder {
   return (record) => {
     recordEvent(registry, record, clock()).catch((err: unknown) => {
-      if (!(err instanceof ApiError && err.code === 'not-found')) console.error('recording an event failed:', err);
+      if (!(err instanceof BerthError && err.code === 'not-found')) console.error('recording an event failed:', err);
     });
   };
 }

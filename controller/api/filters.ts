@@ -1,7 +1,7 @@
 // List and watch filters from Kubernetes' label and field selector strings, compiled once per
 // request (a bad selector fails the request with the position of the bad part).
 
-import { matchesFieldSelector, matchesRequirements, parseFieldSelector, parseLabelSelector, type FieldSource } from './labels';
+import { matchesFieldSelector, matchesRequirements, parseFieldSelector, parseLabelSelector, type FieldSource } from '../../proto/resources';
 import type { ObjectFilter } from './registry';
 
 export function compileFilter(labelSelector: string, fieldSelector: string): ObjectFilter | undefined {

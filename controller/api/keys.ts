@@ -2,13 +2,13 @@
 // kinds, /registry/<plural>/<name> for the others (as Kubernetes lays out etcd).
 
 import { kindInfo, type KindInfo, type Resource } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 export const REGISTRY_PREFIX = '/registry/';
 
 export function infoOf(kind: string): KindInfo {
   const info = kindInfo(kind);
-  if (!info) throw new ApiError('invalid-argument', `the server doesn't have a resource type "${kind}"`);
+  if (!info) throw new BerthError('invalid-argument', `the server doesn't have a resource type "${kind}"`);
   return info;
 }
 

@@ -5,7 +5,7 @@
 
 import type { NodeHandlers } from '../../proto';
 import { NODE_LEASE_NAMESPACE, type Condition, type Event, type Lease, type Node, type Pod, type PodStatus } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { recordEvent } from './events';
 import { failStream, parseJson, unary } from './grpc';
 import type { Clock, Registry } from './registry';
@@ -27,10 +27,10 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
 
   const requireEpoch = async (nodeName: string, epoch: string | number): Promise<Lease> => {
     const lease = await registry.tryGet<Lease>('Lease', NODE_LEASE_NAMESPACE, nodeName);
-    if (!lease) throw new ApiError('failed-precondition', `node "${nodeName}" is not registered: register first`);
+    if (!lease) throw new BerthError('failed-precondition', `node "${nodeName}" is not registered: register first`);
     const current = lease.spec.leaseTransitions ?? 0;
     if (Number(epoch) !== current) {
-      throw new ApiError('failed-precondition', `node "${nodeName}": epoch ${epoch} is stale (current ${current}): register again and resync`);
+      throw new BerthError('failed-precondition', `node "${nodeName}": epoch ${epoch} is stale (current ${current}): register again and resync`);
     }
     return lease;
   };
@@ -39,7 +39,7 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
     Register: unary(async (req) => {
       const sent = parseJson(req.node?.json ?? '', 'node') as Node;
       const name = sent?.metadata?.name ?? '';
-      if (!NODE_NAME.test(name)) throw new ApiError('invalid-argument', `node name "${name}" is not a valid DNS-1123 subdomain`);
+      if (!NODE_NAME.test(name)) throw new BerthError('invalid-argument', `node name "${name}" is not a valid DNS-1123 subdomain`);
       const ready: Condition = { type: 'Ready', status: 'True', reason: 'AgentReady', message: 'berth agent is posting ready status', lastTransitionTime: now(), lastUpdateTime: now() };
       const existing = await registry.mutate<Node>('Node', undefined, name, (node) => ({
         ...node,
@@ -70,7 +70,7 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
     RenewLease: unary(async (req) => {
       await requireEpoch(req.nodeName, req.epoch);
       await registry.mutate<Lease>('Lease', NODE_LEASE_NAMESPACE, req.nodeName, (l) => {
-        if (String(l.spec.leaseTransitions ?? 0) !== String(req.epoch)) throw new ApiError('failed-precondition', `node "${req.nodeName}": epoch ${req.epoch} is stale: register again and resync`);
+        if (String(l.spec.leaseTransitions ?? 0) !== String(req.epoch)) throw new BerthError('failed-precondition', `node "${req.nodeName}": epoch ${req.epoch} is stale: register again and resync`);
         return { ...l, spec: { ...l.spec, renewTime: now() } };
       });
       return {};
@@ -96,7 +96,7 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
       if (req.terminated) {
         if (pod.metadata.deletionTimestamp) {
           await registry.delete('Pod', namespace, req.name, { force: true }).catch((err: unknown) => {
-            if (!(err instanceof ApiError && err.code === 'not-found')) throw err;
+            if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
           });
         }
         return {};
@@ -108,7 +108,7 @@ export function nodeHandlers({ registry, tunnels, clock, leaseDurationMs }: Node
 
     RecordEvent: unary(async (req) => {
       const event = parseJson(req.event?.json ?? '', 'event') as Event;
-      if (!event?.involvedObject?.name || !event.reason) throw new ApiError('invalid-argument', 'event: involvedObject.name and reason are required');
+      if (!event?.involvedObject?.name || !event.reason) throw new BerthError('invalid-argument', 'event: involvedObject.name and reason are required');
       await recordEvent(registry, {
         involvedObject: event.involvedObject,
         type: event.type === 'Warning' ? 'Warning' : 'Normal',

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store/types';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
 
@@ -73,7 +73,7 @@ export class Registry {
   async create<T extends Resource>(obj: T): Promise<T> {
     const info = infoOf(obj.kind);
     const name = obj.metadata.name;
-    if (!name) throw new ApiError('invalid-argument', `${obj.kind}: metadata.name is required`);
+    if (!name) throw new BerthError('invalid-argument', `${obj.kind}: metadata.name is required`);
     const metadata = { ...obj.metadata };
     delete metadata.resourceVersion;
     delete metadata.deletionTimestamp;
@@ -89,7 +89,7 @@ export class Registry {
       return withVersion(stored, revision);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'already-exists') {
-        throw new ApiError('already-exists', `${describeObject(info, name)} already exists`, { cause: err });
+        throw new BerthError('already-exists', `${describeObject(info, name)} already exists`, { cause: err });
       }
       throw storeFailure(err);
     }
@@ -152,7 +152,7 @@ export class Registry {
       try {
         return await this.replace(kv, next, options);
       } catch (err) {
-        if (!(err instanceof ApiError && err.code === 'conflict') || attempt >= 20) throw err;
+        if (!(err instanceof BerthError && err.code === 'conflict') || attempt >= 20) throw err;
       }
     }
   }
@@ -209,9 +209,9 @@ export class Registry {
 
   private async requireNamespace(namespace: string): Promise<void> {
     const ns = await this.tryGet('Namespace', undefined, namespace);
-    if (!ns) throw new ApiError('not-found', `namespaces "${namespace}" not found`);
+    if (!ns) throw new BerthError('not-found', `namespaces "${namespace}" not found`);
     if (ns.metadata.deletionTimestamp) {
-      throw new ApiError('failed-precondition', `namespace "${namespace}" is being terminated`);
+      throw new BerthError('failed-precondition', `namespace "${namespace}" is being terminated`);
     }
   }
 
@@ -257,7 +257,7 @@ function parse(value: Buffer): Resource | undefined {
 
 function decode(kv: KeyValue): Resource {
   const obj = parse(kv.value);
-  if (!obj) throw new ApiError('internal', `stored object ${kv.key} is not JSON`);
+  if (!obj) throw new BerthError('internal', `stored object ${kv.key} is not JSON`);
   return withVersion(obj, kv.modRevision);
 }
 
@@ -275,18 +275,18 @@ function withoutVersion<T extends Resource>(obj: T): T {
   return { ...obj, metadata };
 }
 
-function notFound(kind: string, name: string): ApiError {
-  return new ApiError('not-found', `${describeObject(infoOf(kind), name)} not found`);
+function notFound(kind: string, name: string): BerthError {
+  return new BerthError('not-found', `${describeObject(infoOf(kind), name)} not found`);
 }
 
-function conflict(kind: string, name: string, cause?: unknown): ApiError {
-  return new ApiError('conflict',
+function conflict(kind: string, name: string, cause?: unknown): BerthError {
+  return new BerthError('conflict',
     `Operation cannot be fulfilled on ${describeObject(infoOf(kind), name)}: the object has been modified; please apply your changes to the latest version and try again`,
     { cause });
 }
 
-function storeFailure(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof StoreError && err.code === 'unavailable') return new ApiError('unavailable', `store unavailable: ${err.message}`, { cause: err });
-  return new ApiError('internal', err instanceof Error ? err.message : String(err), { cause: err });
+function storeFailure(err: unknown): BerthError {
+  if (err instanceof BerthError) return err;
+  if (err instanceof StoreError && err.code === 'unavailable') return new BerthError('unavailable', `store unavailable: ${err.message}`, { cause: err });
+  return new BerthError('internal', err instanceof Error ? err.message : String(err), { cause: err });
 }

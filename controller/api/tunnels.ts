@@ -5,13 +5,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { LogsRequest } from '../../proto/gen/berth/cluster/v1/LogsRequest';
 import type { TunnelReply__Output } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 
 type TunnelStream = grpc.ServerDuplexStream<TunnelReply__Output, TunnelRequest>;
 
 interface Pending {
   onData(data: Buffer): void;
-  onEnd(err?: ApiError): void;
+  onEnd(err?: BerthError): void;
 }
 
 interface Tunnel {
@@ -19,7 +19,7 @@ interface Tunnel {
   pending: Map<string, Pending>;
 }
 
-const apiCodeOfGrpc: Record<number, ApiError['code']> = { 3: 'invalid-argument', 5: 'not-found', 9: 'failed-precondition', 14: 'unavailable' };
+const apiCodeOfGrpc: Record<number, BerthError['code']> = { 3: 'invalid-argument', 5: 'not-found', 9: 'failed-precondition', 14: 'unavailable' };
 
 export class Tunnels {
   private readonly byNode = new Map<string, Tunnel>();
@@ -43,7 +43,7 @@ export class Tunnels {
       else if (reply.reply === 'end') {
         tunnel!.pending.delete(reply.id);
         const end = reply.end;
-        pending.onEnd(end && end.code !== 0 ? new ApiError(apiCodeOfGrpc[end.code] ?? 'internal', end.message) : undefined);
+        pending.onEnd(end && end.code !== 0 ? new BerthError(apiCodeOfGrpc[end.code] ?? 'internal', end.message) : undefined);
       }
     });
     const finish = () => {
@@ -58,10 +58,10 @@ export class Tunnels {
   }
 
   /** Ask a node's agent for a container's log. Returns a cancel function. */
-  logs(nodeName: string, request: LogsRequest, onData: (data: Buffer) => void, onEnd: (err?: ApiError) => void): () => void {
+  logs(nodeName: string, request: LogsRequest, onData: (data: Buffer) => void, onEnd: (err?: BerthError) => void): () => void {
     const tunnel = this.byNode.get(nodeName);
     if (!tunnel) {
-      onEnd(new ApiError('unavailable', `node "${nodeName}" is not connected: its agent cannot serve logs now`));
+      onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot serve logs now`));
       return () => {};
     }
     const id = String(this.nextId++);
@@ -82,7 +82,7 @@ export class Tunnels {
 
   private drop(name: string, tunnel: Tunnel): void {
     if (this.byNode.get(name) === tunnel) this.byNode.delete(name);
-    for (const p of tunnel.pending.values()) p.onEnd(new ApiError('unavailable', `node "${name}" disconnected`));
+    for (const p of tunnel.pending.values()) p.onEnd(new BerthError('unavailable', `node "${name}" disconnected`));
     tunnel.pending.clear();
   }
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Lease } from '../../proto/resources';
 import type { Clock, Registry } from '../api/registry';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import { decide } from './decide';
 
 export const CONTROLLER_LEASE_NAMESPACE = 'berth-system';
@@ -87,7 +87,7 @@ export function electLeader(options: LeaderElectionOptions): LeaderElection {
     } catch (err) {
       // A conflict: someone else wrote first (they lead). Anything else: the store is away; we
       // keep leading only while our last renewal still holds.
-      if (err instanceof ApiError && (err.code === 'conflict' || err.code === 'already-exists')) resign('another controller took the lease');
+      if (err instanceof BerthError && (err.code === 'conflict' || err.code === 'already-exists')) resign('another controller took the lease');
       else if (clock().getTime() >= heldUntil) resign(`the lease could not be renewed: ${(err as Error).message}`);
     }
     return renewEveryMs;

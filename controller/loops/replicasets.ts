@@ -4,7 +4,7 @@ import type { Pod, ReplicaSet } from '../../proto/resources';
 import { controllerRef, isControlledBy } from '../controllers/objects';
 import { plan, randomSuffix } from '../controllers/replicaset';
 import type { HandlerResult, WorkQueue } from '../controllers/queue';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { LoopContext } from './types';
 import { ignoreNotFound, queueKey, splitKey, WrittenRevisions } from './writes';
 
@@ -28,7 +28,7 @@ export async function reconcileReplicaSet(ctx: LoopContext, key: string): Promis
       case 'create-pod':
         written.note(ctx.caches.pods, await ctx.registry.create<Pod>(action.pod).catch((err: unknown) => {
           // A name taken by chance: the next pass makes another.
-          if (err instanceof ApiError && err.code === 'already-exists') return undefined;
+          if (err instanceof BerthError && err.code === 'already-exists') return undefined;
           throw err;
         }));
         break;

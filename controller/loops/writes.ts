@@ -2,7 +2,7 @@
 // remember the revision of each write so the pass can wait for the caches to catch up with it.
 
 import type { Resource } from '../../proto/resources';
-import { ApiError } from '../errors';
+import { BerthError } from '../../proto/errors';
 import type { Informer } from '../cache/informer';
 
 /** The work-queue key of a namespaced object: `namespace/name`. */
@@ -14,7 +14,7 @@ export function splitKey(key: string): [string | undefined, string] {
 }
 
 export function ignoreNotFound(err: unknown): undefined {
-  if (err instanceof ApiError && err.code === 'not-found') return undefined;
+  if (err instanceof BerthError && err.code === 'not-found') return undefined;
   throw err;
 }
 

@@ -3,7 +3,7 @@
 // 100m cpu and 200Mi memory, as Kubernetes does, so that pods without requests still spread.
 
 import type { Node, Pod } from '../../proto/resources';
-import { parseCpu, parseMemory } from '../api/quantity';
+import { parseCpu, parseMemory } from '../../proto/resources';
 
 export interface Resources {
   /** Millicores. */

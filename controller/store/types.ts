@@ -15,6 +15,8 @@
 //   list-then-watch-from-that-revision misses nothing and sees nothing twice.
 // - Values are opaque bytes to the store (the API layer keeps JSON documents in them).
 
+import { BerthError, type ErrorCode } from '../../proto/errors';
+
 export interface KeyValue {
   key: string;
   value: Buffer;
@@ -69,13 +71,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'already-exists' | 'not-found' | 'conflict' | 'gone' | 'unavailable' | 'internal';
+export type StoreErrorCode = Extract<ErrorCode, 'already-exists' | 'not-found' | 'conflict' | 'gone' | 'unavailable' | 'internal'>;
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
+/** A store failure, in the shared vocabulary: `unavailable` reaches a client as UNAVAILABLE as it is. */
+export class StoreError extends BerthError {
+  declare readonly code: StoreErrorCode;
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.name = 'StoreError';
   }
 }

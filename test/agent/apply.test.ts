@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t, { type Test } from 'tap';
 import * as tarStream from 'tar-stream';
-import { isBerthError, type ErrorCode } from '../../agent/errors';
+import { isBerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs } from '../../agent/native';
 import { applyLayer } from '../../agent/snapshots/apply';
 import type { ApplyLimits } from '../../agent/snapshots/types';

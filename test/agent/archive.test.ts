@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { extract as tarExtract } from 'tar-stream';
-import { isBerthError } from '../../agent/errors';
+import { isBerthError } from '../../proto/errors';
 import type { ImageService } from '../../agent/images/service';
 import type { ImageRecord } from '../../agent/images/types';
 import { buildImage, buildTar, busyboxLayer, pushImage, type BuiltImage, type LayerEntry } from '../fixtures/images';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { isBerthError } from '../../agent/errors';
+import { isBerthError } from '../../proto/errors';
 import { EMPTY_LAYER_DIFF_ID, layerFromUpper } from '../../agent/images/commit';
 import type { ImageService } from '../../agent/images/service';
 import type { ImageRecord } from '../../agent/images/types';

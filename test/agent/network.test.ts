@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { isBerthError } from '../../agent/errors';
+import { isBerthError } from '../../proto/errors';
 import { createContainerNetwork, isNetns, type ContainerNetwork, type NetworkOptions } from '../../agent/network';
 
 const exec = promisify(execFile);

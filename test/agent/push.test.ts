@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { isBerthError } from '../../agent/errors';
+import { isBerthError } from '../../proto/errors';
 import type { ImageService } from '../../agent/images/service';
 import type { ProgressEvent } from '../../agent/images/types';
 import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type LayerEntry } from '../fixtures/images';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isBerthError } from '../../agent/errors';
+import { isBerthError } from '../../proto/errors';
 import { parseDigest, sha256, VerifyingStream } from '../../agent/images/digest';
 import { detectCompression, layerCompression, isForeignLayerType, MediaType } from '../../agent/images/media-types';
 import { familiarName, familiarString, formatReference, parseReference } from '../../agent/images/reference';

@@ -1,10 +1,9 @@
-// Node options, quantities and the Node document an agent registers.
+// Node options and the Node document an agent registers.
 
 import * as os from 'node:os';
 import t from 'tap';
 import { compileNodeOptions, defaultNodeIp, parseLabels } from '../../agent/node/config';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
-import { parseCpus, parseMemoryBytes, parseQuantity } from '../../agent/node/quantity';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
 import type { Pod } from '../../proto/resources';
 
@@ -19,16 +18,6 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeIp: 'fe80::1' }), /invalid --node-ip "fe80::1"/);
   t.equal(defaultNodeIp({ lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '', mac: '', cidr: null }], eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false, netmask: '', mac: '', cidr: null, scopeid: 0 }, { address: '192.168.1.9', family: 'IPv4', internal: false, netmask: '', mac: '', cidr: null }] }), '192.168.1.9');
-});
-
-t.test('quantities as Kubernetes writes them', async (t) => {
-  t.equal(parseQuantity('500m', 'cpu'), 0.5);
-  t.equal(parseCpus('2', 'cpu'), 2);
-  t.equal(parseMemoryBytes('128Mi', 'mem'), 128 * 1024 * 1024);
-  t.equal(parseMemoryBytes('1G', 'mem'), 1e9);
-  t.equal(parseMemoryBytes('1e3', 'mem'), 1000);
-  t.equal(parseMemoryBytes(4096, 'mem'), 4096);
-  t.throws(() => parseQuantity('12 apples', 'pod default/x container c: memory limit'), /pod default\/x container c: memory limit "12 apples" is not a quantity/);
 });
 
 t.test('the Node document: capacity, allocatable, addresses, labels, node info', async (t) => {

@@ -3,7 +3,7 @@
 // pulls nothing (the real one is exercised end to end in agent-node.test.ts).
 
 import t from 'tap';
-import { BerthError } from '../../agent/errors';
+import { BerthError } from '../../proto/errors';
 import type { ImageRecord } from '../../agent/images/types';
 import { canonicalImage, ImagePuller, pullPolicyOf } from '../../agent/node/image-puller';
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { LinkError, type StatusReport } from '../../agent/node/controller-link';
 import { LogServer } from '../../agent/node/log-server';
 import { StatusReporter } from '../../agent/node/status-reporter';
-import { BerthError } from '../../agent/errors';
+import { BerthError } from '../../proto/errors';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 
 const report = (uid: string, phase: 'Pending' | 'Running', terminated = false): StatusReport => ({ namespace: 'default', name: uid, uid, status: { phase }, terminated });

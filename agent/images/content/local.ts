@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../../errors';
+import { BerthError } from '../../../proto/errors';
 import type { Digest } from '../types';
 import type { ContentStore, Ingest } from './types';
 

@@ -3,7 +3,7 @@
 // challenge's realm for a service and scopes (anonymously, or with Basic credentials) and send it;
 // tokens are cached per realm, service, scopes and user until shortly before they expire.
 
-import { BerthError } from '../../errors';
+import { BerthError } from '../../../proto/errors';
 import type { Credentials } from './credentials';
 import type { Endpoint } from './hosts';
 

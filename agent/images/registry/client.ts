@@ -6,7 +6,7 @@
 // jitter. Status codes the caller does not expect become one-line BerthErrors via `statusError`.
 
 import { Readable, Transform } from 'node:stream';
-import { BerthError, isBerthError } from '../../errors';
+import { BerthError, isBerthError } from '../../../proto/errors';
 import { Hasher, checkDigest, isDigest, sha256, sizeMismatch } from '../digest';
 import { MediaType, bareMediaType, isConfigType, isLayerType } from '../media-types';
 import { formatReference, manifestSelector } from '../reference';

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { BerthError } from '../../errors';
+import { BerthError } from '../../../proto/errors';
 import type { Credentials } from './credentials';
 import { normalizeRegistryKey } from './credentials';
 

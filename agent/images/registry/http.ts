@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
-import { BerthError } from '../../errors';
+import { BerthError } from '../../../proto/errors';
 
 export interface HttpRequest {
   url: URL;

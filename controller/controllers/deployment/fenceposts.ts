@@ -3,17 +3,17 @@
 // be impossible, e.g. under a quota, and a rollout must be able to move).
 
 import type { Deployment } from '../../../proto/resources';
-import { ApiError } from '../../errors';
+import { BerthError } from '../../../proto/errors';
 
 /** An absolute number, or "N%" of total rounded up or down. */
 export function scaledValue(value: number | string | undefined, total: number, roundUp: boolean, field: string): number {
   if (value === undefined) return 0;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0) throw new ApiError('invalid-argument', `${field}: ${value} must be a non-negative integer or a percentage`);
+    if (!Number.isInteger(value) || value < 0) throw new BerthError('invalid-argument', `${field}: ${value} must be a non-negative integer or a percentage`);
     return value;
   }
   const m = /^(\d+)%$/.exec(value.trim()) ?? /^(\d+)$/.exec(value.trim());
-  if (!m) throw new ApiError('invalid-argument', `${field}: "${value}" must be a non-negative integer or a percentage such as "25%"`);
+  if (!m) throw new BerthError('invalid-argument', `${field}: "${value}" must be a non-negative integer or a percentage such as "25%"`);
   const n = Number(m[1]);
   if (!value.trim().endsWith('%')) return n;
   // Integer arithmetic: no float rounding surprises at the boundaries.

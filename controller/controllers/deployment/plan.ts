@@ -2,7 +2,7 @@
 // or resized -> scale only; otherwise one step of the strategy's rollout; then the status.
 
 import type { Deployment, DeploymentStatus, Pod, ReplicaSet } from '../../../proto/resources';
-import { isEmptySelector } from '../../api/labels';
+import { isEmptySelector } from '../../../proto/resources';
 import { getCondition, newCondition, setCondition } from '../conditions';
 import { isBeingDeleted, nextAvailableDelay } from '../pods';
 import { isRollingUpdate } from './fenceposts';

@@ -4,13 +4,13 @@
 // matchExpressions) both compile to the same list of requirements, all of which must hold (AND).
 // `a=b` and `a==b` are `a In (b)`; `a!=b` is `a NotIn (b)`, which also holds when a is absent.
 
-import type { LabelSelector, LabelSelectorRequirement } from '../../proto/resources';
-import { ApiError } from '../errors';
+import type { LabelSelector, LabelSelectorRequirement } from './types';
+import { BerthError } from '../errors';
 
 export type Requirement = LabelSelectorRequirement;
 export type Labels = Readonly<Record<string, string>> | undefined;
 
-export class SelectorError extends ApiError {
+export class SelectorError extends BerthError {
   /** 1-based character position of the bad part in the selector text, when parsing text. */
   readonly position: number | undefined;
   constructor(message: string, position?: number) {

@@ -2,7 +2,9 @@
 // with errors for junk; and back to text.
 
 import t from 'tap';
-import { QuantityError, formatCpu, formatMemory, parseCpu, parseMemory } from '../../controller/api/quantity';
+import { createRequest } from '../../agent/node/container-spec';
+import { podRequests } from '../../controller/scheduler/requests';
+import { QuantityError, formatCpu, formatMemory, parseCpu, parseMemory, type Pod } from '../../proto/resources';
 
 t.test('cpu to millicores', async (t) => {
   const cases: [string | number, number][] = [
@@ -52,4 +54,23 @@ t.test('format back', async (t) => {
   t.equal(formatMemory(0), '0');
   for (const text of ['128Mi', '1Gi', '1G', '3Ki', '7']) t.equal(formatMemory(parseMemory(text)), text, `round trip ${text}`);
   for (const text of ['2', '500m', '1500m']) t.equal(formatCpu(parseCpu(text)), text, `round trip ${text}`);
+});
+
+t.test("the scheduler and the agent read one pod's quantities alike", async (t) => {
+  // One pod, its requests equal to its limits: the scheduler fits by the requests, the agent sets
+  // the cgroup limits; both go through proto/resources' exact parser, so they agree to the unit.
+  const cases: [cpu: string, memory: string][] = [['100n', '100n'], ['1.5', '1.5'], ['0.1', '128Mi'], ['1e3', '1e3'], ['250m', '0.1']];
+  for (const [cpu, memory] of cases) {
+    const resources = { requests: { cpu, memory }, limits: { cpu, memory } };
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u' }, spec: { containers: [{ name: 'c', image: 'i', resources }] } };
+    const scheduler = podRequests(pod).fit;
+    const agent = createRequest(pod, { namespace: 'default', name: 'p', uid: 'u' }, pod.spec.containers[0]!, '/n').limits!;
+    t.equal(agent.memoryBytes, scheduler.memory, `memory ${memory}: ${scheduler.memory} bytes`);
+    t.equal(Math.round(agent.cpus! * 1000), scheduler.cpu, `cpu ${cpu}: ${scheduler.cpu} millicores`);
+  }
+  t.same(podRequests({ apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: '100n', memory: '1e3' } } }] } }).fit,
+    { cpu: 1, memory: 1000 }, '100n cpu rounds up to 1 millicore; 1e3 is 1000 bytes');
+  const bad: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { memory: '12 apples' } } }] } };
+  t.throws(() => createRequest(bad, { namespace: 'default', name: 'x', uid: 'u' }, bad.spec.containers[0]!, '/n'),
+    { message: 'invalid memory quantity "12 apples" at pod default/x container c resources.limits.memory: expected bytes with an optional suffix ("128Mi", "1Gi", "1G", "1000k")', code: 'invalid-argument' });
 });

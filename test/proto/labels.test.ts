@@ -5,7 +5,7 @@ import t from 'tap';
 import {
   SelectorError, formatLabelSelector, formatRequirements, isEmptySelector, matchesFieldSelector, matchesLabelSelector,
   matchesRequirements, matchesSelectorText, parseFieldSelector, parseLabelSelector, selectorRequirements,
-} from '../../controller/api/labels';
+} from '../../proto/resources';
 import type { Event, Pod } from '../../proto/resources';
 
 t.test('parses every form into requirements', async (t) => {

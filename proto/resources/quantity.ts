@@ -2,9 +2,9 @@
 // bytes ("128Mi", "1Gi", "1G", "1000k", "1e3"). Parsing is exact (decimal digits, not floats:
 // "0.1" cpu is 100m, never 101m) and rounds up to the unit, as Kubernetes' MilliValue/Value do.
 
-import { ApiError } from '../errors';
+import { BerthError } from '../errors';
 
-export class QuantityError extends ApiError {
+export class QuantityError extends BerthError {
   constructor(message: string) {
     super('invalid-argument', message);
     this.name = 'QuantityError';
@@ -89,4 +89,9 @@ export function formatMemory(bytes: number): string {
     if (bytes % unit === 0) return `${bytes / unit}${suffix}`;
   }
   return String(bytes);
+}
+
+/** Bytes as Kubernetes prints a node's memory: whole kibibytes ("16331584Ki"). */
+export function formatKibibytes(bytes: number): string {
+  return `${Math.floor(bytes / 1024)}Ki`;
 }
