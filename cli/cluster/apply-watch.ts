@@ -28,7 +28,7 @@ export function describeChanges(changes: ReadonlyMap<string, FileChange>, cwd: s
 export async function watchAndApply(ctx: VerbContext, flags: ApplyFlags): Promise<number> {
   const chokidar = await import('chokidar');
   const cwd = process.cwd();
-  const { isManifestFile } = await import('../../controller/api/manifests');
+  const { isManifestFile } = await import('../../proto/manifests');
   const roots = flags.paths.map((p) => path.resolve(cwd, p));
   const directories = new Set(roots.filter((p) => isDirectory(p)));
   // Directories are read one level deep (as apply -f DIR reads them), files as named.

@@ -1,5 +1,5 @@
 // Manifests as the verbs take them: -f paths read, parsed and validated by
-// controller/api/manifests (every error with file:line:col), then placed in -n's namespace.
+// proto/manifests (every error with file:line:col), then placed in -n's namespace.
 
 import { kindInfo, type Resource } from '../../proto/resources';
 import { CliError } from './errors';
@@ -12,7 +12,7 @@ export interface LoadedManifests {
 
 /** Read, parse and validate `paths` ('-' is standard input); then -n's namespace, if given. */
 export async function loadObjects(paths: string[], readStdin: () => string, namespace: string | undefined): Promise<LoadedManifests> {
-  const { loadManifests } = await import('../../controller/api/manifests');
+  const { loadManifests } = await import('../../proto/manifests');
   const { documents, errors } = loadManifests(paths, readStdin);
   const messages = errors.map((e) => e.message);
   const objects: Resource[] = [];
@@ -31,7 +31,7 @@ export async function loadObjects(paths: string[], readStdin: () => string, name
  * that no longer validates can still name what to delete).
  */
 export async function loadReferences(paths: string[], readStdin: () => string, namespace: string | undefined): Promise<LoadedManifests> {
-  const { readSources, parseManifestText } = await import('../../controller/api/manifests');
+  const { readSources, parseManifestText } = await import('../../proto/manifests');
   const { sources, errors } = readSources(paths, readStdin);
   const messages = errors.map((e) => e.message);
   const objects: Resource[] = [];

@@ -10,9 +10,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { withDefaults } from './defaults';
+import { withDefaults } from '../../proto/resources';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
-import { validateResource } from './manifests';
+import { validateResource } from '../../proto/manifests';
 import type { Registry } from './registry';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';

@@ -5,3 +5,4 @@
 export * from './types';
 export * from './quantity';
 export * from './labels';
+export * from './defaults';

@@ -3,7 +3,7 @@
 
 import type {
   Container, Deployment, LabelSelector, PodSpec, Probe, ReplicaSet, Resource, RollingUpdateDeployment,
-} from '../../../proto/resources';
+} from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
 

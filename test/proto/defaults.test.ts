@@ -2,7 +2,7 @@
 // Deployments and ReplicaSets, and that the input is never changed.
 
 import t from 'tap';
-import { defaultPullPolicy, withDefaults } from '../../controller/api/defaults';
+import { defaultPullPolicy, withDefaults } from '../../proto/resources';
 import type { Deployment, Namespace, Node, Pod, ReplicaSet } from '../../proto/resources';
 import { deepFreeze } from '../fixtures/frozen';
 

@@ -1,7 +1,7 @@
 // Validation of one document, the same for a manifest (positions added by the caller) and for a
 // document that arrives as JSON over the API (messages name the object instead).
 
-import { kindInfo, type Resource } from '../../../proto/resources';
+import { kindInfo, type Resource } from '../resources';
 import { issuesFromAjv } from './ajv-issues';
 import { ManifestError } from './errors';
 import { checkKind } from './kinds';

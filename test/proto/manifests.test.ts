@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import Ajv2020 from 'ajv/dist/2020';
-import { issuesFromAjv } from '../../controller/api/manifests/ajv-issues';
+import { issuesFromAjv } from '../../proto/manifests/ajv-issues';
 import {
   ManifestError, loadManifests, resourceErrors, validateResource, validateSources, describeObject,
-} from '../../controller/api/manifests';
+} from '../../proto/manifests';
 
 const EXAMPLES = join(__dirname, '..', '..', 'manifests', 'examples');
 const DNS_LABEL = "must be a DNS-1123 name: lower-case letters, digits and '-', starting and ending with a letter or digit";

@@ -1,6 +1,6 @@
 // Sources to valid documents plus every error: what `berth apply -f` and `--dry-run` need.
 
-import type { Resource } from '../../../proto/resources';
+import type { Resource } from '../resources';
 import { ManifestError } from './errors';
 import { parseManifestText, type ParsedDocument } from './parse';
 import { readSources } from './sources';

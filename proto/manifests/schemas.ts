@@ -3,11 +3,11 @@
 // the compiled code, so dist/ works wherever it is installed.
 
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import definitions from '../../../manifests/schemas/definitions.json';
-import namespace from '../../../manifests/schemas/namespace.json';
-import pod from '../../../manifests/schemas/pod.json';
-import deployment from '../../../manifests/schemas/deployment.json';
-import replicaset from '../../../manifests/schemas/replicaset.json';
+import definitions from '../../manifests/schemas/definitions.json';
+import namespace from '../../manifests/schemas/namespace.json';
+import pod from '../../manifests/schemas/pod.json';
+import deployment from '../../manifests/schemas/deployment.json';
+import replicaset from '../../manifests/schemas/replicaset.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
 export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet'] as const;

@@ -5,7 +5,7 @@
 import {
   KINDS, type Container, type Deployment, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
   type ReplicaSet, type Resource, type ResourceRequirements,
-} from '../../proto/resources';
+} from './types';
 
 export const DEFAULT_NAMESPACE = 'default';
 

@@ -8,9 +8,9 @@
 // stops at the first error: a caller gets every error of every document and stores nothing when
 // there is any. The controller runs the same validation on documents that arrive as JSON over
 // the API (no positions; errors name the object instead). Defaulting is separate and later
-// (controller/api/defaults.ts): documents here are exactly as written.
+// (proto/resources/defaults.ts): documents here are exactly as written.
 
-import type { Resource } from '../../../proto/resources';
+import type { Resource } from '../resources';
 import type { ManifestError } from './errors';
 
 /** One step of a field path: an object key or an array index. */

@@ -1,7 +1,7 @@
 // Which kinds a manifest may carry, and the one-line answer when it carries another: checked
 // before the schema, since the schema to use depends on the kind.
 
-import { KINDS, kindInfo } from '../../../proto/resources';
+import { KINDS, kindInfo } from '../resources';
 import { APPLIABLE_KINDS, type AppliableKind } from './schemas';
 import type { FieldIssue } from './types';
 
