@@ -1,5 +1,5 @@
 // Rules a JSON Schema cannot state: relations between fields. Run only on documents that passed
-// their schema, so shapes and types here are the ones in proto/resources.ts.
+// their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
 import type {
   Container, Deployment, LabelSelector, PodSpec, Probe, ReplicaSet, Resource, RollingUpdateDeployment,

@@ -443,12 +443,12 @@ t.test('the examples validate', async (t) => {
   t.match(readFileSync(join(EXAMPLES, 'worker.yaml'), 'utf8'), /while true; do date; sleep 5; done/);
 });
 
-t.test('the schemas accept exactly the fields of proto/resources.ts', async (t) => {
+t.test('the schemas accept exactly the fields of proto/resources/types.ts', async (t) => {
   // Walks each appliable kind's TypeScript type and its schema side by side: the same property
   // names, the same required ones, the same enum members, all the way down. A field added to
-  // resources.ts without its schema (or the reverse) fails here.
+  // resources/types.ts without its schema (or the reverse) fails here.
   const root = join(__dirname, '..', '..');
-  const file = join(root, 'proto', 'resources.ts');
+  const file = join(root, 'proto', 'resources', 'types.ts');
   const program = ts.createProgram([file], { strict: true, noEmit: true });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(file)!;
