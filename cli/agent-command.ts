@@ -1,37 +1,29 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
-import { parseArgs } from 'node:util';
 import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent } from '../agent/agent';
-import { BerthError } from '../proto/errors';
+import { parseFlags } from './args';
+import { CliError } from './errors';
 import { parseLabels } from '../agent/node';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'data-root': { type: 'string', default: DEFAULT_DATA_ROOT },
-        socket: { type: 'string', default: DEFAULT_SOCKET },
-        'insecure-registry': { type: 'string', multiple: true },
-        'registries-config': { type: 'string' },
-        'run-dir': { type: 'string', default: DEFAULT_RUN_DIR },
-        'cgroup-parent': { type: 'string', default: DEFAULT_CGROUP_PARENT },
-        bridge: { type: 'string' },
-        subnet: { type: 'string' },
-        controller: { type: 'string' },
-        'node-name': { type: 'string' },
-        labels: { type: 'string' },
-        'node-ip': { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new BerthError('invalid-argument', (err as Error).message);
-  }
+  const { values, positionals } = parseFlags(argv, {
+    'data-root': { type: 'string', default: DEFAULT_DATA_ROOT },
+    socket: { type: 'string', default: DEFAULT_SOCKET },
+    'insecure-registry': { type: 'string', multiple: true },
+    'registries-config': { type: 'string' },
+    'run-dir': { type: 'string', default: DEFAULT_RUN_DIR },
+    'cgroup-parent': { type: 'string', default: DEFAULT_CGROUP_PARENT },
+    bridge: { type: 'string' },
+    subnet: { type: 'string' },
+    controller: { type: 'string' },
+    'node-name': { type: 'string' },
+    labels: { type: 'string' },
+    'node-ip': { type: 'string' },
+  });
+  if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
   const clusterOnly = (['node-name', 'labels', 'node-ip'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
-    throw new BerthError('invalid-argument', `--${clusterOnly[0]} needs --controller HOST:PORT`);
+    throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
   const agent = await startAgent({
     dataRoot: values['data-root'],

@@ -60,11 +60,11 @@ async function main(argv: string[]): Promise<void> {
   if (verb === 'controller') return (await import('./controller-command')).runControllerCommand(args);
   const cluster = await import('./cluster');
   if (cluster.isClusterVerb(verb, { server: serverFlag, agent: agentFlag })) return cluster.runClusterVerb(verb, args, serverFlag);
-  const { imageVerbs, runImageVerb } = await import('./images');
+  const { imageVerbs, runImageVerb } = await import('./node/images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
-  const { containerVerbs } = await import('./containers');
+  const { containerVerbs } = await import('./node/containers');
   if (verb in containerVerbs) {
-    const { agentSocket, containersClient, imagesClient } = await import('./agent-client');
+    const { agentSocket, containersClient, imagesClient } = await import('./node/agent-client');
     const socket = agentSocket(agentFlag);
     const clients = { containers: containersClient(socket), images: imagesClient(socket) };
     try {

@@ -8,8 +8,9 @@
 import type { Resource } from '../../proto/resources';
 import { applySetName } from './apply-set';
 import { waitForApplied } from './apply-wait';
-import { durationFlag, outputFlag, parse } from './args';
-import { CliError } from './errors';
+import { durationFlag, parseFlags } from '../args';
+import { outputFlag } from './args';
+import { CliError } from '../errors';
 import { loadObjects } from './manifests';
 import { formatObjects } from './output';
 import { objectRef } from './resource-names';
@@ -46,7 +47,7 @@ export interface ApplyFlags {
 
 /** Flags checked and defaulted once (pure but for the working directory). */
 export function applyFlags(argv: string[], cwd: string): ApplyFlags {
-  const { values, positionals } = parse(argv, APPLY_OPTIONS, { wait: DEFAULT_WAIT, 'dry-run': 'client' });
+  const { values, positionals } = parseFlags(argv, APPLY_OPTIONS, { wait: DEFAULT_WAIT, 'dry-run': 'client' });
   if (positionals.length > 0) throw new CliError(`unexpected arguments: ${positionals.join(' ')} (apply takes its manifests with -f)`);
   const paths = values.filename ?? [];
   if (paths.length === 0) throw new CliError('must specify one of -f and -k (berth apply -f FILE|DIR|-)');

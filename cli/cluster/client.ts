@@ -2,9 +2,10 @@
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
 import type { Resource } from '../../proto/resources';
-import { clusterLiteDefinition } from '../../proto/lite-definition';
-import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc-lite';
-import { CliError, serverErrorOf } from './errors';
+import { clusterLiteDefinition } from '../grpc/lite-definition';
+import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
+import { CliError } from '../errors';
+import { serverErrorOf } from './errors';
 import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, WatchCall, WatchEvent, WatchEventType } from './types';
 
 type Unary = (req: object, cb: (err: CallError | null, res?: object) => void) => Call;

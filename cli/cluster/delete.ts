@@ -4,8 +4,9 @@
 // ReplicaSets and pods go with it, a bound pod stops on its node and then goes.
 
 import type { KindInfo } from '../../proto/resources';
-import { parse } from './args';
-import { CliError, errorText, isNotFound } from './errors';
+import { parseFlags } from '../args';
+import { CliError } from '../errors';
+import { errorText, isNotFound } from './errors';
 import { loadReferences } from './manifests';
 import { parseTargets, quotedRef, resolveKind, type Target } from './resource-names';
 import type { Verb } from './types';
@@ -15,7 +16,7 @@ interface DeleteTarget extends Target {
 }
 
 export const del: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     filename: { type: 'string', short: 'f', multiple: true },
     namespace: { type: 'string', short: 'n' },
     selector: { type: 'string', short: 'l' },

@@ -2,11 +2,13 @@
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
 import type { Deployment, Event, KindInfo, Namespace, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
-import { NAMESPACE_OPTIONS, parse } from './args';
+import { parseFlags } from '../args';
+import { NAMESPACE_OPTIONS } from './args';
 import {
   describeDeployment, describeGeneric, describeNamespace, describeNode, describePod, describeReplicaSet, type Related,
 } from './describe-format';
-import { CliError, errorText, isNotFound } from './errors';
+import { CliError } from '../errors';
+import { errorText, isNotFound } from './errors';
 import { parseTargets } from './resource-names';
 import type { ClusterClient, Verb } from './types';
 
@@ -55,7 +57,7 @@ export function describeObject(obj: Resource, info: KindInfo, related: Related, 
 }
 
 export const describe: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, { ...NAMESPACE_OPTIONS, selector: { type: 'string', short: 'l' } });
+  const { values, positionals } = parseFlags(argv, { ...NAMESPACE_OPTIONS, selector: { type: 'string', short: 'l' } });
   if (positionals.length === 0) throw new CliError('you must specify the type of resource to describe (berth describe KIND [NAME])');
   const { kind, targets } = parseTargets(positionals, 'berth describe KIND NAME');
   const namespace = values.namespace || 'default';

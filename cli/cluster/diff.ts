@@ -4,8 +4,9 @@
 
 import type { Resource } from '../../proto/resources';
 import { applySetName } from './apply-set';
-import { parse } from './args';
-import { CliError, errorText, isNotFound } from './errors';
+import { parseFlags } from '../args';
+import { CliError } from '../errors';
+import { errorText, isNotFound } from './errors';
 import { loadObjects } from './manifests';
 import { ordered, toYaml } from './output';
 import { resolveKind } from './resource-names';
@@ -38,7 +39,7 @@ export function objectDiff(live: Resource | undefined, merged: Resource | undefi
 
 export const diff: Verb = async (ctx, argv) => {
   try {
-    const { values, positionals } = parse(argv, {
+    const { values, positionals } = parseFlags(argv, {
       filename: { type: 'string', short: 'f', multiple: true },
       namespace: { type: 'string', short: 'n' },
       prune: { type: 'boolean' },

@@ -2,6 +2,7 @@
 // the user's mistake ("error: ...") and the controller's refusal ("Error from server (NotFound): ...").
 
 import { BerthError, codeOfGrpcStatus, type ErrorCode } from '../../proto/errors';
+import { CliError } from '../errors';
 
 /** kubectl's StatusReason for each code, as it prints them: "Error from server (NotFound)". */
 const REASON: Record<ErrorCode, string> = {
@@ -19,14 +20,6 @@ const REASON: Record<ErrorCode, string> = {
   'unavailable': 'ServiceUnavailable',
   'internal': 'InternalError',
 };
-
-/** What the user asked for is wrong or could not be done on this side: `error: MESSAGE`, exit 1. */
-export class CliError extends BerthError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('invalid-argument', message, options);
-    this.name = 'CliError';
-  }
-}
 
 /** The controller refused a call, or could not be reached. */
 export class ServerError extends BerthError {

@@ -3,14 +3,15 @@
 // line per new or repeated event until interrupted.
 
 import type { Event } from '../../proto/resources';
-import { NAMESPACE_OPTIONS, namespaceOf, outputFlag, parse } from './args';
+import { parseFlags } from '../args';
+import { NAMESPACE_OPTIONS, namespaceOf, outputFlag } from './args';
 import { age } from './age';
-import { CliError } from './errors';
+import { CliError } from '../errors';
 import { onInterrupt } from './interrupt';
 import { formatObjects, ordered, toJson, toYaml } from './output';
 import { eventTime, involvedRef, sortEvents } from './printers';
 import { parseTargets } from './resource-names';
-import { Table } from './table';
+import { Table } from '../table';
 import type { Verb } from './types';
 
 export interface EventFilter {
@@ -35,7 +36,7 @@ export function eventRow(e: Event, now: Date, allNamespaces: boolean): string[] 
 }
 
 export const events: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     ...NAMESPACE_OPTIONS,
     for: { type: 'string' },
     types: { type: 'string' },

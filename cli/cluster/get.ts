@@ -2,13 +2,15 @@
 //           [-o wide|yaml|json|name] [-w] [--show-labels] [--ignore-not-found]
 
 import type { KindInfo, Resource } from '../../proto/resources';
-import { NAMESPACE_OPTIONS, namespaceOf, outputFlag, parse, type OutputFormat } from './args';
-import { CliError, errorText, isNotFound, ServerError } from './errors';
+import { parseFlags } from '../args';
+import { NAMESPACE_OPTIONS, namespaceOf, outputFlag, type OutputFormat } from './args';
+import { CliError } from '../errors';
+import { errorText, isNotFound, ServerError } from './errors';
 import { onInterrupt } from './interrupt';
 import { formatObjects, ordered, toJson, toYaml } from './output';
 import { columnsFor, sortEvents, type ColumnOptions } from './printers';
 import { parseTargets, pluralRef, resolveKind, type Target } from './resource-names';
-import { Table } from './table';
+import { Table } from '../table';
 import type { Verb, VerbContext } from './types';
 
 export const GET_OPTIONS = {
@@ -41,7 +43,7 @@ export interface GetRequest {
 
 /** Flags and arguments checked once (pure). */
 export function getRequest(argv: string[]): GetRequest {
-  const { values, positionals } = parse(argv, GET_OPTIONS);
+  const { values, positionals } = parseFlags(argv, GET_OPTIONS);
   if (positionals.length === 0) {
     throw new CliError('you must specify the type of resource to get. Use "berth get pods", "berth get deployments", "berth get nodes", ...');
   }

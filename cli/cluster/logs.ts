@@ -3,8 +3,8 @@
 
 import { StringDecoder } from 'node:string_decoder';
 import type { Deployment, Pod, ReplicaSet } from '../../proto/resources';
-import { intFlag, parse } from './args';
-import { CliError } from './errors';
+import { intFlag, parseFlags } from '../args';
+import { CliError } from '../errors';
 import { onInterrupt } from './interrupt';
 import { podReady } from './pod-status';
 import { isOwnedBy, newReplicaSet, replicaSetsOf } from './rollout-state';
@@ -40,7 +40,7 @@ async function podName(client: ClusterClient, arg: string, namespace: string, er
 }
 
 export const logs: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     container: { type: 'string', short: 'c' },
     follow: { type: 'boolean', short: 'f' },
     tail: { type: 'string' },

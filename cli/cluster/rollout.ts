@@ -4,10 +4,10 @@
 // Deployment back with the resource version it read.
 
 import type { Deployment, ReplicaSet } from '../../proto/resources';
-import { durationFlag, intFlag, parse } from './args';
+import { durationFlag, intFlag, parseFlags } from '../args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
-import { CliError } from './errors';
+import { CliError } from '../errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
 import { planUndo, revisions } from './rollout-history';
@@ -23,7 +23,7 @@ function target(positionals: string[], sub: string): string {
 }
 
 const status: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     namespace: { type: 'string', short: 'n' },
     timeout: { type: 'string', short: 't' },
     watch: { type: 'string', short: 'w' },
@@ -65,7 +65,7 @@ async function deploymentAndReplicaSets(ctx: VerbContext, namespace: string, nam
 }
 
 const history: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' } });
+  const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' } });
   const name = target(positionals, 'history');
   const { d, replicaSets } = await deploymentAndReplicaSets(ctx, values.namespace || 'default', name);
   const all = revisions(d, replicaSets);
@@ -89,7 +89,7 @@ const history: Verb = async (ctx, argv) => {
 };
 
 const undo: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' }, 'to-revision': { type: 'string' } });
+  const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' }, 'to-revision': { type: 'string' } });
   const name = target(positionals, 'undo');
   const namespace = values.namespace || 'default';
   const toRevision = intFlag('--to-revision', values['to-revision']) ?? 0;
@@ -114,7 +114,7 @@ const undo: Verb = async (ctx, argv) => {
 /** pause and resume: set spec.paused, refusing when it already is what was asked. */
 const setPaused = (paused: boolean): Verb => async (ctx, argv) => {
   const sub = paused ? 'pause' : 'resume';
-  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' } });
+  const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' } });
   const name = target(positionals, sub);
   const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', values.namespace || 'default', name, (d) => {
     if (Boolean(d.spec.paused) === paused) throw new CliError(`${pluralRef(resolveKind('Deployment'), name)} ${paused ? 'is already paused' : 'is not paused'}`);
@@ -126,7 +126,7 @@ const setPaused = (paused: boolean): Verb => async (ctx, argv) => {
 };
 
 const restart: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, { namespace: { type: 'string', short: 'n' } });
+  const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' } });
   const name = target(positionals, 'restart');
   const at = ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', values.namespace || 'default', name, (d) => {

@@ -2,14 +2,14 @@
 //            [--current-replicas=M]: "deployment.apps/web scaled".
 
 import type { Deployment, ReplicaSet } from '../../proto/resources';
-import { intFlag, parse } from './args';
-import { CliError } from './errors';
+import { intFlag, parseFlags } from '../args';
+import { CliError } from '../errors';
 import { objectRef, singleTarget } from './resource-names';
 import type { Verb } from './types';
 import { updateWithRetry } from './update';
 
 export const scale: Verb = async (ctx, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     replicas: { type: 'string' },
     'current-replicas': { type: 'string' },
     namespace: { type: 'string', short: 'n' },

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { call, containersClient } from '../../cli/agent-client';
+import { call, containersClient } from '../../cli/node/agent-client';
 import { loadClusterApi, type ClusterClient, type ContainersClient } from '../../proto';
 import type { Deployment, Node, Pod } from '../../proto/resources';
 import { makeTestHost, type TestHost } from '../fixtures/agent';

@@ -14,7 +14,7 @@ import { makeTestHost, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { containerdConfig, containerdReady } from './tools';
-import { call, containersClient } from '../../cli/agent-client';
+import { call, containersClient } from '../../cli/node/agent-client';
 import type { ContainersClient } from '../../proto';
 import { removeCgroupParent, unmountUnder, type Cleanup } from './cleanup';
 import type { PhaseEvent } from './phase-probe';

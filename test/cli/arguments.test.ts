@@ -5,13 +5,14 @@ import * as path from 'node:path';
 import t from 'tap';
 import { applyFlags } from '../../cli/cluster/apply';
 import { applySetName, defaultApplySet } from '../../cli/cluster/apply-set';
-import { parse } from '../../cli/cluster/args';
-import { CliError, errorText, ServerError, serverErrorOf } from '../../cli/cluster/errors';
+import { parseFlags } from '../../cli/args';
+import { CliError } from '../../cli/errors';
+import { errorText, ServerError, serverErrorOf } from '../../cli/cluster/errors';
 import { getRequest } from '../../cli/cluster/get';
 import { isClusterVerb } from '../../cli/cluster';
 import { parseTargets, singleTarget } from '../../cli/cluster/resource-names';
 import { DEFAULT_SERVER, resolveServer, serverOfConfig, type ServerAddress } from '../../cli/cluster/server-address';
-import { parseHostPort } from '../../cli/grpc-lite';
+import { parseHostPort } from '../../cli/grpc/grpc-lite';
 
 const HOME = '/home/u';
 const CONFIG = '/home/u/.berth/config';
@@ -63,10 +64,10 @@ t.test('logs and diff are the cluster\'s only when a controller is configured', 
 });
 
 t.test('flag errors in kubectl\'s words', async (t) => {
-  t.throws(() => parse(['--bogus'], {}), new CliError('unknown flag: --bogus'));
-  t.throws(() => parse(['-n'], { namespace: { type: 'string', short: 'n' } }), new CliError('flag needs an argument: --namespace'));
-  t.same(parse(['--wait'], { wait: { type: 'string' } }, { wait: '5m' }).values, { wait: '5m' }, 'a bare optional-value flag gets its default');
-  t.same(parse(['--wait=30s'], { wait: { type: 'string' } }, { wait: '5m' }).values, { wait: '30s' });
+  t.throws(() => parseFlags(['--bogus'], {}), new CliError('unknown flag: --bogus'));
+  t.throws(() => parseFlags(['-n'], { namespace: { type: 'string', short: 'n' } }), new CliError('flag needs an argument: --namespace'));
+  t.same(parseFlags(['--wait'], { wait: { type: 'string' } }, { wait: '5m' }).values, { wait: '5m' }, 'a bare optional-value flag gets its default');
+  t.same(parseFlags(['--wait=30s'], { wait: { type: 'string' } }, { wait: '5m' }).values, { wait: '30s' });
 });
 
 t.test('apply flags', async (t) => {

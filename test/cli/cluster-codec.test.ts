@@ -4,7 +4,7 @@
 import t from 'tap';
 import { clusterDefinition } from '../../proto/definition';
 import { descriptor } from '../../proto/gen/cluster-descriptor';
-import { clusterLiteDefinition, liteDefinition, reachableMessages } from '../../proto/lite-definition';
+import { clusterLiteDefinition, liteDefinition, reachableMessages } from '../../cli/grpc/lite-definition';
 
 type Full = { path: string; requestSerialize: (v: object) => Buffer; requestDeserialize: (b: Buffer) => object; responseSerialize: (v: object) => Buffer; responseDeserialize: (b: Buffer) => object };
 

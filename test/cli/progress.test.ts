@@ -1,7 +1,7 @@
 // The CLI's pull/push progress: redrawn bars on a terminal, one line per change otherwise.
 
 import t from 'tap';
-import { ProgressPrinter } from '../../cli/progress';
+import { ProgressPrinter } from '../../cli/node/progress';
 import type { ProgressMessage } from '../../proto';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { agentDefinition } from '../../proto/definition';
 import { descriptor } from '../../proto/gen/agent-descriptor';
-import { messageCodecs } from '../../proto/wire-codec';
+import { messageCodecs } from '../../cli/grpc/wire-codec';
 
 const codecs = messageCodecs(descriptor.messages);
 const v1 = agentDefinition()['berth.agent.v1.Containers']!;

@@ -1,4 +1,4 @@
-// How the CLI prints sizes, times and tables, the way docker prints them.
+// How the node verbs print sizes, times and IDs, the way docker prints them.
 
 /** Decimal units, as docker does: 1.2MB, 5.6kB. */
 export function humanSize(bytes: number): string {
@@ -38,14 +38,6 @@ export function ago(iso: string, now = Date.now()): string {
     value /= size;
   }
   return 'N/A';
-}
-
-/** Columns padded to their widest cell plus three spaces, as docker's tables are. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
 /** The 12 hex digits docker shows for an ID. */

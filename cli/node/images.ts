@@ -3,32 +3,21 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError } from '../proto/errors';
-import type { ImagesClient } from '../proto';
+import { BerthError } from '../../proto/errors';
+import type { ImagesClient } from '../../proto';
 import { agentSocket, call, consume, fromAgentStatus, imagesClient } from './agent-client';
-import { ago, humanSize, shortId, table } from './format';
+import { parseFlags, requireArgs } from '../args';
+import { renderTable } from '../table';
+import { ago, humanSize, shortId } from './format';
 import { ProgressPrinter } from './progress';
 
 type Verb = (client: ImagesClient, argv: string[]) => Promise<void>;
 
 const out = (s: string) => process.stdout.write(s);
 
-function args<const O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new BerthError('invalid-argument', (err as Error).message);
-  }
-}
-
-function need(positionals: string[], count: number, usage: string): void {
-  if (positionals.length < count) throw new BerthError('invalid-argument', `"${usage}" requires ${count === 1 ? 'an argument' : `${count} arguments`}`);
-}
-
 const pull: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, { platform: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } });
-  need(positionals, 1, 'berth pull REF');
+  const { values, positionals } = parseFlags(argv, { platform: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } });
+  requireArgs(positionals, 1, 'berth pull REF');
   const printer = new ProgressPrinter('pull');
   let last = '';
   await consume(client.Pull({ reference: positionals[0]!, platform: values.platform ?? '' }), (m) => {
@@ -39,8 +28,8 @@ const pull: Verb = async (client, argv) => {
 };
 
 const push: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, { quiet: { type: 'boolean', short: 'q' } });
-  need(positionals, 1, 'berth push REF');
+  const { values, positionals } = parseFlags(argv, { quiet: { type: 'boolean', short: 'q' } });
+  requireArgs(positionals, 1, 'berth push REF');
   const printer = new ProgressPrinter('push');
   await consume(client.Push({ reference: positionals[0]! }), (m) => {
     if (!values.quiet) printer.handle(m);
@@ -48,7 +37,7 @@ const push: Verb = async (client, argv) => {
 };
 
 const images: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, {
+  const { values, positionals } = parseFlags(argv, {
     all: { type: 'boolean', short: 'a' },
     quiet: { type: 'boolean', short: 'q' },
     digests: { type: 'boolean' },
@@ -73,12 +62,12 @@ const images: Verb = async (client, argv) => {
     out([...new Set(rows.map((r) => r[values.digests ? 3 : 2]))].map((s) => `${s}\n`).join(''));
     return;
   }
-  out(table(['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'], rows));
+  out(renderTable(['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'], rows));
 };
 
 const inspect: Verb = async (client, argv) => {
-  const { positionals } = args(argv, { format: { type: 'string', short: 'f' } });
-  need(positionals, 1, 'berth image inspect IMAGE');
+  const { positionals } = parseFlags(argv, { format: { type: 'string', short: 'f' } });
+  requireArgs(positionals, 1, 'berth image inspect IMAGE');
   const docs: unknown[] = [];
   let failed: BerthError | undefined;
   for (const name of positionals) {
@@ -93,29 +82,29 @@ const inspect: Verb = async (client, argv) => {
 };
 
 const history: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, { 'no-trunc': { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } });
-  need(positionals, 1, 'berth image history IMAGE');
+  const { values, positionals } = parseFlags(argv, { 'no-trunc': { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } });
+  requireArgs(positionals, 1, 'berth image history IMAGE');
   const res = await call(client.History.bind(client), { name: positionals[0]! });
   if (values.quiet) {
     out(res.rows.map((r) => `${r.id ? shortId(r.id) : '<missing>'}\n`).join(''));
     return;
   }
   const createdBy = (s: string) => (values['no-trunc'] || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
-  out(table(
+  out(renderTable(
     ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
     res.rows.map((r) => [r.id ? (values['no-trunc'] ? r.id : shortId(r.id)) : '<missing>', r.created ? ago(r.created) : 'N/A', createdBy(r.createdBy), humanSize(Number(r.size)), r.comment]),
   ));
 };
 
 const tag: Verb = async (client, argv) => {
-  const { positionals } = args(argv, {});
-  need(positionals, 2, 'berth tag SOURCE_IMAGE TARGET_IMAGE');
+  const { positionals } = parseFlags(argv, {});
+  requireArgs(positionals, 2, 'berth tag SOURCE_IMAGE TARGET_IMAGE');
   await call(client.Tag.bind(client), { source: positionals[0]!, target: positionals[1]! });
 };
 
 const rmi: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, { force: { type: 'boolean', short: 'f' } });
-  need(positionals, 1, 'berth rmi IMAGE');
+  const { values, positionals } = parseFlags(argv, { force: { type: 'boolean', short: 'f' } });
+  requireArgs(positionals, 1, 'berth rmi IMAGE');
   let failed: BerthError | undefined;
   for (const name of positionals) {
     try {
@@ -131,15 +120,15 @@ const rmi: Verb = async (client, argv) => {
 };
 
 const prune: Verb = async (client, argv) => {
-  const { values } = args(argv, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' } });
+  const { values } = parseFlags(argv, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' } });
   const res = await call(client.Prune.bind(client), { all: Boolean(values.all) });
   if (res.deleted.length) out(`Deleted Images:\n${res.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`);
   out(`Total reclaimed space: ${humanSize(Number(res.reclaimed))}\n`);
 };
 
 const save: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, { output: { type: 'string', short: 'o' } });
-  need(positionals, 1, 'berth save IMAGE');
+  const { values, positionals } = parseFlags(argv, { output: { type: 'string', short: 'o' } });
+  requireArgs(positionals, 1, 'berth save IMAGE');
   if (!values.output && process.stdout.isTTY) {
     throw new BerthError('invalid-argument', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
   }
@@ -165,7 +154,7 @@ const save: Verb = async (client, argv) => {
 };
 
 const load: Verb = async (client, argv) => {
-  const { values } = args(argv, { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' } });
+  const { values } = parseFlags(argv, { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' } });
   const input = values.input ? createReadStream(values.input) : process.stdin;
   const res = await new Promise<{ loaded: string[] }>((resolve, reject) => {
     const upload = client.Load((err, r) => {
@@ -189,7 +178,7 @@ const load: Verb = async (client, argv) => {
 };
 
 const login: Verb = async (client, argv) => {
-  const { values, positionals } = args(argv, {
+  const { values, positionals } = parseFlags(argv, {
     username: { type: 'string', short: 'u' },
     password: { type: 'string', short: 'p' },
     'password-stdin': { type: 'boolean' },

@@ -12,7 +12,7 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import type { LiteMethod } from '../proto/lite-definition';
+import type { LiteMethod } from './lite-definition';
 
 /** gRPC status numbers used here (grpc-js `status`). */
 const OK = 0;

@@ -2,13 +2,14 @@
 // restart, rm, ps, logs, exec, inspect, diff, commit, wait, container prune, system df|prune.
 
 import * as fs from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BerthError } from '../proto/errors';
-import type { ContainersClient, ImagesClient } from '../proto';
-import type { ContainerSummary__Output } from '../proto/gen/berth/agent/v1/ContainerSummary';
-import type { CreateContainerRequest } from '../proto/gen/berth/agent/v1/CreateContainerRequest';
+import { BerthError } from '../../proto/errors';
+import type { ContainersClient, ImagesClient } from '../../proto';
+import type { ContainerSummary__Output } from '../../proto/gen/berth/agent/v1/ContainerSummary';
+import type { CreateContainerRequest } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import { call, consume, fromAgentStatus } from './agent-client';
-import { ago, humanSize, table } from './format';
+import { parseFlags, requireArgs, type Options } from '../args';
+import { renderTable } from '../table';
+import { ago, humanSize } from './format';
 
 export interface Clients {
   containers: ContainersClient;
@@ -16,17 +17,8 @@ export interface Clients {
 }
 
 type Verb = (c: Clients, argv: string[]) => Promise<void>;
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 const out = (s: string) => process.stdout.write(s);
-
-function parse<const O extends Options>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new BerthError('invalid-argument', (err as Error).message);
-  }
-}
 
 /**
  * Options up to the first positional (the image or container), the rest verbatim: in
@@ -49,9 +41,6 @@ function splitAtCommand(argv: string[], options: Options): { flags: string[]; re
   return { flags: argv, rest: [] };
 }
 
-const need = (args: string[], count: number, usage: string) => {
-  if (args.length < count) throw new BerthError('invalid-argument', `"${usage}" requires at least ${count} argument${count > 1 ? 's' : ''}`);
-};
 
 const CREATE_OPTIONS = {
   name: { type: 'string' },
@@ -87,8 +76,8 @@ function readEnvFile(file: string): string[] {
 
 function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean } {
   const { flags, rest } = splitAtCommand(argv, CREATE_OPTIONS);
-  const { values } = parse(flags, CREATE_OPTIONS);
-  need(rest, 1, usage);
+  const { values } = parseFlags(flags, CREATE_OPTIONS);
+  requireArgs(rest, 1, usage, true);
   if (values.tty) throw new BerthError('invalid-argument', '-t (a terminal) is not supported');
   const env = [...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? []).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))];
   const labels = Object.fromEntries((values.label ?? []).map((l) => [l.split('=')[0]!, l.split(/=(.*)/s)[1] ?? '']));
@@ -144,8 +133,8 @@ async function startOrFail(containers: ContainersClient, id: string): Promise<vo
 }
 
 const start: Verb = async ({ containers }, argv) => {
-  const { positionals } = parse(argv, { attach: { type: 'boolean', short: 'a' } });
-  need(positionals, 1, 'berth start CONTAINER');
+  const { positionals } = parseFlags(argv, { attach: { type: 'boolean', short: 'a' } });
+  requireArgs(positionals, 1, 'berth start CONTAINER', true);
   for (const id of positionals) {
     await startOrFail(containers, id);
     out(`${id}\n`);
@@ -174,8 +163,8 @@ const run: Verb = async ({ containers }, argv) => {
 };
 
 const stop: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, { time: { type: 'string', short: 't' } });
-  need(positionals, 1, 'berth stop CONTAINER');
+  const { values, positionals } = parseFlags(argv, { time: { type: 'string', short: 't' } });
+  requireArgs(positionals, 1, 'berth stop CONTAINER', true);
   const timeout = values.time === undefined ? -1 : Number(values.time);
   if (!Number.isInteger(timeout) || (values.time !== undefined && timeout < 0)) throw new BerthError('invalid-argument', `invalid -t "${values.time}": expected seconds`);
   for (const id of positionals) {
@@ -185,8 +174,8 @@ const stop: Verb = async ({ containers }, argv) => {
 };
 
 const restart: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, { time: { type: 'string', short: 't' } });
-  need(positionals, 1, 'berth restart CONTAINER');
+  const { values, positionals } = parseFlags(argv, { time: { type: 'string', short: 't' } });
+  requireArgs(positionals, 1, 'berth restart CONTAINER', true);
   for (const id of positionals) {
     await call(containers.Restart.bind(containers), { id, timeout: values.time === undefined ? -1 : Number(values.time) });
     out(`${id}\n`);
@@ -194,8 +183,8 @@ const restart: Verb = async ({ containers }, argv) => {
 };
 
 const kill: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, { signal: { type: 'string', short: 's' } });
-  need(positionals, 1, 'berth kill CONTAINER');
+  const { values, positionals } = parseFlags(argv, { signal: { type: 'string', short: 's' } });
+  requireArgs(positionals, 1, 'berth kill CONTAINER', true);
   for (const id of positionals) {
     await call(containers.Kill.bind(containers), { id, signal: values.signal ?? 'KILL' });
     out(`${id}\n`);
@@ -203,8 +192,8 @@ const kill: Verb = async ({ containers }, argv) => {
 };
 
 const rm: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, { force: { type: 'boolean', short: 'f' } });
-  need(positionals, 1, 'berth rm CONTAINER');
+  const { values, positionals } = parseFlags(argv, { force: { type: 'boolean', short: 'f' } });
+  requireArgs(positionals, 1, 'berth rm CONTAINER', true);
   let failed: Error | undefined;
   for (const id of positionals) {
     try {
@@ -233,7 +222,7 @@ function statusText(c: ContainerSummary__Output, now = Date.now()): string {
 }
 
 const ps: Verb = async ({ containers }, argv) => {
-  const { values } = parse(argv, {
+  const { values } = parseFlags(argv, {
     all: { type: 'boolean', short: 'a' },
     quiet: { type: 'boolean', short: 'q' },
     size: { type: 'boolean', short: 's' },
@@ -250,7 +239,7 @@ const ps: Verb = async ({ containers }, argv) => {
     const text = args.join(' ');
     return JSON.stringify(values['no-trunc'] || text.length <= 20 ? text : `${text.slice(0, 19)}…`);
   };
-  out(table(
+  out(renderTable(
     ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(values.size ? ['SIZE'] : [])],
     res.containers.map((c) => [
       id(c.id), c.image, command(c.command), ago(c.created), statusText(c), c.ports.join(', '), c.name,
@@ -260,12 +249,12 @@ const ps: Verb = async ({ containers }, argv) => {
 };
 
 const logs: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseFlags(argv, {
     follow: { type: 'boolean', short: 'f' },
     tail: { type: 'string', short: 'n' },
     timestamps: { type: 'boolean', short: 't' },
   });
-  need(positionals, 1, 'berth logs CONTAINER');
+  requireArgs(positionals, 1, 'berth logs CONTAINER', true);
   const tail = values.tail === undefined || values.tail === 'all' ? -1 : Number(values.tail);
   if (!Number.isInteger(tail)) throw new BerthError('invalid-argument', `invalid --tail "${values.tail}": expected a number or "all"`);
   await consume(containers.Logs({ id: positionals[0]!, follow: Boolean(values.follow), tail }), (r) =>
@@ -282,8 +271,8 @@ const exec: Verb = async ({ containers }, argv) => {
     user: { type: 'string', short: 'u' },
   } as const satisfies Options;
   const { flags, rest } = splitAtCommand(argv, options);
-  const { values } = parse(flags, options);
-  need(rest, 2, 'berth exec CONTAINER COMMAND [ARG...]');
+  const { values } = parseFlags(flags, options);
+  requireArgs(rest, 2, 'berth exec CONTAINER COMMAND [ARG...]', true);
   const stream = containers.Exec();
   const done = new Promise<number>((resolve, reject) => {
     let code = 0;
@@ -310,8 +299,8 @@ const exec: Verb = async ({ containers }, argv) => {
 };
 
 const inspect: Verb = async ({ containers, images }, argv) => {
-  const { values, positionals } = parse(argv, { type: { type: 'string' }, size: { type: 'boolean', short: 's' } });
-  need(positionals, 1, 'berth inspect NAME|ID');
+  const { values, positionals } = parseFlags(argv, { type: { type: 'string' }, size: { type: 'boolean', short: 's' } });
+  requireArgs(positionals, 1, 'berth inspect NAME|ID', true);
   const docs: unknown[] = [];
   let failed: Error | undefined;
   for (const id of positionals) {
@@ -334,27 +323,27 @@ const inspect: Verb = async ({ containers, images }, argv) => {
 };
 
 const diff: Verb = async ({ containers }, argv) => {
-  const { positionals } = parse(argv, {});
-  need(positionals, 1, 'berth diff CONTAINER');
+  const { positionals } = parseFlags(argv, {});
+  requireArgs(positionals, 1, 'berth diff CONTAINER', true);
   const res = await call(containers.Diff.bind(containers), { id: positionals[0]! });
   out(res.changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
 };
 
 const commit: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parse(argv, { author: { type: 'string', short: 'a' }, message: { type: 'string', short: 'm' } });
-  need(positionals, 1, 'berth commit CONTAINER [REPOSITORY[:TAG]]');
+  const { values, positionals } = parseFlags(argv, { author: { type: 'string', short: 'a' }, message: { type: 'string', short: 'm' } });
+  requireArgs(positionals, 1, 'berth commit CONTAINER [REPOSITORY[:TAG]]', true);
   const res = await call(containers.Commit.bind(containers), { id: positionals[0]!, reference: positionals[1] ?? '', author: values.author ?? '', message: values.message ?? '' });
   out(`${res.imageId}\n`);
 };
 
 const wait: Verb = async ({ containers }, argv) => {
-  const { positionals } = parse(argv, {});
-  need(positionals, 1, 'berth wait CONTAINER');
+  const { positionals } = parseFlags(argv, {});
+  requireArgs(positionals, 1, 'berth wait CONTAINER', true);
   for (const id of positionals) out(`${(await call(containers.Wait.bind(containers), { id })).exitCode}\n`);
 };
 
 const prune: Verb = async ({ containers }, argv) => {
-  parse(argv, { force: { type: 'boolean', short: 'f' } });
+  parseFlags(argv, { force: { type: 'boolean', short: 'f' } });
   const res = await call(containers.Prune.bind(containers), {});
   if (res.deleted.length) out(`Deleted Containers:\n${res.deleted.map((d) => `${d}\n`).join('')}\n`);
   out(`Total reclaimed space: ${humanSize(Number(res.reclaimed))}\n`);
@@ -365,14 +354,14 @@ const system: Verb = async (clients, argv) => {
   if (sub === 'df') {
     const u = await call(clients.containers.DiskUsage.bind(clients.containers), {});
     const pct = (part: string, whole: string) => (Number(whole) > 0 ? ` (${Math.round((Number(part) / Number(whole)) * 100)}%)` : '');
-    out(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
+    out(renderTable(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
       ['Images', String(u.images), String(u.imagesActive), humanSize(Number(u.imagesSize)), `${humanSize(Number(u.imagesReclaimable))}${pct(u.imagesReclaimable, u.imagesSize)}`],
       ['Containers', String(u.containers), String(u.containersActive), humanSize(Number(u.containersSize)), `${humanSize(Number(u.containersReclaimable))}${pct(u.containersReclaimable, u.containersSize)}`],
     ]));
     return;
   }
   if (sub === 'prune') {
-    const { values } = parse(rest, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' } });
+    const { values } = parseFlags(rest, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' } });
     const c = await call(clients.containers.Prune.bind(clients.containers), {});
     const i = await call(clients.images.Prune.bind(clients.images), { all: Boolean(values.all) });
     if (c.deleted.length) out(`Deleted Containers:\n${c.deleted.map((d) => `${d}\n`).join('')}\n`);

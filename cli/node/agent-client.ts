@@ -2,10 +2,10 @@
 // proto/wire-codec.ts (not grpc-js and protobufjs, whose loading alone took longer than a call).
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { BerthError, fromStatus, GRPC_STATUS } from '../proto/errors';
-import type { ContainersClient, ImagesClient } from '../proto';
-import { liteDefinition } from '../proto/lite-definition';
-import { Channel, makeClient } from './grpc-lite';
+import { BerthError, fromStatus, GRPC_STATUS } from '../../proto/errors';
+import type { ContainersClient, ImagesClient } from '../../proto';
+import { liteDefinition } from '../grpc/lite-definition';
+import { Channel, makeClient } from '../grpc/grpc-lite';
 
 export const DEFAULT_AGENT_SOCKET = '/run/berth/agent.sock';
 

@@ -67,7 +67,7 @@ t.test('bad input gets a one-line error and a non-zero status', async (t) => {
     [['pull', `${registry.host}/nothing:here`], /^Error: image 127\.0\.0\.1:\d+\/nothing:here: manifest unknown/, 1],
     [['pull', '--platform', 'linux', 'busybox'], /^Error: invalid platform "linux"/, 125],
     [['pull'], /^Error: "berth pull REF" requires an argument/, 125],
-    [['images', '--bogus'], /^Error: Unknown option '--bogus'/, 125],
+    [['images', '--bogus'], /^Error: unknown flag: --bogus/, 125],
     [['frobnicate'], /^Error: unknown command "frobnicate"/, 125],
   ];
   for (const [args, message, status] of cases) {

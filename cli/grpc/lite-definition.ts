@@ -2,9 +2,9 @@
 // (cli/grpc-lite.ts): paths and streaming shapes from the build-time descriptors, codecs from
 // proto/wire-codec.ts rather than protobufjs.
 
-import type { ApiDescriptor } from './descriptor';
-import { descriptor as agentDescriptor } from './gen/agent-descriptor';
-import { descriptor as clusterDescriptor } from './gen/cluster-descriptor';
+import type { ApiDescriptor } from '../../proto/descriptor';
+import { descriptor as agentDescriptor } from '../../proto/gen/agent-descriptor';
+import { descriptor as clusterDescriptor } from '../../proto/gen/cluster-descriptor';
 import { messageCodecs } from './wire-codec';
 
 export interface LiteMethod {
