@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyOnce, resultLine, type ApplyFlags } from './apply';
+import { applyOnce, resultLine, type ApplyFlags } from './apply-round';
 import { errorText } from './errors';
 import type { VerbContext } from './types';
 

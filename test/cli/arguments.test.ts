@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import t from 'tap';
-import { applyFlags } from '../../cli/cluster/apply';
+import { applyFlags } from '../../cli/cluster/apply-round';
 import { applySetName, defaultApplySet } from '../../cli/cluster/apply-set';
 import { parseFlags } from '../../cli/args';
 import { CliError } from '../../cli/errors';
