@@ -2,8 +2,8 @@
 // SIGINT/SIGTERM.
 
 import { DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
-import { durationFlag, parseFlags } from './args';
-import { CliError } from './errors';
+import { durationFlag, parseFlags } from './common/args';
+import { CliError } from './common/errors';
 
 export const DEFAULT_CONTROLLER_DATA_ROOT = '/var/lib/berth/controller';
 

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 // berth: one command for the controller, the agent, the node verbs (docker's) and the cluster
 // verbs (kubectl's). Verb modules are loaded only when used so that a command starts quickly.
+//
+// The CLI imports proto/ (the shared contract) and starts the agent and the controller through
+// their entry points only (agent-command.ts, controller-command.ts). Its rooms: common/ (flags,
+// the user's errors, tables), grpc/ (its own small gRPC client and protobuf codec: loading grpc-js
+// costs more than a call), node/ (docker's verbs against the local agent), cluster/ (kubectl's
+// verbs against the controller). Folders import only those before them in this line (checked by
+// .dependency-cruiser.cjs); this file and the two commands sit on top:
+// Layers: common | grpc → node | cluster
 
 import { BerthError } from '../proto/errors';
 

@@ -1,5 +1,5 @@
 // The agent API's methods with their message codecs, without grpc-js: what the agent hands to
-// grpc-js and what the CLI's own HTTP/2 client (cli/grpc-lite.ts) frames on the wire.
+// grpc-js and what the CLI's own HTTP/2 client (cli/grpc/grpc-lite.ts) frames on the wire.
 
 import { packageDefinition, type ConversionOptions } from './descriptor';
 import { descriptor } from './gen/agent-descriptor';

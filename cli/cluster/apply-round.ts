@@ -2,8 +2,8 @@
 // once, the -f paths loaded and validated, then either every error printed or the objects sent.
 
 import type { Resource } from '../../proto/resources';
-import { durationFlag, parseFlags } from '../args';
-import { CliError } from '../errors';
+import { durationFlag, parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
 import { applySetName } from './apply-set';
 import { outputFlag } from './args';
 import { loadObjects } from './manifests';

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 
 /**
  * "files-" and 16 hex digits of the SHA-256 of the sorted, de-duplicated absolute -f paths

@@ -1,7 +1,7 @@
-// Flags only the cluster verbs take (namespaces, output formats), on cli/args.ts's parser.
+// Flags only the cluster verbs take (namespaces, output formats), on cli/common/args.ts's parser.
 
-import type { Options } from '../args';
-import { CliError } from '../errors';
+import type { Options } from '../common/args';
+import { CliError } from '../common/errors';
 
 /** Namespace flags every namespaced verb takes. */
 export const NAMESPACE_OPTIONS = {

@@ -1,10 +1,10 @@
-// The ClusterClient over the CLI's own gRPC client (cli/grpc-lite.ts) on TCP: documents are JSON
+// The ClusterClient over the CLI's own gRPC client (cli/grpc/grpc-lite.ts) on TCP: documents are JSON
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
 import type { Resource } from '../../proto/resources';
 import { clusterLiteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 import { serverErrorOf } from './errors';
 import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, WatchCall, WatchEvent, WatchEventType } from './types';
 

@@ -4,8 +4,8 @@
 // ReplicaSets and pods go with it, a bound pod stops on its node and then goes.
 
 import type { KindInfo } from '../../proto/resources';
-import { parseFlags } from '../args';
-import { CliError } from '../errors';
+import { parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
 import { loadReferences } from './manifests';
 import { parseTargets, quotedRef, resolveKind, type Target } from './resource-names';

@@ -2,12 +2,12 @@
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
 import type { Deployment, Event, KindInfo, Namespace, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
-import { parseFlags } from '../args';
+import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS } from './args';
 import {
   describeDeployment, describeGeneric, describeNamespace, describeNode, describePod, describeReplicaSet, type Related,
 } from './describe-format';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
 import { parseTargets } from './resource-names';
 import type { ClusterClient, Verb } from './types';

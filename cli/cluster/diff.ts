@@ -4,8 +4,8 @@
 
 import type { Resource } from '../../proto/resources';
 import { applySetName } from './apply-set';
-import { parseFlags } from '../args';
-import { CliError } from '../errors';
+import { parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
 import { loadObjects } from './manifests';
 import { ordered, toYaml } from './output';

@@ -2,7 +2,7 @@
 // the user's mistake ("error: ...") and the controller's refusal ("Error from server (NotFound): ...").
 
 import { BerthError, codeOfGrpcStatus, type ErrorCode } from '../../proto/errors';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 
 /** kubectl's StatusReason for each code, as it prints them: "Error from server (NotFound)". */
 const REASON: Record<ErrorCode, string> = {

@@ -3,15 +3,15 @@
 // line per new or repeated event until interrupted.
 
 import type { Event } from '../../proto/resources';
-import { parseFlags } from '../args';
+import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS, namespaceOf, outputFlag } from './args';
 import { age } from './age';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 import { onInterrupt } from './interrupt';
 import { formatObjects, ordered, toJson, toYaml } from './output';
 import { eventTime, involvedRef, sortEvents } from './printers';
 import { parseTargets } from './resource-names';
-import { Table } from '../table';
+import { Table } from '../common/table';
 import type { Verb } from './types';
 
 export interface EventFilter {

@@ -2,15 +2,15 @@
 //           [-o wide|yaml|json|name] [-w] [--show-labels] [--ignore-not-found]
 
 import type { KindInfo, Resource } from '../../proto/resources';
-import { parseFlags } from '../args';
+import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS, namespaceOf, outputFlag, type OutputFormat } from './args';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 import { errorText, isNotFound, ServerError } from './errors';
 import { onInterrupt } from './interrupt';
 import { formatObjects, ordered, toJson, toYaml } from './output';
 import { columnsFor, sortEvents, type ColumnOptions } from './printers';
 import { parseTargets, pluralRef, resolveKind, type Target } from './resource-names';
-import { Table } from '../table';
+import { Table } from '../common/table';
 import type { Verb, VerbContext } from './types';
 
 export const GET_OPTIONS = {

@@ -3,8 +3,8 @@
 
 import { StringDecoder } from 'node:string_decoder';
 import type { Deployment, Pod, ReplicaSet } from '../../proto/resources';
-import { intFlag, parseFlags } from '../args';
-import { CliError } from '../errors';
+import { intFlag, parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
 import { onInterrupt } from './interrupt';
 import { podReady } from './pod-status';
 import { isOwnedBy, newReplicaSet, replicaSetsOf } from './rollout-state';

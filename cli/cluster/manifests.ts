@@ -2,7 +2,7 @@
 // proto/manifests (every error with file:line:col), then placed in -n's namespace.
 
 import { kindInfo, type Resource } from '../../proto/resources';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 
 export interface LoadedManifests {
   objects: Resource[];

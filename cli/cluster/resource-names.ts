@@ -3,7 +3,7 @@
 // in apply's and scale's lines, `deployment.apps "web"` in delete's.
 
 import { kindInfo, type KindInfo, type Resource } from '../../proto/resources';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 
 /** The kind a user typed, or an error in kubectl's words. */
 export function resolveKind(name: string): KindInfo {

@@ -4,10 +4,10 @@
 // Deployment back with the resource version it read.
 
 import type { Deployment, ReplicaSet } from '../../proto/resources';
-import { durationFlag, intFlag, parseFlags } from '../args';
+import { durationFlag, intFlag, parseFlags } from '../common/args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
 import { planUndo, revisions } from './rollout-history';

@@ -2,8 +2,8 @@
 //            [--current-replicas=M]: "deployment.apps/web scaled".
 
 import type { Deployment, ReplicaSet } from '../../proto/resources';
-import { intFlag, parseFlags } from '../args';
-import { CliError } from '../errors';
+import { intFlag, parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
 import { objectRef, singleTarget } from './resource-names';
 import type { Verb } from './types';
 import { updateWithRetry } from './update';

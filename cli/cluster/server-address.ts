@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseHostPort } from '../grpc/grpc-lite';
-import { CliError } from '../errors';
+import { CliError } from '../common/errors';
 
 /** Where `berth controller` listens unless told otherwise. */
 export const DEFAULT_SERVER = '127.0.0.1:7443';

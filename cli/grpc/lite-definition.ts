@@ -1,6 +1,6 @@
 // The methods of the agent API and of the controller's Cluster service for the CLI's client
-// (cli/grpc-lite.ts): paths and streaming shapes from the build-time descriptors, codecs from
-// proto/wire-codec.ts rather than protobufjs.
+// (cli/grpc/grpc-lite.ts): paths and streaming shapes from the build-time descriptors, codecs from
+// cli/grpc/wire-codec.ts rather than protobufjs.
 
 import type { ApiDescriptor } from '../../proto/descriptor';
 import { descriptor as agentDescriptor } from '../../proto/gen/agent-descriptor';

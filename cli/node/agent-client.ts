@@ -1,5 +1,5 @@
-// The CLI's connection to the local agent's unix socket, over cli/grpc-lite.ts with the codecs of
-// proto/wire-codec.ts (not grpc-js and protobufjs, whose loading alone took longer than a call).
+// The CLI's connection to the local agent's unix socket, over cli/grpc/grpc-lite.ts with the codecs of
+// cli/grpc/wire-codec.ts (not grpc-js and protobufjs, whose loading alone took longer than a call).
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { BerthError, fromStatus, GRPC_STATUS } from '../../proto/errors';

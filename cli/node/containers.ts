@@ -7,8 +7,8 @@ import type { ContainersClient, ImagesClient } from '../../proto';
 import type { ContainerSummary__Output } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import { call, consume, fromAgentStatus } from './agent-client';
-import { parseFlags, requireArgs, type Options } from '../args';
-import { renderTable } from '../table';
+import { parseFlags, requireArgs, type Options } from '../common/args';
+import { renderTable } from '../common/table';
 import { ago, humanSize } from './format';
 
 export interface Clients {

@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../proto/errors';
 import type { ImagesClient } from '../../proto';
 import { agentSocket, call, consume, fromAgentStatus, imagesClient } from './agent-client';
-import { parseFlags, requireArgs } from '../args';
-import { renderTable } from '../table';
+import { parseFlags, requireArgs } from '../common/args';
+import { renderTable } from '../common/table';
 import { ago, humanSize, shortId } from './format';
 import { ProgressPrinter } from './progress';
 

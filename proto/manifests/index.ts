@@ -1,8 +1,8 @@
 // What the CLI and the API server may use of manifests (see types.ts for the lifecycle).
 
-export type { FieldIssue, LoadResult, ManifestDocument, ManifestSource, PathSegment, SourcePosition, ValidationIssue } from './types';
+export type { FieldIssue, ManifestDocument, ManifestSource, PathSegment, SourcePosition, ValidationIssue } from './types';
 export { ManifestError } from './errors';
-export { loadManifests, validateSources, validateParsed } from './load';
+export { loadManifests, validateSources, validateParsed, type LoadResult } from './load';
 export { parseManifestText, type ParsedDocument } from './parse';
 export { readSources, isManifestFile, MANIFEST_EXTENSIONS, STDIN_NAME } from './sources';
 export { validateResource, resourceErrors, describeObject } from './validate';

@@ -4,8 +4,15 @@ import type { Resource } from '../resources';
 import { ManifestError } from './errors';
 import { parseManifestText, type ParsedDocument } from './parse';
 import { readSources } from './sources';
-import type { LoadResult, ManifestDocument, ManifestSource } from './types';
+import type { ManifestDocument, ManifestSource } from './types';
 import { fieldIssues } from './validate';
+
+export interface LoadResult {
+  /** The documents that passed validation, in source order. */
+  documents: ManifestDocument[];
+  /** Every error of every source and document, in source order; when not empty, apply nothing. */
+  errors: ManifestError[];
+}
 
 /** Read, parse and validate every source; every error of every document is reported. */
 export function loadManifests(paths: readonly string[], readStdin: () => string): LoadResult {

@@ -11,7 +11,6 @@
 // (proto/resources/defaults.ts): documents here are exactly as written.
 
 import type { Resource } from '../resources';
-import type { ManifestError } from './errors';
 
 /** One step of a field path: an object key or an array index. */
 export type PathSegment = string | number;
@@ -56,11 +55,4 @@ export interface ManifestDocument {
   index: number;
   /** Where the document starts in its source. */
   position: SourcePosition;
-}
-
-export interface LoadResult {
-  /** The documents that passed validation, in source order. */
-  documents: ManifestDocument[];
-  /** Every error of every source and document, in source order; when not empty, apply nothing. */
-  errors: ManifestError[];
 }

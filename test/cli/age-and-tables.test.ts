@@ -3,11 +3,11 @@
 import t from 'tap';
 import type { Deployment, Event, Namespace, Node, Pod, ReplicaSet } from '../../proto/resources';
 import { kindInfo } from '../../proto/resources';
-import { parseDuration } from '../../cli/args';
+import { parseDuration } from '../../cli/common/args';
 import { age, describeTime, humanDuration } from '../../cli/cluster/age';
 import { formatObjects, toYaml } from '../../cli/cluster/output';
 import { columnsFor, formatLabels, formatSelector, nodeStatus } from '../../cli/cluster/printers';
-import { renderTable, Table } from '../../cli/table';
+import { renderTable, Table } from '../../cli/common/table';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();

@@ -2,7 +2,7 @@
 // 'invalid-argument', which the node verbs print as docker does ("Error: ...", exit 125) and the
 // cluster verbs as kubectl does ("error: ...", exit 1).
 
-import { BerthError } from '../proto/errors';
+import { BerthError } from '../../proto/errors';
 
 export class CliError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
