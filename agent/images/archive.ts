@@ -22,15 +22,16 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Header, type Pack } from 'tar-stream';
 import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader, ContentStore } from './content';
-import { Hasher, encodedOf, isDigest } from './digest';
+import { Hasher, encodedOf, isDigest } from '../oci/digest';
 import {
   CONFIG_TYPES, MediaType, detectCompression, isIndexType, isManifestType, layerCompression, layerMediaType,
-} from './media-types';
-import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from './platform';
+} from '../oci/media-types';
+import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from '../oci/platform';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
-import { familiarString, formatReference, parseReference } from './reference';
-import type { Descriptor, Digest, ImageConfig, ImageRecord, LayerRecord, ProgressSink } from './types';
-import { parseJson, validateDocument } from './validate';
+import { familiarString, formatReference, parseReference } from '../oci/reference';
+import type { ImageRecord, LayerRecord, ProgressSink } from './types';
+import type { Descriptor, Digest, ImageConfig } from '../oci/types';
+import { parseJson, validateDocument } from '../oci/validate';
 
 /** Annotation naming an image in an OCI layout: a tag (Docker, OCI) or a whole reference (skopeo). */
 export const REF_NAME = 'org.opencontainers.image.ref.name';

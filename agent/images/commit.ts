@@ -22,10 +22,11 @@ import * as zlib from 'node:zlib';
 import { BerthError, withContext } from '../../proto/errors';
 import { berthFs } from '../native';
 import { bytes, walkUpper, xattrsOf } from '../runtime/changes';
-import { MediaType } from './media-types';
+import { MediaType } from '../oci/media-types';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
-import { familiarName, parseReference } from './reference';
-import type { Descriptor, Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
+import { familiarName, parseReference } from '../oci/reference';
+import type { ImageRecord } from './types';
+import type { Descriptor, Digest, HistoryEntry, ImageConfig } from '../oci/types';
 
 export interface CommitArgs {
   parent: ImageRecord;

@@ -9,15 +9,16 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
 import type { ContentStore } from './content';
 import { mapBounded } from './bounded';
-import { chainIds } from './layers';
-import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from './media-types';
+import { chainIds } from '../oci/chain-id';
+import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from '../oci/media-types';
 import type { ImageMetadata } from './metadata';
-import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from './platform';
-import { familiarName, familiarString, parseReference, withDigest } from './reference';
+import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from '../oci/platform';
+import { familiarName, familiarString, parseReference, withDigest } from '../oci/reference';
 import type { RegistryClient } from './registry/types';
 import type { Snapshotter } from '../snapshots';
-import type { Descriptor, Digest, ImageConfig, ImageRecord, LayerRecord, Platform, ProgressSink, Reference } from './types';
-import { parseJson, validateDocument } from './validate';
+import type { ImageRecord, LayerRecord, ProgressSink } from './types';
+import type { Descriptor, Digest, ImageConfig, Platform, Reference } from '../oci/types';
+import { parseJson, validateDocument } from '../oci/validate';
 
 export interface PullLimits {
   /** Uncompressed bytes one layer may inflate to. */

@@ -9,12 +9,13 @@
 import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader } from './content';
 import { mapBounded } from './bounded';
-import { isForeignLayerType } from './media-types';
+import { isForeignLayerType } from '../oci/media-types';
 import type { ImageMetadata } from './metadata';
-import { familiarName, familiarString, parseReference } from './reference';
+import { familiarName, familiarString, parseReference } from '../oci/reference';
 import type { RegistryClient } from './registry/types';
-import type { Descriptor, Digest, ImageRecord, ProgressSink, Reference } from './types';
-import { parseJson } from './validate';
+import type { ImageRecord, ProgressSink } from './types';
+import type { Descriptor, Digest, Reference } from '../oci/types';
+import { parseJson } from '../oci/validate';
 
 export interface PushDeps {
   registry: RegistryClient;

@@ -7,17 +7,18 @@ import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from './content';
-import { shortDigest } from './digest';
+import { shortDigest } from '../oci/digest';
 import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive, saveImages, type SaveEntry } from './archive';
 import { commitContainer, type CommitArgs } from './commit';
 import type { Readable, Writable } from 'node:stream';
-import { familiarName, familiarString, parseReference } from './reference';
+import { familiarName, familiarString, parseReference } from '../oci/reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
-import type { Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
-import { loadSchemas } from './validate';
+import type { ImageRecord } from './types';
+import type { Digest, HistoryEntry, ImageConfig } from '../oci/types';
+import { loadSchemas } from '../oci/validate';
 
 export interface ImageServiceOptions {
   /** Directory holding content/, snapshots/ and images.json. */

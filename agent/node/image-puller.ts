@@ -4,7 +4,7 @@
 
 import type { Container, PullPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { familiarString, parseReference } from '../images/reference';
+import { familiarString, parseReference } from '../oci/reference';
 import type { ImageService } from '../images/service';
 import type { ImageRecord } from '../images/types';
 import { backoffDelay, PULL_BACKOFF } from './backoff';

@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { ImagesHandlers } from '../../proto/gen/berth/agent/v1/Images';
 import type { Progress } from '../../proto/gen/berth/agent/v1/Progress';
 import type { ImageService } from '../images/service';
-import { parsePlatform } from '../images/platform';
+import { parsePlatform } from '../oci/platform';
 import type { ImageRecord, ProgressEvent } from '../images/types';
 import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';

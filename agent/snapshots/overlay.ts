@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Digest } from '../images/types';
-import type { Compression } from '../images/media-types';
+import type { Digest } from '../oci/types';
+import type { Compression } from '../oci/media-types';
 import { applyBlob } from './applier';
 import type { AppliedLayer, ApplyLimits, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
 

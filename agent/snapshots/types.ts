@@ -11,8 +11,8 @@
 // is therefore either absent or complete, never half-written under its key. `remove` deletes one.
 
 import type { Readable } from 'node:stream';
-import type { Compression } from '../images/media-types';
-import type { Digest } from '../images/types';
+import type { Compression } from '../oci/media-types';
+import type { Digest } from '../oci/types';
 
 export interface ApplyLimits {
   /** Uncompressed bytes past which a layer is refused as a decompression bomb. */

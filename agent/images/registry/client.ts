@@ -7,10 +7,10 @@
 
 import { Readable, Transform } from 'node:stream';
 import { BerthError, isBerthError } from '../../../proto/errors';
-import { Hasher, checkDigest, isDigest, sha256, sizeMismatch } from '../digest';
-import { MediaType, bareMediaType, isConfigType, isLayerType } from '../media-types';
-import { formatReference, manifestSelector } from '../reference';
-import type { Descriptor, Digest, Reference } from '../types';
+import { Hasher, checkDigest, isDigest, sha256, sizeMismatch } from '../../oci/digest';
+import { MediaType, bareMediaType, isConfigType, isLayerType } from '../../oci/media-types';
+import { formatReference, manifestSelector } from '../../oci/reference';
+import type { Descriptor, Digest, Reference } from '../../oci/types';
 import { Authorizer, repositoryScope } from './auth';
 import { CredentialStore, defaultAuthFile, type Credentials } from './credentials';
 import { HostResolver, loadRegistriesConfig, type Endpoint } from './hosts';
