@@ -21,7 +21,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type Header, type Pack } from 'tar-stream';
 import { BerthError, withContext } from '../../proto/errors';
-import type { ContentReader, ContentStore } from './content';
+import type { ContentReader, ContentStore } from '../content';
 import { Hasher, encodedOf, isDigest } from '../oci/digest';
 import {
   CONFIG_TYPES, MediaType, detectCompression, isIndexType, isManifestType, layerCompression, layerMediaType,

@@ -7,7 +7,7 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
-import type { ContentStore } from './content';
+import type { ContentStore } from '../content';
 import { mapBounded } from './bounded';
 import { chainIds } from '../oci/chain-id';
 import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from '../oci/media-types';

@@ -7,7 +7,7 @@
 // already has and repo digests stay comparable across registries.
 
 import { BerthError, withContext } from '../../proto/errors';
-import type { ContentReader } from './content';
+import type { ContentReader } from '../content';
 import { mapBounded } from './bounded';
 import { isForeignLayerType } from '../oci/media-types';
 import type { ImageMetadata } from './metadata';

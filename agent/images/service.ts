@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
-import { openContentStore, type ContentStore } from './content';
+import { openContentStore, type ContentStore } from '../content';
 import { shortDigest } from '../oci/digest';
 import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
