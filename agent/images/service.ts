@@ -12,7 +12,7 @@ import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive, saveImages, type SaveEntry } from './archive';
-import { commitContainer, type CommitArgs } from './commit';
+import { importLayer, type ImportLayerArgs } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { familiarName, familiarString, parseReference } from '../oci/reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
@@ -336,8 +336,8 @@ export class ImageService {
     return this.holdingCollector(() => loadArchive({ ...this.pullDeps, spoolRoot: this.scratch }, input));
   }
 
-  /** berth commit: a container's upper dir as a new layer on `args.parent`, a new image. */
-  async commit(args: CommitArgs): Promise<ImageRecord> {
-    return this.holdingCollector(() => commitContainer({ ...this.pullDeps, scratch: this.scratch }, args));
+  /** A new layer on `args.parent`, a new image: what berth commit makes of a container's diff. */
+  async importLayer(args: ImportLayerArgs): Promise<ImageRecord> {
+    return this.holdingCollector(() => importLayer({ ...this.pullDeps, scratch: this.scratch }, args));
   }
 }

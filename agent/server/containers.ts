@@ -6,6 +6,7 @@ import type { ContainersHandlers } from '../../proto/gen/berth/agent/v1/Containe
 import type { ContainerSummary } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
+import { layerFromUpper } from '../diff';
 import type { ImageService } from '../images/service';
 import type { NetworkMode } from '../network/types';
 import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '../runtime/options';
@@ -239,9 +240,10 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
       const c = containers.get(req.id);
       const parent = images.metadata.get(c.config.imageId);
       if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
-      const image = await images.commit({
+      const upper = containers.pathsOf(c).upper;
+      const image = await images.importLayer({
         parent,
-        upper: containers.pathsOf(c).upper,
+        writeTar: (out) => layerFromUpper(upper, out),
         ...(req.reference ? { repoTag: req.reference } : {}),
         ...(req.author ? { author: req.author } : {}),
         ...(req.message ? { message: req.message } : {}),

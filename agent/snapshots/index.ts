@@ -1,2 +1,2 @@
-export type { AppliedLayer, ApplyLimits, ApplyStats, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+export type { PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
 export { openOverlaySnapshotter } from './overlay';

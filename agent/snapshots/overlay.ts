@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/types';
 import type { Compression } from '../oci/media-types';
-import { applyBlob } from './applier';
-import type { AppliedLayer, ApplyLimits, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+import { applyBlob } from '../diff/apply-blob';
+import type { PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+import type { AppliedLayer, ApplyLimits } from '../diff/types';
 
 const hexOf = (chainId: Digest) => chainId.slice('sha256:'.length);
 

@@ -11,26 +11,9 @@
 // is therefore either absent or complete, never half-written under its key. `remove` deletes one.
 
 import type { Readable } from 'node:stream';
+import type { AppliedLayer, ApplyLimits } from '../diff/types';
 import type { Compression } from '../oci/media-types';
 import type { Digest } from '../oci/types';
-
-export interface ApplyLimits {
-  /** Uncompressed bytes past which a layer is refused as a decompression bomb. */
-  maxLayerBytes: number;
-  /** Largest tar header (including PAX/GNU long-name records) accepted, bytes. */
-  maxHeaderBytes: number;
-}
-
-export interface ApplyStats {
-  /** Bytes of file content written. */
-  bytes: number;
-  entries: number;
-}
-
-export interface AppliedLayer extends ApplyStats {
-  /** Digest of the uncompressed tar, to be checked against the image config's diff_ids. */
-  diffId: Digest;
-}
 
 export interface PendingSnapshot {
   /** Where the layer is being extracted (a fresh empty directory). */
