@@ -13,6 +13,8 @@ import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './networ
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
 import { createOciRuntime } from './runtime/oci';
 import { ContainerService } from './runtime/service';
+import { ContainerStore } from './runtime/store';
+import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers } from './server/containers';
 import { imagesHandlers } from './server/images';
 
@@ -55,7 +57,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {
-    const images = await ImageService.open({ root: options.dataRoot, ...(options.registry ? { registry: options.registry } : {}) });
+    // The container records first: the image service asks them which images are in use.
+    const records = await ContainerStore.open(path.join(options.dataRoot, 'containers'));
+    const snapshots = await openOverlaySnapshotter(path.join(options.dataRoot, 'snapshots'));
+    const images = await ImageService.open({
+      root: options.dataRoot,
+      snapshots,
+      usersOf: (imageId) => records.list().find((c) => c.config.imageId === imageId)?.id,
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
     const runDir = options.runDir ?? DEFAULT_RUN_DIR;
     const oci = createOciRuntime({ runc: '/usr/sbin/runc', conmon: '/usr/bin/conmon', root: path.join(runDir, 'runc'), stateDir: path.join(runDir, 'conmon') });
     const network = createContainerNetwork({
@@ -65,8 +75,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       subnet: options.subnet ?? DEFAULT_SUBNET,
     });
     const containers = await ContainerService.open({
-      root: path.join(options.dataRoot, 'containers'),
+      store: records,
       images,
+      snapshots,
       oci,
       network,
       cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,

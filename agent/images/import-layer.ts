@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { BerthError, withContext } from '../../proto/errors';
@@ -21,27 +21,7 @@ import { MediaType } from '../oci/media-types';
 import { familiarName, parseReference } from '../oci/reference';
 import type { Descriptor, Digest, HistoryEntry, ImageConfig } from '../oci/types';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
-import type { ImageRecord } from './types';
-
-export interface ImportLayerArgs {
-  parent: ImageRecord;
-  /**
-   * Writes the new layer as an uncompressed tar to `out` (without ending it) and returns the
-   * tar's diff ID: the runtime's diff of a container's writable layer.
-   */
-  writeTar(out: Writable): Promise<{ diffId: Digest }>;
-  /** name[:tag]; the image is left untagged without one. */
-  repoTag?: string;
-  author?: string;
-  /** The history entry's comment (docker commit -m). */
-  message?: string;
-  /** The container's settings as the new image's defaults (docker commit records Cmd, Env...). */
-  containerConfig?: Partial<NonNullable<ImageConfig['config']>>;
-  /** The history entry's created_by: the container's command, as docker records it. */
-  createdBy?: string;
-  /** When the image was made; now by default. */
-  now?: Date;
-}
+import type { ImageRecord, ImportLayerArgs } from './types';
 
 export interface ImportLayerDeps extends PullDeps {
   /** Scratch directory on the data root's filesystem for the layer spool. */

@@ -15,7 +15,7 @@ import type { ImageMetadata } from './metadata';
 import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from '../oci/platform';
 import { familiarName, familiarString, parseReference, withDigest } from '../oci/reference';
 import type { RegistryClient } from './registry/types';
-import type { Snapshotter } from '../snapshots';
+import type { LayerSnapshotter } from '../snapshots';
 import type { ImageRecord, LayerRecord, ProgressSink } from './types';
 import type { Descriptor, Digest, ImageConfig, Platform, Reference } from '../oci/types';
 import { parseJson, validateDocument } from '../oci/validate';
@@ -34,7 +34,7 @@ export interface PullLimits {
 export interface PullDeps {
   registry: RegistryClient;
   content: ContentStore;
-  snapshots: Snapshotter;
+  snapshots: LayerSnapshotter;
   metadata: ImageMetadata;
   limits: PullLimits;
   /** Layer fetches under way on this agent, by chain ID, so concurrent pulls share them. */

@@ -1,28 +1,33 @@
 // The image service: the agent's images, their names, and the blobs and snapshots behind them.
-// It owns the content store, the snapshotter's layer snapshots and the image metadata, and is
-// the only writer of all three.
+// It owns the content store and the image metadata, and is the only writer of both and of the
+// snapshotter's layer snapshots (the snapshotter itself is opened by whoever composes the agent,
+// which hands the runtime its writable-layer side).
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
+import type { LayerSnapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from '../content';
 import { shortDigest } from '../oci/digest';
 import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive, saveImages, type SaveEntry } from './archive';
-import { importLayer, type ImportLayerArgs } from './import-layer';
+import { importLayer } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { familiarName, familiarString, parseReference } from '../oci/reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
-import type { ImageRecord } from './types';
+import type { ImageRecord, ImageStore, ImportLayerArgs } from './types';
 import type { Digest, HistoryEntry, ImageConfig } from '../oci/types';
 import { loadSchemas } from '../oci/validate';
 
 export interface ImageServiceOptions {
-  /** Directory holding content/, snapshots/ and images.json. */
+  /** Directory holding content/, images.json, auth.json and tmp/. */
   root: string;
+  /** Where layers are unpacked (the data root's snapshots/). */
+  snapshots: LayerSnapshotter;
+  /** Which container, if any, uses an image: such an image is not removed or pruned. */
+  usersOf?: ImageUsers;
   registry?: RegistryOptions;
   limits?: Partial<PullLimits>;
 }
@@ -49,20 +54,20 @@ export interface RemoveResult {
   deleted: Digest[];
 }
 
-/** Says whether a container uses an image (and which); the container runtime provides it. */
+/** Says whether a container uses an image (and which); the container runtime's records tell. */
 export type ImageUsers = (imageId: Digest) => string | undefined;
 
-export class ImageService {
+export class ImageService implements ImageStore {
   private readonly inflight = new Map<Digest, Promise<number>>();
   /** Pulls, loads and commits under way (see holdingCollector). */
   private activePulls = 0;
   private gcWanted = false;
-  usersOf: ImageUsers = () => undefined;
 
   private constructor(
     readonly content: ContentStore,
-    readonly snapshots: Snapshotter,
+    readonly snapshots: LayerSnapshotter,
     readonly metadata: ImageMetadata,
+    private readonly usersOf: ImageUsers,
     readonly registry: RegistryClient & { close(): void },
     private readonly limits: PullLimits,
     /** The data root: content/, snapshots/, images.json, auth.json, tmp/. */
@@ -83,7 +88,6 @@ export class ImageService {
     // A missing schema directory is a broken install: say so at start, not at the first pull.
     loadSchemas();
     const content = await openContentStore(path.join(options.root, 'content'));
-    const snapshots = await openOverlaySnapshotter(path.join(options.root, 'snapshots'));
     const metadata = await ImageMetadata.open(path.join(options.root, 'images.json'));
     // Whatever is in tmp/ belonged to an operation that a crash interrupted.
     await fs.rm(path.join(options.root, 'tmp'), { recursive: true, force: true });
@@ -92,7 +96,7 @@ export class ImageService {
       ...options.registry,
       authFiles: [authFile, ...(options.registry?.authFiles ?? [])],
     });
-    return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
+    return new ImageService(content, options.snapshots, metadata, options.usersOf ?? (() => undefined), registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
   }
 
   async close(): Promise<void> {
@@ -152,6 +156,11 @@ export class ImageService {
       return undefined;
     }
     return this.metadata.byName(name);
+  }
+
+  /** The image with this ID, or undefined. */
+  get(id: Digest): ImageRecord | undefined {
+    return this.metadata.get(id);
   }
 
   async config(image: ImageRecord): Promise<ImageConfig> {

@@ -8,22 +8,21 @@
 // containers get a waiter again, exits that happened meanwhile are recorded.
 
 import { lstatSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import type { ImageService } from '../images/service';
-import type { ImageRecord } from '../images/types';
+import { changes, layerFromUpper, type Change } from '../diff';
+import type { ImageRecord, ImageStore } from '../images/types';
+import type { ImageConfig } from '../oci/types';
+import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
 import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network/types';
-import { changes } from '../diff/changes';
-import { type Change } from '../diff/types';
 import { writeEtcFiles } from './etc-files';
 import { readLogs, type LogLine, type LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { decideRestart } from './restart';
-import { layerSize, mountRootfs, prepareRootfs, rootfsPaths, unmountRootfs } from './rootfs';
 import { buildSpec, processArgs, type VolumeMount } from './spec';
-import { ContainerStore } from './store';
+import type { ContainerStore } from './store';
 import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
 
 export interface CreateRequest {
@@ -46,9 +45,11 @@ export interface CreateRequest {
 }
 
 export interface ContainerServiceOptions {
-  /** <data root>/containers */
-  root: string;
-  images: ImageService;
+  /** The container records (<data root>/containers), opened by the composition root. */
+  store: ContainerStore;
+  images: ImageStore;
+  /** Mounts each container's writable layer over its image's layer snapshots. */
+  snapshots: ContainerSnapshotter;
   oci: OciRuntime;
   network: ContainerNetwork;
   /** Absolute cgroup parent under every hierarchy, e.g. /berth. */
@@ -77,12 +78,14 @@ export class ContainerService {
   private readonly observers = new Set<(id: string) => void>();
   private closed = false;
 
-  private constructor(private readonly o: ContainerServiceOptions, readonly store: ContainerStore) {}
+  readonly store: ContainerStore;
+
+  private constructor(private readonly o: ContainerServiceOptions) {
+    this.store = o.store;
+  }
 
   static async open(options: ContainerServiceOptions): Promise<ContainerService> {
-    await makeInitLayer(path.join(options.root, INIT_LAYER));
-    const service = new ContainerService(options, await ContainerStore.open(options.root));
-    options.images.usersOf = (imageId) => service.store.list().find((c) => c.config.imageId === imageId)?.id;
+    const service = new ContainerService(options);
     for (const record of service.store.list()) await service.adopt(record);
     return service;
   }
@@ -122,7 +125,7 @@ export class ContainerService {
     }
   }
 
-  private async createNamed(req: CreateRequest, image: ImageRecord, config: Awaited<ReturnType<ImageService['config']>>, name: string): Promise<ContainerRecord> {
+  private async createNamed(req: CreateRequest, image: ImageRecord, config: ImageConfig, name: string): Promise<ContainerRecord> {
     const imageConfig = config.config ?? {};
     const args = processArgs(imageConfig, req.entrypoint, req.cmd);
     const record: ContainerRecord = {
@@ -155,8 +158,8 @@ export class ContainerService {
       throw new BerthError('invalid-argument', 'conflicting options: cannot specify both --restart and --rm');
     }
     // Checked now rather than at start, so `create` fails on what `start` would fail on.
-    this.specFor(record, image, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
-    await prepareRootfs(rootfsPaths(this.store.dirOf(record.id)));
+    this.specFor(record, image, imageConfig, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
+    await this.o.snapshots.prepareWritable(this.store.dirOf(record.id));
     await this.store.save(record);
     this.notify(record.id);
     return record;
@@ -189,12 +192,13 @@ export class ContainerService {
   /** Make the container's process run: rootfs, network, bundle, runc create + start. */
   private async run(record: ContainerRecord): Promise<ContainerRecord> {
     const dir = this.store.dirOf(record.id);
-    const image = this.o.images.metadata.get(record.config.imageId);
+    const image = this.o.images.get(record.config.imageId);
     if (!image) throw new BerthError('not-found', `container ${record.name}: its image ${record.config.imageId} is gone`);
-    const paths = rootfsPaths(dir);
+    const layer = this.o.snapshots.writable(dir);
     let attached = false;
     try {
-      mountRootfs(paths, [path.join(this.o.root, INIT_LAYER), ...lowerDirs(this.o.images, image)]);
+      const imageConfig = (await this.o.images.config(image)).config ?? {};
+      this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirs(image)]);
       const hostNetwork = record.config.network === 'host';
       // Written before the container is created (the runtime binds them), completed with the
       // container's address once the network has one: the same files, rewritten in place.
@@ -204,7 +208,7 @@ export class ContainerService {
       await mkdir(bundle, { recursive: true });
       let created: { pid: number } | undefined;
       const create = async (netns: string | undefined) => {
-        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, paths.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
+        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
         created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
           // runc still knows this container from a run whose release a crash interrupted: clear it, once.
           if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
@@ -241,7 +245,7 @@ export class ContainerService {
       // Nothing of a failed start may stay behind: runc state, the network, the mount.
       await this.o.oci.delete(record.id, true).catch(() => {});
       if (attached) await this.o.network.detach(record.id).catch(() => {});
-      unmountRootfs(paths);
+      this.o.snapshots.unmount(layer);
       const exitCode = (err as { exitCode?: number }).exitCode;
       if (exitCode !== undefined) {
         // As docker: the container exists, exited with 126/127, and says why.
@@ -252,9 +256,8 @@ export class ContainerService {
     }
   }
 
-  private specFor(record: ContainerRecord, image: ImageRecord, rootfs: string, netns: string | undefined, etcFiles: { hosts: string; hostname: string; resolvConf: string }): Record<string, unknown> {
+  private specFor(record: ContainerRecord, image: ImageRecord, imageConfig: NonNullable<ImageConfig['config']>, rootfs: string, netns: string | undefined, etcFiles: { hosts: string; hostname: string; resolvConf: string }): Record<string, unknown> {
     const c = record.config;
-    const imageConfig = JSON.parse(readFileSync(this.o.images.content.pathOf(image.id), 'utf8')).config ?? {};
     return buildSpec({
       image: imageConfig,
       ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}),
@@ -264,7 +267,7 @@ export class ContainerService {
       ...(c.user ? { user: c.user } : {}),
       hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,
-      ...imageFiles(this.o.images, image),
+      ...imageFiles(this.lowerDirs(image)),
       etcFiles,
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
@@ -351,7 +354,7 @@ export class ContainerService {
     await this.o.oci.delete(record.id, true).catch(() => {});
     // A joined namespace belongs to whoever made it (a pod): it outlives this container's runs.
     if (joinedNetns(record.config.network) === undefined) await this.o.network.detach(record.id);
-    unmountRootfs(rootfsPaths(this.store.dirOf(record.id)));
+    this.o.snapshots.unmount(this.o.snapshots.writable(this.store.dirOf(record.id)));
   }
 
   /** After an agent restart: pick up a running container's exit, or record one that happened. */
@@ -462,7 +465,7 @@ export class ContainerService {
     const victims = this.store.list().filter((c) => c.state.status === 'exited' || c.state.status === 'created');
     let reclaimed = 0;
     for (const c of victims) {
-      reclaimed += await layerSize(rootfsPaths(this.store.dirOf(c.id)).upper).catch(() => 0);
+      reclaimed += await this.o.snapshots.usage(this.o.snapshots.writable(this.store.dirOf(c.id))).catch(() => 0);
       await this.remove(c.id, { force: true });
     }
     return { deleted: victims.map((v) => v.id), reclaimed };
@@ -471,25 +474,55 @@ export class ContainerService {
   // ---- looking at containers -----------------------------------------------------------------
 
   async size(record: ContainerRecord): Promise<ContainerSize> {
-    const sizeRw = await layerSize(rootfsPaths(this.store.dirOf(record.id)).upper);
-    const image = this.o.images.metadata.get(record.config.imageId);
+    const sizeRw = await this.o.snapshots.usage(this.o.snapshots.writable(this.store.dirOf(record.id)));
+    const image = this.o.images.get(record.config.imageId);
     return { sizeRw, sizeRootFs: sizeRw + (image?.size ?? 0) };
   }
 
   async diff(word: string): Promise<Change[]> {
     const record = this.store.resolve(word);
-    const image = this.o.images.metadata.get(record.config.imageId);
+    const image = this.o.images.get(record.config.imageId);
     if (!image) throw new BerthError('not-found', `container ${record.name}: its image is gone`);
-    return changes(rootfsPaths(this.store.dirOf(record.id)).upper, lowerDirs(this.o.images, image));
+    return changes(this.pathsOf(record).upper, this.lowerDirs(image));
   }
 
-  pathsOf(record: ContainerRecord): { upper: string; work: string; merged: string } {
-    return rootfsPaths(this.store.dirOf(record.id));
+  pathsOf(record: ContainerRecord): WritableLayer {
+    return this.o.snapshots.writable(this.store.dirOf(record.id));
   }
 
   lowerDirsOf(record: ContainerRecord): string[] {
-    const image = this.o.images.metadata.get(record.config.imageId);
-    return image ? lowerDirs(this.o.images, image) : [];
+    const image = this.o.images.get(record.config.imageId);
+    return image ? this.lowerDirs(image) : [];
+  }
+
+  /** The image's snapshot directories, topmost first: overlay's lowerdir order. */
+  private lowerDirs(image: ImageRecord): string[] {
+    return this.o.snapshots.lowerDirs(image.layers.map((l) => l.chainId));
+  }
+
+  /**
+   * berth commit: the container's writable layer as one more layer on its image's stack, a new
+   * image with the container's settings as its defaults. The container should be stopped or
+   * paused while its layer is read.
+   */
+  async commit(word: string, options: { reference?: string; author?: string; message?: string } = {}): Promise<ImageRecord> {
+    const c = this.store.resolve(word);
+    const parent = this.o.images.get(c.config.imageId);
+    if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
+    const { upper } = this.pathsOf(c);
+    return this.o.images.importLayer({
+      parent,
+      writeTar: (out) => layerFromUpper(upper, out),
+      ...(options.reference ? { repoTag: options.reference } : {}),
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.message ? { message: options.message } : {}),
+      containerConfig: {
+        ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
+        ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
+        ...(c.config.env.length ? { Env: c.config.env } : {}),
+      },
+      createdBy: c.config.args.join(' '),
+    });
   }
 
   logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
@@ -530,10 +563,11 @@ export class ContainerService {
     if (record.state.status !== 'running') {
       throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
     }
-    const image = this.o.images.metadata.get(record.config.imageId)!;
+    const image = this.o.images.get(record.config.imageId)!;
+    const imageConfig = (await this.o.images.config(image)).config ?? {};
     const spec = this.specFor(
       { ...record, config: { ...record.config, entrypoint: args.slice(0, 1), cmd: args.slice(1), env: [...record.config.env, ...(options.env ?? [])], ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) } },
-      image, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
+      image, imageConfig, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
     ) as { process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } } };
     return this.o.oci.exec(record.id, { args: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user }, io);
   }
@@ -570,31 +604,13 @@ export class ContainerService {
 const logPathOf = (dir: string) => path.join(dir, 'container.log');
 
 /**
- * The mount points every container needs (/proc, /sys, /dev..., the /etc files the runtime binds
- * over), as a read-only layer between the image and the container's own, as docker's "init"
- * layer is: runc then finds them and creates nothing in the writable layer, so diff and commit
- * show only what the container's processes changed.
- */
-const INIT_LAYER = '.init-layer';
-
-async function makeInitLayer(dir: string): Promise<void> {
-  for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await mkdir(path.join(dir, d), { recursive: true, mode: 0o755 });
-  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) await writeFile(path.join(dir, f), '', { flag: 'a', mode: 0o644 });
-}
-
-/** The image's snapshot directories, topmost first: overlay's lowerdir order. */
-function lowerDirs(images: ImageService, image: ImageRecord): string[] {
-  return [...image.layers].reverse().map((l) => images.snapshots.dirOf(l.chainId));
-}
-
-/**
  * The image's own /etc/passwd and /etc/group, read from its topmost layer that has them. Read
  * from the immutable snapshots (never through the container's rootfs, where a symlink could
  * point the agent at a host file), and ignored when they are anything but regular files.
  */
-function imageFiles(images: ImageService, image: ImageRecord): { passwd?: string; group?: string } {
+function imageFiles(lowerDirs: string[]): { passwd?: string; group?: string } {
   const read = (rel: string): string | undefined => {
-    for (const dir of lowerDirs(images, image)) {
+    for (const dir of lowerDirs) {
       // Never through a symlinked directory: in a snapshot it could point anywhere on the host.
       const parent = lstatSync(path.join(dir, path.dirname(rel)), { throwIfNoEntry: false });
       if (parent && !parent.isDirectory()) return undefined;

@@ -6,7 +6,6 @@ import type { ContainersHandlers } from '../../proto/gen/berth/agent/v1/Containe
 import type { ContainerSummary } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
-import { layerFromUpper } from '../diff';
 import type { ImageService } from '../images/service';
 import type { NetworkMode } from '../network/types';
 import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '../runtime/options';
@@ -237,22 +236,10 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     },
     Diff: unary(async (req) => ({ changes: await containers.diff(req.id) })),
     Commit: unary(async (req) => {
-      const c = containers.get(req.id);
-      const parent = images.metadata.get(c.config.imageId);
-      if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
-      const upper = containers.pathsOf(c).upper;
-      const image = await images.importLayer({
-        parent,
-        writeTar: (out) => layerFromUpper(upper, out),
-        ...(req.reference ? { repoTag: req.reference } : {}),
+      const image = await containers.commit(req.id, {
+        ...(req.reference ? { reference: req.reference } : {}),
         ...(req.author ? { author: req.author } : {}),
         ...(req.message ? { message: req.message } : {}),
-        containerConfig: {
-          ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
-          ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
-          ...(c.config.env.length ? { Env: c.config.env } : {}),
-        },
-        createdBy: c.config.args.join(' '),
       });
       return { imageId: image.id };
     }),

@@ -90,7 +90,7 @@ function install(file: string): void {
 
   // The agent's own start path. Loaded here first, so the agent gets these same module objects.
   const dist = path.resolve(__dirname, '../../agent');
-  const rootfs = require(path.join(dist, 'runtime/rootfs')) as Record<string, (...a: unknown[]) => unknown>;
+  const rootfs = require(path.join(dist, 'snapshots/writable')) as Record<string, (...a: unknown[]) => unknown>;
   const origMount = rootfs.mountRootfs!;
   rootfs.mountRootfs = (...a: unknown[]) => timeSync('mount rootfs', () => origMount(...a));
   const origUnmount = rootfs.unmountRootfs!;
