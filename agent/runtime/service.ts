@@ -1,28 +1,30 @@
-// The container service: docker's container verbs over the image service, the OCI runtime
-// (runc under conmon), the container network and the container store.
+// The container service: docker's container verbs over an image store, a snapshotter, the OCI
+// runtime (runc under conmon), the container network and the container records.
 //
-// One serialized queue per container: verbs on one container never interleave (a stop racing
-// a restart, an exit racing a rm), while different containers proceed in parallel. Exits are
-// noticed by a waiter per running container (conmon's exit file), which records the exit and
-// applies the restart policy. On open, the service adopts what an earlier agent left: running
-// containers get a waiter again, exits that happened meanwhile are recorded.
+// This file is the lifecycle: create, start, stop, kill, restart, remove, exec, commit. What
+// happens after a start (exits, restarts, adoption after an agent restart) is the supervisor's
+// (supervisor.ts); looking at containers is inspection.ts'. One serialized queue per container
+// (serial.ts): verbs on one container never interleave, different containers proceed in parallel.
 
 import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import { changes, layerFromUpper, type Change } from '../diff';
+import { layerFromUpper, type Change } from '../diff';
 import type { ImageRecord, ImageStore } from '../images/types';
 import type { ImageConfig } from '../oci/types';
 import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
 import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network/types';
 import { writeEtcFiles } from './etc-files';
-import { readLogs, type LogLine, type LogOptions } from './logs';
+import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
+import type { LogLine, LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
-import { decideRestart } from './restart';
+import { RecordWatch } from './record-watch';
+import { ContainerQueues } from './serial';
 import { buildSpec, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
+import { Supervisor } from './supervisor';
 import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
 
 export interface CreateRequest {
@@ -58,51 +60,83 @@ export interface ContainerServiceOptions {
   nofile: { soft: number; hard: number };
 }
 
-export interface ContainerSize {
-  /** The writable layer. */
-  sizeRw: number;
-  /** The writable layer plus the image. */
-  sizeRootFs: number;
-}
-
 const DEFAULT_STOP_TIMEOUT = 10;
 
 export class ContainerService {
-  private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, AbortController>();
-  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly reservedNames = new Set<string>();
-  /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
-  private readonly changed = new Map<string, Array<() => void>>();
-  /** Told the ID of every container whose record changed (or that was removed). */
-  private readonly observers = new Set<(id: string) => void>();
-  private closed = false;
-
+  private readonly queues = new ContainerQueues();
+  private readonly watch: RecordWatch;
+  private readonly supervisor: Supervisor;
+  private readonly inspection: ContainerInspection;
   readonly store: ContainerStore;
 
   private constructor(private readonly o: ContainerServiceOptions) {
     this.store = o.store;
+    this.watch = new RecordWatch(o.store);
+    this.supervisor = new Supervisor({
+      store: o.store,
+      oci: o.oci,
+      queues: this.queues,
+      watch: this.watch,
+      run: (record) => this.run(record),
+      release: (record) => this.release(record),
+    });
+    this.inspection = new ContainerInspection(o.store, o.images, o.snapshots, this.watch);
   }
 
   static async open(options: ContainerServiceOptions): Promise<ContainerService> {
     const service = new ContainerService(options);
-    for (const record of service.store.list()) await service.adopt(record);
+    for (const record of service.store.list()) await service.supervisor.adopt(record);
     return service;
   }
 
   /** Stop watching (containers keep running: they belong to their monitors, not to us). */
   close(): void {
-    this.closed = true;
-    for (const waiter of this.waiters.values()) waiter.abort();
-    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.supervisor.close();
   }
 
+  // ---- looking at containers (inspection.ts) ---------------------------------------------------
+
   list(options: { all?: boolean } = {}): ContainerRecord[] {
-    return this.store.list().filter((c) => options.all || c.state.status === 'running' || c.state.status === 'restarting');
+    return this.inspection.list(options);
   }
 
   get(word: string): ContainerRecord {
-    return this.store.resolve(word);
+    return this.inspection.get(word);
+  }
+
+  size(record: ContainerRecord): Promise<ContainerSize> {
+    return this.inspection.size(record);
+  }
+
+  diff(word: string): Promise<Change[]> {
+    return this.inspection.diff(word);
+  }
+
+  pathsOf(record: ContainerRecord): WritableLayer {
+    return this.inspection.pathsOf(record);
+  }
+
+  lowerDirsOf(record: ContainerRecord): string[] {
+    return this.inspection.lowerDirsOf(record);
+  }
+
+  logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
+    return this.inspection.logs(word, options, onLine);
+  }
+
+  wait(word: string): Promise<number> {
+    return this.inspection.wait(word);
+  }
+
+  /** See RecordWatch.settled. */
+  settled(id: string, untilGone = false): Promise<number> {
+    return this.watch.settled(id, untilGone);
+  }
+
+  /** See RecordWatch.observe. */
+  observe(observer: (id: string) => void): () => void {
+    return this.watch.observe(observer);
   }
 
   // ---- create, start -------------------------------------------------------------------------
@@ -161,7 +195,7 @@ export class ContainerService {
     this.specFor(record, image, imageConfig, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
     await this.o.snapshots.prepareWritable(this.store.dirOf(record.id));
     await this.store.save(record);
-    this.notify(record.id);
+    this.watch.notify(record.id);
     return record;
   }
 
@@ -178,11 +212,11 @@ export class ContainerService {
   /** With `countAsRestart`, a start of a container that ran before counts in its restartCount (a pod's restart). */
   start(word: string, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) throw new BerthError('not-found', `No such container: ${word}`);
       if (current.state.status === 'running') return current;
-      this.cancelRestart(current.id);
+      this.supervisor.cancelRestart(current.id);
       const ranBefore = current.state.exitCode !== undefined;
       const restartCount = current.state.restartCount + (options.countAsRestart && ranBefore ? 1 : 0);
       return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
@@ -198,7 +232,7 @@ export class ContainerService {
     let attached = false;
     try {
       const imageConfig = (await this.o.images.config(image)).config ?? {};
-      this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirs(image)]);
+      this.o.snapshots.mount(layer, [this.store.initLayer, ...this.inspection.lowerDirs(image)]);
       const hostNetwork = record.config.network === 'host';
       // Written before the container is created (the runtime binds them), completed with the
       // container's address once the network has one: the same files, rewritten in place.
@@ -238,8 +272,8 @@ export class ContainerService {
       delete running.state.error;
       delete running.state.nextRestartAt;
       await this.store.save(running);
-      this.notify(record.id);
-      this.watchExit(running.id);
+      this.watch.notify(record.id);
+      this.supervisor.watchExit(running.id);
       return running;
     } catch (err) {
       // Nothing of a failed start may stay behind: runc state, the network, the mount.
@@ -250,7 +284,7 @@ export class ContainerService {
       if (exitCode !== undefined) {
         // As docker: the container exists, exited with 126/127, and says why.
         await this.store.save({ ...record, state: { ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), error: (err as Error).message } });
-        this.notify(record.id);
+        this.watch.notify(record.id);
       }
       throw err;
     }
@@ -267,7 +301,7 @@ export class ContainerService {
       ...(c.user ? { user: c.user } : {}),
       hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,
-      ...imageFiles(this.lowerDirs(image)),
+      ...imageFiles(this.inspection.lowerDirs(image)),
       etcFiles,
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
@@ -278,77 +312,6 @@ export class ContainerService {
     });
   }
 
-  // ---- exits and restarts --------------------------------------------------------------------
-
-  private watchExit(id: string): void {
-    if (this.closed || this.waiters.has(id)) return;
-    const controller = new AbortController();
-    this.waiters.set(id, controller);
-    const forget = () => {
-      if (this.waiters.get(id) === controller) this.waiters.delete(id);
-    };
-    this.o.oci.waitExit(id, controller.signal).then(
-      (exit) => this.serial(id, async () => {
-        // Aborted meanwhile: a stop (or restart) that queued before us already recorded this
-        // exit, and the record may now describe a newer run that this exit must not end.
-        if (controller.signal.aborted) return;
-        forget();
-        await this.exited(id, exit.exitCode, exit.finishedAt, exit.oomKilled);
-      }),
-      forget,
-    ).catch((err: unknown) => console.error(`container ${id.slice(0, 12)}: handling its exit failed:`, err));
-  }
-
-  /** Record an exit, release the container's runtime resources, apply the restart policy. */
-  private async exited(id: string, exitCode: number, finishedAt: string, oomKilled: boolean): Promise<void> {
-    const record = this.store.get(id);
-    if (!record || record.state.status !== 'running') return;
-    const state = { ...record.state, status: 'exited' as const, exitCode, finishedAt, pid: 0, ...(oomKilled ? { error: 'OOMKilled' } : {}) };
-    const decision = decideRestart(record.config, state);
-    if (!decision.restart) {
-      // The exit is recorded (and waiters answered) first; releasing the runtime's resources
-      // takes longer (CNI DEL) and is nothing a waiter needs. Later verbs queue behind it.
-      await this.store.save({ ...record, state });
-      this.notify(id);
-      await this.release(record);
-      if (record.config.autoRemove) {
-        await this.store.remove(id);
-        this.notify(id);
-      }
-      return;
-    }
-    await this.release(record);
-    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
-    await this.store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt } });
-    this.notify(id);
-    this.scheduleRestart(id, decision.delayMs);
-  }
-
-  private scheduleRestart(id: string, delayMs: number): void {
-    if (this.closed) return;
-    this.cancelRestart(id);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(id);
-      void this.serial(id, async () => {
-        const record = this.store.get(id);
-        if (!record || record.state.status !== 'restarting') return;
-        await this.run({ ...record, state: { ...record.state, restartCount: record.state.restartCount + 1 } }).catch(async (err: unknown) => {
-          // A restart that cannot even start counts as another failure.
-          const now = this.store.get(id);
-          if (now && now.state.status !== 'running') await this.exited(id, (err as { exitCode?: number }).exitCode ?? 128, new Date().toISOString(), false).catch(() => {});
-        });
-      });
-    }, delayMs);
-    timer.unref();
-    this.restartTimers.set(id, timer);
-  }
-
-  private cancelRestart(id: string): void {
-    const timer = this.restartTimers.get(id);
-    if (timer) clearTimeout(timer);
-    this.restartTimers.delete(id);
-  }
-
   /** runc state, network and mount of a container whose process is gone. */
   private async release(record: ContainerRecord): Promise<void> {
     await this.o.oci.delete(record.id, true).catch(() => {});
@@ -357,38 +320,15 @@ export class ContainerService {
     this.o.snapshots.unmount(this.o.snapshots.writable(this.store.dirOf(record.id)));
   }
 
-  /** After an agent restart: pick up a running container's exit, or record one that happened. */
-  private async adopt(record: ContainerRecord): Promise<void> {
-    if (record.state.status === 'restarting') {
-      const due = Date.parse(record.state.nextRestartAt ?? '') - Date.now();
-      this.scheduleRestart(record.id, Math.max(0, Number.isNaN(due) ? 0 : due));
-      return;
-    }
-    if (record.state.status !== 'running') return;
-    const exit = await this.o.oci.exitOf(record.id);
-    if (exit) {
-      await this.serial(record.id, () => this.exited(record.id, exit.exitCode, exit.finishedAt, exit.oomKilled));
-      return;
-    }
-    if (await this.o.oci.monitorAlive(record.id)) {
-      this.watchExit(record.id);
-      return;
-    }
-    // Its monitor died without recording an exit: the outcome is unknown; say so, as docker does.
-    const state = await this.o.oci.state(record.id);
-    if (state?.status === 'running') await this.o.oci.kill(record.id, 'KILL').catch(() => {});
-    await this.serial(record.id, () => this.exited(record.id, 255, new Date().toISOString(), false));
-  }
-
   // ---- stop, kill, restart, remove ---------------------------------------------------------------
 
   stop(word: string, timeoutSeconds?: number): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, () => this.stopNow(record.id, timeoutSeconds));
+    return this.queues.serial(record.id, () => this.stopNow(record.id, timeoutSeconds));
   }
 
   private async stopNow(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
-    this.cancelRestart(id);
+    this.supervisor.cancelRestart(id);
     let record = this.store.get(id)!;
     record = { ...record, state: { ...record.state, stoppedByUser: true } };
     await this.store.save(record);
@@ -396,36 +336,23 @@ export class ContainerService {
       const stopped = { ...record, state: { ...record.state, status: 'exited' as const } };
       delete stopped.state.nextRestartAt;
       await this.store.save(stopped);
-      this.notify(id);
+      this.watch.notify(id);
       return stopped;
     }
     if (record.state.status !== 'running') return record;
     const grace = (timeoutSeconds ?? record.config.stopTimeout) * 1000;
     await this.o.oci.kill(id, record.config.stopSignal);
-    const exit = await this.awaitExit(id, grace);
-    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.awaitExit(id, 30_000));
+    const exit = await this.supervisor.awaitExit(id, grace);
+    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.supervisor.awaitExit(id, 30_000));
     if (!final) throw new BerthError('internal', `container ${record.name} did not stop after SIGKILL`);
-    this.waiters.get(id)?.abort();
-    this.waiters.delete(id);
-    await this.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
+    this.supervisor.stopWatching(id);
+    await this.supervisor.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
     return this.store.get(id) ?? record;
-  }
-
-  private async awaitExit(id: string, ms: number) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), ms);
-    try {
-      return await this.o.oci.waitExit(id, controller.signal);
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   kill(word: string, signal = 'KILL'): Promise<void> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id)!;
       if (current.state.status !== 'running') throw new BerthError('failed-precondition', `Cannot kill container: ${word}: container ${current.id} is not running`);
       await this.o.oci.kill(current.id, signal.replace(/^SIG/, ''));
@@ -435,7 +362,7 @@ export class ContainerService {
   /** With `countAsRestart`, the restart counts in restartCount (a pod's container killed by its liveness probe). */
   restart(word: string, timeoutSeconds?: number, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       await this.stopNow(record.id, timeoutSeconds);
       const current = this.store.get(record.id)!;
       const restartCount = current.state.restartCount + (options.countAsRestart ? 1 : 0);
@@ -445,18 +372,18 @@ export class ContainerService {
 
   remove(word: string, options: { force?: boolean } = {}): Promise<void> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) return;
       if (current.state.status === 'running' && !options.force) {
         throw new BerthError('failed-precondition', `cannot remove container "${current.name}": container is running: stop the container before removing or force remove`);
       }
-      this.cancelRestart(current.id);
-      this.waiters.get(current.id)?.abort();
+      this.supervisor.cancelRestart(current.id);
+      this.supervisor.stopWatching(current.id);
       if (current.state.status === 'running') await this.o.oci.kill(current.id, 'KILL').catch(() => {});
       await this.release(current);
       await this.store.remove(current.id);
-      this.notify(current.id);
+      this.watch.notify(current.id);
     });
   }
 
@@ -465,39 +392,10 @@ export class ContainerService {
     const victims = this.store.list().filter((c) => c.state.status === 'exited' || c.state.status === 'created');
     let reclaimed = 0;
     for (const c of victims) {
-      reclaimed += await this.o.snapshots.usage(this.o.snapshots.writable(this.store.dirOf(c.id))).catch(() => 0);
+      reclaimed += await this.o.snapshots.usage(this.pathsOf(c)).catch(() => 0);
       await this.remove(c.id, { force: true });
     }
     return { deleted: victims.map((v) => v.id), reclaimed };
-  }
-
-  // ---- looking at containers -----------------------------------------------------------------
-
-  async size(record: ContainerRecord): Promise<ContainerSize> {
-    const sizeRw = await this.o.snapshots.usage(this.o.snapshots.writable(this.store.dirOf(record.id)));
-    const image = this.o.images.get(record.config.imageId);
-    return { sizeRw, sizeRootFs: sizeRw + (image?.size ?? 0) };
-  }
-
-  async diff(word: string): Promise<Change[]> {
-    const record = this.store.resolve(word);
-    const image = this.o.images.get(record.config.imageId);
-    if (!image) throw new BerthError('not-found', `container ${record.name}: its image is gone`);
-    return changes(this.pathsOf(record).upper, this.lowerDirs(image));
-  }
-
-  pathsOf(record: ContainerRecord): WritableLayer {
-    return this.o.snapshots.writable(this.store.dirOf(record.id));
-  }
-
-  lowerDirsOf(record: ContainerRecord): string[] {
-    const image = this.o.images.get(record.config.imageId);
-    return image ? this.lowerDirs(image) : [];
-  }
-
-  /** The image's snapshot directories, topmost first: overlay's lowerdir order. */
-  private lowerDirs(image: ImageRecord): string[] {
-    return this.o.snapshots.lowerDirs(image.layers.map((l) => l.chainId));
   }
 
   /**
@@ -525,39 +423,6 @@ export class ContainerService {
     });
   }
 
-  logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
-    const record = this.store.resolve(word);
-    return readLogs(logPathOf(this.store.dirOf(record.id)), { ...options, done: this.settled(record.id).then(() => {}) }, onLine);
-  }
-
-  /**
-   * Resolves once the container is not running and no restart is pending, or it is gone; with
-   * `untilGone` (a --rm container) only once it is removed. Resolves with the last exit code seen.
-   */
-  settled(id: string, untilGone = false): Promise<number> {
-    return new Promise((resolve) => {
-      let exitCode = this.store.get(id)?.state.exitCode ?? 0;
-      const check = () => {
-        const r = this.store.get(id);
-        if (r?.state.exitCode !== undefined) exitCode = r.state.exitCode;
-        const done = !r || (!untilGone && (r.state.status === 'exited' || r.state.status === 'created'));
-        if (done) resolve(exitCode);
-        return done;
-      };
-      if (check()) return;
-      const listener = () => {
-        if (check()) this.changed.set(id, (this.changed.get(id) ?? []).filter((l) => l !== listener));
-      };
-      this.changed.set(id, [...(this.changed.get(id) ?? []), listener]);
-    });
-  }
-
-  /** docker wait: the exit code once it is settled (a --rm container: once it is removed). */
-  async wait(word: string): Promise<number> {
-    const record = this.store.resolve(word);
-    return this.settled(record.id, record.config.autoRemove);
-  }
-
   async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {
     const record = this.store.resolve(word);
     if (record.state.status !== 'running') {
@@ -572,36 +437,7 @@ export class ContainerService {
     return this.o.oci.exec(record.id, { args: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user }, io);
   }
 
-  // ---- plumbing ----------------------------------------------------------------------------------
-
-  private notify(id: string): void {
-    for (const listener of this.changed.get(id) ?? []) listener();
-    for (const observer of this.observers) observer(id);
-  }
-
-  /**
-   * Be told the ID of each container whose record changes (created, started, exited, restarting,
-   * removed), after the change is saved. Returns the unsubscribe function.
-   */
-  observe(observer: (id: string) => void): () => void {
-    this.observers.add(observer);
-    return () => this.observers.delete(observer);
-  }
-
-  /** Run `fn` after every earlier operation on the same container. */
-  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(id) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.queues.set(id, tail);
-    void tail.then(() => {
-      if (this.queues.get(id) === tail) this.queues.delete(id);
-    });
-    return next;
-  }
 }
-
-const logPathOf = (dir: string) => path.join(dir, 'container.log');
 
 /**
  * The image's own /etc/passwd and /etc/group, read from its topmost layer that has them. Read
