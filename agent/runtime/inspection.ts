@@ -35,6 +35,10 @@ export class ContainerInspection {
     return this.store.resolve(word);
   }
 
+  find(id: string): ContainerRecord | undefined {
+    return this.store.get(id);
+  }
+
   async size(record: ContainerRecord): Promise<ContainerSize> {
     const sizeRw = await this.snapshots.usage(this.pathsOf(record));
     const image = this.images.get(record.config.imageId);

@@ -101,8 +101,14 @@ export class ContainerService {
     return this.inspection.list(options);
   }
 
+  /** docker's lookup: full ID, name, or unambiguous ID prefix; throws not-found. */
   get(word: string): ContainerRecord {
     return this.inspection.get(word);
+  }
+
+  /** The container with this full ID, or undefined. */
+  find(id: string): ContainerRecord | undefined {
+    return this.inspection.find(id);
   }
 
   size(record: ContainerRecord): Promise<ContainerSize> {
