@@ -7,16 +7,12 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAgentApi } from '../proto';
 import { BerthError } from '../proto/errors';
-import { ImageService } from './images/service';
-import type { RegistryOptions } from './images/registry';
+import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
-import { createOciRuntime } from './runtime/oci';
-import { ContainerService } from './runtime/service';
-import { ContainerStore } from './runtime/store';
+import { ContainerService, ContainerStore, createOciRuntime } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
-import { containersHandlers } from './server/containers';
-import { imagesHandlers } from './server/images';
+import { containersHandlers, imagesHandlers } from './server';
 
 export interface AgentOptions {
   dataRoot: string;

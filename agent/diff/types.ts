@@ -6,7 +6,7 @@
 // below it gives docker diff's changes, and writing it gives a layer tar again. Nothing here keeps
 // state between calls: the caller owns the directories and streams it hands in.
 
-import type { Digest } from '../oci/types';
+import type { Digest } from '../oci';
 
 export interface ApplyLimits {
   /** Uncompressed bytes past which a layer is refused as a decompression bomb. */

@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { BerthError } from '../../proto/errors';
 import { berthFs } from '../native';
-import type { Digest } from '../oci/types';
+import type { Digest } from '../oci';
 import { bytes, walkUpper, xattrsOf } from './changes';
 
 const BLOCK = 512;

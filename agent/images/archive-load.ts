@@ -16,16 +16,13 @@ import type { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
 import { BerthError, withContext } from '../../proto/errors';
 import type { ContentStore } from '../content';
-import { Hasher, isDigest } from '../oci/digest';
 import {
-  CONFIG_TYPES, MediaType, detectCompression, isIndexType, isManifestType, layerCompression, layerMediaType,
-} from '../oci/media-types';
-import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from '../oci/platform';
+  CONFIG_TYPES, DEFAULT_PLATFORM, type Descriptor, detectCompression, type Digest, familiarString,
+  formatPlatform, Hasher, type ImageConfig, isDigest, isIndexType, isManifestType, layerCompression,
+  layerMediaType, MediaType, parseJson, parseReference, selectManifest, validateDocument,
+} from '../oci';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
-import { familiarString, parseReference } from '../oci/reference';
 import type { LayerRecord, ProgressSink } from './types';
-import type { Descriptor, Digest, ImageConfig } from '../oci/types';
-import { parseJson, validateDocument } from '../oci/validate';
 import { IMAGE_NAME, REF_NAME, blobPath, type DockerManifestEntry } from './archive';
 
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;

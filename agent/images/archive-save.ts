@@ -6,11 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader } from '../content';
-import { encodedOf } from '../oci/digest';
-import { MediaType } from '../oci/media-types';
-import { familiarString, formatReference, parseReference } from '../oci/reference';
+import { type Descriptor, type Digest, encodedOf, familiarString, formatReference, MediaType, parseReference } from '../oci';
 import type { ImageRecord } from './types';
-import type { Descriptor, Digest } from '../oci/types';
 import { IMAGE_NAME, REF_NAME, blobPath, type DockerManifestEntry } from './archive';
 
 const FIXED_MTIME = new Date(0);

@@ -6,8 +6,7 @@
 // same blobs, and a `repositories` file), so skopeo, umoci, containerd and every docker can read
 // it. Blobs are written as stored, compressed or not, so manifests keep their digests.
 
-import { encodedOf } from '../oci/digest';
-import type { Digest } from '../oci/types';
+import { type Digest, encodedOf } from '../oci';
 
 /** Annotation naming an image in an OCI layout: a tag (Docker, OCI) or a whole reference (skopeo). */
 export const REF_NAME = 'org.opencontainers.image.ref.name';

@@ -17,9 +17,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { BerthError, withContext } from '../../proto/errors';
-import { MediaType } from '../oci/media-types';
-import { familiarName, parseReference } from '../oci/reference';
-import type { Descriptor, Digest, HistoryEntry, ImageConfig } from '../oci/types';
+import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference } from '../oci';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs } from './types';
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import type { ImageRecord } from './types';
-import type { Digest } from '../oci/types';
+import type { Digest } from '../oci';
 
 interface Document {
   version: 1;

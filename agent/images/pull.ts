@@ -9,16 +9,15 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
 import type { ContentStore } from '../content';
 import { mapBounded } from './bounded';
-import { chainIds } from '../oci/chain-id';
-import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from '../oci/media-types';
+import {
+  chainIds, CONFIG_TYPES, DEFAULT_PLATFORM, type Descriptor, type Digest, familiarName, familiarString,
+  formatPlatform, type ImageConfig, isIndexType, layerCompression, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES,
+  parseJson, parseReference, type Platform, type Reference, selectManifest, validateDocument, withDigest,
+} from '../oci';
 import type { ImageMetadata } from './metadata';
-import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from '../oci/platform';
-import { familiarName, familiarString, parseReference, withDigest } from '../oci/reference';
 import type { RegistryClient } from './registry/types';
 import type { LayerSnapshotter } from '../snapshots';
 import type { ImageRecord, LayerRecord, ProgressSink } from './types';
-import type { Descriptor, Digest, ImageConfig, Platform, Reference } from '../oci/types';
-import { parseJson, validateDocument } from '../oci/validate';
 
 export interface PullLimits {
   /** Uncompressed bytes one layer may inflate to. */

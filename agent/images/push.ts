@@ -9,13 +9,13 @@
 import { BerthError, withContext } from '../../proto/errors';
 import type { ContentReader } from '../content';
 import { mapBounded } from './bounded';
-import { isForeignLayerType } from '../oci/media-types';
+import {
+  type Descriptor, type Digest, familiarName, familiarString, isForeignLayerType, parseJson, parseReference,
+  type Reference,
+} from '../oci';
 import type { ImageMetadata } from './metadata';
-import { familiarName, familiarString, parseReference } from '../oci/reference';
 import type { RegistryClient } from './registry/types';
 import type { ImageRecord, ProgressSink } from './types';
-import type { Descriptor, Digest, Reference } from '../oci/types';
-import { parseJson } from '../oci/validate';
 
 export interface PushDeps {
   registry: RegistryClient;

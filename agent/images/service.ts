@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import type { LayerSnapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from '../content';
-import { shortDigest } from '../oci/digest';
+import {
+  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas,
+  parseReference, shortDigest,
+} from '../oci';
 import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
@@ -16,11 +19,8 @@ import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
 import { importLayer } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
-import { familiarName, familiarString, parseReference } from '../oci/reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
 import type { ImageRecord, ImageStore, ImportLayerArgs } from './types';
-import type { Digest, HistoryEntry, ImageConfig } from '../oci/types';
-import { loadSchemas } from '../oci/validate';
 
 export interface ImageServiceOptions {
   /** Directory holding content/, images.json, auth.json and tmp/. */

@@ -12,7 +12,7 @@
 // image record written, so a failed pull leaves no image behind (blobs and snapshots that did
 // complete stay, to be reused by the next attempt, and are collected by `rmi`/`prune` if unused).
 
-import type { Descriptor, Digest, ImageConfig, Platform } from '../oci/types';
+import type { Descriptor, Digest, ImageConfig, Platform } from '../oci';
 import type { Writable } from 'node:stream';
 
 /** One layer of an image as the agent keeps it. */

@@ -2,9 +2,9 @@
 // (register, lease, pod watch, tunnel) to the pod workers, the status reporter, the event
 // recorder and the log server, over the agent's own image service, runtime and network.
 
-import type { ImageService } from '../images/service';
-import type { ContainerNetwork } from '../network/types';
-import type { ContainerService } from '../runtime/service';
+import type { ImageService } from '../images';
+import type { ContainerNetwork } from '../network';
+import type { ContainerService } from '../runtime';
 import { compileNodeOptions } from './config';
 import { ControllerLink } from './controller-link';
 import { EventRecorder } from './event-recorder';

@@ -11,7 +11,7 @@
 
 import type { Container, Pod, PodStatus } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import type { ContainerNetwork, NetworkAttachment } from '../network/types';
+import type { ContainerNetwork, NetworkAttachment } from '../network';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { createRequest, publishedPorts } from './container-spec';
 import type { StatusReport } from './controller-link';
@@ -22,8 +22,10 @@ import { graceSecondsOf, plan } from './plan';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import { podStatus } from './pod-status';
-import type { Action, Clock, CreateFailure, ImageAvailability, NodeConfig, ObservedContainer, PodRef, PodRuntime } from './types';
-import { LABELS } from './types';
+import {
+  type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
+  type ObservedContainer, type PodRef, type PodRuntime,
+} from './types';
 
 export type WorkerPhase =
   /** Adopted after an agent restart: its containers are known, its desired state not yet. */

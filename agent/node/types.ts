@@ -18,9 +18,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
-import type { OciRuntime } from '../runtime/oci';
-import type { CreateRequest } from '../runtime/service';
-import type { ContainerRecord, ContainerState } from '../runtime/types';
+import type { ContainerRecord, ContainerState, CreateRequest, OciRuntime } from '../runtime';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {

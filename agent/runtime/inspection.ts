@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { changes, type Change } from '../diff';
-import type { ImageRecord, ImageStore } from '../images/types';
+import type { ImageRecord, ImageStore } from '../images';
 import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
 import { readLogs, type LogLine, type LogOptions } from './logs';
 import type { RecordWatch } from './record-watch';

@@ -6,12 +6,12 @@ import type { ContainersHandlers } from '../../proto/gen/berth/agent/v1/Containe
 import type { ContainerSummary } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
-import type { ImageService } from '../images/service';
-import type { NetworkMode } from '../network/types';
-import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '../runtime/options';
-import { parseRestartPolicy } from '../runtime/restart';
-import type { ContainerService, CreateRequest } from '../runtime/service';
-import type { ContainerRecord } from '../runtime/types';
+import type { ImageService } from '../images';
+import type { NetworkMode } from '../network';
+import {
+  type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
+  parsePort, parseRestartPolicy, parseVolume,
+} from '../runtime';
 import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';

@@ -6,12 +6,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Digest } from '../oci/types';
-import type { Compression } from '../oci/media-types';
-import { applyBlob } from '../diff/apply-blob';
+import type { Compression, Digest } from '../oci';
+import { type AppliedLayer, applyBlob, type ApplyLimits } from '../diff';
 import type { PendingSnapshot, SnapshotInfo, Snapshotter, WritableLayer } from './types';
 import { layerSize, mountRootfs, prepareWritable, unmountRootfs, writableLayer } from './writable';
-import type { AppliedLayer, ApplyLimits } from '../diff/types';
 
 const hexOf = (chainId: Digest) => chainId.slice('sha256:'.length);
 

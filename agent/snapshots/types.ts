@@ -18,9 +18,8 @@
 // container, goes with it.
 
 import type { Readable } from 'node:stream';
-import type { AppliedLayer, ApplyLimits } from '../diff/types';
-import type { Compression } from '../oci/media-types';
-import type { Digest } from '../oci/types';
+import type { AppliedLayer, ApplyLimits } from '../diff';
+import type { Compression, Digest } from '../oci';
 
 export interface PendingSnapshot {
   /** Where the layer is being extracted (a fresh empty directory). */

@@ -2,7 +2,7 @@
 // request machinery of exchange.ts with the pull side (fetch.ts) and the push side (upload.ts).
 
 import type { Readable } from 'node:stream';
-import type { Descriptor, Digest, Reference } from '../../oci/types';
+import type { Descriptor, Digest, Reference } from '../../oci';
 import { RegistryExchange } from './exchange';
 import { fetchBlob, getBlob, getManifest, openBlob } from './fetch';
 import type { Endpoint } from './hosts';

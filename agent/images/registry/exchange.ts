@@ -8,8 +8,7 @@
 
 import type { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../../../proto/errors';
-import { isConfigType, isLayerType } from '../../oci/media-types';
-import type { Descriptor, Reference } from '../../oci/types';
+import { type Descriptor, isConfigType, isLayerType, type Reference } from '../../oci';
 import { Authorizer } from './auth';
 import { CredentialStore, defaultAuthFile, type Credentials } from './credentials';
 import { HostResolver, loadRegistriesConfig, type Endpoint } from './hosts';

@@ -3,10 +3,10 @@
 
 import { Readable } from 'node:stream';
 import { BerthError } from '../../../proto/errors';
-import { Hasher, checkDigest, isDigest, sha256, sizeMismatch } from '../../oci/digest';
-import { MediaType, bareMediaType } from '../../oci/media-types';
-import { formatReference, manifestSelector } from '../../oci/reference';
-import type { Descriptor, Reference } from '../../oci/types';
+import {
+  bareMediaType, checkDigest, type Descriptor, formatReference, Hasher, isDigest, manifestSelector,
+  MediaType, type Reference, sha256, sizeMismatch,
+} from '../../oci';
 import { repositoryScope } from './auth';
 import { blobKind, type RegistryExchange } from './exchange';
 import type { Endpoint } from './hosts';

@@ -4,9 +4,10 @@
 
 import { Transform, type Readable } from 'node:stream';
 import { BerthError } from '../../../proto/errors';
-import { Hasher, checkDigest, sha256, sizeMismatch } from '../../oci/digest';
-import { formatReference, manifestSelector } from '../../oci/reference';
-import type { Descriptor, Digest, Reference } from '../../oci/types';
+import {
+  checkDigest, type Descriptor, type Digest, formatReference, Hasher, manifestSelector, type Reference,
+  sha256, sizeMismatch,
+} from '../../oci';
 import { repositoryScope } from './auth';
 import { blobKind, type RegistryExchange } from './exchange';
 import type { Endpoint } from './hosts';
