@@ -1,4 +1,6 @@
-// The agent process: the node's image service and container runtime, served over gRPC on a
+// The agent process and its composition root: opens each subsystem once and wires them (the
+// runtime gets the image service as its ImageStore and the snapshotter as its
+// ContainerSnapshotter), then serves the image service and the container runtime over gRPC on a
 // unix socket to local clients.
 
 import * as grpc from '@grpc/grpc-js';

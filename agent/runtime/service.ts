@@ -68,7 +68,7 @@ export class ContainerService {
   private readonly watch: RecordWatch;
   private readonly supervisor: Supervisor;
   private readonly inspection: ContainerInspection;
-  readonly store: ContainerStore;
+  private readonly store: ContainerStore;
 
   private constructor(private readonly o: ContainerServiceOptions) {
     this.store = o.store;
