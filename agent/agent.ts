@@ -1,4 +1,6 @@
-// The agent process: the node's image service and container runtime, served over gRPC on a
+// The agent process and its composition root: opens each subsystem once and wires them (the
+// runtime gets the image service as its ImageStore and the snapshotter as its
+// ContainerSnapshotter), then serves the image service and the container runtime over gRPC on a
 // unix socket to local clients.
 
 import * as grpc from '@grpc/grpc-js';
@@ -7,14 +9,12 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAgentApi } from '../proto';
 import { BerthError } from '../proto/errors';
-import { ImageService } from './images/service';
-import type { RegistryOptions } from './images/registry';
+import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
-import { createOciRuntime } from './runtime/oci';
-import { ContainerService } from './runtime/service';
-import { containersHandlers } from './server/containers';
-import { imagesHandlers } from './server/images';
+import { ContainerService, ContainerStore, createOciRuntime } from './runtime';
+import { openOverlaySnapshotter } from './snapshots';
+import { containersHandlers, imagesHandlers } from './server';
 
 export interface AgentOptions {
   dataRoot: string;
@@ -55,7 +55,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {
-    const images = await ImageService.open({ root: options.dataRoot, ...(options.registry ? { registry: options.registry } : {}) });
+    // The container records first: the image service asks them which images are in use.
+    const records = await ContainerStore.open(path.join(options.dataRoot, 'containers'));
+    const snapshots = await openOverlaySnapshotter(path.join(options.dataRoot, 'snapshots'));
+    const images = await ImageService.open({
+      root: options.dataRoot,
+      snapshots,
+      usersOf: (imageId) => records.list().find((c) => c.config.imageId === imageId)?.id,
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
     const runDir = options.runDir ?? DEFAULT_RUN_DIR;
     const oci = createOciRuntime({ runc: '/usr/sbin/runc', conmon: '/usr/bin/conmon', root: path.join(runDir, 'runc'), stateDir: path.join(runDir, 'conmon') });
     const network = createContainerNetwork({
@@ -65,8 +73,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       subnet: options.subnet ?? DEFAULT_SUBNET,
     });
     const containers = await ContainerService.open({
-      root: path.join(options.dataRoot, 'containers'),
+      store: records,
       images,
+      snapshots,
       oci,
       network,
       cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,

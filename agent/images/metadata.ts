@@ -8,7 +8,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import type { Digest, ImageRecord } from './types';
+import type { ImageRecord } from './types';
+import type { Digest } from '../oci';
 
 interface Document {
   version: 1;

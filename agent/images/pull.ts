@@ -7,17 +7,17 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
-import type { ContentStore } from './content';
+import type { ContentStore } from '../content';
 import { mapBounded } from './bounded';
-import { chainIds } from './layers';
-import { CONFIG_TYPES, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, isIndexType, layerCompression } from './media-types';
+import {
+  chainIds, CONFIG_TYPES, DEFAULT_PLATFORM, type Descriptor, type Digest, familiarName, familiarString,
+  formatPlatform, type ImageConfig, isIndexType, layerCompression, MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES,
+  parseJson, parseReference, type Platform, type Reference, selectManifest, validateDocument, withDigest,
+} from '../oci';
 import type { ImageMetadata } from './metadata';
-import { DEFAULT_PLATFORM, formatPlatform, selectManifest } from './platform';
-import { familiarName, familiarString, parseReference, withDigest } from './reference';
 import type { RegistryClient } from './registry/types';
-import type { Snapshotter } from '../snapshots';
-import type { Descriptor, Digest, ImageConfig, ImageRecord, LayerRecord, Platform, ProgressSink, Reference } from './types';
-import { parseJson, validateDocument } from './validate';
+import type { LayerSnapshotter } from '../snapshots';
+import type { ImageRecord, LayerRecord, ProgressSink } from './types';
 
 export interface PullLimits {
   /** Uncompressed bytes one layer may inflate to. */
@@ -33,7 +33,7 @@ export interface PullLimits {
 export interface PullDeps {
   registry: RegistryClient;
   content: ContentStore;
-  snapshots: Snapshotter;
+  snapshots: LayerSnapshotter;
   metadata: ImageMetadata;
   limits: PullLimits;
   /** Layer fetches under way on this agent, by chain ID, so concurrent pulls share them. */

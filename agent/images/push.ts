@@ -7,14 +7,15 @@
 // already has and repo digests stay comparable across registries.
 
 import { BerthError, withContext } from '../../proto/errors';
-import type { ContentReader } from './content';
+import type { ContentReader } from '../content';
 import { mapBounded } from './bounded';
-import { isForeignLayerType } from './media-types';
+import {
+  type Descriptor, type Digest, familiarName, familiarString, isForeignLayerType, parseJson, parseReference,
+  type Reference,
+} from '../oci';
 import type { ImageMetadata } from './metadata';
-import { familiarName, familiarString, parseReference } from './reference';
 import type { RegistryClient } from './registry/types';
-import type { Descriptor, Digest, ImageRecord, ProgressSink, Reference } from './types';
-import { parseJson } from './validate';
+import type { ImageRecord, ProgressSink } from './types';
 
 export interface PushDeps {
   registry: RegistryClient;

@@ -1,27 +1,34 @@
 // The image service: the agent's images, their names, and the blobs and snapshots behind them.
-// It owns the content store, the snapshotter's layer snapshots and the image metadata, and is
-// the only writer of all three.
+// It owns the content store and the image metadata, and is the only writer of both and of the
+// snapshotter's layer snapshots (the snapshotter itself is opened by whoever composes the agent,
+// which hands the runtime its writable-layer side).
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import { openOverlaySnapshotter, type Snapshotter } from '../snapshots';
-import { openContentStore, type ContentStore } from './content';
-import { shortDigest } from './digest';
+import type { LayerSnapshotter } from '../snapshots';
+import { openContentStore, type ContentStore } from '../content';
+import {
+  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas,
+  parseReference, shortDigest,
+} from '../oci';
 import { ImageMetadata } from './metadata';
 import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
-import { loadArchive, saveImages, type SaveEntry } from './archive';
-import { commitContainer, type CommitArgs } from './commit';
+import { loadArchive } from './archive-load';
+import { saveImages, type SaveEntry } from './archive-save';
+import { importLayer } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
-import { familiarName, familiarString, parseReference } from './reference';
 import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
-import type { Digest, HistoryEntry, ImageConfig, ImageRecord } from './types';
-import { loadSchemas } from './validate';
+import type { ImageRecord, ImageStore, ImportLayerArgs } from './types';
 
 export interface ImageServiceOptions {
-  /** Directory holding content/, snapshots/ and images.json. */
+  /** Directory holding content/, images.json, auth.json and tmp/. */
   root: string;
+  /** Where layers are unpacked (the data root's snapshots/). */
+  snapshots: LayerSnapshotter;
+  /** Which container, if any, uses an image: such an image is not removed or pruned. */
+  usersOf?: ImageUsers;
   registry?: RegistryOptions;
   limits?: Partial<PullLimits>;
 }
@@ -48,20 +55,20 @@ export interface RemoveResult {
   deleted: Digest[];
 }
 
-/** Says whether a container uses an image (and which); the container runtime provides it. */
+/** Says whether a container uses an image (and which); the container runtime's records tell. */
 export type ImageUsers = (imageId: Digest) => string | undefined;
 
-export class ImageService {
+export class ImageService implements ImageStore {
   private readonly inflight = new Map<Digest, Promise<number>>();
   /** Pulls, loads and commits under way (see holdingCollector). */
   private activePulls = 0;
   private gcWanted = false;
-  usersOf: ImageUsers = () => undefined;
 
   private constructor(
     readonly content: ContentStore,
-    readonly snapshots: Snapshotter,
+    readonly snapshots: LayerSnapshotter,
     readonly metadata: ImageMetadata,
+    private readonly usersOf: ImageUsers,
     readonly registry: RegistryClient & { close(): void },
     private readonly limits: PullLimits,
     /** The data root: content/, snapshots/, images.json, auth.json, tmp/. */
@@ -82,7 +89,6 @@ export class ImageService {
     // A missing schema directory is a broken install: say so at start, not at the first pull.
     loadSchemas();
     const content = await openContentStore(path.join(options.root, 'content'));
-    const snapshots = await openOverlaySnapshotter(path.join(options.root, 'snapshots'));
     const metadata = await ImageMetadata.open(path.join(options.root, 'images.json'));
     // Whatever is in tmp/ belonged to an operation that a crash interrupted.
     await fs.rm(path.join(options.root, 'tmp'), { recursive: true, force: true });
@@ -91,7 +97,7 @@ export class ImageService {
       ...options.registry,
       authFiles: [authFile, ...(options.registry?.authFiles ?? [])],
     });
-    return new ImageService(content, snapshots, metadata, registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
+    return new ImageService(content, options.snapshots, metadata, options.usersOf ?? (() => undefined), registry, { ...DEFAULT_LIMITS, ...options.limits }, options.root);
   }
 
   async close(): Promise<void> {
@@ -151,6 +157,11 @@ export class ImageService {
       return undefined;
     }
     return this.metadata.byName(name);
+  }
+
+  /** The image with this ID, or undefined. */
+  get(id: Digest): ImageRecord | undefined {
+    return this.metadata.get(id);
   }
 
   async config(image: ImageRecord): Promise<ImageConfig> {
@@ -335,8 +346,8 @@ export class ImageService {
     return this.holdingCollector(() => loadArchive({ ...this.pullDeps, spoolRoot: this.scratch }, input));
   }
 
-  /** berth commit: a container's upper dir as a new layer on `args.parent`, a new image. */
-  async commit(args: CommitArgs): Promise<ImageRecord> {
-    return this.holdingCollector(() => commitContainer({ ...this.pullDeps, scratch: this.scratch }, args));
+  /** A new layer on `args.parent`, a new image: what berth commit makes of a container's diff. */
+  async importLayer(args: ImportLayerArgs): Promise<ImageRecord> {
+    return this.holdingCollector(() => importLayer({ ...this.pullDeps, scratch: this.scratch }, args));
   }
 }

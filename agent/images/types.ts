@@ -12,63 +12,8 @@
 // image record written, so a failed pull leaves no image behind (blobs and snapshots that did
 // complete stay, to be reused by the next attempt, and are collected by `rmi`/`prune` if unused).
 
-export type Digest = `sha256:${string}`;
-
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
-
-export interface Descriptor {
-  mediaType: string;
-  digest: Digest;
-  size: number;
-  urls?: string[];
-  annotations?: Record<string, string>;
-  platform?: Platform;
-}
-
-/** A parsed image reference, Docker's rules: `busybox` is docker.io/library/busybox:latest. */
-export interface Reference {
-  /** Registry host[:port], docker.io for Docker Hub. */
-  domain: string;
-  /** Repository path within the registry, e.g. library/busybox. */
-  path: string;
-  tag?: string;
-  digest?: Digest;
-}
-
-export interface ImageConfig {
-  architecture: string;
-  os: string;
-  variant?: string;
-  created?: string;
-  author?: string;
-  config?: {
-    User?: string;
-    Env?: string[];
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    Labels?: Record<string, string> | null;
-    StopSignal?: string;
-    ExposedPorts?: Record<string, object> | null;
-    Volumes?: Record<string, object> | null;
-  };
-  rootfs: { type: 'layers'; diff_ids: Digest[] };
-  history?: HistoryEntry[];
-}
-
-export interface HistoryEntry {
-  created?: string;
-  created_by?: string;
-  author?: string;
-  comment?: string;
-  empty_layer?: boolean;
-}
+import type { Descriptor, Digest, ImageConfig, Platform } from '../oci';
+import type { Writable } from 'node:stream';
 
 /** One layer of an image as the agent keeps it. */
 export interface LayerRecord {
@@ -120,3 +65,38 @@ export type LayerStatus =
   | 'complete';
 
 export type ProgressSink = (event: ProgressEvent) => void;
+
+export interface ImportLayerArgs {
+  parent: ImageRecord;
+  /**
+   * Writes the new layer as an uncompressed tar to `out` (without ending it) and returns the
+   * tar's diff ID: the runtime's diff of a container's writable layer.
+   */
+  writeTar(out: Writable): Promise<{ diffId: Digest }>;
+  /** name[:tag]; the image is left untagged without one. */
+  repoTag?: string;
+  author?: string;
+  /** The history entry's comment (docker commit -m). */
+  message?: string;
+  /** The container's settings as the new image's defaults (docker commit records Cmd, Env...). */
+  containerConfig?: Partial<NonNullable<ImageConfig['config']>>;
+  /** The history entry's created_by: the container's command, as docker records it. */
+  createdBy?: string;
+  /** When the image was made; now by default. */
+  now?: Date;
+}
+
+/**
+ * What the container runtime needs of the images on this host: find an image, pull one that a
+ * create names and lacks, read its config, and make a committed container's diff a new image.
+ */
+export interface ImageStore {
+  /** The image a user's word names (ID, ID prefix, name[:tag], name@digest); throws not-found. */
+  resolve(word: string): ImageRecord;
+  /** The image with this ID, or undefined (a container's image may have been removed by force). */
+  get(id: Digest): ImageRecord | undefined;
+  pull(reference: string): Promise<ImageRecord>;
+  config(image: ImageRecord): Promise<ImageConfig>;
+  /** A new layer on `args.parent`, stored as a pull would store it: a new image. */
+  importLayer(args: ImportLayerArgs): Promise<ImageRecord>;
+}

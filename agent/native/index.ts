@@ -1,5 +1,7 @@
 // Typed loader for the berth_fs addon (berth_fs.c): filesystem calls confined to a root
-// directory with openat2(RESOLVE_IN_ROOT), used to unpack untrusted layers.
+// directory with openat2(RESOLVE_IN_ROOT), used to unpack untrusted layers, and the mount,
+// namespace and xattr calls Node lacks. Loaded once, on first use; no state of its own. The
+// bottom of the agent: it imports nothing of the agent or of proto/.
 //
 // Conventions of every function taking (root, rel):
 // - `root` is a descriptor from openRoot; `rel` is resolved inside it, `..` and symlinks

@@ -10,6 +10,7 @@
 // `detach` runs the CNI DELs with the configuration and result recorded at ADD time (so it works
 // after an agent restart or an options change), then removes the namespace, then the record.
 // Both are idempotent and serialized per container id; different ids proceed in parallel.
+// Opened by the composition root; imports native/ (namespaces) and proto/ only.
 
 export type NetworkMode =
   /** Own namespace, a veth on the host bridge, an address from the bridge's subnet, published ports. */

@@ -5,9 +5,8 @@
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import type { PortMapping } from '../network/types';
-import type { CreateRequest } from '../runtime/service';
-import type { RestartPolicy as RuntimeRestartPolicy } from '../runtime/types';
+import type { PortMapping } from '../network';
+import type { CreateRequest, RestartPolicy as RuntimeRestartPolicy } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
 import type { PodRef } from './types';

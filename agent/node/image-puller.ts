@@ -4,9 +4,8 @@
 
 import type { Container, PullPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { familiarString, parseReference } from '../images/reference';
-import type { ImageService } from '../images/service';
-import type { ImageRecord } from '../images/types';
+import { familiarString, parseReference } from '../oci';
+import type { ImageRecord, ImageService } from '../images';
 import { backoffDelay, PULL_BACKOFF } from './backoff';
 import type { Clock } from './types';
 

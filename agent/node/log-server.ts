@@ -5,7 +5,7 @@
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import { BerthError, GRPC_STATUS } from '../../proto/errors';
-import type { LogLine, LogOptions } from '../runtime/logs';
+import type { LogLine, LogOptions } from '../runtime';
 
 /** Which container a logs request reads: its runtime ID, or a BerthError (not-found, failed-precondition). */
 export type LogTarget = (namespace: string, name: string, container: string) => string;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../../proto/resources';
 import { LABELS, type ObservedContainer, type PodRef } from './types';
-import type { ContainerRecord } from '../runtime/types';
+import type { ContainerRecord } from '../runtime';
 
 export const podRef = (pod: Pod): PodRef => ({
   namespace: pod.metadata.namespace ?? 'default',

@@ -2,9 +2,9 @@
 // (register, lease, pod watch, tunnel) to the pod workers, the status reporter, the event
 // recorder and the log server, over the agent's own image service, runtime and network.
 
-import type { ImageService } from '../images/service';
-import type { ContainerNetwork } from '../network/types';
-import type { ContainerService } from '../runtime/service';
+import type { ImageService } from '../images';
+import type { ContainerNetwork } from '../network';
+import type { ContainerService } from '../runtime';
 import { compileNodeOptions } from './config';
 import { ControllerLink } from './controller-link';
 import { EventRecorder } from './event-recorder';
@@ -14,11 +14,12 @@ import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
 import { PodWatchState } from './pod-watch';
 import { StatusReporter } from './status-reporter';
-import { systemClock, type Clock, type NodeConfig, type NodeOptions } from './types';
+import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodRuntime } from './types';
 
 export interface NodeAgentDeps {
-  images: ImageService;
-  containers: ContainerService;
+  images: Pick<ImageService, 'pull' | 'resolve'>;
+  /** The pod workers' runtime, plus logs (for the controller's log requests) and change events. */
+  containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe'>;
   network: ContainerNetwork;
   clock?: Clock;
   log?: (line: string) => void;

@@ -4,7 +4,7 @@
 // is empty. Back-offs end at `wakeAt`, when the worker plans again without being asked.
 
 import type { Container, Pod, RestartPolicy } from '../../proto/resources';
-import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from '../runtime/restart';
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from '../runtime';
 import { containerHash } from './naming';
 import type { Action, ObservedContainer, Plan, PlanInput } from './types';
 

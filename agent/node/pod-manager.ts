@@ -62,7 +62,7 @@ export class PodManager {
 
   /** A container's record changed: its pod's worker looks again. */
   containerChanged(id: string): void {
-    const record = this.d.containers.store.get(id);
+    const record = this.d.containers.find(id);
     const ref = record && podOfContainer(record);
     if (ref) this.workers.get(ref.uid)?.kick();
   }

@@ -5,25 +5,27 @@
 //
 // A pass observes the host (the pod's containers by label, its network attachment), asks the
 // planner what to do, does it, and repeats until the plan is empty; then it reports the status.
-// Pulls run in the background (a pod never waits in a pull queue behind another pod's image) and
-// wake the worker when they end, as do container changes, probe verdicts and back-off timers.
+// Pulls run in the background (pod-images.ts) and wake the worker when they end, as do container
+// changes, probe verdicts (pod-probes.ts) and back-off timers. The worker reaches the host only
+// through the narrow PodRuntime and the container network.
 
 import type { Container, Pod, PodStatus } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import type { ContainerNetwork, NetworkAttachment } from '../network/types';
-import type { ContainerService } from '../runtime/service';
+import type { ContainerNetwork, NetworkAttachment } from '../network';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { createRequest, publishedPorts } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
-import { canonicalImage, pullPolicyOf, type ImagePuller } from './image-puller';
-import { containerHash, networkId, observeContainer } from './naming';
+import type { ImagePuller } from './image-puller';
+import { networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
+import { PodImages } from './pod-images';
+import { PodProbes } from './pod-probes';
 import { podStatus } from './pod-status';
-import { probeSettings, probeTarget, type ProbeKind } from './probe';
-import { ProbeRunner } from './probe-runner';
-import type { Action, Clock, CreateFailure, ImageAvailability, NodeConfig, ObservedContainer, PodRef } from './types';
-import { LABELS } from './types';
+import {
+  type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
+  type ObservedContainer, type PodRef, type PodRuntime,
+} from './types';
 
 export type WorkerPhase =
   /** Adopted after an agent restart: its containers are known, its desired state not yet. */
@@ -36,7 +38,7 @@ export type WorkerPhase =
 export interface WorkerDeps {
   config: NodeConfig;
   clock: Clock;
-  containers: ContainerService;
+  containers: PodRuntime;
   network: ContainerNetwork;
   puller: ImagePuller;
   events: EventRecorder;
@@ -58,19 +60,23 @@ export class PodWorker {
   private wakeTimer: NodeJS.Timeout | undefined;
   private startTime: string | undefined;
   private attachment: NetworkAttachment | undefined;
-  /** Images pulled for containers still to be created (pull policy Always pulls for each create). */
-  private readonly pulled = new Map<string, { image: string; imageId: string }>();
-  /** Pulls this pod waits for, by container name. */
-  private readonly pulling = new Map<string, string>();
   private readonly createFailures = new Map<string, CreateFailure & { failures: number }>();
-  private readonly probes = new Map<string, { run: string; runner: ProbeRunner }>();
-  /** Containers whose liveness probe failed, by name, with the run it failed in. */
-  private readonly unhealthy = new Map<string, string>();
+  private readonly podImages: PodImages;
+  private readonly probes: PodProbes;
   /** Events already recorded for a state, so that a state seen in many passes is told once. */
   private readonly told = new Set<string>();
   private lastStatus: PodStatus | undefined;
 
-  constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {}
+  constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {
+    this.podImages = new PodImages(ref, { puller: d.puller, events: d.events, clock: d.clock, kick: () => this.kick() });
+    this.probes = new PodProbes(ref, {
+      containers: d.containers,
+      events: d.events,
+      clock: d.clock,
+      podIp: () => this.attachment?.ip,
+      kick: () => this.kick(),
+    });
+  }
 
   get phase(): WorkerPhase {
     return this.phaseNow;
@@ -105,7 +111,7 @@ export class PodWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.stopProbes(() => true);
+    this.probes.stop(() => true);
     await this.loop;
   }
 
@@ -150,7 +156,7 @@ export class PodWorker {
     pod ??= { apiVersion: 'v1', kind: 'Pod', metadata: { ...this.ref }, spec: { containers: [] } };
     if (terminating && this.phaseNow !== 'terminating') {
       this.phaseNow = 'terminating';
-      this.stopProbes(() => true);
+      this.probes.stop(() => true);
     } else if (!terminating) {
       this.phaseNow = 'syncing';
     }
@@ -173,7 +179,7 @@ export class PodWorker {
       containers: observed,
       images: terminating ? {} : this.images(pod, observed),
       createFailures: Object.fromEntries(this.createFailures),
-      readiness: this.readiness(pod),
+      readiness: this.probes.readiness(pod),
       startTime: this.startTime,
       ...(this.lastStatus ? { previous: this.lastStatus } : {}),
       now: this.d.clock.now(),
@@ -192,7 +198,7 @@ export class PodWorker {
       const networkExists = await this.d.network.has(networkId(this.ref));
       if (!networkExists) this.attachment = undefined;
       const images = terminating ? {} : this.images(pod, observed);
-      if (!terminating) this.syncProbes(pod, observed);
+      if (!terminating) this.probes.sync(pod, observed);
       this.tellStates(pod, observed, images);
       const decision = plan({
         pod,
@@ -201,7 +207,7 @@ export class PodWorker {
         containers: observed,
         images,
         createFailures: Object.fromEntries(this.createFailures),
-        unhealthy: observed.filter((c) => this.unhealthy.get(c.name) === runOf(c)).map((c) => c.name),
+        unhealthy: this.probes.unhealthyNames(observed),
         now: this.d.clock.now(),
       });
       if (decision.actions.length === 0) return decision.wakeAt;
@@ -217,7 +223,7 @@ export class PodWorker {
 
   private finish(): void {
     this.phaseNow = 'terminated';
-    this.stopProbes(() => true);
+    this.probes.stop(() => true);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const status: PodStatus = this.lastStatus ?? { phase: 'Pending' };
     this.d.report({ ...this.ref, status, terminated: true });
@@ -251,7 +257,7 @@ export class PodWorker {
         }
         return;
       case 'pull-image':
-        this.startPull(action.container, action.image);
+        this.podImages.start(action.container, action.image);
         return;
       case 'create-container':
         if (spec) await this.create(pod, spec);
@@ -260,14 +266,14 @@ export class PodWorker {
         await this.start(action.container, action.id, action.restart);
         return;
       case 'restart-container':
-        this.unhealthy.delete(action.container);
+        this.probes.forgetUnhealthy(action.container);
         events.record(this.ref, 'Normal', 'Killing', `Container ${action.container} failed liveness probe, will be restarted`, action.container);
         await containers.restart(action.id, graceSecondsOf(pod), { countAsRestart: true }).catch((err: unknown) => {
           if (!isStartError(err)) throw err;
         });
         return;
       case 'stop-container':
-        this.unhealthy.delete(action.container);
+        this.probes.forgetUnhealthy(action.container);
         events.record(this.ref, 'Normal', 'Killing', action.reason === 'liveness' ? `Container ${action.container} failed liveness probe` : `Stopping container ${action.container}`, action.container);
         await ignoreMissing(containers.stop(action.id, action.graceSeconds));
         return;
@@ -285,7 +291,7 @@ export class PodWorker {
 
   private async create(pod: Pod, spec: Container): Promise<void> {
     const { containers, events } = this.d;
-    const pulled = this.pulled.get(spec.name);
+    const pulled = this.podImages.pulledFor(spec.name);
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
@@ -296,7 +302,7 @@ export class PodWorker {
       return;
     }
     this.createFailures.delete(spec.name);
-    this.pulled.delete(spec.name);
+    this.podImages.created(spec.name);
     if (!pulled) events.record(this.ref, 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`, spec.name);
     events.record(this.ref, 'Normal', 'Created', `Created container ${spec.name}`, spec.name);
     await this.start(spec.name, id, false);
@@ -323,126 +329,12 @@ export class PodWorker {
     this.d.events.record(this.ref, 'Warning', 'Failed', event, name);
   }
 
-  private startPull(container: string, image: string): void {
-    if (this.pulling.has(container)) return;
-    const { puller, events, clock } = this.d;
-    this.pulling.set(container, image);
-    const started = clock.now();
-    events.record(this.ref, 'Normal', 'Pulling', `Pulling image "${image}"`, container);
-    puller.pull(image).then(
-      (record) => {
-        this.pulled.set(container, { image, imageId: record.id });
-        events.record(this.ref, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${((clock.now() - started) / 1000).toFixed(3)}s`, container);
-      },
-      (err: unknown) => {
-        events.record(this.ref, 'Warning', 'Failed', `Failed to pull image "${image}": ${(err as Error).message}`, container);
-        events.record(this.ref, 'Warning', 'Failed', 'Error: ErrImagePull', container);
-      },
-    ).finally(() => {
-      if (this.pulling.get(container) === image) this.pulling.delete(container);
-      this.kick();
-    });
-  }
+  // ---- images and events for states ---------------------------------------------------------------------
 
-  // ---- images --------------------------------------------------------------------------------
-
-  /** Where the image of each container still to be made stands. */
+  /** Where the image of each container still to be made stands (pod-images.ts). */
   private images(pod: Pod, observed: ObservedContainer[]): Record<string, ImageAvailability> {
-    const out: Record<string, ImageAvailability> = {};
-    for (const spec of pod.spec.containers) {
-      const current = observed.find((c) => c.name === spec.name);
-      if (current && current.hash === containerHash(spec)) continue;
-      out[spec.name] = this.imageOf(spec);
-    }
-    return out;
+    return this.podImages.availability(pod, observed);
   }
-
-  private imageOf(spec: Container): ImageAvailability {
-    const { puller } = this.d;
-    try {
-      canonicalImage(spec.image);
-    } catch (err) {
-      return { state: 'invalid', message: `Failed to apply default image tag "${spec.image}": ${(err as Error).message}` };
-    }
-    const policy = pullPolicyOf(spec);
-    if (this.pulling.get(spec.name) === spec.image) {
-      const before = puller.failure(spec.image);
-      return { state: 'pulling', ...(before ? { previousFailure: before.message } : {}) };
-    }
-    const mine = this.pulled.get(spec.name);
-    if (mine && mine.image === spec.image) return { state: 'present', imageId: mine.imageId };
-    if (policy !== 'Always') {
-      const record = puller.present(spec.image);
-      if (record) return { state: 'present', imageId: record.id };
-    }
-    if (policy === 'Never') return { state: 'never', message: `Container image "${spec.image}" is not present with pull policy of Never` };
-    const failure = puller.failure(spec.image);
-    if (failure) return { state: 'failed', message: failure.message, failedAt: failure.failedAt, retryAt: failure.retryAt };
-    return { state: 'missing' };
-  }
-
-  // ---- probes --------------------------------------------------------------------------------
-
-  /** One runner per probe of each running container's current run; none for anything else. */
-  private syncProbes(pod: Pod, observed: ObservedContainer[]): void {
-    const wanted = new Map<string, { spec: Container; container: ObservedContainer; kind: ProbeKind }>();
-    for (const spec of pod.spec.containers) {
-      const c = observed.find((o) => o.name === spec.name && o.status === 'running' && o.hash === containerHash(spec));
-      if (!c) continue;
-      if (spec.livenessProbe) wanted.set(`${spec.name}/liveness`, { spec, container: c, kind: 'liveness' });
-      if (spec.readinessProbe) wanted.set(`${spec.name}/readiness`, { spec, container: c, kind: 'readiness' });
-    }
-    this.stopProbes((key, run) => wanted.get(key) === undefined || runOf(wanted.get(key)!.container) !== run);
-    for (const [key, { spec, container, kind }] of wanted) {
-      if (this.probes.has(key)) continue;
-      const probe = kind === 'liveness' ? spec.livenessProbe! : spec.readinessProbe!;
-      const run = runOf(container);
-      const label = kind === 'liveness' ? 'Liveness' : 'Readiness';
-      const runner = new ProbeRunner({
-        kind,
-        settings: probeSettings(probe, kind),
-        target: () => probeTarget(probe, spec, this.attachment?.ip),
-        startedAtMs: Date.parse(container.startedAt ?? '') || this.d.clock.now(),
-        exec: (command, signal) => this.exec(container.id, command, signal),
-        clock: this.d.clock,
-        onResult: (state, before, outcome) => {
-          if (!outcome.ok) this.d.events.record(this.ref, 'Warning', 'Unhealthy', `${label} probe failed: ${outcome.message ?? 'failed'}`, spec.name);
-          if (kind === 'liveness' && before.healthy && !state.healthy) this.unhealthy.set(spec.name, run);
-          if (before.healthy !== state.healthy) this.kick();
-        },
-      });
-      this.probes.set(key, { run, runner });
-      runner.start();
-    }
-  }
-
-  private stopProbes(which: (key: string, run: string) => boolean): void {
-    for (const [key, { run, runner }] of this.probes) {
-      if (!which(key, run)) continue;
-      runner.stop();
-      this.probes.delete(key);
-    }
-  }
-
-  /** Readiness of each container that has a readiness probe (not ready until it succeeds). */
-  private readiness(pod: Pod): Record<string, boolean> {
-    const out: Record<string, boolean> = {};
-    for (const spec of pod.spec.containers) {
-      if (spec.readinessProbe) out[spec.name] = this.probes.get(`${spec.name}/readiness`)?.runner.state.healthy ?? false;
-    }
-    return out;
-  }
-
-  private async exec(id: string, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
-    let output = '';
-    const collect = (b: Buffer) => {
-      if (output.length < 16 * 1024) output += b.toString('utf8');
-    };
-    const exitCode = await this.d.containers.exec(id, command, {}, { onStdout: collect, onStderr: collect, signal });
-    return { exitCode, output };
-  }
-
-  // ---- events for states ---------------------------------------------------------------------
 
   /** Events for states seen (rather than actions done): back-offs and images that will never come. */
   private tellStates(pod: Pod, observed: ObservedContainer[], images: Record<string, ImageAvailability>): void {
@@ -470,9 +362,6 @@ export class PodWorker {
     }
   }
 }
-
-/** A container's current run: its ID and when it started (a restart is a new run). */
-const runOf = (c: ObservedContainer) => `${c.id}@${c.startedAt ?? ''}`;
 
 const isStartError = (err: unknown) => typeof (err as { exitCode?: unknown }).exitCode === 'number';
 

@@ -18,7 +18,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
-import type { ContainerState } from '../runtime/types';
+import type { ContainerRecord, ContainerState, CreateRequest, OciRuntime } from '../runtime';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {
@@ -47,6 +47,25 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * What the node's pod workers need of the container runtime: the host's containers and the verbs
+ * a plan's actions use. The container service implements it; nothing here reaches its records,
+ * images or mounts.
+ */
+export interface PodRuntime {
+  /** Every container on the host, running or not. */
+  list(options: { all: true }): ContainerRecord[];
+  /** The container with this full ID, or undefined. */
+  find(id: string): ContainerRecord | undefined;
+  create(request: CreateRequest): Promise<ContainerRecord>;
+  /** With countAsRestart, a start of a container that ran before counts as a restart. */
+  start(id: string, options: { countAsRestart?: boolean }): Promise<ContainerRecord>;
+  restart(id: string, timeoutSeconds: number | undefined, options: { countAsRestart?: boolean }): Promise<ContainerRecord>;
+  stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord>;
+  remove(id: string, options: { force?: boolean }): Promise<void>;
+  exec(id: string, args: string[], options: { env?: string[] }, io: Parameters<OciRuntime['exec']>[2]): Promise<number>;
+}
 
 /** A pod's identity: what its containers' labels carry, enough to find and stop them without the pod. */
 export interface PodRef {

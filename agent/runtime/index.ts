@@ -1,6 +1,20 @@
-// The container runtime: containers as instances of images, run by runc under conmon.
+// The container runtime: containers as instances of images, run by runc under a per-container
+// monitor (conmon), with their records, logs, exits and restart policies.
+//
+// Owns <data root>/containers/ (one directory per container: record, bundle, writable layer,
+// log) through the container store, which the composition root opens first, and runc's state
+// under the run dir. Opened once with narrow interfaces: an ImageStore (images/), a
+// ContainerSnapshotter (snapshots/), the OCI runtime and the container network; on open it adopts
+// what an earlier agent left (containers outlive the agent). Imports native/, oci/, diff/,
+// snapshots/, images/ (types), network/ and proto/; never node/ or server/.
+
 export { buildSpec, mergeEnv, processArgs, DEFAULT_CAPABILITIES, type SpecInput, type VolumeMount } from './spec';
 export { resolveUser, type ResolvedUser } from './user';
 export { ContainerService, type CreateRequest, type ContainerServiceOptions } from './service';
-export { createOciRuntime, StartError, type OciRuntime } from './oci';
+export { ContainerStore } from './store';
+export type { ContainerSize } from './inspection';
+export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';
+export type { LogLine, LogOptions } from './logs';
+export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from './options';
+export { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, parseRestartPolicy } from './restart';
 export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, RestartPolicy } from './types';

@@ -3,7 +3,7 @@
 
 import * as os from 'node:os';
 import { BerthError } from '../../proto/errors';
-import type { PortMapping } from '../network/types';
+import type { PortMapping } from '../network';
 import type { VolumeMount } from './spec';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);

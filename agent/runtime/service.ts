@@ -1,28 +1,30 @@
-// The container service: docker's container verbs over the image service, the OCI runtime
-// (runc under conmon), the container network and the container store.
+// The container service: docker's container verbs over an image store, a snapshotter, the OCI
+// runtime (runc under conmon), the container network and the container records.
 //
-// One serialized queue per container: verbs on one container never interleave (a stop racing
-// a restart, an exit racing a rm), while different containers proceed in parallel. Exits are
-// noticed by a waiter per running container (conmon's exit file), which records the exit and
-// applies the restart policy. On open, the service adopts what an earlier agent left: running
-// containers get a waiter again, exits that happened meanwhile are recorded.
+// This file is the lifecycle: create, start, stop, kill, restart, remove, exec, commit. What
+// happens after a start (exits, restarts, adoption after an agent restart) is the supervisor's
+// (supervisor.ts); looking at containers is inspection.ts'. One serialized queue per container
+// (serial.ts): verbs on one container never interleave, different containers proceed in parallel.
 
 import { lstatSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
-import type { ImageService } from '../images/service';
-import type { ImageRecord } from '../images/types';
-import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network/types';
-import { changes, type Change } from './changes';
+import { layerFromUpper, type Change } from '../diff';
+import type { ImageRecord, ImageStore } from '../images';
+import type { ImageConfig } from '../oci';
+import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
+import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network';
 import { writeEtcFiles } from './etc-files';
-import { readLogs, type LogLine, type LogOptions } from './logs';
+import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
+import type { LogLine, LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
-import { decideRestart } from './restart';
-import { layerSize, mountRootfs, prepareRootfs, rootfsPaths, unmountRootfs } from './rootfs';
+import { RecordWatch } from './record-watch';
+import { ContainerQueues } from './serial';
 import { buildSpec, processArgs, type VolumeMount } from './spec';
-import { ContainerStore } from './store';
+import type { ContainerStore } from './store';
+import { Supervisor } from './supervisor';
 import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
 
 export interface CreateRequest {
@@ -45,9 +47,11 @@ export interface CreateRequest {
 }
 
 export interface ContainerServiceOptions {
-  /** <data root>/containers */
-  root: string;
-  images: ImageService;
+  /** The container records (<data root>/containers), opened by the composition root. */
+  store: ContainerStore;
+  images: ImageStore;
+  /** Mounts each container's writable layer over its image's layer snapshots. */
+  snapshots: ContainerSnapshotter;
   oci: OciRuntime;
   network: ContainerNetwork;
   /** Absolute cgroup parent under every hierarchy, e.g. /berth. */
@@ -56,49 +60,89 @@ export interface ContainerServiceOptions {
   nofile: { soft: number; hard: number };
 }
 
-export interface ContainerSize {
-  /** The writable layer. */
-  sizeRw: number;
-  /** The writable layer plus the image. */
-  sizeRootFs: number;
-}
-
 const DEFAULT_STOP_TIMEOUT = 10;
 
 export class ContainerService {
-  private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, AbortController>();
-  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly reservedNames = new Set<string>();
-  /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
-  private readonly changed = new Map<string, Array<() => void>>();
-  /** Told the ID of every container whose record changed (or that was removed). */
-  private readonly observers = new Set<(id: string) => void>();
-  private closed = false;
+  private readonly queues = new ContainerQueues();
+  private readonly watch: RecordWatch;
+  private readonly supervisor: Supervisor;
+  private readonly inspection: ContainerInspection;
+  private readonly store: ContainerStore;
 
-  private constructor(private readonly o: ContainerServiceOptions, readonly store: ContainerStore) {}
+  private constructor(private readonly o: ContainerServiceOptions) {
+    this.store = o.store;
+    this.watch = new RecordWatch(o.store);
+    this.supervisor = new Supervisor({
+      store: o.store,
+      oci: o.oci,
+      queues: this.queues,
+      watch: this.watch,
+      run: (record) => this.run(record),
+      release: (record) => this.release(record),
+    });
+    this.inspection = new ContainerInspection(o.store, o.images, o.snapshots, this.watch);
+  }
 
   static async open(options: ContainerServiceOptions): Promise<ContainerService> {
-    await makeInitLayer(path.join(options.root, INIT_LAYER));
-    const service = new ContainerService(options, await ContainerStore.open(options.root));
-    options.images.usersOf = (imageId) => service.store.list().find((c) => c.config.imageId === imageId)?.id;
-    for (const record of service.store.list()) await service.adopt(record);
+    const service = new ContainerService(options);
+    for (const record of service.store.list()) await service.supervisor.adopt(record);
     return service;
   }
 
   /** Stop watching (containers keep running: they belong to their monitors, not to us). */
   close(): void {
-    this.closed = true;
-    for (const waiter of this.waiters.values()) waiter.abort();
-    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.supervisor.close();
   }
+
+  // ---- looking at containers (inspection.ts) ---------------------------------------------------
 
   list(options: { all?: boolean } = {}): ContainerRecord[] {
-    return this.store.list().filter((c) => options.all || c.state.status === 'running' || c.state.status === 'restarting');
+    return this.inspection.list(options);
   }
 
+  /** docker's lookup: full ID, name, or unambiguous ID prefix; throws not-found. */
   get(word: string): ContainerRecord {
-    return this.store.resolve(word);
+    return this.inspection.get(word);
+  }
+
+  /** The container with this full ID, or undefined. */
+  find(id: string): ContainerRecord | undefined {
+    return this.inspection.find(id);
+  }
+
+  size(record: ContainerRecord): Promise<ContainerSize> {
+    return this.inspection.size(record);
+  }
+
+  diff(word: string): Promise<Change[]> {
+    return this.inspection.diff(word);
+  }
+
+  pathsOf(record: ContainerRecord): WritableLayer {
+    return this.inspection.pathsOf(record);
+  }
+
+  lowerDirsOf(record: ContainerRecord): string[] {
+    return this.inspection.lowerDirsOf(record);
+  }
+
+  logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
+    return this.inspection.logs(word, options, onLine);
+  }
+
+  wait(word: string): Promise<number> {
+    return this.inspection.wait(word);
+  }
+
+  /** See RecordWatch.settled. */
+  settled(id: string, untilGone = false): Promise<number> {
+    return this.watch.settled(id, untilGone);
+  }
+
+  /** See RecordWatch.observe. */
+  observe(observer: (id: string) => void): () => void {
+    return this.watch.observe(observer);
   }
 
   // ---- create, start -------------------------------------------------------------------------
@@ -121,7 +165,7 @@ export class ContainerService {
     }
   }
 
-  private async createNamed(req: CreateRequest, image: ImageRecord, config: Awaited<ReturnType<ImageService['config']>>, name: string): Promise<ContainerRecord> {
+  private async createNamed(req: CreateRequest, image: ImageRecord, config: ImageConfig, name: string): Promise<ContainerRecord> {
     const imageConfig = config.config ?? {};
     const args = processArgs(imageConfig, req.entrypoint, req.cmd);
     const record: ContainerRecord = {
@@ -154,10 +198,10 @@ export class ContainerService {
       throw new BerthError('invalid-argument', 'conflicting options: cannot specify both --restart and --rm');
     }
     // Checked now rather than at start, so `create` fails on what `start` would fail on.
-    this.specFor(record, image, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
-    await prepareRootfs(rootfsPaths(this.store.dirOf(record.id)));
+    this.specFor(record, image, imageConfig, '/nonexistent', undefined, { hosts: '', hostname: '', resolvConf: '' });
+    await this.o.snapshots.prepareWritable(this.store.dirOf(record.id));
     await this.store.save(record);
-    this.notify(record.id);
+    this.watch.notify(record.id);
     return record;
   }
 
@@ -174,11 +218,11 @@ export class ContainerService {
   /** With `countAsRestart`, a start of a container that ran before counts in its restartCount (a pod's restart). */
   start(word: string, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) throw new BerthError('not-found', `No such container: ${word}`);
       if (current.state.status === 'running') return current;
-      this.cancelRestart(current.id);
+      this.supervisor.cancelRestart(current.id);
       const ranBefore = current.state.exitCode !== undefined;
       const restartCount = current.state.restartCount + (options.countAsRestart && ranBefore ? 1 : 0);
       return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
@@ -188,12 +232,13 @@ export class ContainerService {
   /** Make the container's process run: rootfs, network, bundle, runc create + start. */
   private async run(record: ContainerRecord): Promise<ContainerRecord> {
     const dir = this.store.dirOf(record.id);
-    const image = this.o.images.metadata.get(record.config.imageId);
+    const image = this.o.images.get(record.config.imageId);
     if (!image) throw new BerthError('not-found', `container ${record.name}: its image ${record.config.imageId} is gone`);
-    const paths = rootfsPaths(dir);
+    const layer = this.o.snapshots.writable(dir);
     let attached = false;
     try {
-      mountRootfs(paths, [path.join(this.o.root, INIT_LAYER), ...lowerDirs(this.o.images, image)]);
+      const imageConfig = (await this.o.images.config(image)).config ?? {};
+      this.o.snapshots.mount(layer, [this.store.initLayer, ...this.inspection.lowerDirs(image)]);
       const hostNetwork = record.config.network === 'host';
       // Written before the container is created (the runtime binds them), completed with the
       // container's address once the network has one: the same files, rewritten in place.
@@ -203,7 +248,7 @@ export class ContainerService {
       await mkdir(bundle, { recursive: true });
       let created: { pid: number } | undefined;
       const create = async (netns: string | undefined) => {
-        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, paths.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
+        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
         created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
           // runc still knows this container from a run whose release a crash interrupted: clear it, once.
           if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
@@ -233,27 +278,26 @@ export class ContainerService {
       delete running.state.error;
       delete running.state.nextRestartAt;
       await this.store.save(running);
-      this.notify(record.id);
-      this.watchExit(running.id);
+      this.watch.notify(record.id);
+      this.supervisor.watchExit(running.id);
       return running;
     } catch (err) {
       // Nothing of a failed start may stay behind: runc state, the network, the mount.
       await this.o.oci.delete(record.id, true).catch(() => {});
       if (attached) await this.o.network.detach(record.id).catch(() => {});
-      unmountRootfs(paths);
+      this.o.snapshots.unmount(layer);
       const exitCode = (err as { exitCode?: number }).exitCode;
       if (exitCode !== undefined) {
         // As docker: the container exists, exited with 126/127, and says why.
         await this.store.save({ ...record, state: { ...record.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), error: (err as Error).message } });
-        this.notify(record.id);
+        this.watch.notify(record.id);
       }
       throw err;
     }
   }
 
-  private specFor(record: ContainerRecord, image: ImageRecord, rootfs: string, netns: string | undefined, etcFiles: { hosts: string; hostname: string; resolvConf: string }): Record<string, unknown> {
+  private specFor(record: ContainerRecord, image: ImageRecord, imageConfig: NonNullable<ImageConfig['config']>, rootfs: string, netns: string | undefined, etcFiles: { hosts: string; hostname: string; resolvConf: string }): Record<string, unknown> {
     const c = record.config;
-    const imageConfig = JSON.parse(readFileSync(this.o.images.content.pathOf(image.id), 'utf8')).config ?? {};
     return buildSpec({
       image: imageConfig,
       ...(c.entrypoint ? { entrypoint: c.entrypoint } : {}),
@@ -263,7 +307,7 @@ export class ContainerService {
       ...(c.user ? { user: c.user } : {}),
       hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,
-      ...imageFiles(this.o.images, image),
+      ...imageFiles(this.inspection.lowerDirs(image)),
       etcFiles,
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
@@ -274,117 +318,23 @@ export class ContainerService {
     });
   }
 
-  // ---- exits and restarts --------------------------------------------------------------------
-
-  private watchExit(id: string): void {
-    if (this.closed || this.waiters.has(id)) return;
-    const controller = new AbortController();
-    this.waiters.set(id, controller);
-    const forget = () => {
-      if (this.waiters.get(id) === controller) this.waiters.delete(id);
-    };
-    this.o.oci.waitExit(id, controller.signal).then(
-      (exit) => this.serial(id, async () => {
-        // Aborted meanwhile: a stop (or restart) that queued before us already recorded this
-        // exit, and the record may now describe a newer run that this exit must not end.
-        if (controller.signal.aborted) return;
-        forget();
-        await this.exited(id, exit.exitCode, exit.finishedAt, exit.oomKilled);
-      }),
-      forget,
-    ).catch((err: unknown) => console.error(`container ${id.slice(0, 12)}: handling its exit failed:`, err));
-  }
-
-  /** Record an exit, release the container's runtime resources, apply the restart policy. */
-  private async exited(id: string, exitCode: number, finishedAt: string, oomKilled: boolean): Promise<void> {
-    const record = this.store.get(id);
-    if (!record || record.state.status !== 'running') return;
-    const state = { ...record.state, status: 'exited' as const, exitCode, finishedAt, pid: 0, ...(oomKilled ? { error: 'OOMKilled' } : {}) };
-    const decision = decideRestart(record.config, state);
-    if (!decision.restart) {
-      // The exit is recorded (and waiters answered) first; releasing the runtime's resources
-      // takes longer (CNI DEL) and is nothing a waiter needs. Later verbs queue behind it.
-      await this.store.save({ ...record, state });
-      this.notify(id);
-      await this.release(record);
-      if (record.config.autoRemove) {
-        await this.store.remove(id);
-        this.notify(id);
-      }
-      return;
-    }
-    await this.release(record);
-    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
-    await this.store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt } });
-    this.notify(id);
-    this.scheduleRestart(id, decision.delayMs);
-  }
-
-  private scheduleRestart(id: string, delayMs: number): void {
-    if (this.closed) return;
-    this.cancelRestart(id);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(id);
-      void this.serial(id, async () => {
-        const record = this.store.get(id);
-        if (!record || record.state.status !== 'restarting') return;
-        await this.run({ ...record, state: { ...record.state, restartCount: record.state.restartCount + 1 } }).catch(async (err: unknown) => {
-          // A restart that cannot even start counts as another failure.
-          const now = this.store.get(id);
-          if (now && now.state.status !== 'running') await this.exited(id, (err as { exitCode?: number }).exitCode ?? 128, new Date().toISOString(), false).catch(() => {});
-        });
-      });
-    }, delayMs);
-    timer.unref();
-    this.restartTimers.set(id, timer);
-  }
-
-  private cancelRestart(id: string): void {
-    const timer = this.restartTimers.get(id);
-    if (timer) clearTimeout(timer);
-    this.restartTimers.delete(id);
-  }
-
   /** runc state, network and mount of a container whose process is gone. */
   private async release(record: ContainerRecord): Promise<void> {
     await this.o.oci.delete(record.id, true).catch(() => {});
     // A joined namespace belongs to whoever made it (a pod): it outlives this container's runs.
     if (joinedNetns(record.config.network) === undefined) await this.o.network.detach(record.id);
-    unmountRootfs(rootfsPaths(this.store.dirOf(record.id)));
-  }
-
-  /** After an agent restart: pick up a running container's exit, or record one that happened. */
-  private async adopt(record: ContainerRecord): Promise<void> {
-    if (record.state.status === 'restarting') {
-      const due = Date.parse(record.state.nextRestartAt ?? '') - Date.now();
-      this.scheduleRestart(record.id, Math.max(0, Number.isNaN(due) ? 0 : due));
-      return;
-    }
-    if (record.state.status !== 'running') return;
-    const exit = await this.o.oci.exitOf(record.id);
-    if (exit) {
-      await this.serial(record.id, () => this.exited(record.id, exit.exitCode, exit.finishedAt, exit.oomKilled));
-      return;
-    }
-    if (await this.o.oci.monitorAlive(record.id)) {
-      this.watchExit(record.id);
-      return;
-    }
-    // Its monitor died without recording an exit: the outcome is unknown; say so, as docker does.
-    const state = await this.o.oci.state(record.id);
-    if (state?.status === 'running') await this.o.oci.kill(record.id, 'KILL').catch(() => {});
-    await this.serial(record.id, () => this.exited(record.id, 255, new Date().toISOString(), false));
+    this.o.snapshots.unmount(this.o.snapshots.writable(this.store.dirOf(record.id)));
   }
 
   // ---- stop, kill, restart, remove ---------------------------------------------------------------
 
   stop(word: string, timeoutSeconds?: number): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, () => this.stopNow(record.id, timeoutSeconds));
+    return this.queues.serial(record.id, () => this.stopNow(record.id, timeoutSeconds));
   }
 
   private async stopNow(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
-    this.cancelRestart(id);
+    this.supervisor.cancelRestart(id);
     let record = this.store.get(id)!;
     record = { ...record, state: { ...record.state, stoppedByUser: true } };
     await this.store.save(record);
@@ -392,36 +342,23 @@ export class ContainerService {
       const stopped = { ...record, state: { ...record.state, status: 'exited' as const } };
       delete stopped.state.nextRestartAt;
       await this.store.save(stopped);
-      this.notify(id);
+      this.watch.notify(id);
       return stopped;
     }
     if (record.state.status !== 'running') return record;
     const grace = (timeoutSeconds ?? record.config.stopTimeout) * 1000;
     await this.o.oci.kill(id, record.config.stopSignal);
-    const exit = await this.awaitExit(id, grace);
-    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.awaitExit(id, 30_000));
+    const exit = await this.supervisor.awaitExit(id, grace);
+    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.supervisor.awaitExit(id, 30_000));
     if (!final) throw new BerthError('internal', `container ${record.name} did not stop after SIGKILL`);
-    this.waiters.get(id)?.abort();
-    this.waiters.delete(id);
-    await this.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
+    this.supervisor.stopWatching(id);
+    await this.supervisor.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
     return this.store.get(id) ?? record;
-  }
-
-  private async awaitExit(id: string, ms: number) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), ms);
-    try {
-      return await this.o.oci.waitExit(id, controller.signal);
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   kill(word: string, signal = 'KILL'): Promise<void> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id)!;
       if (current.state.status !== 'running') throw new BerthError('failed-precondition', `Cannot kill container: ${word}: container ${current.id} is not running`);
       await this.o.oci.kill(current.id, signal.replace(/^SIG/, ''));
@@ -431,7 +368,7 @@ export class ContainerService {
   /** With `countAsRestart`, the restart counts in restartCount (a pod's container killed by its liveness probe). */
   restart(word: string, timeoutSeconds?: number, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       await this.stopNow(record.id, timeoutSeconds);
       const current = this.store.get(record.id)!;
       const restartCount = current.state.restartCount + (options.countAsRestart ? 1 : 0);
@@ -441,18 +378,18 @@ export class ContainerService {
 
   remove(word: string, options: { force?: boolean } = {}): Promise<void> {
     const record = this.store.resolve(word);
-    return this.serial(record.id, async () => {
+    return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) return;
       if (current.state.status === 'running' && !options.force) {
         throw new BerthError('failed-precondition', `cannot remove container "${current.name}": container is running: stop the container before removing or force remove`);
       }
-      this.cancelRestart(current.id);
-      this.waiters.get(current.id)?.abort();
+      this.supervisor.cancelRestart(current.id);
+      this.supervisor.stopWatching(current.id);
       if (current.state.status === 'running') await this.o.oci.kill(current.id, 'KILL').catch(() => {});
       await this.release(current);
       await this.store.remove(current.id);
-      this.notify(current.id);
+      this.watch.notify(current.id);
     });
   }
 
@@ -461,67 +398,35 @@ export class ContainerService {
     const victims = this.store.list().filter((c) => c.state.status === 'exited' || c.state.status === 'created');
     let reclaimed = 0;
     for (const c of victims) {
-      reclaimed += await layerSize(rootfsPaths(this.store.dirOf(c.id)).upper).catch(() => 0);
+      reclaimed += await this.o.snapshots.usage(this.pathsOf(c)).catch(() => 0);
       await this.remove(c.id, { force: true });
     }
     return { deleted: victims.map((v) => v.id), reclaimed };
   }
 
-  // ---- looking at containers -----------------------------------------------------------------
-
-  async size(record: ContainerRecord): Promise<ContainerSize> {
-    const sizeRw = await layerSize(rootfsPaths(this.store.dirOf(record.id)).upper);
-    const image = this.o.images.metadata.get(record.config.imageId);
-    return { sizeRw, sizeRootFs: sizeRw + (image?.size ?? 0) };
-  }
-
-  async diff(word: string): Promise<Change[]> {
-    const record = this.store.resolve(word);
-    const image = this.o.images.metadata.get(record.config.imageId);
-    if (!image) throw new BerthError('not-found', `container ${record.name}: its image is gone`);
-    return changes(rootfsPaths(this.store.dirOf(record.id)).upper, lowerDirs(this.o.images, image));
-  }
-
-  pathsOf(record: ContainerRecord): { upper: string; work: string; merged: string } {
-    return rootfsPaths(this.store.dirOf(record.id));
-  }
-
-  lowerDirsOf(record: ContainerRecord): string[] {
-    const image = this.o.images.metadata.get(record.config.imageId);
-    return image ? lowerDirs(this.o.images, image) : [];
-  }
-
-  logs(word: string, options: Omit<LogOptions, 'done'>, onLine: (line: LogLine) => void): Promise<void> {
-    const record = this.store.resolve(word);
-    return readLogs(logPathOf(this.store.dirOf(record.id)), { ...options, done: this.settled(record.id).then(() => {}) }, onLine);
-  }
-
   /**
-   * Resolves once the container is not running and no restart is pending, or it is gone; with
-   * `untilGone` (a --rm container) only once it is removed. Resolves with the last exit code seen.
+   * berth commit: the container's writable layer as one more layer on its image's stack, a new
+   * image with the container's settings as its defaults. The container should be stopped or
+   * paused while its layer is read.
    */
-  settled(id: string, untilGone = false): Promise<number> {
-    return new Promise((resolve) => {
-      let exitCode = this.store.get(id)?.state.exitCode ?? 0;
-      const check = () => {
-        const r = this.store.get(id);
-        if (r?.state.exitCode !== undefined) exitCode = r.state.exitCode;
-        const done = !r || (!untilGone && (r.state.status === 'exited' || r.state.status === 'created'));
-        if (done) resolve(exitCode);
-        return done;
-      };
-      if (check()) return;
-      const listener = () => {
-        if (check()) this.changed.set(id, (this.changed.get(id) ?? []).filter((l) => l !== listener));
-      };
-      this.changed.set(id, [...(this.changed.get(id) ?? []), listener]);
+  async commit(word: string, options: { reference?: string; author?: string; message?: string } = {}): Promise<ImageRecord> {
+    const c = this.store.resolve(word);
+    const parent = this.o.images.get(c.config.imageId);
+    if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
+    const { upper } = this.pathsOf(c);
+    return this.o.images.importLayer({
+      parent,
+      writeTar: (out) => layerFromUpper(upper, out),
+      ...(options.reference ? { repoTag: options.reference } : {}),
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.message ? { message: options.message } : {}),
+      containerConfig: {
+        ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
+        ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
+        ...(c.config.env.length ? { Env: c.config.env } : {}),
+      },
+      createdBy: c.config.args.join(' '),
     });
-  }
-
-  /** docker wait: the exit code once it is settled (a --rm container: once it is removed). */
-  async wait(word: string): Promise<number> {
-    const record = this.store.resolve(word);
-    return this.settled(record.id, record.config.autoRemove);
   }
 
   async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {
@@ -529,61 +434,15 @@ export class ContainerService {
     if (record.state.status !== 'running') {
       throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
     }
-    const image = this.o.images.metadata.get(record.config.imageId)!;
+    const image = this.o.images.get(record.config.imageId)!;
+    const imageConfig = (await this.o.images.config(image)).config ?? {};
     const spec = this.specFor(
       { ...record, config: { ...record.config, entrypoint: args.slice(0, 1), cmd: args.slice(1), env: [...record.config.env, ...(options.env ?? [])], ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) } },
-      image, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
+      image, imageConfig, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
     ) as { process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } } };
     return this.o.oci.exec(record.id, { args: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user }, io);
   }
 
-  // ---- plumbing ----------------------------------------------------------------------------------
-
-  private notify(id: string): void {
-    for (const listener of this.changed.get(id) ?? []) listener();
-    for (const observer of this.observers) observer(id);
-  }
-
-  /**
-   * Be told the ID of each container whose record changes (created, started, exited, restarting,
-   * removed), after the change is saved. Returns the unsubscribe function.
-   */
-  observe(observer: (id: string) => void): () => void {
-    this.observers.add(observer);
-    return () => this.observers.delete(observer);
-  }
-
-  /** Run `fn` after every earlier operation on the same container. */
-  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(id) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.queues.set(id, tail);
-    void tail.then(() => {
-      if (this.queues.get(id) === tail) this.queues.delete(id);
-    });
-    return next;
-  }
-}
-
-const logPathOf = (dir: string) => path.join(dir, 'container.log');
-
-/**
- * The mount points every container needs (/proc, /sys, /dev..., the /etc files the runtime binds
- * over), as a read-only layer between the image and the container's own, as docker's "init"
- * layer is: runc then finds them and creates nothing in the writable layer, so diff and commit
- * show only what the container's processes changed.
- */
-const INIT_LAYER = '.init-layer';
-
-async function makeInitLayer(dir: string): Promise<void> {
-  for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await mkdir(path.join(dir, d), { recursive: true, mode: 0o755 });
-  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) await writeFile(path.join(dir, f), '', { flag: 'a', mode: 0o644 });
-}
-
-/** The image's snapshot directories, topmost first: overlay's lowerdir order. */
-function lowerDirs(images: ImageService, image: ImageRecord): string[] {
-  return [...image.layers].reverse().map((l) => images.snapshots.dirOf(l.chainId));
 }
 
 /**
@@ -591,9 +450,9 @@ function lowerDirs(images: ImageService, image: ImageRecord): string[] {
  * from the immutable snapshots (never through the container's rootfs, where a symlink could
  * point the agent at a host file), and ignored when they are anything but regular files.
  */
-function imageFiles(images: ImageService, image: ImageRecord): { passwd?: string; group?: string } {
+function imageFiles(lowerDirs: string[]): { passwd?: string; group?: string } {
   const read = (rel: string): string | undefined => {
-    for (const dir of lowerDirs(images, image)) {
+    for (const dir of lowerDirs) {
       // Never through a symlinked directory: in a snapshot it could point anywhere on the host.
       const parent = lstatSync(path.join(dir, path.dirname(rel)), { throwIfNoEntry: false });
       if (parent && !parent.isDirectory()) return undefined;

@@ -4,7 +4,7 @@
 // A pure function of its input: no host is read here.
 
 import { BerthError } from '../../proto/errors';
-import type { ImageConfig } from '../images/types';
+import type { ImageConfig } from '../oci';
 import { resolveUser } from './user';
 
 const CPU_PERIOD_US = 100_000;

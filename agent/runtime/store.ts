@@ -1,6 +1,9 @@
 // Container records on disk: <root>/<id>/container.json, one per container, rewritten
 // atomically on every change. The directory also holds the container's writable layer and
-// bundle, so removing a container is removing its directory.
+// bundle, so removing a container is removing its directory. <root>/.init-layer is the read-only
+// layer every container's rootfs has between its image and its own.
+//
+// Opened first by the composition root: the image service asks it which container uses an image.
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -13,8 +16,19 @@ export class ContainerStore {
 
   private constructor(readonly root: string) {}
 
+  /**
+   * The mount points every container needs (/proc, /sys, /dev..., the /etc files the runtime binds
+   * over), as a read-only layer between the image and the container's own, as docker's "init"
+   * layer is: runc then finds them and creates nothing in the writable layer, so diff and commit
+   * show only what the container's processes changed.
+   */
+  get initLayer(): string {
+    return path.join(this.root, INIT_LAYER);
+  }
+
   static async open(root: string): Promise<ContainerStore> {
     const store = new ContainerStore(root);
+    await makeInitLayer(store.initLayer);
     await fs.mkdir(root, { recursive: true, mode: 0o711 });
     for (const id of (await fs.readdir(root)).filter((name) => /^[a-f0-9]{64}$/.test(name))) {
       try {
@@ -79,4 +93,11 @@ export class ContainerStore {
     this.records.delete(id);
     await fs.rm(this.dirOf(id), { recursive: true, force: true });
   }
+}
+
+const INIT_LAYER = '.init-layer';
+
+async function makeInitLayer(dir: string): Promise<void> {
+  for (const d of ['dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc']) await fs.mkdir(path.join(dir, d), { recursive: true, mode: 0o755 });
+  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) await fs.writeFile(path.join(dir, f), '', { flag: 'a', mode: 0o644 });
 }

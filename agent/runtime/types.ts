@@ -7,8 +7,8 @@
 // that outlives the agent, keeps its logs and records its exit code; an agent that restarts
 // adopts the containers it finds.
 
-import type { Digest } from '../images/types';
-import type { NetworkMode, PortMapping } from '../network/types';
+import type { Digest } from '../oci';
+import type { NetworkMode, PortMapping } from '../network';
 import type { VolumeMount } from './spec';
 
 export type ContainerStatus =

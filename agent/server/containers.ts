@@ -6,12 +6,12 @@ import type { ContainersHandlers } from '../../proto/gen/berth/agent/v1/Containe
 import type { ContainerSummary } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
-import type { ImageService } from '../images/service';
-import type { NetworkMode } from '../network/types';
-import { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from '../runtime/options';
-import { parseRestartPolicy } from '../runtime/restart';
-import type { ContainerService, CreateRequest } from '../runtime/service';
-import type { ContainerRecord } from '../runtime/types';
+import type { ImageService } from '../images';
+import type { NetworkMode } from '../network';
+import {
+  type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
+  parsePort, parseRestartPolicy, parseVolume,
+} from '../runtime';
 import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';
@@ -236,21 +236,10 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     },
     Diff: unary(async (req) => ({ changes: await containers.diff(req.id) })),
     Commit: unary(async (req) => {
-      const c = containers.get(req.id);
-      const parent = images.metadata.get(c.config.imageId);
-      if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
-      const image = await images.commit({
-        parent,
-        upper: containers.pathsOf(c).upper,
-        ...(req.reference ? { repoTag: req.reference } : {}),
+      const image = await containers.commit(req.id, {
+        ...(req.reference ? { reference: req.reference } : {}),
         ...(req.author ? { author: req.author } : {}),
         ...(req.message ? { message: req.message } : {}),
-        containerConfig: {
-          ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
-          ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
-          ...(c.config.env.length ? { Env: c.config.env } : {}),
-        },
-        createdBy: c.config.args.join(' '),
       });
       return { imageId: image.id };
     }),

@@ -4,9 +4,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { PassThrough, Readable } from 'node:stream';
 import type { ImagesHandlers } from '../../proto/gen/berth/agent/v1/Images';
 import type { Progress } from '../../proto/gen/berth/agent/v1/Progress';
-import type { ImageService } from '../images/service';
-import { parsePlatform } from '../images/platform';
-import type { ImageRecord, ProgressEvent } from '../images/types';
+import type { ImageRecord, ImageService, ProgressEvent } from '../images';
+import { parsePlatform } from '../oci';
 import { toServiceError } from '../../proto/service-error';
 import { unary } from './unary';
 

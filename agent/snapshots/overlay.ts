@@ -1,14 +1,15 @@
 // Layer snapshots on disk for overlayfs: <root>/<chain-hex>/fs is a lower dir, <root>/<chain-hex>/info.json
 // says what it is. A snapshot in preparation lives in <root>/tmp/ until commit renames it into place.
+// Writable layers live in their containers' directories (writable.ts).
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Digest } from '../images/types';
-import type { Compression } from '../images/media-types';
-import { applyBlob } from './applier';
-import type { AppliedLayer, ApplyLimits, PendingSnapshot, SnapshotInfo, Snapshotter } from './types';
+import type { Compression, Digest } from '../oci';
+import { type AppliedLayer, applyBlob, type ApplyLimits } from '../diff';
+import type { PendingSnapshot, SnapshotInfo, Snapshotter, WritableLayer } from './types';
+import { layerSize, mountRootfs, prepareWritable, unmountRootfs, writableLayer } from './writable';
 
 const hexOf = (chainId: Digest) => chainId.slice('sha256:'.length);
 
@@ -62,6 +63,32 @@ class OverlaySnapshotter implements Snapshotter {
       throw err;
     }
     await fs.rm(doomed, { recursive: true, force: true });
+  }
+
+  lowerDirs(chainIds: readonly Digest[]): string[] {
+    return [...chainIds].reverse().map((chainId) => this.dirOf(chainId));
+  }
+
+  writable(dir: string): WritableLayer {
+    return writableLayer(dir);
+  }
+
+  async prepareWritable(dir: string): Promise<WritableLayer> {
+    const layer = writableLayer(dir);
+    await prepareWritable(layer);
+    return layer;
+  }
+
+  mount(layer: WritableLayer, lowerDirs: string[]): void {
+    mountRootfs(layer, lowerDirs);
+  }
+
+  unmount(layer: WritableLayer): void {
+    unmountRootfs(layer);
+  }
+
+  usage(layer: WritableLayer): Promise<number> {
+    return layerSize(layer.upper);
   }
 }
 

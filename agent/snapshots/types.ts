@@ -1,36 +1,25 @@
+// Snapshots: the layers a container's root filesystem is made of.
+//
 // Layer snapshots: each image layer unpacked once into a read-only directory keyed by its chain
-// ID, shared by every image whose stack starts with the same layers.
+// ID, shared by every image whose stack starts with the same layers. A snapshot directory holds
+// only its layer's diff, in overlayfs form: a deleted path is a 0/0 character device (an overlay
+// whiteout) and a directory whose lower contents are hidden carries `trusted.overlay.opaque=y`.
+// Stacked as overlay lower dirs (topmost layer first), the snapshots of an image show exactly the
+// image's final filesystem.
 //
-// A snapshot directory holds only its layer's diff, in overlayfs form: a deleted path is a 0/0
-// character device (an overlay whiteout) and a directory whose lower contents are hidden carries
-// the `trusted.overlay.opaque=y` xattr. Stacked as overlay lower dirs (topmost layer first), the
-// snapshots of an image show exactly the image's final filesystem.
+// Lifecycle of a layer snapshot: `prepare` makes a private temporary directory, `apply` extracts a
+// layer into it and, only when the whole tar was applied and its diff ID verified by the caller,
+// `commit` renames it into place; a snapshot is therefore either absent or complete, never
+// half-written under its key. `remove` deletes one (the image store's garbage collector decides).
 //
-// Lifecycle: `apply` extracts a layer into a private temporary directory and, only when the whole
-// tar was applied and its diff ID verified by the caller, `commit` renames it into place; a snapshot
-// is therefore either absent or complete, never half-written under its key. `remove` deletes one.
+// Writable layers: a container's upper and work dirs, mounted as an overlay over its image's
+// snapshots. `prepareWritable` at create, `mount` at each start (a no-op when an adopted container's
+// rootfs is still mounted), `unmount` when its process is gone; the directory, owned by the
+// container, goes with it.
 
 import type { Readable } from 'node:stream';
-import type { Compression } from '../images/media-types';
-import type { Digest } from '../images/types';
-
-export interface ApplyLimits {
-  /** Uncompressed bytes past which a layer is refused as a decompression bomb. */
-  maxLayerBytes: number;
-  /** Largest tar header (including PAX/GNU long-name records) accepted, bytes. */
-  maxHeaderBytes: number;
-}
-
-export interface ApplyStats {
-  /** Bytes of file content written. */
-  bytes: number;
-  entries: number;
-}
-
-export interface AppliedLayer extends ApplyStats {
-  /** Digest of the uncompressed tar, to be checked against the image config's diff_ids. */
-  diffId: Digest;
-}
+import type { AppliedLayer, ApplyLimits } from '../diff';
+import type { Compression, Digest } from '../oci';
 
 export interface PendingSnapshot {
   /** Where the layer is being extracted (a fresh empty directory). */
@@ -55,7 +44,18 @@ export interface SnapshotInfo {
   size: number;
 }
 
-export interface Snapshotter {
+/** A container's writable layer: where its changes go and where its root filesystem is mounted. */
+export interface WritableLayer {
+  /** The overlay upper dir: everything the container changed. */
+  upper: string;
+  /** Overlay's work dir, on the upper dir's filesystem. */
+  work: string;
+  /** The mount point: the container's rootfs. */
+  merged: string;
+}
+
+/** Layer snapshots: what the image store unpacks layers into and collects. */
+export interface LayerSnapshotter {
   /** The committed snapshot, or undefined. */
   stat(chainId: Digest): Promise<SnapshotInfo | undefined>;
   /** Directory to stack as an overlay lower dir. */
@@ -64,3 +64,24 @@ export interface Snapshotter {
   list(): Promise<SnapshotInfo[]>;
   remove(chainId: Digest): Promise<void>;
 }
+
+/** Writable layers over layer snapshots: what the container runtime mounts. */
+export interface ContainerSnapshotter {
+  /**
+   * The directories of a stack of layer snapshots given bottom first (an image's layers, by chain
+   * ID), topmost first: overlay's lowerdir order.
+   */
+  lowerDirs(chainIds: readonly Digest[]): string[];
+  /** The writable layer kept in `dir`, a directory its caller owns and removes with it. */
+  writable(dir: string): WritableLayer;
+  /** Make the writable layer's directories in `dir`. Idempotent. */
+  prepareWritable(dir: string): Promise<WritableLayer>;
+  /** Mount `layer` over `lowerDirs` (topmost first) unless it is mounted already. */
+  mount(layer: WritableLayer, lowerDirs: string[]): void;
+  /** Unmount if mounted (lazily when something still holds it). */
+  unmount(layer: WritableLayer): void;
+  /** Bytes in the writable layer, as `du -sb` counts them. */
+  usage(layer: WritableLayer): Promise<number>;
+}
+
+export interface Snapshotter extends LayerSnapshotter, ContainerSnapshotter {}

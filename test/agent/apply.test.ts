@@ -11,8 +11,8 @@ import t, { type Test } from 'tap';
 import * as tarStream from 'tar-stream';
 import { isBerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs } from '../../agent/native';
-import { applyLayer } from '../../agent/snapshots/apply';
-import type { ApplyLimits } from '../../agent/snapshots/types';
+import { applyLayer } from '../../agent/diff/apply';
+import type { ApplyLimits } from '../../agent/diff/types';
 
 const LIMITS: ApplyLimits = { maxLayerBytes: 1 << 30, maxHeaderBytes: 1 << 20 };
 const MTIME = new Date(1_600_000_000_000);

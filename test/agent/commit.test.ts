@@ -9,11 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
-import { EMPTY_LAYER_DIFF_ID, layerFromUpper } from '../../agent/images/commit';
+import { EMPTY_LAYER_DIFF_ID, layerFromUpper } from '../../agent/diff/write-layer';
 import type { ImageService } from '../../agent/images/service';
-import type { ImageRecord } from '../../agent/images/types';
+import type { ImageRecord, ImportLayerArgs } from '../../agent/images/types';
 import { berthFs } from '../../agent/native';
-import { changes, xattrsOf, type Change } from '../../agent/runtime/changes';
+import { changes, xattrsOf } from '../../agent/diff/changes';
+import type { Change } from '../../agent/diff/types';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { openTestImageService } from '../fixtures/service';
@@ -74,6 +75,10 @@ function mountOverlay(t: Test, dir: string, lowers: string[], upper?: string): M
   });
   return { merged, unmount };
 }
+
+/** What the container runtime's commit does with an upper dir: its layer tar, imported on `parent`. */
+const commit = (service: ImageService, args: Omit<ImportLayerArgs, 'writeTar'> & { upper: string }): Promise<ImageRecord> =>
+  service.importLayer({ ...args, writeTar: (out) => layerFromUpper(args.upper, out) });
 
 const lowersOf = (service: ImageService, image: ImageRecord): string[] =>
   [...image.layers].reverse().map((l) => service.snapshots.dirOf(l.chainId));
@@ -210,7 +215,7 @@ t.test('diff and commit of a changed container', async (t) => {
   t.same(await changes(upper, lowersOf(service, parent)), EXPECTED, 'docker diff list');
 
   const name = `${host}/committed/app:v1`;
-  const image = await service.commit({
+  const image = await commit(service, {
     parent, upper, repoTag: name, author: 'Berth Tester <t@example.com>', message: 'a commit',
     createdBy: '/bin/sh -c make-things', containerConfig: { Cmd: ['/bin/sh', '-c', 'cat /data/new.txt'], Env: ['A=1'] },
   });
@@ -297,7 +302,7 @@ t.test('commit of an unchanged container makes an empty layer', async (t) => {
   const upper = path.join(service.root, 'c3', 'upper');
   fs.mkdirSync(upper, { recursive: true });
   t.same(await changes(upper, lowersOf(service, parent)), []);
-  const image = await service.commit({ parent, upper });
+  const image = await commit(service, { parent, upper });
   t.equal(image.layers.length, parent.layers.length + 1);
   t.equal(image.layers.at(-1)!.diffId, EMPTY_LAYER_DIFF_ID, 'the empty tar docker makes too');
   t.same(image.repoTags, [], 'untagged');
@@ -313,7 +318,7 @@ t.test('an invalid name is refused before anything is written', async (t) => {
   const blobs = (await service.content.list()).sort();
   const images = service.list().length;
   for (const bad of ['Upper/Case:tag', 'name:bad tag', 'name@sha256:' + '0'.repeat(64), 'name:-x']) {
-    const err = await service.commit({ parent, upper, repoTag: bad }).then(() => undefined, (e: unknown) => e);
+    const err = await commit(service, { parent, upper, repoTag: bad }).then(() => undefined, (e: unknown) => e);
     t.ok(isBerthError(err) && err.code === 'invalid-argument' && err.message.includes(bad), `${bad}: ${String(err)}`);
   }
   t.same((await service.content.list()).sort(), blobs, 'no blob written');

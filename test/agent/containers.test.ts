@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { CLI, hostResidue, startTestAgent } from '../fixtures/agent';
-import { compileSchemaDir } from '../../agent/images/validate';
+import { compileSchemaDir } from '../../agent/oci/validate';
 
 const validateRuntimeConfig = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
 import type { ProgressEvent } from '../../agent/images/types';
+import type { ImageUsers } from '../../agent/images/service';
 import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type LayerEntry } from '../fixtures/images';
 import { startFaultyServer, startRegistry } from '../fixtures/registry';
 import { openTestImageService } from '../fixtures/service';
@@ -228,7 +229,8 @@ t.test('tag, rmi, prune: names move, layers are freed only when no image uses th
   const app = await buildImage({ layers: [busyboxLayer(), appLayer] });
   await pushImage(registry.host, 'base:1', base);
   await pushImage(registry.host, 'app:1', app);
-  const service = await openTestImageService(t);
+  let usersOf: ImageUsers = () => undefined;
+  const service = await openTestImageService(t, { usersOf: (id) => usersOf(id) });
   const b = await service.pull(`${registry.host}/base:1`);
   const a = await service.pull(`${registry.host}/app:1`);
 
@@ -254,7 +256,7 @@ t.test('tag, rmi, prune: names move, layers are freed only when no image uses th
   await t.rejects(service.remove('mine'), { code: 'not-found', message: 'No such image: mine' });
 
   const c = await service.pull(`${registry.host}/app:1`);
-  service.usersOf = (id) => (id === c.id ? 'f00dfeedc0ffee' : undefined);
+  usersOf = (id) => (id === c.id ? 'f00dfeedc0ffee' : undefined);
   await t.rejects(service.remove(`${registry.host}/app:1`), { code: 'failed-precondition', message: /container f00dfeedc0ff is using its referenced image/ });
 });
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { isBerthError } from '../../proto/errors';
-import { parseDigest, sha256, VerifyingStream } from '../../agent/images/digest';
-import { detectCompression, layerCompression, isForeignLayerType, MediaType } from '../../agent/images/media-types';
-import { familiarName, familiarString, formatReference, parseReference } from '../../agent/images/reference';
+import { parseDigest, sha256, VerifyingStream } from '../../agent/oci/digest';
+import { detectCompression, layerCompression, isForeignLayerType, MediaType } from '../../agent/oci/media-types';
+import { familiarName, familiarString, formatReference, parseReference } from '../../agent/oci/reference';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

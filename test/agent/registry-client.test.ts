@@ -5,12 +5,12 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { sha256 } from '../../agent/images/digest';
-import { MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../../agent/images/media-types';
-import { parseReference } from '../../agent/images/reference';
+import { sha256 } from '../../agent/oci/digest';
+import { MANIFEST_OR_INDEX_TYPES, MANIFEST_TYPES, MediaType } from '../../agent/oci/media-types';
+import { parseReference } from '../../agent/oci/reference';
 import { createRegistryClient, HostResolver, normalizeRegistryKey, parseChallenges, parseRegistriesConfig } from '../../agent/images/registry';
 import type { RegistryOptions } from '../../agent/images/registry/types';
-import type { Descriptor } from '../../agent/images/types';
+import type { Descriptor } from '../../agent/oci/types';
 import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type BuiltImage } from '../fixtures/images';
 import { startFaultyServer, startRegistry } from '../fixtures/registry';
 

@@ -2,7 +2,7 @@
 // and every generated config.json valid against the OCI runtime-spec schema.
 
 import t from 'tap';
-import { compileSchemaDir } from '../../agent/images/validate';
+import { compileSchemaDir } from '../../agent/oci/validate';
 import { buildSpec, DEFAULT_CAPABILITIES, mergeEnv, processArgs, resolveUser, type SpecInput } from '../../agent/runtime';
 
 const validate = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');

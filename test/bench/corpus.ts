@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { buildTar, digestOf, MT, pushBlob, pushManifest, type LayerEntry } from '../fixtures/images';
-import type { Descriptor, Digest, ImageConfig } from '../../agent/images/types';
+import type { Descriptor, Digest, ImageConfig } from '../../agent/oci/types';
 
 const gzip = promisify(zlib.gzip);
 

@@ -90,7 +90,7 @@ function install(file: string): void {
 
   // The agent's own start path. Loaded here first, so the agent gets these same module objects.
   const dist = path.resolve(__dirname, '../../agent');
-  const rootfs = require(path.join(dist, 'runtime/rootfs')) as Record<string, (...a: unknown[]) => unknown>;
+  const rootfs = require(path.join(dist, 'snapshots/writable')) as Record<string, (...a: unknown[]) => unknown>;
   const origMount = rootfs.mountRootfs!;
   rootfs.mountRootfs = (...a: unknown[]) => timeSync('mount rootfs', () => origMount(...a));
   const origUnmount = rootfs.unmountRootfs!;
@@ -126,9 +126,15 @@ function install(file: string): void {
     return r;
   };
 
-  const service = require(path.join(dist, 'runtime/service')) as { ContainerService: { prototype: Record<string, (...a: unknown[]) => Promise<unknown>> } };
-  const proto = service.ContainerService.prototype;
-  for (const m of ['start', 'run', 'create', 'remove', 'exited', 'release'] as const) {
+  type Prototype = { prototype: Record<string, (...a: unknown[]) => Promise<unknown>> };
+  const service = require(path.join(dist, 'runtime/service')) as { ContainerService: Prototype };
+  const supervisor = require(path.join(dist, 'runtime/supervisor')) as { Supervisor: Prototype };
+  const methods: Array<[Prototype, string]> = [
+    ...(['start', 'run', 'create', 'remove', 'release'] as const).map((m): [Prototype, string] => [service.ContainerService, m]),
+    [supervisor.Supervisor, 'exited'],
+  ];
+  for (const [cls, m] of methods) {
+    const proto = cls.prototype;
     const orig = proto[m];
     if (!orig) continue;
     proto[m] = function (this: unknown, ...a: unknown[]) {

@@ -4,7 +4,8 @@ import { DistributionClient } from './client';
 import type { RegistryClient, RegistryOptions } from './types';
 
 export type { BlobReadOptions, RegistryClient, RegistryOptions, ResolvedManifest } from './types';
-export { DistributionClient, compileOptions, type CompiledRegistryOptions } from './client';
+export { DistributionClient } from './client';
+export { compileOptions, type CompiledRegistryOptions } from './exchange';
 export { parseChallenges, type Challenge } from './auth';
 export { CredentialStore, normalizeRegistryKey, readAuthFile, type Credentials } from './credentials';
 export { HostResolver, isLoopbackHost, parseRegistriesConfig, type Endpoint } from './hosts';

@@ -7,7 +7,7 @@
 // belong to, never across a redirect to another host.
 
 import type { Readable } from 'node:stream';
-import type { Descriptor, Digest, Reference } from '../types';
+import type { Descriptor, Digest, Reference } from '../../oci';
 
 export interface RegistryOptions {
   /** Hosts (host[:port]) that may be spoken to over plain HTTP, besides loopback. */

@@ -15,20 +15,7 @@ import * as fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
-
-export type ChangeKind =
-  /** Not present in the image. */
-  | 'A'
-  /** Present in the image and changed (content, metadata, or something below a directory). */
-  | 'C'
-  /** Present in the image and deleted. */
-  | 'D';
-
-export interface Change {
-  kind: ChangeKind;
-  /** Absolute path in the container, as docker diff prints it. */
-  path: string;
-}
+import type { Change } from './types';
 
 /** One entry of an upper dir, parents before children, names in byte order. */
 export interface UpperEntry {

@@ -7,7 +7,7 @@
 // removed when the store opens.
 
 import type { Readable } from 'node:stream';
-import type { Digest } from '../types';
+import type { Digest } from '../oci';
 
 export interface ContentReader {
   /** Size of the blob, or undefined when absent. */

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { meaningfulFailure } from '../../proto/errors';
-import type { Compression } from '../images/media-types';
+import type { Compression } from '../oci';
 import { applyLayer } from './apply';
 import { DiffIdHasher, decompressor } from './decompress';
 import type { AppliedLayer, ApplyLimits } from './types';

@@ -5,8 +5,7 @@ import { createHash } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BerthError } from '../../proto/errors';
-import type { Compression } from '../images/media-types';
-import type { Digest } from '../images/types';
+import type { Compression, Digest } from '../oci';
 
 /**
  * A stage that decompresses a layer. Node 20's zlib has no zstd, so zstd layers go through the

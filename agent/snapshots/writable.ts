@@ -1,34 +1,32 @@
-// A container's root filesystem: the image's layer snapshots as overlay lower dirs (topmost
-// first) under the container's own writable upper dir, mounted at <container>/rootfs.
+// A container's writable layer and its mount: the image's layer snapshots as overlay lower dirs
+// (topmost first) under the container's own upper dir, mounted at <container>/rootfs.
+//
+// The writable layer lives in a directory its caller owns (the container's), so that removing a
+// container is removing its directory; the snapshotter decides what is in it and how it mounts.
 
 import { statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { berthFs } from '../native';
+import type { WritableLayer } from './types';
 
-export interface RootfsPaths {
-  upper: string;
-  work: string;
-  merged: string;
-}
-
-export const rootfsPaths = (containerDir: string): RootfsPaths => ({
+export const writableLayer = (containerDir: string): WritableLayer => ({
   upper: path.join(containerDir, 'upper'),
   work: path.join(containerDir, 'work'),
   merged: path.join(containerDir, 'rootfs'),
 });
 
-export async function prepareRootfs(p: RootfsPaths): Promise<void> {
+export async function prepareWritable(p: WritableLayer): Promise<void> {
   for (const dir of [p.upper, p.work, p.merged]) await fs.mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
 /** Mount unless mounted already (an adopted container's rootfs stays mounted while it runs). */
-export function mountRootfs(p: RootfsPaths, lowers: string[]): void {
+export function mountRootfs(p: WritableLayer, lowers: string[]): void {
   if (isMounted(p.merged)) return;
   berthFs().mountOverlay(p.merged, lowers, p.upper, p.work);
 }
 
-export function unmountRootfs(p: RootfsPaths): void {
+export function unmountRootfs(p: WritableLayer): void {
   if (!isMounted(p.merged)) return;
   try {
     berthFs().unmount(p.merged, false);

@@ -5,8 +5,8 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../../../proto/errors';
-import type { Digest } from '../types';
+import { BerthError } from '../../proto/errors';
+import type { Digest } from '../oci';
 import type { ContentStore, Ingest } from './types';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;

@@ -1,0 +1,41 @@
+// Layer diffs: the vocabulary of applying a layer to a directory and of comparing one.
+//
+// A layer is a diff: an OCI layer tar whose whiteouts (`.wh.NAME`, `.wh..wh..opq`) say what it
+// deletes. Applying one (decompress, hash into the diff ID, extract confined to the target
+// directory) writes overlayfs' form of the diff; comparing an overlay upper dir with the layers
+// below it gives docker diff's changes, and writing it gives a layer tar again. Nothing here keeps
+// state between calls: the caller owns the directories and streams it hands in.
+
+import type { Digest } from '../oci';
+
+export interface ApplyLimits {
+  /** Uncompressed bytes past which a layer is refused as a decompression bomb. */
+  maxLayerBytes: number;
+  /** Largest tar header (including PAX/GNU long-name records) accepted, bytes. */
+  maxHeaderBytes: number;
+}
+
+export interface ApplyStats {
+  /** Bytes of file content written. */
+  bytes: number;
+  entries: number;
+}
+
+export interface AppliedLayer extends ApplyStats {
+  /** Digest of the uncompressed tar, to be checked against the image config's diff_ids. */
+  diffId: Digest;
+}
+
+export type ChangeKind =
+  /** Not present in the image. */
+  | 'A'
+  /** Present in the image and changed (content, metadata, or something below a directory). */
+  | 'C'
+  /** Present in the image and deleted. */
+  | 'D';
+
+export interface Change {
+  kind: ChangeKind;
+  /** Absolute path in the container, as docker diff prints it. */
+  path: string;
+}

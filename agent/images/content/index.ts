@@ -1,2 +1,0 @@
-export type { ContentReader, ContentStore, Ingest } from './types';
-export { openContentStore } from './local';
