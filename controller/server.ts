@@ -5,13 +5,11 @@
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';
 import { loadClusterApi } from '../proto';
-import { NODE_LEASE_NAMESPACE, type Namespace } from '../proto/resources';
+import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { clusterHandlers } from './api/cluster-api';
 import { nodeHandlers } from './api/node-api';
-import type { Clock } from './api/registry';
-import { Registry } from './api/registry';
 import { Tunnels } from './api/tunnels';
-import { BerthError } from '../proto/errors';
+import { ensureNamespace, Registry, type Clock } from './objects';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { startControlLoops } from './loops';
 import { openStore } from './store';
@@ -110,12 +108,4 @@ export async function startController(options: ControllerOptions): Promise<Contr
     await store.close();
     throw err;
   }
-}
-
-async function ensureNamespace(registry: Registry, name: string): Promise<void> {
-  if (await registry.tryGet('Namespace', undefined, name)) return;
-  const ns: Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } };
-  await registry.create(ns).catch((err: unknown) => {
-    if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
-  });
 }

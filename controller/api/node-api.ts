@@ -6,9 +6,8 @@
 import type { NodeHandlers } from '../../proto';
 import { NODE_LEASE_NAMESPACE, type Condition, type Event, type Lease, type Node, type Pod, type PodStatus } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { recordEvent } from './events';
+import { recordEvent, type Clock, type Registry } from '../objects';
 import { failStream, parseJson, unary } from './grpc';
-import type { Clock, Registry } from './registry';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
 

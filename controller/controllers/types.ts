@@ -27,7 +27,7 @@ export interface ObjectRef {
   resourceVersion?: string;
 }
 
-/** An Event to record (the shape of controller/api/events.ts' EventRecord). */
+/** An Event to record (the shape of controller/objects/events.ts' EventRecord). */
 export interface EventSpec {
   involvedObject: ObjectReference;
   type: 'Normal' | 'Warning';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Lease } from '../../proto/resources';
-import type { Clock, Registry } from '../api/registry';
+import type { Clock, Registry } from '../objects';
 import { BerthError } from '../../proto/errors';
 import { decide } from './decide';
 

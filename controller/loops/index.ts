@@ -1,7 +1,7 @@
 // Start every control loop over shared informers. See types.ts.
 
 import type { Deployment, Lease, Node, Pod, ReplicaSet } from '../../proto/resources';
-import { eventRecorder } from '../api/events';
+import { eventRecorder } from '../objects';
 import { Informer } from '../cache/informer';
 import { WorkQueue } from '../controllers/queue';
 import { reconcileDeployment, watchDeployments } from './deployments';

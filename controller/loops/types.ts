@@ -7,8 +7,7 @@
 // it did (no duplicate pods). A failed action fails the pass: the key is retried with back-off.
 
 import type { Deployment, Lease, Node, Pod, ReplicaSet } from '../../proto/resources';
-import type { EventRecorder } from '../api/events';
-import type { Clock, Registry } from '../api/registry';
+import type { Clock, EventRecorder, Registry } from '../objects';
 import type { Informer } from '../cache/informer';
 
 export interface Caches {
