@@ -9,6 +9,7 @@ import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { clusterHandlers } from './api/cluster-api';
 import { nodeHandlers } from './api/node-api';
 import { Tunnels } from './api/tunnels';
+import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { startControlLoops } from './loops';
@@ -71,7 +72,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     };
     const api = loadClusterApi().berth.cluster.v1;
     server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize }));
-    server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
+    const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
+    server.addService(api.Node.service, nodeHandlers({ registry, sessions, tunnels }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     if (options.controlLoops !== false) {
