@@ -11,8 +11,8 @@ import { nodeHandlers } from './api/node-api';
 import { Tunnels } from './api/tunnels';
 import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
+import { startControllers } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
-import { startControlLoops } from './loops';
 import { openStore } from './store';
 
 export interface ControllerOptions {
@@ -83,8 +83,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
         lead: async () => {
-          const loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
-          return () => loops.stop();
+          const controllers = await startControllers({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+          return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),
       });

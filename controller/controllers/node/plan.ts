@@ -2,7 +2,7 @@
 
 import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../../proto/resources';
 import { getCondition, newCondition } from '../conditions';
-import { eventFor, keyOf, refOf, timeOf } from '../objects';
+import { eventFor, keyOf, refOf, timeOf } from '../meta';
 import { isBeingDeleted } from '../pods';
 import { isDeclaredLost, withEpochBumped } from '../../nodes/rules';
 import { NODE_CONTROLLER, NodeReason, type NodeAction, type NodeLifecycleOptions, type NodePlan } from './types';
