@@ -1,14 +1,14 @@
-// The controller process: the store, the API server (Cluster for users, Node for agents), and the
-// control loops (scheduler, deployments, replica sets, node lifecycle, garbage collection), in
-// one process. Everything it decides it reads back from the store: it can restart at any time.
+// The controller process, composed: the store, the object registry over it, the API server
+// (Cluster for users, Node for agents, over node sessions), and, while this controller leads, the
+// controllers (scheduler, deployments, replica sets, node lifecycle, garbage collection). This is
+// the one file that knows them all. Everything it decides it reads back from the store: it can
+// restart at any time.
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';
 import { loadClusterApi } from '../proto';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
-import { clusterHandlers } from './api/cluster-api';
-import { nodeHandlers } from './api/node-api';
-import { Tunnels } from './api/tunnels';
+import { clusterHandlers, nodeHandlers, Tunnels } from './api';
 import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
 import { startControllers } from './controllers';

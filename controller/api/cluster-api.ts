@@ -4,9 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { withDefaults } from '../../proto/resources';
-import { validateResource } from '../../proto/manifests';
-import { apply, compileFilter, deleteWithDependents, infoOf, type Registry } from '../objects';
+import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
@@ -49,14 +47,9 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
 
     Update: unary(async (req) => {
       const obj = parseJson(req.json, 'object') as Resource;
-      if (obj?.kind === 'Node') {
-        // Nodes belong to their agents; a user may only change spec (cordon).
-        const node = await registry.get(obj.kind, undefined, obj.metadata?.name ?? '');
-        return toWire(await registry.update({ ...node, spec: (obj as { spec?: object }).spec, metadata: { ...node.metadata, resourceVersion: obj.metadata.resourceVersion } } as Resource, { keepStatus: true }));
-      }
-      const issues = validateResource(obj);
-      if (issues.length > 0) throw new BerthError('invalid-argument', issues.map((i) => i.message).join('\n'));
-      return toWire(await serialize(() => registry.update(withDefaults(obj), { keepStatus: true })));
+      const update = () => updateByUser(registry, obj);
+      // A node's cordon does not wait behind applies (it never did).
+      return toWire(await (obj?.kind === 'Node' ? update() : serialize(update)));
     }),
 
     Delete: unary(async (req) => {

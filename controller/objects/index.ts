@@ -7,5 +7,6 @@ export { infoOf, describeObject } from './keys';
 export { ignoreNotFound } from './errors';
 export { apply, type ApplyAction, type ApplyOutcome, type ApplyOptions } from './apply';
 export { deleteWithDependents, ensureNamespace } from './delete';
+export { updateByUser } from './update';
 export { recordEvent, eventRecorder, type EventRecord, type EventRecorder } from './events';
 export { compileFilter } from './filters';
