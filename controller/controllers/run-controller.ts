@@ -6,7 +6,7 @@
 // fails the pass: the key is retried with back-off. See types.ts.
 
 import type { Resource } from '../../proto/resources';
-import { newCaches, startCaches, stopCaches, type Caches, type ChangeHandler, type Informer } from '../cache';
+import { newCaches, startCaches, stopCaches, type Caches, type Informer } from '../cache';
 import { eventRecorder, type Clock, type EventRecorder, type Registry } from '../objects';
 import { controllerRef } from './meta';
 import { WorkQueue, type HandlerResult } from './queue';
@@ -79,24 +79,44 @@ export function splitKey(key: string): [string | undefined, string] {
   return slash < 0 ? [undefined, key] : [key.slice(0, slash) || undefined, key.slice(slash + 1)];
 }
 
-/** A change handler that enqueues the changed object's own key (controller-runtime's For). */
-export function enqueueObject(enqueue: (key: string) => void): ChangeHandler<Resource> {
-  return (_type, obj) => enqueue(queueKey(obj.metadata.namespace, obj.metadata.name));
-}
-
-/** A change handler that enqueues the key of the object's controller when it is a `kind` (controller-runtime's Owns). */
-export function enqueueController(kind: string, enqueue: (key: string) => void): ChangeHandler<Resource> {
-  return (_type, obj) => {
-    const owner = controllerRef(obj);
-    if (owner?.kind === kind) enqueue(queueKey(obj.metadata.namespace, owner.name));
+/**
+ * A loop over one kind's objects, keyed `namespace/name` (controller-runtime's For(...).Owns(...)):
+ * woken by a change to the object and to any object it controls; a key whose object is gone or
+ * being deleted is done (what it controls goes through the garbage collector).
+ */
+export function objectLoop<T extends Resource, O extends Resource>(options: {
+  workers: number;
+  /** The objects this loop reconciles. */
+  objects: (caches: Caches) => Informer<T>;
+  /** The objects they control (ownerReference with controller: true). */
+  owned: (caches: Caches) => Informer<O>;
+  reconcile(ctx: ControllerContext, object: T, written: WrittenRevisions): Promise<HandlerResult | void>;
+}): ControlLoop {
+  return {
+    workers: options.workers,
+    watch(caches, enqueue) {
+      const objects = options.objects(caches);
+      objects.onChange((_type, obj) => enqueue(queueKey(obj.metadata.namespace, obj.metadata.name)));
+      options.owned(caches).onChange((_type, obj) => {
+        const owner = controllerRef(obj);
+        if (owner?.kind === objects.kind) enqueue(queueKey(obj.metadata.namespace, owner.name));
+      });
+    },
+    async reconcile(ctx, key, written) {
+      const [namespace, name] = splitKey(key);
+      const obj = options.objects(ctx.caches).get(namespace, name);
+      if (!obj || obj.metadata.deletionTimestamp) return;
+      return options.reconcile(ctx, obj, written);
+    },
   };
 }
 
-/** The object a key names, unless it is gone or being deleted (then there is nothing to do). */
-export function liveObject<T extends Resource>(cache: Informer<T>, key: string): T | undefined {
-  const [namespace, name] = splitKey(key);
-  const obj = cache.get(namespace, name);
-  return obj && !obj.metadata.deletionTimestamp ? obj : undefined;
+/** Write an object's status, unless it was replaced meanwhile by another of its name (uid). */
+export async function writeStatus<T extends Resource & { status?: unknown }>(
+  ctx: ControllerContext, cache: Informer<T>, written: WrittenRevisions, object: T, status: T['status'],
+): Promise<void> {
+  written.note(cache, await ctx.registry.mutate<T>(object.kind, object.metadata.namespace, object.metadata.name!, (current) =>
+    current.metadata.uid === object.metadata.uid ? { ...current, status } : undefined));
 }
 
 /** A plan's requeueAfterMs as the queue wants it. */

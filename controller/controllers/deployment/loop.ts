@@ -4,20 +4,15 @@
 import type { Deployment, ReplicaSet } from '../../../proto/resources';
 import { ignoreNotFound } from '../../objects';
 import { controllerRef, isControlledBy } from '../meta';
-import { enqueueController, enqueueObject, liveObject, requeueAfter, type ControlLoop } from '../run-controller';
+import { objectLoop, requeueAfter, writeStatus } from '../run-controller';
 import { plan } from './plan';
 
-export const deploymentLoop: ControlLoop = {
+export const deploymentLoop = objectLoop({
   workers: 2,
+  objects: (caches) => caches.deployments,
+  owned: (caches) => caches.replicaSets,
 
-  watch(caches, enqueue) {
-    caches.deployments.onChange(enqueueObject(enqueue));
-    caches.replicaSets.onChange(enqueueController('Deployment', enqueue));
-  },
-
-  async reconcile(ctx, key, written) {
-    const deployment = liveObject(ctx.caches.deployments, key);
-    if (!deployment) return;
+  async reconcile(ctx, deployment, written) {
     const { namespace, name } = deployment.metadata;
     const replicaSets = ctx.caches.replicaSets.list((rs) => rs.metadata.namespace === namespace && isControlledBy(rs, deployment));
     const owned = new Set(replicaSets.map((rs) => rs.metadata.uid));
@@ -40,8 +35,7 @@ export const deploymentLoop: ControlLoop = {
           { keepStatus: true }));
           break;
         case 'update-deployment-status':
-          written.note(ctx.caches.deployments, await ctx.registry.mutate<Deployment>('Deployment', namespace, name!, (d) =>
-            d.metadata.uid === deployment.metadata.uid ? { ...d, status: action.status } : undefined));
+          await writeStatus(ctx, ctx.caches.deployments, written, deployment, action.status);
           break;
         case 'event':
           ctx.record(action.event);
@@ -50,4 +44,4 @@ export const deploymentLoop: ControlLoop = {
     }
     return requeueAfter(requeueAfterMs);
   },
-};
+});

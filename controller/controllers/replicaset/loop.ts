@@ -1,26 +1,21 @@
 // The replica set loop: a ReplicaSet's key -> plan (./plan.ts) over the caches -> pods created
 // and deleted, status written. Its pods' changes wake it too.
 
-import type { Pod, ReplicaSet } from '../../../proto/resources';
+import type { Pod } from '../../../proto/resources';
 import { BerthError } from '../../../proto/errors';
 import { ignoreNotFound } from '../../objects';
 import { isControlledBy } from '../meta';
-import { enqueueController, enqueueObject, liveObject, requeueAfter, type ControlLoop } from '../run-controller';
+import { objectLoop, requeueAfter, writeStatus } from '../run-controller';
 import { plan } from './plan';
 import { randomSuffix } from './random-suffix';
 
-export const replicaSetLoop: ControlLoop = {
+export const replicaSetLoop = objectLoop({
   workers: 2,
+  objects: (caches) => caches.replicaSets,
+  owned: (caches) => caches.pods,
 
-  watch(caches, enqueue) {
-    caches.replicaSets.onChange(enqueueObject(enqueue));
-    caches.pods.onChange(enqueueController('ReplicaSet', enqueue));
-  },
-
-  async reconcile(ctx, key, written) {
-    const replicaSet = liveObject(ctx.caches.replicaSets, key);
-    if (!replicaSet) return;
-    const { namespace, name } = replicaSet.metadata;
+  async reconcile(ctx, replicaSet, written) {
+    const { namespace } = replicaSet.metadata;
     const pods = ctx.caches.pods.list((p) => p.metadata.namespace === namespace && isControlledBy(p, replicaSet));
     const { actions, requeueAfterMs } = plan(replicaSet, pods, ctx.clock(), randomSuffix);
     for (const action of actions) {
@@ -36,8 +31,7 @@ export const replicaSetLoop: ControlLoop = {
           written.note(ctx.caches.pods, await ctx.registry.delete('Pod', action.pod.namespace, action.pod.name).catch(ignoreNotFound));
           break;
         case 'update-replicaset-status':
-          written.note(ctx.caches.replicaSets, await ctx.registry.mutate<ReplicaSet>('ReplicaSet', namespace, name!, (rs) =>
-            rs.metadata.uid === replicaSet.metadata.uid ? { ...rs, status: action.status } : undefined));
+          await writeStatus(ctx, ctx.caches.replicaSets, written, replicaSet, action.status);
           break;
         case 'event':
           ctx.record(action.event);
@@ -46,4 +40,4 @@ export const replicaSetLoop: ControlLoop = {
     }
     return requeueAfter(requeueAfterMs);
   },
-};
+});
