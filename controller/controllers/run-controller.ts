@@ -24,7 +24,7 @@ export interface ControllerContext {
 export interface ControlLoop {
   /** Keys handled at once (never one key by two workers). */
   workers: number;
-  /** Add change handlers to the caches; they only enqueue keys (see enqueueObject, enqueueController). */
+  /** Add change handlers to the caches; they only enqueue keys (objectLoop writes this for a kind's objects). */
   watch(caches: Caches, enqueue: (key: string) => void): void;
   /** Cluster-wide keys to look at once on start (the caches' first list enqueues the others). */
   initialKeys?: readonly string[];
