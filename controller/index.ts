@@ -1,3 +1,12 @@
-// The controller's public face: start one in this process.
+// The controller's public face: start one in this process. This is all the CLI
+// (cli/controller-command.ts) may import; tests may reach inside.
+//
+// Inside, each folder imports only those before it:
+//   store -> objects -> nodes -> cache -> controllers -> leader -> api -> server.ts -> index.ts
+// store/ keeps keys and revisions (SQLite, etcd); objects/ makes them Kubernetes objects (registry,
+// apply, events); nodes/ holds the agents' session rules (epochs, leases); cache/ the informers;
+// controllers/ each pure planner with its loop; leader/ runs the controllers on one controller
+// only; api/ the thin gRPC handlers; server.ts composes them. proto/ is below them all.
+
 export { startController, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
 export type { Controller, ControllerOptions } from './server';

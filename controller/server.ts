@@ -1,19 +1,18 @@
-// The controller process: the store, the API server (Cluster for users, Node for agents), and the
-// control loops (scheduler, deployments, replica sets, node lifecycle, garbage collection), in
-// one process. Everything it decides it reads back from the store: it can restart at any time.
+// The controller process, composed: the store, the object registry over it, the API server
+// (Cluster for users, Node for agents, over node sessions), and, while this controller leads, the
+// controllers (scheduler, deployments, replica sets, node lifecycle, garbage collection). This is
+// the one file that knows them all. Everything it decides it reads back from the store: it can
+// restart at any time.
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';
 import { loadClusterApi } from '../proto';
-import { NODE_LEASE_NAMESPACE, type Namespace } from '../proto/resources';
-import { clusterHandlers } from './api/cluster-api';
-import { nodeHandlers } from './api/node-api';
-import type { Clock } from './api/registry';
-import { Registry } from './api/registry';
-import { Tunnels } from './api/tunnels';
-import { BerthError } from '../proto/errors';
+import { NODE_LEASE_NAMESPACE } from '../proto/resources';
+import { clusterHandlers, nodeHandlers, Tunnels } from './api';
+import { nodeSessions } from './nodes';
+import { ensureNamespace, Registry, type Clock } from './objects';
+import { startControllers } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
-import { startControlLoops } from './loops';
 import { openStore } from './store';
 
 export interface ControllerOptions {
@@ -73,7 +72,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     };
     const api = loadClusterApi().berth.cluster.v1;
     server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize }));
-    server.addService(api.Node.service, nodeHandlers({ registry, tunnels, clock, leaseDurationMs: nodeGracePeriodMs }));
+    const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
+    server.addService(api.Node.service, nodeHandlers({ registry, sessions, tunnels }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     if (options.controlLoops !== false) {
@@ -83,8 +83,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
         lead: async () => {
-          const loops = await startControlLoops({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
-          return () => loops.stop();
+          const controllers = await startControllers({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+          return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),
       });
@@ -110,12 +110,4 @@ export async function startController(options: ControllerOptions): Promise<Contr
     await store.close();
     throw err;
   }
-}
-
-async function ensureNamespace(registry: Registry, name: string): Promise<void> {
-  if (await registry.tryGet('Namespace', undefined, name)) return;
-  const ns: Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } };
-  await registry.create(ns).catch((err: unknown) => {
-    if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
-  });
 }

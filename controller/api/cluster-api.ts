@@ -4,13 +4,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { apply } from './apply';
-import { withDefaults } from '../../proto/resources';
-import { compileFilter } from './filters';
+import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';
 import { failStream, parseJson, unary } from './grpc';
-import { infoOf } from './keys';
-import { validateResource } from '../../proto/manifests';
-import type { Registry } from './registry';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
 
@@ -52,14 +47,9 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
 
     Update: unary(async (req) => {
       const obj = parseJson(req.json, 'object') as Resource;
-      if (obj?.kind === 'Node') {
-        // Nodes belong to their agents; a user may only change spec (cordon).
-        const node = await registry.get(obj.kind, undefined, obj.metadata?.name ?? '');
-        return toWire(await registry.update({ ...node, spec: (obj as { spec?: object }).spec, metadata: { ...node.metadata, resourceVersion: obj.metadata.resourceVersion } } as Resource, { keepStatus: true }));
-      }
-      const issues = validateResource(obj);
-      if (issues.length > 0) throw new BerthError('invalid-argument', issues.map((i) => i.message).join('\n'));
-      return toWire(await serialize(() => registry.update(withDefaults(obj), { keepStatus: true })));
+      const update = () => updateByUser(registry, obj);
+      // A node's cordon does not wait behind applies (it never did).
+      return toWire(await (obj?.kind === 'Node' ? update() : serialize(update)));
     }),
 
     Delete: unary(async (req) => {
@@ -103,30 +93,4 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
       }).catch((err: unknown) => failStream(call, err));
     },
   };
-}
-
-/**
- * Delete an object. Owned objects go with their owner through the garbage collector; a
- * namespace takes everything in it along at once.
- */
-export async function deleteWithDependents(registry: Registry, kind: string, namespace: string | undefined, name: string): Promise<Resource[]> {
-  const deleted: Resource[] = [];
-  if (kind === 'Namespace') {
-    if (name === 'default' || name.startsWith('berth-')) {
-      throw new BerthError('failed-precondition', `namespace "${name}" is kept by the system and cannot be deleted`);
-    }
-    for (const k of ['Deployment', 'ReplicaSet', 'Pod', 'Event']) {
-      const { items } = await registry.list(k, { namespace: name });
-      for (const o of items) {
-        await registry.delete(k, name, o.metadata.name!, { force: k !== 'Pod' }).catch(ignoreNotFound);
-      }
-    }
-  }
-  deleted.push(await registry.delete(kind, namespace, name));
-  return deleted;
-}
-
-function ignoreNotFound(err: unknown): undefined {
-  if (err instanceof BerthError && err.code === 'not-found') return undefined;
-  throw err;
 }

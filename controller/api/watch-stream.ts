@@ -4,8 +4,8 @@
 // the client gets RESYNC, a fresh list (ADDED...) and SYNCED, and the watch carries on from there.
 
 import type { Resource } from '../../proto/resources';
-import { StoreError } from '../store/types';
-import type { ListOptions, Registry } from './registry';
+import { StoreError } from '../store';
+import type { ListOptions, Registry } from '../objects';
 
 export type WireEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNCED' | 'RESYNC';
 

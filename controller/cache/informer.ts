@@ -6,8 +6,8 @@
 // pass sees what it just did (no duplicate pods from a stale view).
 
 import type { Resource } from '../../proto/resources';
-import { StoreError } from '../store/types';
-import type { Registry } from '../api/registry';
+import { StoreError } from '../store';
+import type { Registry } from '../objects';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type ChangeHandler<T> = (type: ChangeType, object: T, previous?: T) => void;

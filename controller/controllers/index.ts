@@ -1,14 +1,29 @@
-// The controllers: one work queue, and per controller a pure planner (deployment, replicaset,
-// node lifecycle, garbage collector). Executors and wiring (informers, store writes) live apart
-// and import from here. See types.ts for the plan/execute split.
+// What others may import from the controllers: start them all (see types.ts). The planners and
+// their helpers are internal; tests import them by path.
 
-export { WorkQueue, type WorkQueueOptions, type Handler, type HandlerResult } from './queue';
-export { systemTimers, ManualTimers, type Timers, type TimerHandle } from './timers';
-export type { Plan, ObjectRef, EventSpec, EventAction } from './types';
-export { getCondition, setCondition, newCondition, replaceCondition, removeCondition } from './conditions';
-export { controllerRef, isControlledBy, controllerReferenceTo, timeOf, canonicalJson, sameJson } from './objects';
-export { isActive, isReady, isAvailable, isTerminated, isBeingDeleted } from './pods';
-export * as deployment from './deployment';
-export * as replicaset from './replicaset';
-export * as node from './node';
-export * as gc from './gc';
+import type { Clock, Registry } from '../objects';
+import { deploymentLoop } from './deployment/loop';
+import { garbageCollectorLoop } from './gc/loop';
+import { nodeLifecycleLoop } from './node/loop';
+import { replicaSetLoop } from './replicaset/loop';
+import { runControllers, type RunningControllers } from './run-controller';
+import { schedulerLoop } from './scheduler/loop';
+
+export interface ControllersOptions {
+  registry: Registry;
+  clock: Clock;
+  nodeGracePeriodMs: number;
+  podEvictionTimeoutMs: number;
+}
+
+export type { RunningControllers } from './run-controller';
+
+export function startControllers(options: ControllersOptions): Promise<RunningControllers> {
+  return runControllers(options.registry, options.clock, [
+    deploymentLoop,
+    replicaSetLoop,
+    schedulerLoop,
+    nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
+    garbageCollectorLoop,
+  ]);
+}

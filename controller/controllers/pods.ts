@@ -2,7 +2,7 @@
 // least minReadySeconds, as Kubernetes' podutil.IsPodAvailable).
 
 import type { Condition, Pod } from '../../proto/resources';
-import { timeOf } from './objects';
+import { timeOf } from './meta';
 
 /** Succeeded or Failed: its containers are gone for good; it is no replica any more. */
 export function isTerminated(pod: Pod): boolean {

@@ -3,11 +3,14 @@
 // API servers all serve; only the leader reconciles. Leadership ends at the latest when a renewal
 // could not be written for a whole lease duration (counted on our own clock, from before the
 // write), so the loops stop before anyone else may take over.
+//
+// Imports: objects/ (the lease is an object) and proto/; decide.ts is the pure decision. It knows
+// nothing of what it runs: server.ts hands it the controllers as `lead`.
 
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Lease } from '../../proto/resources';
-import type { Clock, Registry } from '../api/registry';
+import type { Clock, Registry } from '../objects';
 import { BerthError } from '../../proto/errors';
 import { decide } from './decide';
 

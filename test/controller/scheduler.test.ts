@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import type { Node, Pod, PodPhase } from '../../proto/resources';
-import { plan, podRequests, unschedulableReason } from '../../controller/scheduler';
+import { plan, podRequests, unschedulableReason } from '../../controller/controllers/scheduler';
 import { frozen } from '../fixtures/frozen';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { createRequest } from '../../agent/node/container-spec';
-import { podRequests } from '../../controller/scheduler/requests';
+import { podRequests } from '../../controller/controllers/scheduler/requests';
 import { QuantityError, formatCpu, formatMemory, parseCpu, parseMemory, type Pod } from '../../proto/resources';
 
 t.test('cpu to millicores', async (t) => {

@@ -1,4 +1,5 @@
 // The deployment controller's pure decisions. See types.ts for the lifecycle of a rollout.
+// Its loop (loop.ts) is started by ../index.ts and not exported here: the planner loads no I/O.
 
 export { plan } from './plan';
 export { templateHash, sameTemplate } from './hash';

@@ -5,7 +5,7 @@
 
 import type { ReplicaSet } from '../../../proto/resources';
 import { getCondition, newCondition, setCondition } from '../conditions';
-import { controllerReferenceTo, sameJson } from '../objects';
+import { controllerReferenceTo, sameJson } from '../meta';
 import { isRollingUpdate, maxSurge } from './fenceposts';
 import { sameTemplate, templateHash } from './hash';
 import { byCreation, type Revision, type Rollout } from './rollout';

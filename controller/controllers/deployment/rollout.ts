@@ -4,7 +4,7 @@
 
 import type { Deployment, DeploymentStatus, Pod, ReplicaSet } from '../../../proto/resources';
 import { isActive, isAvailable, isReady } from '../pods';
-import { eventFor, isControlledBy, refOf, sameJson, timeOf } from '../objects';
+import { eventFor, isControlledBy, refOf, sameJson, timeOf } from '../meta';
 import type { EventSpec } from '../types';
 import { maxSurge } from './fenceposts';
 import {

@@ -4,7 +4,7 @@
 
 import type { DeploymentStatus } from '../../../proto/resources';
 import { getCondition, newCondition, removeCondition, replaceCondition, setCondition } from '../conditions';
-import { timeOf } from '../objects';
+import { timeOf } from '../meta';
 import { maxUnavailable } from './fenceposts';
 import { hasProgressDeadline } from './revision';
 import type { Rollout } from './rollout';

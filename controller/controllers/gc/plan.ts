@@ -3,7 +3,7 @@
 
 import type { Resource } from '../../../proto/resources';
 import { KINDS } from '../../../proto/resources';
-import { controllerRef, refOf } from '../objects';
+import { controllerRef, refOf } from '../meta';
 import { isBeingDeleted } from '../pods';
 import type { GcAction, GcPlan } from './types';
 

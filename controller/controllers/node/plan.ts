@@ -2,8 +2,9 @@
 
 import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../../proto/resources';
 import { getCondition, newCondition } from '../conditions';
-import { eventFor, keyOf, refOf, timeOf } from '../objects';
+import { eventFor, keyOf, refOf, timeOf } from '../meta';
 import { isBeingDeleted } from '../pods';
+import { isDeclaredLost, withEpochBumped } from '../../nodes/rules';
 import { NODE_CONTROLLER, NodeReason, type NodeAction, type NodeLifecycleOptions, type NodePlan } from './types';
 
 const UNKNOWN_MESSAGE = 'Agent stopped renewing its lease.';
@@ -65,13 +66,8 @@ export function plan(
       actions.push({ type: 'evict-pod', pod: refOf(pod), nodeName: name });
       events.push(event(pod, 'Normal', 'NodeControllerEviction', `Marking for deletion Pod ${keyOf(pod)} from Node ${name}`));
     }
-    if (lease && !alreadyDeclaredLost(lease)) {
-      const bumped: Lease = {
-        ...lease,
-        metadata: { ...lease.metadata },
-        spec: { ...lease.spec, leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1, acquireTime: now.toISOString() },
-      };
-      actions.push({ type: 'bump-node-epoch', nodeName: name, lease: bumped });
+    if (lease && !isDeclaredLost(lease)) {
+      actions.push({ type: 'bump-node-epoch', nodeName: name, lease: withEpochBumped(lease, now) });
       events.push(event(node, 'Normal', 'DeletingAllPods', `Deleting all Pods from Node ${name}.`));
     }
   }
@@ -79,13 +75,6 @@ export function plan(
   const result: NodePlan = { actions: [...actions, ...events] };
   if (requeue !== undefined) result.requeueAfterMs = requeue;
   return result;
-}
-
-/** The bump stamps acquireTime after the last renewal; registering or renewing undoes that. */
-function alreadyDeclaredLost(lease: Lease): boolean {
-  const acquired = timeOf(lease.spec.acquireTime);
-  const renewed = timeOf(lease.spec.renewTime);
-  return acquired !== undefined && renewed !== undefined && acquired > renewed;
 }
 
 /** The new condition, keeping the transition time when the status does not change. */

@@ -9,6 +9,7 @@
 // "Once per loss" is kept in the Lease itself: the bump stamps spec.acquireTime with the time of
 // the bump, later than the last renewal; registering sets acquireTime = renewTime again, and
 // renewals move renewTime past it. So acquireTime > renewTime reads "already declared lost".
+// Those lease rules are the node sessions' (controller/nodes/rules.ts): this planner uses them.
 
 import type { Condition, Lease } from '../../../proto/resources';
 import type { EventAction, ObjectRef, Plan } from '../types';

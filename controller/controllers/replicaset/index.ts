@@ -1,4 +1,5 @@
 // The ReplicaSet controller's pure decisions. See types.ts.
+// Its loop (loop.ts) is started by ../index.ts and not exported here: the planner loads no I/O.
 
 export { plan, podFromTemplate } from './plan';
 export { deletionOrder } from './rank';

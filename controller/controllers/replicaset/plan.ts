@@ -1,7 +1,7 @@
 // The ReplicaSet controller's decision for one ReplicaSet, as Kubernetes' syncReplicaSet.
 
 import type { Pod, ReplicaSet, ReplicaSetStatus } from '../../../proto/resources';
-import { controllerReferenceTo, eventFor, isControlledBy, refOf, sameJson } from '../objects';
+import { controllerReferenceTo, eventFor, isControlledBy, refOf, sameJson } from '../meta';
 import { isActive, isAvailable, isBeingDeleted, isReady, isTerminated, nextAvailableDelay } from '../pods';
 import { deletionOrder } from './rank';
 import { BURST_REPLICAS, REPLICASET_CONTROLLER, type ReplicaSetAction, type ReplicaSetPlan } from './types';

@@ -7,7 +7,7 @@
 
 import type { Pod } from '../../../proto/resources';
 import { isReady, maxRestarts, readyCondition } from '../pods';
-import { timeOf } from '../objects';
+import { timeOf } from '../meta';
 import { POD_DELETION_COST_ANNOTATION } from './types';
 
 const PHASE_ORDER: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };

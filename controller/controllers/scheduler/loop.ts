@@ -1,37 +1,42 @@
-// The scheduling loop: pending pods -> nodes, by controller/scheduler. One key for the whole
-// cluster: a plan places every pending pod at once, so that replicas made together spread.
+// The scheduling loop: pending pods -> nodes, by ./plan.ts. One key for the whole cluster: a plan
+// places every pending pod at once, so that replicas made together spread.
 
-import type { Pod } from '../../proto/resources';
-import { getCondition, newCondition, replaceCondition } from '../controllers/conditions';
-import { eventFor, keyOf } from '../controllers/objects';
-import { isBeingDeleted, isTerminated } from '../controllers/pods';
-import type { HandlerResult, WorkQueue } from '../controllers/queue';
-import { plan, SCHEDULER_NAME } from '../scheduler';
-import type { LoopContext } from './types';
-import { WrittenRevisions } from './writes';
+import type { Pod } from '../../../proto/resources';
+import { getCondition, newCondition, replaceCondition } from '../conditions';
+import { eventFor, keyOf } from '../meta';
+import { isBeingDeleted, isTerminated } from '../pods';
+import type { HandlerResult } from '../queue';
+import type { ControlLoop, ControllerContext } from '../run-controller';
+import type { WrittenRevisions } from '../written';
+import { plan } from './plan';
+import { SCHEDULER_NAME } from './types';
 
-export const SCHEDULE_KEY = 'schedule';
+const SCHEDULE_KEY = 'schedule';
 
 /** Pods that could not be placed are looked at again this often even when nothing changes. */
 const UNSCHEDULABLE_RETRY_MS = 5000;
 
-export function watchScheduling(ctx: LoopContext, queue: WorkQueue): void {
-  ctx.caches.pods.onChange((type, pod, previous) => {
-    const pending = !pod.spec.nodeName;
-    // A new pending pod; or a bound pod gone or finished: room for the pending ones.
-    if (pending || type === 'DELETED' || (isTerminated(pod) && previous && !isTerminated(previous))) queue.add(SCHEDULE_KEY);
-  });
-  ctx.caches.nodes.onChange(() => queue.add(SCHEDULE_KEY));
-}
+export const schedulerLoop: ControlLoop = {
+  workers: 1,
+  watch(caches, enqueue) {
+    caches.pods.onChange((type, pod, previous) => {
+      const pending = !pod.spec.nodeName;
+      // A new pending pod; or a bound pod gone or finished: room for the pending ones.
+      if (pending || type === 'DELETED' || (isTerminated(pod) && previous && !isTerminated(previous))) enqueue(SCHEDULE_KEY);
+    });
+    caches.nodes.onChange(() => enqueue(SCHEDULE_KEY));
+  },
+  initialKeys: [SCHEDULE_KEY],
+  reconcile: (ctx, _key, written) => schedule(ctx, written),
+};
 
-export async function schedule(ctx: LoopContext): Promise<HandlerResult | void> {
+async function schedule(ctx: ControllerContext, written: WrittenRevisions): Promise<HandlerResult | void> {
   const pods = ctx.caches.pods.list();
   const pending = pods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p));
   if (pending.length === 0) return;
   const bound = pods.filter((p) => p.spec.nodeName);
   const { bindings, unschedulable } = plan(pending, ctx.caches.nodes.list(), bound);
   const now = ctx.clock();
-  const written = new WrittenRevisions();
   for (const { pod, nodeName } of bindings) {
     const scheduled = newCondition('PodScheduled', 'True', '', '', now);
     delete scheduled.reason;
@@ -57,6 +62,5 @@ export async function schedule(ctx: LoopContext): Promise<HandlerResult | void> 
     }));
     ctx.record(eventFor(pod, SCHEDULER_NAME, 'Warning', 'FailedScheduling', reason));
   }
-  await written.caughtUp();
   return unschedulable.length > 0 ? { requeueAfterMs: UNSCHEDULABLE_RETRY_MS } : undefined;
 }

@@ -2,8 +2,8 @@
 // that fails a filter is not looked at further, except that the resource filter reports every
 // resource that is short (a node may count for both Insufficient cpu and Insufficient memory).
 
-import type { Pod } from '../../proto/resources';
-import { getCondition } from '../controllers';
+import type { Pod } from '../../../proto/resources';
+import { getCondition } from '../conditions';
 import type { NodeState } from './node-state';
 import type { Resources } from './requests';
 import { FitReason } from './types';

@@ -2,7 +2,7 @@
 // request (a bad selector fails the request with the position of the bad part).
 
 import { matchesFieldSelector, matchesRequirements, parseFieldSelector, parseLabelSelector, type FieldSource } from '../../proto/resources';
-import type { ObjectFilter } from './registry';
+import type { ObjectFilter } from './types';
 
 export function compileFilter(labelSelector: string, fieldSelector: string): ObjectFilter | undefined {
   if (!labelSelector.trim() && !fieldSelector.trim()) return undefined;

@@ -1,7 +1,8 @@
 // One scheduling pass over the pending pods, oldest first. See types.ts for the rules.
 
-import type { Node, Pod } from '../../proto/resources';
-import { isBeingDeleted, isTerminated, timeOf } from '../controllers';
+import type { Node, Pod } from '../../../proto/resources';
+import { timeOf } from '../meta';
+import { isBeingDeleted, isTerminated } from '../pods';
 import { fitProblems, unschedulableReason } from './fit';
 import { compareText, groupOf, nodeStates, place, type NodeState } from './node-state';
 import { podRequests, type Resources } from './requests';

@@ -9,7 +9,7 @@
 // plan() is pure; the executor writes each binding (spec.nodeName) and, for unschedulable pods,
 // a PodScheduled=False condition and a FailedScheduling event with the reason.
 
-import type { Pod } from '../../proto/resources';
+import type { Pod } from '../../../proto/resources';
 
 export const SCHEDULER_NAME = 'default-scheduler';
 

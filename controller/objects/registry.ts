@@ -11,40 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store/types';
+import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
+import { conflict, notFound, storeFailure } from './errors';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
-
-export type ObjectFilter = (obj: Resource) => boolean;
-
-export interface ObjectEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: Resource;
-  /** The store revision of this change. */
-  revision: number;
-}
-
-export interface ObjectWatchCallbacks {
-  onEvent(event: ObjectEvent): void;
-  /** `gone` (resume point compacted: relist) or `unavailable`. */
-  onError(err: Error): void;
-}
-
-export interface ListOptions {
-  namespace?: string;
-  filter?: ObjectFilter;
-}
-
-export interface DeleteOptions {
-  /** Delete only if still at this resource version. */
-  resourceVersion?: string;
-  /**
-   * Skip graceful deletion: a pod bound to a node is normally only marked (deletionTimestamp) and
-   * removed once its agent reports its containers gone.
-   */
-  force?: boolean;
-}
-
-export type Clock = () => Date;
+import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
 
 /** Kinds whose spec is the desired state: a change of it moves metadata.generation. */
 const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod';
@@ -273,20 +243,4 @@ function withoutVersion<T extends Resource>(obj: T): T {
   const metadata = { ...obj.metadata };
   delete metadata.resourceVersion;
   return { ...obj, metadata };
-}
-
-function notFound(kind: string, name: string): BerthError {
-  return new BerthError('not-found', `${describeObject(infoOf(kind), name)} not found`);
-}
-
-function conflict(kind: string, name: string, cause?: unknown): BerthError {
-  return new BerthError('conflict',
-    `Operation cannot be fulfilled on ${describeObject(infoOf(kind), name)}: the object has been modified; please apply your changes to the latest version and try again`,
-    { cause });
-}
-
-function storeFailure(err: unknown): BerthError {
-  if (err instanceof BerthError) return err;
-  if (err instanceof StoreError && err.code === 'unavailable') return new BerthError('unavailable', `store unavailable: ${err.message}`, { cause: err });
-  return new BerthError('internal', err instanceof Error ? err.message : String(err), { cause: err });
 }

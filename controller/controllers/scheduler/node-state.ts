@@ -1,8 +1,9 @@
 // A node as the scheduler sees it during one plan: what it offers, what its pods use, and how
 // many pods of each owner group run on it. Bindings made earlier in the plan are added in.
 
-import type { Node, Pod } from '../../proto/resources';
-import { controllerRef, isBeingDeleted, isTerminated } from '../controllers';
+import type { Node, Pod } from '../../../proto/resources';
+import { controllerRef } from '../meta';
+import { isBeingDeleted, isTerminated } from '../pods';
 import { allocatable, podRequests, type Allocatable, type Resources } from './requests';
 
 export interface NodeState {

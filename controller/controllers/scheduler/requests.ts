@@ -2,8 +2,8 @@
 // (as Kubernetes defaults it); no request at all is 0 for fitting, but for scoring counts as
 // 100m cpu and 200Mi memory, as Kubernetes does, so that pods without requests still spread.
 
-import type { Node, Pod } from '../../proto/resources';
-import { parseCpu, parseMemory } from '../../proto/resources';
+import type { Node, Pod } from '../../../proto/resources';
+import { parseCpu, parseMemory } from '../../../proto/resources';
 
 export interface Resources {
   /** Millicores. */

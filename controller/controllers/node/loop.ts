@@ -1,24 +1,32 @@
 // The node lifecycle loop: leases -> node Ready conditions, and lost nodes' pods evicted, by
-// controller/controllers/node.
+// ./plan.ts. One key for the whole cluster: the plan looks at every node at once.
 
-import type { Lease, Node, Pod } from '../../proto/resources';
-import { plan } from '../controllers/node';
-import { getCondition, replaceCondition } from '../controllers/conditions';
-import type { HandlerResult, WorkQueue } from '../controllers/queue';
-import type { LoopContext } from './types';
-import { ignoreNotFound, WrittenRevisions } from './writes';
+import type { Lease, Node, Pod } from '../../../proto/resources';
+import { ignoreNotFound } from '../../objects';
+import { getCondition, replaceCondition } from '../conditions';
+import { requeueAfter, type ControlLoop, type ControllerContext } from '../run-controller';
+import type { WrittenRevisions } from '../written';
+import { plan } from './plan';
+import type { NodeLifecycleOptions } from './types';
 
-export const NODES_KEY = 'nodes';
+const NODES_KEY = 'nodes';
 
-export function watchNodes(ctx: LoopContext, queue: WorkQueue): void {
-  ctx.caches.nodes.onChange(() => queue.add(NODES_KEY));
-  ctx.caches.leases.onChange(() => queue.add(NODES_KEY));
-  ctx.caches.pods.onChange((_type, pod) => {
-    if (pod.spec.nodeName && pod.metadata.deletionTimestamp) queue.add(NODES_KEY);
-  });
+export function nodeLifecycleLoop(options: NodeLifecycleOptions): ControlLoop {
+  return {
+    workers: 1,
+    watch(caches, enqueue) {
+      caches.nodes.onChange(() => enqueue(NODES_KEY));
+      caches.leases.onChange(() => enqueue(NODES_KEY));
+      caches.pods.onChange((_type, pod) => {
+        if (pod.spec.nodeName && pod.metadata.deletionTimestamp) enqueue(NODES_KEY);
+      });
+    },
+    initialKeys: [NODES_KEY],
+    reconcile: (ctx, _key, written) => reconcileNodes(ctx, written, options),
+  };
 }
 
-export async function reconcileNodes(ctx: LoopContext, options: { gracePeriodMs: number; evictionTimeoutMs: number }): Promise<HandlerResult | void> {
+async function reconcileNodes(ctx: ControllerContext, written: WrittenRevisions, options: NodeLifecycleOptions) {
   const nodes = ctx.caches.nodes.list();
   const podsByNode = new Map<string, Pod[]>();
   for (const pod of ctx.caches.pods.list((p) => !!p.spec.nodeName)) {
@@ -27,7 +35,6 @@ export async function reconcileNodes(ctx: LoopContext, options: { gracePeriodMs:
     podsByNode.set(pod.spec.nodeName!, list);
   }
   const { actions, requeueAfterMs } = plan(nodes, ctx.caches.leases.list(), podsByNode, ctx.clock(), options);
-  const written = new WrittenRevisions();
   for (const action of actions) {
     switch (action.type) {
       case 'set-node-condition':
@@ -52,6 +59,5 @@ export async function reconcileNodes(ctx: LoopContext, options: { gracePeriodMs:
   for (const pod of ctx.caches.pods.list((p) => !!p.metadata.deletionTimestamp && notReady.has(p.spec.nodeName))) {
     written.note(ctx.caches.pods, await ctx.registry.delete('Pod', pod.metadata.namespace, pod.metadata.name!, { force: true }).catch(ignoreNotFound));
   }
-  await written.caughtUp();
-  return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
+  return requeueAfter(requeueAfterMs);
 }

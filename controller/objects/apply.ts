@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
+import { ignoreNotFound } from './errors';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
 import { validateResource } from '../../proto/manifests';
 import type { Registry } from './registry';
@@ -100,10 +101,7 @@ export async function apply(registry: Registry, documents: unknown[], options: A
         const live = await registry.tryGet(member.kind, member.namespace, member.name);
         // Only the very object this set created: never one made later under the same name.
         if (!live || live.metadata.uid !== member.uid) continue;
-        const deleted = options.dryRun ? live : await registry.delete(member.kind, member.namespace, member.name).catch((err: unknown) => {
-          if (err instanceof BerthError && err.code === 'not-found') return undefined;
-          throw err;
-        });
+        const deleted = options.dryRun ? live : await registry.delete(member.kind, member.namespace, member.name).catch(ignoreNotFound);
         if (deleted) outcomes.push({ action: 'pruned', object: deleted });
       }
     }

@@ -1,4 +1,5 @@
 // The scheduler's pure decisions. See types.ts for the rules.
+// Its loop (loop.ts) is started by ../index.ts and not exported here: the planner loads no I/O.
 
 export { plan } from './plan';
 export { podRequests, allocatable, type Resources, type Allocatable } from './requests';

@@ -1,0 +1,42 @@
+// The informers the controllers share, one per kind they read (client-go's shared informer
+// factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
+// so each kind is listed and watched once.
+
+import type { Deployment, Lease, Node, Pod, ReplicaSet } from '../../proto/resources';
+import type { Registry } from '../objects';
+import { Informer } from './informer';
+
+export interface Caches {
+  pods: Informer<Pod>;
+  replicaSets: Informer<ReplicaSet>;
+  deployments: Informer<Deployment>;
+  nodes: Informer<Node>;
+  leases: Informer<Lease>;
+}
+
+/** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
+export function newCaches(registry: Registry): Caches {
+  return {
+    pods: new Informer<Pod>(registry, 'Pod'),
+    replicaSets: new Informer<ReplicaSet>(registry, 'ReplicaSet'),
+    deployments: new Informer<Deployment>(registry, 'Deployment'),
+    nodes: new Informer<Node>(registry, 'Node'),
+    leases: new Informer<Lease>(registry, 'Lease'),
+  };
+}
+
+/** Resolves once every cache holds its first list; when one fails, all are stopped. */
+export async function startCaches(caches: Caches): Promise<void> {
+  try {
+    await Promise.all(all(caches).map((c) => c.start()));
+  } catch (err) {
+    stopCaches(caches);
+    throw err;
+  }
+}
+
+export function stopCaches(caches: Caches): void {
+  for (const c of all(caches)) c.stop();
+}
+
+const all = (caches: Caches) => Object.values(caches) as Informer[];

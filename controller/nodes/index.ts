@@ -1,0 +1,6 @@
+// What others may import from node sessions (see types.ts for the rules and their lifecycle).
+// rules.ts is pure: a pure planner (controllers/node) imports it directly, without the registry.
+
+export { nodeSessions } from './sessions';
+export { boundTo, epochOf, isDeclaredLost, withEpochBumped } from './rules';
+export type { NodeSessions, NodeSessionOptions, PodStatusReport, Registration } from './types';
