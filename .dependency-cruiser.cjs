@@ -35,14 +35,11 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function layerRules({ root, entry }) {
   const steps = layersOf(entry);
   const all = steps.flat();
+  const unplaced = `^${root}/(?!(${all.map(escape).join('|')})/)[^/]+/`;
+  const comment = `every folder of ${root}/ has its place in the Layers line of ${entry}`;
   const rules = [
-    {
-      name: `${root}-folder-without-layer`,
-      comment: `every folder of ${root}/ has its place in the Layers line of ${entry}`,
-      severity: 'error',
-      from: { path: `^${root}/(?!(${all.map(escape).join('|')})/)[^/]+/` },
-      to: {},
-    },
+    { name: `${root}-folder-without-layer`, comment, severity: 'error', from: { path: unplaced }, to: {} },
+    { name: `${root}-folder-without-layer-imported`, comment, severity: 'error', from: {}, to: { path: unplaced } },
   ];
   steps.forEach((step, i) => {
     const above = steps.slice(i + 1).flat();

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { loadAgentApi } from '../proto';
+import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';

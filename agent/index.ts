@@ -3,9 +3,10 @@
 // what cli/ (the `berth agent` command) may import. Everything else under agent/ is internal.
 //
 // Imports point one way. Each folder imports only folders to its left (and proto/, the shared
-// contract), bottom to top:
+// contract), bottom to top; agent.ts and this file sit above them all (checked in CI by
+// .dependency-cruiser.cjs, which reads this line):
 //
-//   native → oci → content → diff → snapshots → images → network → runtime → node → server → agent.ts
+// Layers: native → oci → content → diff → snapshots → images → network → runtime → node → server
 //
 //   native     the berth_fs addon: confined filesystem, mount, namespace and xattr calls
 //   oci        digests, media types, descriptors, image configs, references, platforms, schemas

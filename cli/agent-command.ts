@@ -1,9 +1,8 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
-import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent } from '../agent/agent';
+import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, startAgent } from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
-import { parseLabels } from '../agent/node';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(argv, {

@@ -1,8 +1,9 @@
 // The controller's public face: start one in this process. This is all the CLI
 // (cli/controller-command.ts) may import; tests may reach inside.
 //
-// Inside, each folder imports only those before it:
-//   store -> objects -> nodes -> cache -> controllers -> leader -> api -> server.ts -> index.ts
+// Inside, each folder imports only those before it; server.ts and this file sit above them all
+// (checked in CI by .dependency-cruiser.cjs, which reads this line):
+// Layers: store → objects → nodes → cache → controllers → leader → api
 // store/ keeps keys and revisions (SQLite, etcd); objects/ makes them Kubernetes objects (registry,
 // apply, events); nodes/ holds the agents' session rules (epochs, leases); cache/ the informers;
 // controllers/ each pure planner with its loop; leader/ runs the controllers on one controller

@@ -6,7 +6,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';
-import { loadClusterApi } from '../proto';
+import { loadClusterApi } from '../proto/grpc';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { clusterHandlers, nodeHandlers, Tunnels } from './api';
 import { nodeSessions } from './nodes';

@@ -1,45 +1,15 @@
-// The agent's gRPC API: service constructors from the descriptor compiled at build time (npm run
-// gen: proto/build-descriptor.js), typed with the definitions proto-loader-gen-types writes to
-// proto/gen. Nothing parses agent.proto at run time.
+// proto/: the contract every process shares, and the bottom of every import graph (it imports
+// none of agent/, controller/ or cli/). What a resource *is* and how failures are named live here
+// once, so the CLI, the controller and the agent cannot read the same document differently.
+//
+//   errors.ts    the one error vocabulary: codes, BerthError, the one map onto gRPC statuses
+//   resources/   the documents' types and kinds, defaults, exact quantities, label selectors (pure)
+//   manifests/   YAML/JSON manifests parsed with positions and validated against
+//                manifests/schemas (loads yaml and ajv: import it where it is needed, lazily in the CLI)
+//   grpc.ts      gRPC services (agent.proto, cluster.proto) and failures as statuses (loads grpc-js)
+//   definition.ts, descriptor.ts, gen/   the descriptors compiled at build time (npm run gen)
+//
+// This file re-exports the pure, light part; the others are imported by their own path.
 
-import * as grpc from '@grpc/grpc-js';
-import { agentDefinition, clusterDefinition } from './definition';
-import type { ProtoGrpcType } from './gen/agent';
-import type { ProtoGrpcType as ClusterProtoGrpcType } from './gen/cluster';
-
-type V1 = ProtoGrpcType['berth']['agent']['v1'];
-
-/** The agent's services (its message types are not loaded: nothing needs them at run time). */
-export interface AgentApi {
-  berth: { agent: { v1: Pick<V1, 'Images' | 'Containers'> } };
-}
-
-let agentApi: AgentApi | undefined;
-
-export function loadAgentApi(): AgentApi {
-  agentApi ??= grpc.loadPackageDefinition(agentDefinition()) as unknown as AgentApi;
-  return agentApi;
-}
-
-type ClusterV1 = ClusterProtoGrpcType['berth']['cluster']['v1'];
-
-/** The controller's services: Cluster for users, Node for agents. */
-export interface ClusterApi {
-  berth: { cluster: { v1: Pick<ClusterV1, 'Cluster' | 'Node'> } };
-}
-
-let clusterApi: ClusterApi | undefined;
-
-export function loadClusterApi(): ClusterApi {
-  clusterApi ??= grpc.loadPackageDefinition(clusterDefinition()) as unknown as ClusterApi;
-  return clusterApi;
-}
-
-export type { ProtoGrpcType as AgentProto } from './gen/agent';
-export type { ImagesClient } from './gen/berth/agent/v1/Images';
-export type { ContainersClient } from './gen/berth/agent/v1/Containers';
-export type { Progress__Output as ProgressMessage } from './gen/berth/agent/v1/Progress';
-export type { ClusterClient } from './gen/berth/cluster/v1/Cluster';
-export type { NodeClient } from './gen/berth/cluster/v1/Node';
-export type { ClusterHandlers } from './gen/berth/cluster/v1/Cluster';
-export type { NodeHandlers } from './gen/berth/cluster/v1/Node';
+export * from './errors';
+export * from './resources';

@@ -9,7 +9,7 @@
 // "try again": streams reopen with back-off, the lease renewal keeps trying, containers run on.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadClusterApi, type NodeClient } from '../../proto';
+import { loadClusterApi, type NodeClient } from '../../proto/grpc';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';

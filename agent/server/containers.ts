@@ -13,7 +13,7 @@ import {
   parsePort, parseRestartPolicy, parseVolume,
 } from '../runtime';
 import { BerthError } from '../../proto/errors';
-import { toServiceError } from '../../proto/service-error';
+import { toServiceError } from '../../proto/grpc';
 import { unary } from './unary';
 
 const formatPort = (p: ContainerRecord['config']['ports'][number]) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`;

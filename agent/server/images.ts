@@ -6,7 +6,7 @@ import type { ImagesHandlers } from '../../proto/gen/berth/agent/v1/Images';
 import type { Progress } from '../../proto/gen/berth/agent/v1/Progress';
 import type { ImageRecord, ImageService, ProgressEvent } from '../images';
 import { parsePlatform } from '../oci';
-import { toServiceError } from '../../proto/service-error';
+import { toServiceError } from '../../proto/grpc';
 import { unary } from './unary';
 
 const summary = (i: ImageRecord) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, created: i.created, size: String(i.size) });

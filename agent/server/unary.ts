@@ -1,7 +1,7 @@
 // Unary gRPC handlers from async functions.
 
 import type * as grpc from '@grpc/grpc-js';
-import { toServiceError } from '../../proto/service-error';
+import { toServiceError } from '../../proto/grpc';
 
 /** Wrap a unary handler so every failure becomes a proper gRPC status. */
 export function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {

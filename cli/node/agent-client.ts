@@ -3,7 +3,7 @@
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { BerthError, fromStatus, GRPC_STATUS } from '../../proto/errors';
-import type { ContainersClient, ImagesClient } from '../../proto';
+import type { ContainersClient, ImagesClient } from '../../proto/grpc';
 import { liteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient } from '../grpc/grpc-lite';
 

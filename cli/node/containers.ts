@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import { BerthError } from '../../proto/errors';
-import type { ContainersClient, ImagesClient } from '../../proto';
+import type { ContainersClient, ImagesClient } from '../../proto/grpc';
 import type { ContainerSummary__Output } from '../../proto/gen/berth/agent/v1/ContainerSummary';
 import type { CreateContainerRequest } from '../../proto/gen/berth/agent/v1/CreateContainerRequest';
 import { call, consume, fromAgentStatus } from './agent-client';

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../proto/errors';
-import type { ImagesClient } from '../../proto';
+import type { ImagesClient } from '../../proto/grpc';
 import { agentSocket, call, consume, fromAgentStatus, imagesClient } from './agent-client';
 import { parseFlags, requireArgs } from '../common/args';
 import { renderTable } from '../common/table';

@@ -1,7 +1,7 @@
 // Pull and push progress as docker prints it: one line per layer, redrawn in place with a bar on
 // a terminal; on anything else, one plain line whenever a layer's state changes.
 
-import type { ProgressMessage } from '../../proto';
+import type { ProgressMessage } from '../../proto/grpc';
 import { humanSize, shortId } from './format';
 
 const WORDS: Record<string, Record<string, string>> = {

@@ -1,7 +1,7 @@
 // The Cluster service: what the CLI calls. Convert, call, map errors; the work is elsewhere.
 
 import type * as grpc from '@grpc/grpc-js';
-import type { ClusterHandlers } from '../../proto';
+import type { ClusterHandlers } from '../../proto/grpc';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';

@@ -2,7 +2,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { BerthError } from '../../proto/errors';
-import { toServiceError } from '../../proto/service-error';
+import { toServiceError } from '../../proto/grpc';
 
 /** A unary handler from an async function; every failure becomes a gRPC status. */
 export function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {

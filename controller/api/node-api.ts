@@ -1,7 +1,7 @@
 // The Node service: what agents call. Convert, call the node sessions (controller/nodes: the
 // epoch and lease rules live there), map errors; the pod watch and the tunnel are streams.
 
-import type { NodeHandlers } from '../../proto';
+import type { NodeHandlers } from '../../proto/grpc';
 import type { Event, Node, PodStatus } from '../../proto/resources';
 import { boundTo, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { call, containersClient } from '../../cli/node/agent-client';
-import { loadClusterApi, type ClusterClient, type ContainersClient } from '../../proto';
+import { loadClusterApi, type ClusterClient, type ContainersClient } from '../../proto/grpc';
 import type { Deployment, Node, Pod } from '../../proto/resources';
 import { makeTestHost, type TestHost } from '../fixtures/agent';
 import type { Cleanup } from './cleanup';

@@ -15,7 +15,7 @@ import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { containerdConfig, containerdReady } from './tools';
 import { call, containersClient } from '../../cli/node/agent-client';
-import type { ContainersClient } from '../../proto';
+import type { ContainersClient } from '../../proto/grpc';
 import { removeCgroupParent, unmountUnder, type Cleanup } from './cleanup';
 import type { PhaseEvent } from './phase-probe';
 import { memoryOf, runCommand, startDaemon, waitFor, type Daemon } from './proc';

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { ProgressPrinter } from '../../cli/node/progress';
-import type { ProgressMessage } from '../../proto';
+import type { ProgressMessage } from '../../proto/grpc';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const msg = (m: Partial<ProgressMessage>): ProgressMessage => ({ kind: 'layer', digest: '', status: '', current: '0', total: '0', reference: '', imageId: '', ...m });

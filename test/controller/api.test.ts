@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { startController, type Controller } from '../../controller';
-import { loadClusterApi, type ClusterClient, type NodeClient } from '../../proto';
+import { loadClusterApi, type ClusterClient, type NodeClient } from '../../proto/grpc';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
 import type { Deployment, Pod, Resource } from '../../proto/resources';
 

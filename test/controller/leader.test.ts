@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { startController, type Controller } from '../../controller';
 import { decide } from '../../controller/leader/decide';
-import { loadClusterApi, type ClusterClient } from '../../proto';
+import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Lease, Pod } from '../../proto/resources';
 import { startEtcd } from '../fixtures/etcd';
 import { startHollowNode } from '../fixtures/hollow-node';

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { startController, type Controller } from '../../controller';
-import { loadClusterApi, type ClusterClient } from '../../proto';
+import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Deployment, Lease, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
 import { startHollowNode, type HollowNode } from '../fixtures/hollow-node';
 import { eventually as waitFor } from '../fixtures/wait';

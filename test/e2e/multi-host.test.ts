@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { loadClusterApi, type ClusterClient } from '../../proto';
+import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Pod } from '../../proto/resources';
 import { makeTestHost, startTestAgent, type TestAgent } from '../fixtures/agent';
 import { startTestController } from '../fixtures/controller';

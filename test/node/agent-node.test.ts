@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { loadClusterApi, type NodeClient } from '../../proto';
+import { loadClusterApi, type NodeClient } from '../../proto/grpc';
 import type { Lease, Node, Pod } from '../../proto/resources';
 import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';

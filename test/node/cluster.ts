@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadClusterApi, type ClusterClient } from '../../proto';
+import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Event, Pod, PodStatus } from '../../proto/resources';
 import { startController, type Controller } from '../../controller';
 import type { Teardown } from '../fixtures/registry';
