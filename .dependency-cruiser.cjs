@@ -57,43 +57,19 @@ function layerRules({ root, entry }) {
   return rules;
 }
 
+/** [name, why, from, forbidden to]: what each top-level folder may not import. */
+const BETWEEN_PROCESSES = [
+  ['no-circular', 'a file never reaches itself through its imports', '', { circular: true }],
+  ['proto-is-the-bottom', 'proto/ is the shared contract: it imports no process', '^proto/', { path: '^(agent|controller|cli)/' }],
+  ['agent-alone', 'the agent imports proto/ only, never the controller or the CLI', '^agent/', { path: '^(controller|cli)/' }],
+  ['controller-alone', 'the controller imports proto/ only, never the agent or the CLI', '^controller/', { path: '^(agent|cli)/' }],
+  ['cli-through-entry-points', 'the CLI starts the agent and the controller through their entry points only', '^cli/',
+    { path: '^(agent|controller)/(?!index\\.ts$)' }],
+];
+
 module.exports = {
   forbidden: [
-    {
-      name: 'no-circular',
-      comment: 'a file never reaches itself through its imports',
-      severity: 'error',
-      from: {},
-      to: { circular: true },
-    },
-    {
-      name: 'proto-is-the-bottom',
-      comment: 'proto/ is the shared contract: it imports no process',
-      severity: 'error',
-      from: { path: '^proto/' },
-      to: { path: '^(agent|controller|cli)/' },
-    },
-    {
-      name: 'agent-alone',
-      comment: 'the agent imports proto/ only, never the controller or the CLI',
-      severity: 'error',
-      from: { path: '^agent/' },
-      to: { path: '^(controller|cli)/' },
-    },
-    {
-      name: 'controller-alone',
-      comment: 'the controller imports proto/ only, never the agent or the CLI',
-      severity: 'error',
-      from: { path: '^controller/' },
-      to: { path: '^(agent|cli)/' },
-    },
-    {
-      name: 'cli-through-entry-points',
-      comment: 'the CLI starts the agent and the controller through their entry points only',
-      severity: 'error',
-      from: { path: '^cli/' },
-      to: { path: '^(agent|controller)/(?!index\\.ts$)' },
-    },
+    ...BETWEEN_PROCESSES.map(([name, comment, from, to]) => ({ name, comment, severity: 'error', from: from ? { path: from } : {}, to })),
     ...PROCESSES.flatMap(layerRules),
   ],
   options: {
