@@ -4,6 +4,7 @@
 //
 //   errors.ts    the one error vocabulary: codes, BerthError, the one map onto gRPC statuses
 //   resources/   the documents' types and kinds, defaults, exact quantities, label selectors (pure)
+//   trust/       node identities, join tokens and the CA pin they carry, X.509 keys and requests
 //   manifests/   YAML/JSON manifests parsed with positions and validated against
 //                manifests/schemas (loads yaml and ajv: import it where it is needed, lazily in the CLI)
 //   grpc.ts      gRPC services (agent.proto, cluster.proto) and failures as statuses (loads grpc-js)
