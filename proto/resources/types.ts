@@ -2,7 +2,7 @@
 // manifests carry over. These documents travel as JSON inside the cluster API's messages
 // (proto/cluster.proto), as Kubernetes' own API carries them, and are stored as JSON. The JSON
 // Schemas under manifests/schemas say what a user may write; these types say what the code
-// reads (after defaulting, see controller/api/defaults.ts).
+// reads (after defaulting, see defaults.ts beside this file).
 //
 // Every field is optional on the wire: a document from a manifest carries only what its author
 // wrote. Quantities (cpu "500m", memory "128Mi") are strings, as Kubernetes prints them.

@@ -1,4 +1,4 @@
-// The CLI's protobuf codec (proto/wire-codec.ts) against protobufjs, which the agent uses: the
+// The CLI's protobuf codec (cli/grpc/wire-codec.ts) against protobufjs, which the agent uses: the
 // same bytes decode to the same objects both ways, for every message of agent.proto.
 
 import t from 'tap';
