@@ -18,9 +18,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'node-name': { type: 'string' },
     labels: { type: 'string' },
     'node-ip': { type: 'string' },
+    token: { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -41,6 +42,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
         ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
         ...(values['node-ip'] ? { nodeIp: values['node-ip'] } : {}),
+        ...(values.token ?? process.env.BERTH_TOKEN ? { token: (values.token ?? process.env.BERTH_TOKEN)! } : {}),
       },
     } : {}),
   });

@@ -14,6 +14,8 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     store: { type: 'string', default: 'sqlite' },
     'node-grace-period': { type: 'string' },
     'pod-eviction-timeout': { type: 'string' },
+    'tls-san': { type: 'string', multiple: true },
+    'node-cert-validity': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -23,8 +25,11 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     nodeGracePeriodMs: durationFlag('--node-grace-period', values['node-grace-period']) ?? DEFAULT_NODE_GRACE_PERIOD_MS,
     podEvictionTimeoutMs: durationFlag('--pod-eviction-timeout', values['pod-eviction-timeout']) ?? DEFAULT_POD_EVICTION_TIMEOUT_MS,
     log: (line) => process.stdout.write(`${line}\n`),
+    tlsSans: values['tls-san'] ?? [],
+    ...(values['node-cert-validity'] ? { nodeCertificateValidityMs: durationFlag('--node-cert-validity', values['node-cert-validity']) } : {}),
   });
   process.stdout.write(`berth controller: listening on ${controller.address} (data root ${values['data-root']}, store ${values.store})\n`);
+  process.stdout.write(`berth controller: admin kubeconfig ${controller.adminKubeconfig} (cp it to ~/.berth/config); join agents with a token from berth token create\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -12,7 +12,7 @@
 
 import { BerthError } from '../proto/errors';
 
-const USAGE = `Usage: berth [--server HOST:PORT] [--agent SOCKET] COMMAND [ARGS...]
+const USAGE = `Usage: berth [--kubeconfig FILE] [--context NAME] [--server HOST:PORT] [--agent SOCKET] COMMAND [ARGS...]
 
 %CLUSTER%
 Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket):
@@ -37,23 +37,27 @@ Container commands (docker's flags):
 
 Processes:
   controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT[,...]]
-             [--node-grace-period 4s] [--pod-eviction-timeout 10s]
+             [--node-grace-period 4s] [--pod-eviction-timeout 10s] [--tls-san NAME|IP]...
+             [--node-cert-validity 8760h]
   agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
         [--insecure-registry HOST]... [--registries-config FILE]
-        [--controller HOST:PORT [--node-name N] [--labels k=v,...] [--node-ip IP]]
+        [--controller HOST:PORT [--token TOKEN] [--node-name N] [--labels k=v,...] [--node-ip IP]]
 `;
 
 async function main(argv: string[]): Promise<void> {
   let agentFlag: string | undefined;
-  let serverFlag: string | undefined;
+  const connection: { server?: string; kubeconfig?: string; context?: string } = {};
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (rest.length === 0 && a === '--agent') agentFlag = argv[++i];
-    else if (rest.length === 0 && a.startsWith('--agent=')) agentFlag = a.slice('--agent='.length);
-    else if (rest.length === 0 && a === '--server') serverFlag = argv[++i] ?? '';
-    else if (rest.length === 0 && a.startsWith('--server=')) serverFlag = a.slice('--server='.length);
-    else rest.push(a);
+    const global = rest.length === 0 ? /^--(agent|server|kubeconfig|context)(?:=(.*))?$/.exec(a) : null;
+    if (!global) {
+      rest.push(a);
+      continue;
+    }
+    const value = global[2] ?? argv[++i] ?? '';
+    if (global[1] === 'agent') agentFlag = value;
+    else connection[global[1] as 'server' | 'kubeconfig' | 'context'] = value;
   }
   const [verb, ...args] = rest;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
@@ -67,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (verb === 'controller') return (await import('./controller-command')).runControllerCommand(args);
   const cluster = await import('./cluster');
-  if (cluster.isClusterVerb(verb, { server: serverFlag, agent: agentFlag })) return cluster.runClusterVerb(verb, args, serverFlag);
+  if (cluster.isClusterVerb(verb, { ...connection, agent: agentFlag })) return cluster.runClusterVerb(verb, args, connection);
   const { imageVerbs, runImageVerb } = await import('./node/images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
   const { containerVerbs } = await import('./node/containers');

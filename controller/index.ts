@@ -3,12 +3,12 @@
 //
 // Inside, each folder imports only those before it; server.ts and this file sit above them all
 // (checked in CI by .dependency-cruiser.cjs, which reads this line):
-// Layers: trust | store → objects → nodes → cache → controllers → leader → api
-// trust/ is the cluster CA (not yet wired into serving: issue 9); store/ keeps keys and
+// Layers: trust | store → objects → nodes → cache → controllers → leader → auth → api
+// trust/ is the cluster CA; store/ keeps keys and
 // revisions (SQLite, etcd); objects/ makes them Kubernetes objects (registry, apply, events);
 // nodes/ holds the agents' session rules (epochs, leases); cache/ the informers; controllers/
-// each pure planner with its loop; leader/ runs the controllers on one controller only; api/ the
-// thin gRPC handlers; server.ts composes them. proto/ is below them all.
+// each pure planner with its loop; leader/ runs the controllers on one controller only; auth/ says
+// who calls and what they may do; api/ the thin gRPC handlers, over TLS; server.ts composes them. proto/ is below them all.
 
-export { startController, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
+export { startController, ADMIN_USER, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
 export type { Controller, ControllerOptions } from './server';

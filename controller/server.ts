@@ -6,14 +6,19 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadClusterApi } from '../proto/grpc';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
-import { clusterHandlers, nodeHandlers, Tunnels } from './api';
+import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
+import { BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
+import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
 import { startControllers } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
-import { openStore } from './store';
+import { openStore, type Store } from './store';
+import { LEAF_VALIDITY_DAYS, openClusterCa, type ClusterCa, type IssuedCertificate, type SharedCa } from './trust';
 
 export interface ControllerOptions {
   dataRoot: string;
@@ -32,12 +37,20 @@ export interface ControllerOptions {
   leaderLeaseMs?: number;
   /** Where to say what happens (leadership changes); default stdout. */
   log?: (line: string) => void;
+  /** More names and addresses for the serving certificate (k3s's --tls-san), beyond this host's own. */
+  tlsSans?: string[];
+  /** How long a node's client certificate is valid; agents renew at two thirds of it. Default a year. */
+  nodeCertificateValidityMs?: number;
 }
 
 export interface Controller {
   /** HOST:PORT the API listens on. */
   address: string;
   registry: Registry;
+  /** The cluster CA (tests issue credentials with it). */
+  ca: ClusterCa;
+  /** The admin's kubeconfig, written on first start (0600): `<dataRoot>/admin.kubeconfig`. */
+  adminKubeconfig: string;
   /** Whether this controller runs the control loops now. */
   isLeader(): boolean;
   stop(): Promise<void>;
@@ -51,6 +64,10 @@ export const DEFAULT_LEADER_LEASE_MS = 6000;
 /** Namespaces that always exist. */
 const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE, CONTROLLER_LEASE_NAMESPACE];
 
+/** The admin credential's user and group, as kubeadm's admin.conf. */
+export const ADMIN_USER = 'berth-admin';
+const CA_KEY = '/berth/cluster-ca';
+
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const clock = options.clock ?? (() => new Date());
   const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
@@ -58,7 +75,15 @@ export async function startController(options: ControllerOptions): Promise<Contr
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot);
   const registry = new Registry(store, clock);
+  let ca: ClusterCa;
+  try {
+    ca = await openClusterCa(path.join(options.dataRoot, 'pki'), sharedCa(store));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let election: LeaderElection | undefined;
+  let rbac: RbacAuthorizer | undefined;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
   const tunnels = new Tunnels();
   try {
@@ -71,11 +96,25 @@ export async function startController(options: ControllerOptions): Promise<Contr
       return next;
     };
     const api = loadClusterApi().berth.cluster.v1;
-    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize }));
+    const tokens = new BootstrapTokens(store, clock);
+    await ensureBootstrapPolicy(registry);
+    rbac = new RbacAuthorizer(registry);
+    await rbac.start();
+    const authorizer = mastersFirst(rbac);
+    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authorizer, tokens, ca }));
     const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
-    server.addService(api.Node.service, nodeHandlers({ registry, sessions, tunnels }));
+    server.addService(api.Node.service, nodeHandlers({
+      registry, sessions, tunnels, ca, tokens,
+      nodeCertificateValidityMs: options.nodeCertificateValidityMs ?? LEAF_VALIDITY_DAYS * 24 * 3600 * 1000,
+    }));
+    const host = options.listen.slice(0, options.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    const serving = await ca.issueServing(servingNames(host, options.tlsSans ?? []));
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      server.bindAsync(options.listen, serverCredentials(ca.certPem, serving), (err, p) => (err ? reject(err) : resolve(p))));
+    const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+    const address = reachable.includes(':') ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+    const adminKubeconfig = path.join(options.dataRoot, 'admin.kubeconfig');
+    await writeAdminKubeconfig(adminKubeconfig, ca, address);
     if (options.controlLoops !== false) {
       // Several controllers may share one etcd: the API servers all serve, the leader reconciles.
       election = electLeader({
@@ -89,13 +128,15 @@ export async function startController(options: ControllerOptions): Promise<Contr
         ...(options.log ? { log: options.log } : {}),
       });
     }
-    const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
     return {
-      address: `${host}:${port}`,
+      address,
       registry,
+      ca,
+      adminKubeconfig,
       isLeader: () => election?.isLeader() ?? false,
       async stop() {
         election?.stop();
+        rbac?.stop();
         tunnels.closeAll();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
@@ -106,8 +147,66 @@ export async function startController(options: ControllerOptions): Promise<Contr
     };
   } catch (err) {
     election?.stop();
+    rbac?.stop();
     server.forceShutdown();
     await store.close();
     throw err;
   }
+}
+
+/** The CA as every controller on this store shares it. */
+function sharedCa(store: Store): SharedCa {
+  const decode = (value: Buffer) => JSON.parse(value.toString()) as IssuedCertificate;
+  return {
+    read: async () => {
+      const kv = await store.get(CA_KEY);
+      return kv ? decode(kv.value) : undefined;
+    },
+    offer: async (ca) => {
+      try {
+        await store.create(CA_KEY, Buffer.from(JSON.stringify({ certPem: ca.certPem, keyPem: ca.keyPem })));
+        return ca;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'already-exists') throw err;
+        const kv = await store.get(CA_KEY);
+        return decode(kv!.value);
+      }
+    },
+  };
+}
+
+/** What clients may dial this controller by: its own names and addresses, the listen host, and extra SANs. */
+function servingNames(listenHost: string, extra: string[]): string[] {
+  const names = new Set(['localhost', '127.0.0.1', '::1', os.hostname()]);
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (!a.address.startsWith('fe80')) names.add(a.address);
+  if (listenHost && listenHost !== '0.0.0.0' && listenHost !== '::') names.add(listenHost);
+  for (const san of extra) names.add(san);
+  return [...names];
+}
+
+/**
+ * The admin's kubeconfig: made on the first start with a fresh certificate for berth-admin in
+ * system:masters; afterwards only its server is brought up to date (a controller restarted on
+ * another port), keeping the credential a user may have copied.
+ */
+async function writeAdminKubeconfig(file: string, ca: ClusterCa, address: string): Promise<void> {
+  let text: string | undefined;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (text !== undefined) {
+    const config = parseKubeconfig(text, file);
+    const cluster = config.clusters[0]?.cluster;
+    if (!cluster || cluster.server === serverUrl(address)) return;
+    cluster.server = serverUrl(address);
+    text = formatKubeconfig(config);
+  } else {
+    const admin = await ca.issueClient({ commonName: ADMIN_USER, organizations: [MASTERS_GROUP] });
+    text = formatKubeconfig(buildKubeconfig({ cluster: 'berth', server: address, caPem: ca.certPem, user: ADMIN_USER, certPem: admin.certPem, keyPem: admin.keyPem }));
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, text, { mode: 0o600 });
+  await fs.rename(tmp, file);
 }

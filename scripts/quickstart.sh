@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # berth's main job on an embedded default: a local cluster on this machine. A local registry
-# holds an example image built here from busybox-static; a controller (embedded SQLite store) and
-# one agent (this host as a node) run; `berth apply -f manifests/examples/ --wait` applies the
+# holds an example image built here from busybox-static; a controller (embedded SQLite store,
+# serving mutual TLS) and one agent (this host as a node, joined with a token) run; the CLI uses
+# the admin kubeconfig the controller wrote; `berth apply -f manifests/examples/ --wait` applies the
 # example manifests and streams their status until everything runs; then a look around (pods,
 # a request to a pod, a scale-up watched to the end) and everything is deleted, stopped and
 # removed again.
@@ -22,7 +23,7 @@ pids=()
 cleanup() {
   set +e
   # The pods first (their containers outlive the agent by design), then the processes.
-  if [ -n "${BERTH_SERVER:-}" ]; then
+  if [ -n "${BERTH_CONFIG:-}" ]; then
     node dist/cli/main.js delete -f manifests/examples/ --ignore-not-found >/dev/null 2>&1
     for _ in $(seq 100); do
       [ -z "$(node dist/cli/main.js --agent "$work/agent.sock" ps -aq 2>/dev/null)" ] && break
@@ -95,13 +96,17 @@ mirrors:
 YAML
 
 # --- the controller (embedded SQLite in its data root) and this host's agent ---
-export BERTH_SERVER=127.0.0.1:$(free_port)
-setpriv --pdeathsig KILL -- node dist/cli/main.js controller --data-root "$work/controller" --listen "$BERTH_SERVER" >"$work/controller.log" 2>&1 &
+controller=127.0.0.1:$(free_port)
+setpriv --pdeathsig KILL -- node dist/cli/main.js controller --data-root "$work/controller" --listen "$controller" >"$work/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$work/controller.log" && break; sleep 0.1; done
+# The controller wrote an admin kubeconfig (its CA, its address, a client certificate): the CLI
+# uses it for this run (copy it to ~/.berth/config to keep it), and makes the agent's join token.
+export BERTH_CONFIG="$work/controller/admin.kubeconfig"
+token=$(berth token create --ttl 10m --description quickstart)
 setpriv --pdeathsig KILL -- node dist/cli/main.js agent --data-root "$work/agent" --socket "$work/agent.sock" --run-dir "$work/run" \
   --cgroup-parent "$cgroup_parent" --bridge "$bridge" --subnet "$subnet" --registries-config "$work/registries.yaml" \
-  --controller "$BERTH_SERVER" >"$work/agent.log" 2>&1 &
+  --controller "$controller" --token "$token" >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://$registry/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -112,7 +117,9 @@ berth --agent "$work/agent.sock" tag berth/hello:1 "$registry/berth/hello:1"
 berth --agent "$work/agent.sock" push "$registry/berth/hello:1" >/dev/null
 berth --agent "$work/agent.sock" rmi berth/hello:1 "$registry/berth/hello:1" >/dev/null
 
-step "berth get nodes"
+step "berth config get-contexts   # the admin kubeconfig the controller wrote (mutual TLS)"
+berth config get-contexts
+step "berth get nodes   # the agent joined with a one-time token: berth token create"
 for _ in $(seq 50); do berth get nodes 2>/dev/null | grep -q ' Ready' && break; sleep 0.1; done
 berth get nodes
 step "berth apply -f manifests/examples/ --wait"

@@ -7,15 +7,21 @@
 // the epoch is stale (the controller declared the node lost meanwhile): the session ends, the
 // agent registers again and relists every pod. UNAVAILABLE (or any other failure) means only
 // "try again": streams reopen with back-off, the lease renewal keeps trying, containers run on.
+//
+// Every call carries the node's client certificate (credentials.ts). Two thirds into its life the
+// link trades it for a new one; calls made after that use a new client with the new certificate,
+// streams already open finish on the old connection.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadClusterApi, type NodeClient } from '../../proto/grpc';
+import { X509Certificate } from 'node:crypto';
+import type { NodeClient } from '../../proto/grpc';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
 import type { Event, Node, PodStatus } from '../../proto/resources';
 import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
+import { channelCredentials, nodeClient, renewalDue, renewCredentials, saveCredentials, type NodeCredentials } from './credentials';
 import type { RawWatchEvent } from './pod-watch';
 import type { NodeConfig } from './types';
 
@@ -57,8 +63,15 @@ interface Session {
 
 const STATUS = grpc.status;
 
+/** Where the node's credentials are kept, and the ones it starts with. */
+export interface LinkCredentials {
+  dir: string;
+  initial: NodeCredentials;
+}
+
 export class ControllerLink {
-  private readonly client: NodeClient;
+  private client: NodeClient;
+  private credentials: NodeCredentials;
   private session: Session | undefined;
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
@@ -69,18 +82,11 @@ export class ControllerLink {
     private readonly config: NodeConfig,
     private readonly node: () => Node,
     private readonly sink: LinkSink,
+    private readonly pki: LinkCredentials,
     private readonly log: (line: string) => void = (line) => process.stderr.write(`berth agent: ${line}\n`),
   ) {
-    const { Node: NodeService } = loadClusterApi().berth.cluster.v1;
-    this.client = new NodeService(config.controller, grpc.credentials.createInsecure(), {
-      // A controller that vanished without closing the connection is noticed within half a minute.
-      'grpc.keepalive_time_ms': 15_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 5_000,
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    }) as unknown as NodeClient;
+    this.credentials = pki.initial;
+    this.client = nodeClient(config.controller, channelCredentials(this.credentials));
   }
 
   /** The current session's epoch; undefined while registering. */
@@ -89,7 +95,7 @@ export class ControllerLink {
   }
 
   start(): void {
-    this.running ??= this.run();
+    this.running ??= Promise.all([this.run(), this.certificateLoop()]).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -115,6 +121,36 @@ export class ControllerLink {
   async recordEvent(event: Event): Promise<void> {
     const session = this.requireSession();
     await this.call(session, 'RecordEvent', (cb) => this.client.recordEvent({ nodeName: this.config.nodeName, event: { json: JSON.stringify(event) } }, { deadline: Date.now() + 15_000 }, cb));
+  }
+
+  // ---- the node's certificate ----------------------------------------------------------------
+
+  /** Renew the certificate when it is due, keep it, and make later calls with it. */
+  private async certificateLoop(): Promise<void> {
+    const signal = this.stopping.signal;
+    for (let failures = 0; !signal.aborted;) {
+      const wait = renewalDue(this.credentials.certPem) - Date.now();
+      if (wait > 0) {
+        // A timer cannot wait longer than 2^31 ms (about 24 days): wait in steps.
+        await sleep(Math.min(wait, 2 ** 31 - 1), signal);
+        continue;
+      }
+      try {
+        const renewed = await renewCredentials(this.client, this.config, this.credentials);
+        await saveCredentials(this.pki.dir, renewed);
+        this.credentials = renewed;
+        const old = this.client;
+        this.client = nodeClient(this.config.controller, channelCredentials(renewed));
+        // Open streams keep the old connection until they end; new calls use the new client.
+        setTimeout(() => old.close(), 60_000).unref();
+        failures = 0;
+        this.log(`node certificate renewed (valid until ${new X509Certificate(renewed.certPem).validTo})`);
+      } catch (err) {
+        failures++;
+        this.problem(`cannot renew the node's certificate: ${describe(err)} (retrying)`);
+        await sleep(backoffDelay(RETRY_BACKOFF, failures), signal);
+      }
+    }
   }
 
   // ---- sessions ------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
 import type { ContainerService } from '../runtime';
 import { compileNodeOptions } from './config';
-import { ControllerLink } from './controller-link';
+import { ControllerLink, sleep } from './controller-link';
+import { nodeCredentials } from './credentials';
+import { BerthError } from '../../proto/errors';
+import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { EventRecorder } from './event-recorder';
 import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
@@ -21,6 +24,8 @@ export interface NodeAgentDeps {
   /** The pod workers' runtime, plus logs (for the controller's log requests) and change events. */
   containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe'>;
   network: ContainerNetwork;
+  /** Where the node's certificate, key and the cluster CA are kept (the agent's <data root>/pki). */
+  pkiDir: string;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -35,6 +40,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   const config = compileNodeOptions(options);
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? ((line: string) => process.stderr.write(`berth agent: ${line}\n`));
+  const { credentials, joined } = await withRetries(() => nodeCredentials(config, deps.pkiDir, options.token), log);
+  if (joined) log(`node ${config.nodeName} joined controller ${config.controller}; its certificate is kept in ${deps.pkiDir}`);
   const facts = await hostFacts();
   const watch = new PodWatchState(config.nodeName);
   // The link is made last (it needs the sink); the others only call it once it exists.
@@ -68,7 +75,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     watchEvent: (event) => pods.apply(watch.apply(event)),
     tunnelRequest: (request, reply) => logs.handle(request, reply),
     tunnelClosed: () => logs.closeAll(),
-  }, log);
+  }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
   link.start();
@@ -83,4 +90,21 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       await linked().stop();
     },
   };
+}
+
+/** How long a join waits for a controller that cannot be reached yet (it may be starting too). */
+const JOIN_PATIENCE_MS = 5 * 60_000;
+
+/** `fn`, again while it fails only because the controller cannot be reached; anything else fails at once. */
+async function withRetries<T>(fn: () => Promise<T>, log: (line: string) => void): Promise<T> {
+  const deadline = Date.now() + JOIN_PATIENCE_MS;
+  for (let failures = 1; ; failures++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof BerthError) || err.code !== 'unavailable' || Date.now() > deadline) throw err;
+      if (failures === 1) log(`${err.message} (retrying)`);
+      await sleep(backoffDelay(RETRY_BACKOFF, failures), new AbortController().signal);
+    }
+  }
 }

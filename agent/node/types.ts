@@ -30,6 +30,8 @@ export interface NodeOptions {
   labels?: Record<string, string>;
   /** The address pods' published ports and probes use; default: the host's first non-loopback IPv4. */
   nodeIp?: string;
+  /** A join token (berth token create): needed on the first start only, before the node has a certificate. */
+  token?: string;
 }
 
 /** NodeOptions validated and defaulted once. */

@@ -1,4 +1,4 @@
-// The ClusterClient over the CLI's own gRPC client (cli/grpc/grpc-lite.ts) on TCP: documents are JSON
+// The ClusterClient over the CLI's own gRPC client (cli/grpc/grpc-lite.ts) on TLS: documents are JSON
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
 import type { Resource } from '../../proto/resources';
@@ -6,7 +6,8 @@ import { clusterLiteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
 import { CliError } from '../common/errors';
 import { serverErrorOf } from './errors';
-import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, WatchCall, WatchEvent, WatchEventType } from './types';
+import type { Connection } from './connection';
+import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, TokenInfo, WatchCall, WatchEvent, WatchEventType } from './types';
 
 type Unary = (req: object, cb: (err: CallError | null, res?: object) => void) => Call;
 type ServerStream = (req: object) => Call;
@@ -15,10 +16,16 @@ interface WireObject {
   json: string;
 }
 
-export function connectCluster(server: string): ClusterClient {
+export function connectCluster(connection: Connection): ClusterClient {
+  const server = connection.address;
   const target = parseHostPort(server);
   if (!target) throw new CliError(`controller address "${server}" is not HOST:PORT`);
-  const channel = new Channel(target);
+  const c = connection.credentials;
+  if (!c?.caPem) {
+    const where = connection.configFiles.join(':');
+    throw new CliError(`no credentials for the controller at ${server}: ${c ? `the context "${c.context}" in ${where} names no certificate-authority` : `${where} has no kubeconfig context`} (copy the controller's <data-root>/admin.kubeconfig to ~/.berth/config, or point BERTH_CONFIG or --kubeconfig at one)`);
+  }
+  const channel = new Channel({ ...target, tls: c });
   const raw = makeClient(channel, clusterLiteDefinition()['berth.cluster.v1.Cluster']!) as Record<string, Unary | ServerStream> & { close(): void };
 
   const call = <Res>(method: string, req: object): Promise<Res> =>
@@ -100,6 +107,15 @@ export function connectCluster(server: string): ClusterClient {
         timestamps: options.timestamps,
       }, (m) => (m as { data: Buffer }).data);
     },
+    createToken: (req) => call('CreateToken', req),
+    async listTokens() {
+      return (await call<{ tokens: TokenInfo[] }>('ListTokens', {})).tokens;
+    },
+    async deleteToken(id) {
+      await call('DeleteToken', { id });
+    },
+    issueUserCertificate: (req) => call('IssueUserCertificate', req),
+    reviewAccess: (req) => call('ReviewAccess', req),
     close() {
       channel.close();
     },

@@ -44,10 +44,15 @@ export class ServerError extends BerthError {
 export function serverErrorOf(err: { code?: number; details?: string; message: string }, server: string): ServerError {
   const code = codeOfGrpcStatus(err.code);
   const details = err.details || err.message;
+  if (code === 'unavailable' && /certificate|CERT_|altnames|self-signed|alert/i.test(details)) {
+    // kubectl: "Unable to connect to the server: x509: certificate signed by unknown authority".
+    const why = details.replace(/^No connection established\. Last error: /, '');
+    return new ServerError('unavailable', `Unable to connect to the controller ${server}: TLS: ${why} (is the kubeconfig's certificate-authority this cluster's CA, and its client certificate still valid?)`, { cause: err, connection: true });
+  }
   if (code === 'unavailable' && /No connection established|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|ECONNRESET/.test(details)) {
     const refused = /ECONNREFUSED/.test(details);
     const message = refused
-      ? `The connection to the controller ${server} was refused - is it running, and is that the right address? (set --server, BERTH_SERVER or "server:" in ~/.berth/config)`
+      ? `The connection to the controller ${server} was refused - is it running, and is that the right address? (the kubeconfig's server, or --server / BERTH_SERVER)`
       : `Unable to connect to the controller ${server}: ${details.replace(/^No connection established\. Last error: /, '')}`;
     return new ServerError('unavailable', message, { cause: err, connection: true });
   }

@@ -5,10 +5,10 @@
 
 import * as fs from 'node:fs';
 import { errorText } from './errors';
-import { serverFromEnvironment, type ServerAddress } from './server-address';
+import { connectionFromEnvironment, type Connection, type ConnectionFlags } from './connection';
 import type { Verb, VerbContext } from './types';
 
-export { DEFAULT_SERVER, resolveServer, type ServerAddress } from './server-address';
+export { DEFAULT_SERVER, resolveConnection, type Connection, type ConnectionFlags } from './connection';
 export type { ClusterClient, Verb, VerbContext } from './types';
 
 const VERBS: Record<string, () => Promise<Verb>> = {
@@ -21,10 +21,18 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   events: async () => (await import('./events')).events,
   logs: async () => (await import('./logs')).logs,
   diff: async () => (await import('./diff')).diff,
+  token: async () => (await import('./tokens')).token,
+  user: async () => (await import('./users')).user,
+  auth: async () => (await import('./auth')).auth,
+};
+
+/** Verbs that work on the kubeconfig file alone, with no controller. */
+const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: ConnectionFlags, out: (s: string) => void) => Promise<number>>> = {
+  config: async () => (await import('./config')).config,
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'rollout', 'events'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
 export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
 
@@ -33,21 +41,23 @@ export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
  * (--server, BERTH_SERVER or ~/.berth/config) and --agent was not given without --server; the
  * node forms stay `berth container logs|diff`.
  */
-export function isClusterVerb(verb: string, flags: { server?: string; agent?: string }, resolve: (flag?: string) => ServerAddress = serverFromEnvironment): boolean {
+export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: string | undefined }, resolve: (flags: ConnectionFlags) => Pick<Connection, 'source'> = connectionFromEnvironment): boolean {
   if (CLUSTER_ONLY_VERBS.includes(verb)) return true;
   if (!SHARED_VERBS.includes(verb)) return false;
   if (flags.server !== undefined) return true;
   if (flags.agent !== undefined) return false;
   try {
-    return resolve(undefined).source !== 'default';
+    return resolve({ kubeconfig: flags.kubeconfig, context: flags.context }).source !== 'default';
   } catch {
     // A broken config file names a controller: the cluster verb reports what is wrong with it.
     return true;
   }
 }
 
-export const USAGE = `Cluster commands (kubectl's verbs and flags; the controller is --server HOST:PORT, else
-$BERTH_SERVER, else "server: HOST:PORT" in ~/.berth/config, else 127.0.0.1:7443):
+export const USAGE = `Cluster commands (kubectl's verbs and flags). The controller and the credentials come from a
+kubeconfig: --kubeconfig FILE, else $BERTH_CONFIG, else $KUBECONFIG, else ~/.berth/config (the
+controller writes its admin one to <data-root>/admin.kubeconfig); --context picks a context;
+--server HOST:PORT or $BERTH_SERVER override its server:
   apply -f FILE|DIR|- [-f ...] [--dry-run=client|server] [--prune] [--applyset NAME]
         [--wait[=5m]] [--watch] [-n NS] [-o yaml|json|name]   (exit 3: nothing changed)
   diff -f FILE|DIR|- [-n NS]            What apply would change (exit 0 none, 1 some, 2 error)
@@ -59,11 +69,26 @@ $BERTH_SERVER, else "server: HOST:PORT" in ~/.berth/config, else 127.0.0.1:7443)
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
   logs POD|deployment/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]
+  token create [--ttl 24h] [--description TEXT] | token list | token delete ID
+                                        Join tokens for agents (berth agent --token)
+  user create NAME [--group G]... [--validity 8760h] [-o FILE]   A kubeconfig for a new user
+  auth can-i VERB RESOURCE [NAME] [-n NS | -A] [--as USER] [--as-group G]
+  config view [--raw] | get-contexts | current-context | use-context NAME
 
 `;
 
 /** Run a cluster verb and set the process's exit status; never throws. */
-export async function runClusterVerb(verb: string, argv: string[], serverFlag: string | undefined): Promise<void> {
+export async function runClusterVerb(verb: string, argv: string[], flags: ConnectionFlags): Promise<void> {
+  const local = LOCAL_VERBS[verb];
+  if (local) {
+    try {
+      process.exitCode = await (await local())(argv, flags, (s) => void process.stdout.write(s));
+    } catch (err) {
+      process.stderr.write(`${errorText(err)}\n`);
+      process.exitCode = 1;
+    }
+    return;
+  }
   const load = VERBS[verb];
   const errorExit = verb === 'diff' ? 2 : 1;
   if (!load) {
@@ -77,10 +102,10 @@ export async function runClusterVerb(verb: string, argv: string[], serverFlag: s
   }
   let ctx: VerbContext | undefined;
   try {
-    const server = serverFromEnvironment(serverFlag);
+    const connection = connectionFromEnvironment(flags);
     const { connectCluster } = await import('./client');
     ctx = {
-      client: connectCluster(server.address),
+      client: connectCluster(connection),
       out: (s) => void process.stdout.write(s),
       err: (s) => void process.stderr.write(s),
       now: () => new Date(),

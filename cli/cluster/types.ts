@@ -73,7 +73,32 @@ export interface ClusterClient {
   delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
   watch(kind: string, call?: WatchCall): Stream<WatchEvent>;
   logs(call: LogsCall): Stream<Buffer>;
+  createToken(call: { ttlSeconds: number; description: string }): Promise<{ token: string; id: string; expires: string }>;
+  listTokens(): Promise<TokenInfo[]>;
+  deleteToken(id: string): Promise<void>;
+  /** Sign a request for a user's key; returns the certificate and the cluster CA (PEM). */
+  issueUserCertificate(call: { name: string; groups: string[]; csrPem: string; validitySeconds: number }): Promise<{ certificatePem: string; caPem: string }>;
+  reviewAccess(call: AccessReview): Promise<{ allowed: boolean; reason: string; user: string }>;
   close(): void;
+}
+
+export interface TokenInfo {
+  id: string;
+  description: string;
+  expires: string;
+  created: string;
+  /** The node that joined with it; '' while unused. */
+  usedBy: string;
+}
+
+export interface AccessReview {
+  verb: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  /** '' for the caller itself. */
+  user: string;
+  groups: string[];
 }
 
 /** Where a verb writes, and its clock: injected so that tests can run verbs in process. */

@@ -1,8 +1,8 @@
 // A small gRPC client over node:http2, for the CLI: loading grpc-js costs a CLI call more time
 // than the call itself. It speaks what a grpc-js server needs (the agent's on a unix socket, the
-// controller's on TCP, cleartext HTTP/2) and no more: length-prefixed messages without
+// controller's on TCP over TLS) and no more: length-prefixed messages without
 // compression, `te: trailers`, the status in the trailers (or in the headers of a trailers-only
-// response). No deadlines, metadata, retries or TLS.
+// response), TLS with a client certificate or a bearer token. No deadlines, retries or other metadata.
 //
 // Clients have the shape of grpc-js's generated ones for the calls the CLI makes: a unary method
 // takes (request, callback); a server stream is an object-mode Readable; a client stream takes a
@@ -11,6 +11,7 @@
 
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { LiteMethod } from './lite-definition';
 
@@ -27,8 +28,19 @@ export interface CallError extends Error {
 
 const callError = (code: number, details: string): CallError => Object.assign(new Error(`${code} ${details}`), { code, details });
 
-/** Where a channel connects: a unix socket (the agent) or a TCP address (the controller). */
-export type ChannelTarget = { socket: string } | { host: string; port: number };
+/** TLS to the controller: the CA to verify it with, and the client's certificate and key. */
+export interface ChannelTls {
+  caPem?: string;
+  certPem?: string;
+  keyPem?: string;
+  /** Verify the controller's certificate for this name rather than the host dialled. */
+  serverName?: string;
+  /** Sent as `authorization: Bearer ...` on every call. */
+  token?: string;
+}
+
+/** Where a channel connects: a unix socket (the agent) or a TCP address (the controller, over TLS). */
+export type ChannelTarget = { socket: string } | { host: string; port: number; tls?: ChannelTls };
 
 /** A TCP connection that has not been established after this long fails the calls waiting on it. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -59,12 +71,21 @@ export class Channel {
 
   private connect(): net.Socket {
     if ('socket' in this.target) return net.connect(this.target.socket);
-    const socket = net.connect({ host: this.target.host, port: this.target.port });
+    const { host, port } = this.target;
+    const t = this.target.tls;
+    const socket = t
+      ? tls.connect({
+        host, port, ALPNProtocols: ['h2'],
+        ...(t.caPem ? { ca: t.caPem } : {}),
+        ...(t.certPem && t.keyPem ? { cert: t.certPem, key: t.keyPem } : {}),
+        ...(t.serverName ? { servername: t.serverName } : net.isIP(host) ? {} : { servername: host }),
+      })
+      : net.connect({ host, port });
     socket.setNoDelay(true);
     // An address that drops packets would otherwise leave the call waiting for the OS's timeout.
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${this.authority} (no answer in ${CONNECT_TIMEOUT_MS / 1000}s)`), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
     timer.unref();
-    socket.once('connect', () => clearTimeout(timer));
+    socket.once(t ? 'secureConnect' : 'connect', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));
     return socket;
   }
@@ -77,7 +98,8 @@ export class Channel {
   request(path: string): http2.ClientHttp2Stream {
     if (!this.session || this.session.destroyed || this.session.closed) {
       this.sessionError = undefined;
-      const session = http2.connect(`http://${this.authority}`, { createConnection: () => this.connect() });
+      const scheme = 'socket' in this.target || !this.target.tls ? 'http' : 'https';
+      const session = http2.connect(`${scheme}://${this.authority}`, { createConnection: () => this.connect() });
       session.on('error', (err) => (this.sessionError = err));
       this.session = session;
     }
@@ -87,6 +109,7 @@ export class Channel {
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': 'berth-cli',
+      ...('tls' in this.target && this.target.tls?.token ? { authorization: `Bearer ${this.target.tls.token}` } : {}),
     });
   }
 

@@ -1,10 +1,16 @@
-// The Cluster service: what the CLI calls. Convert, call, map errors; the work is elsewhere.
+// The Cluster service: what the CLI calls. Who calls is the user its client certificate names;
+// each call is authorized as Kubernetes authorizes the request it stands for (verb, resource,
+// namespace, name: auth/), then converted, called, errors mapped; the work is elsewhere.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto/grpc';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
+import { kindInfo, type KindInfo } from '../../proto/resources';
+import { parseJoinToken, formatJoinToken } from '../../proto/trust';
+import { AUTHENTICATED_GROUP, requireAllowed, requireIdentity, type AuthenticatedCall, type Authorizer, type BootstrapTokens, type Identity, type RequestAttributes } from '../auth';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';
+import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
@@ -14,15 +20,47 @@ export interface ClusterApiDeps {
   tunnels: Tunnels;
   /** Applies run one at a time: each sees the previous one's result. */
   serialize: <T>(fn: () => Promise<T>) => Promise<T>;
+  authorizer: Authorizer;
+  tokens: BootstrapTokens;
+  ca: ClusterCa;
 }
+
+const groupOf = (info: KindInfo) => (info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '');
+
+/** The request a call on objects of `info` stands for. */
+function attributesOf(info: KindInfo, verb: string, namespace: string | undefined, name?: string, subresource?: string): RequestAttributes {
+  return {
+    verb,
+    resource: info.plural,
+    apiGroup: groupOf(info),
+    ...(info.namespaced && namespace ? { namespace } : {}),
+    ...(name ? { name } : {}),
+    ...(subresource ? { subresource } : {}),
+  };
+}
+
+/** Bootstrap tokens are Secrets in kube-system in Kubernetes; the same rights govern them here. */
+const tokenAttributes = (verb: string, name?: string): RequestAttributes => ({ verb, resource: 'secrets', apiGroup: '', namespace: 'kube-system', ...(name ? { name } : {}) });
 
 const toWire = (object: Resource) => ({ json: JSON.stringify(object) });
 
-export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps): ClusterHandlers {
+export function clusterHandlers({ registry, tunnels, serialize, authorizer, tokens, ca }: ClusterApiDeps): ClusterHandlers {
+  /** The caller, allowed to make the request `attributes` describes; else UNAUTHENTICATED or PERMISSION_DENIED. */
+  const allowed = async (call: AuthenticatedCall, attributes: RequestAttributes): Promise<Identity> => {
+    const identity = requireIdentity(call);
+    await requireAllowed(authorizer, identity, attributes);
+    return identity;
+  };
+
   return {
-    Apply: unary(async (req) => {
+    Apply: unary(async (req, call) => {
+      const identity = requireIdentity(call);
       const documents = req.objects.map((o, i) => parseJson(o.json, `document ${i + 1}`));
-      const outcomes = await serialize(() => apply(registry, documents, { dryRun: req.dryRun, applySet: req.applySet, prune: req.prune }));
+      const authorize = (verb: string, o: { kind: string; namespace?: string | undefined; name: string }) => {
+        const info = infoOf(o.kind);
+        return requireAllowed(authorizer, identity, attributesOf(info, verb, o.namespace ?? (info.namespaced ? 'default' : undefined), o.name));
+      };
+      const outcomes = await serialize(() => apply(registry, documents, { dryRun: req.dryRun, applySet: req.applySet, prune: req.prune, authorize }));
       return {
         results: outcomes.map(({ action, object }) => ({
           kind: object.kind,
@@ -34,10 +72,15 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
       };
     }),
 
-    Get: unary(async (req) => toWire(await registry.get(infoOf(req.kind).kind, req.namespace || undefined, req.name))),
-
-    List: unary(async (req) => {
+    Get: unary(async (req, call) => {
       const info = infoOf(req.kind);
+      await allowed(call, attributesOf(info, 'get', req.namespace || 'default', req.name));
+      return toWire(await registry.get(info.kind, req.namespace || undefined, req.name));
+    }),
+
+    List: unary(async (req, call) => {
+      const info = infoOf(req.kind);
+      await allowed(call, attributesOf(info, 'list', req.namespace || undefined));
       const { items, resourceVersion } = await registry.list(info.kind, {
         namespace: req.namespace || undefined,
         filter: compileFilter(req.labelSelector, req.fieldSelector),
@@ -45,52 +88,123 @@ export function clusterHandlers({ registry, tunnels, serialize }: ClusterApiDeps
       return { items: items.map(toWire), resourceVersion };
     }),
 
-    Update: unary(async (req) => {
+    Update: unary(async (req, call) => {
       const obj = parseJson(req.json, 'object') as Resource;
+      const info = infoOf(obj?.kind ?? '');
+      await allowed(call, attributesOf(info, 'update', obj.metadata?.namespace || 'default', obj.metadata?.name));
       const update = () => updateByUser(registry, obj);
       // A node's cordon does not wait behind applies (it never did).
       return toWire(await (obj?.kind === 'Node' ? update() : serialize(update)));
     }),
 
-    Delete: unary(async (req) => {
+    Delete: unary(async (req, call) => {
       const info = infoOf(req.kind);
+      await allowed(call, attributesOf(info, 'delete', req.namespace || 'default', req.name));
       const deleted = await serialize(() => deleteWithDependents(registry, info.kind, req.namespace || undefined, req.name));
       return { deleted: deleted.map(toWire) };
     }),
 
     Watch: (call) => {
-      const info = infoOf(call.request.kind);
+      let info: KindInfo;
       let filter;
       try {
+        info = infoOf(call.request.kind);
         filter = compileFilter(call.request.labelSelector, call.request.fieldSelector);
       } catch (err) {
         failStream(call, err);
         return;
       }
-      const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
-        (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
-        (err) => failStream(call, err));
-      call.on('cancelled', () => stream.close());
-      call.on('close', () => stream.close());
+      allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined)).then(() => {
+        const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
+          (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
+          (err) => failStream(call, err));
+        call.on('cancelled', () => stream.close());
+        call.on('close', () => stream.close());
+      }, (err: unknown) => failStream(call, err));
     },
 
     Logs: (call: grpc.ServerWritableStream<import('../../proto/gen/berth/cluster/v1/LogsRequest').LogsRequest__Output, { data: Buffer }>) => {
       const req = call.request;
-      registry.get<Pod>('Pod', req.namespace || 'default', req.name).then((pod) => {
-        const node = pod.spec.nodeName;
-        if (!node) throw new BerthError('failed-precondition', `pod "${req.name}" is not scheduled to a node yet: no logs`);
-        if (req.container && !pod.spec.containers.some((c) => c.name === req.container)) {
-          throw new BerthError('invalid-argument', `container ${req.container} is not valid for pod ${req.name}`);
-        }
-        if (!req.container && pod.spec.containers.length > 1) {
-          throw new BerthError('invalid-argument', `a container name must be specified for pod ${req.name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`);
-        }
-        const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
-          (data) => call.write({ data }),
-          (err) => (err ? failStream(call, err) : call.end()));
-        call.on('cancelled', cancel);
-        call.on('close', cancel);
-      }).catch((err: unknown) => failStream(call, err));
+      allowed(call, attributesOf(infoOf('Pod'), 'get', req.namespace || 'default', req.name, 'log'))
+        .then(() => registry.get<Pod>('Pod', req.namespace || 'default', req.name)).then((pod) => {
+          const node = pod.spec.nodeName;
+          if (!node) throw new BerthError('failed-precondition', `pod "${req.name}" is not scheduled to a node yet: no logs`);
+          if (req.container && !pod.spec.containers.some((c) => c.name === req.container)) {
+            throw new BerthError('invalid-argument', `container ${req.container} is not valid for pod ${req.name}`);
+          }
+          if (!req.container && pod.spec.containers.length > 1) {
+            throw new BerthError('invalid-argument', `a container name must be specified for pod ${req.name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`);
+          }
+          const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
+            (data) => call.write({ data }),
+            (err) => (err ? failStream(call, err) : call.end()));
+          call.on('cancelled', cancel);
+          call.on('close', cancel);
+        }).catch((err: unknown) => failStream(call, err));
     },
+
+    CreateToken: unary(async (req, call) => {
+      await allowed(call, tokenAttributes('create'));
+      const ttlMs = Number(req.ttlSeconds) * 1000;
+      const made = await tokens.create({ ...(ttlMs > 0 ? { ttlMs } : {}), description: req.description });
+      return { token: formatJoinToken({ caPin: ca.pin, id: made.id, secret: made.secret }), id: made.id, expires: made.record.expires };
+    }),
+
+    ListTokens: unary(async (_req, call) => {
+      await allowed(call, tokenAttributes('list'));
+      const list = await tokens.list();
+      return { tokens: list.map((r) => ({ id: r.id, description: r.description, expires: r.expires, created: r.created, usedBy: r.usedBy ?? '' })) };
+    }),
+
+    DeleteToken: unary(async (req, call) => {
+      // A whole token is accepted too: what `token list` does not show, the user may still hold.
+      const id = req.id.includes('::') ? parseJoinToken(req.id).id : req.id;
+      await allowed(call, tokenAttributes('delete', id));
+      await tokens.delete(id);
+      return {};
+    }),
+
+    IssueUserCertificate: unary(async (req, call) => {
+      await allowed(call, { verb: 'create', resource: 'certificatesigningrequests', apiGroup: 'certificates.k8s.io', name: req.name });
+      if (!req.name || req.name.startsWith('system:')) throw new BerthError('invalid-argument', `user name "${req.name}": give a name that does not start with "system:" (those are the cluster's own identities)`);
+      const validityMs = Number(req.validitySeconds) * 1000;
+      const certificatePem = await ca.signClient(req.csrPem, { commonName: req.name, organizations: req.groups }, validityMs > 0 ? { validityMs } : {});
+      return { certificatePem, caPem: ca.certPem };
+    }),
+
+    ReviewAccess: unary(async (req, call) => {
+      const caller = requireIdentity(call);
+      let subject = caller;
+      if (req.user) {
+        // kubectl auth can-i --as: the caller must be allowed to impersonate the user and each group.
+        await requireAllowed(authorizer, caller, { verb: 'impersonate', resource: 'users', apiGroup: '', name: req.user });
+        for (const group of req.groups) await requireAllowed(authorizer, caller, { verb: 'impersonate', resource: 'groups', apiGroup: '', name: group });
+        subject = { user: req.user, groups: [...req.groups, AUTHENTICATED_GROUP] };
+      }
+      const decision = await authorizer.authorize(subject, reviewAttributes(req));
+      return { allowed: decision.allowed, reason: decision.reason, user: subject.user };
+    }),
+  };
+}
+
+/** "pods", "pods/log", "deployments.apps", "*" → request attributes, as `kubectl auth can-i` reads them. */
+function reviewAttributes(req: { verb: string; resource: string; namespace: string; name: string }): RequestAttributes {
+  const [resourceAndGroup = '', subresource] = req.resource.split('/');
+  const dot = resourceAndGroup.indexOf('.');
+  let resource = dot < 0 ? resourceAndGroup : resourceAndGroup.slice(0, dot);
+  let apiGroup = dot < 0 ? '' : resourceAndGroup.slice(dot + 1);
+  // A kind's name or alias as berth get takes it ("deploy", "po") means that kind's resource.
+  const known = resource === '*' ? undefined : kindInfo(resource);
+  if (known) {
+    resource = known.plural;
+    if (dot < 0) apiGroup = groupOf(known);
+  }
+  return {
+    verb: req.verb,
+    resource,
+    apiGroup,
+    ...(req.namespace ? { namespace: req.namespace } : {}),
+    ...(req.name ? { name: req.name } : {}),
+    ...(subresource ? { subresource } : {}),
   };
 }

@@ -5,10 +5,10 @@ import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/grpc';
 
 /** A unary handler from an async function; every failure becomes a gRPC status. */
-export function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then((res) => callback(null, res), (err) => callback(toServiceError(err)));
   };
 }

@@ -13,3 +13,4 @@
 export { clusterHandlers, type ClusterApiDeps } from './cluster-api';
 export { nodeHandlers, type NodeApiDeps } from './node-api';
 export { Tunnels } from './tunnels';
+export { serverCredentials } from './tls';

@@ -1,10 +1,17 @@
-// The Node service: what agents call. Convert, call the node sessions (controller/nodes: the
-// epoch and lease rules live there), map errors; the pod watch and the tunnel are streams.
+// The Node service: what agents call. Every call but Join is made with the node's client
+// certificate (system:node:NAME) and may only concern that node: its Node and Lease, the pods
+// bound to it, events about them, its tunnel (auth/node-rules.ts). Join is the one call made with a
+// bootstrap token instead; it buys the certificate. Convert, check, call the node sessions
+// (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import type { Event, Node, PodStatus } from '../../proto/resources';
+import type { Event, Node, Pod, PodStatus } from '../../proto/resources';
+import { BerthError } from '../../proto/errors';
+import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
+import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, type AuthenticatedCall, type BootstrapTokens } from '../auth';
 import { boundTo, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
+import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
@@ -13,23 +20,58 @@ export interface NodeApiDeps {
   registry: Registry;
   sessions: NodeSessions;
   tunnels: Tunnels;
+  ca: ClusterCa;
+  tokens: BootstrapTokens;
+  /** How long a node's certificate is valid (it renews at two thirds of that). */
+  nodeCertificateValidityMs: number;
 }
 
-export function nodeHandlers({ registry, sessions, tunnels }: NodeApiDeps): NodeHandlers {
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs }: NodeApiDeps): NodeHandlers {
+  const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
+  const signNode = (node: string, csrPem: string) =>
+    ca.signClient(csrPem, { commonName: nodeUser(node), organizations: [NODES_GROUP] }, { validityMs: nodeCertificateValidityMs });
+
   return {
-    Register: unary(async (req) => {
-      const { epoch, leaseDurationSeconds, renewIntervalMs } = await sessions.register(parseJson(req.node?.json ?? '', 'node') as Node);
+    Join: unary(async (req) => {
+      const token = parseJoinToken(req.token);
+      if (token.caPin !== ca.pin) throw new BerthError('unauthenticated', `join token ${token.id}: made for another cluster (its CA hash is not this controller's)`);
+      if (!NODE_NAME.test(req.nodeName)) throw new BerthError('invalid-argument', `node name "${req.nodeName}" is not a lower-case DNS name`);
+      // Check the request before spending the token on it.
+      const certificatePem = await signNode(req.nodeName, req.csrPem);
+      const existing = await registry.tryGet<Node>('Node', undefined, req.nodeName);
+      if (existing?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+        throw new BerthError('already-exists', `node "${req.nodeName}" is joined and Ready: a running node is not taken over by a join (berth delete node ${req.nodeName} first, or pick another --node-name)`);
+      }
+      await tokens.consume(token.id, token.secret, req.nodeName);
+      return { certificatePem, caPem: ca.certPem };
+    }),
+
+    RenewCertificate: unary(async (req, call) => {
+      const node = caller(call, 'RenewCertificate');
+      return { certificatePem: await signNode(node, req.csrPem), caPem: ca.certPem };
+    }),
+
+    Register: unary(async (req, call) => {
+      const node = caller(call, 'Register');
+      const doc = parseJson(req.node?.json ?? '', 'node') as Node;
+      requireOwnNode(node, doc?.metadata?.name ?? '', 'register');
+      const { epoch, leaseDurationSeconds, renewIntervalMs } = await sessions.register(doc);
       return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs };
     }),
 
-    RenewLease: unary(async (req) => {
+    RenewLease: unary(async (req, call) => {
+      requireOwnNode(caller(call, 'RenewLease'), req.nodeName, 'renew the lease of');
       await sessions.renew(req.nodeName, req.epoch);
       return {};
     }),
 
     WatchPods: (call) => {
       const { nodeName, epoch, resourceVersion } = call.request;
-      sessions.requireEpoch(nodeName, epoch).then(() => {
+      Promise.resolve().then(async () => {
+        requireOwnNode(caller(call, 'WatchPods'), nodeName, 'watch the pods of');
+        await sessions.requireEpoch(nodeName, epoch);
         const stream = serveWatch(registry, 'Pod', { filter: boundTo(nodeName) }, resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
           (err) => failStream(call, err));
@@ -38,7 +80,8 @@ export function nodeHandlers({ registry, sessions, tunnels }: NodeApiDeps): Node
       }).catch((err: unknown) => failStream(call, err));
     },
 
-    UpdatePodStatus: unary(async (req) => {
+    UpdatePodStatus: unary(async (req, call) => {
+      requireOwnNode(caller(call, 'UpdatePodStatus'), req.nodeName, 'update pod status for');
       const namespace = req.namespace || 'default';
       await sessions.reportPodStatus({
         nodeName: req.nodeName,
@@ -52,11 +95,32 @@ export function nodeHandlers({ registry, sessions, tunnels }: NodeApiDeps): Node
       return {};
     }),
 
-    RecordEvent: unary(async (req) => {
-      await sessions.recordEvent(req.nodeName, parseJson(req.event?.json ?? '', 'event') as Event);
+    RecordEvent: unary(async (req, call) => {
+      const node = caller(call, 'RecordEvent');
+      requireOwnNode(node, req.nodeName, 'record events for');
+      const event = parseJson(req.event?.json ?? '', 'event') as Event;
+      const about = event?.involvedObject;
+      if (about?.kind === 'Node') requireOwnNode(node, about.name ?? '', 'record events about');
+      else if (about?.kind === 'Pod') {
+        const namespace = about.namespace || 'default';
+        const pod = await registry.tryGet<Pod>('Pod', namespace, about.name ?? '');
+        // A pod already gone (its last events arrive after it): nothing to tell anyone about.
+        if (!pod) return {};
+        requireBoundPod(node, { namespace, name: about.name ?? '', nodeName: pod.spec.nodeName }, 'record events about');
+      } else throw new BerthError('permission-denied', `node "${node}" may record events about its Node and its pods only (not ${about?.kind ?? 'nothing'})`);
+      await sessions.recordEvent(req.nodeName, event);
       return {};
     }),
 
-    Tunnel: (call) => tunnels.attach(call),
+    Tunnel: (call) => {
+      let node: string;
+      try {
+        node = caller(call, 'Tunnel');
+      } catch (err) {
+        failStream(call, err);
+        return;
+      }
+      tunnels.attach(call, node);
+    },
   };
 }

@@ -6,6 +6,7 @@ import type { LogsRequest } from '../../proto/gen/berth/cluster/v1/LogsRequest';
 import type { TunnelReply__Output } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import { BerthError } from '../../proto/errors';
+import { failStream } from './grpc';
 
 type TunnelStream = grpc.ServerDuplexStream<TunnelReply__Output, TunnelRequest>;
 
@@ -25,12 +26,20 @@ export class Tunnels {
   private readonly byNode = new Map<string, Tunnel>();
   private nextId = 1;
 
-  /** Serve one agent's Tunnel call until it ends. */
-  attach(stream: TunnelStream): void {
+  /**
+   * Serve one agent's Tunnel call until it ends. `caller` is the node its certificate names: a
+   * hello for another node ends the call with PERMISSION_DENIED (a node cannot take over another's
+   * log stream).
+   */
+  attach(stream: TunnelStream, caller: string): void {
     let tunnel: Tunnel | undefined;
     stream.on('data', (reply: TunnelReply__Output) => {
       if (reply.reply === 'hello' && reply.hello) {
         const name = reply.hello.nodeName;
+        if (name !== caller) {
+          failStream(stream, new BerthError('permission-denied', `node "${caller}" is not allowed to open the tunnel of node "${name}"`));
+          return;
+        }
         const previous = this.byNode.get(name);
         if (previous && previous.stream !== stream) this.drop(name, previous);
         tunnel = { stream, pending: new Map() };

@@ -28,6 +28,11 @@ export interface ApplyOptions {
   /** The set this apply records; empty: nothing recorded, prune impossible. */
   applySet: string;
   prune: boolean;
+  /**
+   * Asked, before anything is written, for each object the apply would create or change and each
+   * it would prune; it throws to refuse (authorization), and then nothing is stored.
+   */
+  authorize?: (verb: 'create' | 'patch' | 'delete', object: { kind: string; namespace?: string | undefined; name: string }) => Promise<void>;
 }
 
 interface ApplySetMember {
@@ -70,6 +75,17 @@ export async function apply(registry: Registry, documents: unknown[], options: A
   const outcomes: ApplyOutcome[] = [];
   const applying = new Set(objects.map((o) => identity({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! })));
   const namespacesInApply = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  if (options.authorize) {
+    for (const obj of objects) {
+      const ref = { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name! };
+      await options.authorize((await registry.tryGet(ref.kind, ref.namespace, ref.name)) ? 'patch' : 'create', ref);
+    }
+    if (options.applySet && options.prune) {
+      for (const member of await readApplySet(registry, options.applySet)) {
+        if (!applying.has(identity(member))) await options.authorize('delete', member);
+      }
+    }
+  }
 
   for (const obj of objects) {
     const current = await registry.tryGet(obj.kind, obj.metadata.namespace, obj.metadata.name!);

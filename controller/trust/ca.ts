@@ -1,10 +1,14 @@
-// The cluster's certificate authority: made on the controller's first start and kept in its data
-// root (ca.crt, and ca.key readable by root alone), it signs the controller's serving certificate
-// and the client certificates of nodes and users. Nothing it signs copies a requester's words:
-// a request only proves possession of its key, and the subject is the one the controller decided.
+// The cluster's certificate authority: made on the first controller's first start and kept in its
+// data root (ca.crt, and ca.key readable by root alone) and in the store, so that a second
+// controller on the same etcd serves and signs with the same one. It signs the controller's serving
+// certificate and the client certificates of nodes and users. Nothing it signs copies a
+// requester's words: a request only proves possession of its key, and the subject is the one the
+// controller decided.
 //
-// Lifecycle: openClusterCa makes the pair once (written under temporary names, renamed into place,
-// the key first, so a crash leaves either no CA or a whole one) and afterwards only reads it.
+// Lifecycle: openClusterCa takes the store's CA when there is one; otherwise the data root's, or a
+// new one, offered to the store (the first controller to offer wins, the others take the winner).
+// Files are written under temporary names and renamed into place, the key first, so a crash leaves
+// either no CA or a whole one.
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -44,23 +48,41 @@ export interface ClusterCa {
    * A client certificate for the key in `csrPem`, naming `subject`. The request must be signed by
    * its key and ask for that same common name (a node asking to be another is refused).
    */
-  signClient(csrPem: string, subject: ClientSubject, options?: { now?: Date; days?: number }): Promise<string>;
+  signClient(csrPem: string, subject: ClientSubject, options?: { now?: Date; validityMs?: number }): Promise<string>;
+  /** A client certificate and its new key, made here (the controller's own admin credential). */
+  issueClient(subject: ClientSubject, options?: { now?: Date; validityMs?: number }): Promise<IssuedCertificate>;
 }
 
-export async function openClusterCa(dir: string, now = new Date()): Promise<ClusterCa> {
+/** The CA as the store keeps it, for every controller of the cluster. */
+export interface SharedCa {
+  read(): Promise<IssuedCertificate | undefined>;
+  /** Store `ca` unless one is there already; returns the one stored. */
+  offer(ca: IssuedCertificate): Promise<IssuedCertificate>;
+}
+
+export async function openClusterCa(dir: string, shared?: SharedCa, now = new Date()): Promise<ClusterCa> {
   const certFile = path.join(dir, 'ca.crt');
   const keyFile = path.join(dir, 'ca.key');
-  let certPem = await readIfPresent(certFile);
-  if (certPem === undefined) {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const made = await makeCa(now);
-    await writeAtomically(keyFile, made.keyPem, 0o600);
-    await writeAtomically(certFile, made.certPem, 0o644);
-    certPem = made.certPem;
+  const local = await readLocal(certFile, keyFile);
+  let ca = (await shared?.read()) ?? local ?? (await makeCa(now));
+  if (shared) ca = await shared.offer(ca);
+  if (local && local.certPem !== ca.certPem) {
+    throw new BerthError('failed-precondition', `the cluster CA in the store is not the one in ${certFile}: this data root belongs to another cluster (move ${dir}'s ca.crt and ca.key away to take the store's)`);
   }
+  if (!local) {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeAtomically(keyFile, ca.keyPem, 0o600);
+    await writeAtomically(certFile, ca.certPem, 0o644);
+  }
+  return new FileCa(new x509.X509Certificate(ca.certPem), await importPrivateKey(ca.keyPem));
+}
+
+async function readLocal(certFile: string, keyFile: string): Promise<IssuedCertificate | undefined> {
+  const certPem = await readIfPresent(certFile);
+  if (certPem === undefined) return undefined;
   const keyPem = await readIfPresent(keyFile);
   if (keyPem === undefined) throw new BerthError('failed-precondition', `cluster CA ${certFile} is there but its key ${keyFile} is not: restore it, or move both away to make a new CA`);
-  return new FileCa(new x509.X509Certificate(certPem), await importPrivateKey(keyPem));
+  return { certPem, keyPem };
 }
 
 class FileCa implements ClusterCa {
@@ -76,14 +98,14 @@ class FileCa implements ClusterCa {
     if (hosts.length === 0) throw new BerthError('invalid-argument', 'a serving certificate needs at least one host name or address');
     const keys = await generateKeyPair();
     const names = hosts.map((h) => (isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
-    const cert = await this.sign('CN=berth-controller', keys.publicKey, now, LEAF_VALIDITY_DAYS, [
+    const cert = await this.sign('CN=berth-controller', keys.publicKey, now, LEAF_VALIDITY_DAYS * DAY_MS, [
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(names),
     ]);
     return { certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
   }
 
-  async signClient(csrPem: string, subject: ClientSubject, options: { now?: Date; days?: number } = {}): Promise<string> {
+  async signClient(csrPem: string, subject: ClientSubject, options: { now?: Date; validityMs?: number } = {}): Promise<string> {
     let csr: x509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
@@ -95,14 +117,23 @@ class FileCa implements ClusterCa {
     if (asked.length !== 1 || asked[0] !== subject.commonName) {
       throw new BerthError('permission-denied', `certificate request asks for ${asked.length ? `"${asked.join('", "')}"` : 'no common name'}, but the caller may only be "${subject.commonName}"`);
     }
+    return this.signClientKey(csr.publicKey, subject, options);
+  }
+
+  async issueClient(subject: ClientSubject, options: { now?: Date; validityMs?: number } = {}): Promise<IssuedCertificate> {
+    const keys = await generateKeyPair();
+    return { certPem: await this.signClientKey(keys.publicKey, subject, options), keyPem: await privateKeyPem(keys.privateKey) };
+  }
+
+  private async signClientKey(publicKey: x509.PublicKey | CryptoKey, subject: ClientSubject, options: { now?: Date; validityMs?: number }): Promise<string> {
     const name = new x509.Name([{ CN: [subject.commonName] }, ...subject.organizations.map((o) => ({ O: [o] }))]).toString();
-    const cert = await this.sign(name, csr.publicKey, options.now ?? new Date(), options.days ?? LEAF_VALIDITY_DAYS, [
+    const cert = await this.sign(name, publicKey, options.now ?? new Date(), options.validityMs ?? LEAF_VALIDITY_DAYS * DAY_MS, [
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
     ]);
     return cert.toString('pem');
   }
 
-  private async sign(subject: string, publicKey: x509.PublicKey | CryptoKey, now: Date, days: number, extensions: x509.Extension[]): Promise<x509.X509Certificate> {
+  private async sign(subject: string, publicKey: x509.PublicKey | CryptoKey, now: Date, validityMs: number, extensions: x509.Extension[]): Promise<x509.X509Certificate> {
     return x509.X509CertificateGenerator.create({
       serialNumber: serialNumber(),
       subject,
@@ -111,7 +142,7 @@ class FileCa implements ClusterCa {
       signingKey: this.key,
       signingAlgorithm: SIGNING_ALGORITHM,
       notBefore: new Date(now.getTime() - BACKDATE_MS),
-      notAfter: new Date(now.getTime() + days * DAY_MS),
+      notAfter: new Date(now.getTime() + validityMs),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         // ECDSA keys sign; they never encipher a key, so digitalSignature alone.

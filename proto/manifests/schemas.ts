@@ -8,15 +8,23 @@ import namespace from '../../manifests/schemas/namespace.json';
 import pod from '../../manifests/schemas/pod.json';
 import deployment from '../../manifests/schemas/deployment.json';
 import replicaset from '../../manifests/schemas/replicaset.json';
+import serviceaccount from '../../manifests/schemas/serviceaccount.json';
+import role from '../../manifests/schemas/role.json';
+import clusterrole from '../../manifests/schemas/clusterrole.json';
+import rolebinding from '../../manifests/schemas/rolebinding.json';
+import clusterrolebinding from '../../manifests/schemas/clusterrolebinding.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
 export const EXPECTED_KEYWORD = 'x-expected';
 
-const SCHEMAS: Record<AppliableKind, object> = { Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset };
+const SCHEMAS: Record<AppliableKind, object> = {
+  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ServiceAccount: serviceaccount,
+  Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,
+};
 
 let compiled: Record<AppliableKind, ValidateFunction> | undefined;
 

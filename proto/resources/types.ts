@@ -350,7 +350,72 @@ export interface Event {
   source?: { component?: string; host?: string };
 }
 
-export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event;
+// --- rbac.authorization.k8s.io/v1 and v1 ServiceAccount ---
+
+/** What a role allows: every verb on every resource (of the API groups) named, or on the resourceNames only. */
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+export const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
+
+export interface Role {
+  apiVersion: typeof RBAC_API_VERSION;
+  kind: 'Role';
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+export interface ClusterRole {
+  apiVersion: typeof RBAC_API_VERSION;
+  kind: 'ClusterRole';
+  metadata: ObjectMeta;
+  rules?: PolicyRule[];
+}
+
+/** Who a binding grants to: a user or group (as certificates name them) or a service account. */
+export interface Subject {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  name: string;
+  /** ServiceAccount only. */
+  namespace?: string;
+  apiGroup?: string;
+}
+
+export interface RoleRef {
+  apiGroup: 'rbac.authorization.k8s.io';
+  kind: 'Role' | 'ClusterRole';
+  name: string;
+}
+
+export interface RoleBinding {
+  apiVersion: typeof RBAC_API_VERSION;
+  kind: 'RoleBinding';
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}
+
+export interface ClusterRoleBinding {
+  apiVersion: typeof RBAC_API_VERSION;
+  kind: 'ClusterRoleBinding';
+  metadata: ObjectMeta;
+  subjects?: Subject[];
+  roleRef: RoleRef;
+}
+
+export interface ServiceAccount {
+  apiVersion: 'v1';
+  kind: 'ServiceAccount';
+  metadata: ObjectMeta;
+  automountServiceAccountToken?: boolean;
+}
+
+export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -372,6 +437,11 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },
+  { kind: 'ServiceAccount', apiVersion: 'v1', plural: 'serviceaccounts', aliases: ['serviceaccount', 'sa'], namespaced: true },
+  { kind: 'Role', apiVersion: RBAC_API_VERSION, plural: 'roles', aliases: ['role'], namespaced: true },
+  { kind: 'ClusterRole', apiVersion: RBAC_API_VERSION, plural: 'clusterroles', aliases: ['clusterrole'], namespaced: false },
+  { kind: 'RoleBinding', apiVersion: RBAC_API_VERSION, plural: 'rolebindings', aliases: ['rolebinding'], namespaced: true },
+  { kind: 'ClusterRoleBinding', apiVersion: RBAC_API_VERSION, plural: 'clusterrolebindings', aliases: ['clusterrolebinding'], namespaced: false },
 ];
 
 /** The KindInfo for a kind, a plural, or an alias (case-insensitive); undefined when unknown. */

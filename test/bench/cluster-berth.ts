@@ -7,6 +7,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -14,6 +15,7 @@ import { call, containersClient } from '../../cli/node/agent-client';
 import { loadClusterApi, type ClusterClient, type ContainersClient } from '../../proto/grpc';
 import type { Deployment, Node, Pod } from '../../proto/resources';
 import { makeTestHost, type TestHost } from '../fixtures/agent';
+import { kubeconfigCredentials } from '../fixtures/credentials';
 import type { Cleanup } from './cleanup';
 import { now, POLL_MS, REPLICA_COMMAND, runcRunning, type ImageRef } from './cluster-common';
 import { runCommand, startDaemon, waitFor, type Daemon } from './proc';
@@ -65,7 +67,7 @@ export function deploymentManifest(name: string, replicas: number, image: string
   };
 }
 
-async function startController(cli: string, dir: string, cleanup: Cleanup): Promise<{ daemon: Daemon; address: string }> {
+async function startController(cli: string, dir: string, cleanup: Cleanup): Promise<{ daemon: Daemon; address: string; kubeconfig: string }> {
   // setpriv: it dies with the bench even if the bench is killed before its cleanup.
   const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'controller', '--data-root', path.join(dir, 'controller-root'), '--listen', '127.0.0.1:0']);
   cleanup.teardown(() => daemon.stop(5000));
@@ -74,14 +76,21 @@ async function startController(cli: string, dir: string, cleanup: Cleanup): Prom
     if (daemon.child.exitCode !== null) throw new Error(`berth controller exited (${daemon.child.exitCode}): ${daemon.output()}`);
     return (address = /listening on (\S+)/.exec(daemon.output())?.[1]) !== undefined;
   }, daemon.output);
-  return { daemon, address: address! };
+  return { daemon, address: address!, kubeconfig: path.join(dir, 'controller-root', 'admin.kubeconfig') };
 }
 
-async function startAgent(cli: string, dir: string, controller: string, nodeName: string, host: TestHost, cleanup: Cleanup): Promise<{ daemon: Daemon; socket: string }> {
+/** A join token from `berth token create`. */
+function joinToken(cli: string, kubeconfig: string): string {
+  const r = spawnSync(process.execPath, [cli, '--kubeconfig', kubeconfig, 'token', 'create'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`berth token create failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function startAgent(cli: string, dir: string, controller: string, token: string, nodeName: string, host: TestHost, cleanup: Cleanup): Promise<{ daemon: Daemon; socket: string }> {
   const socket = path.join(dir, 'agent.sock');
   const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'agent', '--data-root', path.join(dir, 'agent-root'), '--socket', socket,
     '--run-dir', host.runDir, '--cgroup-parent', host.cgroupParent, '--bridge', host.bridge, '--subnet', host.subnet,
-    '--controller', controller, '--node-name', nodeName], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
+    '--controller', controller, '--token', token, '--node-name', nodeName], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
   cleanup.teardown(() => daemon.stop(10_000));
   await waitFor('berth agent', () => {
     if (daemon.child.exitCode !== null) throw new Error(`berth agent exited (${daemon.child.exitCode}): ${daemon.output()}`);
@@ -97,18 +106,18 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
   const host = makeTestHost(cleanup);
   const controller = await startController(cli, dir, cleanup);
   const nodeName = `bench-${randomBytes(3).toString('hex')}`;
-  const agent = await startAgent(cli, dir, controller.address, nodeName, host, cleanup);
+  const agent = await startAgent(cli, dir, controller.address, joinToken(cli, controller.kubeconfig), nodeName, host, cleanup);
   const runcRoot = path.join(host.runDir, 'runc');
 
   const { Cluster } = loadClusterApi().berth.cluster.v1;
-  const client = new Cluster(controller.address, grpc.credentials.createInsecure()) as unknown as ClusterClient;
+  const client = new Cluster(controller.address, kubeconfigCredentials(controller.kubeconfig)) as unknown as ClusterClient;
   const containers: ContainersClient = containersClient(agent.socket);
   cleanup.teardown(() => {
     client.close();
     containers.close();
   });
   // Cluster verbs go to the controller, node verbs to the agent.
-  const berth = (...args: string[]) => runCommand(process.execPath, [cli, '--server', controller.address, ...args]);
+  const berth = (...args: string[]) => runCommand(process.execPath, [cli, '--kubeconfig', controller.kubeconfig, '--server', controller.address, ...args]);
   const node = (...args: string[]) => runCommand(process.execPath, [cli, '--agent', agent.socket, ...args]);
 
   await node('load', '-i', archive);

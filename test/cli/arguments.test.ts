@@ -11,33 +11,75 @@ import { errorText, ServerError, serverErrorOf } from '../../cli/cluster/errors'
 import { getRequest } from '../../cli/cluster/get';
 import { isClusterVerb } from '../../cli/cluster';
 import { parseTargets, singleTarget } from '../../cli/cluster/resource-names';
-import { DEFAULT_SERVER, resolveServer, serverOfConfig, type ServerAddress } from '../../cli/cluster/server-address';
+import { DEFAULT_SERVER, legacyServerOf, resolveConnection, type Connection, type ConnectionFlags } from '../../cli/cluster/connection';
 import { parseHostPort } from '../../cli/grpc/grpc-lite';
 
 const HOME = '/home/u';
 const CONFIG = '/home/u/.berth/config';
 const files = (map: Record<string, string>) => (f: string) => map[f];
 
-t.test('controller address: --server, then BERTH_SERVER, then ~/.berth/config, then the default', async (t) => {
-  const config = files({ [CONFIG]: 'server: 10.0.0.1:7443\n' });
-  t.same(resolveServer({ flag: '10.0.0.9:1', env: { BERTH_SERVER: '10.0.0.8:2' }, home: HOME, readFile: config }), { address: '10.0.0.9:1', source: 'flag' });
-  t.same(resolveServer({ flag: undefined, env: { BERTH_SERVER: '10.0.0.8:2' }, home: HOME, readFile: config }), { address: '10.0.0.8:2', source: 'env' });
-  t.same(resolveServer({ flag: undefined, env: {}, home: HOME, readFile: config }), { address: '10.0.0.1:7443', source: 'config' });
-  t.same(resolveServer({ flag: undefined, env: {}, home: HOME, readFile: files({}) }), { address: DEFAULT_SERVER, source: 'default' });
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: berth
+  cluster:
+    server: https://10.0.0.1:7443
+    certificate-authority-data: ${Buffer.from('CA').toString('base64')}
+users:
+- name: admin
+  user:
+    client-certificate-data: ${Buffer.from('CERT').toString('base64')}
+    client-key: keys/admin.key
+contexts:
+- name: admin@berth
+  context: { cluster: berth, user: admin, namespace: shop }
+- name: other
+  context: { cluster: berth, user: nobody }
+current-context: admin@berth
+`;
+
+const resolve = (flags: ConnectionFlags, env: NodeJS.ProcessEnv, map: Record<string, string>) => resolveConnection({ flags, env, home: HOME, readFile: files(map) });
+
+t.test('controller address: --server, then BERTH_SERVER, then the kubeconfig, then the default', async (t) => {
+  const config = { [CONFIG]: KUBECONFIG, '/home/u/.berth/keys/admin.key': 'KEY' };
+  const fromFile = resolve({}, {}, config);
+  t.same(fromFile, {
+    address: '10.0.0.1:7443', source: 'config', configFiles: [CONFIG],
+    credentials: { context: 'admin@berth', server: '10.0.0.1:7443', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY', namespace: 'shop' },
+  }, 'server, CA, certificate, and the key from a path relative to the file');
+  t.same(resolve({ server: '10.0.0.9:1' }, { BERTH_SERVER: '10.0.0.8:2' }, config).address, '10.0.0.9:1');
+  t.same(resolve({ server: 'https://10.0.0.9:1' }, {}, config).credentials?.certPem, 'CERT', '--server keeps the context\'s credentials');
+  t.same(resolve({}, { BERTH_SERVER: '10.0.0.8:2' }, config).source, 'env');
+  t.same(resolve({}, {}, {}), { address: DEFAULT_SERVER, source: 'default', configFiles: [CONFIG] });
   t.equal(DEFAULT_SERVER, '127.0.0.1:7443', 'the controller\'s default --listen');
-  t.same(resolveServer({ flag: undefined, env: { BERTH_SERVER: '' }, home: HOME, readFile: files({ [CONFIG]: '# nothing here\n' }) }).source, 'default', 'an empty variable and a config without server configure nothing');
-  t.throws(() => resolveServer({ flag: 'localhost', env: {}, home: HOME, readFile: files({}) }), { message: '--server: "localhost" is not HOST:PORT (for example 127.0.0.1:7443)' });
-  t.throws(() => resolveServer({ flag: undefined, env: { BERTH_SERVER: 'a:b' }, home: HOME, readFile: files({}) }), { message: /^BERTH_SERVER: "a:b" is not HOST:PORT/ });
-  t.throws(() => resolveServer({ flag: undefined, env: {}, home: HOME, readFile: files({ [CONFIG]: 'server: 70000\n' }) }), { message: /^\/home\/u\/\.berth\/config: server: "70000" is not HOST:PORT/ });
+  t.equal(resolve({}, { BERTH_SERVER: '' }, { [CONFIG]: '# nothing here\n' }).source, 'default', 'an empty variable and an empty config configure nothing');
+  t.throws(() => resolve({ server: 'localhost' }, {}, {}), { message: '--server: "localhost" is not HOST:PORT (for example 127.0.0.1:7443)' });
+  t.throws(() => resolve({}, { BERTH_SERVER: 'a:b' }, {}), { message: /^BERTH_SERVER: "a:b" is not HOST:PORT/ });
 });
 
-t.test('config file: one line, or any YAML mapping with server', async (t) => {
-  t.equal(serverOfConfig('server: "[::1]:7443"  # local\n', CONFIG), '[::1]:7443');
-  t.equal(serverOfConfig('# the cluster\nnamespace: shop\nserver: h:1\n', CONFIG), 'h:1');
-  t.equal(serverOfConfig('', CONFIG), undefined);
-  t.throws(() => serverOfConfig('server: [1, 2\n', CONFIG), { message: /^\/home\/u\/\.berth\/config: not valid YAML/ });
-  t.throws(() => serverOfConfig('- a\n', CONFIG), { message: '/home/u/.berth/config: expected a mapping such as "server: 127.0.0.1:7443"' });
-  t.throws(() => serverOfConfig('server: 5\nx: 1\n', CONFIG), { message: '/home/u/.berth/config: server: must be a string HOST:PORT' });
+t.test('which kubeconfig: --kubeconfig, BERTH_CONFIG, KUBECONFIG (merged), ~/.berth/config', async (t) => {
+  const other = KUBECONFIG.replace('10.0.0.1', '10.0.0.2').replace('current-context: admin@berth', 'current-context: other');
+  const map = { [CONFIG]: KUBECONFIG, '/k/a': other, '/k/b': KUBECONFIG, '/home/u/.berth/keys/admin.key': 'KEY', '/k/keys/admin.key': 'KEY2' };
+  t.equal(resolve({ kubeconfig: '/k/b' }, { BERTH_CONFIG: '/k/a' }, map).credentials?.keyPem, 'KEY2', '--kubeconfig first; paths relative to that file');
+  t.equal(resolve({ context: 'admin@berth' }, { BERTH_CONFIG: '/k/a', KUBECONFIG: '/k/b' }, map).address, '10.0.0.2:7443', 'BERTH_CONFIG before KUBECONFIG');
+  t.throws(() => resolve({}, { BERTH_CONFIG: '/k/a' }, map), { message: /\/k\/a: context "other": user "nobody" not found/ }, 'and its current context is used');
+  t.equal(resolve({ context: 'admin@berth' }, { KUBECONFIG: '/k/a:/k/b' }, map).address, '10.0.0.2:7443', 'merged: the first file to name a cluster wins');
+  t.throws(() => resolve({ kubeconfig: '/nope' }, {}, map), { message: '--kubeconfig: /nope: no such file' });
+  t.throws(() => resolve({ context: 'nope' }, {}, map), { message: /context "nope" not found/ });
+});
+
+t.test('a config file of the older form names a server only; bad files are named', async (t) => {
+  t.equal(legacyServerOf('server: "[::1]:7443"  # local\n'), '[::1]:7443');
+  t.equal(legacyServerOf('# the cluster\nnamespace: shop\nserver: h:1\n'), 'h:1');
+  t.equal(legacyServerOf(KUBECONFIG), undefined);
+  t.same(resolve({}, {}, { [CONFIG]: 'server: 10.0.0.1:7443\n' }), { address: '10.0.0.1:7443', source: 'config', configFiles: [CONFIG] });
+  t.throws(() => resolve({}, {}, { [CONFIG]: 'server: 70000\n' }), { message: /^\/home\/u\/\.berth\/config: server: "70000" is not HOST:PORT/ });
+  t.throws(() => resolve({}, {}, { [CONFIG]: 'clusters: [1, 2\n' }), { message: /^\/home\/u\/\.berth\/config: not valid YAML/ });
+  t.throws(() => resolve({}, {}, { [CONFIG]: '- a\n' }), { message: /^\/home\/u\/\.berth\/config: top level: expected a kubeconfig mapping/ });
+  const key = { '/home/u/.berth/keys/admin.key': 'KEY' };
+  t.throws(() => resolve({}, {}, { ...key, [CONFIG]: KUBECONFIG.replace('server: https://10.0.0.1:7443', 'server: http://10.0.0.1:7443') }), { message: /the controller serves only https/ });
+  t.throws(() => resolve({}, {}, { ...key, [CONFIG]: KUBECONFIG.replace('certificate-authority-data:', 'insecure-skip-tls-verify: true\n    x:') }), { message: /insecure-skip-tls-verify is not supported/ });
+  t.throws(() => resolve({}, {}, { [CONFIG]: KUBECONFIG }), { message: '/home/u/.berth/config: /home/u/.berth/keys/admin.key: no such file' });
 });
 
 t.test('HOST:PORT', async (t) => {
@@ -48,9 +90,9 @@ t.test('HOST:PORT', async (t) => {
 });
 
 t.test('logs and diff are the cluster\'s only when a controller is configured', async (t) => {
-  const none = (): ServerAddress => ({ address: DEFAULT_SERVER, source: 'default' });
-  const env = (): ServerAddress => ({ address: 'h:1', source: 'env' });
-  const broken = (): ServerAddress => {
+  const none = (): Pick<Connection, 'source'> => ({ source: 'default' });
+  const env = (): Pick<Connection, 'source'> => ({ source: 'env' });
+  const broken = (): Pick<Connection, 'source'> => {
     throw new CliError('bad config');
   };
   t.ok(isClusterVerb('get', {}, none));

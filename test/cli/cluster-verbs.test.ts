@@ -216,14 +216,18 @@ t.test('diff: a server dry run against the live objects; logs and diff stay the 
   t.match(node.stderr, /^Error: cannot reach the agent/);
   const logs = runCli(['--agent', path.join(dir, 'no.sock'), 'logs', 'some-container'], { env: { HOME: home, BERTH_SERVER: '' } });
   t.match(logs.stderr, /^Error: cannot reach the agent/, 'logs too');
-  const viaEnv = runCli(['diff', '-f', file], { env: { HOME: home, BERTH_SERVER: ctl.address } });
-  t.equal(viaEnv.status, 1, 'BERTH_SERVER names a controller: diff is the cluster\'s');
+  const viaEnv = runCli(['diff', '-f', file], { env: { HOME: home, BERTH_SERVER: '', BERTH_CONFIG: ctl.kubeconfig } });
+  t.equal(viaEnv.status, 1, 'BERTH_CONFIG names a kubeconfig: diff is the cluster\'s');
   t.match(viaEnv.stdout, /^diff -u -N LIVE/);
   fs.mkdirSync(path.join(home, '.berth'));
-  fs.writeFileSync(path.join(home, '.berth', 'config'), `server: ${ctl.address}\n`);
+  fs.copyFileSync(ctl.kubeconfig, path.join(home, '.berth', 'config'));
   const configured = runCli(['diff', '-f', file], { env: { HOME: home, BERTH_SERVER: '' } });
-  t.equal(configured.status, 1, 'with ~/.berth/config naming a controller, diff is the cluster\'s');
+  t.equal(configured.status, 1, 'with the admin kubeconfig as ~/.berth/config, diff is the cluster\'s');
   t.match(configured.stdout, /^diff -u -N LIVE/);
+  fs.writeFileSync(path.join(home, '.berth', 'config'), `server: ${ctl.address}\n`);
+  const legacy = runCli(['diff', '-f', file], { env: { HOME: home, BERTH_SERVER: '' } });
+  t.equal(legacy.status, 2, 'the older one-line config still names the controller, but carries no credentials');
+  t.match(legacy.stderr, /^error: no credentials for the controller at 127\.0\.0\.1:\d+: .*config has no kubeconfig context \(copy the controller's <data-root>\/admin\.kubeconfig to ~\/\.berth\/config/);
 });
 
 t.test('apply --wait fails fast on an unschedulable pod; rollout status, pause, resume, restart', async (t) => {
@@ -279,7 +283,7 @@ t.test('logs: a pod not on a node yet is refused in kubectl\'s words', async (t)
   }
   // Bounded: a call that never ends must fail this test, not hang it.
   const within = (args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, '--server', ctl.address, ...args], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, ...env } });
+    const r = spawnSync(process.execPath, [CLI, '--kubeconfig', ctl.kubeconfig, '--server', ctl.address, ...args], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, ...env } });
     return { status: r.status, stderr: r.stderr };
   };
   const logs = within(['logs', pod]);
@@ -348,9 +352,9 @@ t.test('apply --watch re-applies on change and prunes a deleted file\'s objects;
   const ctl = await startTestController(t, dir);
   const env = { HOME: path.join(dir, 'home'), BERTH_SERVER: '' };
   const app = path.join(dir, 'app');
-  const watch = runLive(['--server', ctl.address, 'apply', '-f', app, '--watch'], env);
+  const watch = runLive(['--kubeconfig', ctl.kubeconfig, '--server', ctl.address, 'apply', '-f', app, '--watch'], env);
   t.teardown(() => void watch.child.kill('SIGKILL'));
-  const get = runLive(['--server', ctl.address, 'get', 'deployments', '-w'], env);
+  const get = runLive(['--kubeconfig', ctl.kubeconfig, '--server', ctl.address, 'get', 'deployments', '-w'], env);
   t.teardown(() => void get.child.kill('SIGKILL'));
   await watch.waitFor(/watching .* for changes/, 'the first apply and the watch');
   t.match(watch.output(), /^deployment\.apps\/a created\ndeployment\.apps\/b created\n/);

@@ -9,6 +9,7 @@ import { startController, type Controller } from '../../controller';
 import { loadClusterApi, type ClusterClient, type NodeClient } from '../../proto/grpc';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
 import type { Deployment, Pod, Resource } from '../../proto/resources';
+import { kubeconfigCredentials, nodeChannelCredentials } from '../fixtures/credentials';
 
 interface Api {
   controller: Controller;
@@ -21,8 +22,8 @@ async function startApi(t: Test): Promise<Api> {
   const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', controlLoops: false });
   t.teardown(() => controller.stop());
   const api = loadClusterApi().berth.cluster.v1;
-  const cluster = new api.Cluster(controller.address, grpc.credentials.createInsecure());
-  const node = new api.Node(controller.address, grpc.credentials.createInsecure());
+  const cluster = new api.Cluster(controller.address, kubeconfigCredentials(controller.adminKubeconfig));
+  const node = new api.Node(controller.address, await nodeChannelCredentials(controller.ca, 'node-1'));
   t.teardown(() => { cluster.close(); node.close(); });
   return { controller, cluster, node };
 }
@@ -231,7 +232,9 @@ t.test('node API: register gives an epoch; a stale epoch is refused', async (t) 
   const node = await get(api, 'node', 'node-1', '');
   t.equal(node.metadata.labels?.zone, 'a');
   t.match((node as { status: { conditions: { type: string; status: string }[] } }).status.conditions, [{ type: 'Ready', status: 'True' }]);
-  const bad = await call(api.node, api.node.Register, { node: { json: '{"metadata":{"name":"Bad_Name"}}' } }).catch((e: grpc.ServiceError) => e);
+  const badNode = new (loadClusterApi().berth.cluster.v1.Node)(api.controller.address, await nodeChannelCredentials(api.controller.ca, 'Bad_Name'));
+  t.teardown(() => badNode.close());
+  const bad = await call(badNode, badNode.Register, { node: { json: '{"metadata":{"name":"Bad_Name"}}' } }).catch((e: grpc.ServiceError) => e);
   t.equal((bad as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
 });
 
@@ -243,8 +246,8 @@ t.test('the same API on a real etcd: apply, conflict, watch resume', async (t) =
   const v1 = loadClusterApi().berth.cluster.v1;
   const api: Api = {
     controller,
-    cluster: new v1.Cluster(controller.address, grpc.credentials.createInsecure()),
-    node: new v1.Node(controller.address, grpc.credentials.createInsecure()),
+    cluster: new v1.Cluster(controller.address, kubeconfigCredentials(controller.adminKubeconfig)),
+    node: new v1.Node(controller.address, await nodeChannelCredentials(controller.ca, 'node-1')),
   };
   t.teardown(() => { api.cluster.close(); api.node.close(); });
   const [a] = await applyDocs(api, [deployment('a', 'reg/a:1')]);

@@ -8,6 +8,7 @@ import { decide } from '../../controller/leader/decide';
 import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Lease, Pod } from '../../proto/resources';
 import { startEtcd } from '../fixtures/etcd';
+import { kubeconfigCredentials } from '../fixtures/credentials';
 import { startHollowNode } from '../fixtures/hollow-node';
 import { eventually as waitFor } from '../fixtures/wait';
 
@@ -48,9 +49,9 @@ t.test('two controllers on one etcd: one leads, the other takes over, no duplica
   const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
 
   // Nodes and clients talk to the follower: its API serves while the leader reconciles.
-  await startHollowNode(t, follower.address, 'node-1', { readyAfterMs: 20 });
-  await startHollowNode(t, follower.address, 'node-2', { readyAfterMs: 20 });
-  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(follower.address, grpc.credentials.createInsecure());
+  await startHollowNode(t, follower, 'node-1', { readyAfterMs: 20 });
+  await startHollowNode(t, follower, 'node-2', { readyAfterMs: 20 });
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(follower.address, kubeconfigCredentials(follower.adminKubeconfig));
   t.teardown(() => client.close());
   const deployment = (replicas: number) => ({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },

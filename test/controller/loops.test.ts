@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { startController, type Controller } from '../../controller';
 import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Deployment, Lease, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import { kubeconfigCredentials } from '../fixtures/credentials';
 import { startHollowNode, type HollowNode } from '../fixtures/hollow-node';
 import { eventually as waitFor } from '../fixtures/wait';
 
@@ -20,10 +21,10 @@ interface Cluster {
 async function startCluster(t: Test, nodeCount: number, options: { readyAfterMs?: number } = {}): Promise<Cluster> {
   const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', nodeGracePeriodMs: 600, podEvictionTimeoutMs: 1200 });
   t.teardown(() => controller.stop());
-  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controller.address, grpc.credentials.createInsecure());
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controller.address, kubeconfigCredentials(controller.adminKubeconfig));
   t.teardown(() => client.close());
   const nodes: HollowNode[] = [];
-  for (let i = 1; i <= nodeCount; i++) nodes.push(await startHollowNode(t, controller.address, `node-${i}`, { readyAfterMs: options.readyAfterMs ?? 50, labels: { zone: i === 1 ? 'a' : 'b' } }));
+  for (let i = 1; i <= nodeCount; i++) nodes.push(await startHollowNode(t, controller, `node-${i}`, { readyAfterMs: options.readyAfterMs ?? 50, labels: { zone: i === 1 ? 'a' : 'b' } }));
   return { controller, client, nodes };
 }
 
@@ -143,7 +144,7 @@ t.test('a pod that fits nowhere stays Pending with the reason', async (t) => {
   const events = (await call(c.client, c.client.List, { kind: 'events', namespace: 'default', labelSelector: '', fieldSelector: 'involvedObject.name=picky' }))!.items!;
   t.ok(events.some((e) => JSON.parse(e.json!).reason === 'FailedScheduling'), 'a FailedScheduling event');
   // A node that matches arrives: the pod is placed.
-  await startHollowNode(t, c.controller.address, 'node-mars', { labels: { zone: 'mars' } });
+  await startHollowNode(t, c.controller, 'node-mars', { labels: { zone: 'mars' } });
   const placed = await eventually('picky placed', async () => (await get<Pod>(c, 'pod', 'picky')).spec.nodeName);
   t.equal(placed, 'node-mars');
 });
@@ -176,7 +177,7 @@ t.test('events expire an hour after they last happened', async (t) => {
   let offsetMs = 0;
   const clock = () => new Date(Date.now() + offsetMs);
   const first = await startController({ dataRoot, listen: '127.0.0.1:0', clock });
-  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(first.address, grpc.credentials.createInsecure());
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(first.address, kubeconfigCredentials(first.adminKubeconfig));
   const c: Cluster = { controller: first, client, nodes: [] };
   // An unschedulable pod makes a FailedScheduling event.
   await applyDocs(c, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lonely' }, spec: { containers: [{ name: 'c', image: 'reg/x:1' }] } }]);
@@ -189,7 +190,7 @@ t.test('events expire an hour after they last happened', async (t) => {
   offsetMs = 2 * 60 * 60 * 1000;
   const later = await startController({ dataRoot, listen: '127.0.0.1:0', clock });
   t.teardown(() => later.stop());
-  const client2 = new (loadClusterApi().berth.cluster.v1.Cluster)(later.address, grpc.credentials.createInsecure());
+  const client2 = new (loadClusterApi().berth.cluster.v1.Cluster)(later.address, kubeconfigCredentials(later.adminKubeconfig));
   t.teardown(() => client2.close());
   await eventually('the old event swept away', async () => (await events(client2)).length === 0);
   t.pass('expired');

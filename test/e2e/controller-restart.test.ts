@@ -35,7 +35,7 @@ t.test('the agent reconnects to a restarted controller and carries on', async (t
   await pushImage(registry.host, 'sleeper:1', await buildImage({ layers: [busyboxLayer()] }));
   let controller = await startTestController(t, dir);
   const address = controller.address;
-  const agent = await startTestAgent(t, dir, ['--controller', address, '--node-name', 'solo']);
+  const agent = await startTestAgent(t, dir, ['--controller', address, '--token', controller.token(), '--node-name', 'solo']);
 
   const phase = (name: string) => {
     const r = controller.berth(['get', 'pod', name, '-o', 'json']);
@@ -67,7 +67,7 @@ t.test('berth logs -f follows a pod through the controller and the agent', async
   const image = `${registry.host}/ticker:1`;
   await pushImage(registry.host, 'ticker:1', await buildImage({ layers: [busyboxLayer()] }));
   const controller = await startTestController(t, dir);
-  const agent = await startTestAgent(t, dir, ['--controller', controller.address, '--node-name', 'solo']);
+  const agent = await startTestAgent(t, dir, ['--controller', controller.address, '--token', controller.token(), '--node-name', 'solo']);
   fs.writeFileSync(path.join(dir, 'ticker.yaml'), `apiVersion: v1
 kind: Pod
 metadata:
@@ -82,7 +82,7 @@ spec:
   t.equal(controller.berth(['apply', '-f', path.join(dir, 'ticker.yaml')]).status, 0);
   await eventually('ticker running', () => /Running/.test(controller.berth(['get', 'pod', 'ticker']).stdout));
 
-  const follow = spawn(process.execPath, [CLI, '--server', controller.address, 'logs', '-f', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follow = spawn(process.execPath, [CLI, '--kubeconfig', controller.kubeconfig, '--server', controller.address, 'logs', '-f', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { follow.kill('SIGKILL'); });
   let out = '';
   follow.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -6,14 +6,14 @@
 // killed, link cut) and its pods are replaced on the others; it comes back and no replica runs
 // twice; delete leaves no container anywhere.
 
-import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
-import type { Pod } from '../../proto/resources';
+import type { Node, Pod } from '../../proto/resources';
 import { makeTestHost, startTestAgent, type TestAgent } from '../fixtures/agent';
 import { startTestController } from '../fixtures/controller';
+import { kubeconfigCredentials } from '../fixtures/credentials';
 import { makeTestNetwork } from '../fixtures/hosts';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
@@ -67,12 +67,12 @@ t.test('three hosts: spread, rolling update, scale, host loss and return, delete
   const startAgentOn = async (i: number) => {
     const h = hosts[i]!;
     h.agent = await startTestAgent(t, path.join(dir, h.net.netns), [
-      '--controller', controller.address, '--node-name', h.net.netns, '--node-ip', h.net.ip, '--insecure-registry', registry.host,
+      '--controller', controller.address, '--token', controller.token(), '--node-name', h.net.netns, '--node-ip', h.net.ip, '--insecure-registry', registry.host,
     ], h.testHost, { netns: h.net.netns });
   };
   for (let i = 0; i < hosts.length; i++) await startAgentOn(i);
 
-  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controller.address, grpc.credentials.createInsecure()) as ClusterClient;
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controller.address, kubeconfigCredentials(controller.kubeconfig)) as ClusterClient;
   t.teardown(() => client.close());
   const listPods = () => new Promise<Pod[]>((resolve, reject) =>
     client.List({ kind: 'pods', namespace: 'default', labelSelector: 'app=web', fieldSelector: '' }, (err, res) =>
@@ -92,6 +92,14 @@ t.test('three hosts: spread, rolling update, scale, host loss and return, delete
     const current = pods.filter((p) => !p.metadata.deletionTimestamp);
     return pods.length === replicas && current.every((p) => isReady(p) && p.spec.containers[0]!.image.endsWith(image)) ? pods : undefined;
   };
+
+  // Each agent joins (a TLS handshake to pin the CA, a key, a signed certificate) and registers:
+  // the spread below needs all three nodes Ready first, as a user would check with get nodes.
+  await eventually('three nodes Ready', async () => {
+    const nodes = await new Promise<Node[]>((resolve, reject) =>
+      client.List({ kind: 'nodes', namespace: '', labelSelector: '', fieldSelector: '' }, (err, res) => (err ? reject(err) : resolve(res!.items!.map((i) => JSON.parse(i.json!) as Node)))));
+    return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === 3;
+  });
 
   await t.test('a Deployment of 6 spreads 2/2/2 and runs', async (t) => {
     apply('web:1', REPLICAS);

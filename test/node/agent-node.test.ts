@@ -13,6 +13,7 @@ import type { Lease, Node, Pod } from '../../proto/resources';
 import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
+import { nodeChannelCredentials } from '../fixtures/credentials';
 import { podDoc, sleep, startCluster, until, type Cluster } from './cluster';
 
 const APPLETS = ['httpd', 'wget', 'rm', 'touch', 'mkdir', 'nc'];
@@ -41,7 +42,7 @@ async function setup(t: Test, agentArgs: string[] = []) {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const cluster = await startCluster(t, dir);
   const nodeName = `node-${Math.random().toString(36).slice(2, 8)}`;
-  const args = ['--controller', cluster.address, '--node-name', nodeName, '--labels', 'zone=test,tier=e2e', ...agentArgs];
+  const args = ['--controller', cluster.address, '--token', await cluster.joinToken(), '--node-name', nodeName, '--labels', 'zone=test,tier=e2e', ...agentArgs];
   const agent = await startTestAgent(t, dir, args);
   return { registry, image, cluster, agent, nodeName, dir, args, box: `${registry.host}/box:1` };
 }
@@ -312,7 +313,7 @@ t.test('the controller goes away and comes back; a stale epoch makes the agent r
   // As if the controller had declared the node lost: a registration of the same node moves the
   // epoch on, and the pod that was bound here is deleted meanwhile (replaced elsewhere).
   const { Node: NodeService } = loadClusterApi().berth.cluster.v1;
-  const node = new NodeService(cluster.address, grpc.credentials.createInsecure()) as unknown as NodeClient;
+  const node = new NodeService(cluster.address, await nodeChannelCredentials(cluster.controller().ca, nodeName)) as unknown as NodeClient;
   t.teardown(() => node.close());
   await new Promise((resolve, reject) => node.register({ node: { json: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } }) } }, (err, r) => (err ? reject(err) : resolve(r))));
   await cluster.controller().registry.delete('Pod', 'default', 'late', { force: true });

@@ -9,6 +9,7 @@ import type { Event, Pod, PodStatus } from '../../proto/resources';
 import { startController, type Controller } from '../../controller';
 import type { Teardown } from '../fixtures/registry';
 import { eventually } from '../fixtures/wait';
+import { kubeconfigCredentials } from '../fixtures/credentials';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +25,8 @@ export interface Cluster {
   statuses(name: string): { seen: PodStatus[]; stop(): void };
   /** Logs through the controller (and the agent's tunnel). Rejects with the gRPC error. */
   logs(name: string, options?: { container?: string; tailLines?: number; timestamps?: boolean }): Promise<string>;
+  /** A new join token for an agent (berth agent --token). */
+  joinToken(): Promise<string>;
   /** The controller itself (its registry, for writes no API call makes, like a forced delete). */
   controller(): Controller;
   /** Stop the controller, run `meanwhile`, start it again on the same address and data root. */
@@ -40,7 +43,7 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
   fs.mkdirSync(dataRoot, { recursive: true });
   let controller = await startController({ dataRoot, listen: '127.0.0.1:0' });
   const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
-  const client = new ClusterService(controller.address, grpc.credentials.createInsecure()) as unknown as ClusterClient;
+  const client = new ClusterService(controller.address, kubeconfigCredentials(controller.adminKubeconfig)) as unknown as ClusterClient;
   const watches: Array<() => void> = [];
   const stop = async () => {
     for (const w of watches) w();
@@ -92,6 +95,10 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
         call.on('error', reject);
         call.on('end', () => resolve(out));
       });
+    },
+    async joinToken() {
+      const r = await unary<{ token: string }>((cb) => client.createToken({ ttlSeconds: 600, description: 'test' }, cb));
+      return r.token;
     },
     controller: () => controller,
     async restart(meanwhile) {
