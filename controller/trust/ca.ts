@@ -141,7 +141,8 @@ class FileCa implements ClusterCa {
       publicKey,
       signingKey: this.key,
       signingAlgorithm: SIGNING_ALGORITHM,
-      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      // A short-lived certificate is backdated less: its holder renews at a fraction of its life.
+      notBefore: new Date(now.getTime() - Math.min(BACKDATE_MS, validityMs / 10)),
       notAfter: new Date(now.getTime() + validityMs),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
