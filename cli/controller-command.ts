@@ -16,6 +16,10 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     'pod-eviction-timeout': { type: 'string' },
     'tls-san': { type: 'string', multiple: true },
     'node-cert-validity': { type: 'string' },
+    'etcd-cafile': { type: 'string' },
+    'etcd-certfile': { type: 'string' },
+    'etcd-keyfile': { type: 'string' },
+    'etcd-insecure': { type: 'boolean' },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -26,6 +30,12 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     podEvictionTimeoutMs: durationFlag('--pod-eviction-timeout', values['pod-eviction-timeout']) ?? DEFAULT_POD_EVICTION_TIMEOUT_MS,
     log: (line) => process.stdout.write(`${line}\n`),
     tlsSans: values['tls-san'] ?? [],
+    etcd: {
+      ...(values['etcd-cafile'] ? { caFile: values['etcd-cafile'] } : {}),
+      ...(values['etcd-certfile'] ? { certFile: values['etcd-certfile'] } : {}),
+      ...(values['etcd-keyfile'] ? { keyFile: values['etcd-keyfile'] } : {}),
+      insecure: values['etcd-insecure'] ?? false,
+    },
     ...(values['node-cert-validity'] ? { nodeCertificateValidityMs: durationFlag('--node-cert-validity', values['node-cert-validity']) } : {}),
   });
   process.stdout.write(`berth controller: listening on ${controller.address} (data root ${values['data-root']}, store ${values.store})\n`);

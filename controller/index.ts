@@ -12,3 +12,4 @@
 
 export { startController, ADMIN_USER, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
 export type { Controller, ControllerOptions } from './server';
+export type { EtcdTransport } from './store';

@@ -17,7 +17,7 @@ import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
 import { startControllers } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
-import { openStore, type Store } from './store';
+import { openStore, type EtcdTransport, type Store } from './store';
 import { LEAF_VALIDITY_DAYS, openClusterCa, type ClusterCa, type IssuedCertificate, type SharedCa } from './trust';
 
 export interface ControllerOptions {
@@ -26,6 +26,8 @@ export interface ControllerOptions {
   listen: string;
   /** 'sqlite' (default: <dataRoot>/state.db) or 'etcd://host:port[,host:port...]'. */
   store?: string;
+  /** TLS to etcd, or the explicit choice of plaintext to a remote etcd. */
+  etcd?: EtcdTransport;
   /** A node whose lease is not renewed for this long turns NotReady. */
   nodeGracePeriodMs?: number;
   /** A node NotReady for this long has its pods replaced elsewhere. */
@@ -73,7 +75,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
   const podEvictionTimeoutMs = options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS;
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
-  const store = await openStore(options.store ?? 'sqlite', options.dataRoot);
+  const store = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
   const registry = new Registry(store, clock);
   let ca: ClusterCa;
   try {

@@ -17,6 +17,8 @@ export interface EtcdStoreOptions {
   timeoutMs?: number;
   /** Keys per request when listing. Default 500. */
   pageSize?: number;
+  /** TLS to etcd: the CA that signed its serving certificate, and a client certificate if it asks for one. */
+  tls?: { caPem: Buffer; certPem?: Buffer; keyPem?: Buffer };
 }
 
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
@@ -40,6 +42,7 @@ export function openEtcdStore(endpoints: string[], options: EtcdStoreOptions = {
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new StoreError('internal', `etcd store option pageSize must be a positive integer, not ${pageSize}`);
   const client = new Etcd3({
     hosts: endpoints,
+    ...(options.tls ? { credentials: { rootCertificate: options.tls.caPem, ...(options.tls.keyPem ? { privateKey: options.tls.keyPem, certChain: options.tls.certPem! } : {}) } } : {}),
     // Streams (watches) live until closed; only unary calls get a deadline.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     faultHandling: { global: noRetry },

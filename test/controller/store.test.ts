@@ -524,3 +524,41 @@ t.test('etcd', async (t) => {
     await t.rejects(s.create('k2', v('2')), { code: 'unavailable', message: /"k2"/ });
   });
 });
+
+t.test('etcd over TLS: client certificates required by etcd; a remote etcd without TLS refused', async (t) => {
+  const { openClusterCa } = await import('../../controller/trust');
+  const dir = t.testdir();
+  // Any CA will do for etcd's own certificates: the cluster CA's code makes one here.
+  const ca = await openClusterCa(path.join(dir, 'etcd-pki'));
+  const serving = await ca.issueServing(['127.0.0.1']);
+  const client = await ca.issueClient({ commonName: 'berth-controller', organizations: [] });
+  const file = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+    return path.join(dir, name);
+  };
+  const tls = {
+    caFile: path.join(dir, 'etcd-pki', 'ca.crt'),
+    certFile: file('server.crt', serving.certPem), keyFile: file('server.key', serving.keyPem),
+    clientCertFile: file('client.crt', client.certPem), clientKeyFile: file('client.key', client.keyPem),
+  };
+  const etcd = await startEtcd(t, { tls });
+  const spec = `etcd://${etcd.endpoint}${uniquePrefix()}`;
+  const s = closing(t, await openStore(spec, dir, { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile }));
+  const r = await s.create('k', v('over tls'));
+  t.equal((await s.get('k'))?.modRevision, r);
+
+  const noCert = closing(t, await openStore(spec, dir, { caFile: tls.caFile }));
+  await t.rejects(noCert.get('k'), { name: 'StoreError', code: 'unavailable' }, 'etcd asks for a client certificate');
+  const plain = closing(t, await openStore(spec, dir));
+  await t.rejects(plain.get('k'), { name: 'StoreError', code: 'unavailable' }, 'plaintext reaches nothing');
+
+  await t.rejects(openStore('etcd://10.0.0.5:2379', dir), {
+    name: 'StoreError',
+    message: 'etcd endpoint 10.0.0.5:2379 is not on this host and the store has no TLS: give --etcd-cafile (and --etcd-certfile, --etcd-keyfile for a client certificate), or --etcd-insecure to send the cluster\'s state in the clear',
+  });
+  await t.rejects(openStore('etcd://127.0.0.1:2379,db.example:2379', dir), { message: /^etcd endpoint db\.example:2379 is not on this host/ });
+  await t.rejects(openStore('etcd://10.0.0.5:2379', dir, { caFile: tls.caFile, certFile: tls.clientCertFile }), { message: '--etcd-certfile and --etcd-keyfile go together: a client certificate needs its key' });
+  await t.rejects(openStore('etcd://10.0.0.5:2379', dir, { caFile: path.join(dir, 'nope.crt') }), { message: /^--etcd-cafile .*nope\.crt: ENOENT/ });
+  const insecure = closing(t, await openStore('etcd://10.0.0.5:2379', dir, { insecure: true }));
+  t.ok(insecure, '--etcd-insecure: the user chose plaintext');
+});
