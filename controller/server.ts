@@ -86,7 +86,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }
   let election: LeaderElection | undefined;
   let rbac: RbacAuthorizer | undefined;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
+  // 4 MiB per message, as grpc's default: a client cannot make the controller hold more for one call.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
   const tunnels = new Tunnels();
   try {
     for (const name of SYSTEM_NAMESPACES) await ensureNamespace(registry, name);

@@ -13,7 +13,7 @@ import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type 
 import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
-import { serveWatch } from './watch-stream';
+import { MAX_BACKLOG, serveWatch } from './watch-stream';
 
 export interface ClusterApiDeps {
   registry: Registry;
@@ -117,7 +117,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authorizer, toke
       allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined)).then(() => {
         const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
-          (err) => failStream(call, err));
+          (err) => failStream(call, err), () => call.writableLength);
         call.on('cancelled', () => stream.close());
         call.on('close', () => stream.close());
       }, (err: unknown) => failStream(call, err));
@@ -136,7 +136,14 @@ export function clusterHandlers({ registry, tunnels, serialize, authorizer, toke
             throw new BerthError('invalid-argument', `a container name must be specified for pod ${req.name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`);
           }
           const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
-            (data) => call.write({ data }),
+            (data) => {
+            call.write({ data });
+            // A reader that stopped costs bounded memory: the agent's stream is cut, not buffered here.
+            if (call.writableLength > MAX_BACKLOG) {
+              cancel();
+              failStream(call, new BerthError('resource-exhausted', `logs of pod ${req.name}: the client is not reading (${call.writableLength} chunks waiting)`));
+            }
+          },
             (err) => (err ? failStream(call, err) : call.end()));
           call.on('cancelled', cancel);
           call.on('close', cancel);

@@ -74,7 +74,7 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
         await sessions.requireEpoch(nodeName, epoch);
         const stream = serveWatch(registry, 'Pod', { filter: boundTo(nodeName) }, resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
-          (err) => failStream(call, err));
+          (err) => failStream(call, err), () => call.writableLength);
         call.on('cancelled', () => stream.close());
         call.on('close', () => stream.close());
       }).catch((err: unknown) => failStream(call, err));

@@ -2,8 +2,13 @@
 // client first gets every matching object (ADDED) and a SYNCED bookmark; from a resource version
 // it gets every later change once, in order. When that resource version has been compacted away,
 // the client gets RESYNC, a fresh list (ADDED...) and SYNCED, and the watch carries on from there.
+//
+// A client that stops reading costs bounded memory: once more than MAX_BACKLOG events wait to be
+// sent to it, its watch ends with RESOURCE_EXHAUSTED (kube-apiserver closes slow watchers too);
+// it can start again from the last resource version it got.
 
 import type { Resource } from '../../proto/resources';
+import { BerthError } from '../../proto/errors';
 import { StoreError } from '../store';
 import type { ListOptions, Registry } from '../objects';
 
@@ -19,16 +24,27 @@ export interface WatchStream {
   close(): void;
 }
 
+/** Events queued for one client before its watch is ended. */
+export const MAX_BACKLOG = 4096;
+
 export function serveWatch(
   registry: Registry,
   kind: string,
   options: ListOptions,
   resourceVersion: string,
-  send: (event: WireEvent) => void,
+  write: (event: WireEvent) => void,
   onEnd: (err: Error) => void,
+  /** Events written and not yet taken by the client (the call's writableLength). */
+  backlog: () => number = () => 0,
 ): WatchStream {
   let closed = false;
   let handle: { close(): void } | undefined;
+
+  const send = (event: WireEvent) => {
+    write(event);
+    const waiting = backlog();
+    if (waiting > MAX_BACKLOG) fail(new BerthError('resource-exhausted', `watch of ${kind}: the client is not reading (${waiting} events waiting): watch again from resource version ${event.resourceVersion}`));
+  };
 
   const fail = (err: Error) => {
     if (closed) return;

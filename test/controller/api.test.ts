@@ -262,3 +262,23 @@ t.test('the same API on a real etcd: apply, conflict, watch resume', async (t) =
   const err = await call(api.cluster, api.cluster.Update, { json: JSON.stringify(stale) }).catch((e: grpc.ServiceError) => e);
   t.equal((err as grpc.ServiceError).code, grpc.status.ABORTED);
 });
+
+t.test('a watch whose client stops reading ends with RESOURCE_EXHAUSTED, not unbounded memory', async (t) => {
+  const { openSqliteStore } = await import('../../controller/store');
+  const { Registry } = await import('../../controller/objects');
+  const { serveWatch, MAX_BACKLOG } = await import('../../controller/api/watch-stream');
+  const store = await openSqliteStore(`${t.testdir()}/state.db`);
+  t.teardown(() => store.close());
+  const registry = new Registry(store, () => new Date());
+  await registry.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  let queued = 0;
+  const ended = new Promise<Error>((resolve) => {
+    serveWatch(registry, 'Pod', {}, '', () => void queued++, resolve, () => queued);
+  });
+  for (let i = 0; i <= MAX_BACKLOG; i++) {
+    await registry.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}`, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } } as Pod);
+    if (queued > MAX_BACKLOG) break;
+  }
+  const err = await ended;
+  t.match(err, { code: 'resource-exhausted', message: /^watch of Pod: the client is not reading \(4097 events waiting\): watch again from resource version \d+$/ });
+});
