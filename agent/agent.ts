@@ -94,7 +94,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await fs.chmod(options.socket, 0o660);
     let node: RunningNodeAgent | undefined;
     try {
-      if (options.node) node = await startNodeAgent(options.node, { images, containers, network, pkiDir: path.join(options.dataRoot, 'pki') });
+      if (options.node) node = await startNodeAgent(options.node, { images, containers, network, pkiDir: path.join(options.dataRoot, 'pki'), podsDir: path.join(options.dataRoot, 'pods') });
     } catch (err) {
       server.forceShutdown();
       containers.close();

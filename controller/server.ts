@@ -11,14 +11,14 @@ import * as path from 'node:path';
 import { loadClusterApi } from '../proto/grpc';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
-import { BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
+import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
 import { startControllers } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { openStore, type EtcdTransport, type Store } from './store';
-import { LEAF_VALIDITY_DAYS, openClusterCa, type ClusterCa, type IssuedCertificate, type SharedCa } from './trust';
+import { LEAF_VALIDITY_DAYS, openClusterCa, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
 
 export interface ControllerOptions {
   dataRoot: string;
@@ -69,6 +69,7 @@ const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE, CONTROLLER_LEASE_NAM
 /** The admin credential's user and group, as kubeadm's admin.conf. */
 export const ADMIN_USER = 'berth-admin';
 const CA_KEY = '/berth/cluster-ca';
+const SERVICE_ACCOUNT_KEY = '/berth/service-account-key';
 
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const clock = options.clock ?? (() => new Date());
@@ -78,8 +79,10 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
   const registry = new Registry(store, clock);
   let ca: ClusterCa;
+  let serviceAccountTokens: ServiceAccountTokens;
   try {
-    ca = await openClusterCa(path.join(options.dataRoot, 'pki'), sharedCa(store));
+    ca = await openClusterCa(path.join(options.dataRoot, 'pki'), sharedPair(store, CA_KEY));
+    serviceAccountTokens = await openServiceAccountTokens(sharedPair(store, SERVICE_ACCOUNT_KEY));
   } catch (err) {
     await store.close();
     throw err;
@@ -104,10 +107,10 @@ export async function startController(options: ControllerOptions): Promise<Contr
     rbac = new RbacAuthorizer(registry);
     await rbac.start();
     const authorizer = mastersFirst(rbac);
-    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authorizer, tokens, ca }));
+    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca }));
     const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
     server.addService(api.Node.service, nodeHandlers({
-      registry, sessions, tunnels, ca, tokens,
+      registry, sessions, tunnels, ca, tokens, serviceAccountTokens,
       nodeCertificateValidityMs: options.nodeCertificateValidityMs ?? LEAF_VALIDITY_DAYS * 24 * 3600 * 1000,
     }));
     const host = options.listen.slice(0, options.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
@@ -157,21 +160,21 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }
 }
 
-/** The CA as every controller on this store shares it. */
-function sharedCa(store: Store): SharedCa {
+/** A key pair (the CA, the token signing key) as every controller on this store shares it. */
+function sharedPair(store: Store, key: string): SharedCa {
   const decode = (value: Buffer) => JSON.parse(value.toString()) as IssuedCertificate;
   return {
     read: async () => {
-      const kv = await store.get(CA_KEY);
+      const kv = await store.get(key);
       return kv ? decode(kv.value) : undefined;
     },
-    offer: async (ca) => {
+    offer: async (pair) => {
       try {
-        await store.create(CA_KEY, Buffer.from(JSON.stringify({ certPem: ca.certPem, keyPem: ca.keyPem })));
-        return ca;
+        await store.create(key, Buffer.from(JSON.stringify({ certPem: pair.certPem, keyPem: pair.keyPem })));
+        return pair;
       } catch (err) {
         if ((err as { code?: string }).code !== 'already-exists') throw err;
-        const kv = await store.get(CA_KEY);
+        const kv = await store.get(key);
         return decode(kv!.value);
       }
     },

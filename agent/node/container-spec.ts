@@ -5,6 +5,7 @@
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
+import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import type { CreateRequest, RestartPolicy as RuntimeRestartPolicy } from '../runtime';
 import { containerLabels, containerName } from './naming';
@@ -19,7 +20,11 @@ export function runtimeRestartPolicy(policy: RestartPolicy): RuntimeRestartPolic
   }
 }
 
-export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string): CreateRequest {
+/**
+ * `serviceAccountDir`: the pod's token directory (pod-tokens.ts), mounted read-only where
+ * Kubernetes' clients look for it; undefined when the pod has none.
+ */
+export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, serviceAccountDir?: string): CreateRequest {
   const where = `pod ${ref.namespace}/${ref.name} container ${container.name}`;
   const limits = container.resources?.limits ?? {};
   const env = (container.env ?? []).map((e) => {
@@ -35,6 +40,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     env,
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
+    ...(serviceAccountDir ? { volumes: [{ source: serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] } : {}),
     limits: {
       ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where} resources.limits.memory`) } : {}),
       // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).

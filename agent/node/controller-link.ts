@@ -23,6 +23,7 @@ import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { channelCredentials, nodeClient, renewalDue, renewCredentials, saveCredentials, type NodeCredentials } from './credentials';
 import type { RawWatchEvent } from './pod-watch';
+import type { TokenGrant } from './pod-tokens';
 import type { NodeConfig } from './types';
 
 /** What the link tells the rest of the node agent. */
@@ -121,6 +122,14 @@ export class ControllerLink {
   async recordEvent(event: Event): Promise<void> {
     const session = this.requireSession();
     await this.call(session, 'RecordEvent', (cb) => this.client.recordEvent({ nodeName: this.config.nodeName, event: { json: JSON.stringify(event) } }, { deadline: Date.now() + 15_000 }, cb));
+  }
+
+  /** A token for the service account of a pod bound here. */
+  async serviceAccountToken(ref: { namespace: string; name: string; uid: string }): Promise<TokenGrant> {
+    const session = this.requireSession();
+    const r = await this.call<{ mount: boolean; token: string; expiresAt: string; caPem: string; namespace: string }>(session, 'ServiceAccountToken', (cb) =>
+      this.client.serviceAccountToken({ namespace: ref.namespace, podName: ref.name, podUid: ref.uid }, { deadline: Date.now() + 15_000 }, cb));
+    return { mount: r.mount, token: r.token, expiresAt: Number(r.expiresAt), caPem: r.caPem, namespace: r.namespace };
   }
 
   // ---- the node's certificate ----------------------------------------------------------------

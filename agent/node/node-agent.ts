@@ -15,6 +15,7 @@ import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
 import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
+import { PodTokens } from './pod-tokens';
 import { PodWatchState } from './pod-watch';
 import { StatusReporter } from './status-reporter';
 import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodRuntime } from './types';
@@ -26,6 +27,8 @@ export interface NodeAgentDeps {
   network: ContainerNetwork;
   /** Where the node's certificate, key and the cluster CA are kept (the agent's <data root>/pki). */
   pkiDir: string;
+  /** Where each pod's service account token is kept (the agent's <data root>/pods). */
+  podsDir: string;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -53,6 +56,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   let manager: PodManager | undefined;
   const reporter = new StatusReporter((r) => linked().updatePodStatus(r), (uid) => manager?.terminated(uid));
   const events = new EventRecorder((e) => linked().recordEvent(e), config.nodeName, clock);
+  const tokens = new PodTokens({ root: deps.podsDir, request: (ref) => linked().serviceAccountToken(ref), now: () => clock.now(), log });
   manager = new PodManager({
     config,
     clock,
@@ -60,6 +64,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     network: deps.network,
     puller: new ImagePuller(deps.images, clock),
     events,
+    tokens,
     report: (r) => reporter.report(r),
     log,
   });
@@ -87,6 +92,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       await pods.stop();
       reporter.stop();
       events.stop();
+      tokens.stop();
       await linked().stop();
     },
   };

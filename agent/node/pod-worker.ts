@@ -21,6 +21,7 @@ import { networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
+import type { PodTokens } from './pod-tokens';
 import { podStatus } from './pod-status';
 import {
   type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   network: ContainerNetwork;
   puller: ImagePuller;
   events: EventRecorder;
+  /** The pod's service account token directory (pod-tokens.ts). */
+  tokens: Pick<PodTokens, 'ensure' | 'release'>;
   report(report: StatusReport): void;
   log(line: string): void;
 }
@@ -283,6 +286,7 @@ export class PodWorker {
       case 'detach-network':
         await network.detach(networkId(this.ref));
         this.attachment = undefined;
+        await this.d.tokens.release(this.ref.uid);
         return;
       case 'pod-terminated':
         return;
@@ -295,7 +299,8 @@ export class PodWorker {
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
-      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns));
+      const tokenDir = await this.d.tokens.ensure(this.ref);
+      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, tokenDir));
       id = record.id;
     } catch (err) {
       this.failed(spec.name, `Error: ${(err as Error).message}`, (err as Error).message);

@@ -8,7 +8,7 @@ import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
-import { AUTHENTICATED_GROUP, requireAllowed, requireIdentity, type AuthenticatedCall, type Authorizer, type BootstrapTokens, type Identity, type RequestAttributes } from '../auth';
+import { AUTHENTICATED_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';
 import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
@@ -20,6 +20,7 @@ export interface ClusterApiDeps {
   tunnels: Tunnels;
   /** Applies run one at a time: each sees the previous one's result. */
   serialize: <T>(fn: () => Promise<T>) => Promise<T>;
+  authenticate: Authenticate;
   authorizer: Authorizer;
   tokens: BootstrapTokens;
   ca: ClusterCa;
@@ -44,17 +45,17 @@ const tokenAttributes = (verb: string, name?: string): RequestAttributes => ({ v
 
 const toWire = (object: Resource) => ({ json: JSON.stringify(object) });
 
-export function clusterHandlers({ registry, tunnels, serialize, authorizer, tokens, ca }: ClusterApiDeps): ClusterHandlers {
+export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca }: ClusterApiDeps): ClusterHandlers {
   /** The caller, allowed to make the request `attributes` describes; else UNAUTHENTICATED or PERMISSION_DENIED. */
-  const allowed = async (call: AuthenticatedCall, attributes: RequestAttributes): Promise<Identity> => {
-    const identity = requireIdentity(call);
+  const allowed = async (call: CallWithMetadata, attributes: RequestAttributes): Promise<Identity> => {
+    const identity = await authenticate(call);
     await requireAllowed(authorizer, identity, attributes);
     return identity;
   };
 
   return {
     Apply: unary(async (req, call) => {
-      const identity = requireIdentity(call);
+      const identity = await authenticate(call);
       const documents = req.objects.map((o, i) => parseJson(o.json, `document ${i + 1}`));
       const authorize = (verb: string, o: { kind: string; namespace?: string | undefined; name: string }) => {
         const info = infoOf(o.kind);
@@ -180,7 +181,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authorizer, toke
     }),
 
     ReviewAccess: unary(async (req, call) => {
-      const caller = requireIdentity(call);
+      const caller = await authenticate(call);
       let subject = caller;
       if (req.user) {
         // kubectl auth can-i --as: the caller must be allowed to impersonate the user and each group.

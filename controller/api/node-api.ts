@@ -5,13 +5,13 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import type { Event, Node, Pod, PodStatus } from '../../proto/resources';
+import type { Event, Node, Pod, PodStatus, ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, type AuthenticatedCall, type BootstrapTokens } from '../auth';
 import { boundTo, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
-import type { ClusterCa } from '../trust';
+import type { ClusterCa, ServiceAccountTokens } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { serveWatch } from './watch-stream';
@@ -24,11 +24,15 @@ export interface NodeApiDeps {
   tokens: BootstrapTokens;
   /** How long a node's certificate is valid (it renews at two thirds of that). */
   nodeCertificateValidityMs: number;
+  serviceAccountTokens: ServiceAccountTokens;
 }
+
+/** A pod's token lives an hour, as Kubernetes' bound tokens by default; the agent renews it at 80 %. */
+export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs }: NodeApiDeps): NodeHandlers {
+export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens }: NodeApiDeps): NodeHandlers {
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
   const signNode = (node: string, csrPem: string) =>
     ca.signClient(csrPem, { commonName: nodeUser(node), organizations: [NODES_GROUP] }, { validityMs: nodeCertificateValidityMs });
@@ -110,6 +114,26 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       } else throw new BerthError('permission-denied', `node "${node}" may record events about its Node and its pods only (not ${about?.kind ?? 'nothing'})`);
       await sessions.recordEvent(req.nodeName, event);
       return {};
+    }),
+
+    ServiceAccountToken: unary(async (req, call) => {
+      const node = caller(call, 'ServiceAccountToken');
+      const namespace = req.namespace || 'default';
+      const pod = await registry.tryGet<Pod>('Pod', namespace, req.podName);
+      if (!pod || pod.metadata.uid !== req.podUid) throw new BerthError('not-found', `pod ${namespace}/${req.podName} (uid ${req.podUid}) not found`);
+      requireBoundPod(node, { namespace, name: req.podName, nodeName: pod.spec.nodeName }, 'get a service account token for');
+      const name = pod.spec.serviceAccountName || 'default';
+      const account = await registry.tryGet<ServiceAccount>('ServiceAccount', namespace, name);
+      const mount = pod.spec.automountServiceAccountToken ?? account?.automountServiceAccountToken ?? true;
+      if (!mount) return { mount: false, token: '', expiresAt: '0', caPem: '', namespace };
+      if (!account) throw new BerthError('not-found', `serviceaccount "${name}" not found in namespace "${namespace}" (pod ${req.podName})`);
+      const { token, expiresAt } = await serviceAccountTokens.issue({
+        namespace,
+        serviceAccount: { name, uid: account.metadata.uid ?? '' },
+        pod: { name: req.podName, uid: req.podUid },
+        node,
+      }, { ttlSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS });
+      return { mount: true, token, expiresAt: String(Math.floor(expiresAt.getTime() / 1000)), caPem: ca.certPem, namespace };
     }),
 
     Tunnel: (call) => {

@@ -11,3 +11,4 @@ export * from './authorizer';
 export { BootstrapTokens, DEFAULT_TOKEN_TTL_MS, TOKEN_PREFIX, type NewToken, type TokenRecord } from './tokens';
 export { RbacAuthorizer, rbacDecision, ruleAllows, subjectMatches, type RbacPolicy } from './rbac';
 export { ensureBootstrapPolicy, BOOTSTRAP_CLUSTER_ROLES, BOOTSTRAP_CLUSTER_ROLE_BINDINGS } from './bootstrap-policy';
+export { authenticator, bearerToken, type Authenticate, type CallWithMetadata } from './authenticator';

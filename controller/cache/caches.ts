@@ -2,7 +2,7 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { Deployment, Lease, Node, Pod, ReplicaSet } from '../../proto/resources';
+import type { Deployment, Lease, Namespace, Node, Pod, ReplicaSet, ServiceAccount } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -12,6 +12,8 @@ export interface Caches {
   deployments: Informer<Deployment>;
   nodes: Informer<Node>;
   leases: Informer<Lease>;
+  namespaces: Informer<Namespace>;
+  serviceAccounts: Informer<ServiceAccount>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -22,6 +24,8 @@ export function newCaches(registry: Registry): Caches {
     deployments: new Informer<Deployment>(registry, 'Deployment'),
     nodes: new Informer<Node>(registry, 'Node'),
     leases: new Informer<Lease>(registry, 'Lease'),
+    namespaces: new Informer<Namespace>(registry, 'Namespace'),
+    serviceAccounts: new Informer<ServiceAccount>(registry, 'ServiceAccount'),
   };
 }
 

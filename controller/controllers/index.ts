@@ -8,6 +8,7 @@ import { nodeLifecycleLoop } from './node/loop';
 import { replicaSetLoop } from './replicaset/loop';
 import { runControllers, type RunningControllers } from './run-controller';
 import { schedulerLoop } from './scheduler/loop';
+import { serviceAccountLoop } from './serviceaccount/loop';
 
 export interface ControllersOptions {
   registry: Registry;
@@ -25,5 +26,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
     garbageCollectorLoop,
+    serviceAccountLoop,
   ]);
 }

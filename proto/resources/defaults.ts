@@ -18,6 +18,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
   switch (out.kind) {
     case 'Pod':
       defaultPodSpec(out.spec);
+      // As Kubernetes' ServiceAccount admission: a pod runs as a service account, "default" unless
+      // named (templates are left alone, so their hash does not move).
+      if (out.spec) out.spec.serviceAccountName ||= out.spec.serviceAccount || 'default';
       break;
     case 'Deployment':
       defaultDeployment(out);

@@ -139,6 +139,12 @@ export interface PodSpec {
   /** Set by the scheduler (binding); a pod with a nodeName is never rescheduled. */
   nodeName?: string;
   terminationGracePeriodSeconds?: number;
+  /** Defaulted to "default": the service account whose token the pod gets. */
+  serviceAccountName?: string;
+  /** Deprecated alias of serviceAccountName, kept equal to it. */
+  serviceAccount?: string;
+  /** False: no token is mounted (overrides the service account's own setting). */
+  automountServiceAccountToken?: boolean;
 }
 
 export interface PodTemplateSpec {

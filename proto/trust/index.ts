@@ -4,3 +4,4 @@
 // it only where certificates are made). The controller's CA, which signs, is controller/trust/.
 
 export * from './identity';
+export * from './service-account';

@@ -67,8 +67,16 @@ t.test('transport: TLS only, and only the cluster CA\'s certificates name a call
   const anonymous = clusterClient(t, c, grpc.credentials.createSsl(ca));
   t.same(await failure(listPods(anonymous)), {
     code: grpc.status.UNAUTHENTICATED,
-    details: 'no client certificate signed by the cluster CA: use a kubeconfig from the controller (admin.kubeconfig, berth user create) or join with a token',
+    details: 'no client certificate signed by the cluster CA and no bearer token: use a kubeconfig from the controller (admin.kubeconfig, berth user create) or a service account token',
   }, 'no client certificate');
+  const bearer = (token: string) => clusterClient(t, c, grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(ca), grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    cb(null, md);
+  })));
+  const forgedToken = await failure(listPods(bearer('eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.')));
+  t.equal(forgedToken.code, grpc.status.UNAUTHENTICATED, 'an unsigned token names nobody');
+  t.match(forgedToken.details, /^the token is not valid here: /);
 
   const foreign = await openClusterCa(path.join(tempDir(t), 'pki'));
   const stranger = await foreign.issueClient({ commonName: 'berth-admin', organizations: ['system:masters'] });

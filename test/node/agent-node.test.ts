@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { loadClusterApi, type NodeClient } from '../../proto/grpc';
+import { loadClusterApi, type ClusterClient, type NodeClient } from '../../proto/grpc';
 import type { Lease, Node, Pod } from '../../proto/resources';
 import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
@@ -140,6 +140,44 @@ t.test('a pod runs: node registered, Running and Ready with a pod IP, one networ
   t.equal(agent.berth(['ps', '-aq']).stdout, '', 'no container is left');
   const killing = (await cluster.events('web')).filter((e) => e.reason === 'Killing');
   t.ok(killing.length >= 1, 'Killing events on delete');
+});
+
+t.test('a pod gets a token for its service account: mounted, accepted by the API as the account, void once the pod is gone', async (t) => {
+  const { cluster, agent, nodeName, box } = await setup(t);
+  await cluster.apply(podDoc('sa', nodeName, { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: box, command: ['sh', '-c', 'exec sleep 3600'] }] }));
+  const pod = await running(cluster, 'sa');
+  t.equal(pod.spec.serviceAccountName, 'default', 'a pod runs as the namespace\'s default service account');
+  const id = `k8s_c_sa_default_${pod.metadata.uid!.slice(0, 8)}`;
+  const read = (file: string) => agent.berth(['exec', id, 'cat', `/var/run/secrets/kubernetes.io/serviceaccount/${file}`]);
+  t.equal(read('namespace').stdout, 'default');
+  t.equal(read('ca.crt').stdout, cluster.controller().ca.certPem);
+  const token = read('token').stdout;
+  t.match(token, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/, 'a JWT');
+  t.equal(agent.berth(['exec', id, 'sh', '-c', 'echo x > /var/run/secrets/kubernetes.io/serviceaccount/token']).status === 0, false, 'mounted read-only');
+
+  const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
+  const asPod = new ClusterService(cluster.address, grpc.credentials.combineChannelCredentials(
+    grpc.credentials.createSsl(Buffer.from(cluster.controller().ca.certPem)),
+    grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      cb(null, md);
+    }),
+  )) as unknown as ClusterClient;
+  t.teardown(() => asPod.close());
+  const list = () => new Promise<{ code: number; details: string }>((resolve) =>
+    asPod.list({ kind: 'pods', namespace: 'default', labelSelector: '', fieldSelector: '' }, (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' })));
+  t.same(await list(), { code: grpc.status.PERMISSION_DENIED, details: 'pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"' });
+  await cluster.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'sa-view', namespace: 'default' },
+    subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'default' }],
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+  });
+  await until('the service account allowed by its binding', async () => (await list()).code === 0);
+
+  await deleteAndWait(t, cluster, agent, 'sa');
+  t.same(await list(), { code: grpc.status.UNAUTHENTICATED, details: 'the token was issued to pod default/sa, which is gone: it is void' });
+  t.notOk(fs.existsSync(path.join(agent.dataRoot, 'pods', pod.metadata.uid!)), 'the pod\'s token directory is removed with it');
 });
 
 t.test('images: a missing image gives ErrImagePull then ImagePullBackOff with the registry\'s reason; Never gives ErrImageNeverPull', async (t) => {
