@@ -251,6 +251,9 @@ export async function* readTar(
   let longName: string | undefined;
   let longLink: string | undefined;
   let headerBytes = 0;
+  // Global PAX records apply to every later entry and are kept for the whole archive: their total
+  // is capped too, or a layer of many small global headers would grow this map without bound.
+  let globalBytes = 0;
 
   const record = async (size: number, what: string): Promise<Buffer> => {
     headerBytes += size;
@@ -280,6 +283,10 @@ export async function* readTar(
         parsePax(await record(size, 'PAX header'), local);
         continue;
       case 'g':
+        globalBytes += size;
+        if (globalBytes > limits.maxHeaderBytes) {
+          throw new BerthError('resource-exhausted', `PAX global headers of ${globalBytes} bytes in all exceed the limit of ${limits.maxHeaderBytes} bytes (maxHeaderBytes)`);
+        }
         parsePax(await record(size, 'PAX global header'), global);
         continue;
       case 'L':
