@@ -5,11 +5,11 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import type { Event, Node, Pod, PodStatus, ServiceAccount } from '../../proto/resources';
+import type { Event, Node, Pod, ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, type AuthenticatedCall, type BootstrapTokens } from '../auth';
-import { boundTo, type NodeSessions } from '../nodes';
+import { boundTo, checkEventReport, checkPodStatus, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
 import type { ClusterCa, ServiceAccountTokens } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
@@ -94,7 +94,7 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
         name: req.name,
         uid: req.uid,
         terminated: req.terminated,
-        status: () => parseJson(req.statusJson, `status of pod ${namespace}/${req.name}`) as PodStatus,
+        status: () => checkPodStatus(req.statusJson, `status of pod ${namespace}/${req.name}`),
       });
       return {};
     }),
@@ -102,7 +102,7 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
     RecordEvent: unary(async (req, call) => {
       const node = caller(call, 'RecordEvent');
       requireOwnNode(node, req.nodeName, 'record events for');
-      const event = parseJson(req.event?.json ?? '', 'event') as Event;
+      const event = checkEventReport(parseJson(req.event?.json ?? '', 'event') as Event);
       const about = event?.involvedObject;
       if (about?.kind === 'Node') requireOwnNode(node, about.name ?? '', 'record events about');
       else if (about?.kind === 'Pod') {

@@ -277,3 +277,23 @@ t.test('RBAC through the API: a binding lets a user in, within its namespace; ca
     details: 'users "berth-admin" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope',
   }, 'alice may not ask on behalf of others');
 });
+
+t.test('what a node reports is checked: a status that is not a status is refused, a long event message cut', async (t) => {
+  const c = await start(t);
+  const admin = clusterClient(t, c, kubeconfigCredentials(c.adminKubeconfig));
+  const b = nodeClient(t, c, await nodeChannelCredentials(c.ca, 'node-b'));
+  const reg = await call(b, b.Register, { node: { json: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' } }) } });
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { nodeName: 'node-b', containers: [{ name: 'c', image: 'reg/x:1' }] } };
+  await call(admin, admin.Apply, { objects: [{ json: JSON.stringify(pod) }], dryRun: false, applySet: '', prune: false });
+  const uid = (JSON.parse((await call(admin, admin.Get, { kind: 'pod', namespace: 'default', name: 'p' }))!.json!) as Pod).metadata.uid;
+  const report = (statusJson: string) => failure(call(b, b.UpdatePodStatus, { nodeName: 'node-b', epoch: reg!.epoch, namespace: 'default', name: 'p', uid, statusJson, terminated: false }));
+  t.same(await report('{"phase":"Exploded"}'), { code: grpc.status.INVALID_ARGUMENT, details: 'status of pod default/p: phase: must be one of Pending, Running, Succeeded, Failed, Unknown' });
+  t.same(await report('{"containerStatuses":[{"name":"c","ready":"yes","restartCount":0}]}'), { code: grpc.status.INVALID_ARGUMENT, details: 'status of pod default/p: containerStatuses[0]: must have a name, ready (true or false) and a restartCount of 0 or more' });
+  t.same(await report(JSON.stringify({ message: 'x'.repeat(70_000) })), { code: grpc.status.INVALID_ARGUMENT, details: 'status of pod default/p: 70014 bytes, more than a status may be (65536)' });
+  await call(b, b.RecordEvent, { nodeName: 'node-b', event: { json: JSON.stringify({ involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Chatty', message: 'y'.repeat(5000) }) } });
+  const events = JSON.parse(JSON.stringify((await call(admin, admin.List, { kind: 'events', namespace: 'default', labelSelector: '', fieldSelector: '' }))!.items!.map((i) => JSON.parse(i.json!))));
+  const chatty = events.find((e: { reason: string }) => e.reason === 'Chatty');
+  t.equal(chatty.message.length, 1024, 'cut to 1 KiB, as Kubernetes');
+  t.same(await failure(call(b, b.RecordEvent, { nodeName: 'node-b', event: { json: JSON.stringify({ involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'not a reason!' }) } })),
+    { code: grpc.status.INVALID_ARGUMENT, details: 'event: reason must be a CamelCase word of up to 128 letters and digits' });
+});
