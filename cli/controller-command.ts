@@ -1,7 +1,7 @@
 // berth controller: run the API server, the store and the control loops in the foreground until
 // SIGINT/SIGTERM.
 
-import { DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
+import { DEFAULT_LEADER_LEASE_MS, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
 import { durationFlag, parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
@@ -20,6 +20,7 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     'etcd-certfile': { type: 'string' },
     'etcd-keyfile': { type: 'string' },
     'etcd-insecure': { type: 'boolean' },
+    'leader-elect-lease-duration': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -30,6 +31,7 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     podEvictionTimeoutMs: durationFlag('--pod-eviction-timeout', values['pod-eviction-timeout']) ?? DEFAULT_POD_EVICTION_TIMEOUT_MS,
     log: (line) => process.stdout.write(`${line}\n`),
     tlsSans: values['tls-san'] ?? [],
+    leaderLeaseMs: durationFlag('--leader-elect-lease-duration', values['leader-elect-lease-duration']) ?? DEFAULT_LEADER_LEASE_MS,
     etcd: {
       ...(values['etcd-cafile'] ? { caFile: values['etcd-cafile'] } : {}),
       ...(values['etcd-certfile'] ? { certFile: values['etcd-certfile'] } : {}),

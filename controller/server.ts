@@ -127,8 +127,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
         registry,
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
-        lead: async () => {
-          const controllers = await startControllers({ registry, clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+        lead: async (fence) => {
+          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs });
           return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),

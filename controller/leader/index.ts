@@ -2,7 +2,10 @@
 // berth-controller), so that several controllers on one etcd run one set of control loops. The
 // API servers all serve; only the leader reconciles. Leadership ends at the latest when a renewal
 // could not be written for a whole lease duration (counted on our own clock, from before the
-// write), so the loops stop before anyone else may take over.
+// write), so the loops stop before anyone else may take over. That clock is not trusted alone
+// (a paused process does not know it was paused): `lead` gets a fence, the lease at the revision
+// this controller last wrote it, and the controllers' writes carry it, so that the store refuses
+// them once anyone else has written the lease.
 //
 // Imports: objects/ (the lease is an object) and proto/; decide.ts is the pure decision. It knows
 // nothing of what it runs: server.ts hands it the controllers as `lead`.
@@ -10,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Lease } from '../../proto/resources';
-import type { Clock, Registry } from '../objects';
+import { keyOfObject, type Clock, type Registry } from '../objects';
+import type { Fence } from '../store';
 import { BerthError } from '../../proto/errors';
 import { decide } from './decide';
 
@@ -21,8 +25,8 @@ export interface LeaderElectionOptions {
   registry: Registry;
   clock: Clock;
   durationMs: number;
-  /** Called on gaining leadership; returns how to stop what it started. */
-  lead: () => Promise<() => void>;
+  /** Called on gaining leadership with the fence for its writes; returns how to stop what it started. */
+  lead: (fence: () => Fence | undefined) => Promise<() => void>;
   log?: (line: string) => void;
 }
 
@@ -43,10 +47,14 @@ export function electLeader(options: LeaderElectionOptions): LeaderElection {
   let heldUntil = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** The lease as this controller last wrote it: the condition of the controllers' writes. */
+  let fence: Fence | undefined;
 
   const resign = (why: string) => {
     if (!leading) return;
     leading = false;
+    // No revision matches -1: whatever the stopped loops still try to write is refused.
+    if (fence) fence = { ...fence, modRevision: -1 };
     stopLeading?.();
     stopLeading = undefined;
     log(`berth controller: no longer the leader (${why})`);
@@ -64,24 +72,26 @@ export function electLeader(options: LeaderElectionOptions): LeaderElection {
         return Math.min(action.retryMs, renewEveryMs);
       }
       const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(durationMs / 1000), renewTime: stamp };
+      let written: Lease;
       if (action.type === 'create') {
-        await registry.create<Lease>({
+        written = await registry.create<Lease>({
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
           metadata: { name: CONTROLLER_LEASE_NAME, namespace: CONTROLLER_LEASE_NAMESPACE },
           spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 },
         });
       } else {
         const taking = action.type === 'take-over';
-        await registry.update<Lease>({
+        written = await registry.update<Lease>({
           ...lease!,
           spec: { ...lease!.spec, ...spec, ...(taking ? { acquireTime: stamp, leaseTransitions: (lease!.spec.leaseTransitions ?? 0) + 1 } : {}) },
         });
       }
       heldUntil = now.getTime() + durationMs;
+      fence = { key: keyOfObject(written), modRevision: Number(written.metadata.resourceVersion) };
       if (!leading && !stopped) {
         leading = true;
         log(`berth controller: leading as ${identity}`);
-        stopLeading = await options.lead();
+        stopLeading = await options.lead(() => fence);
         if (stopped || !leading) {
           stopLeading();
           stopLeading = undefined;

@@ -3,7 +3,7 @@
 
 export { Registry } from './registry';
 export type { Clock, ObjectFilter, ObjectEvent, ObjectWatchCallbacks, ListOptions, DeleteOptions } from './types';
-export { infoOf, describeObject } from './keys';
+export { infoOf, describeObject, keyOfObject } from './keys';
 export { ignoreNotFound } from './errors';
 export { apply, type ApplyAction, type ApplyOutcome, type ApplyOptions } from './apply';
 export { deleteWithDependents, ensureNamespace } from './delete';

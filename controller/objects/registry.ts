@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
+import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
 import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
@@ -20,7 +20,16 @@ import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, Obje
 const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod';
 
 export class Registry {
-  constructor(readonly store: Store, private readonly clock: Clock = () => new Date()) {}
+  constructor(readonly store: Store, private readonly clock: Clock = () => new Date(), private readonly fence?: () => Fence | undefined) {}
+
+  /**
+   * The same registry, its writes fenced: each happens only while `fence()` still holds in the
+   * store (the leader's lease at the revision it last renewed it), else fails with
+   * failed-precondition. The controllers write through this one.
+   */
+  fenced(fence: () => Fence | undefined): Registry {
+    return new Registry(this.store, this.clock, fence);
+  }
 
   async tryGet<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
     const kv = await this.store.get(objectKey(infoOf(kind), namespace, name));
@@ -55,7 +64,7 @@ export class Registry {
     const stored = { ...obj, metadata } as T;
     if (info.namespaced && metadata.namespace !== 'default') await this.requireNamespace(metadata.namespace!);
     try {
-      const revision = await this.store.create(keyOfObject(stored), encode(stored));
+      const revision = await this.store.create(keyOfObject(stored), encode(stored), this.fence?.());
       return withVersion(stored, revision);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'already-exists') {
@@ -98,7 +107,7 @@ export class Registry {
       return stored; // nothing to write: no new revision for a no-op
     }
     try {
-      const revision = await this.store.update(current.key, encode(next), expected);
+      const revision = await this.store.update(current.key, encode(next), expected, this.fence?.());
       return withVersion(next, revision);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
@@ -146,10 +155,10 @@ export class Registry {
           if (obj.metadata.deletionTimestamp) return obj;
           obj.metadata.deletionTimestamp = this.now();
           const stored = withoutVersion(obj);
-          const revision = await this.store.update(key, encode(stored), expected);
+          const revision = await this.store.update(key, encode(stored), expected, this.fence?.());
           return withVersion(stored as T, revision);
         }
-        const revision = await this.store.delete(key, expected);
+        const revision = await this.store.delete(key, expected, this.fence?.());
         return withVersion(withoutVersion(obj) as T, revision);
       } catch (err) {
         if (err instanceof StoreError && err.code === 'not-found') throw notFound(kind, name);

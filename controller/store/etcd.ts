@@ -7,7 +7,7 @@
 // compact() forgets history for every namespace.
 
 import { Etcd3, isRecoverableError, Range, type IEvent, type IKeyValue, type IOperation, type IOptions, type Namespace, type Watcher } from 'etcd3';
-import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchCallbacks, type WatchHandle } from './types';
+import { fencedOut, StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchCallbacks, type WatchHandle } from './types';
 import { WatchSink } from './watch-sink';
 
 export interface EtcdStoreOptions {
@@ -106,23 +106,33 @@ class EtcdStore implements Store {
     }
   }
 
-  async create(key: string, value: Buffer): Promise<number> {
-    const res = await this.call(`create "${key}"`, () =>
-      this.ns.if(key, 'Create', '==', 0).then(this.ns.put(key).value(value)).else(this.ns.get(key)).commit(),
-    );
+  async create(key: string, value: Buffer, fence?: Fence): Promise<number> {
+    const what = `create "${key}"`;
+    const res = await this.call(what, () => {
+      let txn = this.ns.if(key, 'Create', '==', 0);
+      if (fence) txn = txn.and(fence.key, 'Mod', '==', fence.modRevision);
+      return txn.then(this.ns.put(key).value(value)).else(this.ns.get(key), ...(fence ? [this.ns.get(fence.key)] : [])).commit();
+    });
     if (!res.succeeded) {
+      if (fence) this.checkFence(what, fence, res.responses[1]?.response_range.kvs[0]);
       const cur = res.responses[0]?.response_range.kvs[0];
       throw new StoreError('already-exists', `key "${key}" already exists (created at revision ${cur?.create_revision ?? '?'})`);
     }
     return Number(res.header.revision);
   }
 
-  async update(key: string, value: Buffer, expectedModRevision: number): Promise<number> {
-    return this.casWrite(`update "${key}"`, key, expectedModRevision, () => this.ns.put(key).value(value));
+  async update(key: string, value: Buffer, expectedModRevision: number, fence?: Fence): Promise<number> {
+    return this.casWrite(`update "${key}"`, key, expectedModRevision, fence, () => this.ns.put(key).value(value));
   }
 
-  async delete(key: string, expectedModRevision?: number): Promise<number> {
-    return this.casWrite(`delete "${key}"`, key, expectedModRevision, () => this.ns.delete().key(key));
+  async delete(key: string, expectedModRevision?: number, fence?: Fence): Promise<number> {
+    return this.casWrite(`delete "${key}"`, key, expectedModRevision, fence, () => this.ns.delete().key(key));
+  }
+
+  /** A failed fenced transaction: was it the fence? (Its compare is checked in the same transaction.) */
+  private checkFence(what: string, fence: Fence, held: IKeyValue | undefined): void {
+    const rev = held ? Number(held.mod_revision) : undefined;
+    if (rev !== fence.modRevision) throw fencedOut(what, fence, rev);
   }
 
   watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): WatchHandle {
@@ -198,14 +208,16 @@ class EtcdStore implements Store {
   }
 
   /** update/delete: only if the key exists and, when given, still has `expected` as mod revision. */
-  private async casWrite(what: string, key: string, expected: number | undefined, op: () => IOperation): Promise<number> {
+  private async casWrite(what: string, key: string, expected: number | undefined, fence: Fence | undefined, op: () => IOperation): Promise<number> {
     const res = await this.call(what, () => {
       // Without the Create > 0 guard a missing key would pass "Mod == 0" and be created.
       let txn = this.ns.if(key, 'Create', '>', 0);
       if (expected !== undefined) txn = txn.and(key, 'Mod', '==', expected);
-      return txn.then(op()).else(this.ns.get(key)).commit();
+      if (fence) txn = txn.and(fence.key, 'Mod', '==', fence.modRevision);
+      return txn.then(op()).else(this.ns.get(key), ...(fence ? [this.ns.get(fence.key)] : [])).commit();
     });
     if (res.succeeded) return Number(res.header.revision);
+    if (fence) this.checkFence(what, fence, res.responses[1]?.response_range.kvs[0]);
     const cur = res.responses[0]?.response_range.kvs[0];
     if (!cur) throw new StoreError('not-found', `key "${key}" not found`);
     throw new StoreError('conflict', `key "${key}" was modified at revision ${cur.mod_revision}, not ${expected}`);

@@ -8,7 +8,7 @@
 
 import Database from 'better-sqlite3';
 import { migrate, prefixRange, Statements, type KeyRange, type KvRow, type LogRow } from './sqlite-schema';
-import { StoreError, type KeyValue, type Store, type StoreEvent, type WatchCallbacks, type WatchHandle } from './types';
+import { fencedOut, StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchCallbacks, type WatchHandle } from './types';
 import { WatchSink } from './watch-sink';
 
 export interface SqliteStoreOptions {
@@ -112,16 +112,16 @@ class SqliteStore implements Store {
     );
   }
 
-  async create(key: string, value: Buffer): Promise<number> {
-    return this.write(`create "${key}"`, key, (kb, rev, cur) => {
+  async create(key: string, value: Buffer, fence?: Fence): Promise<number> {
+    return this.write(`create "${key}"`, key, fence, (kb, rev, cur) => {
       if (cur) throw new StoreError('already-exists', `key "${key}" already exists (created at revision ${cur.create_rev})`);
       this.sql.insertKv.run(kb, value, rev, rev);
       return { type: 'put', value, prev: null, createRev: rev };
     });
   }
 
-  async update(key: string, value: Buffer, expectedModRevision: number): Promise<number> {
-    return this.write(`update "${key}"`, key, (kb, rev, cur) => {
+  async update(key: string, value: Buffer, expectedModRevision: number, fence?: Fence): Promise<number> {
+    return this.write(`update "${key}"`, key, fence, (kb, rev, cur) => {
       if (!cur) throw new StoreError('not-found', `key "${key}" not found`);
       checkModRevision(key, cur, expectedModRevision);
       this.sql.updateKv.run(value, rev, kb);
@@ -129,8 +129,8 @@ class SqliteStore implements Store {
     });
   }
 
-  async delete(key: string, expectedModRevision?: number): Promise<number> {
-    return this.write(`delete "${key}"`, key, (kb, _rev, cur) => {
+  async delete(key: string, expectedModRevision?: number, fence?: Fence): Promise<number> {
+    return this.write(`delete "${key}"`, key, fence, (kb, _rev, cur) => {
       if (!cur) throw new StoreError('not-found', `key "${key}" not found`);
       if (expectedModRevision !== undefined) checkModRevision(key, cur, expectedModRevision);
       this.sql.deleteKv.run(kb);
@@ -181,10 +181,14 @@ class SqliteStore implements Store {
    * One write in one transaction: `apply` checks the current row and changes kv; the log row,
    * the revision and any automatic compaction go in with it. Watches are woken after commit.
    */
-  private write(what: string, key: string, apply: (kb: Buffer, rev: number, cur: KvRow | undefined) => { type: 'put' | 'delete'; value: Buffer; prev: Buffer | null; createRev: number }): Promise<number> {
+  private write(what: string, key: string, fence: Fence | undefined, apply: (kb: Buffer, rev: number, cur: KvRow | undefined) => { type: 'put' | 'delete'; value: Buffer; prev: Buffer | null; createRev: number }): Promise<number> {
     return this.run(what, () => {
       const kb = Buffer.from(key);
       const { rev, compacted } = this.db.transaction(() => {
+        if (fence) {
+          const held = this.sql.getKv.get(Buffer.from(fence.key))?.mod_rev;
+          if (held !== fence.modRevision) throw fencedOut(what, fence, held);
+        }
         const meta = this.sql.getMeta.get()!;
         const rev = meta.revision + 1;
         const e = apply(kb, rev, this.sql.getKv.get(kb));

@@ -14,6 +14,10 @@
 // - `list(prefix)` returns the keys under the prefix and the store revision it was read at, so
 //   list-then-watch-from-that-revision misses nothing and sees nothing twice.
 // - Values are opaque bytes to the store (the API layer keeps JSON documents in them).
+// - A write may carry a fence: it happens only if the fence key's modRevision is still the one
+//   given, in the same transaction, else it fails with `failed-precondition`. The leader fences
+//   its controllers' writes with its lease, so that a deposed leader's late write is refused by
+//   the store itself, whatever its own clock believes.
 
 import { BerthError, type ErrorCode } from '../../proto/errors';
 
@@ -50,6 +54,12 @@ export interface WatchCallbacks {
   onError(err: Error): void;
 }
 
+/** Write only while `key` still has `modRevision` (the leader's lease as it last renewed it). */
+export interface Fence {
+  key: string;
+  modRevision: number;
+}
+
 export interface Store {
   /** The current revision of the whole store (0 when nothing was ever written). */
   revision(): Promise<number>;
@@ -57,21 +67,26 @@ export interface Store {
   /** Keys under `prefix` in key order, read at one revision. */
   list(prefix: string): Promise<{ items: KeyValue[]; revision: number }>;
   /** Fails with `already-exists` when the key exists. Returns the new revision. */
-  create(key: string, value: Buffer): Promise<number>;
+  create(key: string, value: Buffer, fence?: Fence): Promise<number>;
   /** Fails with `not-found` when absent, `conflict` when modRevision moved on. Returns the new revision. */
-  update(key: string, value: Buffer, expectedModRevision: number): Promise<number>;
+  update(key: string, value: Buffer, expectedModRevision: number, fence?: Fence): Promise<number>;
   /**
    * Deletes the key; with `expectedModRevision`, only if it still has it (else `conflict`).
    * Fails with `not-found` when absent. Returns the revision of the deletion.
    */
-  delete(key: string, expectedModRevision?: number): Promise<number>;
+  delete(key: string, expectedModRevision?: number, fence?: Fence): Promise<number>;
   watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): WatchHandle;
   /** Forget history up to and including `revision`: watches from before it then fail with `gone`. */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = Extract<ErrorCode, 'already-exists' | 'not-found' | 'conflict' | 'gone' | 'unavailable' | 'internal'>;
+export type StoreErrorCode = Extract<ErrorCode, 'already-exists' | 'not-found' | 'conflict' | 'failed-precondition' | 'gone' | 'unavailable' | 'internal'>;
+
+/** The refusal of a fenced write. */
+export function fencedOut(what: string, fence: Fence, current: number | undefined): StoreError {
+  return new StoreError('failed-precondition', `${what}: fenced: ${fence.key} is at revision ${current ?? '(deleted)'}, not ${fence.modRevision} (this controller no longer holds it)`);
+}
 
 /** A store failure, in the shared vocabulary: `unavailable` reaches a client as UNAVAILABLE as it is. */
 export class StoreError extends BerthError {

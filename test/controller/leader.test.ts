@@ -78,3 +78,36 @@ t.test('two controllers on one etcd: one leads, the other takes over, no duplica
   const lease = JSON.parse((await call(client, client.Get, { kind: 'lease', namespace: 'berth-system', name: 'berth-controller' }))!.json!) as Lease;
   t.ok((lease.spec.leaseTransitions ?? 0) >= 1, 'the lease changed hands');
 });
+
+t.test('a deposed leader\'s writes are refused by the store, whatever its own clock says', async (t) => {
+  const { electLeader } = await import('../../controller/leader');
+  const { Registry } = await import('../../controller/objects');
+  const { openSqliteStore } = await import('../../controller/store');
+  const store = await openSqliteStore(`${t.testdir()}/state.db`);
+  t.teardown(() => store.close());
+  // The leader's clock stands still, as a paused process's does: by its own reckoning it leads on.
+  const frozen = new Date();
+  const registry = new Registry(store, () => frozen);
+  await registry.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'berth-system' } });
+  let fenced: ReturnType<InstanceType<typeof Registry>['fenced']> | undefined;
+  const election = electLeader({
+    registry, clock: () => frozen, durationMs: 60_000,
+    lead: async (fence) => {
+      fenced = registry.fenced(fence);
+      return () => undefined;
+    },
+  });
+  t.teardown(() => election.stop());
+  await eventually('leading', () => election.isLeader() && fenced);
+  const pod = (name: string): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  await fenced!.create(pod('before'));
+  t.ok(await registry.tryGet('Pod', 'default', 'before'), 'the leader writes while it holds the lease');
+
+  // Another controller takes the lease (its clock says ours expired) while ours is paused.
+  await registry.mutate<Lease>('Lease', 'berth-system', 'berth-controller', (l) => ({ ...l, spec: { ...l.spec, holderIdentity: 'the-other-one', renewTime: new Date(Date.now() + 60_000).toISOString() } }));
+  t.ok(election.isLeader(), 'the old leader does not know yet');
+  await t.rejects(fenced!.create(pod('after')), { code: 'failed-precondition', message: /fenced: \/registry\/leases\/berth-system\/berth-controller is at revision \d+, not \d+/ });
+  await t.rejects(fenced!.delete('Pod', 'default', 'before', { force: true }), { code: 'failed-precondition' });
+  t.equal(await registry.tryGet('Pod', 'default', 'after'), undefined, 'no write of the old leader landed');
+  t.ok(await registry.tryGet('Pod', 'default', 'before'));
+});

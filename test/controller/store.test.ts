@@ -127,6 +127,27 @@ function recorder(t: Test, store: Store, prefix: string, after: number): Recorde
 type StoreFactory = (t: Test) => Promise<Store>;
 
 function storeContract(t: Test, open: StoreFactory): void {
+  t.test('fenced writes happen only while the fence key is at its revision', async (t) => {
+    const s = await open(t);
+    const held = await s.create('lease', v('mine'));
+    const fence = { key: 'lease', modRevision: held };
+    const r1 = await s.create('a', v('1'), fence);
+    const r2 = await s.update('a', v('2'), r1, fence);
+    t.ok(r2 > r1, 'writes under a current fence land');
+    // Someone else takes the lease: every write under the old fence is refused, nothing changes.
+    const taken = await s.update('lease', v('theirs'), held);
+    const refused = { name: 'StoreError', code: 'failed-precondition', message: new RegExp(`fenced: lease is at revision ${taken}, not ${held} \\(this controller no longer holds it\\)$`) };
+    await t.rejects(s.create('b', v('1'), fence), refused, 'create');
+    await t.rejects(s.update('a', v('3'), r2, fence), refused, 'update');
+    await t.rejects(s.delete('a', r2, fence), refused, 'delete');
+    t.equal(await s.get('b'), undefined);
+    t.strictSame((await s.get('a'))?.value, v('2'));
+    t.equal(await s.revision(), taken, 'no revision was spent on a refused write');
+    await t.rejects(s.update('a', v('3'), r1, { key: 'lease', modRevision: taken }), { code: 'conflict' }, 'a current fence still checks the write\'s own revision');
+    await s.delete('lease', taken);
+    await t.rejects(s.create('c', v('1'), { key: 'lease', modRevision: taken }), { code: 'failed-precondition', message: /lease is at revision \(deleted\)/ });
+  });
+
   t.test('create, get, update and delete a key', async (t) => {
     const s = await open(t);
     const r1 = await s.create('k', v('one'));
