@@ -12,7 +12,7 @@ import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
-import { ContainerService, ContainerStore, createOciRuntime } from './runtime';
+import { ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers, imagesHandlers } from './server';
 
@@ -72,6 +72,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       bridge: options.bridge ?? DEFAULT_BRIDGE,
       subnet: options.subnet ?? DEFAULT_SUBNET,
     });
+    const apparmorProfile = hostAppArmorProfile();
     const containers = await ContainerService.open({
       store: records,
       images,
@@ -80,6 +81,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       network,
       cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
       nofile: containerNofile(),
+      ...(apparmorProfile ? { apparmorProfile } : {}),
     });
     const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });

@@ -1,5 +1,6 @@
 // The container runtime: containers as instances of images, run by runc under a per-container
-// monitor (conmon), with their records, logs, exits and restart policies.
+// monitor (conmon), with their records, logs, exits and restart policies; confined by default
+// (seccomp.ts: Docker's default profile; apparmor.ts: the host's container profile, if loaded).
 //
 // Owns <data root>/containers/ (one directory per container: record, bundle, writable layer,
 // log) through the container store, which the composition root opens first, and runc's state
@@ -8,13 +9,18 @@
 // what an earlier agent left (containers outlive the agent). Imports native/, oci/, diff/,
 // snapshots/, images/ (types), network/ and proto/; never node/ or server/.
 
-export { buildSpec, mergeEnv, processArgs, DEFAULT_CAPABILITIES, type SpecInput, type VolumeMount } from './spec';
+export { buildSpec, mergeEnv, processArgs, DEFAULT_CAPABILITIES, DEFAULT_SECURITY, type SpecInput, type VolumeMount } from './spec';
+export {
+  compileProfile, defaultProfile, parseProfile, seccompFor, type LinuxSeccomp, type SeccompHost, type SeccompProfile, type SeccompSetting,
+  type SecurityConfig,
+} from './seccomp';
+export { chooseAppArmorProfile, hostAppArmorProfile } from './apparmor';
 export { resolveUser, type ResolvedUser } from './user';
 export { ContainerService, type CreateRequest, type ContainerServiceOptions } from './service';
 export { ContainerStore } from './store';
 export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';
 export type { LogLine, LogOptions } from './logs';
-export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseVolume } from './options';
+export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
 export { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, parseRestartPolicy } from './restart';
 export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, RestartPolicy } from './types';

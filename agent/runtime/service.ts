@@ -21,8 +21,9 @@ import type { LogLine, LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
+import type { SecurityConfig } from './seccomp';
 import { ContainerQueues } from './serial';
-import { buildSpec, processArgs, type VolumeMount } from './spec';
+import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
 import { Supervisor } from './supervisor';
 import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
@@ -44,6 +45,10 @@ export interface CreateRequest {
   labels?: Record<string, string>;
   stopTimeout?: number;
   hostname?: string;
+  /** Default: the default seccomp profile, no no_new_privs. The AppArmor profile is the host's (below). */
+  security?: Omit<SecurityConfig, 'apparmorProfile'>;
+  /** docker's --security-opt as given, kept for inspect. */
+  securityOpt?: string[];
 }
 
 export interface ContainerServiceOptions {
@@ -58,6 +63,8 @@ export interface ContainerServiceOptions {
   cgroupParent: string;
   /** RLIMIT_NOFILE for containers: within the agent's own hard limit. */
   nofile: { soft: number; hard: number };
+  /** The AppArmor profile containers run under, when the host has one loaded (apparmor.ts). */
+  apparmorProfile?: string;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -191,6 +198,12 @@ export class ContainerService {
         restart: req.restart ?? { name: 'no', maximumRetryCount: 0 },
         autoRemove: req.autoRemove ?? false,
         ...(req.hostname ? { hostname: req.hostname } : {}),
+        security: {
+          ...DEFAULT_SECURITY,
+          ...req.security,
+          ...(this.o.apparmorProfile ? { apparmorProfile: this.o.apparmorProfile } : {}),
+        },
+        ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -315,6 +328,7 @@ export class ContainerService {
       cgroupsPath: `${this.o.cgroupParent}/${record.id}`,
       nofile: this.o.nofile,
       labels: c.labels,
+      security: c.security ?? DEFAULT_SECURITY,
     });
   }
 

@@ -9,6 +9,7 @@
 
 import type { Digest } from '../oci';
 import type { NetworkMode, PortMapping } from '../network';
+import type { SecurityConfig } from './seccomp';
 import type { VolumeMount } from './spec';
 
 export type ContainerStatus =
@@ -54,6 +55,10 @@ export interface ContainerConfig {
   autoRemove: boolean;
   /** The container's hostname; default: the first 12 digits of its ID (a pod's containers: the pod's name). */
   hostname?: string;
+  /** Absent in records made before it existed: those run with the defaults (DEFAULT_SECURITY). */
+  security?: SecurityConfig;
+  /** docker's --security-opt values as given (the CLI puts a profile file's JSON in place of its path), for inspect. */
+  securityOpt?: string[];
 }
 
 export interface ContainerState {
