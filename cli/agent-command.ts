@@ -1,6 +1,8 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
-import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, startAgent } from '../agent';
+import {
+  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, parseRestartBackoff, startAgent,
+} from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
@@ -18,9 +20,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'node-name': { type: 'string' },
     labels: { type: 'string' },
     'node-ip': { type: 'string' },
+    'pod-restart-backoff': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'pod-restart-backoff'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -41,6 +44,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
         ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
         ...(values['node-ip'] ? { nodeIp: values['node-ip'] } : {}),
+        ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
       },
     } : {}),
   });

@@ -42,7 +42,8 @@ Processes:
              [--node-grace-period 4s] [--pod-eviction-timeout 10s]
   agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
         [--insecure-registry HOST]... [--registries-config FILE]
-        [--controller HOST:PORT [--node-name N] [--labels k=v,...] [--node-ip IP]]
+        [--controller HOST:PORT [--node-name N] [--labels k=v,...] [--node-ip IP]
+                          [--pod-restart-backoff 10s:5m]]
 `;
 
 async function main(argv: string[]): Promise<void> {

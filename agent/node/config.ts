@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { isIPv4 } from 'node:net';
 import { BerthError } from '../../proto/errors';
+import { KUBELET_RESTART_BACKOFF, type RestartBackoff } from '../runtime';
 import type { NodeConfig, NodeOptions } from './types';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);
@@ -26,6 +27,29 @@ export function parseLabels(value: string): Record<string, string> {
     labels[key] = v;
   }
   return labels;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** --pod-restart-backoff INITIAL:MAX, durations such as 10s:5m (the default) or 200ms:2s. */
+export function parseRestartBackoff(value: string): { initialMs: number; maxMs: number } {
+  const [initial, max, extra] = value.split(':');
+  const ms = (text: string | undefined) => {
+    const m = DURATION.exec(text?.trim() ?? '');
+    return m ? Math.round(Number(m[1]) * UNIT_MS[m[2]!]!) : NaN;
+  };
+  const initialMs = ms(initial);
+  const maxMs = ms(max);
+  if (extra !== undefined || !(initialMs >= 1) || !(maxMs >= initialMs)) {
+    throw bad(`invalid --pod-restart-backoff "${value}": expected INITIAL:MAX durations (ms, s, m, h) with MAX at least INITIAL, e.g. 10s:5m`);
+  }
+  return { initialMs, maxMs };
+}
+
+/** The kubelet resets a container's back-off once it has run without crashing for twice the cap. */
+export function restartBackoffOf(o: { initialMs: number; maxMs: number }): RestartBackoff {
+  return { initialMs: o.initialMs, maxMs: o.maxMs, resetAfterMs: 2 * o.maxMs };
 }
 
 /** HOST:PORT, [IPv6]:PORT */
@@ -56,5 +80,6 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
     labels: { ...options.labels },
     nodeIp,
     hostname,
+    restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
   };
 }

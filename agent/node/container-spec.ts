@@ -1,25 +1,32 @@
 // A pod's container as the container runtime's create request: command/args as entrypoint/cmd,
 // env, workingDir, limits, the pod's network namespace joined, the pod's restart policy as the
-// runtime's own (it restarts crashed containers with back-off, also while the agent is away),
-// and the labels that find the container again.
+// runtime's own (it restarts crashed containers with the kubelet's back-off, also while the agent
+// is away), and the labels that find the container again.
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network';
-import type { CreateRequest, RestartPolicy as RuntimeRestartPolicy } from '../runtime';
+import {
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy,
+} from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
 import type { PodRef } from './types';
 
-export function runtimeRestartPolicy(policy: RestartPolicy): RuntimeRestartPolicy {
+export function runtimeRestartPolicy(policy: RestartPolicy, backoff: RestartBackoff = KUBELET_RESTART_BACKOFF): RuntimeRestartPolicy {
   switch (policy) {
-    case 'Always': return { name: 'always', maximumRetryCount: 0 };
-    case 'OnFailure': return { name: 'on-failure', maximumRetryCount: 0 };
-    case 'Never': return { name: 'no', maximumRetryCount: 0 };
+    case 'Always': return { name: 'always', maximumRetryCount: 0, backoff };
+    case 'OnFailure': return { name: 'on-failure', maximumRetryCount: 0, backoff };
+    case 'Never': return { name: 'no', maximumRetryCount: 0, backoff };
   }
 }
 
-export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string): CreateRequest {
+/** What the node adds to a pod's container that the pod does not say. */
+export interface NodeSide {
+  restartBackoff?: RestartBackoff;
+}
+
+export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
   const where = `pod ${ref.namespace}/${ref.name} container ${container.name}`;
   const limits = container.resources?.limits ?? {};
   const env = (container.env ?? []).map((e) => {
@@ -40,7 +47,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
       // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).
       ...(limits.cpu !== undefined ? { cpus: parseCpu(limits.cpu, `${where} resources.limits.cpu`) / 1000 } : {}),
     },
-    restart: runtimeRestartPolicy(restartPolicyOf(pod)),
+    restart: runtimeRestartPolicy(restartPolicyOf(pod), node.restartBackoff),
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
     hostname: ref.name.slice(0, 63),

@@ -5,5 +5,5 @@
 // PodRuntime (the container service), an image puller over the image service, and the container
 // network. Imports oci/, images/, network/, runtime/ and proto/; never server/.
 export { startNodeAgent, type NodeAgentDeps, type RunningNodeAgent } from './node-agent';
-export { compileNodeOptions, parseLabels, defaultNodeIp } from './config';
+export { compileNodeOptions, parseLabels, parseRestartBackoff, defaultNodeIp } from './config';
 export type { NodeOptions, NodeConfig, Clock } from './types';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../../proto/resources';
 import { LABELS, type ObservedContainer, type PodRef } from './types';
-import type { ContainerRecord } from '../runtime';
+import { DOCKER_RESTART_BACKOFF, type ContainerRecord } from '../runtime';
 
 export const podRef = (pod: Pod): PodRef => ({
   namespace: pod.metadata.namespace ?? 'default',
@@ -81,6 +81,9 @@ export function observeContainer(record: ContainerRecord): ObservedContainer {
     ...(s.error ? { error: s.error } : {}),
     restartCount: s.restartCount,
     ...(s.nextRestartAt ? { nextRestartAt: s.nextRestartAt } : {}),
+    ...(s.restartDelayMs !== undefined ? { restartDelayMs: s.restartDelayMs } : {}),
     ...(s.lastExit ? { lastExit: s.lastExit } : {}),
+    // What the runtime restarts it with; a record from before back-offs were recorded: docker's, as the runtime does.
+    backoff: record.config.restart.backoff ?? DOCKER_RESTART_BACKOFF,
   };
 }

@@ -4,7 +4,7 @@
 // is empty. Back-offs end at `wakeAt`, when the worker plans again without being asked.
 
 import type { Container, Pod, RestartPolicy } from '../../proto/resources';
-import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from '../runtime';
+import { nextRestartDelay } from '../runtime';
 import { containerHash } from './naming';
 import type { Action, ObservedContainer, Plan, PlanInput } from './types';
 
@@ -26,15 +26,13 @@ export function restartsAfter(policy: RestartPolicy, exitCode: number | undefine
 
 /**
  * When an exited container that the runtime will not bring back itself (its start failed) may
- * start again: the runtime's own crash back-off (100 ms doubling to a minute, reset by a healthy
- * run), so both kinds of restart look alike.
+ * start again: after the container's own crash back-off (for pods the kubelet's: 10 s doubling to
+ * 5 min, reset by a run of 10 min), the one the runtime applies to its crashes, so both kinds of
+ * restart look alike.
  */
 export function restartDueAt(c: ObservedContainer): number {
   const finished = Date.parse(c.finishedAt ?? '') || 0;
-  const started = Date.parse(c.startedAt ?? '') || 0;
-  const ran = started && finished ? finished - started : 0;
-  const delay = ran >= BACKOFF_RESET_AFTER_MS ? BACKOFF_INITIAL_MS : Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(c.restartCount, 20));
-  return finished + delay;
+  return finished + nextRestartDelay(c.backoff, c);
 }
 
 export function plan(input: PlanInput): Plan {

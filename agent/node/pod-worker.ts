@@ -295,7 +295,10 @@ export class PodWorker {
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
-      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns));
+      const { config } = this.d;
+      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
+        restartBackoff: config.restartBackoff,
+      }));
       id = record.id;
     } catch (err) {
       this.failed(spec.name, `Error: ${(err as Error).message}`, (err as Error).message);

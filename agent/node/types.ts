@@ -18,7 +18,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
-import type { ContainerRecord, ContainerState, CreateRequest, OciRuntime } from '../runtime';
+import type { ContainerRecord, ContainerState, CreateRequest, OciRuntime, RestartBackoff } from '../runtime';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {
@@ -30,6 +30,8 @@ export interface NodeOptions {
   labels?: Record<string, string>;
   /** The address pods' published ports and probes use; default: the host's first non-loopback IPv4. */
   nodeIp?: string;
+  /** --pod-restart-backoff: the crash back-off of pods' containers; default the kubelet's, 10 s to 5 min. */
+  podRestartBackoff?: { initialMs: number; maxMs: number };
 }
 
 /** NodeOptions validated and defaulted once. */
@@ -39,6 +41,7 @@ export interface NodeConfig {
   labels: Record<string, string>;
   nodeIp: string;
   hostname: string;
+  restartBackoff: RestartBackoff;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */
@@ -79,7 +82,7 @@ export interface PodRef {
  * state fields are the runtime's own.
  */
 export interface ObservedContainer
-  extends Pick<ContainerState, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'restartCount' | 'nextRestartAt' | 'lastExit'> {
+  extends Pick<ContainerState, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'restartCount' | 'nextRestartAt' | 'restartDelayMs' | 'lastExit'> {
   /** The runtime's container ID. */
   id: string;
   /** The pod container it runs (spec.containers[].name). */
@@ -89,6 +92,8 @@ export interface ObservedContainer
   /** The image reference as the pod names it. */
   image: string;
   imageId: string;
+  /** The crash back-off the runtime applies to it (its restart policy's): the planner's restarts keep to it too. */
+  backoff: RestartBackoff;
 }
 
 /** Where the image of a container that is still to be created stands. */

@@ -22,5 +22,9 @@ export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';
 export type { LogLine, LogOptions } from './logs';
 export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
-export { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS, parseRestartPolicy } from './restart';
-export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, RestartPolicy } from './types';
+export {
+  DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,
+} from './restart';
+export type {
+  ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, RestartBackoff, RestartPolicy,
+} from './types';

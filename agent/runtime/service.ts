@@ -21,6 +21,7 @@ import type { LogLine, LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
+import { DOCKER_RESTART_BACKOFF, nextRestartDelay } from './restart';
 import type { SecurityConfig } from './seccomp';
 import { ContainerQueues } from './serial';
 import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
@@ -237,8 +238,13 @@ export class ContainerService {
       if (current.state.status === 'running') return current;
       this.supervisor.cancelRestart(current.id);
       const ranBefore = current.state.exitCode !== undefined;
-      const restartCount = current.state.restartCount + (options.countAsRestart && ranBefore ? 1 : 0);
-      return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
+      const counted = Boolean(options.countAsRestart && ranBefore);
+      const state = { ...current.state, stoppedByUser: false, restartCount: current.state.restartCount + (counted ? 1 : 0) };
+      // A restart the pod's planner timed waited out the same back-off the supervisor's would
+      // have (the next failure doubles it); a user's start begins afresh, as docker's does.
+      if (counted) state.restartDelayMs = nextRestartDelay(current.config.restart.backoff ?? DOCKER_RESTART_BACKOFF, current.state);
+      else delete state.restartDelayMs;
+      return this.run({ ...current, state });
     });
   }
 

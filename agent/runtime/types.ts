@@ -28,6 +28,18 @@ export interface RestartPolicy {
   name: RestartPolicyName;
   /** on-failure only: give up after this many restarts (0: no limit). */
   maximumRetryCount: number;
+  /** How long to wait before each restart; absent: docker's (restart.ts). */
+  backoff?: RestartBackoff;
+}
+
+/**
+ * The wait before an automatic restart: `initialMs` after the first failure, doubled after each
+ * further one up to `maxMs`; a run that lasted `resetAfterMs` starts it over (restart.ts).
+ */
+export interface RestartBackoff {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
 }
 
 /** What `create`/`run` was asked for; fixed for the container's life. */
@@ -72,6 +84,8 @@ export interface ContainerState {
   restartCount: number;
   /** When the next automatic restart is due (status 'restarting'). */
   nextRestartAt?: string;
+  /** The back-off the latest automatic restart waited: the next one doubles it (restart.ts). */
+  restartDelayMs?: number;
   /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
   stoppedByUser: boolean;
   /** How the run before the current one ended (kept across a restart, for a pod's lastState). */

@@ -174,7 +174,8 @@ t.test('images: a missing image gives ErrImagePull then ImagePullBackOff with th
 });
 
 t.test('restarts: a crashing container goes into CrashLoopBackOff with a rising restartCount; Never ends Failed', async (t) => {
-  const { cluster, agent, nodeName, box } = await setup(t);
+  // The kubelet's back-off (10 s doubling) made fast: what is tested here is the states, not the waits.
+  const { cluster, agent, nodeName, box } = await setup(t, ['--pod-restart-backoff', '100ms:1s']);
   await cluster.apply(podDoc('crash', nodeName, { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: box, command: ['sh', '-c', 'echo boom; exit 3'] }] }));
   const looping = await until('CrashLoopBackOff with restarts', async () => {
     const cs = (await cluster.pod('crash'))?.status?.containerStatuses?.[0];

@@ -2,7 +2,8 @@
 
 import * as os from 'node:os';
 import t from 'tap';
-import { compileNodeOptions, defaultNodeIp, parseLabels } from '../../agent/node/config';
+import { compileNodeOptions, defaultNodeIp, parseLabels, parseRestartBackoff } from '../../agent/node/config';
+import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
 import type { Pod } from '../../proto/resources';
@@ -13,7 +14,10 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   t.throws(() => parseLabels('bad key=x'), /invalid --labels key "bad key"/);
   t.throws(() => parseLabels('k=no spaces'), /invalid --labels value "no spaces" for "k"/);
   const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
-  t.same(c, { controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname() });
+  t.same(c, {
+    controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
+    restartBackoff: KUBELET_RESTART_BACKOFF,
+  });
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeIp: 'fe80::1' }), /invalid --node-ip "fe80::1"/);
@@ -21,7 +25,7 @@ t.test('labels, controller address, node name and IP are checked once', async (t
 });
 
 t.test('the Node document: capacity, allocatable, addresses, labels, node info', async (t) => {
-  const doc = nodeDocument({ controller: 'h:1', nodeName: 'n1', labels: { zone: 'a' }, nodeIp: '10.0.0.7', hostname: 'Host1' },
+  const doc = nodeDocument({ nodeName: 'n1', labels: { zone: 'a' }, nodeIp: '10.0.0.7', hostname: 'Host1' },
     { cpus: 8, memoryBytes: 16 * 1024 ** 3, osImage: 'Debian', kernelVersion: '6.1', architecture: 'amd64', containerRuntimeVersion: 'runc://1.1', agentVersion: 'v0.1.0' });
   t.same(doc.metadata, { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', zone: 'a' } });
   t.same(doc.status!.capacity, { cpu: '8', memory: `${16 * 1024 * 1024}Ki`, pods: '110' });
@@ -49,5 +53,15 @@ t.test('a pod container as a runtime create request', async (t) => {
   t.same(publishedPorts(pod), [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '', hostPort: 5353, containerPort: 53, protocol: 'udp' }]);
   const noCommand = createRequest({ ...pod, spec: { containers: [{ name: 'c', image: 'x' }] } }, { namespace: 'a', name: 'b', uid: 'c' }, { name: 'c', image: 'x' }, '/n');
   t.equal(noCommand.entrypoint, undefined, "the image's entrypoint stays");
-  t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0 }, 'Always by default');
+  t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0, backoff: KUBELET_RESTART_BACKOFF }, "Always by default, with the kubelet's back-off");
+  const fast = { initialMs: 100, maxMs: 1000, resetAfterMs: 2000 };
+  const quick = createRequest(pod, { namespace: 'shop', name: 'web', uid: 'u' }, pod.spec.containers[0]!, '/n', { restartBackoff: fast });
+  t.same(quick.restart?.backoff, fast);
+});
+
+t.test('--pod-restart-backoff is checked once', async (t) => {
+  t.same(parseRestartBackoff('10s:5m'), { initialMs: 10_000, maxMs: 300_000 });
+  t.same(parseRestartBackoff('200ms:1.5s'), { initialMs: 200, maxMs: 1500 });
+  for (const bad of ['10s', '5m:10s', '0s:1s', '10:20', '1s:2s:3s']) t.throws(() => parseRestartBackoff(bad), { message: new RegExp(`^invalid --pod-restart-backoff "${bad}"`) });
+  t.same(compileNodeOptions({ controller: 'h:1', podRestartBackoff: { initialMs: 200, maxMs: 1000 } }).restartBackoff, { initialMs: 200, maxMs: 1000, resetAfterMs: 2000 }, 'reset after twice the cap, as the kubelet');
 });

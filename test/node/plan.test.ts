@@ -5,6 +5,7 @@ import type { Container, Pod } from '../../proto/resources';
 import { containerHash } from '../../agent/node/naming';
 import { plan, restartDueAt } from '../../agent/node/plan';
 import type { ObservedContainer, PlanInput } from '../../agent/node/types';
+import { DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const web: Container = { name: 'web', image: 'reg/web:1' };
@@ -15,7 +16,7 @@ function pod(containers: Container[] = [web], extra: Partial<Pod['spec']> = {}, 
 }
 
 function observed(c: Container, over: Partial<ObservedContainer> = {}): ObservedContainer {
-  return { id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:x', status: 'running', startedAt: new Date(NOW - 60_000).toISOString(), restartCount: 0, ...over };
+  return { id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:x', status: 'running', startedAt: new Date(NOW - 60_000).toISOString(), restartCount: 0, backoff: KUBELET_RESTART_BACKOFF, ...over };
 }
 
 function input(over: Partial<PlanInput> = {}): PlanInput {
@@ -75,7 +76,17 @@ t.test('exited containers under each restart policy', async (t) => {
   const p = plan(input({ containers: [recent] }));
   t.same(p.actions, [], 'a start that failed a moment ago waits for its back-off');
   t.equal(p.wakeAt, restartDueAt(recent));
-  t.equal(restartDueAt(recent), NOW - 10 + 1600, '100 ms doubled per restart');
+  t.equal(restartDueAt(recent), NOW - 10 + 10_000, "the kubelet's back-off: 10 s after a first failure");
+});
+
+t.test("a start that failed waits out the container's own back-off: doubled, capped, reset by a long run", async (t) => {
+  const finished = NOW - 10;
+  const failed = (over: Partial<ObservedContainer>) => observed(web, { status: 'exited', exitCode: 127, finishedAt: new Date(finished).toISOString(), restartCount: 4, ...over });
+  t.equal(restartDueAt(failed({ startedAt: undefined, restartDelayMs: 20_000 })), finished + 40_000, 'the last wait doubled');
+  t.equal(restartDueAt(failed({ startedAt: undefined, restartDelayMs: 200_000 })), finished + 300_000, 'capped at 5 min');
+  t.equal(restartDueAt(failed({ startedAt: new Date(finished - 600_000).toISOString(), restartDelayMs: 300_000 })), finished + 10_000, 'a run of 10 min starts over');
+  t.equal(restartDueAt(failed({ startedAt: new Date(finished - 599_000).toISOString(), restartDelayMs: 300_000 })), finished + 300_000, 'a shorter one does not');
+  t.equal(restartDueAt(failed({ startedAt: undefined, backoff: DOCKER_RESTART_BACKOFF })), finished + 100, 'a container made with docker\'s policy keeps it');
 });
 
 t.test('liveness failures restart (or only stop, under Never)', async (t) => {
