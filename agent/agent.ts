@@ -12,7 +12,7 @@ import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
-import { ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
+import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers, imagesHandlers } from './server';
 
@@ -72,6 +72,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       bridge: options.bridge ?? DEFAULT_BRIDGE,
       subnet: options.subnet ?? DEFAULT_SUBNET,
     });
+    const cgroupParent = options.cgroupParent ?? DEFAULT_CGROUP_PARENT;
     const apparmorProfile = hostAppArmorProfile();
     const containers = await ContainerService.open({
       store: records,
@@ -79,7 +80,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       snapshots,
       oci,
       network,
-      cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
+      cgroupParent,
       nofile: containerNofile(),
       ...(apparmorProfile ? { apparmorProfile } : {}),
     });
@@ -96,7 +97,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await fs.chmod(options.socket, 0o660);
     let node: RunningNodeAgent | undefined;
     try {
-      if (options.node) node = await startNodeAgent(options.node, { images, containers, network });
+      if (options.node) node = await startNodeAgent(options.node, { images, containers, network, cgroups: new CgroupGroups({ parent: cgroupParent }) });
     } catch (err) {
       server.forceShutdown();
       containers.close();

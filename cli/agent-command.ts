@@ -1,7 +1,7 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
 import {
-  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, parseRestartBackoff, startAgent,
+  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
 } from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
@@ -20,10 +20,11 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'node-name': { type: 'string' },
     labels: { type: 'string' },
     'node-ip': { type: 'string' },
+    'pod-pids-limit': { type: 'string' },
     'pod-restart-backoff': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip', 'pod-restart-backoff'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'pod-pids-limit', 'pod-restart-backoff'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -44,6 +45,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values['node-name'] ? { nodeName: values['node-name'] } : {}),
         ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
         ...(values['node-ip'] ? { nodeIp: values['node-ip'] } : {}),
+        ...(values['pod-pids-limit'] !== undefined ? { podPidsLimit: parsePodPidsLimit(values['pod-pids-limit']) } : {}),
         ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
       },
     } : {}),

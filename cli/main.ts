@@ -43,7 +43,7 @@ Processes:
   agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
         [--insecure-registry HOST]... [--registries-config FILE]
         [--controller HOST:PORT [--node-name N] [--labels k=v,...] [--node-ip IP]
-                          [--pod-restart-backoff 10s:5m]]
+                          [--pod-pids-limit N|-1] [--pod-restart-backoff 10s:5m]]
 `;
 
 async function main(argv: string[]): Promise<void> {

@@ -29,6 +29,19 @@ export function parseLabels(value: string): Record<string, string> {
   return labels;
 }
 
+/** A pod's processes and threads unless --pod-pids-limit says otherwise: plenty for a service, not a fork bomb. */
+export const DEFAULT_POD_PIDS_LIMIT = 4096;
+
+/** --pod-pids-limit N: -1 for unlimited, else at least 1. */
+export function parsePodPidsLimit(value: string): number {
+  return checkPodPidsLimit(/^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN, value);
+}
+
+function checkPodPidsLimit(n: number, shown: string = String(n)): number {
+  if (!Number.isSafeInteger(n) || (n !== -1 && n < 1)) throw bad(`invalid --pod-pids-limit "${shown}": -1 (unlimited) or a number of processes, at least 1`);
+  return n;
+}
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -74,12 +87,14 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
   if (!NODE_NAME.test(nodeName)) throw bad(`invalid node name "${nodeName}": lower-case letters, digits, '-' and '.' (a DNS name); set one with --node-name`);
   const nodeIp = options.nodeIp ?? defaultNodeIp();
   if (!isIPv4(nodeIp)) throw bad(`invalid --node-ip "${nodeIp}": expected an IPv4 address`);
+  const pids = checkPodPidsLimit(options.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT);
   return {
     controller: checkController(options.controller),
     nodeName,
     labels: { ...options.labels },
     nodeIp,
     hostname,
+    podPidsLimit: pids === -1 ? undefined : pids,
     restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
   };
 }

@@ -1,7 +1,7 @@
 // A pod's container as the container runtime's create request: command/args as entrypoint/cmd,
-// env, workingDir, limits, the pod's network namespace joined, the pod's restart policy as the
-// runtime's own (it restarts crashed containers with the kubelet's back-off, also while the agent
-// is away), and the labels that find the container again.
+// env, workingDir, limits, the pod's network namespace and cgroup joined, the pod's restart policy
+// as the runtime's own (it restarts crashed containers with the kubelet's back-off, also while the
+// agent is away), and the labels that find the container again.
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
@@ -23,6 +23,8 @@ export function runtimeRestartPolicy(policy: RestartPolicy, backoff: RestartBack
 
 /** What the node adds to a pod's container that the pod does not say. */
 export interface NodeSide {
+  /** The pod's cgroup under the agent's parent. */
+  cgroup?: string;
   restartBackoff?: RestartBackoff;
 }
 
@@ -51,6 +53,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
     hostname: ref.name.slice(0, 63),
+    ...(node.cgroup ? { cgroup: node.cgroup } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // How a pod's things on the host are named and labelled, so that they can be found again after an
-// agent restart: containers by name and labels, the pod's network attachment by the pod's uid.
+// agent restart: containers by name and labels, the pod's network attachment and cgroup by the
+// pod's uid.
 
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../../proto/resources';
@@ -24,6 +25,11 @@ export function containerName(ref: PodRef, container: string): string {
 
 /** The id of the pod's network attachment (and the file name of its namespace). */
 export function networkId(ref: PodRef): string {
+  return `pod-${safe(ref.uid)}`;
+}
+
+/** The pod's cgroup, under the agent's cgroup parent. */
+export function cgroupName(ref: PodRef): string {
   return `pod-${safe(ref.uid)}`;
 }
 

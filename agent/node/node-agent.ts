@@ -4,7 +4,7 @@
 
 import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
-import type { ContainerService } from '../runtime';
+import { effectivePidsLimit, type ContainerService } from '../runtime';
 import { compileNodeOptions } from './config';
 import { ControllerLink } from './controller-link';
 import { EventRecorder } from './event-recorder';
@@ -14,12 +14,14 @@ import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
 import { PodWatchState } from './pod-watch';
 import { StatusReporter } from './status-reporter';
-import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodRuntime } from './types';
+import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
 
 export interface NodeAgentDeps {
   images: Pick<ImageService, 'pull' | 'resolve'>;
   /** The pod workers' runtime, plus logs (for the controller's log requests) and change events. */
   containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe'>;
+  /** The pods' cgroups under the agent's cgroup parent. */
+  cgroups: PodCgroups;
   network: ContainerNetwork;
   clock?: Clock;
   log?: (line: string) => void;
@@ -32,9 +34,14 @@ export interface RunningNodeAgent {
 }
 
 export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps): Promise<RunningNodeAgent> {
-  const config = compileNodeOptions(options);
+  const compiled = compileNodeOptions(options);
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? ((line: string) => process.stderr.write(`berth agent: ${line}\n`));
+  // A pod may not be promised more processes than the host (or the agent's own cgroup) allows.
+  const ceiling = deps.cgroups.pidsCeiling();
+  const { pids, clamped } = effectivePidsLimit(compiled.podPidsLimit, ceiling);
+  if (clamped) log(`--pod-pids-limit ${compiled.podPidsLimit} is above what this host allows (${ceiling}): pods get ${ceiling}`);
+  const config: NodeConfig = { ...compiled, podPidsLimit: pids };
   const facts = await hostFacts();
   const watch = new PodWatchState(config.nodeName);
   // The link is made last (it needs the sink); the others only call it once it exists.
@@ -50,6 +57,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     config,
     clock,
     containers: deps.containers,
+    cgroups: deps.cgroups,
     network: deps.network,
     puller: new ImagePuller(deps.images, clock),
     events,

@@ -50,8 +50,10 @@ function planTermination(input: PlanInput): Plan {
     else actions.push({ type: 'remove-container', container: c.name, id: c.id, reason: 'pod-terminating' });
   }
   if (actions.length > 0) return { actions };
-  if (input.network.exists) return { actions: [{ type: 'detach-network' }] };
-  return { actions: [{ type: 'pod-terminated' }] };
+  // The sandbox goes once every container has: the network, and the cgroup that held them.
+  if (input.network.exists) actions.push({ type: 'detach-network' });
+  if (input.cgroup.exists) actions.push({ type: 'remove-pod-cgroup' });
+  return { actions: actions.length > 0 ? actions : [{ type: 'pod-terminated' }] };
 }
 
 function planSync(input: PlanInput): Plan {
@@ -80,6 +82,7 @@ function planSync(input: PlanInput): Plan {
   }
 
   if (!input.network.ready) actions.push({ type: 'attach-network' });
+  if (!input.cgroup.exists) actions.push({ type: 'create-pod-cgroup' });
 
   for (const spec of pod.spec.containers) {
     const c = current.get(spec.name);
@@ -140,7 +143,8 @@ function planCreate(input: PlanInput, spec: Container, actions: Action[], wake: 
     case 'invalid':
       return;
     case 'present': {
-      if (!input.network.ready) return;
+      // Made inside the pod's cgroup, or it would escape the pod's limits.
+      if (!input.network.ready || !input.cgroup.exists) return;
       const failure = input.createFailures[spec.name];
       if (failure && input.now < failure.retryAt) {
         wake(failure.retryAt);

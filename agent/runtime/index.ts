@@ -1,6 +1,7 @@
 // The container runtime: containers as instances of images, run by runc under a per-container
 // monitor (conmon), with their records, logs, exits and restart policies; confined by default
-// (seccomp.ts: Docker's default profile; apparmor.ts: the host's container profile, if loaded).
+// (seccomp.ts: Docker's default profile; apparmor.ts: the host's container profile, if loaded) and
+// grouped in cgroups that carry shared limits (cgroups.ts: a pod's).
 //
 // Owns <data root>/containers/ (one directory per container: record, bundle, writable layer,
 // log) through the container store, which the composition root opens first, and runc's state
@@ -14,6 +15,7 @@ export {
   compileProfile, defaultProfile, parseProfile, seccompFor, type LinuxSeccomp, type SeccompHost, type SeccompProfile, type SeccompSetting,
   type SecurityConfig,
 } from './seccomp';
+export { CgroupGroups, checkGroupName, effectivePidsLimit, type GroupLimits } from './cgroups';
 export { chooseAppArmorProfile, hostAppArmorProfile } from './apparmor';
 export { resolveUser, type ResolvedUser } from './user';
 export { ContainerService, type CreateRequest, type ContainerServiceOptions } from './service';

@@ -15,6 +15,7 @@ import type { ImageRecord, ImageStore } from '../images';
 import type { ImageConfig } from '../oci';
 import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
 import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network';
+import { checkGroupName } from './cgroups';
 import { writeEtcFiles } from './etc-files';
 import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
 import type { LogLine, LogOptions } from './logs';
@@ -50,6 +51,8 @@ export interface CreateRequest {
   security?: Omit<SecurityConfig, 'apparmorProfile'>;
   /** docker's --security-opt as given, kept for inspect. */
   securityOpt?: string[];
+  /** A cgroup under the agent's cgroup parent to hold the container (a pod's); see CgroupGroups. */
+  cgroup?: string;
 }
 
 export interface ContainerServiceOptions {
@@ -205,6 +208,7 @@ export class ContainerService {
           ...(this.o.apparmorProfile ? { apparmorProfile: this.o.apparmorProfile } : {}),
         },
         ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
+        ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -331,7 +335,7 @@ export class ContainerService {
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
       limits: c.limits,
-      cgroupsPath: `${this.o.cgroupParent}/${record.id}`,
+      cgroupsPath: [this.o.cgroupParent, ...(c.cgroup ? [c.cgroup] : []), record.id].join('/'),
       nofile: this.o.nofile,
       labels: c.labels,
       security: c.security ?? DEFAULT_SECURITY,

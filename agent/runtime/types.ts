@@ -71,6 +71,8 @@ export interface ContainerConfig {
   security?: SecurityConfig;
   /** docker's --security-opt values as given (the CLI puts a profile file's JSON in place of its path), for inspect. */
   securityOpt?: string[];
+  /** A cgroup under the agent's cgroup parent that holds this container's (a pod's, with the pod's limits). */
+  cgroup?: string;
 }
 
 export interface ContainerState {

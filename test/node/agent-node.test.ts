@@ -334,5 +334,8 @@ t.test('the node flags need --controller', async (t) => {
   t.match(r.stderr, /--node-name needs --controller HOST:PORT/);
   const bad = runCli(['agent', '--controller', 'nowhere', '--data-root', '/nonexistent-berth-test']);
   t.match(bad.stderr, /invalid --controller "nowhere": expected HOST:PORT/);
+  t.match(runCli(['agent', '--pod-pids-limit', '100', '--data-root', '/nonexistent-berth-test']).stderr, /--pod-pids-limit needs --controller HOST:PORT/);
+  t.match(runCli(['agent', '--controller', 'h:1', '--pod-pids-limit', '0', '--data-root', '/nonexistent-berth-test']).stderr, /invalid --pod-pids-limit "0": -1 \(unlimited\) or a number of processes, at least 1/);
+  t.match(runCli(['agent', '--controller', 'h:1', '--pod-restart-backoff', 'soon', '--data-root', '/nonexistent-berth-test']).stderr, /invalid --pod-restart-backoff "soon"/);
   t.notOk(fs.existsSync('/nonexistent-berth-test'), 'nothing was made');
 });

@@ -2,7 +2,7 @@
 
 import * as os from 'node:os';
 import t from 'tap';
-import { compileNodeOptions, defaultNodeIp, parseLabels, parseRestartBackoff } from '../../agent/node/config';
+import { compileNodeOptions, defaultNodeIp, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
 import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
@@ -16,7 +16,7 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
   t.same(c, {
     controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
-    restartBackoff: KUBELET_RESTART_BACKOFF,
+    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF,
   });
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
@@ -54,12 +54,21 @@ t.test('a pod container as a runtime create request', async (t) => {
   const noCommand = createRequest({ ...pod, spec: { containers: [{ name: 'c', image: 'x' }] } }, { namespace: 'a', name: 'b', uid: 'c' }, { name: 'c', image: 'x' }, '/n');
   t.equal(noCommand.entrypoint, undefined, "the image's entrypoint stays");
   t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0, backoff: KUBELET_RESTART_BACKOFF }, "Always by default, with the kubelet's back-off");
+  t.equal(noCommand.cgroup, undefined);
   const fast = { initialMs: 100, maxMs: 1000, resetAfterMs: 2000 };
-  const quick = createRequest(pod, { namespace: 'shop', name: 'web', uid: 'u' }, pod.spec.containers[0]!, '/n', { restartBackoff: fast });
-  t.same(quick.restart?.backoff, fast);
+  const inGroup = createRequest(pod, { namespace: 'shop', name: 'web', uid: 'u' }, pod.spec.containers[0]!, '/n', { cgroup: 'pod-u', restartBackoff: fast });
+  t.equal(inGroup.cgroup, 'pod-u');
+  t.same(inGroup.restart?.backoff, fast);
 });
 
-t.test('--pod-restart-backoff is checked once', async (t) => {
+t.test('--pod-pids-limit and --pod-restart-backoff are checked once', async (t) => {
+  t.equal(parsePodPidsLimit('1024'), 1024);
+  t.equal(parsePodPidsLimit('-1'), -1);
+  for (const bad of ['0', '-2', 'lots', '1.5', '']) t.throws(() => parsePodPidsLimit(bad), { code: 'invalid-argument', message: `invalid --pod-pids-limit "${bad}": -1 (unlimited) or a number of processes, at least 1` });
+  t.equal(compileNodeOptions({ controller: 'h:1', podPidsLimit: -1 }).podPidsLimit, undefined, '-1: no limit of the pod\'s own');
+  t.equal(compileNodeOptions({ controller: 'h:1', podPidsLimit: 64 }).podPidsLimit, 64);
+  t.throws(() => compileNodeOptions({ controller: 'h:1', podPidsLimit: 0 }), /invalid --pod-pids-limit "0"/);
+
   t.same(parseRestartBackoff('10s:5m'), { initialMs: 10_000, maxMs: 300_000 });
   t.same(parseRestartBackoff('200ms:1.5s'), { initialMs: 200, maxMs: 1500 });
   for (const bad of ['10s', '5m:10s', '0s:1s', '10:20', '1s:2s:3s']) t.throws(() => parseRestartBackoff(bad), { message: new RegExp(`^invalid --pod-restart-backoff "${bad}"`) });

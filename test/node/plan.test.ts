@@ -20,7 +20,7 @@ function observed(c: Container, over: Partial<ObservedContainer> = {}): Observed
 }
 
 function input(over: Partial<PlanInput> = {}): PlanInput {
-  return { pod: pod(), terminating: false, network: { exists: true, ready: true }, containers: [], images: {}, createFailures: {}, unhealthy: [], now: NOW, ...over };
+  return { pod: pod(), terminating: false, network: { exists: true, ready: true }, cgroup: { exists: true }, containers: [], images: {}, createFailures: {}, unhealthy: [], now: NOW, ...over };
 }
 
 t.test('a new pod: network and pulls first, creates once the image is there and the network is ready', async (t) => {
@@ -31,6 +31,15 @@ t.test('a new pod: network and pulls first, creates once the image is there and 
   t.same(plan(input({ network: { exists: false, ready: false }, images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'attach-network' }], 'no create without the network');
   t.same(plan(input({ images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'create-container', container: 'web' }]);
   t.same(plan(input({ images: { web: { state: 'pulling' } } })).actions, [], 'a pull under way: wait for it');
+});
+
+t.test("the pod's cgroup is made before its containers, which are made inside it", async (t) => {
+  const present = { web: { state: 'present' as const, imageId: 'sha256:a' } };
+  t.same(plan(input({ cgroup: { exists: false }, images: present })).actions, [{ type: 'create-pod-cgroup' }], 'no create outside the cgroup');
+  t.same(plan(input({ cgroup: { exists: false }, network: { exists: false, ready: false } })).actions, [
+    { type: 'attach-network' }, { type: 'create-pod-cgroup' }, { type: 'pull-image', container: 'web', image: 'reg/web:1' },
+  ], 'network, cgroup and pulls go together');
+  t.same(plan(input({ cgroup: { exists: false }, containers: [observed(web)] })).actions, [{ type: 'create-pod-cgroup' }], 'adopted from before pod cgroups: made, the running container left alone');
 });
 
 t.test('two containers: one image present, the other still pulling, the first is not held up', async (t) => {
@@ -107,15 +116,16 @@ t.test('a changed spec: stop, then remove, then create anew; strangers and dupli
   t.equal(containerHash({ ...web, livenessProbe: { exec: { command: ['true'] } } }), containerHash(web));
 });
 
-t.test('termination: stop the running (with the grace period), remove the rest, then the network, then report', async (t) => {
+t.test('termination: stop the running (with the grace period), remove the rest, then the network and the cgroup, then report', async (t) => {
   const p = pod([web, side], { terminationGracePeriodSeconds: 7 }, { deletionTimestamp: '2026-01-01T00:00:00Z' });
   t.same(plan(input({ pod: p, terminating: true, containers: [observed(web), observed(side, { status: 'restarting' })] })).actions, [
     { type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 7, reason: 'pod-terminating' },
     { type: 'remove-container', container: 'side', id: 'id-side', reason: 'pod-terminating' },
   ]);
   t.same(plan(input({ pod: p, terminating: true, containers: [observed(web, { status: 'exited', exitCode: 0 })] })).actions, [{ type: 'remove-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }]);
-  t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }]);
-  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'pod-terminated' }]);
+  t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }, { type: 'remove-pod-cgroup' }]);
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'remove-pod-cgroup' }]);
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false }, cgroup: { exists: false } })).actions, [{ type: 'pod-terminated' }]);
   const unknown = pod([]);
   t.same(plan(input({ pod: unknown, terminating: true, containers: [observed(web)] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }], 'a pod known only by its labels: each container keeps its own grace period');
 });
