@@ -97,7 +97,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await fs.chmod(options.socket, 0o660);
     let node: RunningNodeAgent | undefined;
     try {
-      if (options.node) node = await startNodeAgent(options.node, { images, containers, network, cgroups: new CgroupGroups({ parent: cgroupParent }) });
+      if (options.node) {
+        const nodeOptions = { ...options.node, seccompRoot: path.join(options.dataRoot, 'seccomp') };
+        node = await startNodeAgent(nodeOptions, { images, containers, network, cgroups: new CgroupGroups({ parent: cgroupParent }) });
+      }
     } catch (err) {
       server.forceShutdown();
       containers.close();

@@ -31,6 +31,7 @@ export function parseLabels(value: string): Record<string, string> {
 
 /** A pod's processes and threads unless --pod-pids-limit says otherwise: plenty for a service, not a fork bomb. */
 export const DEFAULT_POD_PIDS_LIMIT = 4096;
+export const DEFAULT_SECCOMP_ROOT = '/var/lib/berth/seccomp';
 
 /** --pod-pids-limit N: -1 for unlimited, else at least 1. */
 export function parsePodPidsLimit(value: string): number {
@@ -96,5 +97,6 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
     hostname,
     podPidsLimit: pids === -1 ? undefined : pids,
     restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
+    seccompRoot: options.seccompRoot ?? DEFAULT_SECCOMP_ROOT,
   };
 }

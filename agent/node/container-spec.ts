@@ -1,13 +1,14 @@
 // A pod's container as the container runtime's create request: command/args as entrypoint/cmd,
 // env, workingDir, limits, the pod's network namespace and cgroup joined, the pod's restart policy
 // as the runtime's own (it restarts crashed containers with the kubelet's back-off, also while the
-// agent is away), and the labels that find the container again.
+// agent is away), the securityContext (seccomp, no_new_privs), and the labels that find the
+// container again.
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type CreateRequest, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy,
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -26,6 +27,38 @@ export interface NodeSide {
   /** The pod's cgroup under the agent's parent. */
   cgroup?: string;
   restartBackoff?: RestartBackoff;
+  /** A Localhost seccomp profile's JSON, by its localhostProfile name (read from the node's profile root). */
+  localhostProfile?(name: string): string;
+}
+
+/**
+ * A container's securityContext over the pod's: the container's seccompProfile wins, none at all
+ * means RuntimeDefault; allowPrivilegeEscalation: false means no_new_privs. The securityOpt is
+ * what `berth inspect` shows, in docker's words.
+ */
+export function containerSecurity(pod: Pod, container: Container, localhostProfile?: (name: string) => string): { security: Omit<SecurityConfig, 'apparmorProfile'>; securityOpt: string[] } {
+  const profile = container.securityContext?.seccompProfile ?? pod.spec.securityContext?.seccompProfile ?? { type: 'RuntimeDefault' };
+  const noNewPrivileges = container.securityContext?.allowPrivilegeEscalation === false;
+  const securityOpt: string[] = [];
+  let seccomp: SecurityConfig['seccomp'];
+  switch (profile.type) {
+    case 'RuntimeDefault':
+      seccomp = { type: 'runtime-default' };
+      break;
+    case 'Unconfined':
+      seccomp = { type: 'unconfined' };
+      securityOpt.push('seccomp=unconfined');
+      break;
+    case 'Localhost': {
+      const name = profile.localhostProfile ?? '';
+      if (!localhostProfile) throw new BerthError('failed-precondition', `seccomp localhostProfile "${name}": this node has no profile root`);
+      seccomp = { type: 'profile', json: localhostProfile(name) };
+      securityOpt.push(`seccomp=localhost/${name}`);
+      break;
+    }
+  }
+  if (noNewPrivileges) securityOpt.push('no-new-privileges');
+  return { security: { seccomp, noNewPrivileges }, securityOpt };
 }
 
 export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
@@ -35,6 +68,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     if (!e.name || e.name.includes('=')) throw new BerthError('invalid-argument', `${where}: invalid environment variable name "${e.name}"`);
     return `${e.name}=${e.value ?? ''}`;
   });
+  const { securityOpt, ...security } = containerSecurity(pod, container, node.localhostProfile);
   return {
     image: container.image,
     name: containerName(ref, container.name),
@@ -53,6 +87,8 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
     hostname: ref.name.slice(0, 63),
+    ...security,
+    ...(securityOpt.length ? { securityOpt } : {}),
     ...(node.cgroup ? { cgroup: node.cgroup } : {}),
   };
 }

@@ -22,6 +22,7 @@ import { graceSecondsOf, plan } from './plan';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import { podStatus } from './pod-status';
+import { readLocalhostProfile } from './seccomp-profiles';
 import {
   type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
   type ObservedContainer, type PodCgroups, type PodRef, type PodRuntime,
@@ -307,6 +308,7 @@ export class PodWorker {
       const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
         cgroup: cgroupName(this.ref),
         restartBackoff: config.restartBackoff,
+        localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
       }));
       id = record.id;
     } catch (err) {

@@ -35,6 +35,8 @@ export interface NodeOptions {
   podPidsLimit?: number;
   /** --pod-restart-backoff: the crash back-off of pods' containers; default the kubelet's, 10 s to 5 min. */
   podRestartBackoff?: { initialMs: number; maxMs: number };
+  /** Where Localhost seccomp profiles live (the composition root passes <data root>/seccomp). */
+  seccompRoot?: string;
 }
 
 /** NodeOptions validated and defaulted once. */
@@ -47,6 +49,7 @@ export interface NodeConfig {
   /** undefined: no limit of the pod's own. Within the host's ceiling once the node agent starts. */
   podPidsLimit: number | undefined;
   restartBackoff: RestartBackoff;
+  seccompRoot: string;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */

@@ -16,7 +16,7 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
   t.same(c, {
     controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
-    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF,
+    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF, seccompRoot: '/var/lib/berth/seccomp',
   });
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
@@ -54,11 +54,33 @@ t.test('a pod container as a runtime create request', async (t) => {
   const noCommand = createRequest({ ...pod, spec: { containers: [{ name: 'c', image: 'x' }] } }, { namespace: 'a', name: 'b', uid: 'c' }, { name: 'c', image: 'x' }, '/n');
   t.equal(noCommand.entrypoint, undefined, "the image's entrypoint stays");
   t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0, backoff: KUBELET_RESTART_BACKOFF }, "Always by default, with the kubelet's back-off");
+  t.same(noCommand.security, { seccomp: { type: 'runtime-default' }, noNewPrivileges: false }, 'RuntimeDefault seccomp when nothing says otherwise');
+  t.equal(noCommand.securityOpt, undefined);
   t.equal(noCommand.cgroup, undefined);
   const fast = { initialMs: 100, maxMs: 1000, resetAfterMs: 2000 };
   const inGroup = createRequest(pod, { namespace: 'shop', name: 'web', uid: 'u' }, pod.spec.containers[0]!, '/n', { cgroup: 'pod-u', restartBackoff: fast });
   t.equal(inGroup.cgroup, 'pod-u');
   t.same(inGroup.restart?.backoff, fast);
+});
+
+t.test("securityContext: the container's seccompProfile over the pod's, RuntimeDefault by default, allowPrivilegeEscalation as no_new_privs", async (t) => {
+  const ref = { namespace: 'a', name: 'b', uid: 'c' };
+  const make = (podContext: Pod['spec']['securityContext'], containerContext?: Pod['spec']['containers'][number]['securityContext'], profiles: Record<string, string> = {}) => {
+    const c = { name: 'c', image: 'x', ...(containerContext ? { securityContext: containerContext } : {}) };
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { containers: [c], ...(podContext ? { securityContext: podContext } : {}) } };
+    return createRequest(pod, ref, c, '/n', { localhostProfile: (name) => { if (!(name in profiles)) throw new Error(`no ${name}`); return profiles[name]!; } });
+  };
+  t.same(make(undefined).security?.seccomp, { type: 'runtime-default' });
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }).security?.seccomp, { type: 'unconfined' }, "the pod's");
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }).securityOpt, ['seccomp=unconfined'], 'inspect shows it in docker\'s words');
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }, { seccompProfile: { type: 'RuntimeDefault' } }).security?.seccomp, { type: 'runtime-default' }, "the container's wins");
+  const local = make(undefined, { seccompProfile: { type: 'Localhost', localhostProfile: 'team/p.json' } }, { 'team/p.json': '{"defaultAction":"SCMP_ACT_ALLOW"}' });
+  t.same(local.security?.seccomp, { type: 'profile', json: '{"defaultAction":"SCMP_ACT_ALLOW"}' }, 'a Localhost profile is read when the container is made');
+  t.same(local.securityOpt, ['seccomp=localhost/team/p.json']);
+  t.throws(() => make(undefined, { seccompProfile: { type: 'Localhost', localhostProfile: 'missing.json' } }), /no missing.json/);
+  t.equal(make(undefined, { allowPrivilegeEscalation: false }).security?.noNewPrivileges, true, 'allowPrivilegeEscalation: false');
+  t.same(make(undefined, { allowPrivilegeEscalation: false }).securityOpt, ['no-new-privileges']);
+  t.equal(make(undefined, { allowPrivilegeEscalation: true }).security?.noNewPrivileges, false);
 });
 
 t.test('--pod-pids-limit and --pod-restart-backoff are checked once', async (t) => {
