@@ -12,7 +12,7 @@ import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
 import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
-import { ContainerService, ContainerStore, createOciRuntime } from './runtime';
+import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers, imagesHandlers } from './server';
 
@@ -72,14 +72,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       bridge: options.bridge ?? DEFAULT_BRIDGE,
       subnet: options.subnet ?? DEFAULT_SUBNET,
     });
+    const cgroupParent = options.cgroupParent ?? DEFAULT_CGROUP_PARENT;
+    const apparmorProfile = hostAppArmorProfile();
     const containers = await ContainerService.open({
       store: records,
       images,
       snapshots,
       oci,
       network,
-      cgroupParent: options.cgroupParent ?? DEFAULT_CGROUP_PARENT,
+      cgroupParent,
       nofile: containerNofile(),
+      ...(apparmorProfile ? { apparmorProfile } : {}),
     });
     const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
@@ -94,7 +97,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await fs.chmod(options.socket, 0o660);
     let node: RunningNodeAgent | undefined;
     try {
-      if (options.node) node = await startNodeAgent(options.node, { images, containers, network, pkiDir: path.join(options.dataRoot, 'pki'), podsDir: path.join(options.dataRoot, 'pods') });
+      if (options.node) {
+        const nodeOptions = { ...options.node, seccompRoot: path.join(options.dataRoot, 'seccomp') };
+        node = await startNodeAgent(nodeOptions, {
+          images, containers, network, cgroups: new CgroupGroups({ parent: cgroupParent }),
+          pkiDir: path.join(options.dataRoot, 'pki'), podsDir: path.join(options.dataRoot, 'pods'),
+        });
+      }
     } catch (err) {
       server.forceShutdown();
       containers.close();

@@ -1,6 +1,8 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
-import { DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, startAgent } from '../agent';
+import {
+  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
+} from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
@@ -19,9 +21,11 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     labels: { type: 'string' },
     'node-ip': { type: 'string' },
     token: { type: 'string' },
+    'pod-pids-limit': { type: 'string' },
+    'pod-restart-backoff': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -43,6 +47,8 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values.labels ? { labels: parseLabels(values.labels) } : {}),
         ...(values['node-ip'] ? { nodeIp: values['node-ip'] } : {}),
         ...(values.token ?? process.env.BERTH_TOKEN ? { token: (values.token ?? process.env.BERTH_TOKEN)! } : {}),
+        ...(values['pod-pids-limit'] !== undefined ? { podPidsLimit: parsePodPidsLimit(values['pod-pids-limit']) } : {}),
+        ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
       },
     } : {}),
   });

@@ -29,7 +29,9 @@ Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket)
 Container commands (docker's flags):
   create|run [-d] [--rm] [--name N] [-e K=V] [--env-file F] [--entrypoint E] [-w DIR] [-u USER]
              [-p [IP:]HOST:CTR[/tcp|udp]] [-v HOST:CTR[:ro]] [--memory M] [--cpus N] [--pids-limit N]
-             [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host] IMAGE [CMD...]
+             [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host]
+             [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=true|false]]
+             IMAGE [CMD...]
   start | stop [-t S] | restart | kill [-s SIG] | rm [-f] CONTAINER...
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
   inspect | diff | commit C [REPO[:TAG]] | wait | container prune | system df | system prune [-a]
@@ -42,7 +44,8 @@ Processes:
              [--leader-elect-lease-duration 6s]
   agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
         [--insecure-registry HOST]... [--registries-config FILE]
-        [--controller HOST:PORT [--token TOKEN] [--node-name N] [--labels k=v,...] [--node-ip IP]]
+        [--controller HOST:PORT [--token TOKEN] [--node-name N] [--labels k=v,...] [--node-ip IP]
+                          [--pod-pids-limit N|-1] [--pod-restart-backoff 10s:5m]]
 `;
 
 async function main(argv: string[]): Promise<void> {

@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { isIPv4 } from 'node:net';
 import { BerthError } from '../../proto/errors';
+import { KUBELET_RESTART_BACKOFF, type RestartBackoff } from '../runtime';
 import type { NodeConfig, NodeOptions } from './types';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);
@@ -28,6 +29,43 @@ export function parseLabels(value: string): Record<string, string> {
   return labels;
 }
 
+/** A pod's processes and threads unless --pod-pids-limit says otherwise: plenty for a service, not a fork bomb. */
+export const DEFAULT_POD_PIDS_LIMIT = 4096;
+export const DEFAULT_SECCOMP_ROOT = '/var/lib/berth/seccomp';
+
+/** --pod-pids-limit N: -1 for unlimited, else at least 1. */
+export function parsePodPidsLimit(value: string): number {
+  return checkPodPidsLimit(/^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN, value);
+}
+
+function checkPodPidsLimit(n: number, shown: string = String(n)): number {
+  if (!Number.isSafeInteger(n) || (n !== -1 && n < 1)) throw bad(`invalid --pod-pids-limit "${shown}": -1 (unlimited) or a number of processes, at least 1`);
+  return n;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** --pod-restart-backoff INITIAL:MAX, durations such as 10s:5m (the default) or 200ms:2s. */
+export function parseRestartBackoff(value: string): { initialMs: number; maxMs: number } {
+  const [initial, max, extra] = value.split(':');
+  const ms = (text: string | undefined) => {
+    const m = DURATION.exec(text?.trim() ?? '');
+    return m ? Math.round(Number(m[1]) * UNIT_MS[m[2]!]!) : NaN;
+  };
+  const initialMs = ms(initial);
+  const maxMs = ms(max);
+  if (extra !== undefined || !(initialMs >= 1) || !(maxMs >= initialMs)) {
+    throw bad(`invalid --pod-restart-backoff "${value}": expected INITIAL:MAX durations (ms, s, m, h) with MAX at least INITIAL, e.g. 10s:5m`);
+  }
+  return { initialMs, maxMs };
+}
+
+/** The kubelet resets a container's back-off once it has run without crashing for twice the cap. */
+export function restartBackoffOf(o: { initialMs: number; maxMs: number }): RestartBackoff {
+  return { initialMs: o.initialMs, maxMs: o.maxMs, resetAfterMs: 2 * o.maxMs };
+}
+
 /** HOST:PORT, [IPv6]:PORT */
 function checkController(address: string): string {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
@@ -50,11 +88,15 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
   if (!NODE_NAME.test(nodeName)) throw bad(`invalid node name "${nodeName}": lower-case letters, digits, '-' and '.' (a DNS name); set one with --node-name`);
   const nodeIp = options.nodeIp ?? defaultNodeIp();
   if (!isIPv4(nodeIp)) throw bad(`invalid --node-ip "${nodeIp}": expected an IPv4 address`);
+  const pids = checkPodPidsLimit(options.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT);
   return {
     controller: checkController(options.controller),
     nodeName,
     labels: { ...options.labels },
     nodeIp,
     hostname,
+    podPidsLimit: pids === -1 ? undefined : pids,
+    restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
+    seccompRoot: options.seccompRoot ?? DEFAULT_SECCOMP_ROOT,
   };
 }

@@ -1,36 +1,77 @@
 // A pod's container as the container runtime's create request: command/args as entrypoint/cmd,
-// env, workingDir, limits, the pod's network namespace joined, the pod's restart policy as the
-// runtime's own (it restarts crashed containers with back-off, also while the agent is away),
-// and the labels that find the container again.
+// env, workingDir, limits, the pod's network namespace and cgroup joined, the pod's restart policy
+// as the runtime's own (it restarts crashed containers with the kubelet's back-off, also while the
+// agent is away), the securityContext (seccomp, no_new_privs), and the labels that find the
+// container again.
 
 import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
-import type { CreateRequest, RestartPolicy as RuntimeRestartPolicy } from '../runtime';
+import {
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+} from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
 import type { PodRef } from './types';
 
-export function runtimeRestartPolicy(policy: RestartPolicy): RuntimeRestartPolicy {
+export function runtimeRestartPolicy(policy: RestartPolicy, backoff: RestartBackoff = KUBELET_RESTART_BACKOFF): RuntimeRestartPolicy {
   switch (policy) {
-    case 'Always': return { name: 'always', maximumRetryCount: 0 };
-    case 'OnFailure': return { name: 'on-failure', maximumRetryCount: 0 };
-    case 'Never': return { name: 'no', maximumRetryCount: 0 };
+    case 'Always': return { name: 'always', maximumRetryCount: 0, backoff };
+    case 'OnFailure': return { name: 'on-failure', maximumRetryCount: 0, backoff };
+    case 'Never': return { name: 'no', maximumRetryCount: 0, backoff };
   }
 }
 
+/** What the node adds to a pod's container that the pod does not say. */
+export interface NodeSide {
+  /** The pod's cgroup under the agent's parent. */
+  cgroup?: string;
+  restartBackoff?: RestartBackoff;
+  /** A Localhost seccomp profile's JSON, by its localhostProfile name (read from the node's profile root). */
+  localhostProfile?(name: string): string;
+  /** The pod's service account token directory (pod-tokens.ts), mounted read-only where Kubernetes' clients look for it. */
+  serviceAccountDir?: string;
+}
+
 /**
- * `serviceAccountDir`: the pod's token directory (pod-tokens.ts), mounted read-only where
- * Kubernetes' clients look for it; undefined when the pod has none.
+ * A container's securityContext over the pod's: the container's seccompProfile wins, none at all
+ * means RuntimeDefault; allowPrivilegeEscalation: false means no_new_privs. The securityOpt is
+ * what `berth inspect` shows, in docker's words.
  */
-export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, serviceAccountDir?: string): CreateRequest {
+export function containerSecurity(pod: Pod, container: Container, localhostProfile?: (name: string) => string): { security: Omit<SecurityConfig, 'apparmorProfile'>; securityOpt: string[] } {
+  const profile = container.securityContext?.seccompProfile ?? pod.spec.securityContext?.seccompProfile ?? { type: 'RuntimeDefault' };
+  const noNewPrivileges = container.securityContext?.allowPrivilegeEscalation === false;
+  const securityOpt: string[] = [];
+  let seccomp: SecurityConfig['seccomp'];
+  switch (profile.type) {
+    case 'RuntimeDefault':
+      seccomp = { type: 'runtime-default' };
+      break;
+    case 'Unconfined':
+      seccomp = { type: 'unconfined' };
+      securityOpt.push('seccomp=unconfined');
+      break;
+    case 'Localhost': {
+      const name = profile.localhostProfile ?? '';
+      if (!localhostProfile) throw new BerthError('failed-precondition', `seccomp localhostProfile "${name}": this node has no profile root`);
+      seccomp = { type: 'profile', json: localhostProfile(name) };
+      securityOpt.push(`seccomp=localhost/${name}`);
+      break;
+    }
+  }
+  if (noNewPrivileges) securityOpt.push('no-new-privileges');
+  return { security: { seccomp, noNewPrivileges }, securityOpt };
+}
+
+export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
   const where = `pod ${ref.namespace}/${ref.name} container ${container.name}`;
   const limits = container.resources?.limits ?? {};
   const env = (container.env ?? []).map((e) => {
     if (!e.name || e.name.includes('=')) throw new BerthError('invalid-argument', `${where}: invalid environment variable name "${e.name}"`);
     return `${e.name}=${e.value ?? ''}`;
   });
+  const { securityOpt, ...security } = containerSecurity(pod, container, node.localhostProfile);
   return {
     image: container.image,
     name: containerName(ref, container.name),
@@ -40,16 +81,19 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     env,
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
-    ...(serviceAccountDir ? { volumes: [{ source: serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] } : {}),
+    ...(node.serviceAccountDir ? { volumes: [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] } : {}),
     limits: {
       ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where} resources.limits.memory`) } : {}),
       // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).
       ...(limits.cpu !== undefined ? { cpus: parseCpu(limits.cpu, `${where} resources.limits.cpu`) / 1000 } : {}),
     },
-    restart: runtimeRestartPolicy(restartPolicyOf(pod)),
+    restart: runtimeRestartPolicy(restartPolicyOf(pod), node.restartBackoff),
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
     hostname: ref.name.slice(0, 63),
+    ...security,
+    ...(securityOpt.length ? { securityOpt } : {}),
+    ...(node.cgroup ? { cgroup: node.cgroup } : {}),
   };
 }
 

@@ -2,8 +2,9 @@
 // lease, watches the pods bound here and runs one serialized worker per pod (lifecycle in
 // types.ts). Started by the composition root when the agent joins a cluster, stopped before the
 // runtime closes; pods' containers outlive it. Reaches the host only through narrow interfaces:
-// PodRuntime (the container service), an image puller over the image service, and the container
-// network. Imports oci/, images/, network/, runtime/ and proto/; never server/.
+// PodRuntime (the container service), PodCgroups (the runtime's cgroup groups), an image puller
+// over the image service, and the container network. Imports oci/, images/, network/, runtime/
+// and proto/; never server/.
 export { startNodeAgent, type NodeAgentDeps, type RunningNodeAgent } from './node-agent';
-export { compileNodeOptions, parseLabels, defaultNodeIp } from './config';
+export { compileNodeOptions, parseLabels, parsePodPidsLimit, parseRestartBackoff, defaultNodeIp } from './config';
 export type { NodeOptions, NodeConfig, Clock } from './types';

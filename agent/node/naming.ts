@@ -1,10 +1,11 @@
 // How a pod's things on the host are named and labelled, so that they can be found again after an
-// agent restart: containers by name and labels, the pod's network attachment by the pod's uid.
+// agent restart: containers by name and labels, the pod's network attachment and cgroup by the
+// pod's uid.
 
 import { createHash } from 'node:crypto';
 import type { Container, Pod } from '../../proto/resources';
 import { LABELS, type ObservedContainer, type PodRef } from './types';
-import type { ContainerRecord } from '../runtime';
+import { DOCKER_RESTART_BACKOFF, type ContainerRecord } from '../runtime';
 
 export const podRef = (pod: Pod): PodRef => ({
   namespace: pod.metadata.namespace ?? 'default',
@@ -24,6 +25,11 @@ export function containerName(ref: PodRef, container: string): string {
 
 /** The id of the pod's network attachment (and the file name of its namespace). */
 export function networkId(ref: PodRef): string {
+  return `pod-${safe(ref.uid)}`;
+}
+
+/** The pod's cgroup, under the agent's cgroup parent. */
+export function cgroupName(ref: PodRef): string {
   return `pod-${safe(ref.uid)}`;
 }
 
@@ -81,6 +87,9 @@ export function observeContainer(record: ContainerRecord): ObservedContainer {
     ...(s.error ? { error: s.error } : {}),
     restartCount: s.restartCount,
     ...(s.nextRestartAt ? { nextRestartAt: s.nextRestartAt } : {}),
+    ...(s.restartDelayMs !== undefined ? { restartDelayMs: s.restartDelayMs } : {}),
     ...(s.lastExit ? { lastExit: s.lastExit } : {}),
+    // What the runtime restarts it with; a record from before back-offs were recorded: docker's, as the runtime does.
+    backoff: record.config.restart.backoff ?? DOCKER_RESTART_BACKOFF,
   };
 }

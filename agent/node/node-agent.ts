@@ -4,7 +4,7 @@
 
 import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
-import type { ContainerService } from '../runtime';
+import { effectivePidsLimit, type ContainerService } from '../runtime';
 import { compileNodeOptions } from './config';
 import { ControllerLink, sleep } from './controller-link';
 import { nodeCredentials } from './credentials';
@@ -18,12 +18,14 @@ import { PodManager } from './pod-manager';
 import { PodTokens } from './pod-tokens';
 import { PodWatchState } from './pod-watch';
 import { StatusReporter } from './status-reporter';
-import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodRuntime } from './types';
+import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
 
 export interface NodeAgentDeps {
   images: Pick<ImageService, 'pull' | 'resolve'>;
   /** The pod workers' runtime, plus logs (for the controller's log requests) and change events. */
   containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe'>;
+  /** The pods' cgroups under the agent's cgroup parent. */
+  cgroups: PodCgroups;
   network: ContainerNetwork;
   /** Where the node's certificate, key and the cluster CA are kept (the agent's <data root>/pki). */
   pkiDir: string;
@@ -40,9 +42,14 @@ export interface RunningNodeAgent {
 }
 
 export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps): Promise<RunningNodeAgent> {
-  const config = compileNodeOptions(options);
+  const compiled = compileNodeOptions(options);
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? ((line: string) => process.stderr.write(`berth agent: ${line}\n`));
+  // A pod may not be promised more processes than the host (or the agent's own cgroup) allows.
+  const ceiling = deps.cgroups.pidsCeiling();
+  const { pids, clamped } = effectivePidsLimit(compiled.podPidsLimit, ceiling);
+  if (clamped) log(`--pod-pids-limit ${compiled.podPidsLimit} is above what this host allows (${ceiling}): pods get ${ceiling}`);
+  const config: NodeConfig = { ...compiled, podPidsLimit: pids };
   const { credentials, joined } = await withRetries(() => nodeCredentials(config, deps.pkiDir, options.token), log);
   if (joined) log(`node ${config.nodeName} joined controller ${config.controller}; its certificate is kept in ${deps.pkiDir}`);
   const facts = await hostFacts();
@@ -61,6 +68,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     config,
     clock,
     containers: deps.containers,
+    cgroups: deps.cgroups,
     network: deps.network,
     puller: new ImagePuller(deps.images, clock),
     events,

@@ -25,7 +25,7 @@ export interface HostFacts {
   agentVersion: string;
 }
 
-export function nodeDocument(config: NodeConfig, facts: HostFacts): Node {
+export function nodeDocument(config: Pick<NodeConfig, 'nodeName' | 'labels' | 'nodeIp' | 'hostname'>, facts: HostFacts): Node {
   const capacity = { cpu: String(facts.cpus), memory: formatKibibytes(facts.memoryBytes), pods: MAX_PODS };
   return {
     apiVersion: 'v1',

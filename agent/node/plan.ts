@@ -4,7 +4,7 @@
 // is empty. Back-offs end at `wakeAt`, when the worker plans again without being asked.
 
 import type { Container, Pod, RestartPolicy } from '../../proto/resources';
-import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_AFTER_MS } from '../runtime';
+import { nextRestartDelay } from '../runtime';
 import { containerHash } from './naming';
 import type { Action, ObservedContainer, Plan, PlanInput } from './types';
 
@@ -26,15 +26,13 @@ export function restartsAfter(policy: RestartPolicy, exitCode: number | undefine
 
 /**
  * When an exited container that the runtime will not bring back itself (its start failed) may
- * start again: the runtime's own crash back-off (100 ms doubling to a minute, reset by a healthy
- * run), so both kinds of restart look alike.
+ * start again: after the container's own crash back-off (for pods the kubelet's: 10 s doubling to
+ * 5 min, reset by a run of 10 min), the one the runtime applies to its crashes, so both kinds of
+ * restart look alike.
  */
 export function restartDueAt(c: ObservedContainer): number {
   const finished = Date.parse(c.finishedAt ?? '') || 0;
-  const started = Date.parse(c.startedAt ?? '') || 0;
-  const ran = started && finished ? finished - started : 0;
-  const delay = ran >= BACKOFF_RESET_AFTER_MS ? BACKOFF_INITIAL_MS : Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(c.restartCount, 20));
-  return finished + delay;
+  return finished + nextRestartDelay(c.backoff, c);
 }
 
 export function plan(input: PlanInput): Plan {
@@ -52,8 +50,10 @@ function planTermination(input: PlanInput): Plan {
     else actions.push({ type: 'remove-container', container: c.name, id: c.id, reason: 'pod-terminating' });
   }
   if (actions.length > 0) return { actions };
-  if (input.network.exists) return { actions: [{ type: 'detach-network' }] };
-  return { actions: [{ type: 'pod-terminated' }] };
+  // The sandbox goes once every container has: the network, and the cgroup that held them.
+  if (input.network.exists) actions.push({ type: 'detach-network' });
+  if (input.cgroup.exists) actions.push({ type: 'remove-pod-cgroup' });
+  return { actions: actions.length > 0 ? actions : [{ type: 'pod-terminated' }] };
 }
 
 function planSync(input: PlanInput): Plan {
@@ -82,6 +82,7 @@ function planSync(input: PlanInput): Plan {
   }
 
   if (!input.network.ready) actions.push({ type: 'attach-network' });
+  if (!input.cgroup.exists) actions.push({ type: 'create-pod-cgroup' });
 
   for (const spec of pod.spec.containers) {
     const c = current.get(spec.name);
@@ -142,7 +143,8 @@ function planCreate(input: PlanInput, spec: Container, actions: Action[], wake: 
     case 'invalid':
       return;
     case 'present': {
-      if (!input.network.ready) return;
+      // Made inside the pod's cgroup, or it would escape the pod's limits.
+      if (!input.network.ready || !input.cgroup.exists) return;
       const failure = input.createFailures[spec.name];
       if (failure && input.now < failure.retryAt) {
         wake(failure.retryAt);

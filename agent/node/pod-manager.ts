@@ -3,10 +3,10 @@
 //
 // Nothing is stopped before the first full list (SYNCED): until then an adopted pod may well
 // still be bound here. After it, adopted pods that were not listed are terminated, and pod
-// networks that no pod owns are removed.
+// networks and cgroups that no pod owns are removed.
 
 import { BerthError } from '../../proto/errors';
-import { networkId, podOfContainer } from './naming';
+import { cgroupName, networkId, podOfContainer } from './naming';
 import type { PodChange } from './pod-watch';
 import { PodWorker, type WorkerDeps } from './pod-worker';
 
@@ -55,6 +55,7 @@ export class PodManager {
         case 'synced':
           for (const worker of this.workers.values()) if (worker.pod === undefined) worker.terminate();
           void this.removeOrphanNetworks().catch((err: unknown) => this.d.log(`removing pod networks no pod owns: ${(err as Error).message}`));
+          this.removeOrphanCgroups();
           break;
       }
     }
@@ -91,6 +92,19 @@ export class PodManager {
   async stop(): Promise<void> {
     clearInterval(this.resync);
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
+  }
+
+  /** A pod's cgroup left by an agent that stopped between removing its containers and the cgroup. */
+  private removeOrphanCgroups(): void {
+    const owned = new Set([...this.workers.values()].map((w) => cgroupName(w.ref)));
+    for (const name of this.d.cgroups.list()) {
+      if (!name.startsWith('pod-') || owned.has(name)) continue;
+      try {
+        this.d.cgroups.remove(name);
+      } catch (err) {
+        this.d.log(`removing pod cgroup ${name}, which no pod owns: ${(err as Error).message}`);
+      }
+    }
   }
 
   private async removeOrphanNetworks(): Promise<void> {

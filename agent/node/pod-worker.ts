@@ -3,11 +3,11 @@
 // coalesced into the next pass); phases in order — waiting (adopted, desired state not known
 // yet), syncing, terminating, terminated — each retried with back-off until it succeeds.
 //
-// A pass observes the host (the pod's containers by label, its network attachment), asks the
-// planner what to do, does it, and repeats until the plan is empty; then it reports the status.
-// Pulls run in the background (pod-images.ts) and wake the worker when they end, as do container
-// changes, probe verdicts (pod-probes.ts) and back-off timers. The worker reaches the host only
-// through the narrow PodRuntime and the container network.
+// A pass observes the host (the pod's containers by label, its network attachment and cgroup),
+// asks the planner what to do, does it, and repeats until the plan is empty; then it reports the
+// status. Pulls run in the background (pod-images.ts) and wake the worker when they end, as do
+// container changes, probe verdicts (pod-probes.ts) and back-off timers. The worker reaches the
+// host only through the narrow PodRuntime, the pod cgroups and the container network.
 
 import type { Container, Pod, PodStatus } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
@@ -17,15 +17,16 @@ import { createRequest, publishedPorts } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
-import { networkId, observeContainer } from './naming';
+import { cgroupName, networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
 import { podStatus } from './pod-status';
+import { readLocalhostProfile } from './seccomp-profiles';
 import {
   type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
-  type ObservedContainer, type PodRef, type PodRuntime,
+  type ObservedContainer, type PodCgroups, type PodRef, type PodRuntime,
 } from './types';
 
 export type WorkerPhase =
@@ -40,6 +41,7 @@ export interface WorkerDeps {
   config: NodeConfig;
   clock: Clock;
   containers: PodRuntime;
+  cgroups: PodCgroups;
   network: ContainerNetwork;
   puller: ImagePuller;
   events: EventRecorder;
@@ -207,6 +209,7 @@ export class PodWorker {
         pod,
         terminating,
         network: { exists: networkExists, ready: networkExists && this.attachment !== undefined },
+        cgroup: { exists: this.d.cgroups.exists(cgroupName(this.ref)) },
         containers: observed,
         images,
         createFailures: Object.fromEntries(this.createFailures),
@@ -259,6 +262,12 @@ export class PodWorker {
           throw err;
         }
         return;
+      case 'create-pod-cgroup':
+        this.d.cgroups.ensure(cgroupName(this.ref), { ...(this.d.config.podPidsLimit !== undefined ? { pids: this.d.config.podPidsLimit } : {}) });
+        return;
+      case 'remove-pod-cgroup':
+        this.d.cgroups.remove(cgroupName(this.ref));
+        return;
       case 'pull-image':
         this.podImages.start(action.container, action.image);
         return;
@@ -299,8 +308,14 @@ export class PodWorker {
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
-      const tokenDir = await this.d.tokens.ensure(this.ref);
-      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, tokenDir));
+      const { config } = this.d;
+      const serviceAccountDir = await this.d.tokens.ensure(this.ref);
+      const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
+        cgroup: cgroupName(this.ref),
+        restartBackoff: config.restartBackoff,
+        localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
+        ...(serviceAccountDir ? { serviceAccountDir } : {}),
+      }));
       id = record.id;
     } catch (err) {
       this.failed(spec.name, `Error: ${(err as Error).message}`, (err as Error).message);

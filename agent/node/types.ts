@@ -8,9 +8,10 @@
 //
 // Each pod has one serialized worker (kubelet's pod_workers): the newest desired state wins, and
 // its phases run in order, each retried until it succeeds:
-//   syncing     -> make the host match the pod: network, images, containers, probes, status
+//   syncing     -> make the host match the pod: network, cgroup (the pod's limits), images,
+//                  containers, probes, status
 //   terminating -> the pod was deleted or is no longer bound here: stop its containers within the
-//                  grace period, remove them and the pod's network
+//                  grace period, remove them, the pod's network and its cgroup
 //   terminated  -> the controller is told (terminated=true) and the worker is forgotten
 // A worker decides with a pure `plan(desired, observed, now) -> actions` and carries the actions
 // out; it observes the host again after every pass (level-triggered: a missed event, a restart or
@@ -18,7 +19,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
-import type { ContainerRecord, ContainerState, CreateRequest, OciRuntime } from '../runtime';
+import type { ContainerRecord, ContainerState, CreateRequest, GroupLimits, OciRuntime, RestartBackoff } from '../runtime';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {
@@ -32,6 +33,12 @@ export interface NodeOptions {
   nodeIp?: string;
   /** A join token (berth token create): needed on the first start only, before the node has a certificate. */
   token?: string;
+  /** --pod-pids-limit: the most processes and threads one pod may have; -1: unlimited; default 4096. */
+  podPidsLimit?: number;
+  /** --pod-restart-backoff: the crash back-off of pods' containers; default the kubelet's, 10 s to 5 min. */
+  podRestartBackoff?: { initialMs: number; maxMs: number };
+  /** Where Localhost seccomp profiles live (the composition root passes <data root>/seccomp). */
+  seccompRoot?: string;
 }
 
 /** NodeOptions validated and defaulted once. */
@@ -41,6 +48,10 @@ export interface NodeConfig {
   labels: Record<string, string>;
   nodeIp: string;
   hostname: string;
+  /** undefined: no limit of the pod's own. Within the host's ceiling once the node agent starts. */
+  podPidsLimit: number | undefined;
+  restartBackoff: RestartBackoff;
+  seccompRoot: string;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */
@@ -69,6 +80,21 @@ export interface PodRuntime {
   exec(id: string, args: string[], options: { env?: string[] }, io: Parameters<OciRuntime['exec']>[2]): Promise<number>;
 }
 
+/**
+ * The pods' cgroups (one per pod, holding its containers and its limits): what the workers need of
+ * the runtime's CgroupGroups.
+ */
+export interface PodCgroups {
+  exists(name: string): boolean;
+  /** Every cgroup directly under the agent's parent (pods' and containers' outside pods). */
+  list(): string[];
+  ensure(name: string, limits: GroupLimits): void;
+  /** 'failed-precondition' while a container's cgroup is still inside. */
+  remove(name: string): void;
+  /** The most tasks the host could give a pod (kernel limits, the agent's parent cgroups). */
+  pidsCeiling(): number;
+}
+
 /** A pod's identity: what its containers' labels carry, enough to find and stop them without the pod. */
 export interface PodRef {
   namespace: string;
@@ -81,7 +107,7 @@ export interface PodRef {
  * state fields are the runtime's own.
  */
 export interface ObservedContainer
-  extends Pick<ContainerState, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'restartCount' | 'nextRestartAt' | 'lastExit'> {
+  extends Pick<ContainerState, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'restartCount' | 'nextRestartAt' | 'restartDelayMs' | 'lastExit'> {
   /** The runtime's container ID. */
   id: string;
   /** The pod container it runs (spec.containers[].name). */
@@ -91,6 +117,8 @@ export interface ObservedContainer
   /** The image reference as the pod names it. */
   image: string;
   imageId: string;
+  /** The crash back-off the runtime applies to it (its restart policy's): the planner's restarts keep to it too. */
+  backoff: RestartBackoff;
 }
 
 /** Where the image of a container that is still to be created stands. */
@@ -123,6 +151,8 @@ export interface PlanInput {
   terminating: boolean;
   /** exists: the pod's network attachment is on the host; ready: it is, and its address is known. */
   network: { exists: boolean; ready: boolean };
+  /** The pod's cgroup (its containers' parent, with the pod's limits) is on the host. */
+  cgroup: { exists: boolean };
   containers: ObservedContainer[];
   /** Per container name, for containers that do not exist yet. */
   images: Record<string, ImageAvailability>;
@@ -137,6 +167,10 @@ export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed';
 export type Action =
   /** Make the pod's network namespace (bridge, address, published ports); idempotent. */
   | { type: 'attach-network' }
+  /** Make the pod's cgroup with the pod's limits; idempotent. */
+  | { type: 'create-pod-cgroup' }
+  /** Remove the pod's cgroup, once no container is left in it. */
+  | { type: 'remove-pod-cgroup' }
   /** Start a pull of the container's image in the background. */
   | { type: 'pull-image'; container: string; image: string }
   /** Create the container and start it. */

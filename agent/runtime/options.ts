@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network';
+import { parseProfile, type SecurityConfig } from './seccomp';
 import type { VolumeMount } from './spec';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);
@@ -61,6 +62,52 @@ export function parsePidsLimit(value: string): number | undefined {
   if (!/^-?\d+$/.test(value.trim())) throw bad(`invalid --pids-limit "${value}": expected an integer`);
   const n = Number(value);
   return n <= 0 ? undefined : n;
+}
+
+const SECURITY_OPT_SYNTAX = 'expected seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges[=true|false]';
+
+/**
+ * --security-opt values, docker's syntax (KEY=VALUE, or the older KEY:VALUE). A profile file is
+ * read by the CLI, which sends its JSON in place of the path, as docker's does; the profile is
+ * checked here, so a bad one fails the create rather than the start.
+ */
+export function parseSecurityOpts(values: string[]): Omit<SecurityConfig, 'apparmorProfile'> {
+  const security: Omit<SecurityConfig, 'apparmorProfile'> = { seccomp: { type: 'runtime-default' }, noNewPrivileges: false };
+  for (const opt of values) {
+    // Named whole: the CLI finds it in the message and puts back the path the user gave.
+    const shown = opt;
+    const sep = /[=:]/.exec(opt);
+    const key = sep ? opt.slice(0, sep.index) : opt;
+    const value = sep ? opt.slice(sep.index + 1) : undefined;
+    switch (key) {
+      case 'seccomp':
+        if (value === 'unconfined') security.seccomp = { type: 'unconfined' };
+        else if (value?.trimStart().startsWith('{')) {
+          try {
+            parseProfile(value);
+          } catch (err) {
+            throw bad(`invalid --security-opt "${shown}": ${(err as Error).message}`);
+          }
+          security.seccomp = { type: 'profile', json: value };
+        } else {
+          throw bad(`invalid --security-opt "${shown}": the value is "unconfined" or a profile's JSON (berth run reads a profile file's path into its JSON)`);
+        }
+        break;
+      case 'no-new-privileges':
+        if (value === undefined || value === 'true') security.noNewPrivileges = true;
+        else if (value === 'false') security.noNewPrivileges = false;
+        else throw bad(`invalid --security-opt "${shown}": no-new-privileges takes true or false`);
+        break;
+      case 'apparmor':
+      case 'label':
+      case 'systempaths':
+      case 'proc-opts':
+        throw bad(`invalid --security-opt "${shown}": ${key} options are not supported by berth (${SECURITY_OPT_SYNTAX})`);
+      default:
+        throw bad(`invalid --security-opt "${shown}": ${SECURITY_OPT_SYNTAX}`);
+    }
+  }
+  return security;
 }
 
 /** Container names as docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */

@@ -1,14 +1,14 @@
-// Restart decisions: pure functions of the policy, the exit, and the history. Back-off grows
-// exponentially for a container that keeps failing, capped, and resets once a run lasted long
-// enough (as Kubernetes' CrashLoopBackOff does).
+// Restart decisions: pure functions of the policy, the exit, and the history. The wait before an
+// automatic restart doubles for a container that keeps failing, up to a cap, and starts over once
+// a run lasted long enough; docker's numbers by default, the kubelet's for pods.
 
 import { BerthError } from '../../proto/errors';
-import type { ContainerConfig, ContainerState } from './types';
+import type { ContainerConfig, ContainerState, RestartBackoff } from './types';
 
-export const BACKOFF_INITIAL_MS = 100;
-export const BACKOFF_MAX_MS = 60_000;
-/** A run at least this long counts as healthy: the next failure starts the back-off again. */
-export const BACKOFF_RESET_AFTER_MS = 10_000;
+/** docker's restart manager: 100 ms doubling to a minute, reset by a run of 10 s. */
+export const DOCKER_RESTART_BACKOFF: RestartBackoff = { initialMs: 100, maxMs: 60_000, resetAfterMs: 10_000 };
+/** The kubelet's CrashLoopBackOff: 10 s doubling to 5 min, reset by a run of 10 min. */
+export const KUBELET_RESTART_BACKOFF: RestartBackoff = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
 export type RestartDecision =
   | { restart: false; reason: string }
@@ -24,14 +24,27 @@ export function decideRestart(config: ContainerConfig, state: ContainerState): R
       return { restart: false, reason: `gave up after ${state.restartCount} restarts` };
     }
   }
-  return { restart: true, delayMs: backoff(state) };
+  return { restart: true, delayMs: nextRestartDelay(config.restart.backoff ?? DOCKER_RESTART_BACKOFF, state) };
 }
 
-/** 100 ms, 200 ms, 400 ms ... capped at a minute; back to the start after a healthy run. */
-export function backoff(state: ContainerState): number {
-  const ran = state.startedAt && state.finishedAt ? Date.parse(state.finishedAt) - Date.parse(state.startedAt) : 0;
-  if (ran >= BACKOFF_RESET_AFTER_MS) return BACKOFF_INITIAL_MS;
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(state.restartCount, 20));
+/**
+ * The wait before restarting a container whose run just ended: the initial delay after a first
+ * failure or after a run of at least `resetAfterMs`, else the previous wait doubled, capped.
+ */
+export function restartDelay(policy: RestartBackoff, ranMs: number, previousDelayMs: number | undefined): number {
+  if (previousDelayMs === undefined || ranMs >= policy.resetAfterMs) return policy.initialMs;
+  return Math.min(policy.maxMs, Math.max(policy.initialMs, previousDelayMs * 2));
+}
+
+/** How long the run that ended lasted (0 when it never started). */
+export function ranFor(state: Pick<ContainerState, 'startedAt' | 'finishedAt'>): number {
+  const started = Date.parse(state.startedAt ?? '');
+  const finished = Date.parse(state.finishedAt ?? '');
+  return Number.isNaN(started) || Number.isNaN(finished) ? 0 : Math.max(0, finished - started);
+}
+
+export function nextRestartDelay(policy: RestartBackoff, state: Pick<ContainerState, 'startedAt' | 'finishedAt' | 'restartDelayMs'>): number {
+  return restartDelay(policy, ranFor(state), state.restartDelayMs);
 }
 
 /** docker run's --restart value: no | on-failure[:N] | always | unless-stopped. */

@@ -15,14 +15,17 @@ import type { ImageRecord, ImageStore } from '../images';
 import type { ImageConfig } from '../oci';
 import type { ContainerSnapshotter, WritableLayer } from '../snapshots';
 import { joinedNetns, type ContainerNetwork, type NetworkMode, type PortMapping } from '../network';
+import { checkGroupName } from './cgroups';
 import { writeEtcFiles } from './etc-files';
 import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
 import type { LogLine, LogOptions } from './logs';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
+import { DOCKER_RESTART_BACKOFF, nextRestartDelay } from './restart';
+import type { SecurityConfig } from './seccomp';
 import { ContainerQueues } from './serial';
-import { buildSpec, processArgs, type VolumeMount } from './spec';
+import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
 import { Supervisor } from './supervisor';
 import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
@@ -44,6 +47,12 @@ export interface CreateRequest {
   labels?: Record<string, string>;
   stopTimeout?: number;
   hostname?: string;
+  /** Default: the default seccomp profile, no no_new_privs. The AppArmor profile is the host's (below). */
+  security?: Omit<SecurityConfig, 'apparmorProfile'>;
+  /** docker's --security-opt as given, kept for inspect. */
+  securityOpt?: string[];
+  /** A cgroup under the agent's cgroup parent to hold the container (a pod's); see CgroupGroups. */
+  cgroup?: string;
 }
 
 export interface ContainerServiceOptions {
@@ -58,6 +67,8 @@ export interface ContainerServiceOptions {
   cgroupParent: string;
   /** RLIMIT_NOFILE for containers: within the agent's own hard limit. */
   nofile: { soft: number; hard: number };
+  /** The AppArmor profile containers run under, when the host has one loaded (apparmor.ts). */
+  apparmorProfile?: string;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -191,6 +202,13 @@ export class ContainerService {
         restart: req.restart ?? { name: 'no', maximumRetryCount: 0 },
         autoRemove: req.autoRemove ?? false,
         ...(req.hostname ? { hostname: req.hostname } : {}),
+        security: {
+          ...DEFAULT_SECURITY,
+          ...req.security,
+          ...(this.o.apparmorProfile ? { apparmorProfile: this.o.apparmorProfile } : {}),
+        },
+        ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
+        ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -224,8 +242,13 @@ export class ContainerService {
       if (current.state.status === 'running') return current;
       this.supervisor.cancelRestart(current.id);
       const ranBefore = current.state.exitCode !== undefined;
-      const restartCount = current.state.restartCount + (options.countAsRestart && ranBefore ? 1 : 0);
-      return this.run({ ...current, state: { ...current.state, stoppedByUser: false, restartCount } });
+      const counted = Boolean(options.countAsRestart && ranBefore);
+      const state = { ...current.state, stoppedByUser: false, restartCount: current.state.restartCount + (counted ? 1 : 0) };
+      // A restart the pod's planner timed waited out the same back-off the supervisor's would
+      // have (the next failure doubles it); a user's start begins afresh, as docker's does.
+      if (counted) state.restartDelayMs = nextRestartDelay(current.config.restart.backoff ?? DOCKER_RESTART_BACKOFF, current.state);
+      else delete state.restartDelayMs;
+      return this.run({ ...current, state });
     });
   }
 
@@ -312,9 +335,10 @@ export class ContainerService {
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
       limits: c.limits,
-      cgroupsPath: `${this.o.cgroupParent}/${record.id}`,
+      cgroupsPath: [this.o.cgroupParent, ...(c.cgroup ? [c.cgroup] : []), record.id].join('/'),
       nofile: this.o.nofile,
       labels: c.labels,
+      security: c.security ?? DEFAULT_SECURITY,
     });
   }
 

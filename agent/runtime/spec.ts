@@ -1,10 +1,13 @@
 // The OCI runtime config (config.json) for a container: the image config turned into a process
 // per the OCI image spec's conversion rules, with docker's defaults around it (namespaces,
-// capabilities, masked and read-only /proc paths, /dev, /dev/shm, the /etc files, limits).
-// A pure function of its input: no host is read here.
+// capabilities, seccomp, masked and read-only /proc paths, /dev, /dev/shm, the /etc files, limits).
+// A pure function of its input: no host is read here (the seccomp filter's architecture and kernel
+// release come in as `seccompHost`, by default this process's).
 
+import * as os from 'node:os';
 import { BerthError } from '../../proto/errors';
 import type { ImageConfig } from '../oci';
+import { seccompFor, type SeccompHost, type SecurityConfig } from './seccomp';
 import { resolveUser } from './user';
 
 const CPU_PERIOD_US = 100_000;
@@ -26,6 +29,9 @@ export const MASKED_PATHS = [
   '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Every container's unless it asks otherwise: the default seccomp profile, privileges may be gained. */
+export const DEFAULT_SECURITY: SecurityConfig = { seccomp: { type: 'runtime-default' }, noNewPrivileges: false };
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -60,6 +66,10 @@ export interface SpecInput {
   /** RLIMIT_NOFILE, kept within the host's hard limit (raising it needs CAP_SYS_RESOURCE). */
   nofile: { soft: number; hard: number };
   labels?: Record<string, string>;
+  /** Default: DEFAULT_SECURITY. */
+  security?: SecurityConfig;
+  /** What the seccomp filter is built for; default: this host. */
+  seccompHost?: SeccompHost;
 }
 
 /** Entrypoint and Cmd as docker combines them with --entrypoint and a command. */
@@ -106,6 +116,10 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   if (cpus !== undefined) resources.cpu = { quota: Math.max(MIN_CPU_QUOTA_US, Math.round(cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
   if (pids !== undefined) resources.pids = { limit: pids };
 
+  const security = input.security ?? DEFAULT_SECURITY;
+  // Built for the capabilities the process gets: the default profile unlocks calls by capability.
+  const seccomp = seccompFor(security.seccomp, DEFAULT_CAPABILITIES, input.seccompHost ?? { arch: process.arch, kernel: os.release() });
+
   return {
     ociVersion: OCI_VERSION,
     process: {
@@ -120,7 +134,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
         permitted: DEFAULT_CAPABILITIES,
       },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.nofile.hard, soft: Math.min(input.nofile.soft, input.nofile.hard) }],
-      noNewPrivileges: false,
+      noNewPrivileges: security.noNewPrivileges,
+      ...(security.apparmorProfile ? { apparmorProfile: security.apparmorProfile } : {}),
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
@@ -152,6 +167,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       cgroupsPath: input.cgroupsPath,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }

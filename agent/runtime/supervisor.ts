@@ -84,10 +84,12 @@ export class Supervisor {
       return;
     }
     await this.d.release(record);
-    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
-    await store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt } });
+    // The back-off counts from the exit, as the kubelet's does, not from when it was noticed.
+    const now = Date.now();
+    const due = Math.max(now, (Date.parse(finishedAt) || now) + decision.delayMs);
+    await store.save({ ...record, state: { ...state, status: 'restarting', nextRestartAt: new Date(due).toISOString(), restartDelayMs: decision.delayMs } });
     watch.notify(id);
-    this.scheduleRestart(id, decision.delayMs);
+    this.scheduleRestart(id, due - now);
   }
 
   private scheduleRestart(id: string, delayMs: number): void {

@@ -9,6 +9,7 @@
 
 import type { Digest } from '../oci';
 import type { NetworkMode, PortMapping } from '../network';
+import type { SecurityConfig } from './seccomp';
 import type { VolumeMount } from './spec';
 
 export type ContainerStatus =
@@ -27,6 +28,18 @@ export interface RestartPolicy {
   name: RestartPolicyName;
   /** on-failure only: give up after this many restarts (0: no limit). */
   maximumRetryCount: number;
+  /** How long to wait before each restart; absent: docker's (restart.ts). */
+  backoff?: RestartBackoff;
+}
+
+/**
+ * The wait before an automatic restart: `initialMs` after the first failure, doubled after each
+ * further one up to `maxMs`; a run that lasted `resetAfterMs` starts it over (restart.ts).
+ */
+export interface RestartBackoff {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
 }
 
 /** What `create`/`run` was asked for; fixed for the container's life. */
@@ -54,6 +67,12 @@ export interface ContainerConfig {
   autoRemove: boolean;
   /** The container's hostname; default: the first 12 digits of its ID (a pod's containers: the pod's name). */
   hostname?: string;
+  /** Absent in records made before it existed: those run with the defaults (DEFAULT_SECURITY). */
+  security?: SecurityConfig;
+  /** docker's --security-opt values as given (the CLI puts a profile file's JSON in place of its path), for inspect. */
+  securityOpt?: string[];
+  /** A cgroup under the agent's cgroup parent that holds this container's (a pod's, with the pod's limits). */
+  cgroup?: string;
 }
 
 export interface ContainerState {
@@ -67,6 +86,8 @@ export interface ContainerState {
   restartCount: number;
   /** When the next automatic restart is due (status 'restarting'). */
   nextRestartAt?: string;
+  /** The back-off the latest automatic restart waited: the next one doubles it (restart.ts). */
+  restartDelayMs?: number;
   /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
   stoppedByUser: boolean;
   /** How the run before the current one ended (kept across a restart, for a pod's lastState). */

@@ -10,7 +10,7 @@ import type { ImageService } from '../images';
 import type { NetworkMode } from '../network';
 import {
   type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
-  parsePort, parseRestartPolicy, parseVolume,
+  parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
 } from '../runtime';
 import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/grpc';
@@ -47,6 +47,8 @@ function createRequest(r: CreateContainerRequest__Output): CreateRequest {
     restart: parseRestartPolicy(r.restart || 'no'),
     autoRemove: r.autoRemove,
     labels: r.labels,
+    security: parseSecurityOpts(r.securityOpt ?? []),
+    ...(r.securityOpt?.length ? { securityOpt: r.securityOpt } : {}),
   };
 }
 
@@ -89,6 +91,7 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
     Image: c.config.imageId,
     Name: `/${c.name}`,
     RestartCount: s.restartCount,
+    AppArmorProfile: c.config.security?.apparmorProfile ?? '',
     HostConfig: {
       RestartPolicy: { Name: c.config.restart.name, MaximumRetryCount: c.config.restart.maximumRetryCount },
       AutoRemove: c.config.autoRemove,
@@ -98,6 +101,8 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
       PidsLimit: c.config.limits.pids ?? null,
       PortBindings: Object.fromEntries(c.config.ports.map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]])),
       Binds: c.config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ':ro' : ''}`),
+      // As docker: the options as given (a profile's JSON in place of its file), null when none.
+      SecurityOpt: c.config.securityOpt ?? null,
     },
     Config: {
       Image: c.config.image,

@@ -55,6 +55,7 @@ const CREATE_OPTIONS = {
   cpus: { type: 'string' },
   'pids-limit': { type: 'string' },
   restart: { type: 'string' },
+  'security-opt': { type: 'string', multiple: true },
   network: { type: 'string' },
   label: { type: 'string', short: 'l', multiple: true },
   rm: { type: 'boolean' },
@@ -62,6 +63,46 @@ const CREATE_OPTIONS = {
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
 } as const satisfies Options;
+
+/**
+ * --security-opt: a seccomp profile named by its path is read here, on the user's side, and sent
+ * as its JSON (as docker's CLI does): the agent never opens a path a client names. The agent
+ * checks everything else.
+ */
+export function readSecurityOpts(values: string[], read: (file: string) => string = (f) => fs.readFileSync(f, 'utf8')): { opts: string[]; files: Map<string, string> } {
+  const files = new Map<string, string>();
+  const opts = values.map((opt) => {
+    const m = /^seccomp[=:](.*)$/s.exec(opt);
+    const value = m?.[1];
+    if (value === undefined || value === 'unconfined' || value.trimStart().startsWith('{')) return opt;
+    if (value === '') throw new BerthError('invalid-argument', `invalid --security-opt "${opt}": expected seccomp=unconfined or seccomp=PROFILE.json`);
+    let text: string;
+    try {
+      text = read(value);
+    } catch (err) {
+      throw new BerthError('invalid-argument', `invalid --security-opt "${opt}": cannot read the seccomp profile ${value}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    let sent: string;
+    try {
+      sent = `seccomp=${JSON.stringify(JSON.parse(text))}`;
+    } catch (err) {
+      throw new BerthError('invalid-argument', `invalid --security-opt "${opt}": the seccomp profile ${value} is not JSON (${(err as Error).message})`);
+    }
+    files.set(sent, opt);
+    return sent;
+  });
+  return { opts, files };
+}
+
+/** The agent names the --security-opt value it got: for a profile file, its JSON. The user gave a path. */
+async function inUserWords<T>(files: Map<string, string>, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof Error) for (const [sent, given] of files) err.message = err.message.replace(`"${sent}"`, `"${given}"`);
+    throw err;
+  }
+}
 
 /** --env-file: KEY=VALUE lines; comments and blank lines skipped; a bare KEY takes the CLI's value. */
 function readEnvFile(file: string): string[] {
@@ -74,13 +115,14 @@ function readEnvFile(file: string): string[] {
   return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => (l.includes('=') ? l : `${l}=${process.env[l] ?? ''}`));
 }
 
-function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean } {
+function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean; profiles: Map<string, string> } {
   const { flags, rest } = splitAtCommand(argv, CREATE_OPTIONS);
   const { values } = parseFlags(flags, CREATE_OPTIONS);
   requireArgs(rest, 1, usage, true);
   if (values.tty) throw new BerthError('invalid-argument', '-t (a terminal) is not supported');
   const env = [...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? []).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))];
   const labels = Object.fromEntries((values.label ?? []).map((l) => [l.split('=')[0]!, l.split(/=(.*)/s)[1] ?? '']));
+  const security = readSecurityOpts(values['security-opt'] ?? []);
   return {
     req: {
       image: rest[0]!,
@@ -100,15 +142,17 @@ function createRequest(argv: string[], usage: string): { req: CreateContainerReq
       network: values.network ?? '',
       autoRemove: Boolean(values.rm),
       labels,
+      securityOpt: security.opts,
     },
     detach: Boolean(values.detach),
     autoRemove: Boolean(values.rm),
+    profiles: security.files,
   };
 }
 
 const create: Verb = async ({ containers }, argv) => {
-  const { req } = createRequest(argv, 'berth create IMAGE [COMMAND] [ARG...]');
-  const res = await call(containers.Create.bind(containers), req);
+  const { req, profiles } = createRequest(argv, 'berth create IMAGE [COMMAND] [ARG...]');
+  const res = await inUserWords(profiles, call(containers.Create.bind(containers), req));
   out(`${res.id}\n`);
 };
 
@@ -142,12 +186,12 @@ const start: Verb = async ({ containers }, argv) => {
 };
 
 const run: Verb = async ({ containers }, argv) => {
-  const { req, detach } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
+  const { req, detach, profiles } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
   // One call: create, start, then (attached) the log from its start until the container is done,
   // restarts included, and its exit code.
   let failed: Error | undefined;
   let id = '';
-  await consume(containers.Run({ create: req, detach }), (e) => {
+  await inUserWords(profiles, consume(containers.Run({ create: req, detach }), (e) => {
     if (e.event === 'id') {
       id = e.id!;
     } else if (e.event === 'log' && e.log) {
@@ -157,7 +201,7 @@ const run: Verb = async ({ containers }, argv) => {
       if (e.exit.error) failed = Object.assign(new BerthError('failed-precondition', e.exit.error), { exitStatus: e.exit.code });
       else process.exitCode = e.exit.code;
     }
-  });
+  }));
   if (failed) throw failed;
   if (detach) out(`${id}\n`);
 };

@@ -1,8 +1,10 @@
 // Rules a JSON Schema cannot state: relations between fields. Run only on documents that passed
 // their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
-import type {
-  Container, Deployment, LabelSelector, PodSpec, Probe, ReplicaSet, Resource, RollingUpdateDeployment,
+import {
+  localhostProfileProblem,
+  type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
+  type RollingUpdateDeployment, type SeccompProfile,
 } from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
@@ -78,6 +80,8 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
   const out: FieldIssue[] = [];
   const names = new Map<string, number>();
   const hostPorts = new Map<string, PathSegment[]>();
+  const podProfile = spec.securityContext?.seccompProfile;
+  if (podProfile) out.push(...seccompProfileIssues(podProfile, [...at, 'securityContext', 'seccompProfile']));
   spec.containers.forEach((c, i) => {
     const cAt = [...at, 'containers', i];
     const first = names.get(c.name);
@@ -111,7 +115,18 @@ function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
     const probe = c[which];
     if (probe) out.push(...probeIssues(probe, [...at, which], which, portNames));
   }
+  const profile = c.securityContext?.seccompProfile;
+  if (profile) out.push(...seccompProfileIssues(profile, [...at, 'securityContext', 'seccompProfile']));
   return out;
+}
+
+/** localhostProfile goes with type Localhost, and only there; it names a file below the node's profile root. */
+function seccompProfileIssues(p: SeccompProfile, at: PathSegment[]): FieldIssue[] {
+  const field = [...at, 'localhostProfile'];
+  if (p.type !== 'Localhost') return p.localhostProfile === undefined ? [] : [issue(field, 'can only be set when seccomp type is Localhost')];
+  if (p.localhostProfile === undefined) return [issue(at, 'localhostProfile must be set when seccomp type is Localhost')];
+  const problem = localhostProfileProblem(p.localhostProfile);
+  return problem ? [issue(field, problem)] : [];
 }
 
 function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe', portNames: Map<string, number>): FieldIssue[] {

@@ -6,3 +6,4 @@ export * from './types';
 export * from './quantity';
 export * from './labels';
 export * from './defaults';
+export * from './security';

@@ -128,6 +128,28 @@ export interface Container {
   resources?: ResourceRequirements;
   livenessProbe?: Probe;
   readinessProbe?: Probe;
+  /** Overrides the pod's securityContext where both say something. */
+  securityContext?: SecurityContext;
+}
+
+/** Which seccomp filter a container runs under (Kubernetes' names). */
+export interface SeccompProfile {
+  /** RuntimeDefault (the default): the runtime's default profile; Unconfined: none; Localhost: a profile file on the node. */
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** Localhost only: a path relative to the node's seccomp profile root (<agent data root>/seccomp/). */
+  localhostProfile?: string;
+}
+
+/** The pod-wide part of Kubernetes' PodSecurityContext that berth honours. */
+export interface PodSecurityContext {
+  seccompProfile?: SeccompProfile;
+}
+
+/** The per-container part of Kubernetes' SecurityContext that berth honours. */
+export interface SecurityContext {
+  seccompProfile?: SeccompProfile;
+  /** false: the process and its children can never gain privileges (no_new_privs). Default true. */
+  allowPrivilegeEscalation?: boolean;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -145,6 +167,7 @@ export interface PodSpec {
   serviceAccount?: string;
   /** False: no token is mounted (overrides the service account's own setting). */
   automountServiceAccountToken?: boolean;
+  securityContext?: PodSecurityContext;
 }
 
 export interface PodTemplateSpec {

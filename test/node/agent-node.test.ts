@@ -213,7 +213,8 @@ t.test('images: a missing image gives ErrImagePull then ImagePullBackOff with th
 });
 
 t.test('restarts: a crashing container goes into CrashLoopBackOff with a rising restartCount; Never ends Failed', async (t) => {
-  const { cluster, agent, nodeName, box } = await setup(t);
+  // The kubelet's back-off (10 s doubling) made fast: what is tested here is the states, not the waits.
+  const { cluster, agent, nodeName, box } = await setup(t, ['--pod-restart-backoff', '100ms:1s']);
   await cluster.apply(podDoc('crash', nodeName, { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: box, command: ['sh', '-c', 'echo boom; exit 3'] }] }));
   const looping = await until('CrashLoopBackOff with restarts', async () => {
     const cs = (await cluster.pod('crash'))?.status?.containerStatuses?.[0];
@@ -372,5 +373,8 @@ t.test('the node flags need --controller', async (t) => {
   t.match(r.stderr, /--node-name needs --controller HOST:PORT/);
   const bad = runCli(['agent', '--controller', 'nowhere', '--data-root', '/nonexistent-berth-test']);
   t.match(bad.stderr, /invalid --controller "nowhere": expected HOST:PORT/);
+  t.match(runCli(['agent', '--pod-pids-limit', '100', '--data-root', '/nonexistent-berth-test']).stderr, /--pod-pids-limit needs --controller HOST:PORT/);
+  t.match(runCli(['agent', '--controller', 'h:1', '--pod-pids-limit', '0', '--data-root', '/nonexistent-berth-test']).stderr, /invalid --pod-pids-limit "0": -1 \(unlimited\) or a number of processes, at least 1/);
+  t.match(runCli(['agent', '--controller', 'h:1', '--pod-restart-backoff', 'soon', '--data-root', '/nonexistent-berth-test']).stderr, /invalid --pod-restart-backoff "soon"/);
   t.notOk(fs.existsSync('/nonexistent-berth-test'), 'nothing was made');
 });

@@ -2,7 +2,8 @@
 
 import * as os from 'node:os';
 import t from 'tap';
-import { compileNodeOptions, defaultNodeIp, parseLabels } from '../../agent/node/config';
+import { compileNodeOptions, defaultNodeIp, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
+import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
 import type { Pod } from '../../proto/resources';
@@ -13,7 +14,10 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   t.throws(() => parseLabels('bad key=x'), /invalid --labels key "bad key"/);
   t.throws(() => parseLabels('k=no spaces'), /invalid --labels value "no spaces" for "k"/);
   const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
-  t.same(c, { controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname() });
+  t.same(c, {
+    controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
+    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF, seccompRoot: '/var/lib/berth/seccomp',
+  });
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeIp: 'fe80::1' }), /invalid --node-ip "fe80::1"/);
@@ -21,7 +25,7 @@ t.test('labels, controller address, node name and IP are checked once', async (t
 });
 
 t.test('the Node document: capacity, allocatable, addresses, labels, node info', async (t) => {
-  const doc = nodeDocument({ controller: 'h:1', nodeName: 'n1', labels: { zone: 'a' }, nodeIp: '10.0.0.7', hostname: 'Host1' },
+  const doc = nodeDocument({ nodeName: 'n1', labels: { zone: 'a' }, nodeIp: '10.0.0.7', hostname: 'Host1' },
     { cpus: 8, memoryBytes: 16 * 1024 ** 3, osImage: 'Debian', kernelVersion: '6.1', architecture: 'amd64', containerRuntimeVersion: 'runc://1.1', agentVersion: 'v0.1.0' });
   t.same(doc.metadata, { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', zone: 'a' } });
   t.same(doc.status!.capacity, { cpu: '8', memory: `${16 * 1024 * 1024}Ki`, pods: '110' });
@@ -49,5 +53,46 @@ t.test('a pod container as a runtime create request', async (t) => {
   t.same(publishedPorts(pod), [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '', hostPort: 5353, containerPort: 53, protocol: 'udp' }]);
   const noCommand = createRequest({ ...pod, spec: { containers: [{ name: 'c', image: 'x' }] } }, { namespace: 'a', name: 'b', uid: 'c' }, { name: 'c', image: 'x' }, '/n');
   t.equal(noCommand.entrypoint, undefined, "the image's entrypoint stays");
-  t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0 }, 'Always by default');
+  t.same(noCommand.restart, { name: 'always', maximumRetryCount: 0, backoff: KUBELET_RESTART_BACKOFF }, "Always by default, with the kubelet's back-off");
+  t.same(noCommand.security, { seccomp: { type: 'runtime-default' }, noNewPrivileges: false }, 'RuntimeDefault seccomp when nothing says otherwise');
+  t.equal(noCommand.securityOpt, undefined);
+  t.equal(noCommand.cgroup, undefined);
+  const fast = { initialMs: 100, maxMs: 1000, resetAfterMs: 2000 };
+  const inGroup = createRequest(pod, { namespace: 'shop', name: 'web', uid: 'u' }, pod.spec.containers[0]!, '/n', { cgroup: 'pod-u', restartBackoff: fast });
+  t.equal(inGroup.cgroup, 'pod-u');
+  t.same(inGroup.restart?.backoff, fast);
+});
+
+t.test("securityContext: the container's seccompProfile over the pod's, RuntimeDefault by default, allowPrivilegeEscalation as no_new_privs", async (t) => {
+  const ref = { namespace: 'a', name: 'b', uid: 'c' };
+  const make = (podContext: Pod['spec']['securityContext'], containerContext?: Pod['spec']['containers'][number]['securityContext'], profiles: Record<string, string> = {}) => {
+    const c = { name: 'c', image: 'x', ...(containerContext ? { securityContext: containerContext } : {}) };
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { containers: [c], ...(podContext ? { securityContext: podContext } : {}) } };
+    return createRequest(pod, ref, c, '/n', { localhostProfile: (name) => { if (!(name in profiles)) throw new Error(`no ${name}`); return profiles[name]!; } });
+  };
+  t.same(make(undefined).security?.seccomp, { type: 'runtime-default' });
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }).security?.seccomp, { type: 'unconfined' }, "the pod's");
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }).securityOpt, ['seccomp=unconfined'], 'inspect shows it in docker\'s words');
+  t.same(make({ seccompProfile: { type: 'Unconfined' } }, { seccompProfile: { type: 'RuntimeDefault' } }).security?.seccomp, { type: 'runtime-default' }, "the container's wins");
+  const local = make(undefined, { seccompProfile: { type: 'Localhost', localhostProfile: 'team/p.json' } }, { 'team/p.json': '{"defaultAction":"SCMP_ACT_ALLOW"}' });
+  t.same(local.security?.seccomp, { type: 'profile', json: '{"defaultAction":"SCMP_ACT_ALLOW"}' }, 'a Localhost profile is read when the container is made');
+  t.same(local.securityOpt, ['seccomp=localhost/team/p.json']);
+  t.throws(() => make(undefined, { seccompProfile: { type: 'Localhost', localhostProfile: 'missing.json' } }), /no missing.json/);
+  t.equal(make(undefined, { allowPrivilegeEscalation: false }).security?.noNewPrivileges, true, 'allowPrivilegeEscalation: false');
+  t.same(make(undefined, { allowPrivilegeEscalation: false }).securityOpt, ['no-new-privileges']);
+  t.equal(make(undefined, { allowPrivilegeEscalation: true }).security?.noNewPrivileges, false);
+});
+
+t.test('--pod-pids-limit and --pod-restart-backoff are checked once', async (t) => {
+  t.equal(parsePodPidsLimit('1024'), 1024);
+  t.equal(parsePodPidsLimit('-1'), -1);
+  for (const bad of ['0', '-2', 'lots', '1.5', '']) t.throws(() => parsePodPidsLimit(bad), { code: 'invalid-argument', message: `invalid --pod-pids-limit "${bad}": -1 (unlimited) or a number of processes, at least 1` });
+  t.equal(compileNodeOptions({ controller: 'h:1', podPidsLimit: -1 }).podPidsLimit, undefined, '-1: no limit of the pod\'s own');
+  t.equal(compileNodeOptions({ controller: 'h:1', podPidsLimit: 64 }).podPidsLimit, 64);
+  t.throws(() => compileNodeOptions({ controller: 'h:1', podPidsLimit: 0 }), /invalid --pod-pids-limit "0"/);
+
+  t.same(parseRestartBackoff('10s:5m'), { initialMs: 10_000, maxMs: 300_000 });
+  t.same(parseRestartBackoff('200ms:1.5s'), { initialMs: 200, maxMs: 1500 });
+  for (const bad of ['10s', '5m:10s', '0s:1s', '10:20', '1s:2s:3s']) t.throws(() => parseRestartBackoff(bad), { message: new RegExp(`^invalid --pod-restart-backoff "${bad}"`) });
+  t.same(compileNodeOptions({ controller: 'h:1', podRestartBackoff: { initialMs: 200, maxMs: 1000 } }).restartBackoff, { initialMs: 200, maxMs: 1000, resetAfterMs: 2000 }, 'reset after twice the cap, as the kubelet');
 });

@@ -5,6 +5,7 @@ import type { Container, Pod } from '../../proto/resources';
 import { containerHash } from '../../agent/node/naming';
 import { plan, restartDueAt } from '../../agent/node/plan';
 import type { ObservedContainer, PlanInput } from '../../agent/node/types';
+import { DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const web: Container = { name: 'web', image: 'reg/web:1' };
@@ -15,11 +16,11 @@ function pod(containers: Container[] = [web], extra: Partial<Pod['spec']> = {}, 
 }
 
 function observed(c: Container, over: Partial<ObservedContainer> = {}): ObservedContainer {
-  return { id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:x', status: 'running', startedAt: new Date(NOW - 60_000).toISOString(), restartCount: 0, ...over };
+  return { id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:x', status: 'running', startedAt: new Date(NOW - 60_000).toISOString(), restartCount: 0, backoff: KUBELET_RESTART_BACKOFF, ...over };
 }
 
 function input(over: Partial<PlanInput> = {}): PlanInput {
-  return { pod: pod(), terminating: false, network: { exists: true, ready: true }, containers: [], images: {}, createFailures: {}, unhealthy: [], now: NOW, ...over };
+  return { pod: pod(), terminating: false, network: { exists: true, ready: true }, cgroup: { exists: true }, containers: [], images: {}, createFailures: {}, unhealthy: [], now: NOW, ...over };
 }
 
 t.test('a new pod: network and pulls first, creates once the image is there and the network is ready', async (t) => {
@@ -30,6 +31,15 @@ t.test('a new pod: network and pulls first, creates once the image is there and 
   t.same(plan(input({ network: { exists: false, ready: false }, images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'attach-network' }], 'no create without the network');
   t.same(plan(input({ images: { web: { state: 'present', imageId: 'sha256:a' } } })).actions, [{ type: 'create-container', container: 'web' }]);
   t.same(plan(input({ images: { web: { state: 'pulling' } } })).actions, [], 'a pull under way: wait for it');
+});
+
+t.test("the pod's cgroup is made before its containers, which are made inside it", async (t) => {
+  const present = { web: { state: 'present' as const, imageId: 'sha256:a' } };
+  t.same(plan(input({ cgroup: { exists: false }, images: present })).actions, [{ type: 'create-pod-cgroup' }], 'no create outside the cgroup');
+  t.same(plan(input({ cgroup: { exists: false }, network: { exists: false, ready: false } })).actions, [
+    { type: 'attach-network' }, { type: 'create-pod-cgroup' }, { type: 'pull-image', container: 'web', image: 'reg/web:1' },
+  ], 'network, cgroup and pulls go together');
+  t.same(plan(input({ cgroup: { exists: false }, containers: [observed(web)] })).actions, [{ type: 'create-pod-cgroup' }], 'adopted from before pod cgroups: made, the running container left alone');
 });
 
 t.test('two containers: one image present, the other still pulling, the first is not held up', async (t) => {
@@ -75,7 +85,17 @@ t.test('exited containers under each restart policy', async (t) => {
   const p = plan(input({ containers: [recent] }));
   t.same(p.actions, [], 'a start that failed a moment ago waits for its back-off');
   t.equal(p.wakeAt, restartDueAt(recent));
-  t.equal(restartDueAt(recent), NOW - 10 + 1600, '100 ms doubled per restart');
+  t.equal(restartDueAt(recent), NOW - 10 + 10_000, "the kubelet's back-off: 10 s after a first failure");
+});
+
+t.test("a start that failed waits out the container's own back-off: doubled, capped, reset by a long run", async (t) => {
+  const finished = NOW - 10;
+  const failed = (over: Partial<ObservedContainer>) => observed(web, { status: 'exited', exitCode: 127, finishedAt: new Date(finished).toISOString(), restartCount: 4, ...over });
+  t.equal(restartDueAt(failed({ startedAt: undefined, restartDelayMs: 20_000 })), finished + 40_000, 'the last wait doubled');
+  t.equal(restartDueAt(failed({ startedAt: undefined, restartDelayMs: 200_000 })), finished + 300_000, 'capped at 5 min');
+  t.equal(restartDueAt(failed({ startedAt: new Date(finished - 600_000).toISOString(), restartDelayMs: 300_000 })), finished + 10_000, 'a run of 10 min starts over');
+  t.equal(restartDueAt(failed({ startedAt: new Date(finished - 599_000).toISOString(), restartDelayMs: 300_000 })), finished + 300_000, 'a shorter one does not');
+  t.equal(restartDueAt(failed({ startedAt: undefined, backoff: DOCKER_RESTART_BACKOFF })), finished + 100, 'a container made with docker\'s policy keeps it');
 });
 
 t.test('liveness failures restart (or only stop, under Never)', async (t) => {
@@ -96,15 +116,16 @@ t.test('a changed spec: stop, then remove, then create anew; strangers and dupli
   t.equal(containerHash({ ...web, livenessProbe: { exec: { command: ['true'] } } }), containerHash(web));
 });
 
-t.test('termination: stop the running (with the grace period), remove the rest, then the network, then report', async (t) => {
+t.test('termination: stop the running (with the grace period), remove the rest, then the network and the cgroup, then report', async (t) => {
   const p = pod([web, side], { terminationGracePeriodSeconds: 7 }, { deletionTimestamp: '2026-01-01T00:00:00Z' });
   t.same(plan(input({ pod: p, terminating: true, containers: [observed(web), observed(side, { status: 'restarting' })] })).actions, [
     { type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 7, reason: 'pod-terminating' },
     { type: 'remove-container', container: 'side', id: 'id-side', reason: 'pod-terminating' },
   ]);
   t.same(plan(input({ pod: p, terminating: true, containers: [observed(web, { status: 'exited', exitCode: 0 })] })).actions, [{ type: 'remove-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }]);
-  t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }]);
-  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'pod-terminated' }]);
+  t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }, { type: 'remove-pod-cgroup' }]);
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'remove-pod-cgroup' }]);
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false }, cgroup: { exists: false } })).actions, [{ type: 'pod-terminated' }]);
   const unknown = pod([]);
   t.same(plan(input({ pod: unknown, terminating: true, containers: [observed(web)] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }], 'a pod known only by its labels: each container keeps its own grace period');
 });

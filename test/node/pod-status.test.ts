@@ -5,6 +5,7 @@ import type { Container, Pod } from '../../proto/resources';
 import { containerHash } from '../../agent/node/naming';
 import { phaseOf, podStatus, type StatusInput } from '../../agent/node/pod-status';
 import type { ObservedContainer } from '../../agent/node/types';
+import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -16,7 +17,7 @@ const pod = (containers: Container[] = [web, side], restartPolicy: Pod['spec']['
 });
 
 const observed = (c: Container, over: Partial<ObservedContainer> = {}): ObservedContainer => ({
-  id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:img', status: 'running', startedAt: iso(NOW - 5000), restartCount: 0, ...over,
+  id: `id-${c.name}`, name: c.name, hash: containerHash(c), image: c.image, imageId: 'sha256:img', status: 'running', startedAt: iso(NOW - 5000), restartCount: 0, backoff: KUBELET_RESTART_BACKOFF, ...over,
 });
 
 const input = (over: Partial<StatusInput> = {}): StatusInput => ({

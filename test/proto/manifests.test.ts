@@ -252,6 +252,31 @@ t.test('semantics: container names unique within a pod, and other cross-field ru
   ]);
 });
 
+t.test("securityContext: Kubernetes' seccompProfile and allowPrivilegeEscalation, and nothing berth does not honour", async (t) => {
+  const ok = deployment({
+    template: '      securityContext: {seccompProfile: {type: Unconfined}}',
+    container: '          securityContext: {allowPrivilegeEscalation: false, seccompProfile: {type: Localhost, localhostProfile: team/p.json}}',
+  });
+  t.same(errorsOf(ok), []);
+  t.same(errorsOf(deployment({
+    template: '      securityContext: {seccompProfile: {type: Localhost, localhostProfile: ../../etc/shadow}}',
+    container: '          securityContext: {seccompProfile: {type: RuntimeDefault, localhostProfile: x.json}}',
+  })), [
+    "app.yaml:13:77: spec.template.spec.securityContext.seccompProfile.localhostProfile: must not contain '..'",
+    'app.yaml:17:86: spec.template.spec.containers[0].securityContext.seccompProfile.localhostProfile: can only be set when seccomp type is Localhost',
+  ]);
+  t.same(errorsOf(deployment({ template: '      securityContext: {seccompProfile: {type: Localhost, localhostProfile: /etc/p.json}}' })), [
+    "app.yaml:13:77: spec.template.spec.securityContext.seccompProfile.localhostProfile: must be a relative path (below the node's seccomp profile root)",
+  ]);
+  t.same(errorsOf(deployment({ template: '      securityContext: {seccompProfile: {type: Localhost}}' })), [
+    'app.yaml:13:41: spec.template.spec.securityContext.seccompProfile: localhostProfile must be set when seccomp type is Localhost',
+  ]);
+  t.same(errorsOf(deployment({ container: '          securityContext: {privileged: true, seccompProfile: {type: Loose}}' })), [
+    'app.yaml:16:29: spec.template.spec.containers[0].securityContext.privileged: unknown field "privileged"',
+    'app.yaml:16:70: spec.template.spec.containers[0].securityContext.seccompProfile.type: must be one of: RuntimeDefault, Unconfined, Localhost',
+  ]);
+});
+
 t.test('multi-document: errors of the 2nd document at their own lines; empty documents skipped', async (t) => {
   const ns = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n';
   const text = `# leading comment\n---\n${ns}---\n# only a comment\n---\n${deployment().replace('image: nginx:1.27', 'image: 5')}---\n`;

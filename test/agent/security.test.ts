@@ -1,0 +1,134 @@
+// Containers are confined by default, end to end: the real CLI and agent, runc under conmon. The
+// default seccomp profile refuses what Docker's refuses (unshare, keyctl: EPERM), and
+// --security-opt loosens or tightens it as docker's does; every container leaves the host clean.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t, { type Test } from 'tap';
+import { hostResidue, startTestAgent } from '../fixtures/agent';
+import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
+import { startRegistry } from '../fixtures/registry';
+
+/** keyctl(2) straight through syscall(2), so no library can answer for the kernel. */
+const KEYCTL_C = `
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+  long r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
+  int e = r < 0 ? errno : 0;
+  printf("keyctl errno=%d %s\\n", e, e ? strerror(e) : "ok");
+  return 0;
+}
+`;
+
+/** A static binary from C source, built with the host's gcc into the test's directory. */
+function compileStatic(dir: string, name: string, source: string): string {
+  const src = path.join(dir, `${name}.c`);
+  const out = path.join(dir, name);
+  fs.writeFileSync(src, source);
+  const r = spawnSync('/usr/bin/gcc', ['-static', '-O2', '-o', out, src], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gcc: ${r.stderr}`);
+  return out;
+}
+
+async function setup(t: Test) {
+  const registry = await startRegistry(t);
+  const dir = t.testdir();
+  const keyctl = compileStatic(dir, 'keyctl', KEYCTL_C);
+  const extra: LayerEntry[] = [
+    ...['unshare', 'grep'].map((a): LayerEntry => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
+    { path: 'bin/keyctl', type: 'file', source: keyctl, mode: 0o755 },
+  ];
+  const image = await buildImage({ layers: [busyboxLayer(), extra], config: { config: { Cmd: ['sh'] } } });
+  await pushImage(registry.host, 'guarded:1', image);
+  const agent = await startTestAgent(t, dir);
+  const ref = `${registry.host}/guarded:1`;
+  const pulled = agent.berth(['pull', '-q', ref]);
+  if (pulled.status !== 0) throw new Error(pulled.stderr);
+  return { agent, ref, dir, b: (...args: string[]) => agent.berthAsync(args) };
+}
+
+/** The lines of /proc/self/status that say how a process is confined. */
+const confinement = (status: string) => status.split('\n').filter((l) => /^(NoNewPrivs|Seccomp):/.test(l)).join('\n');
+
+t.test("the default profile: unshare and keyctl fail with EPERM, as under Docker's", async (t) => {
+  const { agent, ref, b } = await setup(t);
+  const unshare = await b('run', '--rm', ref, 'unshare', '-U', 'true');
+  t.not(unshare.status, 0, 'unshare -U fails');
+  t.match(unshare.stderr, /Operation not permitted/, unshare.stderr);
+  const keyctl = await b('run', '--rm', ref, 'keyctl');
+  t.equal(keyctl.stdout, 'keyctl errno=1 Operation not permitted\n', 'keyctl: EPERM');
+  const status = await b('run', '--rm', ref, 'grep', '-E', 'NoNewPrivs|Seccomp:', '/proc/self/status');
+  t.equal(confinement(status.stdout), 'NoNewPrivs:\t0\nSeccomp:\t2', 'a filter (mode 2), privileges may still be gained');
+  t.equal((await b('run', '--rm', ref, 'sh', '-c', 'echo works; ls / > /dev/null')).stdout, 'works\n', 'ordinary work is untouched');
+
+  // A process exec'd into the container is under the same filter.
+  t.equal((await b('run', '-d', '--name', 'guarded', ref, 'sleep', '600')).status, 0);
+  const exec = await b('exec', 'guarded', 'keyctl');
+  t.equal(exec.stdout, 'keyctl errno=1 Operation not permitted\n', 'exec: the same filter');
+  const doc = JSON.parse((await b('inspect', 'guarded')).stdout)[0];
+  t.equal(doc.HostConfig.SecurityOpt, null, 'no --security-opt: SecurityOpt null, as docker shows it');
+  t.equal(doc.AppArmorProfile, '', 'no AppArmor on this host: no profile');
+  t.equal((await b('rm', '-f', 'guarded')).status, 0);
+  t.same(hostResidue(agent), [], 'nothing left on the host');
+});
+
+t.test('--security-opt: seccomp=unconfined, a profile file, no-new-privileges', async (t) => {
+  const { agent, ref, dir, b } = await setup(t);
+  const unconfined = await b('run', '--rm', '--security-opt', 'seccomp=unconfined', ref, 'sh', '-c', 'unshare -U true && echo unshared; grep Seccomp: /proc/self/status');
+  t.equal(unconfined.status, 0, unconfined.stderr);
+  t.equal(unconfined.stdout, 'unshared\nSeccomp:\t0\n', 'no filter: a user namespace can be made');
+
+  // Everything allowed but keyctl, which answers ENOSYS: the profile is the user's, not the default.
+  const profile = path.join(dir, 'no-keys.json');
+  fs.writeFileSync(profile, JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }],
+    syscalls: [{ names: ['keyctl', 'add_key', 'request_key'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }],
+  }, null, 2));
+  const own = await b('run', '--rm', '--security-opt', `seccomp=${profile}`, ref, 'sh', '-c', 'keyctl; unshare -U true && echo unshared');
+  t.equal(own.stdout, 'keyctl errno=38 Function not implemented\nunshared\n', own.stderr);
+
+  const nnp = await b('run', '-d', '--name', 'nnp', '--security-opt', 'no-new-privileges', '--security-opt', 'seccomp=unconfined', ref, 'sleep', '600');
+  t.equal(nnp.status, 0, nnp.stderr);
+  const status = await b('exec', 'nnp', 'grep', '-E', 'NoNewPrivs|Seccomp:', '/proc/self/status');
+  t.equal(confinement(status.stdout), 'NoNewPrivs:\t1\nSeccomp:\t0');
+  const doc = JSON.parse((await b('inspect', 'nnp')).stdout)[0];
+  t.same(doc.HostConfig.SecurityOpt, ['no-new-privileges', 'seccomp=unconfined'], 'inspect shows the options as given');
+  t.equal((await b('rm', '-f', 'nnp')).status, 0);
+
+  const made = await b('create', '--name', 'profiled', '--security-opt', `seccomp=${profile}`, '--security-opt', 'no-new-privileges=false', ref, 'true');
+  t.equal(made.status, 0, made.stderr);
+  const opts = JSON.parse((await b('inspect', 'profiled')).stdout)[0].HostConfig.SecurityOpt as string[];
+  t.equal(opts.length, 2);
+  t.same(JSON.parse(opts[0]!.replace(/^seccomp=/, '')), JSON.parse(fs.readFileSync(profile, 'utf8')), "the profile's JSON in place of its path, as docker keeps it");
+  t.equal(opts[1], 'no-new-privileges=false');
+  t.equal((await b('rm', 'profiled')).status, 0);
+  t.same(hostResidue(agent), [], 'nothing left on the host');
+});
+
+t.test('bad --security-opt values fail before anything is made, naming the value', async (t) => {
+  const { agent, ref, dir, b } = await setup(t);
+  fs.writeFileSync(path.join(dir, 'broken.json'), '{"defaultAction": ');
+  fs.writeFileSync(path.join(dir, 'wrong.json'), '{"defaultAction": "SCMP_ACT_PERHAPS"}');
+  const cases: Array<[string, RegExp]> = [
+    ['seccomp=/no/such/profile.json', /^Error: invalid --security-opt "seccomp=\/no\/such\/profile\.json": cannot read the seccomp profile \/no\/such\/profile\.json: ENOENT\n$/],
+    [`seccomp=${dir}/broken.json`, /^Error: invalid --security-opt "seccomp=.*\/broken\.json": the seccomp profile .*\/broken\.json is not JSON/],
+    [`seccomp=${dir}/wrong.json`, /^Error: invalid --security-opt "seccomp=.*\/wrong\.json": invalid seccomp profile: defaultAction: "SCMP_ACT_PERHAPS" is not one of/],
+    ['seccomp=', /^Error: invalid --security-opt "seccomp=": expected seccomp=unconfined or seccomp=PROFILE\.json\n$/],
+    ['no-new-privileges=sometimes', /^Error: invalid --security-opt "no-new-privileges=sometimes": no-new-privileges takes true or false\n$/],
+    ['apparmor=unconfined', /^Error: invalid --security-opt "apparmor=unconfined": apparmor options are not supported by berth/],
+    ['privileged', /^Error: invalid --security-opt "privileged": expected seccomp=unconfined, seccomp=PROFILE\.json or no-new-privileges\[=true\|false\]\n$/],
+  ];
+  for (const [opt, message] of cases) {
+    const r = await b('run', '--rm', '--security-opt', opt, ref, 'true');
+    t.not(r.status, 0, `--security-opt ${opt} fails`);
+    t.match(r.stderr, message, opt);
+  }
+  t.equal((await b('ps', '-aq')).stdout, '', 'no container was made');
+  t.same(hostResidue(agent), []);
+});
