@@ -4,9 +4,11 @@
 // namespace's label choosing the level and running pods left alone when it changes.
 
 import t, { type Test } from 'tap';
+import { startController } from '../../controller';
 import { apply, ensureNamespace, Registry } from '../../controller/objects';
 import { openStore } from '../../controller/store';
-import type { Namespace, Pod, Resource } from '../../proto/resources';
+import type { Deployment, Event, Namespace, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import { eventually } from '../fixtures/wait';
 
 const ENFORCE = 'pod-security.kubernetes.io/enforce';
 
@@ -27,6 +29,15 @@ const pod = (name: string, ns: string | undefined, container: Pod['spec']['conta
 });
 
 const sshd = (name = 'web', ns?: string) => pod(name, ns, { name: 'web', image: 'sshd:1', ports: [{ containerPort: 22, hostPort: 22 }] });
+
+const deployment = (name: string, ns: string, hostPort: number): Deployment => ({
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'nginx:1', ports: [{ containerPort: 80, hostPort }] }] } },
+  },
+});
 
 const run = (registry: Registry, docs: Resource[], dryRun = false) => apply(registry, docs, { dryRun, applySet: '', prune: false });
 
@@ -92,4 +103,30 @@ t.test('the registry admits every pod it creates, whoever asks; a label that is 
   await t.rejects(registry.create(pod('plain', undefined, { name: 'app', image: 'app:1' })), { message: /^pods "plain" is forbidden: violates PodSecurity "restricted:latest": / });
   t.same((await registry.list('Pod')).items, []);
   t.ok(await registry.create({ apiVersion: 'v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, involvedObject: { kind: 'Pod', name: 'x' }, reason: 'R', message: 'm', type: 'Normal' }), 'other kinds are not pods');
+});
+
+t.test('a Deployment whose template is forbidden is stored; its ReplicaSet reports FailedCreate until the namespace allows it', async (t) => {
+  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0' });
+  t.teardown(() => controller.stop());
+  const registry = controller.registry;
+  await run(registry, [namespace('shop'), deployment('web', 'shop', 8080)]);
+  const rs = await eventually('the ReplicaSet', async () => (await registry.list<ReplicaSet>('ReplicaSet', { namespace: 'shop' })).items[0]);
+  const events = async () => (await registry.list<Event>('Event', { namespace: 'shop' })).items.filter((e) => e.involvedObject.name === rs.metadata.name);
+  const failed = await eventually('a FailedCreate event', async () => (await events()).find((e) => e.reason === 'FailedCreate'));
+  t.match(failed, {
+    type: 'Warning',
+    involvedObject: { kind: 'ReplicaSet', name: rs.metadata.name, namespace: 'shop' },
+    source: { component: 'replicaset-controller' },
+  });
+  t.match(failed.message, new RegExp(`^Error creating: pods "${rs.metadata.name}-[a-z0-9]{5}" is forbidden: violates PodSecurity "baseline:latest": hostPort \\(container "web" uses hostPort 8080\\)$`));
+  t.same((await registry.list('Pod', { namespace: 'shop' })).items, [], 'no pod');
+  t.notOk((await events()).some((e) => e.reason === 'SuccessfulCreate'), 'no SuccessfulCreate for a pod never made');
+
+  await run(registry, [namespace('shop', 'privileged')]);
+  const pods = await eventually('both pods, once the namespace allows them', async () => {
+    const items = (await registry.list<Pod>('Pod', { namespace: 'shop' })).items;
+    return items.length === 2 ? items : undefined;
+  }, 90_000);
+  t.same(pods.map((p) => p.spec.containers[0]!.ports![0]!.hostPort), [8080, 8080]);
+  t.ok((await events()).some((e) => e.reason === 'SuccessfulCreate'), 'then SuccessfulCreate');
 });
