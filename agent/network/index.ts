@@ -11,16 +11,20 @@
 
 import * as fs from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, withContext } from '../../proto/errors';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
-import type { AttachOptions, CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
+import {
+  portsOverlap, type AttachOptions, type CompiledNetworkOptions, type ContainerNetwork, type NetworkAttachment, type NetworkMode,
+  type NetworkOptions, type PortInUse, type PortMapping,
+} from './types';
 
-export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
-export { joinedNetns } from './types';
+export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortInUse, PortMapping } from './types';
+export { joinedNetns, portsOverlap } from './types';
 export { isNetns } from './netns';
 
 /** A private range seldom used by other tools (docker 172.17/16, podman 10.88/16, libvirt 192.168.122/24). */
@@ -140,6 +144,18 @@ class CniContainerNetwork implements ContainerNetwork {
     if (!ID_PATTERN.test(id)) return false;
     const exists = (p: string) => fs.access(p).then(() => true, () => false);
     return (await exists(this.recordOf(id))) || (await exists(this.netnsOf(id)));
+  }
+
+  async portsInUse(ports: PortMapping[], except?: string): Promise<PortInUse[]> {
+    const found: PortInUse[] = [];
+    const records = (await this.list()).filter((id) => id !== except);
+    const published = await Promise.all(records.map(async (id) => ({ id, ports: (await this.readRecord(id).catch(() => undefined))?.ports ?? [] })));
+    for (const port of ports) {
+      const attachment = published.find((a) => a.ports.some((p) => portsOverlap(p, port)));
+      if (attachment) found.push({ port, holder: { attachment: attachment.id } });
+      else if (await boundOnHost(port)) found.push({ port, holder: 'host' });
+    }
+    return found;
   }
 
   async destroy(): Promise<void> {
@@ -352,6 +368,31 @@ interface HostRule {
   /** Appended, or inserted first. */
   add: '-A' | '-I';
   spec: string[];
+}
+
+/**
+ * Whether a socket of the host holds the port: binding it (and letting go at once) fails with
+ * EADDRINUSE. A wildcard bind also meets a process listening on one address (127.0.0.1 too).
+ * Any other failure (an address not on this host) is not "in use": the plugins will say more.
+ */
+async function boundOnHost(p: PortMapping): Promise<boolean> {
+  const address = p.hostIp && p.hostIp !== '0.0.0.0' ? p.hostIp : '0.0.0.0';
+  const inUse = (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE';
+  if (p.protocol === 'udp') {
+    const socket = dgram.createSocket({ type: 'udp4' });
+    return new Promise((resolve) => {
+      socket.once('error', (err) => {
+        socket.close();
+        resolve(inUse(err));
+      });
+      socket.bind({ port: p.hostPort, address, exclusive: true }, () => socket.close(() => resolve(false)));
+    });
+  }
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(inUse(err)));
+    server.listen({ port: p.hostPort, host: address, exclusive: true }, () => server.close(() => resolve(false)));
+  });
 }
 
 function checkId(id: string): void {

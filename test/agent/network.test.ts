@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -220,6 +221,32 @@ test('a container cannot reach what the host serves on 127.0.0.1 (CVE-2020-8558)
   t.equal(await fetchLine('127.0.0.1', hostPort), 'from-the-container', `the host's 127.0.0.1:${hostPort} still reaches the container (DNAT)`);
   server.kill('SIGKILL');
   await again.detach(id('lo2'));
+  t.same(await leftovers(), []);
+});
+
+test('ports in use: published by another attachment, or held by a socket of the host', async (t) => {
+  const network = open();
+  const base = randomInt(20000, 40000);
+  const tcp = (hostPort: number, hostIp = '') => ({ hostIp, hostPort, containerPort: 80, protocol: 'tcp' as const });
+  await network.attach(id('holder'), 'bridge', [tcp(base), { ...tcp(base + 1), protocol: 'udp' }]);
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(base + 2, '127.0.0.1', resolve));
+  t.teardown(() => { listener.close(); });
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(base + 3, '0.0.0.0', resolve));
+  t.teardown(() => { udp.close(); });
+
+  const asked = [tcp(base), { ...tcp(base + 1), protocol: 'udp' as const }, tcp(base + 1), tcp(base + 2), { ...tcp(base + 3), protocol: 'udp' as const }, tcp(base + 4)];
+  t.same(await network.portsInUse(asked), [
+    { port: asked[0], holder: { attachment: id('holder') } },
+    { port: asked[1], holder: { attachment: id('holder') } },
+    { port: asked[3], holder: 'host' },
+    { port: asked[4], holder: 'host' },
+  ], 'tcp and udp apart; a listener on 127.0.0.1 counts; a free port does not');
+  t.same(await network.portsInUse([tcp(base)], id('holder')), [], 'the asker\'s own attachment does not count');
+  t.same(await network.portsInUse([tcp(base + 4)]), [], 'probing let go of the port');
+  await network.detach(id('holder'));
+  t.same(await network.portsInUse([tcp(base)]), [], 'free once detached');
   t.same(await leftovers(), []);
 });
 
