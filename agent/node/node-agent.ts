@@ -55,7 +55,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     events,
     report: (r) => reporter.report(r),
     log,
-  });
+  }, () => nodeDocument(config, facts));
   const pods = manager;
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
   link = new ControllerLink(config, () => nodeDocument(config, facts), {
