@@ -44,6 +44,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     return link;
   };
   let manager: PodManager | undefined;
+  // The controller says whether the node is cordoned, with each registration and renewal.
+  let unschedulable = false;
   const reporter = new StatusReporter((r) => linked().updatePodStatus(r), (uid) => manager?.terminated(uid));
   const events = new EventRecorder((e) => linked().recordEvent(e), config.nodeName, clock);
   manager = new PodManager({
@@ -55,7 +57,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     events,
     report: (r) => reporter.report(r),
     log,
-  }, () => nodeDocument(config, facts));
+  }, () => ({ ...nodeDocument(config, facts), spec: { unschedulable } }));
   const pods = manager;
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
   link = new ControllerLink(config, () => nodeDocument(config, facts), {
@@ -68,6 +70,9 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     watchEvent: (event) => pods.apply(watch.apply(event)),
     tunnelRequest: (request, reply) => logs.handle(request, reply),
     tunnelClosed: () => logs.closeAll(),
+    nodeSpec(spec) {
+      unschedulable = spec.unschedulable;
+    },
   }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();

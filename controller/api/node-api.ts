@@ -18,14 +18,11 @@ export interface NodeApiDeps {
 export function nodeHandlers({ registry, sessions, tunnels }: NodeApiDeps): NodeHandlers {
   return {
     Register: unary(async (req) => {
-      const { epoch, leaseDurationSeconds, renewIntervalMs } = await sessions.register(parseJson(req.node?.json ?? '', 'node') as Node);
-      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs };
+      const { epoch, leaseDurationSeconds, renewIntervalMs, unschedulable } = await sessions.register(parseJson(req.node?.json ?? '', 'node') as Node);
+      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs, unschedulable };
     }),
 
-    RenewLease: unary(async (req) => {
-      await sessions.renew(req.nodeName, req.epoch);
-      return {};
-    }),
+    RenewLease: unary(async (req) => sessions.renew(req.nodeName, req.epoch)),
 
     WatchPods: (call) => {
       const { nodeName, epoch, resourceVersion } = call.request;

@@ -3,4 +3,4 @@
 
 export { nodeSessions } from './sessions';
 export { boundTo, epochOf, isDeclaredLost, withEpochBumped } from './rules';
-export type { NodeSessions, NodeSessionOptions, PodStatusReport, Registration } from './types';
+export type { NodeSessions, NodeSessionOptions, PodStatusReport, Registration, Renewal } from './types';

@@ -1,6 +1,6 @@
 // The agent's admission of new pods, as the kubelet re-checks the scheduler: the pure decision
 // with the kubelet's reasons and messages, then end to end through a real controller and a real
-// agent (pods bound by hand that do not fit, host ports taken by a host process
+// agent (pods bound by hand that do not fit, a cordoned node, host ports taken by a host process
 // and by another pod), each refused pod Failed with its reason and event, never started, and gone
 // once deleted, with nothing left on the host.
 
@@ -102,6 +102,10 @@ async function refused(cluster: Cluster, name: string) {
   return { status, event };
 }
 
+async function setCordon(cluster: Cluster, nodeName: string, unschedulable: boolean): Promise<void> {
+  await cluster.controller().registry.mutate<Node>('Node', undefined, nodeName, (n) => ({ ...n, spec: { ...n.spec, unschedulable } }));
+}
+
 t.test('a pod bound by hand is admitted by the agent only if it fits, and never started when it does not', async (t) => {
   const { cluster, agent, nodeName, box } = await setup(t);
   const sleeper = (name: string, extra: Partial<Pod['spec']['containers'][number]> = {}) =>
@@ -122,15 +126,22 @@ t.test('a pod bound by hand is admitted by the agent only if it fits, and never 
   await cluster.apply({ ...sleeper('elsewhere'), spec: { ...sleeper('elsewhere').spec, nodeSelector: { zone: 'nowhere' } } });
   t.equal((await refused(cluster, 'elsewhere')).status.message, "Pod was rejected: Predicate NodeAffinity failed: node(s) didn't match Pod's node affinity/selector");
 
+  await setCordon(cluster, nodeName, true);
+  // The agent hears of the cordon with its next lease renewal (every second here).
+  await new Promise((r) => setTimeout(r, 2500));
+  await cluster.apply(sleeper('cordoned'));
+  t.same((await refused(cluster, 'cordoned')).status.reason, 'NodeUnschedulable');
+  await setCordon(cluster, nodeName, false);
+  await new Promise((r) => setTimeout(r, 2500));
   await cluster.apply(sleeper('fits', { resources: { requests: { cpu: '10m', memory: '8Mi' } } }));
   await until('pod fits to run', async () => (await cluster.pod('fits'))?.status?.phase === 'Running');
 
   const ps = agent.berth(['ps', '-a']);
   t.equal(ps.status, 0, ps.stderr);
   t.match(ps.stdout, /k8s_main_fits_default_/, 'ps lists the pod that runs');
-  t.notMatch(ps.stdout, /_(greedy|hungry|elsewhere)_/, 'and no container of a refused pod');
-  for (const name of ['greedy', 'hungry', 'elsewhere', 'fits']) await cluster.deletePod(name);
-  for (const name of ['greedy', 'hungry', 'elsewhere', 'fits']) await until(`pod ${name} gone`, async () => (await cluster.pod(name)) === undefined);
+  t.notMatch(ps.stdout, /_(greedy|hungry|elsewhere|cordoned)_/, 'and no container of a refused pod');
+  for (const name of ['greedy', 'hungry', 'elsewhere', 'cordoned', 'fits']) await cluster.deletePod(name);
+  for (const name of ['greedy', 'hungry', 'elsewhere', 'cordoned', 'fits']) await until(`pod ${name} gone`, async () => (await cluster.pod(name)) === undefined);
   t.same(await until('the host to be clean', () => (hostResidue(agent).length === 0 ? [] : undefined)).catch(() => hostResidue(agent)), []);
 });
 
