@@ -37,6 +37,7 @@ export class PodManager {
   private admissions: Promise<void> = Promise.resolve();
   /** Pods that are never started here (refused, or ended before we saw them), with what was reported. */
   private readonly notStarted = new Map<string, { ref: PodRef; status: PodStatus }>();
+  private stopping = false;
 
   /** `node`: this node as admission sees it (labels, allocatable, and whether it is cordoned). */
   constructor(private readonly d: WorkerDeps, private readonly node: () => Node) {
@@ -124,7 +125,10 @@ export class PodManager {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.resync);
+    // An admission under way ends first: no worker is made after the others stopped.
+    await this.admissions;
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
   }
 
@@ -153,7 +157,7 @@ export class PodManager {
       return [] as PortInUse[];
     }) : [];
     const pod = this.waiting.get(uid);
-    if (!pod) return;
+    if (!pod || this.stopping) return;
     this.waiting.delete(uid);
     const rejection = pod.metadata.deletionTimestamp ? undefined : admitPod({
       pod,
