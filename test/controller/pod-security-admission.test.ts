@@ -5,7 +5,7 @@
 
 import t, { type Test } from 'tap';
 import { startController } from '../../controller';
-import { apply, ensureNamespace, Registry } from '../../controller/objects';
+import { apply, ensureNamespace, Registry, updateByUser } from '../../controller/objects';
 import { openStore } from '../../controller/store';
 import type { Deployment, Event, Namespace, Pod, ReplicaSet, Resource } from '../../proto/resources';
 import { eventually } from '../fixtures/wait';
@@ -92,6 +92,17 @@ t.test('relabelling a namespace leaves its pods alone; a pod already there is no
   const [, again] = await run(registry, [namespace('edge'), sshd('web', 'edge')]);
   t.equal(again!.action, 'unchanged', 'applying it again is no create');
   await t.rejects(run(registry, [sshd('web2', 'edge')]), { message: `pods "web2" is forbidden: ${HOSTPORT_22}` }, 'a new one is refused');
+});
+
+t.test('a user\'s update that changes a pod\'s spec is admitted like a create', async (t) => {
+  const registry = await openRegistry(t);
+  const [created] = await run(registry, [pod('web', undefined, { name: 'web', image: 'web:1' })]);
+  const stored = created!.object as Pod;
+  const widened: Pod = { ...stored, spec: { ...stored.spec, containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 22, hostPort: 22 }] }] } };
+  await t.rejects(updateByUser(registry, widened), { code: 'permission-denied', message: `pods "web" is forbidden: ${HOSTPORT_22}` });
+  t.same((await registry.get<Pod>('Pod', 'default', 'web')).spec, stored.spec, 'nothing changed');
+  const relabelled = await updateByUser(registry, { ...stored, metadata: { ...stored.metadata, labels: { tier: 'front' } } });
+  t.same(relabelled.metadata.labels, { tier: 'front' }, 'an update of its metadata is no new request');
 });
 
 t.test('the registry admits every pod it creates, whoever asks; a label that is no level means restricted', async (t) => {
