@@ -17,7 +17,8 @@
 //
 // Lifecycle: none. Checks are pure functions of (pod metadata, pod spec); the object layer calls
 // `admitPod` each time a pod is created, whoever creates it (an apply, the ReplicaSet controller),
-// never on updates: relabelling a namespace leaves its running pods alone.
+// and when a user's update changes a pod's spec; never because a namespace changed: relabelling
+// a namespace leaves its running pods alone.
 //
 // The checks read Kubernetes' whole pod shape (PodSecurityView below), wider than what berth's
 // manifest schema accepts today: fields the schema refuses (privileged, host namespaces, volumes,
