@@ -3,9 +3,10 @@
 //
 // Inside, each folder imports only those before it; server.ts and this file sit above them all
 // (checked in CI by .dependency-cruiser.cjs, which reads this line):
-// Layers: trust | store → objects → nodes → cache → controllers → leader → auth → api
+// Layers: trust | store | admission → objects → nodes → cache → controllers → leader → auth → api
 // trust/ is the cluster CA; store/ keeps keys and
-// revisions (SQLite, etcd); objects/ makes them Kubernetes objects (registry, apply, events);
+// revisions (SQLite, etcd); admission/ is Pod Security (pure: a pod and its namespace's level);
+// objects/ makes them Kubernetes objects (registry, apply, events, admission on pod create);
 // nodes/ holds the agents' session rules (epochs, leases); cache/ the informers; controllers/
 // each pure planner with its loop; leader/ runs the controllers on one controller only; auth/ says
 // who calls and what they may do; api/ the thin gRPC handlers, over TLS; server.ts composes them. proto/ is below them all.

@@ -5,21 +5,26 @@
 // Host settings: no sysctl is set here. The plugins set the two this needs themselves: bridge
 // ("isGateway") sets net.ipv4.ip_forward=1, and portmap ("snat") sets
 // net.ipv4.conf.<bridge>.route_localnet=1 so that 127.0.0.1:HOSTPORT can be DNATed onto the
-// bridge. iptables (either backend) is needed by portmap and for the one masquerade rule per
-// network added here (see ensureMasquerade).
+// bridge. iptables (either backend) is needed by portmap and for the network's own two rules,
+// added with its first bridge attachment and removed by destroy (see hostRules): the masquerade
+// of what leaves the subnet, and the guard of the host's loopback that route_localnet opens.
 
 import * as fs from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import { isIPv4 } from 'node:net';
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, withContext } from '../../proto/errors';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
-import type { AttachOptions, CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
+import {
+  portsOverlap, type AttachOptions, type CompiledNetworkOptions, type ContainerNetwork, type NetworkAttachment, type NetworkMode,
+  type NetworkOptions, type PortInUse, type PortMapping,
+} from './types';
 
-export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortMapping } from './types';
-export { joinedNetns } from './types';
+export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortInUse, PortMapping } from './types';
+export { joinedNetns, portsOverlap } from './types';
 export { isNetns } from './netns';
 
 /** A private range seldom used by other tools (docker 172.17/16, podman 10.88/16, libvirt 192.168.122/24). */
@@ -76,7 +81,7 @@ function checkPorts(ports: PortMapping[]): void {
     const bad = (why: string) => new BerthError('invalid-argument', `port mapping ${spec}: ${why}`);
     for (const port of [p.hostPort, p.containerPort]) if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad('ports are 1 to 65535');
     if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw bad('protocol is tcp or udp');
-    if (p.hostIp !== '' && !isIPv4(p.hostIp)) throw bad('host address must be IPv4');
+    if (p.hostIp !== '' && !net.isIPv4(p.hostIp)) throw bad('host address must be IPv4');
     const key = `${p.hostIp || '0.0.0.0'}:${p.hostPort}/${p.protocol}`;
     if (seen.has(key)) throw bad('host port published twice');
     seen.add(key);
@@ -102,7 +107,7 @@ class CniContainerNetwork implements ContainerNetwork {
   private readonly cni: CniInvoker;
   private readonly locks = new Map<string, Promise<unknown>>();
   private ready: Promise<void> | undefined;
-  private masquerading: Promise<void> | undefined;
+  private hostRulesAdded: Promise<void> | undefined;
 
   constructor(private readonly opts: CompiledNetworkOptions) {
     this.cni = { cniPath: opts.cniPath, timeoutMs: opts.pluginTimeoutMs };
@@ -141,6 +146,18 @@ class CniContainerNetwork implements ContainerNetwork {
     return (await exists(this.recordOf(id))) || (await exists(this.netnsOf(id)));
   }
 
+  async portsInUse(ports: PortMapping[], except?: string): Promise<PortInUse[]> {
+    const found: PortInUse[] = [];
+    const records = (await this.list()).filter((id) => id !== except);
+    const published = await Promise.all(records.map(async (id) => ({ id, ports: (await this.readRecord(id).catch(() => undefined))?.ports ?? [] })));
+    for (const port of ports) {
+      const attachment = published.find((a) => a.ports.some((p) => portsOverlap(p, port)));
+      if (attachment) found.push({ port, holder: { attachment: attachment.id } });
+      else if (await boundOnHost(port)) found.push({ port, holder: 'host' });
+    }
+    return found;
+  }
+
   async destroy(): Promise<void> {
     const left = await this.list();
     if (left.length > 0) throw new BerthError('failed-precondition', `network ${this.opts.bridge}: ${left.length} attachment(s) remain (${left.slice(0, 5).join(', ')})`);
@@ -151,14 +168,16 @@ class CniContainerNetwork implements ContainerNetwork {
       if (!/Cannot find device|does not exist/.test(stderr)) throw new BerthError('internal', `remove bridge ${this.opts.bridge}: ${stderr.trim()}`, { cause: err });
     }
     // -D removes one copy; two agents racing on -C/-A could have added two.
-    while (await this.masquerade('-D').then(() => true, () => false)) { /* until none is left */ }
-    this.masquerading = undefined;
+    for (const rule of this.hostRules()) {
+      while (await this.hostRule(rule, '-D').then(() => true, () => false)) { /* until none is left */ }
+    }
+    this.hostRulesAdded = undefined;
     await releaseNetnsDir(this.opts.netnsDir);
     this.ready = undefined;
     // host-local keeps a lock and its last reservation there; leases (files named by address) would mean a leak, so keep those.
     const ipamNet = path.join(this.opts.ipamDir, this.opts.bridge);
     const entries = await fs.readdir(ipamNet).catch(() => [] as string[]);
-    if (!entries.some((e) => isIPv4(e))) await fs.rm(ipamNet, { recursive: true, force: true });
+    if (!entries.some((e) => net.isIPv4(e))) await fs.rm(ipamNet, { recursive: true, force: true });
   }
 
   private async attachLocked(id: string, mode: 'bridge' | 'none', ports: PortMapping[], options: AttachOptions): Promise<NetworkAttachment> {
@@ -172,9 +191,9 @@ class CniContainerNetwork implements ContainerNetwork {
     this.ready ??= this.prepare();
     await this.ready;
     if (mode === 'bridge') {
-      this.masquerading ??= this.masquerade('-C').catch(() => this.masquerade('-A'));
-      await this.masquerading.catch((err: unknown) => {
-        this.masquerading = undefined;
+      this.hostRulesAdded ??= Promise.all(this.hostRules().map((r) => this.hostRule(r, '-C').catch(() => this.hostRule(r, r.add)))).then(() => undefined);
+      await this.hostRulesAdded.catch((err: unknown) => {
+        this.hostRulesAdded = undefined;
         throw withContext(`container ${id} network`, err);
       });
     }
@@ -247,7 +266,7 @@ class CniContainerNetwork implements ContainerNetwork {
       type: 'bridge',
       bridge,
       isGateway: true,
-      // Outbound masquerading is one rule per network (ensureMasquerade), not bridge's ipMasq:
+      // Outbound masquerading is one rule per network (hostRules), not bridge's ipMasq:
       // its per-container rules can only be removed by a DEL that still finds the namespace.
       ipMasq: false,
       // A container reaching its own published port comes back through the same veth.
@@ -260,17 +279,40 @@ class CniContainerNetwork implements ContainerNetwork {
   }
 
   /**
-   * Check (-C), add (-A) or delete (-D) the network's masquerade rule: what leaves the subnet for
-   * anywhere but the bridge goes out with the host's address, as docker's default bridge does.
+   * The network's own rules in the host's tables, each marked "berth <bridge> ..." so that it is
+   * found again (after an agent restart too) and removed by destroy:
+   *
+   * - masquerade: what leaves the subnet for anywhere but the bridge goes out with the host's
+   *   address, as docker's default bridge does.
+   * - the loopback guard (CVE-2020-8558): portmap's route_localnet=1 on the bridge, needed to
+   *   DNAT 127.0.0.1:HOSTPORT, also makes the host accept packets a pod sends to 127.0.0.0/8, so
+   *   a pod could reach whatever the host serves on its loopback only. Kubernetes' rule drops
+   *   them unless they belong to a connection the host made or DNATed (a published port); here it
+   *   is scoped to this bridge, the only interface route_localnet is set on. Inserted first in
+   *   INPUT, so that no earlier ACCEPT lets them by.
    */
-  private async masquerade(op: '-C' | '-A' | '-D'): Promise<void> {
+  private hostRules(): HostRule[] {
     const { subnet, bridge } = this.opts;
+    return [
+      {
+        what: `masquerade for ${subnet}`, table: 'nat', chain: 'POSTROUTING', add: '-A',
+        spec: ['-s', subnet, '!', '-o', bridge, '-m', 'comment', '--comment', `berth ${bridge} masquerade`, '-j', 'MASQUERADE'],
+      },
+      {
+        what: `loopback guard for ${bridge}`, table: 'filter', chain: 'INPUT', add: '-I',
+        spec: ['-i', bridge, '-d', '127.0.0.0/8', '!', '-s', '127.0.0.0/8', '-m', 'comment', '--comment', `berth ${bridge} block incoming localnet connections`,
+          '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'],
+      },
+    ];
+  }
+
+  /** Check (-C), add (-A / -I) or delete (-D) one of the network's host rules. */
+  private async hostRule(rule: HostRule, op: '-C' | '-A' | '-I' | '-D'): Promise<void> {
     try {
-      await exec('iptables', ['-w', '-t', 'nat', op, 'POSTROUTING', '-s', subnet, '!', '-o', bridge,
-        '-m', 'comment', '--comment', `berth ${bridge} masquerade`, '-j', 'MASQUERADE']);
+      await exec('iptables', ['-w', '-t', rule.table, op, rule.chain, ...rule.spec]);
     } catch (err) {
       const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).replace(/\s+/g, ' ').trim();
-      throw new BerthError('internal', `iptables ${op} masquerade for ${subnet}: ${stderr}`, { cause: err });
+      throw new BerthError('internal', `iptables ${op} ${rule.what}: ${stderr}`, { cause: err });
     }
   }
 
@@ -316,6 +358,41 @@ class CniContainerNetwork implements ContainerNetwork {
     });
     return next;
   }
+}
+
+interface HostRule {
+  /** For messages: "masquerade for 10.222.0.0/16". */
+  what: string;
+  table: 'nat' | 'filter';
+  chain: string;
+  /** Appended, or inserted first. */
+  add: '-A' | '-I';
+  spec: string[];
+}
+
+/**
+ * Whether a socket of the host holds the port: binding it (and letting go at once) fails with
+ * EADDRINUSE. A wildcard bind also meets a process listening on one address (127.0.0.1 too).
+ * Any other failure (an address not on this host) is not "in use": the plugins will say more.
+ */
+async function boundOnHost(p: PortMapping): Promise<boolean> {
+  const address = p.hostIp && p.hostIp !== '0.0.0.0' ? p.hostIp : '0.0.0.0';
+  const inUse = (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE';
+  if (p.protocol === 'udp') {
+    const socket = dgram.createSocket({ type: 'udp4' });
+    return new Promise((resolve) => {
+      socket.once('error', (err) => {
+        socket.close();
+        resolve(inUse(err));
+      });
+      socket.bind({ port: p.hostPort, address, exclusive: true }, () => socket.close(() => resolve(false)));
+    });
+  }
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(inUse(err)));
+    server.listen({ port: p.hostPort, host: address, exclusive: true }, () => server.close(() => resolve(false)));
+  });
 }
 
 function checkId(id: string): void {

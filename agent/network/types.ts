@@ -39,6 +39,19 @@ export interface PortMapping {
   protocol: 'tcp' | 'udp';
 }
 
+/** Whether two published ports would take the same traffic: one protocol and port, addresses that meet ('' is every address). */
+export function portsOverlap(a: PortMapping, b: PortMapping): boolean {
+  const any = (ip: string) => ip === '' || ip === '0.0.0.0';
+  return a.protocol === b.protocol && a.hostPort === b.hostPort && (any(a.hostIp) || any(b.hostIp) || a.hostIp === b.hostIp);
+}
+
+/** A published port somebody has already. */
+export interface PortInUse {
+  port: PortMapping;
+  /** Another attachment publishes it (its id), or a socket of the host is bound to it. */
+  holder: { attachment: string } | 'host';
+}
+
 export interface AttachOptions {
   /**
    * Called with the namespace's path as soon as it exists, while the plugins connect it; attach
@@ -98,6 +111,12 @@ export interface ContainerNetwork {
   list(): Promise<string[]>;
   /** Whether one attachment exists on disk (what list() would include), without listing them all. */
   has(id: string): Promise<boolean>;
+  /**
+   * Which of these ports are taken on the host already: published by another attachment (its
+   * record; `except` is the asker's own), or held by a socket of the host, which portmap's DNAT
+   * would silently take the traffic from. Asked before attaching; a moment later it may differ.
+   */
+  portsInUse(ports: PortMapping[], except?: string): Promise<PortInUse[]>;
   /**
    * For shutdown and tests: removes the bridge, our netns directory's mount and the IPAM
    * bookkeeping. Refuses (failed-precondition) while attachments remain.

@@ -39,6 +39,8 @@ export interface LinkSink {
   tunnelRequest(request: TunnelRequest__Output, reply: (r: TunnelReply) => boolean): void;
   /** The tunnel closed: requests served through it are over. */
   tunnelClosed(): void;
+  /** The controller's word on the node's spec, with each registration and renewal: cordoned or not. */
+  nodeSpec(spec: { unschedulable: boolean }): void;
 }
 
 export interface StatusReport {
@@ -60,6 +62,7 @@ interface Session {
   epoch: string;
   renewMs: number;
   abort: AbortController;
+  unschedulable: boolean;
 }
 
 const STATUS = grpc.status;
@@ -172,6 +175,7 @@ export class ControllerLink {
       this.session = session;
       this.problem('');
       this.log(`node ${this.config.nodeName} registered with controller ${this.config.controller} (epoch ${session.epoch})`);
+      this.sink.nodeSpec({ unschedulable: session.unschedulable });
       this.sink.registered(session.epoch, relist);
       await Promise.all([this.renewLoop(session), this.watchLoop(session), this.tunnelLoop(session)]);
       if (this.session === session) this.session = undefined;
@@ -189,9 +193,9 @@ export class ControllerLink {
   private async register(): Promise<Session | undefined> {
     for (let failures = 0; !this.stopping.signal.aborted;) {
       try {
-        const res = await new Promise<{ epoch: string; renewIntervalMs: number }>((resolve, reject) =>
+        const res = await new Promise<{ epoch: string; renewIntervalMs: number; unschedulable: boolean }>((resolve, reject) =>
           this.client.register({ node: { json: JSON.stringify(this.node()) } }, { deadline: Date.now() + 15_000 }, (err, r) => (err || !r ? reject(err) : resolve(r))));
-        return { epoch: String(res.epoch), renewMs: Math.max(100, res.renewIntervalMs || 10_000), abort: new AbortController() };
+        return { epoch: String(res.epoch), renewMs: Math.max(100, res.renewIntervalMs || 10_000), abort: new AbortController(), unschedulable: res.unschedulable === true };
       } catch (err) {
         failures++;
         this.problem(`cannot register with controller ${this.config.controller}: ${describe(err)} (retrying)`);
@@ -226,7 +230,8 @@ export class ControllerLink {
       await sleep(session.renewMs, signal);
       if (signal.aborted) return;
       try {
-        await this.call(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
+        const renewed = await this.call<{ unschedulable?: boolean }>(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
+        this.sink.nodeSpec({ unschedulable: renewed?.unschedulable === true });
         this.problem('');
       } catch (err) {
         if (err instanceof LinkError && err.reason === 'unavailable') this.problem(`cannot renew the node's lease: ${err.message}`);

@@ -61,6 +61,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     return link;
   };
   let manager: PodManager | undefined;
+  // The controller says whether the node is cordoned, with each registration and renewal.
+  let unschedulable = false;
   const reporter = new StatusReporter((r) => linked().updatePodStatus(r), (uid) => manager?.terminated(uid));
   const events = new EventRecorder((e) => linked().recordEvent(e), config.nodeName, clock);
   const tokens = new PodTokens({ root: deps.podsDir, request: (ref) => linked().serviceAccountToken(ref), now: () => clock.now(), log });
@@ -75,7 +77,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     tokens,
     report: (r) => reporter.report(r),
     log,
-  });
+  }, () => ({ ...nodeDocument(config, facts), spec: { unschedulable } }));
   const pods = manager;
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
   link = new ControllerLink(config, () => nodeDocument(config, facts), {
@@ -88,6 +90,9 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     watchEvent: (event) => pods.apply(watch.apply(event)),
     tunnelRequest: (request, reply) => logs.handle(request, reply),
     tunnelClosed: () => logs.closeAll(),
+    nodeSpec(spec) {
+      unschedulable = spec.unschedulable;
+    },
   }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();

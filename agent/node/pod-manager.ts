@@ -4,11 +4,22 @@
 // Nothing is stopped before the first full list (SYNCED): until then an adopted pod may well
 // still be bound here. After it, adopted pods that were not listed are terminated, and pod
 // networks and cgroups that no pod owns are removed.
+//
+// A pod new to this node is admitted first (admission.ts), one at a time and only once the first
+// full list is in (so that every pod already here counts, oldest first, as the kubelet admits
+// them): a pod that fits gets its worker; one that does not fails at once (status Failed with the
+// reason, a Warning event) and is never started, nor is a pod that had ended before this agent saw
+// it. Such pods are only told "terminated" once they are deleted.
 
+import type { Node, Pod, PodStatus } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { cgroupName, networkId, podOfContainer } from './naming';
+import type { PortInUse } from '../network';
+import { admitPod, rejectedMessage, type Rejection } from './admission';
+import { publishedPorts } from './container-spec';
+import { cgroupName, networkId, podKey, podOfContainer, podRef } from './naming';
 import type { PodChange } from './pod-watch';
 import { PodWorker, type WorkerDeps } from './pod-worker';
+import type { PodRef } from './types';
 
 /** How often every worker looks again without being asked: a safety net for anything missed. */
 const RESYNC_MS = 30_000;
@@ -18,8 +29,18 @@ export class PodManager {
   /** Uids terminated and reported, never to be started again (until the watch forgets them). */
   private readonly finished = new Set<string>();
   private readonly resync: NodeJS.Timeout;
+  /** The first full list is in: new pods may be admitted. */
+  private synced = false;
+  /** New pods not admitted yet (the newest desired state of each), by uid. */
+  private readonly waiting = new Map<string, Pod>();
+  /** One admission at a time: each counts the pods admitted before it. */
+  private admissions: Promise<void> = Promise.resolve();
+  /** Pods that are never started here (refused, or ended before we saw them), with what was reported. */
+  private readonly notStarted = new Map<string, { ref: PodRef; status: PodStatus }>();
+  private stopping = false;
 
-  constructor(private readonly d: WorkerDeps) {
+  /** `node`: this node as admission sees it (labels, allocatable, and whether it is cordoned). */
+  constructor(private readonly d: WorkerDeps, private readonly node: () => Node) {
     this.resync = setInterval(() => {
       for (const w of this.workers.values()) w.kick();
     }, RESYNC_MS);
@@ -40,19 +61,30 @@ export class PodManager {
         case 'desired': {
           const uid = change.pod.metadata.uid!;
           if (this.finished.has(uid)) break;
-          let worker = this.workers.get(uid);
-          if (!worker) {
-            worker = new PodWorker({ namespace: change.pod.metadata.namespace ?? 'default', name: change.pod.metadata.name!, uid }, this.d);
-            this.workers.set(uid, worker);
+          const worker = this.workers.get(uid);
+          if (worker) {
+            worker.update(change.pod);
+          } else if (this.notStarted.has(uid)) {
+            this.settleNotStarted(change.pod);
+          } else {
+            const queued = this.waiting.has(uid);
+            this.waiting.set(uid, change.pod);
+            if (this.synced && !queued) this.queueAdmission(uid);
           }
-          worker.update(change.pod);
           break;
         }
         case 'gone':
           this.finished.delete(change.ref.uid);
+          this.waiting.delete(change.ref.uid);
+          this.notStarted.delete(change.ref.uid);
           this.workers.get(change.ref.uid)?.terminate();
           break;
         case 'synced':
+          if (!this.synced) {
+            this.synced = true;
+            const oldestFirst = [...this.waiting.values()].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+            for (const pod of oldestFirst) this.queueAdmission(pod.metadata.uid!);
+          }
           for (const worker of this.workers.values()) if (worker.pod === undefined) worker.terminate();
           void this.removeOrphanNetworks().catch((err: unknown) => this.d.log(`removing pod networks no pod owns: ${(err as Error).message}`));
           this.removeOrphanCgroups();
@@ -70,6 +102,10 @@ export class PodManager {
 
   /** The pod's terminated report was accepted: forget it. */
   terminated(uid: string): void {
+    if (this.notStarted.delete(uid)) {
+      this.finished.add(uid);
+      return;
+    }
     const worker = this.workers.get(uid);
     if (worker?.phase !== 'terminated') return;
     this.workers.delete(uid);
@@ -90,7 +126,10 @@ export class PodManager {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.resync);
+    // An admission under way ends first: no worker is made after the others stopped.
+    await this.admissions;
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
   }
 
@@ -105,6 +144,87 @@ export class PodManager {
         this.d.log(`removing pod cgroup ${name}, which no pod owns: ${(err as Error).message}`);
       }
     }
+  }
+
+  // ---- admission ---------------------------------------------------------------------------
+
+  private queueAdmission(uid: string): void {
+    this.admissions = this.admissions.then(() => this.admit(uid)).catch((err: unknown) => this.d.log(`admitting pod ${uid}: ${(err as Error).message}`));
+  }
+
+  private async admit(uid: string): Promise<void> {
+    const first = this.waiting.get(uid);
+    if (!first) return; // gone meanwhile
+    const ref = podRef(first);
+    const phase = first.status?.phase;
+    if (!first.metadata.deletionTimestamp && (phase === 'Failed' || phase === 'Succeeded')) {
+      // Ended before this agent saw it (refused by an earlier run): never started again, as the kubelet.
+      this.waiting.delete(uid);
+      this.notStarted.set(uid, { ref, status: first.status! });
+      return;
+    }
+    // A pod deleted before it started has nothing to be refused: its worker reports it gone.
+    const ports = first.metadata.deletionTimestamp ? [] : publishedPorts(first);
+    const inUse = ports.length > 0 ? await this.d.network.portsInUse(ports, networkId(ref)).catch((err: unknown) => {
+      // The host could not be asked (its network records unreadable): the pods admitted here still count.
+      this.d.log(`pod ${podKey(ref)}: cannot tell which host ports are in use: ${(err as Error).message}`);
+      return [] as PortInUse[];
+    }) : [];
+    const pod = this.waiting.get(uid);
+    if (!pod || this.stopping) return;
+    this.waiting.delete(uid);
+    const rejection = pod.metadata.deletionTimestamp ? undefined : admitPod({
+      pod,
+      node: this.node(),
+      admitted: this.admittedPods(),
+      portsInUse: inUse.map((p) => ({ port: p.port, holder: this.holderOf(p) })),
+    });
+    if (rejection) this.reject(pod, rejection);
+    else this.start(pod);
+  }
+
+  private start(pod: Pod): void {
+    const uid = pod.metadata.uid!;
+    this.waiting.delete(uid);
+    if (this.workers.has(uid)) return;
+    const worker = new PodWorker(podRef(pod), this.d);
+    this.workers.set(uid, worker);
+    worker.update(pod);
+  }
+
+  /** The kubelet's rejectPod: a Warning event with the reason, and the pod Failed for good. */
+  private reject(pod: Pod, rejection: Rejection): void {
+    const ref = podRef(pod);
+    const scheduled = pod.status?.conditions?.filter((c) => c.type === 'PodScheduled');
+    const status: PodStatus = {
+      phase: 'Failed', reason: rejection.reason, message: rejectedMessage(rejection),
+      ...(scheduled?.length ? { conditions: scheduled } : {}),
+    };
+    this.notStarted.set(ref.uid, { ref, status });
+    this.d.log(`pod ${podKey(ref)} rejected: ${rejection.message}`);
+    this.d.events.record(ref, 'Warning', rejection.reason, rejection.message);
+    this.d.report({ ...ref, status, terminated: false });
+  }
+
+  /** A pod never started here: once it is being deleted, there is nothing to stop, it may go. */
+  private settleNotStarted(pod: Pod): void {
+    const held = this.notStarted.get(pod.metadata.uid!);
+    if (held && pod.metadata.deletionTimestamp) this.d.report({ ...held.ref, status: held.status, terminated: true });
+  }
+
+  /** The pods admitted here that still hold what they requested: not finished, not ended. */
+  private admittedPods(): Pod[] {
+    return [...this.workers.values()]
+      .filter((w) => w.phase !== 'terminated' && w.pod && w.pod.status?.phase !== 'Succeeded' && w.pod.status?.phase !== 'Failed')
+      .map((w) => w.pod!);
+  }
+
+  /** Who holds a port, in words: a pod of ours by name, another container by id, or the host. */
+  private holderOf(p: PortInUse): string {
+    if (p.holder === 'host') return 'held by a process of the host';
+    const id = p.holder.attachment;
+    const worker = [...this.workers.values()].find((w) => networkId(w.ref) === id);
+    return worker ? `published by pod ${podKey(worker.ref)}` : `published by container ${id}`;
   }
 
   private async removeOrphanNetworks(): Promise<void> {

@@ -6,6 +6,9 @@
 // every pod, and stop whatever is no longer bound here. A lost connection means nothing for the
 // containers: they keep running, and the watch resumes from the last resource version seen.
 //
+// A pod new to the node is admitted first, as the kubelet re-checks the scheduler (admission.ts:
+// cordon, resources, node selector, host ports); a refused pod is Failed and never started.
+//
 // Each pod has one serialized worker (kubelet's pod_workers): the newest desired state wins, and
 // its phases run in order, each retried until it succeeds:
 //   syncing     -> make the host match the pod: network, cgroup (the pod's limits), images,

@@ -61,14 +61,13 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       const node = caller(call, 'Register');
       const doc = parseJson(req.node?.json ?? '', 'node') as Node;
       requireOwnNode(node, doc?.metadata?.name ?? '', 'register');
-      const { epoch, leaseDurationSeconds, renewIntervalMs } = await sessions.register(doc);
-      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs };
+      const { epoch, leaseDurationSeconds, renewIntervalMs, unschedulable } = await sessions.register(doc);
+      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs, unschedulable };
     }),
 
     RenewLease: unary(async (req, call) => {
       requireOwnNode(caller(call, 'RenewLease'), req.nodeName, 'renew the lease of');
-      await sessions.renew(req.nodeName, req.epoch);
-      return {};
+      return sessions.renew(req.nodeName, req.epoch);
     }),
 
     WatchPods: (call) => {

@@ -3,5 +3,5 @@
 
 export { nodeSessions } from './sessions';
 export { boundTo, epochOf, isDeclaredLost, withEpochBumped } from './rules';
-export type { NodeSessions, NodeSessionOptions, PodStatusReport, Registration } from './types';
+export type { NodeSessions, NodeSessionOptions, PodStatusReport, Registration, Renewal } from './types';
 export { checkEventReport, checkPodStatus, MAX_EVENT_MESSAGE, MAX_STATUS_BYTES } from './reports';

@@ -65,12 +65,13 @@ export function renewedLease(nodeName: string, lease: Lease, epoch: string | num
   return { ...lease, spec: { ...lease.spec, renewTime: now } };
 }
 
-/** What the agent is told: renew four times per lease, but not more often than every 100 ms. */
-export function registration(lease: Lease, leaseDurationMs: number): Registration {
+/** What the agent is told: renew four times per lease, but not more often than every 100 ms; whether it is cordoned. */
+export function registration(lease: Lease, leaseDurationMs: number, node: Node): Registration {
   return {
     epoch: lease.spec.leaseTransitions ?? 1,
     leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
     renewIntervalMs: Math.max(100, Math.floor(leaseDurationMs / 4)),
+    unschedulable: node.spec?.unschedulable === true,
   };
 }
 

@@ -22,18 +22,20 @@ export function nodeSessions({ registry, clock, leaseDurationMs }: NodeSessionOp
       const name = sent?.metadata?.name ?? '';
       requireValidNodeName(name);
       const ready = registeredReady(now());
-      const existing = await registry.mutate<Node>('Node', undefined, name, (node) => reregisteredNode(node, sent, ready));
-      if (!existing) await registry.create<Node>(newNode(name, sent, ready));
+      const node = await registry.mutate<Node>('Node', undefined, name, (n) => reregisteredNode(n, sent, ready))
+        ?? await registry.create<Node>(newNode(name, sent, ready));
       const renewTime = now();
       const lease = await registry.mutate<Lease>('Lease', NODE_LEASE_NAMESPACE, name, (l) => reregisteredLease(l, renewTime))
         ?? await registry.create<Lease>(newLease(name, renewTime, leaseDurationMs));
-      return registration(lease, leaseDurationMs);
+      return registration(lease, leaseDurationMs, node);
     },
 
     async renew(nodeName, epoch) {
       await requireEpoch(nodeName, epoch);
       // Checked again inside the write: a bump may land between the read and the write.
       await registry.mutate<Lease>('Lease', NODE_LEASE_NAMESPACE, nodeName, (l) => renewedLease(nodeName, l, epoch, now()));
+      const node = await registry.tryGet<Node>('Node', undefined, nodeName);
+      return { unschedulable: node?.spec?.unschedulable === true };
     },
 
     async requireEpoch(nodeName, epoch) {

@@ -33,6 +33,13 @@ export interface Registration {
   epoch: number;
   leaseDurationSeconds: number;
   renewIntervalMs: number;
+  /** The node is cordoned: the agent starts no new pod (it re-checks what the scheduler checked). */
+  unschedulable: boolean;
+}
+
+/** What a renewing agent is told. */
+export interface Renewal {
+  unschedulable: boolean;
 }
 
 /** An agent's report on one of its pods. */
@@ -52,7 +59,7 @@ export interface PodStatusReport {
 export interface NodeSessions {
   register(node: Node): Promise<Registration>;
   /** Refuses a stale epoch. */
-  renew(nodeName: string, epoch: string | number): Promise<void>;
+  renew(nodeName: string, epoch: string | number): Promise<Renewal>;
   /** Resolves when `epoch` is the node's current one; refuses otherwise. */
   requireEpoch(nodeName: string, epoch: string | number): Promise<void>;
   reportPodStatus(report: PodStatusReport): Promise<void>;

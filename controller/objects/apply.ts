@@ -6,11 +6,16 @@
 // (deployment.kubernetes.io/, berth.io/), and its spec. Status and the server's metadata stay.
 // A pod's spec cannot change after creation (as in Kubernetes), except that the scheduler's
 // nodeName is kept.
+//
+// All or nothing: every document is validated, and every pod the apply would create admitted by
+// its namespace's Pod Security level (as that namespace will be once applied), before anything is
+// written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Pod, Resource } from '../../proto/resources';
+import type { Namespace, Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
+import { admitPod } from '../admission';
 import { ignoreNotFound } from './errors';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
 import { validateResource } from '../../proto/manifests';
@@ -72,6 +77,7 @@ export function prepareDocuments(documents: unknown[]): Resource[] {
 
 export async function apply(registry: Registry, documents: unknown[], options: ApplyOptions): Promise<ApplyOutcome[]> {
   const objects = prepareDocuments(documents);
+  await admitNewPods(registry, objects);
   const outcomes: ApplyOutcome[] = [];
   const applying = new Set(objects.map((o) => identity({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! })));
   const namespacesInApply = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
@@ -134,6 +140,29 @@ export async function apply(registry: Registry, documents: unknown[], options: A
     }
   }
   return outcomes;
+}
+
+/**
+ * Pod Security for the pods this apply creates, before anything is written (the registry checks
+ * each create again). A namespace in the apply counts with the labels it is applied with. Pods
+ * that exist already are not admitted again: their spec cannot change. A pod whose namespace does
+ * not exist is left to the create, which says so.
+ */
+async function admitNewPods(registry: Registry, objects: Resource[]): Promise<void> {
+  const applied = new Map(objects.filter((o): o is Namespace => o.kind === 'Namespace').map((ns) => [ns.metadata.name, ns]));
+  const refusals: string[] = [];
+  for (const pod of objects.filter((o): o is Pod => o.kind === 'Pod')) {
+    const name = pod.metadata.namespace || 'default';
+    if (await registry.tryGet('Pod', name, pod.metadata.name!)) continue;
+    const namespace = applied.get(name) ?? await registry.tryGet<Namespace>('Namespace', undefined, name);
+    if (!namespace && name !== 'default') continue;
+    try {
+      admitPod(pod, namespace?.metadata.labels);
+    } catch (err) {
+      refusals.push((err as Error).message);
+    }
+  }
+  if (refusals.length > 0) throw new BerthError('permission-denied', refusals.join('\n'));
 }
 
 /** The stored object with what the applied document owns replaced. */

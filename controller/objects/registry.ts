@@ -1,6 +1,8 @@
 // Objects over the key-value store: metadata kept by the server (uid, resourceVersion,
 // generation, creationTimestamp), compare-and-swap updates, graceful deletion of pods, and watches
-// that speak in ADDED / MODIFIED / DELETED of objects.
+// that speak in ADDED / MODIFIED / DELETED of objects. Every pod is admitted here, on create, by
+// its namespace's Pod Security level (admission/): this is the one place every creator (an apply,
+// the ReplicaSet controller) goes through.
 //
 // Invariants: a stored document never holds its own resourceVersion (it is the key's modRevision,
 // set on read); generation moves only when spec changes; an update names the resourceVersion it
@@ -9,8 +11,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Pod, Resource } from '../../proto/resources';
+import type { Namespace, Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
+import { admitPod } from '../admission';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
@@ -48,7 +51,10 @@ export class Registry {
     return { items: objects as T[], resourceVersion: String(revision) };
   }
 
-  /** Store a new object; the server fills uid, creationTimestamp, generation and the namespace. */
+  /**
+   * Store a new object; the server fills uid, creationTimestamp, generation and the namespace. A
+   * pod its namespace's Pod Security level forbids is refused (permission-denied), nothing stored.
+   */
   async create<T extends Resource>(obj: T): Promise<T> {
     const info = infoOf(obj.kind);
     const name = obj.metadata.name;
@@ -62,7 +68,10 @@ export class Registry {
     metadata.creationTimestamp = this.now();
     if (hasGeneration(obj)) metadata.generation = 1;
     const stored = { ...obj, metadata } as T;
-    if (info.namespaced && metadata.namespace !== 'default') await this.requireNamespace(metadata.namespace!);
+    let namespace: Namespace | undefined;
+    if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
+    else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
+    if (stored.kind === 'Pod') admitPod(stored as Pod, namespace?.metadata.labels);
     try {
       const revision = await this.store.create(keyOfObject(stored), encode(stored), this.fence?.());
       return withVersion(stored, revision);
@@ -186,12 +195,13 @@ export class Registry {
     return this.store.revision();
   }
 
-  private async requireNamespace(namespace: string): Promise<void> {
-    const ns = await this.tryGet('Namespace', undefined, namespace);
+  private async requireNamespace(namespace: string): Promise<Namespace> {
+    const ns = await this.tryGet<Namespace>('Namespace', undefined, namespace);
     if (!ns) throw new BerthError('not-found', `namespaces "${namespace}" not found`);
     if (ns.metadata.deletionTimestamp) {
       throw new BerthError('failed-precondition', `namespace "${namespace}" is being terminated`);
     }
+    return ns;
   }
 
   private now(): string {

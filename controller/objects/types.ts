@@ -9,7 +9,8 @@
 // leader election; it holds no state of its own beyond the store, so any number of controllers may
 // share one etcd. Objects it hands out are fresh copies.
 //
-// Imports: the store and proto/ only. No gRPC and no wire types: handlers convert before calling.
+// Imports: the store, admission/ (pure Pod Security checks) and proto/ only. No gRPC and no wire
+// types: handlers convert before calling.
 
 import type { Resource } from '../../proto/resources';
 

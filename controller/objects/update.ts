@@ -1,11 +1,14 @@
 // A user's replacement of an object (`berth edit`, `cordon`): validated and defaulted as apply
 // does, based on the resourceVersion it carries, keeping the stored status (a spec write must not
-// undo a status write).
+// undo a status write). A pod whose spec it changes is admitted again by its namespace's Pod
+// Security level, as Kubernetes admits pod updates: otherwise an update would be a way around it.
 
-import type { Resource } from '../../proto/resources';
+import { isDeepStrictEqual } from 'node:util';
+import type { Namespace, Pod, Resource } from '../../proto/resources';
 import { withDefaults } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { validateResource } from '../../proto/manifests';
+import { admitPod } from '../admission';
 import type { Registry } from './registry';
 
 export async function updateByUser(registry: Registry, obj: Resource): Promise<Resource> {
@@ -16,5 +19,17 @@ export async function updateByUser(registry: Registry, obj: Resource): Promise<R
   }
   const issues = validateResource(obj);
   if (issues.length > 0) throw new BerthError('invalid-argument', issues.map((i) => i.message).join('\n'));
-  return registry.update(withDefaults(obj), { keepStatus: true });
+  const next = withDefaults(obj);
+  if (next.kind === 'Pod') await admitChangedPod(registry, next);
+  return registry.update(next, { keepStatus: true });
+}
+
+/** The scheduler's binding (nodeName) is no change of what the pod asks for. */
+async function admitChangedPod(registry: Registry, pod: Pod): Promise<void> {
+  const namespace = pod.metadata.namespace || 'default';
+  const current = await registry.tryGet<Pod>('Pod', namespace, pod.metadata.name ?? '');
+  if (!current) return; // the update says not-found
+  const asked = (p: Pod) => ({ ...p.spec, nodeName: undefined });
+  if (isDeepStrictEqual(asked(current), asked(pod))) return;
+  admitPod(pod, (await registry.tryGet<Namespace>('Namespace', undefined, namespace))?.metadata.labels);
 }

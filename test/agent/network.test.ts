@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -60,8 +61,8 @@ async function leftovers(): Promise<string[]> {
   for (const line of mountinfo.split('\n')) if (line.includes(' nsfs ') && line.includes(root)) found.push(`mount ${line.split(' ')[4]}`);
   const rules = await sh('iptables-save', []);
   for (const line of rules.split('\n')) {
-    // The network's own masquerade rule lives until destroy; the last test checks it is gone.
-    if (line.includes(`berth ${bridge} masquerade`) || line.includes(`berth ${bridge2} masquerade`)) continue;
+    // The network's own rules (masquerade, loopback guard) live until destroy; the last test checks they are gone.
+    if ([bridge, bridge2].some((b) => line.includes(`berth ${b} masquerade`) || line.includes(`berth ${b} block incoming localnet connections`))) continue;
     if (line.includes(bridge) || line.includes(`${net16}.${third}.`) || line.includes(`${net16}.${third + 1}.`)) found.push(`iptables ${line}`);
   }
   return found;
@@ -178,6 +179,77 @@ test('published ports: TCP reachable on 127.0.0.1, UDP mapped', async (t) => {
   t.same(await leftovers(), []);
 });
 
+test('a container cannot reach what the host serves on 127.0.0.1 (CVE-2020-8558); published ports still work from the host', async (t) => {
+  const network = open();
+  const hostPort = randomInt(20000, 40000);
+  const a = (await network.attach(id('lo'), 'bridge', [{ hostIp: '', hostPort, containerPort: 8080, protocol: 'tcp' }]))!;
+  t.equal((await fs.readFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8')).trim(), '1', 'portmap opened route_localnet on the bridge');
+  const guard = `berth ${bridge} block incoming localnet connections`;
+  const rule = (await sh('iptables', ['-S', 'INPUT'])).split('\n').find((l) => l.includes(guard));
+  t.equal(rule, `-A INPUT ! -s 127.0.0.0/8 -d 127.0.0.0/8 -i ${bridge} -m comment --comment "${guard}" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
+    'drop what comes in on the bridge for 127.0.0.0/8, unless the host made or DNATed the connection');
+  t.equal((await sh('iptables', ['-S', 'INPUT'])).split('\n').filter((l) => l.includes(guard)).length, 1, 'once, however many attachments');
+
+  // Something the host serves on its loopback only.
+  const secret = net.createServer((s) => s.end('host-secret\n'));
+  await new Promise<void>((resolve) => secret.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => { secret.close(); });
+  const secretPort = (secret.address() as net.AddressInfo).port;
+  // The attack: the container sends to 127.0.0.1 through its gateway (the host), as a pod with
+  // CAP_NET_RAW can; here, as root, by routing 127.0.0.1 out of eth0.
+  await inNs(a.netns, ['ip', 'addr', 'del', '127.0.0.1/8', 'dev', 'lo']);
+  await inNs(a.netns, ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.route_localnet=1']);
+  await inNs(a.netns, ['ip', 'route', 'add', '127.0.0.1/32', 'via', a.gateway!, 'dev', 'eth0', 'onlink']);
+  const attempt = async () => exec('nsenter', [`--net=${a.netns}`, '/bin/busybox', 'nc', '-w', '2', '127.0.0.1', String(secretPort)], { timeout: 5000 })
+    .then((r) => r.stdout, () => '');
+  t.equal(await attempt(), '', 'the host\'s 127.0.0.1 is not reachable from the container');
+  const dropped = (await sh('iptables', ['-L', 'INPUT', '-v', '-n', '-x'])).split('\n').find((l) => l.includes(guard));
+  t.ok(Number(dropped?.trim().split(/\s+/)[0]) > 0, `the guard dropped it: ${dropped?.trim()}`);
+
+  // The same attempt without the guard succeeds: the test does reach the host's loopback.
+  await exec('iptables', ['-w', '-D', 'INPUT', '-i', bridge, '-d', '127.0.0.0/8', '!', '-s', '127.0.0.0/8', '-m', 'comment', '--comment', guard,
+    '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP']);
+  t.equal((await attempt()).trim(), 'host-secret', 'without the guard, the container reads the host\'s secret');
+  await network.detach(id('lo'));
+  // A new instance (an agent restart) puts the guard back with its first attachment.
+  const again = open();
+  const b = (await again.attach(id('lo2'), 'bridge', [{ hostIp: '', hostPort, containerPort: 8080, protocol: 'tcp' }]))!;
+  t.ok((await sh('iptables', ['-S', 'INPUT'])).includes(guard), 'the guard is back');
+  const server = spawn('nsenter', [`--net=${b.netns}`, '/bin/busybox', 'nc', '-l', '-p', '8080', '-e', '/bin/echo', 'from-the-container'], { stdio: 'ignore' });
+  children.push(server);
+  t.teardown(() => { server.kill('SIGKILL'); });
+  t.equal(await fetchLine('127.0.0.1', hostPort), 'from-the-container', `the host's 127.0.0.1:${hostPort} still reaches the container (DNAT)`);
+  server.kill('SIGKILL');
+  await again.detach(id('lo2'));
+  t.same(await leftovers(), []);
+});
+
+test('ports in use: published by another attachment, or held by a socket of the host', async (t) => {
+  const network = open();
+  const base = randomInt(20000, 40000);
+  const tcp = (hostPort: number, hostIp = '') => ({ hostIp, hostPort, containerPort: 80, protocol: 'tcp' as const });
+  await network.attach(id('holder'), 'bridge', [tcp(base), { ...tcp(base + 1), protocol: 'udp' }]);
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(base + 2, '127.0.0.1', resolve));
+  t.teardown(() => { listener.close(); });
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(base + 3, '0.0.0.0', resolve));
+  t.teardown(() => { udp.close(); });
+
+  const asked = [tcp(base), { ...tcp(base + 1), protocol: 'udp' as const }, tcp(base + 1), tcp(base + 2), { ...tcp(base + 3), protocol: 'udp' as const }, tcp(base + 4)];
+  t.same(await network.portsInUse(asked), [
+    { port: asked[0], holder: { attachment: id('holder') } },
+    { port: asked[1], holder: { attachment: id('holder') } },
+    { port: asked[3], holder: 'host' },
+    { port: asked[4], holder: 'host' },
+  ], 'tcp and udp apart; a listener on 127.0.0.1 counts; a free port does not');
+  t.same(await network.portsInUse([tcp(base)], id('holder')), [], 'the asker\'s own attachment does not count');
+  t.same(await network.portsInUse([tcp(base + 4)]), [], 'probing let go of the port');
+  await network.detach(id('holder'));
+  t.same(await network.portsInUse([tcp(base)]), [], 'free once detached');
+  t.same(await leftovers(), []);
+});
+
 test('invalid ports are refused before anything is made', async (t) => {
   const network = open();
   const bad = [
@@ -267,6 +339,7 @@ test('destroy removes the bridge and the netns mount; the host is clean', async 
   const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
   t.notOk(mountinfo.includes(root), 'no mount left under the run dir');
   t.notOk((await sh('iptables-save', [])).includes(`${net16}.${third}.`), 'no rule for the subnet left, masquerade included');
+  t.notOk((await sh('iptables-save', [])).includes(`berth ${bridge} `), 'nor the loopback guard');
   t.same(await leftovers(), []);
 });
 

@@ -82,6 +82,8 @@ t.test('a pod runs: node registered, Running and Ready with a pod IP, one networ
   t.ok(node.status?.addresses?.some((a) => a.type === 'InternalIP'), 'an InternalIP address');
 
   const hostPort = await freePort();
+  // A hostPort needs a namespace whose Pod Security level allows it (baseline, the default, does not).
+  await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
   await cluster.apply(podDoc('web', nodeName, {
     terminationGracePeriodSeconds: 2,
     containers: [

@@ -124,6 +124,19 @@ t.test('schema: enums list the allowed values', async (t) => {
   ]);
 });
 
+t.test('schema: a namespace\'s Pod Security labels name a level and a version', async (t) => {
+  const ns = (labels: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {${labels}}\n`;
+  t.same(errorsOf(ns('pod-security.kubernetes.io/enforce: restricted, pod-security.kubernetes.io/enforce-version: v1.30')), []);
+  t.same(errorsOf(ns('pod-security.kubernetes.io/enforce: privileged, pod-security.kubernetes.io/enforce-version: latest')), []);
+  t.same(errorsOf(ns('pod-security.kubernetes.io/enforce: strict')), [
+    'app.yaml:5:48: metadata.labels["pod-security.kubernetes.io/enforce"]: must be one of: privileged, baseline, restricted',
+  ]);
+  t.same(errorsOf(ns('pod-security.kubernetes.io/enforce-version: "1.30"')), [
+    'app.yaml:5:56: metadata.labels["pod-security.kubernetes.io/enforce-version"]: must be "latest" or "v1.x"',
+  ]);
+  t.same(errorsOf(ns('team: pod-security')), [], 'other labels are free');
+});
+
 t.test('schema: names are DNS-1123', async (t) => {
   t.same(errorsOf(deployment().replace('- name: web', '- name: Web_1')), [
     `app.yaml:14:17: spec.template.spec.containers[0].name: ${DNS_LABEL}`,

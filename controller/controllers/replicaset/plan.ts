@@ -31,7 +31,7 @@ export function plan(replicaSet: ReplicaSet, pods: readonly Pod[], now: Date, ra
         const pod = podFromTemplate(replicaSet, uniqueName(replicaSet, taken, randomSuffix));
         taken.add(pod.metadata.name);
         actions.push({ type: 'create-pod', pod });
-        event('SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
+        event('SuccessfulCreate', createdMessage(pod.metadata.name));
       }
     } else if (diff > 0) {
       for (const pod of deletionOrder(active, active).slice(0, Math.min(diff, BURST_REPLICAS))) {
@@ -57,6 +57,9 @@ export function plan(replicaSet: ReplicaSet, pods: readonly Pod[], now: Date, ra
   if (requeue !== undefined) result.requeueAfterMs = requeue;
   return result;
 }
+
+/** The SuccessfulCreate event's message; the loop leaves it out for a pod the registry refused. */
+export const createdMessage = (name: string) => `Created pod: ${name}`;
 
 function uniqueName(rs: ReplicaSet, taken: Set<string | undefined>, randomSuffix: () => string): string {
   for (let attempt = 0; attempt < 100; attempt++) {

@@ -1,0 +1,24 @@
+// What pods request and nodes offer, the one count the scheduler and the agent share.
+
+import t from 'tap';
+import { nodeAllocatable, podRequests, type Node, type Pod } from '../../proto/resources';
+
+const pod = (containers: Pod['spec']['containers']): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers } });
+
+t.test('a pod requests the sum of its containers; a limit stands for a missing request; nothing is 0', async (t) => {
+  t.same(podRequests(pod([
+    { name: 'a', image: 'i', resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+    { name: 'b', image: 'i', resources: { limits: { cpu: '0.5', memory: '128Mi' } } },
+    { name: 'c', image: 'i' },
+  ])), { cpu: 750, memory: 192 * 1024 * 1024 });
+  t.throws(() => podRequests(pod([{ name: 'a', image: 'i', resources: { requests: { cpu: 'lots' } } }])), {
+    code: 'invalid-argument', message: /at pod shop\/p spec\.containers\[0\]\.resources\.requests\.cpu/,
+  });
+});
+
+t.test('a node offers its allocatable; unreported is no limit, unreadable is nothing', async (t) => {
+  const node = (allocatable: Record<string, string>): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { allocatable } });
+  t.same(nodeAllocatable(node({ cpu: '4', memory: '8Gi', pods: '110' })), { cpu: 4000, memory: 8 * 1024 ** 3, pods: 110 });
+  t.same(nodeAllocatable(node({})), { cpu: Infinity, memory: Infinity, pods: Infinity });
+  t.same(nodeAllocatable(node({ cpu: 'x', pods: '-1' })), { cpu: 0, memory: Infinity, pods: 0 });
+});
