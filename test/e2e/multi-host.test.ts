@@ -106,7 +106,7 @@ t.test('three hosts: spread, rolling update, scale, host loss and return, delete
     const pods = await eventually('6 ready pods', rolledOut('web:1', REPLICAS));
     const perNode = new Map<string, number>();
     for (const p of pods) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
-    t.same([...perNode.values()].sort(), [2, 2, 2], JSON.stringify([...perNode]));
+    t.same([...perNode.values()].sort(), [2, 2, 2], `${JSON.stringify([...perNode])}; ${controller.berth(['get', 'events']).stdout}${controller.berth(['get', 'nodes']).stdout}`);
     t.same(hosts.map((_, i) => running(i)), [2, 2, 2], 'two containers really run on each host');
     const status = controller.berth(['rollout', 'status', 'deployment/web', '--timeout', '60s']);
     t.equal(status.status, 0, status.stderr);

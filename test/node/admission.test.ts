@@ -85,7 +85,7 @@ async function setup(t: Test) {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const cluster = await startCluster(t, dir);
   const nodeName = `node-${Math.random().toString(36).slice(2, 8)}`;
-  const agent = await startTestAgent(t, dir, ['--controller', cluster.address, '--node-name', nodeName]);
+  const agent = await startTestAgent(t, dir, ['--controller', cluster.address, '--token', await cluster.joinToken(), '--node-name', nodeName]);
   await until('the node to register', async () => (await cluster.controller().registry.tryGet<Node>('Node', undefined, nodeName)) ?? undefined);
   // hostPorts need a namespace whose Pod Security level allows them.
   await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });

@@ -254,8 +254,10 @@ t.test('a failing liveness probe restarts the container; a failing readiness pro
     containers: [{
       name: 'c', image: box,
       command: ['sh', '-c', 'touch /tmp/healthy /tmp/ready; exec sleep 3600'],
-      livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2 },
-      readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1 },
+      // A generous timeout: on a loaded machine a runc exec (seccomp filter and all) can take
+      // longer than the 1 s default, and this test is about failing probes, not slow ones.
+      livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 2, timeoutSeconds: 5 },
+      readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1, timeoutSeconds: 5 },
     }],
   }));
   const before = await running(cluster, 'live');
