@@ -1,8 +1,11 @@
-// The controller process, composed: the store, the object registry over it, the API server
-// (Cluster for users, Node for agents, over node sessions), and, while this controller leads, the
-// controllers (scheduler, deployments, replica sets, node lifecycle, garbage collection). This is
-// the one file that knows them all. Everything it decides it reads back from the store: it can
-// restart at any time.
+// The controller process, composed: the store, the object registry over it, the cluster CA and
+// the service account signing key (both shared through the store), the API server over TLS
+// (Cluster for users, authenticated by certificate or service account token and authorized by
+// RBAC; Node for agents, over node sessions), and, while this controller leads, the controllers
+// (scheduler, deployments, replica sets, node lifecycle, garbage collection, service accounts)
+// writing through a registry fenced by the leader's lease. This is the one file that knows them
+// all. Everything it decides it reads back from the store: it can restart at any time (and each
+// start issues a fresh serving certificate, valid a year).
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs/promises';

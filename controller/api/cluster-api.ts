@@ -138,13 +138,13 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
           }
           const cancel = tunnels.logs(node, { ...req, namespace: pod.metadata.namespace, container: req.container || pod.spec.containers[0]!.name },
             (data) => {
-            call.write({ data });
-            // A reader that stopped costs bounded memory: the agent's stream is cut, not buffered here.
-            if (call.writableLength > MAX_BACKLOG) {
-              cancel();
-              failStream(call, new BerthError('resource-exhausted', `logs of pod ${req.name}: the client is not reading (${call.writableLength} chunks waiting)`));
-            }
-          },
+              call.write({ data });
+              // A reader that stopped costs bounded memory: the agent's stream is cut, not buffered here.
+              if (call.writableLength > MAX_BACKLOG) {
+                cancel();
+                failStream(call, new BerthError('resource-exhausted', `logs of pod ${req.name}: the client is not reading (${call.writableLength} chunks waiting)`));
+              }
+            },
             (err) => (err ? failStream(call, err) : call.end()));
           call.on('cancelled', cancel);
           call.on('close', cancel);

@@ -119,6 +119,8 @@ t.test('seccompProfile: Unconfined for the pod, Localhost for a container; a pro
   fs.writeFileSync(outside, '{"defaultAction":"SCMP_ACT_ALLOW"}');
   fs.symlinkSync(outside, path.join(root, 'escape.json'));
 
+  // Unconfined is refused under the default baseline level: this namespace allows it.
+  await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
   await cluster.apply(podDoc('loose', nodeName, {
     terminationGracePeriodSeconds: 1,
     securityContext: { seccompProfile: { type: 'Unconfined' } },
