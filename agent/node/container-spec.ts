@@ -61,7 +61,25 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
     }
   }
   if (noNewPrivileges) securityOpt.push('no-new-privileges');
-  return { security: { seccomp, noNewPrivileges }, securityOpt };
+  const caps = container.securityContext?.capabilities;
+  const runAsNonRoot = container.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot;
+  return {
+    security: {
+      seccomp, noNewPrivileges,
+      ...(caps?.add?.length ? { capAdd: caps.add } : {}),
+      ...(caps?.drop?.length ? { capDrop: caps.drop } : {}),
+      ...(runAsNonRoot ? { runAsNonRoot } : {}),
+    },
+    securityOpt: [...securityOpt, ...(caps?.add ?? []).map((c) => `cap-add=${c}`), ...(caps?.drop ?? []).map((c) => `cap-drop=${c}`)],
+  };
+}
+
+/** runAsUser (and runAsGroup with it), the container's over the pod's, as the runtime's user word. */
+function runAs(pod: Pod, container: Container): { user?: string } {
+  const uid = container.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
+  const gid = container.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup;
+  if (uid === undefined) return {};
+  return { user: gid === undefined ? String(uid) : `${uid}:${gid}` };
 }
 
 export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
@@ -81,6 +99,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     env,
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
+    ...runAs(pod, container),
     ...(node.serviceAccountDir ? { volumes: [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] } : {}),
     limits: {
       ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where} resources.limits.memory`) } : {}),

@@ -24,6 +24,11 @@ export interface SecurityConfig {
   noNewPrivileges: boolean;
   /** The AppArmor profile the host had loaded for containers when this one was made (apparmor.ts). */
   apparmorProfile?: string;
+  /** Capabilities added to and dropped from the default set, Kubernetes' and docker's way ("ALL" drops all). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** Refuse to start a process whose user resolves to root (Kubernetes' runAsNonRoot). */
+  runAsNonRoot?: boolean;
 }
 
 /** The filter as runc takes it (the runtime spec's linux.seccomp). */

@@ -98,6 +98,45 @@ export function mergeEnv(image: string[] = [], overrides: string[] = [], extra: 
   return [...env.values()];
 }
 
+/** Every capability a container can be given (capabilities(7), as runc knows them). */
+export const ALL_CAPABILITIES = [
+  'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MAC_ADMIN', 'CAP_MAC_OVERRIDE', 'CAP_MKNOD', 'CAP_NET_ADMIN',
+  'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP',
+  'CAP_SETUID', 'CAP_SYSLOG', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_NICE',
+  'CAP_SYS_PACCT', 'CAP_SYS_PTRACE', 'CAP_SYS_RAWIO', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG',
+  'CAP_WAKE_ALARM',
+];
+
+/**
+ * The default set with `drop` taken away ("ALL": everything) and then `add` put in, as docker and
+ * the kubelet apply them; names with or without CAP_, any case. An unknown name is an error.
+ */
+export function effectiveCapabilities(add: readonly string[], drop: readonly string[]): string[] {
+  const canonical = (name: string) => {
+    const upper = name.toUpperCase();
+    if (upper === 'ALL') return 'ALL';
+    const cap = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+    if (!ALL_CAPABILITIES.includes(cap)) throw new BerthError('invalid-argument', `unknown capability "${name}"`);
+    return cap;
+  };
+  const dropped = drop.map(canonical);
+  const added = add.map(canonical);
+  let caps = dropped.includes('ALL') ? [] : DEFAULT_CAPABILITIES.filter((c) => !dropped.includes(c));
+  caps = added.includes('ALL') ? [...ALL_CAPABILITIES] : [...caps, ...added.filter((c) => !caps.includes(c))];
+  return caps;
+}
+
+/** runAsNonRoot, as the kubelet checks it: a numeric user other than 0, or the refusal in its words. */
+function requireNonRoot(word: string, uid: number): void {
+  const name = word.split(':')[0] ?? '';
+  if (name !== '' && !/^\d+$/.test(name)) {
+    throw new BerthError('failed-precondition', `container has runAsNonRoot and image has non-numeric user (${name}), cannot verify user is non-root`);
+  }
+  if (uid === 0) throw new BerthError('failed-precondition', 'container has runAsNonRoot and image will run as root');
+}
+
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const args = processArgs(input.image, input.entrypoint, input.cmd);
   const user = resolveUser(input.user ?? input.image.User ?? '', input.passwd, input.group);
@@ -117,8 +156,10 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   if (pids !== undefined) resources.pids = { limit: pids };
 
   const security = input.security ?? DEFAULT_SECURITY;
+  if (security.runAsNonRoot) requireNonRoot(input.user ?? input.image.User ?? '', user.uid);
+  const capabilities = effectiveCapabilities(security.capAdd ?? [], security.capDrop ?? []);
   // Built for the capabilities the process gets: the default profile unlocks calls by capability.
-  const seccomp = seccompFor(security.seccomp, DEFAULT_CAPABILITIES, input.seccompHost ?? { arch: process.arch, kernel: os.release() });
+  const seccomp = seccompFor(security.seccomp, capabilities, input.seccompHost ?? { arch: process.arch, kernel: os.release() });
 
   return {
     ociVersion: OCI_VERSION,
@@ -129,9 +170,9 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       env,
       cwd,
       capabilities: {
-        bounding: DEFAULT_CAPABILITIES,
-        effective: DEFAULT_CAPABILITIES,
-        permitted: DEFAULT_CAPABILITIES,
+        bounding: capabilities,
+        effective: capabilities,
+        permitted: capabilities,
       },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.nofile.hard, soft: Math.min(input.nofile.soft, input.nofile.hard) }],
       noNewPrivileges: security.noNewPrivileges,

@@ -143,6 +143,16 @@ export interface SeccompProfile {
 /** The pod-wide part of Kubernetes' PodSecurityContext that berth honours. */
 export interface PodSecurityContext {
   seccompProfile?: SeccompProfile;
+  runAsUser?: number;
+  runAsGroup?: number;
+  /** true: a container whose user would be root is not started (CreateContainerConfigError). */
+  runAsNonRoot?: boolean;
+}
+
+/** Capabilities added to and dropped from the default set ("NET_ADMIN", or "ALL" to drop). */
+export interface Capabilities {
+  add?: string[];
+  drop?: string[];
 }
 
 /** The per-container part of Kubernetes' SecurityContext that berth honours. */
@@ -150,6 +160,10 @@ export interface SecurityContext {
   seccompProfile?: SeccompProfile;
   /** false: the process and its children can never gain privileges (no_new_privs). Default true. */
   allowPrivilegeEscalation?: boolean;
+  capabilities?: Capabilities;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';

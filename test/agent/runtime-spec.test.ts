@@ -90,3 +90,13 @@ t.test('users by name or id, through the image\'s passwd and group', async (t) =
 t.test('a relative working directory is refused', async (t) => {
   t.throws(() => buildSpec(base({ workdir: 'srv' })), { code: 'invalid-argument', message: 'the working directory "srv" is invalid, it needs to be an absolute path' });
 });
+
+t.test('capabilities: drop then add, as docker and the kubelet; unknown names refused', async (t) => {
+  const { effectiveCapabilities, DEFAULT_CAPABILITIES, ALL_CAPABILITIES } = await import('../../agent/runtime/spec');
+  t.same(effectiveCapabilities([], []), DEFAULT_CAPABILITIES);
+  t.same(effectiveCapabilities([], ['ALL']), []);
+  t.same(effectiveCapabilities(['NET_BIND_SERVICE'], ['all']), ['CAP_NET_BIND_SERVICE'], 'drop ALL, add one back (restricted\'s only allowance)');
+  t.same(effectiveCapabilities(['net_admin'], ['CAP_NET_RAW', 'MKNOD']), [...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW' && c !== 'CAP_MKNOD'), 'CAP_NET_ADMIN']);
+  t.same(effectiveCapabilities(['ALL'], []), ALL_CAPABILITIES);
+  t.throws(() => effectiveCapabilities(['NET_WIZARD'], []), { code: 'invalid-argument', message: 'unknown capability "NET_WIZARD"' });
+});

@@ -149,6 +149,35 @@ t.test('seccompProfile: Unconfined for the pod, Localhost for a container; a pro
   await deleteAndWait(t, cluster, agent, 'loose', 'escape');
 });
 
+t.test('a restricted namespace runs a pod that asks for nothing: no capabilities, a non-root user; runAsNonRoot refuses root', async (t) => {
+  const { cluster, agent, nodeName, box } = await setup(t);
+  await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+  const restricted = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' as const } };
+  await cluster.apply(podDoc('meek', nodeName, {
+    terminationGracePeriodSeconds: 1,
+    securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+    containers: [{ name: 'c', image: box, command: ['sh', '-c', 'grep -E "^(Uid|Gid|CapEff|CapBnd)" /proc/self/status; exec sleep 3600'], securityContext: restricted }],
+  }));
+  await running(cluster, 'meek');
+  const log = await logOf(cluster, 'meek', 'c', 4);
+  t.match(log, /^Uid:\t1000\t1000\t1000\t1000\nGid:\t3000\t3000\t3000\t3000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n/, 'runs as 1000:3000 with no capability at all');
+
+  await cluster.apply(podDoc('root', nodeName, {
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: 'c', image: box, command: ['sleep', '3600'], securityContext: restricted }],
+  }));
+  const refused = await until('the root pod refused', async () => {
+    const waiting = (await cluster.pod('root'))?.status?.containerStatuses?.[0]?.state?.waiting;
+    return waiting?.message?.includes('runAsNonRoot') ? waiting : undefined;
+  });
+  t.match(refused.message, /container has runAsNonRoot and image will run as root/);
+  t.notMatch(agent.berth(['ps', '--filter', 'label=io.kubernetes.pod.name=root']).stdout, /k8s_c_root/, 'never started');
+
+  const loud = await cluster.apply(podDoc('loud', nodeName, { containers: [{ name: 'c', image: box, command: ['sleep', '1'] }] })).catch((e: Error) => e);
+  t.match(loud, { message: /pods "loud" is forbidden: violates PodSecurity "restricted:latest"/ }, 'and restricted still refuses what asks for more');
+  await deleteAndWait(t, cluster, agent, 'meek', 'root');
+});
+
 t.test("a crashing container waits out the pod back-off: doubling from the agent's initial wait to its cap", async (t) => {
   const { cluster, agent, nodeName, box } = await setup(t);
   const statuses = cluster.statuses('crash');
