@@ -1,7 +1,7 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { Deployment, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import type { ClusterRoleBinding, Deployment, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding } from '../../proto/resources';
 import { age } from './age';
 import { podColumns } from './pod-status';
 
@@ -69,7 +69,32 @@ export const eventTime = (e: Event): string | undefined => e.lastTimestamp || e.
 /** "pod/web-1": the object an event is about. */
 export const involvedRef = (e: Event): string => `${(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`;
 
-const KIND_COLUMNS: Record<string, { header: string[]; wide: string[]; cells(obj: Resource, now: Date): { base: string[]; wide: string[] } }> = {
+/** A kind's columns after NAME: the header, the extra ones of -o wide, and an object's cells. */
+interface KindColumns {
+  header: string[];
+  wide: string[];
+  cells(obj: Resource, now: Date): { base: string[]; wide: string[] };
+}
+
+/** Roles: kubectl shows when they were made, not how old they are. */
+const ROLE_COLUMNS: KindColumns = {
+  header: ['CREATED AT'],
+  wide: [],
+  cells: (obj) => ({ base: [obj.metadata.creationTimestamp ?? ''], wide: [] }),
+};
+
+/** Bindings: the role, and who it is granted to (wide), as kubectl prints them. */
+const BINDING_COLUMNS: KindColumns = {
+  header: ['ROLE', 'AGE'],
+  wide: ['USERS', 'GROUPS', 'SERVICEACCOUNTS'],
+  cells(obj, now) {
+    const b = obj as RoleBinding | ClusterRoleBinding;
+    const of = (kind: string) => (b.subjects ?? []).filter((x) => x.kind === kind).map((x) => (kind === 'ServiceAccount' ? `${x.namespace ?? b.metadata.namespace ?? ''}/${x.name}` : x.name)).join(', ');
+    return { base: [`${b.roleRef.kind}/${b.roleRef.name}`, age(b.metadata.creationTimestamp, now)], wide: [of('User'), of('Group'), of('ServiceAccount')] };
+  },
+};
+
+const KIND_COLUMNS: Record<string, KindColumns> = {
   Pod: {
     header: ['READY', 'STATUS', 'RESTARTS', 'AGE'],
     wide: ['IP', 'NODE'],
@@ -126,6 +151,16 @@ const KIND_COLUMNS: Record<string, { header: string[]; wide: string[]; cells(obj
       return { base: [lease.spec?.holderIdentity ?? '', age(lease.metadata.creationTimestamp, now)], wide: [] };
     },
   },
+  ServiceAccount: {
+    // Kubernetes 1.24+ makes no token Secrets: SECRETS is 0, as kubectl shows it.
+    header: ['SECRETS', 'AGE'],
+    wide: [],
+    cells: (obj, now) => ({ base: ['0', age(obj.metadata.creationTimestamp, now)], wide: [] }),
+  },
+  Role: ROLE_COLUMNS,
+  ClusterRole: ROLE_COLUMNS,
+  RoleBinding: BINDING_COLUMNS,
+  ClusterRoleBinding: BINDING_COLUMNS,
 };
 
 const EVENT_HEADER = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];

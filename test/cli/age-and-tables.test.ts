@@ -1,7 +1,7 @@
 // The cluster verbs' columns as kubectl prints them: ages, tables, labels, selectors, -o output.
 
 import t from 'tap';
-import type { Deployment, Event, Namespace, Node, Pod, ReplicaSet } from '../../proto/resources';
+import type { Deployment, Event, Namespace, Node, Pod, ReplicaSet, RoleBinding } from '../../proto/resources';
 import { kindInfo } from '../../proto/resources';
 import { parseDuration } from '../../cli/common/args';
 import { age, describeTime, humanDuration } from '../../cli/cluster/age';
@@ -121,4 +121,19 @@ t.test('-o yaml: one object as itself with sorted keys; several as a List; -o na
   t.equal(JSON.parse(formatObjects([], 'json', false)).kind, 'List', 'no objects: an empty List');
   t.equal(formatObjects([pod, deployment], 'name', false), 'pod/p\ndeployment.apps/web\n');
   t.equal(toYaml({ a: '8080', b: 'yes' }), 'a: "8080"\nb: yes\n', 'strings that read as numbers are quoted');
+});
+
+t.test('RBAC and service account rows, as kubectl prints them', async (t) => {
+  const opts = { wide: false, allNamespaces: false, showLabels: false, prefixNames: false };
+  const created = ago(2 * M);
+  const binding: RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'devs', namespace: 'shop', creationTimestamp: created },
+    subjects: [{ kind: 'User', name: 'alice' }, { kind: 'Group', name: 'dev' }, { kind: 'ServiceAccount', name: 'ci' }],
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+  };
+  t.same(columnsFor(kindInfo('rolebinding')!, opts).header, ['NAME', 'ROLE', 'AGE']);
+  t.same(columnsFor(kindInfo('rolebinding')!, opts).row(binding, NOW), ['devs', 'ClusterRole/edit', '2m']);
+  t.same(columnsFor(kindInfo('rolebinding')!, { ...opts, wide: true }).row(binding, NOW), ['devs', 'ClusterRole/edit', '2m', 'alice', 'dev', 'shop/ci']);
+  t.same(columnsFor(kindInfo('clusterrole')!, opts).row({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'view', creationTimestamp: created } }, NOW), ['view', created]);
+  t.same(columnsFor(kindInfo('sa')!, opts).row({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', creationTimestamp: created } }, NOW), ['default', '0', '2m']);
 });
