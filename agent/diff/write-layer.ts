@@ -114,7 +114,7 @@ async function emitFile(native: BerthFs, fd: number, rel: string, expected: numb
     native.close(file);
   }
   if (copied !== expected) {
-    throw new BerthError('failed-precondition', `/${Buffer.from(rel, 'latin1').toString('utf8')} changed size while it was committed; stop or pause the container first`);
+    throw new BerthError('failed-precondition', `/${Buffer.from(rel, 'latin1').toString('utf8')} changed size while it was committed; commit with the container paused (without --pause=false) or stopped`);
   }
   const pad = (BLOCK - (expected % BLOCK)) % BLOCK;
   if (pad) await emit(Buffer.alloc(pad));
