@@ -34,7 +34,8 @@ Container commands (docker's flags):
              IMAGE [CMD...]
   start | stop [-t S] | restart | kill [-s SIG] | rm [-f] CONTAINER...
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
-  inspect | diff | commit C [REPO[:TAG]] | wait | container prune | system df | system prune [-a]
+  inspect | diff | wait | container prune | system df | system prune [-a]
+  commit [-a AUTHOR] [-m MSG] [--pause=false] C [REPO[:TAG]]   (a running C is frozen while read)
   (with a controller configured, logs and diff are the cluster's: use container logs|diff)
 
 Processes:

@@ -8,11 +8,15 @@
 // mounts without them), an upper entry would stand for lower content at another path or without
 // its data; such an upper dir is refused rather than read wrongly.
 //
+// The walk reads the upper dir through descriptors (native/: openBeneath and the calls on its
+// descriptor), never through paths: a running container may swap a directory for a symlink to /
+// or /etc while it is read, and that must never put a host file into `diff` or a commit.
+//
 // Paths are byte strings (one char per byte, the berth_fs convention), so names that are not
 // UTF-8 survive the walk; `changes` shows them as text.
 
+import { fstatSync, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 import type { Change } from './types';
@@ -21,11 +25,26 @@ import type { Change } from './types';
 export interface UpperEntry {
   /** Path relative to the upper dir, a byte string, never empty. */
   rel: string;
+  /** Of the object `fd` holds. */
   stats: Stats;
   /** A 0/0 character device: the path is deleted. */
   whiteout: boolean;
   /** A directory that hides the lower directories' contents. */
   opaque: boolean;
+  /**
+   * An O_PATH descriptor on the entry, opened without following any symlink: read its xattrs
+   * (rel ""), link target and content through it, not through `rel`. The walk owns it: valid
+   * until the walk moves on, never closed by the consumer.
+   */
+  fd: number;
+}
+
+export interface WalkOptions {
+  /**
+   * Called with each entry once it is opened, before it is yielded or listed: where tests change
+   * the tree under the walk (swap a directory for a symlink), as a running container could.
+   */
+  onOpened?: (rel: string) => void | Promise<void>;
 }
 
 const OVERLAY_XATTR = 'trusted.overlay.';
@@ -41,40 +60,57 @@ export function isWhiteout(stats: Stats): boolean {
 
 /**
  * Walk an upper dir depth-first, parents first, siblings in byte order (so a layer made from it
- * is the same bytes every time). The upper dir itself is not yielded.
+ * is the same bytes every time). The upper dir itself is not yielded. An entry deleted between
+ * the listing of its directory and its opening is left out: the walk sees it gone.
  */
-export async function* walkUpper(upper: string): AsyncGenerator<UpperEntry> {
+export async function* walkUpper(upper: string, options: WalkOptions = {}): AsyncGenerator<UpperEntry> {
   const native = berthFs();
   const root = native.openRoot(upper);
   try {
-    yield* walkDir(native, root, Buffer.from(upper, 'utf8').toString('latin1'), '');
+    yield* walkDir(native, root, '', options);
   } finally {
     native.close(root);
   }
 }
 
-async function* walkDir(native: BerthFs, root: number, upper: string, dir: string): AsyncGenerator<UpperEntry> {
-  const names = (await fs.readdir(bytes(join(upper, dir)), { encoding: 'buffer' }))
-    .sort(Buffer.compare)
-    .map((b) => b.toString('latin1'));
-  for (const name of names) {
+async function* walkDir(native: BerthFs, dirFd: number, dir: string, options: WalkOptions): AsyncGenerator<UpperEntry> {
+  // Byte strings compare by char code, which is byte order.
+  for (const name of native.readDir(dirFd).sort()) {
     const rel = join(dir, name);
-    const stats = await fs.lstat(bytes(join(upper, rel)));
-    refuseIndirection(native, root, rel);
-    const whiteout = isWhiteout(stats);
-    const opaque = stats.isDirectory() && isOpaque(native, root, rel);
-    yield { rel, stats, whiteout, opaque };
-    if (stats.isDirectory()) yield* walkDir(native, root, upper, rel);
+    const fd = openEntry(native, dirFd, name);
+    if (fd === undefined) continue;
+    try {
+      const stats = fstatSync(fd);
+      refuseIndirection(native, fd, rel);
+      const whiteout = isWhiteout(stats);
+      const opaque = stats.isDirectory() && isOpaque(native, fd);
+      await options.onOpened?.(rel);
+      yield { rel, stats, whiteout, opaque, fd };
+      if (stats.isDirectory()) yield* walkDir(native, fd, rel, options);
+    } finally {
+      native.close(fd);
+    }
   }
 }
 
-function isOpaque(native: BerthFs, root: number, rel: string): boolean {
-  return native.getxattr(root, rel, 'trusted.overlay.opaque')?.toString('latin1') === 'y';
+/** The entry `name` of the directory `dirFd` holds, itself; undefined once it is gone. */
+function openEntry(native: BerthFs, dirFd: number, name: string): number | undefined {
+  try {
+    return native.openBeneath(dirFd, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
-function refuseIndirection(native: BerthFs, root: number, rel: string): void {
+/** Whether the object `fd` holds (rel "") or `rel` below it is an opaque directory. */
+function isOpaque(native: BerthFs, fd: number, rel = ''): boolean {
+  return native.getxattr(fd, rel, 'trusted.overlay.opaque')?.toString('latin1') === 'y';
+}
+
+function refuseIndirection(native: BerthFs, fd: number, rel: string): void {
   for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
-    if (native.getxattr(root, rel, name) !== undefined) {
+    if (native.getxattr(fd, '', name) !== undefined) {
       throw new BerthError(
         'failed-precondition',
         `${fromBytePath(rel)}: the upper dir uses overlay's ${name.slice(OVERLAY_XATTR.length)} feature, which berth cannot turn into a layer; mount with redirect_dir=off,metacopy=off`,
@@ -83,7 +119,7 @@ function refuseIndirection(native: BerthFs, root: number, rel: string): void {
   }
 }
 
-/** The entry's own xattrs, overlay's bookkeeping left out. */
+/** The entry's own xattrs, overlay's bookkeeping left out (rel "": the object `root` holds). */
 export function xattrsOf(native: BerthFs, root: number, rel: string): Array<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [];
   for (const name of native.listxattr(root, rel).sort()) {
@@ -116,7 +152,7 @@ export async function changes(upper: string, lowerDirs: string[]): Promise<Chang
     // A directory of the image deleted and made again hides what the image had in it: each
     // hidden entry the new directory does not have again is a deletion.
     if (entry.opaque && inImage) {
-      const kept = new Set((await fs.readdir(bytes(join(upper, entry.rel)), { encoding: 'buffer' })).map((b) => b.toString('latin1')));
+      const kept = new Set(berthFs().readDir(entry.fd));
       for (const name of await lower.list(entry.rel)) {
         if (!kept.has(name)) out.push({ kind: 'D', path: `${shown}/${fromBytePath(name)}` });
       }

@@ -10,7 +10,7 @@
 export type { AppliedLayer, ApplyLimits, ApplyStats, Change, ChangeKind } from './types';
 export { applyBlob } from './apply-blob';
 export { applyLayer } from './apply';
-export { changes, LowerView, walkUpper, type UpperEntry } from './changes';
+export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from './changes';
 export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
 export { EMPTY_LAYER_DIFF_ID, layerFromUpper } from './write-layer';

@@ -5,13 +5,16 @@
 // everything about one entry into a single PAX record set as readers (Go's archive/tar) expect.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import * as fs from 'node:fs/promises';
+import { read } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { BerthError } from '../../proto/errors';
-import { berthFs } from '../native';
+import { berthFs, type BerthFs } from '../native';
 import type { Digest } from '../oci';
-import { bytes, walkUpper, xattrsOf } from './changes';
+import { bytes, walkUpper, xattrsOf, type WalkOptions } from './changes';
+
+const readAt = promisify(read);
+const CHUNK = 256 * 1024;
 
 const BLOCK = 512;
 const WHITEOUT = '.wh.';
@@ -36,9 +39,10 @@ interface TarHeader {
  * An OCI layer tar of an overlay upper dir, written to `out` (not ended): whiteouts become
  * `.wh.NAME` files, opaque directories get a `.wh..wh..opq` entry, files with one inode are
  * hard links to the first of their names, overlay's own xattrs are dropped. Returns the diff ID
- * and the tar's size.
+ * and the tar's size. Every byte is read through the walk's descriptors (changes.ts), so what a
+ * running container does to its layer meanwhile can change what is read only among its own files.
  */
-export async function layerFromUpper(upper: string, out: Writable): Promise<{ diffId: Digest; size: number }> {
+export async function layerFromUpper(upper: string, out: Writable, options: WalkOptions = {}): Promise<{ diffId: Digest; size: number }> {
   const native = berthFs();
   const hash = createHash('sha256');
   let size = 0;
@@ -49,65 +53,68 @@ export async function layerFromUpper(upper: string, out: Writable): Promise<{ di
   };
   // First name of each multiply-linked inode; later names link to it.
   const inodes = new Map<string, string>();
-  const root = native.openRoot(upper);
-  try {
-    for await (const { rel, stats, whiteout, opaque } of walkUpper(upper)) {
-      const base = rel.slice(rel.lastIndexOf('/') + 1);
-      if (base.startsWith(WHITEOUT)) {
-        // A real file named like a whiteout would delete something in every image built on this.
-        throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
-      }
-      const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: Math.floor(stats.mtimeMs / 1000), size: 0 };
-      if (whiteout) {
-        const parent = rel.slice(0, rel.length - base.length);
-        await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
-        continue;
-      }
-      const xattrs = xattrsOf(native, root, rel);
-      if (stats.isDirectory()) {
-        await emit(encodeHeader({ ...common, name: `${rel}/`, type: '5', xattrs }));
-        if (opaque) await emit(encodeHeader({ ...common, name: `${rel}/${OPAQUE}`, type: '0', mode: 0o600 }));
-        continue;
-      }
-      if (stats.nlink > 1) {
-        const key = `${stats.dev}:${stats.ino}`;
-        const first = inodes.get(key);
-        if (first !== undefined) {
-          await emit(encodeHeader({ ...common, name: rel, type: '1', linkname: first }));
-          continue;
-        }
-        inodes.set(key, rel);
-      }
-      if (stats.isFile()) {
-        await emit(encodeHeader({ ...common, name: rel, type: '0', size: stats.size, xattrs }));
-        await emitFile(upper, rel, stats.size, emit);
-      } else if (stats.isSymbolicLink()) {
-        const target = (await fs.readlink(bytes(`${Buffer.from(upper, 'utf8').toString('latin1')}/${rel}`), { encoding: 'buffer' })).toString('latin1');
-        await emit(encodeHeader({ ...common, name: rel, type: '2', linkname: target, xattrs }));
-      } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
-        const type = stats.isFIFO() ? '6' : stats.isCharacterDevice() ? '3' : '4';
-        await emit(encodeHeader({ ...common, name: rel, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev), xattrs }));
-      }
-      // Sockets are not part of a filesystem image; docker leaves them out too.
+  for await (const { rel, stats, whiteout, opaque, fd } of walkUpper(upper, options)) {
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+    if (base.startsWith(WHITEOUT)) {
+      // A real file named like a whiteout would delete something in every image built on this.
+      throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
     }
-  } finally {
-    native.close(root);
+    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: Math.floor(stats.mtimeMs / 1000), size: 0 };
+    if (whiteout) {
+      const parent = rel.slice(0, rel.length - base.length);
+      await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
+      continue;
+    }
+    const xattrs = xattrsOf(native, fd, '');
+    if (stats.isDirectory()) {
+      await emit(encodeHeader({ ...common, name: `${rel}/`, type: '5', xattrs }));
+      if (opaque) await emit(encodeHeader({ ...common, name: `${rel}/${OPAQUE}`, type: '0', mode: 0o600 }));
+      continue;
+    }
+    if (stats.nlink > 1) {
+      const key = `${stats.dev}:${stats.ino}`;
+      const first = inodes.get(key);
+      if (first !== undefined) {
+        await emit(encodeHeader({ ...common, name: rel, type: '1', linkname: first }));
+        continue;
+      }
+      inodes.set(key, rel);
+    }
+    if (stats.isFile()) {
+      await emit(encodeHeader({ ...common, name: rel, type: '0', size: stats.size, xattrs }));
+      await emitFile(native, fd, rel, stats.size, emit);
+    } else if (stats.isSymbolicLink()) {
+      const target = native.readLink(fd);
+      await emit(encodeHeader({ ...common, name: rel, type: '2', linkname: target, xattrs }));
+    } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
+      const type = stats.isFIFO() ? '6' : stats.isCharacterDevice() ? '3' : '4';
+      await emit(encodeHeader({ ...common, name: rel, type, devmajor: major(stats.rdev), devminor: minor(stats.rdev), xattrs }));
+    }
+    // Sockets are not part of a filesystem image; docker leaves them out too.
   }
   await emit(Buffer.alloc(2 * BLOCK));
   return { diffId: `sha256:${hash.digest('hex')}`, size };
 }
 
-async function emitFile(upper: string, rel: string, expected: number, emit: (chunk: Buffer) => Promise<void>): Promise<void> {
+/** The file's first `expected` bytes, read through the walk's descriptor `fd` on it. */
+async function emitFile(native: BerthFs, fd: number, rel: string, expected: number, emit: (chunk: Buffer) => Promise<void>): Promise<void> {
   if (expected === 0) return;
-  const file = `${Buffer.from(upper, 'utf8').toString('latin1')}/${rel}`;
+  const file = native.openRead(fd);
   let copied = 0;
-  // Read no further than the size in the header: a file growing meanwhile must not corrupt the tar.
-  for await (const chunk of createReadStream(bytes(file), { start: 0, end: expected - 1 }) as AsyncIterable<Buffer>) {
-    copied += chunk.length;
-    await emit(chunk);
+  try {
+    // Read no further than the size in the header: a file growing meanwhile must not corrupt the tar.
+    while (copied < expected) {
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, expected - copied));
+      const { bytesRead } = await readAt(file, chunk, 0, chunk.length, copied);
+      if (bytesRead === 0) break;
+      copied += bytesRead;
+      await emit(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
+    }
+  } finally {
+    native.close(file);
   }
   if (copied !== expected) {
-    throw new BerthError('failed-precondition', `/${Buffer.from(rel, 'latin1').toString('utf8')} changed size while it was committed; stop or pause the container first`);
+    throw new BerthError('failed-precondition', `/${Buffer.from(rel, 'latin1').toString('utf8')} changed size while it was committed; commit with the container paused (without --pause=false) or stopped`);
   }
   const pad = (BLOCK - (expected % BLOCK)) % BLOCK;
   if (pad) await emit(Buffer.alloc(pad));

@@ -308,6 +308,15 @@ static int open_root_dir(int root) {
   return fd;
 }
 
+// The /proc link of one of our descriptors: the path that names exactly the object the
+// descriptor holds, whatever has been renamed or swapped since it was opened. For the calls that
+// refuse O_PATH descriptors (f*xattr, open for reading); a magic link of our own, never one a
+// tree we read could plant.
+static const char *fd_link(int fd, char *buf, size_t size) {
+  snprintf(buf, size, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
 // Runs a create step; when the name is taken, removes what is there and tries once more (what
 // tar and containerd do). keep_dir: an existing directory is kept and reported with 1.
 typedef int (*create_fn)(int parent, const char *base, void *arg);
@@ -864,7 +873,8 @@ static napi_value js_fsetxattr(napi_env env, napi_callback_info info) {
 }
 
 // getxattr(root, rel, name): Buffer | undefined — the object's own xattr (symlinks included),
-// undefined when it has none of that name. For checks and for diffing snapshots.
+// undefined when it has none of that name. For checks and for diffing snapshots. With rel "",
+// the object `root` itself stands for, of any type (an entry openBeneath opened).
 static napi_value js_getxattr(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t root;
@@ -880,10 +890,9 @@ static napi_value js_getxattr(napi_env env, napi_callback_info info) {
   const char *step = "openat2";
   if (resolve(root, rel, false, &t) == 0) {
     if (t.base == NULL) {
-      int fd = open_root_dir(root);
-      step = "fgetxattr";
-      if (fd >= 0) n = fgetxattr(fd, name, value, sizeof value);
-      close_keep_errno(fd, -1);
+      char proc[64];
+      step = "getxattr";
+      n = getxattr(fd_link(root, proc, sizeof proc), name, value, sizeof value);
     } else {
       struct berth_xattr_args xa = { .value = (uintptr_t)value, .size = sizeof value };
       step = "getxattrat";
@@ -915,7 +924,8 @@ static napi_value js_getxattr(napi_env env, napi_callback_info info) {
 #endif
 
 // listxattr(root, rel): string[] — names of the object's own xattrs (symlinks included, the
-// final symlink not followed), as byte strings. For turning an upper dir into a layer.
+// final symlink not followed), as byte strings. For turning an upper dir into a layer. With rel
+// "", the object `root` itself stands for, of any type (an entry openBeneath opened).
 static napi_value js_listxattr(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t root;
@@ -930,10 +940,9 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
   const char *step = "openat2";
   if (resolve(root, rel, false, &t) == 0) {
     if (t.base == NULL) {
-      int fd = open_root_dir(root);
-      step = "flistxattr";
-      if (fd >= 0) n = flistxattr(fd, list, sizeof list);
-      close_keep_errno(fd, -1);
+      char proc[64];
+      step = "listxattr";
+      n = listxattr(fd_link(root, proc, sizeof proc), list, sizeof list);
     } else {
       step = "listxattrat";
       n = syscall(SYS_listxattrat, t.parent, t.base, AT_SYMLINK_NOFOLLOW, list, sizeof list);
@@ -964,6 +973,134 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
     off += (long)len + 1;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a tree that someone else may be changing: a container's writable layer, which commit
+// turns into a layer and diff compares. A walk holds a descriptor on each directory it is in and
+// opens every entry by name relative to its directory's descriptor, following no symlink at any
+// step and crossing no mount. Everything about the entry -- type and metadata (fstat), xattrs
+// (getxattr/listxattr with rel ""), link target, content, children -- is then read through that
+// one descriptor. A container that swaps a directory for a symlink to / or /etc while it is read
+// changes which of its own objects the walk sees; it cannot make the walk read a host file.
+
+// openat2 beneath dirfd: no symlink followed anywhere on the way (the last component neither,
+// with O_NOFOLLOW), no ".." above it, no mount crossed.
+static int open_beneath(int dirfd, const char *path, uint64_t flags) {
+  struct open_how how = {
+    .flags = flags | O_CLOEXEC,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  for (int i = 0; i < 64; i++) {
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) return (int)fd;
+  }
+  return -1;
+}
+
+// openBeneath(dirFd, rel): number — an O_PATH descriptor on the object at rel itself (a symlink
+// stays a symlink), or ELOOP when a directory on the way is a symlink, EXDEV when it is a mount.
+static napi_value js_open_beneath(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t dirfd;
+  char rel[PATH_MAX], checked[PATH_MAX];
+  if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], &dirfd) || !get_path(env, argv[1], rel, true)) {
+    return NULL;
+  }
+  // The same refusals as every (root, rel) call: "", "." and ".." components.
+  char *dir, *base;
+  strcpy(checked, rel);
+  if (!split(checked, &dir, &base)) {
+    throw_errno(env, EINVAL, "path", rel);
+    return NULL;
+  }
+  int fd = open_beneath(dirfd, rel, O_PATH | O_NOFOLLOW);
+  if (fd < 0) {
+    throw_errno(env, errno, "openat2", rel);
+    return NULL;
+  }
+  return int32(env, fd);
+}
+
+// readDir(fd): string[] — the names in the directory the descriptor holds (O_PATH is fine), as
+// byte strings, in directory order, without "." and "..".
+static napi_value js_read_dir(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+  if (d == NULL) {
+    throw_errno(env, errno, dfd < 0 ? "openat" : "fdopendir", "");
+    close_keep_errno(dfd, -1);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t count = 0;
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    napi_value name;
+    napi_create_string_latin1(env, e->d_name, NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, out, count++, name);
+  }
+  int saved = errno;
+  closedir(d);
+  if (saved != 0) {
+    throw_errno(env, saved, "readdir", "");
+    return NULL;
+  }
+  return out;
+}
+
+// readLink(fd): string — the target of the symlink the O_PATH descriptor holds, as a byte string.
+static napi_value js_read_link(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  char target[PATH_MAX];
+  ssize_t n = readlinkat(fd, "", target, sizeof target);
+  if (n < 0 || n == (ssize_t)sizeof target) {
+    throw_errno(env, n < 0 ? errno : ENAMETOOLONG, "readlinkat", "");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_string_latin1(env, target, (size_t)n, &out);
+  return out;
+}
+
+// openRead(fd): number — a read-only descriptor on the regular file the O_PATH descriptor holds,
+// reopened through the descriptor's own /proc link: the name is not looked up again, so what is
+// read is the file that was looked at, and a device or fifo swapped in is never opened (opening
+// one can block or have effects). Anything but a regular file is EINVAL.
+static napi_value js_open_read(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  struct stat held, opened;
+  if (fstat(fd, &held) < 0) {
+    throw_errno(env, errno, "fstat", "");
+    return NULL;
+  }
+  if (!S_ISREG(held.st_mode)) {
+    throw_errno(env, EINVAL, "openRead (not a regular file)", "");
+    return NULL;
+  }
+  char proc[64];
+  int rfd = open(fd_link(fd, proc, sizeof proc), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (rfd < 0) {
+    throw_errno(env, errno, "open", proc);
+    return NULL;
+  }
+  int err = fstat(rfd, &opened) < 0 ? errno
+            : opened.st_dev != held.st_dev || opened.st_ino != held.st_ino ? ESTALE : 0;
+  if (err != 0) {
+    close(rfd);
+    throw_errno(env, err, "open", proc);
+    return NULL;
+  }
+  return int32(env, rfd);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1173,6 +1310,10 @@ NAPI_MODULE_INIT() {
     { "fsetxattr", js_fsetxattr },
     { "getxattr", js_getxattr },
     { "listxattr", js_listxattr },
+    { "openBeneath", js_open_beneath },
+    { "readDir", js_read_dir },
+    { "readLink", js_read_link },
+    { "openRead", js_open_read },
     { "mountOverlay", js_mount_overlay },
     { "unmount", js_unmount },
     { "createNetns", js_create_netns },

@@ -13,6 +13,12 @@
 //   name (a whole tree, for a directory), except that mkdir keeps an existing directory.
 // - Failures throw Errors shaped like Node's fs errors: `code` ('ENOENT'...), `errno`,
 //   `syscall`, `path`.
+//
+// Reading a tree someone else may change meanwhile (a running container's writable layer) goes
+// by descriptor instead: openBeneath opens an entry relative to its directory's descriptor,
+// following no symlink on the way, and the entry's metadata (fs.fstatSync), xattrs (rel ""),
+// link target, content and children are all read through that descriptor. A directory swapped
+// for a symlink to / can then change only which of the tree's own objects are read.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +26,21 @@ import { dirname, join } from 'node:path';
 export interface BerthFs {
   /** An O_PATH descriptor on the directory that confines all other calls. */
   openRoot(path: string): number;
+  /**
+   * An O_PATH descriptor on the object at `rel` below the directory `dirFd` holds, the object
+   * itself (a symlink is not followed). No symlink is followed on the way either (ELOOP), nor a
+   * mount crossed (EXDEV). For walking a tree that may change while it is read.
+   */
+  openBeneath(dirFd: number, rel: string): number;
+  /** Names in the directory a descriptor holds (O_PATH is fine), unsorted, without "." and "..". */
+  readDir(fd: number): string[];
+  /** The target of the symlink an O_PATH descriptor (openBeneath) holds, verbatim. */
+  readLink(fd: number): string;
+  /**
+   * A read-only descriptor on the regular file an O_PATH descriptor holds, without looking its
+   * name up again; EINVAL for anything but a regular file (a device is never opened).
+   */
+  openRead(fd: number): number;
   close(fd: number): void;
   /** True if created, false if a directory was already there (its metadata is untouched). */
   mkdir(root: number, rel: string, mode: number): boolean;
@@ -29,7 +50,10 @@ export interface BerthFs {
   symlink(root: number, rel: string, target: string): void;
   /** Hard link; `targetRel` is resolved inside the root too, its last component not followed. */
   link(root: number, rel: string, targetRel: string): void;
-  /** Names of the object's own xattrs (a symlink's included; the last component not followed). */
+  /**
+   * Names of the object's own xattrs (a symlink's included; the last component not followed).
+   * rel "": the object the descriptor holds, of any type.
+   */
   listxattr(root: number, rel: string): string[];
   /**
    * Mount an overlay at `target`: `lowers` topmost first (any number: each is passed on its own
@@ -65,7 +89,10 @@ export interface BerthFs {
   remove(root: number, rel: string): void;
   futimes(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   fsetxattr(fd: number, name: string, value: Buffer): void;
-  /** The object's own xattr (symlinks included), undefined if it has none of that name. */
+  /**
+   * The object's own xattr (symlinks included), undefined if it has none of that name. rel "":
+   * the object the descriptor holds, of any type.
+   */
   getxattr(root: number, rel: string, name: string): Buffer | undefined;
 }
 

@@ -18,7 +18,7 @@ export {
 export { CgroupGroups, checkGroupName, effectivePidsLimit, type GroupLimits } from './cgroups';
 export { chooseAppArmorProfile, hostAppArmorProfile } from './apparmor';
 export { resolveUser, type ResolvedUser } from './user';
-export { ContainerService, type CreateRequest, type ContainerServiceOptions } from './service';
+export { ContainerService, type CommitOptions, type CreateRequest, type ContainerServiceOptions } from './service';
 export { ContainerStore } from './store';
 export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';

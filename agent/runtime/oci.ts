@@ -89,6 +89,13 @@ export interface OciRuntime {
   /** A container that already stopped is not an error; an unknown one is 'not-found'. */
   kill(id: string, signal: string): Promise<void>;
   /**
+   * Freeze the container's processes where they are (cgroup freezer), as `docker pause`: they
+   * run no instruction until `resume`. One that has already stopped is 'failed-precondition'.
+   */
+  pause(id: string): Promise<void>;
+  /** Thaw a paused container; one not paused, or gone, is not an error. */
+  resume(id: string): Promise<void>;
+  /**
    * Idempotent. Without force a running container is 'failed-precondition'. Also removes
    * conmon's records, so the id can be created again.
    */
@@ -314,6 +321,8 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     // async throughout: a bad id rejects like every other failure instead of throwing.
     start: async (id) => { checkId(id); await runc.start(id); },
     kill: async (id, signal) => { checkId(id); await runc.kill(id, signal); },
+    pause: async (id) => { checkId(id); await runc.pause(id); },
+    resume: async (id) => { checkId(id); await runc.resume(id); },
     delete: del,
     state: async (id) => {
       checkId(id);

@@ -108,6 +108,25 @@ export class Runc {
     throw failure('kill', id, r);
   }
 
+  /**
+   * Freeze every process of the container (the cgroup freezer: v1 freezer.state, v2
+   * cgroup.freeze). A container whose process has ended is 'failed-precondition'.
+   */
+  async pause(id: string): Promise<void> {
+    const r = await this.run(['pause', id]);
+    if (r.code === 0) return;
+    if (mentions(r, NOT_FOUND)) throw failure('pause', id, r, 'not-found');
+    if (mentions(r, 'not running')) throw failure('pause', id, r, 'failed-precondition');
+    throw failure('pause', id, r);
+  }
+
+  /** Thaw what `pause` froze; a container not paused (or gone) is left as it is. */
+  async resume(id: string): Promise<void> {
+    const r = await this.run(['resume', id]);
+    if (r.code === 0 || mentions(r, 'not paused') || mentions(r, NOT_FOUND)) return;
+    throw failure('resume', id, r);
+  }
+
   /** Idempotent: a container runc does not know is already deleted. */
   async delete(id: string, force: boolean): Promise<void> {
     const r = await this.run(['delete', ...(force ? ['--force'] : []), id]);

@@ -9,6 +9,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 import { BerthError } from '../../proto/errors';
 import { layerFromUpper, type Change } from '../diff';
 import type { ImageRecord, ImageStore } from '../images';
@@ -53,6 +54,15 @@ export interface CreateRequest {
   securityOpt?: string[];
   /** A cgroup under the agent's cgroup parent to hold the container (a pod's); see CgroupGroups. */
   cgroup?: string;
+}
+
+export interface CommitOptions {
+  /** REPOSITORY[:TAG]; none: an untagged image. */
+  reference?: string;
+  author?: string;
+  message?: string;
+  /** Freeze a running container while its writable layer is read (docker commit --pause). Default true. */
+  pause?: boolean;
 }
 
 export interface ContainerServiceOptions {
@@ -430,27 +440,71 @@ export class ContainerService {
 
   /**
    * berth commit: the container's writable layer as one more layer on its image's stack, a new
-   * image with the container's settings as its defaults. The container should be stopped or
-   * paused while its layer is read.
+   * image with the container's settings as its defaults. A running container is frozen while its
+   * layer is read (`pause`, default true, as docker commit's --pause), so that a process writing
+   * meanwhile is not committed half-way through its writes. Runs in the container's queue: a stop
+   * or rm waits for it rather than pulling the layer away, or signalling frozen processes.
    */
-  async commit(word: string, options: { reference?: string; author?: string; message?: string } = {}): Promise<ImageRecord> {
+  commit(word: string, options: CommitOptions = {}): Promise<ImageRecord> {
     const c = this.store.resolve(word);
-    const parent = this.o.images.get(c.config.imageId);
-    if (!parent) throw new BerthError('not-found', `container ${c.name}: its image is gone`);
-    const { upper } = this.pathsOf(c);
-    return this.o.images.importLayer({
-      parent,
-      writeTar: (out) => layerFromUpper(upper, out),
-      ...(options.reference ? { repoTag: options.reference } : {}),
-      ...(options.author ? { author: options.author } : {}),
-      ...(options.message ? { message: options.message } : {}),
-      containerConfig: {
-        ...(c.config.cmd ? { Cmd: c.config.cmd } : {}),
-        ...(c.config.entrypoint ? { Entrypoint: c.config.entrypoint } : {}),
-        ...(c.config.env.length ? { Env: c.config.env } : {}),
-      },
-      createdBy: c.config.args.join(' '),
+    return this.queues.serial(c.id, async () => {
+      const current = this.store.get(c.id);
+      if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      const parent = this.o.images.get(current.config.imageId);
+      if (!parent) throw new BerthError('not-found', `container ${current.name}: its image is gone`);
+      const { upper } = this.pathsOf(current);
+      const read = (out: Writable) => layerFromUpper(upper, out);
+      return this.o.images.importLayer({
+        parent,
+        // Only reading the layer needs the processes still; compressing and storing it does not.
+        writeTar: (out) => (options.pause === false ? read(out) : this.frozen(current, () => read(out))),
+        ...(options.reference ? { repoTag: options.reference } : {}),
+        ...(options.author ? { author: options.author } : {}),
+        ...(options.message ? { message: options.message } : {}),
+        containerConfig: {
+          ...(current.config.cmd ? { Cmd: current.config.cmd } : {}),
+          ...(current.config.entrypoint ? { Entrypoint: current.config.entrypoint } : {}),
+          ...(current.config.env.length ? { Env: current.config.env } : {}),
+        },
+        createdBy: current.config.args.join(' '),
+      });
     });
+  }
+
+  /**
+   * `read` with the container's processes frozen (runc pause: the cgroup freezer), thawed after
+   * it whether it succeeds or fails. A container that is not running has nothing to freeze; one
+   * whose pause is refused (its process just ended, or someone else paused it) is read as it is
+   * and left as it is. The freeze is in the record from before the pause until after the thaw,
+   * so that a thaw the agent never got to (it died, or runc failed) happens at its next adoption.
+   */
+  private async frozen<T>(record: ContainerRecord, read: () => Promise<T>): Promise<T> {
+    if (record.state.status !== 'running') return read();
+    await this.markFrozen(record.id, new Date().toISOString());
+    let paused = false;
+    try {
+      await this.o.oci.pause(record.id);
+      paused = true;
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'failed-precondition')) {
+        await this.markFrozen(record.id, undefined);
+        throw err;
+      }
+    }
+    try {
+      return await read();
+    } finally {
+      if (paused) await this.o.oci.resume(record.id);
+      await this.markFrozen(record.id, undefined);
+    }
+  }
+
+  private async markFrozen(id: string, frozenAt: string | undefined): Promise<void> {
+    const record = this.store.get(id);
+    if (!record) return;
+    const state = { ...record.state, frozenAt };
+    if (frozenAt === undefined) delete state.frozenAt;
+    await this.store.save({ ...record, state });
   }
 
   async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {

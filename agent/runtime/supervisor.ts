@@ -130,6 +130,17 @@ export class Supervisor {
     }
   }
 
+  /**
+   * A commit froze the container and the agent died before thawing it: thaw it now (resuming a
+   * container that is not paused, or is gone, does nothing), then forget the freeze.
+   */
+  private async thaw(record: ContainerRecord): Promise<void> {
+    await this.d.oci.resume(record.id);
+    const state = { ...record.state };
+    delete state.frozenAt;
+    await this.d.store.save({ ...record, state });
+  }
+
   /** After an agent restart: pick up a running container's exit, or record one that happened. */
   async adopt(record: ContainerRecord): Promise<void> {
     const { oci, queues } = this.d;
@@ -139,6 +150,7 @@ export class Supervisor {
       return;
     }
     if (record.state.status !== 'running') return;
+    if (record.state.frozenAt) await queues.serial(record.id, () => this.thaw(record));
     const exit = await oci.exitOf(record.id);
     if (exit) {
       await queues.serial(record.id, () => this.exited(record.id, exit.exitCode, exit.finishedAt, exit.oomKilled));

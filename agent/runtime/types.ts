@@ -90,6 +90,11 @@ export interface ContainerState {
   restartDelayMs?: number;
   /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
   stoppedByUser: boolean;
+  /**
+   * When a commit froze the container to read its writable layer (service.ts); cleared once it is
+   * thawed. Found at adoption, it says the agent died before the thaw: the supervisor thaws it.
+   */
+  frozenAt?: string;
   /** How the run before the current one ended (kept across a restart, for a pod's lastState). */
   lastExit?: { exitCode: number; startedAt?: string; finishedAt?: string; error?: string };
 }

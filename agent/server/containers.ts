@@ -245,6 +245,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
         ...(req.reference ? { reference: req.reference } : {}),
         ...(req.author ? { author: req.author } : {}),
         ...(req.message ? { message: req.message } : {}),
+        ...(req.noPause ? { pause: false } : {}),
       });
       return { imageId: image.id };
     }),

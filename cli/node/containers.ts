@@ -374,11 +374,23 @@ const diff: Verb = async ({ containers }, argv) => {
 };
 
 const commit: Verb = async ({ containers }, argv) => {
-  const { values, positionals } = parseFlags(argv, { author: { type: 'string', short: 'a' }, message: { type: 'string', short: 'm' } });
+  // docker's -p/--pause is a bool flag: bare means true, a value only after "=" (--pause=false).
+  const args = argv.map((a) => (a === '-p' || a === '--pause' ? '--pause=true' : a.startsWith('-p=') ? `--pause=${a.slice(3)}` : a));
+  const { values, positionals } = parseFlags(args, { author: { type: 'string', short: 'a' }, message: { type: 'string', short: 'm' }, pause: { type: 'string' } });
   requireArgs(positionals, 1, 'berth commit CONTAINER [REPOSITORY[:TAG]]', true);
-  const res = await call(containers.Commit.bind(containers), { id: positionals[0]!, reference: positionals[1] ?? '', author: values.author ?? '', message: values.message ?? '' });
+  const pause = parseBool('-p, --pause', values.pause ?? 'true');
+  const res = await call(containers.Commit.bind(containers), {
+    id: positionals[0]!, reference: positionals[1] ?? '', author: values.author ?? '', message: values.message ?? '', noPause: !pause,
+  });
   out(`${res.imageId}\n`);
 };
+
+/** A bool flag's value in the spellings docker's flags accept (Go's strconv.ParseBool). */
+function parseBool(flag: string, value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new BerthError('invalid-argument', `invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+}
 
 const wait: Verb = async ({ containers }, argv) => {
   const { positionals } = parseFlags(argv, {});

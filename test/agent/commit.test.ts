@@ -326,3 +326,71 @@ t.test('an invalid name is refused before anything is written', async (t) => {
   const scratch = path.join(service.root, 'tmp');
   t.same(fs.existsSync(scratch) ? fs.readdirSync(scratch) : [], [], 'no spool left');
 });
+
+t.test('symlink swaps during a commit', async (t) => {
+  const { service, parent } = await pulledBase(t);
+  const SECRET = `host-only-${Date.now()}`;
+  // Outside the upper dir, as the host's files are.
+  const outside = path.join(service.root, 'outside');
+  fs.mkdirSync(path.join(outside, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(outside, 'file'), SECRET);
+  fs.writeFileSync(path.join(outside, 'sub', 'deep'), SECRET);
+  const root = path.join(service.root, 'c5');
+  const upper = path.join(root, 'upper');
+  const container = mountOverlay(t, root, lowersOf(service, parent), upper);
+  const p = (rel: string) => path.join(container.merged, rel);
+  fs.writeFileSync(p('aaa'), 'first');
+  fs.mkdirSync(p('box/sub'), { recursive: true });
+  fs.writeFileSync(p('box/file'), 'layer file');
+  fs.writeFileSync(p('box/sub/deep'), 'layer deep');
+  fs.mkdirSync(p('box2'));
+  fs.writeFileSync(p('box2/shadow'), 'layer shadow');
+  container.unmount();
+
+  // What a container's process could do at each of these moments, done at exactly that moment.
+  const u = (rel: string) => path.join(upper, rel);
+  const swaps: Record<string, () => void> = {
+    // box2 is listed but not yet opened: it is read as the symlink it has become.
+    aaa: () => {
+      fs.rmSync(u('box2'), { recursive: true });
+      fs.symlinkSync('/etc', u('box2'));
+    },
+    // box is open: its name now points outside, its descriptor still at the layer's directory.
+    box: () => {
+      fs.renameSync(u('box'), u('box.old'));
+      fs.symlinkSync(outside, u('box'));
+    },
+    // box/file is open: replaced meanwhile by a symlink to a host file.
+    'box/file': () => {
+      fs.rmSync(u('box.old/file'));
+      fs.symlinkSync(path.join(outside, 'file'), u('box.old/file'));
+    },
+  };
+  const seen: string[] = [];
+  const chunks: Buffer[] = [];
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await layerFromUpper(upper, out, { onOpened: (rel) => { seen.push(rel); swaps[rel]?.(); } });
+  const tar = Buffer.concat(chunks);
+  t.same(Object.keys(swaps).filter((k) => !seen.includes(k)), [], 'every swap happened during the walk');
+
+  t.notOk(tar.includes(Buffer.from(SECRET)), 'nothing of the host directory the symlink points at');
+  const shadow = fs.existsSync('/etc/shadow') ? fs.readFileSync('/etc/shadow') : Buffer.alloc(0);
+  if (shadow.length > 16) t.notOk(tar.includes(shadow), 'nor the host /etc/shadow');
+  const listing = execFileSync('tar', ['-tvf', '-'], { input: tar }).toString();
+  t.match(listing, /lrwxrwxrwx .* box2 -> \/etc\n/, 'box2 committed as the symlink it was when opened');
+  t.notOk(/box2\//.test(listing), 'and nothing below it');
+  const names = execFileSync('tar', ['-tf', '-'], { input: tar }).toString().trim().split('\n');
+  t.same(names.filter((n) => n.startsWith('box/')).sort(), ['box/', 'box/file', 'box/sub/', 'box/sub/deep'], 'box as the directory it was when opened');
+  t.equal(execFileSync('tar', ['-xOf', '-', 'box/file'], { input: tar }).toString(), 'layer file', 'the file that was opened');
+  t.equal(execFileSync('tar', ['-xOf', '-', 'box/sub/deep'], { input: tar }).toString(), 'layer deep');
+
+  // The same upper dir, now holding symlinks to the host, committed whole: still only the layer.
+  const image = await commit(service, { parent, upper });
+  const view = mountOverlay(t, path.join(service.root, 'c5-view'), lowersOf(service, image));
+  t.equal(fs.readlinkSync(path.join(view.merged, 'box')), outside, 'a symlink, kept as one');
+  t.equal(fs.readlinkSync(path.join(view.merged, 'box.old/file')), path.join(outside, 'file'));
+  t.same(fs.readdirSync(path.join(view.merged, 'box.old')).sort(), ['file', 'sub']);
+  view.unmount();
+});

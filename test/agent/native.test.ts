@@ -1,5 +1,6 @@
-// The berth_fs addon's contract at its edges: error shape, refusal of "." and "..", the root.
+// The berth_fs addon's contract at its edges: error shape, refusal of "." and "..", the root, reading by descriptor.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
@@ -38,4 +39,45 @@ t.test('metadata calls on the root itself, and on a symlink without following it
   native.setxattr(root, 'link', 'trusted.test', Buffer.from('on-link'));
   t.equal(native.getxattr(root, 'link', 'trusted.test')?.toString(), 'on-link');
   t.equal(native.getxattr(root, 'target', 'trusted.test'), undefined, 'not on the target');
+});
+
+t.test('reading by descriptor: nothing followed, and a swap after the open changes nothing read', async (t) => {
+  const native = berthFs();
+  const outside = t.testdir({ secret: 'host secret', sub: { file: 'host file' } });
+  const dir = path.join(outside, 'tree');
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'sub', 'file'), 'layer file');
+  fs.symlinkSync(outside, path.join(dir, 'escape'));
+  fs.symlinkSync('../secret', path.join(dir, 'relative'));
+  execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+  const root = native.openRoot(dir);
+  const open: number[] = [root];
+  t.teardown(() => open.forEach((fd) => native.close(fd)));
+  const hold = (fd: number) => (open.push(fd), fd);
+
+  t.throws(() => native.openBeneath(root, 'escape/secret'), { code: 'ELOOP', syscall: 'openat2' }, 'no symlink followed on the way');
+  t.throws(() => native.openBeneath(root, 'relative/x'), { code: 'ELOOP' });
+  for (const bad of ['..', 'sub/../..', '']) t.throws(() => native.openBeneath(root, bad), { code: 'EINVAL' }, `refuses ${JSON.stringify(bad)}`);
+  const link = hold(native.openBeneath(root, 'escape'));
+  t.ok(fs.fstatSync(link).isSymbolicLink(), 'the last component is the symlink itself');
+  t.equal(native.readLink(link), outside);
+  t.throws(() => native.openRead(link), { code: 'EINVAL' }, 'a symlink is never opened for reading');
+  t.throws(() => native.openRead(hold(native.openBeneath(root, 'fifo'))), { code: 'EINVAL' }, 'nor a fifo');
+  native.setxattr(root, 'escape', 'trusted.test', Buffer.from('on-link'));
+  t.equal(native.getxattr(link, '', 'trusted.test')?.toString(), 'on-link', 'xattrs of the object a descriptor holds');
+  t.same(native.listxattr(link, ''), ['trusted.test']);
+
+  // Opened, then swapped for a symlink to the outside: what is read is still the layer's own.
+  const sub = hold(native.openBeneath(root, 'sub'));
+  const file = hold(native.openBeneath(sub, 'file'));
+  fs.renameSync(path.join(dir, 'sub'), path.join(dir, 'moved'));
+  fs.symlinkSync(outside, path.join(dir, 'sub'));
+  t.same(native.readDir(sub), ['file'], 'the directory opened, not what its name points at now');
+  fs.rmSync(path.join(dir, 'moved', 'file'));
+  fs.symlinkSync(path.join(outside, 'secret'), path.join(dir, 'moved', 'file'));
+  const reader = native.openRead(file);
+  t.equal(fs.readFileSync(reader, 'utf8'), 'layer file', 'the file opened, even once unlinked');
+  native.close(reader);
+  t.same(native.readDir(root).sort(), ['escape', 'fifo', 'moved', 'relative', 'sub']);
+  t.throws(() => native.readDir(link), { code: 'ENOTDIR' });
 });

@@ -1,5 +1,5 @@
 // The OCI runtime module against the real runc and conmon: lifecycle, exit codes as docker
-// reports them, logs, exec, containers outliving their creator, monitor memory, OOM.
+// reports them, logs, exec, pause, containers outliving their creator, monitor memory, OOM.
 // Each container runs on its own overlay (a busybox dir below, a fresh upper dir on top) in a
 // cgroup parent unique to this run; everything is torn down also when a test fails.
 
@@ -233,6 +233,37 @@ t.test('exec into a running container; refused for a stopped one', async (t) => 
   await t.rejects(collect(['true']), { code: 'failed-precondition', message: `container ${id} is not running` });
   await rt.delete(id);
   await t.rejects(collect(['true']), { code: 'not-found' });
+});
+
+t.test('pause freezes every process of the container, resume thaws it', async (t) => {
+  const id = newId('pause');
+  const c = await runContainer(rt, id, ['sh', '-c', 'while :; do echo . >> /tmp/n; done']);
+  // The file only grows while the container runs.
+  const counter = () => fs.statSync(path.join(c.bundle, 'upper/tmp/n'), { throwIfNoEntry: false })?.size ?? 0;
+  const freezer = path.join('/sys/fs/cgroup/freezer', cgroupParent, id, 'freezer.state');
+  const state = () => (fs.existsSync(freezer) ? fs.readFileSync(freezer, 'utf8').trim() : /^frozen 1$/m.test(fs.readFileSync(path.join('/sys/fs/cgroup', cgroupParent, id, 'cgroup.events'), 'utf8')) ? 'FROZEN' : 'THAWED');
+  await sleep(200);
+  await rt.pause(id);
+  t.equal(state(), 'FROZEN', 'the cgroup freezer holds it');
+  t.equal((await rt.state(id))?.status, 'paused');
+  const held = counter();
+  await sleep(200);
+  t.equal(counter(), held, 'nothing runs while paused');
+  await t.rejects(rt.pause(id), { code: 'failed-precondition' }, 'pausing again is refused, not stacked');
+  await rt.resume(id);
+  t.equal(state(), 'THAWED');
+  await sleep(200);
+  t.ok(counter() > held, 'it runs again');
+  await rt.resume(id);
+  t.pass('resuming a running container does nothing');
+
+  await rt.kill(id, 'KILL');
+  await rt.waitExit(id);
+  await t.rejects(rt.pause(id), { code: 'failed-precondition' }, 'a stopped container cannot be paused');
+  await rt.delete(id);
+  await t.rejects(rt.pause(id), { code: 'not-found' });
+  await rt.resume(id);
+  t.pass('resuming a container that is gone does nothing');
 });
 
 t.test('containers outlive the process that created them; a new runtime adopts them', async (t) => {
