@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
-import { CLI, hostResidue, startTestAgent } from '../fixtures/agent';
+import { cleanTestHost, CLI, hostResidue, makeTestHost, startTestAgent } from '../fixtures/agent';
 import { compileSchemaDir } from '../../agent/oci/validate';
 
 const validateRuntimeConfig = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
@@ -241,4 +241,24 @@ t.test('restart policies back off; containers outlive a kill -9 of the agent', a
   t.equal(again.berth(['stop', '-t', '1', 'survivor']).status, 0);
   for (const name of ['flaky', 'crashy', 'survivor', 'short']) again.berth(['rm', '-f', name]);
   t.same(hostResidue(again), []);
+});
+
+t.test('another test host\'s cleanup leaves this agent\'s containers alone: their root stays mounted', async (t) => {
+  // Test files run side by side (tap's jobs), each with agents on test hosts of its own. A cleanup
+  // that unmounted every agent's overlays once emptied a root between its mount and `runc create`:
+  // a pod running `sh -c 'exit 3'` ended with 127, "exec: sh: executable file not found".
+  const { agent, ref, b } = await setup(t);
+  const ran = await b('run', '-d', '--name', 'beside', ref, 'sleep', '1000');
+  t.equal(ran.status, 0, ran.stderr);
+  const rootfs = JSON.parse((await b('inspect', 'beside')).stdout)[0].GraphDriver.Data.MergedDir as string;
+  const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === rootfs);
+  t.ok(mounted() && fs.existsSync(path.join(rootfs, 'bin', 'sh')), 'the root is mounted, with the image\'s sh');
+
+  // Another test's teardown, while this test's agent runs.
+  cleanTestHost(makeTestHost(t));
+  t.ok(mounted(), 'the root is still mounted');
+  t.ok(fs.existsSync(path.join(rootfs, 'bin', 'sh')), 'with the image\'s sh in it, where runc would look for the command');
+
+  t.equal((await b('rm', '-f', 'beside')).status, 0);
+  t.same(hostResidue(agent), []);
 });

@@ -88,7 +88,9 @@ function joinToken(cli: string, kubeconfig: string): string {
 
 async function startAgent(cli: string, dir: string, controller: string, token: string, nodeName: string, host: TestHost, cleanup: Cleanup): Promise<{ daemon: Daemon; socket: string }> {
   const socket = path.join(dir, 'agent.sock');
-  const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'agent', '--data-root', path.join(dir, 'agent-root'), '--socket', socket,
+  const dataRoot = path.join(dir, 'agent-root');
+  host.dataRoots.push(dataRoot);
+  const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'agent', '--data-root', dataRoot, '--socket', socket,
     '--run-dir', host.runDir, '--cgroup-parent', host.cgroupParent, '--bridge', host.bridge, '--subnet', host.subnet,
     '--controller', controller, '--token', token, '--node-name', nodeName], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
   cleanup.teardown(() => daemon.stop(10_000));

@@ -204,6 +204,7 @@ interface Agent {
 async function startAgent(o: ContainersOptions, work: string, phasesFile: string | undefined): Promise<Agent> {
   const host = makeTestHost(o.cleanup);
   const dataRoot = path.join(work, 'agent-root');
+  host.dataRoots.push(dataRoot);
   const socket = path.join(work, 'agent.sock');
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: path.join(work, 'docker-config') };
   if (phasesFile) {
