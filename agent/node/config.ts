@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { isIPv4 } from 'node:net';
 import { BerthError } from '../../proto/errors';
+import { isNodeName } from '../../proto/trust';
 import { KUBELET_RESTART_BACKOFF, type RestartBackoff } from '../runtime';
 import type { NodeConfig, NodeOptions } from './types';
 
@@ -11,8 +12,6 @@ const bad = (message: string) => new BerthError('invalid-argument', message);
 /** Kubernetes' label rules: an optional DNS-subdomain prefix and a name of up to 63 characters. */
 const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-/** A node name is a DNS subdomain. */
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** --labels k=v,k2=v2 */
 export function parseLabels(value: string): Record<string, string> {
@@ -85,7 +84,7 @@ export function defaultNodeIp(interfaces: ReturnType<typeof os.networkInterfaces
 export function compileNodeOptions(options: NodeOptions): NodeConfig {
   const hostname = os.hostname();
   const nodeName = options.nodeName ?? hostname.toLowerCase();
-  if (!NODE_NAME.test(nodeName)) throw bad(`invalid node name "${nodeName}": lower-case letters, digits, '-' and '.' (a DNS name); set one with --node-name`);
+  if (!isNodeName(nodeName)) throw bad(`invalid node name "${nodeName}": lower-case letters, digits, '-' and '.' (a DNS name); set one with --node-name`);
   const nodeIp = options.nodeIp ?? defaultNodeIp();
   if (!isIPv4(nodeIp)) throw bad(`invalid --node-ip "${nodeIp}": expected an IPv4 address`);
   const pids = checkPodPidsLimit(options.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT);

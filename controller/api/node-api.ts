@@ -9,7 +9,7 @@ import type { Event, Node, Pod, ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, type AuthenticatedCall, type BootstrapTokens } from '../auth';
-import { boundTo, checkEventReport, checkPodStatus, type NodeSessions } from '../nodes';
+import { boundTo, checkEventReport, checkPodStatus, requireValidNodeName, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
 import type { ClusterCa, ServiceAccountTokens } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
@@ -30,8 +30,6 @@ export interface NodeApiDeps {
 /** A pod's token lives an hour, as Kubernetes' bound tokens by default; the agent renews it at 80 %. */
 export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens }: NodeApiDeps): NodeHandlers {
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
   const signNode = (node: string, csrPem: string) =>
@@ -41,7 +39,7 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
     Join: unary(async (req) => {
       const token = parseJoinToken(req.token);
       if (token.caPin !== ca.pin) throw new BerthError('unauthenticated', `join token ${token.id}: made for another cluster (its CA hash is not this controller's)`);
-      if (!NODE_NAME.test(req.nodeName)) throw new BerthError('invalid-argument', `node name "${req.nodeName}" is not a lower-case DNS name`);
+      requireValidNodeName(req.nodeName);
       // Check the request before spending the token on it.
       const certificatePem = await signNode(req.nodeName, req.csrPem);
       const existing = await registry.tryGet<Node>('Node', undefined, req.nodeName);

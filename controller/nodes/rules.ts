@@ -3,13 +3,12 @@
 
 import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
+import { isNodeName } from '../../proto/trust';
 import type { ObjectFilter } from '../objects/types';
 import type { Registration } from './types';
 
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 export function requireValidNodeName(name: string): void {
-  if (!NODE_NAME.test(name)) throw new BerthError('invalid-argument', `node name "${name}" is not a valid DNS-1123 subdomain`);
+  if (!isNodeName(name)) throw new BerthError('invalid-argument', `node name "${name}" is not a valid DNS-1123 subdomain`);
 }
 
 /** A node's epoch is its lease's transition count: registering and being declared lost move it. */

@@ -12,6 +12,9 @@ export const NODES_GROUP = 'system:nodes';
 
 export const nodeUser = (nodeName: string): string => `${NODE_USER_PREFIX}${nodeName}`;
 
+/** A node's name is a DNS-1123 subdomain (lower case, digits, '-' and '.'), as Kubernetes'. */
+export const isNodeName = (name: string): boolean => /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name);
+
 /** The node a user name stands for, or undefined when it is not a node's. */
 export function nodeNameOf(user: string): string | undefined {
   return user.startsWith(NODE_USER_PREFIX) && user.length > NODE_USER_PREFIX.length ? user.slice(NODE_USER_PREFIX.length) : undefined;

@@ -7,8 +7,12 @@
 // is the caller's, through the `readFile` it passes, relative to the config's own directory.
 
 import * as path from 'node:path';
-import { parse, stringify } from 'yaml';
+import type * as Yaml from 'yaml';
 import { BerthError } from '../errors';
+
+// The YAML library is loaded when a kubeconfig is read or written, not when this module is: the
+// CLI imports it on every command's path, and most commands (--help, the node verbs) read none.
+const yaml = (): typeof Yaml => require('yaml') as typeof Yaml;
 
 export interface KubeconfigCluster {
   server: string;
@@ -76,7 +80,7 @@ export function buildKubeconfig(input: { cluster: string; server: string; caPem:
   };
 }
 
-export const formatKubeconfig = (config: Kubeconfig): string => stringify(config, { lineWidth: 0 });
+export const formatKubeconfig = (config: Kubeconfig): string => yaml().stringify(config, { lineWidth: 0 });
 
 /** "HOST:PORT" → "https://HOST:PORT" (a URL is what kubectl expects in `server`). */
 export const serverUrl = (hostPort: string): string => (/^https?:\/\//.test(hostPort) ? hostPort : `https://${hostPort}`);
@@ -88,7 +92,7 @@ export const serverUrl = (hostPort: string): string => (/^https?:\/\//.test(host
 export function parseKubeconfig(text: string, file: string): Kubeconfig {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (err) {
     throw new BerthError('invalid-argument', `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

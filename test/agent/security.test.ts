@@ -2,43 +2,18 @@
 // default seccomp profile refuses what Docker's refuses (unshare, keyctl: EPERM), and
 // --security-opt loosens or tightens it as docker's does; every container leaves the host clean.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { hostResidue, startTestAgent } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
+import { buildKeyctl } from '../fixtures/keyctl';
 import { startRegistry } from '../fixtures/registry';
-
-/** keyctl(2) straight through syscall(2), so no library can answer for the kernel. */
-const KEYCTL_C = `
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-  long r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
-  int e = r < 0 ? errno : 0;
-  printf("keyctl errno=%d %s\\n", e, e ? strerror(e) : "ok");
-  return 0;
-}
-`;
-
-/** A static binary from C source, built with the host's gcc into the test's directory. */
-function compileStatic(dir: string, name: string, source: string): string {
-  const src = path.join(dir, `${name}.c`);
-  const out = path.join(dir, name);
-  fs.writeFileSync(src, source);
-  const r = spawnSync('/usr/bin/gcc', ['-static', '-O2', '-o', out, src], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`gcc: ${r.stderr}`);
-  return out;
-}
 
 async function setup(t: Test) {
   const registry = await startRegistry(t);
   const dir = t.testdir();
-  const keyctl = compileStatic(dir, 'keyctl', KEYCTL_C);
+  const keyctl = buildKeyctl(dir);
   const extra: LayerEntry[] = [
     ...['unshare', 'grep'].map((a): LayerEntry => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
     { path: 'bin/keyctl', type: 'file', source: keyctl, mode: 0o755 },

@@ -13,7 +13,7 @@ import { admitPod, type AdmissionInput } from '../../agent/node/admission';
 import type { Node, Pod } from '../../proto/resources';
 import { hostResidue, startTestAgent } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
-import { startRegistry } from '../fixtures/registry';
+import { freePort, startRegistry } from '../fixtures/registry';
 import { podDoc, startCluster, until, type Cluster } from './cluster';
 
 // ---- the decision ----
@@ -177,15 +177,6 @@ t.test('a hostPort already in use on the node fails the pod with NodePorts inste
   t.same(await until('the host to be clean', () => (hostResidue(agent).length === 0 ? [] : undefined)).catch(() => hostResidue(agent)), []);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function readLine(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,6 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
@@ -12,21 +11,12 @@ import { loadClusterApi, type ClusterClient, type NodeClient } from '../../proto
 import type { Lease, Node, Pod } from '../../proto/resources';
 import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
-import { startRegistry } from '../fixtures/registry';
+import { freePort, startRegistry } from '../fixtures/registry';
 import { nodeChannelCredentials } from '../fixtures/credentials';
 import { podDoc, sleep, startCluster, until, type Cluster } from './cluster';
 
 const APPLETS = ['httpd', 'wget', 'rm', 'touch', 'mkdir', 'nc'];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function setup(t: Test, agentArgs: string[] = []) {
   const registry = await startRegistry(t);

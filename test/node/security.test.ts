@@ -5,7 +5,6 @@
 // limit, and crashing containers wait out the kubelet's back-off (made fast here by the agent's
 // --pod-restart-backoff). Every test deletes its pods and checks that nothing is left on the host.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,22 +12,9 @@ import t, { type Test } from 'tap';
 import type { Pod } from '../../proto/resources';
 import { hostResidue, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
+import { buildKeyctl } from '../fixtures/keyctl';
 import { startRegistry } from '../fixtures/registry';
 import { podDoc, startCluster, until, type Cluster } from './cluster';
-
-const KEYCTL_C = `
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-  long r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
-  int e = r < 0 ? errno : 0;
-  printf("keyctl errno=%d %s\\n", e, e ? strerror(e) : "ok");
-  return 0;
-}
-`;
 
 const PIDS_LIMIT = 321;
 
@@ -38,12 +24,9 @@ async function setup(t: Test) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bs-'));
   // Registered first, so run last: after the agent and the controller that use it have stopped.
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'keyctl.c'), KEYCTL_C);
-  const gcc = spawnSync('/usr/bin/gcc', ['-static', '-O2', '-o', path.join(dir, 'keyctl'), path.join(dir, 'keyctl.c')], { encoding: 'utf8' });
-  if (gcc.status !== 0) throw new Error(`gcc: ${gcc.stderr}`);
   const extra: LayerEntry[] = [
     ...['unshare', 'grep'].map((a): LayerEntry => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
-    { path: 'bin/keyctl', type: 'file', source: path.join(dir, 'keyctl'), mode: 0o755 },
+    { path: 'bin/keyctl', type: 'file', source: buildKeyctl(dir), mode: 0o755 },
   ];
   const image = await buildImage({ layers: [busyboxLayer(), extra], config: { config: { Cmd: ['sh'] } } });
   await pushImage(registry.host, 'guarded:1', image);
