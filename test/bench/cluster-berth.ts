@@ -157,7 +157,7 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
     registered = await unary<{ json: string }>((cb) => client.get({ kind: 'Node', namespace: '', name: nodeName }, cb)).then((o) => JSON.parse(o.json) as Node, () => undefined);
     return registered?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   }, () => `${JSON.stringify(registered?.status ?? 'not registered')}; agent: ${agent.daemon.output().slice(-1000)}`, 30_000);
-  log(`bench: berth controller ${controller.address} (${transport}, pid ${controller.daemon.pid}), agent ${agent.socket} (pid ${agent.daemon.pid}) is node ${nodeName}; runc root ${runcRoot}`);
+  log(`bench: berth controller ${controller.address} (${transport}, pid ${controller.daemon.pid}), agent ${agent.socket} (pid ${agent.daemon.pid}) is node ${nodeName}; runc root ${runcRoot}, cgroup parent ${host.cgroupParent}`);
 
   const list = async (all: boolean): Promise<Summary[]> =>
     (await call(containers.List.bind(containers), { all })).containers.map((c) => ({ id: c.id, name: c.name, image: c.image, status: c.status }));
