@@ -31,12 +31,12 @@ async function removeWorktree(dir: string): Promise<void> {
 }
 
 /**
- * `rev` built into `<tmp>/berth-plain-<commit>`. Registers its removal with `cleanup` unless
- * `keep` (then a later run reuses it).
+ * `rev` built into `<tmp>/<prefix>-<commit>`. Registers its removal with `cleanup` unless `keep`
+ * (then a later run reuses it).
  */
-export async function buildCommit(rev: string, o: { cleanup: Cleanup; log: (line: string) => void; keep?: boolean }): Promise<OldBuild> {
+export async function buildCommit(rev: string, o: { cleanup: Cleanup; log: (line: string) => void; keep?: boolean; prefix?: string }): Promise<OldBuild> {
   const commit = await git('rev-parse', '--verify', `${rev}^{commit}`);
-  const dir = path.join(os.tmpdir(), `berth-plain-${commit.slice(0, 12)}`);
+  const dir = path.join(os.tmpdir(), `${o.prefix ?? 'berth-plain'}-${commit.slice(0, 12)}`);
   const cli = path.join(dir, 'dist', 'cli', 'main.js');
   if (!o.keep) o.cleanup.teardown(() => removeWorktree(dir));
   const stamp = path.join(dir, STAMP);

@@ -5,7 +5,7 @@
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
 //                    [--suite pull|containers|cluster|tls|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
-//                    [--plain-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
+//                    [--plain-commit REV] [--tls-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
@@ -17,7 +17,8 @@
 // (default 1f013a6, built into a temporary git worktree, removed at the end unless --keep-plain-build):
 // `berth get pods` by a fresh CLI (--tls-calls per build, default 30), grpc-js List calls on new
 // clients and on one channel (--tls-channel-calls, default 200), and apply -> N running (--replicas,
-// default 50; --cluster-runs per build, default 3). Not part of --suite all.
+// default 50; --cluster-runs per build, default 3); --tls-commit REV builds the TLS side from REV
+// too, instead of this checkout. Not part of --suite all.
 //
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
@@ -72,6 +73,7 @@ function options() {
       replicas: { type: 'string' },
       'cluster-sides': { type: 'string' },
       'plain-commit': { type: 'string' },
+      'tls-commit': { type: 'string' },
       'keep-plain-build': { type: 'boolean' },
       'tls-calls': { type: 'string' },
       'tls-channel-calls': { type: 'string' },
@@ -106,6 +108,7 @@ function options() {
   return {
     tls: {
       plainCommit: values['plain-commit'] ?? '1f013a6',
+      tlsCommit: values['tls-commit'],
       keepBuild: Boolean(values['keep-plain-build']),
       calls: int('tls-calls', values['tls-calls'], 30, 1),
       channelCalls: int('tls-channel-calls', values['tls-channel-calls'], 200, 1),

@@ -37,6 +37,8 @@ export type TlsPart = (typeof TLS_PARTS)[number];
 export interface TlsOptions {
   /** The plaintext build's commit (default 1f013a6, the last before TLS). */
   plainCommit: string;
+  /** A commit to build for the TLS side instead of this checkout (e.g. the TLS commit alone, without what came after it). */
+  tlsCommit?: string | undefined;
   /** Keep the plaintext build's worktree for the next run. */
   keepBuild: boolean;
   /** Fresh CLI processes per build (part 1). */
@@ -86,8 +88,9 @@ export async function tlsSuite(o: TlsOptions): Promise<string> {
   const loadAtStart = os.loadavg();
   // Registered first, so removed last: after every process running from it has stopped.
   const old = await buildCommit(o.plainCommit, { cleanup, log, keep: o.keepBuild });
-  const head = (await runCommand('git', ['-C', path.dirname(o.cli), 'rev-parse', '--short', 'HEAD']).catch(() => undefined))?.stdout.trim() ?? 'HEAD';
-  const clis: Record<Transport, string> = { plain: old.cli, tls: o.cli };
+  const other = o.tlsCommit === undefined ? undefined : await buildCommit(o.tlsCommit, { cleanup, log, keep: o.keepBuild, prefix: 'berth-tls' });
+  const head = other?.commit.slice(0, 7) ?? (await runCommand('git', ['-C', path.dirname(o.cli), 'rev-parse', '--short', 'HEAD']).catch(() => undefined))?.stdout.trim() ?? 'HEAD';
+  const clis: Record<Transport, string> = { plain: old.cli, tls: other?.cli ?? o.cli };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-tls-'));
   cleanup.teardown(() => removeTree(work));
 
