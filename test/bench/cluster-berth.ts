@@ -4,6 +4,9 @@
 // sequential `berth run -d` on the same agent. "Running" is checked three ways every time: the
 // Deployment's status and its pods (the controller's view), the agent's container list (image,
 // state), and runc's own state of those containers.
+//
+// Two builds can be driven: berth as it is (mutual TLS, the admin kubeconfig, agents joining with a
+// token) and, for the tls suite, a build from before issue 9 (plaintext, `--server`, no token).
 
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
@@ -19,6 +22,27 @@ import { kubeconfigCredentials } from '../fixtures/credentials';
 import type { Cleanup } from './cleanup';
 import { now, POLL_MS, REPLICA_COMMAND, runcRunning, type ImageRef } from './cluster-common';
 import { runCommand, startDaemon, waitFor, type Daemon } from './proc';
+
+/**
+ * How a build's controller is reached. 'tls': since issue 9 it serves only mutual TLS; callers
+ * present the admin kubeconfig it writes, agents join with a token from `berth token create`.
+ * 'plain': a build from before (the tls suite's peer): plaintext gRPC, the CLI takes `--server`,
+ * agents join with nothing.
+ */
+export type Transport = 'tls' | 'plain';
+
+export interface BenchController {
+  daemon: Daemon;
+  /** HOST:PORT. */
+  address: string;
+  transport: Transport;
+  /** The admin kubeconfig (undefined for 'plain'). */
+  kubeconfig: string | undefined;
+  /** The CLI's global flags that reach it (before the verb). */
+  cliArgs: string[];
+  /** Channel credentials for a grpc-js client of it. */
+  credentials(): grpc.ChannelCredentials;
+}
 
 export interface BerthCluster {
   /** HOST:PORT of the controller. */
@@ -67,7 +91,8 @@ export function deploymentManifest(name: string, replicas: number, image: string
   };
 }
 
-async function startController(cli: string, dir: string, cleanup: Cleanup): Promise<{ daemon: Daemon; address: string; kubeconfig: string }> {
+/** A `berth controller` of the build `cli` on a data root under `dir`, listening on a free port of 127.0.0.1. */
+export async function startController(cli: string, dir: string, cleanup: Cleanup, transport: Transport = 'tls'): Promise<BenchController> {
   // setpriv: it dies with the bench even if the bench is killed before its cleanup.
   const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'controller', '--data-root', path.join(dir, 'controller-root'), '--listen', '127.0.0.1:0']);
   cleanup.teardown(() => daemon.stop(5000));
@@ -76,7 +101,11 @@ async function startController(cli: string, dir: string, cleanup: Cleanup): Prom
     if (daemon.child.exitCode !== null) throw new Error(`berth controller exited (${daemon.child.exitCode}): ${daemon.output()}`);
     return (address = /listening on (\S+)/.exec(daemon.output())?.[1]) !== undefined;
   }, daemon.output);
-  return { daemon, address: address!, kubeconfig: path.join(dir, 'controller-root', 'admin.kubeconfig') };
+  if (transport === 'plain') {
+    return { daemon, address: address!, transport, kubeconfig: undefined, cliArgs: ['--server', address!], credentials: () => grpc.credentials.createInsecure() };
+  }
+  const kubeconfig = path.join(dir, 'controller-root', 'admin.kubeconfig');
+  return { daemon, address: address!, transport, kubeconfig, cliArgs: ['--kubeconfig', kubeconfig, '--server', address!], credentials: () => kubeconfigCredentials(kubeconfig) };
 }
 
 /** A join token from `berth token create`. */
@@ -86,13 +115,14 @@ function joinToken(cli: string, kubeconfig: string): string {
   return r.stdout.trim();
 }
 
-async function startAgent(cli: string, dir: string, controller: string, token: string, nodeName: string, host: TestHost, cleanup: Cleanup): Promise<{ daemon: Daemon; socket: string }> {
+/** `token`: undefined for a build that joins without one. */
+async function startAgent(cli: string, dir: string, controller: string, token: string | undefined, nodeName: string, host: TestHost, cleanup: Cleanup): Promise<{ daemon: Daemon; socket: string }> {
   const socket = path.join(dir, 'agent.sock');
   const dataRoot = path.join(dir, 'agent-root');
   host.dataRoots.push(dataRoot);
   const daemon = startDaemon('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, cli, 'agent', '--data-root', dataRoot, '--socket', socket,
     '--run-dir', host.runDir, '--cgroup-parent', host.cgroupParent, '--bridge', host.bridge, '--subnet', host.subnet,
-    '--controller', controller, '--token', token, '--node-name', nodeName], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
+    '--controller', controller, ...(token === undefined ? [] : ['--token', token]), '--node-name', nodeName], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
   cleanup.teardown(() => daemon.stop(10_000));
   await waitFor('berth agent', () => {
     if (daemon.child.exitCode !== null) throw new Error(`berth agent exited (${daemon.child.exitCode}): ${daemon.output()}`);
@@ -102,24 +132,25 @@ async function startAgent(cli: string, dir: string, controller: string, token: s
 }
 
 /** Controller, agent (joined as a Ready node), images loaded from `archive`. Everything is undone by `cleanup`. */
-export async function startBerthCluster(dir: string, archive: string, cli: string, cleanup: Cleanup, log: (line: string) => void): Promise<BerthCluster> {
+export async function startBerthCluster(dir: string, archive: string, cli: string, cleanup: Cleanup, log: (line: string) => void, transport: Transport = 'tls'): Promise<BerthCluster> {
   fs.mkdirSync(dir, { recursive: true });
   // The host's leftovers (containers, monitors, mounts, bridge, cgroups) go after the agent has stopped.
   const host = makeTestHost(cleanup);
-  const controller = await startController(cli, dir, cleanup);
+  const controller = await startController(cli, dir, cleanup, transport);
   const nodeName = `bench-${randomBytes(3).toString('hex')}`;
-  const agent = await startAgent(cli, dir, controller.address, joinToken(cli, controller.kubeconfig), nodeName, host, cleanup);
+  const token = controller.kubeconfig === undefined ? undefined : joinToken(cli, controller.kubeconfig);
+  const agent = await startAgent(cli, dir, controller.address, token, nodeName, host, cleanup);
   const runcRoot = path.join(host.runDir, 'runc');
 
   const { Cluster } = loadClusterApi().berth.cluster.v1;
-  const client = new Cluster(controller.address, kubeconfigCredentials(controller.kubeconfig)) as unknown as ClusterClient;
+  const client = new Cluster(controller.address, controller.credentials()) as unknown as ClusterClient;
   const containers: ContainersClient = containersClient(agent.socket);
   cleanup.teardown(() => {
     client.close();
     containers.close();
   });
   // Cluster verbs go to the controller, node verbs to the agent.
-  const berth = (...args: string[]) => runCommand(process.execPath, [cli, '--kubeconfig', controller.kubeconfig, '--server', controller.address, ...args]);
+  const berth = (...args: string[]) => runCommand(process.execPath, [cli, ...controller.cliArgs, ...args]);
   const node = (...args: string[]) => runCommand(process.execPath, [cli, '--agent', agent.socket, ...args]);
 
   await node('load', '-i', archive);
@@ -128,7 +159,7 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
     registered = await unary<{ json: string }>((cb) => client.get({ kind: 'Node', namespace: '', name: nodeName }, cb)).then((o) => JSON.parse(o.json) as Node, () => undefined);
     return registered?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   }, () => `${JSON.stringify(registered?.status ?? 'not registered')}; agent: ${agent.daemon.output().slice(-1000)}`, 30_000);
-  log(`bench: berth controller ${controller.address} (pid ${controller.daemon.pid}), agent ${agent.socket} (pid ${agent.daemon.pid}) is node ${nodeName}; runc root ${runcRoot}`);
+  log(`bench: berth controller ${controller.address} (${transport}, pid ${controller.daemon.pid}), agent ${agent.socket} (pid ${agent.daemon.pid}) is node ${nodeName}; runc root ${runcRoot}, cgroup parent ${host.cgroupParent}`);
 
   const list = async (all: boolean): Promise<Summary[]> =>
     (await call(containers.List.bind(containers), { all })).containers.map((c) => ({ id: c.id, name: c.name, image: c.image, status: c.status }));

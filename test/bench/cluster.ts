@@ -65,7 +65,7 @@ const stats = (xs: number[]) => (xs.length === 0 ? 'n/a' : xs.length === 1 ? `${
 const mib = (b: number) => (b / 1048576).toFixed(1);
 
 /** The two images: busybox, and busybox plus one small layer. */
-async function images(): Promise<{ built: [BuiltImage, BuiltImage]; refs: [ImageRef, ImageRef] }> {
+export async function images(): Promise<{ built: [BuiltImage, BuiltImage]; refs: [ImageRef, ImageRef] }> {
   const config = { config: { Cmd: ['sh'] } };
   const one = await buildImage({ layers: [busyboxLayer()], config });
   const two = await buildImage({ layers: [busyboxLayer(), [{ path: 'etc', type: 'dir' }, { path: 'etc/bench-image', type: 'file', content: '2\n' }]], config });

@@ -3,8 +3,9 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
-//                    [--suite pull|containers|cluster|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--suite pull|containers|cluster|tls|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
+//                    [--plain-commit REV] [--tls-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
@@ -12,6 +13,12 @@
 // --suite cluster (issue 4, cluster.ts): time from berth apply to N replicas running (--replicas,
 // default 10,50) against N sequential berth run -d and Docker Swarm, and a rolling update of the
 // largest N; --cluster-runs rounds (default 3). The default suite is pull.
+// --suite tls (issue 9, tls.ts): berth with mutual TLS against a plaintext build of --plain-commit
+// (default 1f013a6, built into a temporary git worktree, removed at the end unless --keep-plain-build):
+// `berth get pods` by a fresh CLI (--tls-calls per build, default 30), grpc-js List calls on new
+// clients and on one channel (--tls-channel-calls, default 200), and apply -> N running (--replicas,
+// default 50; --cluster-runs per build, default 3); --tls-commit REV builds the TLS side from REV
+// too, instead of this checkout. Not part of --suite all.
 //
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
@@ -30,6 +37,7 @@ import { containersSuite } from './containers';
 import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
 import { summarizeProfile } from './profile';
 import { runCommand } from './proc';
+import { tlsSuite, TLS_PARTS, type TlsPart } from './tls';
 import { removeTree, RUNNERS, TOOL_LABELS, type BenchContext, type Sample, type ToolName } from './tools';
 
 const ALL_TOOLS: ToolName[] = ['berth', 'skopeo', 'containerd', 'floor'];
@@ -64,6 +72,12 @@ function options() {
       'cluster-runs': { type: 'string' },
       replicas: { type: 'string' },
       'cluster-sides': { type: 'string' },
+      'plain-commit': { type: 'string' },
+      'tls-commit': { type: 'string' },
+      'keep-plain-build': { type: 'boolean' },
+      'tls-calls': { type: 'string' },
+      'tls-channel-calls': { type: 'string' },
+      'tls-parts': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -79,7 +93,7 @@ function options() {
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
   const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
-  if (!['pull', 'containers', 'cluster', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster or all, not ${suite}`);
+  if (!['pull', 'containers', 'cluster', 'tls', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls or all, not ${suite}`);
   const int = (name: string, v: string | undefined, dflt: number, min: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
@@ -89,7 +103,18 @@ function options() {
   const replicas = (values.replicas ?? '10,50').split(',').map((r) => int('replicas', r.trim(), 0, 1));
   const sides = (values['cluster-sides'] ?? SIDES.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as Side[];
   for (const x of sides) if (!SIDES.includes(x)) throw new Error(`--cluster-sides: unknown side "${x}" (known: ${SIDES.join(', ')})`);
+  const tlsParts = (values['tls-parts'] ?? TLS_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as TlsPart[];
+  for (const x of tlsParts) if (!TLS_PARTS.includes(x)) throw new Error(`--tls-parts: unknown part "${x}" (known: ${TLS_PARTS.join(', ')})`);
   return {
+    tls: {
+      plainCommit: values['plain-commit'] ?? '1f013a6',
+      tlsCommit: values['tls-commit'],
+      keepBuild: Boolean(values['keep-plain-build']),
+      calls: int('tls-calls', values['tls-calls'], 30, 1),
+      channelCalls: int('tls-channel-calls', values['tls-channel-calls'], 200, 1),
+      replicas: values.replicas === undefined ? [50] : replicas,
+      parts: tlsParts,
+    },
     clusterRuns: int('cluster-runs', values['cluster-runs'], 3, 1),
     replicas,
     sides,
@@ -237,6 +262,11 @@ async function main(): Promise<void> {
       const text = await clusterSuite({ runs: opts.clusterRuns, replicas: opts.replicas, sides: opts.sides, cli, cleanup, log });
       process.stdout.write(`${text}\n`);
       await cleanup.run();
+    }
+    if (opts.suite === 'tls') {
+      const text = await tlsSuite({ ...opts.tls, runs: opts.clusterRuns, cli, cleanup, log });
+      process.stdout.write(`${text}\n`);
+      return;
     }
     if (opts.suite === 'containers' || opts.suite === 'cluster') return;
     const tools = opts.tools.filter((t) => {
