@@ -1,7 +1,7 @@
 // The container service: docker's container verbs over an image store, a snapshotter, the OCI
 // runtime (runc under conmon), the container network and the container records.
 //
-// This file is the lifecycle: create, start, stop, kill, restart, remove, exec, commit. What
+// This file is the lifecycle: create, start, stop, kill, restart, remove, pause, exec, commit. What
 // happens after a start (exits, restarts, adoption after an agent restart) is the supervisor's
 // (supervisor.ts); looking at containers is inspection.ts'. One serialized queue per container
 // (serial.ts): verbs on one container never interleave, different containers proceed in parallel.
@@ -308,6 +308,7 @@ export class ContainerService {
       }
       delete running.state.finishedAt;
       delete running.state.exitCode;
+      delete running.state.pausedAt;
       delete running.state.error;
       delete running.state.nextRestartAt;
       await this.store.save(running);
@@ -381,9 +382,9 @@ export class ContainerService {
     }
     if (record.state.status !== 'running') return record;
     const grace = (timeoutSeconds ?? record.config.stopTimeout) * 1000;
-    await this.o.oci.kill(id, record.config.stopSignal);
+    await this.signal(id, record.config.stopSignal);
     const exit = await this.supervisor.awaitExit(id, grace);
-    const final = exit ?? (await this.o.oci.kill(id, 'KILL'), await this.supervisor.awaitExit(id, 30_000));
+    const final = exit ?? (await this.signal(id, 'KILL'), await this.supervisor.awaitExit(id, 30_000));
     if (!final) throw new BerthError('internal', `container ${record.name} did not stop after SIGKILL`);
     this.supervisor.stopWatching(id);
     await this.supervisor.exited(id, final.exitCode, final.finishedAt, final.oomKilled);
@@ -395,7 +396,57 @@ export class ContainerService {
     return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id)!;
       if (current.state.status !== 'running') throw new BerthError('failed-precondition', `Cannot kill container: ${word}: container ${current.id} is not running`);
-      await this.o.oci.kill(current.id, signal.replace(/^SIG/, ''));
+      await this.signal(current.id, signal.replace(/^SIG/, ''));
+    });
+  }
+
+  /**
+   * Send a signal to the container's process; a paused container is resumed after it, so that
+   * the signal is acted on (docker does the same: stop, kill and rm -f of a paused container work).
+   */
+  private async signal(id: string, signal: string): Promise<void> {
+    await this.o.oci.kill(id, signal);
+    const record = this.store.get(id);
+    if (!record?.state.pausedAt) return;
+    await this.o.oci.resume(id);
+    const state = { ...record.state };
+    delete state.pausedAt;
+    await this.store.save({ ...record, state });
+    this.watch.notify(id);
+  }
+
+  // ---- pause, unpause ------------------------------------------------------------------------------
+
+  /** docker pause: freeze every process of the container (the cgroup freezer) until unpause. */
+  pause(word: string): Promise<ContainerRecord> {
+    const record = this.store.resolve(word);
+    return this.queues.serial(record.id, async () => {
+      const current = this.store.get(record.id);
+      if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      if (current.state.status !== 'running') throw new BerthError('failed-precondition', `Container ${current.id} is not running`);
+      if (current.state.pausedAt) throw new BerthError('failed-precondition', `Container ${current.id} is already paused`);
+      await this.o.oci.pause(current.id);
+      const paused = { ...current, state: { ...current.state, pausedAt: new Date().toISOString() } };
+      await this.store.save(paused);
+      this.watch.notify(current.id);
+      return paused;
+    });
+  }
+
+  /** docker unpause: thaw what pause froze. */
+  unpause(word: string): Promise<ContainerRecord> {
+    const record = this.store.resolve(word);
+    return this.queues.serial(record.id, async () => {
+      const current = this.store.get(record.id);
+      if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      if (!current.state.pausedAt) throw new BerthError('failed-precondition', `Container ${current.id} is not paused`);
+      await this.o.oci.resume(current.id);
+      const state = { ...current.state };
+      delete state.pausedAt;
+      const running = { ...current, state };
+      await this.store.save(running);
+      this.watch.notify(current.id);
+      return running;
     });
   }
 
@@ -415,12 +466,15 @@ export class ContainerService {
     return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) return;
+      if (current.state.pausedAt && !options.force) {
+        throw new BerthError('failed-precondition', 'cannot remove a paused container: unpause and then stop the container before attempting removal or force remove');
+      }
       if (current.state.status === 'running' && !options.force) {
         throw new BerthError('failed-precondition', `cannot remove container "${current.name}": container is running: stop the container before removing or force remove`);
       }
       this.supervisor.cancelRestart(current.id);
       this.supervisor.stopWatching(current.id);
-      if (current.state.status === 'running') await this.o.oci.kill(current.id, 'KILL').catch(() => {});
+      if (current.state.status === 'running') await this.signal(current.id, 'KILL').catch(() => {});
       await this.release(current);
       await this.store.remove(current.id);
       this.watch.notify(current.id);
@@ -474,12 +528,12 @@ export class ContainerService {
   /**
    * `read` with the container's processes frozen (runc pause: the cgroup freezer), thawed after
    * it whether it succeeds or fails. A container that is not running has nothing to freeze; one
-   * whose pause is refused (its process just ended, or someone else paused it) is read as it is
-   * and left as it is. The freeze is in the record from before the pause until after the thaw,
+   * the user paused, or whose pause is refused (its process just ended), is read as it is and
+   * left as it is. The freeze is in the record from before the pause until after the thaw,
    * so that a thaw the agent never got to (it died, or runc failed) happens at its next adoption.
    */
   private async frozen<T>(record: ContainerRecord, read: () => Promise<T>): Promise<T> {
-    if (record.state.status !== 'running') return read();
+    if (record.state.status !== 'running' || record.state.pausedAt) return read();
     await this.markFrozen(record.id, new Date().toISOString());
     let paused = false;
     try {
@@ -512,6 +566,8 @@ export class ContainerService {
     if (record.state.status !== 'running') {
       throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
     }
+    // runc would start it in the frozen cgroup, where it would hang until the unpause.
+    if (record.state.pausedAt) throw new BerthError('failed-precondition', `Container ${record.id} is paused, unpause the container before exec`);
     const image = this.o.images.get(record.config.imageId)!;
     const imageConfig = (await this.o.images.config(image)).config ?? {};
     const spec = this.specFor(

@@ -70,6 +70,7 @@ export class Supervisor {
     const record = store.get(id);
     if (!record || record.state.status !== 'running') return;
     const state = { ...record.state, status: 'exited' as const, exitCode, finishedAt, pid: 0, ...(oomKilled ? { error: 'OOMKilled' } : {}) };
+    delete state.pausedAt;
     const decision = decideRestart(record.config, state);
     if (!decision.restart) {
       // The exit is recorded (and waiters answered) first; releasing the runtime's resources

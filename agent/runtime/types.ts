@@ -91,6 +91,12 @@ export interface ContainerState {
   /** The user stopped it: `unless-stopped` and `always` do not bring it back until started. */
   stoppedByUser: boolean;
   /**
+   * When `berth pause` froze its processes (docker pause); cleared by unpause, and once its
+   * process is signalled to end or has ended. The status stays 'running' meanwhile: its processes
+   * exist, as docker's State.Running says of a paused container.
+   */
+  pausedAt?: string;
+  /**
    * When a commit froze the container to read its writable layer (service.ts); cleared once it is
    * thawed. Found at adoption, it says the agent died before the thaw: the supervisor thaws it.
    */

@@ -56,7 +56,7 @@ function matches(c: ContainerRecord, filters: string[]): boolean {
   return filters.every((f) => {
     const [key, value = ''] = f.split(/=(.*)/s);
     switch (key) {
-      case 'status': return c.state.status === value;
+      case 'status': return shownStatus(c) === value;
       case 'name': return c.name.includes(value);
       case 'id': return c.id.startsWith(value);
       case 'ancestor': return c.config.image === value || c.config.imageId === value || c.config.imageId.slice(7).startsWith(value);
@@ -69,6 +69,9 @@ function matches(c: ContainerRecord, filters: string[]): boolean {
   });
 }
 
+/** docker's status words: a paused container is 'paused', though its processes still exist. */
+const shownStatus = (c: ContainerRecord): string => (c.state.pausedAt ? 'paused' : c.state.status);
+
 export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: { upper: string; merged: string; work: string }, size?: { sizeRw: number; sizeRootFs: number }): Record<string, unknown> {
   const s = c.state;
   return {
@@ -77,8 +80,9 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
     Path: c.config.args[0],
     Args: c.config.args.slice(1),
     State: {
-      Status: s.status,
+      Status: shownStatus(c),
       Running: s.status === 'running',
+      Paused: s.pausedAt !== undefined,
       Restarting: s.status === 'restarting',
       Pid: s.pid,
       ExitCode: s.exitCode ?? 0,
@@ -136,7 +140,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
       image: c.config.image,
       command: c.config.args,
       created: c.created,
-      status: c.state.status,
+      status: shownStatus(c),
       exitCode: c.state.exitCode ?? 0,
       startedAt: c.state.startedAt ?? '',
       finishedAt: c.state.finishedAt ?? '',
@@ -192,6 +196,14 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     }),
     Kill: unary(async (req) => {
       await containers.kill(req.id, req.signal || 'KILL');
+      return {};
+    }),
+    Pause: unary(async (req) => {
+      await containers.pause(req.id);
+      return {};
+    }),
+    Unpause: unary(async (req) => {
+      await containers.unpause(req.id);
       return {};
     }),
     Remove: unary(async (req) => {

@@ -1,5 +1,6 @@
 // Node verbs for containers, with docker's names and flags: create, start, run, stop, kill,
-// restart, rm, ps, logs, exec, inspect, diff, commit, wait, container prune, system df|prune.
+// restart, pause, unpause, rm, ps, logs, exec, inspect, diff, commit, wait, container prune,
+// system df|prune.
 
 import * as fs from 'node:fs';
 import { BerthError } from '../../proto/errors';
@@ -235,6 +236,24 @@ const kill: Verb = async ({ containers }, argv) => {
   }
 };
 
+/** pause and unpause: each container in turn; one that fails is reported and the rest go on, as docker does. */
+const freezeVerb = (verb: 'pause' | 'unpause'): Verb => async ({ containers }, argv) => {
+  const { positionals } = parseFlags(argv, {});
+  requireArgs(positionals, 1, `berth ${verb} CONTAINER`, true);
+  const rpc = verb === 'pause' ? containers.Pause.bind(containers) : containers.Unpause.bind(containers);
+  for (const id of positionals) {
+    try {
+      await call(rpc, { id });
+      out(`${id}\n`);
+    } catch (err) {
+      process.stderr.write(`Error response from agent: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  }
+};
+const pause = freezeVerb('pause');
+const unpause = freezeVerb('unpause');
+
 const rm: Verb = async ({ containers }, argv) => {
   const { values, positionals } = parseFlags(argv, { force: { type: 'boolean', short: 'f' } });
   requireArgs(positionals, 1, 'berth rm CONTAINER', true);
@@ -256,6 +275,8 @@ function statusText(c: ContainerSummary__Output, now = Date.now()): string {
   switch (c.status) {
     case 'running':
       return `Up ${since(c.startedAt)}`;
+    case 'paused':
+      return `Up ${since(c.startedAt)} (Paused)`;
     case 'restarting':
       return `Restarting (${c.exitCode}) ${ago(c.finishedAt, now)}`;
     case 'exited':
@@ -429,7 +450,7 @@ const system: Verb = async (clients, argv) => {
 };
 
 const containerSubverbs: Record<string, Verb> = {
-  create, start, run, stop, kill, restart, rm, remove: rm, ps, ls: ps, list: ps, logs, exec, inspect, diff, commit, wait, prune,
+  create, start, run, stop, kill, restart, pause, unpause, rm, remove: rm, ps, ls: ps, list: ps, logs, exec, inspect, diff, commit, wait, prune,
 };
 
 const container: Verb = async (clients, argv) => {
@@ -440,5 +461,5 @@ const container: Verb = async (clients, argv) => {
 };
 
 export const containerVerbs: Record<string, Verb> = {
-  create, start, run, stop, kill, restart, rm, ps, logs, exec, inspect, diff, commit, wait, container, system,
+  create, start, run, stop, kill, restart, pause, unpause, rm, ps, logs, exec, inspect, diff, commit, wait, container, system,
 };

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
-import { CLI, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
+import { CLI, freezerState, startTestAgent, type TestAgent, type TestHost } from '../fixtures/agent';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { eventually } from '../fixtures/wait';
@@ -47,14 +47,6 @@ async function runDetached(t: Test, agent: Agent, ref: string, name: string, scr
   t.equal(run.status, 0, run.stderr);
   const id = run.stdout.trim();
   return { id, upper: path.join(agent.dataRoot, 'containers', id, 'upper') };
-}
-
-/** The container's freezer as the kernel has it: FROZEN, FREEZING or THAWED. */
-function freezerState(host: TestHost, id: string): string {
-  const v1 = path.join('/sys/fs/cgroup/freezer', host.cgroupParent, id, 'freezer.state');
-  if (fs.existsSync(v1)) return fs.readFileSync(v1, 'utf8').trim();
-  const events = fs.readFileSync(path.join('/sys/fs/cgroup', host.cgroupParent, id, 'cgroup.events'), 'utf8');
-  return /^frozen 1$/m.test(events) ? 'FROZEN' : 'THAWED';
 }
 
 /** The counter as the container last wrote it, read from its writable layer; 0 before the first. */
