@@ -52,7 +52,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
   // Bad node options fail before anything is started.
   if (options.node) compileNodeOptions(options.node);
+  // Others may pass through (to reach a path they were given) but list nothing, as docker's root.
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o711 });
+  await fs.chmod(options.dataRoot, 0o711);
   const releaseLock = await lockDataRoot(options.dataRoot);
   try {
     // The container records first: the image service asks them which images are in use.

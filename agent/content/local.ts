@@ -19,10 +19,12 @@ function hexOf(digest: Digest): string {
 export async function openContentStore(root: string): Promise<ContentStore> {
   const blobs = path.join(root, 'blobs', 'sha256');
   const ingestDir = path.join(root, 'ingest');
-  await fs.mkdir(blobs, { recursive: true });
+  // Private images' layers and configs live here: root's alone (also for a store made before).
+  await fs.mkdir(blobs, { recursive: true, mode: 0o700 });
+  await fs.chmod(root, 0o700);
   // Ingests are private to one process' lifetime: whatever is left is from a crash.
   await fs.rm(ingestDir, { recursive: true, force: true });
-  await fs.mkdir(ingestDir, { recursive: true });
+  await fs.mkdir(ingestDir, { recursive: true, mode: 0o700 });
   return new LocalContentStore(blobs, ingestDir);
 }
 

@@ -34,6 +34,13 @@ export function pullPolicyOf(container: Container): PullPolicy {
   }
 }
 
+/**
+ * A failure record nobody has retried for this long is dropped: no pod wants that image any more
+ * (a retry comes at most a back-off cap after the failure), and records of names once mistyped
+ * must not pile up for the life of the agent.
+ */
+export const STALE_FAILURE_MS = 10 * PULL_BACKOFF.maxMs;
+
 export class ImagePuller {
   private readonly inflight = new Map<string, Promise<ImageRecord>>();
   private readonly failures = new Map<string, PullFailure>();
@@ -62,6 +69,7 @@ export class ImagePuller {
   /** Pull, or join the pull of the same image under way. Rejects with the registry's error. */
   pull(image: string): Promise<ImageRecord> {
     const key = canonicalImage(image);
+    this.pruneFailures();
     const running = this.inflight.get(key);
     if (running) return running;
     const pulling = this.images.pull(key).then(
@@ -78,5 +86,10 @@ export class ImagePuller {
     ).finally(() => this.inflight.delete(key));
     this.inflight.set(key, pulling);
     return pulling;
+  }
+
+  private pruneFailures(): void {
+    const now = this.clock.now();
+    for (const [key, f] of this.failures) if (now - f.failedAt > STALE_FAILURE_MS) this.failures.delete(key);
   }
 }

@@ -2,7 +2,9 @@
 // default seccomp profile refuses what Docker's refuses (unshare, keyctl: EPERM), and
 // --security-opt loosens or tightens it as docker's does; every container leaves the host clean.
 
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { hostResidue, startTestAgent } from '../fixtures/agent';
@@ -106,4 +108,32 @@ t.test('bad --security-opt values fail before anything is made, naming the value
   }
   t.equal((await b('ps', '-aq')).stdout, '', 'no container was made');
   t.same(hostResidue(agent), []);
+});
+
+t.test("another user of the host reads nothing of the data root: not its listing, not an image's blobs", async (t) => {
+  // A data root made before with looser modes is tightened when the agent opens it. Under /tmp
+  // (every user may traverse it), in a directory of this test's that others may traverse too.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-perms-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chmodSync(dir, 0o755);
+  fs.mkdirSync(path.join(dir, 'agent-root', 'content', 'blobs', 'sha256'), { recursive: true, mode: 0o755 });
+  fs.chmodSync(path.join(dir, 'agent-root'), 0o755);
+  fs.chmodSync(path.join(dir, 'agent-root', 'content'), 0o755);
+  const registry = await startRegistry(t);
+  const image = await buildImage({ layers: [[{ path: 'secret', type: 'file', content: 'private layer\n' }]] });
+  await pushImage(registry.host, 'private:1', image);
+  const agent = await startTestAgent(t, dir);
+  t.equal(agent.berth(['pull', '-q', `${registry.host}/private:1`]).status, 0);
+  const mode = (p: string) => (fs.statSync(path.join(agent.dataRoot, p)).mode & 0o777).toString(8);
+  t.equal(mode('.'), '711', 'the data root: others may pass, not list');
+  t.equal(mode('content'), '700', 'the content store: root only');
+  t.equal(mode('images.json'), '600');
+  // As nobody: the data root's listing and the blobs are out of reach.
+  const asNobody = (...cmd: string[]) => spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', ...cmd], { encoding: 'utf8' });
+  t.equal(asNobody('ls', dir).status, 0, 'the directory above is open to nobody (so what fails below is the data root)');
+  const blob = path.join(agent.dataRoot, 'content', 'blobs', 'sha256', image.config.descriptor.digest.slice('sha256:'.length));
+  t.ok(fs.existsSync(blob), 'the config blob is stored');
+  t.match(asNobody('ls', agent.dataRoot).stderr, /Permission denied/);
+  t.match(asNobody('cat', blob).stderr, /Permission denied/);
+  t.match(asNobody('cat', path.join(agent.dataRoot, 'images.json')).stderr, /Permission denied/);
 });

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { BerthError } from '../../proto/errors';
 import type { ImageRecord } from '../../agent/images/types';
-import { canonicalImage, ImagePuller, pullPolicyOf } from '../../agent/node/image-puller';
+import { canonicalImage, ImagePuller, pullPolicyOf, STALE_FAILURE_MS } from '../../agent/node/image-puller';
 
 function fakeImages() {
   const pending = new Map<string, { resolve: (r: ImageRecord) => void; reject: (e: Error) => void }>();
@@ -75,6 +75,21 @@ t.test('different images pull in parallel; the same image once', async (t) => {
   images.finish('reg/nope:1');
   await ok;
   t.equal(puller.failure('reg/nope:1'), undefined, 'a success clears the back-off');
+
+  // Records of images nobody asks for any more go: a mistyped name's, once its pods are gone.
+  const typo = puller.pull('reg/tpyo:1');
+  images.finish('reg/tpyo:1', 'manifest unknown');
+  await typo.catch(() => {});
+  now += STALE_FAILURE_MS;
+  const other = puller.pull('reg/small:2');
+  t.ok(puller.failure('reg/tpyo:1'), 'kept while a retry may still come');
+  images.finish('reg/small:2');
+  await other;
+  now += 1;
+  const another = puller.pull('reg/small:3');
+  t.equal(puller.failure('reg/tpyo:1'), undefined, 'dropped once nobody retried it for STALE_FAILURE_MS');
+  images.finish('reg/small:3');
+  await another;
 });
 
 t.test('names and the default pull policy', async (t) => {

@@ -154,7 +154,7 @@ export class Authorizer {
       url.searchParams.set('account', creds.username);
       headers.authorization = basicAuth(creds);
     }
-    const who = creds ? `credentials for ${creds.username}` : 'anonymous access';
+    const who = creds ? `the credentials for ${ep.host}` : 'anonymous access';
     const res = await this.fetchToken(url, headers, ep);
     if (res.status === 401) {
       throw new BerthError('unauthenticated', `registry ${ep.host}: token server ${url.origin}${url.pathname} refused ${who} (401 ${res.statusText})`);

@@ -223,7 +223,7 @@ export class RegistryExchange {
     const creds = override ?? this.credentialsFor(ep);
     switch (res.status) {
       case 401:
-        return new BerthError('unauthenticated', `${subject}: registry ${ep.host} answered ${said} (${creds ? `credentials for ${creds.username} rejected` : `no credentials for ${ep.host}; log in first`})`);
+        return new BerthError('unauthenticated', `${subject}: registry ${ep.host} answered ${said} (${creds ? `the credentials for ${ep.host} were rejected` : `no credentials for ${ep.host}; log in first`})`);
       case 403:
         return new BerthError('permission-denied', `${subject}: registry ${ep.host} answered ${said}${creds ? ` for ${creds.username}` : ''}`);
       case 404: {
