@@ -57,6 +57,8 @@ export interface BerthCluster {
   floor(count: number, image: ImageRef): Promise<number>;
   /** Of the controller and the agent (for their memory at the end). */
   pids: { controller: number; agent: number };
+  /** The agent's --cgroup-parent (its pods' cgroups are below it). */
+  cgroupParent: string;
 }
 
 /** A pod's containers are named k8s_<container>_<pod>_<namespace>_<uid> (agent/node/naming.ts). */
@@ -204,6 +206,7 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
   return {
     address: controller.address,
     pids: { controller: controller.daemon.pid, agent: agent.daemon.pid },
+    cgroupParent: host.cgroupParent,
     async create(name, replicas, image, timeoutMs) {
       const doc = deploymentManifest(name, replicas, image.ref);
       const t0 = now();

@@ -23,9 +23,19 @@ export const POLL_MS = 20;
 /** Seconds on a monotonic clock. */
 export const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
-/** IDs of the containers runc (under `root`) reports as running. */
+/**
+ * IDs of the containers runc (under `root`) reports as running. `runc list` reads the root's
+ * directory, then each container's state: a container the agent deletes in between fails the
+ * whole list ("stat <root>/<id>: no such file or directory"), so that case is asked again.
+ */
 export async function runcRunning(root: string): Promise<Set<string>> {
-  const r = await runCommand('runc', ['--root', root, 'list', '--format', 'json']);
+  let r: Awaited<ReturnType<typeof runCommand>> | undefined;
+  for (let attempt = 1; r === undefined; attempt++) {
+    r = await runCommand('runc', ['--root', root, 'list', '--format', 'json']).catch((err: Error) => {
+      if (attempt >= 5 || !/stat \S+: no such file or directory/.test(err.message)) throw err;
+      return undefined;
+    });
+  }
   const list = JSON.parse(r.stdout.trim() || 'null') as Array<{ id: string; status: string }> | null;
   return new Set((list ?? []).filter((c) => c.status === 'running').map((c) => c.id));
 }
