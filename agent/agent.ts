@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
-import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET } from './network';
+import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET, vxlanDeviceFor } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
@@ -73,6 +73,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       stateDir: path.join(options.dataRoot, 'network'),
       bridge: options.bridge ?? DEFAULT_BRIDGE,
       subnet: options.subnet ?? DEFAULT_SUBNET,
+      // A cluster node's containers take their addresses from the node's pod CIDR.
+      subnetFromCluster: options.node !== undefined,
     });
     const cgroupParent = options.cgroupParent ?? DEFAULT_CGROUP_PARENT;
     const apparmorProfile = hostAppArmorProfile();
@@ -102,7 +104,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (options.node) {
         const nodeOptions = { ...options.node, seccompRoot: path.join(options.dataRoot, 'seccomp') };
         node = await startNodeAgent(nodeOptions, {
-          images, containers, network, cgroups: new CgroupGroups({ parent: cgroupParent }),
+          images, containers, network, podNetworkDevice: vxlanDeviceFor(options.bridge ?? DEFAULT_BRIDGE), cgroups: new CgroupGroups({ parent: cgroupParent }),
           pkiDir: path.join(options.dataRoot, 'pki'), podsDir: path.join(options.dataRoot, 'pods'),
         });
       }

@@ -1,8 +1,8 @@
 // berth controller: run the API server, the store and the control loops in the foreground until
 // SIGINT/SIGTERM.
 
-import { DEFAULT_LEADER_LEASE_MS, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
-import { durationFlag, parseFlags } from './common/args';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_LEADER_LEASE_MS, DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
+import { durationFlag, intFlag, parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
 export const DEFAULT_CONTROLLER_DATA_ROOT = '/var/lib/berth/controller';
@@ -21,6 +21,9 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     'etcd-keyfile': { type: 'string' },
     'etcd-insecure': { type: 'boolean' },
     'leader-elect-lease-duration': { type: 'string' },
+    'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR },
+    'node-cidr-mask-size': { type: 'string' },
+    'pod-network': { type: 'string', default: 'vxlan' },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -31,6 +34,9 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     podEvictionTimeoutMs: durationFlag('--pod-eviction-timeout', values['pod-eviction-timeout']) ?? DEFAULT_POD_EVICTION_TIMEOUT_MS,
     log: (line) => process.stdout.write(`${line}\n`),
     tlsSans: values['tls-san'] ?? [],
+    clusterCidr: values['cluster-cidr'],
+    podNetwork: values['pod-network'],
+    nodeCidrMaskSize: intFlag('--node-cidr-mask-size', values['node-cidr-mask-size']) ?? DEFAULT_NODE_CIDR_MASK_SIZE,
     leaderLeaseMs: durationFlag('--leader-elect-lease-duration', values['leader-elect-lease-duration']) ?? DEFAULT_LEADER_LEASE_MS,
     etcd: {
       ...(values['etcd-cafile'] ? { caFile: values['etcd-cafile'] } : {}),

@@ -42,7 +42,8 @@ Processes:
   controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT[,...]]
              [--node-grace-period 4s] [--pod-eviction-timeout 10s] [--tls-san NAME|IP]...
              [--node-cert-validity 8760h] [--etcd-cafile F [--etcd-certfile F --etcd-keyfile F] | --etcd-insecure]
-             [--leader-elect-lease-duration 6s]
+             [--leader-elect-lease-duration 6s] [--cluster-cidr 10.42.0.0/16] [--node-cidr-mask-size 24]
+             [--pod-network vxlan|host-gw]
   agent [--data-root DIR] [--socket PATH] [--run-dir DIR] [--cgroup-parent P] [--bridge B] [--subnet CIDR]
         [--insecure-registry HOST]... [--registries-config FILE]
         [--controller HOST:PORT [--token TOKEN] [--node-name N] [--labels k=v,...] [--node-ip IP]

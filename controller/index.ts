@@ -11,6 +11,6 @@
 // each pure planner with its loop; leader/ runs the controllers on one controller only; auth/ says
 // who calls and what they may do; api/ the thin gRPC handlers, over TLS; server.ts composes them. proto/ is below them all.
 
-export { startController, ADMIN_USER, DEFAULT_LEADER_LEASE_MS, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
+export { startController, ADMIN_USER, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_LEADER_LEASE_MS, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS } from './server';
 export type { Controller, ControllerOptions } from './server';
 export type { EtcdTransport } from './store';

@@ -2,9 +2,9 @@
 // the service account signing key (both shared through the store), the API server over TLS
 // (Cluster for users, authenticated by certificate or service account token and authorized by
 // RBAC; Node for agents, over node sessions), and, while this controller leads, the controllers
-// (scheduler, deployments, replica sets, node lifecycle, garbage collection, service accounts)
-// writing through a registry fenced by the leader's lease. This is the one file that knows them
-// all. Everything it decides it reads back from the store: it can restart at any time (and each
+// (scheduler, deployments, replica sets, node lifecycle, garbage collection, service accounts,
+// node IPAM) writing through a registry fenced by the leader's lease. This is the one file that
+// knows them all. Everything it decides it reads back from the store: it can restart at any time (and each
 // start issues a fresh serving certificate, valid a year).
 
 import * as grpc from '@grpc/grpc-js';
@@ -12,13 +12,15 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadClusterApi } from '../proto/grpc';
+import { BerthError } from '../proto/errors';
+import { formatCidr, parseCidr } from '../proto/network/cidr';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
 import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { nodeSessions } from './nodes';
 import { ensureNamespace, Registry, type Clock } from './objects';
-import { startControllers } from './controllers';
+import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { openStore, type EtcdTransport, type Store } from './store';
 import { LEAF_VALIDITY_DAYS, openClusterCa, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
@@ -46,6 +48,12 @@ export interface ControllerOptions {
   tlsSans?: string[];
   /** How long a node's client certificate is valid; agents renew at two thirds of it. Default a year. */
   nodeCertificateValidityMs?: number;
+  /** The pods' addresses, cut into one block per node (k3s' --cluster-cidr). Default 10.42.0.0/16. */
+  clusterCidr?: string;
+  /** Each node's block's prefix length (--node-cidr-mask-size). Default 24. */
+  nodeCidrMaskSize?: number;
+  /** How pod traffic crosses hosts (--pod-network vxlan|host-gw). Default vxlan. */
+  podNetwork?: string;
 }
 
 export interface Controller {
@@ -65,6 +73,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:7443';
 export const DEFAULT_NODE_GRACE_PERIOD_MS = 4000;
 export const DEFAULT_POD_EVICTION_TIMEOUT_MS = 10000;
 export const DEFAULT_LEADER_LEASE_MS = 6000;
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_NODE_CIDR_MASK_SIZE = 24;
 
 /** Namespaces that always exist. */
 const SYSTEM_NAMESPACES = ['default', NODE_LEASE_NAMESPACE, CONTROLLER_LEASE_NAMESPACE];
@@ -78,6 +88,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const clock = options.clock ?? (() => new Date());
   const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
   const podEvictionTimeoutMs = options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS;
+  const podNetwork = podNetworkOptions(options.clusterCidr ?? DEFAULT_CLUSTER_CIDR, options.nodeCidrMaskSize ?? DEFAULT_NODE_CIDR_MASK_SIZE, options.podNetwork ?? 'vxlan');
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
   const registry = new Registry(store, clock);
@@ -113,7 +124,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca }));
     const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
     server.addService(api.Node.service, nodeHandlers({
-      registry, sessions, tunnels, ca, tokens, serviceAccountTokens,
+      registry, sessions, tunnels, ca, tokens, serviceAccountTokens, clusterCidr: formatCidr(podNetwork.clusterCidr), podNetwork: podNetwork.backend,
       nodeCertificateValidityMs: options.nodeCertificateValidityMs ?? LEAF_VALIDITY_DAYS * 24 * 3600 * 1000,
     }));
     const host = options.listen.slice(0, options.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
@@ -131,7 +142,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
         lead: async (fence) => {
-          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs });
+          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs, podNetwork });
           return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),
@@ -218,4 +229,16 @@ async function writeAdminKubeconfig(file: string, ca: ClusterCa, address: string
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(tmp, text, { mode: 0o600 });
   await fs.rename(tmp, file);
+}
+
+/** The cluster CIDR and the node block size, checked before anything starts. */
+function podNetworkOptions(clusterCidr: string, nodeMaskSize: number, backend: string): PodNetworkOptions {
+  if (!(POD_NETWORK_BACKENDS as readonly string[]).includes(backend)) {
+    throw new BerthError('invalid-argument', `--pod-network ${JSON.stringify(backend)}: expected ${POD_NETWORK_BACKENDS.join(' or ')}`);
+  }
+  const cidr = parseCidr(clusterCidr, '--cluster-cidr', 8, 28);
+  if (!Number.isInteger(nodeMaskSize) || nodeMaskSize < cidr.prefix || nodeMaskSize > 28) {
+    throw new BerthError('invalid-argument', `--node-cidr-mask-size ${nodeMaskSize}: must be ${cidr.prefix} (the cluster CIDR's ${formatCidr(cidr)}) to 28`);
+  }
+  return { clusterCidr: cidr, nodeMaskSize, backend: backend as PodNetworkBackend };
 }

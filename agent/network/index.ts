@@ -16,16 +16,24 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, withContext } from '../../proto/errors';
+import { containsAddress, parseCidr, parseIPv4 } from '../../proto/network/cidr';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
 import {
   portsOverlap, type AttachOptions, type CompiledNetworkOptions, type ContainerNetwork, type NetworkAttachment, type NetworkMode,
-  type NetworkOptions, type PortInUse, type PortMapping,
+  type NetworkOptions, type PodNetworkConfig, type PortInUse, type PortMapping,
 } from './types';
 
-export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PortInUse, PortMapping } from './types';
+export type { CompiledNetworkOptions, ContainerNetwork, NetworkAttachment, NetworkMode, NetworkOptions, PodNetworkConfig, PortInUse, PortMapping } from './types';
 export { joinedNetns, portsOverlap } from './types';
 export { isNetns } from './netns';
+export { planPodRoutes, vtepMac, VTEP_MAC_ANNOTATION, VXLAN_MTU, type PodNetworkBackend, type PodRoutesPlan } from './pod-routes';
+export { PodRoutesHost } from './pod-routes-host';
+
+/** The VXLAN device of the pod network: named after the bridge, so that agents of one host (tests) do not share one. */
+export function vxlanDeviceFor(bridge: string): string {
+  return `${bridge.slice(0, 12)}.vx`;
+}
 
 /** A private range seldom used by other tools (docker 172.17/16, podman 10.88/16, libvirt 192.168.122/24). */
 export const DEFAULT_SUBNET = '10.222.0.0/16';
@@ -44,8 +52,8 @@ export function compileNetworkOptions(options: NetworkOptions): CompiledNetworkO
   const bridge = options.bridge ?? DEFAULT_BRIDGE;
   // IFNAMSIZ is 16 with the NUL; the name also names the CNI network, its IPAM dir and iptables comments.
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(bridge)) throw new BerthError('invalid-argument', `network bridge name ${JSON.stringify(bridge)}: 1 to 15 letters, digits, '_', '.', '-'`);
-  const subnet = options.subnet ?? DEFAULT_SUBNET;
-  checkSubnet(subnet);
+  const subnet = options.subnetFromCluster ? undefined : options.subnet ?? DEFAULT_SUBNET;
+  if (subnet !== undefined) checkSubnet(subnet);
   const timeout = options.pluginTimeoutMs ?? 60_000;
   if (!(timeout > 0)) throw new BerthError('invalid-argument', `network plugin timeout ${timeout}: must be positive`);
   const runDir = path.resolve(options.runDir);
@@ -108,9 +116,34 @@ class CniContainerNetwork implements ContainerNetwork {
   private readonly locks = new Map<string, Promise<unknown>>();
   private ready: Promise<void> | undefined;
   private hostRulesAdded: Promise<void> | undefined;
+  /** The cluster's pod network, once usePodNetwork named it. */
+  private podNetwork: PodNetworkConfig | undefined;
+  private subnetKnown: Promise<void>;
+  private subnetNamed: () => void = () => {};
 
   constructor(private readonly opts: CompiledNetworkOptions) {
     this.cni = { cniPath: opts.cniPath, timeoutMs: opts.pluginTimeoutMs };
+    this.subnetKnown = opts.subnet !== undefined ? Promise.resolve() : new Promise((resolve) => (this.subnetNamed = resolve));
+  }
+
+  async usePodNetwork(config: PodNetworkConfig): Promise<void> {
+    checkSubnet(config.podCidr);
+    const podCidr = parseCidr(config.podCidr, 'pod CIDR');
+    // The bridge keeps the address of the subnet it was made for (an earlier agent's --subnet):
+    // then it is made again, unless containers hold addresses on it.
+    const stale = (await bridgeAddresses(this.opts.bridge)).filter((a) => !containsAddress(podCidr, parseIPv4(a) ?? -1));
+    if (stale.length > 0 || (this.opts.subnet !== undefined && this.opts.subnet !== config.podCidr)) {
+      const attached = (await Promise.all((await this.list()).map((id) => this.readRecord(id).catch(() => undefined)))).filter((r) => r?.mode === 'bridge');
+      if (attached.length > 0) {
+        throw new BerthError('failed-precondition', `network ${this.opts.bridge}: ${attached.length} container(s) have addresses on ${this.opts.subnet ?? stale.join(', ')}, not on the node's pod CIDR ${config.podCidr}: remove them, then restart the agent`);
+      }
+      if (this.opts.subnet !== undefined) for (const rule of this.hostRules()) while (await this.hostRule(rule, '-D').then(() => true, () => false)) { /* until none */ }
+      this.hostRulesAdded = undefined;
+      await exec('ip', ['link', 'del', 'dev', this.opts.bridge]).catch(() => undefined);
+    }
+    this.opts.subnet = config.podCidr;
+    this.podNetwork = config;
+    this.subnetNamed();
   }
 
   async attach(id: string, mode: NetworkMode, ports: PortMapping[], options: AttachOptions = {}): Promise<NetworkAttachment | undefined> {
@@ -190,6 +223,8 @@ class CniContainerNetwork implements ContainerNetwork {
     if (existing) await this.teardown(existing);
     this.ready ??= this.prepare();
     await this.ready;
+    // On a cluster node the subnet is the node's pod CIDR, which the controller names.
+    if (mode === 'bridge') await this.subnetKnown;
     if (mode === 'bridge') {
       this.hostRulesAdded ??= Promise.all(this.hostRules().map((r) => this.hostRule(r, '-C').catch(() => this.hostRule(r, r.add)))).then(() => undefined);
       await this.hostRulesAdded.catch((err: unknown) => {
@@ -262,10 +297,12 @@ class CniContainerNetwork implements ContainerNetwork {
 
   private bridgeList(ports: PortMapping[]): CniNetworkList {
     const { bridge, subnet, ipamDir } = this.opts;
+    const mtu = this.podNetwork?.mtu;
     const plugins: CniNetworkList['plugins'] = [{
       type: 'bridge',
       bridge,
       isGateway: true,
+      ...(mtu ? { mtu } : {}),
       // Outbound masquerading is one rule per network (hostRules), not bridge's ipMasq:
       // its per-container rules can only be removed by a DEL that still finds the namespace.
       ipMasq: false,
@@ -283,7 +320,8 @@ class CniContainerNetwork implements ContainerNetwork {
    * found again (after an agent restart too) and removed by destroy:
    *
    * - masquerade: what leaves the subnet for anywhere but the bridge goes out with the host's
-   *   address, as docker's default bridge does.
+   *   address, as docker's default bridge does; on a cluster node, except to the cluster's pod
+   *   CIDR (pods see each other's own addresses, Kubernetes' network model).
    * - the loopback guard (CVE-2020-8558): portmap's route_localnet=1 on the bridge, needed to
    *   DNAT 127.0.0.1:HOSTPORT, also makes the host accept packets a pod sends to 127.0.0.0/8, so
    *   a pod could reach whatever the host serves on its loopback only. Kubernetes' rule drops
@@ -292,11 +330,13 @@ class CniContainerNetwork implements ContainerNetwork {
    *   INPUT, so that no earlier ACCEPT lets them by.
    */
   private hostRules(): HostRule[] {
-    const { subnet, bridge } = this.opts;
+    const { bridge } = this.opts;
+    const subnet = this.opts.subnet!;
+    const cluster = this.podNetwork ? ['!', '-d', this.podNetwork.clusterCidr] : [];
     return [
       {
         what: `masquerade for ${subnet}`, table: 'nat', chain: 'POSTROUTING', add: '-A',
-        spec: ['-s', subnet, '!', '-o', bridge, '-m', 'comment', '--comment', `berth ${bridge} masquerade`, '-j', 'MASQUERADE'],
+        spec: ['-s', subnet, '!', '-o', bridge, ...cluster, '-m', 'comment', '--comment', `berth ${bridge} masquerade`, '-j', 'MASQUERADE'],
       },
       {
         what: `loopback guard for ${bridge}`, table: 'filter', chain: 'INPUT', add: '-I',
@@ -368,6 +408,17 @@ interface HostRule {
   /** Appended, or inserted first. */
   add: '-A' | '-I';
   spec: string[];
+}
+
+/** The IPv4 addresses on a device; none when it does not exist. */
+async function bridgeAddresses(device: string): Promise<string[]> {
+  try {
+    const { stdout } = await exec('ip', ['-j', 'addr', 'show', 'dev', device]);
+    const links = JSON.parse(stdout) as Array<{ addr_info?: Array<{ family?: string; local?: string }> }>;
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local!);
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -80,6 +80,11 @@ export interface NetworkOptions {
   bridge?: string;
   /** IPv4 subnet of the bridge, CIDR. Default DEFAULT_SUBNET. */
   subnet?: string;
+  /**
+   * The subnet comes later, from the cluster (the node's pod CIDR, usePodNetwork): bridge attaches
+   * wait for it. `subnet` is then ignored.
+   */
+  subnetFromCluster?: boolean;
   /** Directories searched for CNI plugin binaries, ':'-separated. Default '/usr/lib/cni'. */
   cniPath?: string;
   /** Longest a single plugin invocation may take, ms. Default 60 s. */
@@ -93,9 +98,17 @@ export interface CompiledNetworkOptions {
   recordDir: string;
   ipamDir: string;
   bridge: string;
-  subnet: string;
+  /** Undefined until the cluster names it (subnetFromCluster). */
+  subnet: string | undefined;
   cniPath: string[];
   pluginTimeoutMs: number;
+}
+
+export interface PodNetworkConfig {
+  podCidr: string;
+  clusterCidr: string;
+  /** The pods' interface MTU; undefined: the host's default. */
+  mtu?: number;
 }
 
 export interface ContainerNetwork {
@@ -117,6 +130,13 @@ export interface ContainerNetwork {
    * would silently take the traffic from. Asked before attaching; a moment later it may differ.
    */
   portsInUse(ports: PortMapping[], except?: string): Promise<PortInUse[]>;
+  /**
+   * The node's part of the cluster's pod network: the bridge's subnet becomes the node's pod CIDR
+   * (attaches waiting for it go on), what leaves for the rest of the cluster CIDR is not
+   * masqueraded, and pods get this MTU (less than the host's under VXLAN). Refused while
+   * containers are attached on another subnet.
+   */
+  usePodNetwork(config: PodNetworkConfig): Promise<void>;
   /**
    * For shutdown and tests: removes the bridge, our netns directory's mount and the IPAM
    * bookkeeping. Refuses (failed-precondition) while attachments remain.

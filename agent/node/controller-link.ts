@@ -2,8 +2,9 @@
 // gRPC client of the Node service, and the session rules around it.
 //
 // A session is one registration: an epoch. Within it the lease is renewed every renew interval,
-// the pod watch is kept open (resuming from the last resource version after a lost connection)
-// and so is the tunnel that logs requests come through. FAILED_PRECONDITION from any call means
+// the pod watch and the node watch (the pod network's routes) are kept open (each resuming from
+// its last resource version after a lost connection) and so is the tunnel that logs requests come
+// through. FAILED_PRECONDITION from any call means
 // the epoch is stale (the controller declared the node lost meanwhile): the session ends, the
 // agent registers again and relists every pod. UNAVAILABLE (or any other failure) means only
 // "try again": streams reopen with back-off, the lease renewal keeps trying, containers run on.
@@ -41,6 +42,12 @@ export interface LinkSink {
   tunnelClosed(): void;
   /** The controller's word on the node's spec, with each registration and renewal: cordoned or not. */
   nodeSpec(spec: { unschedulable: boolean }): void;
+  /** The cluster's pod network, with each registration. */
+  clusterNetwork(network: { clusterCidr: string; backend: string }): void;
+  /** The Node watch: like the pod watch's three. */
+  nodesResumeFrom(): string;
+  nodesWatchOpened(resourceVersion: string): void;
+  nodesWatchEvent(event: RawWatchEvent): void;
 }
 
 export interface StatusReport {
@@ -63,6 +70,8 @@ interface Session {
   renewMs: number;
   abort: AbortController;
   unschedulable: boolean;
+  clusterCidr: string;
+  podNetwork: string;
 }
 
 const STATUS = grpc.status;
@@ -176,8 +185,9 @@ export class ControllerLink {
       this.problem('');
       this.log(`node ${this.config.nodeName} registered with controller ${this.config.controller} (epoch ${session.epoch})`);
       this.sink.nodeSpec({ unschedulable: session.unschedulable });
+      this.sink.clusterNetwork({ clusterCidr: session.clusterCidr, backend: session.podNetwork });
       this.sink.registered(session.epoch, relist);
-      await Promise.all([this.renewLoop(session), this.watchLoop(session), this.tunnelLoop(session)]);
+      await Promise.all([this.renewLoop(session), this.podWatchLoop(session), this.nodeWatchLoop(session), this.tunnelLoop(session)]);
       if (this.session === session) this.session = undefined;
       relist = true;
     }
@@ -193,9 +203,12 @@ export class ControllerLink {
   private async register(): Promise<Session | undefined> {
     for (let failures = 0; !this.stopping.signal.aborted;) {
       try {
-        const res = await new Promise<{ epoch: string; renewIntervalMs: number; unschedulable: boolean }>((resolve, reject) =>
+        const res = await new Promise<{ epoch: string; renewIntervalMs: number; unschedulable: boolean; clusterCidr: string; podNetwork: string }>((resolve, reject) =>
           this.client.register({ node: { json: JSON.stringify(this.node()) } }, { deadline: Date.now() + 15_000 }, (err, r) => (err || !r ? reject(err) : resolve(r))));
-        return { epoch: String(res.epoch), renewMs: Math.max(100, res.renewIntervalMs || 10_000), abort: new AbortController(), unschedulable: res.unschedulable === true };
+        return {
+          epoch: String(res.epoch), renewMs: Math.max(100, res.renewIntervalMs || 10_000), abort: new AbortController(), unschedulable: res.unschedulable === true,
+          clusterCidr: res.clusterCidr ?? '', podNetwork: res.podNetwork ?? '',
+        };
       } catch (err) {
         failures++;
         this.problem(`cannot register with controller ${this.config.controller}: ${describe(err)} (retrying)`);
@@ -239,19 +252,35 @@ export class ControllerLink {
     }
   }
 
-  private async watchLoop(session: Session): Promise<void> {
+  private podWatchLoop(session: Session): Promise<void> {
+    return this.watchLoop(session, 'pod watch', (resourceVersion) => this.client.watchPods({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion }),
+      { resumeFrom: () => this.sink.resumeFrom(), opened: (rv) => this.sink.watchOpened(rv), event: (e) => this.sink.watchEvent(e) });
+  }
+
+  private nodeWatchLoop(session: Session): Promise<void> {
+    return this.watchLoop(session, 'node watch', (resourceVersion) => this.client.watchNodes({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion }),
+      { resumeFrom: () => this.sink.nodesResumeFrom(), opened: (rv) => this.sink.nodesWatchOpened(rv), event: (e) => this.sink.nodesWatchEvent(e) });
+  }
+
+  /** Keep one watch of the session open, resuming where it left off; a stale epoch ends the session. */
+  private async watchLoop(
+    session: Session,
+    what: string,
+    open: (resourceVersion: string) => grpc.ClientReadableStream<WatchEvent__Output>,
+    sink: { resumeFrom(): string; opened(resourceVersion: string): void; event(e: RawWatchEvent): void },
+  ): Promise<void> {
     const signal = session.abort.signal;
     let failures = 0;
     while (!signal.aborted) {
-      const resourceVersion = this.sink.resumeFrom();
-      const call = this.client.watchPods({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion });
-      this.sink.watchOpened(resourceVersion);
+      const resourceVersion = sink.resumeFrom();
+      const call = open(resourceVersion);
+      sink.opened(resourceVersion);
       const status = await new Promise<grpc.StatusObject | grpc.ServiceError>((resolve) => {
         const cancel = () => call.cancel();
         signal.addEventListener('abort', cancel, { once: true });
         call.on('data', (event: WatchEvent__Output) => {
           failures = 0;
-          this.sink.watchEvent({ type: event.type, ...(event.object?.json ? { json: event.object.json } : {}), resourceVersion: event.resourceVersion });
+          sink.event({ type: event.type, ...(event.object?.json ? { json: event.object.json } : {}), resourceVersion: event.resourceVersion });
         });
         call.on('error', (err: grpc.ServiceError) => {
           signal.removeEventListener('abort', cancel);
@@ -264,11 +293,11 @@ export class ControllerLink {
       });
       if (signal.aborted) return;
       if (status.code === STATUS.FAILED_PRECONDITION) {
-        this.endSession(session, `pod watch: ${status.details}`);
+        this.endSession(session, `${what}: ${status.details}`);
         return;
       }
       failures++;
-      if (status.code !== STATUS.OK) this.problem(`pod watch: ${describe(status)} (reconnecting)`);
+      if (status.code !== STATUS.OK) this.problem(`${what}: ${describe(status)} (reconnecting)`);
       await sleep(backoffDelay(RETRY_BACKOFF, failures), signal);
     }
   }

@@ -15,6 +15,7 @@ import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
 import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
+import { PodNetwork, withVtepMac } from './pod-network';
 import { PodTokens } from './pod-tokens';
 import { PodWatchState } from './pod-watch';
 import { StatusReporter } from './status-reporter';
@@ -27,6 +28,8 @@ export interface NodeAgentDeps {
   /** The pods' cgroups under the agent's cgroup parent. */
   cgroups: PodCgroups;
   network: ContainerNetwork;
+  /** The pod network's VXLAN device (vxlan backend), the agent's own. */
+  podNetworkDevice: string;
   /** Where the node's certificate, key and the cluster CA are kept (the agent's <data root>/pki). */
   pkiDir: string;
   /** Where each pod's service account token is kept (the agent's <data root>/pods). */
@@ -54,6 +57,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   if (joined) log(`node ${config.nodeName} joined controller ${config.controller}; its certificate is kept in ${deps.pkiDir}`);
   const facts = await hostFacts();
   const watch = new PodWatchState(config.nodeName);
+  const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log);
+  const document = () => withVtepMac(nodeDocument(config, facts), config.nodeIp);
   // The link is made last (it needs the sink); the others only call it once it exists.
   let link: ControllerLink | undefined;
   const linked = () => {
@@ -77,12 +82,15 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     tokens,
     report: (r) => reporter.report(r),
     log,
-  }, () => ({ ...nodeDocument(config, facts), spec: { unschedulable } }));
+  }, () => ({ ...document(), spec: { unschedulable } }));
   const pods = manager;
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
-  link = new ControllerLink(config, () => nodeDocument(config, facts), {
+  link = new ControllerLink(config, document, {
     registered(_epoch, relist) {
-      if (relist) watch.relist();
+      if (relist) {
+        watch.relist();
+        podNetwork.relist();
+      }
       reporter.resendAll();
     },
     resumeFrom: () => watch.resumeFrom(),
@@ -93,6 +101,10 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     nodeSpec(spec) {
       unschedulable = spec.unschedulable;
     },
+    clusterNetwork: (network) => podNetwork.clusterNetwork(network),
+    nodesResumeFrom: () => podNetwork.nodes.resumeFrom(),
+    nodesWatchOpened: (resourceVersion) => podNetwork.nodes.begin(resourceVersion),
+    nodesWatchEvent: (event) => podNetwork.nodeEvent(event),
   }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();

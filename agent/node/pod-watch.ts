@@ -25,15 +25,17 @@ export interface RawWatchEvent {
   resourceVersion?: string;
 }
 
-export class PodWatchState {
-  private readonly pods = new Map<string, Pod>();
-  /** While a list is being received: the uids listed so far. */
-  private listed: Set<string> | undefined;
-  private version = '';
+/**
+ * Where a list-then-watch stream resumes, shared by the pod and node watches: the last resource
+ * version, or '' for a full list (at first, after a relist, or when a list was cut short, since
+ * what was not listed yet would never come).
+ */
+export class WatchCursor {
+  /** While a list is being received: the keys listed so far. */
+  protected listed: Set<string> | undefined;
+  protected version = '';
 
-  constructor(private readonly nodeName: string) {}
-
-  /** Where the next stream starts: '' (a full list) at first, after a relist, or when a list was cut short. */
+  /** Where the next stream starts. */
   resumeFrom(): string {
     return this.listed ? '' : this.version;
   }
@@ -46,6 +48,14 @@ export class PodWatchState {
   /** A stream opened from `resumeFrom()`. */
   begin(resourceVersion: string): void {
     if (resourceVersion === '') this.listed = new Set();
+  }
+}
+
+export class PodWatchState extends WatchCursor {
+  private readonly pods = new Map<string, Pod>();
+
+  constructor(private readonly nodeName: string) {
+    super();
   }
 
   /** Every pod known, by uid. Frozen documents: clone before changing. */

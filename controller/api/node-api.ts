@@ -25,12 +25,15 @@ export interface NodeApiDeps {
   /** How long a node's certificate is valid (it renews at two thirds of that). */
   nodeCertificateValidityMs: number;
   serviceAccountTokens: ServiceAccountTokens;
+  /** The cluster's pod CIDR and backend, told to each agent at registration. */
+  clusterCidr: string;
+  podNetwork: string;
 }
 
 /** A pod's token lives an hour, as Kubernetes' bound tokens by default; the agent renews it at 80 %. */
 export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 
-export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens }: NodeApiDeps): NodeHandlers {
+export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens, clusterCidr, podNetwork }: NodeApiDeps): NodeHandlers {
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
   const signNode = (node: string, csrPem: string) =>
     ca.signClient(csrPem, { commonName: nodeUser(node), organizations: [NODES_GROUP] }, { validityMs: nodeCertificateValidityMs });
@@ -60,7 +63,7 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       const doc = parseJson(req.node?.json ?? '', 'node') as Node;
       requireOwnNode(node, doc?.metadata?.name ?? '', 'register');
       const { epoch, leaseDurationSeconds, renewIntervalMs, unschedulable } = await sessions.register(doc);
-      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs, unschedulable };
+      return { epoch: String(epoch), leaseDurationSeconds, renewIntervalMs, unschedulable, clusterCidr, podNetwork };
     }),
 
     RenewLease: unary(async (req, call) => {
@@ -74,6 +77,19 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
         requireOwnNode(caller(call, 'WatchPods'), nodeName, 'watch the pods of');
         await sessions.requireEpoch(nodeName, epoch);
         const stream = serveWatch(registry, 'Pod', { filter: boundTo(nodeName) }, resourceVersion,
+          (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
+          (err) => failStream(call, err), () => call.writableLength);
+        call.on('cancelled', () => stream.close());
+        call.on('close', () => stream.close());
+      }).catch((err: unknown) => failStream(call, err));
+    },
+
+    WatchNodes: (call) => {
+      const { nodeName, epoch, resourceVersion } = call.request;
+      Promise.resolve().then(async () => {
+        requireOwnNode(caller(call, 'WatchNodes'), nodeName, 'watch the nodes as');
+        await sessions.requireEpoch(nodeName, epoch);
+        const stream = serveWatch(registry, 'Node', {}, resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
           (err) => failStream(call, err), () => call.writableLength);
         call.on('cancelled', () => stream.close());

@@ -5,6 +5,8 @@ import type { Clock, Registry } from '../objects';
 import { deploymentLoop } from './deployment/loop';
 import { garbageCollectorLoop } from './gc/loop';
 import { nodeLifecycleLoop } from './node/loop';
+import { nodeIpamLoop } from './nodeipam/loop';
+import type { PodNetworkOptions } from './nodeipam/plan';
 import { replicaSetLoop } from './replicaset/loop';
 import { runControllers, type RunningControllers } from './run-controller';
 import { schedulerLoop } from './scheduler/loop';
@@ -15,9 +17,11 @@ export interface ControllersOptions {
   clock: Clock;
   nodeGracePeriodMs: number;
   podEvictionTimeoutMs: number;
+  podNetwork: PodNetworkOptions;
 }
 
 export type { RunningControllers } from './run-controller';
+export { POD_NETWORK_BACKENDS, type PodNetworkBackend, type PodNetworkOptions } from './nodeipam/plan';
 
 export function startControllers(options: ControllersOptions): Promise<RunningControllers> {
   return runControllers(options.registry, options.clock, [
@@ -27,5 +31,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
     garbageCollectorLoop,
     serviceAccountLoop,
+    nodeIpamLoop(options.podNetwork),
   ]);
 }

@@ -35,13 +35,23 @@ export function registeredReady(now: string): Condition {
 export function reregisteredNode(node: Node, sent: Node, ready: Condition): Node {
   return {
     ...node,
-    metadata: { ...node.metadata, labels: sent.metadata.labels },
+    // The agent's annotations (its VXLAN endpoint, for one) over what others set.
+    metadata: { ...node.metadata, labels: sent.metadata.labels, ...mergedAnnotations(node.metadata.annotations, sent.metadata.annotations) },
     status: { ...sent.status, conditions: [keepTransition(node.status?.conditions, ready)] },
   };
 }
 
 export function newNode(name: string, sent: Node, ready: Condition): Node {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: sent.metadata.labels }, spec: {}, status: { ...sent.status, conditions: [ready] } };
+  return {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: sent.metadata.labels, ...mergedAnnotations(undefined, sent.metadata.annotations) },
+    spec: {}, status: { ...sent.status, conditions: [ready] },
+  };
+}
+
+function mergedAnnotations(current: Record<string, string> | undefined, sent: Record<string, string> | undefined): { annotations?: Record<string, string> } {
+  const merged = { ...current, ...sent };
+  return Object.keys(merged).length > 0 ? { annotations: merged } : {};
 }
 
 /** An existing lease on registration: a new epoch, renewed and acquired now (no longer "lost"). */

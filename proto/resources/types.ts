@@ -334,6 +334,9 @@ export interface NodeStatus {
 
 export interface NodeSpec {
   unschedulable?: boolean;
+  /** The node's block of the cluster CIDR, for its pods' addresses (set once by the controller). */
+  podCIDR?: string;
+  podCIDRs?: string[];
 }
 
 export interface Node {

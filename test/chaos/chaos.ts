@@ -5,6 +5,7 @@
 // Shared by `npm run chaos` (run.ts) and the suite's short seeded runs.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Test } from 'tap';
 import type { Pod } from '../../proto/resources';
@@ -106,7 +107,16 @@ export async function runChaos(t: Teardown, dir: string, o: ChaosOptions): Promi
  */
 export async function suiteChaosRun(t: Test, store: ChaosStore, fixedSeed: number): Promise<void> {
   const seed = Number(process.env.BERTH_CHAOS_SEED ?? fixedSeed);
-  const report = await runChaos(t, t.testdir(), { seed, durationMs: 40_000, store, convergeTimeoutMs: 120_000, log: (line) => t.comment(line) });
+  // The directory's removal is registered last, so that it runs after the hosts' cleanups (tap
+  // runs teardowns in order): nothing is mounted under it any more when it goes.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `berth-chaos-${store}-`));
+  let report: ChaosReport;
+  try {
+    // 40 s of faults, at most 100 s to converge and 60 s to clean up: within tap's 300 s per file.
+    report = await runChaos(t, dir, { seed, durationMs: 40_000, store, convergeTimeoutMs: 100_000, log: (line) => t.comment(line) });
+  } finally {
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  }
   t.ok(report.faults.length >= 4, `${report.faults.length} faults`);
   t.ok(report.attempts.filter((a) => a.acknowledged).length >= 5, 'applies went through between the faults');
   t.ok(report.convergedAfterMs !== undefined, 'converged after the last fault');
@@ -243,11 +253,14 @@ async function observeHost(h: ChaosHost): Promise<HostObservation> {
 }
 
 async function residueAfterDelete(cluster: ChaosCluster): Promise<string[]> {
-  const deadline = Date.now() + 90_000;
+  // Without its agent a host cannot clean up: say so at once rather than wait.
+  const down = cluster.hosts.filter((h) => !h.agent()).map((h) => `host ${h.node}: its agent is not running`);
+  if (down.length > 0) return down;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const residue = cluster.hosts.flatMap((h) => {
       const agent = h.agent();
-      return agent ? hostResidue(agent).map((r) => `host ${h.node}: left after every pod was deleted: ${r}`) : [`host ${h.node}: its agent is not running`];
+      return hostResidue(agent!).map((r) => `host ${h.node}: left after every pod was deleted: ${r}`);
     });
     if (residue.length === 0 || Date.now() > deadline) return residue;
     await sleep(1000);

@@ -13,6 +13,7 @@ import { hostResidue, runCli, startTestAgent, type TestAgent, type TestHost } fr
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { freePort, startRegistry } from '../fixtures/registry';
 import { nodeChannelCredentials } from '../fixtures/credentials';
+import { containsAddress, parseCidr, parseIPv4 } from '../../proto/network/cidr';
 import { podDoc, sleep, startCluster, until, type Cluster } from './cluster';
 
 const APPLETS = ['httpd', 'wget', 'rm', 'touch', 'mkdir', 'nc'];
@@ -95,8 +96,10 @@ t.test('a pod runs: node registered, Running and Ready with a pod IP, one networ
   const pod = await running(cluster, 'web');
   const st = pod.status!;
   t.ok(st.podIP, `a pod IP (${st.podIP})`);
-  const [prefix] = agent.host.subnet.split('.0/');
-  t.ok(st.podIP!.startsWith(`${prefix}.`), `the pod IP is in the agent's subnet ${agent.host.subnet}`);
+  // A cluster node's pods take their addresses from the node's pod CIDR, not the agent's --subnet.
+  const stored = await cluster.node(nodeName);
+  t.ok(stored?.spec?.podCIDR, `the node has a pod CIDR (${stored?.spec?.podCIDR})`);
+  t.ok(containsAddress(parseCidr(stored!.spec!.podCIDR!, 'podCIDR'), parseIPv4(st.podIP!)!), `the pod IP is in the node's pod CIDR ${stored?.spec?.podCIDR}`);
   t.ok(st.hostIP, 'a host IP');
   t.ok(st.startTime, 'a start time');
   t.same(st.conditions!.map((c) => [c.type, c.status]), [['PodScheduled', 'True'], ['Initialized', 'True'], ['ContainersReady', 'True'], ['Ready', 'True']]);

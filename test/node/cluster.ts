@@ -5,11 +5,12 @@ import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
-import type { Event, Pod, PodStatus } from '../../proto/resources';
+import type { Event, Node, Pod, PodStatus } from '../../proto/resources';
 import { startController, type Controller } from '../../controller';
 import type { Teardown } from '../fixtures/registry';
 import { eventually } from '../fixtures/wait';
 import { kubeconfigCredentials } from '../fixtures/credentials';
+import { testClusterCidr } from '../fixtures/controller';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,6 +20,8 @@ export interface Cluster {
   apply(doc: object): Promise<void>;
   /** undefined: not found. */
   pod(name: string, namespace?: string): Promise<Pod | undefined>;
+  /** A Node as stored (its pod CIDR, addresses). */
+  node(name: string): Promise<Node | undefined>;
   deletePod(name: string): Promise<void>;
   events(pod: string): Promise<Event[]>;
   /** Every status the pod has had from now on, in order (a watch). */
@@ -41,7 +44,9 @@ function unary<T>(fn: (cb: (err: grpc.ServiceError | null, r?: T) => void) => vo
 export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
   const dataRoot = path.join(dir, 'controller-root');
   fs.mkdirSync(dataRoot, { recursive: true });
-  let controller = await startController({ dataRoot, listen: '127.0.0.1:0' });
+  // Its own pod addresses: other tests' clusters run on this host at the same time.
+  const clusterCidr = testClusterCidr();
+  let controller = await startController({ dataRoot, listen: '127.0.0.1:0', clusterCidr });
   const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
   const client = new ClusterService(controller.address, kubeconfigCredentials(controller.adminKubeconfig)) as unknown as ClusterClient;
   const watches: Array<() => void> = [];
@@ -61,6 +66,14 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
       try {
         const o = await unary<{ json: string }>((cb) => client.get({ kind: 'Pod', namespace, name }, cb));
         return JSON.parse(o.json) as Pod;
+      } catch (err) {
+        if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return undefined;
+        throw err;
+      }
+    },
+    async node(name) {
+      try {
+        return JSON.parse((await unary<{ json: string }>((cb) => client.get({ kind: 'Node', namespace: '', name }, cb))).json) as Node;
       } catch (err) {
         if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) return undefined;
         throw err;
@@ -104,7 +117,7 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
     async restart(meanwhile) {
       await controller.stop();
       await meanwhile();
-      controller = await startController({ dataRoot, listen: controller.address });
+      controller = await startController({ dataRoot, listen: controller.address, clusterCidr });
     },
     stop,
   };
