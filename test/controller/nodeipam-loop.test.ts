@@ -1,6 +1,6 @@
 // The node IPAM loop through a real controller (gRPC, SQLite) with hollow nodes: every Node gets a
 // block of its own, a restarted controller keeps them and gives a new Node a free one, and a
-// deleted Node's block goes to the next Node that comes.
+// deleted Node's block goes to the next Node that comes; two controllers on etcd never give one twice.
 
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
@@ -8,6 +8,7 @@ import { startController, type Controller } from '../../controller';
 import { loadClusterApi, type ClusterClient } from '../../proto/grpc';
 import type { Node } from '../../proto/resources';
 import { kubeconfigCredentials } from '../fixtures/credentials';
+import { startEtcd } from '../fixtures/etcd';
 import { startHollowNode } from '../fixtures/hollow-node';
 import { eventually } from '../fixtures/wait';
 
@@ -54,4 +55,36 @@ t.test('blocks per node: distinct, kept across a restart, a freed one reused', a
   t.equal(third.n5, first.n2, "the deleted node's block went to the node that waited");
   n4.stop();
   n5.stop();
+});
+
+t.test('two controllers on one etcd: whichever leads, no block is given twice', async (t) => {
+  const etcd = await startEtcd(t);
+  const store = `etcd://${etcd.endpoint}/berth-ipam-${process.pid}/`;
+  const controllers: Controller[] = [];
+  const root = t.testdir({ c0: {}, c1: {} });
+  for (let i = 0; i < 2; i++) {
+    const c = await startController({ dataRoot: `${root}/c${i}`, listen: '127.0.0.1:0', store, clusterCidr: '10.97.0.0/20', leaderLeaseMs: 1000, nodeGracePeriodMs: 60_000 });
+    controllers.push(c);
+    t.teardown(() => c.stop());
+  }
+  const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controllers[1]!.address, kubeconfigCredentials(controllers[0]!.adminKubeconfig)) as ClusterClient;
+  t.teardown(() => client.close());
+  const nodes = [];
+  // Nodes register through both API servers; the leader's loop assigns.
+  for (let i = 0; i < 6; i++) nodes.push(await startHollowNode(t, controllers[i % 2]!, `m${i}`));
+  const before = await podCidrs(client, 6);
+  t.equal(new Set(Object.values(before)).size, 6, 'six nodes, six blocks');
+  // The leader goes; the other takes over and serves the next nodes from what the Nodes hold.
+  const leader = controllers.findIndex((c) => c.isLeader());
+  t.ok(leader >= 0, 'one of them leads');
+  await controllers[leader]!.stop();
+  const other = controllers[1 - leader]!;
+  await eventually('the other to lead', () => other.isLeader(), 20_000);
+  const survivor = new (loadClusterApi().berth.cluster.v1.Cluster)(other.address, kubeconfigCredentials(controllers[0]!.adminKubeconfig)) as ClusterClient;
+  t.teardown(() => survivor.close());
+  for (let i = 6; i < 9; i++) nodes.push(await startHollowNode(t, other, `m${i}`));
+  const after = await podCidrs(survivor, 9);
+  t.equal(new Set(Object.values(after)).size, 9, 'nine nodes, nine blocks: none given twice across the change of leader');
+  for (const [name, cidr] of Object.entries(before)) t.equal(after[name], cidr, `${name} kept its block`);
+  for (const n of nodes) n.stop();
 });

@@ -63,12 +63,14 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
     const controller = await startTestController(t, dir, {
       listen: `${net.gateway}:0`, args: ['--pod-network', backend, '--cluster-cidr', clusterCidr, '--node-grace-period', '2s'],
     });
-    const agents: Array<TestAgent & { host: TestHost }> = [];
-    for (const [i, h] of net.hosts.entries()) {
-      agents.push(await startTestAgent(t, path.join(dir, h.netns), [
+    const startAgent = (i: number) => {
+      const h = net.hosts[i]!;
+      return startTestAgent(t, path.join(dir, h.netns), [
         '--controller', controller.address, '--token', controller.token(), '--node-name', h.netns, '--node-ip', h.ip, '--insecure-registry', registry.host,
-      ], testHosts[i], { netns: h.netns }));
-    }
+      ], testHosts[i], { netns: h.netns });
+    };
+    const agents: Array<TestAgent & { host: TestHost }> = [];
+    for (let i = 0; i < net.hosts.length; i++) agents.push(await startAgent(i));
     const nodes = () => JSON.parse(controller.berth(['get', 'nodes', '-o', 'json']).stdout).items as Node[];
     const cidrs = await eventually('a pod CIDR for every node', () => {
       const all = nodes();
@@ -91,16 +93,20 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
     t.ok(containsAddress(parseCidr(cidrs.get(h1!.netns)!, 'x'), parseIPv4(pods.get('server')!)!), `the server's ${pods.get('server')} is of its node's block`);
     t.ok(containsAddress(parseCidr(cidrs.get(h0!.netns)!, 'x'), parseIPv4(pods.get('client')!)!), `the client's ${pods.get('client')} is of its node's block`);
 
-    const client = agents[0]!;
-    const clientId = client.berth(['ps', '-q', '--filter', 'label=io.kubernetes.pod.name=client']).stdout.trim();
-    t.ok(clientId, 'the client container runs on host 0');
-    const answer = await eventually('an answer across hosts', () => {
+    const ask = (client: TestAgent) => eventually('an answer across hosts', () => {
+      const clientId = client.berth(['ps', '-q', '--filter', 'label=io.kubernetes.pod.name=client']).stdout.trim();
+      if (!clientId) throw new Error('no client container on host 0');
       const r = client.berth(['exec', clientId, 'sh', '-c', `printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${pods.get('server')} 8080`]);
       if (r.status !== 0 || !/^HTTP\/1\.[01] 200/.test(r.stdout)) throw new Error(`nc exited ${r.status}: ${r.stdout.trim()} ${r.stderr.trim()}`);
       // httpd listens on both families and writes an IPv4 peer as [::ffff:a.b.c.d].
       return r.stdout.trim().split('\n').pop()!.trim().replace(/^\[::ffff:(.*)\]$/, '$1');
     }, 30_000, 500);
-    t.equal(answer, pods.get('client'), 'the server sees the client pod\'s own address: no NAT between pods');
+    t.equal(await ask(agents[0]!), pods.get('client'), 'the server sees the client pod\'s own address: no NAT between pods');
+
+    // The client's agent restarts: its pod keeps its address and its way to the other host.
+    await agents[0]!.stop();
+    agents[0] = await startAgent(0);
+    t.equal(await ask(agents[0]!), pods.get('client'), 'after an agent restart the pod has the same address and still reaches the other host');
 
     // Each host routes to the other two blocks, and for vxlan knows their VTEPs.
     const routesOn = (netns: string) => ipJson<{ dst: string }>(netns, ['route', 'show', 'proto', ROUTE_PROTOCOL]).map((r) => r.dst).sort();
