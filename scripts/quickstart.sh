@@ -17,7 +17,6 @@ rm -f "$build_log"
 work=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
 tag=$(printf '%04x' $((RANDOM % 65536)))
 bridge=bq$tag
-subnet=10.$((200 + RANDOM % 50)).$((RANDOM % 250)).0/24
 cgroup_parent=/berth-quickstart-$tag
 pids=()
 cleanup() {
@@ -37,7 +36,7 @@ cleanup() {
   pkill -KILL -f "conmon.*$work" 2>/dev/null
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null; done
   ip link del "$bridge" 2>/dev/null
-  iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "$subnet" | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule"; done
+  iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule"; done
   iptables -S INPUT 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables $rule"; done
   for dir in /sys/fs/cgroup/*"$cgroup_parent"; do
     [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -106,7 +105,7 @@ for _ in $(seq 100); do grep -q 'listening on' "$work/controller.log" && break; 
 export BERTH_CONFIG="$work/controller/admin.kubeconfig"
 token=$(berth token create --ttl 10m --description quickstart)
 setpriv --pdeathsig KILL -- node dist/cli/main.js agent --data-root "$work/agent" --socket "$work/agent.sock" --run-dir "$work/run" \
-  --cgroup-parent "$cgroup_parent" --bridge "$bridge" --subnet "$subnet" --registries-config "$work/registries.yaml" \
+  --cgroup-parent "$cgroup_parent" --bridge "$bridge" --registries-config "$work/registries.yaml" \
   --controller "$controller" --token "$token" >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done

@@ -200,8 +200,9 @@ class CniContainerNetwork implements ContainerNetwork {
       const stderr = String((err as { stderr?: string }).stderr ?? '');
       if (!/Cannot find device|does not exist/.test(stderr)) throw new BerthError('internal', `remove bridge ${this.opts.bridge}: ${stderr.trim()}`, { cause: err });
     }
-    // -D removes one copy; two agents racing on -C/-A could have added two.
-    for (const rule of this.hostRules()) {
+    // -D removes one copy; two agents racing on -C/-A could have added two. No subnet yet (a
+    // cluster node that never got its pod CIDR): no rule was added.
+    for (const rule of this.opts.subnet === undefined ? [] : this.hostRules()) {
       while (await this.hostRule(rule, '-D').then(() => true, () => false)) { /* until none is left */ }
     }
     this.hostRulesAdded = undefined;
@@ -223,9 +224,9 @@ class CniContainerNetwork implements ContainerNetwork {
     if (existing) await this.teardown(existing);
     this.ready ??= this.prepare();
     await this.ready;
-    // On a cluster node the subnet is the node's pod CIDR, which the controller names.
-    if (mode === 'bridge') await this.subnetKnown;
     if (mode === 'bridge') {
+      // On a cluster node the subnet is the node's pod CIDR, which the controller names.
+      await this.subnetKnown;
       this.hostRulesAdded ??= Promise.all(this.hostRules().map((r) => this.hostRule(r, '-C').catch(() => this.hostRule(r, r.add)))).then(() => undefined);
       await this.hostRulesAdded.catch((err: unknown) => {
         this.hostRulesAdded = undefined;
