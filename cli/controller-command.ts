@@ -1,7 +1,7 @@
 // berth controller: run the API server, the store and the control loops in the foreground until
 // SIGINT/SIGTERM.
 
-import { DEFAULT_CLUSTER_CIDR, DEFAULT_LEADER_LEASE_MS, DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
+import { DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, DEFAULT_LEADER_LEASE_MS, DEFAULT_NODE_CIDR_MASK_SIZE, DEFAULT_LISTEN, DEFAULT_NODE_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, startController } from '../controller';
 import { durationFlag, intFlag, parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
@@ -24,6 +24,8 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     'cluster-cidr': { type: 'string', default: DEFAULT_CLUSTER_CIDR },
     'node-cidr-mask-size': { type: 'string' },
     'pod-network': { type: 'string', default: 'vxlan' },
+    'service-cidr': { type: 'string', default: DEFAULT_SERVICE_CIDR },
+    'service-node-port-range': { type: 'string', default: DEFAULT_NODE_PORT_RANGE },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -36,6 +38,8 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     tlsSans: values['tls-san'] ?? [],
     clusterCidr: values['cluster-cidr'],
     podNetwork: values['pod-network'],
+    serviceCidr: values['service-cidr'],
+    nodePortRange: values['service-node-port-range'],
     nodeCidrMaskSize: intFlag('--node-cidr-mask-size', values['node-cidr-mask-size']) ?? DEFAULT_NODE_CIDR_MASK_SIZE,
     leaderLeaseMs: durationFlag('--leader-elect-lease-duration', values['leader-elect-lease-duration']) ?? DEFAULT_LEADER_LEASE_MS,
     etcd: {

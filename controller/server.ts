@@ -13,15 +13,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadClusterApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
-import { formatCidr, parseCidr } from '../proto/network/cidr';
+import { formatCidr, overlaps, parseCidr } from '../proto/network/cidr';
 import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
 import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { nodeSessions } from './nodes';
-import { ensureNamespace, Registry, type Clock } from './objects';
+import { ensureApiService, ensureNamespace, Registry, type Clock } from './objects';
 import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceAllocator, serviceNetworkOptions } from './services';
 import { openStore, type EtcdTransport, type Store } from './store';
 import { LEAF_VALIDITY_DAYS, openClusterCa, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
 
@@ -54,6 +55,10 @@ export interface ControllerOptions {
   nodeCidrMaskSize?: number;
   /** How pod traffic crosses hosts (--pod-network vxlan|host-gw). Default vxlan. */
   podNetwork?: string;
+  /** The Services' virtual IPs (--service-cidr). Default 10.43.0.0/16. */
+  serviceCidr?: string;
+  /** The node ports NodePort Services get (--service-node-port-range). Default 30000-32767. */
+  nodePortRange?: string;
 }
 
 export interface Controller {
@@ -89,9 +94,14 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const nodeGracePeriodMs = options.nodeGracePeriodMs ?? DEFAULT_NODE_GRACE_PERIOD_MS;
   const podEvictionTimeoutMs = options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS;
   const podNetwork = podNetworkOptions(options.clusterCidr ?? DEFAULT_CLUSTER_CIDR, options.nodeCidrMaskSize ?? DEFAULT_NODE_CIDR_MASK_SIZE, options.podNetwork ?? 'vxlan');
+  const serviceNetwork = serviceNetworkOptions(options.serviceCidr ?? DEFAULT_SERVICE_CIDR, options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE);
+  if (overlaps(serviceNetwork.serviceCidr, podNetwork.clusterCidr)) {
+    throw new BerthError('invalid-argument', `--service-cidr ${formatCidr(serviceNetwork.serviceCidr)} overlaps --cluster-cidr ${formatCidr(podNetwork.clusterCidr)}: Services' and pods' addresses must differ`);
+  }
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
   const store = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
-  const registry = new Registry(store, clock);
+  const allocator = new ServiceAllocator(store, serviceNetwork, () => clock().getTime());
+  const registry = new Registry(store, clock, undefined, allocator);
   let ca: ClusterCa;
   let serviceAccountTokens: ServiceAccountTokens;
   try {
@@ -128,11 +138,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
       nodeCertificateValidityMs: options.nodeCertificateValidityMs ?? LEAF_VALIDITY_DAYS * 24 * 3600 * 1000,
     }));
     const host = options.listen.slice(0, options.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-    const serving = await ca.issueServing(servingNames(host, options.tlsSans ?? []));
+    const serving = await ca.issueServing(servingNames(host, [...apiServiceNames(allocator.apiServiceIP()), ...options.tlsSans ?? []]));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(options.listen, serverCredentials(ca.certPem, serving), (err, p) => (err ? reject(err) : resolve(p))));
     const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
     const address = reachable.includes(':') ? `[${reachable}]:${port}` : `${reachable}:${port}`;
+    await ensureApiService(registry, allocator.apiServiceIP(), host, port);
     const adminKubeconfig = path.join(options.dataRoot, 'admin.kubeconfig');
     await writeAdminKubeconfig(adminKubeconfig, ca, address);
     if (options.controlLoops !== false) {
@@ -193,6 +204,11 @@ function sharedPair(store: Store, key: string): SharedCa {
       }
     },
   };
+}
+
+/** What pods dial the API by (the `kubernetes` Service), as kube-apiserver's certificate names it. */
+function apiServiceNames(clusterIP: string): string[] {
+  return [clusterIP, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
 }
 
 /** What clients may dial this controller by: its own names and addresses, the listen host, and extra SANs. */

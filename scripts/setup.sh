@@ -14,6 +14,7 @@ BERTH_PACKAGES=(
   runc                      # the OCI runtime
   conmon                    # the per-container monitor
   containernetworking-plugins iptables  # container networking (bridge, host-local, portmap)
+  nftables                  # the service proxy (ClusterIP and NodePort rules)
   etcd-server               # the controller's distributed store; the store tests start their own
   procps                    # pkill, for the quickstart's cleanup
   python3 make g++          # node-gyp builds the native addon

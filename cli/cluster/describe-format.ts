@@ -3,7 +3,7 @@
 // about the object.
 
 import type {
-  Condition, Container, ContainerState, Deployment, Event, Namespace, Node, Pod, ReplicaSet, Resource,
+  Condition, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Service,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
@@ -18,6 +18,8 @@ export interface Related {
   replicaSets?: ReplicaSet[];
   /** ReplicaSet: its pods; Node: the pods bound to it. */
   pods?: Pod[];
+  /** Service: its EndpointSlices. */
+  endpointSlices?: EndpointSlice[];
 }
 
 const sortedEntries = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -263,6 +265,46 @@ export function describeNamespace(ns: Namespace, related: Related, now: Date): s
   w.list(0, 'Labels', labelLines(ns.metadata.labels));
   w.list(0, 'Annotations', annotationLines(ns.metadata.annotations));
   w.field(0, 'Status', ns.metadata.deletionTimestamp ? 'Terminating' : ns.status?.phase ?? 'Active');
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+/** A Service as kubectl describes it: its addresses, each port with its target and node port, and the ready endpoints. */
+export function describeService(svc: Service, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const spec = svc.spec;
+  meta(w, svc, true);
+  w.list(0, 'Labels', labelLines(svc.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(svc.metadata.annotations));
+  w.field(0, 'Selector', Object.keys(spec.selector ?? {}).length ? sortedEntries(spec.selector).map(([k, v]) => `${k}=${v}`).join(',') : '<none>');
+  w.field(0, 'Type', spec.type ?? 'ClusterIP');
+  if (spec.type === 'ExternalName') {
+    w.field(0, 'External Name', spec.externalName);
+  } else {
+    w.field(0, 'IP Family Policy', spec.ipFamilyPolicy ?? 'SingleStack');
+    w.field(0, 'IP Families', (spec.ipFamilies ?? ['IPv4']).join(','));
+    w.field(0, 'IP', spec.clusterIP);
+    w.field(0, 'IPs', (spec.clusterIPs ?? [spec.clusterIP ?? '']).join(','));
+  }
+  if (spec.type === 'LoadBalancer') w.field(0, 'LoadBalancer Ingress', (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname).join(', ') || '<pending>');
+  const slices = related.endpointSlices ?? [];
+  for (const port of spec.ports ?? []) {
+    const name = port.name || '<unset>';
+    const protocol = port.protocol ?? 'TCP';
+    w.field(0, 'Port', `${name}  ${port.port}/${protocol}`);
+    const target = port.targetPort ?? port.port;
+    w.field(0, 'TargetPort', `${target}/${protocol}`);
+    if (port.nodePort) w.field(0, 'NodePort', `${name}  ${port.nodePort}/${protocol}`);
+    const ready = slices.flatMap((slice) => {
+      const p = (slice.ports ?? []).find((sp) => (sp.name ?? '') === (port.name ?? '') && (sp.protocol ?? 'TCP') === protocol);
+      if (!p?.port) return [];
+      return (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses.map((a) => `${a}:${p.port}`));
+    });
+    w.field(0, 'Endpoints', ready.length === 0 ? '<none>' : ready.length > 3 ? `${ready.slice(0, 3).join(',')} + ${ready.length - 3} more...` : ready.join(','));
+  }
+  w.field(0, 'Session Affinity', spec.sessionAffinity ?? 'None');
+  if (spec.externalTrafficPolicy) w.field(0, 'External Traffic Policy', spec.externalTrafficPolicy);
+  if (spec.type !== 'ExternalName') w.field(0, 'Internal Traffic Policy', spec.internalTrafficPolicy ?? 'Cluster');
   eventsSection(w, related.events, now);
   return w.toString();
 }

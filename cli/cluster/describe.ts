@@ -1,11 +1,11 @@
 // berth describe KIND [NAME...] | KIND/NAME... [-n NS] [-l SEL]: each object with what is
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
-import type { Deployment, Event, KindInfo, Namespace, Node, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import { SERVICE_NAME_LABEL, type Deployment, type EndpointSlice, type Event, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Service } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS } from './args';
 import {
-  describeDeployment, describeGeneric, describeNamespace, describeNode, describePod, describeReplicaSet, type Related,
+  describeDeployment, describeGeneric, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
 } from './describe-format';
 import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
@@ -39,6 +39,8 @@ async function relatedTo(client: ClusterClient, obj: Resource, info: KindInfo): 
       const { items } = await client.list<Pod>('Pod', { fieldSelector: `spec.nodeName=${obj.metadata.name}` });
       return { events, pods: items.filter((p) => p.spec.nodeName === obj.metadata.name) };
     }
+    case 'Service':
+      return { events, endpointSlices: (await client.list<EndpointSlice>('EndpointSlice', { namespace, labelSelector: `${SERVICE_NAME_LABEL}=${obj.metadata.name}` })).items };
     default:
       return { events };
   }
@@ -52,6 +54,7 @@ export function describeObject(obj: Resource, info: KindInfo, related: Related, 
     case 'ReplicaSet': return describeReplicaSet(obj as ReplicaSet, related, now);
     case 'Node': return describeNode(obj as Node, related, now);
     case 'Namespace': return describeNamespace(obj as Namespace, related, now);
+    case 'Service': return describeService(obj as Service, related, now);
     default: return describeGeneric(obj, info.namespaced, related, now);
   }
 }

@@ -1,7 +1,7 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, Deployment, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding } from '../../proto/resources';
+import type { ClusterRoleBinding, Deployment, EndpointSlice, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Service } from '../../proto/resources';
 import { age } from './age';
 import { podColumns } from './pod-status';
 
@@ -151,6 +151,24 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       return { base: [lease.spec?.holderIdentity ?? '', age(lease.metadata.creationTimestamp, now)], wide: [] };
     },
   },
+  Service: {
+    header: ['TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'],
+    wide: ['SELECTOR'],
+    cells(obj, now) {
+      const svc = obj as Service;
+      const selector = Object.keys(svc.spec.selector ?? {}).length ? formatLabels(svc.spec.selector) : '<none>';
+      return { base: [svc.spec.type ?? 'ClusterIP', svc.spec.clusterIP || '<none>', externalIP(svc), servicePorts(svc), age(svc.metadata.creationTimestamp, now)], wide: [selector] };
+    },
+  },
+  EndpointSlice: {
+    header: ['ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const slice = obj as EndpointSlice;
+      const ports = (slice.ports ?? []).map((p) => p.port).filter((p) => p !== undefined);
+      return { base: [slice.addressType, ports.length ? ports.join(',') : '<unset>', sliceEndpoints(slice), age(slice.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
   ServiceAccount: {
     // Kubernetes 1.24+ makes no token Secrets: SECRETS is 0, as kubectl shows it.
     header: ['SECRETS', 'AGE'],
@@ -162,6 +180,27 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
   RoleBinding: BINDING_COLUMNS,
   ClusterRoleBinding: BINDING_COLUMNS,
 };
+
+/** kubectl's PORT(S): 80/TCP, with the node port as 80:30080/TCP. */
+export function servicePorts(svc: Service): string {
+  const ports = (svc.spec.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`);
+  return ports.length ? ports.join(',') : '<none>';
+}
+
+/** kubectl's EXTERNAL-IP: the alias of an ExternalName, a load balancer's address or <pending>, external IPs, or <none>. */
+function externalIP(svc: Service): string {
+  if (svc.spec.type === 'ExternalName') return svc.spec.externalName ?? '<none>';
+  const external = [...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? ''), ...(svc.spec.externalIPs ?? [])].filter(Boolean);
+  if (external.length) return external.join(',');
+  return svc.spec.type === 'LoadBalancer' ? '<pending>' : '<none>';
+}
+
+/** The first three addresses, then how many more, as kubectl shows a slice. */
+function sliceEndpoints(slice: EndpointSlice): string {
+  const addresses = (slice.endpoints ?? []).flatMap((e) => e.addresses);
+  if (addresses.length === 0) return '<unset>';
+  return addresses.length > 3 ? `${addresses.slice(0, 3).join(',')} + ${addresses.length - 3} more...` : addresses.join(',');
+}
 
 const EVENT_HEADER = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
 const EVENT_WIDE = ['SOURCE', 'FIRST SEEN', 'COUNT', 'NAME'];

@@ -2,7 +2,7 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { Deployment, Lease, Namespace, Node, Pod, ReplicaSet, ServiceAccount } from '../../proto/resources';
+import type { Deployment, EndpointSlice, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -14,6 +14,8 @@ export interface Caches {
   leases: Informer<Lease>;
   namespaces: Informer<Namespace>;
   serviceAccounts: Informer<ServiceAccount>;
+  services: Informer<Service>;
+  endpointSlices: Informer<EndpointSlice>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -26,6 +28,8 @@ export function newCaches(registry: Registry): Caches {
     leases: new Informer<Lease>(registry, 'Lease'),
     namespaces: new Informer<Namespace>(registry, 'Namespace'),
     serviceAccounts: new Informer<ServiceAccount>(registry, 'ServiceAccount'),
+    services: new Informer<Service>(registry, 'Service'),
+    endpointSlices: new Informer<EndpointSlice>(registry, 'EndpointSlice'),
   };
 }
 

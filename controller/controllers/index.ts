@@ -3,6 +3,7 @@
 
 import type { Clock, Registry } from '../objects';
 import { deploymentLoop } from './deployment/loop';
+import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
 import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
@@ -11,6 +12,7 @@ import { replicaSetLoop } from './replicaset/loop';
 import { runControllers, type RunningControllers } from './run-controller';
 import { schedulerLoop } from './scheduler/loop';
 import { serviceAccountLoop } from './serviceaccount/loop';
+import { serviceAllocationRepairLoop } from './service-repair/loop';
 
 export interface ControllersOptions {
   registry: Registry;
@@ -32,5 +34,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     garbageCollectorLoop,
     serviceAccountLoop,
     nodeIpamLoop(options.podNetwork),
+    endpointSliceLoop(),
+    serviceAllocationRepairLoop,
   ]);
 }

@@ -1,5 +1,6 @@
 // The controllers: deployment, replicaset, scheduler, node lifecycle, garbage collector, service
-// accounts and node IPAM, one folder each, and their shared vocabulary here.
+// accounts, node IPAM, endpoint slices and the service allocation repair, one folder each, and
+// their shared vocabulary here.
 //
 // Every controller is split in two: a pure planner, `plan(desired, observed, now) -> Plan`, and
 // beside it its loop (loop.ts), whose executor carries out the plan's actions against the

@@ -12,10 +12,11 @@
 // written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Namespace, Pod, Resource } from '../../proto/resources';
+import type { Namespace, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
+import { carryAllocations } from '../services';
 import { ignoreNotFound } from './errors';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
 import { validateResource } from '../../proto/manifests';
@@ -187,6 +188,8 @@ function merged(current: Resource, applied: Resource): Resource {
     return next;
   }
   if (appliedSpec !== undefined) next.spec = appliedSpec;
+  // The cluster IP and node ports the server chose are the Service's, not the file's.
+  if (current.kind === 'Service') return carryAllocations(current as Service, next as Service);
   return next;
 }
 

@@ -11,9 +11,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Namespace, Pod, Resource } from '../../proto/resources';
+import type { Namespace, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { admitPod } from '../admission';
+import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
@@ -23,7 +24,13 @@ import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, Obje
 const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod';
 
 export class Registry {
-  constructor(readonly store: Store, private readonly clock: Clock = () => new Date(), private readonly fence?: () => Fence | undefined) {}
+  constructor(
+    readonly store: Store,
+    private readonly clock: Clock = () => new Date(),
+    private readonly fence?: () => Fence | undefined,
+    /** Cluster IPs and node ports are taken and given back around each write of a Service. */
+    readonly serviceAllocations?: ServiceAllocations,
+  ) {}
 
   /**
    * The same registry, its writes fenced: each happens only while `fence()` still holds in the
@@ -31,7 +38,7 @@ export class Registry {
    * failed-precondition. The controllers write through this one.
    */
   fenced(fence: () => Fence | undefined): Registry {
-    return new Registry(this.store, this.clock, fence);
+    return new Registry(this.store, this.clock, fence, this.serviceAllocations);
   }
 
   async tryGet<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
@@ -67,15 +74,23 @@ export class Registry {
     metadata.uid = randomUUID();
     metadata.creationTimestamp = this.now();
     if (hasGeneration(obj)) metadata.generation = 1;
-    const stored = { ...obj, metadata } as T;
+    let stored = { ...obj, metadata } as T;
     let namespace: Namespace | undefined;
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
     if (stored.kind === 'Pod') admitPod(stored as Pod, namespace?.metadata.labels);
+    let undo = async () => {};
+    if (stored.kind === 'Service' && this.serviceAllocations) {
+      if (await this.store.get(keyOfObject(stored))) throw new BerthError('already-exists', `${describeObject(info, name)} already exists`);
+      const allocated = await this.serviceAllocations.allocate(stored as Service);
+      stored = allocated.service as T;
+      undo = allocated.undo;
+    }
     try {
       const revision = await this.store.create(keyOfObject(stored), encode(stored), this.fence?.());
       return withVersion(stored, revision);
     } catch (err) {
+      await undo();
       if (err instanceof StoreError && err.code === 'already-exists') {
         throw new BerthError('already-exists', `${describeObject(info, name)} already exists`, { cause: err });
       }
@@ -101,7 +116,7 @@ export class Registry {
     const expected = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.modRevision;
     if (expected !== current.modRevision) throw conflict(info.kind, name);
     const stored = decode(current) as T;
-    const next = { ...obj, metadata: { ...obj.metadata } } as T;
+    let next = { ...obj, metadata: { ...obj.metadata } } as T;
     next.metadata.uid = stored.metadata.uid;
     next.metadata.creationTimestamp = stored.metadata.creationTimestamp;
     next.metadata.namespace = stored.metadata.namespace;
@@ -112,13 +127,22 @@ export class Registry {
     }
     if (options.keepStatus) (next as { status?: unknown }).status = (stored as { status?: unknown }).status;
     delete next.metadata.resourceVersion;
+    let allocation: { undo(): Promise<void>; done(): Promise<void> } | undefined;
+    if (next.kind === 'Service' && this.serviceAllocations) {
+      const changed = await this.serviceAllocations.change(stored as Service, next as Service);
+      next = changed.service as T;
+      allocation = changed;
+    }
     if (isDeepStrictEqual(next, withoutVersion(stored))) {
+      await allocation?.undo();
       return stored; // nothing to write: no new revision for a no-op
     }
     try {
       const revision = await this.store.update(current.key, encode(next), expected, this.fence?.());
+      await allocation?.done();
       return withVersion(next, revision);
     } catch (err) {
+      await allocation?.undo();
       if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
       if (err instanceof StoreError && err.code === 'not-found') throw notFound(obj.kind, name);
       throw storeFailure(err);
@@ -168,6 +192,7 @@ export class Registry {
           return withVersion(stored as T, revision);
         }
         const revision = await this.store.delete(key, expected, this.fence?.());
+        if (obj.kind === 'Service') await this.serviceAllocations?.release(obj as Service);
         return withVersion(withoutVersion(obj) as T, revision);
       } catch (err) {
         if (err instanceof StoreError && err.code === 'not-found') throw notFound(kind, name);

@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type RollingUpdateDeployment, type SeccompProfile,
+  type RollingUpdateDeployment, type SeccompProfile, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
@@ -17,6 +17,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return [...workloadIssues(resource), ...strategyIssues(resource)];
     case 'ReplicaSet':
       return workloadIssues(resource);
+    case 'Service':
+      return serviceIssues(resource);
     default:
       return [];
   }
@@ -171,4 +173,47 @@ function strategyIssues(d: Deployment): FieldIssue[] {
 
 function isZero(v: number | string): boolean {
   return typeof v === 'number' ? v === 0 : parseInt(v, 10) === 0;
+}
+
+/** Kubernetes' Service validation of what the schema cannot say (its wording where it has one). */
+function serviceIssues(svc: Service): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  const ports = spec.ports ?? [];
+  const headless = spec.clusterIP === 'None' || spec.clusterIPs?.[0] === 'None';
+  if (type === 'ExternalName') {
+    if (!spec.externalName) out.push(issue(['spec', 'externalName'], 'Required value: an ExternalName Service names the DNS name it aliases'));
+    if (spec.clusterIP && spec.clusterIP !== 'None') out.push(issue(['spec', 'clusterIP'], 'Forbidden: may not be set for ExternalName services'));
+  } else if (ports.length === 0 && !headless) {
+    out.push(issue(['spec', 'ports'], 'Required value: a Service with a cluster IP needs at least one port'));
+  }
+  if (headless && (type === 'NodePort' || type === 'LoadBalancer')) {
+    out.push(issue(['spec', 'clusterIP'], `Invalid value: "None": may not be set to 'None' for ${type} services`));
+  }
+  if (spec.clusterIP && spec.clusterIPs?.[0] && spec.clusterIP !== spec.clusterIPs[0]) {
+    out.push(issue(['spec', 'clusterIPs'], `Invalid value: ${JSON.stringify(spec.clusterIPs)}: must hold spec.clusterIP (${spec.clusterIP}) first`));
+  }
+  if (spec.sessionAffinityConfig && spec.sessionAffinity !== 'ClientIP') {
+    out.push(issue(['spec', 'sessionAffinityConfig'], 'Forbidden: must not be set when sessionAffinity is None'));
+  }
+  const names = new Map<string, number>();
+  const seen = new Map<string, number>();
+  ports.forEach((p, i) => {
+    const at: PathSegment[] = ['spec', 'ports', i];
+    if (ports.length > 1 && !p.name) out.push(issue([...at, 'name'], 'Required value: each port of a Service with several ports must be named'));
+    if (p.name !== undefined) {
+      const first = names.get(p.name);
+      if (first !== undefined) out.push(issue([...at, 'name'], `Duplicate value: ${JSON.stringify(p.name)} (ports[${first}] has it too)`));
+      else names.set(p.name, i);
+    }
+    const key = `${p.port}/${p.protocol ?? 'TCP'}`;
+    const first = seen.get(key);
+    if (first !== undefined) out.push(issue([...at], `Duplicate value: port ${key} (ports[${first}] has it too)`));
+    else seen.set(key, i);
+    if (p.nodePort !== undefined && type !== 'NodePort' && type !== 'LoadBalancer') {
+      out.push(issue([...at, 'nodePort'], `Forbidden: may not be used when \`type\` is '${type}'`));
+    }
+  });
+  return out;
 }

@@ -4,7 +4,7 @@
 
 import {
   KINDS, type Container, type Deployment, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
-  type ReplicaSet, type Resource, type ResourceRequirements,
+  type ReplicaSet, type Resource, type ResourceRequirements, type Service,
 } from './types';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -27,6 +27,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
       break;
     case 'ReplicaSet':
       defaultReplicaSet(out);
+      break;
+    case 'Service':
+      defaultService(out);
       break;
     default:
       break;
@@ -53,6 +56,30 @@ function defaultDeployment(d: Deployment): void {
 function defaultReplicaSet(rs: ReplicaSet): void {
   rs.spec.replicas ??= 1;
   defaultTemplate(rs.spec.template);
+}
+
+/** Kubernetes' Service defaults (the cluster IP and node ports are the server's to choose). */
+function defaultService(service: Service): void {
+  const spec = (service.spec ??= {});
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  if (spec.sessionAffinity === 'ClientIP') {
+    spec.sessionAffinityConfig ??= {};
+    spec.sessionAffinityConfig.clientIP ??= {};
+    spec.sessionAffinityConfig.clientIP.timeoutSeconds ??= 10800;
+  }
+  for (const port of spec.ports ?? []) {
+    port.protocol ??= 'TCP';
+    port.targetPort ??= port.port;
+  }
+  if (spec.type === 'ExternalName') return;
+  if (spec.clusterIP && !spec.clusterIPs) spec.clusterIPs = [spec.clusterIP];
+  if (!spec.clusterIP && spec.clusterIPs?.[0]) spec.clusterIP = spec.clusterIPs[0];
+  spec.ipFamilies ??= ['IPv4'];
+  spec.ipFamilyPolicy ??= 'SingleStack';
+  spec.internalTrafficPolicy ??= 'Cluster';
+  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+  if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
 }
 
 function defaultTemplate(template: PodTemplateSpec | undefined): void {

@@ -182,6 +182,23 @@ export interface PodSpec {
   /** False: no token is mounted (overrides the service account's own setting). */
   automountServiceAccountToken?: boolean;
   securityContext?: PodSecurityContext;
+  /** The pod's hostname (default: its name); with subdomain, a DNS name under that headless Service. */
+  hostname?: string;
+  subdomain?: string;
+  /** ClusterFirst (default): the node's cluster DNS; Default: the node's resolvers; None: dnsConfig only. */
+  dnsPolicy?: DNSPolicy;
+  dnsConfig?: PodDNSConfig;
+  /** Default true: the containers get the Services of the namespace as environment variables. */
+  enableServiceLinks?: boolean;
+}
+
+/** ClusterFirstWithHostNet is ClusterFirst for berth (pods never share the host's network). */
+export type DNSPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
 }
 
 export interface PodTemplateSpec {
@@ -461,7 +478,107 @@ export interface ServiceAccount {
   automountServiceAccountToken?: boolean;
 }
 
-export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount;
+// --- v1 Service and discovery.k8s.io/v1 EndpointSlice ---
+
+/**
+ * ClusterIP (default): a virtual IP inside the cluster; NodePort: also a port on every node;
+ * LoadBalancer: a NodePort whose external address nothing provides here (EXTERNAL-IP <pending>, as
+ * on a bare Kubernetes); ExternalName: only a DNS alias (CNAME) to spec.externalName.
+ */
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface ServicePort {
+  /** Required when the Service has more than one port; the SRV record's and the slice's port name. */
+  name?: string;
+  protocol?: 'TCP' | 'UDP';
+  /** The port on the cluster IP. */
+  port: number;
+  /** The pods' port: a number, or the name of a container port (each pod resolves it). Default: port. */
+  targetPort?: number | string;
+  /** NodePort/LoadBalancer: the port on every node's addresses, 30000-32767, allocated when absent. */
+  nodePort?: number;
+  appProtocol?: string;
+}
+
+export interface ServiceSpec {
+  type?: ServiceType;
+  /** Pods with these labels are the endpoints; absent: endpoints are managed by someone else. */
+  selector?: Record<string, string>;
+  ports?: ServicePort[];
+  /** Allocated from the service CIDR when absent; "None": headless (DNS names the pods). Immutable. */
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ipFamilies?: 'IPv4'[];
+  ipFamilyPolicy?: 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+  /** ClientIP: one client's connections go to one endpoint for sessionAffinityConfig's timeout. */
+  sessionAffinity?: 'None' | 'ClientIP';
+  sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  /** Local: traffic from a node's pods goes only to that node's endpoints. */
+  internalTrafficPolicy?: 'Cluster' | 'Local';
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  /** Endpoints count whether or not they are ready (StatefulSets' peer discovery). */
+  publishNotReadyAddresses?: boolean;
+  externalName?: string;
+  externalIPs?: string[];
+  loadBalancerIP?: string;
+  allocateLoadBalancerNodePorts?: boolean;
+}
+
+export interface ServiceStatus {
+  loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] };
+}
+
+export interface Service {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ObjectMeta;
+  spec: ServiceSpec;
+  status?: ServiceStatus;
+}
+
+export interface EndpointConditions {
+  /** Serving and not terminating: receives new connections. */
+  ready?: boolean;
+  /** Passing readiness, terminating or not. */
+  serving?: boolean;
+  /** Being deleted (deletionTimestamp set). */
+  terminating?: boolean;
+}
+
+export interface Endpoint {
+  addresses: string[];
+  conditions?: EndpointConditions;
+  /** The pod's hostname when it sets hostname and its subdomain is the Service (DNS pod records). */
+  hostname?: string;
+  targetRef?: ObjectReference;
+  nodeName?: string;
+  zone?: string;
+}
+
+export interface EndpointPort {
+  name?: string;
+  protocol?: 'TCP' | 'UDP';
+  /** The resolved target port; absent when the port could not be resolved for these endpoints. */
+  port?: number;
+  appProtocol?: string;
+}
+
+/** Part of a Service's endpoints (at most 100 per slice), labelled kubernetes.io/service-name. */
+export interface EndpointSlice {
+  apiVersion: 'discovery.k8s.io/v1';
+  kind: 'EndpointSlice';
+  metadata: ObjectMeta;
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: Endpoint[];
+  ports?: EndpointPort[];
+}
+
+/** The label naming a slice's Service, and the one naming who manages it. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+
+export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
+  | Service | EndpointSlice;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -483,6 +600,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },
+  { kind: 'Service', apiVersion: 'v1', plural: 'services', aliases: ['service', 'svc'], namespaced: true },
+  { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', aliases: ['endpointslice'], namespaced: true },
   { kind: 'ServiceAccount', apiVersion: 'v1', plural: 'serviceaccounts', aliases: ['serviceaccount', 'sa'], namespaced: true },
   { kind: 'Role', apiVersion: RBAC_API_VERSION, plural: 'roles', aliases: ['role'], namespaced: true },
   { kind: 'ClusterRole', apiVersion: RBAC_API_VERSION, plural: 'clusterroles', aliases: ['clusterrole'], namespaced: false },
