@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type CreateRequest, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -32,6 +32,12 @@ export interface NodeSide {
   localhostProfile?(name: string): string;
   /** The pod's service account token directory (pod-tokens.ts), mounted read-only where Kubernetes' clients look for it. */
   serviceAccountDir?: string;
+  /** The Services' variables (pod-dns.ts), before the container's own, which win. */
+  serviceEnv?: string[];
+  /** The pod's resolv.conf (pod-dns.ts). */
+  dns?: DnsSettings;
+  /** More /etc/hosts lines (the pod's FQDN under its subdomain). */
+  extraHosts?: string[];
 }
 
 /**
@@ -96,7 +102,9 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     // command replaces the image's Entrypoint (and with it its Cmd), args replaces Cmd.
     ...(container.command ? { entrypoint: container.command } : {}),
     ...(container.args ? { cmd: container.args } : {}),
-    env,
+    env: [...(node.serviceEnv ?? []), ...env],
+    ...(node.dns ? { dns: node.dns } : {}),
+    ...(node.extraHosts?.length ? { extraHosts: node.extraHosts } : {}),
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
     ...runAs(pod, container),

@@ -44,11 +44,18 @@ export interface LinkSink {
   nodeSpec(spec: { unschedulable: boolean }): void;
   /** The cluster's pod network, with each registration. */
   clusterNetwork(network: { clusterCidr: string; backend: string }): void;
-  /** The Node watch: like the pod watch's three. */
-  nodesResumeFrom(): string;
-  nodesWatchOpened(resourceVersion: string): void;
-  nodesWatchEvent(event: RawWatchEvent): void;
+  /** The watches of whole kinds (Nodes for the pod network, Services and EndpointSlices for the proxy and DNS). */
+  clusterWatches: Record<ClusterWatch, WatchSink>;
 }
+
+/** What one watch tells: like the pod watch's three above. */
+export interface WatchSink {
+  resumeFrom(): string;
+  opened(resourceVersion: string): void;
+  event(event: RawWatchEvent): void;
+}
+
+export type ClusterWatch = 'nodes' | 'services' | 'endpointSlices';
 
 export interface StatusReport {
   namespace: string;
@@ -187,7 +194,7 @@ export class ControllerLink {
       this.sink.nodeSpec({ unschedulable: session.unschedulable });
       this.sink.clusterNetwork({ clusterCidr: session.clusterCidr, backend: session.podNetwork });
       this.sink.registered(session.epoch, relist);
-      await Promise.all([this.renewLoop(session), this.podWatchLoop(session), this.nodeWatchLoop(session), this.tunnelLoop(session)]);
+      await Promise.all([this.renewLoop(session), this.podWatchLoop(session), ...this.clusterWatchLoops(session), this.tunnelLoop(session)]);
       if (this.session === session) this.session = undefined;
       relist = true;
     }
@@ -257,9 +264,14 @@ export class ControllerLink {
       { resumeFrom: () => this.sink.resumeFrom(), opened: (rv) => this.sink.watchOpened(rv), event: (e) => this.sink.watchEvent(e) });
   }
 
-  private nodeWatchLoop(session: Session): Promise<void> {
-    return this.watchLoop(session, 'node watch', (resourceVersion) => this.client.watchNodes({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion }),
-      { resumeFrom: () => this.sink.nodesResumeFrom(), opened: (rv) => this.sink.nodesWatchOpened(rv), event: (e) => this.sink.nodesWatchEvent(e) });
+  private clusterWatchLoops(session: Session): Promise<void>[] {
+    const request = (resourceVersion: string) => ({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion });
+    const sinks = this.sink.clusterWatches;
+    return [
+      this.watchLoop(session, 'node watch', (rv) => this.client.watchNodes(request(rv)), sinks.nodes),
+      this.watchLoop(session, 'service watch', (rv) => this.client.watchServices(request(rv)), sinks.services),
+      this.watchLoop(session, 'endpoint slice watch', (rv) => this.client.watchEndpointSlices(request(rv)), sinks.endpointSlices),
+    ];
   }
 
   /** Keep one watch of the session open, resuming where it left off; a stale epoch ends the session. */
@@ -267,7 +279,7 @@ export class ControllerLink {
     session: Session,
     what: string,
     open: (resourceVersion: string) => grpc.ClientReadableStream<WatchEvent__Output>,
-    sink: { resumeFrom(): string; opened(resourceVersion: string): void; event(e: RawWatchEvent): void },
+    sink: WatchSink,
   ): Promise<void> {
     const signal = session.abort.signal;
     let failures = 0;

@@ -2,6 +2,7 @@
 // (register, lease, pod watch, tunnel) to the pod workers, the status reporter, the event
 // recorder and the log server, over the agent's own image service, runtime and network.
 
+import { readFileSync } from 'node:fs';
 import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
 import { effectivePidsLimit, type ContainerService } from '../runtime';
@@ -15,9 +16,11 @@ import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
 import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
+import { parseResolvConf } from './pod-dns';
 import { PodNetwork, withVtepMac } from './pod-network';
 import { PodTokens } from './pod-tokens';
 import { PodWatchState } from './pod-watch';
+import { ServiceNetwork, type ServiceNetworkDeps } from './service-network';
 import { StatusReporter } from './status-reporter';
 import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
 
@@ -34,6 +37,12 @@ export interface NodeAgentDeps {
   pkiDir: string;
   /** Where each pod's service account token is kept (the agent's <data root>/pods). */
   podsDir: string;
+  /** Programs the host for the Services (the service proxy); absent: no proxy on this node. */
+  syncServiceProxy?: ServiceNetworkDeps['syncProxy'];
+  /** Starts the node's cluster DNS on the pods' gateway; absent: pods get the host's resolvers. */
+  startClusterDns?: ServiceNetworkDeps['startDns'];
+  /** The host's resolv.conf text (default: read /etc/resolv.conf when a pod's container is made). */
+  hostResolvConf?(): string;
   clock?: Clock;
   log?: (line: string) => void;
 }
@@ -57,7 +66,13 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   if (joined) log(`node ${config.nodeName} joined controller ${config.controller}; its certificate is kept in ${deps.pkiDir}`);
   const facts = await hostFacts();
   const watch = new PodWatchState(config.nodeName);
-  const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log);
+  const serviceNetwork = new ServiceNetwork({
+    nodeName: config.nodeName, nodeIp: config.nodeIp, log,
+    ...(deps.syncServiceProxy ? { syncProxy: deps.syncServiceProxy } : {}),
+    ...(deps.startClusterDns ? { startDns: deps.startClusterDns } : {}),
+  });
+  const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log, (network) => serviceNetwork.podNetworkReady(network));
+  const hostResolvConf = deps.hostResolvConf ?? (() => readFileOr('/etc/resolv.conf', ''));
   const document = () => withVtepMac(nodeDocument(config, facts), config.nodeIp);
   // The link is made last (it needs the sink); the others only call it once it exists.
   let link: ControllerLink | undefined;
@@ -80,6 +95,11 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     puller: new ImagePuller(deps.images, clock),
     events,
     tokens,
+    services: {
+      dnsAddress: () => serviceNetwork.dnsAddress(),
+      hostDns: () => parseResolvConf(hostResolvConf()),
+      services: () => serviceNetwork.currentServices(),
+    },
     report: (r) => reporter.report(r),
     log,
   }, () => ({ ...document(), spec: { unschedulable } }));
@@ -90,6 +110,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       if (relist) {
         watch.relist();
         podNetwork.relist();
+        serviceNetwork.relist();
       }
       reporter.resendAll();
     },
@@ -102,9 +123,11 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       unschedulable = spec.unschedulable;
     },
     clusterNetwork: (network) => podNetwork.clusterNetwork(network),
-    nodesResumeFrom: () => podNetwork.nodes.resumeFrom(),
-    nodesWatchOpened: (resourceVersion) => podNetwork.nodes.begin(resourceVersion),
-    nodesWatchEvent: (event) => podNetwork.nodeEvent(event),
+    clusterWatches: {
+      nodes: { resumeFrom: () => podNetwork.nodes.resumeFrom(), opened: (rv) => podNetwork.nodes.begin(rv), event: (e) => podNetwork.nodeEvent(e) },
+      services: serviceNetwork.watchSink('services'),
+      endpointSlices: serviceNetwork.watchSink('slices'),
+    },
   }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
@@ -119,6 +142,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       events.stop();
       tokens.stop();
       await linked().stop();
+      await serviceNetwork.stop();
     },
   };
 }
@@ -137,5 +161,13 @@ async function withRetries<T>(fn: () => Promise<T>, log: (line: string) => void)
       if (failures === 1) log(`${err.message} (retrying)`);
       await sleep(backoffDelay(RETRY_BACKOFF, failures), new AbortController().signal);
     }
+  }
+}
+
+function readFileOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
   }
 }

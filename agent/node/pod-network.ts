@@ -3,9 +3,10 @@
 // addresses from that CIDR, and every change to the Nodes (watched) brings the routes to the
 // other nodes' pods up to date: one sync at a time, the latest state winning.
 
+import { addressAt, parseCidr } from '../../proto/network/cidr';
 import type { Node } from '../../proto/resources';
 import { PodRoutesHost, planPodRoutes, vtepMac, VTEP_MAC_ANNOTATION, VXLAN_MTU, type ContainerNetwork, type PodNetworkBackend } from '../network';
-import { NodeWatchState } from './node-watch';
+import { NodeWatchState } from './object-watch';
 import type { RawWatchEvent } from './pod-watch';
 import type { NodeConfig } from './types';
 
@@ -28,6 +29,8 @@ export class PodNetwork {
     private readonly network: ContainerNetwork,
     private readonly device: string,
     private readonly log: (line: string) => void,
+    /** Told once the node's pod CIDR is in use: the cluster CIDR and the pods' gateway (the bridge's address). */
+    private readonly onReady?: (network: { clusterCidr: string; gateway: string }) => void,
   ) {}
 
   clusterNetwork(network: { clusterCidr: string; backend: string }): void {
@@ -72,6 +75,7 @@ export class PodNetwork {
       this.podCidr = podCidr;
       this.host = new PodRoutesHost({ backend: this.cluster.backend, device: this.device, nodeIp: this.config.nodeIp, podCidr });
       this.log(`pod network: pod CIDR ${podCidr} of ${this.cluster.clusterCidr} (${this.cluster.backend})`);
+      this.onReady?.({ clusterCidr: this.cluster.clusterCidr, gateway: addressAt(parseCidr(podCidr, `node ${this.config.nodeName}'s podCIDR`), 1) });
     }
     const plan = planPodRoutes(this.config.nodeName, this.nodes.current(), this.cluster.backend, this.device);
     await this.host!.sync(plan);

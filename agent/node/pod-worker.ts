@@ -9,16 +9,18 @@
 // container changes, probe verdicts (pod-probes.ts) and back-off timers. The worker reaches the
 // host only through the narrow PodRuntime, the pod cgroups and the container network.
 
-import type { Container, Pod, PodStatus } from '../../proto/resources';
+import type { Container, Pod, PodStatus, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import type { ContainerNetwork, NetworkAttachment } from '../network';
+import type { DnsSettings } from '../runtime';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
-import { createRequest, publishedPorts } from './container-spec';
+import { createRequest, publishedPorts, type NodeSide } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
+import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
@@ -37,6 +39,15 @@ export type WorkerPhase =
   /** Nothing of the pod is left; the controller is being told. */
   | 'terminated';
 
+/** The cluster's Services as a pod's containers see them. */
+export interface PodServices {
+  /** The node's cluster DNS address; undefined while there is none (the pod gets the host's resolvers). */
+  dnsAddress(): string | undefined;
+  /** The host's resolvers, for dnsPolicy Default and the searches ClusterFirst appends. */
+  hostDns(): DnsSettings;
+  services(): readonly Service[];
+}
+
 export interface WorkerDeps {
   config: NodeConfig;
   clock: Clock;
@@ -47,6 +58,8 @@ export interface WorkerDeps {
   events: EventRecorder;
   /** The pod's service account token directory (pod-tokens.ts). */
   tokens: Pick<PodTokens, 'ensure' | 'release'>;
+  /** What the cluster's Services give a pod: its DNS and the Services' variables (absent: the host's resolvers, no variables). */
+  services?: PodServices;
   report(report: StatusReport): void;
   log(line: string): void;
 }
@@ -315,6 +328,7 @@ export class PodWorker {
         restartBackoff: config.restartBackoff,
         localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
         ...(serviceAccountDir ? { serviceAccountDir } : {}),
+        ...this.servicesSide(pod),
       }));
       id = record.id;
     } catch (err) {
@@ -326,6 +340,17 @@ export class PodWorker {
     if (!pulled) events.record(this.ref, 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`, spec.name);
     events.record(this.ref, 'Normal', 'Created', `Created container ${spec.name}`, spec.name);
     await this.start(spec.name, id, false);
+  }
+
+  /** The pod's resolv.conf, /etc/hosts name and the Services' variables, as its container is created. */
+  private servicesSide(pod: Pod): Pick<NodeSide, 'dns' | 'serviceEnv' | 'extraHosts'> {
+    const services = this.d.services;
+    if (!services) return {};
+    return {
+      dns: podDnsSettings(pod, services.dnsAddress(), services.hostDns()),
+      serviceEnv: serviceEnv(pod, services.services()),
+      extraHosts: podHostsEntry(pod, this.attachment?.ip),
+    };
   }
 
   private async start(name: string, id: string, restart: boolean): Promise<void> {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type { DnsSettings } from './types';
 
 export interface EtcFiles {
   hosts: string;
@@ -11,19 +12,36 @@ export interface EtcFiles {
   resolvConf: string;
 }
 
-export async function writeEtcFiles(dir: string, hostname: string, ip: string | undefined, hostNetwork: boolean): Promise<EtcFiles> {
+export interface EtcNames {
+  hostname: string;
+  /** The resolv.conf to write; absent: the host's. */
+  dns?: DnsSettings;
+  extraHosts?: string[];
+}
+
+export async function writeEtcFiles(dir: string, names: EtcNames, ip: string | undefined, hostNetwork: boolean): Promise<EtcFiles> {
   const files: EtcFiles = {
     hosts: path.join(dir, 'hosts'),
     hostname: path.join(dir, 'hostname'),
     resolvConf: path.join(dir, 'resolv.conf'),
   };
+  const { hostname } = names;
   const hosts = hostNetwork
     ? readHost('/etc/hosts')
-    : ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...(ip ? [`${ip}\t${hostname}`] : [])].join('\n') + '\n';
+    : ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...(ip ? [`${ip}\t${hostname}`] : []), ...(names.extraHosts ?? [])].join('\n') + '\n';
   await fs.writeFile(files.hosts, hosts);
   await fs.writeFile(files.hostname, `${hostname}\n`);
-  await fs.writeFile(files.resolvConf, resolvConf(readHost('/etc/resolv.conf'), hostNetwork));
+  await fs.writeFile(files.resolvConf, names.dns ? formatResolvConf(names.dns) : resolvConf(readHost('/etc/resolv.conf'), hostNetwork));
   return files;
+}
+
+/** resolv.conf text: nameserver lines, one search line, one options line. */
+export function formatResolvConf(dns: DnsSettings): string {
+  return [
+    ...dns.nameservers.map((n) => `nameserver ${n}`),
+    ...(dns.searches.length ? [`search ${dns.searches.join(' ')}`] : []),
+    ...(dns.options.length ? [`options ${dns.options.join(' ')}`] : []),
+  ].join('\n') + '\n';
 }
 
 const readHost = (file: string): string => {

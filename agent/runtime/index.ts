@@ -28,5 +28,5 @@ export {
   DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,
 } from './restart';
 export type {
-  ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, RestartBackoff, RestartPolicy,
+  ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, DnsSettings, RestartBackoff, RestartPolicy,
 } from './types';

@@ -29,7 +29,7 @@ import { ContainerQueues } from './serial';
 import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
 import { Supervisor } from './supervisor';
-import type { ContainerConfig, ContainerRecord, RestartPolicy } from './types';
+import type { ContainerConfig, ContainerRecord, DnsSettings, RestartPolicy } from './types';
 
 export interface CreateRequest {
   image: string;
@@ -54,6 +54,10 @@ export interface CreateRequest {
   securityOpt?: string[];
   /** A cgroup under the agent's cgroup parent to hold the container (a pod's); see CgroupGroups. */
   cgroup?: string;
+  /** Its /etc/resolv.conf, as given (a pod's cluster DNS; docker's --dns, --dns-search, --dns-option); absent: the host's. */
+  dns?: DnsSettings;
+  /** More /etc/hosts lines ("10.42.0.5 web-0.db.default.svc.cluster.local web-0"). */
+  extraHosts?: string[];
 }
 
 export interface CommitOptions {
@@ -219,6 +223,8 @@ export class ContainerService {
         },
         ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
         ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),
+        ...(req.dns ? { dns: req.dns } : {}),
+        ...(req.extraHosts?.length ? { extraHosts: req.extraHosts } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -276,7 +282,8 @@ export class ContainerService {
       // Written before the container is created (the runtime binds them), completed with the
       // container's address once the network has one: the same files, rewritten in place.
       const hostname = record.config.hostname ?? record.id.slice(0, 12);
-      const etc = await writeEtcFiles(dir, hostname, undefined, hostNetwork);
+      const names = { hostname, ...(record.config.dns ? { dns: record.config.dns } : {}), extraHosts: record.config.extraHosts ?? [] };
+      const etc = await writeEtcFiles(dir, names, undefined, hostNetwork);
       const bundle = path.join(dir, 'bundle');
       await mkdir(bundle, { recursive: true });
       let created: { pid: number } | undefined;
@@ -295,7 +302,7 @@ export class ContainerService {
       attached = joined === undefined;
       const net = joined === undefined ? await this.o.network.attach(record.id, record.config.network, record.config.ports, { whileConnecting: create }) : undefined;
       if (!created) await create(joined);
-      if (net?.ip) await writeEtcFiles(dir, hostname, net.ip, hostNetwork);
+      if (net?.ip) await writeEtcFiles(dir, names, net.ip, hostNetwork);
       await this.o.oci.start(record.id);
       const running: ContainerRecord = {
         ...record,

@@ -73,6 +73,18 @@ export interface ContainerConfig {
   securityOpt?: string[];
   /** A cgroup under the agent's cgroup parent that holds this container's (a pod's, with the pod's limits). */
   cgroup?: string;
+  /** Its resolv.conf as given; absent: the host's (loopback nameservers dropped). */
+  dns?: DnsSettings;
+  /** More /etc/hosts lines. */
+  extraHosts?: string[];
+}
+
+/** A resolv.conf: docker's --dns, --dns-search and --dns-option, Kubernetes' pod DNS. */
+export interface DnsSettings {
+  nameservers: string[];
+  searches: string[];
+  /** "ndots:5", "edns0". */
+  options: string[];
 }
 
 export interface ContainerState {

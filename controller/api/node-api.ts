@@ -35,6 +35,20 @@ export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 
 export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens, clusterCidr, podNetwork }: NodeApiDeps): NodeHandlers {
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
+
+  /** Every object of a kind a node may read whole (Nodes, Services, EndpointSlices), with Watch's semantics. */
+  const watchEvery = (call: Parameters<NodeHandlers['WatchNodes']>[0], method: string, kind: string, what: string) => {
+    const { nodeName, epoch, resourceVersion } = call.request;
+    Promise.resolve().then(async () => {
+      requireOwnNode(caller(call, method), nodeName, what);
+      await sessions.requireEpoch(nodeName, epoch);
+      const stream = serveWatch(registry, kind, {}, resourceVersion,
+        (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
+        (err) => failStream(call, err), () => call.writableLength);
+      call.on('cancelled', () => stream.close());
+      call.on('close', () => stream.close());
+    }).catch((err: unknown) => failStream(call, err));
+  };
   const signNode = (node: string, csrPem: string) =>
     ca.signClient(csrPem, { commonName: nodeUser(node), organizations: [NODES_GROUP] }, { validityMs: nodeCertificateValidityMs });
 
@@ -84,18 +98,9 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       }).catch((err: unknown) => failStream(call, err));
     },
 
-    WatchNodes: (call) => {
-      const { nodeName, epoch, resourceVersion } = call.request;
-      Promise.resolve().then(async () => {
-        requireOwnNode(caller(call, 'WatchNodes'), nodeName, 'watch the nodes as');
-        await sessions.requireEpoch(nodeName, epoch);
-        const stream = serveWatch(registry, 'Node', {}, resourceVersion,
-          (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
-          (err) => failStream(call, err), () => call.writableLength);
-        call.on('cancelled', () => stream.close());
-        call.on('close', () => stream.close());
-      }).catch((err: unknown) => failStream(call, err));
-    },
+    WatchNodes: (call) => watchEvery(call, 'WatchNodes', 'Node', 'watch the nodes as'),
+    WatchServices: (call) => watchEvery(call, 'WatchServices', 'Service', 'watch the services as'),
+    WatchEndpointSlices: (call) => watchEvery(call, 'WatchEndpointSlices', 'EndpointSlice', 'watch the endpoint slices as'),
 
     UpdatePodStatus: unary(async (req, call) => {
       requireOwnNode(caller(call, 'UpdatePodStatus'), req.nodeName, 'update pod status for');

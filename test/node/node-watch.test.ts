@@ -2,7 +2,7 @@
 // after which a Node not listed again is gone; "changed" only when something did.
 
 import t from 'tap';
-import { NodeWatchState } from '../../agent/node/node-watch';
+import { NodeWatchState } from '../../agent/node/object-watch';
 
 const ev = (type: string, name?: string, rv = '', podCIDR?: string) => ({
   type, resourceVersion: rv,

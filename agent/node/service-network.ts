@@ -1,0 +1,140 @@
+// The node's part in the cluster's Services: every Service and EndpointSlice (watched), turned
+// into the host's service proxy rules and the answers of the node's cluster DNS, which listens on
+// the bridge's address (the pods' gateway) once the node's pod CIDR is known. The proxy syncs one
+// at a time, the latest state winning; DNS answers from a fresh index on every change.
+
+import type { EndpointSlice, Service } from '../../proto/resources';
+import { ObjectWatchState } from './object-watch';
+import type { WatchSink } from './controller-link';
+import type { RawWatchEvent } from './pod-watch';
+
+/** What the proxy is given: the whole state, each time; it works out what changed. */
+export interface ProxyState {
+  services: readonly Service[];
+  slices: readonly EndpointSlice[];
+  nodeName: string;
+  nodeIps: string[];
+  clusterCidr: string;
+}
+
+export interface ServiceNetworkDeps {
+  nodeName: string;
+  nodeIp: string;
+  /** Program the host (the service proxy); undefined: this node runs no proxy. */
+  syncProxy?(state: ProxyState): Promise<void>;
+  /** Start the cluster DNS on this address (port 53), answering from update()'s state. */
+  startDns?(address: string): Promise<{ update(services: readonly Service[], slices: readonly EndpointSlice[]): void; close(): Promise<void> }>;
+  log(line: string): void;
+}
+
+const PROXY_RETRY_MS = 2000;
+
+export class ServiceNetwork {
+  readonly services = new ObjectWatchState<Service>('Service');
+  readonly slices = new ObjectWatchState<EndpointSlice>('EndpointSlice');
+  private clusterCidr: string | undefined;
+  private gateway: string | undefined;
+  private dns: { update(services: readonly Service[], slices: readonly EndpointSlice[]): void; close(): Promise<void> } | undefined;
+  private dnsStarting: Promise<void> | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  private pending = false;
+  private stopped = false;
+  private lastProblem = '';
+
+  constructor(private readonly deps: ServiceNetworkDeps) {}
+
+  watchSink(which: 'services' | 'slices'): WatchSink {
+    const state = which === 'services' ? this.services : this.slices;
+    return {
+      resumeFrom: () => state.resumeFrom(),
+      opened: (rv) => state.begin(rv),
+      event: (e: RawWatchEvent) => {
+        if (state.apply(e)) this.changed();
+      },
+    };
+  }
+
+  relist(): void {
+    this.services.relist();
+    this.slices.relist();
+  }
+
+  /** The node's pod network is up: its gateway answers DNS, and traffic to Services is proxied. */
+  podNetworkReady(network: { clusterCidr: string; gateway: string }): void {
+    this.clusterCidr = network.clusterCidr;
+    if (this.gateway !== network.gateway) {
+      this.gateway = network.gateway;
+      this.startDns(network.gateway);
+    }
+    this.changed();
+  }
+
+  /** The nameserver for the pods' resolv.conf; undefined until the pod network is up. */
+  dnsAddress(): string | undefined {
+    return this.deps.startDns ? this.gateway : undefined;
+  }
+
+  /** The Services now (for the pods' environment variables). */
+  currentServices(): Service[] {
+    return this.services.current();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.dnsStarting;
+    await this.syncing;
+    await this.dns?.close();
+    this.dns = undefined;
+  }
+
+  private startDns(address: string): void {
+    if (!this.deps.startDns) return;
+    const previous = this.dns;
+    this.dns = undefined;
+    this.dnsStarting = (async () => {
+      await previous?.close();
+      try {
+        const dns = await this.deps.startDns!(address);
+        if (this.stopped) return void (await dns.close());
+        this.dns = dns;
+        dns.update(this.services.current(), this.slices.current());
+        this.deps.log(`cluster DNS: answering on ${address}:53`);
+      } catch (err) {
+        this.problem(`cluster DNS: cannot listen on ${address}:53: ${(err as Error).message}`);
+      }
+    })();
+  }
+
+  private changed(): void {
+    if (this.stopped) return;
+    if (this.services.isSynced() && this.slices.isSynced()) this.dns?.update(this.services.current(), this.slices.current());
+    this.scheduleProxy();
+  }
+
+  /** One proxy sync at a time; changes during a sync make one more, with the state as it is then. */
+  private scheduleProxy(): void {
+    if (this.pending || !this.deps.syncProxy) return;
+    this.pending = true;
+    this.syncing = this.syncing.then(async () => {
+      this.pending = false;
+      if (this.stopped || !this.clusterCidr || !this.services.isSynced() || !this.slices.isSynced()) return;
+      try {
+        await this.deps.syncProxy!({
+          services: this.services.current(), slices: this.slices.current(),
+          nodeName: this.deps.nodeName, nodeIps: [this.deps.nodeIp], clusterCidr: this.clusterCidr,
+        });
+        this.problem('');
+      } catch (err) {
+        this.problem(`service proxy: ${(err as Error).message} (retrying)`);
+        // Level-triggered: the next attempt programs the whole state as it is then.
+        setTimeout(() => this.scheduleProxy(), PROXY_RETRY_MS).unref();
+      }
+    });
+  }
+
+  private problem(message: string): void {
+    if (message === this.lastProblem) return;
+    this.lastProblem = message;
+    if (message) this.deps.log(message);
+  }
+}
