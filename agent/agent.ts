@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
-import { createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET, vxlanDeviceFor } from './network';
-import { compileNodeOptions, startNodeAgent, type NodeOptions, type RunningNodeAgent } from './node';
+import { ClusterDnsServer, createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET, planProxy, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
+import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers, imagesHandlers } from './server';
@@ -106,6 +106,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         node = await startNodeAgent(nodeOptions, {
           images, containers, network, podNetworkDevice: vxlanDeviceFor(options.bridge ?? DEFAULT_BRIDGE), cgroups: new CgroupGroups({ parent: cgroupParent }),
           pkiDir: path.join(options.dataRoot, 'pki'), podsDir: path.join(options.dataRoot, 'pods'),
+          ...clusterServices(options.bridge ?? DEFAULT_BRIDGE),
         });
       }
     } catch (err) {
@@ -170,4 +171,24 @@ function containerNofile(): { soft: number; hard: number } {
   const hard = Number(line?.split(/\s{2,}/)[2]);
   const limit = Number.isFinite(hard) && hard > 0 ? Math.min(hard, 1048576) : 1024;
   return { soft: limit, hard: limit };
+}
+
+/**
+ * The node's part in the cluster's Services: a service proxy in an nftables table of its own
+ * (named after the agent's bridge, so agents on one host never touch each other's), and the cluster
+ * DNS on the pods' gateway.
+ */
+function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy' | 'startClusterDns'> {
+  const log = (line: string) => process.stderr.write(`berth agent: ${line}\n`);
+  const proxy = new ServiceProxy({ table: proxyTableFor(bridge), log });
+  return {
+    syncServiceProxy: async (state) => {
+      await proxy.sync(planProxy({ ...state, services: [...state.services], slices: [...state.slices] }));
+    },
+    startClusterDns: async (address) => {
+      const dns = new ClusterDnsServer({ addresses: [address], port: 53, log });
+      await dns.listen();
+      return dns;
+    },
+  };
 }

@@ -31,11 +31,12 @@ cleanup() {
   fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
-  # Whatever a failure left: runc containers, monitors, mounts, the bridge and its two rules (NAT, loopback guard), cgroups.
+  # Whatever a failure left: runc containers, monitors, mounts, the bridge and its two rules (NAT, loopback guard), the service proxy's table, cgroups.
   for c in $(runc --root "$work/run/runc" list -q 2>/dev/null); do runc --root "$work/run/runc" delete -f "$c" >/dev/null 2>&1; done
   pkill -KILL -f "conmon.*$work" 2>/dev/null
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null; done
   ip link del "$bridge" 2>/dev/null
+  nft delete table ip "berth-$bridge" 2>/dev/null
   iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule"; done
   iptables -S INPUT 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables $rule"; done
   for dir in /sys/fs/cgroup/*"$cgroup_parent"; do

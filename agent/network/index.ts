@@ -29,6 +29,8 @@ export { joinedNetns, portsOverlap } from './types';
 export { isNetns } from './netns';
 export { planPodRoutes, vtepMac, VTEP_MAC_ANNOTATION, VXLAN_MTU, type PodNetworkBackend, type PodRoutesPlan } from './pod-routes';
 export { PodRoutesHost } from './pod-routes-host';
+export { ClusterDnsServer } from './dns';
+export { planProxy, ServiceProxy, type ProxyInput } from './proxy';
 
 /** The VXLAN device of the pod network: named after the bridge, so that agents of one host (tests) do not share one. */
 export function vxlanDeviceFor(bridge: string): string {
@@ -36,6 +38,11 @@ export function vxlanDeviceFor(bridge: string): string {
 }
 
 /** A private range seldom used by other tools (docker 172.17/16, podman 10.88/16, libvirt 192.168.122/24). */
+/** The nftables table (family ip) of the service proxy of the agent whose bridge this is. */
+export function proxyTableFor(bridge: string): string {
+  return `berth-${bridge}`;
+}
+
 export const DEFAULT_SUBNET = '10.222.0.0/16';
 export const DEFAULT_BRIDGE = 'berth0';
 export const DEFAULT_CNI_PATH = '/usr/lib/cni';

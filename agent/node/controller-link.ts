@@ -40,6 +40,11 @@ export interface LinkSink {
   tunnelRequest(request: TunnelRequest__Output, reply: (r: TunnelReply) => boolean): void;
   /** The tunnel closed: requests served through it are over. */
   tunnelClosed(): void;
+  /**
+   * Renewals succeed again after failing: the controller may have marked the node's pods not
+   * ready meanwhile (its node lifecycle does, as Kubernetes'), so every pod's status is sent again.
+   */
+  leaseRecovered(): void;
   /** The controller's word on the node's spec, with each registration and renewal: cordoned or not. */
   nodeSpec(spec: { unschedulable: boolean }): void;
   /** The cluster's pod network, with each registration. */
@@ -246,14 +251,18 @@ export class ControllerLink {
 
   private async renewLoop(session: Session): Promise<void> {
     const signal = session.abort.signal;
+    let failing = false;
     while (!signal.aborted) {
       await sleep(session.renewMs, signal);
       if (signal.aborted) return;
       try {
         const renewed = await this.call<{ unschedulable?: boolean }>(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
         this.sink.nodeSpec({ unschedulable: renewed?.unschedulable === true });
+        if (failing) this.sink.leaseRecovered();
+        failing = false;
         this.problem('');
       } catch (err) {
+        failing = true;
         if (err instanceof LinkError && err.reason === 'unavailable') this.problem(`cannot renew the node's lease: ${err.message}`);
       }
     }

@@ -16,6 +16,7 @@ import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
 import { hostFacts, nodeDocument } from './node-document';
 import { PodManager } from './pod-manager';
+import { PortForwardServer } from './port-forward-server';
 import { parseResolvConf } from './pod-dns';
 import { PodNetwork, withVtepMac } from './pod-network';
 import { PodTokens } from './pod-tokens';
@@ -104,6 +105,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     log,
   }, () => ({ ...document(), spec: { unschedulable } }));
   const pods = manager;
+  const forwards = new PortForwardServer((ns, name) => pods.podAddress(ns, name));
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
   link = new ControllerLink(config, document, {
     registered(_epoch, relist) {
@@ -117,8 +119,14 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     resumeFrom: () => watch.resumeFrom(),
     watchOpened: (resourceVersion) => watch.begin(resourceVersion),
     watchEvent: (event) => pods.apply(watch.apply(event)),
-    tunnelRequest: (request, reply) => logs.handle(request, reply),
-    tunnelClosed: () => logs.closeAll(),
+    tunnelRequest: (request, reply) => {
+      if (!forwards.handle(request, reply)) logs.handle(request, reply);
+    },
+    tunnelClosed: () => {
+      logs.closeAll();
+      forwards.closeAll();
+    },
+    leaseRecovered: () => reporter.resendAll(),
     nodeSpec(spec) {
       unschedulable = spec.unschedulable;
     },
@@ -137,6 +145,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     async stop() {
       unobserve();
       logs.closeAll();
+      forwards.closeAll();
       await pods.stop();
       reporter.stop();
       events.stop();

@@ -125,6 +125,15 @@ export class PodManager {
     return id;
   }
 
+  /** A running pod's address on this node (port-forward connects to it). */
+  podAddress(namespace: string, name: string): string {
+    const worker = [...this.workers.values()].find((w) => w.ref.namespace === namespace && w.ref.name === name && w.phase !== 'terminated');
+    if (!worker) throw new BerthError('not-found', `pod ${namespace}/${name} is not on node ${this.d.config.nodeName}`);
+    const ip = worker.podIp();
+    if (!ip) throw new BerthError('failed-precondition', `pod ${namespace}/${name} has no address yet`);
+    return ip;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resync);

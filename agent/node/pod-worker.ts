@@ -343,6 +343,11 @@ export class PodWorker {
   }
 
   /** The pod's resolv.conf, /etc/hosts name and the Services' variables, as its container is created. */
+  /** The pod's address, once its network is attached. */
+  podIp(): string | undefined {
+    return this.attachment?.ip;
+  }
+
   private servicesSide(pod: Pod): Pick<NodeSide, 'dns' | 'serviceEnv' | 'extraHosts'> {
     const services = this.d.services;
     if (!services) return {};

@@ -33,8 +33,9 @@ export function connectCluster(connection: Connection): ClusterClient {
       (raw[method] as Unary)(req, (err, res) => (err ? reject(serverErrorOf(err, server)) : resolve(res as Res)));
     });
 
-  const stream = <T>(method: string, req: object, convert: (m: object) => T): Stream<T> => {
-    const c = (raw[method] as ServerStream)(req);
+  /** A server stream (or the reading side of a bidi `call` already open), failures as ServerErrors. */
+  const stream = <T>(method: string, req: object, convert: (m: object) => T, open?: Call): Stream<T> => {
+    const c = open ?? (raw[method] as ServerStream)(req);
     let cancelled = false;
     // Until iterated, a failure must not go unhandled.
     c.on('error', () => undefined);
@@ -106,6 +107,14 @@ export function connectCluster(connection: Connection): ClusterClient {
         tailLines: options.tailLines,
         timestamps: options.timestamps,
       }, (m) => (m as { data: Buffer }).data);
+    },
+    portForward(target) {
+      const c = (raw.PortForward as unknown as () => Call)();
+      c.write({ open: target });
+      return Object.assign(stream('PortForward', {}, (m) => (m as { data: Buffer }).data, c), {
+        write: (data: Buffer) => void c.write({ data }),
+        end: () => void c.end(),
+      });
     },
     createToken: (req) => call('CreateToken', req),
     async listTokens() {

@@ -17,6 +17,8 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   apply: async () => (await import('./apply')).apply,
   delete: async () => (await import('./delete')).del,
   scale: async () => (await import('./scale')).scale,
+  expose: async () => (await import('./expose')).expose,
+  'port-forward': async () => (await import('./port-forward')).portForward,
   rollout: async () => (await import('./rollout')).rollout,
   events: async () => (await import('./events')).events,
   logs: async () => (await import('./logs')).logs,
@@ -32,7 +34,7 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
 export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
 
@@ -66,6 +68,10 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   describe KIND [NAME...] [-n NS]
   delete -f FILE|DIR | KIND NAME... | KIND -l SEL [-n NS] [--ignore-not-found]
   scale deployment/NAME --replicas=N
+  expose deployment/NAME|pod/NAME [--port P] [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name N]
+                                        A Service in front of its pods
+  port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
+                                        Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
   logs POD|deployment/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]

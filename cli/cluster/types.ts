@@ -51,6 +51,12 @@ export interface Stream<T> extends AsyncIterable<T> {
   cancel(): void;
 }
 
+/** Bytes from the pod as the iteration; `write` sends, `end` half-closes, `cancel` drops. */
+export interface PortForwardStream extends Stream<Buffer> {
+  write(data: Buffer): void;
+  end(): void;
+}
+
 export interface LogsCall {
   namespace: string;
   name: string;
@@ -73,6 +79,8 @@ export interface ClusterClient {
   delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
   watch(kind: string, call?: WatchCall): Stream<WatchEvent>;
   logs(call: LogsCall): Stream<Buffer>;
+  /** A connection to a pod's port through the controller (kubectl port-forward). */
+  portForward(target: { namespace: string; name: string; port: number }): PortForwardStream;
   createToken(call: { ttlSeconds: number; description: string }): Promise<{ token: string; id: string; expires: string }>;
   listTokens(): Promise<TokenInfo[]>;
   deleteToken(id: string): Promise<void>;

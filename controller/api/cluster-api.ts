@@ -4,6 +4,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto/grpc';
+import type { PortForwardFrame, PortForwardFrame__Output } from '../../proto/gen/berth/cluster/v1/PortForwardFrame';
+import type { PortForwardTarget__Output } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
@@ -149,6 +151,48 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
           call.on('cancelled', cancel);
           call.on('close', cancel);
         }).catch((err: unknown) => failStream(call, err));
+    },
+
+    PortForward: (call: grpc.ServerDuplexStream<PortForwardFrame__Output, PortForwardFrame>) => {
+      let connection: { write(data: Buffer): void; end(): void; cancel(): void } | undefined;
+      const early: Buffer[] = [];
+      let ended = false;
+      const fail = (err: unknown) => {
+        connection?.cancel();
+        failStream(call, err);
+      };
+      const open = async (target: PortForwardTarget__Output) => {
+        const namespace = target.namespace || 'default';
+        await allowed(call, attributesOf(infoOf('Pod'), 'create', namespace, target.name, 'portforward'));
+        const pod = await registry.get<Pod>('Pod', namespace, target.name);
+        const node = pod.spec.nodeName;
+        if (!node || pod.status?.phase !== 'Running') {
+          throw new BerthError('failed-precondition', `unable to forward port because pod is not running. Current status=${pod.status?.phase ?? 'Pending'}`);
+        }
+        if (!target.port || target.port > 65535) throw new BerthError('invalid-argument', `port ${target.port}: not a port number`);
+        connection = tunnels.portForward(node, { namespace, name: target.name, port: target.port }, (data) => {
+          call.write({ data });
+          if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', `port-forward to pod ${target.name}: the client is not reading`));
+        }, (err) => (err ? failStream(call, err) : call.end()));
+        for (const data of early.splice(0)) connection.write(data);
+        if (ended) connection.end();
+      };
+      let opening: Promise<void> | undefined;
+      call.on('data', (frame: PortForwardFrame__Output) => {
+        if (!opening) {
+          if (frame.frame !== 'open' || !frame.open) return fail(new BerthError('invalid-argument', 'port-forward: the first frame must name the pod and the port'));
+          opening = open(frame.open).catch(fail);
+        } else if (frame.frame === 'data' && frame.data) {
+          if (connection) connection.write(frame.data);
+          else early.push(frame.data);
+        }
+      });
+      call.on('end', () => {
+        ended = true;
+        connection?.end();
+      });
+      call.on('cancelled', () => connection?.cancel());
+      call.on('error', () => connection?.cancel());
     },
 
     CreateToken: unary(async (req, call) => {

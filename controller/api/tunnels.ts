@@ -1,8 +1,9 @@
 // Requests the controller forwards to agents over the stream each agent keeps open (agents dial
-// the controller, never the reverse). One tunnel per node; a newer one replaces an older one.
+// the controller, never the reverse): logs, and port-forward connections. One tunnel per node; a newer one replaces an older one.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { LogsRequest } from '../../proto/gen/berth/cluster/v1/LogsRequest';
+import type { PortForwardTarget } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
 import type { TunnelReply__Output } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import { BerthError } from '../../proto/errors';
@@ -79,6 +80,34 @@ export class Tunnels {
     return () => {
       if (!tunnel.pending.delete(id)) return;
       tunnel.stream.write({ id, cancel: {} });
+    };
+  }
+
+  /**
+   * Open a connection to a pod's port on a node (port-forward): bytes from the pod come to
+   * `onData`; `write` sends, `end` half-closes, `cancel` drops the connection.
+   */
+  portForward(nodeName: string, target: PortForwardTarget, onData: (data: Buffer) => void, onEnd: (err?: BerthError) => void): { write(data: Buffer): void; end(): void; cancel(): void } {
+    const tunnel = this.byNode.get(nodeName);
+    if (!tunnel) {
+      onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot forward ports now`));
+      return { write() {}, end() {}, cancel() {} };
+    }
+    const id = String(this.nextId++);
+    tunnel.pending.set(id, { onData, onEnd });
+    tunnel.stream.write({ id, portForward: target });
+    const open = () => tunnel.pending.has(id) && this.byNode.get(nodeName) === tunnel;
+    return {
+      write: (data) => {
+        if (open()) tunnel.stream.write({ id, data });
+      },
+      end: () => {
+        if (open()) tunnel.stream.write({ id, end: {} });
+      },
+      cancel: () => {
+        if (!tunnel.pending.delete(id)) return;
+        tunnel.stream.write({ id, cancel: {} });
+      },
     };
   }
 

@@ -155,3 +155,13 @@ t.test('only leases in berth-node-lease count; several nodes at once', async (t)
   t.same(of(p, 'set-node-condition').map((a) => a.node.name), ['n1'], 'n1: its only lease is in the wrong namespace and the node is old');
   t.equal(p.requeueAfterMs, 1001, 'n3 expires first');
 });
+
+t.test("a node that stops renewing has its ready pods marked not ready at once, as Kubernetes' MarkPodsNotReady", async (t) => {
+  const now = T0 + 4001;
+  const ready = (p: Pod): Pod => ({ ...p, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
+  const p = run([node('n1', {}), node('n2', {})], [lease('n1', T0), lease('n2', now)], { n1: [ready(pod('a', 'n1')), pod('b', 'n1')], n2: [ready(pod('c', 'n2'))] }, now);
+  t.same(of(p, 'mark-pod-not-ready').map((a) => [a.pod.name, a.condition.type, a.condition.status, a.condition.message]),
+    [['a', 'Ready', 'False', 'Node n1 stopped renewing its lease.']], "only n1's pod that was ready; n2's renews");
+  const fresh = run([node('n1', {})], [lease('n1', now)], { n1: [ready(pod('a', 'n1'))] }, now);
+  t.same(of(fresh, 'mark-pod-not-ready'), [], 'a renewing node: nothing');
+});

@@ -44,6 +44,10 @@ async function reconcileNodes(ctx: ControllerContext, written: WrittenRevisions,
       case 'evict-pod':
         written.note(ctx.caches.pods, await ctx.registry.delete('Pod', action.pod.namespace, action.pod.name, { force: true }).catch(ignoreNotFound));
         break;
+      case 'mark-pod-not-ready':
+        written.note(ctx.caches.pods, await ctx.registry.mutate<Pod>('Pod', action.pod.namespace, action.pod.name, (p) =>
+          (p.metadata.uid !== action.pod.uid ? undefined : { ...p, status: { ...p.status, conditions: replaceCondition(p.status?.conditions, action.condition) } })).catch(ignoreNotFound));
+        break;
       case 'bump-node-epoch':
         written.note(ctx.caches.leases, await ctx.registry.update<Lease>(action.lease));
         break;

@@ -53,6 +53,11 @@ export function plan(
       soonest(renewed + options.gracePeriodMs - t + 1);
       continue;
     }
+    for (const pod of podsByNode.get(name) ?? []) {
+      const podReady = getCondition(pod.status?.conditions, 'Ready');
+      if (podReady?.status !== 'True') continue;
+      actions.push({ type: 'mark-pod-not-ready', pod: refOf(pod), condition: newCondition('Ready', 'False', NodeReason.NodeStatusUnknown, `Node ${name} stopped renewing its lease.`, now) });
+    }
     if (ready?.status === 'True') continue;
     const since = timeOf(ready?.lastTransitionTime) ?? t;
     if (since + options.evictionTimeoutMs >= t) {

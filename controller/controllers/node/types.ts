@@ -1,6 +1,7 @@
 // The node lifecycle controller: a node is Ready while its agent renews its Lease (namespace
 // berth-node-lease, named after the node). A lease not renewed within the grace period makes the
-// node Ready=Unknown (NodeStatusUnknown); renewed again, Ready=True (AgentReady). A node not Ready
+// node Ready=Unknown (NodeStatusUnknown) and its pods Ready=False (out of their Services'
+// endpoints); renewed again, Ready=True (AgentReady), and the agent reports its pods again. A node not Ready
 // for longer than the eviction timeout is lost: the pods bound to it are evicted (their
 // ReplicaSets replace them elsewhere) and the node's epoch (Lease spec.leaseTransitions) is bumped
 // once, so that its agent, should it come back, is refused until it registers again and stops the
@@ -40,6 +41,11 @@ export type NodeAction =
    * not wait for it (the epoch bump makes a returning agent stop it).
    */
   | { type: 'evict-pod'; pod: ObjectRef; nodeName: string }
+  /**
+   * Set a pod's Ready condition False: its node stopped renewing, so its endpoints must stop
+   * receiving traffic now, long before the eviction (Kubernetes' MarkPodsNotReady).
+   */
+  | { type: 'mark-pod-not-ready'; pod: ObjectRef; condition: Condition }
   /** Write the Lease with its epoch bumped (conditional on its resourceVersion). */
   | { type: 'bump-node-epoch'; nodeName: string; lease: Lease }
   | EventAction;
