@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, withContext } from '../../proto/errors';
-import { containsAddress, parseCidr, parseIPv4 } from '../../proto/network/cidr';
+import { addressAt, containsAddress, parseCidr, parseIPv4 } from '../../proto/network/cidr';
 import { CNI_VERSION, addNetworkList, delNetworkList, findPlugins, type CniInvoker, type CniNetworkList, type CniResult } from './cni';
 import { createNetns, isNetns, prepareNetnsDir, releaseNetnsDir, removeNetns } from './netns';
 import {
@@ -150,6 +150,13 @@ class CniContainerNetwork implements ContainerNetwork {
     }
     this.opts.subnet = config.podCidr;
     this.podNetwork = config;
+    // The bridge is made now, with the pods' gateway address, rather than by the first pod's
+    // attach: the node's cluster DNS listens on that address before any pod asks it.
+    if (!(await bridgeAddresses(this.opts.bridge)).includes(addressAt(podCidr, 1))) {
+      await exec('ip', ['link', 'add', 'name', this.opts.bridge, 'type', 'bridge']).catch(() => undefined);
+      await exec('ip', ['addr', 'add', `${addressAt(podCidr, 1)}/${podCidr.prefix}`, 'dev', this.opts.bridge]);
+    }
+    await exec('ip', ['link', 'set', 'dev', this.opts.bridge, 'up']);
     this.subnetNamed();
   }
 

@@ -169,7 +169,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         if (!node || pod.status?.phase !== 'Running') {
           throw new BerthError('failed-precondition', `unable to forward port because pod is not running. Current status=${pod.status?.phase ?? 'Pending'}`);
         }
-        if (!target.port || target.port > 65535) throw new BerthError('invalid-argument', `port ${target.port}: not a port number`);
+        if (!(target.port >= 1 && target.port <= 65535)) throw new BerthError('invalid-argument', `port ${target.port}: not a port number`);
         connection = tunnels.portForward(node, { namespace, name: target.name, port: target.port }, (data) => {
           call.write({ data });
           if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', `port-forward to pod ${target.name}: the client is not reading`));
