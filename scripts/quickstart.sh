@@ -132,6 +132,18 @@ berth get pods -o wide
 pod_ip=$(berth get pods -l app=hello -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print((d.get("items") or [d])[0]["status"]["podIP"])')
 step "curl http://$pod_ip:8080/"
 curl -sf "http://$pod_ip:8080/"
+step "berth get svc,endpointslices   # the Service's virtual IP and node port, and its ready pods"
+berth get svc,endpointslices
+cluster_ip=$(berth get svc hello -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
+node_port=$(berth get svc hello -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["ports"][0]["nodePort"])')
+node_ip=$(berth get nodes -o json | python3 -c 'import json,sys; n=json.load(sys.stdin)["items"][0]; print([a["address"] for a in n["status"]["addresses"] if a["type"]=="InternalIP"][0])')
+dns=$(berth get nodes -o json | python3 -c 'import json,sys; c=json.load(sys.stdin)["items"][0]["spec"]["podCIDR"]; print(c.rsplit(".",1)[0]+".1")')
+step "curl http://$cluster_ip/   # the cluster IP, through the agent's nftables rules, to a ready pod"
+curl -sf --max-time 5 "http://$cluster_ip/"
+step "curl http://$node_ip:$node_port/   # the node port"
+curl -sf --max-time 5 "http://$node_ip:$node_port/"
+step "nslookup hello.default.svc.cluster.local $dns   # the node's cluster DNS, the pods' nameserver"
+busybox nslookup hello.default.svc.cluster.local "$dns" | grep -A1 '^Name:'
 step "berth scale deployment/hello --replicas=5 && berth rollout status deployment/hello"
 berth scale deployment/hello --replicas=5
 berth rollout status deployment/hello --timeout 2m

@@ -56,13 +56,16 @@ export class PortForwardServer {
       return fail(err);
     }
     const where = `pod ${target.namespace}/${target.name} port ${target.port}`;
-    const socket = net.connect({ host, port: target.port, timeout: CONNECT_TIMEOUT_MS });
+    // Half-open, both ways: the client's end reaches the pod as a shutdown, and the pod may go on answering.
+    const socket = net.connect({ host, port: target.port, timeout: CONNECT_TIMEOUT_MS, allowHalfOpen: true });
     this.sockets.set(id, socket);
     let connected = false;
     socket.once('connect', () => {
       connected = true;
       socket.setTimeout(0);
     });
+    // The pod has sent everything: nothing says "half-closed" back through the tunnel, so the connection ends.
+    socket.on('end', () => socket.end());
     socket.on('timeout', () => socket.destroy(new Error(`connecting to ${host}:${target.port} timed out`)));
     socket.on('data', (data) => {
       // The tunnel is gone: nobody is reading any more.

@@ -33,7 +33,8 @@ export const portForward: Verb = async (ctx, argv) => {
   const servers: net.Server[] = [];
   for (const [i, pair] of pairs.entries()) {
     const remote = ports[i]!;
-    const server = net.createServer((socket) => {
+    // Half-open: a client that has sent everything (shutdown) still reads the answer.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       ctx.out(`Handling connection for ${pair.local}\n`);
       forward(ctx.client, socket, { namespace, name: pod, port: remote }, (message) => ctx.err(`E: ${message}\n`));
     });

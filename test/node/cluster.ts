@@ -10,7 +10,7 @@ import { startController, type Controller } from '../../controller';
 import type { Teardown } from '../fixtures/registry';
 import { eventually } from '../fixtures/wait';
 import { kubeconfigCredentials } from '../fixtures/credentials';
-import { testClusterCidr } from '../fixtures/controller';
+import { testClusterCidr, testServiceCidr } from '../fixtures/controller';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,7 +46,8 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
   fs.mkdirSync(dataRoot, { recursive: true });
   // Its own pod addresses: other tests' clusters run on this host at the same time.
   const clusterCidr = testClusterCidr();
-  let controller = await startController({ dataRoot, listen: '127.0.0.1:0', clusterCidr });
+  const serviceCidr = testServiceCidr();
+  let controller = await startController({ dataRoot, listen: '127.0.0.1:0', clusterCidr, serviceCidr });
   const { Cluster: ClusterService } = loadClusterApi().berth.cluster.v1;
   const client = new ClusterService(controller.address, kubeconfigCredentials(controller.adminKubeconfig)) as unknown as ClusterClient;
   const watches: Array<() => void> = [];
@@ -117,7 +118,7 @@ export async function startCluster(t: Teardown, dir: string): Promise<Cluster> {
     async restart(meanwhile) {
       await controller.stop();
       await meanwhile();
-      controller = await startController({ dataRoot, listen: controller.address, clusterCidr });
+      controller = await startController({ dataRoot, listen: controller.address, clusterCidr, serviceCidr });
     },
     stop,
   };

@@ -474,7 +474,7 @@ t.test('the examples validate', async (t) => {
   const r = loadManifests([EXAMPLES], () => '');
   t.same(r.errors.map((e) => e.message), []);
   const names = r.documents.map((d) => `${d.object.kind}/${d.object.metadata.name}`).sort();
-  t.same(names, ['Deployment/hello', 'Deployment/worker']);
+  t.same(names, ['Deployment/hello', 'Deployment/worker', 'Service/hello']);
   const web = r.documents.find((d) => d.object.metadata.name === 'hello')!.object;
   t.match(web, { spec: { replicas: 3, selector: { matchLabels: { app: 'hello' } }, template: { spec: { containers: [{ image: 'registry.berth.local/berth/hello:1' }] } } } });
   t.notOk('namespace' in web.metadata, 'namespace-less');
