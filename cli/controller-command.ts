@@ -26,6 +26,7 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     'pod-network': { type: 'string', default: 'vxlan' },
     'service-cidr': { type: 'string', default: DEFAULT_SERVICE_CIDR },
     'service-node-port-range': { type: 'string', default: DEFAULT_NODE_PORT_RANGE },
+    'encryption-provider-config': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth controller takes no arguments (got "${positionals[0]}")`);
   const controller = await startController({
@@ -40,6 +41,7 @@ export async function runControllerCommand(argv: string[]): Promise<void> {
     podNetwork: values['pod-network'],
     serviceCidr: values['service-cidr'],
     nodePortRange: values['service-node-port-range'],
+    ...(values['encryption-provider-config'] ? { encryptionConfig: values['encryption-provider-config'] } : {}),
     nodeCidrMaskSize: intFlag('--node-cidr-mask-size', values['node-cidr-mask-size']) ?? DEFAULT_NODE_CIDR_MASK_SIZE,
     leaderLeaseMs: durationFlag('--leader-elect-lease-duration', values['leader-elect-lease-duration']) ?? DEFAULT_LEADER_LEASE_MS,
     etcd: {

@@ -23,7 +23,7 @@ import { ensureApiService, ensureNamespace, Registry, type Clock } from './objec
 import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceAllocator, serviceNetworkOptions } from './services';
-import { openStore, type EtcdTransport, type Store } from './store';
+import { encryptingStore, openStore, parseEncryptionConfig, type EtcdTransport, type Store } from './store';
 import { LEAF_VALIDITY_DAYS, openClusterCa, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
 
 export interface ControllerOptions {
@@ -59,6 +59,8 @@ export interface ControllerOptions {
   serviceCidr?: string;
   /** The node ports NodePort Services get (--service-node-port-range). Default 30000-32767. */
   nodePortRange?: string;
+  /** Kubernetes' EncryptionConfiguration file: which resources are sealed at rest, with which keys (--encryption-provider-config). */
+  encryptionConfig?: string;
 }
 
 export interface Controller {
@@ -98,8 +100,10 @@ export async function startController(options: ControllerOptions): Promise<Contr
   if (overlaps(serviceNetwork.serviceCidr, podNetwork.clusterCidr)) {
     throw new BerthError('invalid-argument', `--service-cidr ${formatCidr(serviceNetwork.serviceCidr)} overlaps --cluster-cidr ${formatCidr(podNetwork.clusterCidr)}: Services' and pods' addresses must differ`);
   }
+  const encryption = options.encryptionConfig ? parseEncryptionConfig(await fs.readFile(options.encryptionConfig, 'utf8'), options.encryptionConfig) : undefined;
   await fs.mkdir(options.dataRoot, { recursive: true, mode: 0o700 });
-  const store = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
+  const opened = await openStore(options.store ?? 'sqlite', options.dataRoot, options.etcd ?? {});
+  const store = encryption ? encryptingStore(opened, encryption) : opened;
   const allocator = new ServiceAllocator(store, serviceNetwork, () => clock().getTime());
   const registry = new Registry(store, clock, undefined, allocator);
   let ca: ClusterCa;

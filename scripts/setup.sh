@@ -15,6 +15,7 @@ BERTH_PACKAGES=(
   conmon                    # the per-container monitor
   containernetworking-plugins iptables  # container networking (bridge, host-local, portmap)
   nftables                  # the service proxy (ClusterIP and NodePort rules)
+  iperf3                    # the network benchmark (npm run bench -- --suite network)
   etcd-server               # the controller's distributed store; the store tests start their own
   procps                    # pkill, for the quickstart's cleanup
   python3 make g++          # node-gyp builds the native addon

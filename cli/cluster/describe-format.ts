@@ -3,7 +3,7 @@
 // about the object.
 
 import type {
-  Condition, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Service,
+  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
@@ -305,6 +305,46 @@ export function describeService(svc: Service, related: Related, now: Date): stri
   w.field(0, 'Session Affinity', spec.sessionAffinity ?? 'None');
   if (spec.externalTrafficPolicy) w.field(0, 'External Traffic Policy', spec.externalTrafficPolicy);
   if (spec.type !== 'ExternalName') w.field(0, 'Internal Traffic Policy', spec.internalTrafficPolicy ?? 'Cluster');
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+/** A ConfigMap as kubectl describes it: every value in full (configuration is not secret). */
+export function describeConfigMap(cm: ConfigMap, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  meta(w, cm, true);
+  w.list(0, 'Labels', labelLines(cm.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(cm.metadata.annotations));
+  w.line(0, '');
+  w.line(0, 'Data');
+  w.line(0, '====');
+  for (const [key, value] of sortedEntries(cm.data)) {
+    w.line(0, `${key}:`);
+    w.line(0, '----');
+    w.line(0, value);
+    w.line(0, '');
+  }
+  w.line(0, '');
+  w.line(0, 'BinaryData');
+  w.line(0, '====');
+  for (const [key, value] of sortedEntries(cm.binaryData)) w.line(0, `${key}: ${Buffer.from(value, 'base64').length} bytes`);
+  w.line(0, '');
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+/** A Secret as kubectl describes it: its keys and their sizes, never a value. */
+export function describeSecret(secret: Secret, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  meta(w, secret, true);
+  w.list(0, 'Labels', labelLines(secret.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(secret.metadata.annotations));
+  w.line(0, '');
+  w.field(0, 'Type', secret.type ?? 'Opaque');
+  w.line(0, '');
+  w.line(0, 'Data');
+  w.line(0, '====');
+  for (const [key, value] of sortedEntries(secret.data)) w.field(0, key, `${Buffer.from(value, 'base64').length} bytes`);
   eventsSection(w, related.events, now);
   return w.toString();
 }

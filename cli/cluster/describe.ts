@@ -1,11 +1,11 @@
 // berth describe KIND [NAME...] | KIND/NAME... [-n NS] [-l SEL]: each object with what is
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
-import { SERVICE_NAME_LABEL, type Deployment, type EndpointSlice, type Event, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Service } from '../../proto/resources';
+import { SERVICE_NAME_LABEL, type ConfigMap, type Deployment, type EndpointSlice, type Event, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Secret, type Service } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS } from './args';
 import {
-  describeDeployment, describeGeneric, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
+  describeConfigMap, describeDeployment, describeGeneric, describeSecret, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
 } from './describe-format';
 import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
@@ -55,6 +55,8 @@ export function describeObject(obj: Resource, info: KindInfo, related: Related, 
     case 'Node': return describeNode(obj as Node, related, now);
     case 'Namespace': return describeNamespace(obj as Namespace, related, now);
     case 'Service': return describeService(obj as Service, related, now);
+    case 'ConfigMap': return describeConfigMap(obj as ConfigMap, related, now);
+    case 'Secret': return describeSecret(obj as Secret, related, now);
     default: return describeGeneric(obj, info.namespaced, related, now);
   }
 }

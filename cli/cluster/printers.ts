@@ -1,7 +1,7 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, Deployment, EndpointSlice, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Service } from '../../proto/resources';
+import type { ClusterRoleBinding, ConfigMap, Deployment, EndpointSlice, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
 import { age } from './age';
 import { podColumns } from './pod-status';
 
@@ -167,6 +167,22 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const slice = obj as EndpointSlice;
       const ports = (slice.ports ?? []).map((p) => p.port).filter((p) => p !== undefined);
       return { base: [slice.addressType, ports.length ? ports.join(',') : '<unset>', sliceEndpoints(slice), age(slice.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  ConfigMap: {
+    header: ['DATA', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const cm = obj as ConfigMap;
+      return { base: [String(Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length), age(cm.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  Secret: {
+    header: ['TYPE', 'DATA', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const secret = obj as Secret;
+      return { base: [secret.type ?? 'Opaque', String(Object.keys(secret.data ?? {}).length), age(secret.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   ServiceAccount: {

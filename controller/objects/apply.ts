@@ -48,6 +48,9 @@ interface ApplySetMember {
   uid: string;
 }
 
+/** Top-level fields an apply never takes from the document: identity, the server's metadata, status. */
+const OWNED_ELSEWHERE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+
 const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/'];
 
 const applySetKey = (name: string) => `${REGISTRY_PREFIX}applysets/${name}`;
@@ -188,6 +191,11 @@ function merged(current: Resource, applied: Resource): Resource {
     return next;
   }
   if (appliedSpec !== undefined) next.spec = appliedSpec;
+  // Kinds whose content is not under spec (a ConfigMap's data, a Role's rules, a binding's
+  // subjects, a slice's endpoints): the document's own top-level fields are what it owns.
+  const body = next as unknown as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (!OWNED_ELSEWHERE.has(key) && key !== 'spec' && !(key in applied)) delete body[key];
+  for (const [key, value] of Object.entries(applied)) if (!OWNED_ELSEWHERE.has(key) && key !== 'spec') body[key] = structuredClone(value);
   // The cluster IP and node ports the server chose are the Service's, not the file's.
   if (current.kind === 'Service') return carryAllocations(current as Service, next as Service);
   return next;

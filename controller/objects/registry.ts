@@ -11,12 +11,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Namespace, Pod, Resource, Service } from '../../proto/resources';
+import { withDefaults, type Namespace, type Pod, type Resource, type Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { admitPod } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
+import { checkImmutable } from './immutable';
 import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './keys';
 import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
 
@@ -74,7 +75,8 @@ export class Registry {
     metadata.uid = randomUUID();
     metadata.creationTimestamp = this.now();
     if (hasGeneration(obj)) metadata.generation = 1;
-    let stored = { ...obj, metadata } as T;
+    // A Secret's stringData is folded into data before anything is stored, whoever writes it.
+    let stored = (obj.kind === 'Secret' ? withDefaults({ ...obj, metadata }) : { ...obj, metadata }) as T;
     let namespace: Namespace | undefined;
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
@@ -116,7 +118,7 @@ export class Registry {
     const expected = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : current.modRevision;
     if (expected !== current.modRevision) throw conflict(info.kind, name);
     const stored = decode(current) as T;
-    let next = { ...obj, metadata: { ...obj.metadata } } as T;
+    let next = (obj.kind === 'Secret' ? withDefaults({ ...obj, metadata: { ...obj.metadata } }) : { ...obj, metadata: { ...obj.metadata } }) as T;
     next.metadata.uid = stored.metadata.uid;
     next.metadata.creationTimestamp = stored.metadata.creationTimestamp;
     next.metadata.namespace = stored.metadata.namespace;
@@ -125,6 +127,7 @@ export class Registry {
       const specChanged = !isDeepStrictEqual(specOf(stored), specOf(next));
       next.metadata.generation = (stored.metadata.generation ?? 1) + (specChanged ? 1 : 0);
     }
+    checkImmutable(stored, next);
     if (options.keepStatus) (next as { status?: unknown }).status = (stored as { status?: unknown }).status;
     delete next.metadata.resourceVersion;
     let allocation: { undo(): Promise<void>; done(): Promise<void> } | undefined;

@@ -11,6 +11,7 @@ import { StoreError, type Store } from './types';
 export * from './types';
 export { openEtcdStore, type EtcdStoreOptions } from './etcd';
 export { openSqliteStore, DEFAULT_HISTORY_REVISIONS, type SqliteStoreOptions } from './sqlite';
+export { encryptingStore, parseEncryptionConfig, type EncryptionProvider, type EncryptionRule } from './encryption';
 
 const USAGE = 'expected "sqlite" or "etcd://host:port[,host:port...][/key-prefix]"';
 

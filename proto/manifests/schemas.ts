@@ -15,16 +15,18 @@ import rolebinding from '../../manifests/schemas/rolebinding.json';
 import clusterrolebinding from '../../manifests/schemas/clusterrolebinding.json';
 import service from '../../manifests/schemas/service.json';
 import endpointslice from '../../manifests/schemas/endpointslice.json';
+import configmap from '../../manifests/schemas/configmap.json';
+import secret from '../../manifests/schemas/secret.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'Service', 'EndpointSlice', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'Service', 'EndpointSlice', 'ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
 export const EXPECTED_KEYWORD = 'x-expected';
 
 const SCHEMAS: Record<AppliableKind, object> = {
-  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, Service: service, EndpointSlice: endpointslice,
+  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, Service: service, EndpointSlice: endpointslice, ConfigMap: configmap, Secret: secret,
   ServiceAccount: serviceaccount,
   Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,
 };

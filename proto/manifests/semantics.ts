@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type RollingUpdateDeployment, type SeccompProfile, type Service,
+  type ConfigMap, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
@@ -19,6 +19,9 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return workloadIssues(resource);
     case 'Service':
       return serviceIssues(resource);
+    case 'ConfigMap':
+    case 'Secret':
+      return configIssues(resource);
     default:
       return [];
   }
@@ -215,5 +218,45 @@ function serviceIssues(svc: Service): FieldIssue[] {
       out.push(issue([...at, 'nodePort'], `Forbidden: may not be used when \`type\` is '${type}'`));
     }
   });
+  return out;
+}
+
+/** A ConfigMap's or Secret's rules (Kubernetes' validation): one key in one place, at most 1 MiB, what each Secret type needs. */
+function configIssues(obj: ConfigMap | Secret): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const values = obj.kind === 'ConfigMap'
+    ? [...Object.entries(obj.data ?? {}).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(v), field: 'data' })), ...Object.entries(obj.binaryData ?? {}).map(([k, v]) => ({ key: k, bytes: Buffer.from(v, 'base64').length, field: 'binaryData' }))]
+    : [...Object.entries(obj.data ?? {}).map(([k, v]) => ({ key: k, bytes: Buffer.from(v, 'base64').length, field: 'data' })), ...Object.entries(obj.stringData ?? {}).map(([k, v]) => ({ key: k, bytes: Buffer.byteLength(v), field: 'stringData' }))];
+  const seen = new Map<string, string>();
+  for (const v of values) {
+    if (v.key === '.' || v.key === '..' || v.key.startsWith('..')) out.push(issue([v.field, v.key], `Invalid value: ${JSON.stringify(v.key)}: must not be '.' or '..' or start with '..'`));
+    const first = seen.get(v.key);
+    // A Secret's stringData overrides its data (Kubernetes merges them); a ConfigMap's two maps must not share a key.
+    if (first && obj.kind === 'ConfigMap') out.push(issue([v.field, v.key], `Invalid value: ${JSON.stringify(v.key)}: duplicate of key ${JSON.stringify(v.key)} in ${first}`));
+    seen.set(v.key, v.field);
+  }
+  const total = values.reduce((n, v) => n + v.bytes, 0);
+  if (total > 1024 * 1024) out.push(issue([], `Too long: must have at most 1048576 bytes of data (has ${total})`));
+  if (obj.kind === 'Secret') {
+    const keys = new Set(values.map((v) => v.key));
+    const need = (type: string, required: string[]) => {
+      if (obj.type !== type) return;
+      for (const k of required) if (!keys.has(k)) out.push(issue(['data', k], `Required value: a Secret of type ${type} needs the key ${k}`));
+    };
+    need('kubernetes.io/dockerconfigjson', ['.dockerconfigjson']);
+    need('kubernetes.io/dockercfg', ['.dockercfg']);
+    need('kubernetes.io/tls', ['tls.crt', 'tls.key']);
+    need('kubernetes.io/ssh-auth', ['ssh-privatekey']);
+    if (obj.type === 'kubernetes.io/dockerconfigjson') {
+      const raw = obj.stringData?.['.dockerconfigjson'] ?? (obj.data?.['.dockerconfigjson'] !== undefined ? Buffer.from(obj.data['.dockerconfigjson'], 'base64').toString('utf8') : undefined);
+      if (raw !== undefined) {
+        try {
+          JSON.parse(raw);
+        } catch (err) {
+          out.push(issue(['data', '.dockerconfigjson'], `Invalid value: "<secret contents redacted>": ${(err as Error).message}`));
+        }
+      }
+    }
+  }
   return out;
 }

@@ -4,7 +4,7 @@
 
 import {
   KINDS, type Container, type Deployment, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
-  type ReplicaSet, type Resource, type ResourceRequirements, type Service,
+  type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
 } from './types';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -31,6 +31,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'Service':
       defaultService(out);
       break;
+    case 'Secret':
+      defaultSecret(out);
+      break;
     default:
       break;
   }
@@ -56,6 +59,17 @@ function defaultDeployment(d: Deployment): void {
 function defaultReplicaSet(rs: ReplicaSet): void {
   rs.spec.replicas ??= 1;
   defaultTemplate(rs.spec.template);
+}
+
+/** Type Opaque; stringData is folded into data (base64), as the API server stores a Secret. */
+function defaultSecret(secret: Secret): void {
+  secret.type ||= 'Opaque';
+  if (secret.stringData) {
+    const data = { ...secret.data };
+    for (const [key, value] of Object.entries(secret.stringData)) data[key] = Buffer.from(value, 'utf8').toString('base64');
+    secret.data = data;
+    delete secret.stringData;
+  }
 }
 
 /** Kubernetes' Service defaults (the cluster IP and node ports are the server's to choose). */

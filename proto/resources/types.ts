@@ -478,6 +478,39 @@ export interface ServiceAccount {
   automountServiceAccountToken?: boolean;
 }
 
+// --- v1 ConfigMap and Secret ---
+
+/** Configuration as text (data) or bytes (binaryData, base64): pods read it as env or files. */
+export interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: ObjectMeta;
+  data?: Record<string, string>;
+  /** Values base64-encoded, as Kubernetes writes them. */
+  binaryData?: Record<string, string>;
+  /** True: data can never change again (and immutable cannot be unset). */
+  immutable?: boolean;
+}
+
+/**
+ * Opaque (default), kubernetes.io/dockerconfigjson (key .dockerconfigjson), kubernetes.io/tls
+ * (keys tls.crt and tls.key), kubernetes.io/basic-auth, kubernetes.io/ssh-auth, or any other name.
+ */
+export type SecretType = string;
+
+/** Values kept out of sight: base64 in `data`, encrypted at rest when the controller is given keys. */
+export interface Secret {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: ObjectMeta;
+  type?: SecretType;
+  /** Values base64-encoded. */
+  data?: Record<string, string>;
+  /** Write-only convenience: merged into data (encoded) when stored, never stored itself. */
+  stringData?: Record<string, string>;
+  immutable?: boolean;
+}
+
 // --- v1 Service and discovery.k8s.io/v1 EndpointSlice ---
 
 /**
@@ -578,7 +611,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
-  | Service | EndpointSlice;
+  | Service | EndpointSlice | ConfigMap | Secret;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -602,6 +635,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },
   { kind: 'Service', apiVersion: 'v1', plural: 'services', aliases: ['service', 'svc'], namespaced: true },
   { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', aliases: ['endpointslice'], namespaced: true },
+  { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', aliases: ['configmap', 'cm'], namespaced: true },
+  { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', aliases: ['secret'], namespaced: true },
   { kind: 'ServiceAccount', apiVersion: 'v1', plural: 'serviceaccounts', aliases: ['serviceaccount', 'sa'], namespaced: true },
   { kind: 'Role', apiVersion: RBAC_API_VERSION, plural: 'roles', aliases: ['role'], namespaced: true },
   { kind: 'ClusterRole', apiVersion: RBAC_API_VERSION, plural: 'clusterroles', aliases: ['clusterrole'], namespaced: false },

@@ -1,0 +1,21 @@
+// Kubernetes' rule for ConfigMaps and Secrets marked `immutable: true`: their data can never
+// change again and the mark cannot be taken back (only a delete and a new object can). Pure.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { ConfigMap, Resource, Secret } from '../../proto/resources';
+import { BerthError } from '../../proto/errors';
+
+/** Refuses (invalid-argument, Kubernetes' message) a change an immutable ConfigMap or Secret cannot take. */
+export function checkImmutable(stored: Resource, next: Resource): void {
+  if (stored.kind !== 'ConfigMap' && stored.kind !== 'Secret') return;
+  const before = stored as ConfigMap | Secret;
+  if (before.immutable !== true) return;
+  const after = next as ConfigMap | Secret;
+  const fields = before.kind === 'ConfigMap' ? ['data', 'binaryData'] as const : ['data', 'type'] as const;
+  const refuse = (field: string) => new BerthError('invalid-argument',
+    `${before.kind} "${before.metadata.name}" is invalid: ${field}: Forbidden: field is immutable when \`immutable\` is set`);
+  if (after.immutable !== true) throw refuse('immutable');
+  for (const field of fields) {
+    if (!isDeepStrictEqual((before as unknown as Record<string, unknown>)[field], (after as unknown as Record<string, unknown>)[field])) throw refuse(field);
+  }
+}
