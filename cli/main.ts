@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (verb === 'controller') return (await import('./controller-command')).runControllerCommand(args);
   const cluster = await import('./cluster');
-  if (cluster.isClusterVerb(verb, { ...connection, agent: agentFlag })) return cluster.runClusterVerb(verb, args, connection);
+  if (cluster.isClusterVerb(verb, { ...connection, agent: agentFlag }, undefined, args)) return cluster.runClusterVerb(verb, args, connection);
   const { imageVerbs, runImageVerb } = await import('./node/images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
   const { containerVerbs } = await import('./node/containers');

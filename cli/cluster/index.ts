@@ -18,6 +18,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   delete: async () => (await import('./delete')).del,
   scale: async () => (await import('./scale')).scale,
   expose: async () => (await import('./expose')).expose,
+  create: async () => (await import('./create')).create,
   'port-forward': async () => (await import('./port-forward')).portForward,
   rollout: async () => (await import('./rollout')).rollout,
   events: async () => (await import('./events')).events,
@@ -35,6 +36,8 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 
 /** Verbs that are always the cluster's. */
 export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+/** What `berth create` makes in the cluster (anything else is an image: docker's create). */
+const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
 export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
 
@@ -43,8 +46,10 @@ export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
  * (--server, BERTH_SERVER or ~/.berth/config) and --agent was not given without --server; the
  * node forms stay `berth container logs|diff`.
  */
-export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: string | undefined }, resolve: (flags: ConnectionFlags) => Pick<Connection, 'source'> = connectionFromEnvironment): boolean {
+export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: string | undefined }, resolve: (flags: ConnectionFlags) => Pick<Connection, 'source'> = connectionFromEnvironment, args: readonly string[] = []): boolean {
   if (CLUSTER_ONLY_VERBS.includes(verb)) return true;
+  // `create configmap|secret` is kubectl's; `create IMAGE` stays docker's container create.
+  if (verb === 'create') return CLUSTER_CREATE_KINDS.includes(args[0] ?? '');
   if (!SHARED_VERBS.includes(verb)) return false;
   if (flags.server !== undefined) return true;
   if (flags.agent !== undefined) return false;
@@ -70,6 +75,9 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   scale deployment/NAME --replicas=N
   expose deployment/NAME|pod/NAME [--port P] [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name N]
                                         A Service in front of its pods
+  create configmap NAME | secret generic NAME [--from-literal k=v] [--from-file [k=]PATH] [--from-env-file F]
+  create secret docker-registry NAME --docker-server S --docker-username U --docker-password P
+  create secret tls NAME --cert PATH --key PATH      [-n NS] [--dry-run=client -o yaml]
   port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
                                         Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
