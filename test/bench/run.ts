@@ -3,9 +3,11 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
-//                    [--suite pull|containers|cluster|tls|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--suite pull|containers|cluster|tls|network|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
 //                    [--plain-commit REV] [--tls-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
+//                    [--net-runs N] [--net-seconds S] [--net-round-trips N] [--net-connects N] [--net-attach-runs N]
+//                    [--net-backends host-gw,vxlan] [--net-parts pods,connect,dns,proxy,attach]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
@@ -19,6 +21,14 @@
 // clients and on one channel (--tls-channel-calls, default 200), and apply -> N running (--replicas,
 // default 50; --cluster-runs per build, default 3); --tls-commit REV builds the TLS side from REV
 // too, instead of this checkout. Not part of --suite all.
+// --suite network (issue 10, network.ts): on two network-namespace hosts per pod network backend
+// (--net-backends, default host-gw,vxlan), pod-to-pod TCP throughput (iperf3, --net-seconds, default 5)
+// and request/response latency (--net-round-trips per run, default 2000) against host-to-host on the
+// same veths, --net-runs rounds (default 5); connect latency through a ClusterIP against the pod IP
+// (--net-connects each, default 1000); the dns and proxy suites (dns.ts, proxy.ts); and a pod's
+// network attach + detach by the agent's network module (--net-attach-runs, default 30). Each figure
+// against its aim, one summary table at the end. Needs iperf3 (Debian's). Not part of --suite all
+// (a few minutes more, two clusters, and iperf3, which scripts/setup.sh does not install).
 //
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
@@ -35,6 +45,8 @@ import { Cleanup } from './cleanup';
 import { clusterSuite, SIDES, type Side } from './cluster';
 import { containersSuite } from './containers';
 import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
+import { networkSuite, NETWORK_BACKENDS, NETWORK_PARTS, type NetworkPart } from './network';
+import type { PodNetworkBackend } from './network-cluster';
 import { summarizeProfile } from './profile';
 import { runCommand } from './proc';
 import { tlsSuite, TLS_PARTS, type TlsPart } from './tls';
@@ -78,6 +90,13 @@ function options() {
       'tls-calls': { type: 'string' },
       'tls-channel-calls': { type: 'string' },
       'tls-parts': { type: 'string' },
+      'net-runs': { type: 'string' },
+      'net-seconds': { type: 'string' },
+      'net-round-trips': { type: 'string' },
+      'net-connects': { type: 'string' },
+      'net-attach-runs': { type: 'string' },
+      'net-backends': { type: 'string' },
+      'net-parts': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -93,7 +112,7 @@ function options() {
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
   const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
-  if (!['pull', 'containers', 'cluster', 'tls', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls or all, not ${suite}`);
+  if (!['pull', 'containers', 'cluster', 'tls', 'network', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls, network or all, not ${suite}`);
   const int = (name: string, v: string | undefined, dflt: number, min: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
@@ -105,7 +124,20 @@ function options() {
   for (const x of sides) if (!SIDES.includes(x)) throw new Error(`--cluster-sides: unknown side "${x}" (known: ${SIDES.join(', ')})`);
   const tlsParts = (values['tls-parts'] ?? TLS_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as TlsPart[];
   for (const x of tlsParts) if (!TLS_PARTS.includes(x)) throw new Error(`--tls-parts: unknown part "${x}" (known: ${TLS_PARTS.join(', ')})`);
+  const netParts = (values['net-parts'] ?? NETWORK_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as NetworkPart[];
+  for (const x of netParts) if (!NETWORK_PARTS.includes(x)) throw new Error(`--net-parts: unknown part "${x}" (known: ${NETWORK_PARTS.join(', ')})`);
+  const netBackends = (values['net-backends'] ?? NETWORK_BACKENDS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as PodNetworkBackend[];
+  for (const x of netBackends) if (!NETWORK_BACKENDS.includes(x)) throw new Error(`--net-backends: unknown backend "${x}" (known: ${NETWORK_BACKENDS.join(', ')})`);
   return {
+    network: {
+      runs: int('net-runs', values['net-runs'], 5, 1),
+      seconds: int('net-seconds', values['net-seconds'], 5, 1),
+      roundTrips: int('net-round-trips', values['net-round-trips'], 2000, 10),
+      connects: int('net-connects', values['net-connects'], 1000, 10),
+      attachRuns: int('net-attach-runs', values['net-attach-runs'], 30, 1),
+      backends: netBackends,
+      parts: netParts,
+    },
     tls: {
       plainCommit: values['plain-commit'] ?? '1f013a6',
       tlsCommit: values['tls-commit'],
@@ -266,6 +298,12 @@ async function main(): Promise<void> {
     if (opts.suite === 'tls') {
       const text = await tlsSuite({ ...opts.tls, runs: opts.clusterRuns, cli, cleanup, log });
       process.stdout.write(`${text}\n`);
+      return;
+    }
+    if (opts.suite === 'network') {
+      const { text, failed } = await networkSuite({ ...opts.network, cleanup, log });
+      process.stdout.write(`${text}\n`);
+      if (failed) process.exitCode = 1;
       return;
     }
     if (opts.suite === 'containers' || opts.suite === 'cluster') return;

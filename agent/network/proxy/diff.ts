@@ -1,12 +1,14 @@
 // From two rulesets to the nft script that turns the first into the second, changing nothing
 // else: a chain whose rules differ is flushed and refilled, map and set elements are added and
-// deleted one by one, and what is gone is deleted once nothing refers to it any more. Pure.
+// deleted one by one, and what is gone is deleted once nothing refers to it any more. Pure, and
+// quick for a small change to a large table: what the planner kept (chains, element groups) is
+// the same object in both rulesets and is skipped without being read.
 //
 // The script is one transaction (`nft -f`): the kernel applies all of it or none of it, so its
 // order only has to satisfy nft's checks as it reads the lines: a chain or set exists before a
 // rule names it, and is deleted only after the rules and elements that name it are gone.
 
-import type { NftChain, NftMap, NftSet, ProxyRuleset } from './types';
+import type { ElementGroup, NftChain, NftMap, NftSet, ProxyRuleset } from './types';
 
 /** The table's comment: tells whoever lists the host's tables whose this one is. */
 export const TABLE_COMMENT = 'berth';
@@ -26,9 +28,9 @@ export function renderRuleset(next: ProxyRuleset, table: string, options: { repl
   lines.push(`add table ${t} { comment ${quote(TABLE_COMMENT)} ; }`);
   for (const [name, set] of Object.entries(next.sets)) lines.push(`add set ${t} ${name} ${setDefinition(set)}`);
   for (const [name, map] of Object.entries(next.maps)) lines.push(`add map ${t} ${name} ${mapDefinition(map)}`);
-  // A chain with an anonymous verdict map (a service's numgen choice) comes right after the
+  // A chain with an anonymous map (a service's own numgen choice) comes right after the
   // chains it jumps to, with its rules: the kernel binds each anonymous set by walking the whole
-  // transaction so far, so the shorter it is then the cheaper (a twentieth of a large sync).
+  // transaction so far, so the shorter it is then the cheaper.
   const chains = Object.entries(next.chains);
   const created = new Set<string>();
   const create = (name: string) => {
@@ -45,7 +47,7 @@ export function renderRuleset(next: ProxyRuleset, table: string, options: { repl
   for (const [name] of chains) create(name);
   for (const [name, chain] of chains) if (!hasAnonymousMap(chain)) for (const rule of chain.rules) lines.push(`add rule ${t} ${name} ${rule}`);
   for (const [name, set] of Object.entries(next.sets)) pushElements(lines, 'add', t, name, set.elements);
-  for (const [name, map] of Object.entries(next.maps)) pushElements(lines, 'add', t, name, Object.entries(map.elements).map(([k, v]) => `${k} : ${v}`));
+  for (const [name, map] of Object.entries(next.maps)) pushElements(lines, 'add', t, name, map.elements.flatMap((g) => g.map(([k, v]) => `${k} : ${v}`)));
   return lines.join('\n') + '\n';
 }
 
@@ -68,7 +70,7 @@ export function diffRuleset(previous: ProxyRuleset | undefined, next: ProxyRules
   const removedSets = Object.keys(previous.sets).filter((n) => !(n in next.sets));
   const newSets = Object.keys(next.sets).filter((n) => !(n in previous.sets));
   const namesSet = (chain: NftChain, set: string) => chain.rules.some((r) => r.includes(`@${set} `) || r.endsWith(`@${set}`));
-  // One pass each way over the chains, the bulk of a large table (for...in: no key arrays).
+  // One pass each way over the chains (for...in: no key arrays).
   const newChains: string[] = [];
   const changedChains: string[] = [];
   const removedChains: string[] = [];
@@ -94,19 +96,16 @@ export function diffRuleset(previous: ProxyRuleset | undefined, next: ProxyRules
   for (const name of [...newChains, ...changedChains]) for (const rule of next.chains[name]!.rules) lines.push(`add rule ${t} ${name} ${rule}`);
 
   for (const [name, set] of Object.entries(next.sets)) {
-    const before = name in previous.sets && !redefinedSets.includes(name) ? new Set(previous.sets[name]!.elements) : new Set<string>();
+    const redefined = redefinedSets.includes(name);
+    const old = previous.sets[name];
+    if (old && !redefined && sameElements(old.elements, set.elements)) continue;
+    const before = old && !redefined ? new Set(old.elements) : new Set<string>();
     const after = new Set(set.elements);
     pushElements(lines, 'delete', t, name, [...before].filter((e) => !after.has(e)));
     pushElements(lines, 'add', t, name, set.elements.filter((e) => !before.has(e)));
   }
   for (const [name, map] of Object.entries(next.maps)) {
-    const before = previous.maps[name]?.elements ?? {};
-    const after = map.elements;
-    // A key whose value changed is deleted and added: nft refuses to add an existing key.
-    const deleted: string[] = [];
-    const added: string[] = [];
-    for (const k in before) if (after[k] !== before[k]) deleted.push(k);
-    for (const k in after) if (before[k] !== after[k]) added.push(`${k} : ${after[k]}`);
+    const { deleted, added } = diffElements(previous.maps[name]?.elements ?? [], map.elements);
     pushElements(lines, 'delete', t, name, deleted);
     pushElements(lines, 'add', t, name, added);
   }
@@ -139,7 +138,7 @@ function setDefinition(set: NftSet): string {
 }
 
 function mapDefinition(map: NftMap): string {
-  return `{ type ${map.type} ;${map.comment ? ` comment ${quote(map.comment)} ;` : ''} }`;
+  return `{ ${map.typeof ? 'typeof' : 'type'} ${map.type} ;${map.comment ? ` comment ${quote(map.comment)} ;` : ''} }`;
 }
 
 function pushElements(lines: string[], op: 'add' | 'delete', t: string, name: string, elements: string[]): void {
@@ -148,11 +147,46 @@ function pushElements(lines: string[], op: 'add' | 'delete', t: string, name: st
   }
 }
 
+/**
+ * The keys to delete and the "key : value" elements to add, looking inside the groups that are
+ * not in both (a key is in one group of each). A key whose value changed is deleted and added:
+ * nft refuses to add an existing key.
+ */
+function diffElements(before: readonly ElementGroup[], after: readonly ElementGroup[]): { deleted: string[]; added: string[] } {
+  const deleted: string[] = [];
+  const added: string[] = [];
+  if (before === after) return { deleted, added };
+  const kept = new Set(after);
+  const gone = new Map<string, string>();
+  for (const group of before) if (!kept.has(group)) for (const [k, v] of group) gone.set(k, v);
+  const had = new Set(before);
+  for (const group of after) {
+    if (had.has(group)) continue;
+    for (const [k, v] of group) {
+      const old = gone.get(k);
+      if (old !== undefined) gone.delete(k);
+      if (old === v) continue; // the same element in a new group
+      if (old !== undefined) deleted.push(k);
+      added.push(`${k} : ${v}`);
+    }
+  }
+  for (const k of gone.keys()) deleted.push(k);
+  return { deleted, added };
+}
+
+/** The same elements in the same order: the commonest case, told without hashing. */
+function sameElements(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function sameRules(a: NftChain, b: NftChain): boolean {
   return a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
 }
 
-const hasAnonymousMap = (chain: NftChain) => chain.rules.some((r) => r.includes('vmap {'));
+const hasAnonymousMap = (chain: NftChain) => chain.rules.some((r) => r.includes('map {'));
 /** The chains a rule jumps or goes to. */
 const JUMP = /\b(?:goto|jump) ([^\s,}]+)/g;
 

@@ -2,8 +2,8 @@
 // diffRuleset and renderRuleset are exported for tests and the bench. See types.ts.
 
 export type {
-  BaseChainSpec, CompiledServiceProxyOptions, NftChain, NftHook, NftMap, NftSet, ProxyInput, ProxyRuleset, ServiceProxyOptions, SyncResult,
+  BaseChainSpec, CompiledServiceProxyOptions, ElementGroup, NftChain, NftHook, NftMap, NftSet, ProxyInput, ProxyRuleset, ServiceProxyOptions, SyncResult,
 } from './types';
-export { planProxy, servicePortNameBase, endpointNameBase, MASQUERADE_MARK, DEFAULT_AFFINITY_TIMEOUT_SECONDS } from './plan';
+export { planProxy, servicePortNameBase, endpointNameBase, spreadChain, SPREAD_CHAINS_ALWAYS, MASQUERADE_MARK, DEFAULT_AFFINITY_TIMEOUT_SECONDS } from './plan';
 export { diffRuleset, renderRuleset, TABLE_COMMENT } from './diff';
 export { ServiceProxy, compileServiceProxyOptions } from './proxy-host';

@@ -10,14 +10,33 @@
 // removes the table. Everything lives in one table of the `ip` family, named after the agent
 // (default "berth"), so nothing else on the host is touched and removing it undoes all of it.
 //
-// What the table does, per Service port (names as in kube-proxy, so `nft list table ip berth`
-// reads the same to someone who knows kube-proxy's):
+// What the table does, per Service port (names as in kube-proxy where it has the same thing, so
+// `nft list table ip berth` reads familiar to someone who knows kube-proxy's):
 //
-//   service-ips map   clusterIP . proto . port  -> goto service-<H>-ns/name/proto/port
-//   service-nodeports proto . nodePort          -> goto external-<H>-... (NodePort, LoadBalancer)
-//   service-<H>-...   numgen random mod N vmap { 0 : goto endpoint-<H>-...__ip/port, ... }
-//   endpoint-<H>-...  hairpin mark, affinity update, dnat to ip:port
-//   no-endpoint-*     -> reject (no endpoints at all) or drop (none usable under a Local policy)
+//   service-ips map          clusterIP . proto . port -> goto spread-N (N: its number of endpoints)
+//   service-nodeports map    proto . nodePort         -> goto spread-N (NodePort, LoadBalancer)
+//   spread-N chain           masquerade mark when needed, then DNAT to
+//                            service-endpoints-<proto>[ip daddr . dport . (numgen random mod N)]
+//   service-endpoints-tcp,   clusterIP . port . i -> the ith endpoint's ip . port (a NodePort's
+//   service-endpoints-udp    under each node address, an external IP's under its own)
+//   masquerading chain       also masquerades hairpin traffic: ct status dnat and ip saddr . ip daddr
+//                            in hairpin-endpoints ("ip . ip" per endpoint on this node)
+//   no-endpoint-*            -> reject (no endpoints at all) or drop (none usable under a Local policy)
+//
+// So the table has a dozen chains and spread-1 to spread-16 (more only for a number of endpoints
+// above 16 that a service has), however large the cluster, and an endpoint that comes or goes
+// changes map and set elements only. That is what
+// keeps syncs fast: for any change, nft (1.0.6) first reads back every chain and set of the
+// table, and kube-proxy's layout (a chain per endpoint) made that read the bulk of every sync.
+// Where the endpoint depends on the client, a service port keeps kube-proxy's chains of its own,
+// reached from the maps instead of spread-N:
+//
+//   session affinity        service-<H>-ns/name/proto/port: ip saddr @affinity-... goto endpoint-...,
+//                           then numgen random mod N vmap { 0 : goto endpoint-<H>-...__ip/port, ... };
+//                           endpoint-...: update @affinity-... { ip saddr }, dnat to ip:port
+//   externalTrafficPolicy   external-<H>-...: pods and the host to service-<H>-..., others to
+//   Local (external addrs)  local-<H>-... (this node's endpoints), each a DNAT through an inline
+//                           numgen map (its ClusterIP still goes to spread-N)
 //
 // Never a loopback address: NodePorts do not answer on 127.0.0.0/8 and no endpoint is DNATed
 // there, so net.ipv4.conf.*.route_localnet is not needed (it opens the host's loopback services
@@ -67,18 +86,30 @@ export interface NftSet {
   /** Elements time out after this many seconds (session affinity). */
   timeoutSeconds?: number;
   comment?: string;
-  /** Sorted; empty for the kernel-filled affinity sets. */
+  /** Each once, in a stable order (the same input, the same order); empty for the kernel-filled affinity sets. */
   elements: string[];
 }
 
-/** A named verdict map. */
+/** A named map. */
 export interface NftMap {
-  /** nft type expression: `ipv4_addr . inet_proto . inet_service : verdict`. */
+  /**
+   * nft type expression (`ipv4_addr . inet_proto . inet_service : verdict`), or with `typeof`, the
+   * expressions whose types the key and value take (`ip daddr . numgen random mod 1 : ip daddr`).
+   */
   type: string;
+  /** `type` names expressions: for a key part with no type name (numgen's integer). */
+  typeof?: boolean;
   comment?: string;
-  /** Key (`10.96.0.10 . tcp . 80`) -> value (`goto service-...`), each in canonical text. */
-  elements: Record<string, string>;
+  /**
+   * Key (`10.96.0.10 . tcp . 80`) -> value (`goto spread-3`), each in canonical text, in groups: one
+   * per service address, the same frozen array in successive rulesets while its Service is
+   * unchanged, so that the diff looks inside changed groups only. A key is in one group only.
+   */
+  elements: readonly ElementGroup[];
 }
+
+/** Map elements that come and go together: [key, value] pairs. */
+export type ElementGroup = ReadonlyArray<readonly [key: string, value: string]>;
 
 /**
  * The whole table as data. Names are stable for a service port and an endpoint, so two rulesets
