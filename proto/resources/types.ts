@@ -67,8 +67,88 @@ export interface Namespace {
 
 export interface EnvVar {
   name: string;
+  /** May name earlier variables as $(NAME); $$ is a literal $. */
   value?: string;
+  valueFrom?: EnvVarSource;
 }
+
+/** One key of a ConfigMap or Secret; optional: a missing one (or a missing object) is no error. */
+export interface KeySelector {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** The downward API: a field of the pod (metadata.name, metadata.labels['k'], status.podIP...). */
+export interface ObjectFieldSelector {
+  fieldPath: string;
+  apiVersion?: string;
+}
+
+/** A container's request or limit (limits.cpu, requests.memory...), in units of divisor (default 1). */
+export interface ResourceFieldSelector {
+  resource: string;
+  containerName?: string;
+  divisor?: string | number;
+}
+
+export interface EnvVarSource {
+  configMapKeyRef?: KeySelector;
+  secretKeyRef?: KeySelector;
+  fieldRef?: ObjectFieldSelector;
+  resourceFieldRef?: ResourceFieldSelector;
+}
+
+/** Every key of a ConfigMap or Secret as a variable, the prefix before each name. */
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+
+export interface VolumeMount {
+  /** A volume of the pod. */
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  /** A path inside the volume to mount instead of its root. */
+  subPath?: string;
+  mountPropagation?: 'None' | 'HostToContainer' | 'Bidirectional';
+}
+
+/** One file of a configMap/secret/downwardAPI volume: a key (or field) to a path, with its mode. */
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export interface DownwardAPIVolumeFile {
+  path: string;
+  fieldRef?: ObjectFieldSelector;
+  resourceFieldRef?: ResourceFieldSelector;
+  mode?: number;
+}
+
+export interface VolumeProjection {
+  configMap?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  secret?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[] };
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
+}
+
+/** A pod's volume: exactly one source. (A type, not an interface: Pod Security reads its source fields by name.) */
+export type Volume = {
+  name: string;
+  /** Scratch space for the pod's life: on the node's disk, or tmpfs with medium Memory. */
+  emptyDir?: { medium?: '' | 'Memory'; sizeLimit?: string };
+  hostPath?: { path: string; type?: '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice' };
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[]; defaultMode?: number };
+  projected?: { sources: VolumeProjection[]; defaultMode?: number };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+};
 
 export interface ContainerPort {
   name?: string;
@@ -124,6 +204,8 @@ export interface Container {
   args?: string[];
   workingDir?: string;
   env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  volumeMounts?: VolumeMount[];
   ports?: ContainerPort[];
   resources?: ResourceRequirements;
   livenessProbe?: Probe;
@@ -170,6 +252,9 @@ export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 export interface PodSpec {
   containers: Container[];
+  volumes?: Volume[];
+  /** dockerconfigjson Secrets of the pod's namespace, for this pod's image pulls only. */
+  imagePullSecrets?: { name: string }[];
   restartPolicy?: RestartPolicy;
   nodeSelector?: Record<string, string>;
   /** Set by the scheduler (binding); a pod with a nodeName is never rescheduled. */
