@@ -4,7 +4,7 @@
 // agent is away), the securityContext (seccomp, no_new_privs), and the labels that find the
 // container again.
 
-import { parseCpu, parseMemory, type Container, type Pod, type RestartPolicy } from '../../proto/resources';
+import { parseCpu, parseMemory, type Container, type EnvVar, type Pod, type RestartPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
@@ -32,8 +32,8 @@ export interface NodeSide {
   localhostProfile?(name: string): string;
   /** The pod's service account token directory (pod-tokens.ts), mounted read-only where Kubernetes' clients look for it. */
   serviceAccountDir?: string;
-  /** The Services' variables (pod-dns.ts), before the container's own, which win. */
-  serviceEnv?: string[];
+  /** The container's environment as resolved (pod-env.ts: Services, envFrom, valueFrom); absent: its env as written. */
+  env?: EnvVar[];
   /** The pod's resolv.conf (pod-dns.ts). */
   dns?: DnsSettings;
   /** More /etc/hosts lines (the pod's FQDN under its subdomain). */
@@ -91,7 +91,7 @@ function runAs(pod: Pod, container: Container): { user?: string } {
 export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
   const where = `pod ${ref.namespace}/${ref.name} container ${container.name}`;
   const limits = container.resources?.limits ?? {};
-  const env = (container.env ?? []).map((e) => {
+  const env = (node.env ?? container.env ?? []).map((e) => {
     if (!e.name || e.name.includes('=')) throw new BerthError('invalid-argument', `${where}: invalid environment variable name "${e.name}"`);
     return `${e.name}=${e.value ?? ''}`;
   });
@@ -102,7 +102,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     // command replaces the image's Entrypoint (and with it its Cmd), args replaces Cmd.
     ...(container.command ? { entrypoint: container.command } : {}),
     ...(container.args ? { cmd: container.args } : {}),
-    env: [...(node.serviceEnv ?? []), ...env],
+    env,
     ...(node.dns ? { dns: node.dns } : {}),
     ...(node.extraHosts?.length ? { extraHosts: node.extraHosts } : {}),
     ...(container.workingDir ? { workdir: container.workingDir } : {}),

@@ -101,6 +101,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       hostDns: () => parseResolvConf(hostResolvConf()),
       services: () => serviceNetwork.currentServices(),
     },
+    nodeAllocatable: () => document().status?.allocatable ?? {},
     report: (r) => reporter.report(r),
     log,
   }, () => ({ ...document(), spec: { unschedulable } }));

@@ -145,7 +145,7 @@ function waitingBeforeCreate(image: ImageAvailability | undefined, createFailure
   if (!image || image.state === 'missing') return { reason: 'ContainerCreating' };
   switch (image.state) {
     case 'present':
-      return createFailure ? { reason: 'CreateContainerError', message: createFailure.message } : { reason: 'ContainerCreating' };
+      return createFailure ? { reason: createFailure.reason ?? 'CreateContainerError', message: createFailure.message } : { reason: 'ContainerCreating' };
     case 'pulling':
       return image.previousFailure ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${ref}": ${image.previousFailure}` } : { reason: 'ContainerCreating' };
     case 'failed': {

@@ -9,7 +9,7 @@
 // container changes, probe verdicts (pod-probes.ts) and back-off timers. The worker reaches the
 // host only through the narrow PodRuntime, the pod cgroups and the container network.
 
-import type { Container, Pod, PodStatus, Service } from '../../proto/resources';
+import type { Container, EnvVar, Pod, PodStatus, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import type { ContainerNetwork, NetworkAttachment } from '../network';
 import type { DnsSettings } from '../runtime';
@@ -21,6 +21,7 @@ import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
+import { containerEnv, notYetSupported } from './pod-env';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
@@ -60,6 +61,8 @@ export interface WorkerDeps {
   tokens: Pick<PodTokens, 'ensure' | 'release'>;
   /** What the cluster's Services give a pod: its DNS and the Services' variables (absent: the host's resolvers, no variables). */
   services?: PodServices;
+  /** The node's allocatable cpu and memory: what resourceFieldRef reads for a limit a container does not set. */
+  nodeAllocatable?(): { cpu?: string; memory?: string };
   report(report: StatusReport): void;
   log(line: string): void;
 }
@@ -318,12 +321,18 @@ export class PodWorker {
   private async create(pod: Pod, spec: Container): Promise<void> {
     const { containers, events } = this.d;
     const pulled = this.podImages.pulledFor(spec.name);
+    const env = this.containerEnv(pod, spec);
+    if (!env.ok) {
+      this.failed(spec.name, `Error: ${env.message}`, env.message, 'CreateContainerConfigError');
+      return;
+    }
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
       const { config } = this.d;
       const serviceAccountDir = await this.d.tokens.ensure(this.ref);
       const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
+        env: env.env,
         cgroup: cgroupName(this.ref),
         restartBackoff: config.restartBackoff,
         localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
@@ -348,14 +357,22 @@ export class PodWorker {
     return this.attachment?.ip;
   }
 
-  private servicesSide(pod: Pod): Pick<NodeSide, 'dns' | 'serviceEnv' | 'extraHosts'> {
+  private servicesSide(pod: Pod): Pick<NodeSide, 'dns' | 'extraHosts'> {
     const services = this.d.services;
     if (!services) return {};
-    return {
-      dns: podDnsSettings(pod, services.dnsAddress(), services.hostDns()),
-      serviceEnv: serviceEnv(pod, services.services()),
-      extraHosts: podHostsEntry(pod, this.attachment?.ip),
-    };
+    return { dns: podDnsSettings(pod, services.dnsAddress(), services.hostDns()), extraHosts: podHostsEntry(pod, this.attachment?.ip) };
+  }
+
+  /** The container's environment (the Services' variables first), as name/value pairs; or why it cannot be made. */
+  private containerEnv(pod: Pod, spec: Container): { ok: true; env: EnvVar[] } | { ok: false; message: string } {
+    const unsupported = notYetSupported(pod, spec);
+    if (unsupported) return { ok: false, message: unsupported };
+    const services = this.d.services ? serviceEnv(pod, this.d.services.services()) : [];
+    const none = { configMap: () => undefined, secret: () => undefined };
+    const facts = { ...(this.attachment?.ip ? { podIP: this.attachment.ip } : {}), hostIP: this.d.config.nodeIp, allocatable: this.d.nodeAllocatable?.() ?? {} };
+    const built = containerEnv(pod, spec, none, facts, services);
+    if (!built.ok) return built;
+    return { ok: true, env: built.env.map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })) };
   }
 
   private async start(name: string, id: string, restart: boolean): Promise<void> {
@@ -373,9 +390,9 @@ export class PodWorker {
   }
 
   /** A create or start that failed: an event, and a retry after a back-off. */
-  private failed(name: string, event: string, message: string): void {
+  private failed(name: string, event: string, message: string, reason?: 'CreateContainerConfigError'): void {
     const failures = (this.createFailures.get(name)?.failures ?? 0) + 1;
-    this.createFailures.set(name, { message, retryAt: this.d.clock.now() + backoffDelay(RETRY_BACKOFF, failures), failures });
+    this.createFailures.set(name, { message, retryAt: this.d.clock.now() + backoffDelay(RETRY_BACKOFF, failures), failures, ...(reason ? { reason } : {}) });
     this.d.events.record(this.ref, 'Warning', 'Failed', event, name);
   }
 

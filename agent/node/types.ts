@@ -146,6 +146,8 @@ export type ImageAvailability =
 export interface CreateFailure {
   message: string;
   retryAt: number;
+  /** CreateContainerConfigError: the pod's configuration cannot be resolved (a missing key); absent: CreateContainerError. */
+  reason?: 'CreateContainerConfigError';
 }
 
 export interface PlanInput {

@@ -8,3 +8,4 @@ export * from './requests';
 export * from './labels';
 export * from './defaults';
 export * from './security';
+export * from './references';

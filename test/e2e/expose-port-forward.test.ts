@@ -48,7 +48,14 @@ kind: Pod
 metadata: {name: client}
 spec:
   terminationGracePeriodSeconds: 1
-  containers: [{name: main, image: ${image}, command: [sleep, "3600"]}]
+  containers:
+    - name: main
+      image: ${image}
+      command: [sleep, "3600"]
+      env:
+        - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        - {name: MY_NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+        - {name: WEB_URL, value: "http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)/"}
 `;
 
 function get(port: number): Promise<string> {
@@ -88,7 +95,7 @@ t.test('expose, then port-forward to the pod and to the Service', async (t) => {
   const berth = controller.berth;
   fs.writeFileSync(path.join(dir, 'web.yaml'), web(image));
   const applied = berth(['apply', '-f', path.join(dir, 'web.yaml'), '--wait=2m']);
-  t.equal(applied.status, 0, applied.stderr);
+  t.equal(applied.status, 0, `${applied.stderr} ${berth(['get', 'pods', '-o', 'wide']).stdout} ${berth(['describe', 'pods']).stdout}`);
 
   const exposed = berth(['expose', 'deployment/web', '--port', '80', '--target-port', 'http', '--type', 'NodePort']);
   t.equal(exposed.stdout, 'service/web exposed\n', exposed.stderr);
@@ -112,6 +119,10 @@ t.test('expose, then port-forward to the pod and to the Service', async (t) => {
   t.match(env, /WEB_SERVICE_PORT=80\n/);
   t.match(env, /WEB_PORT_80_TCP=tcp:\/\/\S+:80\n/);
   t.match(env, /KUBERNETES_SERVICE_HOST=/);
+  const clientPod = JSON.parse(berth(['get', 'pod', 'client', '-o', 'json']).stdout) as Pod;
+  t.match(env, new RegExp(`MY_IP=${clientPod.status!.podIP!.replace(/\./g, '\\.')}\n`), 'the downward API: the pod\'s own address');
+  t.match(env, new RegExp(`MY_NODE=${clientPod.spec.nodeName}\n`));
+  t.match(env, new RegExp(`WEB_URL=http://${svc.spec.clusterIP!.replace(/\./g, '\\.')}:80/\n`), '$(VAR) expanded from the Service variables');
   const resolv = agent.berth(['exec', id, 'cat', '/etc/resolv.conf']).stdout;
   t.match(resolv, /^nameserver 10\.\d+\.\d+\.1\nsearch default\.svc\.cluster\.local svc\.cluster\.local cluster\.local.*\noptions ndots:5\n$/, `resolv.conf: ${resolv}`);
 
