@@ -19,7 +19,7 @@ import type { NodeClient } from '../../proto/grpc';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
-import type { Event, Node, PodStatus } from '../../proto/resources';
+import type { ConfigMap, Event, Node, PodStatus, Secret } from '../../proto/resources';
 import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { channelCredentials, nodeClient, renewalDue, renewCredentials, saveCredentials, type NodeCredentials } from './credentials';
@@ -41,8 +41,9 @@ export interface LinkSink {
   /** The tunnel closed: requests served through it are over. */
   tunnelClosed(): void;
   /**
-   * Renewals succeed again after failing: the controller may have marked the node's pods not
-   * ready meanwhile (its node lifecycle does, as Kubernetes'), so every pod's status is sent again.
+   * Renewals succeed again after failing, or the controller says the node was not Ready until
+   * this one: it may have marked the node's pods not ready meanwhile (its node lifecycle does, as
+   * Kubernetes'), so every pod's status is sent again.
    */
   leaseRecovered(): void;
   /** The controller's word on the node's spec, with each registration and renewal: cordoned or not. */
@@ -156,6 +157,19 @@ export class ControllerLink {
     return { mount: r.mount, token: r.token, expiresAt: Number(r.expiresAt), caPem: r.caPem, namespace: r.namespace };
   }
 
+  /** A ConfigMap or Secret one of this node's pods names; undefined when it does not exist. */
+  async podConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): Promise<ConfigMap | Secret | undefined> {
+    const session = this.requireSession();
+    try {
+      const r = await this.call<{ json: string }>(session, 'GetPodConfig', (cb) =>
+        this.client.getPodConfig({ nodeName: this.config.nodeName, epoch: session.epoch, kind, namespace, name }, { deadline: Date.now() + 15_000 }, cb));
+      return JSON.parse(r.json) as ConfigMap | Secret;
+    } catch (err) {
+      if ((err as { cause?: { code?: number } }).cause?.code === STATUS.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
   // ---- the node's certificate ----------------------------------------------------------------
 
   /** Renew the certificate when it is due, keep it, and make later calls with it. */
@@ -256,9 +270,10 @@ export class ControllerLink {
       await sleep(session.renewMs, signal);
       if (signal.aborted) return;
       try {
-        const renewed = await this.call<{ unschedulable?: boolean }>(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
+        const renewed = await this.call<{ unschedulable?: boolean; resendPodStatus?: boolean }>(session, 'RenewLease', (cb) => this.client.renewLease({ nodeName: this.config.nodeName, epoch: session.epoch }, { deadline: Date.now() + Math.max(2000, session.renewMs * 2) }, cb));
         this.sink.nodeSpec({ unschedulable: renewed?.unschedulable === true });
-        if (failing) this.sink.leaseRecovered();
+        // Renewals that failed, or came too late for the controller: it may have marked the pods not ready.
+        if (failing || renewed?.resendPodStatus) this.sink.leaseRecovered();
         failing = false;
         this.problem('');
       } catch (err) {

@@ -15,6 +15,7 @@ import { EventRecorder } from './event-recorder';
 import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
 import { hostFacts, nodeDocument } from './node-document';
+import { PodConfigCache } from './pod-config';
 import { PodManager } from './pod-manager';
 import { PortForwardServer } from './port-forward-server';
 import { parseResolvConf } from './pod-dns';
@@ -102,6 +103,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       services: () => serviceNetwork.currentServices(),
     },
     nodeAllocatable: () => document().status?.allocatable ?? {},
+    podConfig: new PodConfigCache((kind, namespace, name) => linked().podConfig(kind, namespace, name)),
     report: (r) => reporter.report(r),
     log,
   }, () => ({ ...document(), spec: { unschedulable } }));

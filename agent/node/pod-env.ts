@@ -145,13 +145,9 @@ export function resourceField(container: Container, resource: string, divisor: s
 
 /**
  * What this node cannot give a container yet, in the words of the error it waits in
- * (CreateContainerConfigError): ConfigMaps and Secrets as env, and mounted volumes. Undefined: it can.
+ * (CreateContainerConfigError): mounted volumes. Undefined: it can.
  */
 export function notYetSupported(pod: Pod, container: Container): string | undefined {
-  const refs = (container.env ?? []).filter((e) => e.valueFrom?.configMapKeyRef || e.valueFrom?.secretKeyRef).map((e) => e.name);
-  if (refs.length || container.envFrom?.length) {
-    return `this node cannot read ConfigMaps or Secrets for a container's environment yet (${refs.length ? `env ${refs.join(', ')}` : 'envFrom'})`;
-  }
   const mounts = container.volumeMounts ?? [];
   if (mounts.length) {
     const kinds = mounts.map((m) => {

@@ -21,7 +21,8 @@ import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
-import { containerEnv, notYetSupported } from './pod-env';
+import { containerEnv, notYetSupported, type ConfigLookup } from './pod-env';
+import type { PodConfigCache } from './pod-config';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
@@ -61,6 +62,8 @@ export interface WorkerDeps {
   tokens: Pick<PodTokens, 'ensure' | 'release'>;
   /** What the cluster's Services give a pod: its DNS and the Services' variables (absent: the host's resolvers, no variables). */
   services?: PodServices;
+  /** The pod's ConfigMaps and Secrets (pod-config.ts); absent: none can be read. */
+  podConfig?: Pick<PodConfigCache, 'lookup'>;
   /** The node's allocatable cpu and memory: what resourceFieldRef reads for a limit a container does not set. */
   nodeAllocatable?(): { cpu?: string; memory?: string };
   report(report: StatusReport): void;
@@ -321,7 +324,14 @@ export class PodWorker {
   private async create(pod: Pod, spec: Container): Promise<void> {
     const { containers, events } = this.d;
     const pulled = this.podImages.pulledFor(spec.name);
-    const env = this.containerEnv(pod, spec);
+    let lookup: ConfigLookup = { configMap: () => undefined, secret: () => undefined };
+    try {
+      if (this.d.podConfig) lookup = await this.d.podConfig.lookup(pod);
+    } catch (err) {
+      this.failed(spec.name, `Error: ${(err as Error).message}`, (err as Error).message, 'CreateContainerConfigError');
+      return;
+    }
+    const env = this.containerEnv(pod, spec, lookup);
     if (!env.ok) {
       this.failed(spec.name, `Error: ${env.message}`, env.message, 'CreateContainerConfigError');
       return;
@@ -364,13 +374,12 @@ export class PodWorker {
   }
 
   /** The container's environment (the Services' variables first), as name/value pairs; or why it cannot be made. */
-  private containerEnv(pod: Pod, spec: Container): { ok: true; env: EnvVar[] } | { ok: false; message: string } {
+  private containerEnv(pod: Pod, spec: Container, lookup: ConfigLookup): { ok: true; env: EnvVar[] } | { ok: false; message: string } {
     const unsupported = notYetSupported(pod, spec);
     if (unsupported) return { ok: false, message: unsupported };
     const services = this.d.services ? serviceEnv(pod, this.d.services.services()) : [];
-    const none = { configMap: () => undefined, secret: () => undefined };
     const facts = { ...(this.attachment?.ip ? { podIP: this.attachment.ip } : {}), hostIP: this.d.config.nodeIp, allocatable: this.d.nodeAllocatable?.() ?? {} };
-    const built = containerEnv(pod, spec, none, facts, services);
+    const built = containerEnv(pod, spec, lookup, facts, services);
     if (!built.ok) return built;
     return { ok: true, env: built.env.map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })) };
   }

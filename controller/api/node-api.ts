@@ -8,7 +8,7 @@ import type { NodeHandlers } from '../../proto/grpc';
 import type { Event, Node, Pod, ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
-import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, type AuthenticatedCall, type BootstrapTokens } from '../auth';
+import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
 import { boundTo, checkEventReport, checkPodStatus, requireValidNodeName, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
 import type { ClusterCa, ServiceAccountTokens } from '../trust';
@@ -152,6 +152,17 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
         node,
       }, { ttlSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS });
       return { mount: true, token, expiresAt: String(Math.floor(expiresAt.getTime() / 1000)), caPem: ca.certPem, namespace };
+    }),
+
+    GetPodConfig: unary(async (req, call) => {
+      const node = caller(call, 'GetPodConfig');
+      requireOwnNode(node, req.nodeName, 'read pod configuration for');
+      await sessions.requireEpoch(req.nodeName, req.epoch);
+      if (req.kind !== 'ConfigMap' && req.kind !== 'Secret') throw new BerthError('invalid-argument', `GetPodConfig reads ConfigMaps and Secrets, not ${JSON.stringify(req.kind)}`);
+      const namespace = req.namespace || 'default';
+      const { items } = await registry.list<Pod>('Pod', { namespace, filter: boundTo(node) });
+      requireReferenced(node, req.kind, namespace, req.name, items);
+      return { json: JSON.stringify(await registry.get(req.kind, namespace, req.name)) };
     }),
 
     Tunnel: (call) => {

@@ -3,6 +3,7 @@
 // tunnel, nothing else. Pure: the handlers give the caller and what it asks for.
 
 import { BerthError } from '../../proto/errors';
+import { podReferences, type Pod } from '../../proto/resources';
 import { NODES_GROUP, nodeNameOf } from '../../proto/trust';
 import type { Identity } from './identity';
 
@@ -24,5 +25,17 @@ export function requireOwnNode(caller: string, named: string, what: string): voi
 export function requireBoundPod(caller: string, pod: { namespace: string; name: string; nodeName: string | undefined }, what: string): void {
   if (pod.nodeName !== caller) {
     throw new BerthError('permission-denied', `node "${caller}" is not allowed to ${what} pod ${pod.namespace}/${pod.name}: it is ${pod.nodeName ? `bound to node "${pod.nodeName}"` : 'not bound to any node'}`);
+  }
+}
+
+/**
+ * A ConfigMap or Secret a node may read: one that a pod bound to it in that namespace names (as
+ * Kubernetes' Node authorizer follows the graph from node to pod to secret), nothing else.
+ */
+export function requireReferenced(caller: string, kind: 'ConfigMap' | 'Secret', namespace: string, name: string, pods: readonly Pod[]): void {
+  const referenced = pods.some((p) => p.spec.nodeName === caller && (p.metadata.namespace ?? 'default') === namespace
+    && (kind === 'ConfigMap' ? podReferences(p).configMaps : podReferences(p).secrets).has(name));
+  if (!referenced) {
+    throw new BerthError('permission-denied', `node "${caller}" may not read ${kind === 'ConfigMap' ? 'configmap' : 'secret'} ${namespace}/${name}: no pod bound to it refers to it`);
   }
 }

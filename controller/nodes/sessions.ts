@@ -35,7 +35,8 @@ export function nodeSessions({ registry, clock, leaseDurationMs }: NodeSessionOp
       // Checked again inside the write: a bump may land between the read and the write.
       await registry.mutate<Lease>('Lease', NODE_LEASE_NAMESPACE, nodeName, (l) => renewedLease(nodeName, l, epoch, now()));
       const node = await registry.tryGet<Node>('Node', undefined, nodeName);
-      return { unschedulable: node?.spec?.unschedulable === true };
+      const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return { unschedulable: node?.spec?.unschedulable === true, resendPodStatus: !ready };
     },
 
     async requireEpoch(nodeName, epoch) {

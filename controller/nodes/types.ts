@@ -40,6 +40,8 @@ export interface Registration {
 /** What a renewing agent is told. */
 export interface Renewal {
   unschedulable: boolean;
+  /** The node was not Ready before this renewal: its agent should send its pods' status again. */
+  resendPodStatus: boolean;
 }
 
 /** An agent's report on one of its pods. */

@@ -297,3 +297,29 @@ t.test('what a node reports is checked: a status that is not a status is refused
   t.same(await failure(call(b, b.RecordEvent, { nodeName: 'node-b', event: { json: JSON.stringify({ involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'not a reason!' }) } })),
     { code: grpc.status.INVALID_ARGUMENT, details: 'event: reason must be a CamelCase word of up to 128 letters and digits' });
 });
+
+t.test("a node reads only the ConfigMaps and Secrets its own pods name (the Node authorizer's graph)", async (t) => {
+  const c = await start(t);
+  const admin = clusterClient(t, c, kubeconfigCredentials(c.adminKubeconfig));
+  const a = nodeClient(t, c, await nodeChannelCredentials(c.ca, 'node-a'));
+  const b = nodeClient(t, c, await nodeChannelCredentials(c.ca, 'node-b'));
+  const nodeDoc = (name: string) => ({ json: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name } }) });
+  const regA = await call(a, a.Register, { node: nodeDoc('node-a') });
+  const regB = await call(b, b.Register, { node: nodeDoc('node-b') });
+  const docs = [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'default' }, stringData: { password: 'x' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'other', namespace: 'default' }, stringData: { token: 'y' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, data: { mode: 'fast' } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-a', namespace: 'default' }, spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'reg/x:1', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], envFrom: [{ configMapRef: { name: 'app' } }] }] } },
+  ];
+  await call(admin, admin.Apply, { objects: docs.map((d) => ({ json: JSON.stringify(d) })), dryRun: false, applySet: '', prune: false });
+  const read = (client: NodeClient, nodeName: string, epoch: string, kind: string, name: string) =>
+    call(client, client.GetPodConfig, { nodeName, epoch, kind, namespace: 'default', name }).then((r) => JSON.parse(r!.json!) as { metadata: { name: string } });
+  t.equal((await read(a, 'node-a', regA!.epoch!, 'Secret', 'db')).metadata.name, 'db', "its pod's Secret");
+  t.equal((await read(a, 'node-a', regA!.epoch!, 'ConfigMap', 'app')).metadata.name, 'app', "its pod's ConfigMap");
+  const denied = (details: string) => ({ code: grpc.status.PERMISSION_DENIED, details });
+  t.same(await failure(read(a, 'node-a', regA!.epoch!, 'Secret', 'other')), denied('node "node-a" may not read secret default/other: no pod bound to it refers to it'));
+  t.same(await failure(read(b, 'node-b', regB!.epoch!, 'Secret', 'db')), denied('node "node-b" may not read secret default/db: no pod bound to it refers to it'), "another node's pod's Secret");
+  t.same(await failure(read(b, 'node-a', regB!.epoch!, 'Secret', 'db')), denied('node "node-b" is not allowed to read pod configuration for node "node-a"'));
+  t.equal((await failure(read(a, 'node-a', regA!.epoch!, 'Pod', 'on-a'))).code, grpc.status.INVALID_ARGUMENT, 'ConfigMaps and Secrets only');
+});

@@ -1,8 +1,10 @@
 // kubectl's Service verbs on a one-node cluster (a real controller and agent on this host):
-// `berth expose` makes the Service a Deployment's pods need (and says why when it cannot), a pod
-// made afterwards gets the Service's variables and the cluster resolv.conf, and `berth
-// port-forward` carries local connections to a pod's port through the controller and the agent's
-// tunnel, for a pod and for a Service's port.
+// `berth expose` makes the Service a Deployment's pods need (and says why when it cannot); a pod
+// made afterwards gets the Service's variables, the cluster resolv.conf, the downward API's fields
+// and a ConfigMap's and a Secret's keys (read through the controller, which lets a node read only
+// what its pods name), and a missing key keeps its container in CreateContainerConfigError until
+// it exists; `berth port-forward` carries local connections to a pod's port through the controller
+// and the agent's tunnel, for a pod and for a Service's port.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,6 +58,33 @@ spec:
         - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
         - {name: MY_NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
         - {name: WEB_URL, value: "http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)/"}
+        - {name: MODE, valueFrom: {configMapKeyRef: {name: app, key: mode}}}
+        - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+      envFrom:
+        - {prefix: APP_, configMapRef: {name: app}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: waiter}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: ${image}
+      command: [sleep, "3600"]
+      env:
+        - {name: LATER, valueFrom: {configMapKeyRef: {name: app, key: later}}}
+`;
+
+const config = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: app}
+data: {mode: fast, color: blue}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {password: s3cret}
 `;
 
 function get(port: number): Promise<string> {
@@ -111,14 +140,30 @@ t.test('expose, then port-forward to the pod and to the Service', async (t) => {
   t.same((JSON.parse(berth(['get', 'svc', 'web2', '-o', 'json']).stdout) as Service).spec.ports?.map((p) => p.port), [8080]);
 
   // A pod made after the Service: its variables and the cluster's resolv.conf.
+  fs.writeFileSync(path.join(dir, 'config.yaml'), config);
+  t.equal(berth(['apply', '-f', path.join(dir, 'config.yaml')]).status, 0);
   fs.writeFileSync(path.join(dir, 'client.yaml'), client(image));
-  t.equal(berth(['apply', '-f', path.join(dir, 'client.yaml'), '--wait=2m']).status, 0);
+  berth(['apply', '-f', path.join(dir, 'client.yaml')]);
+  await eventually('the client Running', () => (JSON.parse(berth(['get', 'pod', 'client', '-o', 'json']).stdout) as Pod).status?.phase === 'Running', 60_000, 200);
+  // A key that does not exist yet: the kubelet's CreateContainerConfigError until it does.
+  const waiting = await eventually('the waiter in CreateContainerConfigError', () => {
+    const w = (JSON.parse(berth(['get', 'pod', 'waiter', '-o', 'json']).stdout) as Pod).status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+  }, 60_000, 200);
+  t.equal(waiting.message, "couldn't find key later in ConfigMap default/app");
+  t.match(berth(['get', 'pods']).stdout, /waiter\s+0\/1\s+CreateContainerConfigError/);
+  fs.writeFileSync(path.join(dir, 'config.yaml'), config.replace('{mode: fast, color: blue}', '{mode: fast, color: blue, later: now}'));
+  t.equal(berth(['apply', '-f', path.join(dir, 'config.yaml')]).status, 0);
+  await eventually('the waiter Running once the key exists', () => (JSON.parse(berth(['get', 'pod', 'waiter', '-o', 'json']).stdout) as Pod).status?.phase === 'Running', 60_000, 300);
   const id = await eventually('the client container', () => agent.berth(['ps', '-q', '--filter', 'label=io.kubernetes.pod.name=client']).stdout.trim() || undefined, 30_000, 200);
   const env = agent.berth(['exec', id, 'env']).stdout;
   t.match(env, new RegExp(`WEB_SERVICE_HOST=${svc.spec.clusterIP!.replace(/\./g, '\\.')}\\n`));
   t.match(env, /WEB_SERVICE_PORT=80\n/);
   t.match(env, /WEB_PORT_80_TCP=tcp:\/\/\S+:80\n/);
   t.match(env, /KUBERNETES_SERVICE_HOST=/);
+  t.match(env, /\nMODE=fast\n/, "a ConfigMap's key, read through the controller");
+  t.match(env, /\nDB_PASSWORD=s3cret\n/, "a Secret's key, decoded");
+  t.match(env, /\nAPP_color=blue\n/, 'envFrom with its prefix');
   const clientPod = JSON.parse(berth(['get', 'pod', 'client', '-o', 'json']).stdout) as Pod;
   t.match(env, new RegExp(`MY_IP=${clientPod.status!.podIP!.replace(/\./g, '\\.')}\n`), 'the downward API: the pod\'s own address');
   t.match(env, new RegExp(`MY_NODE=${clientPod.spec.nodeName}\n`));
@@ -148,7 +193,7 @@ t.test('expose, then port-forward to the pod and to the Service', async (t) => {
   await new Promise((r) => noPort.once('exit', r));
   t.match(noPortErr, /Service web does not have a service port 81/);
 
-  t.equal(berth(['delete', '-f', path.join(dir, 'web.yaml'), '-f', path.join(dir, 'client.yaml')]).status, 0);
+  t.equal(berth(['delete', '-f', path.join(dir, 'web.yaml'), '-f', path.join(dir, 'client.yaml'), '-f', path.join(dir, 'config.yaml')]).status, 0);
   berth(['delete', 'svc', 'web', 'web2']);
   await eventually('no pod containers left', () => agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
   await agent.stop();
