@@ -1022,6 +1022,25 @@ static napi_value js_open_beneath(napi_env env, napi_callback_info info) {
   return int32(env, fd);
 }
 
+// openInRoot(root, rel): number — an O_PATH descriptor on what rel names inside root, resolved as
+// a chroot at root would resolve it: symlinks are followed, but an absolute target or ".." never
+// leaves root (RESOLVE_IN_ROOT). For a volume's subPath, which may pass through the volume's own
+// links (a configMap's `key -> ..data/key`) but must not reach the host through one.
+static napi_value js_open_in_root(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t root;
+  char rel[PATH_MAX];
+  if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], &root) || !get_path(env, argv[1], rel, true)) {
+    return NULL;
+  }
+  int fd = open_in_root(root, rel, O_PATH);
+  if (fd < 0) {
+    throw_errno(env, errno, "openat2", rel);
+    return NULL;
+  }
+  return int32(env, fd);
+}
+
 // readDir(fd): string[] — the names in the directory the descriptor holds (O_PATH is fine), as
 // byte strings, in directory order, without "." and "..".
 static napi_value js_read_dir(napi_env env, napi_callback_info info) {
@@ -1311,6 +1330,7 @@ NAPI_MODULE_INIT() {
     { "getxattr", js_getxattr },
     { "listxattr", js_listxattr },
     { "openBeneath", js_open_beneath },
+    { "openInRoot", js_open_in_root },
     { "readDir", js_read_dir },
     { "readLink", js_read_link },
     { "openRead", js_open_read },

@@ -32,6 +32,11 @@ export interface BerthFs {
    * mount crossed (EXDEV). For walking a tree that may change while it is read.
    */
   openBeneath(dirFd: number, rel: string): number;
+  /**
+   * An O_PATH descriptor on what `rel` names below the directory `root` holds, resolved as a
+   * chroot there would: symlinks followed, an absolute target or ".." never leaving `root`.
+   */
+  openInRoot(root: number, rel: string): number;
   /** Names in the directory a descriptor holds (O_PATH is fine), unsorted, without "." and "..". */
   readDir(fd: number): string[];
   /** The target of the symlink an O_PATH descriptor (openBeneath) holds, verbatim. */

@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type CreateRequest, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -32,6 +32,8 @@ export interface NodeSide {
   localhostProfile?(name: string): string;
   /** The pod's service account token directory (pod-tokens.ts), mounted read-only where Kubernetes' clients look for it. */
   serviceAccountDir?: string;
+  /** The container's volumeMounts as bind mounts of the pod's volumes (pod-volumes.ts). */
+  mounts?: VolumeMount[];
   /** The container's environment as resolved (pod-env.ts: Services, envFrom, valueFrom); absent: its env as written. */
   env?: EnvVar[];
   /** The pod's resolv.conf (pod-dns.ts). */
@@ -80,12 +82,19 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
   };
 }
 
-/** runAsUser (and runAsGroup with it), the container's over the pod's, as the runtime's user word. */
-function runAs(pod: Pod, container: Container): { user?: string } {
+/**
+ * runAsUser (and runAsGroup with it), the container's over the pod's, as the runtime's user word;
+ * the pod's fsGroup and supplementalGroups as groups the process has besides.
+ */
+function runAs(pod: Pod, container: Container): { user?: string; groupAdd?: number[] } {
   const uid = container.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
   const gid = container.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup;
-  if (uid === undefined) return {};
-  return { user: gid === undefined ? String(uid) : `${uid}:${gid}` };
+  const { fsGroup, supplementalGroups = [] } = pod.spec.securityContext ?? {};
+  const groupAdd = [...new Set([...(fsGroup !== undefined ? [fsGroup] : []), ...supplementalGroups])];
+  return {
+    ...(uid !== undefined ? { user: gid === undefined ? String(uid) : `${uid}:${gid}` } : {}),
+    ...(groupAdd.length ? { groupAdd } : {}),
+  };
 }
 
 export function createRequest(pod: Pod, ref: PodRef, container: Container, netns: string, node: NodeSide = {}): CreateRequest {
@@ -108,7 +117,11 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: `netns:${netns}`,
     ...runAs(pod, container),
-    ...(node.serviceAccountDir ? { volumes: [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] } : {}),
+    volumes: [
+      ...(node.serviceAccountDir ? [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] : []),
+      ...(node.mounts ?? []),
+    ],
+    ...(container.securityContext?.readOnlyRootFilesystem ? { readonlyRootfs: true } : {}),
     limits: {
       ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where} resources.limits.memory`) } : {}),
       // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).

@@ -21,6 +21,8 @@ import { PortForwardServer } from './port-forward-server';
 import { parseResolvConf } from './pod-dns';
 import { PodNetwork, withVtepMac } from './pod-network';
 import { PodTokens } from './pod-tokens';
+import { PodVolumes } from './pod-volumes';
+import { linuxHostMounts } from './host-mounts';
 import { PodWatchState } from './pod-watch';
 import { ServiceNetwork, type ServiceNetworkDeps } from './service-network';
 import { StatusReporter } from './status-reporter';
@@ -37,7 +39,7 @@ export interface NodeAgentDeps {
   podNetworkDevice: string;
   /** Where the node's certificate, key and the cluster CA are kept (the agent's <data root>/pki). */
   pkiDir: string;
-  /** Where each pod's service account token is kept (the agent's <data root>/pods). */
+  /** Where each pod's directory is kept, its volumes and token (the agent's <data root>/pods). */
   podsDir: string;
   /** Programs the host for the Services (the service proxy); absent: no proxy on this node. */
   syncServiceProxy?: ServiceNetworkDeps['syncProxy'];
@@ -97,6 +99,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     puller: new ImagePuller(deps.images, clock),
     events,
     tokens,
+    volumes: new PodVolumes({ root: deps.podsDir, mounts: linuxHostMounts }),
     services: {
       dnsAddress: () => serviceNetwork.dnsAddress(),
       hostDns: () => parseResolvConf(hostResolvConf()),

@@ -39,7 +39,7 @@ export function plan(input: PlanInput): Plan {
   return input.terminating ? planTermination(input) : planSync(input);
 }
 
-/** Stop what runs (within the grace period), remove every container, then the network, then report. */
+/** Stop what runs (within the grace period), remove every container, then the network, cgroup and volumes, then report. */
 function planTermination(input: PlanInput): Plan {
   const actions: Action[] = [];
   // A pod known only from its containers' labels says nothing: each container keeps the grace
@@ -50,9 +50,10 @@ function planTermination(input: PlanInput): Plan {
     else actions.push({ type: 'remove-container', container: c.name, id: c.id, reason: 'pod-terminating' });
   }
   if (actions.length > 0) return { actions };
-  // The sandbox goes once every container has: the network, and the cgroup that held them.
+  // The sandbox goes once every container has: the network, the cgroup that held them, the volumes.
   if (input.network.exists) actions.push({ type: 'detach-network' });
   if (input.cgroup.exists) actions.push({ type: 'remove-pod-cgroup' });
+  if (input.podDir?.exists) actions.push({ type: 'remove-pod-dir' });
   return { actions: actions.length > 0 ? actions : [{ type: 'pod-terminated' }] };
 }
 

@@ -142,20 +142,3 @@ export function resourceField(container: Container, resource: string, divisor: s
   const per = divisor === undefined ? 1 : parseMemory(divisor);
   return String(Math.ceil(bytes / per));
 }
-
-/**
- * What this node cannot give a container yet, in the words of the error it waits in
- * (CreateContainerConfigError): mounted volumes. Undefined: it can.
- */
-export function notYetSupported(pod: Pod, container: Container): string | undefined {
-  const mounts = container.volumeMounts ?? [];
-  if (mounts.length) {
-    const kinds = mounts.map((m) => {
-      const v = pod.spec.volumes?.find((x) => x.name === m.name);
-      const kind = v ? Object.keys(v).find((k) => k !== 'name') : undefined;
-      return `${m.name}${kind ? ` (${kind})` : ''}`;
-    });
-    return `this node cannot mount volumes yet (${kinds.join(', ')})`;
-  }
-  return undefined;
-}

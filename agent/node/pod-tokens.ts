@@ -7,6 +7,7 @@
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeAtomically } from './atomic-writer';
 import type { PodRef } from './types';
 
 export interface TokenGrant {
@@ -53,12 +54,13 @@ export class PodTokens {
     return this.refresh(ref);
   }
 
-  /** The pod is gone: stop renewing, remove its files. */
+  /** The pod is gone: stop renewing, remove its token's files. */
   async release(uid: string): Promise<void> {
     const h = this.held.get(uid);
     if (h?.timer) clearTimeout(h.timer);
     this.held.delete(uid);
-    await fs.rm(path.join(this.d.root, uid), { recursive: true, force: true });
+    // Only its own directory: the pod's directory holds its volumes, which pod-volumes.ts unmounts before removing.
+    await fs.rm(path.join(this.d.root, uid, 'serviceaccount'), { recursive: true, force: true });
   }
 
   stop(): void {
@@ -77,7 +79,8 @@ export class PodTokens {
       return undefined;
     }
     const dir = path.join(this.d.root, ref.uid, 'serviceaccount');
-    await writeAtomically(dir, { token: grant.token, 'ca.crt': grant.caPem, namespace: grant.namespace });
+    const files = { token: grant.token, 'ca.crt': grant.caPem, namespace: grant.namespace };
+    await writeAtomically(dir, new Map(FILES.map((name) => [name, { bytes: Buffer.from(files[name]), mode: 0o644 }])));
     const held: Held = { dir, renewAt };
     held.timer = setTimeout(() => {
       this.refresh(ref).catch((err: unknown) => {
@@ -92,25 +95,4 @@ export class PodTokens {
     this.held.set(ref.uid, held);
     return dir;
   }
-}
-
-/**
- * Write the files into `dir` as one change: a fresh `..<time>` directory holds them, `..data`
- * points at it (a symlink replaced by rename), and each file name is a symlink through `..data`.
- */
-export async function writeAtomically(dir: string, files: Record<(typeof FILES)[number], string>): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-  const version = `..${new Date().toISOString().replace(/[:.]/g, '_')}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
-  const versionDir = path.join(dir, version);
-  await fs.mkdir(versionDir, { mode: 0o755 });
-  for (const name of FILES) await fs.writeFile(path.join(versionDir, name), files[name], { mode: 0o644 });
-  const previous = await fs.readlink(path.join(dir, '..data')).catch(() => undefined);
-  await fs.symlink(version, path.join(dir, '..data_tmp'));
-  await fs.rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
-  for (const name of FILES) {
-    await fs.symlink(path.join('..data', name), path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  }
-  if (previous && previous !== version) await fs.rm(path.join(dir, previous), { recursive: true, force: true });
 }

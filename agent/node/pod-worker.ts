@@ -21,12 +21,13 @@ import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
-import { containerEnv, notYetSupported, type ConfigLookup } from './pod-env';
+import { containerEnv, type ConfigLookup, type PodFacts } from './pod-env';
 import type { PodConfigCache } from './pod-config';
 import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
 import { podStatus } from './pod-status';
+import { hasObjectVolumes, type PodVolumes } from './pod-volumes';
 import { readLocalhostProfile } from './seccomp-profiles';
 import {
   type Action, type Clock, type CreateFailure, type ImageAvailability, LABELS, type NodeConfig,
@@ -60,6 +61,8 @@ export interface WorkerDeps {
   events: EventRecorder;
   /** The pod's service account token directory (pod-tokens.ts). */
   tokens: Pick<PodTokens, 'ensure' | 'release'>;
+  /** The pod's volumes on the host (pod-volumes.ts). */
+  volumes: PodVolumes;
   /** What the cluster's Services give a pod: its DNS and the Services' variables (absent: the host's resolvers, no variables). */
   services?: PodServices;
   /** The pod's ConfigMaps and Secrets (pod-config.ts); absent: none can be read. */
@@ -72,6 +75,9 @@ export interface WorkerDeps {
 
 /** More passes than this in a row means something keeps changing under us: pause, then go on. */
 const MAX_PASSES = 12;
+
+/** How often a running pod's configMap/secret/downwardAPI/projected files are rewritten from their objects (plus the config cache's 5 s). */
+const VOLUME_REFRESH_MS = 5_000;
 
 export class PodWorker {
   private desired: Pod | undefined;
@@ -90,6 +96,7 @@ export class PodWorker {
   /** Events already recorded for a state, so that a state seen in many passes is told once. */
   private readonly told = new Set<string>();
   private lastStatus: PodStatus | undefined;
+  private volumesRefreshAt = 0;
 
   constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {
     this.podImages = new PodImages(ref, { puller: d.puller, events: d.events, clock: d.clock, kick: () => this.kick() });
@@ -190,6 +197,7 @@ export class PodWorker {
     let failure: unknown;
     try {
       wakeAt = await this.passes(pod, terminating);
+      if (!terminating) wakeAt = minTime(wakeAt, await this.refreshVolumes(pod));
     } catch (err) {
       failure = err;
     }
@@ -229,6 +237,7 @@ export class PodWorker {
         terminating,
         network: { exists: networkExists, ready: networkExists && this.attachment !== undefined },
         cgroup: { exists: this.d.cgroups.exists(cgroupName(this.ref)) },
+        podDir: { exists: this.d.volumes.exists(this.ref.uid) },
         containers: observed,
         images,
         createFailures: Object.fromEntries(this.createFailures),
@@ -251,6 +260,8 @@ export class PodWorker {
     this.probes.stop(() => true);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const status: PodStatus = this.lastStatus ?? { phase: 'Pending' };
+    // Its token's renewal stops (the files went with the pod's directory).
+    void this.d.tokens.release(this.ref.uid).catch(() => undefined);
     this.d.report({ ...this.ref, status, terminated: true });
   }
 
@@ -314,6 +325,9 @@ export class PodWorker {
       case 'detach-network':
         await network.detach(networkId(this.ref));
         this.attachment = undefined;
+        return;
+      case 'remove-pod-dir':
+        await this.d.volumes.tearDown(this.ref.uid);
         await this.d.tokens.release(this.ref.uid);
         return;
       case 'pod-terminated':
@@ -336,6 +350,17 @@ export class PodWorker {
       this.failed(spec.name, `Error: ${env.message}`, env.message, 'CreateContainerConfigError');
       return;
     }
+    const volumes = await this.d.volumes.setUp(pod, lookup, this.facts());
+    if (!volumes.ok) {
+      // The kubelet's words: the pod stays ContainerCreating, a FailedMount event says why.
+      this.failed(spec.name, `MountVolume.SetUp failed for volume "${volumes.volume}" : ${volumes.message}`, volumes.message, 'ContainerCreating', 'FailedMount');
+      return;
+    }
+    const mounts = await this.d.volumes.containerMounts(pod, spec, new Map(env.env.map((e) => [e.name, e.value ?? ''])));
+    if (!mounts.ok) {
+      this.failed(spec.name, `Error: ${mounts.message}`, mounts.message, 'CreateContainerConfigError');
+      return;
+    }
     let id: string;
     try {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
@@ -343,6 +368,7 @@ export class PodWorker {
       const serviceAccountDir = await this.d.tokens.ensure(this.ref);
       const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
         env: env.env,
+        mounts: mounts.mounts,
         cgroup: cgroupName(this.ref),
         restartBackoff: config.restartBackoff,
         localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
@@ -373,13 +399,34 @@ export class PodWorker {
     return { dns: podDnsSettings(pod, services.dnsAddress(), services.hostDns()), extraHosts: podHostsEntry(pod, this.attachment?.ip) };
   }
 
+  /** What only the node knows of the pod, for the downward API. */
+  private facts(): PodFacts {
+    return { ...(this.attachment?.ip ? { podIP: this.attachment.ip } : {}), hostIP: this.d.config.nodeIp, allocatable: this.d.nodeAllocatable?.() ?? {} };
+  }
+
+  /**
+   * A running pod's object volumes rewritten from their objects every few seconds (a changed
+   * ConfigMap reaches the files within about 10 s, atomically); the time to do it again.
+   */
+  private async refreshVolumes(pod: Pod): Promise<number | undefined> {
+    if (!hasObjectVolumes(pod) || !this.d.podConfig) return undefined;
+    const now = this.d.clock.now();
+    if (now < this.volumesRefreshAt) return this.volumesRefreshAt;
+    this.volumesRefreshAt = now + VOLUME_REFRESH_MS;
+    try {
+      const lookup = await this.d.podConfig.lookup(pod);
+      await this.d.volumes.refresh(pod, lookup, this.facts());
+    } catch (err) {
+      // The files in place stay; the next refresh tries again.
+      this.d.log(`pod ${this.ref.namespace}/${this.ref.name}: cannot refresh its volumes: ${(err as Error).message}`);
+    }
+    return this.volumesRefreshAt;
+  }
+
   /** The container's environment (the Services' variables first), as name/value pairs; or why it cannot be made. */
   private containerEnv(pod: Pod, spec: Container, lookup: ConfigLookup): { ok: true; env: EnvVar[] } | { ok: false; message: string } {
-    const unsupported = notYetSupported(pod, spec);
-    if (unsupported) return { ok: false, message: unsupported };
     const services = this.d.services ? serviceEnv(pod, this.d.services.services()) : [];
-    const facts = { ...(this.attachment?.ip ? { podIP: this.attachment.ip } : {}), hostIP: this.d.config.nodeIp, allocatable: this.d.nodeAllocatable?.() ?? {} };
-    const built = containerEnv(pod, spec, lookup, facts, services);
+    const built = containerEnv(pod, spec, lookup, this.facts(), services);
     if (!built.ok) return built;
     return { ok: true, env: built.env.map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })) };
   }
@@ -399,10 +446,10 @@ export class PodWorker {
   }
 
   /** A create or start that failed: an event, and a retry after a back-off. */
-  private failed(name: string, event: string, message: string, reason?: 'CreateContainerConfigError'): void {
+  private failed(name: string, event: string, message: string, reason?: CreateFailure['reason'], eventReason = 'Failed'): void {
     const failures = (this.createFailures.get(name)?.failures ?? 0) + 1;
     this.createFailures.set(name, { message, retryAt: this.d.clock.now() + backoffDelay(RETRY_BACKOFF, failures), failures, ...(reason ? { reason } : {}) });
-    this.d.events.record(this.ref, 'Warning', 'Failed', event, name);
+    this.d.events.record(this.ref, 'Warning', eventReason, event, name);
   }
 
   // ---- images and events for states ---------------------------------------------------------------------
@@ -438,6 +485,8 @@ export class PodWorker {
     }
   }
 }
+
+const minTime = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
 const isStartError = (err: unknown) => typeof (err as { exitCode?: unknown }).exitCode === 'number';
 

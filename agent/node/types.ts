@@ -146,8 +146,11 @@ export type ImageAvailability =
 export interface CreateFailure {
   message: string;
   retryAt: number;
-  /** CreateContainerConfigError: the pod's configuration cannot be resolved (a missing key); absent: CreateContainerError. */
-  reason?: 'CreateContainerConfigError';
+  /**
+   * CreateContainerConfigError: the pod's configuration cannot be resolved (a missing key);
+   * ContainerCreating: a volume cannot be made yet (FailedMount); absent: CreateContainerError.
+   */
+  reason?: 'CreateContainerConfigError' | 'ContainerCreating';
 }
 
 export interface PlanInput {
@@ -158,6 +161,8 @@ export interface PlanInput {
   network: { exists: boolean; ready: boolean };
   /** The pod's cgroup (its containers' parent, with the pod's limits) is on the host. */
   cgroup: { exists: boolean };
+  /** The pod's directory (its volumes, subPath mounts, token) is on the host; absent: none. */
+  podDir?: { exists: boolean };
   containers: ObservedContainer[];
   /** Per container name, for containers that do not exist yet. */
   images: Record<string, ImageAvailability>;
@@ -188,6 +193,8 @@ export type Action =
   | { type: 'stop-container'; container: string; id: string; graceSeconds?: number; reason: StopReason }
   | { type: 'remove-container'; container: string; id: string; reason: 'pod-terminating' | 'spec-changed' | 'not-in-spec' | 'duplicate' }
   | { type: 'detach-network' }
+  /** Unmount the pod's volumes and remove its directory, once no container uses them. */
+  | { type: 'remove-pod-dir' }
   /** Nothing of the pod is left on the host: tell the controller, forget the pod. */
   | { type: 'pod-terminated' };
 

@@ -82,6 +82,7 @@ export function volumeFiles(pod: Pod, volume: Volume, lookup: ConfigLookup, fact
       if (source.configMap) problem = fromMap('ConfigMap', source.configMap.name, configMapValues(source.configMap.name), source.configMap.items, source.configMap.optional, mode);
       else if (source.secret) problem = fromMap('Secret', source.secret.name, secretValues(source.secret.name), source.secret.items, source.secret.optional, mode);
       else if (source.downwardAPI) problem = downward(source.downwardAPI.items, mode);
+      else if (source.serviceAccountToken) problem = `volume ${volume.name}: projected serviceAccountToken sources are not supported by this node yet (the pod's own token is at /var/run/secrets/kubernetes.io/serviceaccount)`;
       if (problem) break;
     }
   } else return undefined;

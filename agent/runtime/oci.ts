@@ -71,7 +71,8 @@ export interface ExecProcess {
   /** The whole environment of the process (not merged with the container's). */
   env: string[];
   cwd: string;
-  user?: { uid: number; gid: number };
+  /** With the supplementary groups the container's process has (its user's, --group-add, fsGroup). */
+  user?: { uid: number; gid: number; additionalGids?: number[] };
 }
 
 /** stdin optional; output chunks as they come. */
@@ -291,7 +292,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     if (st.status !== 'running') throw new BerthError('failed-precondition', `container ${id} is not running`);
     // Start from the container's own process (capabilities, rlimits, apparmor...) as docker does.
     const config = JSON.parse(await fs.readFile(join(st.bundle, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
-    const user = proc.user ? { uid: proc.user.uid, gid: proc.user.gid } : config.process.user;
+    const user = proc.user ? { uid: proc.user.uid, gid: proc.user.gid, ...(proc.user.additionalGids?.length ? { additionalGids: proc.user.additionalGids } : {}) } : config.process.user;
     const spec = { ...config.process, terminal: false, args: proc.args, env: proc.env, cwd: proc.cwd, user };
     const tag = `exec-${randomBytes(6).toString('hex')}`;
     const persist = persistDir(layout, id);

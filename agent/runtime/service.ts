@@ -39,6 +39,10 @@ export interface CreateRequest {
   env?: string[];
   workdir?: string;
   user?: string;
+  /** Supplementary group IDs added to the user's (docker's --group-add). */
+  groupAdd?: number[];
+  /** docker's --read-only. */
+  readonlyRootfs?: boolean;
   ports?: PortMapping[];
   volumes?: VolumeMount[];
   network?: NetworkMode;
@@ -205,6 +209,8 @@ export class ContainerService {
         env: req.env ?? [],
         ...(req.workdir ? { workdir: req.workdir } : {}),
         ...(req.user ? { user: req.user } : {}),
+        ...(req.groupAdd?.length ? { groupAdd: req.groupAdd } : {}),
+        ...(req.readonlyRootfs ? { readonlyRootfs: true } : {}),
         args,
         stopSignal: imageConfig.StopSignal || 'SIGTERM',
         stopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
@@ -346,6 +352,8 @@ export class ContainerService {
       env: c.env,
       ...(c.workdir ? { workdir: c.workdir } : {}),
       ...(c.user ? { user: c.user } : {}),
+      ...(c.groupAdd ? { groupAdd: c.groupAdd } : {}),
+      ...(c.readonlyRootfs ? { readonlyRootfs: true } : {}),
       hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,
       ...imageFiles(this.inspection.lowerDirs(image)),
@@ -580,7 +588,7 @@ export class ContainerService {
     const spec = this.specFor(
       { ...record, config: { ...record.config, entrypoint: args.slice(0, 1), cmd: args.slice(1), env: [...record.config.env, ...(options.env ?? [])], ...(options.workdir ? { workdir: options.workdir } : {}), ...(options.user ? { user: options.user } : {}) } },
       image, imageConfig, '/', undefined, { hosts: '', hostname: '', resolvConf: '' },
-    ) as { process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } } };
+    ) as { process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number; additionalGids?: number[] } } };
     return this.o.oci.exec(record.id, { args: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user }, io);
   }
 

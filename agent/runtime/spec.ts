@@ -50,6 +50,9 @@ export interface SpecInput {
   env?: string[];
   workdir?: string;
   user?: string;
+  /** Supplementary groups added to the user's own. */
+  groupAdd?: number[];
+  readonlyRootfs?: boolean;
   hostname: string;
   /** The merged overlay. */
   rootfs: string;
@@ -141,6 +144,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const args = processArgs(input.image, input.entrypoint, input.cmd);
   const user = resolveUser(input.user ?? input.image.User ?? '', input.passwd, input.group);
   const env = mergeEnv(input.image.Env ?? [], input.env, { HOSTNAME: input.hostname, HOME: user.home });
+  const gids = [...new Set([...user.additionalGids, ...(input.groupAdd ?? [])])].filter((g) => g !== user.gid);
   const cwd = input.workdir || input.image.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new BerthError('invalid-argument', `the working directory "${cwd}" is invalid, it needs to be an absolute path`);
 
@@ -165,7 +169,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     ociVersion: OCI_VERSION,
     process: {
       terminal: false,
-      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+      user: { uid: user.uid, gid: user.gid, ...(gids.length ? { additionalGids: gids } : {}) },
       args,
       env,
       cwd,
@@ -178,7 +182,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       noNewPrivileges: security.noNewPrivileges,
       ...(security.apparmorProfile ? { apparmorProfile: security.apparmorProfile } : {}),
     },
-    root: { path: input.rootfs, readonly: false },
+    root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },

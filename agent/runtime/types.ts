@@ -52,6 +52,10 @@ export interface ContainerConfig {
   env: string[];
   workdir?: string;
   user?: string;
+  /** Supplementary groups beyond the user's own (docker's --group-add; a pod's fsGroup and supplementalGroups). */
+  groupAdd?: number[];
+  /** The root filesystem mounted read-only (docker's --read-only; readOnlyRootFilesystem). */
+  readonlyRootfs?: boolean;
   /** The command that runs, after Entrypoint/Cmd resolution. */
   args: string[];
   stopSignal: string;

@@ -1,7 +1,7 @@
 // Text to documents: multi-document YAML, or JSON (which YAML 1.2 reads too, with the same
 // positions). Each document keeps its syntax tree so that later errors can point into it.
 
-import { LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document, type Node, type Tags } from 'yaml';
 import { ManifestError } from './errors';
 import { locate, positionOf } from './locate';
 import type { ManifestSource, PathSegment, SourcePosition } from './types';
@@ -17,9 +17,19 @@ export interface ParsedDocument {
   locate(path: readonly PathSegment[], part: 'value' | 'key'): SourcePosition;
 }
 
+/**
+ * YAML as kubectl reads it (go-yaml v2, YAML 1.1): `defaultMode: 0400` is octal 256 and `yes`/`on`
+ * are booleans, where YAML 1.2 would read 400 and strings. Not taken from 1.1: base-60 numbers
+ * (`12:30`) and timestamps, which kubectl leaves as strings.
+ */
+const KUBECTL_YAML = {
+  version: '1.1',
+  customTags: (tags: Tags) => tags.filter((tag) => !(typeof tag === 'object' && (tag.format === 'TIME' || tag.tag === 'tag:yaml.org,2002:timestamp'))),
+} as const;
+
 export function parseManifestText(source: ManifestSource): { documents: ParsedDocument[]; errors: ManifestError[] } {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(source.text, { lineCounter, prettyErrors: true });
+  const parsed = parseAllDocuments(source.text, { lineCounter, prettyErrors: true, ...KUBECTL_YAML });
   // parseAllDocuments answers an EmptyStream (not an array) for a text without any document.
   const all = Array.isArray(parsed) ? (parsed as Document[]) : [];
   const documents: ParsedDocument[] = [];

@@ -87,6 +87,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
   const hostPorts = new Map<string, PathSegment[]>();
   const podProfile = spec.securityContext?.seccompProfile;
   if (podProfile) out.push(...seccompProfileIssues(podProfile, [...at, 'securityContext', 'seccompProfile']));
+  out.push(...volumeIssues(spec, at));
   spec.containers.forEach((c, i) => {
     const cAt = [...at, 'containers', i];
     const first = names.get(c.name);
@@ -103,8 +104,63 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
       else hostPorts.set(key, [...cAt, 'ports', j]);
     });
     out.push(...containerIssues(c, cAt));
+    out.push(...volumeMountIssues(c, spec, cAt));
   });
   return out;
+}
+
+/** The sources a Volume may name; Kubernetes' API allows exactly one (none at all defaults to emptyDir). */
+const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
+
+function volumeIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const names = new Map<string, number>();
+  (spec.volumes ?? []).forEach((v, i) => {
+    const vAt = [...at, 'volumes', i];
+    const first = names.get(v.name);
+    if (first !== undefined) out.push(issue([...vAt, 'name'], `duplicate volume name ${JSON.stringify(v.name)}: volumes[${first}] has it too`));
+    else names.set(v.name, i);
+    const sources = VOLUME_SOURCES.filter((s) => v[s] !== undefined);
+    if (sources.length > 1) out.push(issue(vAt, `may not specify more than 1 volume type (${sources.join(', ')})`));
+    const items = [
+      ...(v.configMap?.items ?? []).map((item, j) => ({ path: item.path, at: [...vAt, 'configMap', 'items', j, 'path'] })),
+      ...(v.secret?.items ?? []).map((item, j) => ({ path: item.path, at: [...vAt, 'secret', 'items', j, 'path'] })),
+      ...(v.downwardAPI?.items ?? []).map((item, j) => ({ path: item.path, at: [...vAt, 'downwardAPI', 'items', j, 'path'] })),
+    ];
+    for (const item of items) {
+      const problem = relativePathProblem(item.path);
+      if (problem) out.push(issue(item.at, problem));
+    }
+  });
+  return out;
+}
+
+function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
+  const paths = new Map<string, number>();
+  (c.volumeMounts ?? []).forEach((m, j) => {
+    const mAt = [...at, 'volumeMounts', j];
+    if (!volumes.has(m.name)) out.push(issue([...mAt, 'name'], `volume ${JSON.stringify(m.name)} not found: the pod's volumes are ${[...volumes].map((n) => JSON.stringify(n)).join(', ') || 'none'}`));
+    const first = paths.get(m.mountPath);
+    if (first !== undefined) out.push(issue([...mAt, 'mountPath'], `must be unique: volumeMounts[${first}] mounts at ${JSON.stringify(m.mountPath)} too`));
+    else paths.set(m.mountPath, j);
+    if (m.subPath !== undefined && m.subPathExpr !== undefined) out.push(issue([...mAt, 'subPathExpr'], 'subPathExpr and subPath are mutually exclusive'));
+    for (const field of ['subPath', 'subPathExpr'] as const) {
+      const value = m[field];
+      if (value === undefined || value === '') continue;
+      const problem = relativePathProblem(value);
+      if (problem) out.push(issue([...mAt, field], problem));
+    }
+  });
+  return out;
+}
+
+/** Kubernetes' rule for paths inside a volume: relative, and no '..' element. */
+function relativePathProblem(path: string): string | undefined {
+  if (path.startsWith('/')) return 'must be a relative path';
+  if (path.split('/').includes('..')) return "must not contain '..'";
+  return undefined;
 }
 
 function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {

@@ -113,6 +113,8 @@ export interface VolumeMount {
   readOnly?: boolean;
   /** A path inside the volume to mount instead of its root. */
   subPath?: string;
+  /** subPath with $(VAR) expanded from the container's environment. */
+  subPathExpr?: string;
   mountPropagation?: 'None' | 'HostToContainer' | 'Bidirectional';
 }
 
@@ -229,6 +231,11 @@ export interface PodSecurityContext {
   runAsGroup?: number;
   /** true: a container whose user would be root is not started (CreateContainerConfigError). */
   runAsNonRoot?: boolean;
+  /** A supplementary group of every container, and the group owning the pod's volumes (setgid directories). */
+  fsGroup?: number;
+  /** Accepted for manifests' sake: berth's volumes are fresh per pod, so both policies give the same ownership. */
+  fsGroupChangePolicy?: 'OnRootMismatch' | 'Always';
+  supplementalGroups?: number[];
 }
 
 /** Capabilities added to and dropped from the default set ("NET_ADMIN", or "ALL" to drop). */
@@ -242,6 +249,8 @@ export interface SecurityContext {
   seccompProfile?: SeccompProfile;
   /** false: the process and its children can never gain privileges (no_new_privs). Default true. */
   allowPrivilegeEscalation?: boolean;
+  /** The container's root filesystem mounted read-only (its volumes stay as mounted). */
+  readOnlyRootFilesystem?: boolean;
   capabilities?: Capabilities;
   runAsUser?: number;
   runAsGroup?: number;

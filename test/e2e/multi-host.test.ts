@@ -62,7 +62,7 @@ t.test('three hosts: spread, rolling update, scale, host loss and return, delete
   await pushImage(registry.host, 'web:1', v1);
   await pushImage(registry.host, 'web:2', v2);
 
-  const controller = await startTestController(t, dir, { listen: `${net.gateway}:0`, args: ['--node-grace-period', '1s', '--pod-eviction-timeout', '3s'] });
+  const controller = await startTestController(t, dir, { listen: `${net.gateway}:0`, args: ['--node-grace-period', '4s', '--pod-eviction-timeout', '3s'] });
   const hosts = net.hosts.map((h) => ({ net: h, testHost: makeTestHost(t), agent: undefined as TestAgent | undefined }));
   const startAgentOn = async (i: number) => {
     const h = hosts[i]!;

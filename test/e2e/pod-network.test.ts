@@ -61,7 +61,7 @@ for (const backend of ['host-gw', 'vxlan'] as const) {
 
     const clusterCidr = testClusterCidr();
     const controller = await startTestController(t, dir, {
-      listen: `${net.gateway}:0`, args: ['--pod-network', backend, '--cluster-cidr', clusterCidr, '--node-grace-period', '2s'],
+      listen: `${net.gateway}:0`, args: ['--pod-network', backend, '--cluster-cidr', clusterCidr, '--node-grace-period', '4s'],
     });
     const startAgent = (i: number) => {
       const h = net.hosts[i]!;

@@ -114,7 +114,7 @@ t.test('a two-tier app across three hosts through Services and cluster DNS', asy
   for (const version of ['1', '2']) await pushImage(registry.host, `app:${version}`, await buildImage({ layers: [busyboxLayer(), appLayer(version)] }));
   const image = (v: string) => `${registry.host}/app:${v}`;
 
-  const controller = await startTestController(t, dir, { listen: `${network.gateway}:0`, args: ['--node-grace-period', '2s', '--pod-eviction-timeout', '5s'] });
+  const controller = await startTestController(t, dir, { listen: `${network.gateway}:0`, args: ['--node-grace-period', '4s', '--pod-eviction-timeout', '5s'] });
   const agents: Array<TestAgent & { host: TestHost }> = [];
   for (const [i, h] of network.hosts.entries()) {
     agents.push(await startTestAgent(t, path.join(dir, h.netns), [

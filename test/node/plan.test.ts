@@ -116,7 +116,7 @@ t.test('a changed spec: stop, then remove, then create anew; strangers and dupli
   t.equal(containerHash({ ...web, livenessProbe: { exec: { command: ['true'] } } }), containerHash(web));
 });
 
-t.test('termination: stop the running (with the grace period), remove the rest, then the network and the cgroup, then report', async (t) => {
+t.test('termination: stop the running (with the grace period), remove the rest, then the network, the cgroup and the volumes, then report', async (t) => {
   const p = pod([web, side], { terminationGracePeriodSeconds: 7 }, { deletionTimestamp: '2026-01-01T00:00:00Z' });
   t.same(plan(input({ pod: p, terminating: true, containers: [observed(web), observed(side, { status: 'restarting' })] })).actions, [
     { type: 'stop-container', container: 'web', id: 'id-web', graceSeconds: 7, reason: 'pod-terminating' },
@@ -126,6 +126,9 @@ t.test('termination: stop the running (with the grace period), remove the rest, 
   t.same(plan(input({ pod: p, terminating: true })).actions, [{ type: 'detach-network' }, { type: 'remove-pod-cgroup' }]);
   t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false } })).actions, [{ type: 'remove-pod-cgroup' }]);
   t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false }, cgroup: { exists: false } })).actions, [{ type: 'pod-terminated' }]);
+  t.same(plan(input({ pod: p, terminating: true, containers: [observed(web)], podDir: { exists: true } })).actions.map((a) => a.type), ['stop-container'], 'volumes stay while a container may use them');
+  t.same(plan(input({ pod: p, terminating: true, podDir: { exists: true } })).actions, [{ type: 'detach-network' }, { type: 'remove-pod-cgroup' }, { type: 'remove-pod-dir' }], 'then they go with the sandbox');
+  t.same(plan(input({ pod: p, terminating: true, network: { exists: false, ready: false }, cgroup: { exists: false }, podDir: { exists: false } })).actions, [{ type: 'pod-terminated' }]);
   const unknown = pod([]);
   t.same(plan(input({ pod: unknown, terminating: true, containers: [observed(web)] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }], 'a pod known only by its labels: each container keeps its own grace period');
 });

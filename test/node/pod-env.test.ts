@@ -3,7 +3,7 @@
 // missing), the downward API's fields and a container's resources.
 
 import t from 'tap';
-import { containerEnv, expand, notYetSupported, type ConfigLookup } from '../../agent/node/pod-env';
+import { containerEnv, expand, type ConfigLookup } from '../../agent/node/pod-env';
 import type { ConfigMap, Container, Pod, Secret } from '../../proto/resources';
 
 const cm: ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'shop' }, data: { MODE: 'fast', 'log.level': 'debug', '1bad': 'x' } };
@@ -67,14 +67,4 @@ t.test('the downward API and resources', async (t) => {
 t.test('expansion: only defined names, $$ is a literal $', async (t) => {
   const vars = new Map([['A', 'x']]);
   t.equal(expand('$(A)-$(B)-$$(A)-$', vars), 'x-$(B)-$(A)-$');
-});
-
-t.test('what the node cannot give yet is said, not silently dropped', async (t) => {
-  const p = pod({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'app', key: 'MODE' } } }] });
-  t.equal(notYetSupported(p, p.spec.containers[0]!), undefined, 'ConfigMap and Secret env: read from the controller');
-  const v: Pod = { ...pod({ volumeMounts: [{ name: 'conf', mountPath: '/etc/app' }] }) };
-  v.spec.volumes = [{ name: 'conf', configMap: { name: 'app' } }];
-  t.equal(notYetSupported(v, v.spec.containers[0]!), 'this node cannot mount volumes yet (conf (configMap))');
-  const fine = pod({ env: [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] });
-  t.equal(notYetSupported(fine, fine.spec.containers[0]!), undefined, 'the downward API works now');
 });

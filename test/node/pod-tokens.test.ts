@@ -34,7 +34,7 @@ t.test('written atomically, renewed before expiry, removed with the pod', async 
   fs.closeSync(held);
   t.same(fs.readdirSync(dir).filter((n) => n.startsWith('..') && n !== '..data').length, 1, 'the old version is removed');
   await tokens.release('uid-1');
-  t.notOk(fs.existsSync(path.join(root, 'uid-1')));
+  t.notOk(fs.existsSync(dir), "released: the token's directory is gone");
 });
 
 t.test('a pod that opts out gets no directory', async (t) => {

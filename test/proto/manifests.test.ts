@@ -265,6 +265,31 @@ t.test('semantics: container names unique within a pod, and other cross-field ru
   ]);
 });
 
+t.test('volumes: each mount names a volume of the pod, one path each, one source each, relative paths', async (t) => {
+  const volumes = (lines: string) => deployment({ template: `      volumes:\n${lines}`, container: '          volumeMounts: [{name: conf, mountPath: /etc/app}, {name: gone, mountPath: /etc/app}, {name: conf, mountPath: /x, subPath: ../up}]' });
+  t.same(errorsOf(volumes('        - {name: conf, configMap: {name: app, items: [{key: a, path: /abs}]}}\n        - {name: conf, emptyDir: {}, hostPath: {path: /tmp}}')), [
+    'app.yaml:14:70: spec.template.spec.volumes[0].configMap.items[0].path: must be a relative path',
+    'app.yaml:15:11: spec.template.spec.volumes[1]: may not specify more than 1 volume type (emptyDir, hostPath)',
+    'app.yaml:15:18: spec.template.spec.volumes[1].name: duplicate volume name "conf": volumes[0] has it too',
+    'app.yaml:19:68: spec.template.spec.containers[0].volumeMounts[1].name: volume "gone" not found: the pod\'s volumes are "conf"',
+    'app.yaml:19:85: spec.template.spec.containers[0].volumeMounts[1].mountPath: must be unique: volumeMounts[0] mounts at "/etc/app" too',
+    "app.yaml:19:133: spec.template.spec.containers[0].volumeMounts[2].subPath: must not contain '..'",
+  ]);
+});
+
+t.test("YAML as kubectl reads it: 0400 is octal, yes is true, 12:30 and timestamps stay strings", async (t) => {
+  const text = deployment({
+    template: '      volumes: [{name: s, secret: {secretName: db, defaultMode: 0400}}]',
+    container: '          env: [{name: AT, value: 12:30}, {name: WHEN, value: 2020-01-01T00:00:00Z}]\n          volumeMounts: [{name: s, mountPath: /s, readOnly: yes}]',
+  });
+  const { documents, errors } = validateSources([{ name: 'app.yaml', text }]);
+  t.same(errors, []);
+  const spec = (documents[0]!.object as unknown as { spec: { template: { spec: { volumes: { secret: { defaultMode: number } }[]; containers: { env: { value: string }[]; volumeMounts: { readOnly: boolean }[] }[] } } } }).spec.template.spec;
+  t.equal(spec.volumes[0]!.secret.defaultMode, 0o400, '0400 as kubectl reads it: 256');
+  t.same(spec.containers[0]!.env.map((e) => e.value), ['12:30', '2020-01-01T00:00:00Z']);
+  t.equal(spec.containers[0]!.volumeMounts[0]!.readOnly, true);
+});
+
 t.test("securityContext: Kubernetes' seccompProfile and allowPrivilegeEscalation, and nothing berth does not honour", async (t) => {
   const ok = deployment({
     template: '      securityContext: {seccompProfile: {type: Unconfined}}',
