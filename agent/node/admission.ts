@@ -17,7 +17,7 @@
 //                      container of the host, or held by a process of the host (portmap would
 //                      otherwise take its traffic away without a word)
 
-import { containerPath, containerRequests, nodeAllocatable, type Node, type Pod } from '../../proto/resources';
+import { containerPath, containerRequests, nodeAllocatable, podRequests, type Node, type Pod } from '../../proto/resources';
 import type { PortMapping } from '../network';
 import { publishedPorts } from './container-spec';
 import { podKey, podRef } from './naming';
@@ -83,6 +83,11 @@ function insufficient(resource: 'pods' | 'cpu' | 'memory', requested: number, us
 }
 
 function requestsOrNothing(pod: Pod): { cpu: number; memory: number } {
+  try {
+    return podRequests(pod);
+  } catch {
+    // A quantity that cannot be read: count the containers that can be.
+  }
   const total = { cpu: 0, memory: 0 };
   pod.spec.containers.forEach((c, i) => {
     try {

@@ -23,6 +23,17 @@ export function runtimeRestartPolicy(policy: RestartPolicy, backoff: RestartBack
   }
 }
 
+/**
+ * When the runtime runs a container again by itself: an app container by the pod's policy; a
+ * sidecar always; an init container until it succeeds, unless the pod never restarts.
+ */
+export function containerRestartPolicy(pod: Pod, container: Container): RestartPolicy {
+  const init = pod.spec.initContainers?.find((c) => c.name === container.name);
+  if (!init) return restartPolicyOf(pod);
+  if (init.restartPolicy === 'Always') return 'Always';
+  return restartPolicyOf(pod) === 'Never' ? 'Never' : 'OnFailure';
+}
+
 /** What the node adds to a pod's container that the pod does not say. */
 export interface NodeSide {
   /** The pod's cgroup under the agent's parent. */
@@ -127,7 +138,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
       // Millicores, exactly as the scheduler counts them (proto/resources/quantity.ts).
       ...(limits.cpu !== undefined ? { cpus: parseCpu(limits.cpu, `${where} resources.limits.cpu`) / 1000 } : {}),
     },
-    restart: runtimeRestartPolicy(restartPolicyOf(pod), node.restartBackoff),
+    restart: runtimeRestartPolicy(containerRestartPolicy(pod, container), node.restartBackoff),
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
     hostname: ref.name.slice(0, 63),

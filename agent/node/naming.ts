@@ -13,6 +13,9 @@ export const podRef = (pod: Pod): PodRef => ({
   uid: pod.metadata.uid ?? '',
 });
 
+/** Every container of the pod that the node runs: init containers (sidecars among them) first, then the app containers. */
+export const podContainers = (pod: Pod): Container[] => [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+
 export const podKey = (ref: { namespace: string; name: string }): string => `${ref.namespace}/${ref.name}`;
 
 /** Docker's container name alphabet: anything else in a pod's names becomes '-'. */

@@ -45,7 +45,11 @@ function planTermination(input: PlanInput): Plan {
   // A pod known only from its containers' labels says nothing: each container keeps the grace
   // period it was made with.
   const graceSeconds = input.pod.spec.terminationGracePeriodSeconds;
+  // Sidecars outlive the app containers: they are stopped once nothing else runs.
+  const sidecars = new Set((input.pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const othersRunning = input.containers.some((c) => c.status === 'running' && !sidecars.has(c.name));
   for (const c of input.containers) {
+    if (c.status === 'running' && sidecars.has(c.name) && othersRunning) continue;
     if (c.status === 'running') actions.push({ type: 'stop-container', container: c.name, id: c.id, ...(graceSeconds !== undefined ? { graceSeconds } : {}), reason: 'pod-terminating' });
     else actions.push({ type: 'remove-container', container: c.name, id: c.id, reason: 'pod-terminating' });
   }
@@ -58,7 +62,7 @@ function planTermination(input: PlanInput): Plan {
 }
 
 function planSync(input: PlanInput): Plan {
-  const { pod, now } = input;
+  const { pod } = input;
   const actions: Action[] = [];
   let wakeAt: number | undefined;
   const wake = (at: number) => {
@@ -66,7 +70,8 @@ function planSync(input: PlanInput): Plan {
   };
   const policy = restartPolicyOf(pod);
   const graceSeconds = graceSecondsOf(pod);
-  const specs = new Map(pod.spec.containers.map((c) => [c.name, c]));
+  const inits = pod.spec.initContainers ?? [];
+  const specs = new Map([...inits, ...pod.spec.containers].map((c) => [c.name, c]));
 
   // One container per name; anything else of the pod's goes (the newest of a name is kept).
   const current = new Map<string, ObservedContainer>();
@@ -85,47 +90,78 @@ function planSync(input: PlanInput): Plan {
   if (!input.network.ready) actions.push({ type: 'attach-network' });
   if (!input.cgroup.exists) actions.push({ type: 'create-pod-cgroup' });
 
-  for (const spec of pod.spec.containers) {
+  // Init containers one at a time, in order: each to success (a sidecar: until started) before
+  // the next; the app containers once all are. A pod whose app containers exist was initialized
+  // already (as the kubelet decides): its init containers do not run again.
+  const initialized = pod.spec.containers.some((spec) => current.has(spec.name));
+  for (const spec of inits) {
+    const sidecar = spec.restartPolicy === 'Always';
+    if (initialized && !sidecar) continue;
     const c = current.get(spec.name);
     if (!c) {
       planCreate(input, spec, actions, wake);
-      continue;
+      return done();
     }
-    if (c.hash !== containerHash(spec)) {
-      actions.push(c.status === 'running'
-        ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'spec-changed' }
-        : { type: 'remove-container', container: c.name, id: c.id, reason: 'spec-changed' });
-      continue;
+    if (sidecar) {
+      const running = c.status === 'running';
+      planExisting(input, c, spec, 'Always', graceSeconds, actions, wake);
+      if (running || initialized) continue;
+      return done();
     }
-    switch (c.status) {
-      case 'created': {
-        if (!input.network.ready) break;
-        const failure = input.createFailures[c.name];
-        if (failure && now < failure.retryAt) wake(failure.retryAt);
-        else actions.push({ type: 'start-container', container: c.name, id: c.id, restart: false });
-        break;
+    if (c.status === 'exited' && c.exitCode === 0) continue;
+    // An init container that failed runs again unless the pod never restarts (then the pod failed).
+    planExisting(input, c, spec, policy === 'Never' ? 'Never' : 'OnFailure', graceSeconds, actions, wake);
+    return done();
+  }
+
+  for (const spec of pod.spec.containers) {
+    const c = current.get(spec.name);
+    if (!c) planCreate(input, spec, actions, wake);
+    else planExisting(input, c, spec, policy, graceSeconds, actions, wake);
+  }
+  return done();
+
+  function done(): Plan {
+    return { actions, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+  }
+}
+
+/** A container that exists: replaced when its spec changed, started, restarted or stopped as its state and policy say. */
+function planExisting(input: PlanInput, c: ObservedContainer, spec: Container, policy: RestartPolicy, graceSeconds: number, actions: Action[], wake: (at: number) => void): void {
+  const { now } = input;
+  if (c.hash !== containerHash(spec)) {
+    actions.push(c.status === 'running'
+      ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'spec-changed' }
+      : { type: 'remove-container', container: c.name, id: c.id, reason: 'spec-changed' });
+    return;
+  }
+  switch (c.status) {
+    case 'created': {
+      if (!input.network.ready) break;
+      const failure = input.createFailures[c.name];
+      if (failure && now < failure.retryAt) wake(failure.retryAt);
+      else actions.push({ type: 'start-container', container: c.name, id: c.id, restart: false });
+      break;
+    }
+    case 'running':
+      if (input.unhealthy.includes(c.name)) {
+        // Never: the container is not run again, only stopped, as the kubelet does.
+        actions.push(policy === 'Never'
+          ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'liveness' }
+          : { type: 'restart-container', container: c.name, id: c.id, reason: 'liveness' });
       }
-      case 'running':
-        if (input.unhealthy.includes(c.name)) {
-          // Never: the container is not run again, only stopped, as the kubelet does.
-          actions.push(policy === 'Never'
-            ? { type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'liveness' }
-            : { type: 'restart-container', container: c.name, id: c.id, reason: 'liveness' });
-        }
-        break;
-      case 'restarting':
-        // The runtime brings it back when its back-off ends.
-        break;
-      case 'exited': {
-        if (!restartsAfter(policy, c.exitCode)) break;
-        const due = restartDueAt(c);
-        if (now >= due && input.network.ready) actions.push({ type: 'start-container', container: c.name, id: c.id, restart: true });
-        else if (now < due) wake(due);
-        break;
-      }
+      break;
+    case 'restarting':
+      // The runtime brings it back when its back-off ends.
+      break;
+    case 'exited': {
+      if (!restartsAfter(policy, c.exitCode)) break;
+      const due = restartDueAt(c);
+      if (now >= due && input.network.ready) actions.push({ type: 'start-container', container: c.name, id: c.id, restart: true });
+      else if (now < due) wake(due);
+      break;
     }
   }
-  return { actions, ...(wakeAt !== undefined ? { wakeAt } : {}) };
 }
 
 /** A container that does not exist yet: its image first, then (with the network up) the create. */

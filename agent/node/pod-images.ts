@@ -6,7 +6,7 @@
 import type { Container, Pod } from '../../proto/resources';
 import type { EventRecorder } from './event-recorder';
 import { canonicalImage, pullPolicyOf, type ImagePuller } from './image-puller';
-import { containerHash } from './naming';
+import { containerHash, podContainers } from './naming';
 import type { Clock, ImageAvailability, ObservedContainer, PodRef } from './types';
 
 export interface PodImagesDeps {
@@ -59,7 +59,7 @@ export class PodImages {
   /** Where the image of each container still to be made stands. */
   availability(pod: Pod, observed: ObservedContainer[]): Record<string, ImageAvailability> {
     const out: Record<string, ImageAvailability> = {};
-    for (const spec of pod.spec.containers) {
+    for (const spec of podContainers(pod)) {
       const current = observed.find((c) => c.name === spec.name);
       if (current && current.hash === containerHash(spec)) continue;
       out[spec.name] = this.imageOf(spec);

@@ -16,7 +16,7 @@ import { BerthError } from '../../proto/errors';
 import type { PortInUse } from '../network';
 import { admitPod, rejectedMessage, type Rejection } from './admission';
 import { publishedPorts } from './container-spec';
-import { cgroupName, networkId, podKey, podOfContainer, podRef } from './naming';
+import { cgroupName, networkId, podKey, podContainers, podOfContainer, podRef } from './naming';
 import type { PodChange } from './pod-watch';
 import { PodWorker, type WorkerDeps } from './pod-worker';
 import type { PodRef } from './types';
@@ -118,7 +118,8 @@ export class PodManager {
     const worker = [...this.workers.values()].find((w) => w.ref.namespace === namespace && w.ref.name === name && w.phase !== 'terminated');
     if (!worker) throw new BerthError('not-found', `pod ${namespace}/${name} is not on node ${this.d.config.nodeName}`);
     const names = worker.pod?.spec.containers.map((c) => c.name) ?? [];
-    if (container && names.length > 0 && !names.includes(container)) throw new BerthError('not-found', `pod ${namespace}/${name} has no container ${container}`);
+    const all = worker.pod ? podContainers(worker.pod).map((c) => c.name) : [];
+    if (container && all.length > 0 && !all.includes(container)) throw new BerthError('not-found', `pod ${namespace}/${name} has no container ${container}`);
     const wanted = container || names[0];
     const id = wanted ? worker.containerId(wanted) : undefined;
     if (!id) throw new BerthError('failed-precondition', `container ${wanted ?? '(none)'} of pod ${namespace}/${name} has not been created yet`);

@@ -4,7 +4,7 @@
 
 import type { Container, Pod } from '../../proto/resources';
 import type { EventRecorder } from './event-recorder';
-import { containerHash } from './naming';
+import { containerHash, podContainers } from './naming';
 import { probeSettings, probeTarget, type ProbeKind } from './probe';
 import { ProbeRunner } from './probe-runner';
 import type { Clock, ObservedContainer, PodRef, PodRuntime } from './types';
@@ -42,7 +42,7 @@ export class PodProbes {
   /** One runner per probe of each running container's current run; none for anything else. */
   sync(pod: Pod, observed: ObservedContainer[]): void {
     const wanted = new Map<string, { spec: Container; container: ObservedContainer; kind: ProbeKind }>();
-    for (const spec of pod.spec.containers) {
+    for (const spec of podContainers(pod)) {
       const c = observed.find((o) => o.name === spec.name && o.status === 'running' && o.hash === containerHash(spec));
       if (!c) continue;
       if (spec.livenessProbe) wanted.set(`${spec.name}/liveness`, { spec, container: c, kind: 'liveness' });
@@ -84,7 +84,7 @@ export class PodProbes {
   /** Readiness of each container that has a readiness probe (not ready until it succeeds). */
   readiness(pod: Pod): Record<string, boolean> {
     const out: Record<string, boolean> = {};
-    for (const spec of pod.spec.containers) {
+    for (const spec of podContainers(pod)) {
       if (spec.readinessProbe) out[spec.name] = this.probes.get(`${spec.name}/readiness`)?.runner.state.healthy ?? false;
     }
     return out;

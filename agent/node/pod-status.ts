@@ -2,7 +2,8 @@
 // desired pod, the observed containers, image and probe states, and the time. Phase and
 // conditions follow the kubelet's rules (getPhase, generateAPIPodStatus).
 
-import type { Condition, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus } from '../../proto/resources';
+import type { Condition, Container, ContainerState, ContainerStatus, Pod, PodPhase, PodStatus, RestartPolicy } from '../../proto/resources';
+import { containerRestartPolicy } from './container-spec';
 import { restartDueAt, restartPolicyOf, restartsAfter } from './plan';
 import type { CreateFailure, ImageAvailability, ObservedContainer } from './types';
 
@@ -46,10 +47,10 @@ export function podStatus(input: StatusInput): StatusResult {
     if (!seen || (c.startedAt ?? '') > (seen.startedAt ?? '')) observed.set(c.name, c);
   }
   const policy = restartPolicyOf(pod);
-  const statuses: ContainerStatus[] = pod.spec.containers.map((spec) => {
+  const statusOf = (spec: Container, restart: RestartPolicy, notCreated?: { reason: string }): ContainerStatus => {
     const c = observed.get(spec.name);
     if (!c) {
-      const waiting = waitingBeforeCreate(input.images[spec.name], input.createFailures[spec.name], spec.image, now, changeAt);
+      const waiting = notCreated ?? waitingBeforeCreate(input.images[spec.name], input.createFailures[spec.name], spec.image, now, changeAt);
       return { name: spec.name, image: spec.image, ready: false, started: false, restartCount: 0, state: { waiting } };
     }
     const base = {
@@ -77,7 +78,7 @@ export function podStatus(input: StatusInput): StatusResult {
       case 'restarting':
       case 'exited': {
         const thisRun = { terminated: terminatedOf({ exitCode: c.exitCode ?? 0, startedAt: c.startedAt, finishedAt: c.finishedAt, error: c.error }, c.id) };
-        if (c.status === 'restarting' || restartsAfter(policy, c.exitCode)) {
+        if (c.status === 'restarting' || restartsAfter(restart, c.exitCode)) {
           // The whole back-off rather than what is left of it: the status must not change while waiting.
           const due = c.status === 'restarting' ? Date.parse(c.nextRestartAt ?? '') : restartDueAt(c);
           const finished = Date.parse(c.finishedAt ?? '');
@@ -93,9 +94,21 @@ export function podStatus(input: StatusInput): StatusResult {
         return { ...base, ready: false, started: false, state: thisRun, ...(previousRun ? { lastState: previousRun } : {}) };
       }
     }
-  });
+  };
 
-  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  // Init containers first: the app containers wait (PodInitializing) until each has succeeded
+  // and each sidecar has started; a pod whose app containers exist was initialized already.
+  const inits = pod.spec.initContainers ?? [];
+  const initStatuses = inits.map((spec) => statusOf(spec, containerRestartPolicy(pod, spec)));
+  const initialized = pod.spec.containers.some((spec) => observed.has(spec.name)) || inits.every((spec, i) => {
+    const s = initStatuses[i]!;
+    return spec.restartPolicy === 'Always' ? s.state?.running !== undefined : s.state?.terminated?.exitCode === 0;
+  });
+  const statuses: ContainerStatus[] = pod.spec.containers.map((spec) => statusOf(spec, policy, initialized ? undefined : { reason: 'PodInitializing' }));
+  const sidecarStatuses = initStatuses.filter((_, i) => inits[i]!.restartPolicy === 'Always');
+  const incomplete = initStatuses.filter((st, i) => (inits[i]!.restartPolicy === 'Always' ? !st.started : st.state?.terminated?.exitCode !== 0)).map((st) => st.name);
+
+  const unready = [...sidecarStatuses, ...statuses].filter((s) => !s.ready).map((s) => s.name);
   const previous = new Map([...(pod.status?.conditions ?? []), ...(input.previous?.conditions ?? [])].map((c) => [c.type, c]));
   const condition = (type: string, ok: boolean, reason?: string, message?: string): Condition => {
     const status = ok ? 'True' : 'False';
@@ -106,19 +119,26 @@ export function podStatus(input: StatusInput): StatusResult {
   const notReady = `containers with unready status: [${unready.join(' ')}]`;
   const conditions = [
     condition('PodScheduled', true),
-    condition('Initialized', true),
+    condition('Initialized', initialized, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
     condition('ContainersReady', unready.length === 0, 'ContainersNotReady', notReady),
     condition('Ready', unready.length === 0, 'ContainersNotReady', notReady),
   ];
   const status: PodStatus = {
-    phase: phaseOf(statuses, policy),
+    phase: initialized ? phaseOf(statuses, policy) : initPhase(initStatuses, policy),
     conditions,
     hostIP: input.nodeIp,
     ...(input.podIp ? { podIP: input.podIp } : {}),
     startTime: input.startTime,
+    ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
   return { status, ...(changesAt !== undefined ? { changesAt } : {}) };
+}
+
+/** A pod still initializing: Failed once an init container failed for good (restartPolicy Never), else Pending. */
+function initPhase(initStatuses: ContainerStatus[], policy: RestartPolicy): PodPhase {
+  const failed = initStatuses.some((s) => s.state?.terminated && s.state.terminated.exitCode !== 0);
+  return policy === 'Never' && failed ? 'Failed' : 'Pending';
 }
 
 /** The kubelet's getPhase: waiting after a run counts as running (it will run again). */

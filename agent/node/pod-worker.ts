@@ -18,7 +18,7 @@ import { createRequest, publishedPorts, type NodeSide } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
-import { cgroupName, networkId, observeContainer } from './naming';
+import { cgroupName, networkId, observeContainer, podContainers } from './naming';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
 import { containerEnv, type ConfigLookup, type PodFacts } from './pod-env';
@@ -282,7 +282,7 @@ export class PodWorker {
 
   private async perform(pod: Pod, action: Action): Promise<void> {
     const { containers, network, events } = this.d;
-    const spec = 'container' in action ? pod.spec.containers.find((c) => c.name === action.container) : undefined;
+    const spec = 'container' in action ? podContainers(pod).find((c) => c.name === action.container) : undefined;
     switch (action.type) {
       case 'attach-network':
         try {
@@ -469,7 +469,7 @@ export class PodWorker {
     };
     const now = this.d.clock.now();
     for (const [name, image] of Object.entries(images)) {
-      const ref = pod.spec.containers.find((c) => c.name === name)?.image ?? '';
+      const ref = podContainers(pod).find((c) => c.name === name)?.image ?? '';
       if (image.state === 'failed' && now < image.retryAt) {
         once(`pull-backoff/${name}/${image.failedAt}`, () => this.d.events.record(this.ref, 'Normal', 'BackOff', `Back-off pulling image "${ref}"`, name));
       } else if (image.state === 'never') {

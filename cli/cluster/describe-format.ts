@@ -3,7 +3,7 @@
 // about the object.
 
 import type {
-  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service,
+  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
@@ -94,7 +94,7 @@ function stateLines(w: DescribeWriter, indent: number, key: string, state: Conta
 function containerLines(w: DescribeWriter, indent: number, c: Container, status?: Pod['status']): void {
   w.line(indent, `${c.name}:`);
   const i = indent + 2;
-  const cs = status?.containerStatuses?.find((s) => s.name === c.name);
+  const cs = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])].find((s) => s.name === c.name);
   if (status) w.field(i, 'Container ID', cs?.containerID ?? '');
   w.field(i, 'Image', c.image);
   if (status) w.field(i, 'Image ID', cs?.imageID ?? '');
@@ -125,7 +125,61 @@ function containerLines(w: DescribeWriter, indent: number, c: Container, status?
   if (!c.env?.length) w.field(i, 'Environment', '<none>');
   else {
     w.line(i, 'Environment:');
-    for (const e of c.env) w.field(i + 2, e.name, e.value ?? '');
+    for (const e of c.env) w.field(i + 2, e.name, envText(e));
+  }
+  for (const from of c.envFrom ?? []) {
+    const source = from.configMapRef ? `${from.configMapRef.name}  ConfigMap` : `${from.secretRef?.name ?? ''}  Secret`;
+    w.field(i, 'Environment Variables from', `${source}  Optional: ${(from.configMapRef ?? from.secretRef)?.optional ? 'true' : 'false'}`);
+  }
+  const mounts = c.volumeMounts ?? [];
+  w.list(i, 'Mounts', mounts.map((m) => `${m.mountPath} from ${m.name} (${m.readOnly ? 'ro' : 'rw'}${m.subPath ? `,path="${m.subPath}"` : ''})`));
+}
+
+/** An env var's value as kubectl describe shows it: where a reference points, never a Secret's value. */
+function envText(e: NonNullable<Container['env']>[number]): string {
+  const from = e.valueFrom;
+  if (!from) return e.value ?? '';
+  if (from.configMapKeyRef) return `<set to the key '${from.configMapKeyRef.key}' of config map '${from.configMapKeyRef.name}'>  Optional: ${from.configMapKeyRef.optional ? 'true' : 'false'}`;
+  if (from.secretKeyRef) return `<set to the key '${from.secretKeyRef.key}' in secret '${from.secretKeyRef.name}'>  Optional: ${from.secretKeyRef.optional ? 'true' : 'false'}`;
+  if (from.fieldRef) return ` (${from.fieldRef.apiVersion ?? 'v1'}:${from.fieldRef.fieldPath})`;
+  if (from.resourceFieldRef) return `${from.resourceFieldRef.resource}`;
+  return '';
+}
+
+/** The pod's volumes, as kubectl describe lists them. */
+function volumeLines(w: DescribeWriter, volumes: Volume[] | undefined): void {
+  if (!volumes?.length) {
+    w.field(0, 'Volumes', '<none>');
+    return;
+  }
+  w.line(0, 'Volumes:');
+  for (const v of volumes) {
+    w.line(2, `${v.name}:`);
+    if (v.configMap) {
+      w.field(4, 'Type', 'ConfigMap (a volume populated by a ConfigMap)');
+      w.field(4, 'Name', v.configMap.name);
+      w.field(4, 'Optional', v.configMap.optional ? 'true' : 'false');
+    } else if (v.secret) {
+      w.field(4, 'Type', 'Secret (a volume populated by a Secret)');
+      w.field(4, 'SecretName', v.secret.secretName);
+      w.field(4, 'Optional', v.secret.optional ? 'true' : 'false');
+    } else if (v.hostPath) {
+      w.field(4, 'Type', 'HostPath (bare host directory volume)');
+      w.field(4, 'Path', v.hostPath.path);
+      w.field(4, 'HostPathType', v.hostPath.type ?? '');
+    } else if (v.downwardAPI) {
+      w.field(4, 'Type', 'DownwardAPI (a volume populated by information about the pod)');
+    } else if (v.projected) {
+      w.field(4, 'Type', 'Projected (a volume that contains injected data from multiple sources)');
+    } else if (v.persistentVolumeClaim) {
+      w.field(4, 'Type', 'PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)');
+      w.field(4, 'ClaimName', v.persistentVolumeClaim.claimName);
+      w.field(4, 'ReadOnly', v.persistentVolumeClaim.readOnly ? 'true' : 'false');
+    } else {
+      w.field(4, 'Type', 'EmptyDir (a temporary directory that shares a pod\'s lifetime)');
+      w.field(4, 'Medium', v.emptyDir?.medium ?? '');
+      w.field(4, 'SizeLimit', v.emptyDir?.sizeLimit ?? '<unset>');
+    }
   }
 }
 
@@ -141,6 +195,10 @@ export function podTemplate(w: DescribeWriter, template: Deployment['spec']['tem
   w.line(0, 'Pod Template:');
   w.list(2, 'Labels', labelLines(template.metadata?.labels));
   if (template.metadata?.annotations) w.list(2, 'Annotations', annotationLines(template.metadata.annotations));
+  if (template.spec.initContainers?.length) {
+    w.line(2, 'Init Containers:');
+    for (const c of template.spec.initContainers) containerLines(w, 3, c);
+  }
   w.line(2, 'Containers:');
   for (const c of template.spec.containers) containerLines(w, 3, c);
   if (template.spec.nodeSelector) w.list(2, 'Node-Selectors', labelLines(template.spec.nodeSelector));
@@ -164,9 +222,14 @@ export function describePod(pod: Pod, related: Related, now: Date): string {
   if (s.message) w.field(0, 'Message', s.message);
   w.field(0, 'IP', s.podIP ?? '');
   w.field(0, 'Controlled By', controlledBy(pod));
+  if (pod.spec.initContainers?.length) {
+    w.line(0, 'Init Containers:');
+    for (const c of pod.spec.initContainers) containerLines(w, 2, c, s);
+  }
   w.line(0, 'Containers:');
   for (const c of pod.spec.containers) containerLines(w, 2, c, s);
   conditionsTable(w, s.conditions, 'pod');
+  volumeLines(w, pod.spec.volumes);
   w.list(0, 'Node-Selectors', labelLines(pod.spec.nodeSelector));
   eventsSection(w, related.events, now);
   return w.toString();

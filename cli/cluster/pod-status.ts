@@ -22,8 +22,36 @@ export function podColumns(pod: Pod, now: Date): PodColumns {
   let readyContainers = 0;
   let lastRestart: number | undefined;
   let hasRunning = false;
+  // Init containers as kubectl's printPod reads them: the first not yet done names the state
+  // (Init:0/2, Init:Error, Init:CrashLoopBackOff); started sidecars count as containers.
+  const inits = pod.spec?.initContainers ?? [];
+  const sidecars = new Set(inits.filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  let initializing = false;
+  for (const [i, c] of (pod.status?.initContainerStatuses ?? []).entries()) {
+    restarts += c.restartCount ?? 0;
+    const finished = c.lastState?.terminated?.finishedAt;
+    if (finished) {
+      const t = Date.parse(finished);
+      if (!Number.isNaN(t) && (lastRestart === undefined || t > lastRestart)) lastRestart = t;
+    }
+    const state = c.state ?? {};
+    if (state.terminated && state.terminated.exitCode === 0) continue;
+    if (sidecars.has(c.name) && c.started) {
+      if (c.ready) readyContainers++;
+      continue;
+    }
+    initializing = true;
+    if (state.terminated) {
+      reason = state.terminated.reason ? `Init:${state.terminated.reason}` : state.terminated.signal ? `Init:Signal:${state.terminated.signal}` : `Init:ExitCode:${state.terminated.exitCode}`;
+    } else if (state.waiting?.reason && state.waiting.reason !== 'PodInitializing') {
+      reason = `Init:${state.waiting.reason}`;
+    } else {
+      reason = `Init:${i}/${inits.length}`;
+    }
+    break;
+  }
   // Last container first, so that the first container's reason is the one left standing.
-  for (let i = statuses.length - 1; i >= 0; i--) {
+  for (let i = initializing && !conditionTrue(pod.status?.conditions, 'Initialized') ? -1 : statuses.length - 1; i >= 0; i--) {
     const c = statuses[i]!;
     restarts += c.restartCount ?? 0;
     const finished = c.lastState?.terminated?.finishedAt;
@@ -47,7 +75,7 @@ export function podColumns(pod: Pod, now: Date): PodColumns {
   if (reason === 'Completed' && hasRunning) reason = conditionTrue(pod.status?.conditions, 'Ready') ? 'Running' : 'NotReady';
   if (pod.metadata.deletionTimestamp && pod.status?.reason === 'NodeLost') reason = 'Unknown';
   else if (pod.metadata.deletionTimestamp && !TERMINAL.has(pod.status?.phase ?? '')) reason = 'Terminating';
-  const total = pod.spec?.containers?.length ?? statuses.length;
+  const total = (pod.spec?.containers?.length ?? statuses.length) + sidecars.size;
   return {
     ready: `${readyContainers}/${total}`,
     status: reason,
@@ -65,7 +93,7 @@ export function conditionTrue(conditions: Condition[] | undefined, type: string)
 
 /** Why a pod cannot make progress on its own, worth failing a wait for; undefined when none. */
 export function podFailure(pod: Pod): { reason: string; message: string } | undefined {
-  for (const c of pod.status?.containerStatuses ?? []) {
+  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = c.state?.waiting;
     if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) return { reason: waiting.reason, message: waiting.message ?? '' };
   }

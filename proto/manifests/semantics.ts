@@ -88,14 +88,32 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
   const podProfile = spec.securityContext?.seccompProfile;
   if (podProfile) out.push(...seccompProfileIssues(podProfile, [...at, 'securityContext', 'seccompProfile']));
   out.push(...volumeIssues(spec, at));
+  const firstOf = new Map<string, string>();
+  (spec.initContainers ?? []).forEach((c, i) => {
+    const cAt = [...at, 'initContainers', i];
+    const first = firstOf.get(c.name);
+    if (first !== undefined) out.push(issue([...cAt, 'name'], `duplicate container name ${JSON.stringify(c.name)}: ${first} has it too`));
+    else firstOf.set(c.name, `initContainers[${i}]`);
+    if (c.restartPolicy !== 'Always') {
+      for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+        if (c[probe]) out.push(issue([...cAt, probe], 'may not be set for init containers without restartPolicy=Always'));
+      }
+    }
+    out.push(...containerIssues(c, cAt));
+    out.push(...volumeMountIssues(c, spec, cAt));
+  });
   spec.containers.forEach((c, i) => {
     const cAt = [...at, 'containers', i];
     const first = names.get(c.name);
+    const firstInit = firstOf.get(c.name);
     if (first !== undefined) {
       out.push(issue([...cAt, 'name'], `duplicate container name ${JSON.stringify(c.name)}: containers[${first}] has it too`));
+    } else if (firstInit !== undefined) {
+      out.push(issue([...cAt, 'name'], `duplicate container name ${JSON.stringify(c.name)}: ${firstInit} has it too`));
     } else {
       names.set(c.name, i);
     }
+    if (c.restartPolicy !== undefined) out.push(issue([...cAt, 'restartPolicy'], 'may not be set for non-init containers'));
     (c.ports ?? []).forEach((p, j) => {
       if (p.hostPort === undefined) return;
       const key = `${p.hostPort}/${p.protocol ?? 'TCP'}`;

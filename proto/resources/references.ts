@@ -13,7 +13,7 @@ export interface PodReferences {
 export function podReferences(pod: Pod): PodReferences {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
-  for (const c of pod.spec.containers) {
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     for (const env of c.env ?? []) {
       if (env.valueFrom?.configMapKeyRef) configMaps.add(env.valueFrom.configMapKeyRef.name);
       if (env.valueFrom?.secretKeyRef) secrets.add(env.valueFrom.secretKeyRef.name);

@@ -27,7 +27,11 @@ export function containerRequests(container: Container, where: string): Partial<
   };
 }
 
-/** What a pod needs room for: its containers' requests added up. Throws on a bad quantity. */
+/**
+ * What a pod needs room for, as Kubernetes counts it: its app containers' and sidecars' requests
+ * added up, or, if more, what the largest init container asks beside the sidecars started before
+ * it (init containers run one at a time). Throws on a bad quantity.
+ */
 export function podRequests(pod: Pod): ResourceAmounts {
   const total = { cpu: 0, memory: 0 };
   pod.spec.containers.forEach((c, i) => {
@@ -35,12 +39,23 @@ export function podRequests(pod: Pod): ResourceAmounts {
     total.cpu += r.cpu ?? 0;
     total.memory += r.memory ?? 0;
   });
-  return total;
+  const sidecars = { cpu: 0, memory: 0 };
+  const initPeak = { cpu: 0, memory: 0 };
+  (pod.spec.initContainers ?? []).forEach((c, i) => {
+    const r = containerRequests(c, containerPath(pod, i, 'initContainers'));
+    if (c.restartPolicy === 'Always') {
+      sidecars.cpu += r.cpu ?? 0;
+      sidecars.memory += r.memory ?? 0;
+    }
+    initPeak.cpu = Math.max(initPeak.cpu, sidecars.cpu + (c.restartPolicy === 'Always' ? 0 : r.cpu ?? 0));
+    initPeak.memory = Math.max(initPeak.memory, sidecars.memory + (c.restartPolicy === 'Always' ? 0 : r.memory ?? 0));
+  });
+  return { cpu: Math.max(total.cpu + sidecars.cpu, initPeak.cpu), memory: Math.max(total.memory + sidecars.memory, initPeak.memory) };
 }
 
 /** How a container's resources are named in messages: `pod shop/web spec.containers[0].resources`. */
-export function containerPath(pod: Pod, index: number): string {
-  return `pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} spec.containers[${index}].resources`;
+export function containerPath(pod: Pod, index: number, list: 'containers' | 'initContainers' = 'containers'): string {
+  return `pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} spec.${list}[${index}].resources`;
 }
 
 /**

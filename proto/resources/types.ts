@@ -200,6 +200,8 @@ export interface Container {
   name: string;
   image: string;
   imagePullPolicy?: PullPolicy;
+  /** Init containers only: Always makes it a sidecar (started in order before the app containers, running beside them, stopped after them). */
+  restartPolicy?: 'Always';
   /** Replaces the image's Entrypoint. */
   command?: string[];
   /** Replaces the image's Cmd. */
@@ -261,6 +263,8 @@ export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 export interface PodSpec {
   containers: Container[];
+  /** Run in order, each to success, before the app containers start (sidecars: started, then left running). */
+  initContainers?: Container[];
   volumes?: Volume[];
   /** dockerconfigjson Secrets of the pod's namespace, for this pod's image pulls only. */
   imagePullSecrets?: { name: string }[];
@@ -350,6 +354,7 @@ export interface PodStatus {
   hostIP?: string;
   podIP?: string;
   startTime?: string;
+  initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
 }
 

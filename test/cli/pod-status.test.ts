@@ -70,3 +70,19 @@ t.test('podReady: Running and Ready, not being deleted', async (t) => {
   t.notOk(podReady(pod({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }, { deleting: true })));
   t.notOk(podReady(pod({ phase: 'Pending' })));
 });
+
+t.test("STATUS and READY with init containers, as kubectl's printPod", async (t) => {
+  const terminated = (name: string, exitCode: number, reason?: string): ContainerStatus => ({ name, image: 'b', ready: false, restartCount: 0, state: { terminated: { exitCode, ...(reason ? { reason } : {}) } } });
+  const withInit = (status: PodStatus): Pod => ({
+    ...pod(status),
+    spec: { containers: [{ name: 'c0', image: 'busybox' }], initContainers: [{ name: 'i0', image: 'b' }, { name: 'i1', image: 'b' }, { name: 'proxy', image: 'b', restartPolicy: 'Always' }] },
+  });
+  const notInit = [{ type: 'Initialized', status: 'False' as const }];
+  t.equal(podColumns(withInit({ phase: 'Pending', conditions: notInit, initContainerStatuses: [running('i0'), waiting('i1', 'PodInitializing'), waiting('proxy', 'PodInitializing')], containerStatuses: [waiting('c0', 'PodInitializing')] }), NOW).status, 'Init:0/3');
+  t.equal(podColumns(withInit({ phase: 'Pending', conditions: notInit, initContainerStatuses: [terminated('i0', 0, 'Completed'), running('i1'), waiting('proxy', 'PodInitializing')], containerStatuses: [waiting('c0', 'PodInitializing')] }), NOW).status, 'Init:1/3');
+  t.equal(podColumns(withInit({ phase: 'Pending', conditions: notInit, initContainerStatuses: [waiting('i0', 'CrashLoopBackOff')], containerStatuses: [] }), NOW).status, 'Init:CrashLoopBackOff');
+  t.equal(podColumns(withInit({ phase: 'Failed', conditions: notInit, initContainerStatuses: [terminated('i0', 1, 'Error')], containerStatuses: [] }), NOW).status, 'Init:Error');
+  const up = podColumns(withInit({ phase: 'Running', conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True' }], initContainerStatuses: [terminated('i0', 0, 'Completed'), terminated('i1', 0, 'Completed'), { ...running('proxy'), started: true }], containerStatuses: [running('c0')] }), NOW);
+  t.same([up.status, up.ready], ['Running', '2/2'], 'a started sidecar counts in READY');
+  t.same(podFailure(withInit({ phase: 'Pending', initContainerStatuses: [waiting('i0', 'CrashLoopBackOff', 'back-off')] })), { reason: 'CrashLoopBackOff', message: 'back-off' }, 'a crash-looping init container fails a wait');
+});

@@ -44,9 +44,13 @@ spec:
           command: ["sleep", "3600"]
           resources:
             requests: {cpu: 10m, memory: 8Mi}
+          # An exec probe is a runc exec: on a loaded machine one can take over the default 1 s
+          # timeout, and three in a row would make a ready pod unready mid-rollout.
           readinessProbe:
             exec: {command: ["true"]}
             periodSeconds: 1
+            timeoutSeconds: 5
+            failureThreshold: 5
 `;
 }
 

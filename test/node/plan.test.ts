@@ -132,3 +132,35 @@ t.test('termination: stop the running (with the grace period), remove the rest, 
   const unknown = pod([]);
   t.same(plan(input({ pod: unknown, terminating: true, containers: [observed(web)] })).actions, [{ type: 'stop-container', container: 'web', id: 'id-web', reason: 'pod-terminating' }], 'a pod known only by its labels: each container keeps its own grace period');
 });
+
+t.test('init containers: one at a time, each to success, before the app containers; sidecars start first and stay', async (t) => {
+  const migrate: Container = { name: 'migrate', image: 'reg/tool:1' };
+  const proxy: Container = { name: 'proxy', image: 'reg/proxy:1', restartPolicy: 'Always' };
+  const seed: Container = { name: 'seed', image: 'reg/tool:1' };
+  const p = pod([web], { initContainers: [migrate, proxy, seed] });
+  const present = { state: 'present' as const, imageId: 'sha256:a' };
+  const images = { migrate: present, proxy: present, seed: present, web: present };
+  const types = (over: Partial<PlanInput>) => plan(input({ pod: p, images, ...over })).actions.map((a) => `${a.type}${'container' in a ? `:${a.container}` : ''}`);
+
+  t.same(types({}), ['create-container:migrate'], 'the first init container only');
+  t.same(types({ containers: [observed(migrate)] }), [], 'running: the next waits');
+  t.same(types({ containers: [observed(migrate, { status: 'exited', exitCode: 0 })] }), ['create-container:proxy'], 'succeeded: the next one');
+  t.same(types({ containers: [observed(migrate, { status: 'exited', exitCode: 0 }), observed(proxy)] }), ['create-container:seed'], 'a sidecar that started lets the next go');
+  t.same(types({ containers: [observed(migrate, { status: 'exited', exitCode: 0 }), observed(proxy), observed(seed, { status: 'exited', exitCode: 0 })] }), ['create-container:web'], 'all done: the app containers');
+  const initialized = [observed(migrate, { status: 'exited', exitCode: 0 }), observed(proxy, { status: 'exited', exitCode: 1, finishedAt: new Date(NOW - 60_000).toISOString() }), observed(web)];
+  t.same(types({ containers: initialized }), ['start-container:proxy'], 'a sidecar is restarted beside running app containers; init containers do not run again');
+
+  const failedAt = new Date(NOW - 1000).toISOString();
+  const failed = [observed(migrate, { status: 'exited', exitCode: 2, finishedAt: failedAt, restartCount: 0 })];
+  t.same(types({ containers: failed }), [], 'a failed init container waits for its back-off');
+  t.ok(plan(input({ pod: p, images, containers: failed })).wakeAt! > NOW);
+  t.same(plan(input({ pod: { ...p, spec: { ...p.spec, restartPolicy: 'Never' } }, images, containers: failed })).actions, [], 'restartPolicy Never: not again, nothing after it');
+  t.same(plan(input({ pod: { ...p, spec: { ...p.spec, restartPolicy: 'Never' } }, images, containers: failed })).wakeAt, undefined);
+});
+
+t.test('termination: app containers stop first, sidecars once nothing else runs', async (t) => {
+  const proxy: Container = { name: 'proxy', image: 'reg/proxy:1', restartPolicy: 'Always' };
+  const p = pod([web], { initContainers: [proxy] }, { deletionTimestamp: '2026-01-01T00:00:00Z' });
+  t.same(plan(input({ pod: p, terminating: true, containers: [observed(proxy), observed(web)] })).actions.map((a) => a.type === 'stop-container' && a.container), ['web']);
+  t.same(plan(input({ pod: p, terminating: true, containers: [observed(proxy), observed(web, { status: 'exited', exitCode: 0 })] })).actions.map((a) => `${a.type}:${'container' in a ? a.container : ''}`), ['stop-container:proxy', 'remove-container:web']);
+});

@@ -85,3 +85,26 @@ t.test('terminated for good: Succeeded and Failed', async (t) => {
   t.same([cannot.state?.terminated?.reason, cannot.state?.terminated?.message], ['StartError', 'exec: "nope": executable file not found in $PATH']);
   t.equal(phaseOf([], 'Always'), 'Pending');
 });
+
+t.test('init containers: Pending and not Initialized until each succeeded, app containers PodInitializing; a failure with Never fails the pod', async (t) => {
+  const migrate: Container = { name: 'migrate', image: 'reg/tool:1' };
+  const proxy: Container = { name: 'proxy', image: 'reg/proxy:1', restartPolicy: 'Always' };
+  const withInit = (restartPolicy: Pod['spec']['restartPolicy'] = 'Always'): Pod => ({ ...pod([side], restartPolicy), spec: { ...pod([side], restartPolicy).spec, initContainers: [migrate, proxy] } });
+  const running = podStatus(input({ pod: withInit(), containers: [observed(migrate)] })).status;
+  t.equal(running.phase, 'Pending');
+  t.same(running.initContainerStatuses!.map((s) => Object.keys(s.state!)[0]), ['running', 'waiting']);
+  t.same(running.containerStatuses![0]!.state, { waiting: { reason: 'PodInitializing' } });
+  t.match(running.conditions!.find((c) => c.type === 'Initialized'), { status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [migrate proxy]' });
+
+  const done = podStatus(input({ pod: withInit(), containers: [observed(migrate, { status: 'exited', exitCode: 0, finishedAt: iso(NOW - 1000) }), observed(proxy), observed(side)] })).status;
+  t.equal(done.phase, 'Running');
+  t.match(done.conditions!.find((c) => c.type === 'Initialized'), { status: 'True' });
+  t.same(done.initContainerStatuses![0]!.state?.terminated?.reason, 'Completed');
+  t.equal(done.initContainerStatuses![1]!.started, true, 'the sidecar runs beside the app');
+
+  const crashed = observed(migrate, { status: 'exited', exitCode: 3, finishedAt: iso(NOW - 1000) });
+  t.equal(podStatus(input({ pod: withInit(), containers: [crashed] })).status.initContainerStatuses![0]!.state?.waiting?.reason, 'CrashLoopBackOff', 'retried with back-off');
+  const never = podStatus(input({ pod: withInit('Never'), containers: [crashed] })).status;
+  t.equal(never.phase, 'Failed', 'restartPolicy Never: the pod failed');
+  t.equal(never.initContainerStatuses![0]!.state?.terminated?.reason, 'Error');
+});
