@@ -40,6 +40,7 @@ const RENEW_FRACTION = 0.8;
 
 export class PodTokens {
   private readonly held = new Map<string, Held>();
+  private readonly inFlight = new Map<string, Promise<string | undefined>>();
 
   constructor(private readonly d: PodTokensDeps) {}
 
@@ -51,7 +52,12 @@ export class PodTokens {
   async ensure(ref: PodRef): Promise<string | undefined> {
     const current = this.held.get(ref.uid);
     if (current && current.renewAt > this.d.now()) return current.dir;
-    return this.refresh(ref);
+    // A pod's containers are created at once: they share one request and one write.
+    const pending = this.inFlight.get(ref.uid);
+    if (pending) return pending;
+    const request = this.refresh(ref).finally(() => this.inFlight.delete(ref.uid));
+    this.inFlight.set(ref.uid, request);
+    return request;
   }
 
   /** The pod is gone: stop renewing, remove its token's files. */

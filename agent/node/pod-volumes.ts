@@ -16,7 +16,7 @@
 //
 // Nothing is kept in memory: after an agent restart the directories and mounts are found again.
 
-import { existsSync, fstatSync } from 'node:fs';
+import { existsSync, fstatSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseMemory, type Container, type Pod, type Volume } from '../../proto/resources';
@@ -62,6 +62,9 @@ export interface PodVolumesDeps {
 }
 
 export class PodVolumes {
+  /** Per pod, the work under way: a pod's containers are created at once, and each would set the volumes up. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(private readonly d: PodVolumesDeps) {}
 
   podDir(uid: string): string {
@@ -74,7 +77,11 @@ export class PodVolumes {
   }
 
   /** Every volume of the pod made and (object volumes) written now; idempotent. The first that cannot be is named. */
-  async setUp(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<SetUpResult> {
+  setUp(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<SetUpResult> {
+    return this.serialized(pod.metadata.uid ?? '', () => this.setUpAll(pod, lookup, facts));
+  }
+
+  private async setUpAll(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<SetUpResult> {
     for (const volume of pod.spec.volumes ?? []) {
       try {
         const problem = await this.setUpOne(pod, volume, lookup, facts);
@@ -87,7 +94,11 @@ export class PodVolumes {
   }
 
   /** The object volumes already made rewritten from the objects now (a changed ConfigMap reaches a running pod); true if any changed. */
-  async refresh(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<boolean> {
+  refresh(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<boolean> {
+    return this.serialized(pod.metadata.uid ?? '', () => this.refreshAll(pod, lookup, facts));
+  }
+
+  private async refreshAll(pod: Pod, lookup: ConfigLookup, facts: PodFacts): Promise<boolean> {
     let changed = false;
     for (const volume of pod.spec.volumes ?? []) {
       const kind = volumeKind(volume);
@@ -102,8 +113,16 @@ export class PodVolumes {
     return changed;
   }
 
-  /** The container's volumeMounts as bind mounts; `env` expands subPathExpr. Call after setUp. */
-  async containerMounts(pod: Pod, container: Container, env: ReadonlyMap<string, string>): Promise<MountsResult> {
+  /**
+   * The container's volumeMounts as bind mounts; `env` expands subPathExpr. Call after setUp, and
+   * again before a container with a subPath starts again: a subPath bound to a file its
+   * ConfigMap's update replaced is bound anew (the old one could not be mounted any more).
+   */
+  containerMounts(pod: Pod, container: Container, env: ReadonlyMap<string, string>): Promise<MountsResult> {
+    return this.serialized(pod.metadata.uid ?? '', () => this.mountsOf(pod, container, env));
+  }
+
+  private async mountsOf(pod: Pod, container: Container, env: ReadonlyMap<string, string>): Promise<MountsResult> {
     const mounts: VolumeMount[] = [];
     for (const [index, m] of (container.volumeMounts ?? []).entries()) {
       const volume = pod.spec.volumes?.find((v) => v.name === m.name);
@@ -126,13 +145,28 @@ export class PodVolumes {
   }
 
   /** Everything of the pod's on disk gone: its mounts first (never a recursive delete through one), then its directory. */
-  async tearDown(uid: string): Promise<void> {
+  tearDown(uid: string): Promise<void> {
+    return this.serialized(uid, () => this.removeAll(uid));
+  }
+
+  private async removeAll(uid: string): Promise<void> {
     const dir = this.podDir(uid);
     this.d.mounts.unmountUnder(dir);
     // A recursive delete through a bind mount would delete what it shows (a hostPath's files).
     const left = this.d.mounts.mountsUnder(dir);
     if (left.length > 0) throw new Error(`cannot remove the pod's directory: ${left.join(', ')} still mounted`);
     await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  /** fn after whatever is under way for the pod, failed or not. */
+  private serialized<T>(uid: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(uid) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(uid, tail);
+    void tail.then(() => {
+      if (this.queues.get(uid) === tail) this.queues.delete(uid);
+    });
+    return run;
   }
 
   // ---- one volume ----------------------------------------------------------------------------
@@ -192,7 +226,11 @@ export class PodVolumes {
    */
   private async subPathSource(pod: Pod, container: string, index: number, volume: string, root: string, subPath: string): Promise<string> {
     const target = path.join(this.podDir(pod.metadata.uid ?? ''), 'volume-subpaths', volume, container, String(index));
-    if (this.d.mounts.isMountPoint(target)) return target;
+    if (this.d.mounts.isMountPoint(target)) {
+      if (stillLinked(target)) return target;
+      // What it showed was unlinked since (an update swapped a ConfigMap's version away): bound anew.
+      this.d.mounts.unmountUnder(target);
+    }
     const native = berthFs();
     const rootFd = native.openRoot(toBytePath(root));
     let fd: number | undefined;
@@ -217,6 +255,15 @@ export class PodVolumes {
       if (fd !== undefined) native.close(fd);
       native.close(rootFd);
     }
+  }
+}
+
+/** False once the object a bind mount shows was removed from its directory (it can then no longer be mounted again). */
+function stillLinked(target: string): boolean {
+  try {
+    return statSync(target).nlink > 0;
+  } catch {
+    return false;
   }
 }
 

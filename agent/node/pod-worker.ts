@@ -305,6 +305,7 @@ export class PodWorker {
         if (spec) await this.create(pod, spec);
         return;
       case 'start-container':
+        if (spec) await this.repairSubPaths(pod, spec);
         await this.start(action.container, action.id, action.restart);
         return;
       case 'restart-container':
@@ -429,6 +430,19 @@ export class PodWorker {
     const built = containerEnv(pod, spec, lookup, this.facts(), services);
     if (!built.ok) return built;
     return { ok: true, env: built.env.map((line) => ({ name: line.slice(0, line.indexOf('=')), value: line.slice(line.indexOf('=') + 1) })) };
+  }
+
+  /** A container with subPath mounts that runs again: each bound anew if what it showed was replaced meanwhile. */
+  private async repairSubPaths(pod: Pod, spec: Container): Promise<void> {
+    if (!spec.volumeMounts?.some((m) => m.subPath || m.subPathExpr)) return;
+    try {
+      const lookup = this.d.podConfig ? await this.d.podConfig.lookup(pod) : { configMap: () => undefined, secret: () => undefined };
+      const env = this.containerEnv(pod, spec, lookup);
+      await this.d.volumes.containerMounts(pod, spec, new Map(env.ok ? env.env.map((e) => [e.name, e.value ?? '']) : []));
+    } catch (err) {
+      // The start says what is wrong, if anything still is.
+      this.d.log(`pod ${this.ref.namespace}/${this.ref.name}: container ${spec.name}: cannot renew its subPath mounts: ${(err as Error).message}`);
+    }
   }
 
   private async start(name: string, id: string, restart: boolean): Promise<void> {

@@ -2,7 +2,7 @@
 // most telling container reason wins over the phase (ImagePullBackOff, CrashLoopBackOff,
 // ContainerCreating, Completed, Error), a pod being deleted reads Terminating.
 
-import type { Condition, Pod } from '../../proto/resources';
+import type { Condition, ContainerStatus, Pod } from '../../proto/resources';
 import { humanDuration } from './age';
 
 export interface PodColumns {
@@ -22,18 +22,18 @@ export function podColumns(pod: Pod, now: Date): PodColumns {
   let readyContainers = 0;
   let lastRestart: number | undefined;
   let hasRunning = false;
+  const countRestarts = (c: ContainerStatus) => {
+    restarts += c.restartCount ?? 0;
+    const finished = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+    if (!Number.isNaN(finished) && (lastRestart === undefined || finished > lastRestart)) lastRestart = finished;
+  };
   // Init containers as kubectl's printPod reads them: the first not yet done names the state
   // (Init:0/2, Init:Error, Init:CrashLoopBackOff); started sidecars count as containers.
   const inits = pod.spec?.initContainers ?? [];
   const sidecars = new Set(inits.filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
   let initializing = false;
   for (const [i, c] of (pod.status?.initContainerStatuses ?? []).entries()) {
-    restarts += c.restartCount ?? 0;
-    const finished = c.lastState?.terminated?.finishedAt;
-    if (finished) {
-      const t = Date.parse(finished);
-      if (!Number.isNaN(t) && (lastRestart === undefined || t > lastRestart)) lastRestart = t;
-    }
+    countRestarts(c);
     const state = c.state ?? {};
     if (state.terminated && state.terminated.exitCode === 0) continue;
     if (sidecars.has(c.name) && c.started) {
@@ -53,12 +53,7 @@ export function podColumns(pod: Pod, now: Date): PodColumns {
   // Last container first, so that the first container's reason is the one left standing.
   for (let i = initializing && !conditionTrue(pod.status?.conditions, 'Initialized') ? -1 : statuses.length - 1; i >= 0; i--) {
     const c = statuses[i]!;
-    restarts += c.restartCount ?? 0;
-    const finished = c.lastState?.terminated?.finishedAt;
-    if (finished) {
-      const t = Date.parse(finished);
-      if (!Number.isNaN(t) && (lastRestart === undefined || t > lastRestart)) lastRestart = t;
-    }
+    countRestarts(c);
     const state = c.state ?? {};
     if (state.waiting?.reason) {
       reason = state.waiting.reason;

@@ -10,10 +10,8 @@ import * as path from 'node:path';
 import t from 'tap';
 import { linuxHostMounts } from '../../agent/node/host-mounts';
 import type { Pod } from '../../proto/resources';
-import { startTestAgent, makeTestHost } from '../fixtures/agent';
-import { startTestController } from '../fixtures/controller';
-import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
-import { startRegistry } from '../fixtures/registry';
+import type { LayerEntry } from '../fixtures/images';
+import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
 const config = (page: string) => `apiVersion: v1
@@ -94,19 +92,8 @@ function filesOnDiskContaining(dir: string, needle: string): string[] {
 }
 
 t.test('a web app on a ConfigMap and a Secret, as env and files, updated in place', async (t) => {
-  const host = makeTestHost(t);
-  const dir = t.testdir();
-  const registry = await startRegistry(t);
   const layer: LayerEntry[] = [{ path: 'bin/httpd', type: 'symlink', linkname: 'busybox' }, { path: 'bin/dd', type: 'symlink', linkname: 'busybox' }, { path: 'www', type: 'dir' }];
-  await pushImage(registry.host, 'web:1', await buildImage({ layers: [busyboxLayer(), layer] }));
-  const image = `${registry.host}/web:1`;
-  const controller = await startTestController(t, dir);
-  const agent = await startTestAgent(t, path.join(dir, 'agent'), ['--controller', controller.address, '--token', controller.token(), '--insecure-registry', registry.host], host);
-  const berth = controller.berth;
-  const file = (name: string, text: string) => {
-    fs.writeFileSync(path.join(dir, name), text);
-    return path.join(dir, name);
-  };
+  const { image, agent, berth, file, dir } = await startOneNodeCluster(t, 'web:1', layer);
 
   t.equal(berth(['apply', '-f', file('config.yaml', config('v1'))]).status, 0);
   const applied = berth(['apply', '-f', file('web.yaml', web(image)), '--wait=2m']);

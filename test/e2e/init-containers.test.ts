@@ -4,14 +4,10 @@
 // was prepared; READY counts the sidecar. An init container that fails is retried
 // (Init:CrashLoopBackOff), or fails the pod with restartPolicy Never (Init:Error).
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Pod } from '../../proto/resources';
-import { makeTestHost, startTestAgent } from '../fixtures/agent';
-import { startTestController } from '../fixtures/controller';
-import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
-import { startRegistry } from '../fixtures/registry';
+import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
 const app = (image: string) => `apiVersion: apps/v1
@@ -62,19 +58,7 @@ spec:
 `;
 
 t.test('init containers gate a Deployment until the Service they wait for exists', async (t) => {
-  const host = makeTestHost(t);
-  const dir = t.testdir();
-  const registry = await startRegistry(t);
-  const layer: LayerEntry[] = [{ path: 'bin/nslookup', type: 'symlink', linkname: 'busybox' }];
-  await pushImage(registry.host, 'tool:1', await buildImage({ layers: [busyboxLayer(), layer] }));
-  const image = `${registry.host}/tool:1`;
-  const controller = await startTestController(t, dir);
-  const agent = await startTestAgent(t, path.join(dir, 'agent'), ['--controller', controller.address, '--token', controller.token(), '--insecure-registry', registry.host], host);
-  const berth = controller.berth;
-  const file = (name: string, text: string) => {
-    fs.writeFileSync(path.join(dir, name), text);
-    return path.join(dir, name);
-  };
+  const { image, agent, berth, file, dir } = await startOneNodeCluster(t, 'tool:1', [{ path: 'bin/nslookup', type: 'symlink', linkname: 'busybox' }]);
   const pods = () => (JSON.parse(berth(['get', 'pods', '-l', 'app=app', '-o', 'json']).stdout) as { items: Pod[] }).items;
 
   t.equal(berth(['apply', '-f', file('app.yaml', app(image))]).status, 0);

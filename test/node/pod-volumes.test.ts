@@ -84,8 +84,21 @@ t.test('configMap on disk, Secret on a tmpfs, always read-only; updates reach th
   t.equal(fs.readFileSync(path.join(conf!.source, 'app.conf'), 'utf8'), 'mode=slow\n', 'the running pod sees the update');
   t.equal(fs.readFileSync(file!.source, 'utf8'), 'mode=fast\n', 'a subPath mount keeps the version it was made with, as in Kubernetes');
   t.equal(await volumes.refresh(pod, lookup, {}), false, 'unchanged: nothing written');
+  const again = await volumes.containerMounts(pod, pod.spec.containers[0]!, new Map());
+  t.equal(again.ok && fs.readFileSync(again.mounts[2]!.source, 'utf8'), 'mode=slow\n', 'a container that starts again gets its subPath bound anew (the old version was removed)');
   await volumes.tearDown(pod.metadata.uid!);
   t.notOk(fs.existsSync(volumes.podDir(pod.metadata.uid!)));
+});
+
+t.test("a pod's containers set its volumes up at once: one tmpfs, one version", async (t) => {
+  const { volumes } = setup(t);
+  const pod = podWith([{ name: 'creds', secret: { secretName: 'db' } }, { name: 'conf', configMap: { name: 'app' } }]);
+  const results = await Promise.all([1, 2, 3, 4].map(() => volumes.setUp(pod, lookup, {})));
+  t.ok(results.every((r) => r.ok));
+  t.equal(linuxHostMounts.mountsUnder(volumes.podDir(pod.metadata.uid!)).length, 1, 'the Secret volume is mounted once');
+  const conf = path.join(volumes.podDir(pod.metadata.uid!), 'volumes', 'kubernetes.io~configmap', 'conf');
+  t.equal(fs.readdirSync(conf).filter((n) => n.startsWith('..') && n !== '..data').length, 1, 'one version written');
+  await volumes.tearDown(pod.metadata.uid!);
 });
 
 t.test('a missing object is named; persistentVolumeClaim and propagation are refused clearly', async (t) => {
