@@ -5,7 +5,7 @@
 import type { Deployment, Pod, ReplicaSet, Resource } from '../../proto/resources';
 import { LiveObjects, type WatchSpec } from './live-objects';
 import { podColumns, podFailure, podReady } from './pod-status';
-import { isOwnedBy, rolloutWait, type RolloutState } from './rollout-state';
+import { isOwnedBy, ReadyClock, rolloutWait, STABLE_FOR_MS, type PodStability, type RolloutState } from './rollout-state';
 import type { ClusterClient } from './types';
 
 /** Kinds apply --wait waits for; others (namespaces) are done once stored. */
@@ -26,13 +26,13 @@ export interface TargetState {
 const key = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** Each target's state in `snapshot`; a target not yet seen is waiting. */
-export function waitVerdict(targets: Resource[], snapshot: Snapshot): TargetState[] {
+export function waitVerdict(targets: Resource[], snapshot: Snapshot, stability?: PodStability): TargetState[] {
   const byKey = new Map<string, Resource>([...snapshot.deployments, ...snapshot.replicaSets, ...snapshot.pods].map((o) => [key(o), o]));
   return targets.map((t) => {
     const ref = `${t.kind.toLowerCase()}/${t.metadata.name}`;
     const live = byKey.get(key(t));
     if (!live) return { ref, state: { state: 'waiting', message: `Waiting for ${ref} to appear...` } };
-    if (live.kind === 'Deployment') return { ref, state: rolloutWait(live as Deployment, snapshot.replicaSets, snapshot.pods) };
+    if (live.kind === 'Deployment') return { ref, state: rolloutWait(live as Deployment, snapshot.replicaSets, snapshot.pods, stability) };
     if (live.kind === 'ReplicaSet') return { ref, state: replicaSetWait(live as ReplicaSet, snapshot.pods) };
     return { ref, state: podWait(live as Pod) };
   });
@@ -79,8 +79,11 @@ export async function waitForApplied(client: ClusterClient, targets: Resource[],
   const live = new LiveObjects(client);
   const printed = new Map<string, string>();
   let last: TargetState[] = [];
+  const readyClock = new ReadyClock();
   const result = await live.until(specs, () => {
-    last = waitVerdict(waited, { deployments: live.list('Deployment'), replicaSets: live.list('ReplicaSet'), pods: live.list('Pod') });
+    const pods = live.list<Pod>('Pod');
+    readyClock.observe(pods, Date.now());
+    last = waitVerdict(waited, { deployments: live.list('Deployment'), replicaSets: live.list('ReplicaSet'), pods }, readyClock);
     for (const t of last) {
       if (printed.get(t.ref) !== t.state.message && t.state.state !== 'failed') {
         printed.set(t.ref, t.state.message);
@@ -90,7 +93,7 @@ export async function waitForApplied(client: ClusterClient, targets: Resource[],
     const failed = last.find((t) => t.state.state === 'failed');
     if (failed) return { ok: false, message: failed.state.message } as WaitOutcome;
     return last.every((t) => t.state.state === 'done') ? ({ ok: true } as WaitOutcome) : undefined;
-  }, timeoutMs);
+  }, timeoutMs, { recheckMs: STABLE_FOR_MS / 4 });
   if (result === 'timeout') {
     const pending = last.filter((t) => t.state.state !== 'done').map((t) => `${t.ref}: ${t.state.message}`);
     return { ok: false, message: `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${pending.length ? pending.join('; ') : 'the applied objects'}` };

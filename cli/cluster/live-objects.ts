@@ -33,7 +33,7 @@ export class LiveObjects {
    * Watch `specs` until `decide` returns something; 'timeout' when `timeoutMs` (if any) passes first.
    * Fails with the watch's error when the controller cannot be reached for good.
    */
-  until<T>(specs: WatchSpec[], decide: () => T | undefined, timeoutMs?: number): Promise<T | 'timeout'> {
+  until<T>(specs: WatchSpec[], decide: () => T | undefined, timeoutMs?: number, options: { recheckMs?: number } = {}): Promise<T | 'timeout'> {
     return new Promise<T | 'timeout'>((resolve, reject) => {
       const streams = new Set<Stream<WatchEvent>>();
       const synced = new Set<number>();
@@ -42,6 +42,7 @@ export class LiveObjects {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
+        clearInterval(recheck);
         for (const s of streams) s.cancel();
         fn();
       };
@@ -57,6 +58,8 @@ export class LiveObjects {
         }
         if (result !== undefined) finish(() => resolve(result as T));
       };
+      // A verdict that also depends on time (how long a pod has stayed ready) is asked again without an event.
+      const recheck = options.recheckMs ? setInterval(evaluate, options.recheckMs) : undefined;
 
       specs.forEach((spec, index) => {
         const map = this.objects.get(spec.kind) ?? new Map<string, Resource>();

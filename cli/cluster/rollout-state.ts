@@ -4,7 +4,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource } from '../../proto/resources';
-import { podFailure } from './pod-status';
+import { podFailure, podReady } from './pod-status';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
@@ -78,14 +78,14 @@ export function deploymentRolloutStatus(d: Deployment): RolloutState {
  * pod of an older template left; failed at once when a pod of the current template is stuck
  * (image pull, crash loop, unschedulable) or the progress deadline passed.
  */
-export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[]): RolloutState {
+export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[], stability?: PodStability): RolloutState {
   const ref = `deployment/${d.metadata.name}`;
   const owned = replicaSetsOf(d, replicaSets);
   const current = newReplicaSet(d, owned);
   const podsOf = (rs: ReplicaSet) => pods.filter((p) => isOwnedBy(p, rs));
-  const newPods = current ? podsOf(current) : owned.flatMap(podsOf);
-  for (const pod of [...newPods].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))) {
-    const failure = podFailure(pod);
+  const newPods = [...(current ? podsOf(current) : owned.flatMap(podsOf))].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+  for (const pod of newPods) {
+    const failure = podFailure(pod) ?? restarted(pod);
     if (failure) return { state: 'failed', message: `${ref}: pod ${pod.metadata.name}: ${failure.reason}${failure.message ? `: ${failure.message}` : ''}` };
   }
   const status = deploymentRolloutStatus(d);
@@ -103,5 +103,55 @@ export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[
   if (old.length > 0) {
     return { state: 'waiting', message: `Waiting for deployment "${d.metadata.name}" rollout to finish: ${old.length} old pods are pending termination...` };
   }
+  if (stability) {
+    // Ready for an instant is not ready: a container that exits at once was Ready until it did.
+    const holdMs = Math.max((d.spec.minReadySeconds ?? 0) * 1000, STABLE_FOR_MS);
+    const settling = newPods.filter((p) => !p.metadata.deletionTimestamp).filter((p) => {
+      const since = stability.readySince(p);
+      return since === undefined || stability.now - since < holdMs;
+    });
+    if (settling.length > 0) {
+      return { state: 'waiting', message: `Waiting for deployment "${d.metadata.name}" rollout to finish: ${settling.length} new pods have not stayed ready for ${holdMs / 1000}s yet...` };
+    }
+  }
   return status;
+}
+
+/** How long a new pod must have stayed ready (at least; minReadySeconds when longer) before a wait calls the rollout done. */
+export const STABLE_FOR_MS = 1000;
+
+/** When the waiting client saw each pod become ready (and stay so), by its own clock. */
+export interface PodStability {
+  readySince(pod: Pod): number | undefined;
+  now: number;
+}
+
+/** Watches pods go ready: each pod's first sighting as ready, forgotten when it is seen unready. */
+export class ReadyClock implements PodStability {
+  private readonly since = new Map<string, number>();
+  now = 0;
+
+  observe(pods: readonly Pod[], now: number): void {
+    this.now = now;
+    for (const pod of pods) {
+      const key = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (!podReady(pod)) this.since.delete(key);
+      else if (!this.since.has(key)) this.since.set(key, now);
+    }
+  }
+
+  readySince(pod: Pod): number | undefined {
+    return this.since.get(pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`);
+  }
+}
+
+/** A container of a new pod that has restarted: a crash loop, whatever the probes say now. */
+function restarted(pod: Pod): { reason: string; message: string } | undefined {
+  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    if ((c.restartCount ?? 0) === 0) continue;
+    const last = c.lastState?.terminated;
+    const exit = last ? ` (last exit: ${last.reason ?? 'Error'}, code ${last.exitCode})` : '';
+    return { reason: 'CrashLoopBackOff', message: `container ${c.name} has restarted ${c.restartCount} time${c.restartCount === 1 ? '' : 's'}${exit}` };
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@
 // Client-side as kubectl's: each reads the Deployment (and its ReplicaSets) and writes the
 // Deployment back with the resource version it read.
 
-import type { Deployment, ReplicaSet } from '../../proto/resources';
+import type { Deployment, Pod, ReplicaSet } from '../../proto/resources';
 import { durationFlag, intFlag, parseFlags } from '../common/args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
@@ -11,7 +11,7 @@ import { CliError } from '../common/errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
 import { planUndo, revisions } from './rollout-history';
-import { deploymentRolloutStatus, type RolloutState } from './rollout-state';
+import { deploymentRolloutStatus, ReadyClock, rolloutWait, STABLE_FOR_MS, type RolloutState } from './rollout-state';
 import type { Verb, VerbContext } from './types';
 import { updateWithRetry } from './update';
 
@@ -41,18 +41,24 @@ const status: Verb = async (ctx, argv) => {
     ctx.out(`${s.message}\n`);
     return 0;
   }
+  // The Deployment's status, and its pods too: a pod that was ready for an instant, or whose
+  // container has restarted, is not a rolled-out replica (a crash loop without a probe).
   const live = new LiveObjects(ctx.client);
+  const readyClock = new ReadyClock();
   let printed = '';
-  const result = await live.until<RolloutState>([{ kind: 'Deployment', namespace, fieldSelector: `metadata.name=${name}` }], () => {
+  const watched = [{ kind: 'Deployment', namespace, fieldSelector: `metadata.name=${name}` }, { kind: 'ReplicaSet', namespace }, { kind: 'Pod', namespace }];
+  const result = await live.until<RolloutState>(watched, () => {
     const d = live.list<Deployment>('Deployment').find((o) => o.metadata.name === name);
     if (!d) throw new CliError(`${pluralRef(resolveKind('Deployment'), name)} was deleted`);
-    const s = deploymentRolloutStatus(d);
+    const pods = live.list<Pod>('Pod');
+    readyClock.observe(pods, Date.now());
+    const s = rolloutWait(d, live.list<ReplicaSet>('ReplicaSet'), pods, readyClock);
     if (s.state !== 'failed' && s.message !== printed) {
       printed = s.message;
       ctx.out(`${s.message}\n`);
     }
     return s.state === 'waiting' ? undefined : s;
-  }, timeoutMs);
+  }, timeoutMs, { recheckMs: STABLE_FOR_MS / 4 });
   if (result === 'timeout') throw new CliError('timed out waiting for the condition');
   if (result.state === 'failed') throw new CliError(result.message);
   return 0;

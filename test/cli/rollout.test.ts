@@ -5,7 +5,7 @@ import t from 'tap';
 import type { Deployment, Pod, PodTemplateSpec, ReplicaSet } from '../../proto/resources';
 import { waitVerdict } from '../../cli/cluster/apply-wait';
 import { planUndo, revisions } from '../../cli/cluster/rollout-history';
-import { deploymentRolloutStatus, newReplicaSet, rolloutWait } from '../../cli/cluster/rollout-state';
+import { deploymentRolloutStatus, newReplicaSet, ReadyClock, rolloutWait } from '../../cli/cluster/rollout-state';
 
 const template = (image: string): PodTemplateSpec => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image }] } });
 
@@ -82,6 +82,29 @@ t.test('apply --wait: fails fast on a stuck new pod, waits for old pods to go', 
   t.same(rolloutWait(done, [old, current], newPods), { state: 'done', message: 'deployment "web" successfully rolled out' });
   t.same(rolloutWait(deployment({ ...rolledOut, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-bbb" has timed out progressing.' }] }), [current], []),
     { state: 'failed', message: 'deployment/web: deployment "web" exceeded its progress deadline: ReplicaSet "web-bbb" has timed out progressing.' });
+});
+
+t.test('a crash loop is never rolled out: a restarted container fails the wait, a pod counts once it stayed ready', async (t) => {
+  const current = replicaSet('web-bbb', 'web:2', 2);
+  const done = deployment(rolledOut);
+  const ready = (name: string, uid: string, restartCount = 0): Pod => ({
+    ...pod(name, current, { ...readyStatus, containerStatuses: [{ name: 'web', image: 'web:2', ready: true, restartCount, state: { running: {} }, ...(restartCount ? { lastState: { terminated: { exitCode: 1, reason: 'Error' } } } : {}) }] }),
+    metadata: { ...pod(name, current, readyStatus).metadata, uid },
+  });
+  const pods = [ready('web-bbb-1', 'u1'), ready('web-bbb-2', 'u2'), ready('web-bbb-3', 'u3')];
+  const clock = new ReadyClock();
+  clock.observe(pods, 10_000);
+  t.same(rolloutWait(done, [current], pods, clock), { state: 'waiting', message: 'Waiting for deployment "web" rollout to finish: 3 new pods have not stayed ready for 1s yet...' }, 'ready this instant');
+  clock.observe(pods, 11_000);
+  t.same(rolloutWait(done, [current], pods, clock), { state: 'done', message: 'deployment "web" successfully rolled out' }, 'ready for a second');
+  clock.observe([{ ...pods[0]!, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } }], 11_100);
+  clock.observe(pods, 11_200);
+  t.equal(rolloutWait(done, [current], pods, clock).state, 'waiting', 'unready in between: the second starts again');
+  const slow = deployment(rolledOut, { minReadySeconds: 5 });
+  clock.observe(pods, 14_000);
+  t.match(rolloutWait(slow, [current], pods, clock).message, /have not stayed ready for 5s yet/, 'minReadySeconds when longer');
+  t.same(rolloutWait(done, [current], [pods[0]!, ready('web-bbb-2', 'u2', 1), pods[2]!], clock),
+    { state: 'failed', message: 'deployment/web: pod web-bbb-2: CrashLoopBackOff: container web has restarted 1 time (last exit: Error, code 1)' }, 'running and ready now, but it restarted: no probe hides a crash loop');
 });
 
 t.test('waitVerdict: every applied Deployment and Pod, each on its own', async (t) => {
