@@ -141,7 +141,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     restart: runtimeRestartPolicy(containerRestartPolicy(pod, container), node.restartBackoff),
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
-    hostname: ref.name.slice(0, 63),
+    hostname: (pod.spec.hostname || ref.name).slice(0, 63),
     ...security,
     ...(securityOpt.length ? { securityOpt } : {}),
     ...(node.cgroup ? { cgroup: node.cgroup } : {}),

@@ -3,13 +3,13 @@
 // about the object.
 
 import type {
-  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
+  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Job, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
 import { toYaml } from './output';
 import { podColumns } from './pod-status';
-import { eventTime, formatSelector, nodeRoles } from './printers';
+import { eventTime, formatSelector, jobDuration, nodeRoles } from './printers';
 import { isOwnedBy, newReplicaSet, replicaSetsOf } from './rollout-state';
 
 export interface Related {
@@ -281,6 +281,32 @@ export function describeReplicaSet(rs: ReplicaSet, related: Related, now: Date):
   const count = (phase: string) => pods.filter((p) => (p.status?.phase ?? 'Pending') === phase).length;
   w.field(0, 'Pods Status', `${count('Running')} Running / ${count('Pending')} Waiting / ${count('Succeeded')} Succeeded / ${count('Failed')} Failed`);
   podTemplate(w, rs.spec.template);
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+export function describeJob(job: Job, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = job.status ?? {};
+  meta(w, job, true);
+  w.field(0, 'Selector', job.spec.selector ? formatSelector(job.spec.selector) : `batch.kubernetes.io/controller-uid=${job.metadata.uid ?? ''}`);
+  w.list(0, 'Labels', labelLines(job.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(job.metadata.annotations));
+  w.field(0, 'Parallelism', job.spec.parallelism ?? 1);
+  w.field(0, 'Completions', job.spec.completions ?? '<unset>');
+  w.field(0, 'Completion Mode', job.spec.completionMode ?? 'NonIndexed');
+  w.field(0, 'Suspend', job.spec.suspend ? 'true' : 'false');
+  w.field(0, 'Backoff Limit', job.spec.backoffLimit ?? 6);
+  if (job.spec.activeDeadlineSeconds !== undefined) w.field(0, 'Active Deadline Seconds', `${job.spec.activeDeadlineSeconds}s`);
+  if (job.spec.ttlSecondsAfterFinished !== undefined) w.field(0, 'TTL Seconds After Finished', job.spec.ttlSecondsAfterFinished);
+  if (s.startTime) w.field(0, 'Start Time', describeTime(s.startTime));
+  if (s.completionTime) w.field(0, 'Completed At', describeTime(s.completionTime));
+  const duration = jobDuration(job, now);
+  if (duration) w.field(0, 'Duration', duration);
+  w.field(0, 'Pods Statuses', `${s.active ?? 0} Active (${s.ready ?? 0} Ready) / ${s.succeeded ?? 0} Succeeded / ${s.failed ?? 0} Failed`);
+  if (job.spec.completionMode === 'Indexed') w.field(0, 'Completed Indexes', s.completedIndexes || '<none>');
+  podTemplate(w, job.spec.template);
+  conditionsTable(w, s.conditions, 'reason');
   eventsSection(w, related.events, now);
   return w.toString();
 }

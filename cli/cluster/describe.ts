@@ -1,11 +1,11 @@
 // berth describe KIND [NAME...] | KIND/NAME... [-n NS] [-l SEL]: each object with what is
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
-import { SERVICE_NAME_LABEL, type ConfigMap, type Deployment, type EndpointSlice, type Event, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Secret, type Service } from '../../proto/resources';
+import { SERVICE_NAME_LABEL, type ConfigMap, type Deployment, type EndpointSlice, type Event, type Job, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Secret, type Service } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS } from './args';
 import {
-  describeConfigMap, describeDeployment, describeGeneric, describeSecret, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
+  describeConfigMap, describeDeployment, describeGeneric, describeJob, describeSecret, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
 } from './describe-format';
 import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
@@ -52,6 +52,7 @@ export function describeObject(obj: Resource, info: KindInfo, related: Related, 
     case 'Pod': return describePod(obj as Pod, related, now);
     case 'Deployment': return describeDeployment(obj as Deployment, related, now);
     case 'ReplicaSet': return describeReplicaSet(obj as ReplicaSet, related, now);
+    case 'Job': return describeJob(obj as Job, related, now);
     case 'Node': return describeNode(obj as Node, related, now);
     case 'Namespace': return describeNamespace(obj as Namespace, related, now);
     case 'Service': return describeService(obj as Service, related, now);

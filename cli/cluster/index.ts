@@ -23,6 +23,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   rollout: async () => (await import('./rollout')).rollout,
   events: async () => (await import('./events')).events,
   logs: async () => (await import('./logs')).logs,
+  wait: async () => (await import('./wait')).wait,
   diff: async () => (await import('./diff')).diff,
   token: async () => (await import('./tokens')).token,
   user: async () => (await import('./users')).user,
@@ -50,6 +51,8 @@ export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: s
   if (CLUSTER_ONLY_VERBS.includes(verb)) return true;
   // `create configmap|secret` is kubectl's; `create IMAGE` stays docker's container create.
   if (verb === 'create') return CLUSTER_CREATE_KINDS.includes(args[0] ?? '');
+  // `wait --for=...` is kubectl's; `wait CONTAINER` stays docker's.
+  if (verb === 'wait') return args.some((a) => a === '--for' || a.startsWith('--for='));
   if (!SHARED_VERBS.includes(verb)) return false;
   if (flags.server !== undefined) return true;
   if (flags.agent !== undefined) return false;
@@ -81,7 +84,8 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
                                         Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
-  logs POD|deployment/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
+  logs POD|deployment/NAME|job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
+  wait --for=condition=NAME[=VALUE]|--for=delete KIND/NAME... [-l SEL] [--timeout 30s]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]
   token create [--ttl 24h] [--description TEXT] | token list | token delete ID
                                         Join tokens for agents (berth agent --token)

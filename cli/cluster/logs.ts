@@ -1,8 +1,8 @@
-// berth logs POD | pod/POD | deployment/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps] [-n NS]
+// berth logs POD | pod/POD | deployment/NAME | job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps] [-n NS]
 // A pod container's log, from the agent running it through the controller (Cluster.Logs).
 
 import { StringDecoder } from 'node:string_decoder';
-import type { Deployment, Pod, ReplicaSet } from '../../proto/resources';
+import type { Deployment, Job, Pod, ReplicaSet } from '../../proto/resources';
 import { intFlag, parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { onInterrupt } from './interrupt';
@@ -26,7 +26,16 @@ async function podName(client: ClusterClient, arg: string, namespace: string, er
   const info = resolveKind(arg.slice(0, slash));
   const name = arg.slice(slash + 1);
   if (info.kind === 'Pod') return name;
-  if (info.kind !== 'Deployment') throw new CliError(`cannot get logs of ${info.plural}: name a pod or a deployment`);
+  if (info.kind === 'Job') {
+    // kubectl's choice for a Job: its first pod, by name.
+    const job = await client.get<Job>('Job', namespace, name);
+    const { items } = await client.list<Pod>('Pod', { namespace });
+    const pods = items.filter((p) => isOwnedBy(p, job)).sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+    if (pods.length === 0) throw new CliError(`job "${name}" has no pods`);
+    if (pods.length > 1) err(`Found ${pods.length} pods, using pod/${pods[0]!.metadata.name}\n`);
+    return pods[0]!.metadata.name!;
+  }
+  if (info.kind !== 'Deployment') throw new CliError(`cannot get logs of ${info.plural}: name a pod, a deployment or a job`);
   const d = await client.get<Deployment>('Deployment', namespace, name);
   const [{ items: replicaSets }, { items: pods }] = await Promise.all([
     client.list<ReplicaSet>('ReplicaSet', { namespace }),

@@ -1,8 +1,8 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, ConfigMap, Deployment, EndpointSlice, Event, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
-import { age } from './age';
+import type { ClusterRoleBinding, ConfigMap, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
+import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
 
 export interface Columns {
@@ -44,6 +44,28 @@ const n = (v: number | undefined) => String(v ?? 0);
 function templateColumns(spec: { template: { spec: { containers: Array<{ name: string; image: string }> } }; selector: LabelSelector }): string[] {
   const containers = spec.template?.spec?.containers ?? [];
   return [containers.map((c) => c.name).join(','), containers.map((c) => c.image).join(','), formatSelector(spec.selector)];
+}
+
+/** kubectl's Job STATUS: the condition that holds (Complete, Failed, Suspended...), else Running. */
+export function jobStatus(job: Job): string {
+  if (job.metadata.deletionTimestamp) return 'Terminating';
+  const holds = (type: string) => job.status?.conditions?.some((c) => c.type === type && c.status === 'True');
+  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet', 'Suspended']) if (holds(type)) return type;
+  return 'Running';
+}
+
+/** "3/5"; a work queue (no completions): "1/1 of 3". */
+export function jobCompletions(job: Job): string {
+  const succeeded = job.status?.succeeded ?? 0;
+  return job.spec.completions !== undefined ? `${succeeded}/${job.spec.completions}` : `${succeeded}/1 of ${job.spec.parallelism ?? 1}`;
+}
+
+/** From the start to completion (or now while it runs); empty before it started. */
+export function jobDuration(job: Job, now: Date): string {
+  const start = Date.parse(job.status?.startTime ?? '');
+  if (Number.isNaN(start)) return '';
+  const end = Date.parse(job.status?.completionTime ?? '');
+  return humanDuration((Number.isNaN(end) ? now.getTime() : end) - start);
 }
 
 /** Ready / NotReady / Unknown, plus SchedulingDisabled when cordoned. */
@@ -120,6 +142,17 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const rs = obj as ReplicaSet;
       const s = rs.status ?? {};
       return { base: [String(rs.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rs.metadata.creationTimestamp, now)], wide: templateColumns(rs.spec) };
+    },
+  },
+  Job: {
+    header: ['STATUS', 'COMPLETIONS', 'DURATION', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const job = obj as Job;
+      return {
+        base: [jobStatus(job), jobCompletions(job), jobDuration(job, now), age(job.metadata.creationTimestamp, now)],
+        wide: templateColumns({ template: job.spec.template, selector: job.spec.selector ?? {} }),
+      };
     },
   },
   Node: {

@@ -7,7 +7,7 @@ import { CliError } from '../common/errors';
 
 /** The kind a user typed, or an error in kubectl's words. */
 export function resolveKind(name: string): KindInfo {
-  const info = kindInfo(name.replace(/\.(apps|coordination\.k8s\.io)$/, '').replace(/\.v1$/, ''));
+  const info = kindInfo(name.replace(/\.v1$/, '').replace(/\.(apps|batch|coordination\.k8s\.io|discovery\.k8s\.io|rbac\.authorization\.k8s\.io)$/, ''));
   if (!info) throw new CliError(`the server doesn't have a resource type "${name}"`);
   return info;
 }

@@ -78,7 +78,7 @@ export function deploymentRolloutStatus(d: Deployment): RolloutState {
  * pod of an older template left; failed at once when a pod of the current template is stuck
  * (image pull, crash loop, unschedulable) or the progress deadline passed.
  */
-export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[], stability?: PodStability): RolloutState {
+export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[], stability?: PodStability, options: { failOnStuckPods?: boolean } = {}): RolloutState {
   const ref = `deployment/${d.metadata.name}`;
   const owned = replicaSetsOf(d, replicaSets);
   const current = newReplicaSet(d, owned);
@@ -86,7 +86,11 @@ export function rolloutWait(d: Deployment, replicaSets: ReplicaSet[], pods: Pod[
   const newPods = [...(current ? podsOf(current) : owned.flatMap(podsOf))].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
   for (const pod of newPods) {
     const failure = podFailure(pod) ?? restarted(pod);
-    if (failure) return { state: 'failed', message: `${ref}: pod ${pod.metadata.name}: ${failure.reason}${failure.message ? `: ${failure.message}` : ''}` };
+    if (!failure) continue;
+    const what = `pod ${pod.metadata.name}: ${failure.reason}${failure.message ? `: ${failure.message}` : ''}`;
+    // apply --wait fails fast; rollout status waits as kubectl's does (a stuck pod may yet start), but never calls it done.
+    if (options.failOnStuckPods === false) return { state: 'waiting', message: `Waiting for deployment "${d.metadata.name}" rollout to finish: ${what}...` };
+    return { state: 'failed', message: `${ref}: ${what}` };
   }
   const status = deploymentRolloutStatus(d);
   if (status.state === 'failed') {

@@ -52,7 +52,7 @@ const status: Verb = async (ctx, argv) => {
     if (!d) throw new CliError(`${pluralRef(resolveKind('Deployment'), name)} was deleted`);
     const pods = live.list<Pod>('Pod');
     readyClock.observe(pods, Date.now());
-    const s = rolloutWait(d, live.list<ReplicaSet>('ReplicaSet'), pods, readyClock);
+    const s = rolloutWait(d, live.list<ReplicaSet>('ReplicaSet'), pods, readyClock, { failOnStuckPods: false });
     if (s.state !== 'failed' && s.message !== printed) {
       printed = s.message;
       ctx.out(`${s.message}\n`);

@@ -10,15 +10,21 @@ import { MASTERS_GROUP } from './identity';
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 
+const WORKLOADS = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'daemonsets', 'statefulsets', 'statefulsets/scale'];
 const viewRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'pods/log', 'pods/status', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status'], verbs: READ },
-  { apiGroups: ['apps'], resources: ['deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale'], verbs: READ },
+  { apiGroups: [''], resources: ['pods', 'pods/log', 'pods/status', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status', 'services', 'services/status', 'endpoints', 'configmaps', 'persistentvolumeclaims'], verbs: READ },
+  { apiGroups: ['apps'], resources: [...WORKLOADS, 'deployments/status', 'replicasets/status', 'daemonsets/status', 'statefulsets/status'], verbs: READ },
+  { apiGroups: ['batch'], resources: ['jobs', 'jobs/status', 'cronjobs', 'cronjobs/status'], verbs: READ },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
 ];
+// As Kubernetes' edit: everything view reads, written, and Secrets (which view may not read).
 const editRules: PolicyRule[] = [
   ...viewRules,
-  { apiGroups: [''], resources: ['pods', 'serviceaccounts'], verbs: WRITE },
-  { apiGroups: [''], resources: ['pods/exec', 'pods/attach'], verbs: ['create', 'get'] },
-  { apiGroups: ['apps'], resources: ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale'], verbs: WRITE },
+  { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'configmaps', 'persistentvolumeclaims'], verbs: WRITE },
+  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
+  { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+  { apiGroups: ['apps'], resources: WORKLOADS, verbs: WRITE },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
 ];
 const adminRules: PolicyRule[] = [
   ...editRules,

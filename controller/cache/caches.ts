@@ -2,7 +2,7 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { Deployment, EndpointSlice, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
+import type { Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -10,6 +10,7 @@ export interface Caches {
   pods: Informer<Pod>;
   replicaSets: Informer<ReplicaSet>;
   deployments: Informer<Deployment>;
+  jobs: Informer<Job>;
   nodes: Informer<Node>;
   leases: Informer<Lease>;
   namespaces: Informer<Namespace>;
@@ -24,6 +25,7 @@ export function newCaches(registry: Registry): Caches {
     pods: new Informer<Pod>(registry, 'Pod'),
     replicaSets: new Informer<ReplicaSet>(registry, 'ReplicaSet'),
     deployments: new Informer<Deployment>(registry, 'Deployment'),
+    jobs: new Informer<Job>(registry, 'Job'),
     nodes: new Informer<Node>(registry, 'Node'),
     leases: new Informer<Lease>(registry, 'Lease'),
     namespaces: new Informer<Namespace>(registry, 'Namespace'),

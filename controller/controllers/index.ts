@@ -5,6 +5,7 @@ import type { Clock, Registry } from '../objects';
 import { deploymentLoop } from './deployment/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
+import { jobLoop } from './job/loop';
 import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
 import type { PodNetworkOptions } from './nodeipam/plan';
@@ -29,6 +30,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
   return runControllers(options.registry, options.clock, [
     deploymentLoop,
     replicaSetLoop,
+    jobLoop,
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
     garbageCollectorLoop,

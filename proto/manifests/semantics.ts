@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
@@ -17,6 +17,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return [...workloadIssues(resource), ...strategyIssues(resource)];
     case 'ReplicaSet':
       return workloadIssues(resource);
+    case 'Job':
+      return jobIssues(resource);
     case 'Service':
       return serviceIssues(resource);
     case 'ConfigMap':
@@ -48,6 +50,35 @@ function workloadIssues(w: Deployment | ReplicaSet): FieldIssue[] {
   const restartPolicy = template.spec.restartPolicy;
   if (restartPolicy !== undefined && restartPolicy !== 'Always') {
     out.push(issue(['spec', 'template', 'spec', 'restartPolicy'], `must be Always in a ${w.kind}'s pod template (its pods are replaced, not restarted in place)`));
+  }
+  out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec']));
+  return out;
+}
+
+/** A Job's pods end: they restart in place (OnFailure) or not at all (Never), as Kubernetes requires. */
+function jobIssues(job: Job): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { template, selector } = job.spec;
+  const policyAt = ['spec', 'template', 'spec', 'restartPolicy'];
+  const restartPolicy = template.spec.restartPolicy;
+  if (restartPolicy === undefined) out.push(issue(['spec', 'template', 'spec'], 'restartPolicy: Required value: valid values: "OnFailure", "Never"'));
+  else if (restartPolicy === 'Always') out.push(issue(policyAt, 'Unsupported value: "Always": supported values: "OnFailure", "Never"'));
+  if (job.spec.completionMode === 'Indexed' && job.spec.completions === undefined) {
+    out.push(issue(['spec', 'completions'], 'Required value: when completionMode is Indexed'));
+  }
+  if (job.spec.podFailurePolicy && restartPolicy !== undefined && restartPolicy !== 'Never') {
+    out.push(issue(policyAt, 'only "Never" is supported when podFailurePolicy is specified'));
+  }
+  (job.spec.podFailurePolicy?.rules ?? []).forEach((rule, i) => {
+    const at = ['spec', 'podFailurePolicy', 'rules', i];
+    if (!rule.onExitCodes === !rule.onPodConditions) out.push(issue(at, 'specify one of onExitCodes and onPodConditions, but not both'));
+    if (rule.action === 'FailIndex' && job.spec.completionMode !== 'Indexed') out.push(issue([...at, 'action'], 'FailIndex may only be used when completionMode is Indexed'));
+    if (rule.onExitCodes?.operator === 'In' && rule.onExitCodes.values.includes(0)) out.push(issue([...at, 'onExitCodes', 'values'], 'must not be 0 for the In operator'));
+  });
+  if (selector) {
+    out.push(...selectorIssues(selector, ['spec', 'selector']));
+    if (!job.spec.manualSelector) out.push(issue(['spec', 'selector'], '`selector` will be auto-generated: set manualSelector: true to choose it'));
+    else if (!selects(selector, template.metadata?.labels ?? {})) out.push(issue(['spec', 'selector'], "does not select the pod template's labels (spec.template.metadata.labels)"));
   }
   out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec']));
   return out;

@@ -3,7 +3,7 @@
 // Pure: returns a new object and never touches its input (which may be a frozen cache entry).
 
 import {
-  KINDS, type Container, type Deployment, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
+  KINDS, type Container, type Deployment, type Job, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
   type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
 } from './types';
 
@@ -27,6 +27,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
       break;
     case 'ReplicaSet':
       defaultReplicaSet(out);
+      break;
+    case 'Job':
+      defaultJob(out);
       break;
     case 'Service':
       defaultService(out);
@@ -53,6 +56,17 @@ function defaultDeployment(d: Deployment): void {
     spec.strategy.rollingUpdate.maxSurge ??= '25%';
     spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
   }
+  defaultTemplate(spec.template);
+}
+
+/** Kubernetes' Job defaults: one pod to one success unless told, 6 retries, not suspended. */
+function defaultJob(job: Job): void {
+  const spec = job.spec;
+  if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
   defaultTemplate(spec.template);
 }
 
@@ -104,7 +118,7 @@ function defaultPodSpec(spec: PodSpec | undefined): void {
   if (!spec) return;
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
-  for (const c of spec.containers ?? []) defaultContainer(c);
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) defaultContainer(c);
 }
 
 function defaultContainer(c: Container): void {

@@ -432,6 +432,69 @@ export interface ReplicaSet {
   status?: ReplicaSetStatus;
 }
 
+// --- batch/v1 Job ---
+
+/** podFailurePolicy's exit-code matcher: the first container (or the one named) whose exit code is (not) among `values`. */
+export interface PodFailurePolicyOnExitCodesRequirement {
+  containerName?: string;
+  operator: 'In' | 'NotIn';
+  values: number[];
+}
+
+export interface PodFailurePolicyOnPodConditionsPattern {
+  type: string;
+  status?: 'True' | 'False' | 'Unknown';
+}
+
+export interface PodFailurePolicyRule {
+  /** FailJob: the Job fails at once; Ignore: not counted against backoffLimit; Count: counted (the default); FailIndex: the index fails (Indexed). */
+  action: 'FailJob' | 'Ignore' | 'Count' | 'FailIndex';
+  onExitCodes?: PodFailurePolicyOnExitCodesRequirement;
+  onPodConditions?: PodFailurePolicyOnPodConditionsPattern[];
+}
+
+export interface JobSpec {
+  /** Pods running at once; default 1. */
+  parallelism?: number;
+  /** Successful pods (or indexes) needed; unset with parallelism set: a work queue (done when one succeeds and all end). */
+  completions?: number;
+  completionMode?: 'NonIndexed' | 'Indexed';
+  /** Failed pods (and, with OnFailure, container restarts) tolerated before the Job fails; default 6. */
+  backoffLimit?: number;
+  /** Seconds from the Job's start after which it fails (DeadlineExceeded) and its pods stop. */
+  activeDeadlineSeconds?: number;
+  /** Seconds after the Job finished (Complete or Failed) at which it is deleted with its pods. */
+  ttlSecondsAfterFinished?: number;
+  suspend?: boolean;
+  podFailurePolicy?: { rules: PodFailurePolicyRule[] };
+  selector?: LabelSelector;
+  manualSelector?: boolean;
+  template: PodTemplateSpec;
+}
+
+export interface JobStatus {
+  /** Complete, Failed, Suspended (and FailureTarget/SuccessCriteriaMet before the end), with Kubernetes' reasons. */
+  conditions?: Condition[];
+  startTime?: string;
+  completionTime?: string;
+  active?: number;
+  ready?: number;
+  succeeded?: number;
+  failed?: number;
+  /** Indexed: the indexes that succeeded, as ranges ("0-2,4"). */
+  completedIndexes?: string;
+  failedIndexes?: string;
+}
+
+/** Runs pods to completion: `completions` successes, `parallelism` at a time, retried up to backoffLimit. */
+export interface Job {
+  apiVersion: 'batch/v1';
+  kind: 'Job';
+  metadata: ObjectMeta;
+  spec: JobSpec;
+  status?: JobStatus;
+}
+
 // --- v1 Node (made by agents) ---
 
 export interface NodeAddress {
@@ -710,7 +773,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
-  | Service | EndpointSlice | ConfigMap | Secret;
+  | Service | EndpointSlice | ConfigMap | Secret | Job;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -729,6 +792,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Pod', apiVersion: 'v1', plural: 'pods', aliases: ['pod', 'po'], namespaced: true },
   { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', aliases: ['deployment', 'deploy'], namespaced: true },
   { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', aliases: ['replicaset', 'rs'], namespaced: true },
+  { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', aliases: ['job'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },

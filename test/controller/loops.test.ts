@@ -25,7 +25,10 @@ async function startCluster(t: Test, nodeCount: number, options: { readyAfterMs?
   t.teardown(() => client.close());
   const nodes: HollowNode[] = [];
   for (let i = 1; i <= nodeCount; i++) nodes.push(await startHollowNode(t, controller, `node-${i}`, { readyAfterMs: options.readyAfterMs ?? 50, labels: { zone: i === 1 ? 'a' : 'b' } }));
-  return { controller, client, nodes };
+  const cluster = { controller, client, nodes };
+  // As a user checks get nodes: the scheduler spreads over the nodes it knows to be Ready.
+  await waitFor(`${nodeCount} nodes Ready`, async () => (await list<Node>(cluster, 'nodes')).filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === nodeCount, 15_000);
+  return cluster;
 }
 
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;

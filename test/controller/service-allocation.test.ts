@@ -60,7 +60,8 @@ t.test('node ports: allocated in range, a named one held, taken and out-of-range
   const ports = a.spec.ports!.map((p) => p.nodePort!);
   t.ok(ports.every((p) => p >= 30000 && p <= 30009), `in the range (${ports.join(', ')})`);
   t.not(ports[0], ports[1], 'one per port');
-  const b = await registry.create(service('b', { type: 'NodePort', ports: [{ port: 80, nodePort: ports[0] === 30005 ? 30006 : 30005 }] }));
+  const free = [30005, 30006, 30007].find((p) => !ports.includes(p))!;
+  const b = await registry.create(service('b', { type: 'NodePort', ports: [{ port: 80, nodePort: free }] }));
   const named = b.spec.ports![0]!.nodePort!;
   await t.rejects(registry.create(service('c', { type: 'NodePort', ports: [{ port: 81 }, { name: 'x', port: 82, nodePort: named }].map((p, i) => ({ ...p, name: p.name ?? `p${i}` })) })), {
     message: `Service "c" is invalid: spec.ports[1].nodePort: Invalid value: ${named}: provided port is already allocated`,

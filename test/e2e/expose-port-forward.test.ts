@@ -42,7 +42,7 @@ spec:
   selector: {matchExpressions: [{key: app, operator: In, values: [picky]}]}
   template:
     metadata: {labels: {app: picky}}
-    spec: {containers: [{name: main, image: ${image}}]}
+    spec: {containers: [{name: main, image: ${image}, command: [sleep, "3600"]}]}
 `;
 
 const client = (image: string) => `apiVersion: v1
