@@ -41,7 +41,9 @@ export interface Rejection {
 /** Undefined: admitted. */
 export function admitPod(input: AdmissionInput): Rejection | undefined {
   const { pod, node, admitted } = input;
-  if (node.spec?.unschedulable) return predicate('NodeUnschedulable', 'node(s) were unschedulable');
+  // A DaemonSet's pod tolerates node.kubernetes.io/unschedulable, as Kubernetes adds it: a cordoned node keeps its daemons.
+  const daemon = pod.metadata.ownerReferences?.some((r) => r.controller === true && r.kind === 'DaemonSet') ?? false;
+  if (node.spec?.unschedulable && !daemon) return predicate('NodeUnschedulable', 'node(s) were unschedulable');
 
   const allocatable = nodeAllocatable(node);
   const used = { cpu: 0, memory: 0 };

@@ -3,7 +3,7 @@
 // about the object.
 
 import type {
-  Condition, ConfigMap, Container, ContainerState, Deployment, EndpointSlice, Event, Job, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
+  Condition, ConfigMap, Container, ContainerState, DaemonSet, Deployment, EndpointSlice, Event, Job, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
@@ -281,6 +281,27 @@ export function describeReplicaSet(rs: ReplicaSet, related: Related, now: Date):
   const count = (phase: string) => pods.filter((p) => (p.status?.phase ?? 'Pending') === phase).length;
   w.field(0, 'Pods Status', `${count('Running')} Running / ${count('Pending')} Waiting / ${count('Succeeded')} Succeeded / ${count('Failed')} Failed`);
   podTemplate(w, rs.spec.template);
+  eventsSection(w, related.events, now);
+  return w.toString();
+}
+
+export function describeDaemonSet(ds: DaemonSet, related: Related, now: Date): string {
+  const w = new DescribeWriter();
+  const s = ds.status ?? {};
+  meta(w, ds, true);
+  w.field(0, 'Selector', formatSelector(ds.spec.selector));
+  w.field(0, 'Node-Selector', Object.entries(ds.spec.template.spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>');
+  w.list(0, 'Labels', labelLines(ds.metadata.labels));
+  w.list(0, 'Annotations', annotationLines(ds.metadata.annotations));
+  w.field(0, 'Desired Number of Nodes Scheduled', s.desiredNumberScheduled ?? 0);
+  w.field(0, 'Current Number of Nodes Scheduled', s.currentNumberScheduled ?? 0);
+  w.field(0, 'Number of Nodes Scheduled with Up-to-date Pods', s.updatedNumberScheduled ?? 0);
+  w.field(0, 'Number of Nodes Scheduled with Available Pods', s.numberAvailable ?? 0);
+  w.field(0, 'Number of Nodes Misscheduled', s.numberMisscheduled ?? 0);
+  const pods = (related.pods ?? []).filter((p) => isOwnedBy(p, ds));
+  const count = (phase: string) => pods.filter((p) => (p.status?.phase ?? 'Pending') === phase).length;
+  w.field(0, 'Pods Status', `${count('Running')} Running / ${count('Pending')} Waiting / ${count('Succeeded')} Succeeded / ${count('Failed')} Failed`);
+  podTemplate(w, ds.spec.template);
   eventsSection(w, related.events, now);
   return w.toString();
 }

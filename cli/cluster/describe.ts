@@ -1,11 +1,11 @@
 // berth describe KIND [NAME...] | KIND/NAME... [-n NS] [-l SEL]: each object with what is
 // related to it (a Deployment's ReplicaSets, a node's pods) and the events about it.
 
-import { SERVICE_NAME_LABEL, type ConfigMap, type Deployment, type EndpointSlice, type Event, type Job, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Secret, type Service } from '../../proto/resources';
+import { SERVICE_NAME_LABEL, type ConfigMap, type DaemonSet, type Deployment, type EndpointSlice, type Event, type Job, type KindInfo, type Namespace, type Node, type Pod, type ReplicaSet, type Resource, type Secret, type Service } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { NAMESPACE_OPTIONS } from './args';
 import {
-  describeConfigMap, describeDeployment, describeGeneric, describeJob, describeSecret, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
+  describeConfigMap, describeDaemonSet, describeDeployment, describeGeneric, describeJob, describeSecret, describeNamespace, describeNode, describePod, describeReplicaSet, describeService, type Related,
 } from './describe-format';
 import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
@@ -34,6 +34,7 @@ async function relatedTo(client: ClusterClient, obj: Resource, info: KindInfo): 
     case 'Deployment':
       return { events, replicaSets: (await client.list<ReplicaSet>('ReplicaSet', { namespace })).items };
     case 'ReplicaSet':
+    case 'DaemonSet':
       return { events, pods: (await client.list<Pod>('Pod', { namespace })).items };
     case 'Node': {
       const { items } = await client.list<Pod>('Pod', { fieldSelector: `spec.nodeName=${obj.metadata.name}` });
@@ -53,6 +54,7 @@ export function describeObject(obj: Resource, info: KindInfo, related: Related, 
     case 'Deployment': return describeDeployment(obj as Deployment, related, now);
     case 'ReplicaSet': return describeReplicaSet(obj as ReplicaSet, related, now);
     case 'Job': return describeJob(obj as Job, related, now);
+    case 'DaemonSet': return describeDaemonSet(obj as DaemonSet, related, now);
     case 'Node': return describeNode(obj as Node, related, now);
     case 'Namespace': return describeNamespace(obj as Namespace, related, now);
     case 'Service': return describeService(obj as Service, related, now);

@@ -1,7 +1,7 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, ConfigMap, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
+import type { ClusterRoleBinding, ConfigMap, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
 
@@ -142,6 +142,19 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const rs = obj as ReplicaSet;
       const s = rs.status ?? {};
       return { base: [String(rs.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rs.metadata.creationTimestamp, now)], wide: templateColumns(rs.spec) };
+    },
+  },
+  DaemonSet: {
+    header: ['DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'NODE SELECTOR', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const ds = obj as DaemonSet;
+      const s = ds.status ?? {};
+      const selector = Object.entries(ds.spec.template.spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>';
+      return {
+        base: [n(s.desiredNumberScheduled), n(s.currentNumberScheduled), n(s.numberReady), n(s.updatedNumberScheduled), n(s.numberAvailable), selector, age(ds.metadata.creationTimestamp, now)],
+        wide: templateColumns(ds.spec),
+      };
     },
   },
   Job: {

@@ -3,7 +3,7 @@
 // no old pods left, and a fast failure when a new pod cannot start.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource } from '../../proto/resources';
+import type { DaemonSet, Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource } from '../../proto/resources';
 import { podFailure, podReady } from './pod-status';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -71,6 +71,19 @@ export function deploymentRolloutStatus(d: Deployment): RolloutState {
     return { state: 'waiting', message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...` };
   }
   return { state: 'done', message: `deployment "${name}" successfully rolled out` };
+}
+
+/** kubectl rollout status's verdict on a DaemonSet (RollingUpdate), from its status. */
+export function daemonSetRolloutStatus(ds: DaemonSet): RolloutState {
+  const name = ds.metadata.name;
+  const s = ds.status ?? {};
+  if ((ds.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) return { state: 'waiting', message: 'Waiting for daemon set spec update to be observed...' };
+  const desired = s.desiredNumberScheduled ?? 0;
+  const updated = s.updatedNumberScheduled ?? 0;
+  const available = s.numberAvailable ?? 0;
+  if (updated < desired) return { state: 'waiting', message: `Waiting for daemon set "${name}" rollout to finish: ${updated} out of ${desired} new pods have been updated...` };
+  if (available < desired) return { state: 'waiting', message: `Waiting for daemon set "${name}" rollout to finish: ${available} of ${updated} updated pods are available...` };
+  return { state: 'done', message: `daemon set "${name}" successfully rolled out` };
 }
 
 /**

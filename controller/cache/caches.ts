@@ -2,7 +2,7 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
+import type { DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -11,6 +11,7 @@ export interface Caches {
   replicaSets: Informer<ReplicaSet>;
   deployments: Informer<Deployment>;
   jobs: Informer<Job>;
+  daemonSets: Informer<DaemonSet>;
   nodes: Informer<Node>;
   leases: Informer<Lease>;
   namespaces: Informer<Namespace>;
@@ -26,6 +27,7 @@ export function newCaches(registry: Registry): Caches {
     replicaSets: new Informer<ReplicaSet>(registry, 'ReplicaSet'),
     deployments: new Informer<Deployment>(registry, 'Deployment'),
     jobs: new Informer<Job>(registry, 'Job'),
+    daemonSets: new Informer<DaemonSet>(registry, 'DaemonSet'),
     nodes: new Informer<Node>(registry, 'Node'),
     leases: new Informer<Lease>(registry, 'Lease'),
     namespaces: new Informer<Namespace>(registry, 'Namespace'),

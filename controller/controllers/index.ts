@@ -2,6 +2,7 @@
 // their helpers are internal; tests import them by path.
 
 import type { Clock, Registry } from '../objects';
+import { daemonSetLoop } from './daemonset/loop';
 import { deploymentLoop } from './deployment/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
@@ -31,6 +32,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     deploymentLoop,
     replicaSetLoop,
     jobLoop,
+    daemonSetLoop,
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
     garbageCollectorLoop,

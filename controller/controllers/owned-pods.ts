@@ -7,10 +7,11 @@
 import type { Pod, Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { ignoreNotFound } from '../objects';
-import { eventFor } from './meta';
+import type { Caches, Informer } from '../cache';
+import { eventFor, isControlledBy } from './meta';
 import type { HandlerResult } from './queue';
-import { requeueAfter, type ControllerContext } from './run-controller';
-import type { EventSpec, ObjectRef } from './types';
+import { objectLoop, requeueAfter, type ControlLoop, type ControllerContext } from './run-controller';
+import type { EventSpec, ObjectRef, Plan } from './types';
 import type { WrittenRevisions } from './written';
 
 export class OwnedPods {
@@ -59,4 +60,44 @@ export class OwnedPods {
   result(requeueAfterMs: number | undefined): HandlerResult | undefined {
     return this.refused ? { requeue: true } : requeueAfter(requeueAfterMs);
   }
+}
+
+/** The actions every pod-owning planner returns, carried out the same way. */
+export type PodAction =
+  | { type: 'create-pod'; pod: Pod }
+  | { type: 'delete-pod'; pod: ObjectRef }
+  | { type: 'event'; event: EventSpec };
+
+/**
+ * A loop over a kind that owns pods (ReplicaSet, Job, DaemonSet): its key -> `plan` over the
+ * object and the pods it controls -> pods created and deleted as above, events recorded; the
+ * kind's own actions (its status, its deletion) go to `other`. Woken by the object and its pods.
+ */
+export function podOwnerLoop<T extends Resource, A extends { type: string }>(options: {
+  workers: number;
+  objects: (caches: Caches) => Informer<T>;
+  component: string;
+  createdMessage: (name: string) => string;
+  plan(ctx: ControllerContext, object: T, pods: Pod[]): Plan<A | PodAction>;
+  other(ctx: ControllerContext, object: T, action: A, written: WrittenRevisions): Promise<void>;
+}): ControlLoop {
+  return objectLoop({
+    workers: options.workers,
+    objects: options.objects,
+    owned: (caches) => caches.pods,
+    async reconcile(ctx, object, written) {
+      const { namespace } = object.metadata;
+      const pods = ctx.caches.pods.list((p) => p.metadata.namespace === namespace && isControlledBy(p, object));
+      const { actions, requeueAfterMs } = options.plan(ctx, object, pods);
+      const owned = new OwnedPods(ctx, object, options.component, written, options.createdMessage);
+      for (const action of actions) {
+        const pod = action as PodAction;
+        if (pod.type === 'create-pod') await owned.create(pod.pod);
+        else if (pod.type === 'delete-pod') await owned.delete(pod.pod);
+        else if (pod.type === 'event') owned.record(pod.event);
+        else await options.other(ctx, object, action as A, written);
+      }
+      return owned.result(requeueAfterMs);
+    },
+  });
 }

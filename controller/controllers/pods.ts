@@ -64,3 +64,11 @@ export function nextAvailableDelay(pods: readonly Pod[], minReadySeconds: number
 export function maxRestarts(pod: Pod): number {
   return Math.max(0, ...(pod.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0));
 }
+
+/**
+ * A DaemonSet's pod: it tolerates its node being not ready or unreachable (Kubernetes adds those
+ * NoExecute tolerations), so the node lifecycle never evicts it; it stays bound to its node.
+ */
+export function isDaemonPod(pod: Pod): boolean {
+  return pod.metadata.ownerReferences?.some((r) => r.controller === true && r.kind === 'DaemonSet') ?? false;
+}

@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type DaemonSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import type { PathSegment, FieldIssue } from './types';
@@ -16,6 +16,7 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'Deployment':
       return [...workloadIssues(resource), ...strategyIssues(resource)];
     case 'ReplicaSet':
+    case 'DaemonSet':
       return workloadIssues(resource);
     case 'Job':
       return jobIssues(resource);
@@ -34,7 +35,7 @@ function issue(path: PathSegment[], message: string): FieldIssue {
 }
 
 /** A Deployment or ReplicaSet: its selector must select its own pods, which must keep running. */
-function workloadIssues(w: Deployment | ReplicaSet): FieldIssue[] {
+function workloadIssues(w: Deployment | ReplicaSet | DaemonSet): FieldIssue[] {
   const out: FieldIssue[] = [];
   const { selector, template } = w.spec;
   out.push(...selectorIssues(selector, ['spec', 'selector']));

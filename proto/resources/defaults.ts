@@ -3,7 +3,7 @@
 // Pure: returns a new object and never touches its input (which may be a frozen cache entry).
 
 import {
-  KINDS, type Container, type Deployment, type Job, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
+  KINDS, type Container, type DaemonSet, type Deployment, type Job, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
   type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
 } from './types';
 
@@ -31,6 +31,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'Job':
       defaultJob(out);
       break;
+    case 'DaemonSet':
+      defaultDaemonSet(out);
+      break;
     case 'Service':
       defaultService(out);
       break;
@@ -56,6 +59,21 @@ function defaultDeployment(d: Deployment): void {
     spec.strategy.rollingUpdate.maxSurge ??= '25%';
     spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
   }
+  defaultTemplate(spec.template);
+}
+
+/** Kubernetes' DaemonSet defaults: a rolling update one node at a time. */
+function defaultDaemonSet(ds: DaemonSet): void {
+  const spec = ds.spec;
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.maxUnavailable ??= 1;
+    spec.updateStrategy.rollingUpdate.maxSurge ??= 0;
+  }
+  spec.minReadySeconds ??= 0;
+  spec.revisionHistoryLimit ??= 10;
   defaultTemplate(spec.template);
 }
 

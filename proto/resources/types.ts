@@ -432,6 +432,50 @@ export interface ReplicaSet {
   status?: ReplicaSetStatus;
 }
 
+// --- apps/v1 DaemonSet ---
+
+export interface DaemonSetUpdateStrategy {
+  /** RollingUpdate (the default): pods of an old template are replaced node by node; OnDelete: only when deleted. */
+  type?: 'RollingUpdate' | 'OnDelete';
+  rollingUpdate?: {
+    /** Nodes whose daemon pod may be unavailable during the update: a number or a percentage; default 1. */
+    maxUnavailable?: number | string;
+    /** Nodes that may run an old and a new pod at once; default 0. */
+    maxSurge?: number | string;
+  };
+}
+
+export interface DaemonSetSpec {
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  updateStrategy?: DaemonSetUpdateStrategy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+}
+
+export interface DaemonSetStatus {
+  observedGeneration?: number;
+  /** Nodes that should run the daemon pod. */
+  desiredNumberScheduled?: number;
+  /** Nodes that should run it and run at least one. */
+  currentNumberScheduled?: number;
+  /** Nodes that run it but should not. */
+  numberMisscheduled?: number;
+  numberReady?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
+}
+
+/** One pod of its template on every node its nodeSelector matches. */
+export interface DaemonSet {
+  apiVersion: 'apps/v1';
+  kind: 'DaemonSet';
+  metadata: ObjectMeta;
+  spec: DaemonSetSpec;
+  status?: DaemonSetStatus;
+}
+
 // --- batch/v1 Job ---
 
 /** podFailurePolicy's exit-code matcher: the first container (or the one named) whose exit code is (not) among `values`. */
@@ -773,7 +817,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
-  | Service | EndpointSlice | ConfigMap | Secret | Job;
+  | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -793,6 +837,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', aliases: ['deployment', 'deploy'], namespaced: true },
   { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', aliases: ['replicaset', 'rs'], namespaced: true },
   { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', aliases: ['job'], namespaced: true },
+  { kind: 'DaemonSet', apiVersion: 'apps/v1', plural: 'daemonsets', aliases: ['daemonset', 'ds'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },

@@ -71,7 +71,7 @@ t.test('renewTime + grace < now: Ready=Unknown, NodeNotReady; no eviction yet', 
 t.test('not Ready for exactly the eviction timeout: nothing; 1 ms more: evict and bump once', async (t) => {
   const lostAt = T0 + 4001;
   const unknown = node('n1', { status: 'Unknown', reason: 'NodeStatusUnknown', lastTransitionTime: iso(lostAt) });
-  const pods = { n1: [pod('a', 'n1'), pod('b', 'n1'), pod('c', 'n1', true)], n2: [pod('z', 'n2')] };
+  const pods = { n1: [pod('a', 'n1'), pod('b', 'n1'), pod('c', 'n1', true)] };
 
   const before = run([unknown], [lease('n1', T0)], pods, lostAt + 10_000);
   t.same(before.actions, [], 'at the boundary: not yet');
@@ -82,7 +82,7 @@ t.test('not Ready for exactly the eviction timeout: nothing; 1 ms more: evict an
   t.same(of(p, 'evict-pod'), [
     { type: 'evict-pod', pod: { namespace: 'default', name: 'a', uid: 'uid-a' }, nodeName: 'n1' },
     { type: 'evict-pod', pod: { namespace: 'default', name: 'b', uid: 'uid-b' }, nodeName: 'n1' },
-  ], 'pods already being deleted, and pods of other nodes, are left alone');
+  ], 'pods already being deleted are left alone');
   const [bump] = of(p, 'bump-node-epoch');
   t.equal(bump?.nodeName, 'n1');
   t.same(bump?.lease.spec, { holderIdentity: 'n1', leaseDurationSeconds: 4, acquireTime: iso(now), renewTime: iso(T0), leaseTransitions: 4 });
@@ -164,4 +164,20 @@ t.test("a node that stops renewing has its ready pods marked not ready at once, 
     [['a', 'Ready', 'False', 'Node n1 stopped renewing its lease.']], "only n1's pod that was ready; n2's renews");
   const fresh = run([node('n1', {})], [lease('n1', now)], { n1: [ready(pod('a', 'n1'))] }, now);
   t.same(of(fresh, 'mark-pod-not-ready'), [], 'a renewing node: nothing');
+});
+
+t.test("pods bound to a node that does not exist are deleted (Kubernetes' pod GC), after a few seconds' quarantine; DaemonSet pods are never evicted", async (t) => {
+  const ready = node('n1', { status: 'True', reason: 'AgentReady', lastTransitionTime: iso(T0) });
+  const orphan = { ...pod('o', 'gone'), metadata: { ...pod('o', 'gone').metadata, creationTimestamp: iso(T0) } };
+  const fresh = run([ready], [lease('n1', T0)], { gone: [orphan] }, T0 + 1000);
+  t.same(of(fresh, 'delete-orphaned-pod'), [], 'a new pod may name a node that is registering');
+  t.ok(fresh.requeueAfterMs! <= 4001, 'looked at again when the quarantine ends');
+  const later = run([ready], [lease('n1', T0 + 5000)], { gone: [orphan] }, T0 + 6000);
+  t.same(of(later, 'delete-orphaned-pod'), [{ type: 'delete-orphaned-pod', pod: { namespace: 'default', name: 'o', uid: 'uid-o' }, nodeName: 'gone' }]);
+
+  const lostAt = T0 + 4001;
+  const unknown = node('n1', { status: 'Unknown', reason: 'NodeStatusUnknown', lastTransitionTime: iso(lostAt) });
+  const daemon = { ...pod('d', 'n1'), metadata: { ...pod('d', 'n1').metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: 'ds-uid', controller: true }] } };
+  const evicted = run([unknown], [lease('n1', T0)], { n1: [pod('a', 'n1'), daemon] }, lostAt + 10_001);
+  t.same(of(evicted, 'evict-pod').map((a) => a.pod.name), ['a'], "a DaemonSet's pod tolerates its node being lost");
 });

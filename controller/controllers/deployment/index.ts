@@ -3,7 +3,7 @@
 
 export { plan } from './plan';
 export { templateHash, sameTemplate } from './hash';
-export { maxSurge, maxUnavailable, resolveFenceposts } from './fenceposts';
+export { maxSurge, maxUnavailable, resolveFenceposts, scaledValue } from './fenceposts';
 export { revisionNumber } from './revision';
 export {
   POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, DESIRED_REPLICAS_ANNOTATION,

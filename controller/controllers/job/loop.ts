@@ -3,43 +3,20 @@
 // the garbage collector). Its pods' changes wake it too.
 
 import { ignoreNotFound } from '../../objects';
-import { isControlledBy } from '../meta';
-import { OwnedPods } from '../owned-pods';
-import type { HandlerResult } from '../queue';
+import { podOwnerLoop } from '../owned-pods';
 import { randomSuffix } from '../replicaset';
-import { objectLoop, writeStatus } from '../run-controller';
+import { writeStatus } from '../run-controller';
 import { createdMessage, plan } from './plan';
-import { JOB_CONTROLLER } from './types';
+import { JOB_CONTROLLER, type JobAction } from './types';
 
-export const jobLoop = objectLoop({
+export const jobLoop = podOwnerLoop({
   workers: 2,
   objects: (caches) => caches.jobs,
-  owned: (caches) => caches.pods,
-
-  async reconcile(ctx, job, written): Promise<HandlerResult | undefined> {
-    const { namespace } = job.metadata;
-    const pods = ctx.caches.pods.list((p) => p.metadata.namespace === namespace && isControlledBy(p, job));
-    const { actions, requeueAfterMs } = plan(job, pods, ctx.clock(), randomSuffix);
-    const owned = new OwnedPods(ctx, job, JOB_CONTROLLER, written, createdMessage);
-    for (const action of actions) {
-      switch (action.type) {
-        case 'create-pod':
-          await owned.create(action.pod);
-          break;
-        case 'delete-pod':
-          await owned.delete(action.pod);
-          break;
-        case 'update-job-status':
-          await writeStatus(ctx, ctx.caches.jobs, written, job, action.status);
-          break;
-        case 'delete-job':
-          written.note(ctx.caches.jobs, await ctx.registry.delete('Job', action.job.namespace, action.job.name).catch(ignoreNotFound));
-          break;
-        case 'event':
-          owned.record(action.event);
-          break;
-      }
-    }
-    return owned.result(requeueAfterMs);
+  component: JOB_CONTROLLER,
+  createdMessage,
+  plan: (ctx, job, pods) => plan(job, pods, ctx.clock(), randomSuffix),
+  async other(ctx, job, action: Extract<JobAction, { type: 'update-job-status' | 'delete-job' }>, written) {
+    if (action.type === 'update-job-status') await writeStatus(ctx, ctx.caches.jobs, written, job, action.status);
+    else written.note(ctx.caches.jobs, await ctx.registry.delete('Job', action.job.namespace, action.job.name).catch(ignoreNotFound));
   },
 });

@@ -18,7 +18,7 @@ export function nodeLifecycleLoop(options: NodeLifecycleOptions): ControlLoop {
       caches.nodes.onChange(() => enqueue(NODES_KEY));
       caches.leases.onChange(() => enqueue(NODES_KEY));
       caches.pods.onChange((_type, pod) => {
-        if (pod.spec.nodeName && pod.metadata.deletionTimestamp) enqueue(NODES_KEY);
+        if (pod.spec.nodeName && (pod.metadata.deletionTimestamp || !caches.nodes.get(undefined, pod.spec.nodeName))) enqueue(NODES_KEY);
       });
     },
     initialKeys: [NODES_KEY],
@@ -42,6 +42,11 @@ async function reconcileNodes(ctx: ControllerContext, written: WrittenRevisions,
           ({ ...n, status: { ...n.status, conditions: replaceCondition(n.status?.conditions, action.condition) } }), { keepStatus: false }));
         break;
       case 'evict-pod':
+        written.note(ctx.caches.pods, await ctx.registry.delete('Pod', action.pod.namespace, action.pod.name, { force: true }).catch(ignoreNotFound));
+        break;
+      case 'delete-orphaned-pod':
+        // The cache may not have seen a node that just registered: its absence is confirmed first.
+        if (await ctx.registry.tryGet('Node', undefined, action.nodeName)) break;
         written.note(ctx.caches.pods, await ctx.registry.delete('Pod', action.pod.namespace, action.pod.name, { force: true }).catch(ignoreNotFound));
         break;
       case 'mark-pod-not-ready':

@@ -3,11 +3,14 @@
 import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../../proto/resources';
 import { getCondition, newCondition } from '../conditions';
 import { eventFor, keyOf, refOf, timeOf } from '../meta';
-import { isBeingDeleted } from '../pods';
+import { isBeingDeleted, isDaemonPod } from '../pods';
 import { isDeclaredLost, withEpochBumped } from '../../nodes/rules';
 import { NODE_CONTROLLER, NodeReason, type NodeAction, type NodeLifecycleOptions, type NodePlan } from './types';
 
 const UNKNOWN_MESSAGE = 'Agent stopped renewing its lease.';
+
+/** How long a new pod bound to an unknown node is left alone (its node may be registering). */
+export const ORPHAN_QUARANTINE_MS = 5_000;
 const READY_MESSAGE = 'berth agent is posting ready status';
 
 /**
@@ -67,13 +70,29 @@ export function plan(
 
     // Lost: evict its pods, and bump its epoch once.
     for (const pod of podsByNode.get(name) ?? []) {
-      if (isBeingDeleted(pod)) continue;
+      if (isBeingDeleted(pod) || isDaemonPod(pod)) continue;
       actions.push({ type: 'evict-pod', pod: refOf(pod), nodeName: name });
       events.push(event(pod, 'Normal', 'NodeControllerEviction', `Marking for deletion Pod ${keyOf(pod)} from Node ${name}`));
     }
     if (lease && !isDeclaredLost(lease)) {
       actions.push({ type: 'bump-node-epoch', nodeName: name, lease: withEpochBumped(lease, now) });
       events.push(event(node, 'Normal', 'DeletingAllPods', `Deleting all Pods from Node ${name}.`));
+    }
+  }
+
+  // Pods bound to a node that is not there: nothing will ever stop or report them. A pod made a
+  // moment ago may name a node that is registering: it gets a few seconds first.
+  const known = new Set(nodes.map((n) => n.metadata.name));
+  for (const [name, pods] of podsByNode) {
+    if (known.has(name)) continue;
+    for (const pod of pods) {
+      const age = t - (timeOf(pod.metadata.creationTimestamp) ?? t);
+      if (age < ORPHAN_QUARANTINE_MS) {
+        soonest(ORPHAN_QUARANTINE_MS - age + 1);
+        continue;
+      }
+      actions.push({ type: 'delete-orphaned-pod', pod: refOf(pod), nodeName: name });
+      events.push(event(pod, 'Normal', 'PodGCOrphaned', `Deleting pod ${keyOf(pod)}: its node ${name} does not exist`));
     }
   }
 

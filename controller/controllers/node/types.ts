@@ -46,6 +46,11 @@ export type NodeAction =
    * receiving traffic now, long before the eviction (Kubernetes' MarkPodsNotReady).
    */
   | { type: 'mark-pod-not-ready'; pod: ObjectRef; condition: Condition }
+  /**
+   * Delete, without waiting for an agent, a pod bound to a node that does not exist (deleted, or
+   * never was): Kubernetes' pod garbage collector. The executor confirms the node's absence first.
+   */
+  | { type: 'delete-orphaned-pod'; pod: ObjectRef; nodeName: string }
   /** Write the Lease with its epoch bumped (conditional on its resourceVersion). */
   | { type: 'bump-node-epoch'; nodeName: string; lease: Lease }
   | EventAction;

@@ -1,0 +1,64 @@
+// A DaemonSet following its nodes, on real agents: a pod on the first node, one more when a second
+// agent joins, none left for it once that node leaves the cluster (its agent stopped, the node
+// deleted); rollout status and get ds as kubectl's; a template change rolls out node by node.
+
+import * as path from 'node:path';
+import t from 'tap';
+import type { DaemonSet, Pod } from '../../proto/resources';
+import { makeTestHost, startTestAgent } from '../fixtures/agent';
+import { startOneNodeCluster } from '../fixtures/one-node';
+import { eventually } from '../fixtures/wait';
+
+const daemonSet = (image: string, version: string) => `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: main, image: ${image}, command: [sh, -c, "echo ${version}; exec sleep 3600"]}]
+`;
+
+t.test('a DaemonSet follows a node joining and leaving', async (t) => {
+  const cluster = await startOneNodeCluster(t, 'tool:1');
+  const { image, berth, file, controller, dir } = cluster;
+  const podsByNode = () => {
+    const pods = (JSON.parse(berth(['get', 'pods', '-l', 'app=node-agent', '-o', 'json']).stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+    return pods.map((p) => `${p.spec.nodeName}:${p.status?.phase}`).sort();
+  };
+  const firstNode = (JSON.parse(berth(['get', 'nodes', '-o', 'json']).stdout) as { items: { metadata: { name: string } }[] }).items[0]!.metadata.name;
+
+  t.equal(berth(['apply', '-f', file('ds.yaml', daemonSet(image, 'v1'))]).status, 0);
+  const rolled = berth(['rollout', 'status', 'daemonset/node-agent', '--timeout=90s']);
+  t.match(rolled.stdout, /daemon set "node-agent" successfully rolled out\n$/, rolled.stderr);
+  t.same(podsByNode(), [`${firstNode}:Running`]);
+
+  // A second node joins.
+  const second = await startTestAgent(t, path.join(dir, 'agent-b'), ['--controller', controller.address, '--token', controller.token(), '--node-name', 'node-b', '--insecure-registry', image.split('/')[0]!], makeTestHost(t));
+  await eventually('a pod on the new node too', () => {
+    const pods = podsByNode();
+    return pods.length === 2 && pods.every((p) => p.endsWith(':Running')) ? pods : undefined;
+  }, 90_000, 300);
+  t.same(podsByNode(), [`${firstNode}:Running`, 'node-b:Running'].sort());
+  t.match(berth(['get', 'ds']).stdout, /^NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE\nnode-agent\s+2\s+2\s+2\s+2\s+2\s+<none>\s+/);
+
+  // A template change rolls out node by node.
+  t.equal(berth(['apply', '-f', file('ds.yaml', daemonSet(image, 'v2'))]).status, 0);
+  const rolledAgain = berth(['rollout', 'status', 'daemonset/node-agent', '--timeout=90s']);
+  t.equal(rolledAgain.status, 0, rolledAgain.stderr);
+  const pods = (JSON.parse(berth(['get', 'pods', '-l', 'app=node-agent', '-o', 'json']).stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+  t.same(pods.map((p) => berth(['logs', p.metadata.name!]).stdout).sort(), ['v2\n', 'v2\n'], 'both nodes run the new template');
+
+  // The node leaves: its agent stops and the node is deleted.
+  await second.stop();
+  t.equal(berth(['delete', 'node', 'node-b']).status, 0);
+  await eventually('no pod left for the node that left', () => (podsByNode().length === 1 ? true : undefined), 60_000, 300);
+  t.same(podsByNode(), [`${firstNode}:Running`]);
+  await eventually('desired 1', () => (JSON.parse(berth(['get', 'ds', 'node-agent', '-o', 'json']).stdout) as DaemonSet).status?.desiredNumberScheduled === 1, 30_000, 300);
+
+  t.equal(berth(['delete', 'ds', 'node-agent']).status, 0);
+  await eventually('no containers left', () => cluster.agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
+  await cluster.agent.stop();
+});
