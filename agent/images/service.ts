@@ -19,7 +19,7 @@ import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
 import { importLayer } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
-import { createRegistryClient, normalizeRegistryKey, type RegistryClient, type RegistryOptions } from './registry';
+import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
 import type { ImageRecord, ImageStore, ImportLayerArgs } from './types';
 
 export interface ImageServiceOptions {
@@ -104,8 +104,11 @@ export class ImageService implements ImageStore {
     this.registry.close();
   }
 
-  async pull(reference: string, options: PullOptions = {}): Promise<ImageRecord> {
-    return this.holdingCollector(() => pullImage(this.pullDeps, reference, options));
+  /** Pull; `credentials` (by registry host) are tried first for this pull only (a pod's imagePullSecrets). */
+  async pull(reference: string, options: PullOptions & { credentials?: ReadonlyMap<string, Credentials> } = {}): Promise<ImageRecord> {
+    const { credentials, ...pullOptions } = options;
+    const deps = credentials?.size ? { ...this.pullDeps, registry: this.registry.withCredentials(credentials) } : this.pullDeps;
+    return this.holdingCollector(() => pullImage(deps, reference, pullOptions));
   }
 
   /** What pull, load and commit work with. */

@@ -6,6 +6,7 @@ import type { Container, PullPolicy } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { familiarString, parseReference } from '../oci';
 import type { ImageRecord, ImageService } from '../images';
+import type { Credentials } from '../images/registry';
 import { backoffDelay, PULL_BACKOFF } from './backoff';
 import type { Clock } from './types';
 
@@ -22,6 +23,13 @@ export function canonicalImage(image: string): string {
   const ref = parseReference(image);
   return ref.digest ? image : familiarString({ ...ref, tag: ref.tag ?? 'latest' });
 }
+
+/**
+ * Pulls and their failures are shared by the pods that pull an image with the same credentials
+ * (`scope`: their imagePullSecrets' names): a pod with a Secret does not wait out the back-off of
+ * a pod without one, nor joins its doomed pull.
+ */
+const pullKey = (image: string, scope: string): string => (scope ? `${canonicalImage(image)}\n${scope}` : canonicalImage(image));
 
 /** Kubernetes' default: Always for :latest or no tag, IfNotPresent otherwise. */
 export function pullPolicyOf(container: Container): PullPolicy {
@@ -57,22 +65,25 @@ export class ImagePuller {
     }
   }
 
-  isPulling(image: string): boolean {
-    return this.inflight.has(canonicalImage(image));
+  isPulling(image: string, scope = ''): boolean {
+    return this.inflight.has(pullKey(image, scope));
   }
 
-  /** The last pull's failure while the image has not been pulled since. */
-  failure(image: string): PullFailure | undefined {
-    return this.failures.get(canonicalImage(image));
+  /** The last pull's failure while the image has not been pulled since (with the same credentials). */
+  failure(image: string, scope = ''): PullFailure | undefined {
+    return this.failures.get(pullKey(image, scope));
   }
 
-  /** Pull, or join the pull of the same image under way. Rejects with the registry's error. */
-  pull(image: string): Promise<ImageRecord> {
-    const key = canonicalImage(image);
+  /**
+   * Pull, or join the pull of the same image under way. `credentials`: the pod's imagePullSecrets,
+   * tried first. Rejects with the registry's error.
+   */
+  pull(image: string, credentials?: ReadonlyMap<string, Credentials>, scope = ''): Promise<ImageRecord> {
+    const key = pullKey(image, scope);
     this.pruneFailures();
     const running = this.inflight.get(key);
     if (running) return running;
-    const pulling = this.images.pull(key).then(
+    const pulling = this.images.pull(canonicalImage(image), credentials?.size ? { credentials } : {}).then(
       (record) => {
         this.failures.delete(key);
         return record;

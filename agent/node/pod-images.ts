@@ -4,6 +4,7 @@
 // pod's image, and the worker is woken when a pull ends.
 
 import type { Container, Pod } from '../../proto/resources';
+import type { Credentials } from '../images/registry';
 import type { EventRecorder } from './event-recorder';
 import { canonicalImage, pullPolicyOf, type ImagePuller } from './image-puller';
 import { containerHash, podContainers } from './naming';
@@ -15,6 +16,10 @@ export interface PodImagesDeps {
   clock: Clock;
   /** A pull ended: the worker looks again. */
   kick(): void;
+  /** The pod's imagePullSecrets as credentials by registry host, and the names of those that could not be read. */
+  pullCredentials?(): Promise<{ credentials: ReadonlyMap<string, Credentials>; missing: string[] }>;
+  /** Whose credentials the pod pulls with (its imagePullSecrets' names): pulls are shared only within one. */
+  pullScope?(): string;
 }
 
 export class PodImages {
@@ -35,13 +40,30 @@ export class PodImages {
     this.pulled.delete(container);
   }
 
+  private scope(): string {
+    return this.d.pullScope?.() ?? '';
+  }
+
+  /** The pod's pull secrets; one that cannot be read is told (the kubelet's warning) and the pull goes on without it. */
+  private async credentials(): Promise<ReadonlyMap<string, Credentials>> {
+    if (!this.d.pullCredentials) return new Map();
+    try {
+      const { credentials, missing } = await this.d.pullCredentials();
+      if (missing.length) this.d.events.record(this.ref, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`);
+      return credentials;
+    } catch (err) {
+      this.d.events.record(this.ref, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve image pull secrets: ${(err as Error).message}; attempting to pull the image may not succeed.`);
+      return new Map();
+    }
+  }
+
   start(container: string, image: string): void {
     if (this.pulling.has(container)) return;
     const { puller, events, clock } = this.d;
     this.pulling.set(container, image);
     const started = clock.now();
     events.record(this.ref, 'Normal', 'Pulling', `Pulling image "${image}"`, container);
-    puller.pull(image).then(
+    this.credentials().then((credentials) => puller.pull(image, credentials, this.scope())).then(
       (record) => {
         this.pulled.set(container, { image, imageId: record.id });
         events.record(this.ref, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${((clock.now() - started) / 1000).toFixed(3)}s`, container);
@@ -76,7 +98,7 @@ export class PodImages {
     }
     const policy = pullPolicyOf(spec);
     if (this.pulling.get(spec.name) === spec.image) {
-      const before = puller.failure(spec.image);
+      const before = puller.failure(spec.image, this.scope());
       return { state: 'pulling', ...(before ? { previousFailure: before.message } : {}) };
     }
     const mine = this.pulled.get(spec.name);
@@ -86,7 +108,7 @@ export class PodImages {
       if (record) return { state: 'present', imageId: record.id };
     }
     if (policy === 'Never') return { state: 'never', message: `Container image "${spec.image}" is not present with pull policy of Never` };
-    const failure = puller.failure(spec.image);
+    const failure = puller.failure(spec.image, this.scope());
     if (failure) return { state: 'failed', message: failure.message, failedAt: failure.failedAt, retryAt: failure.retryAt };
     return { state: 'missing' };
   }

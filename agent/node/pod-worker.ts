@@ -27,6 +27,7 @@ import { PodImages } from './pod-images';
 import { PodProbes } from './pod-probes';
 import type { PodTokens } from './pod-tokens';
 import { podStatus } from './pod-status';
+import { pullSecretCredentials } from './pull-secrets';
 import { hasObjectVolumes, type PodVolumes } from './pod-volumes';
 import { readLocalhostProfile } from './seccomp-profiles';
 import {
@@ -99,7 +100,15 @@ export class PodWorker {
   private volumesRefreshAt = 0;
 
   constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {
-    this.podImages = new PodImages(ref, { puller: d.puller, events: d.events, clock: d.clock, kick: () => this.kick() });
+    this.podImages = new PodImages(ref, {
+      puller: d.puller, events: d.events, clock: d.clock, kick: () => this.kick(),
+      pullCredentials: async () => {
+        const pod = this.desired;
+        if (!pod?.spec.imagePullSecrets?.length || !d.podConfig) return { credentials: new Map(), missing: [] };
+        return pullSecretCredentials(pod, await d.podConfig.lookup(pod));
+      },
+      pullScope: () => (this.desired?.spec.imagePullSecrets ?? []).map((s) => s.name).sort().join(','),
+    });
     this.probes = new PodProbes(ref, {
       containers: d.containers,
       events: d.events,

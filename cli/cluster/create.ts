@@ -7,12 +7,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ConfigMap, Resource, Secret } from '../../proto/resources';
+import type { ConfigMap, CronJob, Job, Resource, Secret } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { isNotFound } from './errors';
 import { formatObjects } from './output';
-import type { Verb } from './types';
+import { objectRef, pluralRef, resolveKind } from './resource-names';
+import type { Verb, VerbContext } from './types';
 
 const SOURCE_FLAGS = {
   'from-literal': { type: 'string', multiple: true },
@@ -45,19 +46,21 @@ export const create: Verb = async (ctx, argv) => {
   } else if (what === 'secret') {
     const [type, ...more] = rest;
     ({ object, flags } = secret(type, more));
+  } else if (what === 'job') {
+    ({ object, flags } = await job(ctx, rest));
   } else {
-    throw new CliError(`berth create supports configmap and secret generic|docker-registry|tls (got ${JSON.stringify(what ?? '')})`);
+    throw new CliError(`berth create supports configmap, secret generic|docker-registry|tls and job (got ${JSON.stringify(what ?? '')})`);
   }
   const dryRun = flags['dry-run'];
   if (dryRun !== undefined && dryRun !== 'client' && dryRun !== 'server' && dryRun !== 'none') throw new CliError(`--dry-run must be client, server or none (got ${JSON.stringify(dryRun)})`);
-  const ref = `${object.kind.toLowerCase()}/${object.metadata.name}`;
+  const ref = objectRef(object);
   if (dryRun === 'client') {
     ctx.out(flags.output === 'yaml' || flags.output === 'json' ? formatObjects([object], flags.output, true) : `${ref} created (dry run)\n`);
     return 0;
   }
   try {
     await ctx.client.get(object.kind, object.metadata.namespace, object.metadata.name!);
-    throw new CliError(`Error from server (AlreadyExists): ${object.kind === 'Secret' ? 'secrets' : 'configmaps'} "${object.metadata.name}" already exists`);
+    throw new CliError(`Error from server (AlreadyExists): ${pluralRef(resolveKind(object.kind), object.metadata.name!)} already exists`);
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -65,6 +68,48 @@ export const create: Verb = async (ctx, argv) => {
   ctx.out(`${ref} created${dryRun === 'server' ? ' (server dry run)' : ''}\n`);
   return 0;
 };
+
+/**
+ * create job NAME --from=cronjob/CJ: a Job of the CronJob's template, run now (as kubectl, annotated
+ * cronjob.kubernetes.io/instantiate: manual and owned, not controlled, by the CronJob); or
+ * create job NAME --image=IMAGE [-- COMMAND [ARG...]].
+ */
+async function job(ctx: VerbContext, argv: string[]): Promise<{ object: Job; flags: { namespace?: string | undefined; 'dry-run'?: string | undefined; output?: string | undefined } }> {
+  const usage = 'berth create job NAME --from=cronjob/NAME | --image=IMAGE [-- COMMAND [ARG...]]';
+  const dash = argv.indexOf('--');
+  const command = dash >= 0 ? argv.slice(dash + 1) : [];
+  const { values, positionals } = parseFlags(dash >= 0 ? argv.slice(0, dash) : argv, { ...COMMON_FLAGS, from: { type: 'string' }, image: { type: 'string' } }, { 'dry-run': 'client' });
+  const name = onlyName(positionals, usage);
+  const namespace = values.namespace || 'default';
+  if (values.from) {
+    const slash = values.from.indexOf('/');
+    const kind = slash > 0 ? resolveKind(values.from.slice(0, slash)) : undefined;
+    if (!kind || kind.kind !== 'CronJob') throw new CliError(`--from must name a cronjob: cronjob/NAME (got ${JSON.stringify(values.from)})`);
+    const cj = await ctx.client.get<CronJob>('CronJob', namespace, values.from.slice(slash + 1));
+    const template = cj.spec.jobTemplate;
+    return {
+      object: {
+        apiVersion: 'batch/v1', kind: 'Job',
+        metadata: {
+          name, namespace,
+          ...(template.metadata?.labels ? { labels: template.metadata.labels } : {}),
+          annotations: { ...template.metadata?.annotations, 'cronjob.kubernetes.io/instantiate': 'manual' },
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata.name!, uid: cj.metadata.uid ?? '' }],
+        },
+        spec: template.spec,
+      },
+      flags: values,
+    };
+  }
+  if (!values.image) throw new CliError(`either --image or --from must be specified (${usage})`);
+  return {
+    object: {
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace },
+      spec: { template: { spec: { containers: [{ name, image: values.image, ...(command.length ? { command } : {}) }], restartPolicy: 'Never' } } },
+    },
+    flags: values,
+  };
+}
 
 function secret(type: string | undefined, argv: string[]): { object: Secret; flags: { namespace?: string | undefined; 'dry-run'?: string | undefined; output?: string | undefined } } {
   const meta = (name: string, namespace: string | undefined) => ({ name, namespace: namespace || 'default' });

@@ -2,7 +2,7 @@
 // unified diff of each live object against the object the controller would store (a server dry
 // run), both as YAML. Exit status as kubectl diff's: 0 no differences, 1 differences, 2 error.
 
-import type { Resource } from '../../proto/resources';
+import type { Resource, Secret } from '../../proto/resources';
 import { applySetName } from './apply-set';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
@@ -30,8 +30,25 @@ export function diffText(obj: Resource | undefined): string {
   return toYaml(ordered(copy));
 }
 
-/** The diff of one object, headed as kubectl heads it; '' when there is none. */
-export function objectDiff(live: Resource | undefined, merged: Resource | undefined): string {
+/**
+ * A Secret's values masked as kubectl diff masks them: "***" where both sides agree, "*** (before)"
+ * and "*** (after)" where the value changed, so a diff says which keys changed and shows no value.
+ */
+export function maskSecrets(live: Resource | undefined, merged: Resource | undefined): [Resource | undefined, Resource | undefined] {
+  const isSecret = (o: Resource | undefined): o is Secret => o?.kind === 'Secret';
+  if (!isSecret(live) && !isSecret(merged)) return [live, merged];
+  const before = isSecret(live) ? live.data ?? {} : {};
+  const after = isSecret(merged) ? merged.data ?? {} : {};
+  const mask = (own: Record<string, string>, other: Record<string, string>, side: 'before' | 'after') =>
+    Object.fromEntries(Object.entries(own).map(([k, v]) => [k, other[k] === v ? '***' : `*** (${side})`]));
+  const masked = (o: Resource | undefined, own: Record<string, string>, other: Record<string, string>, side: 'before' | 'after') =>
+    (isSecret(o) ? { ...o, ...(o.data ? { data: mask(own, other, side) } : {}) } : o);
+  return [masked(live, before, after, 'before'), masked(merged, after, before, 'after')];
+}
+
+/** The diff of one object, headed as kubectl heads it; '' when there is none. Secrets' values are masked. */
+export function objectDiff(liveIn: Resource | undefined, mergedIn: Resource | undefined): string {
+  const [live, merged] = maskSecrets(liveIn, mergedIn);
   const name = diffName((merged ?? live)!);
   const body = unifiedDiff(diffText(live), diffText(merged), `LIVE/${name}`, `MERGED/${name}`);
   return body ? `diff -u -N LIVE/${name} MERGED/${name}\n${body}` : '';

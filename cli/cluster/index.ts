@@ -38,7 +38,7 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 /** Verbs that are always the cluster's. */
 export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
-const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret'];
+const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
 export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
 
@@ -49,7 +49,7 @@ export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
  */
 export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: string | undefined }, resolve: (flags: ConnectionFlags) => Pick<Connection, 'source'> = connectionFromEnvironment, args: readonly string[] = []): boolean {
   if (CLUSTER_ONLY_VERBS.includes(verb)) return true;
-  // `create configmap|secret` is kubectl's; `create IMAGE` stays docker's container create.
+  // `create configmap|secret|job` is kubectl's; `create IMAGE` stays docker's container create.
   if (verb === 'create') return CLUSTER_CREATE_KINDS.includes(args[0] ?? '');
   // `wait --for=...` is kubectl's; `wait CONTAINER` stays docker's.
   if (verb === 'wait') return args.some((a) => a === '--for' || a.startsWith('--for='));
@@ -81,6 +81,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   create configmap NAME | secret generic NAME [--from-literal k=v] [--from-file [k=]PATH] [--from-env-file F]
   create secret docker-registry NAME --docker-server S --docker-username U --docker-password P
   create secret tls NAME --cert PATH --key PATH      [-n NS] [--dry-run=client -o yaml]
+  create job NAME --from=cronjob/NAME | --image=IMAGE [-- COMMAND...]
   port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
                                         Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]

@@ -1,7 +1,7 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, ConfigMap, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
+import type { ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
 
@@ -154,6 +154,19 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       return {
         base: [n(s.desiredNumberScheduled), n(s.currentNumberScheduled), n(s.numberReady), n(s.updatedNumberScheduled), n(s.numberAvailable), selector, age(ds.metadata.creationTimestamp, now)],
         wide: templateColumns(ds.spec),
+      };
+    },
+  },
+  CronJob: {
+    header: ['SCHEDULE', 'TIMEZONE', 'SUSPEND', 'ACTIVE', 'LAST SCHEDULE', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const cj = obj as CronJob;
+      const last = cj.status?.lastScheduleTime;
+      const template = cj.spec.jobTemplate.spec;
+      return {
+        base: [cj.spec.schedule, cj.spec.timeZone ?? '<none>', cj.spec.suspend ? 'True' : 'False', n(cj.status?.active?.length), last ? age(last, now) : '<none>', age(cj.metadata.creationTimestamp, now)],
+        wide: templateColumns({ template: template.template, selector: template.selector ?? {} }),
       };
     },
   },

@@ -2,7 +2,7 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
+import type { CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -12,6 +12,7 @@ export interface Caches {
   deployments: Informer<Deployment>;
   jobs: Informer<Job>;
   daemonSets: Informer<DaemonSet>;
+  cronJobs: Informer<CronJob>;
   nodes: Informer<Node>;
   leases: Informer<Lease>;
   namespaces: Informer<Namespace>;
@@ -28,6 +29,7 @@ export function newCaches(registry: Registry): Caches {
     deployments: new Informer<Deployment>(registry, 'Deployment'),
     jobs: new Informer<Job>(registry, 'Job'),
     daemonSets: new Informer<DaemonSet>(registry, 'DaemonSet'),
+    cronJobs: new Informer<CronJob>(registry, 'CronJob'),
     nodes: new Informer<Node>(registry, 'Node'),
     leases: new Informer<Lease>(registry, 'Lease'),
     namespaces: new Informer<Namespace>(registry, 'Namespace'),

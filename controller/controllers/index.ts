@@ -2,6 +2,7 @@
 // their helpers are internal; tests import them by path.
 
 import type { Clock, Registry } from '../objects';
+import { cronJobLoop } from './cronjob/loop';
 import { daemonSetLoop } from './daemonset/loop';
 import { deploymentLoop } from './deployment/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
@@ -33,6 +34,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     replicaSetLoop,
     jobLoop,
     daemonSetLoop,
+    cronJobLoop,
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),
     garbageCollectorLoop,

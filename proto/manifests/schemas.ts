@@ -19,16 +19,17 @@ import configmap from '../../manifests/schemas/configmap.json';
 import secret from '../../manifests/schemas/secret.json';
 import job from '../../manifests/schemas/job.json';
 import daemonset from '../../manifests/schemas/daemonset.json';
+import cronjob from '../../manifests/schemas/cronjob.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'Service', 'EndpointSlice', 'ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'CronJob', 'Service', 'EndpointSlice', 'ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
 export const EXPECTED_KEYWORD = 'x-expected';
 
 const SCHEMAS: Record<AppliableKind, object> = {
-  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, DaemonSet: daemonset, Job: job, Service: service, EndpointSlice: endpointslice, ConfigMap: configmap, Secret: secret,
+  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, DaemonSet: daemonset, Job: job, CronJob: cronjob, Service: service, EndpointSlice: endpointslice, ConfigMap: configmap, Secret: secret,
   ServiceAccount: serviceaccount,
   Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,
 };

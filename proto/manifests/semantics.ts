@@ -4,9 +4,10 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type DaemonSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type DaemonSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
+import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
 
 export function semanticIssues(resource: Resource): FieldIssue[] {
@@ -20,6 +21,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return workloadIssues(resource);
     case 'Job':
       return jobIssues(resource);
+    case 'CronJob':
+      return cronJobIssues(resource);
     case 'Service':
       return serviceIssues(resource);
     case 'ConfigMap':
@@ -56,32 +59,42 @@ function workloadIssues(w: Deployment | ReplicaSet | DaemonSet): FieldIssue[] {
   return out;
 }
 
+/** A schedule the controller can follow, a time zone it knows, and a valid Job template. */
+function cronJobIssues(cj: CronJob): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const problem = scheduleProblem(cj.spec.schedule, cj.spec.timeZone);
+  if (problem) out.push(issue(['spec', problem.field], problem.message));
+  const template = { ...cj, kind: 'Job', apiVersion: 'batch/v1', spec: cj.spec.jobTemplate.spec } as unknown as Job;
+  out.push(...jobIssues(template, ['spec', 'jobTemplate', 'spec']));
+  return out;
+}
+
 /** A Job's pods end: they restart in place (OnFailure) or not at all (Never), as Kubernetes requires. */
-function jobIssues(job: Job): FieldIssue[] {
+function jobIssues(job: Job, specAt: PathSegment[] = ['spec']): FieldIssue[] {
   const out: FieldIssue[] = [];
   const { template, selector } = job.spec;
-  const policyAt = ['spec', 'template', 'spec', 'restartPolicy'];
+  const policyAt = [...specAt, 'template', 'spec', 'restartPolicy'];
   const restartPolicy = template.spec.restartPolicy;
-  if (restartPolicy === undefined) out.push(issue(['spec', 'template', 'spec'], 'restartPolicy: Required value: valid values: "OnFailure", "Never"'));
+  if (restartPolicy === undefined) out.push(issue([...specAt, 'template', 'spec'], 'restartPolicy: Required value: valid values: "OnFailure", "Never"'));
   else if (restartPolicy === 'Always') out.push(issue(policyAt, 'Unsupported value: "Always": supported values: "OnFailure", "Never"'));
   if (job.spec.completionMode === 'Indexed' && job.spec.completions === undefined) {
-    out.push(issue(['spec', 'completions'], 'Required value: when completionMode is Indexed'));
+    out.push(issue([...specAt, 'completions'], 'Required value: when completionMode is Indexed'));
   }
   if (job.spec.podFailurePolicy && restartPolicy !== undefined && restartPolicy !== 'Never') {
     out.push(issue(policyAt, 'only "Never" is supported when podFailurePolicy is specified'));
   }
   (job.spec.podFailurePolicy?.rules ?? []).forEach((rule, i) => {
-    const at = ['spec', 'podFailurePolicy', 'rules', i];
+    const at = [...specAt, 'podFailurePolicy', 'rules', i];
     if (!rule.onExitCodes === !rule.onPodConditions) out.push(issue(at, 'specify one of onExitCodes and onPodConditions, but not both'));
     if (rule.action === 'FailIndex' && job.spec.completionMode !== 'Indexed') out.push(issue([...at, 'action'], 'FailIndex may only be used when completionMode is Indexed'));
     if (rule.onExitCodes?.operator === 'In' && rule.onExitCodes.values.includes(0)) out.push(issue([...at, 'onExitCodes', 'values'], 'must not be 0 for the In operator'));
   });
   if (selector) {
-    out.push(...selectorIssues(selector, ['spec', 'selector']));
-    if (!job.spec.manualSelector) out.push(issue(['spec', 'selector'], '`selector` will be auto-generated: set manualSelector: true to choose it'));
-    else if (!selects(selector, template.metadata?.labels ?? {})) out.push(issue(['spec', 'selector'], "does not select the pod template's labels (spec.template.metadata.labels)"));
+    out.push(...selectorIssues(selector, [...specAt, 'selector']));
+    if (!job.spec.manualSelector) out.push(issue([...specAt, 'selector'], '`selector` will be auto-generated: set manualSelector: true to choose it'));
+    else if (!selects(selector, template.metadata?.labels ?? {})) out.push(issue([...specAt, 'selector'], "does not select the pod template's labels (spec.template.metadata.labels)"));
   }
-  out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec']));
+  out.push(...podSpecIssues(template.spec, [...specAt, 'template', 'spec']));
   return out;
 }
 

@@ -3,7 +3,7 @@
 // Pure: returns a new object and never touches its input (which may be a frozen cache entry).
 
 import {
-  KINDS, type Container, type DaemonSet, type Deployment, type Job, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
+  KINDS, type Container, type CronJob, type DaemonSet, type Deployment, type Job, type JobSpec, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
   type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
 } from './types';
 
@@ -33,6 +33,9 @@ export function withDefaults<R extends Resource>(resource: R): R {
       break;
     case 'DaemonSet':
       defaultDaemonSet(out);
+      break;
+    case 'CronJob':
+      defaultCronJob(out);
       break;
     case 'Service':
       defaultService(out);
@@ -77,9 +80,22 @@ function defaultDaemonSet(ds: DaemonSet): void {
   defaultTemplate(spec.template);
 }
 
+/** Kubernetes' CronJob defaults, and its job template's. */
+function defaultCronJob(cj: CronJob): void {
+  const spec = cj.spec;
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  if (spec.jobTemplate?.spec) defaultJobSpec(spec.jobTemplate.spec);
+}
+
 /** Kubernetes' Job defaults: one pod to one success unless told, 6 retries, not suspended. */
 function defaultJob(job: Job): void {
-  const spec = job.spec;
+  defaultJobSpec(job.spec);
+}
+
+function defaultJobSpec(spec: JobSpec): void {
   if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
   spec.parallelism ??= 1;
   spec.backoffLimit ??= 6;

@@ -9,3 +9,4 @@ export * from './labels';
 export * from './defaults';
 export * from './security';
 export * from './references';
+export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';

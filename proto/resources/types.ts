@@ -539,6 +539,43 @@ export interface Job {
   status?: JobStatus;
 }
 
+// --- batch/v1 CronJob ---
+
+export interface JobTemplateSpec {
+  metadata?: ObjectMeta;
+  spec: JobSpec;
+}
+
+export interface CronJobSpec {
+  /** Standard 5-field cron syntax, or a macro (@hourly, @daily, @weekly, @monthly, @yearly). */
+  schedule: string;
+  /** An IANA time zone for the schedule (default: the controller's). */
+  timeZone?: string;
+  /** A run later than this after its scheduled time is missed rather than started. */
+  startingDeadlineSeconds?: number;
+  /** Allow (default): runs may overlap; Forbid: a run waits while one is active; Replace: the active one is stopped. */
+  concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  suspend?: boolean;
+  jobTemplate: JobTemplateSpec;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+}
+
+export interface CronJobStatus {
+  active?: ObjectReference[];
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+}
+
+/** Makes a Job of its template at each time of its schedule. */
+export interface CronJob {
+  apiVersion: 'batch/v1';
+  kind: 'CronJob';
+  metadata: ObjectMeta;
+  spec: CronJobSpec;
+  status?: CronJobStatus;
+}
+
 // --- v1 Node (made by agents) ---
 
 export interface NodeAddress {
@@ -817,7 +854,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
-  | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet;
+  | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -837,6 +874,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', aliases: ['deployment', 'deploy'], namespaced: true },
   { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', aliases: ['replicaset', 'rs'], namespaced: true },
   { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', aliases: ['job'], namespaced: true },
+  { kind: 'CronJob', apiVersion: 'batch/v1', plural: 'cronjobs', aliases: ['cronjob', 'cj'], namespaced: true },
   { kind: 'DaemonSet', apiVersion: 'apps/v1', plural: 'daemonsets', aliases: ['daemonset', 'ds'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },

@@ -68,3 +68,13 @@ t.test('objectDiff: kubectl\'s file names, resource version ignored', async (t) 
     '@@ -4,7 +4,7 @@', '   name: web', '   namespace: shop', ' spec:', '-  replicas: 2', '+  replicas: 5', '   selector: {}', '   template:', '     spec:', '',
   ].join('\n'));
 });
+
+t.test("diff masks a Secret's values as kubectl diff does", async (t) => {
+  const { objectDiff } = await import('../../cli/cluster/diff');
+  const secret = (data: Record<string, string>) => ({ apiVersion: 'v1' as const, kind: 'Secret' as const, metadata: { name: 'db', namespace: 'default' }, type: 'Opaque', data });
+  const text = objectDiff(secret({ user: 'YWRtaW4=', password: 'b2xk' }), secret({ user: 'YWRtaW4=', password: 'bmV3' }));
+  t.match(text, /-  password: "\*\*\* \(before\)"\n\+  password: "\*\*\* \(after\)"/);
+  t.match(text, / {3}user: "\*\*\*"/);
+  t.notMatch(text, /b2xk|bmV3|YWRtaW4=/, 'no value, old or new, in the output');
+  t.equal(objectDiff(secret({ a: 'eA==' }), secret({ a: 'eA==' })), '', 'unchanged: no diff');
+});

@@ -213,10 +213,10 @@ t.test('schema: non-negative counts', async (t) => {
 
 t.test('kind and apiVersion', async (t) => {
   t.same(errorsOf('apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n'), [
-    'app.yaml:2:7: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
+    'app.yaml:2:7: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
   ]);
   t.same(errorsOf('apiVersion: apps/v1\nkind: deployment\n'), [
-    'app.yaml:2:7: kind "deployment" is not known (apiVersion apps/v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding; did you mean Deployment?',
+    'app.yaml:2:7: kind "deployment" is not known (apiVersion apps/v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding; did you mean Deployment?',
   ]);
   t.same(errorsOf('apiVersion: apps/v2\nkind: Deployment\n'), ['app.yaml:1:13: apiVersion "apps/v2" is not served for kind Deployment; use apps/v1']);
   t.same(errorsOf('apiVersion: v1\nkind: Deployment\n'), ['app.yaml:1:13: apiVersion "v1" is not served for kind Deployment; use apps/v1']);
@@ -447,7 +447,7 @@ t.test('validation without positions, for the API', async (t) => {
   t.equal(errors[0].code, 'invalid-argument');
   t.equal(errors[0].message, 'Deployment shop/web: spec.replicas: must be an integer');
   t.same(resourceErrors({ apiVersion: 'v1', kind: 'Frobnicator', metadata: { name: 'f' } }).map((e) => e.message), [
-    'Frobnicator f: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
+    'Frobnicator f: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
   ]);
   t.equal(describeObject({ kind: 'Namespace', metadata: { name: 'shop' } }), 'Namespace shop');
   t.equal(describeObject({ kind: 'Pod', metadata: {} }), 'Pod default/(no name)');
@@ -516,7 +516,7 @@ t.test('the schemas accept exactly the fields of proto/resources/types.ts', asyn
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(file)!;
   const schemas = new Map<string, Record<string, unknown>>();
-  for (const name of ['definitions', 'namespace', 'pod', 'deployment', 'replicaset', 'job', 'daemonset']) {
+  for (const name of ['definitions', 'namespace', 'pod', 'deployment', 'replicaset', 'job', 'daemonset', 'cronjob']) {
     schemas.set(`${name}.json`, JSON.parse(readFileSync(join(root, 'manifests', 'schemas', `${name}.json`), 'utf8')));
   }
   type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; required?: string[]; $ref?: string; items?: Schema; enum?: unknown[]; const?: unknown };
@@ -573,14 +573,14 @@ t.test('the schemas accept exactly the fields of proto/resources/types.ts', asyn
     t.equal(schema.additionalProperties, false, `${path}: unknown fields are errors`);
     const required = props.filter((p) => !(p.flags & ts.SymbolFlags.Optional)).map((p) => p.name);
     // metadata.name is optional in the type (a template's metadata has none) but required of a manifest.
-    const extra = path.endsWith('.metadata') && !path.includes('template') ? ['name'] : [];
+    const extra = path.endsWith('.metadata') && !/template/i.test(path) ? ['name'] : [];
     t.same([...new Set(schema.required ?? [])].sort(), [...required, ...extra].sort(), `${path}: required fields`);
     compared++;
     for (const p of props) {
       if (schemaProps[p.name]) compare(checker.getTypeOfSymbolAtLocation(p, source), schemaProps[p.name], at, `${path}.${p.name}`);
     }
   };
-  for (const [kind, file] of [['Namespace', 'namespace.json'], ['Pod', 'pod.json'], ['Deployment', 'deployment.json'], ['ReplicaSet', 'replicaset.json'], ['Job', 'job.json'], ['DaemonSet', 'daemonset.json']]) {
+  for (const [kind, file] of [['Namespace', 'namespace.json'], ['Pod', 'pod.json'], ['Deployment', 'deployment.json'], ['ReplicaSet', 'replicaset.json'], ['Job', 'job.json'], ['DaemonSet', 'daemonset.json'], ['CronJob', 'cronjob.json']]) {
     const declaration = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === kind)!;
     compare(checker.getTypeAtLocation(declaration.name), schemas.get(file) as Schema, file, kind);
   }

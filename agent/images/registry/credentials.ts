@@ -42,14 +42,23 @@ function decodeEntry(entry: AuthEntry): Credentials | undefined {
 
 /** Read one config.json's auths; a missing or unreadable file is simply empty. */
 export function readAuthFile(file: string): Map<string, Credentials> {
-  const out = new Map<string, Credentials>();
   let doc: { auths?: Record<string, AuthEntry> };
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    return out;
+    return new Map();
   }
-  for (const [key, entry] of Object.entries(doc?.auths ?? {})) {
+  return authsOf(doc?.auths);
+}
+
+/**
+ * A docker config's `auths` map (a config.json's, a kubernetes.io/dockerconfigjson Secret's, or a
+ * legacy .dockercfg, which is that map alone) by normalised registry host; unusable entries skipped.
+ */
+export function authsOf(auths: unknown): Map<string, Credentials> {
+  const out = new Map<string, Credentials>();
+  if (auths === null || typeof auths !== 'object') return out;
+  for (const [key, entry] of Object.entries(auths as Record<string, AuthEntry>)) {
     if (entry === null || typeof entry !== 'object') continue;
     const creds = decodeEntry(entry);
     const host = normalizeRegistryKey(key);

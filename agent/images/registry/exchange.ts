@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../../../proto/errors';
 import { type Descriptor, isConfigType, isLayerType, type Reference } from '../../oci';
 import { Authorizer } from './auth';
-import { CredentialStore, defaultAuthFile, type Credentials } from './credentials';
+import { CredentialStore, defaultAuthFile, normalizeRegistryKey, type Credentials } from './credentials';
 import { HostResolver, loadRegistriesConfig, type Endpoint } from './hosts';
 import { HttpTransport, drain, headerOf, readBody, readErrorBody, type HttpResponse } from './http';
 import type { RegistryOptions } from './types';
@@ -88,6 +88,20 @@ export class RegistryExchange {
 
   credentialsFor(ep: Endpoint): Credentials | undefined {
     return ep.auth ?? this.credentialStore.get(ep.host) ?? (ep.mirror ? undefined : this.credentialStore.get(ep.domain));
+  }
+
+  /**
+   * A view of this client whose lookups try `credentials` (by normalised registry host) first;
+   * transport, hosts and settings are shared, tokens are obtained anew for these credentials.
+   */
+  withCredentials(credentials: ReadonlyMap<string, Credentials>): this {
+    if (credentials.size === 0) return this;
+    const view = Object.create(this) as this;
+    const base = (ep: Endpoint) => this.credentialsFor(ep);
+    const own = (ep: Endpoint) => credentials.get(normalizeRegistryKey(ep.host)) ?? (ep.mirror ? undefined : credentials.get(normalizeRegistryKey(ep.domain)));
+    view.credentialsFor = (ep: Endpoint) => ep.auth ?? own(ep) ?? base(ep);
+    (view as unknown as { authorizer: Authorizer }).authorizer = this.newAuthorizer((ep) => view.credentialsFor(ep));
+    return view;
   }
 
   // ---- plumbing ----

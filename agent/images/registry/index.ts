@@ -7,7 +7,7 @@ export type { BlobReadOptions, RegistryClient, RegistryOptions, ResolvedManifest
 export { DistributionClient } from './client';
 export { compileOptions, type CompiledRegistryOptions } from './exchange';
 export { parseChallenges, type Challenge } from './auth';
-export { CredentialStore, normalizeRegistryKey, readAuthFile, type Credentials } from './credentials';
+export { authsOf, CredentialStore, normalizeRegistryKey, readAuthFile, type Credentials } from './credentials';
 export { HostResolver, isLoopbackHost, parseRegistriesConfig, type Endpoint } from './hosts';
 
 /** A registry client for one agent. Options are validated and defaulted here, once. */

@@ -8,6 +8,7 @@
 
 import type { Readable } from 'node:stream';
 import type { Descriptor, Digest, Reference } from '../../oci';
+import type { Credentials } from './credentials';
 
 export interface RegistryOptions {
   /** Hosts (host[:port]) that may be spoken to over plain HTTP, besides loopback. */
@@ -62,4 +63,9 @@ export interface RegistryClient {
   putManifest(ref: Reference, mediaType: string, bytes: Buffer): Promise<Digest>;
   /** Check credentials against the registry's /v2/ endpoint (berth login). */
   login(domain: string, username: string, password: string): Promise<void>;
+  /**
+   * The same client for one pull, trying these credentials (by registry host) before the
+   * configured ones: a pod's imagePullSecrets, used for its pulls only.
+   */
+  withCredentials(credentials: ReadonlyMap<string, Credentials>): RegistryClient;
 }
