@@ -1,6 +1,8 @@
-// Probes for one pod: a runner per liveness and readiness probe of each running container's
-// current run (a restart is a new run, with new runners), the readiness they report, and the
-// containers whose liveness probe failed in their current run.
+// Probes for one pod: a runner per probe of each running container's current run (a restart is a
+// new run, with new runners), the readiness they report, and the containers whose liveness or
+// startup probe failed in their current run. A container with a startupProbe has only that one
+// until it succeeds (then liveness and readiness start, as in Kubernetes); it is not started, nor
+// ready, before.
 
 import type { Container, Pod } from '../../proto/resources';
 import type { EventRecorder } from './event-recorder';
@@ -26,6 +28,8 @@ export class PodProbes {
   private readonly probes = new Map<string, { run: string; runner: ProbeRunner }>();
   /** Containers whose liveness probe failed, by name, with the run it failed in. */
   private readonly unhealthy = new Map<string, string>();
+  /** Containers whose startup probe succeeded, by name, with the run it succeeded in. */
+  private readonly startedRuns = new Map<string, string>();
 
   constructor(private readonly ref: PodRef, private readonly d: PodProbesDeps) {}
 
@@ -45,18 +49,23 @@ export class PodProbes {
     for (const spec of podContainers(pod)) {
       const c = observed.find((o) => o.name === spec.name && o.status === 'running' && o.hash === containerHash(spec));
       if (!c) continue;
+      if (spec.startupProbe && this.startedRuns.get(spec.name) !== runOf(c)) {
+        wanted.set(`${spec.name}/startup`, { spec, container: c, kind: 'startup' });
+        continue;
+      }
       if (spec.livenessProbe) wanted.set(`${spec.name}/liveness`, { spec, container: c, kind: 'liveness' });
       if (spec.readinessProbe) wanted.set(`${spec.name}/readiness`, { spec, container: c, kind: 'readiness' });
     }
     this.stop((key, run) => wanted.get(key) === undefined || runOf(wanted.get(key)!.container) !== run);
     for (const [key, { spec, container, kind }] of wanted) {
       if (this.probes.has(key)) continue;
-      const probe = kind === 'liveness' ? spec.livenessProbe! : spec.readinessProbe!;
+      const probe = kind === 'liveness' ? spec.livenessProbe! : kind === 'readiness' ? spec.readinessProbe! : spec.startupProbe!;
       const run = runOf(container);
-      const label = kind === 'liveness' ? 'Liveness' : 'Readiness';
+      const label = kind === 'liveness' ? 'Liveness' : kind === 'readiness' ? 'Readiness' : 'Startup';
+      const settings = probeSettings(probe, kind);
       const runner = new ProbeRunner({
         kind,
-        settings: probeSettings(probe, kind),
+        settings,
         target: () => probeTarget(probe, spec, this.d.podIp()),
         startedAtMs: Date.parse(container.startedAt ?? '') || this.d.clock.now(),
         exec: (command, signal) => this.exec(container.id, command, signal),
@@ -64,6 +73,13 @@ export class PodProbes {
         onResult: (state, before, outcome) => {
           if (!outcome.ok) this.d.events.record(this.ref, 'Warning', 'Unhealthy', `${label} probe failed: ${outcome.message ?? 'failed'}`, spec.name);
           if (kind === 'liveness' && before.healthy && !state.healthy) this.unhealthy.set(spec.name, run);
+          if (kind === 'startup') {
+            // Started: the other probes take over. Failed failureThreshold times: restarted, as a failed liveness probe.
+            if (state.healthy) this.startedRuns.set(spec.name, run);
+            else if (state.failures >= settings.failureThreshold) this.unhealthy.set(spec.name, run);
+            if (state.healthy || state.failures >= settings.failureThreshold) this.d.kick();
+            return;
+          }
           if (before.healthy !== state.healthy) this.d.kick();
         },
       });
@@ -81,11 +97,23 @@ export class PodProbes {
     }
   }
 
-  /** Readiness of each container that has a readiness probe (not ready until it succeeds). */
-  readiness(pod: Pod): Record<string, boolean> {
+  /** Readiness of each container that has a readiness or startup probe (not ready until they succeed). */
+  readiness(pod: Pod, observed: ObservedContainer[]): Record<string, boolean> {
     const out: Record<string, boolean> = {};
+    const notStarted = this.notStarted(pod, observed);
     for (const spec of podContainers(pod)) {
-      if (spec.readinessProbe) out[spec.name] = this.probes.get(`${spec.name}/readiness`)?.runner.state.healthy ?? false;
+      if (notStarted.has(spec.name)) out[spec.name] = false;
+      else if (spec.readinessProbe) out[spec.name] = this.probes.get(`${spec.name}/readiness`)?.runner.state.healthy ?? false;
+    }
+    return out;
+  }
+
+  /** Containers with a startup probe that has not succeeded in their current run (status `started: false`). */
+  notStarted(pod: Pod, observed: ObservedContainer[]): Set<string> {
+    const out = new Set<string>();
+    for (const spec of podContainers(pod)) {
+      const c = observed.find((o) => o.name === spec.name && o.status === 'running');
+      if (spec.startupProbe && c && this.startedRuns.get(spec.name) !== runOf(c)) out.add(spec.name);
     }
     return out;
   }

@@ -15,6 +15,8 @@ export interface StatusInput {
   containers: ObservedContainer[];
   images: Record<string, ImageAvailability>;
   createFailures: Record<string, CreateFailure>;
+  /** Running containers whose startup probe has not succeeded yet (not started, not ready). */
+  notStarted?: ReadonlySet<string>;
   /** Readiness of each container's current run; absent: the container has no readiness probe. */
   readiness: Record<string, boolean>;
   /** When the agent took the pod on (RFC 3339). */
@@ -71,7 +73,7 @@ export function podStatus(input: StatusInput): StatusResult {
         return {
           ...base,
           ready: input.readiness[spec.name] ?? true,
-          started: true,
+          started: !input.notStarted?.has(spec.name),
           state: { running: { ...(c.startedAt ? { startedAt: c.startedAt } : {}) } },
           ...(previousRun ? { lastState: previousRun } : {}),
         };

@@ -5,7 +5,7 @@
 import type { Container, Probe } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 
-export type ProbeKind = 'liveness' | 'readiness';
+export type ProbeKind = 'liveness' | 'readiness' | 'startup';
 
 export interface ProbeSettings {
   initialDelayMs: number;
@@ -22,7 +22,7 @@ export type ProbeTarget =
 
 /** The verdict of a probe for one run of a container. */
 export interface ProbeState {
-  /** Liveness starts healthy, readiness not ready: each changes only at its threshold. */
+  /** Liveness starts healthy, readiness and startup not: each changes only at its threshold. */
   healthy: boolean;
   successes: number;
   failures: number;
@@ -38,8 +38,8 @@ export function probeSettings(probe: Probe, kind: ProbeKind): ProbeSettings {
     initialDelayMs: seconds(probe.initialDelaySeconds, 0, 0),
     periodMs: seconds(probe.periodSeconds, 10, 1),
     timeoutMs: seconds(probe.timeoutSeconds, 1, 1),
-    // A liveness probe's success threshold must be 1 (Kubernetes validates it so).
-    successThreshold: kind === 'liveness' ? 1 : count(probe.successThreshold, 1),
+    // A liveness or startup probe's success threshold must be 1 (Kubernetes validates it so).
+    successThreshold: kind === 'readiness' ? count(probe.successThreshold, 1) : 1,
     failureThreshold: count(probe.failureThreshold, 3),
   };
 }

@@ -140,7 +140,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
     if (first !== undefined) out.push(issue([...cAt, 'name'], `duplicate container name ${JSON.stringify(c.name)}: ${first} has it too`));
     else firstOf.set(c.name, `initContainers[${i}]`);
     if (c.restartPolicy !== 'Always') {
-      for (const probe of ['livenessProbe', 'readinessProbe'] as const) {
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
         if (c[probe]) out.push(issue([...cAt, probe], 'may not be set for init containers without restartPolicy=Always'));
       }
     }
@@ -235,7 +235,7 @@ function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
     if (first !== undefined) out.push(issue([...at, 'ports', j, 'name'], `duplicate port name ${JSON.stringify(p.name)}: ports[${first}] has it too`));
     else portNames.set(p.name, j);
   });
-  for (const which of ['livenessProbe', 'readinessProbe'] as const) {
+  for (const which of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
     const probe = c[which];
     if (probe) out.push(...probeIssues(probe, [...at, which], which, portNames));
   }
@@ -253,7 +253,7 @@ function seccompProfileIssues(p: SeccompProfile, at: PathSegment[]): FieldIssue[
   return problem ? [issue(field, problem)] : [];
 }
 
-function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe', portNames: Map<string, number>): FieldIssue[] {
+function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe' | 'startupProbe', portNames: Map<string, number>): FieldIssue[] {
   const out: FieldIssue[] = [];
   const handlers = (['exec', 'httpGet', 'tcpSocket'] as const).filter((h) => probe[h] !== undefined);
   if (handlers.length !== 1) {
@@ -267,8 +267,8 @@ function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | '
     }
   }
   // A liveness probe passing once proves the container alive; Kubernetes rejects anything else.
-  if (which === 'livenessProbe' && probe.successThreshold !== undefined && probe.successThreshold !== 1) {
-    out.push(issue([...at, 'successThreshold'], 'must be 1 for a livenessProbe'));
+  if (which !== 'readinessProbe' && probe.successThreshold !== undefined && probe.successThreshold !== 1) {
+    out.push(issue([...at, 'successThreshold'], `must be 1 for a ${which}`));
   }
   return out;
 }

@@ -214,6 +214,8 @@ export interface Container {
   resources?: ResourceRequirements;
   livenessProbe?: Probe;
   readinessProbe?: Probe;
+  /** Until it succeeds once, the other probes wait; failing failureThreshold times restarts the container. */
+  startupProbe?: Probe;
   /** Overrides the pod's securityContext where both say something. */
   securityContext?: SecurityContext;
 }

@@ -107,3 +107,48 @@ t.test('a runner tries on schedule and reports each verdict', async (t) => {
   t.same(results, [true, true, false], 'healthy, one failure tolerated, then failing');
   t.ok(Date.now() - started >= 2000, 'one period between tries');
 });
+
+t.test('a startup probe: alone until it succeeds, then liveness and readiness; failing it restarts the container', async (t) => {
+  const { PodProbes } = await import('../../agent/node/pod-probes');
+  t.equal(probeSettings({ successThreshold: 3 }, 'startup').successThreshold, 1, 'a startup success threshold of 1');
+  let startupOk = false;
+  const calls: string[] = [];
+  const probes = new PodProbes({ namespace: 'default', name: 'p', uid: 'u' }, {
+    containers: { exec: async (_id: string, command: string[]) => { calls.push(command[0]!); return command[0] === 'startup' ? (startupOk ? 0 : 1) : 0; } },
+    events: { record: () => undefined } as never,
+    clock: systemClock,
+    podIp: () => '127.0.0.1',
+    kick: () => undefined,
+  });
+  t.teardown(() => probes.stop(() => true));
+  const spec = { name: 'c', image: 'x', startupProbe: { exec: { command: ['startup'] }, periodSeconds: 1, failureThreshold: 30 }, livenessProbe: { exec: { command: ['live'] }, periodSeconds: 1 }, readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 1 } };
+  const pod = { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name: 'p' }, spec: { containers: [spec] } };
+  const { containerHash } = await import('../../agent/node/naming');
+  const observed = [{ id: 'id1', name: 'c', hash: containerHash(spec), image: 'x', imageId: 'i', status: 'running' as const, startedAt: new Date().toISOString(), restartCount: 0, backoff: { initialMs: 10, maxMs: 10, resetAfterMs: 10 } }];
+  probes.sync(pod, observed);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.same([...new Set(calls)], ['startup'], 'only the startup probe runs before it succeeds');
+  t.same(probes.readiness(pod, observed), { c: false }, 'not ready while not started');
+  t.same([...probes.notStarted(pod, observed)], ['c']);
+  startupOk = true;
+  await new Promise((r) => setTimeout(r, 1200));
+  probes.sync(pod, observed);
+  await new Promise((r) => setTimeout(r, 1200));
+  t.ok(calls.includes('live') && calls.includes('ready'), 'then liveness and readiness');
+  t.same([...probes.notStarted(pod, observed)], [], 'started');
+
+  const failing = new PodProbes({ namespace: 'default', name: 'q', uid: 'v' }, {
+    containers: { exec: async () => 1 },
+    events: { record: () => undefined } as never,
+    clock: systemClock,
+    podIp: () => '127.0.0.1',
+    kick: () => undefined,
+  });
+  t.teardown(() => failing.stop(() => true));
+  const strict = { ...spec, startupProbe: { exec: { command: ['startup'] }, periodSeconds: 1, failureThreshold: 2 } };
+  const strictPod = { ...pod, spec: { containers: [strict] } };
+  const run = [{ ...observed[0]!, hash: containerHash(strict) }];
+  failing.sync(strictPod, run);
+  await new Promise((r) => setTimeout(r, 2500));
+  t.same(failing.unhealthyNames(run), ['c'], 'failureThreshold failures: restarted as a failed liveness probe would be');
+});
