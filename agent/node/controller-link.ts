@@ -19,7 +19,8 @@ import type { NodeClient } from '../../proto/grpc';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
-import type { ConfigMap, Event, Node, PodStatus, Secret } from '../../proto/resources';
+import type { Event, Node, PodStatus, Resource } from '../../proto/resources';
+import type { PodConfigKind } from './pod-config';
 import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { channelCredentials, nodeClient, renewalDue, renewCredentials, saveCredentials, type NodeCredentials } from './credentials';
@@ -157,13 +158,13 @@ export class ControllerLink {
     return { mount: r.mount, token: r.token, expiresAt: Number(r.expiresAt), caPem: r.caPem, namespace: r.namespace };
   }
 
-  /** A ConfigMap or Secret one of this node's pods names; undefined when it does not exist. */
-  async podConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): Promise<ConfigMap | Secret | undefined> {
+  /** A ConfigMap, Secret or claim one of this node's pods names (or a volume bound to such a claim); undefined when it does not exist. */
+  async podConfig(kind: PodConfigKind, namespace: string, name: string): Promise<Resource | undefined> {
     const session = this.requireSession();
     try {
       const r = await this.call<{ json: string }>(session, 'GetPodConfig', (cb) =>
         this.client.getPodConfig({ nodeName: this.config.nodeName, epoch: session.epoch, kind, namespace, name }, { deadline: Date.now() + 15_000 }, cb));
-      return JSON.parse(r.json) as ConfigMap | Secret;
+      return JSON.parse(r.json) as Resource;
     } catch (err) {
       if ((err as { cause?: { code?: number } }).cause?.code === STATUS.NOT_FOUND) return undefined;
       throw err;

@@ -3,6 +3,8 @@
 // recorder and the log server, over the agent's own image service, runtime and network.
 
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { PersistentVolume } from '../../proto/resources';
 import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
 import { effectivePidsLimit, type ContainerService } from '../runtime';
@@ -14,7 +16,8 @@ import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { EventRecorder } from './event-recorder';
 import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
-import { hostFacts, nodeDocument } from './node-document';
+import { hostFacts, nodeDocument, withLocalPathRoot } from './node-document';
+import { LocalVolumes } from './local-volumes';
 import { PodConfigCache } from './pod-config';
 import { PodManager } from './pod-manager';
 import { PortForwardServer } from './port-forward-server';
@@ -41,6 +44,8 @@ export interface NodeAgentDeps {
   pkiDir: string;
   /** Where each pod's directory is kept, its volumes and token (the agent's <data root>/pods). */
   podsDir: string;
+  /** Where local-path volumes are made (default: <data root>/storage, beside podsDir). */
+  storageDir?: string;
   /** Programs the host for the Services (the service proxy); absent: no proxy on this node. */
   syncServiceProxy?: ServiceNetworkDeps['syncProxy'];
   /** Starts the node's cluster DNS on the pods' gateway; absent: pods get the host's resolvers. */
@@ -77,7 +82,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   });
   const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log, (network) => serviceNetwork.podNetworkReady(network));
   const hostResolvConf = deps.hostResolvConf ?? (() => readFileOr('/etc/resolv.conf', ''));
-  const document = () => withVtepMac(nodeDocument(config, facts), config.nodeIp);
+  const storageDir = deps.storageDir ?? path.join(path.dirname(deps.podsDir), 'storage');
+  const document = () => withLocalPathRoot(withVtepMac(nodeDocument(config, facts), config.nodeIp), storageDir);
   // The link is made last (it needs the sink); the others only call it once it exists.
   let link: ControllerLink | undefined;
   const linked = () => {
@@ -89,6 +95,10 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   let unschedulable = false;
   const reporter = new StatusReporter((r) => linked().updatePodStatus(r), (uid) => manager?.terminated(uid));
   const events = new EventRecorder((e) => linked().recordEvent(e), config.nodeName, clock);
+  const localVolumes = new LocalVolumes({
+    root: storageDir, podsDir: deps.podsDir, mounts: linuxHostMounts, log,
+    fetchVolume: async (name) => (await linked().podConfig('PersistentVolume', '', name)) as PersistentVolume | undefined,
+  });
   const tokens = new PodTokens({ root: deps.podsDir, request: (ref) => linked().serviceAccountToken(ref), now: () => clock.now(), log });
   manager = new PodManager({
     config,
@@ -99,7 +109,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     puller: new ImagePuller(deps.images, clock),
     events,
     tokens,
-    volumes: new PodVolumes({ root: deps.podsDir, mounts: linuxHostMounts }),
+    volumes: new PodVolumes({ root: deps.podsDir, mounts: linuxHostMounts, noteVolume: (pv) => void localVolumes.note(pv).catch((err: Error) => log(`local volumes: ${err.message}`)) }),
     services: {
       dnsAddress: () => serviceNetwork.dnsAddress(),
       hostDns: () => parseResolvConf(hostResolvConf()),
@@ -146,9 +156,20 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
   link.start();
+  // Directories of local volumes deleted since: looked for now and then (a sweep is a readdir and one read per volume).
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    localVolumes.sweep().catch(() => undefined).finally(() => {
+      sweeping = false;
+    });
+  }, LOCAL_VOLUME_SWEEP_MS);
+  sweeper.unref();
   return {
     config,
     async stop() {
+      clearInterval(sweeper);
       unobserve();
       logs.closeAll();
       forwards.closeAll();
@@ -161,6 +182,8 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     },
   };
 }
+
+const LOCAL_VOLUME_SWEEP_MS = 10_000;
 
 /** How long a join waits for a controller that cannot be reached yet (it may be starting too). */
 const JOIN_PATIENCE_MS = 5 * 60_000;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { formatKibibytes, type Node } from '../../proto/resources';
+import { formatKibibytes, LOCAL_PATH_ROOT_ANNOTATION, type Node } from '../../proto/resources';
 import type { NodeConfig } from './types';
 
 /** Kept back from allocatable memory for the agent and the system: 5% of it, at most 512 MiB. */
@@ -55,6 +55,11 @@ export function nodeDocument(config: Pick<NodeConfig, 'nodeName' | 'labels' | 'n
       },
     },
   };
+}
+
+/** The node's document with the directory its local-path volumes go in, which the provisioner names volumes after. */
+export function withLocalPathRoot(node: Node, storageDir: string): Node {
+  return { ...node, metadata: { ...node.metadata, annotations: { ...node.metadata.annotations, [LOCAL_PATH_ROOT_ANNOTATION]: storageDir } } };
 }
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };

@@ -5,12 +5,14 @@
 // required key or object that is missing is the kubelet's CreateContainerConfigError, with its
 // message; the container waits until it appears. Pure: the objects come through `lookup`.
 
-import { parseCpu, parseMemory, type ConfigMap, type Container, type EnvVar, type Pod, type Secret } from '../../proto/resources';
+import { parseCpu, parseMemory, type ConfigMap, type Container, type EnvVar, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret } from '../../proto/resources';
 
 export interface ConfigLookup {
   /** The pod's namespace's ConfigMap of this name; undefined when it does not exist. */
   configMap(name: string): ConfigMap | undefined;
   secret(name: string): Secret | undefined;
+  /** A claim of the pod's and the volume it is bound to, as far as they exist. */
+  claim?(name: string): { claim?: PersistentVolumeClaim; volume?: PersistentVolume };
 }
 
 /** What only the node knows of the pod: its addresses, and allocatable for limits it does not set. */

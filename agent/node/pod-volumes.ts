@@ -7,6 +7,10 @@
 //                       files on disk, written by the atomic writer
 //   secret, projected   the same files on a tmpfs of their own: a Secret never reaches the disk
 //   hostPath            the host's path, checked against its type (created for ...OrCreate)
+//   persistentVolumeClaim
+//                       the directory of the volume the claim is bound to (a hostPath or local
+//                       volume: a local-path one is made on first use), bind-mounted onto the
+//                       pod's kubernetes.io~local-volume/<name>
 //
 // A container's mounts bind these read-write, or read-only when asked (the object volumes always).
 // A subPath is resolved inside its volume as a chroot would resolve it (symlinks stay inside) and
@@ -19,7 +23,7 @@
 import { existsSync, fstatSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseMemory, type Container, type Pod, type Volume } from '../../proto/resources';
+import { parseMemory, type Container, type PersistentVolume, type Pod, type Volume } from '../../proto/resources';
 import { berthFs, toBytePath } from '../native';
 import type { VolumeMount } from '../runtime';
 import { writeAtomically } from './atomic-writer';
@@ -30,8 +34,9 @@ import { volumeFiles } from './volume-files';
 type Kind = 'emptyDir' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI' | 'projected' | 'persistentVolumeClaim';
 
 /** The kubelet's plugin directory names, so a user who knows one layout finds the other. */
-const PLUGIN_DIR: Record<Exclude<Kind, 'hostPath' | 'persistentVolumeClaim'>, string> = {
+const PLUGIN_DIR: Record<Exclude<Kind, 'hostPath'>, string> = {
   emptyDir: 'kubernetes.io~empty-dir',
+  persistentVolumeClaim: 'kubernetes.io~local-volume',
   configMap: 'kubernetes.io~configmap',
   secret: 'kubernetes.io~secret',
   downwardAPI: 'kubernetes.io~downward-api',
@@ -59,6 +64,8 @@ export interface PodVolumesDeps {
   /** <agent data root>/pods: one directory per pod uid. */
   root: string;
   mounts: HostMounts;
+  /** Told the reclaim policy of each persistent volume mounted (the local volumes keep it for their sweep). */
+  noteVolume?: (pv: PersistentVolume) => void;
 }
 
 export class PodVolumes {
@@ -139,7 +146,8 @@ export class PodVolumes {
         }
         source = await this.subPathSource(pod, container.name, index, m.name, source, subPath);
       }
-      mounts.push({ source, destination: m.mountPath, readonly: Boolean(m.readOnly) || OBJECT_KINDS.has(kind) });
+      const readonly = Boolean(m.readOnly) || OBJECT_KINDS.has(kind) || volume.persistentVolumeClaim?.readOnly === true;
+      mounts.push({ source, destination: m.mountPath, readonly });
     }
     return { ok: true, mounts };
   }
@@ -173,7 +181,7 @@ export class PodVolumes {
 
   private volumeDir(pod: Pod, volume: Volume): string {
     const kind = volumeKind(volume);
-    if (kind === 'hostPath' || kind === 'persistentVolumeClaim') throw new Error(`volume ${volume.name}: ${kind} has no directory of the pod's`);
+    if (kind === 'hostPath') throw new Error(`volume ${volume.name}: ${kind} has no directory of the pod's`);
     return path.join(this.podDir(pod.metadata.uid ?? ''), 'volumes', PLUGIN_DIR[kind], volume.name);
   }
 
@@ -188,7 +196,7 @@ export class PodVolumes {
     const fsGroup = pod.spec.securityContext?.fsGroup;
     switch (kind) {
       case 'persistentVolumeClaim':
-        return `persistentVolumeClaim volumes are not supported by this node yet (claim ${JSON.stringify(volume.persistentVolumeClaim!.claimName)})`;
+        return this.setUpClaim(pod, volume, lookup);
       case 'hostPath':
         return hostPathProblem(volume.hostPath!.path, volume.hostPath!.type ?? '');
       case 'emptyDir': {
@@ -217,6 +225,46 @@ export class PodVolumes {
         return undefined;
       }
     }
+  }
+
+  /** The claim's volume bound onto the pod's directory for it; the reason when it cannot be yet. */
+  private async setUpClaim(pod: Pod, volume: Volume, lookup: ConfigLookup): Promise<string | undefined> {
+    const claimName = volume.persistentVolumeClaim!.claimName;
+    const dir = this.volumeDir(pod, volume);
+    // Mounted once, it stays for the pod's life, whatever becomes of the claim meanwhile.
+    if (this.d.mounts.isMountPoint(dir)) return undefined;
+    const { claim, volume: pv } = lookup.claim?.(claimName) ?? {};
+    if (!claim) return `persistentvolumeclaim "${claimName}" not found`;
+    if (!claim.spec.volumeName) return `persistentvolumeclaim "${claimName}" is not bound to a volume yet`;
+    if (!pv) return `persistentvolume "${claim.spec.volumeName}" (of claim "${claimName}") not found`;
+    const source = pv.spec.hostPath?.path ?? pv.spec.local?.path;
+    if (!source) return `persistentvolume "${pv.metadata.name}": this node mounts hostPath and local volumes only`;
+    this.d.noteVolume?.(pv);
+    if (pv.spec.hostPath) {
+      // A volume made by hand with no type is made when missing, as containerd makes a missing bind source.
+      const type = pv.spec.hostPath.type || 'DirectoryOrCreate';
+      const existed = existsSync(source);
+      const problem = await hostPathProblem(source, type);
+      if (problem) return problem;
+      // As the local-path provisioner: a new volume anyone in the pod may write.
+      if (!existed && statSync(source).isDirectory()) await fs.chmod(source, 0o777);
+    } else if (!statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
+      return `local volume "${pv.metadata.name}": path "${source}" does not exist or is not a directory`;
+    }
+    const fsGroup = pod.spec.securityContext?.fsGroup;
+    if (fsGroup !== undefined && statSync(source).isDirectory()) {
+      await fs.chown(source, statSync(source).uid, fsGroup);
+      await fs.chmod(source, (statSync(source).mode & 0o7777) | 0o2070);
+    }
+    await fs.mkdir(dir, { recursive: true });
+    const native = berthFs();
+    const fd = native.openRoot(toBytePath(source));
+    try {
+      await this.d.mounts.bindDescriptor(fd, dir);
+    } finally {
+      native.close(fd);
+    }
+    return undefined;
   }
 
   /**

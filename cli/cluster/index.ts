@@ -17,6 +17,8 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   apply: async () => (await import('./apply')).apply,
   delete: async () => (await import('./delete')).del,
   scale: async () => (await import('./scale')).scale,
+  cordon: async () => (await import('./cordon')).cordon,
+  uncordon: async () => (await import('./cordon')).uncordon,
   expose: async () => (await import('./expose')).expose,
   create: async () => (await import('./create')).create,
   'port-forward': async () => (await import('./port-forward')).portForward,
@@ -36,7 +38,7 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'cordon', 'uncordon', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
 const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
@@ -75,7 +77,8 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
       [-o wide|yaml|json|name] [-w] [--show-labels]
   describe KIND [NAME...] [-n NS]
   delete -f FILE|DIR | KIND NAME... | KIND -l SEL [-n NS] [--ignore-not-found]
-  scale deployment/NAME --replicas=N
+  scale deployment/NAME|statefulset/NAME --replicas=N
+  cordon|uncordon NODE...               No new pods on the node / again
   expose deployment/NAME|pod/NAME [--port P] [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name N]
                                         A Service in front of its pods
   create configmap NAME | secret generic NAME [--from-literal k=v] [--from-file [k=]PATH] [--from-env-file F]
@@ -85,6 +88,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
                                         Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
+  rollout status|restart daemonset/NAME|statefulset/NAME
   logs POD|deployment/NAME|job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
   wait --for=condition=NAME[=VALUE]|--for=delete KIND/NAME... [-l SEL] [--timeout 30s]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]

@@ -1,7 +1,11 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import type { ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service } from '../../proto/resources';
+import { isDefaultClass } from '../../proto/resources';
+import type {
+  ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+} from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
 
@@ -228,6 +232,48 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       return { base: [slice.addressType, ports.length ? ports.join(',') : '<unset>', sliceEndpoints(slice), age(slice.metadata.creationTimestamp, now)], wide: [] };
     },
   },
+  StatefulSet: {
+    header: ['READY', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES'],
+    cells(obj, now) {
+      const sts = obj as StatefulSet;
+      return { base: [`${n(sts.status?.readyReplicas)}/${sts.spec.replicas ?? 1}`, age(sts.metadata.creationTimestamp, now)], wide: templateColumns(sts.spec).slice(0, 2) };
+    },
+  },
+  PersistentVolumeClaim: {
+    header: ['STATUS', 'VOLUME', 'CAPACITY', 'ACCESS MODES', 'STORAGECLASS', 'VOLUMEATTRIBUTESCLASS', 'AGE'],
+    wide: ['VOLUMEMODE'],
+    cells(obj, now) {
+      const pvc = obj as PersistentVolumeClaim;
+      const bound = pvc.status?.phase === 'Bound';
+      return {
+        base: [pvc.status?.phase ?? 'Pending', pvc.spec.volumeName ?? '', bound ? String(pvc.status?.capacity?.storage ?? '') : '', bound ? accessModes(pvc.status?.accessModes) : '',
+          pvc.spec.storageClassName ?? '<unset>', '<unset>', age(pvc.metadata.creationTimestamp, now)],
+        wide: [pvc.spec.volumeMode ?? 'Filesystem'],
+      };
+    },
+  },
+  PersistentVolume: {
+    header: ['CAPACITY', 'ACCESS MODES', 'RECLAIM POLICY', 'STATUS', 'CLAIM', 'STORAGECLASS', 'VOLUMEATTRIBUTESCLASS', 'REASON', 'AGE'],
+    wide: ['VOLUMEMODE'],
+    cells(obj, now) {
+      const pv = obj as PersistentVolume;
+      const claim = pv.spec.claimRef ? `${pv.spec.claimRef.namespace ?? 'default'}/${pv.spec.claimRef.name}` : '';
+      return {
+        base: [String(pv.spec.capacity?.storage ?? ''), accessModes(pv.spec.accessModes), pv.spec.persistentVolumeReclaimPolicy ?? 'Retain', pv.status?.phase ?? 'Pending', claim,
+          pv.spec.storageClassName ?? '', '<unset>', pv.status?.reason ?? '', age(pv.metadata.creationTimestamp, now)],
+        wide: [pv.spec.volumeMode ?? 'Filesystem'],
+      };
+    },
+  },
+  StorageClass: {
+    header: ['PROVISIONER', 'RECLAIMPOLICY', 'VOLUMEBINDINGMODE', 'ALLOWVOLUMEEXPANSION', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const sc = obj as StorageClass;
+      return { base: [sc.provisioner, sc.reclaimPolicy ?? 'Delete', sc.volumeBindingMode ?? 'Immediate', String(sc.allowVolumeExpansion ?? false), age(sc.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
   ConfigMap: {
     header: ['DATA', 'AGE'],
     wide: [],
@@ -255,6 +301,12 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
   RoleBinding: BINDING_COLUMNS,
   ClusterRoleBinding: BINDING_COLUMNS,
 };
+
+/** kubectl's ACCESS MODES: RWO,ROX,RWX,RWOP. */
+function accessModes(modes: readonly PersistentVolumeAccessMode[] | undefined): string {
+  const short: Record<PersistentVolumeAccessMode, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
+  return (modes ?? []).map((m) => short[m] ?? m).join(',');
+}
 
 /** kubectl's PORT(S): 80/TCP, with the node port as 80:30080/TCP. */
 export function servicePorts(svc: Service): string {
@@ -290,7 +342,9 @@ function eventCells(e: Event, now: Date, wide: boolean): string[] {
 export function columnsFor(info: KindInfo, options: ColumnOptions): Columns {
   const ns = options.allNamespaces && info.namespaced;
   const labels = options.showLabels;
-  const nameOf = (obj: Resource) => (options.prefixNames ? `${info.kind.toLowerCase()}${info.apiVersion.includes('/') ? `.${info.apiVersion.split('/')[0]}` : ''}/${obj.metadata.name}` : obj.metadata.name ?? '');
+  // The default StorageClass is marked, as kubectl marks it.
+  const marked = (obj: Resource) => `${obj.metadata.name ?? ''}${obj.kind === 'StorageClass' && isDefaultClass(obj) ? ' (default)' : ''}`;
+  const nameOf = (obj: Resource) => (options.prefixNames ? `${info.kind.toLowerCase()}${info.apiVersion.includes('/') ? `.${info.apiVersion.split('/')[0]}` : ''}/${obj.metadata.name}` : marked(obj));
   if (info.kind === 'Event') {
     // Events lead with their time, not a name.
     return {

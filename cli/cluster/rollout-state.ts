@@ -3,7 +3,7 @@
 // no old pods left, and a fast failure when a new pod cannot start.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { DaemonSet, Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource } from '../../proto/resources';
+import type { DaemonSet, Deployment, Pod, PodTemplateSpec, ReplicaSet, Resource, StatefulSet } from '../../proto/resources';
 import { podFailure, podReady } from './pod-status';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -84,6 +84,27 @@ export function daemonSetRolloutStatus(ds: DaemonSet): RolloutState {
   if (updated < desired) return { state: 'waiting', message: `Waiting for daemon set "${name}" rollout to finish: ${updated} out of ${desired} new pods have been updated...` };
   if (available < desired) return { state: 'waiting', message: `Waiting for daemon set "${name}" rollout to finish: ${available} of ${updated} updated pods are available...` };
   return { state: 'done', message: `daemon set "${name}" successfully rolled out` };
+}
+
+/** kubectl rollout status's verdict on a StatefulSet (RollingUpdate), from its status. */
+export function statefulSetRolloutStatus(sts: StatefulSet): RolloutState {
+  const s = sts.status ?? {};
+  if ((sts.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) return { state: 'waiting', message: 'Waiting for statefulset spec update to be observed...' };
+  const replicas = sts.spec.replicas ?? 1;
+  const ready = s.readyReplicas ?? 0;
+  if (ready < replicas) return { state: 'waiting', message: `Waiting for ${replicas - ready} pods to be ready...` };
+  const partition = sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+  const updated = s.updatedReplicas ?? 0;
+  if (partition > 0) {
+    if (updated < replicas - partition) {
+      return { state: 'waiting', message: `Waiting for partitioned roll out to finish: ${updated} out of ${replicas - partition} new pods have been updated...` };
+    }
+    return { state: 'done', message: `partitioned roll out complete: ${updated} new pods have been updated...` };
+  }
+  if (s.updateRevision !== s.currentRevision) {
+    return { state: 'waiting', message: `waiting for statefulset rolling update to complete ${updated} pods at revision ${s.updateRevision}...` };
+  }
+  return { state: 'done', message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision}...` };
 }
 
 /**

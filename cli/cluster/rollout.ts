@@ -3,7 +3,7 @@
 // Client-side as kubectl's: each reads the Deployment (and its ReplicaSets) and writes the
 // Deployment back with the resource version it read.
 
-import type { DaemonSet, Deployment, Pod, ReplicaSet } from '../../proto/resources';
+import type { DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet } from '../../proto/resources';
 import { durationFlag, intFlag, parseFlags } from '../common/args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
@@ -11,7 +11,7 @@ import { CliError } from '../common/errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
 import { planUndo, revisions } from './rollout-history';
-import { daemonSetRolloutStatus, deploymentRolloutStatus, ReadyClock, rolloutWait, STABLE_FOR_MS, type RolloutState } from './rollout-state';
+import { daemonSetRolloutStatus, deploymentRolloutStatus, ReadyClock, rolloutWait, STABLE_FOR_MS, statefulSetRolloutStatus, type RolloutState } from './rollout-state';
 import type { Verb, VerbContext } from './types';
 import { updateWithRetry } from './update';
 
@@ -28,12 +28,13 @@ const status: Verb = async (ctx, argv) => {
     timeout: { type: 'string', short: 't' },
     watch: { type: 'string', short: 'w' },
   }, { watch: 'true' });
-  const { info, name } = singleTarget(positionals, 'berth rollout status deployment/NAME|daemonset/NAME', ['Deployment', 'DaemonSet']);
+  const { info, name } = singleTarget(positionals, 'berth rollout status deployment/NAME|daemonset/NAME|statefulset/NAME', ['Deployment', 'DaemonSet', 'StatefulSet']);
   const namespace = values.namespace || 'default';
   const timeoutMs = durationFlag('--timeout', values.timeout) ?? 0;
   const watch = values.watch === undefined || values.watch === 'true';
   if (values.watch !== undefined && !['true', 'false'].includes(values.watch)) throw new CliError(`invalid argument "${values.watch}" for "--watch" flag: expected true or false`);
-  if (info.kind === 'DaemonSet') return daemonSetStatus(ctx, namespace, name, watch, timeoutMs);
+  if (info.kind === 'DaemonSet') return setStatus<DaemonSet>(ctx, 'DaemonSet', namespace, name, watch, timeoutMs, daemonSetRolloutStatus);
+  if (info.kind === 'StatefulSet') return setStatus<StatefulSet>(ctx, 'StatefulSet', namespace, name, watch, timeoutMs, statefulSetRolloutStatus);
   // Fails at once, in kubectl's words, when the Deployment does not exist.
   const first = await ctx.client.get<Deployment>('Deployment', namespace, name);
   if (!watch) {
@@ -65,20 +66,22 @@ const status: Verb = async (ctx, argv) => {
   return 0;
 };
 
-/** rollout status daemonset/NAME: its status's verdict, watched until done (the pods' own state shows in get pods). */
-async function daemonSetStatus(ctx: VerbContext, namespace: string, name: string, watch: boolean, timeoutMs: number): Promise<number> {
-  const first = await ctx.client.get<DaemonSet>('DaemonSet', namespace, name);
+/** rollout status daemonset|statefulset/NAME: its status's verdict, watched until done (the pods' own state shows in get pods). */
+async function setStatus<T extends DaemonSet | StatefulSet>(
+  ctx: VerbContext, kind: T['kind'], namespace: string, name: string, watch: boolean, timeoutMs: number, verdict: (set: T) => RolloutState,
+): Promise<number> {
+  const first = await ctx.client.get<T>(kind, namespace, name);
   if (first.spec.updateStrategy?.type === 'OnDelete') throw new CliError('rollout status is only available for RollingUpdate strategy type');
   if (!watch) {
-    ctx.out(`${daemonSetRolloutStatus(first).message}\n`);
+    ctx.out(`${verdict(first).message}\n`);
     return 0;
   }
   const live = new LiveObjects(ctx.client);
   let printed = '';
-  const result = await live.until<RolloutState>([{ kind: 'DaemonSet', namespace, fieldSelector: `metadata.name=${name}` }], () => {
-    const ds = live.list<DaemonSet>('DaemonSet').find((o) => o.metadata.name === name);
-    if (!ds) throw new CliError(`${pluralRef(resolveKind('DaemonSet'), name)} was deleted`);
-    const s = daemonSetRolloutStatus(ds);
+  const result = await live.until<RolloutState>([{ kind, namespace, fieldSelector: `metadata.name=${name}` }], () => {
+    const set = live.list<T>(kind).find((o) => o.metadata.name === name);
+    if (!set) throw new CliError(`${pluralRef(resolveKind(kind), name)} was deleted`);
+    const s = verdict(set);
     if (s.message !== printed) {
       printed = s.message;
       ctx.out(`${s.message}\n`);
@@ -158,9 +161,9 @@ const setPaused = (paused: boolean): Verb => async (ctx, argv) => {
 
 const restart: Verb = async (ctx, argv) => {
   const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' } });
-  const { info, name } = singleTarget(positionals, 'berth rollout restart deployment/NAME|daemonset/NAME', ['Deployment', 'DaemonSet']);
+  const { info, name } = singleTarget(positionals, 'berth rollout restart deployment/NAME|daemonset/NAME|statefulset/NAME', ['Deployment', 'DaemonSet', 'StatefulSet']);
   const at = ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const { object } = await updateWithRetry<Deployment | DaemonSet>(ctx.client, info.kind, values.namespace || 'default', name, (d) => {
+  const { object } = await updateWithRetry<Deployment | DaemonSet | StatefulSet>(ctx.client, info.kind, values.namespace || 'default', name, (d) => {
     if (d.kind === 'Deployment' && d.spec.paused) throw new CliError(`can't restart paused deployment (run rollout resume first)`);
     d.spec.template.metadata ??= {};
     // A new template (and so a new ReplicaSet) that differs only by this annotation: every pod is replaced.

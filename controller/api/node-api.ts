@@ -5,10 +5,10 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import type { Event, Node, Pod, ServiceAccount } from '../../proto/resources';
+import type { Event, Node, PersistentVolume, Pod, ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
-import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
+import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReachableVolume, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
 import { boundTo, checkEventReport, checkPodStatus, requireValidNodeName, type NodeSessions } from '../nodes';
 import type { Registry } from '../objects';
 import type { ClusterCa, ServiceAccountTokens } from '../trust';
@@ -158,7 +158,16 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       const node = caller(call, 'GetPodConfig');
       requireOwnNode(node, req.nodeName, 'read pod configuration for');
       await sessions.requireEpoch(req.nodeName, req.epoch);
-      if (req.kind !== 'ConfigMap' && req.kind !== 'Secret') throw new BerthError('invalid-argument', `GetPodConfig reads ConfigMaps and Secrets, not ${JSON.stringify(req.kind)}`);
+      if (req.kind === 'PersistentVolume') {
+        // Not found tells nothing a node should not know (it asks after volumes whose directories it holds).
+        const pv = await registry.get<PersistentVolume>('PersistentVolume', undefined, req.name);
+        const { items } = await registry.list<Pod>('Pod', { filter: boundTo(node) });
+        requireReachableVolume(node, pv, items);
+        return { json: JSON.stringify(pv) };
+      }
+      if (req.kind !== 'ConfigMap' && req.kind !== 'Secret' && req.kind !== 'PersistentVolumeClaim') {
+        throw new BerthError('invalid-argument', `GetPodConfig reads ConfigMaps, Secrets, PersistentVolumeClaims and PersistentVolumes, not ${JSON.stringify(req.kind)}`);
+      }
       const namespace = req.namespace || 'default';
       const { items } = await registry.list<Pod>('Pod', { namespace, filter: boundTo(node) });
       requireReferenced(node, req.kind, namespace, req.name, items);

@@ -3,7 +3,7 @@
 // tunnel, nothing else. Pure: the handlers give the caller and what it asks for.
 
 import { BerthError } from '../../proto/errors';
-import { podReferences, type Pod } from '../../proto/resources';
+import { pinnedHostname, podReferences, type PersistentVolume, type Pod } from '../../proto/resources';
 import { NODES_GROUP, nodeNameOf } from '../../proto/trust';
 import type { Identity } from './identity';
 
@@ -32,10 +32,24 @@ export function requireBoundPod(caller: string, pod: { namespace: string; name: 
  * A ConfigMap or Secret a node may read: one that a pod bound to it in that namespace names (as
  * Kubernetes' Node authorizer follows the graph from node to pod to secret), nothing else.
  */
-export function requireReferenced(caller: string, kind: 'ConfigMap' | 'Secret', namespace: string, name: string, pods: readonly Pod[]): void {
-  const referenced = pods.some((p) => p.spec.nodeName === caller && (p.metadata.namespace ?? 'default') === namespace
-    && (kind === 'ConfigMap' ? podReferences(p).configMaps : podReferences(p).secrets).has(name));
+export function requireReferenced(caller: string, kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim', namespace: string, name: string, pods: readonly Pod[]): void {
+  const names = (p: Pod) => {
+    const refs = podReferences(p);
+    return kind === 'ConfigMap' ? refs.configMaps : kind === 'Secret' ? refs.secrets : refs.claims;
+  };
+  const referenced = pods.some((p) => p.spec.nodeName === caller && (p.metadata.namespace ?? 'default') === namespace && names(p).has(name));
   if (!referenced) {
-    throw new BerthError('permission-denied', `node "${caller}" may not read ${kind === 'ConfigMap' ? 'configmap' : 'secret'} ${namespace}/${name}: no pod bound to it refers to it`);
+    throw new BerthError('permission-denied', `node "${caller}" may not read ${kind.toLowerCase()} ${namespace}/${name}: no pod bound to it refers to it`);
   }
+}
+
+/**
+ * A PersistentVolume a node may read: one pinned to it (a local volume whose directory it keeps),
+ * or one bound to a claim that a pod bound to it names.
+ */
+export function requireReachableVolume(caller: string, pv: PersistentVolume, pods: readonly Pod[]): void {
+  if (pinnedHostname(pv.spec.nodeAffinity?.required?.nodeSelectorTerms) === caller) return;
+  const ref = pv.spec.claimRef;
+  const referenced = ref && pods.some((p) => p.spec.nodeName === caller && (p.metadata.namespace ?? 'default') === (ref.namespace ?? 'default') && podReferences(p).claims.has(ref.name));
+  if (!referenced) throw new BerthError('permission-denied', `node "${caller}" may not read persistentvolume ${pv.metadata.name}: it is not on this node and no pod bound to it uses it`);
 }

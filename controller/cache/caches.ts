@@ -2,7 +2,10 @@
 // factory, for a fixed set of kinds): every controller's change handlers hang off the same ones,
 // so each kind is listed and watched once.
 
-import type { CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, Pod, ReplicaSet, Service, ServiceAccount } from '../../proto/resources';
+import type {
+  CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
+  StatefulSet, StorageClass,
+} from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
 
@@ -13,6 +16,10 @@ export interface Caches {
   jobs: Informer<Job>;
   daemonSets: Informer<DaemonSet>;
   cronJobs: Informer<CronJob>;
+  statefulSets: Informer<StatefulSet>;
+  claims: Informer<PersistentVolumeClaim>;
+  volumes: Informer<PersistentVolume>;
+  storageClasses: Informer<StorageClass>;
   nodes: Informer<Node>;
   leases: Informer<Lease>;
   namespaces: Informer<Namespace>;
@@ -30,6 +37,10 @@ export function newCaches(registry: Registry): Caches {
     jobs: new Informer<Job>(registry, 'Job'),
     daemonSets: new Informer<DaemonSet>(registry, 'DaemonSet'),
     cronJobs: new Informer<CronJob>(registry, 'CronJob'),
+    statefulSets: new Informer<StatefulSet>(registry, 'StatefulSet'),
+    claims: new Informer<PersistentVolumeClaim>(registry, 'PersistentVolumeClaim'),
+    volumes: new Informer<PersistentVolume>(registry, 'PersistentVolume'),
+    storageClasses: new Informer<StorageClass>(registry, 'StorageClass'),
     nodes: new Informer<Node>(registry, 'Node'),
     leases: new Informer<Lease>(registry, 'Lease'),
     namespaces: new Informer<Namespace>(registry, 'Namespace'),

@@ -4,6 +4,8 @@
 import type { Clock, Registry } from '../objects';
 import { cronJobLoop } from './cronjob/loop';
 import { daemonSetLoop } from './daemonset/loop';
+import { statefulSetLoop } from './statefulset/loop';
+import { volumeLoop } from './volume/loop';
 import { deploymentLoop } from './deployment/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
@@ -34,6 +36,8 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     replicaSetLoop,
     jobLoop,
     daemonSetLoop,
+    statefulSetLoop,
+    volumeLoop,
     cronJobLoop,
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),

@@ -12,7 +12,7 @@
 // written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Namespace, Pod, Resource, Service } from '../../proto/resources';
+import type { Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
@@ -51,7 +51,7 @@ interface ApplySetMember {
 /** Top-level fields an apply never takes from the document: identity, the server's metadata, status. */
 const OWNED_ELSEWHERE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
-const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/'];
+const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/', 'pv.kubernetes.io/', 'volume.kubernetes.io/', 'volume.beta.kubernetes.io/'];
 
 const applySetKey = (name: string) => `${REGISTRY_PREFIX}applysets/${name}`;
 
@@ -198,7 +198,33 @@ function merged(current: Resource, applied: Resource): Resource {
   for (const [key, value] of Object.entries(applied)) if (!OWNED_ELSEWHERE.has(key) && key !== 'spec') body[key] = structuredClone(value);
   // The cluster IP and node ports the server chose are the Service's, not the file's.
   if (current.kind === 'Service') return carryAllocations(current as Service, next as Service);
+  if (current.kind === 'PersistentVolumeClaim' || current.kind === 'PersistentVolume' || current.kind === 'StorageClass') checkStorageChange(current, next);
   return next;
+}
+
+/**
+ * What the binder and the default class set stays (a claim's volumeName and class, a volume's
+ * claimRef); beyond that a claim's spec, a StorageClass's provisioner and parameters are
+ * immutable, with Kubernetes' messages. `next` is changed in place.
+ */
+function checkStorageChange(current: Resource, next: Resource): void {
+  const forbidden = (field: string, detail: string) => new BerthError('invalid-argument', `${describeObject(infoOf(current.kind), current.metadata.name!)} is invalid: ${field}: Forbidden: ${detail}`);
+  if (current.kind === 'PersistentVolumeClaim' && next.kind === 'PersistentVolumeClaim') {
+    next.spec.volumeName ??= current.spec.volumeName;
+    next.spec.storageClassName ??= current.spec.storageClassName;
+    if (next.spec.volumeName === undefined) delete next.spec.volumeName;
+    if (next.spec.storageClassName === undefined) delete next.spec.storageClassName;
+    const withoutRequests = (spec: PersistentVolumeClaim['spec']) => ({ ...spec, resources: { ...spec.resources, requests: undefined } });
+    if (!isDeepStrictEqual(withoutRequests(current.spec), withoutRequests(next.spec))) {
+      throw forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims');
+    }
+  } else if (current.kind === 'PersistentVolume' && next.kind === 'PersistentVolume') {
+    if (!next.spec.claimRef && current.spec.claimRef) next.spec.claimRef = current.spec.claimRef;
+  } else if (current.kind === 'StorageClass' && next.kind === 'StorageClass') {
+    for (const field of ['provisioner', 'parameters', 'reclaimPolicy', 'volumeBindingMode'] as const) {
+      if (!isDeepStrictEqual(current[field], next[field])) throw forbidden(field, `updates to ${field} are forbidden.`);
+    }
+  }
 }
 
 async function readApplySet(registry: Registry, name: string): Promise<ApplySetMember[]> {

@@ -11,7 +11,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { withDefaults, type Namespace, type Pod, type Resource, type Service } from '../../proto/resources';
+import { isDefaultClass, withDefaults, type Namespace, type PersistentVolumeClaim, type Pod, type Resource, type Service, type StorageClass } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { admitPod } from '../admission';
 import type { ServiceAllocations } from '../services';
@@ -22,7 +22,7 @@ import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './ke
 import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
 
 /** Kinds whose spec is the desired state: a change of it moves metadata.generation. */
-const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'CronJob';
+const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' || obj.kind === 'CronJob';
 
 export class Registry {
   constructor(
@@ -63,6 +63,17 @@ export class Registry {
    * Store a new object; the server fills uid, creationTimestamp, generation and the namespace. A
    * pod its namespace's Pod Security level forbids is refused (permission-denied), nothing stored.
    */
+  /**
+   * A claim that names no class gets the default one (Kubernetes' DefaultStorageClass admission):
+   * the newest class marked default; with none, it stays without (and binds only classless volumes).
+   */
+  private async withDefaultClass(claim: PersistentVolumeClaim): Promise<PersistentVolumeClaim> {
+    const { items } = await this.list<StorageClass>('StorageClass');
+    const defaults = items.filter(isDefaultClass).sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+    if (defaults.length === 0) return claim;
+    return { ...claim, spec: { ...claim.spec, storageClassName: defaults[0]!.metadata.name } };
+  }
+
   async create<T extends Resource>(obj: T): Promise<T> {
     const info = infoOf(obj.kind);
     const name = obj.metadata.name;
@@ -81,6 +92,7 @@ export class Registry {
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
     if (stored.kind === 'Pod') admitPod(stored as Pod, namespace?.metadata.labels);
+    if (stored.kind === 'PersistentVolumeClaim' && stored.spec.storageClassName === undefined) stored = await this.withDefaultClass(stored) as T;
     let undo = async () => {};
     if (stored.kind === 'Service' && this.serviceAllocations) {
       if (await this.store.get(keyOfObject(stored))) throw new BerthError('already-exists', `${describeObject(info, name)} already exists`);

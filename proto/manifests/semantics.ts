@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type DaemonSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { scheduleProblem } from '../resources/schedule';
@@ -19,6 +19,12 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'ReplicaSet':
     case 'DaemonSet':
       return workloadIssues(resource);
+    case 'StatefulSet':
+      return statefulSetIssues(resource);
+    case 'PersistentVolumeClaim':
+      return claimSpecIssues(resource.spec, ['spec']);
+    case 'PersistentVolume':
+      return persistentVolumeIssues(resource);
     case 'Job':
       return jobIssues(resource);
     case 'CronJob':
@@ -38,7 +44,7 @@ function issue(path: PathSegment[], message: string): FieldIssue {
 }
 
 /** A Deployment or ReplicaSet: its selector must select its own pods, which must keep running. */
-function workloadIssues(w: Deployment | ReplicaSet | DaemonSet): FieldIssue[] {
+function workloadIssues(w: Deployment | ReplicaSet | DaemonSet | StatefulSet, claimNames: string[] = []): FieldIssue[] {
   const out: FieldIssue[] = [];
   const { selector, template } = w.spec;
   out.push(...selectorIssues(selector, ['spec', 'selector']));
@@ -55,7 +61,42 @@ function workloadIssues(w: Deployment | ReplicaSet | DaemonSet): FieldIssue[] {
   if (restartPolicy !== undefined && restartPolicy !== 'Always') {
     out.push(issue(['spec', 'template', 'spec', 'restartPolicy'], `must be Always in a ${w.kind}'s pod template (its pods are replaced, not restarted in place)`));
   }
-  out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec']));
+  out.push(...podSpecIssues(template.spec, ['spec', 'template', 'spec'], claimNames));
+  return out;
+}
+
+/** A StatefulSet: a workload whose pods may mount the claims its volumeClaimTemplates make. */
+function statefulSetIssues(sts: StatefulSet): FieldIssue[] {
+  const templates = sts.spec.volumeClaimTemplates ?? [];
+  const out = workloadIssues(sts, templates.map((t) => t.metadata.name ?? ''));
+  const names = new Map<string, number>();
+  templates.forEach((t, i) => {
+    const at: PathSegment[] = ['spec', 'volumeClaimTemplates', i];
+    const first = names.get(t.metadata.name ?? '');
+    if (first !== undefined) out.push(issue([...at, 'metadata', 'name'], `duplicate claim template name ${JSON.stringify(t.metadata.name)}: volumeClaimTemplates[${first}] has it too`));
+    else names.set(t.metadata.name ?? '', i);
+    out.push(...claimSpecIssues(t.spec, [...at, 'spec']));
+  });
+  return out;
+}
+
+/** A claim must say how it is accessed and how much it needs (Kubernetes' messages). */
+function claimSpecIssues(spec: PersistentVolumeClaimSpec, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  if ((spec.accessModes ?? []).length === 0) out.push(issue([...at, 'accessModes'], 'at least 1 access mode is required'));
+  if (spec.resources?.requests?.storage === undefined) out.push(issue([...at, 'resources', 'requests', 'storage'], 'Required value: a claim must request its size'));
+  return out;
+}
+
+/** A volume: its size, its access modes and exactly one source berth can mount. */
+function persistentVolumeIssues(pv: PersistentVolume): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  if (pv.spec.capacity?.storage === undefined) out.push(issue(['spec', 'capacity', 'storage'], 'Required value: a volume must state its size'));
+  if ((pv.spec.accessModes ?? []).length === 0) out.push(issue(['spec', 'accessModes'], 'at least 1 access mode is required'));
+  const sources = (['hostPath', 'local'] as const).filter((s) => pv.spec[s] !== undefined);
+  if (sources.length === 0) out.push(issue(['spec'], 'must specify a volume type (this cluster mounts hostPath and local volumes)'));
+  if (sources.length > 1) out.push(issue(['spec'], `may not specify more than 1 volume type (${sources.join(', ')})`));
+  if (pv.spec.local && !pv.spec.nodeAffinity?.required) out.push(issue(['spec', 'nodeAffinity'], 'Required value: Local volume requires node affinity'));
   return out;
 }
 
@@ -126,7 +167,7 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
   return true;
 }
 
-function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly string[] = []): FieldIssue[] {
   const out: FieldIssue[] = [];
   const names = new Map<string, number>();
   const hostPorts = new Map<string, PathSegment[]>();
@@ -145,7 +186,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
       }
     }
     out.push(...containerIssues(c, cAt));
-    out.push(...volumeMountIssues(c, spec, cAt));
+    out.push(...volumeMountIssues(c, spec, cAt, claimNames));
   });
   spec.containers.forEach((c, i) => {
     const cAt = [...at, 'containers', i];
@@ -167,7 +208,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
       else hostPorts.set(key, [...cAt, 'ports', j]);
     });
     out.push(...containerIssues(c, cAt));
-    out.push(...volumeMountIssues(c, spec, cAt));
+    out.push(...volumeMountIssues(c, spec, cAt, claimNames));
   });
   return out;
 }
@@ -198,9 +239,9 @@ function volumeIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
   return out;
 }
 
-function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[], claimNames: readonly string[]): FieldIssue[] {
   const out: FieldIssue[] = [];
-  const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
+  const volumes = new Set([...(spec.volumes ?? []).map((v) => v.name), ...claimNames]);
   const paths = new Map<string, number>();
   (c.volumeMounts ?? []).forEach((m, j) => {
     const mAt = [...at, 'volumeMounts', j];

@@ -4,7 +4,8 @@
 
 import {
   KINDS, type Container, type CronJob, type DaemonSet, type Deployment, type Job, type JobSpec, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
-  type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
+  type PersistentVolume, type PersistentVolumeClaimSpec, type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
+  type StatefulSet, type StorageClass,
 } from './types';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -36,6 +37,18 @@ export function withDefaults<R extends Resource>(resource: R): R {
       break;
     case 'CronJob':
       defaultCronJob(out);
+      break;
+    case 'StatefulSet':
+      defaultStatefulSet(out);
+      break;
+    case 'PersistentVolumeClaim':
+      defaultClaimSpec(out.spec);
+      break;
+    case 'PersistentVolume':
+      defaultPersistentVolume(out);
+      break;
+    case 'StorageClass':
+      defaultStorageClass(out);
       break;
     case 'Service':
       defaultService(out);
@@ -81,6 +94,45 @@ function defaultDaemonSet(ds: DaemonSet): void {
 }
 
 /** Kubernetes' CronJob defaults, and its job template's. */
+/** Kubernetes' StatefulSet defaults: one pod, made in order, a rolling update of every ordinal, claims kept. */
+function defaultStatefulSet(sts: StatefulSet): void {
+  const spec = sts.spec;
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.partition ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.minReadySeconds ??= 0;
+  spec.persistentVolumeClaimRetentionPolicy ??= {};
+  spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
+  spec.persistentVolumeClaimRetentionPolicy.whenScaled ??= 'Retain';
+  for (const t of spec.volumeClaimTemplates ?? []) {
+    t.apiVersion ??= 'v1';
+    t.kind ??= 'PersistentVolumeClaim';
+    defaultClaimSpec(t.spec);
+  }
+  defaultTemplate(spec.template);
+}
+
+function defaultClaimSpec(spec: PersistentVolumeClaimSpec | undefined): void {
+  if (spec) spec.volumeMode ??= 'Filesystem';
+}
+
+/** A volume made by hand is kept when its claim goes, unless it says otherwise. */
+function defaultPersistentVolume(pv: PersistentVolume): void {
+  pv.spec.persistentVolumeReclaimPolicy ??= 'Retain';
+  pv.spec.volumeMode ??= 'Filesystem';
+}
+
+function defaultStorageClass(sc: StorageClass): void {
+  sc.reclaimPolicy ??= 'Delete';
+  sc.volumeBindingMode ??= 'Immediate';
+}
+
 function defaultCronJob(cj: CronJob): void {
   const spec = cj.spec;
   spec.concurrencyPolicy ??= 'Allow';

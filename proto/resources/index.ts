@@ -9,4 +9,6 @@ export * from './labels';
 export * from './defaults';
 export * from './security';
 export * from './references';
+export * from './node-affinity';
+export * from './storage';
 export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';

@@ -478,6 +478,135 @@ export interface DaemonSet {
   status?: DaemonSetStatus;
 }
 
+// --- apps/v1 StatefulSet ---
+
+export interface StatefulSetUpdateStrategy {
+  /** RollingUpdate (the default): pods from the highest ordinal down, one at a time; OnDelete: only when deleted. */
+  type?: 'RollingUpdate' | 'OnDelete';
+  rollingUpdate?: {
+    /** Pods with an ordinal below this keep their template (a canary: default 0, all update). */
+    partition?: number;
+    maxUnavailable?: number | string;
+  };
+}
+
+/** What becomes of the claims made from volumeClaimTemplates: Retain (default) keeps them. */
+export interface StatefulSetPersistentVolumeClaimRetentionPolicy {
+  /** When the StatefulSet is deleted. */
+  whenDeleted?: 'Retain' | 'Delete';
+  /** When a pod's ordinal goes by a scale-down. */
+  whenScaled?: 'Retain' | 'Delete';
+}
+
+export interface StatefulSetSpec {
+  replicas?: number;
+  selector: LabelSelector;
+  template: PodTemplateSpec;
+  /** The headless Service that gives each pod its DNS name <pod>.<serviceName>. */
+  serviceName?: string;
+  /** OrderedReady (default): one pod at a time, in order; Parallel: all at once. */
+  podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  updateStrategy?: StatefulSetUpdateStrategy;
+  /** One claim per pod from each: <template name>-<set name>-<ordinal>. */
+  volumeClaimTemplates?: PersistentVolumeClaimTemplate[];
+  persistentVolumeClaimRetentionPolicy?: StatefulSetPersistentVolumeClaimRetentionPolicy;
+  minReadySeconds?: number;
+  revisionHistoryLimit?: number;
+  ordinals?: { start?: number };
+}
+
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+}
+
+/** Pods with stable names, ordinals and storage. */
+export interface StatefulSet {
+  apiVersion: 'apps/v1';
+  kind: 'StatefulSet';
+  metadata: ObjectMeta;
+  spec: StatefulSetSpec;
+  status?: StatefulSetStatus;
+}
+
+// --- v1 PersistentVolume, PersistentVolumeClaim, storage.k8s.io/v1 StorageClass ---
+
+export type PersistentVolumeAccessMode = 'ReadWriteOnce' | 'ReadOnlyMany' | 'ReadWriteMany' | 'ReadWriteOncePod';
+
+/** A node selector term: every expression must hold. */
+export interface NodeSelectorTerm {
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt'; values?: string[] }[];
+  matchFields?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt'; values?: string[] }[];
+}
+
+export interface PersistentVolumeSpec {
+  capacity?: { storage?: string };
+  accessModes?: PersistentVolumeAccessMode[];
+  /** Retain (default for volumes made by hand), Delete (default for provisioned ones), Recycle (deprecated). */
+  persistentVolumeReclaimPolicy?: 'Retain' | 'Delete' | 'Recycle';
+  storageClassName?: string;
+  volumeMode?: 'Filesystem' | 'Block';
+  mountOptions?: string[];
+  /** The claim it is bound (or reserved) to. */
+  claimRef?: ObjectReference;
+  /** The nodes that can reach it: a local or hostPath volume names its node. */
+  nodeAffinity?: { required?: { nodeSelectorTerms: NodeSelectorTerm[] } };
+  hostPath?: { path: string; type?: '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice' };
+  local?: { path: string; fsType?: string };
+}
+
+export interface PersistentVolume {
+  apiVersion: 'v1';
+  kind: 'PersistentVolume';
+  metadata: ObjectMeta;
+  spec: PersistentVolumeSpec;
+  status?: { phase?: 'Pending' | 'Available' | 'Bound' | 'Released' | 'Failed'; message?: string; reason?: string; lastPhaseTransitionTime?: string };
+}
+
+export interface PersistentVolumeClaimSpec {
+  accessModes?: PersistentVolumeAccessMode[];
+  resources?: { requests?: { storage?: string }; limits?: { storage?: string } };
+  /** Absent: the default StorageClass; "": only volumes without a class. */
+  storageClassName?: string;
+  /** The volume it is bound to (set by the binder, or by the user to ask for one). */
+  volumeName?: string;
+  selector?: LabelSelector;
+  volumeMode?: 'Filesystem' | 'Block';
+}
+
+export interface PersistentVolumeClaim {
+  apiVersion: 'v1';
+  kind: 'PersistentVolumeClaim';
+  metadata: ObjectMeta;
+  spec: PersistentVolumeClaimSpec;
+  status?: { phase?: 'Pending' | 'Bound' | 'Lost'; accessModes?: PersistentVolumeAccessMode[]; capacity?: { storage?: string }; conditions?: Condition[] };
+}
+
+/** A claim as a StatefulSet's volumeClaimTemplates give it (apiVersion and kind may be left out). */
+export type PersistentVolumeClaimTemplate = Omit<PersistentVolumeClaim, 'apiVersion' | 'kind'> & { apiVersion?: 'v1'; kind?: 'PersistentVolumeClaim' };
+
+export interface StorageClass {
+  apiVersion: 'storage.k8s.io/v1';
+  kind: 'StorageClass';
+  metadata: ObjectMeta;
+  /** Who makes volumes of this class (berth's own: berth.dev/local-path). */
+  provisioner: string;
+  parameters?: Record<string, string>;
+  /** Of the volumes it makes: Delete (default) or Retain. */
+  reclaimPolicy?: 'Retain' | 'Delete';
+  /** Immediate (default): bind or provision at once; WaitForFirstConsumer: once a pod using it is scheduled, on its node. */
+  volumeBindingMode?: 'Immediate' | 'WaitForFirstConsumer';
+  allowVolumeExpansion?: boolean;
+  mountOptions?: string[];
+}
+
 // --- batch/v1 Job ---
 
 /** podFailurePolicy's exit-code matcher: the first container (or the one named) whose exit code is (not) among `values`. */
@@ -856,7 +985,8 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
-  | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob;
+  | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
+  | PersistentVolumeClaim | PersistentVolume | StorageClass;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -878,6 +1008,10 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', aliases: ['job'], namespaced: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', plural: 'cronjobs', aliases: ['cronjob', 'cj'], namespaced: true },
   { kind: 'DaemonSet', apiVersion: 'apps/v1', plural: 'daemonsets', aliases: ['daemonset', 'ds'], namespaced: true },
+  { kind: 'StatefulSet', apiVersion: 'apps/v1', plural: 'statefulsets', aliases: ['statefulset', 'sts'], namespaced: true },
+  { kind: 'PersistentVolumeClaim', apiVersion: 'v1', plural: 'persistentvolumeclaims', aliases: ['persistentvolumeclaim', 'pvc'], namespaced: true },
+  { kind: 'PersistentVolume', apiVersion: 'v1', plural: 'persistentvolumes', aliases: ['persistentvolume', 'pv'], namespaced: false },
+  { kind: 'StorageClass', apiVersion: 'storage.k8s.io/v1', plural: 'storageclasses', aliases: ['storageclass', 'sc'], namespaced: false },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },

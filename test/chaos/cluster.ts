@@ -65,11 +65,14 @@ export async function startChaosCluster(t: Teardown, dir: string, store: ChaosSt
   const storeArgs = store === 'sqlite' ? [] : ['--store', `etcd://${(await startEtcdCluster(t, 3)).endpoints.join(',')}/berth-chaos/`];
   const controllerCount = store === 'sqlite' ? 1 : 2;
   const running: Array<TestController | undefined> = [];
+  // Fixed ports below the kernel's ephemeral range (32768 and up): a killed controller comes back on
+  // its port, which a client's outgoing connection from the same address could otherwise have taken.
+  const basePort = 20000 + Math.floor(Math.random() * 10000);
   const listen: string[] = [];
   const startController = async (i: number) => {
     running[i] = await startTestController(t, dir, {
       dataRoot: path.join(dir, `controller-${i}`),
-      listen: listen[i] ?? `${net.gateway}:0`,
+      listen: listen[i] ?? `${net.gateway}:${basePort + i}`,
       args: [...CONTROLLER_FLAGS, ...storeArgs],
     });
     listen[i] = running[i]!.address;

@@ -22,19 +22,24 @@ export const garbageCollectorLoop: ControlLoop = {
     caches.jobs.onChange(onDelete);
     caches.daemonSets.onChange(onDelete);
     caches.cronJobs.onChange(onDelete);
+    caches.statefulSets.onChange(onDelete);
   },
   initialKeys: [GC_KEY, EVENTS_KEY],
   reconcile: (ctx, key, written) => (key === EVENTS_KEY ? expireEvents(ctx) : collectGarbage(ctx, written)),
 };
 
 async function collectGarbage(ctx: ControllerContext, written: WrittenRevisions): Promise<HandlerResult | void> {
-  const objects: Resource[] = [...ctx.caches.deployments.list(), ...ctx.caches.replicaSets.list(), ...ctx.caches.jobs.list(), ...ctx.caches.daemonSets.list(), ...ctx.caches.cronJobs.list(), ...ctx.caches.pods.list()];
+  const objects: Resource[] = [...ctx.caches.deployments.list(), ...ctx.caches.replicaSets.list(), ...ctx.caches.jobs.list(), ...ctx.caches.daemonSets.list(), ...ctx.caches.cronJobs.list(),
+    ...ctx.caches.statefulSets.list(), ...ctx.caches.claims.list(), ...ctx.caches.pods.list()];
   const { actions } = plan(objects);
   for (const action of actions) {
     // The cache may not have seen a just-created owner yet: confirm its absence with a live read.
     const owner = await ctx.registry.tryGet(action.owner.kind, action.object.namespace, action.owner.name);
     if (owner && owner.metadata.uid === action.owner.uid) continue;
-    const caches: Record<string, unknown> = { Pod: ctx.caches.pods, ReplicaSet: ctx.caches.replicaSets, Job: ctx.caches.jobs, DaemonSet: ctx.caches.daemonSets, CronJob: ctx.caches.cronJobs, Deployment: ctx.caches.deployments };
+    const caches: Record<string, unknown> = {
+      Pod: ctx.caches.pods, ReplicaSet: ctx.caches.replicaSets, Job: ctx.caches.jobs, DaemonSet: ctx.caches.daemonSets, CronJob: ctx.caches.cronJobs, Deployment: ctx.caches.deployments,
+      StatefulSet: ctx.caches.statefulSets, PersistentVolumeClaim: ctx.caches.claims,
+    };
     const cache = caches[action.kind] ?? ctx.caches.deployments;
     written.note(cache as never, await ctx.registry.delete(action.kind, action.object.namespace, action.object.name).catch(ignoreNotFound));
   }

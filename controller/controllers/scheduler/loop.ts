@@ -1,7 +1,7 @@
 // The scheduling loop: pending pods -> nodes, by ./plan.ts. One key for the whole cluster: a plan
 // places every pending pod at once, so that replicas made together spread.
 
-import type { Pod } from '../../../proto/resources';
+import { SELECTED_NODE_ANNOTATION, type PersistentVolumeClaim, type Pod } from '../../../proto/resources';
 import { getCondition, newCondition, replaceCondition } from '../conditions';
 import { eventFor, keyOf } from '../meta';
 import { isBeingDeleted, isTerminated } from '../pods';
@@ -25,6 +25,9 @@ export const schedulerLoop: ControlLoop = {
       if (pending || type === 'DELETED' || (isTerminated(pod) && previous && !isTerminated(previous))) enqueue(SCHEDULE_KEY);
     });
     caches.nodes.onChange(() => enqueue(SCHEDULE_KEY));
+    // A claim bound or given its node may let a waiting pod go.
+    caches.claims.onChange(() => enqueue(SCHEDULE_KEY));
+    caches.volumes.onChange(() => enqueue(SCHEDULE_KEY));
   },
   initialKeys: [SCHEDULE_KEY],
   reconcile: (ctx, _key, written) => schedule(ctx, written),
@@ -35,7 +38,8 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
   const pending = pods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p));
   if (pending.length === 0) return;
   const bound = pods.filter((p) => p.spec.nodeName);
-  const { bindings, unschedulable } = plan(pending, ctx.caches.nodes.list(), bound);
+  const storage = { claims: ctx.caches.claims.list(), volumes: ctx.caches.volumes.list(), classes: ctx.caches.storageClasses.list() };
+  const { bindings, unschedulable, claimSelections } = plan(pending, ctx.caches.nodes.list(), bound, storage);
   const now = ctx.clock();
   for (const { pod, nodeName } of bindings) {
     const scheduled = newCondition('PodScheduled', 'True', '', '', now);
@@ -49,6 +53,14 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
     written.note(ctx.caches.pods, result);
     if (result?.spec.nodeName === nodeName) {
       ctx.record(eventFor(pod, SCHEDULER_NAME, 'Normal', 'Scheduled', `Successfully assigned ${keyOf(pod)} to ${nodeName}`));
+    }
+  }
+  for (const { claims, nodeName } of claimSelections) {
+    for (const claim of claims) {
+      written.note(ctx.caches.claims, await ctx.registry.mutate<PersistentVolumeClaim>('PersistentVolumeClaim', claim.namespace, claim.name, (c) => {
+        if (c.metadata.annotations?.[SELECTED_NODE_ANNOTATION] || c.spec.volumeName) return undefined;
+        return { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata.annotations, [SELECTED_NODE_ANNOTATION]: nodeName } } };
+      }));
     }
   }
   for (const { pod, reason } of unschedulable) {

@@ -7,14 +7,15 @@ import { fitProblems, unschedulableReason } from './fit';
 import { compareText, groupOf, nodeStates, place, type NodeState } from './node-state';
 import { podRequests, type Resources } from './requests';
 import type { SchedulePlan } from './types';
+import { podVolumes, type Storage } from './volumes';
 
 /**
  * Bind pending pods to nodes. `pendingPods`: pods without spec.nodeName (others, and pods being
  * deleted or ended, are skipped); `boundPods`: the pods already on nodes (their requests count).
  */
-export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[]): SchedulePlan {
+export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage): SchedulePlan {
   const states = nodeStates(nodes, boundPods);
-  const result: SchedulePlan = { bindings: [], unschedulable: [] };
+  const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [] };
   const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p)).sort(byAge);
   for (const pod of queue) {
     let requests;
@@ -24,10 +25,17 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
       result.unschedulable.push({ pod, reason: (err as Error).message });
       continue;
     }
+    const volumes = podVolumes(pod, storage);
+    if (volumes.problem) {
+      result.unschedulable.push({ pod, reason: `0/${states.length} nodes are available: ${volumes.problem}.` });
+      continue;
+    }
     const reasons = new Map<string, number>();
     const feasible: NodeState[] = [];
     for (const state of states) {
       const problems = fitProblems(state, pod, requests.fit);
+      const volumeProblem = problems.length === 0 ? volumes.nodeProblem(state.node) : undefined;
+      if (volumeProblem) problems.push(volumeProblem);
       if (problems.length === 0) feasible.push(state);
       for (const p of problems) reasons.set(p, (reasons.get(p) ?? 0) + 1);
     }
@@ -38,7 +46,11 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
     const group = groupOf(pod);
     const best = feasible.reduce((a, b) => (better(b, a, group, requests.score) ? b : a));
     place(best, pod, requests);
-    result.bindings.push({ pod, nodeName: best.name });
+    if (volumes.unbound.length > 0) {
+      result.claimSelections.push({ pod, nodeName: best.name, claims: volumes.unbound.map((c) => ({ namespace: c.metadata.namespace ?? 'default', name: c.metadata.name! })) });
+    } else {
+      result.bindings.push({ pod, nodeName: best.name });
+    }
   }
   return result;
 }

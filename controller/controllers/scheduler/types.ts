@@ -6,6 +6,9 @@
 // name, so that the same inputs always give the same plan. Pods placed earlier in a plan count
 // for later ones: a plan is what the cluster looks like after all its bindings.
 //
+// A pod's claims count too (volumes.ts): a node must reach its bound volumes, and claims that
+// wait for their first consumer are given the chosen node before the pod is bound to it.
+//
 // plan() is pure; the executor writes each binding (spec.nodeName) and, for unschedulable pods,
 // a PodScheduled=False condition and a FailedScheduling event with the reason.
 
@@ -24,9 +27,17 @@ export interface Unschedulable {
   reason: string;
 }
 
+/** A pod whose WaitForFirstConsumer claims are given its node first; it is bound once they are. */
+export interface ClaimSelection {
+  pod: Pod;
+  nodeName: string;
+  claims: { namespace: string; name: string }[];
+}
+
 export interface SchedulePlan {
   bindings: Binding[];
   unschedulable: Unschedulable[];
+  claimSelections: ClaimSelection[];
 }
 
 /** Why a node cannot take a pod, in Kubernetes' words (counted per reason in the message). */
@@ -37,4 +48,6 @@ export const FitReason = {
   TooManyPods: 'Too many pods',
   InsufficientCpu: 'Insufficient cpu',
   InsufficientMemory: 'Insufficient memory',
+  VolumeNodeAffinity: 'node(s) had volume node affinity conflict',
+  NoVolumeToBind: "node(s) didn't find available persistent volumes to bind",
 } as const;
