@@ -3,9 +3,10 @@
 # holds an example image built here from busybox-static; a controller (embedded SQLite store,
 # serving mutual TLS) and one agent (this host as a node, joined with a token) run; the CLI uses
 # the admin kubeconfig the controller wrote; `berth apply -f manifests/examples/ --wait` applies the
-# example manifests and streams their status until everything runs; then a look around (pods,
-# a request to a pod, a scale-up watched to the end) and everything is deleted, stopped and
-# removed again.
+# example manifests (a web server, a worker, and a multi-tier shop: web tier, cache, database
+# StatefulSet on local-path volumes, a ConfigMap and a Secret) and streams their status until
+# everything runs; then a look around (pods, claims, requests through Services, a scale-up
+# watched to the end) and everything is deleted, stopped and removed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -132,7 +133,9 @@ berth get pods -o wide
 pod_ip=$(berth get pods -l app=hello -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print((d.get("items") or [d])[0]["status"]["podIP"])')
 step "curl http://$pod_ip:8080/"
 curl -sf "http://$pod_ip:8080/"
-step "berth get svc,endpointslices   # the Service's virtual IP and node port, and its ready pods"
+step "berth get statefulsets,pvc   # the shop's database: two replicas, each with a claim bound to a directory on its node"
+berth get statefulsets,pvc
+step "berth get svc,endpointslices   # the Services' virtual IPs and node port, and their ready pods"
 berth get svc,endpointslices
 cluster_ip=$(berth get svc hello -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
 node_port=$(berth get svc hello -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["ports"][0]["nodePort"])')
@@ -142,6 +145,11 @@ step "curl http://$cluster_ip/   # the cluster IP, through the agent's nftables 
 curl -sf --max-time 5 "http://$cluster_ip/"
 step "curl http://$node_ip:$node_port/   # the node port"
 curl -sf --max-time 5 "http://$node_ip:$node_port/"
+svc_ip() { berth get svc "$1" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])'; }
+step "curl http://$(svc_ip frontend)/   # the shop's web tier: a page from its ConfigMap"
+curl -sf --max-time 5 "http://$(svc_ip frontend)/"
+step "curl http://$(svc_ip cache)/records   # its cache: what a sidecar copied from db-0.db's volume"
+curl -sf --max-time 5 "http://$(svc_ip cache)/records"
 step "nslookup hello.default.svc.cluster.local $dns   # the node's cluster DNS, the pods' nameserver"
 busybox nslookup hello.default.svc.cluster.local "$dns" | grep -A1 '^Name:'
 step "berth scale deployment/hello --replicas=5 && berth rollout status deployment/hello"

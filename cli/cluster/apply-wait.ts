@@ -1,20 +1,22 @@
-// `apply --wait`: after an apply, watch until every applied Deployment, ReplicaSet and Pod is
-// rolled out and ready, or fail as soon as one cannot get there. The verdict over a snapshot is
+// `apply --wait`: after an apply, watch until every applied Deployment, ReplicaSet, StatefulSet,
+// DaemonSet and Pod is rolled out and ready, or fail as soon as one cannot get there. The verdict over a snapshot is
 // pure (waitVerdict); waitForApplied runs it over live watches and prints progress.
 
-import type { Deployment, Pod, ReplicaSet, Resource } from '../../proto/resources';
+import type { DaemonSet, Deployment, Pod, ReplicaSet, Resource, StatefulSet } from '../../proto/resources';
 import { LiveObjects, type WatchSpec } from './live-objects';
 import { podColumns, podFailure, podReady } from './pod-status';
-import { isOwnedBy, ReadyClock, rolloutWait, STABLE_FOR_MS, type PodStability, type RolloutState } from './rollout-state';
+import { daemonSetRolloutStatus, isOwnedBy, ReadyClock, rolloutWait, STABLE_FOR_MS, statefulSetRolloutStatus, type PodStability, type RolloutState } from './rollout-state';
 import type { ClusterClient } from './types';
 
 /** Kinds apply --wait waits for; others (namespaces) are done once stored. */
-export const WAITED_KINDS = ['Deployment', 'ReplicaSet', 'Pod'] as const;
+export const WAITED_KINDS = ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Pod'] as const;
 
 export interface Snapshot {
   deployments: Deployment[];
   replicaSets: ReplicaSet[];
   pods: Pod[];
+  statefulSets?: StatefulSet[];
+  daemonSets?: DaemonSet[];
 }
 
 export interface TargetState {
@@ -27,13 +29,15 @@ const key = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metada
 
 /** Each target's state in `snapshot`; a target not yet seen is waiting. */
 export function waitVerdict(targets: Resource[], snapshot: Snapshot, stability?: PodStability): TargetState[] {
-  const byKey = new Map<string, Resource>([...snapshot.deployments, ...snapshot.replicaSets, ...snapshot.pods].map((o) => [key(o), o]));
+  const all = [...snapshot.deployments, ...snapshot.replicaSets, ...(snapshot.statefulSets ?? []), ...(snapshot.daemonSets ?? []), ...snapshot.pods];
+  const byKey = new Map<string, Resource>(all.map((o) => [key(o), o]));
   return targets.map((t) => {
     const ref = `${t.kind.toLowerCase()}/${t.metadata.name}`;
     const live = byKey.get(key(t));
     if (!live) return { ref, state: { state: 'waiting', message: `Waiting for ${ref} to appear...` } };
     if (live.kind === 'Deployment') return { ref, state: rolloutWait(live as Deployment, snapshot.replicaSets, snapshot.pods, stability) };
     if (live.kind === 'ReplicaSet') return { ref, state: replicaSetWait(live as ReplicaSet, snapshot.pods) };
+    if (live.kind === 'StatefulSet' || live.kind === 'DaemonSet') return { ref, state: setWait(live as StatefulSet | DaemonSet, snapshot.pods) };
     return { ref, state: podWait(live as Pod) };
   });
 }
@@ -63,6 +67,16 @@ function replicaSetWait(rs: ReplicaSet, pods: Pod[]): RolloutState {
   return { state: 'done', message: `replicaset "${rs.metadata.name}" is ready` };
 }
 
+/** A StatefulSet or DaemonSet: failed when one of its pods is stuck, else rollout status's verdict. */
+function setWait(set: StatefulSet | DaemonSet, pods: Pod[]): RolloutState {
+  const ref = `${set.kind.toLowerCase()}/${set.metadata.name}`;
+  for (const pod of pods.filter((p) => isOwnedBy(p, set))) {
+    const failure = podFailure(pod);
+    if (failure) return { state: 'failed', message: `${ref}: pod ${pod.metadata.name}: ${failure.reason}${failure.message ? `: ${failure.message}` : ''}` };
+  }
+  return set.kind === 'StatefulSet' ? statefulSetRolloutStatus(set) : daemonSetRolloutStatus(set);
+}
+
 export type WaitOutcome = { ok: true } | { ok: false; message: string };
 
 /**
@@ -83,7 +97,9 @@ export async function waitForApplied(client: ClusterClient, targets: Resource[],
   const result = await live.until(specs, () => {
     const pods = live.list<Pod>('Pod');
     readyClock.observe(pods, Date.now());
-    last = waitVerdict(waited, { deployments: live.list('Deployment'), replicaSets: live.list('ReplicaSet'), pods }, readyClock);
+    last = waitVerdict(waited, {
+      deployments: live.list('Deployment'), replicaSets: live.list('ReplicaSet'), statefulSets: live.list('StatefulSet'), daemonSets: live.list('DaemonSet'), pods,
+    }, readyClock);
     for (const t of last) {
       if (printed.get(t.ref) !== t.state.message && t.state.state !== 'failed') {
         printed.set(t.ref, t.state.message);
