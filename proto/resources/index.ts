@@ -11,4 +11,5 @@ export * from './security';
 export * from './references';
 export * from './node-affinity';
 export * from './storage';
+export * from './taints';
 export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';

@@ -290,6 +290,74 @@ export interface PodSpec {
   dnsConfig?: PodDNSConfig;
   /** Default true: the containers get the Services of the namespace as environment variables. */
   enableServiceLinks?: boolean;
+  /** Taints of nodes the pod may run on anyway (NoSchedule, PreferNoSchedule) or stay on (NoExecute). */
+  tolerations?: Toleration[];
+  affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  /** A PriorityClass's name: its value becomes spec.priority when the pod is made. */
+  priorityClassName?: string;
+  priority?: number;
+  /** PreemptLowerPriority (default) or Never. */
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
+  /** Pods for another scheduler are left to it (default-scheduler places the rest). */
+  schedulerName?: string;
+}
+
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: TaintEffect;
+  /** When a NoExecute taint was added (its tolerationSeconds count from here). */
+  timeAdded?: string;
+}
+
+export interface Toleration {
+  /** Empty with Exists: every taint. */
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  /** Empty: every effect. */
+  effect?: '' | TaintEffect;
+  /** NoExecute only: how long the pod stays once the taint is there (absent: for ever). */
+  tolerationSeconds?: number;
+}
+
+export interface PodAffinityTerm {
+  labelSelector?: LabelSelector;
+  /** Namespaces whose pods count; with neither this nor namespaceSelector, the pod's own. */
+  namespaces?: string[];
+  namespaceSelector?: LabelSelector;
+  /** Pods on nodes with the same value of this node label count as together (a zone, a host). */
+  topologyKey: string;
+  matchLabelKeys?: string[];
+  mismatchLabelKeys?: string[];
+}
+
+export interface Affinity {
+  nodeAffinity?: {
+    requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] };
+    preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; preference: NodeSelectorTerm }[];
+  };
+  podAffinity?: PodAffinityRules;
+  podAntiAffinity?: PodAffinityRules;
+}
+
+export interface PodAffinityRules {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
+  preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; podAffinityTerm: PodAffinityTerm }[];
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  nodeAffinityPolicy?: 'Honor' | 'Ignore';
+  nodeTaintsPolicy?: 'Honor' | 'Ignore';
+  matchLabelKeys?: string[];
 }
 
 /** ClusterFirstWithHostNet is ClusterFirst for berth (pods never share the host's network). */
@@ -349,6 +417,8 @@ export interface ContainerStatus {
 
 export interface PodStatus {
   phase?: PodPhase;
+  /** The node a preempting pod waits for while its victims go. */
+  nominatedNodeName?: string;
   /** PodScheduled, Initialized, ContainersReady, Ready. */
   conditions?: Condition[];
   reason?: string;
@@ -725,6 +795,7 @@ export interface NodeStatus {
 
 export interface NodeSpec {
   unschedulable?: boolean;
+  taints?: Taint[];
   /** The node's block of the cluster CIDR, for its pods' addresses (set once by the controller). */
   podCIDR?: string;
   podCIDRs?: string[];

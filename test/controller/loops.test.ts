@@ -141,7 +141,7 @@ t.test('a pod that fits nowhere stays Pending with the reason', async (t) => {
   };
   const picky = await eventually('picky unschedulable', () => reasonOf('picky'));
   t.equal(picky.reason, 'Unschedulable');
-  t.equal(picky.message, "0/3 nodes are available: 3 node(s) didn't match Pod's node selector.");
+  t.equal(picky.message, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
   t.equal((await reasonOf('big').then(async (r) => r ?? eventually('big unschedulable', () => reasonOf('big'))))!.message, '0/3 nodes are available: 3 Insufficient cpu.');
   t.equal((await get<Pod>(c, 'pod', 'picky')).status?.phase, 'Pending');
   const events = (await call(c.client, c.client.List, { kind: 'events', namespace: 'default', labelSelector: '', fieldSelector: 'involvedObject.name=picky' }))!.items!;

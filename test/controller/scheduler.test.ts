@@ -105,7 +105,7 @@ t.test('node selector, readiness, cordon', async (t) => {
   const p = schedule([pod('trainer', { nodeSelector: { gpu: 'yes' } })], nodes);
   t.same(p.bindings.map((b) => b.nodeName), ['gpu-1']);
   const none = schedule([pod('trainer', { nodeSelector: { gpu: 'no' } })], nodes);
-  t.same(none.unschedulable.map((u) => u.reason), ["0/3 nodes are available: 3 node(s) didn't match Pod's node selector."]);
+  t.same(none.unschedulable.map((u) => u.reason), ["0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."]);
 
   const mixed = [node('a', { ready: 'False' }), node('b', { ready: 'Unknown' }), node('c', { ready: 'none' }), node('d', { cordoned: true }), node('e')];
   t.same(schedule([pod('p')], mixed).bindings.map((b) => b.nodeName), ['e']);
@@ -116,7 +116,7 @@ t.test('node selector, readiness, cordon', async (t) => {
 t.test('resources: exact reasons, every short resource counted, Too many pods', async (t) => {
   const nodes = [node('n1', { cpu: '1', memory: '1Gi' }), node('n2', { cpu: '1', memory: '1Gi', labels: { zone: 'b' } }), node('n3', { cpu: '1', memory: '8Gi', labels: { zone: 'b' } })];
   const cases: [string, Pod, string][] = [
-    ['cpu', pod('p', { cpu: '2', nodeSelector: { zone: 'b' } }), "0/3 nodes are available: 1 node(s) didn't match Pod's node selector, 2 Insufficient cpu."],
+    ['cpu', pod('p', { cpu: '2', nodeSelector: { zone: 'b' } }), "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu."],
     ['memory', pod('p', { memory: '16Gi' }), '0/3 nodes are available: 3 Insufficient memory.'],
     ['both', pod('p', { cpu: '3', memory: '2Gi' }), '0/3 nodes are available: 2 Insufficient memory, 3 Insufficient cpu.'],
   ];
@@ -170,8 +170,8 @@ t.test('only unbound, live pods are scheduled; oldest first whatever the input o
 });
 
 t.test('the reason histogram sorts as strings, as Kubernetes does', async (t) => {
-  t.equal(unschedulableReason(12, new Map([['Insufficient cpu', 10], ["node(s) didn't match Pod's node selector", 2]])),
-    "0/12 nodes are available: 10 Insufficient cpu, 2 node(s) didn't match Pod's node selector.");
+  t.equal(unschedulableReason(12, new Map([['Insufficient cpu', 10], ["node(s) didn't match Pod's node affinity/selector", 2]])),
+    "0/12 nodes are available: 10 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector.");
 });
 
 t.test('a bound pod with unreadable requests still takes its pod slot', async (t) => {

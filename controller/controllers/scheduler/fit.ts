@@ -1,22 +1,22 @@
-// Whether a pod fits a node, and why not: the filters in the order Kubernetes runs them. A node
-// that fails a filter is not looked at further, except that the resource filter reports every
+// Whether a pod fits a node, and why not: the filters in the order Kubernetes runs them (readiness,
+// taints and cordoning, node selection, room; the volume, spreading and pod-affinity filters come
+// after, in plan.ts). A node that fails a filter is not looked at further, except that the resource filter reports every
 // resource that is short (a node may count for both Insufficient cpu and Insufficient memory).
 
 import type { Pod } from '../../../proto/resources';
 import { getCondition } from '../conditions';
 import type { NodeState } from './node-state';
 import type { Resources } from './requests';
+import { matchesNodeSelection, taintProblem } from './placement';
 import { FitReason } from './types';
 
 /** The reasons the pod cannot go to this node; empty when it can. */
 export function fitProblems(state: NodeState, pod: Pod, request: Resources): string[] {
   const node = state.node;
   if (getCondition(node.status?.conditions, 'Ready')?.status !== 'True') return [FitReason.NotReady];
-  if (node.spec?.unschedulable) return [FitReason.Unschedulable];
-  const labels = node.metadata.labels ?? {};
-  for (const [key, value] of Object.entries(pod.spec.nodeSelector ?? {})) {
-    if (labels[key] !== value) return [FitReason.NodeSelector];
-  }
+  const taint = taintProblem(pod, node);
+  if (taint) return [taint];
+  if (!matchesNodeSelection(pod, node)) return [FitReason.NodeSelector];
   const problems: string[] = [];
   const a = state.allocatable;
   if (state.pods + 1 > a.pods) problems.push(FitReason.TooManyPods);

@@ -15,6 +15,8 @@ export interface NodeState {
   /** The same with the scoring defaults for pods without requests. */
   usedForScore: Resources;
   pods: number;
+  /** The pods on it (bound, or placed earlier in the plan), for pod affinity and spreading. */
+  readonly members: Pod[];
   /** Pods per owner group (see groupOf), not counting pods being deleted. */
   readonly groups: Map<string, number>;
 }
@@ -42,6 +44,7 @@ export function nodeStates(nodes: readonly Node[], boundPods: readonly Pod[]): N
       used: { cpu: 0, memory: 0 },
       usedForScore: { cpu: 0, memory: 0 },
       pods: 0,
+      members: [],
       groups: new Map(),
     }));
   const byName = new Map(states.map((s) => [s.name, s]));
@@ -65,6 +68,7 @@ export function place(state: NodeState, pod: Pod, requests: { fit: Resources; sc
   state.used = { cpu: state.used.cpu + requests.fit.cpu, memory: state.used.memory + requests.fit.memory };
   state.usedForScore = { cpu: state.usedForScore.cpu + requests.score.cpu, memory: state.usedForScore.memory + requests.score.memory };
   state.pods++;
+  state.members.push(pod);
   const group = groupOf(pod);
   if (group !== undefined && !isBeingDeleted(pod)) state.groups.set(group, (state.groups.get(group) ?? 0) + 1);
 }

@@ -6,7 +6,8 @@ import { isBeingDeleted, isTerminated } from '../pods';
 import { fitProblems, unschedulableReason } from './fit';
 import { compareText, groupOf, nodeStates, place, type NodeState } from './node-state';
 import { podRequests, type Resources } from './requests';
-import type { SchedulePlan } from './types';
+import { hasPlacementRules, podAffinityProblem, preference, spreadProblem } from './placement';
+import { SCHEDULER_NAME, type SchedulePlan } from './types';
 import { podVolumes, type Storage } from './volumes';
 
 /**
@@ -16,7 +17,9 @@ import { podVolumes, type Storage } from './volumes';
 export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage): SchedulePlan {
   const states = nodeStates(nodes, boundPods);
   const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [] };
-  const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p)).sort(byAge);
+  // Pods for another scheduler are that scheduler's.
+  const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p) && (p.spec.schedulerName ?? SCHEDULER_NAME) === SCHEDULER_NAME).sort(byAge);
+  const withAntiAffinity = boundPods.filter((p) => p.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length);
   for (const pod of queue) {
     let requests;
     try {
@@ -34,8 +37,10 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
     const feasible: NodeState[] = [];
     for (const state of states) {
       const problems = fitProblems(state, pod, requests.fit);
-      const volumeProblem = problems.length === 0 ? volumes.nodeProblem(state.node) : undefined;
-      if (volumeProblem) problems.push(volumeProblem);
+      const later = problems.length === 0
+        ? volumes.nodeProblem(state.node) ?? spreadProblem(pod, state, states) ?? podAffinityProblem(pod, state, states, withAntiAffinity)
+        : undefined;
+      if (later) problems.push(later);
       if (problems.length === 0) feasible.push(state);
       for (const p of problems) reasons.set(p, (reasons.get(p) ?? 0) + 1);
     }
@@ -44,8 +49,10 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
       continue;
     }
     const group = groupOf(pod);
-    const best = feasible.reduce((a, b) => (better(b, a, group, requests.score) ? b : a));
+    const scored = feasible.map((state) => ({ state, preference: hasPlacementRules(pod) || state.node.spec?.taints?.length ? preference(pod, state, states) : 0 }));
+    const best = scored.reduce((a, b) => (b.preference > a.preference || (b.preference === a.preference && better(b.state, a.state, group, requests.score)) ? b : a)).state;
     place(best, pod, requests);
+    if (pod.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length) withAntiAffinity.push(pod);
     if (volumes.unbound.length > 0) {
       result.claimSelections.push({ pod, nodeName: best.name, claims: volumes.unbound.map((c) => ({ namespace: c.metadata.namespace ?? 'default', name: c.metadata.name! })) });
     } else {
@@ -55,7 +62,7 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
   return result;
 }
 
-/** Whether node a beats node b for this pod: fewer of its group, then less requested, then name. */
+/** Whether node a beats node b for this pod, preferences being equal: fewer of its group, then less requested, then name. */
 function better(a: NodeState, b: NodeState, group: string | undefined, request: Resources): boolean {
   if (group !== undefined) {
     const ga = a.groups.get(group) ?? 0;

@@ -1,10 +1,16 @@
 // The scheduler: binds each pending pod to a node. A node is feasible when it is Ready, not
-// cordoned (spec.unschedulable), carries the pod's nodeSelector labels, and has room: the
+// cordoned (spec.unschedulable) and has no taint the pod does not tolerate, carries the pod's
+// nodeSelector labels and matches its required node affinity, and has room: the
 // requests (cpu, memory) of the pods already on it plus this pod's fit in its allocatable, and
 // its pod count stays below allocatable.pods. Among feasible nodes the pod goes where the fewest
 // pods of its owner run (spreading replicas), then where the least is requested, then by node
 // name, so that the same inputs always give the same plan. Pods placed earlier in a plan count
 // for later ones: a plan is what the cluster looks like after all its bindings.
+//
+// Then the pod's topology spread constraints, pod affinity and anti-affinity (and the existing
+// pods' anti-affinity) must hold (placement.ts); among the nodes that pass, the pod's preferences
+// (preferred affinities, PreferNoSchedule taints, ScheduleAnyway spreading) come first, then the
+// spreading and requests above. Pods for another schedulerName are left alone.
 //
 // A pod's claims count too (volumes.ts): a node must reach its bound volumes, and claims that
 // wait for their first consumer are given the chosen node before the pod is bound to it.
@@ -23,7 +29,7 @@ export interface Binding {
 
 export interface Unschedulable {
   pod: Pod;
-  /** Kubernetes' form: `0/3 nodes are available: 1 node(s) didn't match Pod's node selector, 2 Insufficient cpu.` */
+  /** Kubernetes' form: `0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu.` */
   reason: string;
 }
 
@@ -44,7 +50,12 @@ export interface SchedulePlan {
 export const FitReason = {
   NotReady: 'node(s) were not ready',
   Unschedulable: 'node(s) were unschedulable',
-  NodeSelector: "node(s) didn't match Pod's node selector",
+  NodeSelector: "node(s) didn't match Pod's node affinity/selector",
+  PodAffinity: "node(s) didn't match pod affinity rules",
+  PodAntiAffinity: "node(s) didn't match pod anti-affinity rules",
+  ExistingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
+  Spread: "node(s) didn't match pod topology spread constraints",
+  SpreadMissingLabel: "node(s) didn't match pod topology spread constraints (missing required label)",
   TooManyPods: 'Too many pods',
   InsufficientCpu: 'Insufficient cpu',
   InsufficientMemory: 'Insufficient memory',

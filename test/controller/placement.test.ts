@@ -1,0 +1,111 @@
+// The scheduler's placement rules: taints and tolerations (NoSchedule, PreferNoSchedule, a
+// cordoned node tolerated), required and preferred node affinity with every operator, pod
+// affinity and anti-affinity by topology key (also the existing pods' anti-affinity, and pods
+// placed earlier in the same plan), topology spread constraints (DoNotSchedule, ScheduleAnyway,
+// a node without the key), schedulerName; each with Kubernetes' reason strings.
+
+import t from 'tap';
+import type { Node, Pod, PodSpec, Taint } from '../../proto/resources';
+import { plan } from '../../controller/controllers/scheduler';
+import { frozen } from '../fixtures/frozen';
+
+function node(name: string, labels: Record<string, string> = {}, spec: { taints?: Taint[]; unschedulable?: boolean } = {}): Node {
+  return {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
+    spec,
+    status: { allocatable: { cpu: '8', memory: '16Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+let n = 0;
+function pod(name: string, spec: Partial<PodSpec> = {}, labels: Record<string, string> = {}, nodeName?: string): Pod {
+  n++;
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, labels, creationTimestamp: new Date(Date.UTC(2024, 0, 1, 0, 0, n)).toISOString() },
+    spec: { containers: [{ name: 'c', image: 'x' }], ...spec, ...(nodeName ? { nodeName } : {}) },
+    status: { phase: nodeName ? 'Running' : 'Pending' },
+  };
+}
+
+const schedule = (pending: Pod[], nodes: Node[], bound: Pod[] = []) => plan(frozen(pending), frozen(nodes), frozen(bound));
+const placed = (pending: Pod[], nodes: Node[], bound: Pod[] = []) => schedule(pending, nodes, bound).bindings.map((b) => `${b.pod.metadata.name}@${b.nodeName}`);
+const reasons = (pending: Pod[], nodes: Node[], bound: Pod[] = []) => schedule(pending, nodes, bound).unschedulable.map((u) => u.reason);
+
+t.test('taints and tolerations', async (t) => {
+  const nodes = [node('n1', {}, { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] }), node('n2', {}, { taints: [{ key: 'maintenance', effect: 'NoExecute' }] })];
+  t.same(reasons([pod('a')], nodes), ['0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) had untolerated taint {maintenance: }.']);
+  t.same(placed([pod('b', { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] })], nodes), ['b@n1']);
+  t.same(reasons([pod('c', { tolerations: [{ key: 'dedicated', value: 'cpu', effect: 'NoSchedule' }] })], [nodes[0]!]), ['0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}.'], 'another value does not tolerate');
+  t.same(placed([pod('d', { tolerations: [{ key: 'maintenance', operator: 'Exists' }] })], [nodes[1]!]), ['d@n2'], 'Exists with no effect tolerates every effect');
+  t.same(placed([pod('e', { tolerations: [{ operator: 'Exists' }] })], nodes).length, 1, 'an empty key with Exists tolerates everything');
+  const prefer = [node('n1', {}, { taints: [{ key: 'spot', effect: 'PreferNoSchedule' }] }), node('n2')];
+  t.same(placed([pod('f')], prefer), ['f@n2'], 'PreferNoSchedule: avoided while another node fits');
+  t.same(placed([pod('g')], [prefer[0]!]), ['g@n1'], 'but not refused');
+  const cordoned = [node('n1', {}, { unschedulable: true })];
+  t.same(reasons([pod('h')], cordoned), ['0/1 nodes are available: 1 node(s) were unschedulable.']);
+  t.same(placed([pod('i', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] })], cordoned), ['i@n1'], 'tolerating the unschedulable taint passes a cordon');
+});
+
+t.test('node affinity: required with every operator, preferred by weight', async (t) => {
+  const nodes = [node('n1', { zone: 'a', gen: '3', disk: 'ssd' }), node('n2', { zone: 'b', gen: '5' }), node('n3', { zone: 'c', gen: '7' })];
+  const required = (expr: object) => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [expr] }] } } } }) as Partial<PodSpec>;
+  t.same(placed([pod('in', required({ key: 'zone', operator: 'In', values: ['b'] }))], nodes), ['in@n2']);
+  t.same(placed([pod('gt', required({ key: 'gen', operator: 'Gt', values: ['6'] }))], nodes), ['gt@n3']);
+  t.same(placed([pod('lt', required({ key: 'gen', operator: 'Lt', values: ['4'] }))], nodes), ['lt@n1']);
+  t.same(placed([pod('ex', required({ key: 'disk', operator: 'Exists' }))], nodes), ['ex@n1']);
+  t.same(placed([pod('dne', { ...required({ key: 'disk', operator: 'DoesNotExist' }), nodeSelector: { zone: 'c' } })], nodes), ['dne@n3'], 'with a nodeSelector: both must hold');
+  t.same(reasons([pod('none', required({ key: 'zone', operator: 'NotIn', values: ['a', 'b', 'c'] }))], nodes), ["0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."]);
+  const preferred = { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
+    { weight: 10, preference: { matchExpressions: [{ key: 'zone', operator: 'In' as const, values: ['b'] }] } },
+    { weight: 50, preference: { matchExpressions: [{ key: 'gen', operator: 'Gt' as const, values: ['6'] }] } },
+  ] } } };
+  t.same(placed([pod('pref', preferred)], nodes), ['pref@n3'], 'the heavier preference wins');
+});
+
+t.test('pod affinity and anti-affinity by topology key', async (t) => {
+  const nodes = [node('n1', { zone: 'a' }), node('n2', { zone: 'a' }), node('n3', { zone: 'b' })];
+  const cache = pod('cache', {}, { app: 'cache' }, 'n3');
+  const nearCache: Partial<PodSpec> = { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'zone' }] } } };
+  t.same(placed([pod('web', nearCache)], nodes, [cache]), ['web@n3']);
+  t.same(reasons([pod('web', nearCache)], nodes), ["0/3 nodes are available: 3 node(s) didn't match pod affinity rules."], 'no cache anywhere: nowhere to go');
+  const selfish: Partial<PodSpec> = { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'zone' }] } } };
+  t.same(placed([pod('db-0', selfish, { app: 'db' }), pod('db-1', selfish, { app: 'db' })], nodes).length, 2, 'the first of a group that names itself goes anywhere, the next joins it');
+  const group = schedule([pod('db-0', selfish, { app: 'db' }), pod('db-1', selfish, { app: 'db' })], nodes).bindings;
+  const zone = (name: string) => nodes.find((x) => x.metadata.name === name)!.metadata.labels!.zone;
+  t.equal(zone(group[0]!.nodeName), zone(group[1]!.nodeName), 'in the same zone');
+
+  const oneEach: Partial<PodSpec> = { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' }] } } };
+  const webs = [1, 2, 3, 4].map((i) => pod(`web-${i}`, oneEach, { app: 'web' }));
+  const s = schedule(webs, nodes);
+  t.same(s.bindings.map((b) => b.nodeName).sort(), ['n1', 'n2', 'n3'], 'one per host, pods of the same plan counting');
+  t.same(s.unschedulable.map((u) => u.reason), ["0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."]);
+  const lonely = pod('lonely', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { team: 'x' } }, topologyKey: 'zone' }] } } }, {}, 'n1');
+  t.same(placed([pod('x', {}, { team: 'x' })], nodes, [lonely]), ['x@n3'], "an existing pod's anti-affinity keeps matching pods out of its zone");
+  t.same(reasons([pod('x', {}, { team: 'x' })], [nodes[0]!], [lonely]), ["0/1 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity rules."]);
+  const preferApart: Partial<PodSpec> = { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: 'api' } }, topologyKey: 'zone' } }] } } };
+  t.same(placed([pod('api-2', preferApart, { app: 'api' })], nodes, [pod('api-1', {}, { app: 'api' }, 'n3')]).map((p) => p.split('@')[1]).every((x) => x !== 'n3'), true, 'preferred anti-affinity: another zone');
+});
+
+t.test('topology spread constraints', async (t) => {
+  const nodes = [node('n1', { zone: 'a' }), node('n2', { zone: 'b' }), node('n3', {})];
+  const spread: Partial<PodSpec> = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'w' } } }] };
+  const s = schedule([1, 2, 3, 4].map((i) => pod(`w-${i}`, spread, { app: 'w' })), nodes);
+  const perZone = s.bindings.reduce<Record<string, number>>((acc, b) => ({ ...acc, [b.nodeName]: (acc[b.nodeName] ?? 0) + 1 }), {});
+  t.same(perZone, { n1: 2, n2: 2 }, 'evenly over the zones, never on the node without the key');
+  const skewed = [pod('w-a', {}, { app: 'w' }, 'n1'), pod('w-b', {}, { app: 'w' }, 'n1')];
+  t.same(placed([pod('w-new', spread, { app: 'w' })], nodes, skewed), ['w-new@n2'], 'zone a holds two, b none: b');
+  t.same(placed([pod('w-new', spread, { app: 'w' })], [nodes[0]!, nodes[2]!], skewed), ['w-new@n1'], 'zone a is the only domain: no skew, n1 it is');
+  const twoZones: Partial<PodSpec> = { topologySpreadConstraints: [{ ...spread.topologySpreadConstraints![0]!, minDomains: 2 }] };
+  t.same(reasons([pod('w-new', twoZones, { app: 'w' })], [nodes[0]!, nodes[2]!], skewed),
+    ["0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label)."],
+    'minDomains 2 with one zone: the missing zone counts as empty');
+  const anyway: Partial<PodSpec> = { topologySpreadConstraints: [{ ...spread.topologySpreadConstraints![0]!, whenUnsatisfiable: 'ScheduleAnyway' }] };
+  t.same(placed([pod('w-new', anyway, { app: 'w' })], [nodes[0]!, nodes[1]!], skewed), ['w-new@n2'], 'ScheduleAnyway: a preference');
+  t.same(placed([pod('w-new', anyway, { app: 'w' })], [nodes[0]!], skewed), ['w-new@n1'], 'but never a refusal');
+});
+
+t.test('pods for another scheduler are left alone', async (t) => {
+  t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [] });
+});
