@@ -2,8 +2,9 @@
 // the objects related to it and a clock in, text out). Every description ends with the events
 // about the object.
 
+import { formatTaint } from '../../proto/resources';
 import type {
-  Condition, ConfigMap, Container, ContainerState, DaemonSet, Deployment, EndpointSlice, Event, Job, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Volume,
+  Condition, ConfigMap, Container, ContainerState, DaemonSet, Deployment, EndpointSlice, Event, Job, Namespace, Node, Pod, ReplicaSet, Resource, Secret, Service, Toleration, Volume,
 } from '../../proto/resources';
 import { age, describeTime } from './age';
 import { DescribeWriter } from './describe-writer';
@@ -231,8 +232,16 @@ export function describePod(pod: Pod, related: Related, now: Date): string {
   conditionsTable(w, s.conditions, 'pod');
   volumeLines(w, pod.spec.volumes);
   w.list(0, 'Node-Selectors', labelLines(pod.spec.nodeSelector));
+  w.list(0, 'Tolerations', (pod.spec.tolerations ?? []).map(tolerationText));
   eventsSection(w, related.events, now);
   return w.toString();
+}
+
+/** kubectl's form: `node.kubernetes.io/unreachable:NoExecute op=Exists for 300s`. */
+function tolerationText(t: Toleration): string {
+  const key = t.key ?? '';
+  const what = t.operator === 'Exists' ? `${key}${t.effect ? `:${t.effect}` : ''} op=Exists` : `${key}=${t.value ?? ''}${t.effect ? `:${t.effect}` : ''}`;
+  return t.tolerationSeconds !== undefined ? `${what} for ${t.tolerationSeconds}s` : what;
 }
 
 function strategyText(d: Deployment): string {
@@ -340,6 +349,7 @@ export function describeNode(node: Node, related: Related, now: Date): string {
   w.list(0, 'Labels', labelLines(node.metadata.labels));
   w.list(0, 'Annotations', annotationLines(node.metadata.annotations));
   w.field(0, 'CreationTimestamp', describeTime(node.metadata.creationTimestamp));
+  w.list(0, 'Taints', (node.spec?.taints ?? []).map(formatTaint));
   w.field(0, 'Unschedulable', node.spec?.unschedulable ? 'true' : 'false');
   conditionsTable(w, s.conditions, 'node');
   w.line(0, 'Addresses:');

@@ -244,7 +244,8 @@ export class Registry {
     return ns;
   }
 
-  private now(): string {
+  /** The server's time, as it stamps objects. */
+  now(): string {
     return this.clock().toISOString();
   }
 }

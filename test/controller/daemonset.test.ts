@@ -97,3 +97,18 @@ t.test('rolling update: maxUnavailable nodes at a time; with maxSurge the new po
   t.same([created(p), deleted(p)], [[], []], 'OnDelete: old pods stay until deleted');
   t.same(created(plan(onDelete, nodes, pods.slice(1), NOW, suffix())), ['n1'], 'a deleted one comes back new');
 });
+
+t.test('taints and node affinity: a tainted node gets no daemon pod unless the template tolerates it; cordoned and unreachable ones do', async (t) => {
+  const tainted: Node = { ...node('n1'), spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } };
+  const cordoned: Node = { ...node('n2'), spec: { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] } };
+  t.same(created(plan(ds(), [tainted, cordoned], [], NOW, suffix())), ['n2']);
+  const tolerant = ds('agent:1');
+  tolerant.spec.template.spec.tolerations = [{ key: 'dedicated', operator: 'Exists' }];
+  const p = plan(tolerant, [tainted, cordoned], [], NOW, suffix());
+  t.same(created(p).sort(), ['n1', 'n2']);
+  const made = p.actions.find((a): a is Extract<DaemonSetAction, { type: 'create-pod' }> => a.type === 'create-pod')!.pod;
+  t.match(made.spec.tolerations, [{ key: 'dedicated' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }, { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }], "its own tolerations, then Kubernetes' daemon ones");
+  const pinned = ds();
+  pinned.spec.template.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n3'] }] }] } } };
+  t.same(created(plan(pinned, [node('n3'), node('n4')], [], NOW, suffix())), ['n3'], 'required node affinity (matchFields metadata.name, as Kubernetes binds daemon pods)');
+});

@@ -2,7 +2,7 @@
 // epoch bump per loss, checked at the exact boundaries of the grace period and eviction timeout.
 
 import t from 'tap';
-import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../proto/resources';
+import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod, type Taint, type Toleration } from '../../proto/resources';
 import { plan, DEFAULT_NODE_LIFECYCLE, type NodeAction, type NodePlan } from '../../controller/controllers/node';
 import { frozen } from '../fixtures/frozen';
 
@@ -11,11 +11,17 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const OPTS = { gracePeriodMs: 4000, evictionTimeoutMs: 10_000 };
 
 
-function node(name: string, ready?: Partial<Condition>, created = T0 - 60_000): Node {
+const UNREACHABLE: Taint[] = [
+  { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: iso(T0) },
+  { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: iso(T0) },
+];
+
+/** A node; one this controller marked Unknown carries the unreachable taints it added then. */
+function node(name: string, ready?: Partial<Condition>, created = T0 - 60_000, taints?: Taint[]): Node {
   return {
     apiVersion: 'v1', kind: 'Node',
     metadata: { name, uid: `uid-${name}`, resourceVersion: '10', creationTimestamp: iso(created) },
-    spec: {},
+    spec: { ...((taints ?? (ready?.status === 'Unknown' ? UNREACHABLE : undefined)) ? { taints: taints ?? UNREACHABLE } : {}) },
     status: { conditions: ready ? [{ type: 'Ready', status: 'True', reason: 'AgentReady', lastTransitionTime: iso(T0 - 60_000), ...ready }] : [] },
   };
 }
@@ -28,11 +34,11 @@ function lease(name: string, renew: number, epoch = 3, acquired = T0 - 60_000, n
   };
 }
 
-function pod(name: string, nodeName: string, deleting = false): Pod {
+function pod(name: string, nodeName: string, deleting = false, tolerations?: Toleration[]): Pod {
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, namespace: 'default', uid: `uid-${name}`, ...(deleting ? { deletionTimestamp: iso(T0) } : {}) },
-    spec: { containers: [], nodeName },
+    spec: { containers: [], nodeName, ...(tolerations ? { tolerations } : {}) },
     status: { phase: 'Running' },
   };
 }
@@ -180,4 +186,36 @@ t.test("pods bound to a node that does not exist are deleted (Kubernetes' pod GC
   const daemon = { ...pod('d', 'n1'), metadata: { ...pod('d', 'n1').metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: 'ds-uid', controller: true }] } };
   const evicted = run([unknown], [lease('n1', T0)], { n1: [pod('a', 'n1'), daemon] }, lostAt + 10_001);
   t.same(of(evicted, 'evict-pod').map((a) => a.pod.name), ['a'], "a DaemonSet's pod tolerates its node being lost");
+});
+
+t.test('taints: unreachable added with Unknown and taken away with Ready; NoExecute taints evict, after tolerationSeconds', async (t) => {
+  const now = T0 + 4001;
+  const lost = run([node('n1', {})], [lease('n1', T0)], {}, now);
+  t.same(of(lost, 'set-node-taints').map((a) => a.taints), [[
+    { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: iso(now) },
+    { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: iso(now) },
+  ]]);
+  const back = run([node('n1', { status: 'Unknown', reason: 'NodeStatusUnknown' }, T0 - 60_000, [...UNREACHABLE, { key: 'team', value: 'a', effect: 'NoSchedule' }])], [lease('n1', now)], {}, now + 1);
+  t.same(of(back, 'set-node-taints').map((a) => a.taints), [[{ key: 'team', value: 'a', effect: 'NoSchedule' }]], "the unreachable taints go, others' stay");
+
+  const unknown = node('n1', { status: 'Unknown', reason: 'NodeStatusUnknown', lastTransitionTime: iso(T0) });
+  const pods = { n1: [
+    pod('plain', 'n1'),
+    pod('patient', 'n1', false, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 }]),
+    pod('forever', 'n1', false, [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }]),
+  ] };
+  t.same(of(run([unknown], [lease('n1', T0 - 4001)], pods, T0 + 10_001), 'evict-pod').map((a) => a.pod.name), ['plain'], 'at the eviction timeout: the pod without a toleration');
+  t.same(of(run([unknown], [lease('n1', T0 - 4001)], pods, T0 + 60_001), 'evict-pod').map((a) => a.pod.name), ['plain', 'patient'], 'after its tolerationSeconds: the patient one; never the one tolerating for ever');
+
+  const tainted = node('n2', {}, T0 - 60_000, [{ key: 'maintenance', effect: 'NoExecute', timeAdded: iso(T0) }]);
+  const onIt = { n2: [
+    pod('a', 'n2'),
+    pod('b', 'n2', false, [{ key: 'maintenance', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]),
+    pod('c', 'n2', false, [{ key: 'maintenance', operator: 'Exists' }]),
+  ] };
+  const first = run([tainted], [lease('n2', T0)], onIt, T0 + 1000);
+  t.same(of(first, 'taint-evict-pod').map((a) => a.pod.name), ['a']);
+  t.same(of(first, 'event').map((a) => `${a.event.reason}: ${a.event.message}`), ['TaintManagerEviction: Marking for deletion Pod default/a']);
+  t.same(of(run([tainted], [lease('n2', T0 + 29_000)], onIt, T0 + 29_999), 'taint-evict-pod').map((a) => a.pod.name), ['a'], 'b stays within its tolerationSeconds');
+  t.same(of(run([tainted], [lease('n2', T0 + 30_000)], onIt, T0 + 30_001), 'taint-evict-pod').map((a) => a.pod.name), ['a', 'b']);
 });

@@ -1,18 +1,44 @@
 // The DaemonSet controller's decision for one DaemonSet (defaults applied), as Kubernetes'
 // syncDaemonSet and rollingUpdate. See types.ts.
 
-import type { DaemonSet, DaemonSetStatus, Node, Pod } from '../../../proto/resources';
+import {
+  nodeMatchesTerms, TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, untoleratedTaint,
+  type DaemonSet, type DaemonSetStatus, type Node, type Pod, type Toleration,
+} from '../../../proto/resources';
 import { scaledValue, templateHash } from '../deployment';
 import { controllerReferenceTo, eventFor, isControlledBy, refOf, sameJson } from '../meta';
 import { isAvailable, isBeingDeleted, isReady, nextAvailableDelay } from '../pods';
 import { DAEMONSET_CONTROLLER, REVISION_HASH_LABEL, type DaemonSetAction, type DaemonSetPlan } from './types';
 
-/** Whether a node should run the DaemonSet's pod: it is not going away and its labels match the template's nodeSelector. */
+/**
+ * Whether a node should run the DaemonSet's pod: it is not going away, its labels match the
+ * template's nodeSelector and required node affinity, and the pod tolerates its NoSchedule and
+ * NoExecute taints (with the tolerations every daemon pod gets).
+ */
 export function nodeWants(ds: DaemonSet, node: Node): boolean {
   if (isBeingDeleted(node)) return false;
-  const selector = ds.spec.template.spec.nodeSelector ?? {};
+  const spec = ds.spec.template.spec;
   const labels = node.metadata.labels ?? {};
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+  if (!Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required && !nodeMatchesTerms(node, required.nodeSelectorTerms)) return false;
+  return !untoleratedTaint(node.spec?.taints, daemonTolerations(spec.tolerations), ['NoSchedule', 'NoExecute']);
+}
+
+/** What Kubernetes adds to every daemon pod: it stays on a node that is not ready or unreachable, and goes to cordoned or pressured ones. */
+const DAEMON_TOLERATIONS: Toleration[] = [
+  { key: TAINT_NOT_READY, operator: 'Exists', effect: 'NoExecute' },
+  { key: TAINT_UNREACHABLE, operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: TAINT_UNSCHEDULABLE, operator: 'Exists', effect: 'NoSchedule' },
+];
+
+function daemonTolerations(own: readonly Toleration[] | undefined): Toleration[] {
+  const out = [...(own ?? [])];
+  for (const t of DAEMON_TOLERATIONS) if (!out.some((o) => o.key === t.key && o.effect === t.effect)) out.push(t);
+  return out;
 }
 
 export function plan(ds: DaemonSet, nodes: readonly Node[], allPods: readonly Pod[], now: Date, randomSuffix: () => string): DaemonSetPlan {
@@ -132,6 +158,7 @@ export function podFor(ds: DaemonSet, node: string, hash: string, name: string):
   const template = structuredClone(ds.spec.template);
   const spec = template.spec;
   spec.nodeName = node;
+  spec.tolerations = daemonTolerations(spec.tolerations);
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: {

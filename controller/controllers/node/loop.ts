@@ -53,6 +53,15 @@ async function reconcileNodes(ctx: ControllerContext, written: WrittenRevisions,
         written.note(ctx.caches.pods, await ctx.registry.mutate<Pod>('Pod', action.pod.namespace, action.pod.name, (p) =>
           (p.metadata.uid !== action.pod.uid ? undefined : { ...p, status: { ...p.status, conditions: replaceCondition(p.status?.conditions, action.condition) } })).catch(ignoreNotFound));
         break;
+      case 'set-node-taints':
+        written.note(ctx.caches.nodes, await ctx.registry.mutate<Node>('Node', undefined, action.node.name, (n) => {
+          const { taints: _old, ...rest } = n.spec ?? {};
+          return { ...n, spec: action.taints.length > 0 ? { ...rest, taints: action.taints } : rest };
+        }));
+        break;
+      case 'taint-evict-pod':
+        written.note(ctx.caches.pods, await ctx.registry.delete('Pod', action.pod.namespace, action.pod.name).catch(ignoreNotFound));
+        break;
       case 'bump-node-epoch':
         written.note(ctx.caches.leases, await ctx.registry.update<Lease>(action.lease));
         break;

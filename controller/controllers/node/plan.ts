@@ -1,6 +1,6 @@
 // The node lifecycle controller's decisions for every node at once. See types.ts.
 
-import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../../proto/resources';
+import { NODE_LEASE_NAMESPACE, TAINT_NOT_READY, TAINT_UNREACHABLE, toleratedForMs, type Condition, type Lease, type Node, type Pod, type Taint } from '../../../proto/resources';
 import { getCondition, newCondition } from '../conditions';
 import { eventFor, keyOf, refOf, timeOf } from '../meta';
 import { isBeingDeleted, isDaemonPod } from '../pods';
@@ -52,6 +52,23 @@ export function plan(
       events.push(event(node, 'Normal', 'NodeReady', `Node ${name} status is now: NodeReady`));
     }
 
+    const taints = wantedTaints(node, !fresh, now);
+    if (taints) actions.push({ type: 'set-node-taints', node: refOf(node), taints });
+    // NoExecute taints someone set (the unreachable ones are the eviction below).
+    for (const taint of (node.spec?.taints ?? []).filter((x) => x.effect === 'NoExecute' && !LIFECYCLE_TAINTS.has(x.key))) {
+      for (const pod of podsByNode.get(name) ?? []) {
+        if (isBeingDeleted(pod)) continue;
+        const at = (timeOf(taint.timeAdded) ?? t) + toleratedForMs(taint, pod.spec.tolerations);
+        if (at === Infinity) continue;
+        if (at > t) {
+          soonest(at - t + 1);
+          continue;
+        }
+        actions.push({ type: 'taint-evict-pod', pod: refOf(pod), nodeName: name });
+        events.push(event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${keyOf(pod)}`));
+      }
+    }
+
     if (fresh) {
       soonest(renewed + options.gracePeriodMs - t + 1);
       continue;
@@ -63,17 +80,26 @@ export function plan(
     }
     if (ready?.status === 'True') continue;
     const since = timeOf(ready?.lastTransitionTime) ?? t;
+    // A pod that tolerates the unreachable taint stays for its tolerationSeconds (for ever without);
+    // the others go after the eviction timeout (berth's DefaultTolerationSeconds).
+    for (const pod of podsByNode.get(name) ?? []) {
+      if (isBeingDeleted(pod) || isDaemonPod(pod)) continue;
+      const tolerated = toleratedForMs(UNREACHABLE_NO_EXECUTE, pod.spec.tolerations);
+      const at = since + (tolerated === 0 ? options.evictionTimeoutMs : tolerated);
+      if (at === Infinity) continue;
+      if (at >= t) {
+        soonest(at - t + 1);
+        continue;
+      }
+      actions.push({ type: 'evict-pod', pod: refOf(pod), nodeName: name });
+      events.push(event(pod, 'Normal', 'NodeControllerEviction', `Marking for deletion Pod ${keyOf(pod)} from Node ${name}`));
+    }
     if (since + options.evictionTimeoutMs >= t) {
       soonest(since + options.evictionTimeoutMs - t + 1);
       continue;
     }
 
-    // Lost: evict its pods, and bump its epoch once.
-    for (const pod of podsByNode.get(name) ?? []) {
-      if (isBeingDeleted(pod) || isDaemonPod(pod)) continue;
-      actions.push({ type: 'evict-pod', pod: refOf(pod), nodeName: name });
-      events.push(event(pod, 'Normal', 'NodeControllerEviction', `Marking for deletion Pod ${keyOf(pod)} from Node ${name}`));
-    }
+    // Lost: bump its epoch once.
     if (lease && !isDeclaredLost(lease)) {
       actions.push({ type: 'bump-node-epoch', nodeName: name, lease: withEpochBumped(lease, now) });
       events.push(event(node, 'Normal', 'DeletingAllPods', `Deleting all Pods from Node ${name}.`));
@@ -99,6 +125,23 @@ export function plan(
   const result: NodePlan = { actions: [...actions, ...events] };
   if (requeue !== undefined) result.requeueAfterMs = requeue;
   return result;
+}
+
+const UNREACHABLE_NO_EXECUTE: Taint = { key: TAINT_UNREACHABLE, effect: 'NoExecute' };
+/** The taints this controller owns. */
+const LIFECYCLE_TAINTS = new Set([TAINT_UNREACHABLE, TAINT_NOT_READY]);
+
+/** The node's taints with the unreachable ones added (not heard from) or taken away; undefined when they are as they should be. */
+function wantedTaints(node: Node, unreachable: boolean, now: Date): Taint[] | undefined {
+  const current = node.spec?.taints ?? [];
+  const others = current.filter((x) => !LIFECYCLE_TAINTS.has(x.key));
+  const had = current.filter((x) => x.key === TAINT_UNREACHABLE);
+  const want: Taint[] = unreachable
+    ? (['NoSchedule', 'NoExecute'] as const).map((effect) => had.find((x) => x.effect === effect) ?? { key: TAINT_UNREACHABLE, effect, timeAdded: now.toISOString() })
+    : [];
+  const next = [...others, ...want];
+  const same = next.length === current.length && next.every((x) => current.includes(x));
+  return same ? undefined : next;
 }
 
 /** The new condition, keeping the transition time when the status does not change. */

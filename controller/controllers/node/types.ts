@@ -3,7 +3,8 @@
 // node Ready=Unknown (NodeStatusUnknown) and its pods Ready=False (out of their Services'
 // endpoints); renewed again, Ready=True (AgentReady), and the agent reports its pods again. A node not Ready
 // for longer than the eviction timeout is lost: the pods bound to it are evicted (their
-// ReplicaSets replace them elsewhere) and the node's epoch (Lease spec.leaseTransitions) is bumped
+// ReplicaSets replace them elsewhere; a pod tolerating node.kubernetes.io/unreachable:NoExecute
+// stays its tolerationSeconds, or for ever without) and the node's epoch (Lease spec.leaseTransitions) is bumped
 // once, so that its agent, should it come back, is refused until it registers again and stops the
 // pods that were replaced meanwhile.
 //
@@ -11,8 +12,13 @@
 // the bump, later than the last renewal; registering sets acquireTime = renewTime again, and
 // renewals move renewTime past it. So acquireTime > renewTime reads "already declared lost".
 // Those lease rules are the node sessions' (controller/nodes/rules.ts): this planner uses them.
+//
+// Taints, as Kubernetes' node lifecycle and taint manager: a node not heard from carries
+// node.kubernetes.io/unreachable (NoSchedule and NoExecute) until it is heard from again; a pod on
+// a node with a NoExecute taint it does not tolerate is deleted, at once or after its
+// tolerationSeconds (counted from the taint's timeAdded).
 
-import type { Condition, Lease } from '../../../proto/resources';
+import type { Condition, Lease, Taint } from '../../../proto/resources';
 import type { EventAction, ObjectRef, Plan } from '../types';
 
 export const NODE_CONTROLLER = 'node-controller';
@@ -51,6 +57,10 @@ export type NodeAction =
    * never was): Kubernetes' pod garbage collector. The executor confirms the node's absence first.
    */
   | { type: 'delete-orphaned-pod'; pod: ObjectRef; nodeName: string }
+  /** Set the node's taints (the unreachable ones this controller adds and takes away; the others as they are). */
+  | { type: 'set-node-taints'; node: ObjectRef; taints: Taint[] }
+  /** Delete (gracefully: its agent is there) a pod that does not tolerate a NoExecute taint of its node. */
+  | { type: 'taint-evict-pod'; pod: ObjectRef; nodeName: string }
   /** Write the Lease with its epoch bumped (conditional on its resourceVersion). */
   | { type: 'bump-node-epoch'; nodeName: string; lease: Lease }
   | EventAction;
