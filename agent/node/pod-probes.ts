@@ -118,12 +118,17 @@ export class PodProbes {
     return out;
   }
 
-  private async exec(id: string, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
-    let output = '';
-    const collect = (b: Buffer) => {
-      if (output.length < 16 * 1024) output += b.toString('utf8');
-    };
-    const exitCode = await this.d.containers.exec(id, command, {}, { onStdout: collect, onStderr: collect, signal });
-    return { exitCode, output };
+  private exec(id: string, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+    return execCollecting(this.d.containers, id, command, signal);
   }
+}
+
+/** A command run in a container (a probe's, a hook's): its exit code and the first 16 KiB it printed. */
+export async function execCollecting(containers: Pick<PodRuntime, 'exec'>, id: string, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+  let output = '';
+  const collect = (b: Buffer) => {
+    if (output.length < 16 * 1024) output += b.toString('utf8');
+  };
+  const exitCode = await containers.exec(id, command, {}, { onStdout: collect, onStderr: collect, signal });
+  return { exitCode, output };
 }

@@ -24,7 +24,8 @@ import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
 import { containerEnv, type ConfigLookup, type PodFacts } from './pod-env';
 import type { PodConfigCache } from './pod-config';
 import { PodImages } from './pod-images';
-import { PodProbes } from './pod-probes';
+import { execCollecting, PodProbes } from './pod-probes';
+import { hookFailure, runHook } from './lifecycle-hooks';
 import type { PodTokens } from './pod-tokens';
 import { podStatus } from './pod-status';
 import { pullSecretCredentials } from './pull-secrets';
@@ -79,6 +80,9 @@ const MAX_PASSES = 12;
 
 /** How often a running pod's configMap/secret/downwardAPI/projected files are rewritten from their objects (plus the config cache's 5 s). */
 const VOLUME_REFRESH_MS = 5_000;
+
+/** The longest a postStart hook may hold its container's start (the kubelet waits without a limit). */
+const POST_START_TIMEOUT_MS = 120_000;
 
 export class PodWorker {
   private desired: Pod | undefined;
@@ -316,7 +320,7 @@ export class PodWorker {
         return;
       case 'start-container':
         if (spec) await this.repairSubPaths(pod, spec);
-        await this.start(action.container, action.id, action.restart);
+        await this.start(pod, spec ?? action.container, action.id, action.restart);
         return;
       case 'restart-container':
         this.probes.forgetUnhealthy(action.container);
@@ -325,11 +329,15 @@ export class PodWorker {
           if (!isStartError(err)) throw err;
         });
         return;
-      case 'stop-container':
+      case 'stop-container': {
         this.probes.forgetUnhealthy(action.container);
         events.record(this.ref, 'Normal', 'Killing', action.reason === 'liveness' ? `Container ${action.container} failed liveness probe` : `Stopping container ${action.container}`, action.container);
-        await ignoreMissing(containers.stop(action.id, action.graceSeconds));
+        const spent = spec?.lifecycle?.preStop ? await this.preStop(pod, spec, action.id, action.graceSeconds) : 0;
+        // What the hook took comes out of the grace period; the kubelet leaves at least 2 s.
+        const grace = spent > 0 ? Math.max(2, (action.graceSeconds ?? graceSecondsOf(pod)) - spent) : action.graceSeconds;
+        await ignoreMissing(containers.stop(action.id, grace));
         return;
+      }
       case 'remove-container':
         await ignoreMissing(containers.remove(action.id, { force: true }));
         return;
@@ -395,7 +403,7 @@ export class PodWorker {
     this.podImages.created(spec.name);
     if (!pulled) events.record(this.ref, 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`, spec.name);
     events.record(this.ref, 'Normal', 'Created', `Created container ${spec.name}`, spec.name);
-    await this.start(spec.name, id, false);
+    await this.start(pod, spec, id, false);
   }
 
   /** The pod's resolv.conf, /etc/hosts name and the Services' variables, as its container is created. */
@@ -455,11 +463,14 @@ export class PodWorker {
     }
   }
 
-  private async start(name: string, id: string, restart: boolean): Promise<void> {
+  /** Start a container (`spec`, or only its name when the pod no longer has it), then run its postStart hook. */
+  private async start(pod: Pod, spec: Container | string, id: string, restart: boolean): Promise<void> {
+    const name = typeof spec === 'string' ? spec : spec.name;
     try {
       await this.d.containers.start(id, { countAsRestart: restart });
       this.createFailures.delete(name);
       this.d.events.record(this.ref, 'Normal', 'Started', `Started container ${name}`, name);
+      if (typeof spec !== 'string' && spec.lifecycle?.postStart) await this.postStart(pod, spec, id);
     } catch (err) {
       const message = (err as Error).message;
       // A process that could not run (exit code 127/126/128) is recorded on the container: the
@@ -467,6 +478,29 @@ export class PodWorker {
       if (isStartError(err)) this.d.events.record(this.ref, 'Warning', 'Failed', `Error: failed to start container "${name}": ${message}`, name);
       else this.failed(name, `Error: failed to start container "${name}": ${message}`, message);
     }
+  }
+
+  /** The postStart hook of a container just started; failing it kills the container (its restart policy decides what next). */
+  private async postStart(pod: Pod, spec: Container, id: string): Promise<void> {
+    if (this.d.containers.find(id)?.state.status !== 'running') return;
+    const outcome = await runHook(spec.lifecycle!.postStart!, spec, this.attachment?.ip, (command, signal) => execCollecting(this.d.containers, id, command, signal), POST_START_TIMEOUT_MS);
+    if (outcome.ok) return;
+    const { reason, message } = hookFailure('PostStart', outcome);
+    this.d.events.record(this.ref, 'Warning', reason, message, spec.name);
+    await ignoreMissing(this.d.containers.stop(id, graceSecondsOf(pod)));
+  }
+
+  /** The preStop hook of a running container, within its grace period; the seconds it took. */
+  private async preStop(pod: Pod, spec: Container, id: string, graceSeconds: number | undefined): Promise<number> {
+    if (this.d.containers.find(id)?.state.status !== 'running') return 0;
+    const began = this.d.clock.now();
+    const budgetMs = (graceSeconds ?? graceSecondsOf(pod)) * 1000;
+    const outcome = await runHook(spec.lifecycle!.preStop!, spec, this.attachment?.ip, (command, signal) => execCollecting(this.d.containers, id, command, signal), Math.max(1000, budgetMs));
+    if (!outcome.ok) {
+      const { reason, message } = hookFailure('PreStop', outcome);
+      this.d.events.record(this.ref, 'Warning', reason, message, spec.name);
+    }
+    return Math.round((this.d.clock.now() - began) / 1000);
   }
 
   /** A create or start that failed: an event, and a retry after a back-off. */

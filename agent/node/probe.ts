@@ -18,7 +18,8 @@ export interface ProbeSettings {
 export type ProbeTarget =
   | { type: 'exec'; command: string[] }
   | { type: 'tcp'; host: string; port: number }
-  | { type: 'http'; scheme: 'http' | 'https'; host: string; port: number; path: string; headers: Record<string, string> };
+  | { type: 'http'; scheme: 'http' | 'https'; host: string; port: number; path: string; headers: Record<string, string> }
+  | { type: 'grpc'; host: string; port: number; service: string };
 
 /** The verdict of a probe for one run of a container. */
 export interface ProbeState {
@@ -95,5 +96,6 @@ export function probeTarget(probe: Probe, container: Container, podIp: string | 
       headers: Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value])),
     };
   }
-  throw new BerthError('invalid-argument', `${where}: a probe needs exec, tcpSocket or httpGet`);
+  if (probe.grpc) return { type: 'grpc', host: host(undefined), port: probe.grpc.port, service: probe.grpc.service ?? '' };
+  throw new BerthError('invalid-argument', `${where}: a probe needs exec, tcpSocket, httpGet or grpc`);
 }

@@ -1,6 +1,9 @@
-// Running one try of a probe: exec in the container, a TCP connect or an HTTP GET to the pod's
-// address from the host (the host reaches the bridge). Every try ends within the probe's timeout.
+// Running one try of a probe: exec in the container, a TCP connect, an HTTP GET or a gRPC health
+// check (grpc.health.v1.Health/Check) to the pod's address from the host (the host reaches the
+// bridge). Every try ends within the probe's timeout.
 
+import * as grpc from '@grpc/grpc-js';
+import { Reader, Writer } from 'protobufjs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -71,5 +74,45 @@ async function tryOnce(target: ProbeTarget, exec: ContainerExec, signal: AbortSi
         request.once('error', (err) => resolve({ ok: false, message: `Get "${url}": ${err.message}` }));
         request.end();
       });
+    case 'grpc':
+      return grpcHealthCheck(target.host, target.port, target.service, signal);
   }
+}
+
+/** grpc.health.v1.HealthCheckResponse.ServingStatus, by number. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/** One Health/Check call, as Kubernetes' gRPC probe makes it: SERVING passes, anything else fails. */
+function grpcHealthCheck(host: string, port: number, service: string, signal: AbortSignal): Promise<ProbeOutcome> {
+  const address = `${host}:${port}`;
+  return new Promise((resolve) => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    // HealthCheckRequest { string service = 1; }
+    const request = service ? Buffer.from(Writer.create().uint32(10).string(service).finish()) : Buffer.alloc(0);
+    const call = client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, request, (err, response) => {
+      client.close();
+      if (err) {
+        resolve({ ok: false, message: err.code === grpc.status.UNAVAILABLE ? `timeout: failed to connect service "${address}": ${err.details}` : `rpc error: code = ${grpc.status[err.code]} desc = ${err.details}` });
+        return;
+      }
+      const status = servingStatus(response ?? Buffer.alloc(0));
+      resolve(status === 1 ? { ok: true } : { ok: false, message: `service unhealthy (responded with "${SERVING_STATUS[status] ?? status}")` });
+    });
+    signal.addEventListener('abort', () => {
+      call.cancel();
+      client.close();
+    }, { once: true });
+  });
+}
+
+/** HealthCheckResponse { ServingStatus status = 1; }: 0 (UNKNOWN) when absent. */
+function servingStatus(bytes: Buffer): number {
+  const reader = Reader.create(bytes);
+  let status = 0;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === 0) status = reader.int32();
+    else reader.skipType(tag & 7);
+  }
+  return status;
 }

@@ -3,7 +3,7 @@
 
 import {
   localhostProfileProblem,
-  type Container, type Deployment, type LabelSelector, type PodSpec, type Probe, type ReplicaSet, type Resource,
+  type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type ConfigMap, type CronJob, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
@@ -276,6 +276,10 @@ function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
     if (first !== undefined) out.push(issue([...at, 'ports', j, 'name'], `duplicate port name ${JSON.stringify(p.name)}: ports[${first}] has it too`));
     else portNames.set(p.name, j);
   });
+  for (const hook of ['postStart', 'preStop'] as const) {
+    const handler = c.lifecycle?.[hook];
+    if (handler) out.push(...hookIssues(handler, [...at, 'lifecycle', hook], portNames));
+  }
   for (const which of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
     const probe = c[which];
     if (probe) out.push(...probeIssues(probe, [...at, which], which, portNames));
@@ -296,10 +300,10 @@ function seccompProfileIssues(p: SeccompProfile, at: PathSegment[]): FieldIssue[
 
 function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe' | 'startupProbe', portNames: Map<string, number>): FieldIssue[] {
   const out: FieldIssue[] = [];
-  const handlers = (['exec', 'httpGet', 'tcpSocket'] as const).filter((h) => probe[h] !== undefined);
+  const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h] !== undefined);
   if (handlers.length !== 1) {
     const got = handlers.length === 0 ? 'none is set' : `${handlers.join(' and ')} are set`;
-    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket (${got})`));
+    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket, grpc (${got})`));
   }
   for (const h of ['httpGet', 'tcpSocket'] as const) {
     const port = probe[h]?.port;
@@ -310,6 +314,21 @@ function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | '
   // A liveness probe passing once proves the container alive; Kubernetes rejects anything else.
   if (which !== 'readinessProbe' && probe.successThreshold !== undefined && probe.successThreshold !== 1) {
     out.push(issue([...at, 'successThreshold'], `must be 1 for a ${which}`));
+  }
+  return out;
+}
+
+/** A lifecycle hook: exactly one handler, and a named port that the container has. */
+function hookIssues(hook: LifecycleHandler, at: PathSegment[], portNames: Map<string, number>): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const handlers = (['exec', 'httpGet', 'tcpSocket', 'sleep'] as const).filter((h) => hook[h] !== undefined);
+  if (handlers.length !== 1) {
+    const got = handlers.length === 0 ? 'none is set' : `${handlers.join(' and ')} are set`;
+    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket, sleep (${got})`));
+  }
+  for (const h of ['httpGet', 'tcpSocket'] as const) {
+    const port = hook[h]?.port;
+    if (typeof port === 'string' && !portNames.has(port)) out.push(issue([...at, h, 'port'], `no port named ${JSON.stringify(port)} in this container's ports`));
   }
   return out;
 }

@@ -183,10 +183,35 @@ export interface HTTPGetAction {
   httpHeaders?: { name: string; value: string }[];
 }
 
+/** The gRPC health-checking protocol (grpc.health.v1.Health/Check) on the pod's port. */
+export interface GRPCAction {
+  port: number;
+  /** The service name asked about ("" : the server as a whole). */
+  service?: string;
+}
+
+/** What a lifecycle hook does: exactly one of these. */
+export interface LifecycleHandler {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  tcpSocket?: TCPSocketAction;
+  sleep?: { seconds: number };
+}
+
+export interface Lifecycle {
+  /** Run right after the container starts; failing it kills the container. */
+  postStart?: LifecycleHandler;
+  /** Run before the container is stopped, within its grace period. */
+  preStop?: LifecycleHandler;
+  stopSignal?: string;
+}
+
 export interface Probe {
   exec?: ExecAction;
   tcpSocket?: TCPSocketAction;
   httpGet?: HTTPGetAction;
+  grpc?: GRPCAction;
+  terminationGracePeriodSeconds?: number;
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -216,6 +241,7 @@ export interface Container {
   readinessProbe?: Probe;
   /** Until it succeeds once, the other probes wait; failing failureThreshold times restarts the container. */
   startupProbe?: Probe;
+  lifecycle?: Lifecycle;
   /** Overrides the pod's securityContext where both say something. */
   securityContext?: SecurityContext;
 }

@@ -28,7 +28,8 @@ t.test('a DaemonSet follows a node joining and leaving', async (t) => {
     const pods = (JSON.parse(berth(['get', 'pods', '-l', 'app=node-agent', '-o', 'json']).stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
     return pods.map((p) => `${p.spec.nodeName}:${p.status?.phase}`).sort();
   };
-  const firstNode = (JSON.parse(berth(['get', 'nodes', '-o', 'json']).stdout) as { items: { metadata: { name: string } }[] }).items[0]!.metadata.name;
+  // The agent has joined; its node may take a moment to show.
+  const firstNode = await eventually('the first node', () => (JSON.parse(berth(['get', 'nodes', '-o', 'json']).stdout) as { items: { metadata: { name: string } }[] }).items[0]?.metadata.name, 30_000, 200);
 
   t.equal(berth(['apply', '-f', file('ds.yaml', daemonSet(image, 'v1'))]).status, 0);
   const rolled = berth(['rollout', 'status', 'daemonset/node-agent', '--timeout=90s']);

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { linuxHostMounts } from '../../agent/node/host-mounts';
 import type { ConfigLookup } from '../../agent/node/pod-env';
 import { PodVolumes } from '../../agent/node/pod-volumes';
-import type { ConfigMap, Container, Pod, Secret, Volume } from '../../proto/resources';
+import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume } from '../../proto/resources';
 
 let cm: ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { 'app.conf': 'mode=fast\n' } };
 const secret: Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, data: { password: Buffer.from('s3cret').toString('base64') } };
@@ -101,11 +101,36 @@ t.test("a pod's containers set its volumes up at once: one tmpfs, one version", 
   await volumes.tearDown(pod.metadata.uid!);
 });
 
-t.test('a missing object is named; persistentVolumeClaim and propagation are refused clearly', async (t) => {
+t.test('a claim: waits until bound, then its volume\'s directory is bound into the pod (made on first use, 0777), and stays across a teardown', async (t) => {
+  const { root, volumes } = setup(t);
+  const storage = t.testdir();
+  const source = path.join(storage, 'pvc-1_shop_data');
+  const claim = (volumeName?: string): PersistentVolumeClaim => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'shop' }, spec: { ...(volumeName ? { volumeName } : {}) } });
+  const pv: PersistentVolume = { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pvc-1' }, spec: { hostPath: { path: source, type: 'DirectoryOrCreate' }, persistentVolumeReclaimPolicy: 'Delete' } };
+  const noted: string[] = [];
+  const withNotes = new PodVolumes({ root, mounts: linuxHostMounts, noteVolume: (v) => noted.push(v.metadata.name!) });
+  const pod = podWith([{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }], { volumeMounts: [{ name: 'data', mountPath: '/var/lib/db' }] });
+  t.same(await volumes.setUp(pod, lookup, {}), { ok: false, volume: 'data', message: 'persistentvolumeclaim "data" not found' });
+  t.same(await volumes.setUp(pod, { ...lookup, claim: () => ({ claim: claim() }) }, {}), { ok: false, volume: 'data', message: 'persistentvolumeclaim "data" is not bound to a volume yet' });
+  t.same(await volumes.setUp(pod, { ...lookup, claim: () => ({ claim: claim('pvc-1') }) }, {}), { ok: false, volume: 'data', message: 'persistentvolume "pvc-1" (of claim "data") not found' });
+  t.same(await withNotes.setUp(pod, { ...lookup, claim: () => ({ claim: claim('pvc-1'), volume: pv }) }, {}), { ok: true });
+  t.same(noted, ['pvc-1'], 'the node learns its reclaim policy');
+  t.equal(fs.statSync(source).mode & 0o777, 0o777, 'made on first use, writable by any user of the pod');
+  const dir = path.join(root, pod.metadata.uid!, 'volumes', 'kubernetes.io~local-volume', 'data');
+  t.ok(mounted(dir));
+  fs.writeFileSync(path.join(dir, 'row'), '1');
+  t.equal(fs.readFileSync(path.join(source, 'row'), 'utf8'), '1', 'the pod writes into the volume');
+  const mounts = await withNotes.containerMounts(pod, pod.spec.containers[0]!, new Map());
+  t.same(mounts, { ok: true, mounts: [{ source: dir, destination: '/var/lib/db', readonly: false }] });
+  t.same(await withNotes.setUp(pod, lookup, {}), { ok: true }, 'mounted once, it stays, whatever becomes of the claim');
+  await withNotes.tearDown(pod.metadata.uid!);
+  t.notOk(fs.existsSync(dir));
+  t.equal(fs.readFileSync(path.join(source, 'row'), 'utf8'), '1', 'the data outlives the pod');
+});
+
+t.test('a missing object is named; propagation is refused clearly', async (t) => {
   const { volumes } = setup(t);
   t.same(await volumes.setUp(podWith([{ name: 'conf', configMap: { name: 'nope' } }]), lookup, {}), { ok: false, volume: 'conf', message: 'configmap "nope" not found' });
-  t.same(await volumes.setUp(podWith([{ name: 'data', persistentVolumeClaim: { claimName: 'pg' } }]), lookup, {}),
-    { ok: false, volume: 'data', message: 'persistentVolumeClaim volumes are not supported by this node yet (claim "pg")' });
   const pod = podWith([{ name: 'v', emptyDir: {} }], { volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }] });
   await volumes.setUp(pod, lookup, {});
   t.same(await volumes.containerMounts(pod, pod.spec.containers[0]!, new Map()),

@@ -1,6 +1,8 @@
 // Probes: settings and thresholds as pure functions, and real tries against loopback servers.
 
+import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
+import { Reader, Writer } from 'protobufjs';
 import * as net from 'node:net';
 import t from 'tap';
 import { initialProbeState, nextProbeAt, probeSettings, probeTarget, recordProbeResult } from '../../agent/node/probe';
@@ -48,7 +50,7 @@ t.test('targets: named ports, the pod address by default, a clear error otherwis
   t.same(probeTarget({ tcpSocket: { port: 9000, host: '127.0.0.1' } }, c, undefined), { type: 'tcp', host: '127.0.0.1', port: 9000 });
   t.throws(() => probeTarget({ tcpSocket: { port: 'nope' } }, c, '10.1.0.2'), /container web: probe port "nope" names none of the container's ports/);
   t.throws(() => probeTarget({ tcpSocket: { port: 80 } }, c, undefined), /the pod has no address yet/);
-  t.throws(() => probeTarget({}, c, 'x'), /exec, tcpSocket or httpGet/);
+  t.throws(() => probeTarget({}, c, 'x'), /exec, tcpSocket, httpGet or grpc/);
 });
 
 t.test('tries against real servers: tcp, http status codes, timeouts, exec exit codes', async (t) => {
@@ -151,4 +153,43 @@ t.test('a startup probe: alone until it succeeds, then liveness and readiness; f
   failing.sync(strictPod, run);
   await new Promise((r) => setTimeout(r, 2500));
   t.same(failing.unhealthyNames(run), ['c'], 'failureThreshold failures: restarted as a failed liveness probe would be');
+});
+
+t.test('gRPC probes: the health-checking protocol against a real gRPC server', async (t) => {
+  // Health/Check by hand: the service name asked decides the answer (SERVING, NOT_SERVING, or an error).
+  const statuses: Record<string, number> = { '': 1, web: 1, db: 2 };
+  const server = new grpc.Server();
+  const identity = (b: Buffer) => b;
+  server.addService({
+    Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  } as unknown as grpc.ServiceDefinition, {
+    Check(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
+      const reader = Reader.create(call.request);
+      let service = '';
+      while (reader.pos < reader.len) {
+        const tag = reader.uint32();
+        if (tag === 10) service = reader.string();
+        else reader.skipType(tag & 7);
+      }
+      const status = statuses[service];
+      if (status === undefined) callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${service}` });
+      else callback(null, Buffer.from(Writer.create().uint32(8).int32(status).finish()));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  t.teardown(() => server.forceShutdown());
+  const noExec = async () => ({ exitCode: 0, output: '' });
+  const target = probeTarget({ grpc: { port } }, { name: 'c', image: 'x' }, '127.0.0.1');
+  t.same(target, { type: 'grpc', host: '127.0.0.1', port, service: '' });
+  t.same(await runProbe(target, 2000, noExec), { ok: true }, 'the server as a whole: SERVING');
+  t.same(await runProbe({ type: 'grpc', host: '127.0.0.1', port, service: 'db' }, 2000, noExec), { ok: false, message: 'service unhealthy (responded with "NOT_SERVING")' });
+  t.match(await runProbe({ type: 'grpc', host: '127.0.0.1', port, service: 'nope' }, 2000, noExec), { ok: false, message: /rpc error: code = NOT_FOUND desc = unknown service nope/ });
+  const closed = await new Promise<number>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  t.match(await runProbe({ type: 'grpc', host: '127.0.0.1', port: closed, service: '' }, 1500, noExec), { ok: false });
 });

@@ -251,7 +251,7 @@ t.test('semantics: container names unique within a pod, and other cross-field ru
     "app.yaml:13:22: spec.template.spec.restartPolicy: must be Always in a Deployment's pod template (its pods are replaced, not restarted in place)",
   ]);
   t.same(errorsOf(deployment({ container: '          readinessProbe: {periodSeconds: 3}' })), [
-    'app.yaml:16:27: spec.template.spec.containers[0].readinessProbe: must have exactly one of exec, httpGet, tcpSocket (none is set)',
+    'app.yaml:16:27: spec.template.spec.containers[0].readinessProbe: must have exactly one of exec, httpGet, tcpSocket, grpc (none is set)',
   ]);
   t.same(errorsOf(deployment({ container: '          readinessProbe: {httpGet: {port: http}}' })), [
     'app.yaml:16:44: spec.template.spec.containers[0].readinessProbe.httpGet.port: no port named "http" in this container\'s ports',
@@ -499,7 +499,10 @@ t.test('the examples validate', async (t) => {
   const r = loadManifests([EXAMPLES], () => '');
   t.same(r.errors.map((e) => e.message), []);
   const names = r.documents.map((d) => `${d.object.kind}/${d.object.metadata.name}`).sort();
-  t.same(names, ['Deployment/hello', 'Deployment/worker', 'Service/hello']);
+  t.same(names, [
+    'ConfigMap/shop-config', 'Deployment/cache', 'Deployment/frontend', 'Deployment/hello', 'Deployment/worker',
+    'Secret/shop-db', 'Service/cache', 'Service/db', 'Service/frontend', 'Service/hello', 'StatefulSet/db',
+  ]);
   const web = r.documents.find((d) => d.object.metadata.name === 'hello')!.object;
   t.match(web, { spec: { replicas: 3, selector: { matchLabels: { app: 'hello' } }, template: { spec: { containers: [{ image: 'registry.berth.local/berth/hello:1' }] } } } });
   t.notOk('namespace' in web.metadata, 'namespace-less');
