@@ -299,18 +299,7 @@ function seccompProfileIssues(p: SeccompProfile, at: PathSegment[]): FieldIssue[
 }
 
 function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | 'readinessProbe' | 'startupProbe', portNames: Map<string, number>): FieldIssue[] {
-  const out: FieldIssue[] = [];
-  const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h] !== undefined);
-  if (handlers.length !== 1) {
-    const got = handlers.length === 0 ? 'none is set' : `${handlers.join(' and ')} are set`;
-    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket, grpc (${got})`));
-  }
-  for (const h of ['httpGet', 'tcpSocket'] as const) {
-    const port = probe[h]?.port;
-    if (typeof port === 'string' && !portNames.has(port)) {
-      out.push(issue([...at, h, 'port'], `no port named ${JSON.stringify(port)} in this container's ports`));
-    }
-  }
+  const out = handlerIssues(probe, ['exec', 'httpGet', 'tcpSocket', 'grpc'], at, portNames);
   // A liveness probe passing once proves the container alive; Kubernetes rejects anything else.
   if (which !== 'readinessProbe' && probe.successThreshold !== undefined && probe.successThreshold !== 1) {
     out.push(issue([...at, 'successThreshold'], `must be 1 for a ${which}`));
@@ -320,14 +309,19 @@ function probeIssues(probe: Probe, at: PathSegment[], which: 'livenessProbe' | '
 
 /** A lifecycle hook: exactly one handler, and a named port that the container has. */
 function hookIssues(hook: LifecycleHandler, at: PathSegment[], portNames: Map<string, number>): FieldIssue[] {
+  return handlerIssues(hook, ['exec', 'httpGet', 'tcpSocket', 'sleep'], at, portNames);
+}
+
+/** A probe's or hook's action: exactly one of `kinds`, and an httpGet or tcpSocket port name that the container has. */
+function handlerIssues(handler: Probe | LifecycleHandler, kinds: readonly string[], at: PathSegment[], portNames: Map<string, number>): FieldIssue[] {
   const out: FieldIssue[] = [];
-  const handlers = (['exec', 'httpGet', 'tcpSocket', 'sleep'] as const).filter((h) => hook[h] !== undefined);
-  if (handlers.length !== 1) {
-    const got = handlers.length === 0 ? 'none is set' : `${handlers.join(' and ')} are set`;
-    out.push(issue(at, `must have exactly one of exec, httpGet, tcpSocket, sleep (${got})`));
+  const set = kinds.filter((h) => (handler as Record<string, unknown>)[h] !== undefined);
+  if (set.length !== 1) {
+    const got = set.length === 0 ? 'none is set' : `${set.join(' and ')} are set`;
+    out.push(issue(at, `must have exactly one of ${kinds.join(', ')} (${got})`));
   }
   for (const h of ['httpGet', 'tcpSocket'] as const) {
-    const port = hook[h]?.port;
+    const port = handler[h]?.port;
     if (typeof port === 'string' && !portNames.has(port)) out.push(issue([...at, h, 'port'], `no port named ${JSON.stringify(port)} in this container's ports`));
   }
   return out;
