@@ -19,7 +19,7 @@ import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '.
 import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { nodeSessions } from './nodes';
-import { ensureApiService, ensureDefaultStorageClass, ensureNamespace, Registry, type Clock } from './objects';
+import { ensureApiService, ensureSystemObjects, ensureNamespace, Registry, type Clock } from './objects';
 import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceAllocator, serviceNetworkOptions } from './services';
@@ -122,7 +122,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const tunnels = new Tunnels();
   try {
     for (const name of SYSTEM_NAMESPACES) await ensureNamespace(registry, name);
-    await ensureDefaultStorageClass(registry);
+    await ensureSystemObjects(registry);
 
     let applying: Promise<unknown> = Promise.resolve();
     const serialize = <T>(fn: () => Promise<T>): Promise<T> => {

@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, PriorityClass, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -272,6 +272,14 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     cells(obj, now) {
       const sc = obj as StorageClass;
       return { base: [sc.provisioner, sc.reclaimPolicy ?? 'Delete', sc.volumeBindingMode ?? 'Immediate', String(sc.allowVolumeExpansion ?? false), age(sc.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  PriorityClass: {
+    header: ['VALUE', 'GLOBAL-DEFAULT', 'AGE', 'PREEMPTIONPOLICY'],
+    wide: [],
+    cells(obj, now) {
+      const pc = obj as PriorityClass;
+      return { base: [String(pc.value), String(pc.globalDefault ?? false), age(pc.metadata.creationTimestamp, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'], wide: [] };
     },
   },
   ConfigMap: {

@@ -6,3 +6,4 @@ export {
   DEFAULT_LEVEL, ENFORCE_LABEL, ENFORCE_VERSION_LABEL, POD_SECURITY_LEVELS,
   type PodSecurityLevel, type PodSecurityView,
 } from './types';
+export { SYSTEM_PRIORITY_CLASSES, withPriority } from './priority';

@@ -5,7 +5,7 @@
 // What an apply owns: an object's labels, its annotations except those the system keeps
 // (deployment.kubernetes.io/, berth.io/), and its spec. Status and the server's metadata stay.
 // A pod's spec cannot change after creation (as in Kubernetes), except that the scheduler's
-// nodeName is kept.
+// nodeName and the priority admission resolved are kept.
 //
 // All or nothing: every document is validated, and every pod the apply would create admitted by
 // its namespace's Pod Security level (as that namespace will be once applied), before anything is
@@ -184,6 +184,10 @@ function merged(current: Resource, applied: Resource): Resource {
     const pod = current as Pod;
     const spec = { ...(appliedSpec as Pod['spec']) };
     if (pod.spec.nodeName) spec.nodeName = pod.spec.nodeName;
+    // What admission resolved at creation (the priority of its class) is the server's too.
+    for (const field of ['priority', 'preemptionPolicy', 'priorityClassName'] as const) {
+      if (spec[field] === undefined && pod.spec[field] !== undefined) (spec as Record<string, unknown>)[field] = pod.spec[field];
+    }
     if (!isDeepStrictEqual(spec, pod.spec)) {
       throw new BerthError('invalid-argument',
         `${describeObject(infoOf('Pod'), pod.metadata.name!)} is invalid: spec: Forbidden: a pod's spec cannot change after creation; delete the pod and apply it again, or manage it with a Deployment`);

@@ -7,7 +7,7 @@ export { infoOf, describeObject, keyOfObject } from './keys';
 export { ignoreNotFound } from './errors';
 export { apply, type ApplyAction, type ApplyOutcome, type ApplyOptions } from './apply';
 export { deleteWithDependents, ensureNamespace } from './delete';
-export { ensureDefaultStorageClass } from './storage-class';
+export { ensureSystemObjects } from './system-objects';
 export { API_SERVICE_NAME, ensureApiService } from './api-service';
 export { updateByUser } from './update';
 export { recordEvent, eventRecorder, type EventRecord, type EventRecorder } from './events';

@@ -11,9 +11,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, withDefaults, type Namespace, type PersistentVolumeClaim, type Pod, type Resource, type Service, type StorageClass } from '../../proto/resources';
+import { isDefaultClass, withDefaults, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type Service, type StorageClass } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { admitPod } from '../admission';
+import { admitPod, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
@@ -91,7 +91,10 @@ export class Registry {
     let namespace: Namespace | undefined;
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
-    if (stored.kind === 'Pod') admitPod(stored as Pod, namespace?.metadata.labels);
+    if (stored.kind === 'Pod') {
+      admitPod(stored as Pod, namespace?.metadata.labels);
+      stored = withPriority(stored as Pod, (await this.list<PriorityClass>('PriorityClass')).items) as T;
+    }
     if (stored.kind === 'PersistentVolumeClaim' && stored.spec.storageClassName === undefined) stored = await this.withDefaultClass(stored) as T;
     let undo = async () => {};
     if (stored.kind === 'Service' && this.serviceAllocations) {

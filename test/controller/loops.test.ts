@@ -19,7 +19,7 @@ interface Cluster {
 }
 
 async function startCluster(t: Test, nodeCount: number, options: { readyAfterMs?: number } = {}): Promise<Cluster> {
-  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', nodeGracePeriodMs: 1500, podEvictionTimeoutMs: 1500 });
+  const controller = await startController({ dataRoot: t.testdir(), listen: '127.0.0.1:0', nodeGracePeriodMs: 4000, podEvictionTimeoutMs: 1500 });
   t.teardown(() => controller.stop());
   const client = new (loadClusterApi().berth.cluster.v1.Cluster)(controller.address, kubeconfigCredentials(controller.adminKubeconfig));
   t.teardown(() => client.close());

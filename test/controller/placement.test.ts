@@ -107,5 +107,42 @@ t.test('topology spread constraints', async (t) => {
 });
 
 t.test('pods for another scheduler are left alone', async (t) => {
-  t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [] });
+  t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [], preemptions: [] });
+});
+
+t.test('priority: the higher first; preemption takes the fewest, lowest victims on the best node', async (t) => {
+  const small = (name: string, cpu: string, priority: number, nodeName?: string, created = 0): Pod => {
+    const p = pod(name, { priority, containers: [{ name: 'c', image: 'x', resources: { requests: { cpu } } }] }, {}, nodeName);
+    if (created) p.metadata.creationTimestamp = new Date(Date.UTC(2023, 0, 1, 0, 0, created)).toISOString();
+    return p;
+  };
+  const tight = (name: string): Node => ({ ...node(name), status: { allocatable: { cpu: '2', memory: '16Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] } });
+  // Two pods want the last core: the higher priority one gets it although it came later.
+  const order = schedule([small('low', '1', 0, undefined, 1), small('high', '1', 1000, undefined, 2)], [tight('n1')], [small('busy', '1', 0, 'n1')]);
+  t.same(order.bindings.map((b) => b.pod.metadata.name), ['high']);
+
+  const bound = [
+    small('a-low', '1', 20, 'n1'), small('a-mid', '1', 500, 'n1'),
+    small('b-low1', '1', 10, 'n2'), small('b-low2', '1', 10, 'n2'),
+  ];
+  const p = schedule([small('urgent', '1', 1000)], [tight('n1'), tight('n2')], bound);
+  t.same(p.bindings, [], 'it waits for its victims');
+  t.same(p.preemptions.map((x) => [x.nodeName, x.victims.map((v) => v.metadata.name)]), [['n2', ['b-low2']]], 'one victim, of the lowest priority there is, the newest');
+  const needsTwo = schedule([small('big', '2', 1000)], [tight('n1'), tight('n2')], bound);
+  t.same(needsTwo.preemptions.map((x) => [x.nodeName, x.victims.map((v) => v.metadata.name).sort()]), [['n2', ['b-low1', 'b-low2']]], 'n1 would cost a priority-500 pod');
+  t.same(schedule([small('meek', '1', 1000)].map((x) => ({ ...x, spec: { ...x.spec, preemptionPolicy: 'Never' as const } })), [tight('n1'), tight('n2')], bound).preemptions, [], 'preemptionPolicy Never');
+  t.same(schedule([small('peer', '1', 10)], [tight('n1'), tight('n2')], bound).preemptions, [], 'never a pod of the same priority');
+  const nominated = small('urgent', '1', 1000);
+  nominated.status = { phase: 'Pending', nominatedNodeName: 'n2' };
+  const going = bound.map((b) => (b.metadata.name === 'b-low1' ? { ...b, metadata: { ...b.metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } } : b));
+  t.same(schedule([nominated], [tight('n1'), tight('n2')], going).preemptions, [], 'its victims still going: it waits, taking no more');
+
+  // One victim gone, one still going: the room freed is the nominated pod's, not a lower pod's.
+  const big = small('big', '2', 1000);
+  big.status = { phase: 'Pending', nominatedNodeName: 'n1' };
+  const halfway = [{ ...small('v2', '1', 0, 'n1'), metadata: { ...small('v2', '1', 0, 'n1').metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } }];
+  const held = schedule([big, small('filler', '1', 0)], [tight('n1')], halfway);
+  t.same(held.bindings, [], 'neither is bound');
+  t.same(held.unschedulable.map((u) => u.pod.metadata.name), ['big', 'filler'], 'the filler does not take the nominated room');
+  t.same(schedule([big, small('filler', '1', 0)], [tight('n1')], []).bindings.map((b) => b.pod.metadata.name), ['big'], 'once the victims are gone it is bound first');
 });

@@ -1,7 +1,8 @@
 // Placement on real agents (two nodes): a NoSchedule taint keeps pods off a node unless they
 // tolerate it, required node affinity pins a pod, required pod anti-affinity puts one replica on
-// each node and leaves a third Pending with the scheduler's reason, and a NoExecute taint evicts
-// the pods that do not tolerate it (their Deployment makes them again on the other node).
+// each node and leaves a third Pending with the scheduler's reason, a NoExecute taint evicts the
+// pods that do not tolerate it (their Deployment makes them again on the other node), and a pod of
+// a higher PriorityClass preempts lower ones (which wait, Pending, once made again).
 
 import * as path from 'node:path';
 import t from 'tap';
@@ -81,6 +82,38 @@ t.test('taints, tolerations, node affinity and pod anti-affinity on two nodes', 
   t.match(berth(['taint', 'nodes', first, 'nothing-']).stderr, /taint "nothing" not found/);
 
   t.equal(berth(['delete', 'deployment', 'plain', 'db']).status, 0);
+  await eventually('plain and db gone', () => pods('plain').length + pods('db').length === 0, 60_000, 300);
+
+  // Priority: a pod of a higher PriorityClass takes the room of lower ones (each node offers its
+  // host's cores; the filler asks for most of both nodes).
+  const cores = Number((JSON.parse(berth(['get', 'node', 'node-b', '-o', 'json']).stdout) as Node).status!.allocatable!.cpu);
+  const share = Math.floor((cores * 1000) / 2) - 50;
+  const filler = `      containers: [{name: main, image: ${image}, command: [sleep, "3600"], resources: {requests: {cpu: ${share}m}}}]
+`;
+  t.equal(berth(['apply', '-f', file('filler.yaml', deployment(image, 'filler', 4, '').replace(/      containers: .*\n/, filler))]).status, 0);
+  await running('filler', 4);
+  t.equal(berth(['apply', '-f', file('urgent.yaml', `apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: urgent}
+value: 100000
+description: for the test
+---
+${deployment(image, 'urgent', 1, `      priorityClassName: urgent
+`).replace(/      containers: .*\n/, `      containers: [{name: main, image: ${image}, command: [sleep, "3600"], resources: {requests: {cpu: ${share + 200}m}}}]
+`)}`)]).status, 0);
+  const [urgent] = await running('urgent', 1).catch((err: Error) => {
+    throw new Error(`${err.message}\n${berth(['describe', 'pods', '-l', 'app=urgent']).stdout}\n${berth(['get', 'events']).stdout}\n${berth(['get', 'pods', '-o', 'wide']).stdout}`);
+  });
+  t.equal(urgent!.spec.priority, 100000, "the class's value");
+  t.match(berth(['get', 'events']).stdout, /Preempted\s+pod\/filler-[a-z0-9-]+\s+Preempted by pod [0-9a-f-]+ on node /);
+  const fillers = await eventually('the victims made again, pending', () => {
+    const list = pods('filler');
+    const pending = list.filter((p) => !p.spec.nodeName && p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+    return list.length === 4 && pending.length === 2 ? pending : undefined;
+  }, 60_000, 300);
+  t.match(fillers[0]!.status!.conditions!.find((c) => c.type === 'PodScheduled')!.message, /Insufficient cpu/, 'lower priority: they wait, taking nothing back');
+  t.equal(berth(['delete', 'deployment', 'filler', 'urgent']).status, 0);
+  t.equal(berth(['delete', 'priorityclass', 'urgent']).status, 0);
   await eventually('no containers left', () => cluster.agent.berth(['ps', '-aq']).stdout.trim() === '' && second.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
   await second.stop();
   await cluster.agent.stop();

@@ -213,10 +213,10 @@ t.test('schema: non-negative counts', async (t) => {
 
 t.test('kind and apiVersion', async (t) => {
   t.same(errorsOf('apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n'), [
-    'app.yaml:2:7: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
+    'app.yaml:2:7: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, PriorityClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
   ]);
   t.same(errorsOf('apiVersion: apps/v1\nkind: deployment\n'), [
-    'app.yaml:2:7: kind "deployment" is not known (apiVersion apps/v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding; did you mean Deployment?',
+    'app.yaml:2:7: kind "deployment" is not known (apiVersion apps/v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, PriorityClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding; did you mean Deployment?',
   ]);
   t.same(errorsOf('apiVersion: apps/v2\nkind: Deployment\n'), ['app.yaml:1:13: apiVersion "apps/v2" is not served for kind Deployment; use apps/v1']);
   t.same(errorsOf('apiVersion: v1\nkind: Deployment\n'), ['app.yaml:1:13: apiVersion "v1" is not served for kind Deployment; use apps/v1']);
@@ -447,7 +447,7 @@ t.test('validation without positions, for the API', async (t) => {
   t.equal(errors[0].code, 'invalid-argument');
   t.equal(errors[0].message, 'Deployment shop/web: spec.replicas: must be an integer');
   t.same(resourceErrors({ apiVersion: 'v1', kind: 'Frobnicator', metadata: { name: 'f' } }).map((e) => e.message), [
-    'Frobnicator f: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
+    'Frobnicator f: kind "Frobnicator" is not known (apiVersion v1); known kinds: Namespace, Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim, PersistentVolume, StorageClass, PriorityClass, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding',
   ]);
   t.equal(describeObject({ kind: 'Namespace', metadata: { name: 'shop' } }), 'Namespace shop');
   t.equal(describeObject({ kind: 'Pod', metadata: {} }), 'Pod default/(no name)');

@@ -5,6 +5,7 @@ import { SELECTED_NODE_ANNOTATION, type PersistentVolumeClaim, type Pod } from '
 import { getCondition, newCondition, replaceCondition } from '../conditions';
 import { eventFor, keyOf } from '../meta';
 import { isBeingDeleted, isTerminated } from '../pods';
+import { ignoreNotFound } from '../../objects';
 import type { HandlerResult } from '../queue';
 import type { ControlLoop, ControllerContext } from '../run-controller';
 import type { WrittenRevisions } from '../written';
@@ -39,7 +40,7 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
   if (pending.length === 0) return;
   const bound = pods.filter((p) => p.spec.nodeName);
   const storage = { claims: ctx.caches.claims.list(), volumes: ctx.caches.volumes.list(), classes: ctx.caches.storageClasses.list() };
-  const { bindings, unschedulable, claimSelections } = plan(pending, ctx.caches.nodes.list(), bound, storage);
+  const { bindings, unschedulable, claimSelections, preemptions } = plan(pending, ctx.caches.nodes.list(), bound, storage);
   const now = ctx.clock();
   for (const { pod, nodeName } of bindings) {
     const scheduled = newCondition('PodScheduled', 'True', '', '', now);
@@ -48,7 +49,8 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
     delete scheduled.lastUpdateTime;
     const result = await ctx.registry.mutate<Pod>('Pod', pod.metadata.namespace, pod.metadata.name!, (p) => {
       if (p.metadata.uid !== pod.metadata.uid || p.spec.nodeName || p.metadata.deletionTimestamp) return undefined;
-      return { ...p, spec: { ...p.spec, nodeName }, status: { ...p.status, phase: p.status?.phase ?? 'Pending', conditions: replaceCondition(p.status?.conditions, scheduled) } };
+      const { nominatedNodeName: _nominated, ...status } = p.status ?? {};
+      return { ...p, spec: { ...p.spec, nodeName }, status: { ...status, phase: p.status?.phase ?? 'Pending', conditions: replaceCondition(p.status?.conditions, scheduled) } };
     });
     written.note(ctx.caches.pods, result);
     if (result?.spec.nodeName === nodeName) {
@@ -61,6 +63,14 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
         if (c.metadata.annotations?.[SELECTED_NODE_ANNOTATION] || c.spec.volumeName) return undefined;
         return { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata.annotations, [SELECTED_NODE_ANNOTATION]: nodeName } } };
       }));
+    }
+  }
+  for (const { pod, nodeName, victims } of preemptions) {
+    written.note(ctx.caches.pods, await ctx.registry.mutate<Pod>('Pod', pod.metadata.namespace, pod.metadata.name!, (p) =>
+      (p.metadata.uid !== pod.metadata.uid || p.spec.nodeName ? undefined : { ...p, status: { ...p.status, nominatedNodeName: nodeName } })).catch(ignoreNotFound));
+    for (const victim of victims) {
+      written.note(ctx.caches.pods, await ctx.registry.delete('Pod', victim.metadata.namespace, victim.metadata.name!).catch(ignoreNotFound));
+      ctx.record(eventFor(victim, SCHEDULER_NAME, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${nodeName}`));
     }
   }
   for (const { pod, reason } of unschedulable) {

@@ -73,6 +73,18 @@ export function place(state: NodeState, pod: Pod, requests: { fit: Resources; sc
   if (group !== undefined && !isBeingDeleted(pod)) state.groups.set(group, (state.groups.get(group) ?? 0) + 1);
 }
 
+/** Take back a pod counted by place (a nomination's reservation, looked at again). */
+export function unplace(state: NodeState, pod: Pod, requests: { fit: Resources; score: Resources }): void {
+  const at = state.members.indexOf(pod);
+  if (at < 0) return;
+  state.members.splice(at, 1);
+  state.used = { cpu: state.used.cpu - requests.fit.cpu, memory: state.used.memory - requests.fit.memory };
+  state.usedForScore = { cpu: state.usedForScore.cpu - requests.score.cpu, memory: state.usedForScore.memory - requests.score.memory };
+  state.pods--;
+  const group = groupOf(pod);
+  if (group !== undefined && !isBeingDeleted(pod)) state.groups.set(group, (state.groups.get(group) ?? 1) - 1);
+}
+
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -4,8 +4,9 @@ import type { Node, Pod } from '../../../proto/resources';
 import { timeOf } from '../meta';
 import { isBeingDeleted, isTerminated } from '../pods';
 import { fitProblems, unschedulableReason } from './fit';
-import { compareText, groupOf, nodeStates, place, type NodeState } from './node-state';
+import { compareText, groupOf, nodeStates, place, unplace, type NodeState } from './node-state';
 import { podRequests, type Resources } from './requests';
+import { findPreemption, priorityOf } from './preempt';
 import { hasPlacementRules, podAffinityProblem, preference, spreadProblem } from './placement';
 import { SCHEDULER_NAME, type SchedulePlan } from './types';
 import { podVolumes, type Storage } from './volumes';
@@ -16,11 +17,28 @@ import { podVolumes, type Storage } from './volumes';
  */
 export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage): SchedulePlan {
   const states = nodeStates(nodes, boundPods);
-  const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [] };
+  const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [], preemptions: [] };
   // Pods for another scheduler are that scheduler's.
-  const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p) && (p.spec.schedulerName ?? SCHEDULER_NAME) === SCHEDULER_NAME).sort(byAge);
+  const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p) && (p.spec.schedulerName ?? SCHEDULER_NAME) === SCHEDULER_NAME)
+    .sort((a, b) => priorityOf(b) - priorityOf(a) || byAge(a, b));
   const withAntiAffinity = boundPods.filter((p) => p.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length);
+  // A pod nominated to a node (its preemption's victims are going) holds its room there against
+  // pods of lower priority, which come after it in the queue.
+  const reservations = new Map<Pod, { state: NodeState; requests: ReturnType<typeof podRequests> }>();
   for (const pod of queue) {
+    const state = states.find((s) => s.name === pod.status?.nominatedNodeName);
+    if (!state) continue;
+    try {
+      const requests = podRequests(pod);
+      place(state, pod, requests);
+      reservations.set(pod, { state, requests });
+    } catch {
+      // Unreadable requests: it holds nothing.
+    }
+  }
+  for (const pod of queue) {
+    const reservation = reservations.get(pod);
+    if (reservation) unplace(reservation.state, pod, reservation.requests);
     let requests;
     try {
       requests = podRequests(pod);
@@ -46,6 +64,13 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
     }
     if (feasible.length === 0) {
       result.unschedulable.push({ pod, reason: unschedulableReason(states.length, reasons) });
+      // Victims chosen earlier are still going: wait for them rather than take more.
+      const nominated = pod.status?.nominatedNodeName;
+      const waiting = nominated !== undefined && states.some((s) => s.name === nominated && s.members.some(isBeingDeleted));
+      const preemption = waiting ? undefined : findPreemption(pod, requests.fit, states);
+      if (preemption) result.preemptions.push({ pod, nodeName: preemption.state.name, victims: preemption.victims });
+      const holds = preemption?.state ?? (waiting ? reservation?.state : undefined);
+      if (holds) place(holds, pod, requests);
       continue;
     }
     const group = groupOf(pod);

@@ -12,6 +12,10 @@
 // (preferred affinities, PreferNoSchedule taints, ScheduleAnyway spreading) come first, then the
 // spreading and requests above. Pods for another schedulerName are left alone.
 //
+// Pods are placed highest priority (spec.priority, from their PriorityClass) first, then oldest. A
+// pod that fits nowhere may preempt pods of lower priority (preempt.ts): they are deleted and the
+// pod, nominated to their node (status.nominatedNodeName), waits for them to go.
+//
 // A pod's claims count too (volumes.ts): a node must reach its bound volumes, and claims that
 // wait for their first consumer are given the chosen node before the pod is bound to it.
 //
@@ -40,10 +44,18 @@ export interface ClaimSelection {
   claims: { namespace: string; name: string }[];
 }
 
+/** Room made for a pod of higher priority: its victims go, and it waits for them, nominated to the node. */
+export interface PreemptionPlan {
+  pod: Pod;
+  nodeName: string;
+  victims: Pod[];
+}
+
 export interface SchedulePlan {
   bindings: Binding[];
   unschedulable: Unschedulable[];
   claimSelections: ClaimSelection[];
+  preemptions: PreemptionPlan[];
 }
 
 /** Why a node cannot take a pod, in Kubernetes' words (counted per reason in the message). */
