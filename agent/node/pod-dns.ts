@@ -46,8 +46,10 @@ export function podDnsSettings(pod: Pod, clusterDns: string | undefined, host: D
 /** The /etc/hosts line of a pod with hostname and subdomain: its FQDN under the headless Service. */
 export function podHostsEntry(pod: Pod, ip: string | undefined, domain = CLUSTER_DOMAIN): string[] {
   const { hostname, subdomain } = pod.spec;
-  if (!ip || !hostname || !subdomain) return [];
-  return [`${ip}\t${hostname}.${subdomain}.${pod.metadata.namespace ?? 'default'}.svc.${domain}\t${hostname}`];
+  const own = ip && hostname && subdomain ? [`${ip}\t${hostname}.${subdomain}.${pod.metadata.namespace ?? 'default'}.svc.${domain}\t${hostname}`] : [];
+  // hostAliases follow, as the kubelet appends them.
+  const aliases = (pod.spec.hostAliases ?? []).filter((a) => (a.hostnames ?? []).length > 0).map((a) => `${a.ip}\t${a.hostnames!.join('\t')}`);
+  return aliases.length > 0 ? [...own, '# Entries added by HostAliases.', ...aliases] : own;
 }
 
 /**

@@ -18,6 +18,8 @@ const TERMINAL = new Set(['Succeeded', 'Failed']);
 export function podColumns(pod: Pod, now: Date): PodColumns {
   const statuses = pod.status?.containerStatuses ?? [];
   let reason: string = pod.status?.reason || pod.status?.phase || 'Pending';
+  // kubectl shows a pod held by its scheduling gates as such.
+  if (!pod.spec.nodeName && pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
   let restarts = 0;
   let readyContainers = 0;
   let lastRestart: number | undefined;

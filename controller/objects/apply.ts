@@ -188,6 +188,15 @@ function merged(current: Resource, applied: Resource): Resource {
     for (const field of ['priority', 'preemptionPolicy', 'priorityClassName'] as const) {
       if (spec[field] === undefined && pod.spec[field] !== undefined) (spec as Record<string, unknown>)[field] = pod.spec[field];
     }
+    // Scheduling gates may be taken away (not added) while the pod waits for them, as in Kubernetes.
+    const gatesBefore = (pod.spec.schedulingGates ?? []).map((g) => g.name);
+    const gatesAfter = (spec.schedulingGates ?? []).map((g) => g.name);
+    const withoutGates = ({ schedulingGates: _gates, ...rest }: Pod['spec']) => rest;
+    if (!pod.spec.nodeName && gatesAfter.every((g) => gatesBefore.includes(g)) && gatesAfter.length < gatesBefore.length
+      && isDeepStrictEqual(withoutGates(spec), withoutGates(pod.spec))) {
+      next.spec = { ...withoutGates(pod.spec), ...(gatesAfter.length > 0 ? { schedulingGates: spec.schedulingGates } : {}) } as never;
+      return next;
+    }
     if (!isDeepStrictEqual(spec, pod.spec)) {
       throw new BerthError('invalid-argument',
         `${describeObject(infoOf('Pod'), pod.metadata.name!)} is invalid: spec: Forbidden: a pod's spec cannot change after creation; delete the pod and apply it again, or manage it with a Deployment`);
@@ -212,7 +221,8 @@ function merged(current: Resource, applied: Resource): Resource {
  * immutable, with Kubernetes' messages. `next` is changed in place.
  */
 function checkStorageChange(current: Resource, next: Resource): void {
-  const forbidden = (field: string, detail: string) => new BerthError('invalid-argument', `${describeObject(infoOf(current.kind), current.metadata.name!)} is invalid: ${field}: Forbidden: ${detail}`);
+  // Kubernetes names the kind here: PersistentVolumeClaim "data" is invalid: ...
+  const forbidden = (field: string, detail: string) => new BerthError('invalid-argument', `${current.kind} "${current.metadata.name}" is invalid: ${field}: Forbidden: ${detail}`);
   if (current.kind === 'PersistentVolumeClaim' && next.kind === 'PersistentVolumeClaim') {
     next.spec.volumeName ??= current.spec.volumeName;
     next.spec.storageClassName ??= current.spec.storageClassName;

@@ -327,6 +327,10 @@ export interface PodSpec {
   preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
   /** Pods for another scheduler are left to it (default-scheduler places the rest). */
   schedulerName?: string;
+  /** While any is there, the pod is not scheduled (SchedulingGated); users remove them. */
+  schedulingGates?: { name: string }[];
+  /** Extra /etc/hosts lines. */
+  hostAliases?: { ip: string; hostnames?: string[] }[];
 }
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';

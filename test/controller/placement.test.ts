@@ -107,7 +107,7 @@ t.test('topology spread constraints', async (t) => {
 });
 
 t.test('pods for another scheduler are left alone', async (t) => {
-  t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [], preemptions: [] });
+  t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [], preemptions: [], gated: [] });
 });
 
 t.test('priority: the higher first; preemption takes the fewest, lowest victims on the best node', async (t) => {
@@ -145,4 +145,12 @@ t.test('priority: the higher first; preemption takes the fewest, lowest victims 
   t.same(held.bindings, [], 'neither is bound');
   t.same(held.unschedulable.map((u) => u.pod.metadata.name), ['big', 'filler'], 'the filler does not take the nominated room');
   t.same(schedule([big, small('filler', '1', 0)], [tight('n1')], []).bindings.map((b) => b.pod.metadata.name), ['big'], 'once the victims are gone it is bound first');
+});
+
+t.test('scheduling gates hold a pod; hostAliases and schedulerName are the pod\'s own business', async (t) => {
+  const gated = pod('gated', { schedulingGates: [{ name: 'example.com/quota' }] });
+  const p = schedule([gated, pod('free')], [node('n1')]);
+  t.same(p.gated.map((x) => x.metadata.name), ['gated']);
+  t.same(p.bindings.map((b) => b.pod.metadata.name), ['free']);
+  t.same(p.unschedulable, [], 'no FailedScheduling for a gated pod');
 });

@@ -34,6 +34,7 @@ t.test('Default, None with dnsConfig, and dnsConfig merged into ClusterFirst', a
 t.test('a pod with hostname and subdomain is named in its /etc/hosts', async (t) => {
   t.same(podHostsEntry(pod({ hostname: 'db-0', subdomain: 'db' }), '10.42.0.7'), ['10.42.0.7\tdb-0.db.shop.svc.cluster.local\tdb-0']);
   t.same(podHostsEntry(pod({ hostname: 'db-0' }), '10.42.0.7'), []);
+  t.same(podHostsEntry(pod({ hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo.local', 'bar.local'] }, { ip: '10.9.9.9' }] }), '10.42.0.7'), ['# Entries added by HostAliases.', '10.1.2.3\tfoo.local\tbar.local'], 'hostAliases appended, as the kubelet does');
 });
 
 const svc = (name: string, namespace: string, spec: Partial<Service['spec']>): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec });

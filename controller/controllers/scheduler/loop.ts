@@ -40,7 +40,7 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
   if (pending.length === 0) return;
   const bound = pods.filter((p) => p.spec.nodeName);
   const storage = { claims: ctx.caches.claims.list(), volumes: ctx.caches.volumes.list(), classes: ctx.caches.storageClasses.list() };
-  const { bindings, unschedulable, claimSelections, preemptions } = plan(pending, ctx.caches.nodes.list(), bound, storage);
+  const { bindings, unschedulable, claimSelections, preemptions, gated } = plan(pending, ctx.caches.nodes.list(), bound, storage);
   const now = ctx.clock();
   for (const { pod, nodeName } of bindings) {
     const scheduled = newCondition('PodScheduled', 'True', '', '', now);
@@ -72,6 +72,13 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
       written.note(ctx.caches.pods, await ctx.registry.delete('Pod', victim.metadata.namespace, victim.metadata.name!).catch(ignoreNotFound));
       ctx.record(eventFor(victim, SCHEDULER_NAME, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${nodeName}`));
     }
+  }
+  for (const pod of gated) {
+    if (getCondition(pod.status?.conditions, 'PodScheduled')?.reason === 'SchedulingGated') continue;
+    const condition = newCondition('PodScheduled', 'False', 'SchedulingGated', 'Scheduling is blocked due to non-empty scheduling gates', now);
+    delete condition.lastUpdateTime;
+    written.note(ctx.caches.pods, await ctx.registry.mutate<Pod>('Pod', pod.metadata.namespace, pod.metadata.name!, (p) =>
+      (p.metadata.uid !== pod.metadata.uid || p.spec.nodeName ? undefined : { ...p, status: { ...p.status, phase: 'Pending', conditions: replaceCondition(p.status?.conditions, condition) } })).catch(ignoreNotFound));
   }
   for (const { pod, reason } of unschedulable) {
     const current = getCondition(pod.status?.conditions, 'PodScheduled');

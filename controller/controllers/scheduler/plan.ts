@@ -17,7 +17,7 @@ import { podVolumes, type Storage } from './volumes';
  */
 export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage): SchedulePlan {
   const states = nodeStates(nodes, boundPods);
-  const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [], preemptions: [] };
+  const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [], preemptions: [], gated: [] };
   // Pods for another scheduler are that scheduler's.
   const queue = pendingPods.filter((p) => !p.spec.nodeName && !isBeingDeleted(p) && !isTerminated(p) && (p.spec.schedulerName ?? SCHEDULER_NAME) === SCHEDULER_NAME)
     .sort((a, b) => priorityOf(b) - priorityOf(a) || byAge(a, b));
@@ -37,6 +37,10 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
     }
   }
   for (const pod of queue) {
+    if (pod.spec.schedulingGates?.length) {
+      result.gated.push(pod);
+      continue;
+    }
     const reservation = reservations.get(pod);
     if (reservation) unplace(reservation.state, pod, reservation.requests);
     let requests;

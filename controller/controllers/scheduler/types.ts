@@ -56,6 +56,8 @@ export interface SchedulePlan {
   unschedulable: Unschedulable[];
   claimSelections: ClaimSelection[];
   preemptions: PreemptionPlan[];
+  /** Pods held by their schedulingGates: PodScheduled=False, SchedulingGated, and no event. */
+  gated: Pod[];
 }
 
 /** Why a node cannot take a pod, in Kubernetes' words (counted per reason in the message). */
