@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { call, containersClient } from '../../cli/node/agent-client';
 import { loadClusterApi, type ClusterClient, type ContainersClient } from '../../proto/grpc';
-import type { Deployment, Node, Pod } from '../../proto/resources';
+import type { Deployment, Job, Node, Pod } from '../../proto/resources';
 import { makeTestHost, type TestHost } from '../fixtures/agent';
 import { kubeconfigCredentials } from '../fixtures/credentials';
 import type { Cleanup } from './cleanup';
@@ -55,6 +55,10 @@ export interface BerthCluster {
   remove(name: string): Promise<void>;
   /** The floor: seconds for `count` sequential `berth run -d` of `image` until runc runs them all; then removes them (not timed). */
   floor(count: number, image: ImageRef): Promise<number>;
+  /** Seconds from `berth apply` of a Job of `completions` pods running `command`, `parallelism` at a time, until it is Complete; then it goes with its pods (not timed). */
+  job(name: string, completions: number, parallelism: number, image: ImageRef, command: string[], timeoutMs: number): Promise<number>;
+  /** The job floor: seconds for `count` sequential `berth run --rm` of `command` on `image`, each to its end. */
+  runs(count: number, image: ImageRef, command: string[]): Promise<number>;
   /** Of the controller and the agent (for their memory at the end). */
   pids: { controller: number; agent: number };
   /** The agent's --cgroup-parent (its pods' cgroups are below it). */
@@ -203,6 +207,8 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
     }, () => `${left.length} container(s) left (${left.slice(0, 5).map((c) => `${c.name} ${c.status}`).join(', ')}), runc runs ${runc.size}`, 120_000, 100);
   };
 
+  const jobStatus = async (name: string) => (JSON.parse((await unary<{ json: string }>((cb) => client.get({ kind: 'Job', namespace: 'default', name }, cb))).json) as Job).status ?? {};
+
   return {
     address: controller.address,
     pids: { controller: controller.daemon.pid, agent: agent.daemon.pid },
@@ -226,6 +232,35 @@ export async function startBerthCluster(dir: string, archive: string, cli: strin
       let left = 0;
       await waitFor(`deployment ${name}'s pods to go`, async () => (left = (await pods(name)).length) === 0, () => `${left} pod(s) left`, 120_000, 100);
       await noContainers(`deployment ${name}'s containers to go`);
+    },
+    async job(name, completions, parallelism, image, command, timeoutMs) {
+      const doc: Job = {
+        apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: 'default' },
+        spec: {
+          completions, parallelism, backoffLimit: 0,
+          template: { spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'task', image: image.ref, imagePullPolicy: 'IfNotPresent', command }] } },
+        },
+      };
+      const file = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(file, stringify(doc));
+      const t0 = now();
+      await berth('apply', '-f', file);
+      let status: Job['status'] = {};
+      await waitFor(`job ${name}: ${completions} completions`, async () => {
+        status = await jobStatus(name);
+        if (status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) throw new Error(`job ${name} failed: ${JSON.stringify(status)}`);
+        return status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') === true;
+      }, () => `succeeded ${status?.succeeded ?? 0}, active ${status?.active ?? 0}, failed ${status?.failed ?? 0}`, timeoutMs, POLL_MS);
+      const seconds = now() - t0;
+      if (status?.succeeded !== completions) throw new Error(`job ${name}: Complete with ${status?.succeeded} succeeded, not ${completions}`);
+      await berth('delete', 'job', name);
+      await noContainers(`job ${name}'s containers to go`);
+      return seconds;
+    },
+    async runs(count, image, command) {
+      const t0 = now();
+      for (let i = 0; i < count; i++) await node('run', '--rm', image.ref, ...command);
+      return now() - t0;
     },
     async floor(count, image) {
       const ids: string[] = [];

@@ -3,11 +3,12 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
-//                    [--suite pull|containers|cluster|tls|network|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--suite pull|containers|cluster|tls|network|jobs|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
 //                    [--plain-commit REV] [--tls-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
 //                    [--net-runs N] [--net-seconds S] [--net-round-trips N] [--net-connects N] [--net-attach-runs N]
 //                    [--net-backends host-gw,vxlan] [--net-parts pods,connect,dns,proxy,attach]
+//                    [--job-completions N] [--job-parallelism N] [--job-runs N] [--job-floor N]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
@@ -30,6 +31,11 @@
 // against its aim, one summary table at the end. Needs iperf3 (Debian's). Not part of --suite all
 // (a few minutes more, two clusters, and iperf3, which scripts/setup.sh does not install).
 //
+// --suite jobs (issue 11, jobs.ts): a Job of --job-completions short pods (default 1000),
+// --job-parallelism at a time (default 20), from apply to Complete, against as many sequential
+// `berth run --rm` on the same agent (--job-floor of them, default 100), as pods per second;
+// --job-runs rounds (default 1). Not part of --suite all.
+//
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
 // in the last minutes (ext4's recently_deleted()), so each run would pay for the previous run's
@@ -45,6 +51,7 @@ import { Cleanup } from './cleanup';
 import { clusterSuite, SIDES, type Side } from './cluster';
 import { containersSuite } from './containers';
 import { benchImage, DEFAULT_CORPUS, mb, pushBenchImage, type BenchImage } from './corpus';
+import { jobsSuite } from './jobs';
 import { networkSuite, NETWORK_BACKENDS, NETWORK_PARTS, type NetworkPart } from './network';
 import type { PodNetworkBackend } from './network-cluster';
 import { summarizeProfile } from './profile';
@@ -97,6 +104,10 @@ function options() {
       'net-attach-runs': { type: 'string' },
       'net-backends': { type: 'string' },
       'net-parts': { type: 'string' },
+      'job-completions': { type: 'string' },
+      'job-parallelism': { type: 'string' },
+      'job-runs': { type: 'string' },
+      'job-floor': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -112,7 +123,7 @@ function options() {
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
   const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
-  if (!['pull', 'containers', 'cluster', 'tls', 'network', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls, network or all, not ${suite}`);
+  if (!['pull', 'containers', 'cluster', 'tls', 'network', 'jobs', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls, network, jobs or all, not ${suite}`);
   const int = (name: string, v: string | undefined, dflt: number, min: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
@@ -146,6 +157,12 @@ function options() {
       channelCalls: int('tls-channel-calls', values['tls-channel-calls'], 200, 1),
       replicas: values.replicas === undefined ? [50] : replicas,
       parts: tlsParts,
+    },
+    jobs: {
+      completions: int('job-completions', values['job-completions'], 1000, 1),
+      parallelism: int('job-parallelism', values['job-parallelism'], 20, 1),
+      runs: int('job-runs', values['job-runs'], 1, 1),
+      floorCount: int('job-floor', values['job-floor'], 100, 1),
     },
     clusterRuns: int('cluster-runs', values['cluster-runs'], 3, 1),
     replicas,
@@ -298,6 +315,10 @@ async function main(): Promise<void> {
     if (opts.suite === 'tls') {
       const text = await tlsSuite({ ...opts.tls, runs: opts.clusterRuns, cli, cleanup, log });
       process.stdout.write(`${text}\n`);
+      return;
+    }
+    if (opts.suite === 'jobs') {
+      process.stdout.write(`${await jobsSuite({ ...opts.jobs, cli, cleanup, log })}\n`);
       return;
     }
     if (opts.suite === 'network') {
