@@ -87,6 +87,17 @@ function planSync(input: PlanInput): Plan {
       : { type: 'remove-container', container: c.name, id: c.id, reason: extra });
   }
 
+  // A pod whose containers have all ended for good gives its sandbox's network back (its address
+  // returns to the node's pool, as the kubelet tears a finished pod's sandbox down); its exited
+  // containers stay for their logs until the pod is deleted. Sidecars still running are stopped.
+  if (actions.length === 0 && hasFinished(pod, current, policy)) {
+    for (const c of current.values()) {
+      if (c.status === 'running') actions.push({ type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'pod-completed' });
+    }
+    if (actions.length === 0 && input.network.exists) actions.push({ type: 'detach-network' });
+    return done();
+  }
+
   if (!input.network.ready) actions.push({ type: 'attach-network' });
   if (!input.cgroup.exists) actions.push({ type: 'create-pod-cgroup' });
 
@@ -124,6 +135,18 @@ function planSync(input: PlanInput): Plan {
   function done(): Plan {
     return { actions, ...(wakeAt !== undefined ? { wakeAt } : {}) };
   }
+}
+
+/**
+ * Whether a pod (restartPolicy OnFailure or Never) has ended: every app container exited and will
+ * not run again, or an init container failed under Never. A pod that always restarts never ends.
+ */
+export function hasFinished(pod: Pod, current: ReadonlyMap<string, ObservedContainer>, policy: RestartPolicy): boolean {
+  if (policy === 'Always') return false;
+  const ended = (c: ObservedContainer | undefined) => c?.status === 'exited' && !restartsAfter(policy, c.exitCode);
+  const initFailed = (pod.spec.initContainers ?? []).some((spec) => spec.restartPolicy !== 'Always' && ended(current.get(spec.name)) && current.get(spec.name)!.exitCode !== 0);
+  if (initFailed && policy === 'Never') return true;
+  return pod.spec.containers.every((spec) => ended(current.get(spec.name)));
 }
 
 /** A container that exists: replaced when its spec changed, started, restarted or stopped as its state and policy say. */

@@ -172,7 +172,7 @@ export interface PlanInput {
   now: number;
 }
 
-export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed';
+export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed' | 'pod-completed';
 
 export type Action =
   /** Make the pod's network namespace (bridge, address, published ports); idempotent. */

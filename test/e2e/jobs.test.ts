@@ -6,6 +6,7 @@
 
 import t from 'tap';
 import type { Job, Pod } from '../../proto/resources';
+import { hostResidue } from '../fixtures/agent';
 import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
@@ -57,6 +58,10 @@ t.test('Jobs: Indexed with parallelism, retries to backoffLimit, podFailurePolic
 
   await eventually('the TTL Job gone with its pods', () => berth(['get', 'job', 'ttl']).status === 1 && podsOf('ttl').length === 0, 60_000, 300);
   t.match(berth(['get', 'job', 'ttl']).stderr, /jobs.batch "ttl" not found/);
+
+  // Finished pods stay (their logs), but give their addresses back to the node's pool.
+  t.ok(podsOf('indexed').length === 5 && podsOf('failing').length === 2, 'the finished pods are kept');
+  await eventually('no address held by a finished pod', () => hostResidue(agent).filter((l) => l.startsWith('lease ')).length === 0, 30_000, 300);
 
   t.equal(berth(['delete', 'jobs', 'indexed', 'failing', 'policy']).status, 0);
   await eventually('no containers left', () => agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);

@@ -77,8 +77,9 @@ t.test('adopted after an agent restart: the network is re-attached (idempotent),
 
 t.test('exited containers under each restart policy', async (t) => {
   const exited = (exitCode: number) => observed(web, { status: 'exited', exitCode, finishedAt: new Date(NOW - 100_000).toISOString(), startedAt: new Date(NOW - 100_500).toISOString(), restartCount: 3 });
-  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Never' }), containers: [exited(1)] })).actions, [], 'Never: stays exited');
-  t.same(plan(input({ pod: pod([web], { restartPolicy: 'OnFailure' }), containers: [exited(0)] })).actions, [], 'OnFailure, exit 0: done');
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Never' }), containers: [exited(1)] })).actions, [{ type: 'detach-network' }], 'Never: stays exited; the network goes (its address back to the pool)');
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'OnFailure' }), containers: [exited(0)] })).actions, [{ type: 'detach-network' }], 'OnFailure, exit 0: done');
+  t.same(plan(input({ pod: pod([web], { restartPolicy: 'Never' }), containers: [exited(1)], network: { exists: false, ready: false } })).actions, [], 'a finished pod is not attached again');
   t.same(plan(input({ pod: pod([web], { restartPolicy: 'OnFailure' }), containers: [exited(2)] })).actions, [{ type: 'start-container', container: 'web', id: 'id-web', restart: true }]);
   t.same(plan(input({ pod: pod([web], { restartPolicy: 'Always' }), containers: [exited(0)] })).actions, [{ type: 'start-container', container: 'web', id: 'id-web', restart: true }]);
   const recent = observed(web, { status: 'exited', exitCode: 127, startedAt: undefined, finishedAt: new Date(NOW - 10).toISOString(), restartCount: 4 });
@@ -154,7 +155,7 @@ t.test('init containers: one at a time, each to success, before the app containe
   const failed = [observed(migrate, { status: 'exited', exitCode: 2, finishedAt: failedAt, restartCount: 0 })];
   t.same(types({ containers: failed }), [], 'a failed init container waits for its back-off');
   t.ok(plan(input({ pod: p, images, containers: failed })).wakeAt! > NOW);
-  t.same(plan(input({ pod: { ...p, spec: { ...p.spec, restartPolicy: 'Never' } }, images, containers: failed })).actions, [], 'restartPolicy Never: not again, nothing after it');
+  t.same(plan(input({ pod: { ...p, spec: { ...p.spec, restartPolicy: 'Never' } }, images, containers: failed })).actions, [{ type: 'detach-network' }], 'restartPolicy Never: not again, nothing after it (the pod failed: its network goes)');
   t.same(plan(input({ pod: { ...p, spec: { ...p.spec, restartPolicy: 'Never' } }, images, containers: failed })).wakeAt, undefined);
 });
 
