@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { CLI, runCli } from '../fixtures/agent';
 import { startTestController, type TestController } from '../fixtures/controller';
+import { eventually } from '../fixtures/wait';
 
 const deployment = (name: string, extra: { replicas?: number; image?: string; labels?: Record<string, string>; namespace?: string } = {}) => `apiVersion: apps/v1
 kind: Deployment
@@ -369,7 +370,9 @@ t.test('apply --watch re-applies on change and prunes a deleted file\'s objects;
 
   fs.writeFileSync(path.join(app, 'c.yaml'), 'kind: Deployment\n');
   await watch.waitFor(/c\.yaml added: applying\nnothing applied; waiting for the next change\n/, 'errors reported, the watch goes on');
-  t.match(watch.errors(), /\/app\/c\.yaml:1:1: apiVersion: is required\n/);
+  // stderr is a stream of its own: its line may come a moment after stdout's.
+  t.match(await eventually('the error line', () => (/\/app\/c\.yaml:1:1: apiVersion: is required\n/.test(watch.errors()) ? watch.errors() : undefined), 10_000, 50),
+    /\/app\/c\.yaml:1:1: apiVersion: is required\n/);
 
   t.equal(await watch.interrupt(), 0, 'SIGINT ends apply --watch');
   t.equal(await get.interrupt(), 0, 'SIGINT ends get -w');
