@@ -252,9 +252,10 @@ export class PodVolumes {
       return `local volume "${pv.metadata.name}": path "${source}" does not exist or is not a directory`;
     }
     const fsGroup = pod.spec.securityContext?.fsGroup;
-    if (fsGroup !== undefined && statSync(source).isDirectory()) {
-      await fs.chown(source, statSync(source).uid, fsGroup);
-      await fs.chmod(source, (statSync(source).mode & 0o7777) | 0o2070);
+    const st = statSync(source);
+    if (fsGroup !== undefined && st.isDirectory()) {
+      await fs.chown(source, st.uid, fsGroup);
+      await fs.chmod(source, (st.mode & 0o7777) | 0o2070);
     }
     await fs.mkdir(dir, { recursive: true });
     const native = berthFs();
