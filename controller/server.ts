@@ -136,7 +136,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     rbac = new RbacAuthorizer(registry);
     await rbac.start();
     const authorizer = mastersFirst(rbac);
-    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca }));
+    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca, clock }));
     const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
     server.addService(api.Node.service, nodeHandlers({
       registry, sessions, tunnels, ca, tokens, serviceAccountTokens, clusterCidr: formatCidr(podNetwork.clusterCidr), podNetwork: podNetwork.backend,

@@ -1,7 +1,7 @@
 // The ClusterClient over the CLI's own gRPC client (cli/grpc/grpc-lite.ts) on TLS: documents are JSON
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
-import type { Resource } from '../../proto/resources';
+import type { Pod, Resource } from '../../proto/resources';
 import { clusterLiteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
 import { CliError } from '../common/errors';
@@ -85,6 +85,10 @@ export function connectCluster(connection: Connection): ClusterClient {
     async delete(kind, namespace, name) {
       const res = await call<{ deleted: WireObject[] }>('Delete', { kind, namespace: namespace ?? '', name });
       return res.deleted.map(fromWire);
+    },
+    async evict(namespace, name) {
+      const res = await call<{ deleted: WireObject[] }>('Evict', { namespace, name });
+      return fromWire(res.deleted[0]!) as Pod;
     },
     watch(kind, options: WatchCall = {}) {
       return stream('Watch', {

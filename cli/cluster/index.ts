@@ -19,6 +19,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   scale: async () => (await import('./scale')).scale,
   cordon: async () => (await import('./cordon')).cordon,
   uncordon: async () => (await import('./cordon')).uncordon,
+  drain: async () => (await import('./drain')).drain,
   taint: async () => (await import('./taint')).taint,
   expose: async () => (await import('./expose')).expose,
   create: async () => (await import('./create')).create,
@@ -39,7 +40,7 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'cordon', 'uncordon', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
 const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
@@ -80,6 +81,8 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   delete -f FILE|DIR | KIND NAME... | KIND -l SEL [-n NS] [--ignore-not-found]
   scale deployment/NAME|statefulset/NAME --replicas=N
   cordon|uncordon NODE...               No new pods on the node / again
+  drain NODE [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--pod-selector SEL]
+        [--timeout D] [--disable-eviction]  Cordon, then evict its pods as their budgets allow
   taint nodes NODE KEY[=VALUE]:EFFECT | KEY[:EFFECT]- [--overwrite]
   expose deployment/NAME|pod/NAME [--port P] [--target-port T] [--type ClusterIP|NodePort|LoadBalancer] [--name N]
                                         A Service in front of its pods

@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, PriorityClass, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, PodDisruptionBudget, PriorityClass, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -280,6 +280,15 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     cells(obj, now) {
       const pc = obj as PriorityClass;
       return { base: [String(pc.value), String(pc.globalDefault ?? false), age(pc.metadata.creationTimestamp, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'], wide: [] };
+    },
+  },
+  PodDisruptionBudget: {
+    header: ['MIN AVAILABLE', 'MAX UNAVAILABLE', 'ALLOWED DISRUPTIONS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const pdb = obj as PodDisruptionBudget;
+      const { minAvailable, maxUnavailable } = pdb.spec;
+      return { base: [minAvailable === undefined ? 'N/A' : String(minAvailable), maxUnavailable === undefined ? 'N/A' : String(maxUnavailable), String(pdb.status?.disruptionsAllowed ?? 0), age(pdb.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   ConfigMap: {

@@ -7,7 +7,7 @@
 // runClusterVerb prints either in kubectl's words. Everything a verb prints about objects (tables,
 // statuses, ages, descriptions, diffs) is computed by pure functions over the objects and a `now`.
 
-import type { Resource } from '../../proto/resources';
+import type { Pod, Resource } from '../../proto/resources';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
 
@@ -77,6 +77,8 @@ export interface ClusterClient {
   /** Refused (ServerError code 'conflict') when metadata.resourceVersion is not the stored one. */
   update<T extends Resource>(object: T): Promise<T>;
   delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
+  /** Delete a pod only if its disruption budget allows (pods/eviction); a resource-exhausted error when not now. */
+  evict(namespace: string, name: string): Promise<Pod>;
   watch(kind: string, call?: WatchCall): Stream<WatchEvent>;
   logs(call: LogsCall): Stream<Buffer>;
   /** A connection to a pod's port through the controller (kubectl port-forward). */

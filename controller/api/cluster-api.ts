@@ -11,7 +11,8 @@ import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
 import { AUTHENTICATED_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
-import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Registry } from '../objects';
+import { evictPod } from '../controllers';
+import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Clock, type Registry } from '../objects';
 import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
@@ -26,6 +27,7 @@ export interface ClusterApiDeps {
   authorizer: Authorizer;
   tokens: BootstrapTokens;
   ca: ClusterCa;
+  clock: Clock;
 }
 
 const groupOf = (info: KindInfo) => (info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '');
@@ -47,7 +49,7 @@ const tokenAttributes = (verb: string, name?: string): RequestAttributes => ({ v
 
 const toWire = (object: Resource) => ({ json: JSON.stringify(object) });
 
-export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca }: ClusterApiDeps): ClusterHandlers {
+export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca, clock }: ClusterApiDeps): ClusterHandlers {
   /** The caller, allowed to make the request `attributes` describes; else UNAUTHENTICATED or PERMISSION_DENIED. */
   const allowed = async (call: CallWithMetadata, attributes: RequestAttributes): Promise<Identity> => {
     const identity = await authenticate(call);
@@ -105,6 +107,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       await allowed(call, attributesOf(info, 'delete', req.namespace || 'default', req.name));
       const deleted = await serialize(() => deleteWithDependents(registry, info.kind, req.namespace || undefined, req.name));
       return { deleted: deleted.map(toWire) };
+    }),
+
+    Evict: unary(async (req, call) => {
+      const namespace = req.namespace || 'default';
+      await allowed(call, attributesOf(infoOf('Pod'), 'create', namespace, req.name, 'eviction'));
+      return { deleted: [toWire(await evictPod(registry, namespace, req.name, clock))] };
     }),
 
     Watch: (call) => {

@@ -16,6 +16,7 @@ const viewRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: [...WORKLOADS, 'deployments/status', 'replicasets/status', 'daemonsets/status', 'statefulsets/status'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'jobs/status', 'cronjobs', 'cronjobs/status'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: READ },
 ];
 // As Kubernetes' edit: everything view reads, written, and Secrets (which view may not read).
 const editRules: PolicyRule[] = [
@@ -23,7 +24,9 @@ const editRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'configmaps', 'persistentvolumeclaims'], verbs: WRITE },
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
   { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+  { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
   { apiGroups: ['apps'], resources: WORKLOADS, verbs: WRITE },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: WRITE },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
 ];
 const adminRules: PolicyRule[] = [

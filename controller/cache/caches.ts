@@ -4,7 +4,7 @@
 
 import type {
   CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
-  StatefulSet, StorageClass,
+  PodDisruptionBudget, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
@@ -26,6 +26,7 @@ export interface Caches {
   serviceAccounts: Informer<ServiceAccount>;
   services: Informer<Service>;
   endpointSlices: Informer<EndpointSlice>;
+  disruptionBudgets: Informer<PodDisruptionBudget>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -47,6 +48,7 @@ export function newCaches(registry: Registry): Caches {
     serviceAccounts: new Informer<ServiceAccount>(registry, 'ServiceAccount'),
     services: new Informer<Service>(registry, 'Service'),
     endpointSlices: new Informer<EndpointSlice>(registry, 'EndpointSlice'),
+    disruptionBudgets: new Informer<PodDisruptionBudget>(registry, 'PodDisruptionBudget'),
   };
 }
 

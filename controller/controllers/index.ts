@@ -7,6 +7,7 @@ import { daemonSetLoop } from './daemonset/loop';
 import { statefulSetLoop } from './statefulset/loop';
 import { volumeLoop } from './volume/loop';
 import { deploymentLoop } from './deployment/loop';
+import { disruptionLoop } from './disruption/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
 import { jobLoop } from './job/loop';
@@ -28,6 +29,7 @@ export interface ControllersOptions {
 }
 
 export type { RunningControllers } from './run-controller';
+export { evictPod } from './disruption/evict';
 export { POD_NETWORK_BACKENDS, type PodNetworkBackend, type PodNetworkOptions } from './nodeipam/plan';
 
 export function startControllers(options: ControllersOptions): Promise<RunningControllers> {
@@ -46,5 +48,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     nodeIpamLoop(options.podNetwork),
     endpointSliceLoop(),
     serviceAllocationRepairLoop,
+    disruptionLoop,
   ]);
 }

@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type PodDisruptionBudget, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { scheduleProblem } from '../resources/schedule';
@@ -34,6 +34,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'ConfigMap':
     case 'Secret':
       return configIssues(resource);
+    case 'PodDisruptionBudget':
+      return disruptionBudgetIssues(resource);
     default:
       return [];
   }
@@ -344,6 +346,19 @@ function strategyIssues(d: Deployment): FieldIssue[] {
   if (isZero(unavailable) && isZero(surge)) {
     out.push(issue([...at, 'maxUnavailable'], 'must not be 0 when maxSurge is 0: the rollout could never make progress'));
   }
+  return out;
+}
+
+/** Kubernetes' PodDisruptionBudget validation (its words). */
+function disruptionBudgetIssues(pdb: PodDisruptionBudget): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { minAvailable, maxUnavailable, selector } = pdb.spec;
+  if (minAvailable !== undefined && maxUnavailable !== undefined) out.push(issue(['spec'], 'minAvailable and maxUnavailable cannot be both set'));
+  for (const field of ['minAvailable', 'maxUnavailable'] as const) {
+    const value = pdb.spec[field];
+    if (typeof value === 'string' && parseInt(value, 10) > 100) out.push(issue(['spec', field], 'must not be greater than 100%'));
+  }
+  if (selector) out.push(...selectorIssues(selector, ['spec', 'selector']));
   return out;
 }
 

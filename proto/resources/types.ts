@@ -703,6 +703,41 @@ export interface PriorityClass {
   description?: string;
 }
 
+// --- policy/v1 PodDisruptionBudget ---
+
+/**
+ * How many of the pods a selector picks may be down at once by a voluntary disruption (an
+ * eviction: `berth drain`, the eviction API). Involuntary ones (a node lost) are not stopped by
+ * it, only counted. At most one of minAvailable and maxUnavailable.
+ */
+export interface PodDisruptionBudget {
+  apiVersion: 'policy/v1';
+  kind: 'PodDisruptionBudget';
+  metadata: ObjectMeta;
+  spec: {
+    /** Pods that must stay healthy: a number, or a percentage of the pods' owners' replicas (rounded up). */
+    minAvailable?: number | string;
+    /** Pods that may be unhealthy: a number or a percentage of the owners' replicas (rounded up). */
+    maxUnavailable?: number | string;
+    /** Absent: no pods; empty: every pod of the namespace. */
+    selector?: LabelSelector;
+    /** IfHealthyBudget (default): a not-ready pod may go only while the budget is met; AlwaysAllow: always. */
+    unhealthyPodEvictionPolicy?: 'IfHealthyBudget' | 'AlwaysAllow';
+  };
+  status?: PodDisruptionBudgetStatus;
+}
+
+export interface PodDisruptionBudgetStatus {
+  observedGeneration?: number;
+  /** Pods evicted whose deletion the controller has not seen yet, with when (they count as unhealthy meanwhile). */
+  disruptedPods?: Record<string, string>;
+  disruptionsAllowed: number;
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+  conditions?: Condition[];
+}
+
 /** A claim as a StatefulSet's volumeClaimTemplates give it (apiVersion and kind may be left out). */
 export type PersistentVolumeClaimTemplate = Omit<PersistentVolumeClaim, 'apiVersion' | 'kind'> & { apiVersion?: 'v1'; kind?: 'PersistentVolumeClaim' };
 
@@ -1101,7 +1136,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
-  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass;
+  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1128,6 +1163,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PersistentVolume', apiVersion: 'v1', plural: 'persistentvolumes', aliases: ['persistentvolume', 'pv'], namespaced: false },
   { kind: 'StorageClass', apiVersion: 'storage.k8s.io/v1', plural: 'storageclasses', aliases: ['storageclass', 'sc'], namespaced: false },
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
+  { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },

@@ -5,7 +5,7 @@
 // a node without the key), schedulerName; each with Kubernetes' reason strings.
 
 import t from 'tap';
-import type { Node, Pod, PodSpec, Taint } from '../../proto/resources';
+import type { Node, Pod, PodDisruptionBudget, PodSpec, Taint } from '../../proto/resources';
 import { plan } from '../../controller/controllers/scheduler';
 import { frozen } from '../fixtures/frozen';
 
@@ -130,6 +130,19 @@ t.test('priority: the higher first; preemption takes the fewest, lowest victims 
   t.same(p.preemptions.map((x) => [x.nodeName, x.victims.map((v) => v.metadata.name)]), [['n2', ['b-low2']]], 'one victim, of the lowest priority there is, the newest');
   const needsTwo = schedule([small('big', '2', 1000)], [tight('n1'), tight('n2')], bound);
   t.same(needsTwo.preemptions.map((x) => [x.nodeName, x.victims.map((v) => v.metadata.name).sort()]), [['n2', ['b-low1', 'b-low2']]], 'n1 would cost a priority-500 pod');
+  // A budget with no disruption left guards n2's pods: n1's victim is taken instead, although
+  // of a higher priority; with the budget able to give one, n2 again.
+  const budget = (allowed: number): PodDisruptionBudget => ({
+    apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'b', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'b' } } },
+    status: { disruptionsAllowed: allowed, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2 },
+  });
+  const labelled = bound.map((b) => (b.metadata.name!.startsWith('b-') ? { ...b, metadata: { ...b.metadata, labels: { app: 'b' } } } : b));
+  const guarded = plan(frozen([small('urgent', '1', 1000)]), frozen([tight('n1'), tight('n2')]), frozen(labelled), undefined, frozen([budget(0)]));
+  t.same(guarded.preemptions.map((x) => [x.nodeName, x.victims.map((v) => v.metadata.name)]), [['n1', ['a-low']]], 'the budget steers preemption to the other node');
+  const roomy = plan(frozen([small('urgent', '1', 1000)]), frozen([tight('n1'), tight('n2')]), frozen(labelled), undefined, frozen([budget(1)]));
+  t.same(roomy.preemptions.map((x) => x.nodeName), ['n2'], 'a budget with room changes nothing');
+  const onlyGuarded = plan(frozen([small('urgent', '1', 1000)]), frozen([tight('n2')]), frozen(labelled.filter((b) => b.spec.nodeName === 'n2')), undefined, frozen([budget(0)]));
+  t.same(onlyGuarded.preemptions.map((x) => x.nodeName), ['n2'], 'best effort: a budget never makes preemption impossible');
   t.same(schedule([small('meek', '1', 1000)].map((x) => ({ ...x, spec: { ...x.spec, preemptionPolicy: 'Never' as const } })), [tight('n1'), tight('n2')], bound).preemptions, [], 'preemptionPolicy Never');
   t.same(schedule([small('peer', '1', 10)], [tight('n1'), tight('n2')], bound).preemptions, [], 'never a pod of the same priority');
   const nominated = small('urgent', '1', 1000);

@@ -2,7 +2,8 @@
 // tolerate it, required node affinity pins a pod, required pod anti-affinity puts one replica on
 // each node and leaves a third Pending with the scheduler's reason, a NoExecute taint evicts the
 // pods that do not tolerate it (their Deployment makes them again on the other node), and a pod of
-// a higher PriorityClass preempts lower ones (which wait, Pending, once made again).
+// a higher PriorityClass preempts lower ones (which wait, Pending, once made again); berth drain
+// moves a Deployment's pods off a node no faster than its PodDisruptionBudget allows.
 
 import * as path from 'node:path';
 import t from 'tap';
@@ -83,6 +84,52 @@ t.test('taints, tolerations, node affinity and pod anti-affinity on two nodes', 
 
   t.equal(berth(['delete', 'deployment', 'plain', 'db']).status, 0);
   await eventually('plain and db gone', () => pods('plain').length + pods('db').length === 0, 60_000, 300);
+
+  // Drain: all three guarded pods on node-b (the first node cordoned meanwhile), a budget of
+  // minAvailable 2, and a bare pod there. Without --force the bare pod stops the drain before
+  // anything is evicted; with it, the guarded pods leave one at a time, each next eviction refused
+  // until the pod made again on the first node is ready.
+  t.match(berth(['cordon', first]).stdout, /cordoned/);
+  t.equal(berth(['apply', '-f', file('guarded.yaml', `${deployment(image, 'guarded', 3, '')}---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: guarded}
+spec:
+  minAvailable: 2
+  selector: {matchLabels: {app: guarded}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, labels: {app: bare}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: main, image: ${image}, command: [sleep, "3600"]}]
+`)]).status, 0);
+  await running('guarded', 3);
+  await running('bare', 1);
+  t.same(nodesOf('guarded'), ['node-b', 'node-b', 'node-b']);
+  t.match(berth(['uncordon', first]).stdout, /uncordoned/);
+  await eventually('the budget allows one', () => /^guarded\s+2\s+N\/A\s+1\s/m.test(berth(['get', 'pdb']).stdout), 30_000, 300);
+  const refused = berth(['drain', 'node-b']);
+  t.equal(refused.status, 1);
+  t.match(refused.stdout, /^node\/node-b cordoned\n$/);
+  t.match(refused.stderr, /error: unable to drain node "node-b" due to error: cannot delete Pods that declare no controller \(use --force to override\): default\/bare/);
+  t.equal(pods('guarded').length, 3, 'nothing evicted');
+  const drained = berth(['drain', 'node-b', '--force', '--timeout', '120s']);
+  t.equal(drained.status, 0, drained.stderr);
+  t.match(drained.stdout, /node\/node-b already cordoned\n/);
+  t.match(drained.stderr, /Warning: deleting Pods that declare no controller: default\/bare/);
+  t.equal(drained.stdout.match(/^pod\/guarded-[a-z0-9-]+ evicted$/gm)?.length, 3, drained.stdout);
+  t.match(drained.stdout, /^evicting pod default\/bare\n[^]*^pod\/bare evicted\n[^]*node\/node-b drained\n$/m);
+  t.match(drained.stderr, /error when evicting pods\/"guarded-[a-z0-9-]+" -n "default" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\. The disruption budget guarded needs 2 healthy pods and has 2 currently\./,
+    'the budget held the second eviction back');
+  await running('guarded', 3);
+  t.same(nodesOf('guarded'), [first, first, first]);
+  t.equal(pods('bare').length, 0, 'the bare pod is gone for good');
+  t.match(berth(['uncordon', 'node-b']).stdout, /uncordoned/);
+  t.equal(berth(['delete', 'deployment', 'guarded']).status, 0);
+  t.equal(berth(['delete', 'pdb', 'guarded']).status, 0);
+  await eventually('guarded gone', () => pods('guarded').length === 0, 60_000, 300);
 
   // Priority: a pod of a higher PriorityClass takes the room of lower ones (each node offers its
   // host's cores; the filler asks for most of both nodes).

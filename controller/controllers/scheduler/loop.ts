@@ -40,7 +40,7 @@ async function schedule(ctx: ControllerContext, written: WrittenRevisions): Prom
   if (pending.length === 0) return;
   const bound = pods.filter((p) => p.spec.nodeName);
   const storage = { claims: ctx.caches.claims.list(), volumes: ctx.caches.volumes.list(), classes: ctx.caches.storageClasses.list() };
-  const { bindings, unschedulable, claimSelections, preemptions, gated } = plan(pending, ctx.caches.nodes.list(), bound, storage);
+  const { bindings, unschedulable, claimSelections, preemptions, gated } = plan(pending, ctx.caches.nodes.list(), bound, storage, ctx.caches.disruptionBudgets.list());
   const now = ctx.clock();
   for (const { pod, nodeName } of bindings) {
     const scheduled = newCondition('PodScheduled', 'True', '', '', now);

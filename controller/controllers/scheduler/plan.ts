@@ -1,6 +1,6 @@
 // One scheduling pass over the pending pods, oldest first. See types.ts for the rules.
 
-import type { Node, Pod } from '../../../proto/resources';
+import type { Node, Pod, PodDisruptionBudget } from '../../../proto/resources';
 import { timeOf } from '../meta';
 import { isBeingDeleted, isTerminated } from '../pods';
 import { fitProblems, unschedulableReason } from './fit';
@@ -13,9 +13,10 @@ import { podVolumes, type Storage } from './volumes';
 
 /**
  * Bind pending pods to nodes. `pendingPods`: pods without spec.nodeName (others, and pods being
- * deleted or ended, are skipped); `boundPods`: the pods already on nodes (their requests count).
+ * deleted or ended, are skipped); `boundPods`: the pods already on nodes (their requests count);
+ * `budgets`: the PodDisruptionBudgets preemption tries not to break.
  */
-export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage): SchedulePlan {
+export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundPods: readonly Pod[], storage?: Storage, budgets: readonly PodDisruptionBudget[] = []): SchedulePlan {
   const states = nodeStates(nodes, boundPods);
   const result: SchedulePlan = { bindings: [], unschedulable: [], claimSelections: [], preemptions: [], gated: [] };
   // Pods for another scheduler are that scheduler's.
@@ -71,7 +72,7 @@ export function plan(pendingPods: readonly Pod[], nodes: readonly Node[], boundP
       // Victims chosen earlier are still going: wait for them rather than take more.
       const nominated = pod.status?.nominatedNodeName;
       const waiting = nominated !== undefined && states.some((s) => s.name === nominated && s.members.some(isBeingDeleted));
-      const preemption = waiting ? undefined : findPreemption(pod, requests.fit, states);
+      const preemption = waiting ? undefined : findPreemption(pod, requests.fit, states, budgets);
       if (preemption) result.preemptions.push({ pod, nodeName: preemption.state.name, victims: preemption.victims });
       const holds = preemption?.state ?? (waiting ? reservation?.state : undefined);
       if (holds) place(holds, pod, requests);

@@ -1,0 +1,59 @@
+// The disruption loop: a PodDisruptionBudget's key -> its status (./plan.ts) over the caches,
+// written when it changed. Woken by the budget, by any pod of its namespace (a pod's labels may
+// have left the selector), and by a change of replicas of the owners a percentage is taken of.
+
+import type { Pod, Resource } from '../../../proto/resources';
+import { controllerRef, sameJson } from '../meta';
+import { queueKey, requeueAfter, splitKey, writeStatus, type ControlLoop, type ControllerContext } from '../run-controller';
+import { budgetStatus, type ScaleOf } from './plan';
+
+export const disruptionLoop: ControlLoop = {
+  workers: 1,
+  watch(caches, enqueue) {
+    caches.disruptionBudgets.onChange((_type, pdb) => enqueue(queueKey(pdb.metadata.namespace, pdb.metadata.name)));
+    const wakeNamespace = (_type: string, obj: Resource) => {
+      for (const pdb of caches.disruptionBudgets.list((b) => b.metadata.namespace === obj.metadata.namespace)) enqueue(queueKey(pdb.metadata.namespace, pdb.metadata.name));
+    };
+    caches.pods.onChange(wakeNamespace);
+    caches.replicaSets.onChange(wakeNamespace);
+    caches.deployments.onChange(wakeNamespace);
+    caches.statefulSets.onChange(wakeNamespace);
+  },
+  async reconcile(ctx, key, written) {
+    const [namespace, name] = splitKey(key);
+    const pdb = ctx.caches.disruptionBudgets.get(namespace, name);
+    if (!pdb || pdb.metadata.deletionTimestamp) return;
+    const pods = ctx.caches.pods.list((p) => p.metadata.namespace === namespace);
+    const { status, requeueAfterMs } = budgetStatus(pdb, pods, scaleFromCaches(ctx), ctx.clock());
+    if (!sameJson(status, pdb.status)) await writeStatus(ctx, ctx.caches.disruptionBudgets, written, pdb, status);
+    return requeueAfter(requeueAfterMs);
+  },
+};
+
+/** A pod's owner's replicas from the caches: a Deployment's through its ReplicaSet, a ReplicaSet's, a StatefulSet's. */
+function scaleFromCaches(ctx: ControllerContext): ScaleOf {
+  const { caches } = ctx;
+  return (pod: Pod) => {
+    const ref = controllerRef(pod);
+    if (!ref) return undefined;
+    const namespace = pod.metadata.namespace;
+    const noScale = `found no controllers for pod "${pod.metadata.name}"`;
+    if (ref.kind === 'ReplicaSet') {
+      const rs = caches.replicaSets.get(namespace, ref.name);
+      if (!rs || rs.metadata.uid !== ref.uid) return noScale;
+      const rsOwner = controllerRef(rs);
+      if (rsOwner?.kind === 'Deployment') {
+        const d = caches.deployments.get(namespace, rsOwner.name);
+        if (d && d.metadata.uid === rsOwner.uid) return { owner: `Deployment/${rsOwner.uid}`, replicas: d.spec.replicas ?? 1 };
+      }
+      return { owner: `ReplicaSet/${ref.uid}`, replicas: rs.spec.replicas ?? 1 };
+    }
+    if (ref.kind === 'StatefulSet') {
+      const sts = caches.statefulSets.get(namespace, ref.name);
+      if (!sts || sts.metadata.uid !== ref.uid) return noScale;
+      return { owner: `StatefulSet/${ref.uid}`, replicas: sts.spec.replicas ?? 1 };
+    }
+    // Jobs and DaemonSets have no scale a percentage could be of.
+    return noScale;
+  };
+}
