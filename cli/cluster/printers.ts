@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, Pod, PodDisruptionBudget, PriorityClass, ReplicaSet, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, PriorityClass, ReplicaSet, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -289,6 +289,25 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const pdb = obj as PodDisruptionBudget;
       const { minAvailable, maxUnavailable } = pdb.spec;
       return { base: [minAvailable === undefined ? 'N/A' : String(minAvailable), maxUnavailable === undefined ? 'N/A' : String(maxUnavailable), String(pdb.status?.disruptionsAllowed ?? 0), age(pdb.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  ResourceQuota: {
+    // kubectl's: used/hard of each resource, the limits.* ones apart.
+    header: ['AGE', 'REQUEST', 'LIMIT'],
+    wide: [],
+    cells(obj, now) {
+      const q = obj as ResourceQuota;
+      const used = q.status?.used ?? {};
+      const show = (keys: string[]) => keys.sort().map((k) => `${k}: ${used[k] ?? 0}/${q.spec.hard![k]}`).join(', ');
+      const keys = Object.keys(q.spec.hard ?? {});
+      return { base: [age(q.metadata.creationTimestamp, now), show(keys.filter((k) => !k.startsWith('limits.'))), show(keys.filter((k) => k.startsWith('limits.')))], wide: [] };
+    },
+  },
+  LimitRange: {
+    header: ['CREATED AT'],
+    wide: [],
+    cells(obj) {
+      return { base: [(obj as LimitRange).metadata.creationTimestamp ?? ''], wide: [] };
     },
   },
   ConfigMap: {

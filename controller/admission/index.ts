@@ -1,5 +1,6 @@
 // What the rest of the controller may import from admission (see types.ts for the levels and when
-// pods are checked). Pure: the object layer reads the namespace and calls admitPod.
+// pods are checked), LimitRanges (limit-range.ts) and ResourceQuotas (quota.ts). Pure: the object
+// layer reads the namespace, the ranges and the quotas, and calls these.
 
 export { admitPod, enforcedLevel, podSecurityViolation, violations } from './policy';
 export {
@@ -7,3 +8,6 @@ export {
   type PodSecurityLevel, type PodSecurityView,
 } from './types';
 export { SYSTEM_PRIORITY_CLASSES, withPriority } from './priority';
+export { applyLimitRanges, checkClaimLimits } from './limit-range';
+export { asResourceList, chargeQuota, quotaCounts, quotaKinds, quotaUsed, usageOf, type Usage } from './quota';
+export { amounts } from './resource-amounts';

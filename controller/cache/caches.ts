@@ -4,7 +4,7 @@
 
 import type {
   CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
-  PodDisruptionBudget, StatefulSet, StorageClass,
+  PodDisruptionBudget, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
@@ -27,6 +27,7 @@ export interface Caches {
   services: Informer<Service>;
   endpointSlices: Informer<EndpointSlice>;
   disruptionBudgets: Informer<PodDisruptionBudget>;
+  resourceQuotas: Informer<ResourceQuota>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -49,6 +50,7 @@ export function newCaches(registry: Registry): Caches {
     services: new Informer<Service>(registry, 'Service'),
     endpointSlices: new Informer<EndpointSlice>(registry, 'EndpointSlice'),
     disruptionBudgets: new Informer<PodDisruptionBudget>(registry, 'PodDisruptionBudget'),
+    resourceQuotas: new Informer<ResourceQuota>(registry, 'ResourceQuota'),
   };
 }
 

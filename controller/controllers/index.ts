@@ -15,6 +15,7 @@ import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
 import type { PodNetworkOptions } from './nodeipam/plan';
 import { replicaSetLoop } from './replicaset/loop';
+import { resourceQuotaLoop } from './resourcequota/loop';
 import { runControllers, type RunningControllers } from './run-controller';
 import { schedulerLoop } from './scheduler/loop';
 import { serviceAccountLoop } from './serviceaccount/loop';
@@ -49,5 +50,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     endpointSliceLoop(),
     serviceAllocationRepairLoop,
     disruptionLoop,
+    resourceQuotaLoop,
   ]);
 }

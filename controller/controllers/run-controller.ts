@@ -111,6 +111,19 @@ export function objectLoop<T extends Resource, O extends Resource>(options: {
   };
 }
 
+/**
+ * Watch for a loop whose objects sum up their namespace (a budget its pods, a quota its objects):
+ * an object's key on its own change, and every such object of a namespace when anything in
+ * `sources` changes there.
+ */
+export function watchNamespaceSummaries<T extends Resource>(objects: Informer<T>, sources: readonly Informer[], enqueue: (key: string) => void): void {
+  objects.onChange((_type, obj) => enqueue(queueKey(obj.metadata.namespace, obj.metadata.name)));
+  const wake = (_type: string, changed: Resource) => {
+    for (const obj of objects.list((o) => o.metadata.namespace === changed.metadata.namespace)) enqueue(queueKey(obj.metadata.namespace, obj.metadata.name));
+  };
+  for (const source of sources) source.onChange(wake);
+}
+
 /** Write an object's status, unless it was replaced meanwhile by another of its name (uid). */
 export async function writeStatus<T extends Resource & { status?: unknown }>(
   ctx: ControllerContext, cache: Informer<T>, written: WrittenRevisions, object: T, status: T['status'],

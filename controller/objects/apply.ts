@@ -12,7 +12,7 @@
 // written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
+import type { Container, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
@@ -51,7 +51,7 @@ interface ApplySetMember {
 /** Top-level fields an apply never takes from the document: identity, the server's metadata, status. */
 const OWNED_ELSEWHERE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
-const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/', 'pv.kubernetes.io/', 'volume.kubernetes.io/', 'volume.beta.kubernetes.io/'];
+const SYSTEM_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'berth.io/', 'pv.kubernetes.io/', 'volume.kubernetes.io/', 'volume.beta.kubernetes.io/', 'kubernetes.io/limit-ranger'];
 
 const applySetKey = (name: string) => `${REGISTRY_PREFIX}applysets/${name}`;
 
@@ -187,6 +187,18 @@ function merged(current: Resource, applied: Resource): Resource {
     // What admission resolved at creation (the priority of its class) is the server's too.
     for (const field of ['priority', 'preemptionPolicy', 'priorityClassName'] as const) {
       if (spec[field] === undefined && pod.spec[field] !== undefined) (spec as Record<string, unknown>)[field] = pod.spec[field];
+    }
+    // Requests and limits a LimitRange filled in at creation are the server's too.
+    const withAdmittedResources = (applied: Container[] | undefined, stored: Container[] | undefined) => applied?.map((c) => {
+      const was = stored?.find((s) => s.name === c.name)?.resources;
+      if (!was) return c;
+      const requests = { ...was.requests, ...c.resources?.requests };
+      const limits = { ...was.limits, ...c.resources?.limits };
+      return { ...c, resources: { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } };
+    });
+    if (pod.metadata.annotations?.['kubernetes.io/limit-ranger']) {
+      spec.containers = withAdmittedResources(spec.containers, pod.spec.containers)!;
+      if (spec.initContainers) spec.initContainers = withAdmittedResources(spec.initContainers, pod.spec.initContainers);
     }
     // Scheduling gates may be taken away (not added) while the pod waits for them, as in Kubernetes.
     const gatesBefore = (pod.spec.schedulingGates ?? []).map((g) => g.name);

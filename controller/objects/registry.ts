@@ -11,9 +11,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, withDefaults, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type Service, type StorageClass } from '../../proto/resources';
+import { isDefaultClass, withDefaults, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { admitPod, withPriority } from '../admission';
+import { admitPod, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
@@ -74,6 +74,40 @@ export class Registry {
     return { ...claim, spec: { ...claim.spec, storageClassName: defaults[0]!.metadata.name } };
   }
 
+  /**
+   * Charge a new object to every quota of its namespace that counts it (Kubernetes' ResourceQuota
+   * admission): refused when it would exceed one. Each quota's status.used is raised by a write
+   * conditional on the version read, so creates racing for the last room are serialized by the
+   * store; a quota the controller has not counted yet is counted here from the live objects.
+   * A create that fails afterwards leaves the charge until the quota controller recounts.
+   */
+  private async chargeQuotas(obj: Resource, plural: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { items } = await this.list<ResourceQuota>('ResourceQuota', { namespace: obj.metadata.namespace });
+      const counting = items.filter((q) => Object.keys(q.spec.hard ?? {}).length > 0 && quotaCounts(q, obj));
+      try {
+        for (const quota of counting) {
+          const hard = Object.keys(quota.spec.hard!);
+          const recorded = quota.status?.used;
+          const used = recorded && hard.every((k) => k in recorded) ? amounts(recorded) : await this.liveQuotaUsage(quota);
+          const after = chargeQuota(quota, used, obj, plural);
+          await this.update({ ...quota, status: { hard: quota.spec.hard, used: asResourceList(after) } });
+        }
+        return;
+      } catch (err) {
+        if (err instanceof BerthError && err.code === 'conflict' && attempt < 20) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** What a quota's objects use now, counted from the store. */
+  async liveQuotaUsage(quota: ResourceQuota) {
+    const objects: Resource[] = [];
+    for (const kind of quotaKinds(quota)) objects.push(...(await this.list(kind, { namespace: quota.metadata.namespace })).items);
+    return quotaUsed(quota, objects);
+  }
+
   async create<T extends Resource>(obj: T): Promise<T> {
     const info = infoOf(obj.kind);
     const name = obj.metadata.name;
@@ -96,6 +130,12 @@ export class Registry {
       stored = withPriority(stored as Pod, (await this.list<PriorityClass>('PriorityClass')).items) as T;
     }
     if (stored.kind === 'PersistentVolumeClaim' && stored.spec.storageClassName === undefined) stored = await this.withDefaultClass(stored) as T;
+    if (stored.kind === 'Pod' || stored.kind === 'PersistentVolumeClaim') {
+      const ranges = (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items;
+      if (stored.kind === 'Pod') stored = applyLimitRanges(stored as Pod, ranges) as T;
+      else checkClaimLimits(stored as PersistentVolumeClaim, ranges);
+    }
+    if (info.namespaced) await this.chargeQuotas(stored, info.plural);
     let undo = async () => {};
     if (stored.kind === 'Service' && this.serviceAllocations) {
       if (await this.store.get(keyOfObject(stored))) throw new BerthError('already-exists', `${describeObject(info, name)} already exists`);

@@ -4,9 +4,10 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type PodDisruptionBudget, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
+import { parseCpu, parseMemory } from '../resources/quantity';
 import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
 
@@ -36,6 +37,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return configIssues(resource);
     case 'PodDisruptionBudget':
       return disruptionBudgetIssues(resource);
+    case 'LimitRange':
+      return limitRangeIssues(resource);
     default:
       return [];
   }
@@ -346,6 +349,33 @@ function strategyIssues(d: Deployment): FieldIssue[] {
   if (isZero(unavailable) && isZero(surge)) {
     out.push(issue([...at, 'maxUnavailable'], 'must not be 0 when maxSurge is 0: the rollout could never make progress'));
   }
+  return out;
+}
+
+/** Kubernetes' LimitRange validation: min <= default request <= default limit <= max, per resource (its words). */
+function limitRangeIssues(lr: LimitRange): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  lr.spec.limits.forEach((item, i) => {
+    const at: PathSegment[] = ['spec', 'limits', i];
+    if (item.type === 'Pod') {
+      for (const field of ['default', 'defaultRequest'] as const) {
+        if (item[field]) out.push(issue([...at, field], "may not be specified when `type` is 'Pod'"));
+      }
+    }
+    const amount = (r: string, v: string | number) => (r === 'cpu' ? parseCpu(v) : parseMemory(v));
+    const pairs: Array<[keyof typeof item, keyof typeof item, string, string]> = [
+      ['min', 'max', 'min', 'max'], ['min', 'defaultRequest', 'min', 'default request'], ['defaultRequest', 'default', 'default request', 'default limit'],
+      ['default', 'max', 'default', 'max'], ['min', 'default', 'min', 'default'],
+    ];
+    for (const [low, high, lowWord, highWord] of pairs) {
+      const lows = item[low] as Record<string, string | number> | undefined;
+      const highs = item[high] as Record<string, string | number> | undefined;
+      for (const [r, v] of Object.entries(lows ?? {})) {
+        const h = highs?.[r];
+        if (h !== undefined && amount(r, v) > amount(r, h)) out.push(issue([...at, low, r], `${lowWord} value ${v} is greater than ${highWord} value ${h}`));
+      }
+    }
+  });
   return out;
 }
 

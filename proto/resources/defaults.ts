@@ -5,7 +5,7 @@
 import {
   KINDS, type Container, type CronJob, type DaemonSet, type Deployment, type Job, type JobSpec, type PodSpec, type PodTemplateSpec, type Probe, type PullPolicy,
   type PersistentVolume, type PersistentVolumeClaimSpec, type ReplicaSet, type Resource, type ResourceRequirements, type Secret, type Service,
-  type StatefulSet, type StorageClass,
+  type StatefulSet, type StorageClass, type LimitRangeItem, type ResourceList,
 } from './types';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -56,10 +56,30 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'Secret':
       defaultSecret(out);
       break;
+    case 'LimitRange':
+      for (const item of out.spec?.limits ?? []) defaultLimitRangeItem(item);
+      break;
     default:
       break;
   }
   return out;
+}
+
+/**
+ * Kubernetes' LimitRangeItem defaults for containers: a limit left out defaults to the max, a
+ * default request to the default limit, else to the min.
+ */
+function defaultLimitRangeItem(item: LimitRangeItem): void {
+  if (item.type !== 'Container') return;
+  const fill = (into: ResourceList | undefined, from: ResourceList | undefined): ResourceList | undefined => {
+    const out = { ...into };
+    for (const [k, v] of Object.entries(from ?? {})) if (out[k] === undefined) out[k] = v;
+    return Object.keys(out).length ? out : undefined;
+  };
+  const dflt = fill(item.default, item.max);
+  if (dflt) item.default = dflt;
+  const request = fill(fill(item.defaultRequest, dflt), item.min);
+  if (request) item.defaultRequest = request;
 }
 
 function defaultDeployment(d: Deployment): void {

@@ -703,6 +703,46 @@ export interface PriorityClass {
   description?: string;
 }
 
+// --- v1 LimitRange and ResourceQuota: a namespace's admission limits ---
+
+/** Quantities by resource name ("cpu": "500m", "memory": "1Gi", "requests.storage": "10Gi", "pods": "4"). */
+export type ResourceList = Record<string, string | number>;
+
+export interface LimitRangeItem {
+  type: 'Container' | 'Pod' | 'PersistentVolumeClaim';
+  max?: ResourceList;
+  min?: ResourceList;
+  /** A container's limits when it sets none (Container only). */
+  default?: ResourceList;
+  /** A container's requests when it sets none (Container only). */
+  defaultRequest?: ResourceList;
+  maxLimitRequestRatio?: ResourceList;
+}
+
+/** Defaults and bounds for the resources of each container, pod and claim made in its namespace. */
+export interface LimitRange {
+  apiVersion: 'v1';
+  kind: 'LimitRange';
+  metadata: ObjectMeta;
+  spec: { limits: LimitRangeItem[] };
+}
+
+export type QuotaScope = 'Terminating' | 'NotTerminating' | 'BestEffort' | 'NotBestEffort' | 'PriorityClass' | 'CrossNamespacePodAffinity';
+
+/** The most a namespace may hold: object counts and the sums of requests and limits. */
+export interface ResourceQuota {
+  apiVersion: 'v1';
+  kind: 'ResourceQuota';
+  metadata: ObjectMeta;
+  spec: {
+    hard?: ResourceList;
+    /** Count only pods in every one of these scopes. */
+    scopes?: QuotaScope[];
+    scopeSelector?: { matchExpressions: Array<{ scopeName: QuotaScope; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }> };
+  };
+  status?: { hard?: ResourceList; used?: ResourceList };
+}
+
 // --- policy/v1 PodDisruptionBudget ---
 
 /**
@@ -1136,7 +1176,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
-  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget;
+  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1163,6 +1203,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PersistentVolume', apiVersion: 'v1', plural: 'persistentvolumes', aliases: ['persistentvolume', 'pv'], namespaced: false },
   { kind: 'StorageClass', apiVersion: 'storage.k8s.io/v1', plural: 'storageclasses', aliases: ['storageclass', 'sc'], namespaced: false },
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
+  { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', aliases: ['limitrange', 'limits'], namespaced: true },
+  { kind: 'ResourceQuota', apiVersion: 'v1', plural: 'resourcequotas', aliases: ['resourcequota', 'quota'], namespaced: true },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },

@@ -3,20 +3,10 @@
 // kept by a later apply; scheduling gates that may be taken away but not added; a claim given the
 // default StorageClass, keeping what the binder set across an apply, its spec otherwise immutable.
 
-import t, { type Test } from 'tap';
-import { apply, ensureNamespace, Registry } from '../../controller/objects';
-import { openStore } from '../../controller/store';
+import t from 'tap';
+import { applyOne, openRegistry } from '../fixtures/sqlite-registry';
 import type { PersistentVolumeClaim, Pod } from '../../proto/resources';
 
-async function openRegistry(t: Test): Promise<Registry> {
-  const store = await openStore('sqlite', t.testdir());
-  t.teardown(() => store.close());
-  const registry = new Registry(store, () => new Date());
-  await ensureNamespace(registry, 'default');
-  return registry;
-}
-
-const applyOne = (registry: Registry, doc: object) => apply(registry, [doc], { dryRun: false, applySet: '', prune: false });
 const pod = (name: string, spec: Partial<Pod['spec']> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } });
 
 t.test('priority: the class named, the global default, an unknown class refused; a later apply keeps it', async (t) => {

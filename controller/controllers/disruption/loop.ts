@@ -2,22 +2,16 @@
 // written when it changed. Woken by the budget, by any pod of its namespace (a pod's labels may
 // have left the selector), and by a change of replicas of the owners a percentage is taken of.
 
-import type { Pod, Resource } from '../../../proto/resources';
+import type { Pod } from '../../../proto/resources';
+import type { Informer } from '../../cache';
 import { controllerRef, sameJson } from '../meta';
-import { queueKey, requeueAfter, splitKey, writeStatus, type ControlLoop, type ControllerContext } from '../run-controller';
+import { requeueAfter, splitKey, watchNamespaceSummaries, writeStatus, type ControlLoop, type ControllerContext } from '../run-controller';
 import { budgetStatus, type ScaleOf } from './plan';
 
 export const disruptionLoop: ControlLoop = {
   workers: 1,
   watch(caches, enqueue) {
-    caches.disruptionBudgets.onChange((_type, pdb) => enqueue(queueKey(pdb.metadata.namespace, pdb.metadata.name)));
-    const wakeNamespace = (_type: string, obj: Resource) => {
-      for (const pdb of caches.disruptionBudgets.list((b) => b.metadata.namespace === obj.metadata.namespace)) enqueue(queueKey(pdb.metadata.namespace, pdb.metadata.name));
-    };
-    caches.pods.onChange(wakeNamespace);
-    caches.replicaSets.onChange(wakeNamespace);
-    caches.deployments.onChange(wakeNamespace);
-    caches.statefulSets.onChange(wakeNamespace);
+    watchNamespaceSummaries(caches.disruptionBudgets, [caches.pods, caches.replicaSets, caches.deployments, caches.statefulSets] as Informer[], enqueue);
   },
   async reconcile(ctx, key, written) {
     const [namespace, name] = splitKey(key);
