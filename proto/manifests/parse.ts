@@ -46,15 +46,28 @@ export function parseManifestText(source: ManifestSource): { documents: ParsedDo
     }
     if (isEmpty(doc)) continue;
     const contents = doc.contents as Node;
-    documents.push({
-      source: source.name,
-      index: index++,
-      value: doc.toJS({ maxAliasCount: 100 }),
-      position: positionOf(contents, lineCounter),
-      locate: (path, part) => locate(doc, lineCounter, path, part),
-    });
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const at = (path: readonly PathSegment[], part: 'value' | 'key') => locate(doc, lineCounter, path, part);
+    if (isList(value)) {
+      // A List (`kubectl get -o yaml` of several objects) is its items, each a document of its own.
+      value.items.forEach((item, i) => documents.push({
+        source: source.name,
+        index: index++,
+        value: item,
+        position: at(['items', i], 'value'),
+        locate: (path, part) => at(['items', i, ...path], part),
+      }));
+      continue;
+    }
+    documents.push({ source: source.name, index: index++, value, position: positionOf(contents, lineCounter), locate: at });
   }
   return { documents, errors };
+}
+
+/** `kind: List` (or a typed list such as PodList) with its items, as kubectl reads one. */
+function isList(value: unknown): value is { items: unknown[] } {
+  const v = value as { kind?: unknown; items?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
 }
 
 /** A document of only `---` and comments: skipped, as kubectl does. */

@@ -214,6 +214,29 @@ t.test('schema: non-negative counts', async (t) => {
   ]);
 });
 
+t.test('a List is its items, each validated and located as a document of its own', async (t) => {
+  const text = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: settings}
+  data: {a: "1"}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: web}
+  spec:
+    containers:
+    - name: main
+      image: nginx
+      restartPolicy: Sometimes
+`;
+  const { documents, errors } = validateSources([{ name: 'list.yaml', text }]);
+  t.same(documents.map((d) => `${d.object.kind}/${d.object.metadata.name}`), ['ConfigMap/settings'], 'the valid item');
+  t.same(documents.map((d) => d.position.line), [4]);
+  t.same(errors.map((e) => e.message), ['list.yaml:15:22: spec.containers[0].restartPolicy: must be "Always"'], 'the bad item, at its line');
+});
+
 t.test('kind and apiVersion', async (t) => {
   t.same(errorsOf('apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n'), [
     `app.yaml:2:7: kind "Frobnicator" is not known (apiVersion v1); known kinds: ${KNOWN_KINDS}`,
