@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, PriorityClass, ReplicaSet, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -301,6 +301,25 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const show = (keys: string[]) => keys.sort().map((k) => `${k}: ${used[k] ?? 0}/${q.spec.hard![k]}`).join(', ');
       const keys = Object.keys(q.spec.hard ?? {});
       return { base: [age(q.metadata.creationTimestamp, now), show(keys.filter((k) => !k.startsWith('limits.'))), show(keys.filter((k) => k.startsWith('limits.')))], wide: [] };
+    },
+  },
+  ValidatingAdmissionPolicy: {
+    header: ['VALIDATIONS', 'PARAMKIND', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const p = obj as ValidatingAdmissionPolicy;
+      const param = p.spec.paramKind ? `${p.spec.paramKind.apiVersion}/${p.spec.paramKind.kind}` : '<unset>';
+      return { base: [String(p.spec.validations?.length ?? 0), param, age(p.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  ValidatingAdmissionPolicyBinding: {
+    header: ['POLICYNAME', 'PARAMREF', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const b = obj as ValidatingAdmissionPolicyBinding;
+      const ref = b.spec.paramRef;
+      const param = ref ? `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name ?? '*'}` : '<unset>';
+      return { base: [b.spec.policyName, param, age(b.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   LimitRange: {

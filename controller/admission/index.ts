@@ -11,3 +11,4 @@ export { SYSTEM_PRIORITY_CLASSES, withPriority } from './priority';
 export { applyLimitRanges, checkClaimLimits } from './limit-range';
 export { asResourceList, chargeQuota, quotaCounts, quotaKinds, quotaUsed, usageOf, type Usage } from './quota';
 export { amounts } from './resource-amounts';
+export { admitByPolicies, type AdmissionOperation, type ParamsLookup, type PolicyRequest } from './validating-policy';

@@ -11,9 +11,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, withDefaults, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass } from '../../proto/resources';
+import { isDefaultClass, withDefaults, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, KINDS, matchesLabelSelector } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { admitPod, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, withPriority } from '../admission';
+import { admitByPolicies, admitPod, type PolicyRequest, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
@@ -101,6 +101,29 @@ export class Registry {
     }
   }
 
+  /** Refuse a write a ValidatingAdmissionPolicy in force denies (admission/validating-policy.ts). */
+  private async admitByPolicies(request: PolicyRequest): Promise<void> {
+    const bindings = (await this.list<ValidatingAdmissionPolicyBinding>('ValidatingAdmissionPolicyBinding')).items;
+    if (bindings.length === 0) return;
+    const policies = (await this.list<ValidatingAdmissionPolicy>('ValidatingAdmissionPolicy')).items;
+    const namespaceName = (request.object ?? request.oldObject)?.metadata.namespace;
+    if (!request.namespace && namespaceName) {
+      const namespace = await this.tryGet<Namespace>('Namespace', undefined, namespaceName);
+      if (namespace) request = { ...request, namespace };
+    }
+    await admitByPolicies(policies, bindings, request, async (binding, policy, req) => {
+      const ref = binding.spec.paramRef!;
+      const kind = KINDS.find((k) => k.kind === policy.spec.paramKind!.kind && k.apiVersion === policy.spec.paramKind!.apiVersion);
+      if (!kind) return undefined;
+      const namespace = kind.namespaced ? ref.namespace ?? (req.object ?? req.oldObject)!.metadata.namespace : undefined;
+      if (ref.name !== undefined) {
+        const one = await this.tryGet(kind.kind, namespace, ref.name);
+        return one ? [one] : undefined;
+      }
+      return (await this.list(kind.kind, { namespace, filter: (o) => matchesLabelSelector(o.metadata.labels, ref.selector) })).items;
+    });
+  }
+
   /** What a quota's objects use now, counted from the store. */
   async liveQuotaUsage(quota: ResourceQuota) {
     const objects: Resource[] = [];
@@ -135,6 +158,7 @@ export class Registry {
       if (stored.kind === 'Pod') stored = applyLimitRanges(stored as Pod, ranges) as T;
       else checkClaimLimits(stored as PersistentVolumeClaim, ranges);
     }
+    await this.admitByPolicies({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
     if (info.namespaced) await this.chargeQuotas(stored, info.plural);
     let undo = async () => {};
     if (stored.kind === 'Service' && this.serviceAllocations) {
@@ -195,6 +219,16 @@ export class Registry {
       await allocation?.undo();
       return stored; // nothing to write: no new revision for a no-op
     }
+    // A write of the status alone is the status subresource's, which policies on the kind do not cover.
+    if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored)))) {
+      try {
+        const namespace = info.namespaced ? await this.tryGet<Namespace>('Namespace', undefined, next.metadata.namespace!) : undefined;
+        await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored, ...(namespace ? { namespace } : {}) });
+      } catch (err) {
+        await allocation?.undo();
+        throw err;
+      }
+    }
     try {
       const revision = await this.store.update(current.key, encode(next), expected, this.fence?.());
       await allocation?.done();
@@ -241,6 +275,7 @@ export class Registry {
       const expected = options.resourceVersion ? Number(options.resourceVersion) : current.modRevision;
       if (expected !== current.modRevision) throw conflict(info.kind, name);
       const obj = decode(current) as T;
+      if (attempt === 0) await this.admitByPolicies({ operation: 'DELETE', oldObject: obj });
       try {
         if (!options.force && isBoundPod(obj)) {
           if (obj.metadata.deletionTimestamp) return obj;
@@ -340,6 +375,12 @@ function encode(obj: Resource): Buffer {
 
 function withVersion<T extends Resource>(obj: T, revision: number): T {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
+/** An object without its status (and resourceVersion): what a spec or metadata write changes. */
+function withoutStatus(obj: Resource): unknown {
+  const { status: _status, ...rest } = obj as Resource & { status?: unknown };
+  return { ...rest, metadata: { ...rest.metadata, resourceVersion: undefined } };
 }
 
 function withoutVersion<T extends Resource>(obj: T): T {

@@ -4,10 +4,11 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { parseCpu, parseMemory } from '../resources/quantity';
+import { celSyntaxError } from '../cel';
 import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
 
@@ -39,6 +40,10 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return disruptionBudgetIssues(resource);
     case 'LimitRange':
       return limitRangeIssues(resource);
+    case 'ValidatingAdmissionPolicy':
+      return admissionPolicyIssues(resource);
+    case 'ValidatingAdmissionPolicyBinding':
+      return policyBindingIssues(resource);
     default:
       return [];
   }
@@ -349,6 +354,46 @@ function strategyIssues(d: Deployment): FieldIssue[] {
   if (isZero(unavailable) && isZero(surge)) {
     out.push(issue([...at, 'maxUnavailable'], 'must not be 0 when maxSurge is 0: the rollout could never make progress'));
   }
+  return out;
+}
+
+/** Every CEL expression of a policy must parse (Kubernetes compiles them when the policy is written); names are unique. */
+function admissionPolicyIssues(vap: ValidatingAdmissionPolicy): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const check = (at: PathSegment[], expression: string | undefined) => {
+    if (expression === undefined) return;
+    const problem = celSyntaxError(expression);
+    if (problem) out.push(issue(at, `compilation failed: ${problem}`));
+  };
+  const { validations = [], variables = [], matchConditions = [], auditAnnotations = [] } = vap.spec;
+  validations.forEach((v, i) => {
+    check(['spec', 'validations', i, 'expression'], v.expression);
+    check(['spec', 'validations', i, 'messageExpression'], v.messageExpression);
+  });
+  const seen = new Set<string>();
+  variables.forEach((v, i) => {
+    if (seen.has(v.name)) out.push(issue(['spec', 'variables', i, 'name'], `Duplicate value: "${v.name}"`));
+    seen.add(v.name);
+    check(['spec', 'variables', i, 'expression'], v.expression);
+  });
+  const conditionNames = new Set<string>();
+  matchConditions.forEach((c, i) => {
+    if (conditionNames.has(c.name)) out.push(issue(['spec', 'matchConditions', i, 'name'], `Duplicate value: "${c.name}"`));
+    conditionNames.add(c.name);
+    check(['spec', 'matchConditions', i, 'expression'], c.expression);
+  });
+  auditAnnotations.forEach((a, i) => check(['spec', 'auditAnnotations', i, 'valueExpression'], a.valueExpression));
+  if (validations.length === 0 && auditAnnotations.length === 0) out.push(issue(['spec', 'validations'], 'at least one of validations or auditAnnotations is required'));
+  return out;
+}
+
+function policyBindingIssues(binding: ValidatingAdmissionPolicyBinding): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const ref = binding.spec.paramRef;
+  if (ref && (ref.name === undefined) === (ref.selector === undefined)) out.push(issue(['spec', 'paramRef'], 'one of `name` or `selector` must be set'));
+  const actions = binding.spec.validationActions;
+  if (actions.includes('Deny') && actions.includes('Warn')) out.push(issue(['spec', 'validationActions'], 'may not contain both "Deny" and "Warn"'));
+  if (new Set(actions).size !== actions.length) out.push(issue(['spec', 'validationActions'], 'must not contain duplicates'));
   return out;
 }
 

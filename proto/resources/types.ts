@@ -743,6 +743,64 @@ export interface ResourceQuota {
   status?: { hard?: ResourceList; used?: ResourceList };
 }
 
+// --- admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and its bindings ---
+
+/** Which requests a rule covers: `*` or names, for each of its lists. */
+export interface NamedRuleWithOperations {
+  apiGroups?: string[];
+  apiVersions?: string[];
+  /** Plurals ("deployments"), `*`, or `pods/status` style subresources (never matched by berth's writes). */
+  resources?: string[];
+  operations?: Array<'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT' | '*'>;
+  resourceNames?: string[];
+  scope?: 'Cluster' | 'Namespaced' | '*';
+}
+
+export interface MatchResources {
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  resourceRules?: NamedRuleWithOperations[];
+  excludeResourceRules?: NamedRuleWithOperations[];
+  matchPolicy?: 'Exact' | 'Equivalent';
+}
+
+/**
+ * CEL checks of the objects written: the requests its matchConstraints cover are checked by each
+ * of its validations (true passes) once a binding puts it in force.
+ */
+export interface ValidatingAdmissionPolicy {
+  apiVersion: 'admissionregistration.k8s.io/v1';
+  kind: 'ValidatingAdmissionPolicy';
+  metadata: ObjectMeta;
+  spec: {
+    /** The kind of object a binding's paramRef names, seen by the expressions as `params`. */
+    paramKind?: { apiVersion: string; kind: string };
+    matchConstraints?: MatchResources;
+    validations?: Array<{ expression: string; message?: string; messageExpression?: string; reason?: 'Unauthorized' | 'Forbidden' | 'Invalid' | 'RequestEntityTooLarge' }>;
+    /** Fail (default): an expression that cannot be evaluated refuses the request; Ignore: lets it through. */
+    failurePolicy?: 'Fail' | 'Ignore';
+    auditAnnotations?: Array<{ key: string; valueExpression: string }>;
+    /** All must be true for the validations to run. */
+    matchConditions?: Array<{ name: string; expression: string }>;
+    /** Named expressions the others read as `variables.<name>`. */
+    variables?: Array<{ name: string; expression: string }>;
+  };
+  status?: Record<string, unknown>;
+}
+
+export interface ValidatingAdmissionPolicyBinding {
+  apiVersion: 'admissionregistration.k8s.io/v1';
+  kind: 'ValidatingAdmissionPolicyBinding';
+  metadata: ObjectMeta;
+  spec: {
+    policyName: string;
+    paramRef?: { name?: string; namespace?: string; selector?: LabelSelector; parameterNotFoundAction?: 'Allow' | 'Deny' };
+    matchResources?: MatchResources;
+    /** Deny refuses a failing request; Warn and Audit let it through. */
+    validationActions: Array<'Deny' | 'Warn' | 'Audit'>;
+  };
+}
+
 // --- policy/v1 PodDisruptionBudget ---
 
 /**
@@ -1176,7 +1234,8 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
-  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota;
+  | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1205,6 +1264,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
   { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', aliases: ['limitrange', 'limits'], namespaced: true },
   { kind: 'ResourceQuota', apiVersion: 'v1', plural: 'resourcequotas', aliases: ['resourcequota', 'quota'], namespaced: true },
+  { kind: 'ValidatingAdmissionPolicy', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', aliases: ['validatingadmissionpolicy', 'vap'], namespaced: false },
+  { kind: 'ValidatingAdmissionPolicyBinding', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', aliases: ['validatingadmissionpolicybinding', 'vapb'], namespaced: false },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },

@@ -1,7 +1,8 @@
-// A namespace's ResourceQuota and LimitRange through the CLI against a real controller (no agents:
-// pods stay unscheduled, which is all a quota needs): a Deployment's ReplicaSet makes pods until
-// the quota is full, the rest is a FailedCreate event in Kubernetes' words; the quota controller
-// keeps status.used; get quota / get limits / get pdb print kubectl's columns.
+// Admission through the CLI against a real controller (no agents: pods stay unscheduled, which is
+// all these need): a namespace's ResourceQuota and LimitRange (a Deployment's ReplicaSet makes
+// pods until the quota is full, the rest is a FailedCreate event in Kubernetes' words; the quota
+// controller keeps status.used), a ValidatingAdmissionPolicy refusing an apply, and get
+// quota / limits / pdb / vap with kubectl's columns.
 
 import t from 'tap';
 import type { Pod, ResourceQuota } from '../../proto/resources';
@@ -66,4 +67,51 @@ spec:
     return names.length === 2 && !names.includes(gone!) ? names : undefined;
   }, 30_000, 300);
   t.ok(after.includes(kept!), 'the other one stays');
+});
+
+t.test('a ValidatingAdmissionPolicy refuses an apply in Kubernetes\' words', async (t) => {
+  const dir = t.testdir({ home: {}, 'controller-root': {} });
+  const ctl = await startTestController(t, dir);
+  const berth = (args: string[], input?: string) => ctl.berth(args, { env: { HOME: `${dir}/home`, BERTH_SERVER: '' }, ...(input !== undefined ? { input } : {}) });
+  const policy = berth(['apply', '-f', '-'], `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: "demo-policy.example.com"
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups:   ["apps"]
+      apiVersions: ["v1"]
+      operations:  ["CREATE", "UPDATE"]
+      resources:   ["deployments"]
+  validations:
+    - expression: "object.spec.replicas <= 5"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: "demo-binding-test.example.com"
+spec:
+  policyName: "demo-policy.example.com"
+  validationActions: [Deny]
+`);
+  t.equal(policy.status, 0, policy.stderr);
+  const deployment = (replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: registry.example/web:1}]
+`;
+  const refused = berth(['apply', '-f', '-'], deployment(6));
+  t.equal(refused.status, 1);
+  t.match(refused.stderr, /deployments "web" is invalid: ValidatingAdmissionPolicy 'demo-policy\.example\.com' with binding 'demo-binding-test\.example\.com' denied request: failed expression: object\.spec\.replicas <= 5/);
+  t.equal(berth(['apply', '-f', '-'], deployment(5)).status, 0);
+  t.match(berth(['get', 'vap']).stdout, /^NAME\s+VALIDATIONS\s+PARAMKIND\s+AGE\ndemo-policy\.example\.com\s+1\s+<unset>\s/);
+  t.match(berth(['get', 'validatingadmissionpolicybindings']).stdout, /^NAME\s+POLICYNAME\s+PARAMREF\s+AGE\ndemo-binding-test\.example\.com\s+demo-policy\.example\.com\s+<unset>\s/);
 });
