@@ -55,7 +55,8 @@ export interface NodeSide {
 
 /**
  * A container's securityContext over the pod's: the container's seccompProfile wins, none at all
- * means RuntimeDefault; allowPrivilegeEscalation: false means no_new_privs. The securityOpt is
+ * means RuntimeDefault; allowPrivilegeEscalation: false means no_new_privs; privileged is the
+ * runtime's privileged mode (which has no seccomp filter, whatever the profile says). The securityOpt is
  * what `berth inspect` shows, in docker's words.
  */
 export function containerSecurity(pod: Pod, container: Container, localhostProfile?: (name: string) => string): { security: Omit<SecurityConfig, 'apparmorProfile'>; securityOpt: string[] } {
@@ -88,8 +89,9 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
       ...(caps?.add?.length ? { capAdd: caps.add } : {}),
       ...(caps?.drop?.length ? { capDrop: caps.drop } : {}),
       ...(runAsNonRoot ? { runAsNonRoot } : {}),
+      ...(container.securityContext?.privileged ? { privileged: true } : {}),
     },
-    securityOpt: [...securityOpt, ...(caps?.add ?? []).map((c) => `cap-add=${c}`), ...(caps?.drop ?? []).map((c) => `cap-drop=${c}`)],
+    securityOpt: [...(container.securityContext?.privileged ? ['privileged'] : []), ...securityOpt, ...(caps?.add ?? []).map((c) => `cap-add=${c}`), ...(caps?.drop ?? []).map((c) => `cap-drop=${c}`)],
   };
 }
 

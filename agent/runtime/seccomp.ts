@@ -29,6 +29,12 @@ export interface SecurityConfig {
   capDrop?: string[];
   /** Refuse to start a process whose user resolves to root (Kubernetes' runAsNonRoot). */
   runAsNonRoot?: boolean;
+  /**
+   * docker's --privileged, Kubernetes' securityContext.privileged: every capability the runtime
+   * itself holds, no seccomp filter, no AppArmor profile, no masked paths, /sys writable and the
+   * host's devices (spec.ts).
+   */
+  privileged?: boolean;
 }
 
 /** The filter as runc takes it (the runtime spec's linux.seccomp). */

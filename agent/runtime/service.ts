@@ -26,6 +26,7 @@ import { RecordWatch } from './record-watch';
 import { DOCKER_RESTART_BACKOFF, nextRestartDelay } from './restart';
 import type { SecurityConfig } from './seccomp';
 import { ContainerQueues } from './serial';
+import { privilegedHost } from './host-devices';
 import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
 import { Supervisor } from './supervisor';
@@ -365,6 +366,7 @@ export class ContainerService {
       nofile: this.o.nofile,
       labels: c.labels,
       security: c.security ?? DEFAULT_SECURITY,
+      ...(c.security?.privileged ? { privilegedHost: privilegedHost() } : {}),
     });
   }
 

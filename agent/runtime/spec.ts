@@ -7,6 +7,7 @@
 import * as os from 'node:os';
 import { BerthError } from '../../proto/errors';
 import type { ImageConfig } from '../oci';
+import { ALL_CAPABILITIES_BY_NUMBER } from './capabilities';
 import { seccompFor, type SeccompHost, type SecurityConfig } from './seccomp';
 import { resolveUser } from './user';
 
@@ -73,6 +74,25 @@ export interface SpecInput {
   security?: SecurityConfig;
   /** What the seccomp filter is built for; default: this host. */
   seccompHost?: SeccompHost;
+  /** A privileged container's devices and capabilities: the host's (host-devices.ts); required when security.privileged. */
+  privilegedHost?: PrivilegedHost;
+}
+
+/** What a privileged container gets of the host: its devices, and the capabilities the runtime holds. */
+export interface PrivilegedHost {
+  devices: LinuxDevice[];
+  capabilities: string[];
+}
+
+/** A device node as the runtime spec's linux.devices lists it. */
+export interface LinuxDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
 }
 
 /** Entrypoint and Cmd as docker combines them with --entrypoint and a command. */
@@ -101,16 +121,8 @@ export function mergeEnv(image: string[] = [], overrides: string[] = [], extra: 
   return [...env.values()];
 }
 
-/** Every capability a container can be given (capabilities(7), as runc knows them). */
-export const ALL_CAPABILITIES = [
-  'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MAC_ADMIN', 'CAP_MAC_OVERRIDE', 'CAP_MKNOD', 'CAP_NET_ADMIN',
-  'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP',
-  'CAP_SETUID', 'CAP_SYSLOG', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_NICE',
-  'CAP_SYS_PACCT', 'CAP_SYS_PTRACE', 'CAP_SYS_RAWIO', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG',
-  'CAP_WAKE_ALARM',
-];
+/** Every capability a container can be given (capabilities(7), as runc knows them), by name. */
+export const ALL_CAPABILITIES = [...ALL_CAPABILITIES_BY_NUMBER].sort();
 
 /**
  * The default set with `drop` taken away ("ALL": everything) and then `add` put in, as docker and
@@ -152,18 +164,23 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   if (input.netns === undefined) namespaces.push({ type: 'network' });
   else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
 
-  const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  const security = input.security ?? DEFAULT_SECURITY;
+  const privileged = security.privileged ? input.privilegedHost : undefined;
+  if (security.privileged && !privileged) throw new BerthError('internal', 'a privileged container needs the host\'s devices and capabilities');
+  // Privileged: every device may be used (the host's are created in the container's /dev).
+  const resources: Record<string, unknown> = { devices: [{ allow: Boolean(privileged), access: 'rwm' }] };
   const { memoryBytes, cpus, pids } = input.limits ?? {};
   if (memoryBytes !== undefined) resources.memory = { limit: memoryBytes };
   // The kernel refuses a CFS quota under 1 ms; a smaller limit gets the floor, as the kubelet does.
   if (cpus !== undefined) resources.cpu = { quota: Math.max(MIN_CPU_QUOTA_US, Math.round(cpus * CPU_PERIOD_US)), period: CPU_PERIOD_US };
   if (pids !== undefined) resources.pids = { limit: pids };
 
-  const security = input.security ?? DEFAULT_SECURITY;
   if (security.runAsNonRoot) requireNonRoot(input.user ?? input.image.User ?? '', user.uid);
-  const capabilities = effectiveCapabilities(security.capAdd ?? [], security.capDrop ?? []);
+  // Privileged: what the runtime holds itself (a capability it lacks could not be granted).
+  const capabilities = privileged ? privileged.capabilities : effectiveCapabilities(security.capAdd ?? [], security.capDrop ?? []);
   // Built for the capabilities the process gets: the default profile unlocks calls by capability.
-  const seccomp = seccompFor(security.seccomp, capabilities, input.seccompHost ?? { arch: process.arch, kernel: os.release() });
+  const seccomp = privileged ? undefined : seccompFor(security.seccomp, capabilities, input.seccompHost ?? { arch: process.arch, kernel: os.release() });
+  const sysOptions = (extra: string[]) => ['nosuid', 'noexec', 'nodev', ...extra, ...(privileged ? [] : ['ro'])];
 
   return {
     ociVersion: OCI_VERSION,
@@ -180,7 +197,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.nofile.hard, soft: Math.min(input.nofile.soft, input.nofile.hard) }],
       noNewPrivileges: security.noNewPrivileges,
-      ...(security.apparmorProfile ? { apparmorProfile: security.apparmorProfile } : {}),
+      ...(security.apparmorProfile && !privileged ? { apparmorProfile: security.apparmorProfile } : {}),
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname,
@@ -188,8 +205,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: sysOptions([]) },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: sysOptions(['relatime']) },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864'] },
       ...(['hosts', 'hostname', 'resolvConf'] as const).map((key) => ({
@@ -210,8 +227,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       namespaces,
       resources,
       cgroupsPath: input.cgroupsPath,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
+      ...(privileged ? { devices: privileged.devices } : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
       ...(seccomp ? { seccomp } : {}),
     },
   };

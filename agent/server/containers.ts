@@ -47,7 +47,7 @@ function createRequest(r: CreateContainerRequest__Output): CreateRequest {
     restart: parseRestartPolicy(r.restart || 'no'),
     autoRemove: r.autoRemove,
     labels: r.labels,
-    security: parseSecurityOpts(r.securityOpt ?? []),
+    security: { ...parseSecurityOpts(r.securityOpt ?? []), ...(r.privileged ? { privileged: true } : {}) },
     ...(r.securityOpt?.length ? { securityOpt: r.securityOpt } : {}),
   };
 }
@@ -107,6 +107,7 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
       Binds: c.config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ':ro' : ''}`),
       // As docker: the options as given (a profile's JSON in place of its file), null when none.
       SecurityOpt: c.config.securityOpt ?? null,
+      Privileged: Boolean(c.config.security?.privileged),
     },
     Config: {
       Image: c.config.image,

@@ -276,6 +276,8 @@ export interface Capabilities {
 
 /** The per-container part of Kubernetes' SecurityContext that berth honours. */
 export interface SecurityContext {
+  /** Every capability, no seccomp filter or masked paths, /sys writable, the host's devices (the privileged level only). */
+  privileged?: boolean;
   seccompProfile?: SeccompProfile;
   /** false: the process and its children can never gain privileges (no_new_privs). Default true. */
   allowPrivilegeEscalation?: boolean;

@@ -3,7 +3,11 @@
 
 import t from 'tap';
 import { compileSchemaDir } from '../../agent/oci/validate';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { buildSpec, DEFAULT_CAPABILITIES, mergeEnv, processArgs, resolveUser, type SpecInput } from '../../agent/runtime';
+import { capabilitiesOfMask, hostDevices } from '../../agent/runtime/host-devices';
 
 const validate = compileSchemaDir('/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema', 'OCI runtime-spec')('config-schema.json');
 
@@ -99,4 +103,36 @@ t.test('capabilities: drop then add, as docker and the kubelet; unknown names re
   t.same(effectiveCapabilities(['net_admin'], ['CAP_NET_RAW', 'MKNOD']), [...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW' && c !== 'CAP_MKNOD'), 'CAP_NET_ADMIN']);
   t.same(effectiveCapabilities(['ALL'], []), ALL_CAPABILITIES);
   t.throws(() => effectiveCapabilities(['NET_WIZARD'], []), { code: 'invalid-argument', message: 'unknown capability "NET_WIZARD"' });
+});
+
+t.test('privileged: the host\'s capabilities and devices, no filter, nothing masked, /sys writable', async (t) => {
+  const device = { path: '/dev/fuse', type: 'c' as const, major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 };
+  const spec = buildSpec(base({ security: { seccomp: { type: 'runtime-default' }, noNewPrivileges: false, privileged: true, apparmorProfile: 'berth-default' }, privilegedHost: { devices: [device], capabilities: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'] } }));
+  t.ok(validate(spec), 'valid');
+  const linux = spec.linux as Record<string, unknown>;
+  const proc = spec.process as { capabilities: Record<string, string[]>; apparmorProfile?: string };
+  t.same(proc.capabilities.bounding, ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']);
+  t.equal(proc.apparmorProfile, undefined, 'no AppArmor profile');
+  t.equal(linux.seccomp, undefined, 'no seccomp filter');
+  t.equal(linux.maskedPaths, undefined);
+  t.equal(linux.readonlyPaths, undefined);
+  t.same(linux.devices, [device]);
+  t.same((linux.resources as { devices: unknown[] }).devices, [{ allow: true, access: 'rwm' }]);
+  const sys = (spec.mounts as Array<{ destination: string; options: string[] }>).filter((m) => m.destination.startsWith('/sys'));
+  t.ok(sys.every((m) => !m.options.includes('ro')), '/sys and its cgroup mount writable');
+  t.throws(() => buildSpec(base({ security: { seccomp: { type: 'runtime-default' }, noNewPrivileges: false, privileged: true } })), { code: 'internal' });
+});
+
+t.test('the host side of privileged: device nodes under /dev but the per-container ones, capabilities from a mask', async (t) => {
+  const dir = t.testdir({ pts: {}, dri: {} });
+  const mknod = (p: string, type: string, major: number, minor: number) => spawnSync('mknod', [path.join(dir, p), type, String(major), String(minor)]).status;
+  t.equal(mknod('null', 'c', 1, 3), 0);
+  t.equal(mknod('pts/0', 'c', 136, 0), 0);
+  t.equal(mknod('dri/card0', 'c', 226, 0), 0);
+  t.equal(mknod('loop9', 'b', 7, 9), 0);
+  fs.writeFileSync(path.join(dir, 'plain'), 'x');
+  t.same(hostDevices(dir).map((d) => [path.relative(dir, d.path), d.type, d.major, d.minor]).sort(), [['dri/card0', 'c', 226, 0], ['loop9', 'b', 7, 9], ['null', 'c', 1, 3]]);
+  // Docker's default set: chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap.
+  t.same(capabilitiesOfMask('00000000a80425fb').sort(), [...DEFAULT_CAPABILITIES].sort());
+  t.same(capabilitiesOfMask('0'), []);
 });

@@ -1,6 +1,7 @@
 // Containers are confined by default, end to end: the real CLI and agent, runc under conmon. The
 // default seccomp profile refuses what Docker's refuses (unshare, keyctl: EPERM), and
-// --security-opt loosens or tightens it as docker's does; every container leaves the host clean.
+// --security-opt loosens or tightens it as docker's does, --privileged lifts it all; every container
+// leaves the host clean.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -85,6 +86,23 @@ t.test('--security-opt: seccomp=unconfined, a profile file, no-new-privileges', 
   t.same(JSON.parse(opts[0]!.replace(/^seccomp=/, '')), JSON.parse(fs.readFileSync(profile, 'utf8')), "the profile's JSON in place of its path, as docker keeps it");
   t.equal(opts[1], 'no-new-privileges=false');
   t.equal((await b('rm', 'profiled')).status, 0);
+  t.same(hostResidue(agent), [], 'nothing left on the host');
+});
+
+t.test('--privileged: the agent\'s capabilities, no filter, /sys writable, the host\'s devices', async (t) => {
+  const { agent, ref, b } = await setup(t);
+  const ownCaps = /^CapEff:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+  const inside = await b('run', '--rm', '--privileged', ref, 'sh', '-c',
+    'grep -E "^(CapEff|Seccomp):" /proc/self/status; mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted; grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1; ls /dev/null /dev/loop-control 2>&1 | head -2; unshare -U true && echo unshared');
+  t.equal(inside.status, 0, inside.stderr);
+  t.match(inside.stdout, new RegExp(`^CapEff:\\s*${ownCaps}\nSeccomp:\\s*0\nmounted\nrw\n`), 'what the agent holds, unfiltered, may mount, /sys read-write');
+  if (fs.existsSync('/dev/loop-control')) t.match(inside.stdout, /\/dev\/loop-control\n/, 'a host device is there');
+  t.match(inside.stdout, /unshared\n$/);
+  const plain = await b('run', '--rm', ref, 'sh', '-c', 'mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo mounted; grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1; ls /dev/loop-control 2>&1');
+  t.match(plain.stdout, /^ro\n.*No such file or directory/s, 'without it: no mount, /sys read-only, no host devices');
+  t.equal((await b('run', '-d', '--name', 'priv', '--privileged', ref, 'sleep', '600')).status, 0);
+  t.equal(JSON.parse((await b('inspect', 'priv')).stdout)[0].HostConfig.Privileged, true);
+  t.equal((await b('rm', '-f', 'priv')).status, 0);
   t.same(hostResidue(agent), [], 'nothing left on the host');
 });
 

@@ -1,7 +1,8 @@
 // Pods run confined by default, end to end: a real controller and agent, runc under conmon. Every
 // container gets the default seccomp profile unless its securityContext says otherwise (pod level,
 // container level over it, Localhost profiles from the agent's profile root and nowhere else),
-// allowPrivilegeEscalation: false sets no_new_privs, each pod has its own cgroup with a pids
+// allowPrivilegeEscalation: false sets no_new_privs, privileged is the runtime's privileged mode
+// (refused under baseline), each pod has its own cgroup with a pids
 // limit, and crashing containers wait out the kubelet's back-off (made fast here by the agent's
 // --pod-restart-backoff). Every test deletes its pods and checks that nothing is left on the host.
 
@@ -102,7 +103,9 @@ t.test('seccompProfile: Unconfined for the pod, Localhost for a container; a pro
   fs.writeFileSync(outside, '{"defaultAction":"SCMP_ACT_ALLOW"}');
   fs.symlinkSync(outside, path.join(root, 'escape.json'));
 
-  // Unconfined is refused under the default baseline level: this namespace allows it.
+  const privileged = { name: 'priv', image: box, command: ['sh', '-c', 'mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted; grep Seccomp: /proc/self/status; exec sleep 3600'], securityContext: { privileged: true } };
+  await t.rejects(cluster.apply(podDoc('refused', nodeName, { containers: [privileged] })), /violates PodSecurity "baseline:latest": privileged \(container "priv" must not set securityContext\.privileged=true\)/);
+  // Unconfined and privileged are refused under the default baseline level: this namespace allows them.
   await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
   await cluster.apply(podDoc('loose', nodeName, {
     terminationGracePeriodSeconds: 1,
@@ -110,9 +113,11 @@ t.test('seccompProfile: Unconfined for the pod, Localhost for a container; a pro
     containers: [
       { name: 'free', image: box, command: ['sh', '-c', `unshare -U true && echo unshared; ${STATUS}; exec sleep 3600`] },
       { name: 'local', image: box, command: ['sh', '-c', 'keyctl; exec sleep 3600'], securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'team/no-keys.json' } } },
+      privileged,
     ],
   }));
   await running(cluster, 'loose');
+  t.equal(await logOf(cluster, 'loose', 'priv', 2), 'mounted\nSeccomp:\t0\n', 'privileged: it may mount, and no filter');
   t.match(await logOf(cluster, 'loose', 'free', 3), /^unshared\nNoNewPrivs:\t0\nSeccomp:\t0\n/, "the pod's Unconfined: no filter");
   t.equal(await logOf(cluster, 'loose', 'local', 1), 'keyctl errno=38 Function not implemented\n', "the container's Localhost profile over the pod's");
 
