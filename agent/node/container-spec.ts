@@ -51,7 +51,12 @@ export interface NodeSide {
   dns?: DnsSettings;
   /** More /etc/hosts lines (the pod's FQDN under its subdomain). */
   extraHosts?: string[];
+  /** The node's name: a pod on the host's network has the host's name, as in Kubernetes. */
+  nodeName?: string;
 }
+
+/** The netns a hostNetwork pod's attachment names: the host's own. */
+export const HOST_NETNS = 'host';
 
 /**
  * A container's securityContext over the pod's: the container's seccompProfile wins, none at all
@@ -128,7 +133,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...(node.dns ? { dns: node.dns } : {}),
     ...(node.extraHosts?.length ? { extraHosts: node.extraHosts } : {}),
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
-    network: `netns:${netns}`,
+    network: netns === HOST_NETNS ? 'host' : `netns:${netns}`,
     ...runAs(pod, container),
     volumes: [
       ...(node.serviceAccountDir ? [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] : []),
@@ -143,7 +148,7 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     restart: runtimeRestartPolicy(containerRestartPolicy(pod, container), node.restartBackoff),
     labels: containerLabels(ref, container),
     stopTimeout: graceSecondsOf(pod),
-    hostname: (pod.spec.hostname || ref.name).slice(0, 63),
+    hostname: (pod.spec.hostNetwork && node.nodeName ? node.nodeName : pod.spec.hostname || ref.name).slice(0, 63),
     ...security,
     ...(securityOpt.length ? { securityOpt } : {}),
     ...(node.cgroup ? { cgroup: node.cgroup } : {}),

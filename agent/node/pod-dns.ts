@@ -26,7 +26,10 @@ export function parseResolvConf(text: string): DnsSettings {
 }
 
 export function podDnsSettings(pod: Pod, clusterDns: string | undefined, host: DnsSettings, domain = CLUSTER_DOMAIN): DnsSettings {
-  const policy = pod.spec.dnsPolicy ?? 'ClusterFirst';
+  // A pod on the host's network resolves as the host does unless it asks for the cluster's with
+  // ClusterFirstWithHostNet (the kubelet's rule).
+  const asked = pod.spec.dnsPolicy ?? 'ClusterFirst';
+  const policy = pod.spec.hostNetwork && asked === 'ClusterFirst' ? 'Default' : asked;
   const namespace = pod.metadata.namespace ?? 'default';
   let base: DnsSettings;
   if (policy === 'None') base = { nameservers: [], searches: [], options: [] };

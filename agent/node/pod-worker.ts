@@ -14,7 +14,7 @@ import { BerthError } from '../../proto/errors';
 import type { ContainerNetwork, NetworkAttachment } from '../network';
 import type { DnsSettings } from '../runtime';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
-import { createRequest, publishedPorts, type NodeSide } from './container-spec';
+import { createRequest, HOST_NETNS, publishedPorts, type NodeSide } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
@@ -241,8 +241,12 @@ export class PodWorker {
   private async passes(pod: Pod, terminating: boolean): Promise<number | undefined> {
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const observed = this.observe();
-      const networkExists = await this.d.network.has(networkId(this.ref));
-      if (!networkExists) this.attachment = undefined;
+      // A pod on the host's network has no namespace of its own to make or remove: it is there
+      // while the pod lives, with the node's address.
+      const hostNetwork = pod.spec.hostNetwork === true;
+      if (hostNetwork) this.attachment ??= { netns: HOST_NETNS, ip: this.d.config.nodeIp, ports: [] };
+      const networkExists = hostNetwork ? !terminating : await this.d.network.has(networkId(this.ref));
+      if (!networkExists && !hostNetwork) this.attachment = undefined;
       const images = terminating ? {} : this.images(pod, observed);
       if (!terminating) this.probes.sync(pod, observed);
       this.tellStates(pod, observed, images);
@@ -299,6 +303,7 @@ export class PodWorker {
     const spec = 'container' in action ? podContainers(pod).find((c) => c.name === action.container) : undefined;
     switch (action.type) {
       case 'attach-network':
+        if (pod.spec.hostNetwork) return;
         try {
           this.attachment = await network.attach(networkId(this.ref), 'bridge', publishedPorts(pod));
         } catch (err) {
@@ -342,7 +347,7 @@ export class PodWorker {
         await ignoreMissing(containers.remove(action.id, { force: true }));
         return;
       case 'detach-network':
-        await network.detach(networkId(this.ref));
+        if (!pod.spec.hostNetwork) await network.detach(networkId(this.ref));
         this.attachment = undefined;
         return;
       case 'remove-pod-dir':
@@ -391,6 +396,7 @@ export class PodWorker {
         cgroup: cgroupName(this.ref),
         restartBackoff: config.restartBackoff,
         localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
+        nodeName: config.nodeName,
         ...(serviceAccountDir ? { serviceAccountDir } : {}),
         ...this.servicesSide(pod),
       }));

@@ -97,7 +97,8 @@ function capabilitiesBaseline(_m: unknown, spec: PodSpecView): CheckResult {
 }
 
 function hostNamespaces(_m: unknown, spec: PodSpecView): CheckResult {
-  const shared = [spec.hostIPC && 'hostIPC', spec.hostNetwork && 'hostNetwork', spec.hostPID && 'hostPID'].filter((s): s is string => Boolean(s));
+  // Kubernetes' words and order: "hostNetwork=true, hostPID=true, hostIPC=true".
+  const shared = [spec.hostNetwork && 'hostNetwork=true', spec.hostPID && 'hostPID=true', spec.hostIPC && 'hostIPC=true'].filter((s): s is string => Boolean(s));
   return shared.length === 0 ? ALLOWED : forbidden('host namespaces', shared.join(', '));
 }
 

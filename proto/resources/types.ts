@@ -333,6 +333,8 @@ export interface PodSpec {
   schedulingGates?: { name: string }[];
   /** Extra /etc/hosts lines. */
   hostAliases?: { ip: string; hostnames?: string[] }[];
+  /** The host's network namespace (and name): the pod's address is the node's, its ports the host's (the privileged level only). */
+  hostNetwork?: boolean;
 }
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';

@@ -59,7 +59,7 @@ t.test('baseline: the rest of the level, each in its words, in Kubernetes\' orde
   const cases: Array<[string, PodSecurityView, string]> = [
     ['privileged', pod({ containers: [{ name: 'web', securityContext: { privileged: true } }] }),
       'privileged (container "web" must not set securityContext.privileged=true)'],
-    ['host namespaces', pod({ hostPID: true, hostNetwork: true }), 'host namespaces (hostNetwork, hostPID)'],
+    ['host namespaces', pod({ hostPID: true, hostNetwork: true }), 'host namespaces (hostNetwork=true, hostPID=true)'],
     ['hostPath', pod({ volumes: [{ name: 'root', hostPath: { path: '/' } }, { name: 'tmp', emptyDir: {} }] }), 'hostPath volumes (volume "root")'],
     ['capabilities', pod({ containers: [{ name: 'web', securityContext: { capabilities: { add: ['SYS_ADMIN', 'CHOWN', 'NET_ADMIN'] } } }] }),
       'non-default capabilities (container "web" must not include "NET_ADMIN", "SYS_ADMIN" in securityContext.capabilities.add)'],
@@ -88,7 +88,7 @@ t.test('baseline: the rest of the level, each in its words, in Kubernetes\' orde
 
   const several = pod({ hostNetwork: true, volumes: [{ name: 'root', hostPath: {} }], containers: [{ name: 'web', ports: [{ hostPort: 80 }], securityContext: { privileged: true } }] });
   t.equal(podSecurityViolation('baseline', several),
-    'violates PodSecurity "baseline:latest": host namespaces (hostNetwork), hostPath volumes (volume "root"), hostPort (container "web" uses hostPort 80), privileged (container "web" must not set securityContext.privileged=true)');
+    'violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true), hostPath volumes (volume "root"), hostPort (container "web" uses hostPort 80), privileged (container "web" must not set securityContext.privileged=true)');
 });
 
 t.test('restricted: a pod that says nothing of its security fails the four checks Kubernetes names', async (t) => {
