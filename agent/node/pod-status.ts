@@ -23,6 +23,8 @@ export interface StatusInput {
   startTime: string;
   /** The status sent before, for the conditions' lastTransitionTime. */
   previous?: PodStatus;
+  /** The termination message of each ended container's latest run (termination-message.ts), by name. */
+  terminationMessages?: Record<string, string>;
   now: number;
 }
 
@@ -79,7 +81,7 @@ export function podStatus(input: StatusInput): StatusResult {
         };
       case 'restarting':
       case 'exited': {
-        const thisRun = { terminated: terminatedOf({ exitCode: c.exitCode ?? 0, startedAt: c.startedAt, finishedAt: c.finishedAt, error: c.error }, c.id) };
+        const thisRun = { terminated: terminatedOf({ exitCode: c.exitCode ?? 0, startedAt: c.startedAt, finishedAt: c.finishedAt, error: c.error, message: input.terminationMessages?.[spec.name] }, c.id) };
         if (c.status === 'restarting' || restartsAfter(restart, c.exitCode)) {
           // The whole back-off rather than what is left of it: the status must not change while waiting.
           const due = c.status === 'restarting' ? Date.parse(c.nextRestartAt ?? '') : restartDueAt(c);
@@ -185,13 +187,15 @@ function waitingBeforeCreate(image: ImageAvailability | undefined, createFailure
   }
 }
 
-function terminatedOf(run: { exitCode: number; startedAt?: string | undefined; finishedAt?: string | undefined; error?: string | undefined }, id: string): NonNullable<ContainerState['terminated']> {
+function terminatedOf(run: { exitCode: number; startedAt?: string | undefined; finishedAt?: string | undefined; error?: string | undefined; message?: string | undefined }, id: string): NonNullable<ContainerState['terminated']> {
   const reason = run.error === 'OOMKilled' ? 'OOMKilled' : run.error ? 'StartError' : run.exitCode === 0 ? 'Completed' : 'Error';
+  // What the container wrote wins; a start error's cause otherwise.
+  const message = run.message || (run.error && run.error !== 'OOMKilled' ? run.error : undefined);
   return {
     exitCode: run.exitCode,
     ...(run.exitCode > 128 && run.exitCode < 160 && !run.error ? { signal: run.exitCode - 128 } : {}),
     reason,
-    ...(run.error && run.error !== 'OOMKilled' ? { message: run.error } : {}),
+    ...(message ? { message } : {}),
     ...(run.startedAt ? { startedAt: run.startedAt } : {}),
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
     containerID: `${CONTAINER_ID_SCHEME}${id}`,

@@ -19,6 +19,7 @@ import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer, podContainers } from './naming';
+import { FALLBACK_LOG_LINES, prepareMessageFile, readMessageFile, terminationMessage } from './termination-message';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
 import { containerEnv, type ConfigLookup, type PodFacts } from './pod-env';
@@ -101,6 +102,8 @@ export class PodWorker {
   /** Events already recorded for a state, so that a state seen in many passes is told once. */
   private readonly told = new Set<string>();
   private lastStatus: PodStatus | undefined;
+  /** Termination messages read, by container id and end time (a run's message is read once). */
+  private readonly messages = new Map<string, string>();
   private volumesRefreshAt = 0;
 
   constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {
@@ -217,8 +220,10 @@ export class PodWorker {
     if (this.phaseNow === 'terminated') return;
     // The status goes out after a failed pass too: it says what is wrong.
     const observed = this.observe();
+    const terminationMessages = await this.terminationMessages(pod, observed);
     const result = podStatus({
       pod,
+      terminationMessages,
       nodeIp: this.d.config.nodeIp,
       ...(this.attachment?.ip ? { podIp: this.attachment.ip } : {}),
       containers: observed,
@@ -390,9 +395,10 @@ export class PodWorker {
       if (!this.attachment) throw new BerthError('failed-precondition', 'the pod has no network yet');
       const { config } = this.d;
       const serviceAccountDir = await this.d.tokens.ensure(this.ref);
+      const messageFile = await prepareMessageFile(this.d.volumes.podDir(this.ref.uid), spec);
       const record = await containers.create(createRequest(pod, this.ref, spec, this.attachment.netns, {
         env: env.env,
-        mounts: mounts.mounts,
+        mounts: [...mounts.mounts, messageFile],
         cgroup: cgroupName(this.ref),
         restartBackoff: config.restartBackoff,
         localhostProfile: (name) => readLocalhostProfile(config.seccompRoot, name),
@@ -410,6 +416,32 @@ export class PodWorker {
     if (!pulled) events.record(this.ref, 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`, spec.name);
     events.record(this.ref, 'Normal', 'Created', `Created container ${spec.name}`, spec.name);
     await this.start(pod, spec, id, false);
+  }
+
+  /** The message each ended container's latest run left (termination-message.ts), read once per run. */
+  private async terminationMessages(pod: Pod, observed: readonly ObservedContainer[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    const keep = new Set<string>();
+    for (const c of observed) {
+      if (c.status !== 'exited' && c.status !== 'restarting') continue;
+      const spec = podContainers(pod).find((s) => s.name === c.name);
+      if (!spec) continue;
+      const key = `${c.id}@${c.finishedAt ?? ''}`;
+      keep.add(key);
+      let message = this.messages.get(key);
+      if (message === undefined) {
+        const fileMessage = await readMessageFile(this.d.volumes.podDir(this.ref.uid), c.name);
+        const tail: string[] = [];
+        if (fileMessage === '' && spec.terminationMessagePolicy === 'FallbackToLogsOnError' && (c.exitCode ?? 0) !== 0) {
+          await this.d.containers.logs(c.id, { follow: false, tail: FALLBACK_LOG_LINES }, (line) => void tail.push(line.text)).catch(() => undefined);
+        }
+        message = terminationMessage(spec, c.exitCode ?? 0, fileMessage, () => tail);
+        this.messages.set(key, message);
+      }
+      if (message) out[c.name] = message;
+    }
+    for (const key of this.messages.keys()) if (!keep.has(key)) this.messages.delete(key);
+    return out;
   }
 
   /** The pod's resolv.conf, /etc/hosts name and the Services' variables, as its container is created. */

@@ -22,7 +22,7 @@
 // adopted into their pods, never recreated; nothing is stopped before the first full pod list.
 
 import type { Pod } from '../../proto/resources';
-import type { ContainerRecord, ContainerState, CreateRequest, GroupLimits, OciRuntime, RestartBackoff } from '../runtime';
+import type { ContainerRecord, ContainerState, CreateRequest, GroupLimits, LogLine, OciRuntime, RestartBackoff } from '../runtime';
 
 /** `berth agent --controller ...`: what the user may set. */
 export interface NodeOptions {
@@ -81,6 +81,8 @@ export interface PodRuntime {
   stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord>;
   remove(id: string, options: { force?: boolean }): Promise<void>;
   exec(id: string, args: string[], options: { env?: string[] }, io: Parameters<OciRuntime['exec']>[2]): Promise<number>;
+  /** A container's log lines (the tail a failed container's termination message may fall back to). */
+  logs(id: string, options: { follow: false; tail?: number }, onLine: (line: LogLine) => void): Promise<void>;
 }
 
 /**

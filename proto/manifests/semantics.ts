@@ -286,6 +286,7 @@ function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
     if (first !== undefined) out.push(issue([...at, 'ports', j, 'name'], `duplicate port name ${JSON.stringify(p.name)}: ports[${first}] has it too`));
     else portNames.set(p.name, j);
   });
+  if (c.terminationMessagePath?.split('/').includes('..')) out.push(issue([...at, 'terminationMessagePath'], "must not contain '..'"));
   for (const hook of ['postStart', 'preStop'] as const) {
     const handler = c.lifecycle?.[hook];
     if (handler) out.push(...hookIssues(handler, [...at, 'lifecycle', hook], portNames));

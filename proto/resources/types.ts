@@ -237,6 +237,10 @@ export interface Container {
   volumeMounts?: VolumeMount[];
   ports?: ContainerPort[];
   resources?: ResourceRequirements;
+  /** Where the container may write why it ended (default /dev/termination-log); the file's text becomes its terminated state's message. */
+  terminationMessagePath?: string;
+  /** File (default), or FallbackToLogsOnError: a failed container that wrote nothing gets its log's tail. */
+  terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   /** Until it succeeds once, the other probes wait; failing failureThreshold times restarts the container. */

@@ -335,9 +335,9 @@ t.test("securityContext: Kubernetes' seccompProfile and allowPrivilegeEscalation
   t.same(errorsOf(deployment({ template: '      securityContext: {seccompProfile: {type: Localhost}}' })), [
     'app.yaml:13:41: spec.template.spec.securityContext.seccompProfile: localhostProfile must be set when seccomp type is Localhost',
   ]);
-  t.same(errorsOf(deployment({ container: '          securityContext: {privileged: true, seccompProfile: {type: Loose}}' })), [
-    'app.yaml:16:29: spec.template.spec.containers[0].securityContext.privileged: unknown field "privileged"',
-    'app.yaml:16:70: spec.template.spec.containers[0].securityContext.seccompProfile.type: must be one of: RuntimeDefault, Unconfined, Localhost',
+  t.same(errorsOf(deployment({ container: '          securityContext: {procMount: Unmasked, seccompProfile: {type: Loose}}' })), [
+    'app.yaml:16:29: spec.template.spec.containers[0].securityContext.procMount: unknown field "procMount"',
+    'app.yaml:16:73: spec.template.spec.containers[0].securityContext.seccompProfile.type: must be one of: RuntimeDefault, Unconfined, Localhost',
   ]);
 });
 

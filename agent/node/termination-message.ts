@@ -1,0 +1,54 @@
+// A container's termination message, as the kubelet keeps it: each container gets a file of its own
+// on the host, bind-mounted at its terminationMessagePath (default /dev/termination-log) and
+// writable by any user; once the container ends, what it wrote there (at most 4 KiB) is the
+// message of its terminated state. Under terminationMessagePolicy FallbackToLogsOnError, a
+// container that failed and wrote nothing gets the tail of its log instead (its last 80 lines, at
+// most 2 KiB). A restarted container writes into the same file: the message is its latest run's.
+
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Container } from '../../proto/resources';
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+/** The kubelet's limits. */
+export const MAX_MESSAGE_BYTES = 4096;
+export const FALLBACK_LOG_LINES = 80;
+export const MAX_FALLBACK_BYTES = 2048;
+
+/** Where a container's message file is kept under its pod's directory. */
+export function messageFileOf(podDir: string, container: string): string {
+  return path.join(podDir, 'termination', container);
+}
+
+/** Make the (empty) message file, world-writable, before the container is created; its bind mount. */
+export async function prepareMessageFile(podDir: string, container: Container): Promise<{ source: string; destination: string; readonly: false }> {
+  const file = messageFileOf(podDir, container.name);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'a');
+  await handle.close();
+  // Any user the container runs as may write its message (the kubelet makes it 0666 too).
+  await fs.chmod(file, 0o666);
+  return { source: file, destination: container.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH, readonly: false };
+}
+
+/** The file's message, cut to the kubelet's limit; '' when there is none. */
+export async function readMessageFile(podDir: string, container: string): Promise<string> {
+  const handle = await fs.open(messageFileOf(podDir, container), 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const buffer = Buffer.alloc(MAX_MESSAGE_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, MAX_MESSAGE_BYTES, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The message of an ended run: the file's, else (FallbackToLogsOnError, a failure) the log's tail. Pure. */
+export function terminationMessage(container: Container, exitCode: number, fileMessage: string, logTail: () => readonly string[]): string {
+  if (fileMessage !== '') return fileMessage;
+  if (container.terminationMessagePolicy !== 'FallbackToLogsOnError' || exitCode === 0) return '';
+  const text = logTail().slice(-FALLBACK_LOG_LINES).join('\n');
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= MAX_FALLBACK_BYTES ? text : bytes.subarray(bytes.length - MAX_FALLBACK_BYTES).toString('utf8');
+}
