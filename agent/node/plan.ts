@@ -87,6 +87,15 @@ function planSync(input: PlanInput): Plan {
       : { type: 'remove-container', container: c.name, id: c.id, reason: extra });
   }
 
+  // An evicted pod's containers stop and stay stopped; its network goes as a finished pod's.
+  if (actions.length === 0 && input.evicted) {
+    for (const c of current.values()) {
+      if (c.status === 'running' || c.status === 'restarting') actions.push({ type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'evicted' });
+    }
+    if (actions.length === 0 && input.network.exists) actions.push({ type: 'detach-network' });
+    return done();
+  }
+
   // A pod whose containers have all ended for good gives its sandbox's network back (its address
   // returns to the node's pool, as the kubelet tears a finished pod's sandbox down); its exited
   // containers stay for their logs until the pod is deleted. Sidecars still running are stopped.

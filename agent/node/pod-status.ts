@@ -23,6 +23,8 @@ export interface StatusInput {
   startTime: string;
   /** The status sent before, for the conditions' lastTransitionTime. */
   previous?: PodStatus;
+  /** Why the agent evicted the pod (local-storage.ts): it has failed, reason Evicted. */
+  evicted?: string;
   /** The termination message of each ended container's latest run (termination-message.ts), by name. */
   terminationMessages?: Record<string, string>;
   now: number;
@@ -82,7 +84,8 @@ export function podStatus(input: StatusInput): StatusResult {
       case 'restarting':
       case 'exited': {
         const thisRun = { terminated: terminatedOf({ exitCode: c.exitCode ?? 0, startedAt: c.startedAt, finishedAt: c.finishedAt, error: c.error, message: input.terminationMessages?.[spec.name] }, c.id) };
-        if (c.status === 'restarting' || restartsAfter(restart, c.exitCode)) {
+        // An evicted pod's containers do not run again, whatever their policy.
+        if (input.evicted === undefined && (c.status === 'restarting' || restartsAfter(restart, c.exitCode))) {
           // The whole back-off rather than what is left of it: the status must not change while waiting.
           const due = c.status === 'restarting' ? Date.parse(c.nextRestartAt ?? '') : restartDueAt(c);
           const finished = Date.parse(c.finishedAt ?? '');
@@ -128,7 +131,8 @@ export function podStatus(input: StatusInput): StatusResult {
     condition('Ready', unready.length === 0, 'ContainersNotReady', notReady),
   ];
   const status: PodStatus = {
-    phase: initialized ? phaseOf(statuses, policy) : initPhase(initStatuses, policy),
+    phase: input.evicted !== undefined ? 'Failed' : initialized ? phaseOf(statuses, policy) : initPhase(initStatuses, policy),
+    ...(input.evicted !== undefined ? { reason: 'Evicted', message: input.evicted } : {}),
     conditions,
     hostIP: input.nodeIp,
     ...(input.podIp ? { podIP: input.podIp } : {}),

@@ -179,7 +179,8 @@ export class PodVolumes {
 
   // ---- one volume ----------------------------------------------------------------------------
 
-  private volumeDir(pod: Pod, volume: Volume): string {
+  /** The directory of a volume the pod has on this node's disk (not a hostPath's). */
+  volumeDir(pod: Pod, volume: Volume): string {
     const kind = volumeKind(volume);
     if (kind === 'hostPath') throw new Error(`volume ${volume.name}: ${kind} has no directory of the pod's`);
     return path.join(this.podDir(pod.metadata.uid ?? ''), 'volumes', PLUGIN_DIR[kind], volume.name);

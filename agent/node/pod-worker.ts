@@ -19,6 +19,7 @@ import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer, podContainers } from './naming';
+import { diskUsage, emptyDirBreach, limitedEmptyDirs, LOCAL_STORAGE_CHECK_MS } from './local-storage';
 import { FALLBACK_LOG_LINES, prepareMessageFile, readMessageFile, terminationMessage } from './termination-message';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
@@ -102,6 +103,9 @@ export class PodWorker {
   /** Events already recorded for a state, so that a state seen in many passes is told once. */
   private readonly told = new Set<string>();
   private lastStatus: PodStatus | undefined;
+  /** Why the pod was evicted (its emptyDir over its sizeLimit): it stays failed. */
+  private evicted: string | undefined;
+  private localStorageCheckAt = 0;
   /** Termination messages read, by container id and end time (a run's message is read once). */
   private readonly messages = new Map<string, string>();
   private volumesRefreshAt = 0;
@@ -212,8 +216,14 @@ export class PodWorker {
     let wakeAt: number | undefined;
     let failure: unknown;
     try {
-      wakeAt = await this.passes(pod, terminating);
-      if (!terminating) wakeAt = minTime(wakeAt, await this.refreshVolumes(pod));
+      // An agent that restarts keeps an eviction it reported.
+      if (pod.status?.phase === 'Failed' && pod.status.reason === 'Evicted') this.evicted ??= pod.status.message ?? '';
+      if (!terminating && !this.evicted) {
+        const checkAgain = await this.checkLocalStorage(pod);
+        wakeAt = minTime(wakeAt, checkAgain);
+      }
+      wakeAt = minTime(wakeAt, await this.passes(pod, terminating));
+      if (!terminating && !this.evicted) wakeAt = minTime(wakeAt, await this.refreshVolumes(pod));
     } catch (err) {
       failure = err;
     }
@@ -224,6 +234,7 @@ export class PodWorker {
     const result = podStatus({
       pod,
       terminationMessages,
+      ...(this.evicted !== undefined ? { evicted: this.evicted } : {}),
       nodeIp: this.d.config.nodeIp,
       ...(this.attachment?.ip ? { podIp: this.attachment.ip } : {}),
       containers: observed,
@@ -265,6 +276,7 @@ export class PodWorker {
         images,
         createFailures: Object.fromEntries(this.createFailures),
         unhealthy: this.probes.unhealthyNames(observed),
+        ...(this.evicted !== undefined ? { evicted: true } : {}),
         now: this.d.clock.now(),
       });
       if (decision.actions.length === 0) return decision.wakeAt;
@@ -416,6 +428,28 @@ export class PodWorker {
     if (!pulled) events.record(this.ref, 'Normal', 'Pulled', `Container image "${spec.image}" already present on machine`, spec.name);
     events.record(this.ref, 'Normal', 'Created', `Created container ${spec.name}`, spec.name);
     await this.start(pod, spec, id, false);
+  }
+
+  /**
+   * Measure the pod's limited disk emptyDirs (local-storage.ts) every LOCAL_STORAGE_CHECK_MS; one
+   * over its limit evicts the pod. The time to look again, or undefined when there is nothing to measure.
+   */
+  private async checkLocalStorage(pod: Pod): Promise<number | undefined> {
+    const limited = limitedEmptyDirs(pod);
+    if (limited.length === 0) return undefined;
+    const now = this.d.clock.now();
+    if (now < this.localStorageCheckAt) return this.localStorageCheckAt;
+    this.localStorageCheckAt = now + LOCAL_STORAGE_CHECK_MS;
+    const usage = new Map<string, number>();
+    for (const { volume } of limited) usage.set(volume.name, await diskUsage(this.d.volumes.volumeDir(pod, volume)));
+    const breach = emptyDirBreach(pod, usage);
+    if (breach) {
+      this.evicted = breach;
+      this.d.events.record(this.ref, 'Warning', 'Evicted', breach);
+      this.probes.stop(() => true);
+      return undefined;
+    }
+    return this.localStorageCheckAt;
   }
 
   /** The message each ended container's latest run left (termination-message.ts), read once per run. */

@@ -171,10 +171,12 @@ export interface PlanInput {
   createFailures: Record<string, CreateFailure>;
   /** Names of containers whose liveness probe failed in their current run. */
   unhealthy: string[];
+  /** The pod was evicted (an emptyDir over its sizeLimit): its containers stop and nothing runs again. */
+  evicted?: boolean;
   now: number;
 }
 
-export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed' | 'pod-completed';
+export type StopReason = 'pod-terminating' | 'liveness' | 'spec-changed' | 'pod-completed' | 'evicted';
 
 export type Action =
   /** Make the pod's network namespace (bridge, address, published ports); idempotent. */
