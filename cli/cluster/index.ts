@@ -93,7 +93,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   port-forward pod/NAME|svc/NAME|deployment/NAME [LOCAL:]REMOTE... [--address A]
                                         Local ports to a pod's, through the controller
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
-  rollout status|restart daemonset/NAME|statefulset/NAME
+  rollout status|history|undo|restart daemonset/NAME|statefulset/NAME
   logs POD|deployment/NAME|job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
   wait --for=condition=NAME[=VALUE]|--for=delete KIND/NAME... [-l SEL] [--timeout 30s]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]

@@ -3,7 +3,7 @@
 
 import { isDefaultClass } from '../../proto/resources';
 import type {
-  ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
+  ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
   PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
@@ -320,6 +320,15 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const ref = b.spec.paramRef;
       const param = ref ? `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name ?? '*'}` : '<unset>';
       return { base: [b.spec.policyName, param, age(b.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  ControllerRevision: {
+    header: ['CONTROLLER', 'REVISION', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const r = obj as ControllerRevision;
+      const owner = r.metadata.ownerReferences?.find((o) => o.controller);
+      return { base: [owner ? `${owner.kind.toLowerCase()}.apps/${owner.name}` : '<none>', String(r.revision), age(r.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   LimitRange: {

@@ -1,16 +1,17 @@
 // berth rollout status|history|undo|pause|resume|restart deployment/NAME [-n NS]
 //   status [--timeout D] [--watch=false]   history [--revision N]   undo [--to-revision N]
-// Client-side as kubectl's: each reads the Deployment (and its ReplicaSets) and writes the
-// Deployment back with the resource version it read.
+// status, history, undo and restart also take daemonset/NAME and statefulset/NAME.
+// Client-side as kubectl's: each reads the object (and its ReplicaSets or ControllerRevisions)
+// and writes it back with the resource version it read.
 
-import type { DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet } from '../../proto/resources';
+import type { ControllerRevision, DaemonSet, Deployment, Pod, PodTemplateSpec, ReplicaSet, StatefulSet } from '../../proto/resources';
 import { durationFlag, intFlag, parseFlags } from '../common/args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
 import { CliError } from '../common/errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
-import { planUndo, revisions } from './rollout-history';
+import { planSetUndo, planUndo, revisions, setRevisions } from './rollout-history';
 import { daemonSetRolloutStatus, deploymentRolloutStatus, ReadyClock, rolloutWait, STABLE_FOR_MS, statefulSetRolloutStatus, type RolloutState } from './rollout-state';
 import type { Verb, VerbContext } from './types';
 import { updateWithRetry } from './update';
@@ -98,46 +99,66 @@ async function deploymentAndReplicaSets(ctx: VerbContext, namespace: string, nam
   return { d, replicaSets: items };
 }
 
+const SET_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
+
+/** A revision of any of the three kinds, as history prints it. */
+interface ShownRevision {
+  revision: number;
+  changeCause: string | undefined;
+  template: PodTemplateSpec;
+}
+
+/** The object and its revisions, oldest first: a Deployment's from its ReplicaSets, a set's from its ControllerRevisions. */
+async function historyOf(ctx: VerbContext, kind: string, namespace: string, name: string): Promise<{ object: Deployment | DaemonSet | StatefulSet; all: ShownRevision[] }> {
+  if (kind === 'Deployment') {
+    const { d, replicaSets } = await deploymentAndReplicaSets(ctx, namespace, name);
+    return { object: d, all: revisions(d, replicaSets).map((r) => ({ revision: r.revision, changeCause: r.changeCause, template: r.replicaSet.spec.template })) };
+  }
+  const object = await ctx.client.get<DaemonSet | StatefulSet>(kind, namespace, name);
+  const { items } = await ctx.client.list<ControllerRevision>('ControllerRevision', { namespace });
+  return { object, all: setRevisions(object, items) };
+}
+
 const history: Verb = async (ctx, argv) => {
   const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' } });
-  const name = target(positionals, 'history');
-  const { d, replicaSets } = await deploymentAndReplicaSets(ctx, values.namespace || 'default', name);
-  const all = revisions(d, replicaSets);
+  const { info, name } = singleTarget(positionals, 'berth rollout history deployment/NAME|daemonset/NAME|statefulset/NAME', SET_KINDS);
+  const { object, all } = await historyOf(ctx, info.kind, values.namespace || 'default', name);
   const wanted = intFlag('--revision', values.revision);
   if (wanted !== undefined && wanted > 0) {
     const r = all.find((x) => x.revision === wanted);
     if (!r) throw new CliError(`unable to find the specified revision`);
     const w = new DescribeWriter();
-    podTemplate(w, r.replicaSet.spec.template);
-    ctx.out(`${objectRef(d)} with revision #${wanted}\n${w.toString()}`);
+    podTemplate(w, r.template);
+    ctx.out(`${objectRef(object)} with revision #${wanted}\n${w.toString()}`);
     return 0;
   }
   if (all.length === 0) {
-    ctx.out(`No rollout history found in deployment "${name}"\n`);
+    ctx.out(`No rollout history found in ${info.kind.toLowerCase()} "${name}"\n`);
     return 0;
   }
   const w = new DescribeWriter();
   w.table(0, ['REVISION', 'CHANGE-CAUSE'], all.map((r) => [String(r.revision), r.changeCause ?? '<none>']));
-  ctx.out(`${objectRef(d)}\n${w.toString()}\n`);
+  ctx.out(`${objectRef(object)}\n${w.toString()}\n`);
   return 0;
 };
 
 const undo: Verb = async (ctx, argv) => {
   const { values, positionals } = parseFlags(argv, { namespace: { type: 'string', short: 'n' }, 'to-revision': { type: 'string' } });
-  const name = target(positionals, 'undo');
+  const { info, name } = singleTarget(positionals, 'berth rollout undo deployment/NAME|daemonset/NAME|statefulset/NAME', SET_KINDS);
   const namespace = values.namespace || 'default';
   const toRevision = intFlag('--to-revision', values['to-revision']) ?? 0;
-  const { replicaSets } = await deploymentAndReplicaSets(ctx, namespace, name);
+  const replicaSets = info.kind === 'Deployment' ? (await deploymentAndReplicaSets(ctx, namespace, name)).replicaSets : [];
+  const controllerRevisions = info.kind === 'Deployment' ? [] : (await ctx.client.list<ControllerRevision>('ControllerRevision', { namespace })).items;
   let skipped: number | undefined;
-  const { object } = await updateWithRetry<Deployment>(ctx.client, 'Deployment', namespace, name, (d) => {
-    const plan = planUndo(d, replicaSets, toRevision);
+  const { object } = await updateWithRetry<Deployment | DaemonSet | StatefulSet>(ctx.client, info.kind, namespace, name, (o) => {
+    const plan = o.kind === 'Deployment' ? planUndo(o, replicaSets, toRevision) : planSetUndo(o, controllerRevisions, toRevision);
     if (plan.type === 'error') throw new CliError(plan.message);
     if (plan.type === 'skip') {
       skipped = plan.revision;
       return undefined;
     }
-    d.spec.template = plan.template;
-    return d;
+    o.spec.template = plan.template;
+    return o;
   });
   ctx.out(skipped !== undefined
     ? `${objectRef(object)} skipped rollback (current template already matches revision ${skipped})\n`

@@ -3,7 +3,7 @@
 // so each kind is listed and watched once.
 
 import type {
-  CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
+  ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import type { Registry } from '../objects';
@@ -28,6 +28,7 @@ export interface Caches {
   endpointSlices: Informer<EndpointSlice>;
   disruptionBudgets: Informer<PodDisruptionBudget>;
   resourceQuotas: Informer<ResourceQuota>;
+  controllerRevisions: Informer<ControllerRevision>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -51,6 +52,7 @@ export function newCaches(registry: Registry): Caches {
     endpointSlices: new Informer<EndpointSlice>(registry, 'EndpointSlice'),
     disruptionBudgets: new Informer<PodDisruptionBudget>(registry, 'PodDisruptionBudget'),
     resourceQuotas: new Informer<ResourceQuota>(registry, 'ResourceQuota'),
+    controllerRevisions: new Informer<ControllerRevision>(registry, 'ControllerRevision'),
   };
 }
 

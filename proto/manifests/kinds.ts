@@ -10,6 +10,7 @@ const NOT_APPLIABLE: Record<string, string> = {
   Node: 'nodes are registered by their agents',
   Lease: 'leases are the heartbeats that agents renew',
   Event: 'events are recorded by the controller and the agents',
+  ControllerRevision: 'controller revisions are recorded by the DaemonSet and StatefulSet controllers',
 };
 
 export type KindCheck = { ok: true; kind: AppliableKind } | { ok: false; issues: FieldIssue[] };

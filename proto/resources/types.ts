@@ -809,6 +809,21 @@ export interface ValidatingAdmissionPolicyBinding {
   };
 }
 
+// --- apps/v1 ControllerRevision ---
+
+/**
+ * One version of a DaemonSet's or StatefulSet's pod template, kept by its controller for
+ * `rollout history` and `rollout undo`: named <set>-<hash>, owned by the set, numbered in the
+ * order the versions were rolled out (a version rolled out again gets the next number).
+ */
+export interface ControllerRevision {
+  apiVersion: 'apps/v1';
+  kind: 'ControllerRevision';
+  metadata: ObjectMeta;
+  data: { spec: { template: PodTemplateSpec } };
+  revision: number;
+}
+
 // --- policy/v1 PodDisruptionBudget ---
 
 /**
@@ -1243,7 +1258,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1272,6 +1287,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
   { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', aliases: ['limitrange', 'limits'], namespaced: true },
   { kind: 'ResourceQuota', apiVersion: 'v1', plural: 'resourcequotas', aliases: ['resourcequota', 'quota'], namespaced: true },
+  { kind: 'ControllerRevision', apiVersion: 'apps/v1', plural: 'controllerrevisions', aliases: ['controllerrevision'], namespaced: true },
   { kind: 'ValidatingAdmissionPolicy', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', aliases: ['validatingadmissionpolicy', 'vap'], namespaced: false },
   { kind: 'ValidatingAdmissionPolicyBinding', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', aliases: ['validatingadmissionpolicybinding', 'vapb'], namespaced: false },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },

@@ -1,6 +1,7 @@
 // A DaemonSet following its nodes, on real agents: a pod on the first node, one more when a second
 // agent joins, none left for it once that node leaves the cluster (its agent stopped, the node
-// deleted); rollout status and get ds as kubectl's; a template change rolls out node by node.
+// deleted); rollout status and get ds as kubectl's; a template change rolls out node by node;
+// rollout history and undo from the ControllerRevisions.
 
 import * as path from 'node:path';
 import t from 'tap';
@@ -51,6 +52,20 @@ t.test('a DaemonSet follows a node joining and leaving', async (t) => {
   t.equal(rolledAgain.status, 0, rolledAgain.stderr);
   const pods = (JSON.parse(berth(['get', 'pods', '-l', 'app=node-agent', '-o', 'json']).stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
   t.same(pods.map((p) => berth(['logs', p.metadata.name!]).stdout).sort(), ['v2\n', 'v2\n'], 'both nodes run the new template');
+
+  // History and undo, from the ControllerRevisions the controller keeps.
+  t.match(berth(['rollout', 'history', 'daemonset/node-agent']).stdout, /^daemonset\.apps\/node-agent\nREVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/);
+  t.match(berth(['rollout', 'history', 'daemonset/node-agent', '--revision=1']).stdout, /with revision #1\n[^]*echo v1/);
+  t.equal(berth(['rollout', 'undo', 'daemonset/node-agent']).stdout, 'daemonset.apps/node-agent rolled back\n');
+  t.equal(berth(['rollout', 'status', 'daemonset/node-agent', '--timeout=90s']).status, 0);
+  await eventually('v1 again on both nodes', () => {
+    const now = (JSON.parse(berth(['get', 'pods', '-l', 'app=node-agent', '-o', 'json']).stdout) as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+    const logs = now.map((p) => berth(['logs', p.metadata.name!]).stdout).sort();
+    return logs.length === 2 && logs.every((l) => l === 'v1\n') ? logs : undefined;
+  }, 90_000, 300);
+  t.match(berth(['rollout', 'history', 'daemonset/node-agent']).stdout, /\nREVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n/, 'the template rolled out again is revision 3');
+  t.match(berth(['rollout', 'undo', 'daemonset/node-agent', '--to-revision=3']).stdout, /skipped rollback \(current template already matches revision 3\)/);
+  t.match(berth(['get', 'controllerrevisions']).stdout, /^NAME\s+CONTROLLER\s+REVISION\s+AGE\nnode-agent-[a-z0-9]+\s+daemonset\.apps\/node-agent\s+[23]\s/);
 
   // The node leaves: its agent stops and the node is deleted.
   await second.stop();

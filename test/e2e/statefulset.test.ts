@@ -57,6 +57,7 @@ t.test('a StatefulSet keeps its pods\' names, nodes and data', async (t) => {
   const rolled = berth(['rollout', 'status', 'statefulset/web', '--timeout=150s']);
   t.equal(rolled.status, 0, rolled.status === 0 ? 'rolled out' : `${rolled.stderr} ${berth(['describe', 'pods']).stdout}`);
   t.match(rolled.stdout, /statefulset rolling update complete 3 pods at revision web-[a-z0-9]+\.\.\.\n$/);
+  t.match(berth(['rollout', 'history', 'statefulset/web']).stdout, /^statefulset\.apps\/web\nREVISION\s+CHANGE-CAUSE\n1\s+<none>\n/, 'its first ControllerRevision');
   const made = pods().sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
   t.same(made.map((p) => p.metadata.name), ['web-0', 'web-1', 'web-2']);
   t.ok(made[0]!.metadata.creationTimestamp! <= made[1]!.metadata.creationTimestamp! && made[1]!.metadata.creationTimestamp! <= made[2]!.metadata.creationTimestamp!, 'made in order');

@@ -30,7 +30,7 @@ export const garbageCollectorLoop: ControlLoop = {
 
 async function collectGarbage(ctx: ControllerContext, written: WrittenRevisions): Promise<HandlerResult | void> {
   const objects: Resource[] = [...ctx.caches.deployments.list(), ...ctx.caches.replicaSets.list(), ...ctx.caches.jobs.list(), ...ctx.caches.daemonSets.list(), ...ctx.caches.cronJobs.list(),
-    ...ctx.caches.statefulSets.list(), ...ctx.caches.claims.list(), ...ctx.caches.pods.list()];
+    ...ctx.caches.statefulSets.list(), ...ctx.caches.claims.list(), ...ctx.caches.controllerRevisions.list(), ...ctx.caches.pods.list()];
   const { actions } = plan(objects);
   for (const action of actions) {
     // The cache may not have seen a just-created owner yet: confirm its absence with a live read.
@@ -38,7 +38,7 @@ async function collectGarbage(ctx: ControllerContext, written: WrittenRevisions)
     if (owner && owner.metadata.uid === action.owner.uid) continue;
     const caches: Record<string, unknown> = {
       Pod: ctx.caches.pods, ReplicaSet: ctx.caches.replicaSets, Job: ctx.caches.jobs, DaemonSet: ctx.caches.daemonSets, CronJob: ctx.caches.cronJobs, Deployment: ctx.caches.deployments,
-      StatefulSet: ctx.caches.statefulSets, PersistentVolumeClaim: ctx.caches.claims,
+      StatefulSet: ctx.caches.statefulSets, PersistentVolumeClaim: ctx.caches.claims, ControllerRevision: ctx.caches.controllerRevisions,
     };
     const cache = caches[action.kind] ?? ctx.caches.deployments;
     written.note(cache as never, await ctx.registry.delete(action.kind, action.object.namespace, action.object.name).catch(ignoreNotFound));
