@@ -24,7 +24,7 @@ export const GET_OPTIONS = {
 } as const;
 
 /** `get all`: the workload kinds, as kubectl's "all" category. */
-export const ALL_KINDS = ['Pod', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'];
+export const ALL_KINDS = ['Pod', 'ReplicationController', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'];
 
 export interface GetRequest {
   /** Kinds to list (no names given), in order. */

@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -146,6 +146,16 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const rs = obj as ReplicaSet;
       const s = rs.status ?? {};
       return { base: [String(rs.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rs.metadata.creationTimestamp, now)], wide: templateColumns(rs.spec) };
+    },
+  },
+  ReplicationController: {
+    header: ['DESIRED', 'CURRENT', 'READY', 'AGE'],
+    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
+    cells(obj, now) {
+      const rc = obj as ReplicationController;
+      const s = rc.status ?? {};
+      const selector = { matchLabels: rc.spec.selector ?? {} };
+      return { base: [String(rc.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rc.metadata.creationTimestamp, now)], wide: templateColumns({ ...rc.spec, selector }) };
     },
   },
   DaemonSet: {

@@ -1,7 +1,7 @@
-// berth scale deployment|replicaset|statefulset/NAME --replicas=N | deployment NAME --replicas=N [-n NS]
+// berth scale deployment|replicaset|statefulset|replicationcontroller/NAME --replicas=N | deployment NAME --replicas=N [-n NS]
 //            [--current-replicas=M]: "deployment.apps/web scaled".
 
-import type { Deployment, ReplicaSet, StatefulSet } from '../../proto/resources';
+import type { Deployment, ReplicaSet, ReplicationController, StatefulSet } from '../../proto/resources';
 import { intFlag, parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { objectRef, singleTarget } from './resource-names';
@@ -17,8 +17,8 @@ export const scale: Verb = async (ctx, argv) => {
   const replicas = intFlag('--replicas', values.replicas);
   if (replicas === undefined) throw new CliError('required flag(s) "replicas" not set (berth scale deployment/NAME --replicas=N)');
   const current = intFlag('--current-replicas', values['current-replicas']);
-  const target = singleTarget(positionals, 'berth scale deployment/NAME --replicas=N', ['Deployment', 'ReplicaSet', 'StatefulSet']);
-  const { object } = await updateWithRetry<Deployment | ReplicaSet | StatefulSet>(ctx.client, target.info.kind, values.namespace || 'default', target.name, (obj) => {
+  const target = singleTarget(positionals, 'berth scale deployment/NAME --replicas=N', ['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController']);
+  const { object } = await updateWithRetry<Deployment | ReplicaSet | StatefulSet | ReplicationController>(ctx.client, target.info.kind, values.namespace || 'default', target.name, (obj) => {
     const now = obj.spec.replicas ?? 1;
     if (current !== undefined && now !== current) throw new CliError(`Expected replicas to be ${current}, was ${now}`);
     if (now === replicas) return undefined;

@@ -16,6 +16,7 @@ export type Usage = Map<string, number>;
 
 const COUNTED_BY_NAME: Record<string, string> = {
   Pod: 'pods', Service: 'services', ConfigMap: 'configmaps', Secret: 'secrets', PersistentVolumeClaim: 'persistentvolumeclaims', ResourceQuota: 'resourcequotas',
+  ReplicationController: 'replicationcontrollers',
 };
 
 /** `count/deployments.apps`, `count/pods`: the object-count name of a kind. */

@@ -4,7 +4,7 @@
 
 import type {
   ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
-  PodDisruptionBudget, ResourceQuota, StatefulSet, StorageClass,
+  PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import type { Registry } from '../objects';
 import { Informer } from './informer';
@@ -29,6 +29,7 @@ export interface Caches {
   disruptionBudgets: Informer<PodDisruptionBudget>;
   resourceQuotas: Informer<ResourceQuota>;
   controllerRevisions: Informer<ControllerRevision>;
+  replicationControllers: Informer<ReplicationController>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -53,6 +54,7 @@ export function newCaches(registry: Registry): Caches {
     disruptionBudgets: new Informer<PodDisruptionBudget>(registry, 'PodDisruptionBudget'),
     resourceQuotas: new Informer<ResourceQuota>(registry, 'ResourceQuota'),
     controllerRevisions: new Informer<ControllerRevision>(registry, 'ControllerRevision'),
+    replicationControllers: new Informer<ReplicationController>(registry, 'ReplicationController'),
   };
 }
 

@@ -15,6 +15,7 @@ import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
 import type { PodNetworkOptions } from './nodeipam/plan';
 import { replicaSetLoop } from './replicaset/loop';
+import { replicationControllerLoop } from './replicaset/replication-controller-loop';
 import { resourceQuotaLoop } from './resourcequota/loop';
 import { runControllers, type RunningControllers } from './run-controller';
 import { schedulerLoop } from './scheduler/loop';
@@ -37,6 +38,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
   return runControllers(options.registry, options.clock, [
     deploymentLoop,
     replicaSetLoop,
+    replicationControllerLoop,
     jobLoop,
     daemonSetLoop,
     statefulSetLoop,

@@ -8,6 +8,7 @@ import namespace from '../../manifests/schemas/namespace.json';
 import pod from '../../manifests/schemas/pod.json';
 import deployment from '../../manifests/schemas/deployment.json';
 import replicaset from '../../manifests/schemas/replicaset.json';
+import replicationcontroller from '../../manifests/schemas/replicationcontroller.json';
 import serviceaccount from '../../manifests/schemas/serviceaccount.json';
 import role from '../../manifests/schemas/role.json';
 import clusterrole from '../../manifests/schemas/clusterrole.json';
@@ -32,14 +33,14 @@ import validatingadmissionpolicy from '../../manifests/schemas/validatingadmissi
 import validatingadmissionpolicybinding from '../../manifests/schemas/validatingadmissionpolicybinding.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'Service', 'EndpointSlice', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'Service', 'EndpointSlice', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
 export const EXPECTED_KEYWORD = 'x-expected';
 
 const SCHEMAS: Record<AppliableKind, object> = {
-  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, Service: service, EndpointSlice: endpointslice, ConfigMap: configmap, Secret: secret,
+  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, Service: service, EndpointSlice: endpointslice, ConfigMap: configmap, Secret: secret,
   PersistentVolumeClaim: persistentvolumeclaim, PersistentVolume: persistentvolume, StorageClass: storageclass, PriorityClass: priorityclass, PodDisruptionBudget: poddisruptionbudget, LimitRange: limitrange, ResourceQuota: resourcequota,
   ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ServiceAccount: serviceaccount,
   Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,

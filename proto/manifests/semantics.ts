@@ -4,7 +4,7 @@
 import {
   localhostProfileProblem,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { parseCpu, parseMemory } from '../resources/quantity';
@@ -21,6 +21,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'ReplicaSet':
     case 'DaemonSet':
       return workloadIssues(resource);
+    case 'ReplicationController':
+      return replicationControllerIssues(resource);
     case 'StatefulSet':
       return statefulSetIssues(resource);
     case 'PersistentVolumeClaim':
@@ -54,7 +56,7 @@ function issue(path: PathSegment[], message: string): FieldIssue {
 }
 
 /** A Deployment or ReplicaSet: its selector must select its own pods, which must keep running. */
-function workloadIssues(w: Deployment | ReplicaSet | DaemonSet | StatefulSet, claimNames: string[] = []): FieldIssue[] {
+function workloadIssues(w: Deployment | ReplicaSet | DaemonSet | StatefulSet | (Omit<ReplicationController, 'spec'> & { spec: ReplicaSet['spec'] }), claimNames: string[] = []): FieldIssue[] {
   const out: FieldIssue[] = [];
   const { selector, template } = w.spec;
   out.push(...selectorIssues(selector, ['spec', 'selector']));
@@ -396,6 +398,13 @@ function policyBindingIssues(binding: ValidatingAdmissionPolicyBinding): FieldIs
   if (actions.includes('Deny') && actions.includes('Warn')) out.push(issue(['spec', 'validationActions'], 'may not contain both "Deny" and "Warn"'));
   if (new Set(actions).size !== actions.length) out.push(issue(['spec', 'validationActions'], 'must not contain duplicates'));
   return out;
+}
+
+/** A ReplicationController as a ReplicaSet whose selector is a map, defaulting to the template's labels. */
+function replicationControllerIssues(rc: ReplicationController): FieldIssue[] {
+  const labels = rc.spec.template.metadata?.labels ?? {};
+  const selector = rc.spec.selector && Object.keys(rc.spec.selector).length > 0 ? rc.spec.selector : labels;
+  return workloadIssues({ ...rc, spec: { ...rc.spec, selector: { matchLabels: selector } } });
 }
 
 /** Kubernetes' LimitRange validation: min <= default request <= default limit <= max, per resource (its words). */

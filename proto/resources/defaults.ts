@@ -29,6 +29,14 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'ReplicaSet':
       defaultReplicaSet(out);
       break;
+    case 'ReplicationController':
+      // Kubernetes' defaults: the selector is the template's labels, one replica.
+      if (out.spec) {
+        out.spec.replicas ??= 1;
+        if (!out.spec.selector || Object.keys(out.spec.selector).length === 0) out.spec.selector = { ...out.spec.template?.metadata?.labels };
+        if (out.spec.template) defaultTemplate(out.spec.template);
+      }
+      break;
     case 'Job':
       defaultJob(out);
       break;

@@ -542,6 +542,20 @@ export interface ReplicaSet {
   status?: ReplicaSetStatus;
 }
 
+// --- v1 ReplicationController ---
+
+/**
+ * The ReplicaSet's predecessor, still in older manifests: the same controller, with an
+ * equality-only selector (a map) that defaults to the template's labels.
+ */
+export interface ReplicationController {
+  apiVersion: 'v1';
+  kind: 'ReplicationController';
+  metadata: ObjectMeta;
+  spec: { replicas?: number; selector?: Record<string, string>; template: PodTemplateSpec; minReadySeconds?: number };
+  status?: ReplicaSetStatus;
+}
+
 // --- apps/v1 DaemonSet ---
 
 export interface DaemonSetUpdateStrategy {
@@ -1258,7 +1272,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1277,6 +1291,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Pod', apiVersion: 'v1', plural: 'pods', aliases: ['pod', 'po'], namespaced: true },
   { kind: 'Deployment', apiVersion: 'apps/v1', plural: 'deployments', aliases: ['deployment', 'deploy'], namespaced: true },
   { kind: 'ReplicaSet', apiVersion: 'apps/v1', plural: 'replicasets', aliases: ['replicaset', 'rs'], namespaced: true },
+  { kind: 'ReplicationController', apiVersion: 'v1', plural: 'replicationcontrollers', aliases: ['replicationcontroller', 'rc'], namespaced: true },
   { kind: 'Job', apiVersion: 'batch/v1', plural: 'jobs', aliases: ['job'], namespaced: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', plural: 'cronjobs', aliases: ['cronjob', 'cj'], namespaced: true },
   { kind: 'DaemonSet', apiVersion: 'apps/v1', plural: 'daemonsets', aliases: ['daemonset', 'ds'], namespaced: true },

@@ -11,7 +11,7 @@ import { budgetStatus, type ScaleOf } from './plan';
 export const disruptionLoop: ControlLoop = {
   workers: 1,
   watch(caches, enqueue) {
-    watchNamespaceSummaries(caches.disruptionBudgets, [caches.pods, caches.replicaSets, caches.deployments, caches.statefulSets] as Informer[], enqueue);
+    watchNamespaceSummaries(caches.disruptionBudgets, [caches.pods, caches.replicaSets, caches.deployments, caches.statefulSets, caches.replicationControllers] as Informer[], enqueue);
   },
   async reconcile(ctx, key, written) {
     const [namespace, name] = splitKey(key);
@@ -41,6 +41,11 @@ function scaleFromCaches(ctx: ControllerContext): ScaleOf {
         if (d && d.metadata.uid === rsOwner.uid) return { owner: `Deployment/${rsOwner.uid}`, replicas: d.spec.replicas ?? 1 };
       }
       return { owner: `ReplicaSet/${ref.uid}`, replicas: rs.spec.replicas ?? 1 };
+    }
+    if (ref.kind === 'ReplicationController') {
+      const rc = caches.replicationControllers.get(namespace, ref.name);
+      if (!rc || rc.metadata.uid !== ref.uid) return noScale;
+      return { owner: `ReplicationController/${ref.uid}`, replicas: rc.spec.replicas ?? 1 };
     }
     if (ref.kind === 'StatefulSet') {
       const sts = caches.statefulSets.get(namespace, ref.name);

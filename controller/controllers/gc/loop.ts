@@ -23,6 +23,7 @@ export const garbageCollectorLoop: ControlLoop = {
     caches.daemonSets.onChange(onDelete);
     caches.cronJobs.onChange(onDelete);
     caches.statefulSets.onChange(onDelete);
+    caches.replicationControllers.onChange(onDelete);
   },
   initialKeys: [GC_KEY, EVENTS_KEY],
   reconcile: (ctx, key, written) => (key === EVENTS_KEY ? expireEvents(ctx) : collectGarbage(ctx, written)),
@@ -30,7 +31,7 @@ export const garbageCollectorLoop: ControlLoop = {
 
 async function collectGarbage(ctx: ControllerContext, written: WrittenRevisions): Promise<HandlerResult | void> {
   const objects: Resource[] = [...ctx.caches.deployments.list(), ...ctx.caches.replicaSets.list(), ...ctx.caches.jobs.list(), ...ctx.caches.daemonSets.list(), ...ctx.caches.cronJobs.list(),
-    ...ctx.caches.statefulSets.list(), ...ctx.caches.claims.list(), ...ctx.caches.controllerRevisions.list(), ...ctx.caches.pods.list()];
+    ...ctx.caches.statefulSets.list(), ...ctx.caches.replicationControllers.list(), ...ctx.caches.claims.list(), ...ctx.caches.controllerRevisions.list(), ...ctx.caches.pods.list()];
   const { actions } = plan(objects);
   for (const action of actions) {
     // The cache may not have seen a just-created owner yet: confirm its absence with a live read.
