@@ -143,19 +143,12 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     header: ['DESIRED', 'CURRENT', 'READY', 'AGE'],
     wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
     cells(obj, now) {
-      const rs = obj as ReplicaSet;
+      // A ReplicationController's map selector, printed as the matchLabels it stands for.
+      const rs = obj.kind === 'ReplicationController'
+        ? { ...(obj as ReplicationController), spec: { ...(obj as ReplicationController).spec, selector: { matchLabels: (obj as ReplicationController).spec.selector ?? {} } } }
+        : obj as ReplicaSet;
       const s = rs.status ?? {};
       return { base: [String(rs.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rs.metadata.creationTimestamp, now)], wide: templateColumns(rs.spec) };
-    },
-  },
-  ReplicationController: {
-    header: ['DESIRED', 'CURRENT', 'READY', 'AGE'],
-    wide: ['CONTAINERS', 'IMAGES', 'SELECTOR'],
-    cells(obj, now) {
-      const rc = obj as ReplicationController;
-      const s = rc.status ?? {};
-      const selector = { matchLabels: rc.spec.selector ?? {} };
-      return { base: [String(rc.spec.replicas ?? 1), n(s.replicas), n(s.readyReplicas), age(rc.metadata.creationTimestamp, now)], wide: templateColumns({ ...rc.spec, selector }) };
     },
   },
   DaemonSet: {
@@ -426,7 +419,7 @@ export function columnsFor(info: KindInfo, options: ColumnOptions): Columns {
       row: (obj, now) => [...(ns ? [obj.metadata.namespace ?? ''] : []), ...eventCells(obj as Event, now, options.wide), ...(labels ? [formatLabels(obj.metadata.labels)] : [])],
     };
   }
-  const k = KIND_COLUMNS[info.kind] ?? { header: ['AGE'], wide: [], cells: (obj: Resource, now: Date) => ({ base: [age(obj.metadata.creationTimestamp, now)], wide: [] }) };
+  const k = KIND_COLUMNS[info.kind === 'ReplicationController' ? 'ReplicaSet' : info.kind] ?? { header: ['AGE'], wide: [], cells: (obj: Resource, now: Date) => ({ base: [age(obj.metadata.creationTimestamp, now)], wide: [] }) };
   return {
     header: [...(ns ? ['NAMESPACE'] : []), 'NAME', ...k.header, ...(options.wide ? k.wide : []), ...(labels ? ['LABELS'] : [])],
     row(obj, now) {
