@@ -31,7 +31,7 @@ Container commands (docker's flags):
              [-p [IP:]HOST:CTR[/tcp|udp]] [-v HOST:CTR[:ro]] [--memory M] [--cpus N] [--pids-limit N]
              [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host]
              [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=true|false]]
-             [--privileged] IMAGE [CMD...]
+             [--privileged] [--pid host] [--ipc host] IMAGE [CMD...]
   start | stop [-t S] | restart | kill [-s SIG] | pause | unpause | rm [-f] CONTAINER...
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
   inspect | diff | wait | container prune | system df | system prune [-a]

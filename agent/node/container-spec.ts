@@ -134,6 +134,8 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...(node.extraHosts?.length ? { extraHosts: node.extraHosts } : {}),
     ...(container.workingDir ? { workdir: container.workingDir } : {}),
     network: netns === HOST_NETNS ? 'host' : `netns:${netns}`,
+    ...(pod.spec.hostPID ? { pidMode: 'host' as const } : {}),
+    ...(pod.spec.hostIPC ? { ipcMode: 'host' as const } : {}),
     ...runAs(pod, container),
     volumes: [
       ...(node.serviceAccountDir ? [{ source: node.serviceAccountDir, destination: SERVICE_ACCOUNT_MOUNT, readonly: true }] : []),

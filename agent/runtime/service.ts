@@ -47,6 +47,8 @@ export interface CreateRequest {
   ports?: PortMapping[];
   volumes?: VolumeMount[];
   network?: NetworkMode;
+  pidMode?: ContainerConfig['pidMode'];
+  ipcMode?: ContainerConfig['ipcMode'];
   limits?: ContainerConfig['limits'];
   restart?: RestartPolicy;
   autoRemove?: boolean;
@@ -219,6 +221,8 @@ export class ContainerService {
         ports: req.ports ?? [],
         volumes: req.volumes ?? [],
         network: req.network ?? 'bridge',
+        ...(req.pidMode ? { pidMode: req.pidMode } : {}),
+        ...(req.ipcMode ? { ipcMode: req.ipcMode } : {}),
         limits: req.limits ?? {},
         restart: req.restart ?? { name: 'no', maximumRetryCount: 0 },
         autoRemove: req.autoRemove ?? false,
@@ -361,6 +365,8 @@ export class ContainerService {
       etcFiles,
       volumes: c.volumes,
       netns: c.network === 'host' ? 'host' : netns,
+      ...(c.pidMode === 'host' ? { hostPid: true } : {}),
+      ...(c.ipcMode === 'host' ? { hostIpc: true } : {}),
       limits: c.limits,
       cgroupsPath: [this.o.cgroupParent, ...(c.cgroup ? [c.cgroup] : []), record.id].join('/'),
       nofile: this.o.nofile,

@@ -65,6 +65,10 @@ export interface SpecInput {
   volumes?: VolumeMount[];
   /** Network namespace to join; undefined: a fresh one (none); 'host': the host's. */
   netns?: string | 'host';
+  /** The host's PID namespace rather than a new one. */
+  hostPid?: boolean;
+  /** The host's IPC namespace and its /dev/shm rather than new ones. */
+  hostIpc?: boolean;
   limits?: { memoryBytes?: number; cpus?: number; pids?: number };
   cgroupsPath: string;
   /** RLIMIT_NOFILE, kept within the host's hard limit (raising it needs CAP_SYS_RESOURCE). */
@@ -160,7 +164,9 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const cwd = input.workdir || input.image.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new BerthError('invalid-argument', `the working directory "${cwd}" is invalid, it needs to be an absolute path`);
 
-  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: Array<{ type: string; path?: string }> = [
+    ...(input.hostPid ? [] : [{ type: 'pid' }]), ...(input.hostIpc ? [] : [{ type: 'ipc' }]), { type: 'uts' }, { type: 'mount' },
+  ];
   if (input.netns === undefined) namespaces.push({ type: 'network' });
   else if (input.netns !== 'host') namespaces.push({ type: 'network', path: input.netns });
 
@@ -208,7 +214,9 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: sysOptions([]) },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: sysOptions(['relatime']) },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864'] },
+      input.hostIpc
+        ? { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] }
+        : { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864'] },
       ...(['hosts', 'hostname', 'resolvConf'] as const).map((key) => ({
         destination: key === 'resolvConf' ? '/etc/resolv.conf' : `/etc/${key}`,
         type: 'bind',

@@ -65,6 +65,10 @@ export interface ContainerConfig {
   ports: PortMapping[];
   volumes: VolumeMount[];
   network: NetworkMode;
+  /** docker's --pid host / a pod's hostPID: the host's PID namespace; absent: one of its own. */
+  pidMode?: 'host';
+  /** docker's --ipc host / a pod's hostIPC: the host's IPC namespace and /dev/shm; absent: its own. */
+  ipcMode?: 'host';
   limits: { memoryBytes?: number; cpus?: number; pids?: number };
   restart: RestartPolicy;
   /** --rm: remove once it exits (and is not restarted). */

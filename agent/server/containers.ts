@@ -48,8 +48,17 @@ function createRequest(r: CreateContainerRequest__Output): CreateRequest {
     autoRemove: r.autoRemove,
     labels: r.labels,
     security: { ...parseSecurityOpts(r.securityOpt ?? []), ...(r.privileged ? { privileged: true } : {}) },
+    ...(namespaceMode('--pid', r.pid) ? { pidMode: 'host' as const } : {}),
+    ...(namespaceMode('--ipc', r.ipc) ? { ipcMode: 'host' as const } : {}),
     ...(r.securityOpt?.length ? { securityOpt: r.securityOpt } : {}),
   };
+}
+
+/** docker's --pid / --ipc: "host" (true), or the container's own ("" or absent: false). */
+function namespaceMode(flag: string, value: string | undefined): boolean {
+  if (!value) return false;
+  if (value === 'host') return true;
+  throw new BerthError('invalid-argument', `invalid ${flag} "${value}": berth supports only "host" (the host's namespace), or none for the container's own`);
 }
 
 function matches(c: ContainerRecord, filters: string[]): boolean {
@@ -108,6 +117,8 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
       // As docker: the options as given (a profile's JSON in place of its file), null when none.
       SecurityOpt: c.config.securityOpt ?? null,
       Privileged: Boolean(c.config.security?.privileged),
+      PidMode: c.config.pidMode ?? '',
+      IpcMode: c.config.ipcMode ?? 'private',
     },
     Config: {
       Image: c.config.image,

@@ -339,6 +339,10 @@ export interface PodSpec {
   hostAliases?: { ip: string; hostnames?: string[] }[];
   /** The host's network namespace (and name): the pod's address is the node's, its ports the host's (the privileged level only). */
   hostNetwork?: boolean;
+  /** The host's PID namespace: the containers see (and may signal) every process of the node (the privileged level only). */
+  hostPID?: boolean;
+  /** The host's IPC namespace and /dev/shm (the privileged level only). */
+  hostIPC?: boolean;
 }
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';

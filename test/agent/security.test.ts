@@ -106,6 +106,21 @@ t.test('--privileged: the agent\'s capabilities, no filter, /sys writable, the h
   t.same(hostResidue(agent), [], 'nothing left on the host');
 });
 
+t.test('--pid host and --ipc host: the host\'s namespaces; without them the container\'s own', async (t) => {
+  const { agent, ref, b } = await setup(t);
+  const ns = (kind: string) => fs.readlinkSync(`/proc/self/ns/${kind}`);
+  const shared = await b('run', '--rm', '--pid', 'host', '--ipc', 'host', ref, 'sh', '-c', 'busybox readlink /proc/self/ns/pid; busybox readlink /proc/self/ns/ipc');
+  t.equal(shared.status, 0, shared.stderr);
+  t.equal(shared.stdout, `${ns('pid')}\n${ns('ipc')}\n`, "the host's PID and IPC namespaces");
+  const own = await b('run', '--rm', ref, 'sh', '-c', 'busybox readlink /proc/self/ns/pid; busybox readlink /proc/self/ns/ipc');
+  t.not(own.stdout.split('\n')[0], ns('pid'));
+  t.not(own.stdout.split('\n')[1], ns('ipc'));
+  const bad = await b('run', '--rm', '--pid', 'container:x', ref, 'true');
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /invalid --pid "container:x": berth supports only "host"/);
+  t.same(hostResidue(agent), [], 'nothing left on the host');
+});
+
 t.test('bad --security-opt values fail before anything is made, naming the value', async (t) => {
   const { agent, ref, dir, b } = await setup(t);
   fs.writeFileSync(path.join(dir, 'broken.json'), '{"defaultAction": ');

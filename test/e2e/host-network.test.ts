@@ -1,4 +1,4 @@
-// A pod on the host's network, on a real agent: its containers share the agent's network namespace
+// A pod on the host's network and PID namespace, on a real agent: its containers share the agent's network namespace
 // (the same namespace inode as the agent's), its name is the node's, its address (podIP) the
 // node's, and a readiness probe reaches it there; the baseline level refuses such a pod.
 
@@ -19,16 +19,17 @@ kind: Pod
 metadata: {name: on-host, namespace: ${namespace}}
 spec:
   hostNetwork: true
+  hostPID: true
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
     image: ${image}
-    command: [sh, -c, "busybox readlink /proc/self/ns/net; busybox hostname; exec busybox nc -ll -p ${port} -e echo hi"]
+    command: [sh, -c, "busybox readlink /proc/self/ns/net; busybox hostname; busybox readlink /proc/self/ns/pid; exec busybox nc -ll -p ${port} -e echo hi"]
     readinessProbe: {tcpSocket: {port: ${port}}, periodSeconds: 1}
 `;
   const refused = berth(['apply', '-f', file('baseline.yaml', pod('default'))]);
   t.equal(refused.status, 1);
-  t.match(refused.stderr, /pods "on-host" is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true\)/);
+  t.match(refused.stderr, /pods "on-host" is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostNetwork=true, hostPID=true\)/);
 
   t.equal(berth(['apply', '-f', file('host.yaml', `apiVersion: v1
 kind: Namespace
@@ -45,11 +46,12 @@ ${pod('hostnet')}`)]).status, 0);
   t.equal(ready.status?.hostIP, nodeIp);
   const logs = await eventually('logs', () => {
     const out = berth(['logs', 'on-host', '-n', 'hostnet']).stdout;
-    return out.split('\n').length >= 3 ? out : undefined;
+    return out.split('\n').length >= 4 ? out : undefined;
   }, 30_000, 300);
-  const [netns, hostname] = logs.split('\n');
+  const [netns, hostname, pidns] = logs.split('\n');
   t.equal(netns, fs.readlinkSync(`/proc/${agent.pid}/ns/net`), "the agent's network namespace");
   t.equal(hostname, node.metadata.name, "the node's name");
+  t.equal(pidns, fs.readlinkSync(`/proc/${agent.pid}/ns/pid`), "hostPID: the agent's PID namespace");
   t.equal(berth(['delete', 'namespace', 'hostnet']).status, 0);
   await eventually('no containers left', () => agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
 });
