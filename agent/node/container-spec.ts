@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type CreateRequest, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+  KUBELET_RESTART_BACKOFF, type CreateRequest, type GroupLimits, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -53,6 +53,22 @@ export interface NodeSide {
   extraHosts?: string[];
   /** The node's name: a pod on the host's network has the host's name, as in Kubernetes. */
   nodeName?: string;
+}
+
+/**
+ * The limits of a pod's cgroup, which its containers share: the agent's pids limit for every pod
+ * (or the pod's own pids limit if lower), and the pod-level memory and CPU limits it has.
+ */
+export function podCgroupLimits(pod: Pod, agentPids: number | undefined): GroupLimits {
+  const limits = pod.spec.resources?.limits ?? {};
+  const where = `pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} spec.resources.limits`;
+  const own = limits.pids !== undefined ? parseMemory(limits.pids, `${where}.pids`) : undefined;
+  const pids = own === undefined ? agentPids : agentPids === undefined ? own : Math.min(own, agentPids);
+  return {
+    ...(pids !== undefined ? { pids } : {}),
+    ...(limits.memory !== undefined ? { memoryBytes: parseMemory(limits.memory, `${where}.memory`) } : {}),
+    ...(limits.cpu !== undefined ? { cpus: parseCpu(limits.cpu, `${where}.cpu`) / 1000 } : {}),
+  };
 }
 
 /** The netns a hostNetwork pod's attachment names: the host's own. */

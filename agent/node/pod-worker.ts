@@ -14,7 +14,7 @@ import { BerthError } from '../../proto/errors';
 import type { ContainerNetwork, NetworkAttachment } from '../network';
 import type { DnsSettings } from '../runtime';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
-import { createRequest, HOST_NETNS, publishedPorts, type NodeSide } from './container-spec';
+import { createRequest, HOST_NETNS, podCgroupLimits, publishedPorts, type NodeSide } from './container-spec';
 import type { StatusReport } from './controller-link';
 import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
@@ -329,7 +329,7 @@ export class PodWorker {
         }
         return;
       case 'create-pod-cgroup':
-        this.d.cgroups.ensure(cgroupName(this.ref), { ...(this.d.config.podPidsLimit !== undefined ? { pids: this.d.config.podPidsLimit } : {}) });
+        this.d.cgroups.ensure(cgroupName(this.ref), podCgroupLimits(pod, this.d.config.podPidsLimit));
         return;
       case 'remove-pod-cgroup':
         this.d.cgroups.remove(cgroupName(this.ref));

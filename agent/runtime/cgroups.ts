@@ -4,8 +4,8 @@
 // Lifecycle of a group: ensure (made, limits written; idempotent) -> containers created in it
 // (runc makes each container's own cgroup below it, in every hierarchy, and removes it on delete)
 // -> remove once no container is left (from every hierarchy runc made it in). On cgroup v1 the
-// limits go to the pids hierarchy; on v2 (one unified tree) the pids controller is enabled down
-// to the group first. Only the group's own directory is ever removed, never a container's.
+// limits go to the pids hierarchy (and memory's and cpu's, for a pod with pod-level limits); on v2
+// (one unified tree) the controllers are enabled down to the group first. Only the group's own directory is ever removed, never a container's.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,7 +14,14 @@ import { BerthError } from '../../proto/errors';
 export interface GroupLimits {
   /** The most tasks (processes and threads) the group may hold; undefined: no limit of its own. */
   pids?: number;
+  /** The most memory the group's containers may use together; undefined: no limit of its own. */
+  memoryBytes?: number;
+  /** The CPU time the group's containers may use together, in cores; undefined: no limit of its own. */
+  cpus?: number;
 }
+
+/** The CFS period a CPU limit is a quota of (the kubelet's and runc's 100 ms). */
+const CPU_PERIOD_US = 100_000;
 
 export interface CgroupGroupsOptions {
   /** Absolute cgroup under every hierarchy holding the agent's containers, e.g. /berth. */
@@ -68,12 +75,29 @@ export class CgroupGroups {
     }
   }
 
-  /** Make the group if missing and (re)write its limits. */
+  /** Make the group if missing and (re)write its limits (memory and CPU only when given). */
   ensure(name: string, limits: GroupLimits): void {
     const dir = this.pidsDir(checkGroupName(name));
-    if (this.unified) this.enablePids();
+    if (this.unified) this.enableControllers(['pids', ...(limits.memoryBytes !== undefined ? ['memory'] : []), ...(limits.cpus !== undefined ? ['cpu'] : [])]);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'pids.max'), limits.pids === undefined ? 'max' : String(limits.pids));
+    const quota = limits.cpus !== undefined ? Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US)) : undefined;
+    if (this.unified) {
+      if (limits.memoryBytes !== undefined) fs.writeFileSync(path.join(dir, 'memory.max'), String(limits.memoryBytes));
+      if (quota !== undefined) fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+      return;
+    }
+    if (limits.memoryBytes !== undefined) {
+      const memory = path.join(this.root, 'memory', this.parent, name);
+      fs.mkdirSync(memory, { recursive: true });
+      fs.writeFileSync(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    }
+    if (quota !== undefined) {
+      const cpu = path.join(this.root, 'cpu', this.parent, name);
+      fs.mkdirSync(cpu, { recursive: true });
+      fs.writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      fs.writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+    }
   }
 
   /** The group's pids limit as the kernel has it; undefined: none of its own (or no group). */
@@ -117,13 +141,14 @@ export class CgroupGroups {
   }
 
   /** v2: a controller works in a group only when every ancestor passes it down. */
-  private enablePids(): void {
+  private enableControllers(controllers: readonly string[]): void {
     const segments = this.parent.split('/').filter(Boolean);
     for (let i = 0; i <= segments.length; i++) {
       const dir = path.join(this.root, ...segments.slice(0, i));
       fs.mkdirSync(dir, { recursive: true });
       const control = path.join(dir, 'cgroup.subtree_control');
-      if (!(readTrimmed(control) ?? '').split(' ').includes('pids')) fs.writeFileSync(control, '+pids');
+      const enabled = (readTrimmed(control) ?? '').split(' ');
+      for (const c of controllers) if (!enabled.includes(c)) fs.writeFileSync(control, `+${c}`);
     }
   }
 }

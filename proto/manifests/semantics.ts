@@ -7,7 +7,8 @@ import {
   type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
-import { parseCpu, parseMemory } from '../resources/quantity';
+import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
+import { containersRequests } from '../resources/requests';
 import { celSyntaxError } from '../cel';
 import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
@@ -185,6 +186,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly st
   const hostPorts = new Map<string, PathSegment[]>();
   const podProfile = spec.securityContext?.seccompProfile;
   if (podProfile) out.push(...seccompProfileIssues(podProfile, [...at, 'securityContext', 'seccompProfile']));
+  if (spec.resources) out.push(...podResourceIssues(spec, at));
   out.push(...volumeIssues(spec, at));
   const firstOf = new Map<string, string>();
   (spec.initContainers ?? []).forEach((c, i) => {
@@ -405,6 +407,37 @@ function replicationControllerIssues(rc: ReplicationController): FieldIssue[] {
   const labels = rc.spec.template.metadata?.labels ?? {};
   const selector = rc.spec.selector && Object.keys(rc.spec.selector).length > 0 ? rc.spec.selector : labels;
   return workloadIssues({ ...rc, spec: { ...rc.spec, selector: { matchLabels: selector } } });
+}
+
+/**
+ * Pod-level resources (Kubernetes' rules and words): a request within its limit, at least what the
+ * containers ask together, and no container limit above the pod's.
+ */
+function podResourceIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { requests = {}, limits = {} } = spec.resources ?? {};
+  const aggregate = containersRequests({ apiVersion: 'v1', kind: 'Pod', metadata: {}, spec });
+  for (const r of ['cpu', 'memory'] as const) {
+    const parse = r === 'cpu' ? parseCpu : parseMemory;
+    const format = r === 'cpu' ? formatCpu : formatMemory;
+    const request = requests[r];
+    const limit = limits[r];
+    if (request !== undefined && limit !== undefined && parse(request) > parse(limit)) {
+      out.push(issue([...at, 'resources', 'requests', r], `must be less than or equal to ${r} limit of ${limit}`));
+    }
+    const asked = request ?? limit;
+    if (asked !== undefined && parse(asked) < aggregate[r]) {
+      out.push(issue([...at, 'resources', request !== undefined ? 'requests' : 'limits', r], `must be greater than or equal to aggregate container requests of ${format(aggregate[r])}`));
+    }
+    if (limit === undefined) continue;
+    for (const list of ['initContainers', 'containers'] as const) {
+      (spec[list] ?? []).forEach((c, i) => {
+        const own = c.resources?.limits?.[r];
+        if (own !== undefined && parse(own) > parse(limit)) out.push(issue([...at, list, i, 'resources', 'limits', r], `must be less than or equal to pod limit of ${limit}`));
+      });
+    }
+  }
+  return out;
 }
 
 /** Kubernetes' LimitRange validation: min <= default request <= default limit <= max, per resource (its words). */

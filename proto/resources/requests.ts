@@ -28,11 +28,26 @@ export function containerRequests(container: Container, where: string): Partial<
 }
 
 /**
- * What a pod needs room for, as Kubernetes counts it: its app containers' and sidecars' requests
- * added up, or, if more, what the largest init container asks beside the sidecars started before
- * it (init containers run one at a time). Throws on a bad quantity.
+ * What a pod needs room for, as Kubernetes counts it: its pod-level requests where it has them;
+ * else its app containers' and sidecars' requests added up, or, if more, what the largest init
+ * container asks beside the sidecars started before it (init containers run one at a time).
+ * Throws on a bad quantity.
  */
 export function podRequests(pod: Pod): ResourceAmounts {
+  const aggregate = containersRequests(pod);
+  // Pod-level requests (or, without them, pod-level limits) are what the pod asks for, resource by resource.
+  const level = pod.spec.resources;
+  const cpu = level?.requests?.cpu ?? level?.limits?.cpu;
+  const memory = level?.requests?.memory ?? level?.limits?.memory;
+  const where = `pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} spec.resources`;
+  return {
+    cpu: cpu !== undefined ? parseCpu(cpu, `${where}.requests.cpu`) : aggregate.cpu,
+    memory: memory !== undefined ? parseMemory(memory, `${where}.requests.memory`) : aggregate.memory,
+  };
+}
+
+/** What the pod's containers ask for together, as Kubernetes counts it (see podRequests). */
+export function containersRequests(pod: Pod): ResourceAmounts {
   const total = { cpu: 0, memory: 0 };
   pod.spec.containers.forEach((c, i) => {
     const r = containerRequests(c, containerPath(pod, i));

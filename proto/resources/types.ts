@@ -343,6 +343,11 @@ export interface PodSpec {
   hostPID?: boolean;
   /** The host's IPC namespace and /dev/shm (the privileged level only). */
   hostIPC?: boolean;
+  /**
+   * Pod-level resources: limits on the pod's cgroup, which its containers share (pids too), and
+   * requests that scheduling counts instead of the containers' sum (limits stand in for absent requests).
+   */
+  resources?: { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string; pids?: string | number } };
 }
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';

@@ -16,6 +16,12 @@ t.test('a pod requests the sum of its containers; a limit stands for a missing r
   });
 });
 
+t.test('pod-level resources: its requests count, resource by resource, its limits where it has no request', async (t) => {
+  const containers = [{ name: 'a', image: 'i', resources: { requests: { cpu: '250m', memory: '64Mi' } } }];
+  t.same(podRequests({ ...pod(containers), spec: { containers, resources: { requests: { cpu: '2' } } } }), { cpu: 2000, memory: 64 * 1024 * 1024 }, 'cpu from the pod, memory from its containers');
+  t.same(podRequests({ ...pod(containers), spec: { containers, resources: { limits: { memory: '1Gi' } } } }), { cpu: 250, memory: 1024 ** 3 }, 'a pod-level limit stands in for its request');
+});
+
 t.test('a node offers its allocatable; unreported is no limit, unreadable is nothing', async (t) => {
   const node = (allocatable: Record<string, string>): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { allocatable } });
   t.same(nodeAllocatable(node({ cpu: '4', memory: '8Gi', pods: '110' })), { cpu: 4000, memory: 8 * 1024 ** 3, pods: 110 });
