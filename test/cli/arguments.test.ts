@@ -149,7 +149,7 @@ t.test('get: kinds, names, KIND/NAME and their errors', async (t) => {
   t.same([r.namespace, r.output, r.allNamespaces], ['shop', 'wide', false]);
   t.same(getRequest(['deploy,rs', '-A']).kinds.map((k) => k.kind), ['Deployment', 'ReplicaSet']);
   t.same(getRequest(['-A', 'pods']).namespace, undefined);
-  t.same(getRequest(['all']).kinds.map((k) => k.kind), ['Pod', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'], 'all: what kubectl lists, Services included');
+  t.same(getRequest(['all']).kinds.map((k) => k.kind), ['Pod', 'ReplicationController', 'Service', 'DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'], 'all: what kubectl lists, Services included');
   t.same(getRequest(['deployment/web', 'pod/x']).targets.map((x) => `${x.info.kind}/${x.name}`), ['Deployment/web', 'Pod/x']);
   t.throws(() => getRequest([]), { message: /^you must specify the type of resource to get/ });
   t.throws(() => getRequest(['widgets']), { message: 'the server doesn\'t have a resource type "widgets"' });
