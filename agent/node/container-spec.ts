@@ -175,7 +175,9 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
 
 /** The ports of every container of the pod that ask for a host port: published on the pod's network. */
 export function publishedPorts(pod: Pod): PortMapping[] {
+  // On the host's network every container port is a host port (Kubernetes defaults hostPort to it).
+  const hostNetwork = pod.spec.hostNetwork === true;
   return pod.spec.containers.flatMap((c) => (c.ports ?? [])
-    .filter((p) => p.hostPort !== undefined && p.hostPort > 0)
-    .map((p) => ({ hostIp: '', hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp' })));
+    .filter((p) => hostNetwork || (p.hostPort !== undefined && p.hostPort > 0))
+    .map((p) => ({ hostIp: '', hostPort: p.hostPort || p.containerPort, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp' })));
 }

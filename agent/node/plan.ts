@@ -92,7 +92,7 @@ function planSync(input: PlanInput): Plan {
     for (const c of current.values()) {
       if (c.status === 'running' || c.status === 'restarting') actions.push({ type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'evicted' });
     }
-    if (actions.length === 0 && input.network.exists) actions.push({ type: 'detach-network' });
+    if (actions.length === 0 && input.network.exists && !pod.spec.hostNetwork) actions.push({ type: 'detach-network' });
     return done();
   }
 
@@ -103,7 +103,8 @@ function planSync(input: PlanInput): Plan {
     for (const c of current.values()) {
       if (c.status === 'running') actions.push({ type: 'stop-container', container: c.name, id: c.id, graceSeconds, reason: 'pod-completed' });
     }
-    if (actions.length === 0 && input.network.exists) actions.push({ type: 'detach-network' });
+    // A pod on the host's network has nothing of its own to give back.
+    if (actions.length === 0 && input.network.exists && !pod.spec.hostNetwork) actions.push({ type: 'detach-network' });
     return done();
   }
 

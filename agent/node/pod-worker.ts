@@ -464,7 +464,7 @@ export class PodWorker {
       keep.add(key);
       let message = this.messages.get(key);
       if (message === undefined) {
-        const fileMessage = await readMessageFile(this.d.volumes.podDir(this.ref.uid), c.name);
+        const fileMessage = await readMessageFile(this.d.volumes.podDir(this.ref.uid), c.name, c.lastExit?.finishedAt);
         const tail: string[] = [];
         if (fileMessage === '' && spec.terminationMessagePolicy === 'FallbackToLogsOnError' && (c.exitCode ?? 0) !== 0) {
           await this.d.containers.logs(c.id, { follow: false, tail: FALLBACK_LOG_LINES }, (line) => void tail.push(line.text)).catch(() => undefined);

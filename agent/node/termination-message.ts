@@ -3,7 +3,8 @@
 // writable by any user; once the container ends, what it wrote there (at most 4 KiB) is the
 // message of its terminated state. Under terminationMessagePolicy FallbackToLogsOnError, a
 // container that failed and wrote nothing gets the tail of its log instead (its last 80 lines, at
-// most 2 KiB). A restarted container writes into the same file: the message is its latest run's.
+// most 2 KiB). A container restarted by the runtime keeps its file: what is there counts for a run
+// only if the file changed after the run before it ended (an earlier run's message is not this one's).
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -24,18 +25,20 @@ export function messageFileOf(podDir: string, container: string): string {
 export async function prepareMessageFile(podDir: string, container: Container): Promise<{ source: string; destination: string; readonly: false }> {
   const file = messageFileOf(podDir, container.name);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, 'a');
-  await handle.close();
+  // Emptied: a container made again (its spec changed) starts without the old one's message.
+  await fs.writeFile(file, '');
   // Any user the container runs as may write its message (the kubelet makes it 0666 too).
   await fs.chmod(file, 0o666);
   return { source: file, destination: container.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH, readonly: false };
 }
 
-/** The file's message, cut to the kubelet's limit; '' when there is none. */
-export async function readMessageFile(podDir: string, container: string): Promise<string> {
+/** The file's message if written after `previousRunEnded` (when there was a run before), cut to the kubelet's limit; '' when there is none. */
+export async function readMessageFile(podDir: string, container: string, previousRunEnded?: string): Promise<string> {
   const handle = await fs.open(messageFileOf(podDir, container), 'r').catch(() => undefined);
   if (!handle) return '';
   try {
+    const since = previousRunEnded ? Date.parse(previousRunEnded) : NaN;
+    if (!Number.isNaN(since) && (await handle.stat()).mtimeMs <= since) return '';
     const buffer = Buffer.alloc(MAX_MESSAGE_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, MAX_MESSAGE_BYTES, 0);
     return buffer.subarray(0, bytesRead).toString('utf8');

@@ -62,8 +62,17 @@ export function usageOf(obj: Resource): Usage {
   return usage;
 }
 
-/** A pod's limits as its requests are counted: the containers' sum, or the largest init container's if more. */
+/** A pod's limits: its pod-level ones where it has them, else as its requests are counted (the containers' sum, or the largest init container's if more). */
 function podLimits(pod: Pod): { cpu: number; memory: number } {
+  const level = pod.spec.resources?.limits;
+  const aggregate = containersLimits(pod);
+  return {
+    cpu: level?.cpu !== undefined ? amountOf('cpu', level.cpu) : aggregate.cpu,
+    memory: level?.memory !== undefined ? amountOf('memory', level.memory) : aggregate.memory,
+  };
+}
+
+function containersLimits(pod: Pod): { cpu: number; memory: number } {
   const of = (c: Container, r: 'cpu' | 'memory') => (c.resources?.limits?.[r] !== undefined ? amountOf(r, c.resources.limits[r]!) : 0);
   const total = (r: 'cpu' | 'memory') => Math.max(
     pod.spec.containers.reduce((n, c) => n + of(c, r), 0) + (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').reduce((n, c) => n + of(c, r), 0),
@@ -112,7 +121,8 @@ export function quotaCounts(quota: ResourceQuota, obj: Resource): boolean {
 export function quotaUsed(quota: ResourceQuota, objects: readonly Resource[]): Usage {
   const used: Usage = new Map(Object.keys(quota.spec.hard ?? {}).map((k) => [k, 0]));
   for (const obj of objects) {
-    if (obj.metadata.namespace !== quota.metadata.namespace || obj.metadata.deletionTimestamp || !quotaCounts(quota, obj)) continue;
+    // An object being deleted still counts (a terminating pod still runs) until it is gone.
+    if (obj.metadata.namespace !== quota.metadata.namespace || !quotaCounts(quota, obj)) continue;
     for (const [name, n] of usageOf(obj)) if (used.has(name)) used.set(name, used.get(name)! + n);
   }
   return used;
@@ -140,9 +150,12 @@ export function chargeQuota(quota: ResourceQuota, used: Usage, obj: Resource, re
   const refuse = (why: string) => new BerthError('permission-denied', `${resource} "${obj.metadata.name ?? ''}" is forbidden: ${why}`);
   if (obj.kind === 'Pod') {
     const missing = new Map<string, string[]>();
+    const level = (obj as Pod).spec.resources;
     for (const key of hard.keys()) {
       const need = MUST_STATE[key];
       if (!need) continue;
+      // A pod-level value states it for all the pod's containers.
+      if (level?.[need[0]]?.[need[1]] !== undefined || (need[0] === 'requests' && level?.limits?.[need[1]] !== undefined)) continue;
       const label = `${need[0]}.${need[1]}`;
       for (const c of [...((obj as Pod).spec.initContainers ?? []), ...(obj as Pod).spec.containers]) {
         // A request left out beside a limit is that limit (the API's default).

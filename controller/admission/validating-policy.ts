@@ -45,6 +45,9 @@ export async function admitByPolicies(
 ): Promise<void> {
   const target = request.object ?? request.oldObject;
   if (!target || bindings.length === 0) return;
+  // The policies and their bindings are never subject to them, as in Kubernetes: a policy that
+  // refused every write would otherwise refuse its own repair.
+  if (target.kind === 'ValidatingAdmissionPolicy' || target.kind === 'ValidatingAdmissionPolicyBinding') return;
   const info = KINDS.find((k) => k.kind === target.kind);
   if (!info) return;
   const resource = { group: info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '', version: info.apiVersion.split('/').pop()!, resource: info.plural, namespaced: info.namespaced };
@@ -60,7 +63,9 @@ export async function admitByPolicies(
     if (policy.spec.paramKind && binding.spec.paramRef) {
       const found = await params(binding, policy, request);
       if (!found || found.length === 0) {
-        if ((binding.spec.paramRef.parameterNotFoundAction ?? 'Deny') === 'Deny') throw deny(undefined, 'failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction');
+        // Missing params under Deny are a configuration error, which failurePolicy decides.
+        const denies = (binding.spec.paramRef.parameterNotFoundAction ?? 'Deny') === 'Deny' && (policy.spec.failurePolicy ?? 'Fail') === 'Fail';
+        if (denies) throw deny(undefined, 'failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction');
         continue;
       }
       paramObjects = found;

@@ -1,7 +1,9 @@
 // The roles every cluster starts with, after Kubernetes' bootstrap policy: cluster-admin (anything),
 // and the user-facing admin, edit and view to bind per namespace or cluster-wide; and the binding
 // that makes the admin's group (system:masters) cluster-admin. Made once when missing: a user's
-// later changes to them are kept.
+// later changes to them are kept, unless a role still carries the bootstrapping label and not the
+// autoupdate "false" annotation: then its rules are brought up to this version's on start (as
+// Kubernetes reconciles its default roles), so that an upgrade's new kinds are readable.
 
 import { RBAC_API_VERSION, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../proto/resources';
 import type { Registry } from '../objects';
@@ -12,8 +14,9 @@ const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 
 const WORKLOADS = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'daemonsets', 'statefulsets', 'statefulsets/scale'];
 const viewRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'pods/log', 'pods/status', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status', 'services', 'services/status', 'endpoints', 'configmaps', 'persistentvolumeclaims'], verbs: READ },
-  { apiGroups: ['apps'], resources: [...WORKLOADS, 'deployments/status', 'replicasets/status', 'daemonsets/status', 'statefulsets/status'], verbs: READ },
+  { apiGroups: [''], resources: ['pods', 'pods/log', 'pods/status', 'events', 'serviceaccounts', 'namespaces', 'namespaces/status', 'services', 'services/status', 'endpoints', 'configmaps', 'persistentvolumeclaims',
+    'replicationcontrollers', 'replicationcontrollers/scale', 'replicationcontrollers/status', 'limitranges', 'resourcequotas', 'resourcequotas/status'], verbs: READ },
+  { apiGroups: ['apps'], resources: [...WORKLOADS, 'deployments/status', 'replicasets/status', 'daemonsets/status', 'statefulsets/status', 'controllerrevisions'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'jobs/status', 'cronjobs', 'cronjobs/status'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: READ },
@@ -21,7 +24,7 @@ const viewRules: PolicyRule[] = [
 // As Kubernetes' edit: everything view reads, written, and Secrets (which view may not read).
 const editRules: PolicyRule[] = [
   ...viewRules,
-  { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'configmaps', 'persistentvolumeclaims'], verbs: WRITE },
+  { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'configmaps', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale'], verbs: WRITE },
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
   { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
   { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
@@ -53,12 +56,27 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: readonly ClusterRoleBinding[] = [{
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
 }];
 
-/** Create each bootstrap role and binding that is missing (several controllers may race: the first wins). */
+/**
+ * Create each bootstrap role and binding that is missing (several controllers may race: the first
+ * wins); bring a bootstrap role's rules up to date unless the user took it over (label removed,
+ * or rbac.authorization.kubernetes.io/autoupdate: "false").
+ */
 export async function ensureBootstrapPolicy(registry: Registry): Promise<void> {
   for (const obj of [...BOOTSTRAP_CLUSTER_ROLES, ...BOOTSTRAP_CLUSTER_ROLE_BINDINGS]) {
-    if (await registry.tryGet(obj.kind, undefined, obj.metadata.name!)) continue;
+    const current = await registry.tryGet(obj.kind, undefined, obj.metadata.name!);
+    if (current) {
+      if (obj.kind === 'ClusterRole' && current.kind === 'ClusterRole' && reconciles(current) && JSON.stringify(current.rules) !== JSON.stringify(obj.rules)) {
+        await registry.update({ ...current, rules: structuredClone(obj.rules) }).catch((err: { code?: string }) => {
+          if (err.code !== 'conflict') throw err;
+        });
+      }
+      continue;
+    }
     await registry.create(structuredClone(obj)).catch((err: { code?: string }) => {
       if (err.code !== 'already-exists') throw err;
     });
   }
 }
+
+const reconciles = (role: ClusterRole): boolean =>
+  role.metadata.labels?.['kubernetes.io/bootstrapping'] === 'rbac-defaults' && role.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'false';

@@ -132,6 +132,23 @@ export async function writeStatus<T extends Resource & { status?: unknown }>(
     current.metadata.uid === object.metadata.uid ? { ...current, status } : undefined));
 }
 
+/**
+ * Write an object's status only if the object is still the version `object` is (its
+ * resourceVersion): for a status others write too (an eviction takes a budget's disruption, an
+ * admission charges a quota), where a status computed from an older view must not undo theirs.
+ * A conflict is no error: their write wakes the key again, and the next pass sees it.
+ */
+export async function writeStatusIfUnchanged<T extends Resource & { status?: unknown }>(
+  ctx: ControllerContext, cache: Informer<T>, written: WrittenRevisions, object: T, status: T['status'],
+): Promise<void> {
+  try {
+    written.note(cache, await ctx.registry.update<T>({ ...object, status }));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'conflict' && code !== 'not-found') throw err;
+  }
+}
+
 /** A plan's requeueAfterMs as the queue wants it. */
 export function requeueAfter(ms: number | undefined): HandlerResult | undefined {
   return ms !== undefined ? { requeueAfterMs: ms } : undefined;

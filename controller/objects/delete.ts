@@ -16,7 +16,7 @@ export async function deleteWithDependents(registry: Registry, kind: string, nam
       throw new BerthError('failed-precondition', `namespace "${name}" is kept by the system and cannot be deleted`);
     }
     // Every namespaced kind: workloads first (so that none makes pods again), pods, events last.
-    const first = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'Pod'];
+    const first = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'ReplicationController', 'Pod'];
     const rest = KINDS.filter((k) => k.namespaced && !first.includes(k.kind) && k.kind !== 'Event').map((k) => k.kind);
     for (const k of [...first, ...rest, 'Event']) {
       const { items } = await registry.list(k, { namespace: name });

@@ -82,16 +82,23 @@ export class Registry {
    * A create that fails afterwards leaves the charge until the quota controller recounts.
    */
   private async chargeQuotas(obj: Resource, plural: string): Promise<void> {
+    // Every quota is checked before any is charged (a refusal charges nothing); a charge that
+    // conflicts is tried again from a fresh read, the ones already made kept.
+    const charged = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       const { items } = await this.list<ResourceQuota>('ResourceQuota', { namespace: obj.metadata.namespace });
-      const counting = items.filter((q) => Object.keys(q.spec.hard ?? {}).length > 0 && quotaCounts(q, obj));
+      const counting = items.filter((q) => Object.keys(q.spec.hard ?? {}).length > 0 && quotaCounts(q, obj) && !charged.has(q.metadata.uid!));
+      const charges: ResourceQuota[] = [];
+      for (const quota of counting) {
+        const hard = Object.keys(quota.spec.hard!);
+        const recorded = quota.status?.used;
+        const used = recorded && hard.every((k) => k in recorded) ? amounts(recorded) : await this.liveQuotaUsage(quota);
+        charges.push({ ...quota, status: { hard: quota.spec.hard, used: asResourceList(chargeQuota(quota, used, obj, plural)) } });
+      }
       try {
-        for (const quota of counting) {
-          const hard = Object.keys(quota.spec.hard!);
-          const recorded = quota.status?.used;
-          const used = recorded && hard.every((k) => k in recorded) ? amounts(recorded) : await this.liveQuotaUsage(quota);
-          const after = chargeQuota(quota, used, obj, plural);
-          await this.update({ ...quota, status: { hard: quota.spec.hard, used: asResourceList(after) } });
+        for (const quota of charges) {
+          await this.update(quota);
+          charged.add(quota.metadata.uid!);
         }
         return;
       } catch (err) {
@@ -222,8 +229,7 @@ export class Registry {
     // A write of the status alone is the status subresource's, which policies on the kind do not cover.
     if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored)))) {
       try {
-        const namespace = info.namespaced ? await this.tryGet<Namespace>('Namespace', undefined, next.metadata.namespace!) : undefined;
-        await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored, ...(namespace ? { namespace } : {}) });
+        await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored });
       } catch (err) {
         await allocation?.undo();
         throw err;

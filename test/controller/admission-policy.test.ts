@@ -106,6 +106,13 @@ t.test('failurePolicy, Warn-only bindings, and a policy that does not parse', as
   await registry.delete('ConfigMap', 'default', 'free');
   t.equal(await registry.tryGet('ConfigMap', 'default', 'free'), undefined);
 
+  // A policy refusing every write does not lock itself in: policies and bindings are exempt.
+  await applyOne(registry, policy('deny-all', { matchConstraints: { resourceRules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['*'], resources: ['*'] }] }, validations: [{ expression: 'false', message: 'nothing goes' }] }));
+  await applyOne(registry, binding('deny-all', 'deny-all'));
+  await t.rejects(applyOne(registry, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'blocked' }, data: {} }), { message: /denied request: nothing goes/ });
+  await registry.delete('ValidatingAdmissionPolicyBinding', undefined, 'deny-all');
+  t.equal((await applyOne(registry, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'blocked' }, data: {} }))[0]!.action, 'created', 'the binding could be removed');
+
   await t.rejects(applyOne(registry, policy('broken', { validations: [{ expression: 'object.spec.replicas <' }] })), { message: /spec\.validations\[0\]\.expression: compilation failed: <input>:1:22: / });
   await t.rejects(applyOne(registry, binding('both', 'never', { validationActions: ['Deny', 'Warn'] })), { message: /spec\.validationActions: may not contain both "Deny" and "Warn"/ });
 });

@@ -37,7 +37,28 @@ t.test('the message a container leaves, from its file or its log', async (t) => 
   t.match(await terminated('fallback'), { exitCode: 2, message: 'first\nlast words' }, "the log's tail");
   const silent = await terminated('silent');
   t.equal(silent.message, undefined, 'File: no message when none was written');
-  t.equal(berth(['delete', 'pod', 'wrote', 'own-path', 'fallback', 'silent']).status, 0);
+  // A run that writes nothing after one that did: its message is not the earlier run's.
+  t.equal(berth(['apply', '-f', file('again.yaml', `apiVersion: v1
+kind: Pod
+metadata: {name: again}
+spec:
+  restartPolicy: OnFailure
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - name: main
+    image: ${image}
+    command: [sh, -c, "if [ ! -f /data/ran ]; then echo > /data/ran; echo first > /dev/termination-log; fi; exit 1"]
+    volumeMounts: [{name: data, mountPath: /data}]
+`)]).status, 0);
+  const first = await eventually('the first run ended', () => (JSON.parse(berth(['get', 'pod', 'again', '-o', 'json']).stdout) as Pod).status?.containerStatuses?.[0]?.lastState?.terminated, 60_000, 300);
+  t.equal(first.message, 'first\n');
+  const second = await eventually('the second run ended', () => {
+    const s = (JSON.parse(berth(['get', 'pod', 'again', '-o', 'json']).stdout) as Pod).status?.containerStatuses?.[0];
+    // Restarted once, and waiting again: the run that just ended is the second.
+    return (s?.restartCount ?? 0) >= 1 && s?.state?.waiting && s.lastState?.terminated ? s.lastState.terminated : undefined;
+  }, 60_000, 300);
+  t.equal(second.message, undefined, "the second run wrote nothing: no message, not the first run's");
+  t.equal(berth(['delete', 'pod', 'wrote', 'own-path', 'fallback', 'silent', 'again']).status, 0);
 });
 
 t.test('the fallback: only for a failure with nothing written; the last 80 lines, at most 2 KiB', async (t) => {

@@ -5,7 +5,7 @@
 import type { Pod } from '../../../proto/resources';
 import type { Informer } from '../../cache';
 import { controllerRef, sameJson } from '../meta';
-import { requeueAfter, splitKey, watchNamespaceSummaries, writeStatus, type ControlLoop, type ControllerContext } from '../run-controller';
+import { requeueAfter, splitKey, watchNamespaceSummaries, writeStatusIfUnchanged, type ControlLoop, type ControllerContext } from '../run-controller';
 import { budgetStatus, type ScaleOf } from './plan';
 
 export const disruptionLoop: ControlLoop = {
@@ -19,7 +19,8 @@ export const disruptionLoop: ControlLoop = {
     if (!pdb || pdb.metadata.deletionTimestamp) return;
     const pods = ctx.caches.pods.list((p) => p.metadata.namespace === namespace);
     const { status, requeueAfterMs } = budgetStatus(pdb, pods, scaleFromCaches(ctx), ctx.clock());
-    if (!sameJson(status, pdb.status)) await writeStatus(ctx, ctx.caches.disruptionBudgets, written, pdb, status);
+    // Conditional: an eviction may have taken a disruption since the cache's view.
+    if (!sameJson(status, pdb.status)) await writeStatusIfUnchanged(ctx, ctx.caches.disruptionBudgets, written, pdb, status);
     return requeueAfter(requeueAfterMs);
   },
 };
@@ -29,7 +30,7 @@ function scaleFromCaches(ctx: ControllerContext): ScaleOf {
   const { caches } = ctx;
   return (pod: Pod) => {
     const ref = controllerRef(pod);
-    if (!ref) return undefined;
+    if (!ref) return `found no controller ref for pod "${pod.metadata.name}"`;
     const namespace = pod.metadata.namespace;
     const noScale = `found no controllers for pod "${pod.metadata.name}"`;
     if (ref.kind === 'ReplicaSet') {

@@ -27,8 +27,8 @@ export function budgetPods(pdb: PodDisruptionBudget, pods: readonly Pod[]): Pod[
 
 /**
  * How many replicas a pod's owner wants, and who that owner is (one scale per owner, however many
- * of its pods the budget holds); undefined for a pod without a controller (it is left out, as
- * Kubernetes leaves unmanaged pods out); a string says why its controller has no scale.
+ * of its pods the budget holds); a string says why there is none (no controller, or one without
+ * a scale): then nothing may be disrupted, as in Kubernetes.
  */
 export type ScaleOf = (pod: Pod) => { owner: string; replicas: number } | string | undefined;
 

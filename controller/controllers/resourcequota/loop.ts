@@ -8,7 +8,7 @@ import type { ResourceQuota } from '../../../proto/resources';
 import type { Informer } from '../../cache';
 import { asResourceList } from '../../admission';
 import { sameJson } from '../meta';
-import { splitKey, watchNamespaceSummaries, writeStatus, type ControlLoop } from '../run-controller';
+import { splitKey, watchNamespaceSummaries, writeStatusIfUnchanged, type ControlLoop } from '../run-controller';
 
 const RECOUNT_MS = 15_000;
 
@@ -19,11 +19,13 @@ export const resourceQuotaLoop: ControlLoop = {
   },
   async reconcile(ctx, key, written) {
     const [namespace, name] = splitKey(key);
-    const quota = ctx.caches.resourceQuotas.get(namespace, name);
+    // The quota as stored, then its objects, then a write conditional on that version: a charge
+    // admission made meanwhile makes the write conflict (and the recount runs again).
+    const quota = await ctx.registry.tryGet<ResourceQuota>('ResourceQuota', namespace, name);
     if (!quota || quota.metadata.deletionTimestamp) return;
     const used = asResourceList(await ctx.registry.liveQuotaUsage(quota));
     const status: ResourceQuota['status'] = { hard: quota.spec.hard ?? {}, used };
-    if (!sameJson(status, quota.status)) await writeStatus(ctx, ctx.caches.resourceQuotas, written, quota, status);
+    if (!sameJson(status, quota.status)) await writeStatusIfUnchanged(ctx, ctx.caches.resourceQuotas, written, quota, status);
     return { requeueAfterMs: RECOUNT_MS };
   },
 };
