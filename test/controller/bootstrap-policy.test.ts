@@ -10,7 +10,7 @@ t.test('bootstrap roles: made, reconciled, left alone when taken over', async (t
   const registry = await openRegistry(t);
   await ensureBootstrapPolicy(registry);
   const view = await registry.get<ClusterRole>('ClusterRole', undefined, 'view');
-  t.ok(view.rules.some((r) => r.resources?.includes('resourcequotas')), 'view reads quotas');
+  t.ok(view.rules?.some((r) => r.resources?.includes('resourcequotas')), 'view reads quotas');
   // An older version's rules: brought up to date on the next start.
   await registry.update({ ...view, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] });
   await ensureBootstrapPolicy(registry);
