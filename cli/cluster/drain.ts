@@ -45,10 +45,11 @@ export function selectPodsToDrain(pods: readonly Pod[], flags: DrainFlags, daemo
     let blocked = false;
     if (owner?.kind === 'DaemonSet' && !finished) {
       if (!daemonSetExists(pod)) {
-        // An orphan: nothing would remake it, so only --force takes it.
-        if (flags.force) note(selection.warnings, 'deleting Pods whose DaemonSet is gone', pod);
+        // An orphan: nothing would remake it, so only --force takes it (kubectl's words: the lookup's error).
+        const gone = `daemonsets.apps "${owner.name}" not found`;
+        if (flags.force) note(selection.warnings, gone, pod);
         else {
-          note(selection.errors, 'cannot delete Pods whose DaemonSet is gone (use --force to override)', pod);
+          note(selection.errors, gone, pod);
           blocked = true;
         }
       } else {

@@ -2,7 +2,7 @@
 // their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
 import {
-  localhostProfileProblem,
+  localhostProfileProblem, withDefaults,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
@@ -42,7 +42,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'PodDisruptionBudget':
       return disruptionBudgetIssues(resource);
     case 'LimitRange':
-      return limitRangeIssues(resource);
+      // Checked as it will be stored: a default limit taken from max must still cover the default request.
+      return limitRangeIssues(withDefaults(resource));
     case 'ValidatingAdmissionPolicy':
       return admissionPolicyIssues(resource);
     case 'ValidatingAdmissionPolicyBinding':

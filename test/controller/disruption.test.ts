@@ -123,10 +123,10 @@ t.test('drain: which pods go, and what stops a drain', async (t) => {
     ['cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)', ['daemon']],
     ['cannot delete Pods that declare no controller (use --force to override)', ['bare']],
     ['cannot delete Pods with local storage (use --delete-emptydir-data to override)', ['scratch']],
-    ['cannot delete Pods whose DaemonSet is gone (use --force to override)', ['orphan']],
+    ['daemonsets.apps "owner" not found', ['orphan']],
   ]);
   const all = selectPodsToDrain(pods, { ignoreDaemonSets: true, deleteEmptyDirData: true, force: true }, exists);
   t.equal(all.errors.size, 0);
   t.same(all.pods.map((p) => p.metadata.name), ['web', 'bare', 'scratch', 'done', 'orphan'], 'the daemon pod stays');
-  t.same([...all.warnings.keys()], ['ignoring DaemonSet-managed Pods', 'deleting Pods that declare no controller', 'deleting Pods with local storage', 'deleting Pods whose DaemonSet is gone']);
+  t.same([...all.warnings.keys()], ['ignoring DaemonSet-managed Pods', 'deleting Pods that declare no controller', 'deleting Pods with local storage', 'daemonsets.apps "owner" not found']);
 });

@@ -36,6 +36,8 @@ t.test('LimitRange items are defaulted as Kubernetes does: the default limit fro
   t.same((made!.object as LimitRange).spec.limits[0], { type: 'Container', max: { memory: '1Gi' }, min: { memory: '500Mi' }, default: { memory: '1Gi' }, defaultRequest: { memory: '1Gi' } });
   await t.rejects(applyOne(registry, limitRange([{ type: 'Container', max: { cpu: '1' }, min: { cpu: '2' } }])), { message: /spec\.limits\[0\]\.min\.cpu: min value 2 is greater than max value 1/ });
   await t.rejects(applyOne(registry, limitRange([{ type: 'Pod', default: { cpu: '1' } }])), { message: /spec\.limits\[0\]\.default: may not be specified when `type` is 'Pod'/ });
+  await t.rejects(applyOne(registry, limitRange([{ type: 'Container', max: { cpu: '500m' }, defaultRequest: { cpu: '1' } }])),
+    { message: /spec\.limits\[0\]\.defaultRequest\.cpu: default request value 1 is greater than default limit value 500m/ }, 'checked with the default limit taken from max');
 });
 
 t.test('LimitRange bounds: each breach refused in Kubernetes\' words, nothing stored', async (t) => {
