@@ -10,6 +10,7 @@ import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
 import { containersRequests } from '../resources/requests';
 import { celSyntaxError } from '../cel';
+import { parseIndexes } from '../resources/indexes';
 import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
 
@@ -135,13 +136,29 @@ function jobIssues(job: Job, specAt: PathSegment[] = ['spec']): FieldIssue[] {
   if (job.spec.completionMode === 'Indexed' && job.spec.completions === undefined) {
     out.push(issue([...specAt, 'completions'], 'Required value: when completionMode is Indexed'));
   }
+  const indexedOnly = (field: 'backoffLimitPerIndex' | 'maxFailedIndexes' | 'successPolicy') => {
+    if (job.spec[field] !== undefined && job.spec.completionMode !== 'Indexed') out.push(issue([...specAt, field], 'requires indexed completion mode'));
+  };
+  indexedOnly('backoffLimitPerIndex');
+  indexedOnly('successPolicy');
+  if (job.spec.maxFailedIndexes !== undefined && job.spec.backoffLimitPerIndex === undefined) out.push(issue([...specAt, 'maxFailedIndexes'], 'cannot be set when backoffLimitPerIndex is not set'));
+  if (job.spec.maxFailedIndexes !== undefined && job.spec.completions !== undefined && job.spec.maxFailedIndexes > job.spec.completions) {
+    out.push(issue([...specAt, 'maxFailedIndexes'], 'must be less than or equal to completions'));
+  }
+  (job.spec.successPolicy?.rules ?? []).forEach((rule, i) => {
+    const at = [...specAt, 'successPolicy', 'rules', i];
+    if (rule.succeededIndexes === undefined && rule.succeededCount === undefined) out.push(issue(at, 'at least one of succeededCount or succeededIndexes must be specified'));
+    const outside = rule.succeededIndexes ? [...parseIndexes(rule.succeededIndexes)].find((n) => n >= (job.spec.completions ?? 0)) : undefined;
+    if (outside !== undefined) out.push(issue([...at, 'succeededIndexes'], `must be less than completions: index ${outside} is not`));
+    if (rule.succeededCount !== undefined && rule.succeededCount > (job.spec.completions ?? 0)) out.push(issue([...at, 'succeededCount'], 'must be less than or equal to completions'));
+  });
   if (job.spec.podFailurePolicy && restartPolicy !== undefined && restartPolicy !== 'Never') {
     out.push(issue(policyAt, 'only "Never" is supported when podFailurePolicy is specified'));
   }
   (job.spec.podFailurePolicy?.rules ?? []).forEach((rule, i) => {
     const at = [...specAt, 'podFailurePolicy', 'rules', i];
     if (!rule.onExitCodes === !rule.onPodConditions) out.push(issue(at, 'specify one of onExitCodes and onPodConditions, but not both'));
-    if (rule.action === 'FailIndex' && job.spec.completionMode !== 'Indexed') out.push(issue([...at, 'action'], 'FailIndex may only be used when completionMode is Indexed'));
+    if (rule.action === 'FailIndex' && job.spec.backoffLimitPerIndex === undefined) out.push(issue([...at, 'action'], 'requires the backoffLimitPerIndex to be set'));
     if (rule.onExitCodes?.operator === 'In' && rule.onExitCodes.values.includes(0)) out.push(issue([...at, 'onExitCodes', 'values'], 'must not be 0 for the In operator'));
   });
   if (selector) {

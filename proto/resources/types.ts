@@ -935,6 +935,12 @@ export interface JobSpec {
   ttlSecondsAfterFinished?: number;
   suspend?: boolean;
   podFailurePolicy?: { rules: PodFailurePolicyRule[] };
+  /** Indexed: failures tolerated per index (then the index fails, and the others go on); backoffLimit is not used then. */
+  backoffLimitPerIndex?: number;
+  /** With backoffLimitPerIndex: more failed indexes than this fail the Job at once. */
+  maxFailedIndexes?: number;
+  /** Indexed: the Job succeeds as soon as one rule holds (its indexes, or a count of them, succeeded). */
+  successPolicy?: { rules: Array<{ succeededIndexes?: string; succeededCount?: number }> };
   selector?: LabelSelector;
   manualSelector?: boolean;
   template: PodTemplateSpec;

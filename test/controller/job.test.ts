@@ -164,3 +164,41 @@ t.test('ttlSecondsAfterFinished deletes the finished Job', async (t) => {
   t.notOk(waiting.actions.some((a) => a.type === 'delete-job'));
   t.ok(plan(job({ ttlSecondsAfterFinished: 30 }, finished), [pod('Succeeded')], NOW, suffixes()).actions.some((a) => a.type === 'delete-job'));
 });
+
+t.test('backoffLimitPerIndex: an index fails alone past its own limit (or by a FailIndex rule); the others go on', async (t) => {
+  const spec = { completionMode: 'Indexed' as const, completions: 4, parallelism: 4, backoffLimitPerIndex: 1, backoffLimit: 0 };
+  // Index 1 failed once: within its limit, retried (after its back-off); the global backoffLimit of 0 does not apply.
+  const once = plan(job(spec, { startTime: iso(T0) }), [pod('Failed', { index: 1, finished: T0 }), pod('Running', { index: 0 }), pod('Running', { index: 2 }), pod('Running', { index: 3 })], NOW, suffixes());
+  t.notOk(condition(once, 'Failed'), 'not failed: per index');
+  t.same(creates(once).map((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index']), ['1']);
+  t.equal(status(once)?.failedIndexes, '');
+  // Twice: index 1 has failed for good, and is not run again; the rest run on.
+  const twice = plan(job(spec, { startTime: iso(T0) }), [pod('Failed', { index: 1 }), pod('Failed', { index: 1 }), pod('Running', { index: 0 }), pod('Running', { index: 2 }), pod('Running', { index: 3 })], NOW, suffixes());
+  t.equal(status(twice)?.failedIndexes, '1');
+  t.same(creates(twice), []);
+  t.notOk(condition(twice, 'Failed'));
+  // Every other index succeeds: the Job fails, for its failed index.
+  const settled = plan(job(spec, { startTime: iso(T0) }), [pod('Failed', { index: 1 }), pod('Failed', { index: 1 }), pod('Succeeded', { index: 0 }), pod('Succeeded', { index: 2 }), pod('Succeeded', { index: 3 })], NOW, suffixes());
+  t.match(condition(settled, 'Failed'), { status: 'True', reason: 'FailedIndexes', message: 'Job has failed indexes' });
+  t.equal(status(settled)?.completedIndexes, '0,2-3');
+  // maxFailedIndexes: more failed indexes fail the Job at once.
+  const many = plan(job({ ...spec, maxFailedIndexes: 0 }, { startTime: iso(T0) }), [pod('Failed', { index: 1 }), pod('Failed', { index: 1 }), pod('Running', { index: 0 })], NOW, suffixes());
+  t.match(condition(many, 'Failed'), { reason: 'MaxFailedIndexesExceeded', message: 'Job has exceeded the specified maximal number of failed indexes' });
+  // A FailIndex rule fails the index at its first failure.
+  const rule = { podFailurePolicy: { rules: [{ action: 'FailIndex' as const, onExitCodes: { operator: 'In' as const, values: [42] } }] } };
+  const failIndex = plan(job({ ...spec, ...rule }, { startTime: iso(T0) }), [pod('Failed', { index: 2, exitCode: 42 }), pod('Running', { index: 0 }), pod('Running', { index: 1 }), pod('Running', { index: 3 })], NOW, suffixes());
+  t.equal(status(failIndex)?.failedIndexes, '2');
+  t.same(creates(failIndex), []);
+});
+
+t.test('successPolicy: the Job is done when a rule holds, its other pods stopped', async (t) => {
+  const spec = { completionMode: 'Indexed' as const, completions: 5, parallelism: 5 };
+  const leader = plan(job({ ...spec, successPolicy: { rules: [{ succeededIndexes: '0' }] } }, { startTime: iso(T0) }),
+    [pod('Succeeded', { index: 0 }), pod('Running', { index: 1 }), pod('Running', { index: 2 })], NOW, suffixes());
+  t.match(condition(leader, 'SuccessCriteriaMet'), { status: 'True', reason: 'SuccessPolicy', message: 'Matched rules at index 0' });
+  t.match(condition(leader, 'Complete'), { status: 'True', reason: 'SuccessPolicy' });
+  t.equal(deletes(leader).length, 2, 'the running pods stop');
+  const counted = { ...spec, successPolicy: { rules: [{ succeededIndexes: '0-3', succeededCount: 3 }, { succeededCount: 4 }] } };
+  t.notOk(condition(plan(job(counted, { startTime: iso(T0) }), [pod('Succeeded', { index: 0 }), pod('Succeeded', { index: 4 }), pod('Running', { index: 1 })], NOW, suffixes()), 'Complete'), '2 of 0-3, 2 in all: not yet');
+  t.match(condition(plan(job(counted, { startTime: iso(T0) }), [0, 1, 3].map((index) => pod('Succeeded', { index })), NOW, suffixes()), 'Complete'), { message: 'Matched rules at index 0' });
+});

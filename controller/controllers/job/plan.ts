@@ -4,6 +4,7 @@ import type { Condition, Container, Job, JobStatus, Pod, PodFailurePolicyRule } 
 import { getCondition, newCondition, setCondition } from '../conditions';
 import { controllerReferenceTo, eventFor, isControlledBy, refOf, sameJson, timeOf } from '../meta';
 import { isBeingDeleted, isReady, isTerminated } from '../pods';
+import { parseIndexes } from '../../../proto/resources/indexes';
 import {
   BURST_PODS, COMPLETION_INDEX_ANNOTATION, COMPLETION_INDEX_ENV, CONTROLLER_UID_LABELS, JOB_CONTROLLER, JOB_NAME_LABELS,
   POD_FAILURE_BACKOFF_MS, type JobAction, type JobPlan,
@@ -45,6 +46,22 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
   const restarts = spec.template.spec.restartPolicy === 'OnFailure' ? pods.reduce((n, p) => n + restartsOf(p), 0) : 0;
   const completions = spec.completions;
   const succeededIndexes = indexed ? new Set(succeededPods.map(indexOf).filter((i): i is number => i !== undefined && i < (completions ?? 0))) : new Set<number>();
+  // backoffLimitPerIndex: each index has its own failures; an index past them (or a FailIndex
+  // rule's) fails alone and is not run again, while the others go on.
+  const perIndex = indexed && spec.backoffLimitPerIndex !== undefined;
+  const failuresOf = new Map<number, Pod[]>();
+  if (perIndex) {
+    for (const pod of counted) {
+      const index = indexOf(pod);
+      if (index !== undefined && index < (completions ?? 0)) failuresOf.set(index, [...(failuresOf.get(index) ?? []), pod]);
+    }
+  }
+  const failedIndexes = new Set<number>();
+  for (const [index, failures] of failuresOf) {
+    if (succeededIndexes.has(index)) continue;
+    if (failures.length > spec.backoffLimitPerIndex! || failures.some((p) => matchRule(rules, p)?.rule.action === 'FailIndex')) failedIndexes.add(index);
+  }
+  const successRule = indexed ? matchedSuccessRule(spec.successPolicy?.rules ?? [], succeededIndexes) : undefined;
 
   let conditions = job.status?.conditions;
   let startTime = job.status?.startTime;
@@ -66,13 +83,25 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
         event('Normal', 'Resumed', 'Job resumed');
       }
       startTime ??= at;
-      const failure = jobFailure(job, failedPods, counted.length + restarts, rules, timeOf(startTime)!, now);
+      const settled = succeededIndexes.size + failedIndexes.size >= (completions ?? 0);
+      const failure = jobFailure(job, failedPods, perIndex ? undefined : counted.length + restarts, rules, timeOf(startTime)!, now)
+        ?? (perIndex && spec.maxFailedIndexes !== undefined && failedIndexes.size > spec.maxFailedIndexes
+          ? { reason: 'MaxFailedIndexesExceeded', message: 'Job has exceeded the specified maximal number of failed indexes' } : undefined)
+        ?? (indexed && settled && failedIndexes.size > 0 && !successRule ? { reason: 'FailedIndexes', message: 'Job has failed indexes' } : undefined);
       const complete = indexed
-        ? succeededIndexes.size >= (completions ?? 0)
+        ? successRule !== undefined || succeededIndexes.size >= (completions ?? 0)
         : completions !== undefined ? succeededPods.length >= completions : succeededPods.length > 0 && active.length === 0;
       if (failure) {
         conditions = setCondition(conditions, newCondition('Failed', 'True', failure.reason, failure.message, now));
         event('Warning', failure.reason, failure.message);
+        deletePods(active, 'job-finished');
+      } else if (complete && successRule !== undefined) {
+        // The success policy holds: the Job is done, whatever indexes have not run.
+        const message = `Matched rules at index ${successRule}`;
+        conditions = setCondition(conditions, newCondition('SuccessCriteriaMet', 'True', 'SuccessPolicy', message, now));
+        conditions = setCondition(conditions, newCondition('Complete', 'True', 'SuccessPolicy', message, now));
+        completionTime = at;
+        event('Normal', 'Completed', 'Job completed');
         deletePods(active, 'job-finished');
       } else if (complete) {
         conditions = setCondition(conditions, newCondition('Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods', now));
@@ -81,9 +110,11 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
         deletePods(active, 'job-finished');
       } else {
         if (spec.activeDeadlineSeconds !== undefined) requeue(timeOf(startTime)! + spec.activeDeadlineSeconds * 1000);
-        const backoffUntil = failureBackoffUntil(counted.length + restarts, failedPods);
+        const backoffUntil = perIndex ? undefined : failureBackoffUntil(counted.length + restarts, failedPods);
+        // Per index, each index waits out its own failures' back-off.
+        const indexBackoff = (index: number) => (perIndex ? failureBackoffUntil(failuresOf.get(index)?.length ?? 0, failuresOf.get(index) ?? []) : undefined);
         const creates = indexed
-          ? indexedCreates(job, active, succeededIndexes, now, backoffUntil, requeue)
+          ? indexedCreates(job, active, new Set([...succeededIndexes, ...failedIndexes]), now, backoffUntil, requeue, indexBackoff)
           : nonIndexedCreates(job, active.length, succeededPods.length, now, backoffUntil, requeue);
         if (creates.surplus > 0) deletePods(newestFirst(active).slice(0, creates.surplus), 'surplus');
         const taken = new Set(pods.map((p) => p.metadata.name));
@@ -110,6 +141,7 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
     succeeded: succeededPods.length,
     failed: failedPods.length,
     ...(indexed ? { completedIndexes: formatIndexes(succeededIndexes) } : {}),
+    ...(perIndex ? { failedIndexes: formatIndexes(failedIndexes) } : {}),
   };
   if (!sameJson(job.status ?? {}, status)) actions.push({ type: 'update-job-status', job: refOf(job), status });
 
@@ -126,15 +158,25 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
 
 export const createdMessage = (name: string) => `Created pod: ${name}`;
 
-/** Why the Job fails now, if it does: a FailJob rule, more failures than backoffLimit, or its deadline. */
-function jobFailure(job: Job, failed: readonly Pod[], failures: number, rules: readonly PodFailurePolicyRule[], startedAt: number, now: Date): { reason: string; message: string } | undefined {
+/** The first successPolicy rule that holds (its index in the list), if any. */
+function matchedSuccessRule(rules: NonNullable<Job['spec']['successPolicy']>['rules'], succeeded: ReadonlySet<number>): number | undefined {
+  const index = rules.findIndex((rule) => {
+    const among = rule.succeededIndexes !== undefined ? [...parseIndexes(rule.succeededIndexes)] : undefined;
+    const done = among ? among.filter((i) => succeeded.has(i)).length : succeeded.size;
+    return rule.succeededCount !== undefined ? done >= rule.succeededCount : among !== undefined && done === among.length;
+  });
+  return index < 0 ? undefined : index;
+}
+
+/** Why the Job fails now, if it does: a FailJob rule, more failures than backoffLimit (unless counted per index), or its deadline. */
+function jobFailure(job: Job, failed: readonly Pod[], failures: number | undefined, rules: readonly PodFailurePolicyRule[], startedAt: number, now: Date): { reason: string; message: string } | undefined {
   for (const pod of failed) {
     const match = matchRule(rules, pod);
     if (match?.rule.action === 'FailJob') {
       return { reason: 'PodFailurePolicy', message: `${match.what} for pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} ${match.how} matching FailJob rule at index ${match.index}` };
     }
   }
-  if (failures > (job.spec.backoffLimit ?? 6)) return { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+  if (failures !== undefined && failures > (job.spec.backoffLimit ?? 6)) return { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   const deadline = job.spec.activeDeadlineSeconds;
   if (deadline !== undefined && now.getTime() - startedAt >= deadline * 1000) return { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
   return undefined;
@@ -191,14 +233,16 @@ function nonIndexedCreates(job: Job, active: number, succeeded: number, now: Dat
   return { indexes: Array.from({ length: Math.max(0, wanted - active) }, () => undefined), surplus: 0, duplicates: [] };
 }
 
-function indexedCreates(job: Job, active: readonly Pod[], succeeded: ReadonlySet<number>, now: Date, backoffUntil: number | undefined, requeue: (at: number) => void): Creates {
+/** `done`: the indexes not to run again (succeeded, or failed for good); `indexBackoff`: an index's own back-off, if any. */
+function indexedCreates(job: Job, active: readonly Pod[], done: ReadonlySet<number>, now: Date, backoffUntil: number | undefined, requeue: (at: number) => void,
+  indexBackoff: (index: number) => number | undefined): Creates {
   const parallelism = job.spec.parallelism ?? 1;
   const completions = job.spec.completions ?? 0;
   const running = new Map<number, Pod>();
   const duplicates: Pod[] = [];
   for (const pod of [...active].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))) {
     const index = indexOf(pod);
-    if (index === undefined || index >= completions || succeeded.has(index) || running.has(index)) duplicates.push(pod);
+    if (index === undefined || index >= completions || done.has(index) || running.has(index)) duplicates.push(pod);
     else running.set(index, pod);
   }
   const room = parallelism - running.size;
@@ -208,7 +252,15 @@ function indexedCreates(job: Job, active: readonly Pod[], succeeded: ReadonlySet
     return { indexes: [], surplus: 0, duplicates };
   }
   const missing: number[] = [];
-  for (let i = 0; i < completions && missing.length < room; i++) if (!succeeded.has(i) && !running.has(i)) missing.push(i);
+  for (let i = 0; i < completions && missing.length < room; i++) {
+    if (done.has(i) || running.has(i)) continue;
+    const until = indexBackoff(i);
+    if (until !== undefined && now.getTime() < until) {
+      requeue(until);
+      continue;
+    }
+    missing.push(i);
+  }
   return { indexes: missing, surplus: 0, duplicates };
 }
 
