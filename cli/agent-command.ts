@@ -1,7 +1,7 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
 import {
-  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
+  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
 } from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
@@ -23,9 +23,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     token: { type: 'string' },
     'pod-pids-limit': { type: 'string' },
     'pod-restart-backoff': { type: 'string' },
+    'extended-resource': { type: 'string', multiple: true },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -49,6 +50,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values.token ?? process.env.BERTH_TOKEN ? { token: (values.token ?? process.env.BERTH_TOKEN)! } : {}),
         ...(values['pod-pids-limit'] !== undefined ? { podPidsLimit: parsePodPidsLimit(values['pod-pids-limit']) } : {}),
         ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
+        ...(values['extended-resource'] ? { extendedResources: Object.fromEntries(values['extended-resource'].map(parseExtendedResource)) } : {}),
       },
     } : {}),
   });

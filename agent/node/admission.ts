@@ -8,7 +8,7 @@
 //   NodeUnschedulable  the node is cordoned (spec.unschedulable): it starts no new pod. (The
 //                      kubelet leaves this to the scheduler; berth's agent refuses hand-bound
 //                      pods too, so that a cordon holds whoever binds.)
-//   OutOfpods, OutOfcpu, OutOfmemory
+//   OutOfpods, OutOfcpu, OutOfmemory, OutOf<extended resource>
 //                      the pod's requests do not fit allocatable minus what the node's admitted
 //                      pods request: "Node didn't have enough resource: cpu, requested: 500,
 //                      used: 1800, capacity: 2000" (cpu in millicores, memory in bytes)
@@ -17,7 +17,7 @@
 //                      container of the host, or held by a process of the host (portmap would
 //                      otherwise take its traffic away without a word)
 
-import { containerPath, containerRequests, nodeAllocatable, podRequests, type Node, type Pod } from '../../proto/resources';
+import { addAmounts, containerPath, containerRequests, nodeAllocatable, podRequests, shortExtended, type Node, type Pod, type ResourceAmounts } from '../../proto/resources';
 import type { PortMapping } from '../network';
 import { publishedPorts } from './container-spec';
 import { podKey, podRef } from './naming';
@@ -46,17 +46,15 @@ export function admitPod(input: AdmissionInput): Rejection | undefined {
   if (node.spec?.unschedulable && !daemon) return predicate('NodeUnschedulable', 'node(s) were unschedulable');
 
   const allocatable = nodeAllocatable(node);
-  const used = { cpu: 0, memory: 0 };
-  for (const other of admitted) {
-    const r = requestsOrNothing(other);
-    used.cpu += r.cpu;
-    used.memory += r.memory;
-  }
+  let used: ResourceAmounts = { cpu: 0, memory: 0 };
+  for (const other of admitted) used = addAmounts(used, requestsOrNothing(other));
   if (admitted.length + 1 > allocatable.pods) return insufficient('pods', 1, admitted.length, allocatable.pods);
   // An unreadable quantity cannot be: the schema refused it. Counted as nothing rather than thrown.
   const request = requestsOrNothing(pod);
   if (request.cpu > 0 && request.cpu > allocatable.cpu - used.cpu) return insufficient('cpu', request.cpu, used.cpu, allocatable.cpu);
   if (request.memory > 0 && request.memory > allocatable.memory - used.memory) return insufficient('memory', request.memory, used.memory, allocatable.memory);
+  const short = shortExtended(request, allocatable, used)[0];
+  if (short) return insufficient(short, request.extended![short]!, used.extended?.[short] ?? 0, allocatable.extended?.[short] ?? 0);
 
   const labels = node.metadata.labels ?? {};
   if (Object.entries(pod.spec.nodeSelector ?? {}).some(([k, v]) => labels[k] !== v)) {
@@ -77,14 +75,14 @@ function predicate(name: string, reason: string): Rejection {
   return { reason: name, message: `Predicate ${name} failed: ${reason}` };
 }
 
-function insufficient(resource: 'pods' | 'cpu' | 'memory', requested: number, used: number, capacity: number): Rejection {
+function insufficient(resource: string, requested: number, used: number, capacity: number): Rejection {
   return {
     reason: `OutOf${resource}`,
     message: `Node didn't have enough resource: ${resource}, requested: ${requested}, used: ${used}, capacity: ${capacity}`,
   };
 }
 
-function requestsOrNothing(pod: Pod): { cpu: number; memory: number } {
+function requestsOrNothing(pod: Pod): ResourceAmounts {
   try {
     return podRequests(pod);
   } catch {

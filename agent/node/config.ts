@@ -13,6 +13,18 @@ const bad = (message: string) => new BerthError('invalid-argument', message);
 const LABEL_KEY = /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
+/** --extended-resource example.com/dongle=4: a domain-qualified name (not kubernetes.io's) and a whole count. */
+export function parseExtendedResource(value: string): [string, number] {
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? value : value.slice(0, eq);
+  const count = eq < 0 ? '' : value.slice(eq + 1);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name) || name.startsWith('kubernetes.io/')) {
+    throw bad(`invalid --extended-resource "${value}": expected DOMAIN/NAME=COUNT, such as example.com/dongle=4 (not in kubernetes.io)`);
+  }
+  if (!/^\d+$/.test(count)) throw bad(`invalid --extended-resource "${value}": the count must be a whole number`);
+  return [name, Number(count)];
+}
+
 /** --labels k=v,k2=v2 */
 export function parseLabels(value: string): Record<string, string> {
   const labels: Record<string, string> = {};
@@ -92,6 +104,7 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
     controller: checkController(options.controller),
     nodeName,
     labels: { ...options.labels },
+    extendedResources: { ...options.extendedResources },
     nodeIp,
     hostname,
     podPidsLimit: pids === -1 ? undefined : pids,

@@ -25,8 +25,9 @@ export interface HostFacts {
   agentVersion: string;
 }
 
-export function nodeDocument(config: Pick<NodeConfig, 'nodeName' | 'labels' | 'nodeIp' | 'hostname'>, facts: HostFacts): Node {
-  const capacity = { cpu: String(facts.cpus), memory: formatKibibytes(facts.memoryBytes), pods: MAX_PODS };
+export function nodeDocument(config: Pick<NodeConfig, 'nodeName' | 'labels' | 'nodeIp' | 'hostname'> & { extendedResources?: Record<string, number> }, facts: HostFacts): Node {
+  const extended = Object.fromEntries(Object.entries(config.extendedResources ?? {}).map(([k, v]) => [k, String(v)]));
+  const capacity = { cpu: String(facts.cpus), memory: formatKibibytes(facts.memoryBytes), pods: MAX_PODS, ...extended };
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -42,6 +42,8 @@ export interface NodeOptions {
   podRestartBackoff?: { initialMs: number; maxMs: number };
   /** Where Localhost seccomp profiles live (the composition root passes <data root>/seccomp). */
   seccompRoot?: string;
+  /** --extended-resource NAME=COUNT: extended resources the node offers (a GPU, a dongle), advertised on its Node. */
+  extendedResources?: Record<string, number>;
 }
 
 /** NodeOptions validated and defaulted once. */
@@ -55,6 +57,7 @@ export interface NodeConfig {
   podPidsLimit: number | undefined;
   restartBackoff: RestartBackoff;
   seccompRoot: string;
+  extendedResources: Record<string, number>;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */

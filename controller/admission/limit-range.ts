@@ -21,8 +21,8 @@ export function applyLimitRanges(pod: Pod, ranges: readonly LimitRange[]): Pod {
   const set: string[] = [];
   const withDefaults = (c: Container): Container => {
     if (containerItems.length === 0) return c;
-    const requests: Record<string, string> = { ...c.resources?.requests };
-    const limits: Record<string, string> = { ...c.resources?.limits };
+    const requests = { ...c.resources?.requests } as Record<string, string>;
+    const limits = { ...c.resources?.limits } as Record<string, string>;
     const setRequests: string[] = [];
     const setLimits: string[] = [];
     for (const r of CONTAINER_RESOURCES) {
@@ -51,7 +51,7 @@ export function applyLimitRanges(pod: Pod, ranges: readonly LimitRange[]): Pod {
   for (const item of items) {
     if (item.type === 'Container') {
       for (const c of [...(out.spec.initContainers ?? []), ...out.spec.containers]) {
-        problems.push(...boundProblems(item, 'Container', c.resources?.requests ?? {}, c.resources?.limits ?? {}));
+        problems.push(...boundProblems(item, 'Container', (c.resources?.requests ?? {}) as ResourceList, (c.resources?.limits ?? {}) as ResourceList));
       }
     } else if (item.type === 'Pod') {
       problems.push(...boundProblems(item, 'Pod', podTotal(out, 'requests'), podTotal(out, 'limits')));

@@ -2,7 +2,7 @@
 // their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
 import {
-  localhostProfileProblem, withDefaults,
+  isExtendedResource, localhostProfileProblem, withDefaults,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
@@ -309,6 +309,15 @@ function containerIssues(c: Container, at: PathSegment[]): FieldIssue[] {
     else portNames.set(p.name, j);
   });
   if (c.terminationMessagePath?.split('/').includes('..')) out.push(issue([...at, 'terminationMessagePath'], "must not contain '..'"));
+  // Extended resources are never overcommitted: a limit, and a request (if any) equal to it.
+  const requests = c.resources?.requests ?? {};
+  const limits = c.resources?.limits ?? {};
+  for (const name of new Set([...Object.keys(requests), ...Object.keys(limits)].filter(isExtendedResource))) {
+    if (limits[name] === undefined) out.push(issue([...at, 'resources', 'limits'], `Limit must be set for non overcommitable resources (${name})`));
+    else if (requests[name] !== undefined && Number(requests[name]) !== Number(limits[name])) {
+      out.push(issue([...at, 'resources', 'requests', name], `must be equal to ${name} limit of ${limits[name]}`));
+    }
+  }
   for (const hook of ['postStart', 'preStop'] as const) {
     const handler = c.lifecycle?.[hook];
     if (handler) out.push(...hookIssues(handler, [...at, 'lifecycle', hook], portNames));

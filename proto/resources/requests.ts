@@ -11,6 +11,56 @@ export interface ResourceAmounts {
   cpu: number;
   /** Bytes. */
   memory: number;
+  /** Extended resources ("example.com/dongle", "nvidia.com/gpu"), whole units, by name; absent: none. */
+  extended?: Record<string, number>;
+}
+
+/**
+ * An extended resource: a name with a domain, outside kubernetes.io (a GPU, a dongle). It is
+ * counted in whole units, never overcommitted, and a node offers only what it advertises.
+ */
+export function isExtendedResource(name: string): boolean {
+  return name.includes('/') && !name.startsWith('kubernetes.io/') && !name.includes('.kubernetes.io/');
+}
+
+/** `a` plus `sign` times `b`, extended resources included (a pod counted on a node, or taken back). */
+export function addAmounts(a: ResourceAmounts, b: ResourceAmounts, sign: 1 | -1 = 1): ResourceAmounts {
+  const extended = { ...a.extended };
+  for (const [k, v] of Object.entries(b.extended ?? {})) extended[k] = (extended[k] ?? 0) + sign * v;
+  return { cpu: a.cpu + sign * b.cpu, memory: a.memory + sign * b.memory, ...(Object.keys(extended).length ? { extended } : {}) };
+}
+
+/** The extended resources `request` wants more of than `free` leaves (allocatable minus used), by name. */
+export function shortExtended(request: ResourceAmounts, allocatable: ResourceAmounts, used: ResourceAmounts): string[] {
+  return Object.entries(request.extended ?? {})
+    .filter(([name, n]) => n > 0 && n > (allocatable.extended?.[name] ?? 0) - (used.extended?.[name] ?? 0))
+    .map(([name]) => name)
+    .sort();
+}
+
+/** A container's extended resources: its limits (its requests must equal them). */
+function containerExtended(container: Container): Record<string, number> {
+  const out: Record<string, number> = {};
+  const list = { ...container.resources?.requests, ...container.resources?.limits } as Record<string, string | undefined>;
+  for (const [name, value] of Object.entries(list)) {
+    if (isExtendedResource(name) && value !== undefined) out[name] = Number(value);
+  }
+  return out;
+}
+
+/** What a pod's containers take of each extended resource (app containers and sidecars together, or the largest init container if more). */
+function podExtended(pod: Pod): Record<string, number> | undefined {
+  const total: Record<string, number> = {};
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const c of pod.spec.containers) add(total, containerExtended(c));
+  for (const c of pod.spec.initContainers ?? []) {
+    const own = containerExtended(c);
+    if (c.restartPolicy === 'Always') add(total, own);
+    else for (const [k, v] of Object.entries(own)) total[k] = Math.max(total[k] ?? 0, v);
+  }
+  return Object.keys(total).length > 0 ? total : undefined;
 }
 
 export interface NodeAllocatable extends ResourceAmounts {
@@ -40,9 +90,11 @@ export function podRequests(pod: Pod): ResourceAmounts {
   const cpu = level?.requests?.cpu ?? level?.limits?.cpu;
   const memory = level?.requests?.memory ?? level?.limits?.memory;
   const where = `pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} spec.resources`;
+  const extended = podExtended(pod);
   return {
     cpu: cpu !== undefined ? parseCpu(cpu, `${where}.requests.cpu`) : aggregate.cpu,
     memory: memory !== undefined ? parseMemory(memory, `${where}.requests.memory`) : aggregate.memory,
+    ...(extended ? { extended } : {}),
   };
 }
 
@@ -79,7 +131,10 @@ export function containerPath(pod: Pod, index: number, list: 'containers' | 'ini
  */
 export function nodeAllocatable(node: Node): NodeAllocatable {
   const a = node.status?.allocatable ?? {};
+  // Extended resources a node does not advertise it does not have (0, unlike cpu and memory).
+  const extended = Object.fromEntries(Object.entries(a).filter(([k]) => isExtendedResource(k)).map(([k, v]) => [k, read(v, (x) => parseMemory(x))]));
   return {
+    ...(Object.keys(extended).length ? { extended } : {}),
     cpu: read(a.cpu, parseCpu),
     memory: read(a.memory, parseMemory),
     pods: read(a.pods, (v) => {

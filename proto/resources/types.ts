@@ -160,9 +160,10 @@ export interface ContainerPort {
   protocol?: 'TCP' | 'UDP';
 }
 
+/** cpu and memory, and extended resources by their names ("nvidia.com/gpu": "1"). */
 export interface ResourceRequirements {
-  requests?: { cpu?: string; memory?: string };
-  limits?: { cpu?: string; memory?: string };
+  requests?: { cpu?: string; memory?: string; [extended: string]: string | undefined };
+  limits?: { cpu?: string; memory?: string; [extended: string]: string | undefined };
 }
 
 export interface ExecAction {
@@ -1014,8 +1015,9 @@ export interface NodeAddress {
 }
 
 export interface NodeStatus {
-  capacity?: { cpu?: string; memory?: string; pods?: string };
-  allocatable?: { cpu?: string; memory?: string; pods?: string };
+  /** cpu, memory, pods, and the extended resources the agent advertises ("example.com/dongle"). */
+  capacity?: { cpu?: string; memory?: string; pods?: string; [extended: string]: string | undefined };
+  allocatable?: { cpu?: string; memory?: string; pods?: string; [extended: string]: string | undefined };
   /** Ready: True while the agent renews its lease; False/Unknown after the grace period. */
   conditions?: Condition[];
   addresses?: NodeAddress[];

@@ -110,6 +110,18 @@ t.test('pods for another scheduler are left alone', async (t) => {
   t.same(schedule([pod('custom', { schedulerName: 'my-scheduler' })], [node('n1')]), { bindings: [], unschedulable: [], claimSelections: [], preemptions: [], gated: [] });
 });
 
+t.test('extended resources: only nodes that offer enough; a shortage is a reason, and room preemption can make', async (t) => {
+  const dongles = (name: string, n: number): Node => ({ ...node(name), status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110', 'example.com/dongle': String(n) }, conditions: [{ type: 'Ready', status: 'True' }] } });
+  const wants = (name: string, n: number, nodeName?: string, priority = 0) => pod(name, { priority, containers: [{ name: 'c', image: 'x', resources: { limits: { 'example.com/dongle': String(n) } } }] }, {}, nodeName);
+  const placed = schedule([wants('a', 3)], [node('plain'), dongles('d1', 2), dongles('d4', 4)]);
+  t.same(placed.bindings.map((b) => b.nodeName), ['d4']);
+  const full = schedule([wants('b', 2)], [node('plain'), dongles('d4', 4)], [wants('a', 3, 'd4')]);
+  t.same(full.bindings, []);
+  t.equal(full.unschedulable[0]?.reason, '0/2 nodes are available: 2 Insufficient example.com/dongle.');
+  const urgent = schedule([wants('u', 2, undefined, 1000)], [dongles('d4', 4)], [wants('a', 3, 'd4')]);
+  t.same(urgent.preemptions.map((p) => p.victims.map((v) => v.metadata.name)), [['a']], 'the dongles a lower pod holds can be taken');
+});
+
 t.test('priority: the higher first; preemption takes the fewest, lowest victims on the best node', async (t) => {
   const small = (name: string, cpu: string, priority: number, nodeName?: string, created = 0): Pod => {
     const p = pod(name, { priority, containers: [{ name: 'c', image: 'x', resources: { requests: { cpu } } }] }, {}, nodeName);

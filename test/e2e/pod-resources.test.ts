@@ -78,3 +78,41 @@ spec:
   await eventually('no containers left', () => agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
   t.notOk(fs.existsSync(path.join('/sys/fs/cgroup', 'memory', parent, group)), "the pod's memory cgroup removed");
 });
+
+// Extended resources: advertised by the agent, counted by the scheduler and the agent, never overcommitted.
+// (A short test name: the overlay mount options hold the test directory's path.)
+t.test('extended resources', async (t) => {
+  const { image, berth, file, agent } = await startOneNodeCluster(t, 'tool:1', [], { agentArgs: ['--extended-resource', 'example.com/dongle=4'] });
+  const nodeJson = await eventually('the node', () => JSON.parse(berth(['get', 'nodes', '-o', 'json']).stdout).items[0], 60_000, 300);
+  t.equal(nodeJson.status.allocatable['example.com/dongle'], '4', 'the node offers 4');
+  const wants = (name: string, n: number) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ${image}
+    command: [sleep, "3600"]
+    resources: {limits: {example.com/dongle: ${n}}}
+`;
+  t.equal(berth(['apply', '-f', file('a.yaml', wants('first', 3))]).status, 0);
+  const first = await eventually('first running', () => {
+    const p = JSON.parse(berth(['get', 'pod', 'first', '-o', 'json']).stdout) as Pod;
+    return p.status?.phase === 'Running' ? p : undefined;
+  }, 90_000, 300).catch((err: Error) => {
+    throw new Error(`${err.message}\n${berth(['describe', 'pod', 'first']).stdout}`);
+  });
+  t.same(first.spec.containers[0]!.resources?.limits, { 'example.com/dongle': '3' });
+  t.equal(berth(['apply', '-f', file('b.yaml', wants('second', 2))]).status, 0);
+  const reason = await eventually('second pending', () => (JSON.parse(berth(['get', 'pod', 'second', '-o', 'json']).stdout) as Pod).status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.message, 30_000, 300);
+  t.equal(reason, '0/1 nodes are available: 1 Insufficient example.com/dongle.');
+  const bad = berth(['apply', '-f', file('bad.yaml', wants('bad', 1).replace('{limits: {example.com/dongle: 1}}', '{requests: {example.com/dongle: 1}, limits: {example.com/dongle: 2}}'))]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /spec\.containers\[0\]\.resources\.requests\["example\.com\/dongle"\]: must be equal to example\.com\/dongle limit of 2/);
+  // The first one goes: the second gets the room.
+  t.equal(berth(['delete', 'pod', 'first']).status, 0);
+  await eventually('second running', () => (JSON.parse(berth(['get', 'pod', 'second', '-o', 'json']).stdout) as Pod).status?.phase === 'Running', 90_000, 300);
+  t.equal(berth(['delete', 'pod', 'second']).status, 0);
+  await eventually('no containers left', () => agent.berth(['ps', '-aq']).stdout.trim() === '', 60_000, 200);
+});

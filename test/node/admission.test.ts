@@ -46,6 +46,19 @@ t.test('admission: a pod that fits is admitted', async (t) => {
   t.equal(decide(pod('a', { selector: { zone: 'a' } }), { node: node({ labels: { zone: 'a' } }) }), undefined);
 });
 
+t.test('admission: extended resources the node advertises, never overcommitted', async (t) => {
+  const dongles = (name: string, n: string): Pod => {
+    const p = pod(name);
+    p.spec.containers[0]!.resources = { limits: { 'example.com/dongle': n } };
+    return p;
+  };
+  const offering = (n: string): Node => ({ ...node(), status: { allocatable: { ...node().status!.allocatable, 'example.com/dongle': n } } });
+  t.equal(decide(dongles('a', '2'), { node: offering('4'), admitted: [dongles('b', '2')] }), undefined, 'exactly full is fine');
+  t.same(decide(dongles('a', '3'), { node: offering('4'), admitted: [dongles('b', '2')] }),
+    { reason: 'OutOfexample.com/dongle', message: "Node didn't have enough resource: example.com/dongle, requested: 3, used: 2, capacity: 4" });
+  t.equal(decide(dongles('a', '1'))?.reason, 'OutOfexample.com/dongle', 'a node that does not advertise it has none');
+});
+
 t.test('admission: the kubelet\'s reasons and messages, the first failure wins', async (t) => {
   t.same(decide(pod('a', { cpu: '500m' }), { admitted: [pod('b', { cpu: '1800m' })] }),
     { reason: 'OutOfcpu', message: "Node didn't have enough resource: cpu, requested: 500, used: 1800, capacity: 2000" }, 'cpu in millicores');

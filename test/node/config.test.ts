@@ -2,7 +2,7 @@
 
 import * as os from 'node:os';
 import t from 'tap';
-import { compileNodeOptions, defaultNodeIp, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
+import { compileNodeOptions, defaultNodeIp, parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
 import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
@@ -16,7 +16,7 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   const c = compileNodeOptions({ controller: '127.0.0.1:7443', nodeName: 'node-1', nodeIp: '10.1.2.3', labels: { zone: 'a' } });
   t.same(c, {
     controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
-    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF, seccompRoot: '/var/lib/berth/seccomp',
+    podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF, seccompRoot: '/var/lib/berth/seccomp', extendedResources: {},
   });
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
@@ -95,4 +95,15 @@ t.test('--pod-pids-limit and --pod-restart-backoff are checked once', async (t) 
   t.same(parseRestartBackoff('200ms:1.5s'), { initialMs: 200, maxMs: 1500 });
   for (const bad of ['10s', '5m:10s', '0s:1s', '10:20', '1s:2s:3s']) t.throws(() => parseRestartBackoff(bad), { message: new RegExp(`^invalid --pod-restart-backoff "${bad}"`) });
   t.same(compileNodeOptions({ controller: 'h:1', podRestartBackoff: { initialMs: 200, maxMs: 1000 } }).restartBackoff, { initialMs: 200, maxMs: 1000, resetAfterMs: 2000 }, 'reset after twice the cap, as the kubelet');
+});
+
+t.test('--extended-resource: a domain-qualified name and a whole count, advertised on the Node', async (t) => {
+  t.same(parseExtendedResource('example.com/dongle=4'), ['example.com/dongle', 4]);
+  t.throws(() => parseExtendedResource('dongle=4'), /invalid --extended-resource "dongle=4": expected DOMAIN\/NAME=COUNT/);
+  t.throws(() => parseExtendedResource('kubernetes.io/x=1'), /not in kubernetes\.io/);
+  t.throws(() => parseExtendedResource('example.com/dongle=1.5'), /the count must be a whole number/);
+  const doc = nodeDocument({ nodeName: 'n1', labels: {}, nodeIp: '10.0.0.7', hostname: 'h', extendedResources: { 'example.com/dongle': 4 } },
+    { cpus: 2, memoryBytes: 8 << 30, osImage: 'x', kernelVersion: 'k', architecture: 'amd64', containerRuntimeVersion: 'r', agentVersion: 'a' });
+  t.equal(doc.status?.capacity?.['example.com/dongle'], '4');
+  t.equal(doc.status?.allocatable?.['example.com/dongle'], '4');
 });

@@ -1,7 +1,7 @@
 // What pods request and nodes offer, the one count the scheduler and the agent share.
 
 import t from 'tap';
-import { nodeAllocatable, podRequests, type Node, type Pod } from '../../proto/resources';
+import { addAmounts, nodeAllocatable, podRequests, shortExtended, type Node, type Pod } from '../../proto/resources';
 
 const pod = (containers: Pod['spec']['containers']): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers } });
 
@@ -27,4 +27,15 @@ t.test('a node offers its allocatable; unreported is no limit, unreadable is not
   t.same(nodeAllocatable(node({ cpu: '4', memory: '8Gi', pods: '110' })), { cpu: 4000, memory: 8 * 1024 ** 3, pods: 110 });
   t.same(nodeAllocatable(node({})), { cpu: Infinity, memory: Infinity, pods: Infinity });
   t.same(nodeAllocatable(node({ cpu: 'x', pods: '-1' })), { cpu: 0, memory: Infinity, pods: 0 });
+});
+
+t.test('extended resources: counted in whole units from limits, none offered unless advertised', async (t) => {
+  const gpu = (n: string): Pod['spec']['containers'][number] => ({ name: `c${n}`, image: 'i', resources: { limits: { 'example.com/dongle': n } } });
+  t.same(podRequests(pod([gpu('2'), gpu('1'), { name: 'plain', image: 'i' }])).extended, { 'example.com/dongle': 3 });
+  t.equal(podRequests(pod([{ name: 'plain', image: 'i' }])).extended, undefined);
+  const node = (allocatable: Record<string, string>): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { allocatable } });
+  t.same(nodeAllocatable(node({ cpu: '4', 'example.com/dongle': '4' })).extended, { 'example.com/dongle': 4 });
+  t.same(shortExtended({ cpu: 0, memory: 0, extended: { 'example.com/dongle': 3, 'nvidia.com/gpu': 1 } }, { cpu: 0, memory: 0, extended: { 'example.com/dongle': 4 } }, { cpu: 0, memory: 0, extended: { 'example.com/dongle': 2 } }),
+    ['example.com/dongle', 'nvidia.com/gpu'], 'short of one, and the other not offered at all');
+  t.same(addAmounts({ cpu: 1, memory: 2, extended: { a: 1 } }, { cpu: 1, memory: 1, extended: { a: 2, b: 1 } }, -1), { cpu: 0, memory: 1, extended: { a: -1, b: -1 } });
 });

@@ -3,7 +3,7 @@
 // after, in plan.ts). A node that fails a filter is not looked at further, except that the resource filter reports every
 // resource that is short (a node may count for both Insufficient cpu and Insufficient memory).
 
-import type { Pod } from '../../../proto/resources';
+import { shortExtended, type Pod } from '../../../proto/resources';
 import { getCondition } from '../conditions';
 import type { NodeState } from './node-state';
 import type { Resources } from './requests';
@@ -22,6 +22,7 @@ export function fitProblems(state: NodeState, pod: Pod, request: Resources): str
   if (state.pods + 1 > a.pods) problems.push(FitReason.TooManyPods);
   if (request.cpu > 0 && request.cpu > a.cpu - state.used.cpu) problems.push(FitReason.InsufficientCpu);
   if (request.memory > 0 && request.memory > a.memory - state.used.memory) problems.push(FitReason.InsufficientMemory);
+  for (const name of shortExtended(request, a, state.used)) problems.push(`Insufficient ${name}`);
   return problems;
 }
 

@@ -1,7 +1,7 @@
 // A node as the scheduler sees it during one plan: what it offers, what its pods use, and how
 // many pods of each owner group run on it. Bindings made earlier in the plan are added in.
 
-import type { Node, Pod } from '../../../proto/resources';
+import { addAmounts, type Node, type Pod } from '../../../proto/resources';
 import { controllerRef } from '../meta';
 import { isBeingDeleted, isTerminated } from '../pods';
 import { allocatable, podRequests, type Allocatable, type Resources } from './requests';
@@ -65,7 +65,7 @@ export function nodeStates(nodes: readonly Node[], boundPods: readonly Pod[]): N
 
 /** Count a pod on a node. */
 export function place(state: NodeState, pod: Pod, requests: { fit: Resources; score: Resources }): void {
-  state.used = { cpu: state.used.cpu + requests.fit.cpu, memory: state.used.memory + requests.fit.memory };
+  state.used = addAmounts(state.used, requests.fit);
   state.usedForScore = { cpu: state.usedForScore.cpu + requests.score.cpu, memory: state.usedForScore.memory + requests.score.memory };
   state.pods++;
   state.members.push(pod);
@@ -78,7 +78,7 @@ export function unplace(state: NodeState, pod: Pod, requests: { fit: Resources; 
   const at = state.members.indexOf(pod);
   if (at < 0) return;
   state.members.splice(at, 1);
-  state.used = { cpu: state.used.cpu - requests.fit.cpu, memory: state.used.memory - requests.fit.memory };
+  state.used = addAmounts(state.used, requests.fit, -1);
   state.usedForScore = { cpu: state.usedForScore.cpu - requests.score.cpu, memory: state.usedForScore.memory - requests.score.memory };
   state.pods--;
   const group = groupOf(pod);

@@ -8,7 +8,7 @@
 // victim less likely, never impossible (Kubernetes' preemption honours budgets on a best-effort
 // basis). Pure.
 
-import { matchesLabelSelector, type Pod, type PodDisruptionBudget } from '../../../proto/resources';
+import { addAmounts, matchesLabelSelector, type Pod, type PodDisruptionBudget } from '../../../proto/resources';
 import { isBeingDeleted, isTerminated } from '../pods';
 import { fitProblems } from './fit';
 import type { NodeState } from './node-state';
@@ -48,7 +48,7 @@ export function findPreemption(pod: Pod, request: Resources, states: readonly No
   let best: Preemption | undefined;
   for (const state of states) {
     const problems = fitProblems(state, pod, request);
-    if (problems.length === 0 || !problems.every((p) => ROOM.has(p))) continue;
+    if (problems.length === 0 || !problems.every((p) => ROOM.has(p) || p.startsWith('Insufficient '))) continue;
     const lower = state.members.filter((p) => !isBeingDeleted(p) && !isTerminated(p) && priorityOf(p) < priority);
     if (lower.length === 0) continue;
     let trial = adjusted(state, lower, -1);
@@ -82,7 +82,7 @@ function better({ victims, state, violations }: Preemption, than: Preemption): b
 
 /** The node as it would be with `pods` taken away (-1) or put back (+1). */
 function adjusted(state: NodeState, pods: readonly Pod[], sign: 1 | -1): NodeState {
-  const used = { ...state.used };
+  let used = state.used;
   let count = state.pods;
   for (const p of pods) {
     let fit: Resources;
@@ -91,8 +91,7 @@ function adjusted(state: NodeState, pods: readonly Pod[], sign: 1 | -1): NodeSta
     } catch {
       fit = { cpu: 0, memory: 0 };
     }
-    used.cpu += sign * fit.cpu;
-    used.memory += sign * fit.memory;
+    used = addAmounts(used, fit, sign);
     count += sign;
   }
   return { ...state, used, pods: count };
