@@ -12,7 +12,7 @@ import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
 import { ClusterDnsServer, createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET, planProxy, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
-import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorProfile } from './runtime';
+import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorEnabled, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
 import { containersHandlers, imagesHandlers } from './server';
 
@@ -78,6 +78,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     });
     const cgroupParent = options.cgroupParent ?? DEFAULT_CGROUP_PARENT;
     const apparmorProfile = hostAppArmorProfile();
+    const apparmorEnabled = hostAppArmorEnabled();
     const containers = await ContainerService.open({
       store: records,
       images,
@@ -87,6 +88,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       cgroupParent,
       nofile: containerNofile(),
       ...(apparmorProfile ? { apparmorProfile } : {}),
+      apparmorEnabled,
     });
     const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });

@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type CreateRequest, type GroupLimits, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+  KUBELET_RESTART_BACKOFF, type AppArmorRequest, type CreateRequest, type GroupLimits, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -80,7 +80,7 @@ export const HOST_NETNS = 'host';
  * runtime's privileged mode (which has no seccomp filter, whatever the profile says). The securityOpt is
  * what `berth inspect` shows, in docker's words.
  */
-export function containerSecurity(pod: Pod, container: Container, localhostProfile?: (name: string) => string): { security: Omit<SecurityConfig, 'apparmorProfile'>; securityOpt: string[] } {
+export function containerSecurity(pod: Pod, container: Container, localhostProfile?: (name: string) => string): { security: Omit<SecurityConfig, 'apparmorProfile'>; apparmor?: AppArmorRequest; securityOpt: string[] } {
   const profile = container.securityContext?.seccompProfile ?? pod.spec.securityContext?.seccompProfile ?? { type: 'RuntimeDefault' };
   const noNewPrivileges = container.securityContext?.allowPrivilegeEscalation === false;
   const securityOpt: string[] = [];
@@ -112,6 +112,11 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
       ...(runAsNonRoot ? { runAsNonRoot } : {}),
       ...(container.securityContext?.privileged ? { privileged: true } : {}),
     },
+    ...((): { apparmor?: AppArmorRequest } => {
+      // The container's profile over the pod's; none: the node's default (the runtime decides).
+      const profile = container.securityContext?.appArmorProfile ?? pod.spec.securityContext?.appArmorProfile;
+      return profile ? { apparmor: { type: profile.type, ...(profile.localhostProfile ? { localhostProfile: profile.localhostProfile } : {}) } } : {};
+    })(),
     securityOpt: [...(container.securityContext?.privileged ? ['privileged'] : []), ...securityOpt, ...(caps?.add ?? []).map((c) => `cap-add=${c}`), ...(caps?.drop ?? []).map((c) => `cap-drop=${c}`)],
   };
 }

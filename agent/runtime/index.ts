@@ -16,7 +16,7 @@ export {
   type SecurityConfig,
 } from './seccomp';
 export { CgroupGroups, checkGroupName, effectivePidsLimit, type GroupLimits } from './cgroups';
-export { chooseAppArmorProfile, hostAppArmorProfile } from './apparmor';
+export { appArmorProfileFor, chooseAppArmorProfile, hostAppArmorEnabled, hostAppArmorProfile, type AppArmorRequest } from './apparmor';
 export { resolveUser, type ResolvedUser } from './user';
 export { ContainerService, type CommitOptions, type CreateRequest, type ContainerServiceOptions } from './service';
 export { ContainerStore } from './store';

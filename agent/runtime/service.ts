@@ -26,6 +26,7 @@ import { RecordWatch } from './record-watch';
 import { DOCKER_RESTART_BACKOFF, nextRestartDelay } from './restart';
 import type { SecurityConfig } from './seccomp';
 import { ContainerQueues } from './serial';
+import { appArmorProfileFor, type AppArmorRequest } from './apparmor';
 import { privilegedHost } from './host-devices';
 import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
@@ -59,6 +60,8 @@ export interface CreateRequest {
   security?: Omit<SecurityConfig, 'apparmorProfile'>;
   /** docker's --security-opt as given, kept for inspect. */
   securityOpt?: string[];
+  /** A pod container's appArmorProfile (absent: the host's default profile, if loaded). */
+  apparmor?: AppArmorRequest;
   /** A cgroup under the agent's cgroup parent to hold the container (a pod's); see CgroupGroups. */
   cgroup?: string;
   /** Its /etc/resolv.conf, as given (a pod's cluster DNS; docker's --dns, --dns-search, --dns-option); absent: the host's. */
@@ -90,6 +93,8 @@ export interface ContainerServiceOptions {
   nofile: { soft: number; hard: number };
   /** The AppArmor profile containers run under, when the host has one loaded (apparmor.ts). */
   apparmorProfile?: string;
+  /** Whether the host has AppArmor at all (a profile asked for by name needs it). */
+  apparmorEnabled?: boolean;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -230,7 +235,10 @@ export class ContainerService {
         security: {
           ...DEFAULT_SECURITY,
           ...req.security,
-          ...(this.o.apparmorProfile ? { apparmorProfile: this.o.apparmorProfile } : {}),
+          ...(() => {
+            const profile = appArmorProfileFor(req.apparmor, { enabled: this.o.apparmorEnabled ?? false, ...(this.o.apparmorProfile ? { defaultProfile: this.o.apparmorProfile } : {}) });
+            return profile ? { apparmorProfile: profile } : {};
+          })(),
         },
         ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
         ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),

@@ -2,7 +2,7 @@
 // their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
 import {
-  isExtendedResource, localhostProfileProblem, withDefaults,
+  isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
@@ -204,6 +204,15 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly st
   const hostPorts = new Map<string, PathSegment[]>();
   const podProfile = spec.securityContext?.seccompProfile;
   if (podProfile) out.push(...seccompProfileIssues(podProfile, [...at, 'securityContext', 'seccompProfile']));
+  const appArmor = (profile: AppArmorProfile | undefined, where: PathSegment[]) => {
+    if (!profile) return;
+    if (profile.type === 'Localhost' && !profile.localhostProfile) out.push(issue(where, 'localhostProfile must be set when AppArmor type is Localhost'));
+    if (profile.type !== 'Localhost' && profile.localhostProfile !== undefined) out.push(issue([...where, 'localhostProfile'], 'can only be set when AppArmor type is Localhost'));
+  };
+  appArmor(spec.securityContext?.appArmorProfile, [...at, 'securityContext', 'appArmorProfile']);
+  for (const list of ['initContainers', 'containers'] as const) {
+    (spec[list] ?? []).forEach((c, i) => appArmor(c.securityContext?.appArmorProfile, [...at, list, i, 'securityContext', 'appArmorProfile']));
+  }
   if (spec.resources) out.push(...podResourceIssues(spec, at));
   out.push(...volumeIssues(spec, at));
   const firstOf = new Map<string, string>();

@@ -260,8 +260,15 @@ export interface SeccompProfile {
 }
 
 /** The pod-wide part of Kubernetes' PodSecurityContext that berth honours. */
+/** RuntimeDefault: the node's default profile; Localhost: one the node has loaded, by name; Unconfined: none. */
+export interface AppArmorProfile {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  localhostProfile?: string;
+}
+
 export interface PodSecurityContext {
   seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
   runAsUser?: number;
   runAsGroup?: number;
   /** true: a container whose user would be root is not started (CreateContainerConfigError). */
@@ -284,6 +291,7 @@ export interface SecurityContext {
   /** Every capability, no seccomp filter or masked paths, /sys writable, the host's devices (the privileged level only). */
   privileged?: boolean;
   seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
   /** false: the process and its children can never gain privileges (no_new_privs). Default true. */
   allowPrivilegeEscalation?: boolean;
   /** The container's root filesystem mounted read-only (its volumes stay as mounted). */

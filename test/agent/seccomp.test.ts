@@ -5,7 +5,7 @@
 import t from 'tap';
 import { compileSchemaDir } from '../../agent/oci/validate';
 import {
-  buildSpec, chooseAppArmorProfile, compileProfile, DEFAULT_CAPABILITIES, defaultProfile, parseProfile, parseSecurityOpts,
+  appArmorProfileFor, buildSpec, chooseAppArmorProfile, compileProfile, DEFAULT_CAPABILITIES, defaultProfile, parseProfile, parseSecurityOpts,
   type LinuxSeccomp, type SpecInput,
 } from '../../agent/runtime';
 
@@ -140,4 +140,16 @@ t.test("AppArmor: the host's container profile when enabled and loaded, else non
   t.equal(chooseAppArmorProfile({ enabled: 'N\n', profiles }), undefined, 'disabled');
   t.equal(chooseAppArmorProfile({}), undefined, 'no AppArmor at all (this host)');
   t.equal(chooseAppArmorProfile({ enabled: 'Y', profiles: '/usr/sbin/cupsd (enforce)\n' }), undefined, 'enabled, no container profile loaded');
+});
+
+t.test('AppArmor as a pod asks for it: the kubelet\'s refusals where it cannot be enforced', async (t) => {
+  const on = { enabled: true, defaultProfile: 'docker-default' };
+  t.equal(appArmorProfileFor(undefined, on), 'docker-default', 'nothing asked: the default');
+  t.equal(appArmorProfileFor(undefined, { enabled: false }), undefined);
+  t.equal(appArmorProfileFor({ type: 'Unconfined' }, on), undefined);
+  t.equal(appArmorProfileFor({ type: 'RuntimeDefault' }, on), 'docker-default');
+  t.equal(appArmorProfileFor({ type: 'Localhost', localhostProfile: 'k8s-apparmor-example-deny-write' }, on), 'k8s-apparmor-example-deny-write');
+  t.throws(() => appArmorProfileFor({ type: 'RuntimeDefault' }, { enabled: false }), { code: 'failed-precondition', message: 'Cannot enforce AppArmor: AppArmor is not enabled on the host' });
+  t.throws(() => appArmorProfileFor({ type: 'Localhost', localhostProfile: 'x' }, { enabled: false }), { message: /AppArmor is not enabled on the host/ });
+  t.throws(() => appArmorProfileFor({ type: 'RuntimeDefault' }, { enabled: true }), { message: /no default profile \(berth-default or docker-default\) is loaded/ });
 });

@@ -134,7 +134,18 @@ t.test('seccompProfile: Unconfined for the pod, Localhost for a container; a pro
     containers: [{ name: 'c', image: box, securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '../not-a-profile.json' } } }],
   })), /localhostProfile: must not contain '\.\.'/, 'the controller refuses a path that climbs');
 
-  await deleteAndWait(t, cluster, agent, 'loose', 'escape');
+  // AppArmor asked for by name on a host without it: refused as the kubelet refuses it.
+  await cluster.apply(podDoc('armored', nodeName, {
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: 'c', image: box, command: ['true'], securityContext: { appArmorProfile: { type: 'RuntimeDefault' } } }],
+  }));
+  const armored = await until('CreateContainerError', async () => {
+    const waiting = (await cluster.pod('armored'))?.status?.containerStatuses?.[0]?.state?.waiting;
+    return waiting?.reason === 'CreateContainerError' ? waiting : undefined;
+  });
+  t.match(armored.message, /Cannot enforce AppArmor: AppArmor is not enabled on the host/);
+
+  await deleteAndWait(t, cluster, agent, 'loose', 'escape', 'armored');
 });
 
 t.test('a restricted namespace runs a pod that asks for nothing: no capabilities, a non-root user; runAsNonRoot refuses root', async (t) => {
