@@ -144,7 +144,7 @@ const MUST_STATE: Record<string, ['requests' | 'limits', 'cpu' | 'memory']> = {
  * Returns the usage after it; throws permission-denied (Kubernetes' Forbidden) when it would
  * exceed the quota, or is a pod leaving out a request or limit the quota limits.
  */
-export function chargeQuota(quota: ResourceQuota, used: Usage, obj: Resource, resource: string): Usage {
+export function chargeQuota(quota: ResourceQuota, used: Usage, obj: Resource, resource: string, previous?: Resource): Usage {
   const hard = amounts(quota.spec.hard);
   const name = quota.metadata.name;
   const refuse = (why: string) => new BerthError('permission-denied', `${resource} "${obj.metadata.name ?? ''}" is forbidden: ${why}`);
@@ -168,7 +168,9 @@ export function chargeQuota(quota: ResourceQuota, used: Usage, obj: Resource, re
       throw refuse(`failed quota: ${name}: must specify ${parts.join('; ')}`);
     }
   }
+  // An update is charged what it adds (a Service turned LoadBalancer); what it gives back is left to the recount.
   const delta = usageOf(obj);
+  if (previous) for (const [key, n] of usageOf(previous)) delta.set(key, Math.max(0, (delta.get(key) ?? 0) - n));
   const after: Usage = new Map(used);
   const exceeded: string[] = [];
   for (const [key, limit] of hard) {

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { isDefaultClass, withDefaults, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, KINDS, matchesLabelSelector } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { admitByPolicies, admitPod, type PolicyRequest, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, withPriority } from '../admission';
+import { admitByPolicies, admitPod, type PolicyRequest, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
@@ -81,7 +81,7 @@ export class Registry {
    * store; a quota the controller has not counted yet is counted here from the live objects.
    * A create that fails afterwards leaves the charge until the quota controller recounts.
    */
-  private async chargeQuotas(obj: Resource, plural: string): Promise<void> {
+  private async chargeQuotas(obj: Resource, plural: string, previous?: Resource): Promise<void> {
     // Every quota is checked before any is charged (a refusal charges nothing); a charge that
     // conflicts is tried again from a fresh read, the ones already made kept.
     const charged = new Set<string>();
@@ -93,7 +93,7 @@ export class Registry {
         const hard = Object.keys(quota.spec.hard!);
         const recorded = quota.status?.used;
         const used = recorded && hard.every((k) => k in recorded) ? amounts(recorded) : await this.liveQuotaUsage(quota);
-        charges.push({ ...quota, status: { hard: quota.spec.hard, used: asResourceList(chargeQuota(quota, used, obj, plural)) } });
+        charges.push({ ...quota, status: { hard: quota.spec.hard, used: asResourceList(chargeQuota(quota, used, obj, plural, previous)) } });
       }
       try {
         for (const quota of charges) {
@@ -230,6 +230,8 @@ export class Registry {
     if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored)))) {
       try {
         await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored });
+        // What the update adds to a quota's usage (a Service's node ports) is charged as a create's.
+        if (info.namespaced && next.kind !== 'ResourceQuota' && addsUsage(stored, next)) await this.chargeQuotas(next, info.plural, stored);
       } catch (err) {
         await allocation?.undo();
         throw err;
@@ -381,6 +383,13 @@ function encode(obj: Resource): Buffer {
 
 function withVersion<T extends Resource>(obj: T, revision: number): T {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
+/** Whether an update uses more of some quota resource than the object did (a Service turned NodePort). */
+function addsUsage(before: Resource, after: Resource): boolean {
+  const old = usageOf(before);
+  for (const [key, n] of usageOf(after)) if (n > (old.get(key) ?? 0)) return true;
+  return false;
 }
 
 /** An object without its status (and resourceVersion): what a spec or metadata write changes. */

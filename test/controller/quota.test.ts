@@ -106,3 +106,14 @@ t.test('ResourceQuota: object counts, a new quota counted from what is there, sc
   t.same(Object.fromEntries(quotaUsed(scoped, [be, burstable])), { pods: 1 });
   t.same(Object.fromEntries(usageOf({ ...be, status: { phase: 'Succeeded' } })), {}, 'an ended pod uses nothing');
 });
+
+t.test('ResourceQuota on updates: what an update adds is charged (a Service turned LoadBalancer)', async (t) => {
+  const registry = await openRegistry(t);
+  await applyOne(registry, quota('lb', { 'services.loadbalancers': '0', 'services.nodeports': '1' }));
+  const svc = (type: string, ports: number[]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { type, selector: { app: 'web' }, ports: ports.map((port) => ({ name: `p${port}`, port })) } });
+  t.equal((await applyOne(registry, svc('ClusterIP', [80, 81])))[0]!.action, 'created');
+  await t.rejects(applyOne(registry, svc('LoadBalancer', [80])), { message: 'services "web" is forbidden: exceeded quota: lb, requested: services.loadbalancers=1, used: services.loadbalancers=0, limited: services.loadbalancers=0' });
+  await t.rejects(applyOne(registry, svc('NodePort', [80, 81])), { message: /exceeded quota: lb, requested: services\.nodeports=2, used: services\.nodeports=0, limited: services\.nodeports=1/ });
+  t.equal((await applyOne(registry, svc('NodePort', [80])))[0]!.action, 'configured', 'one node port fits');
+  t.equal((await registry.get<ResourceQuota>('ResourceQuota', 'default', 'lb')).status?.used?.['services.nodeports'], '1');
+});
