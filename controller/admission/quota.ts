@@ -44,6 +44,8 @@ export function usageOf(obj: Resource): Usage {
     if (requests.memory) usage.set('requests.memory', requests.memory).set('memory', requests.memory);
     if (limits.cpu) usage.set('limits.cpu', limits.cpu);
     if (limits.memory) usage.set('limits.memory', limits.memory);
+    // Extended resources are quoted by their requests (which equal their limits): requests.nvidia.com/gpu.
+    for (const [name, n] of Object.entries(requests.extended ?? {})) usage.set(`requests.${name}`, n);
   } else if (obj.kind === 'Service') {
     const svc = obj as Service;
     const type = svc.spec.type ?? 'ClusterIP';
@@ -190,7 +192,7 @@ export function chargeQuota(quota: ResourceQuota, used: Usage, obj: Resource, re
 /** Whether objects of `kind` can use the quota resource `key`. */
 function kindUses(kind: string, key: string): boolean {
   if (key === countName(kind) || key === COUNTED_BY_NAME[kind]) return true;
-  if (kind === 'Pod') return key in MUST_STATE;
+  if (kind === 'Pod') return key in MUST_STATE || (key.startsWith('requests.') && key.includes('/'));
   if (kind === 'Service') return key === 'services.nodeports' || key === 'services.loadbalancers';
   if (kind === 'PersistentVolumeClaim') return key === 'requests.storage' || key.includes('.storageclass.storage.k8s.io/');
   return false;

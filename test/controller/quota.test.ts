@@ -117,3 +117,12 @@ t.test('ResourceQuota on updates: what an update adds is charged (a Service turn
   t.equal((await applyOne(registry, svc('NodePort', [80])))[0]!.action, 'configured', 'one node port fits');
   t.equal((await registry.get<ResourceQuota>('ResourceQuota', 'default', 'lb')).status?.used?.['services.nodeports'], '1');
 });
+
+t.test('ResourceQuota of an extended resource: requests.<name>', async (t) => {
+  const registry = await openRegistry(t);
+  await applyOne(registry, quota('gpus', { 'requests.example.com/dongle': '2' }));
+  const wants = (name: string, n: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { 'example.com/dongle': n } } }] } });
+  await applyOne(registry, wants('a', '2'));
+  await t.rejects(applyOne(registry, wants('b', '1')), { message: 'pods "b" is forbidden: exceeded quota: gpus, requested: requests.example.com/dongle=1, used: requests.example.com/dongle=2, limited: requests.example.com/dongle=2' });
+  t.equal((await applyOne(registry, { ...wants('c', '1'), spec: { containers: [{ name: 'c', image: 'x' }] } }))[0]!.action, 'created', 'a pod without any is not counted');
+});
