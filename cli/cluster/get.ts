@@ -116,11 +116,20 @@ export const get: Verb = async (ctx, argv) => {
     }
   }
   for (const info of req.kinds) {
-    const { items } = await ctx.client.list(info.kind, {
-      namespace: nsFor(info, req.namespace),
-      labelSelector: req.labelSelector,
-      fieldSelector: req.fieldSelector,
-    });
+    let items: Resource[];
+    try {
+      ({ items } = await ctx.client.list(info.kind, {
+        namespace: nsFor(info, req.namespace),
+        labelSelector: req.labelSelector,
+        fieldSelector: req.fieldSelector,
+      }));
+    } catch (err) {
+      // Several kinds: one the user may not list is reported, the others still printed (kubectl's get all).
+      if (req.kinds.length === 1 || (err as { code?: string }).code !== 'permission-denied') throw err;
+      ctx.err(`${errorText(err)}\n`);
+      status = 1;
+      continue;
+    }
     found.push({ info, objects: sortObjects(info, items) });
   }
   const all = found.flatMap((g) => g.objects);

@@ -35,6 +35,9 @@ t.test('tokens, users, can-i and config, as kubeadm and kubectl users expect the
     stderr: 'Error from server (Forbidden): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"\n',
   });
   t.same(alice(['auth', 'can-i', 'list', 'pods']), { status: 1, stdout: 'no\n', stderr: '' });
+  const forbiddenAll = alice(['get', 'all']);
+  t.equal(forbiddenAll.status, 1);
+  t.equal(forbiddenAll.stderr.split('\n').filter((l) => l.startsWith('Error from server (Forbidden)')).length, 9, 'get all: each kind it may not list is reported');
   t.same(admin(['auth', 'can-i', 'delete', 'deployments', '-n', 'shop']), { status: 0, stdout: 'yes\n', stderr: '' });
   t.same(admin(['auth', 'can-i', 'get', 'pods/log', '--as', 'alice', '--as-group', 'dev']), { status: 1, stdout: 'no\n', stderr: '' });
   t.match(admin(['user', 'create', 'system:node:x']).stderr, 'invalid user name "system:node:x"');
@@ -50,6 +53,10 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view }
   for (let i = 0; i < 50 && alice(['auth', 'can-i', 'list', 'pods']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   t.same(alice(['auth', 'can-i', 'list', 'pods']), { status: 0, stdout: 'yes\n', stderr: '' }, 'bound through the group its certificate names');
   t.equal(alice(['get', 'pods']).status, 0);
+  const viewAll = alice(['get', 'all']);
+  t.equal(viewAll.status, 0, 'view lists every kind get all shows');
+  t.equal(viewAll.stderr, '');
+  t.match(viewAll.stdout, /^NAME\s+TYPE\s+CLUSTER-IP[^]*service\/kubernetes\s+ClusterIP/);
   t.same(alice(['auth', 'can-i', 'create', 'pods']), { status: 1, stdout: 'no\n', stderr: '' });
 
   // config: what kubectl config shows, on the file this client reads.
