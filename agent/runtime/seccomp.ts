@@ -24,6 +24,8 @@ export interface SecurityConfig {
   noNewPrivileges: boolean;
   /** The AppArmor profile the host had loaded for containers when this one was made (apparmor.ts). */
   apparmorProfile?: string;
+  /** The profile was asked for by name (a pod's Localhost): kept even for a privileged container. */
+  apparmorExplicit?: boolean;
   /** Capabilities added to and dropped from the default set, Kubernetes' and docker's way ("ALL" drops all). */
   capAdd?: string[];
   capDrop?: string[];

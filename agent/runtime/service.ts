@@ -237,7 +237,7 @@ export class ContainerService {
           ...req.security,
           ...(() => {
             const profile = appArmorProfileFor(req.apparmor, { enabled: this.o.apparmorEnabled ?? false, ...(this.o.apparmorProfile ? { defaultProfile: this.o.apparmorProfile } : {}) });
-            return profile ? { apparmorProfile: profile } : {};
+            return profile ? { apparmorProfile: profile, ...(req.apparmor?.type === 'Localhost' ? { apparmorExplicit: true } : {}) } : {};
           })(),
         },
         ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),

@@ -203,7 +203,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: input.nofile.hard, soft: Math.min(input.nofile.soft, input.nofile.hard) }],
       noNewPrivileges: security.noNewPrivileges,
-      ...(security.apparmorProfile && !privileged ? { apparmorProfile: security.apparmorProfile } : {}),
+      // A privileged container drops the default profile, not one asked for by name (containerd's rule).
+      ...(security.apparmorProfile && (!privileged || security.apparmorExplicit) ? { apparmorProfile: security.apparmorProfile } : {}),
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname,

@@ -49,7 +49,7 @@ export function selectPodsToDrain(pods: readonly Pod[], flags: DrainFlags, daemo
         const gone = `daemonsets.apps "${owner.name}" not found`;
         if (flags.force) note(selection.warnings, gone, pod);
         else {
-          note(selection.errors, gone, pod);
+          note(selection.errors, `cannot delete ${gone}`, pod);
           blocked = true;
         }
       } else {

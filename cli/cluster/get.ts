@@ -139,7 +139,7 @@ export const get: Verb = async (ctx, argv) => {
     return status;
   }
   if (all.length === 0) {
-    if (req.targets.length === 0) ctx.err(noResourcesMessage(req, req.kinds));
+    if (req.targets.length === 0 && status === 0) ctx.err(noResourcesMessage(req, req.kinds));
     return status;
   }
   // Several kinds asked for (get all, pods,deployments): names carry their kind.

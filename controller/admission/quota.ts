@@ -85,7 +85,9 @@ function containersLimits(pod: Pod): { cpu: number; memory: number } {
 
 /** Whether a pod is best effort: no container asks for or limits anything. */
 function isBestEffort(pod: Pod): boolean {
-  return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].every((c) => Object.keys(c.resources?.requests ?? {}).length === 0 && Object.keys(c.resources?.limits ?? {}).length === 0);
+  // QoS looks at cpu and memory only (an extended resource does not make a pod burstable).
+  const states = (list: Record<string, unknown> | undefined) => list?.cpu !== undefined || list?.memory !== undefined;
+  return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].every((c) => !states(c.resources?.requests) && !states(c.resources?.limits));
 }
 
 /** Whether the quota counts this object: a quota with scopes counts only pods in all of them. */

@@ -2,8 +2,8 @@
 // and the user-facing admin, edit and view to bind per namespace or cluster-wide; and the binding
 // that makes the admin's group (system:masters) cluster-admin. Made once when missing: a user's
 // later changes to them are kept, unless a role still carries the bootstrapping label and not the
-// autoupdate "false" annotation: then its rules are brought up to this version's on start (as
-// Kubernetes reconciles its default roles), so that an upgrade's new kinds are readable.
+// autoupdate "false" annotation: then the rules of this version it lacks are added on start (as
+// Kubernetes reconciles its default roles, additively), so that an upgrade's new kinds are readable.
 
 import { RBAC_API_VERSION, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../proto/resources';
 import type { Registry } from '../objects';
@@ -65,10 +65,15 @@ export async function ensureBootstrapPolicy(registry: Registry): Promise<void> {
   for (const obj of [...BOOTSTRAP_CLUSTER_ROLES, ...BOOTSTRAP_CLUSTER_ROLE_BINDINGS]) {
     const current = await registry.tryGet(obj.kind, undefined, obj.metadata.name!);
     if (current) {
-      if (obj.kind === 'ClusterRole' && current.kind === 'ClusterRole' && reconciles(current) && JSON.stringify(current.rules) !== JSON.stringify(obj.rules)) {
-        await registry.update({ ...current, rules: structuredClone(obj.rules) }).catch((err: { code?: string }) => {
-          if (err.code !== 'conflict') throw err;
-        });
+      if (obj.kind === 'ClusterRole' && current.kind === 'ClusterRole' && reconciles(current)) {
+        // Additive, as Kubernetes' reconciliation: the rules this version has that the role lacks are added; the user's own stay.
+        const have = new Set((current.rules ?? []).map((r) => JSON.stringify(r)));
+        const missing = (obj.rules ?? []).filter((r) => !have.has(JSON.stringify(r)));
+        if (missing.length > 0) {
+          await registry.update({ ...current, rules: [...(current.rules ?? []), ...structuredClone(missing)] }).catch((err: { code?: string }) => {
+            if (err.code !== 'conflict') throw err;
+          });
+        }
       }
       continue;
     }

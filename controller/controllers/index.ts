@@ -52,6 +52,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     endpointSliceLoop(),
     serviceAllocationRepairLoop,
     disruptionLoop,
-    resourceQuotaLoop,
+    resourceQuotaLoop(),
   ]);
 }

@@ -151,6 +151,9 @@ function jobIssues(job: Job, specAt: PathSegment[] = ['spec']): FieldIssue[] {
     const outside = rule.succeededIndexes ? [...parseIndexes(rule.succeededIndexes)].find((n) => n >= (job.spec.completions ?? 0)) : undefined;
     if (outside !== undefined) out.push(issue([...at, 'succeededIndexes'], `must be less than completions: index ${outside} is not`));
     if (rule.succeededCount !== undefined && rule.succeededCount > (job.spec.completions ?? 0)) out.push(issue([...at, 'succeededCount'], 'must be less than or equal to completions'));
+    else if (rule.succeededCount !== undefined && rule.succeededIndexes && rule.succeededCount > parseIndexes(rule.succeededIndexes).size) {
+      out.push(issue([...at, 'succeededCount'], 'must be less than or equal to the number of indexes in succeededIndexes'));
+    }
   });
   if (job.spec.podFailurePolicy && restartPolicy !== undefined && restartPolicy !== 'Never') {
     out.push(issue(policyAt, 'only "Never" is supported when podFailurePolicy is specified'));

@@ -178,7 +178,8 @@ function defaultJob(job: Job): void {
 function defaultJobSpec(spec: JobSpec): void {
   if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
   spec.parallelism ??= 1;
-  spec.backoffLimit ??= 6;
+  // Counting per index, the Job-wide limit is out of the way unless given (Kubernetes' default).
+  spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
   defaultTemplate(spec.template);

@@ -50,16 +50,26 @@ function containerExtended(container: Container): Record<string, number> {
 
 /** What a pod's containers take of each extended resource (app containers and sidecars together, or the largest init container if more). */
 function podExtended(pod: Pod): Record<string, number> | undefined {
-  const total: Record<string, number> = {};
+  // As cpu and memory: the app containers and sidecars together, or, if more, an init container
+  // beside the sidecars started before it.
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
   };
+  const total: Record<string, number> = {};
   for (const c of pod.spec.containers) add(total, containerExtended(c));
+  const sidecars: Record<string, number> = {};
+  const initPeak: Record<string, number> = {};
   for (const c of pod.spec.initContainers ?? []) {
     const own = containerExtended(c);
-    if (c.restartPolicy === 'Always') add(total, own);
-    else for (const [k, v] of Object.entries(own)) total[k] = Math.max(total[k] ?? 0, v);
+    if (c.restartPolicy === 'Always') {
+      add(sidecars, own);
+      for (const [k, v] of Object.entries(sidecars)) initPeak[k] = Math.max(initPeak[k] ?? 0, v);
+    } else {
+      for (const k of new Set([...Object.keys(own), ...Object.keys(sidecars)])) initPeak[k] = Math.max(initPeak[k] ?? 0, (sidecars[k] ?? 0) + (own[k] ?? 0));
+    }
   }
+  add(total, sidecars);
+  for (const [k, v] of Object.entries(initPeak)) total[k] = Math.max(total[k] ?? 0, v);
   return Object.keys(total).length > 0 ? total : undefined;
 }
 

@@ -121,6 +121,8 @@ t.test('privileged: the host\'s capabilities and devices, no filter, nothing mas
   const sys = (spec.mounts as Array<{ destination: string; options: string[] }>).filter((m) => m.destination.startsWith('/sys'));
   t.ok(sys.every((m) => !m.options.includes('ro')), '/sys and its cgroup mount writable');
   t.throws(() => buildSpec(base({ security: { seccomp: { type: 'runtime-default' }, noNewPrivileges: false, privileged: true } })), { code: 'internal' });
+  const named = buildSpec(base({ security: { seccomp: { type: 'runtime-default' }, noNewPrivileges: false, privileged: true, apparmorProfile: 'k8s-deny-write', apparmorExplicit: true }, privilegedHost: { devices: [], capabilities: [] } }));
+  t.equal((named.process as { apparmorProfile?: string }).apparmorProfile, 'k8s-deny-write', 'a profile asked for by name stays, privileged or not');
 });
 
 t.test('the host side of privileged: device nodes under /dev but the per-container ones, capabilities from a mask', async (t) => {

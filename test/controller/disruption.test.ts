@@ -123,7 +123,7 @@ t.test('drain: which pods go, and what stops a drain', async (t) => {
     ['cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)', ['daemon']],
     ['cannot delete Pods that declare no controller (use --force to override)', ['bare']],
     ['cannot delete Pods with local storage (use --delete-emptydir-data to override)', ['scratch']],
-    ['daemonsets.apps "owner" not found', ['orphan']],
+    ['cannot delete daemonsets.apps "owner" not found', ['orphan']],
   ]);
   const all = selectPodsToDrain(pods, { ignoreDaemonSets: true, deleteEmptyDirData: true, force: true }, exists);
   t.equal(all.errors.size, 0);

@@ -166,8 +166,8 @@ t.test('ttlSecondsAfterFinished deletes the finished Job', async (t) => {
 });
 
 t.test('backoffLimitPerIndex: an index fails alone past its own limit (or by a FailIndex rule); the others go on', async (t) => {
-  const spec = { completionMode: 'Indexed' as const, completions: 4, parallelism: 4, backoffLimitPerIndex: 1, backoffLimit: 0 };
-  // Index 1 failed once: within its limit, retried (after its back-off); the global backoffLimit of 0 does not apply.
+  const spec = { completionMode: 'Indexed' as const, completions: 4, parallelism: 4, backoffLimitPerIndex: 1, backoffLimit: 2147483647 };
+  // Index 1 failed once: within its limit, retried (after its back-off; the Job-wide limit defaults to the largest then).
   const once = plan(job(spec, { startTime: iso(T0) }), [pod('Failed', { index: 1, finished: T0 }), pod('Running', { index: 0 }), pod('Running', { index: 2 }), pod('Running', { index: 3 })], NOW, suffixes());
   t.notOk(condition(once, 'Failed'), 'not failed: per index');
   t.same(creates(once).map((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index']), ['1']);
@@ -201,4 +201,14 @@ t.test('successPolicy: the Job is done when a rule holds, its other pods stopped
   const counted = { ...spec, successPolicy: { rules: [{ succeededIndexes: '0-3', succeededCount: 3 }, { succeededCount: 4 }] } };
   t.notOk(condition(plan(job(counted, { startTime: iso(T0) }), [pod('Succeeded', { index: 0 }), pod('Succeeded', { index: 4 }), pod('Running', { index: 1 })], NOW, suffixes()), 'Complete'), '2 of 0-3, 2 in all: not yet');
   t.match(condition(plan(job(counted, { startTime: iso(T0) }), [0, 1, 3].map((index) => pod('Succeeded', { index })), NOW, suffixes()), 'Complete'), { message: 'Matched rules at index 0' });
+});
+
+t.test('per index: backoffLimit still holds when given; a failed index beats a success policy', async (t) => {
+  const spec = { completionMode: 'Indexed' as const, completions: 10, parallelism: 10, backoffLimitPerIndex: 1, backoffLimit: 3 };
+  const four = plan(job(spec, { startTime: iso(T0) }), [0, 1, 2, 3].map((index) => pod('Failed', { index })), NOW, suffixes());
+  t.match(condition(four, 'Failed'), { reason: 'BackoffLimitExceeded' }, 'four failures, once each, past the Job-wide 3');
+  const policy = { completionMode: 'Indexed' as const, completions: 2, parallelism: 2, backoffLimitPerIndex: 0, successPolicy: { rules: [{ succeededCount: 1 }] } };
+  const both = plan(job(policy, { startTime: iso(T0) }), [pod('Failed', { index: 0 }), pod('Succeeded', { index: 1 })], NOW, suffixes());
+  t.match(condition(both, 'Failed'), { reason: 'FailedIndexes' }, 'the failure wins, as in Kubernetes');
+  t.notOk(condition(both, 'Complete'));
 });

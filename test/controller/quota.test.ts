@@ -105,6 +105,9 @@ t.test('ResourceQuota: object counts, a new quota counted from what is there, sc
   for (const p of [be, burstable]) p.metadata.namespace = 'default';
   t.same(Object.fromEntries(quotaUsed(scoped, [be, burstable])), { pods: 1 });
   t.same(Object.fromEntries(usageOf({ ...be, status: { phase: 'Succeeded' } })), {}, 'an ended pod uses nothing');
+  const gpuOnly = pod('gpu', { limits: { 'example.com/dongle': '1' } }) as unknown as Pod;
+  gpuOnly.metadata.namespace = 'default';
+  t.same(Object.fromEntries(quotaUsed(scoped, [gpuOnly])), { pods: 1 }, 'an extended resource alone leaves a pod best effort (QoS looks at cpu and memory)');
 });
 
 t.test('ResourceQuota on updates: what an update adds is charged (a Service turned LoadBalancer)', async (t) => {

@@ -33,6 +33,10 @@ t.test('extended resources: counted in whole units from limits, none offered unl
   const gpu = (n: string): Pod['spec']['containers'][number] => ({ name: `c${n}`, image: 'i', resources: { limits: { 'example.com/dongle': n } } });
   t.same(podRequests(pod([gpu('2'), gpu('1'), { name: 'plain', image: 'i' }])).extended, { 'example.com/dongle': 3 });
   t.equal(podRequests(pod([{ name: 'plain', image: 'i' }])).extended, undefined);
+  // Init containers as for cpu: an init container beside the sidecars started before it, or the app containers and all sidecars.
+  const withInits = (inits: Pod['spec']['containers']): Pod => ({ ...pod([gpu('1')]), spec: { containers: [gpu('1')], initContainers: inits } });
+  t.same(podRequests(withInits([gpu('2'), { ...gpu('1'), name: 'side', restartPolicy: 'Always' }])).extended, { 'example.com/dongle': 2 }, 'init 2 first, then a sidecar of 1 beside the app');
+  t.same(podRequests(withInits([{ ...gpu('1'), name: 'side', restartPolicy: 'Always' }, gpu('2')])).extended, { 'example.com/dongle': 3 }, 'a sidecar of 1 started before an init of 2');
   const node = (allocatable: Record<string, string>): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { allocatable } });
   t.same(nodeAllocatable(node({ cpu: '4', 'example.com/dongle': '4' })).extended, { 'example.com/dongle': 4 });
   t.same(shortExtended({ cpu: 0, memory: 0, extended: { 'example.com/dongle': 3, 'nvidia.com/gpu': 1 } }, { cpu: 0, memory: 0, extended: { 'example.com/dongle': 4 } }, { cpu: 0, memory: 0, extended: { 'example.com/dongle': 2 } }),

@@ -84,10 +84,10 @@ export function plan(job: Job, allPods: readonly Pod[], now: Date, randomSuffix:
       }
       startTime ??= at;
       const settled = succeededIndexes.size + failedIndexes.size >= (completions ?? 0);
-      const failure = jobFailure(job, failedPods, perIndex ? undefined : counted.length + restarts, rules, timeOf(startTime)!, now)
+      const failure = jobFailure(job, failedPods, counted.length + restarts, rules, timeOf(startTime)!, now)
         ?? (perIndex && spec.maxFailedIndexes !== undefined && failedIndexes.size > spec.maxFailedIndexes
           ? { reason: 'MaxFailedIndexesExceeded', message: 'Job has exceeded the specified maximal number of failed indexes' } : undefined)
-        ?? (indexed && settled && failedIndexes.size > 0 && !successRule ? { reason: 'FailedIndexes', message: 'Job has failed indexes' } : undefined);
+        ?? (indexed && settled && failedIndexes.size > 0 ? { reason: 'FailedIndexes', message: 'Job has failed indexes' } : undefined);
       const complete = indexed
         ? successRule !== undefined || succeededIndexes.size >= (completions ?? 0)
         : completions !== undefined ? succeededPods.length >= completions : succeededPods.length > 0 && active.length === 0;
@@ -168,15 +168,15 @@ function matchedSuccessRule(rules: NonNullable<Job['spec']['successPolicy']>['ru
   return index < 0 ? undefined : index;
 }
 
-/** Why the Job fails now, if it does: a FailJob rule, more failures than backoffLimit (unless counted per index), or its deadline. */
-function jobFailure(job: Job, failed: readonly Pod[], failures: number | undefined, rules: readonly PodFailurePolicyRule[], startedAt: number, now: Date): { reason: string; message: string } | undefined {
+/** Why the Job fails now, if it does: a FailJob rule, more failures than backoffLimit, or its deadline. */
+function jobFailure(job: Job, failed: readonly Pod[], failures: number, rules: readonly PodFailurePolicyRule[], startedAt: number, now: Date): { reason: string; message: string } | undefined {
   for (const pod of failed) {
     const match = matchRule(rules, pod);
     if (match?.rule.action === 'FailJob') {
       return { reason: 'PodFailurePolicy', message: `${match.what} for pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} ${match.how} matching FailJob rule at index ${match.index}` };
     }
   }
-  if (failures !== undefined && failures > (job.spec.backoffLimit ?? 6)) return { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+  if (failures > (job.spec.backoffLimit ?? 6)) return { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   const deadline = job.spec.activeDeadlineSeconds;
   if (deadline !== undefined && now.getTime() - startedAt >= deadline * 1000) return { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
   return undefined;
