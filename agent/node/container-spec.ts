@@ -104,6 +104,8 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
   if (noNewPrivileges) securityOpt.push('no-new-privileges');
   const caps = container.securityContext?.capabilities;
   const runAsNonRoot = container.securityContext?.runAsNonRoot ?? pod.spec.securityContext?.runAsNonRoot;
+  // The container's AppArmor profile over the pod's; none: the node's default (the runtime decides).
+  const apparmor = container.securityContext?.appArmorProfile ?? pod.spec.securityContext?.appArmorProfile;
   return {
     security: {
       seccomp, noNewPrivileges,
@@ -112,11 +114,7 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
       ...(runAsNonRoot ? { runAsNonRoot } : {}),
       ...(container.securityContext?.privileged ? { privileged: true } : {}),
     },
-    ...((): { apparmor?: AppArmorRequest } => {
-      // The container's profile over the pod's; none: the node's default (the runtime decides).
-      const profile = container.securityContext?.appArmorProfile ?? pod.spec.securityContext?.appArmorProfile;
-      return profile ? { apparmor: { type: profile.type, ...(profile.localhostProfile ? { localhostProfile: profile.localhostProfile } : {}) } } : {};
-    })(),
+    ...(apparmor ? { apparmor } : {}),
     securityOpt: [...(container.securityContext?.privileged ? ['privileged'] : []), ...securityOpt, ...(caps?.add ?? []).map((c) => `cap-add=${c}`), ...(caps?.drop ?? []).map((c) => `cap-drop=${c}`)],
   };
 }

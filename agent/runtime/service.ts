@@ -205,6 +205,7 @@ export class ContainerService {
   private async createNamed(req: CreateRequest, image: ImageRecord, config: ImageConfig, name: string): Promise<ContainerRecord> {
     const imageConfig = config.config ?? {};
     const args = processArgs(imageConfig, req.entrypoint, req.cmd);
+    const apparmorProfile = appArmorProfileFor(req.apparmor, { enabled: this.o.apparmorEnabled ?? false, ...(this.o.apparmorProfile ? { defaultProfile: this.o.apparmorProfile } : {}) });
     const record: ContainerRecord = {
       id: this.store.newId(),
       name,
@@ -235,10 +236,7 @@ export class ContainerService {
         security: {
           ...DEFAULT_SECURITY,
           ...req.security,
-          ...(() => {
-            const profile = appArmorProfileFor(req.apparmor, { enabled: this.o.apparmorEnabled ?? false, ...(this.o.apparmorProfile ? { defaultProfile: this.o.apparmorProfile } : {}) });
-            return profile ? { apparmorProfile: profile, ...(req.apparmor?.type === 'Localhost' ? { apparmorExplicit: true } : {}) } : {};
-          })(),
+          ...(apparmorProfile ? { apparmorProfile, ...(req.apparmor?.type === 'Localhost' ? { apparmorExplicit: true } : {}) } : {}),
         },
         ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
         ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),

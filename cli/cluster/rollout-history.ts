@@ -43,6 +43,7 @@ export function setRevisions(owner: DaemonSet | StatefulSet, controllerRevisions
     .map((r) => ({ revision: r.revision, changeCause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION], template: r.data.spec.template }));
 }
 
+/** A revision as history prints it: a set's ControllerRevision, or a Deployment's ReplicaSet. */
 export interface SetRevision {
   revision: number;
   changeCause: string | undefined;

@@ -4,14 +4,14 @@
 // Client-side as kubectl's: each reads the object (and its ReplicaSets or ControllerRevisions)
 // and writes it back with the resource version it read.
 
-import type { ControllerRevision, DaemonSet, Deployment, Pod, PodTemplateSpec, ReplicaSet, StatefulSet } from '../../proto/resources';
+import type { ControllerRevision, DaemonSet, Deployment, Pod, ReplicaSet, StatefulSet } from '../../proto/resources';
 import { durationFlag, intFlag, parseFlags } from '../common/args';
 import { DescribeWriter } from './describe-writer';
 import { podTemplate } from './describe-format';
 import { CliError } from '../common/errors';
 import { LiveObjects } from './live-objects';
 import { objectRef, pluralRef, resolveKind, singleTarget } from './resource-names';
-import { planSetUndo, planUndo, revisions, setRevisions } from './rollout-history';
+import { planSetUndo, planUndo, revisions, setRevisions, type SetRevision } from './rollout-history';
 import { daemonSetRolloutStatus, deploymentRolloutStatus, ReadyClock, rolloutWait, STABLE_FOR_MS, statefulSetRolloutStatus, type RolloutState } from './rollout-state';
 import type { Verb, VerbContext } from './types';
 import { updateWithRetry } from './update';
@@ -101,15 +101,8 @@ async function deploymentAndReplicaSets(ctx: VerbContext, namespace: string, nam
 
 const SET_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
 
-/** A revision of any of the three kinds, as history prints it. */
-interface ShownRevision {
-  revision: number;
-  changeCause: string | undefined;
-  template: PodTemplateSpec;
-}
-
 /** The object and its revisions, oldest first: a Deployment's from its ReplicaSets, a set's from its ControllerRevisions. */
-async function historyOf(ctx: VerbContext, kind: string, namespace: string, name: string): Promise<{ object: Deployment | DaemonSet | StatefulSet; all: ShownRevision[] }> {
+async function historyOf(ctx: VerbContext, kind: string, namespace: string, name: string): Promise<{ object: Deployment | DaemonSet | StatefulSet; all: SetRevision[] }> {
   if (kind === 'Deployment') {
     const { d, replicaSets } = await deploymentAndReplicaSets(ctx, namespace, name);
     return { object: d, all: revisions(d, replicaSets).map((r) => ({ revision: r.revision, changeCause: r.changeCause, template: r.replicaSet.spec.template })) };
