@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
-import { ClusterDnsServer, createContainerNetwork, DEFAULT_BRIDGE, DEFAULT_SUBNET, planProxy, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
+import { ClusterDnsServer, createContainerNetwork, ensureBridgeNetfilter, DEFAULT_BRIDGE, DEFAULT_SUBNET, planNetworkPolicies, planProxy, policyTableFor, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorEnabled, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
@@ -180,12 +180,23 @@ function containerNofile(): { soft: number; hard: number } {
  * (named after the agent's bridge, so agents on one host never touch each other's), and the cluster
  * DNS on the pods' gateway.
  */
-function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy' | 'startClusterDns'> {
+function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy' | 'syncNetworkPolicies' | 'startClusterDns'> {
   const log = (line: string) => process.stderr.write(`berth agent: ${line}\n`);
   const proxy = new ServiceProxy({ table: proxyTableFor(bridge), log });
+  // The same executor, on a table of its own: policies and Services change apart.
+  const policies = new ServiceProxy({ table: policyTableFor(bridge), log: (line) => log(`network policies: ${line}`) });
+  let bridgeChecked = false;
   return {
     syncServiceProxy: async (state) => {
       await proxy.sync(planProxy({ ...state, services: [...state.services], slices: [...state.slices] }));
+    },
+    syncNetworkPolicies: async (state) => {
+      if (!bridgeChecked) {
+        bridgeChecked = true;
+        const problem = ensureBridgeNetfilter();
+        if (problem) log(problem);
+      }
+      await policies.sync(planNetworkPolicies(state));
     },
     startClusterDns: async (address) => {
       const dns = new ClusterDnsServer({ addresses: [address], port: 53, log });

@@ -31,6 +31,7 @@ export { planPodRoutes, vtepMac, VTEP_MAC_ANNOTATION, VXLAN_MTU, type PodNetwork
 export { PodRoutesHost } from './pod-routes-host';
 export { ClusterDnsServer } from './dns';
 export { planProxy, ServiceProxy, type ProxyInput } from './proxy';
+export { ensureBridgeNetfilter, planNetworkPolicies, type PolicyInput } from './policy';
 
 /** The VXLAN device of the pod network: named after the bridge, so that agents of one host (tests) do not share one. */
 export function vxlanDeviceFor(bridge: string): string {
@@ -41,6 +42,11 @@ export function vxlanDeviceFor(bridge: string): string {
 /** The nftables table (family ip) of the service proxy of the agent whose bridge this is. */
 export function proxyTableFor(bridge: string): string {
   return `berth-${bridge}`;
+}
+
+/** The nftables table (family ip) where the agent whose bridge this is enforces NetworkPolicies. */
+export function policyTableFor(bridge: string): string {
+  return `berth-np-${bridge}`;
 }
 
 export const DEFAULT_SUBNET = '10.222.0.0/16';

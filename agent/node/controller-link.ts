@@ -53,6 +53,8 @@ export interface LinkSink {
   clusterNetwork(network: { clusterCidr: string; backend: string }): void;
   /** The watches of whole kinds (Nodes for the pod network, Services and EndpointSlices for the proxy and DNS). */
   clusterWatches: Record<ClusterWatch, WatchSink>;
+  /** The watches network policy enforcement decides from; absent: the node enforces none (and watches none). */
+  policyWatches?: Record<PolicyWatch, WatchSink>;
 }
 
 /** What one watch tells: like the pod watch's three above. */
@@ -63,6 +65,7 @@ export interface WatchSink {
 }
 
 export type ClusterWatch = 'nodes' | 'services' | 'endpointSlices';
+export type PolicyWatch = 'networkPolicies' | 'namespaces' | 'podAddresses';
 
 export interface StatusReport {
   namespace: string;
@@ -292,10 +295,16 @@ export class ControllerLink {
   private clusterWatchLoops(session: Session): Promise<void>[] {
     const request = (resourceVersion: string) => ({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion });
     const sinks = this.sink.clusterWatches;
+    const policy = this.sink.policyWatches;
     return [
       this.watchLoop(session, 'node watch', (rv) => this.client.watchNodes(request(rv)), sinks.nodes),
       this.watchLoop(session, 'service watch', (rv) => this.client.watchServices(request(rv)), sinks.services),
       this.watchLoop(session, 'endpoint slice watch', (rv) => this.client.watchEndpointSlices(request(rv)), sinks.endpointSlices),
+      ...(policy ? [
+        this.watchLoop(session, 'network policy watch', (rv) => this.client.watchNetworkPolicies(request(rv)), policy.networkPolicies),
+        this.watchLoop(session, 'namespace watch', (rv) => this.client.watchNamespaces(request(rv)), policy.namespaces),
+        this.watchLoop(session, 'pod address watch', (rv) => this.client.watchPodAddresses(request(rv)), policy.podAddresses),
+      ] : []),
     ];
   }
 

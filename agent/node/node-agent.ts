@@ -28,6 +28,7 @@ import { PodVolumes } from './pod-volumes';
 import { linuxHostMounts } from './host-mounts';
 import { PodWatchState } from './pod-watch';
 import { ServiceNetwork, type ServiceNetworkDeps } from './service-network';
+import { NetworkPolicies, type NetworkPoliciesDeps } from './network-policies';
 import { StatusReporter } from './status-reporter';
 import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
 
@@ -48,6 +49,8 @@ export interface NodeAgentDeps {
   storageDir?: string;
   /** Programs the host for the Services (the service proxy); absent: no proxy on this node. */
   syncServiceProxy?: ServiceNetworkDeps['syncProxy'];
+  /** Enforces NetworkPolicies on the host for this node's pods; absent: none are (and none watched). */
+  syncNetworkPolicies?: NetworkPoliciesDeps['sync'];
   /** Starts the node's cluster DNS on the pods' gateway; absent: pods get the host's resolvers. */
   startClusterDns?: ServiceNetworkDeps['startDns'];
   /** The host's resolv.conf text (default: read /etc/resolv.conf when a pod's container is made). */
@@ -80,6 +83,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     ...(deps.syncServiceProxy ? { syncProxy: deps.syncServiceProxy } : {}),
     ...(deps.startClusterDns ? { startDns: deps.startClusterDns } : {}),
   });
+  const networkPolicies = deps.syncNetworkPolicies ? new NetworkPolicies({ nodeName: config.nodeName, sync: deps.syncNetworkPolicies, log }) : undefined;
   const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log, (network) => serviceNetwork.podNetworkReady(network));
   const hostResolvConf = deps.hostResolvConf ?? (() => readFileOr('/etc/resolv.conf', ''));
   const storageDir = deps.storageDir ?? path.join(path.dirname(deps.podsDir), 'storage');
@@ -129,6 +133,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
         watch.relist();
         podNetwork.relist();
         serviceNetwork.relist();
+        networkPolicies?.relist();
       }
       reporter.resendAll();
     },
@@ -152,6 +157,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       services: serviceNetwork.watchSink('services'),
       endpointSlices: serviceNetwork.watchSink('slices'),
     },
+    ...(networkPolicies ? { policyWatches: networkPolicies.watchSinks() } : {}),
   }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
@@ -179,6 +185,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       tokens.stop();
       await linked().stop();
       await serviceNetwork.stop();
+      await networkPolicies?.stop();
     },
   };
 }

@@ -4,6 +4,7 @@
 // at a time, the latest state winning; DNS answers from a fresh index on every change.
 
 import type { EndpointSlice, Service } from '../../proto/resources';
+import { LatestSync } from './latest-sync';
 import { ObjectWatchState } from './object-watch';
 import type { WatchSink } from './controller-link';
 import type { RawWatchEvent } from './pod-watch';
@@ -27,8 +28,6 @@ export interface ServiceNetworkDeps {
   log(line: string): void;
 }
 
-const PROXY_RETRY_MS = 2000;
-
 export class ServiceNetwork {
   readonly services = new ObjectWatchState<Service>('Service');
   readonly slices = new ObjectWatchState<EndpointSlice>('EndpointSlice');
@@ -36,12 +35,20 @@ export class ServiceNetwork {
   private gateway: string | undefined;
   private dns: { update(services: readonly Service[], slices: readonly EndpointSlice[]): void; close(): Promise<void> } | undefined;
   private dnsStarting: Promise<void> | undefined;
-  private syncing: Promise<void> = Promise.resolve();
-  private pending = false;
   private stopped = false;
-  private lastProblem = '';
+  /** Service proxy syncs: one at a time, the latest state winning. */
+  private readonly proxy: LatestSync;
 
-  constructor(private readonly deps: ServiceNetworkDeps) {}
+  constructor(private readonly deps: ServiceNetworkDeps) {
+    this.proxy = new LatestSync('service proxy', async () => {
+      if (!deps.syncProxy || !this.clusterCidr || !this.services.isSynced() || !this.slices.isSynced()) return false;
+      await deps.syncProxy({
+        services: this.services.current(), slices: this.slices.current(),
+        nodeName: deps.nodeName, nodeIps: [deps.nodeIp], clusterCidr: this.clusterCidr,
+      });
+      return true;
+    }, deps.log);
+  }
 
   watchSink(which: 'services' | 'slices'): WatchSink {
     const state = which === 'services' ? this.services : this.slices;
@@ -82,7 +89,7 @@ export class ServiceNetwork {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.dnsStarting;
-    await this.syncing;
+    await this.proxy.stop();
     await this.dns?.close();
     this.dns = undefined;
   }
@@ -100,7 +107,7 @@ export class ServiceNetwork {
         dns.update(this.services.current(), this.slices.current());
         this.deps.log(`cluster DNS: answering on ${address}:53`);
       } catch (err) {
-        this.problem(`cluster DNS: cannot listen on ${address}:53: ${(err as Error).message}`);
+        this.deps.log(`cluster DNS: cannot listen on ${address}:53: ${(err as Error).message}`);
       }
     })();
   }
@@ -108,33 +115,6 @@ export class ServiceNetwork {
   private changed(): void {
     if (this.stopped) return;
     if (this.services.isSynced() && this.slices.isSynced()) this.dns?.update(this.services.current(), this.slices.current());
-    this.scheduleProxy();
-  }
-
-  /** One proxy sync at a time; changes during a sync make one more, with the state as it is then. */
-  private scheduleProxy(): void {
-    if (this.pending || !this.deps.syncProxy) return;
-    this.pending = true;
-    this.syncing = this.syncing.then(async () => {
-      this.pending = false;
-      if (this.stopped || !this.clusterCidr || !this.services.isSynced() || !this.slices.isSynced()) return;
-      try {
-        await this.deps.syncProxy!({
-          services: this.services.current(), slices: this.slices.current(),
-          nodeName: this.deps.nodeName, nodeIps: [this.deps.nodeIp], clusterCidr: this.clusterCidr,
-        });
-        this.problem('');
-      } catch (err) {
-        this.problem(`service proxy: ${(err as Error).message} (retrying)`);
-        // Level-triggered: the next attempt programs the whole state as it is then.
-        setTimeout(() => this.scheduleProxy(), PROXY_RETRY_MS).unref();
-      }
-    });
-  }
-
-  private problem(message: string): void {
-    if (message === this.lastProblem) return;
-    this.lastProblem = message;
-    if (message) this.deps.log(message);
+    if (this.deps.syncProxy) this.proxy.schedule();
   }
 }

@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -283,6 +283,15 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     cells(obj, now) {
       const pc = obj as PriorityClass;
       return { base: [String(pc.value), String(pc.globalDefault ?? false), age(pc.metadata.creationTimestamp, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'], wide: [] };
+    },
+  },
+  NetworkPolicy: {
+    // kubectl's: the selector, with an empty one shown as <none> (it selects every pod).
+    header: ['POD-SELECTOR', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const policy = obj as NetworkPolicy;
+      return { base: [formatSelector(policy.spec.podSelector), age(policy.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   PodDisruptionBudget: {

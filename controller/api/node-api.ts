@@ -5,7 +5,7 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import type { Event, Node, PersistentVolume, Pod, ServiceAccount } from '../../proto/resources';
+import { podAddressView, type Event, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReachableVolume, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
@@ -37,13 +37,13 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
 
   /** Every object of a kind a node may read whole (Nodes, Services, EndpointSlices), with Watch's semantics. */
-  const watchEvery = (call: Parameters<NodeHandlers['WatchNodes']>[0], method: string, kind: string, what: string) => {
+  const watchEvery = (call: Parameters<NodeHandlers['WatchNodes']>[0], method: string, kind: string, what: string, view: (obj: Resource) => Resource = (obj) => obj) => {
     const { nodeName, epoch, resourceVersion } = call.request;
     Promise.resolve().then(async () => {
       requireOwnNode(caller(call, method), nodeName, what);
       await sessions.requireEpoch(nodeName, epoch);
       const stream = serveWatch(registry, kind, {}, resourceVersion,
-        (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(e.object) } : undefined, resourceVersion: e.resourceVersion }),
+        (e) => call.write({ type: e.type, object: e.object ? { json: JSON.stringify(view(e.object)) } : undefined, resourceVersion: e.resourceVersion }),
         (err) => failStream(call, err), () => call.writableLength);
       call.on('cancelled', () => stream.close());
       call.on('close', () => stream.close());
@@ -101,6 +101,10 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
     WatchNodes: (call) => watchEvery(call, 'WatchNodes', 'Node', 'watch the nodes as'),
     WatchServices: (call) => watchEvery(call, 'WatchServices', 'Service', 'watch the services as'),
     WatchEndpointSlices: (call) => watchEvery(call, 'WatchEndpointSlices', 'EndpointSlice', 'watch the endpoint slices as'),
+    WatchNetworkPolicies: (call) => watchEvery(call, 'WatchNetworkPolicies', 'NetworkPolicy', 'watch the network policies as'),
+    WatchNamespaces: (call) => watchEvery(call, 'WatchNamespaces', 'Namespace', 'watch the namespaces as'),
+    // Every pod, cut down to what a policy can name: the rest of a pod is its own node's business.
+    WatchPodAddresses: (call) => watchEvery(call, 'WatchPodAddresses', 'Pod', 'watch the pod addresses as', (obj) => podAddressView(obj as Pod)),
 
     UpdatePodStatus: unary(async (req, call) => {
       requireOwnNode(caller(call, 'UpdatePodStatus'), req.nodeName, 'update pod status for');

@@ -4,12 +4,13 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
 import { containersRequests } from '../resources/requests';
 import { celSyntaxError } from '../cel';
+import { containsCidr, parseBlock } from '../network/cidr';
 import { parseIndexes } from '../resources/indexes';
 import { scheduleProblem } from '../resources/schedule';
 import type { PathSegment, FieldIssue } from './types';
@@ -42,6 +43,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return configIssues(resource);
     case 'PodDisruptionBudget':
       return disruptionBudgetIssues(resource);
+    case 'NetworkPolicy':
+      return networkPolicyIssues(resource);
     case 'LimitRange':
       // Checked as it will be stored: a default limit taken from max must still cover the default request.
       return limitRangeIssues(withDefaults(resource));
@@ -602,6 +605,53 @@ function configIssues(obj: ConfigMap | Secret): FieldIssue[] {
         }
       }
     }
+  }
+  return out;
+}
+
+/** Kubernetes' NetworkPolicy validation (ValidateNetworkPolicySpec), in its words. */
+function networkPolicyIssues(policy: NetworkPolicy): FieldIssue[] {
+  const out: FieldIssue[] = [...selectorIssues(policy.spec.podSelector, ['spec', 'podSelector'])];
+  const rules: Array<['ingress' | 'egress', 'from' | 'to', Array<{ from?: NetworkPolicyPeer[]; to?: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] }>]> = [
+    ['ingress', 'from', policy.spec.ingress ?? []],
+    ['egress', 'to', policy.spec.egress ?? []],
+  ];
+  for (const [direction, peersField, list] of rules) {
+    list.forEach((rule, i) => {
+      (rule.ports ?? []).forEach((port, j) => out.push(...networkPolicyPortIssues(port, ['spec', direction, i, 'ports', j])));
+      (rule[peersField] ?? []).forEach((peer, j) => out.push(...networkPolicyPeerIssues(peer, ['spec', direction, i, peersField, j])));
+    });
+  }
+  return out;
+}
+
+function networkPolicyPortIssues(port: NetworkPolicyPort, at: PathSegment[]): FieldIssue[] {
+  if (port.endPort === undefined) return [];
+  if (port.port === undefined) return [issue([...at, 'port'], 'must be specified when endPort is specified')];
+  if (typeof port.port === 'string') return [issue([...at, 'endPort'], 'may not be specified when port is non-numeric')];
+  if (port.endPort < port.port) return [issue([...at, 'endPort'], `must be greater than or equal to port (${port.port})`)];
+  return [];
+}
+
+function networkPolicyPeerIssues(peer: NetworkPolicyPeer, at: PathSegment[]): FieldIssue[] {
+  const kinds = [peer.podSelector, peer.namespaceSelector, peer.ipBlock].filter((p) => p !== undefined).length;
+  if (kinds === 0) return [issue(at, 'must specify a peer (podSelector, namespaceSelector or ipBlock)')];
+  if (peer.ipBlock && kinds > 1) return [issue(at, 'may not specify both ipBlock and another peer')];
+  const out: FieldIssue[] = [];
+  if (peer.podSelector) out.push(...selectorIssues(peer.podSelector, [...at, 'podSelector']));
+  if (peer.namespaceSelector) out.push(...selectorIssues(peer.namespaceSelector, [...at, 'namespaceSelector']));
+  if (peer.ipBlock) {
+    const block = parseBlock(peer.ipBlock.cidr);
+    if (!block) return [issue([...at, 'ipBlock', 'cidr'], `${JSON.stringify(peer.ipBlock.cidr)}: must be a valid CIDR such as 10.0.0.0/24`)];
+    (peer.ipBlock.except ?? []).forEach((text, k) => {
+      const path = [...at, 'ipBlock', 'except', k];
+      const inner = parseBlock(text);
+      if (!inner) out.push(issue(path, `${JSON.stringify(text)}: must be a valid CIDR such as 10.0.1.0/24`));
+      else if (inner.family !== block.family) out.push(issue(path, `${JSON.stringify(text)}: must be a strict subset of \`cidr\` (${peer.ipBlock!.cidr})`));
+      else if (inner.family === 4 && block.family === 4 && !(containsCidr(block.cidr, inner.cidr) && inner.cidr.prefix > block.cidr.prefix)) {
+        out.push(issue(path, `${JSON.stringify(text)}: must be a strict subset of \`cidr\` (${peer.ipBlock!.cidr})`));
+      }
+    });
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // IPv4 blocks as the pod network uses them: the cluster CIDR, each node's pod CIDR carved from it,
 // a block's gateway and its addresses. Addresses are unsigned 32-bit numbers inside; text outside.
 
+import { isIP } from 'node:net';
 import { BerthError } from '../errors';
 
 export interface Cidr {
@@ -72,4 +73,25 @@ export function subBlockCount(outer: Cidr, prefix: number): number {
 /** The address at `offset` in the block: 1 is the gateway of a pod CIDR (the bridge's address). */
 export function addressAt(c: Cidr, offset: number): string {
   return formatIPv4(c.base + offset);
+}
+
+/**
+ * A CIDR as NetworkPolicy ipBlocks take it (Kubernetes parses them loosely): IPv4 with host bits
+ * masked off ("10.0.0.1/24" is 10.0.0.0/24), or IPv6, recognised but not parsed further (the pod
+ * network is IPv4 only). Undefined when it is neither.
+ */
+export function parseBlock(text: string): { family: 4; cidr: Cidr } | { family: 6 } | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const address = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  const v4 = parseIPv4(address);
+  if (v4 !== undefined) {
+    if (prefix > 32) return undefined;
+    const block = 2 ** (32 - prefix);
+    return { family: 4, cidr: { base: v4 - (v4 % block), prefix } };
+  }
+  return isIP(address) === 6 && prefix <= 128 ? { family: 6 } : undefined;
 }

@@ -67,6 +67,13 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'LimitRange':
       for (const item of out.spec?.limits ?? []) defaultLimitRangeItem(item);
       break;
+    case 'NetworkPolicy':
+      // Kubernetes' defaults: Ingress always, Egress when there are egress rules; ports are TCP.
+      if (out.spec) {
+        if (!out.spec.policyTypes?.length) out.spec.policyTypes = out.spec.egress?.length ? ['Ingress', 'Egress'] : ['Ingress'];
+        for (const rule of [...(out.spec.ingress ?? []), ...(out.spec.egress ?? [])]) for (const port of rule.ports ?? []) port.protocol ??= 'TCP';
+      }
+      break;
     default:
       break;
   }

@@ -13,3 +13,4 @@ export * from './node-affinity';
 export * from './storage';
 export * from './taints';
 export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';
+export * from './network-policy';

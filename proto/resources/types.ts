@@ -891,6 +891,59 @@ export interface PodDisruptionBudgetStatus {
   conditions?: Condition[];
 }
 
+// --- networking.k8s.io/v1 NetworkPolicy ---
+
+/**
+ * Which traffic the pods a policy selects may receive (Ingress) and send (Egress). A pod selected
+ * by any policy of a type is isolated for that direction: only what one of those policies' rules
+ * allows gets through (replies to allowed connections always do). Policies only add.
+ */
+export interface NetworkPolicy {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'NetworkPolicy';
+  metadata: ObjectMeta;
+  spec: NetworkPolicySpec;
+}
+
+export interface NetworkPolicySpec {
+  /** The pods of the policy's namespace it applies to; empty: all of them. */
+  podSelector: LabelSelector;
+  /** Default: Ingress, and Egress too when egress rules are given. */
+  policyTypes?: Array<'Ingress' | 'Egress'>;
+  ingress?: NetworkPolicyIngressRule[];
+  egress?: NetworkPolicyEgressRule[];
+}
+
+/** Traffic from any of `from` (absent or empty: from anywhere) to any of `ports` (absent or empty: every port). */
+export interface NetworkPolicyIngressRule {
+  from?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+
+export interface NetworkPolicyEgressRule {
+  to?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+
+/**
+ * Pods (podSelector: of the policy's namespace; namespaceSelector: of the namespaces it selects;
+ * both: those pods of those namespaces), or addresses (ipBlock, alone).
+ */
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string; except?: string[] };
+}
+
+export interface NetworkPolicyPort {
+  /** Default TCP. */
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  /** A number, or the name of a port of the destination pod's containers; absent: every port. */
+  port?: number | string;
+  /** With a numeric port: the range port..endPort. */
+  endPort?: number;
+}
+
 /** A claim as a StatefulSet's volumeClaimTemplates give it (apiVersion and kind may be left out). */
 export type PersistentVolumeClaimTemplate = Omit<PersistentVolumeClaim, 'apiVersion' | 'kind'> & { apiVersion?: 'v1'; kind?: 'PersistentVolumeClaim' };
 
@@ -1297,7 +1350,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1330,6 +1383,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'ControllerRevision', apiVersion: 'apps/v1', plural: 'controllerrevisions', aliases: ['controllerrevision'], namespaced: true },
   { kind: 'ValidatingAdmissionPolicy', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', aliases: ['validatingadmissionpolicy', 'vap'], namespaced: false },
   { kind: 'ValidatingAdmissionPolicyBinding', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', aliases: ['validatingadmissionpolicybinding', 'vapb'], namespaced: false },
+  { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', aliases: ['networkpolicy', 'netpol'], namespaced: true },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
