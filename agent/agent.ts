@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { ImageService, type RegistryOptions } from './images';
-import { ClusterDnsServer, createContainerNetwork, ensureBridgeNetfilter, DEFAULT_BRIDGE, DEFAULT_SUBNET, planNetworkPolicies, planProxy, policyTableFor, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
+import { ClusterDnsServer, createContainerNetwork, ensureBridgeNetfilter, IngressServer, planRoutes, DEFAULT_BRIDGE, DEFAULT_SUBNET, planNetworkPolicies, planProxy, policyTableFor, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorEnabled, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
@@ -180,7 +180,7 @@ function containerNofile(): { soft: number; hard: number } {
  * (named after the agent's bridge, so agents on one host never touch each other's), and the cluster
  * DNS on the pods' gateway.
  */
-function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy' | 'syncNetworkPolicies' | 'startClusterDns'> {
+function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy' | 'syncNetworkPolicies' | 'startClusterDns' | 'startIngress'> {
   const log = (line: string) => process.stderr.write(`berth agent: ${line}\n`);
   const proxy = new ServiceProxy({ table: proxyTableFor(bridge), log });
   // The same executor, on a table of its own: policies and Services change apart.
@@ -197,6 +197,17 @@ function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy'
         if (problem) log(problem);
       }
       await policies.sync(planNetworkPolicies(state));
+    },
+    startIngress: async (ports, secret) => {
+      const server = new IngressServer({ ...(ports.http ? { httpPort: ports.http } : {}), ...(ports.https ? { httpsPort: ports.https } : {}), secret, log });
+      try {
+        const bound = await server.listen();
+        log(`ingress: serving${bound.http ? ` http on :${bound.http}` : ''}${bound.https ? ` https on :${bound.https}` : ''}`);
+      } catch (err) {
+        await server.close();
+        throw new BerthError('failed-precondition', `ingress: cannot listen (--ingress-http-port ${ports.http ?? 0}, --ingress-https-port ${ports.https ?? 0}): ${(err as Error).message}`, { cause: err });
+      }
+      return { update: (state) => server.update(planRoutes(state)), close: () => server.close() };
     },
     startClusterDns: async (address) => {
       const dns = new ClusterDnsServer({ addresses: [address], port: 53, log });

@@ -23,4 +23,4 @@
 export {
   DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, startAgent, type AgentOptions, type RunningAgent,
 } from './agent';
-export { parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff, type NodeOptions } from './node';
+export { parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff, type NodeOptions } from './node';

@@ -1,7 +1,7 @@
 // berth agent: run the node agent in the foreground until SIGINT/SIGTERM.
 
 import {
-  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
+  DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
 } from '../agent';
 import { parseFlags } from './common/args';
 import { CliError } from './common/errors';
@@ -24,9 +24,11 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'pod-pids-limit': { type: 'string' },
     'pod-restart-backoff': { type: 'string' },
     'extended-resource': { type: 'string', multiple: true },
+    'ingress-http-port': { type: 'string' },
+    'ingress-https-port': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource', 'ingress-http-port', 'ingress-https-port'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -51,6 +53,12 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values['pod-pids-limit'] !== undefined ? { podPidsLimit: parsePodPidsLimit(values['pod-pids-limit']) } : {}),
         ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
         ...(values['extended-resource'] ? { extendedResources: Object.fromEntries(values['extended-resource'].map(parseExtendedResource)) } : {}),
+        ...(values['ingress-http-port'] !== undefined || values['ingress-https-port'] !== undefined ? {
+          ingressPorts: {
+            ...(values['ingress-http-port'] !== undefined ? { http: parseIngressPort('ingress-http-port', values['ingress-http-port']) } : {}),
+            ...(values['ingress-https-port'] !== undefined ? { https: parseIngressPort('ingress-https-port', values['ingress-https-port']) } : {}),
+          },
+        } : {}),
       },
     } : {}),
   });

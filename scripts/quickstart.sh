@@ -106,9 +106,11 @@ for _ in $(seq 100); do grep -q 'listening on' "$work/controller.log" && break; 
 # uses it for this run (copy it to ~/.berth/config to keep it), and makes the agent's join token.
 export BERTH_CONFIG="$work/controller/admin.kubeconfig"
 token=$(berth token create --ttl 10m --description quickstart)
+# The agent serves the cluster's Ingresses on this port of the host (80 where it is free to take).
+ingress_port=$(free_port)
 setpriv --pdeathsig KILL -- node dist/cli/main.js agent --data-root "$work/agent" --socket "$work/agent.sock" --run-dir "$work/run" \
   --cgroup-parent "$cgroup_parent" --bridge "$bridge" --registries-config "$work/registries.yaml" \
-  --controller "$controller" --token "$token" >"$work/agent.log" 2>&1 &
+  --controller "$controller" --token "$token" --ingress-http-port "$ingress_port" >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://$registry/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -148,6 +150,9 @@ curl -sf --max-time 5 "http://$node_ip:$node_port/"
 svc_ip() { berth get svc "$1" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])'; }
 step "curl http://$(svc_ip frontend)/   # the shop's web tier: a page from its ConfigMap"
 curl -sf --max-time 5 "http://$(svc_ip frontend)/"
+step "curl -H 'Host: shop.berth.local' http://$node_ip:$ingress_port/   # the shop from outside, through its Ingress"
+berth get ingress shop
+curl -sf --max-time 5 -H 'Host: shop.berth.local' "http://$node_ip:$ingress_port/"
 step "curl http://$(svc_ip cache)/records   # its cache: what a sidecar copied from db-0.db's volume"
 curl -sf --max-time 5 "http://$(svc_ip cache)/records"
 step "nslookup hello.default.svc.cluster.local $dns   # the node's cluster DNS, the pods' nameserver"

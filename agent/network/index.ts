@@ -32,6 +32,7 @@ export { PodRoutesHost } from './pod-routes-host';
 export { ClusterDnsServer } from './dns';
 export { planProxy, ServiceProxy, type ProxyInput } from './proxy';
 export { ensureBridgeNetfilter, planNetworkPolicies, type PolicyInput } from './policy';
+export { IngressServer, planRoutes } from './ingress';
 
 /** The VXLAN device of the pod network: named after the bridge, so that agents of one host (tests) do not share one. */
 export function vxlanDeviceFor(bridge: string): string {

@@ -110,5 +110,13 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
     podPidsLimit: pids === -1 ? undefined : pids,
     restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
     seccompRoot: options.seccompRoot ?? DEFAULT_SECCOMP_ROOT,
+    ingressPorts: options.ingressPorts?.http || options.ingressPorts?.https ? { ...options.ingressPorts } : undefined,
   };
+}
+
+/** --ingress-http-port / --ingress-https-port: a TCP port, or 0 for none. */
+export function parseIngressPort(flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw bad(`invalid --${flag} "${value}": expected a port number from 1 to 65535 (0: none)`);
+  return port;
 }

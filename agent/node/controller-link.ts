@@ -55,6 +55,8 @@ export interface LinkSink {
   clusterWatches: Record<ClusterWatch, WatchSink>;
   /** The watches network policy enforcement decides from; absent: the node enforces none (and watches none). */
   policyWatches?: Record<PolicyWatch, WatchSink>;
+  /** The watches the ingress controller routes by; absent: the node serves no Ingresses (and watches none). */
+  ingressWatches?: Record<IngressWatch, WatchSink>;
 }
 
 /** What one watch tells: like the pod watch's three above. */
@@ -66,6 +68,7 @@ export interface WatchSink {
 
 export type ClusterWatch = 'nodes' | 'services' | 'endpointSlices';
 export type PolicyWatch = 'networkPolicies' | 'namespaces' | 'podAddresses';
+export type IngressWatch = 'ingresses' | 'ingressClasses';
 
 export interface StatusReport {
   namespace: string;
@@ -296,6 +299,7 @@ export class ControllerLink {
     const request = (resourceVersion: string) => ({ nodeName: this.config.nodeName, epoch: session.epoch, resourceVersion });
     const sinks = this.sink.clusterWatches;
     const policy = this.sink.policyWatches;
+    const ingress = this.sink.ingressWatches;
     return [
       this.watchLoop(session, 'node watch', (rv) => this.client.watchNodes(request(rv)), sinks.nodes),
       this.watchLoop(session, 'service watch', (rv) => this.client.watchServices(request(rv)), sinks.services),
@@ -304,6 +308,10 @@ export class ControllerLink {
         this.watchLoop(session, 'network policy watch', (rv) => this.client.watchNetworkPolicies(request(rv)), policy.networkPolicies),
         this.watchLoop(session, 'namespace watch', (rv) => this.client.watchNamespaces(request(rv)), policy.namespaces),
         this.watchLoop(session, 'pod address watch', (rv) => this.client.watchPodAddresses(request(rv)), policy.podAddresses),
+      ] : []),
+      ...(ingress ? [
+        this.watchLoop(session, 'ingress watch', (rv) => this.client.watchIngresses(request(rv)), ingress.ingresses),
+        this.watchLoop(session, 'ingress class watch', (rv) => this.client.watchIngressClasses(request(rv)), ingress.ingressClasses),
       ] : []),
     ];
   }

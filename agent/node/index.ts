@@ -6,5 +6,5 @@
 // over the image service, and the container network. Imports oci/, images/, network/, runtime/
 // and proto/; never server/.
 export { startNodeAgent, type NodeAgentDeps, type RunningNodeAgent } from './node-agent';
-export { compileNodeOptions, parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff, defaultNodeIp } from './config';
+export { compileNodeOptions, parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff, defaultNodeIp } from './config';
 export type { NodeOptions, NodeConfig, Clock } from './types';

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { PersistentVolume } from '../../proto/resources';
+import type { PersistentVolume, Secret } from '../../proto/resources';
 import type { ImageService } from '../images';
 import type { ContainerNetwork } from '../network';
 import { effectivePidsLimit, type ContainerService } from '../runtime';
@@ -16,7 +16,7 @@ import { backoffDelay, RETRY_BACKOFF } from './backoff';
 import { EventRecorder } from './event-recorder';
 import { ImagePuller } from './image-puller';
 import { LogServer } from './log-server';
-import { hostFacts, nodeDocument, withLocalPathRoot } from './node-document';
+import { hostFacts, nodeDocument, withIngressPorts, withLocalPathRoot } from './node-document';
 import { LocalVolumes } from './local-volumes';
 import { PodConfigCache } from './pod-config';
 import { PodManager } from './pod-manager';
@@ -29,8 +29,9 @@ import { linuxHostMounts } from './host-mounts';
 import { PodWatchState } from './pod-watch';
 import { ServiceNetwork, type ServiceNetworkDeps } from './service-network';
 import { NetworkPolicies, type NetworkPoliciesDeps } from './network-policies';
+import { IngressRoutes, type IngressState } from './ingress-routes';
 import { StatusReporter } from './status-reporter';
-import { systemClock, type Clock, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
+import { systemClock, type Clock, type IngressPorts, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
 
 export interface NodeAgentDeps {
   images: Pick<ImageService, 'pull' | 'resolve'>;
@@ -49,6 +50,11 @@ export interface NodeAgentDeps {
   storageDir?: string;
   /** Programs the host for the Services (the service proxy); absent: no proxy on this node. */
   syncServiceProxy?: ServiceNetworkDeps['syncProxy'];
+  /**
+   * Starts the ingress server on the node's ingress ports (only called when the node has some);
+   * `secret` reads a tls Secret an Ingress names. Absent: Ingresses are not served here.
+   */
+  startIngress?(ports: IngressPorts, secret: (namespace: string, name: string) => Promise<Secret | undefined>): Promise<{ update(state: IngressState): void; close(): Promise<void> }>;
   /** Enforces NetworkPolicies on the host for this node's pods; absent: none are (and none watched). */
   syncNetworkPolicies?: NetworkPoliciesDeps['sync'];
   /** Starts the node's cluster DNS on the pods' gateway; absent: pods get the host's resolvers. */
@@ -84,10 +90,15 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     ...(deps.startClusterDns ? { startDns: deps.startClusterDns } : {}),
   });
   const networkPolicies = deps.syncNetworkPolicies ? new NetworkPolicies({ nodeName: config.nodeName, sync: deps.syncNetworkPolicies, log }) : undefined;
+  const ingressServer = config.ingressPorts && deps.startIngress
+    ? await deps.startIngress(config.ingressPorts, async (namespace, name) => (await linked().podConfig('Secret', namespace, name)) as Secret | undefined)
+    : undefined;
+  const ingressRoutes = ingressServer ? new IngressRoutes({ current: () => serviceNetwork.currentState() }, (state) => ingressServer.update(state)) : undefined;
+  if (ingressRoutes) serviceNetwork.onChange(() => ingressRoutes.changed());
   const podNetwork = new PodNetwork(config, deps.network, deps.podNetworkDevice, log, (network) => serviceNetwork.podNetworkReady(network));
   const hostResolvConf = deps.hostResolvConf ?? (() => readFileOr('/etc/resolv.conf', ''));
   const storageDir = deps.storageDir ?? path.join(path.dirname(deps.podsDir), 'storage');
-  const document = () => withLocalPathRoot(withVtepMac(nodeDocument(config, facts), config.nodeIp), storageDir);
+  const document = () => withIngressPorts(withLocalPathRoot(withVtepMac(nodeDocument(config, facts), config.nodeIp), storageDir), ingressServer ? config.ingressPorts : undefined);
   // The link is made last (it needs the sink); the others only call it once it exists.
   let link: ControllerLink | undefined;
   const linked = () => {
@@ -134,6 +145,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
         podNetwork.relist();
         serviceNetwork.relist();
         networkPolicies?.relist();
+        ingressRoutes?.relist();
       }
       reporter.resendAll();
     },
@@ -158,6 +170,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       endpointSlices: serviceNetwork.watchSink('slices'),
     },
     ...(networkPolicies ? { policyWatches: networkPolicies.watchSinks() } : {}),
+    ...(ingressRoutes ? { ingressWatches: ingressRoutes.watchSinks() } : {}),
   }, { dir: deps.pkiDir, initial: credentials }, log);
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
@@ -186,6 +199,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
       await linked().stop();
       await serviceNetwork.stop();
       await networkPolicies?.stop();
+      await ingressServer?.close();
     },
   };
 }

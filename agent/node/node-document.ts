@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { formatKibibytes, LOCAL_PATH_ROOT_ANNOTATION, type Node } from '../../proto/resources';
-import type { NodeConfig } from './types';
+import { formatKibibytes, INGRESS_PORTS_ANNOTATION, LOCAL_PATH_ROOT_ANNOTATION, type Node } from '../../proto/resources';
+import type { IngressPorts, NodeConfig } from './types';
 
 /** Kept back from allocatable memory for the agent and the system: 5% of it, at most 512 MiB. */
 export function memoryReserve(totalBytes: number): number {
@@ -109,4 +109,11 @@ function agentVersion(): string {
     }
   }
   return 'unknown';
+}
+
+/** Tell the controller this node serves Ingresses, and on which ports (for their status). */
+export function withIngressPorts(node: Node, ports: IngressPorts | undefined): Node {
+  if (!ports) return node;
+  const text = [ports.http ? `http=${ports.http}` : '', ports.https ? `https=${ports.https}` : ''].filter(Boolean).join(',');
+  return { ...node, metadata: { ...node.metadata, annotations: { ...node.metadata.annotations, [INGRESS_PORTS_ANNOTATION]: text } } };
 }

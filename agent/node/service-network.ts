@@ -38,6 +38,7 @@ export class ServiceNetwork {
   private stopped = false;
   /** Service proxy syncs: one at a time, the latest state winning. */
   private readonly proxy: LatestSync;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(private readonly deps: ServiceNetworkDeps) {
     this.proxy = new LatestSync('service proxy', async () => {
@@ -81,6 +82,16 @@ export class ServiceNetwork {
     return this.deps.startDns ? this.gateway : undefined;
   }
 
+  /** The Services and EndpointSlices once both have listed; undefined before. */
+  currentState(): { services: Service[]; slices: EndpointSlice[] } | undefined {
+    return this.services.isSynced() && this.slices.isSynced() ? { services: this.services.current(), slices: this.slices.current() } : undefined;
+  }
+
+  /** Call `listener` after every change of the Services or EndpointSlices. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   /** The Services now (for the pods' environment variables). */
   currentServices(): Service[] {
     return this.services.current();
@@ -116,5 +127,6 @@ export class ServiceNetwork {
     if (this.stopped) return;
     if (this.services.isSynced() && this.slices.isSynced()) this.dns?.update(this.services.current(), this.slices.current());
     if (this.deps.syncProxy) this.proxy.schedule();
+    for (const listener of this.listeners) listener();
   }
 }

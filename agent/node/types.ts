@@ -44,6 +44,13 @@ export interface NodeOptions {
   seccompRoot?: string;
   /** --extended-resource NAME=COUNT: extended resources the node offers (a GPU, a dongle), advertised on its Node. */
   extendedResources?: Record<string, number>;
+  /** --ingress-http-port / --ingress-https-port: serve berth's Ingresses on these ports of the node; absent: not served here. */
+  ingressPorts?: IngressPorts;
+}
+
+export interface IngressPorts {
+  http?: number;
+  https?: number;
 }
 
 /** NodeOptions validated and defaulted once. */
@@ -58,6 +65,8 @@ export interface NodeConfig {
   restartBackoff: RestartBackoff;
   seccompRoot: string;
   extendedResources: Record<string, number>;
+  /** Undefined: this node serves no Ingresses. */
+  ingressPorts: IngressPorts | undefined;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */

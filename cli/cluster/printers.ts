@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  Ingress, IngressClass, NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -283,6 +283,29 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     cells(obj, now) {
       const pc = obj as PriorityClass;
       return { base: [String(pc.value), String(pc.globalDefault ?? false), age(pc.metadata.creationTimestamp, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'], wide: [] };
+    },
+  },
+  Ingress: {
+    // kubectl's: hosts of the rules (* for a rule without one), the load balancer's addresses, 443 too with tls.
+    header: ['CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const ing = obj as Ingress;
+      const hosts = [...new Set((ing.spec.rules ?? []).map((r) => r.host ?? '*'))];
+      const addresses = (ing.status?.loadBalancer?.ingress ?? []).map((a) => a.ip ?? a.hostname ?? '').filter(Boolean);
+      return {
+        base: [ing.spec.ingressClassName ?? '<none>', hosts.join(',') || '*', addresses.join(','), ing.spec.tls?.length ? '80, 443' : '80', age(ing.metadata.creationTimestamp, now)],
+        wide: [],
+      };
+    },
+  },
+  IngressClass: {
+    header: ['CONTROLLER', 'PARAMETERS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const cls = obj as IngressClass;
+      const p = cls.spec.parameters;
+      return { base: [cls.spec.controller, p ? `${p.kind}/${p.name}` : '<none>', age(cls.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   NetworkPolicy: {

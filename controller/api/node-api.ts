@@ -5,7 +5,7 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import { podAddressView, type Event, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
+import { INGRESS_PORTS_ANNOTATION, podAddressView, servedByBerth, type Event, type Ingress, type IngressClass, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReachableVolume, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
@@ -48,6 +48,13 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       call.on('cancelled', () => stream.close());
       call.on('close', () => stream.close());
     }).catch((err: unknown) => failStream(call, err));
+  };
+  const servesIngressTls = async (node: string, namespace: string, secret: string): Promise<boolean> => {
+    const self = await registry.tryGet<Node>('Node', undefined, node);
+    if (!self?.metadata.annotations?.[INGRESS_PORTS_ANNOTATION]) return false;
+    const classes = (await registry.list<IngressClass>('IngressClass')).items;
+    const { items } = await registry.list<Ingress>('Ingress', { namespace });
+    return items.some((i) => servedByBerth(i, classes) && (i.spec.tls ?? []).some((t) => t.secretName === secret));
   };
   const signNode = (node: string, csrPem: string) =>
     ca.signClient(csrPem, { commonName: nodeUser(node), organizations: [NODES_GROUP] }, { validityMs: nodeCertificateValidityMs });
@@ -104,6 +111,8 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
     WatchNetworkPolicies: (call) => watchEvery(call, 'WatchNetworkPolicies', 'NetworkPolicy', 'watch the network policies as'),
     WatchNamespaces: (call) => watchEvery(call, 'WatchNamespaces', 'Namespace', 'watch the namespaces as'),
     // Every pod, cut down to what a policy can name: the rest of a pod is its own node's business.
+    WatchIngresses: (call) => watchEvery(call, 'WatchIngresses', 'Ingress', 'watch the ingresses as'),
+    WatchIngressClasses: (call) => watchEvery(call, 'WatchIngressClasses', 'IngressClass', 'watch the ingress classes as'),
     WatchPodAddresses: (call) => watchEvery(call, 'WatchPodAddresses', 'Pod', 'watch the pod addresses as', (obj) => podAddressView(obj as Pod)),
 
     UpdatePodStatus: unary(async (req, call) => {
@@ -174,7 +183,8 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       }
       const namespace = req.namespace || 'default';
       const { items } = await registry.list<Pod>('Pod', { namespace, filter: boundTo(node) });
-      requireReferenced(node, req.kind, namespace, req.name, items);
+      // A node serving Ingresses also reads the tls Secrets berth's Ingresses name (as an ingress controller does).
+      if (!(req.kind === 'Secret' && await servesIngressTls(node, namespace, req.name))) requireReferenced(node, req.kind, namespace, req.name, items);
       return { json: JSON.stringify(await registry.get(req.kind, namespace, req.name)) };
     }),
 

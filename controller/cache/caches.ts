@@ -3,6 +3,7 @@
 // so each kind is listed and watched once.
 
 import type {
+  Ingress, IngressClass,
   ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
@@ -30,6 +31,8 @@ export interface Caches {
   resourceQuotas: Informer<ResourceQuota>;
   controllerRevisions: Informer<ControllerRevision>;
   replicationControllers: Informer<ReplicationController>;
+  ingresses: Informer<Ingress>;
+  ingressClasses: Informer<IngressClass>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -55,6 +58,8 @@ export function newCaches(registry: Registry): Caches {
     resourceQuotas: new Informer<ResourceQuota>(registry, 'ResourceQuota'),
     controllerRevisions: new Informer<ControllerRevision>(registry, 'ControllerRevision'),
     replicationControllers: new Informer<ReplicationController>(registry, 'ReplicationController'),
+    ingresses: new Informer<Ingress>(registry, 'Ingress'),
+    ingressClasses: new Informer<IngressClass>(registry, 'IngressClass'),
   };
 }
 

@@ -10,6 +10,7 @@ import { deploymentLoop } from './deployment/loop';
 import { disruptionLoop } from './disruption/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
+import { ingressStatusLoop } from './ingress/loop';
 import { jobLoop } from './job/loop';
 import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
@@ -53,5 +54,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     serviceAllocationRepairLoop,
     disruptionLoop,
     resourceQuotaLoop(),
+    ingressStatusLoop,
   ]);
 }

@@ -11,7 +11,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, withDefaults, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, KINDS, matchesLabelSelector } from '../../proto/resources';
+import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, KINDS, matchesLabelSelector } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { admitByPolicies, admitPod, type PolicyRequest, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
@@ -72,6 +72,17 @@ export class Registry {
     const defaults = items.filter(isDefaultClass).sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
     if (defaults.length === 0) return claim;
     return { ...claim, spec: { ...claim.spec, storageClassName: defaults[0]!.metadata.name } };
+  }
+
+  /**
+   * An Ingress that names no class gets the default one (Kubernetes' DefaultIngressClass
+   * admission): the newest IngressClass annotated is-default-class; with none, it stays without.
+   */
+  private async withDefaultIngressClass(ingress: Ingress): Promise<Ingress> {
+    const { items } = await this.list<IngressClass>('IngressClass');
+    const defaults = items.filter(isDefaultIngressClass).sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+    if (defaults.length === 0) return ingress;
+    return { ...ingress, spec: { ...ingress.spec, ingressClassName: defaults[0]!.metadata.name } };
   }
 
   /**
@@ -160,6 +171,7 @@ export class Registry {
       stored = withPriority(stored as Pod, (await this.list<PriorityClass>('PriorityClass')).items) as T;
     }
     if (stored.kind === 'PersistentVolumeClaim' && stored.spec.storageClassName === undefined) stored = await this.withDefaultClass(stored) as T;
+    if (stored.kind === 'Ingress' && stored.spec.ingressClassName === undefined && !stored.metadata.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION]) stored = await this.withDefaultIngressClass(stored) as T;
     if (stored.kind === 'Pod' || stored.kind === 'PersistentVolumeClaim') {
       const ranges = (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items;
       if (stored.kind === 'Pod') stored = applyLimitRanges(stored as Pod, ranges) as T;

@@ -4,7 +4,7 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
@@ -45,6 +45,10 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return disruptionBudgetIssues(resource);
     case 'NetworkPolicy':
       return networkPolicyIssues(resource);
+    case 'Ingress':
+      return ingressIssues(resource);
+    case 'IngressClass':
+      return ingressClassIssues(resource);
     case 'LimitRange':
       // Checked as it will be stored: a default limit taken from max must still cover the default request.
       return limitRangeIssues(withDefaults(resource));
@@ -654,4 +658,51 @@ function networkPolicyPeerIssues(peer: NetworkPolicyPeer, at: PathSegment[]): Fi
     });
   }
   return out;
+}
+
+/** Kubernetes' Ingress validation (ValidateIngressSpec), in its words. */
+function ingressIssues(ingress: Ingress): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { spec } = ingress;
+  if (!spec.rules?.length && !spec.defaultBackend) out.push(issue(['spec'], 'either `defaultBackend` or `rules` must be specified'));
+  if (spec.defaultBackend) out.push(...ingressBackendIssues(spec.defaultBackend, ['spec', 'defaultBackend']));
+  (spec.rules ?? []).forEach((rule, i) => {
+    if (rule.host !== undefined && isIPv4Text(rule.host)) out.push(issue(['spec', 'rules', i, 'host'], `${JSON.stringify(rule.host)}: must be a DNS name, not an IP address`));
+    (rule.http?.paths ?? []).forEach((p, j) => {
+      const at: PathSegment[] = ['spec', 'rules', i, 'http', 'paths', j];
+      out.push(...ingressPathIssues(p.path, p.pathType, [...at, 'path']), ...ingressBackendIssues(p.backend, [...at, 'backend']));
+    });
+  });
+  return out;
+}
+
+const isIPv4Text = (text: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(text);
+
+function ingressPathIssues(path: string | undefined, pathType: string, at: PathSegment[]): FieldIssue[] {
+  if (pathType === 'ImplementationSpecific' && !path) return [];
+  if (!path?.startsWith('/')) return [issue(at, `${JSON.stringify(path ?? '')}: must be an absolute path`)];
+  if (pathType === 'ImplementationSpecific') return [];
+  // Kubernetes refuses in Exact and Prefix paths what would be read differently by different proxies.
+  for (const bad of ['//', '/./', '/../', '%2f', '%2F']) if (path.includes(bad)) return [issue(at, `${JSON.stringify(path)}: must not contain '${bad}'`)];
+  for (const bad of ['/..', '/.']) if (path.endsWith(bad)) return [issue(at, `${JSON.stringify(path)}: cannot end with '${bad}'`)];
+  return [];
+}
+
+function ingressBackendIssues(backend: IngressBackend, at: PathSegment[]): FieldIssue[] {
+  if (backend.service && backend.resource) return [issue(at, 'cannot set both service and resource backends')];
+  if (!backend.service && !backend.resource) return [issue(at, 'one backend (service or resource) must be specified')];
+  const port = backend.service?.port;
+  if (port && port.name !== undefined && port.number !== undefined) return [issue([...at, 'service', 'port'], 'cannot set both port name & port number')];
+  if (port && port.name === undefined && port.number === undefined) return [issue([...at, 'service', 'port'], 'port name or number is required')];
+  return [];
+}
+
+/** Kubernetes' IngressClass parameters rules: a namespace exactly when the scope is Namespace. */
+function ingressClassIssues(cls: IngressClass): FieldIssue[] {
+  const params = cls.spec.parameters;
+  if (!params) return [];
+  const at: PathSegment[] = ['spec', 'parameters'];
+  if (params.scope === 'Namespace' && !params.namespace) return [issue([...at, 'namespace'], '`parameters.scope` is set to "Namespace": must be specified')];
+  if (params.scope !== 'Namespace' && params.namespace !== undefined) return [issue([...at, 'namespace'], '`parameters.scope` is set to "Cluster": must not be specified')];
+  return [];
 }

@@ -14,3 +14,4 @@ export * from './storage';
 export * from './taints';
 export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';
 export * from './network-policy';
+export * from './ingress';

@@ -891,6 +891,75 @@ export interface PodDisruptionBudgetStatus {
   conditions?: Condition[];
 }
 
+// --- networking.k8s.io/v1 Ingress and IngressClass ---
+
+/**
+ * HTTP(S) routes from outside the cluster to Services: by host (exact or one wildcard label) and
+ * path (Exact, Prefix by path elements), TLS by Secret. Served by the controller its class names
+ * (berth's own runs in every agent: INGRESS_CONTROLLER).
+ */
+export interface Ingress {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'Ingress';
+  metadata: ObjectMeta;
+  spec: IngressSpec;
+  status?: { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
+}
+
+export interface IngressSpec {
+  /** The IngressClass; absent: the default class at creation (the one annotated is-default-class). */
+  ingressClassName?: string;
+  /** Where requests no rule matches go. */
+  defaultBackend?: IngressBackend;
+  tls?: Array<{ hosts?: string[]; secretName?: string }>;
+  rules?: IngressRule[];
+}
+
+export interface IngressRule {
+  /** Absent: every host. "*.example.com" matches one label in its place. */
+  host?: string;
+  http?: { paths: HTTPIngressPath[] };
+}
+
+export interface HTTPIngressPath {
+  path?: string;
+  /** Exact: the path itself; Prefix: by '/'-separated elements; ImplementationSpecific: berth's is Prefix. */
+  pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific';
+  backend: IngressBackend;
+}
+
+/** One of: a Service's port (by number or name), or another kind of object (which berth's controller does not serve). */
+export interface IngressBackend {
+  service?: { name: string; port: { number?: number; name?: string } };
+  resource?: { apiGroup?: string; kind: string; name: string };
+}
+
+export interface IngressClass {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'IngressClass';
+  metadata: ObjectMeta;
+  spec: {
+    /** Which controller serves the class's Ingresses ("berth.dev/ingress" for berth's own). */
+    controller: string;
+    parameters?: { apiGroup?: string; kind: string; name: string; namespace?: string; scope?: 'Cluster' | 'Namespace' };
+  };
+}
+
+/** The controller name of berth's own ingress controller, and its class made at start. */
+export const INGRESS_CONTROLLER = 'berth.dev/ingress';
+export const DEFAULT_INGRESS_CLASS = 'berth';
+/** The annotation that makes an IngressClass the default for Ingresses that name none. */
+export const DEFAULT_INGRESS_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+/** How Ingresses named their class before spec.ingressClassName (still honoured, as controllers do). */
+export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+
+/** On a Node whose agent serves Ingresses: its ports ("http=80,https=443"); the controller lists such nodes' addresses in Ingress status. */
+export const INGRESS_PORTS_ANNOTATION = 'berth.dev/ingress-ports';
+
+export function isDefaultIngressClass(cls: IngressClass): boolean {
+  return cls.metadata.annotations?.[DEFAULT_INGRESS_CLASS_ANNOTATION] === 'true';
+}
+
 // --- networking.k8s.io/v1 NetworkPolicy ---
 
 /**
@@ -1350,7 +1419,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1383,6 +1452,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'ControllerRevision', apiVersion: 'apps/v1', plural: 'controllerrevisions', aliases: ['controllerrevision'], namespaced: true },
   { kind: 'ValidatingAdmissionPolicy', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', aliases: ['validatingadmissionpolicy', 'vap'], namespaced: false },
   { kind: 'ValidatingAdmissionPolicyBinding', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', aliases: ['validatingadmissionpolicybinding', 'vapb'], namespaced: false },
+  { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', plural: 'ingresses', aliases: ['ingress', 'ing'], namespaced: true },
+  { kind: 'IngressClass', apiVersion: 'networking.k8s.io/v1', plural: 'ingressclasses', aliases: ['ingressclass'], namespaced: false },
   { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', aliases: ['networkpolicy', 'netpol'], namespaced: true },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
