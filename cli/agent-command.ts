@@ -3,7 +3,7 @@
 import {
   DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
 } from '../agent';
-import { parseFlags } from './common/args';
+import { parseDuration, parseFlags } from './common/args';
 import { CliError } from './common/errors';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
@@ -26,9 +26,10 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'extended-resource': { type: 'string', multiple: true },
     'ingress-http-port': { type: 'string' },
     'ingress-https-port': { type: 'string' },
+    'metric-resolution': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
-  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource', 'ingress-http-port', 'ingress-https-port'] as const).filter((f) => values[f] !== undefined);
+  const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource', 'ingress-http-port', 'ingress-https-port', 'metric-resolution'] as const).filter((f) => values[f] !== undefined);
   if (!values.controller && clusterOnly.length > 0) {
     throw new CliError(`--${clusterOnly[0]} needs --controller HOST:PORT`);
   }
@@ -53,6 +54,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
         ...(values['pod-pids-limit'] !== undefined ? { podPidsLimit: parsePodPidsLimit(values['pod-pids-limit']) } : {}),
         ...(values['pod-restart-backoff'] !== undefined ? { podRestartBackoff: parseRestartBackoff(values['pod-restart-backoff']) } : {}),
         ...(values['extended-resource'] ? { extendedResources: Object.fromEntries(values['extended-resource'].map(parseExtendedResource)) } : {}),
+        ...(values['metric-resolution'] !== undefined ? { metricsResolutionMs: metricResolution(values['metric-resolution']) } : {}),
         ...(values['ingress-http-port'] !== undefined || values['ingress-https-port'] !== undefined ? {
           ingressPorts: {
             ...(values['ingress-http-port'] !== undefined ? { http: parseIngressPort('ingress-http-port', values['ingress-http-port']) } : {}),
@@ -70,4 +72,11 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     process.once('SIGTERM', stop);
   });
   await agent.stop();
+}
+
+/** --metric-resolution 15s: at least a second (a CPU rate needs two readings apart). */
+function metricResolution(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000) throw new CliError(`invalid --metric-resolution "${text}": expected a duration of at least 1s, such as 15s`);
+  return ms;
 }

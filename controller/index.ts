@@ -3,7 +3,7 @@
 //
 // Inside, each folder imports only those before it; server.ts and this file sit above them all
 // (checked in CI by .dependency-cruiser.cjs, which reads this line):
-// Layers: trust | store | admission → services → objects → nodes → cache → controllers → leader → auth → api
+// Layers: trust | store | admission → services | metrics → objects → nodes → cache → controllers → leader → auth → api
 // trust/ is the cluster CA; store/ keeps keys and
 // revisions (SQLite, etcd); admission/ is Pod Security (pure: a pod and its namespace's level);
 // services/ holds the Services' cluster IPs and node ports (one store key each); objects/ makes them Kubernetes objects (registry, apply, events, admission on pod create);

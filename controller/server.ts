@@ -18,6 +18,7 @@ import { NODE_LEASE_NAMESPACE } from '../proto/resources';
 import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
 import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
+import { MetricsStore } from './metrics';
 import { nodeSessions } from './nodes';
 import { ensureApiService, ensureSystemObjects, ensureNamespace, Registry, type Clock } from './objects';
 import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
@@ -136,10 +137,11 @@ export async function startController(options: ControllerOptions): Promise<Contr
     rbac = new RbacAuthorizer(registry);
     await rbac.start();
     const authorizer = mastersFirst(rbac);
-    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca, clock }));
+    const metrics = new MetricsStore(store, () => clock().getTime());
+    server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca, clock, metrics }));
     const sessions = nodeSessions({ registry, clock, leaseDurationMs: nodeGracePeriodMs });
     server.addService(api.Node.service, nodeHandlers({
-      registry, sessions, tunnels, ca, tokens, serviceAccountTokens, clusterCidr: formatCidr(podNetwork.clusterCidr), podNetwork: podNetwork.backend,
+      registry, sessions, tunnels, ca, tokens, serviceAccountTokens, clusterCidr: formatCidr(podNetwork.clusterCidr), podNetwork: podNetwork.backend, metrics,
       nodeCertificateValidityMs: options.nodeCertificateValidityMs ?? LEAF_VALIDITY_DAYS * 24 * 3600 * 1000,
     }));
     const host = options.listen.slice(0, options.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
@@ -158,7 +160,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
         lead: async (fence) => {
-          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs, podNetwork });
+          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs, podNetwork, metrics });
           return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),

@@ -111,8 +111,12 @@ export function compileNodeOptions(options: NodeOptions): NodeConfig {
     restartBackoff: options.podRestartBackoff ? restartBackoffOf(options.podRestartBackoff) : KUBELET_RESTART_BACKOFF,
     seccompRoot: options.seccompRoot ?? DEFAULT_SECCOMP_ROOT,
     ingressPorts: options.ingressPorts?.http || options.ingressPorts?.https ? { ...options.ingressPorts } : undefined,
+    metricsResolutionMs: options.metricsResolutionMs ?? DEFAULT_METRICS_RESOLUTION_MS,
   };
 }
+
+/** metrics-server's default resolution. */
+const DEFAULT_METRICS_RESOLUTION_MS = 15_000;
 
 /** --ingress-http-port / --ingress-https-port: a TCP port, or 0 for none. */
 export function parseIngressPort(flag: string, value: string): number {

@@ -123,7 +123,7 @@ export function containerSecurity(pod: Pod, container: Container, localhostProfi
  * runAsUser (and runAsGroup with it), the container's over the pod's, as the runtime's user word;
  * the pod's fsGroup and supplementalGroups as groups the process has besides.
  */
-function runAs(pod: Pod, container: Container): { user?: string; groupAdd?: number[] } {
+function runAs(pod: Pod, container: Container): { user?: string; groupAdd?: number[]; strictGroups?: boolean } {
   const uid = container.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser;
   const gid = container.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup;
   const { fsGroup, supplementalGroups = [] } = pod.spec.securityContext ?? {};
@@ -131,6 +131,8 @@ function runAs(pod: Pod, container: Container): { user?: string; groupAdd?: numb
   return {
     ...(uid !== undefined ? { user: gid === undefined ? String(uid) : `${uid}:${gid}` } : {}),
     ...(groupAdd.length ? { groupAdd } : {}),
+    // Strict: the image's /etc/group adds nothing (Kubernetes' SupplementalGroupsPolicy).
+    ...(pod.spec.securityContext?.supplementalGroupsPolicy === 'Strict' ? { strictGroups: true } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ import type { NodeClient } from '../../proto/grpc';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import type { WatchEvent__Output } from '../../proto/gen/berth/cluster/v1/WatchEvent';
-import type { Event, Node, PodStatus, Resource } from '../../proto/resources';
+import type { Event, Node, NodeMetricsReport, PodStatus, Resource } from '../../proto/resources';
 import type { PodConfigKind } from './pod-config';
 import { BerthError, codeOfGrpcStatus } from '../../proto/errors';
 import { backoffDelay, RETRY_BACKOFF } from './backoff';
@@ -154,6 +154,12 @@ export class ControllerLink {
   async recordEvent(event: Event): Promise<void> {
     const session = this.requireSession();
     await this.call(session, 'RecordEvent', (cb) => this.client.recordEvent({ nodeName: this.config.nodeName, event: { json: JSON.stringify(event) } }, { deadline: Date.now() + 15_000 }, cb));
+  }
+
+  /** The node's and its pods' resource usage now (metrics.ts). */
+  async reportMetrics(report: NodeMetricsReport): Promise<void> {
+    const session = this.requireSession();
+    await this.call(session, 'ReportMetrics', (cb) => this.client.reportMetrics({ nodeName: this.config.nodeName, epoch: session.epoch, json: JSON.stringify(report) }, { deadline: Date.now() + 15_000 }, cb));
   }
 
   /** A token for the service account of a pod bound here. */

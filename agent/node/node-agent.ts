@@ -29,6 +29,7 @@ import { linuxHostMounts } from './host-mounts';
 import { PodWatchState } from './pod-watch';
 import { ServiceNetwork, type ServiceNetworkDeps } from './service-network';
 import { NetworkPolicies, type NetworkPoliciesDeps } from './network-policies';
+import { MetricsSampler } from './metrics';
 import { IngressRoutes, type IngressState } from './ingress-routes';
 import { StatusReporter } from './status-reporter';
 import { systemClock, type Clock, type IngressPorts, type NodeConfig, type NodeOptions, type PodCgroups, type PodRuntime } from './types';
@@ -175,6 +176,13 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   const unobserve = deps.containers.observe((id) => pods.containerChanged(id));
   pods.adopt();
   link.start();
+  // Resource usage, every metrics resolution; a report lost (the controller away) is simply the next one's.
+  const sampler = new MetricsSampler({ nodeName: config.nodeName, containers: deps.containers, cgroups: deps.cgroups });
+  const metrics = setInterval(() => {
+    const report = sampler.sample(clock.now());
+    linked().reportMetrics(report).catch(() => undefined);
+  }, config.metricsResolutionMs);
+  metrics.unref();
   // Directories of local volumes deleted since: looked for now and then (a sweep is a readdir and one read per volume).
   let sweeping = false;
   const sweeper = setInterval(() => {
@@ -189,6 +197,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     config,
     async stop() {
       clearInterval(sweeper);
+      clearInterval(metrics);
       unobserve();
       logs.closeAll();
       forwards.closeAll();

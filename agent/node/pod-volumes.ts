@@ -147,7 +147,8 @@ export class PodVolumes {
         source = await this.subPathSource(pod, container.name, index, m.name, source, subPath);
       }
       const readonly = Boolean(m.readOnly) || OBJECT_KINDS.has(kind) || volume.persistentVolumeClaim?.readOnly === true;
-      mounts.push({ source, destination: m.mountPath, readonly });
+      const recursive = readonly && (m.recursiveReadOnly === 'Enabled' || m.recursiveReadOnly === 'IfPossible');
+      mounts.push({ source, destination: m.mountPath, readonly, ...(recursive ? { recursiveReadonly: true } : {}) });
     }
     return { ok: true, mounts };
   }

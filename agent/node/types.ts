@@ -46,6 +46,8 @@ export interface NodeOptions {
   extendedResources?: Record<string, number>;
   /** --ingress-http-port / --ingress-https-port: serve berth's Ingresses on these ports of the node; absent: not served here. */
   ingressPorts?: IngressPorts;
+  /** --metric-resolution: how often the node's and its pods' usage is measured and reported; default 15 s (metrics-server's). */
+  metricsResolutionMs?: number;
 }
 
 export interface IngressPorts {
@@ -67,6 +69,7 @@ export interface NodeConfig {
   extendedResources: Record<string, number>;
   /** Undefined: this node serves no Ingresses. */
   ingressPorts: IngressPorts | undefined;
+  metricsResolutionMs: number;
 }
 
 /** Time, injected: decisions take `now` as an argument, workers read it from here. */
@@ -110,6 +113,8 @@ export interface PodCgroups {
   remove(name: string): void;
   /** The most tasks the host could give a pod (kernel limits, the agent's parent cgroups). */
   pidsCeiling(): number;
+  /** A container's CPU time so far (ns) and memory working set; undefined when it has no cgroup. */
+  usage(group: string | undefined, id: string): { cpuNanos: number; memoryBytes: number } | undefined;
 }
 
 /** A pod's identity: what its containers' labels carry, enough to find and stop them without the pod. */

@@ -100,6 +100,27 @@ export class CgroupGroups {
     }
   }
 
+  /**
+   * A container's CPU time so far (nanoseconds) and memory working set (bytes: usage less the
+   * inactive file cache, as the kubelet reports it), from its cgroup under `group` (a pod's) or
+   * directly under the parent. Undefined when the cgroup is not there (the container is not running).
+   */
+  usage(group: string | undefined, id: string): { cpuNanos: number; memoryBytes: number } | undefined {
+    const rel = [this.parent, ...(group ? [checkGroupName(group)] : []), checkGroupName(id)];
+    if (this.unified) {
+      const dir = path.join(this.root, ...rel);
+      const usec = statField(path.join(dir, 'cpu.stat'), 'usage_usec');
+      const current = readNumber(path.join(dir, 'memory.current'));
+      if (usec === undefined || current === undefined) return undefined;
+      return { cpuNanos: usec * 1000, memoryBytes: Math.max(0, current - (statField(path.join(dir, 'memory.stat'), 'inactive_file') ?? 0)) };
+    }
+    const cpuNanos = readNumber(path.join(this.root, 'cpuacct', ...rel, 'cpuacct.usage'));
+    const memoryDir = path.join(this.root, 'memory', ...rel);
+    const used = readNumber(path.join(memoryDir, 'memory.usage_in_bytes'));
+    if (cpuNanos === undefined || used === undefined) return undefined;
+    return { cpuNanos, memoryBytes: Math.max(0, used - (statField(path.join(memoryDir, 'memory.stat'), 'total_inactive_file') ?? 0)) };
+  }
+
   /** The group's pids limit as the kernel has it; undefined: none of its own (or no group). */
   pidsLimit(name: string): number | undefined {
     const text = readTrimmed(path.join(this.pidsDir(checkGroupName(name)), 'pids.max'));
@@ -173,4 +194,12 @@ function readTrimmed(file: string): string | undefined {
 function readNumber(file: string): number | undefined {
   const text = readTrimmed(file);
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/** A "name value" line's value of a cgroup stat file. */
+function statField(file: string, name: string): number | undefined {
+  const text = readTrimmed(file);
+  const line = text?.split('\n').find((l) => l.startsWith(`${name} `));
+  const value = line ? Number(line.slice(name.length + 1)) : NaN;
+  return Number.isFinite(value) ? value : undefined;
 }

@@ -43,6 +43,8 @@ export interface CreateRequest {
   user?: string;
   /** Supplementary group IDs added to the user's (docker's --group-add). */
   groupAdd?: number[];
+  /** Leave out the groups the image's /etc/group gives the user (a pod's supplementalGroupsPolicy: Strict). */
+  strictGroups?: boolean;
   /** docker's --read-only. */
   readonlyRootfs?: boolean;
   ports?: PortMapping[];
@@ -219,6 +221,7 @@ export class ContainerService {
         ...(req.workdir ? { workdir: req.workdir } : {}),
         ...(req.user ? { user: req.user } : {}),
         ...(req.groupAdd?.length ? { groupAdd: req.groupAdd } : {}),
+        ...(req.strictGroups ? { strictGroups: true } : {}),
         ...(req.readonlyRootfs ? { readonlyRootfs: true } : {}),
         args,
         stopSignal: imageConfig.StopSignal || 'SIGTERM',
@@ -364,6 +367,7 @@ export class ContainerService {
       ...(c.workdir ? { workdir: c.workdir } : {}),
       ...(c.user ? { user: c.user } : {}),
       ...(c.groupAdd ? { groupAdd: c.groupAdd } : {}),
+      ...(c.strictGroups ? { strictGroups: true } : {}),
       ...(c.readonlyRootfs ? { readonlyRootfs: true } : {}),
       hostname: c.hostname ?? record.id.slice(0, 12),
       rootfs,

@@ -40,6 +40,8 @@ export interface VolumeMount {
   source: string;
   destination: string;
   readonly: boolean;
+  /** Read-only including the mounts below it (a pod's recursiveReadOnly). */
+  recursiveReadonly?: boolean;
 }
 
 export interface SpecInput {
@@ -53,6 +55,8 @@ export interface SpecInput {
   user?: string;
   /** Supplementary groups added to the user's own. */
   groupAdd?: number[];
+  /** Without the groups the image's /etc/group lists the user in. */
+  strictGroups?: boolean;
   readonlyRootfs?: boolean;
   hostname: string;
   /** The merged overlay. */
@@ -160,7 +164,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const args = processArgs(input.image, input.entrypoint, input.cmd);
   const user = resolveUser(input.user ?? input.image.User ?? '', input.passwd, input.group);
   const env = mergeEnv(input.image.Env ?? [], input.env, { HOSTNAME: input.hostname, HOME: user.home });
-  const gids = [...new Set([...user.additionalGids, ...(input.groupAdd ?? [])])].filter((g) => g !== user.gid);
+  const gids = [...new Set([...(input.strictGroups ? [] : user.additionalGids), ...(input.groupAdd ?? [])])].filter((g) => g !== user.gid);
   const cwd = input.workdir || input.image.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new BerthError('invalid-argument', `the working directory "${cwd}" is invalid, it needs to be an absolute path`);
 
@@ -228,7 +232,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
         destination: v.destination,
         type: 'bind',
         source: v.source,
-        options: ['rbind', 'rprivate', ...(v.readonly ? ['ro'] : [])],
+        // rro: read-only all the way down (mounts under the volume too), through mount_setattr.
+        options: ['rbind', 'rprivate', ...(v.readonly ? [v.recursiveReadonly ? 'rro' : 'ro'] : [])],
       })),
     ],
     annotations: { ...input.image.Labels, ...input.labels },

@@ -54,6 +54,8 @@ export interface ContainerConfig {
   user?: string;
   /** Supplementary groups beyond the user's own (docker's --group-add; a pod's fsGroup and supplementalGroups). */
   groupAdd?: number[];
+  /** Only the user's own group and groupAdd: none from the image's /etc/group (supplementalGroupsPolicy: Strict). */
+  strictGroups?: boolean;
   /** The root filesystem mounted read-only (docker's --read-only; readOnlyRootFilesystem). */
   readonlyRootfs?: boolean;
   /** The command that runs, after Entrypoint/Cmd resolution. */

@@ -86,6 +86,10 @@ export function connectCluster(connection: Connection): ClusterClient {
       const res = await call<{ deleted: WireObject[] }>('Delete', { kind, namespace: namespace ?? '', name });
       return res.deleted.map(fromWire);
     },
+    async metrics(kind: 'pods' | 'nodes', options: ListCall = {}) {
+      const res = await call<{ items: WireObject[] }>('Metrics', { kind, namespace: options.namespace ?? '', labelSelector: options.labelSelector ?? '', fieldSelector: '' });
+      return res.items.map((o) => JSON.parse(o.json)) as never;
+    },
     async evict(namespace, name) {
       const res = await call<{ deleted: WireObject[] }>('Evict', { namespace, name });
       return fromWire(res.deleted[0]!) as Pod;

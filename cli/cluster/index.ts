@@ -17,6 +17,8 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   apply: async () => (await import('./apply')).apply,
   delete: async () => (await import('./delete')).del,
   scale: async () => (await import('./scale')).scale,
+  autoscale: async () => (await import('./autoscale')).autoscale,
+  top: async () => (await import('./top')).top,
   cordon: async () => (await import('./cordon')).cordon,
   uncordon: async () => (await import('./cordon')).uncordon,
   drain: async () => (await import('./drain')).drain,
@@ -40,9 +42,11 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'autoscale', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
 const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
+/** What `berth top` measures in the cluster (anything else is a container: docker's top). */
+const TOP_KINDS: readonly string[] = ['pod', 'pods', 'po', 'node', 'nodes', 'no'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
 export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
 
@@ -55,6 +59,8 @@ export function isClusterVerb(verb: string, flags: ConnectionFlags & { agent?: s
   if (CLUSTER_ONLY_VERBS.includes(verb)) return true;
   // `create configmap|secret|job` is kubectl's; `create IMAGE` stays docker's container create.
   if (verb === 'create') return CLUSTER_CREATE_KINDS.includes(args[0] ?? '');
+  // `top pod|node` is kubectl's; `top CONTAINER` stays docker's.
+  if (verb === 'top') return TOP_KINDS.includes(args[0] ?? '');
   // `wait --for=...` is kubectl's; `wait CONTAINER` stays docker's.
   if (verb === 'wait') return args.some((a) => a === '--for' || a.startsWith('--for='));
   if (!SHARED_VERBS.includes(verb)) return false;
@@ -80,6 +86,8 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   describe KIND [NAME...] [-n NS]
   delete -f FILE|DIR | KIND NAME... | KIND -l SEL [-n NS] [--ignore-not-found]
   scale deployment/NAME|statefulset/NAME --replicas=N
+  autoscale deployment/NAME --max=N [--min=M] [--cpu-percent=P]   A HorizontalPodAutoscaler for it
+  top pod [NAME] [-n NS | -A] [-l SEL] [--containers] | top node   CPU and memory the agents measured
   cordon|uncordon NODE...               No new pods on the node / again
   drain NODE [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--pod-selector SEL]
         [--timeout D] [--disable-eviction]  Cordon, then evict its pods as their budgets allow

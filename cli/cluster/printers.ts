@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  Ingress, IngressClass, NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass, NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -283,6 +283,29 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     cells(obj, now) {
       const pc = obj as PriorityClass;
       return { base: [String(pc.value), String(pc.globalDefault ?? false), age(pc.metadata.creationTimestamp, now), pc.preemptionPolicy ?? 'PreemptLowerPriority'], wide: [] };
+    },
+  },
+  HorizontalPodAutoscaler: {
+    // kubectl's: each metric as "cpu: 45%/80%" (current/target; <unknown> before the first measurement).
+    header: ['REFERENCE', 'TARGETS', 'MINPODS', 'MAXPODS', 'REPLICAS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const hpa = obj as HorizontalPodAutoscaler;
+      const metrics = hpa.spec.metrics?.length ? hpa.spec.metrics : [{ type: 'Resource' as const, resource: { name: 'cpu', target: { type: 'Utilization' as const, averageUtilization: 80 } } }];
+      const targets = metrics.map((m) => {
+        const source = m.resource ?? m.containerResource;
+        if (!source) return `${m.type.toLowerCase()}: <unknown>`;
+        const current = (hpa.status?.currentMetrics ?? []).find((c) => (c.resource ?? c.containerResource)?.name === source.name)?.[m.resource ? 'resource' : 'containerResource']?.current;
+        const utilization = source.target.type === 'Utilization';
+        const want = utilization ? `${source.target.averageUtilization}%` : String(source.target.averageValue ?? source.target.value ?? '');
+        const have = utilization ? (current?.averageUtilization !== undefined ? `${current.averageUtilization}%` : '<unknown>') : current?.averageValue ?? '<unknown>';
+        return `${source.name}: ${have}/${want}`;
+      });
+      const ref = hpa.spec.scaleTargetRef;
+      return {
+        base: [`${ref.kind}/${ref.name}`, targets.join(', '), String(hpa.spec.minReplicas ?? 1), String(hpa.spec.maxReplicas), String(hpa.status?.currentReplicas ?? 0), age(hpa.metadata.creationTimestamp, now)],
+        wide: [],
+      };
     },
   },
   Ingress: {

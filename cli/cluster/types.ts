@@ -7,7 +7,7 @@
 // runClusterVerb prints either in kubectl's words. Everything a verb prints about objects (tables,
 // statuses, ages, descriptions, diffs) is computed by pure functions over the objects and a `now`.
 
-import type { Pod, Resource } from '../../proto/resources';
+import type { NodeMetrics, Pod, PodMetrics, Resource } from '../../proto/resources';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
 
@@ -79,6 +79,9 @@ export interface ClusterClient {
   delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
   /** Delete a pod only if its disruption budget allows (pods/eviction); a resource-exhausted error when not now. */
   evict(namespace: string, name: string): Promise<Pod>;
+  /** Measured usage (metrics.k8s.io): the pods of a namespace (all: undefined) or the nodes. */
+  metrics(kind: 'pods', call?: ListCall): Promise<PodMetrics[]>;
+  metrics(kind: 'nodes', call?: ListCall): Promise<NodeMetrics[]>;
   watch(kind: string, call?: WatchCall): Stream<WatchEvent>;
   logs(call: LogsCall): Stream<Buffer>;
   /** A connection to a pod's port through the controller (kubectl port-forward). */

@@ -6,13 +6,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto/grpc';
 import type { PortForwardFrame, PortForwardFrame__Output } from '../../proto/gen/berth/cluster/v1/PortForwardFrame';
 import type { PortForwardTarget__Output } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
-import type { Pod, Resource } from '../../proto/resources';
+import { nodeMetricsOf, podMetricsOf, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
 import { AUTHENTICATED_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
 import { evictPod } from '../controllers';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Clock, type Registry } from '../objects';
+import type { MetricsReader } from '../metrics';
 import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
@@ -28,6 +29,7 @@ export interface ClusterApiDeps {
   tokens: BootstrapTokens;
   ca: ClusterCa;
   clock: Clock;
+  metrics: MetricsReader;
 }
 
 const groupOf = (info: KindInfo) => (info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '');
@@ -47,9 +49,9 @@ function attributesOf(info: KindInfo, verb: string, namespace: string | undefine
 /** Bootstrap tokens are Secrets in kube-system in Kubernetes; the same rights govern them here. */
 const tokenAttributes = (verb: string, name?: string): RequestAttributes => ({ verb, resource: 'secrets', apiGroup: '', namespace: 'kube-system', ...(name ? { name } : {}) });
 
-const toWire = (object: Resource) => ({ json: JSON.stringify(object) });
+const toWire = (object: Resource | PodMetrics | NodeMetrics) => ({ json: JSON.stringify(object) });
 
-export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca, clock }: ClusterApiDeps): ClusterHandlers {
+export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca, clock, metrics }: ClusterApiDeps): ClusterHandlers {
   /** The caller, allowed to make the request `attributes` describes; else UNAUTHENTICATED or PERMISSION_DENIED. */
   const allowed = async (call: CallWithMetadata, attributes: RequestAttributes): Promise<Identity> => {
     const identity = await authenticate(call);
@@ -113,6 +115,29 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       const namespace = req.namespace || 'default';
       await allowed(call, attributesOf(infoOf('Pod'), 'create', namespace, req.name, 'eviction'));
       return { deleted: [toWire(await evictPod(registry, namespace, req.name, clock))] };
+    }),
+
+    Metrics: unary(async (req, call) => {
+      const nodes = req.kind === 'nodes';
+      if (!nodes && req.kind !== 'pods') throw new BerthError('invalid-argument', `metrics of ${JSON.stringify(req.kind)}: pods or nodes`);
+      const namespace = req.namespace || undefined;
+      await allowed(call, { verb: 'list', resource: req.kind, apiGroup: 'metrics.k8s.io', ...(!nodes && namespace ? { namespace } : {}) });
+      const filter = compileFilter(req.labelSelector, '');
+      const reports = await metrics.reports();
+      if (nodes) {
+        const byName = new Map((await registry.list<Node>('Node', { filter })).items.map((n) => [n.metadata.name, n]));
+        return { items: reports.filter((r) => byName.has(r.node)).map((r) => toWire(nodeMetricsOf(r))), resourceVersion: '' };
+      }
+      // Pods as they are now: a report of a pod deleted since (or of another uid) is dropped; labels come with them.
+      const pods = new Map((await registry.list<Pod>('Pod', { ...(namespace ? { namespace } : {}), filter })).items.map((p) => [p.metadata.uid, p]));
+      const items = reports.flatMap((r) => {
+        const known = r.pods.filter((p) => pods.has(p.uid));
+        return podMetricsOf({ ...r, pods: known }).map((m, i) => {
+          const labels = pods.get(known[i]!.uid)?.metadata.labels;
+          return toWire({ ...m, metadata: { ...m.metadata, ...(labels ? { labels } : {}) } });
+        });
+      });
+      return { items, resourceVersion: '' };
     }),
 
     Watch: (call) => {

@@ -5,11 +5,12 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import { INGRESS_PORTS_ANNOTATION, podAddressView, servedByBerth, type Event, type Ingress, type IngressClass, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
+import { INGRESS_PORTS_ANNOTATION, podAddressView, servedByBerth, type Event, type NodeMetricsReport, type Ingress, type IngressClass, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReachableVolume, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
 import { boundTo, checkEventReport, checkPodStatus, requireValidNodeName, type NodeSessions } from '../nodes';
+import type { MetricsStore } from '../metrics';
 import type { Registry } from '../objects';
 import type { ClusterCa, ServiceAccountTokens } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
@@ -28,12 +29,14 @@ export interface NodeApiDeps {
   /** The cluster's pod CIDR and backend, told to each agent at registration. */
   clusterCidr: string;
   podNetwork: string;
+  /** Where the agents' usage reports go. */
+  metrics: MetricsStore;
 }
 
 /** A pod's token lives an hour, as Kubernetes' bound tokens by default; the agent renews it at 80 %. */
 export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 
-export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens, clusterCidr, podNetwork }: NodeApiDeps): NodeHandlers {
+export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCertificateValidityMs, serviceAccountTokens, clusterCidr, podNetwork, metrics }: NodeApiDeps): NodeHandlers {
   const caller = (call: AuthenticatedCall, method: string) => callerNode(requireIdentity(call), method);
 
   /** Every object of a kind a node may read whole (Nodes, Services, EndpointSlices), with Watch's semantics. */
@@ -127,6 +130,17 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
         terminated: req.terminated,
         status: () => checkPodStatus(req.statusJson, `status of pod ${namespace}/${req.name}`),
       });
+      return {};
+    }),
+
+    ReportMetrics: unary(async (req, call) => {
+      requireOwnNode(caller(call, 'ReportMetrics'), req.nodeName, 'report metrics for');
+      await sessions.requireEpoch(req.nodeName, req.epoch);
+      const report = parseJson(req.json, 'metrics report') as NodeMetricsReport;
+      if (!report || typeof report !== 'object' || !Array.isArray(report.pods) || typeof report.timestamp !== 'string') throw new BerthError('invalid-argument', 'metrics report: expected a NodeMetricsReport');
+      // A node speaks for itself and for the pods bound to it, no others.
+      const bound = new Set((await registry.list<Pod>('Pod', { filter: boundTo(req.nodeName) })).items.map((p) => p.metadata.uid));
+      await metrics.put({ ...report, node: req.nodeName, pods: report.pods.filter((p) => bound.has(p.uid)) });
       return {};
     }),
 

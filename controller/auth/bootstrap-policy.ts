@@ -21,6 +21,9 @@ const viewRules: PolicyRule[] = [
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'], verbs: READ },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses', 'ingresses/status'], verbs: READ },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'], verbs: READ },
+  // As Kubernetes' system:aggregated-metrics-reader, which view aggregates.
+  { apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: READ },
 ];
 // As Kubernetes' edit: everything view reads, written, and Secrets (which view may not read).
 const editRules: PolicyRule[] = [
@@ -32,6 +35,7 @@ const editRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: WORKLOADS, verbs: WRITE },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: WRITE },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies', 'ingresses'], verbs: WRITE },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: WRITE },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: WRITE },
 ];
 const adminRules: PolicyRule[] = [

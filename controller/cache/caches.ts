@@ -3,7 +3,7 @@
 // so each kind is listed and watched once.
 
 import type {
-  Ingress, IngressClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass,
   ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
@@ -33,6 +33,7 @@ export interface Caches {
   replicationControllers: Informer<ReplicationController>;
   ingresses: Informer<Ingress>;
   ingressClasses: Informer<IngressClass>;
+  autoscalers: Informer<HorizontalPodAutoscaler>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -60,6 +61,7 @@ export function newCaches(registry: Registry): Caches {
     replicationControllers: new Informer<ReplicationController>(registry, 'ReplicationController'),
     ingresses: new Informer<Ingress>(registry, 'Ingress'),
     ingressClasses: new Informer<IngressClass>(registry, 'IngressClass'),
+    autoscalers: new Informer<HorizontalPodAutoscaler>(registry, 'HorizontalPodAutoscaler'),
   };
 }
 

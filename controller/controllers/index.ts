@@ -11,6 +11,8 @@ import { disruptionLoop } from './disruption/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
 import { ingressStatusLoop } from './ingress/loop';
+import { autoscalerLoop } from './hpa/loop';
+import type { MetricsReader } from '../metrics';
 import { jobLoop } from './job/loop';
 import { nodeLifecycleLoop } from './node/loop';
 import { nodeIpamLoop } from './nodeipam/loop';
@@ -29,6 +31,8 @@ export interface ControllersOptions {
   nodeGracePeriodMs: number;
   podEvictionTimeoutMs: number;
   podNetwork: PodNetworkOptions;
+  /** The agents' usage reports, for the autoscaler. */
+  metrics: MetricsReader;
 }
 
 export type { RunningControllers } from './run-controller';
@@ -55,5 +59,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     disruptionLoop,
     resourceQuotaLoop(),
     ingressStatusLoop,
+    autoscalerLoop(options.metrics),
   ]);
 }

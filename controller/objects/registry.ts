@@ -22,7 +22,7 @@ import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './ke
 import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
 
 /** Kinds whose spec is the desired state: a change of it moves metadata.generation. */
-const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'ReplicationController' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' || obj.kind === 'CronJob' || obj.kind === 'PodDisruptionBudget' || obj.kind === 'NetworkPolicy';
+const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'ReplicationController' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' || obj.kind === 'CronJob' || obj.kind === 'PodDisruptionBudget' || obj.kind === 'NetworkPolicy' || obj.kind === 'HorizontalPodAutoscaler';
 
 export class Registry {
   constructor(

@@ -46,14 +46,14 @@ export function parseManifestText(source: ManifestSource): { documents: ParsedDo
     }
     if (isEmpty(doc)) continue;
     const contents = doc.contents as Node;
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const value = asStoredVersion(withoutNulls(doc.toJS({ maxAliasCount: 100 }) as unknown));
     const at = (path: readonly PathSegment[], part: 'value' | 'key') => locate(doc, lineCounter, path, part);
     if (isList(value)) {
       // A List (`kubectl get -o yaml` of several objects) is its items, each a document of its own.
       value.items.forEach((item, i) => documents.push({
         source: source.name,
         index: index++,
-        value: item,
+        value: asStoredVersion(item),
         position: at(['items', i], 'value'),
         locate: (path, part) => at(['items', i, ...path], part),
       }));
@@ -62,6 +62,48 @@ export function parseManifestText(source: ManifestSource): { documents: ParsedDo
     documents.push({ source: source.name, index: index++, value, position: positionOf(contents, lineCounter), locate: at });
   }
   return { documents, errors };
+}
+
+/**
+ * The value with every null field left out: Kubernetes decodes `field: null` (and YAML's `field:`
+ * with nothing after it) as a field not given, so a manifest that says so means the default.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+  return out;
+}
+
+/**
+ * Older API versions Kubernetes still serves with the same fields as the one berth stores: read as
+ * that one (the API server converts them the same way).
+ */
+const SAME_AS_STORED: Record<string, { from: string; to: string }> = {
+  ValidatingAdmissionPolicy: { from: 'admissionregistration.k8s.io/v1beta1', to: 'admissionregistration.k8s.io/v1' },
+  ValidatingAdmissionPolicyBinding: { from: 'admissionregistration.k8s.io/v1beta1', to: 'admissionregistration.k8s.io/v1' },
+};
+
+function asStoredVersion(value: unknown): unknown {
+  const v = value as { kind?: unknown; apiVersion?: unknown } | null;
+  if (typeof v !== 'object' || v === null || typeof v.kind !== 'string') return value;
+  if (v.kind === 'HorizontalPodAutoscaler' && v.apiVersion === 'autoscaling/v1') return autoscalingV2(v as AutoscalingV1);
+  const same = SAME_AS_STORED[v.kind];
+  return same && v.apiVersion === same.from ? { ...v, apiVersion: same.to } : value;
+}
+
+interface AutoscalingV1 {
+  spec?: { targetCPUUtilizationPercentage?: unknown; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** autoscaling/v1's one CPU target is v2's Resource metric (Kubernetes' conversion). */
+function autoscalingV2(v1: AutoscalingV1): unknown {
+  if (typeof v1.spec !== 'object' || v1.spec === null) return { ...v1, apiVersion: 'autoscaling/v2' };
+  const { targetCPUUtilizationPercentage: percent, ...spec } = v1.spec;
+  const metrics = percent === undefined ? {} : { metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: percent } } }] };
+  return { ...v1, apiVersion: 'autoscaling/v2', spec: { ...spec, ...metrics } };
 }
 
 /** `kind: List` (or a typed list such as PodList) with its items, as kubectl reads one. */

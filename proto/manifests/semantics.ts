@@ -4,7 +4,7 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
@@ -47,6 +47,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return networkPolicyIssues(resource);
     case 'Ingress':
       return ingressIssues(resource);
+    case 'HorizontalPodAutoscaler':
+      return autoscalerIssues(resource);
     case 'IngressClass':
       return ingressClassIssues(resource);
     case 'LimitRange':
@@ -223,6 +225,14 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly st
   for (const list of ['initContainers', 'containers'] as const) {
     (spec[list] ?? []).forEach((c, i) => appArmor(c.securityContext?.appArmorProfile, [...at, list, i, 'securityContext', 'appArmorProfile']));
   }
+  // Windows options are ignored on Linux nodes, except a HostProcess container, which only Windows can run.
+  const hostProcess = (where: PathSegment[]) => out.push(issue([...where, 'windowsOptions', 'hostProcess'], 'Windows HostProcess containers cannot run on berth\'s Linux nodes'));
+  if (spec.securityContext?.windowsOptions?.hostProcess) hostProcess([...at, 'securityContext']);
+  for (const list of ['initContainers', 'containers'] as const) {
+    (spec[list] ?? []).forEach((c, i) => {
+      if (c.securityContext?.windowsOptions?.hostProcess) hostProcess([...at, list, i, 'securityContext']);
+    });
+  }
   if (spec.resources) out.push(...podResourceIssues(spec, at));
   out.push(...volumeIssues(spec, at));
   const firstOf = new Map<string, string>();
@@ -301,6 +311,10 @@ function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[], claim
     if (first !== undefined) out.push(issue([...mAt, 'mountPath'], `must be unique: volumeMounts[${first}] mounts at ${JSON.stringify(m.mountPath)} too`));
     else paths.set(m.mountPath, j);
     if (m.subPath !== undefined && m.subPathExpr !== undefined) out.push(issue([...mAt, 'subPathExpr'], 'subPathExpr and subPath are mutually exclusive'));
+    if (m.recursiveReadOnly === 'Enabled' || m.recursiveReadOnly === 'IfPossible') {
+      if (!m.readOnly) out.push(issue([...mAt, 'recursiveReadOnly'], 'may only be specified when readOnly is true'));
+      else if (m.mountPropagation !== undefined && m.mountPropagation !== 'None') out.push(issue([...mAt, 'recursiveReadOnly'], 'may only be specified when mountPropagation is None or not specified'));
+    }
     for (const field of ['subPath', 'subPathExpr'] as const) {
       const value = m[field];
       if (value === undefined || value === '') continue;
@@ -705,4 +719,27 @@ function ingressClassIssues(cls: IngressClass): FieldIssue[] {
   if (params.scope === 'Namespace' && !params.namespace) return [issue([...at, 'namespace'], '`parameters.scope` is set to "Namespace": must be specified')];
   if (params.scope !== 'Namespace' && params.namespace !== undefined) return [issue([...at, 'namespace'], '`parameters.scope` is set to "Cluster": must not be specified')];
   return [];
+}
+
+/** Kubernetes' HorizontalPodAutoscaler validation, in its words. */
+function autoscalerIssues(hpa: HorizontalPodAutoscaler): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const { spec } = hpa;
+  if (spec.maxReplicas < (spec.minReplicas ?? 1)) out.push(issue(['spec', 'maxReplicas'], 'must be greater than or equal to `minReplicas`'));
+  (spec.metrics ?? []).forEach((m, i) => {
+    const at: PathSegment[] = ['spec', 'metrics', i];
+    const sources = (['resource', 'containerResource', 'pods', 'object', 'external'] as const).filter((k) => m[k] !== undefined);
+    const own = m.type === 'Resource' ? 'resource' : m.type === 'ContainerResource' ? 'containerResource' : m.type === 'Pods' ? 'pods' : m.type === 'Object' ? 'object' : 'external';
+    if (!sources.includes(own)) return void out.push(issue(at, `must populate information for the given metric source (${own})`));
+    if (sources.length > 1) return void out.push(issue(at, 'must populate the given metric source only'));
+    const target = (m[own] as { target: MetricTarget }).target;
+    const tAt: PathSegment[] = [...at, own, 'target'];
+    if (own === 'resource' || own === 'containerResource') {
+      if (target.type === 'Value') out.push(issue([...tAt, 'type'], 'must be either Utilization or AverageValue'));
+    }
+    if (target.type === 'Utilization' && target.averageUtilization === undefined) out.push(issue([...tAt, 'averageUtilization'], 'must be set when type is Utilization'));
+    if (target.type === 'AverageValue' && target.averageValue === undefined) out.push(issue([...tAt, 'averageValue'], 'must be set when type is AverageValue'));
+    if (target.type === 'Value' && target.value === undefined) out.push(issue([...tAt, 'value'], 'must be set when type is Value'));
+  });
+  return out;
 }

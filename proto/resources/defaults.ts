@@ -67,6 +67,13 @@ export function withDefaults<R extends Resource>(resource: R): R {
     case 'LimitRange':
       for (const item of out.spec?.limits ?? []) defaultLimitRangeItem(item);
       break;
+    case 'HorizontalPodAutoscaler':
+      // Kubernetes' autoscaling/v2 defaults: at least one replica, cpu at 80% of requests.
+      if (out.spec) {
+        out.spec.minReplicas ??= 1;
+        if (!out.spec.metrics?.length) out.spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }];
+      }
+      break;
     case 'NetworkPolicy':
       // Kubernetes' defaults: Ingress always, Egress when there are egress rules; ports are TCP.
       if (out.spec) {

@@ -15,3 +15,4 @@ export * from './taints';
 export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';
 export * from './network-policy';
 export * from './ingress';
+export * from './metrics';

@@ -116,6 +116,8 @@ export interface VolumeMount {
   /** subPath with $(VAR) expanded from the container's environment. */
   subPathExpr?: string;
   mountPropagation?: 'None' | 'HostToContainer' | 'Bidirectional';
+  /** With readOnly: Enabled and IfPossible make the mounts below the volume's read-only too (Linux 5.12+). */
+  recursiveReadOnly?: 'Disabled' | 'IfPossible' | 'Enabled';
 }
 
 /** One file of a configMap/secret/downwardAPI volume: a key (or field) to a path, with its mode. */
@@ -249,6 +251,11 @@ export interface Container {
   lifecycle?: Lifecycle;
   /** Overrides the pod's securityContext where both say something. */
   securityContext?: SecurityContext;
+  /**
+   * Whether a resize of cpu or memory would restart the container. Accepted for manifests' sake:
+   * berth does not resize running pods (their resources are set at creation), so it never applies.
+   */
+  resizePolicy?: Array<{ resourceName: 'cpu' | 'memory'; restartPolicy: 'NotRequired' | 'RestartContainer' }>;
 }
 
 /** Which seccomp filter a container runs under (Kubernetes' names). */
@@ -278,6 +285,17 @@ export interface PodSecurityContext {
   /** Accepted for manifests' sake: berth's volumes are fresh per pod, so both policies give the same ownership. */
   fsGroupChangePolicy?: 'OnRootMismatch' | 'Always';
   supplementalGroups?: number[];
+  /** Merge (default): also the groups the image's /etc/group gives the user; Strict: only the ones asked for here. */
+  supplementalGroupsPolicy?: 'Merge' | 'Strict';
+  /** Windows-only settings; Linux nodes ignore them, as the kubelet does. */
+  windowsOptions?: WindowsSecurityContextOptions;
+}
+
+export interface WindowsSecurityContextOptions {
+  gmsaCredentialSpecName?: string;
+  gmsaCredentialSpec?: string;
+  runAsUserName?: string;
+  hostProcess?: boolean;
 }
 
 /** Capabilities added to and dropped from the default set ("NET_ADMIN", or "ALL" to drop). */
@@ -300,6 +318,8 @@ export interface SecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
   runAsNonRoot?: boolean;
+  /** Windows-only settings; Linux nodes ignore them, as the kubelet does. */
+  windowsOptions?: WindowsSecurityContextOptions;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -891,6 +911,68 @@ export interface PodDisruptionBudgetStatus {
   conditions?: Condition[];
 }
 
+// --- autoscaling/v2 HorizontalPodAutoscaler ---
+
+/**
+ * Keeps a workload's replicas where its pods' measured usage meets the targets: from the agents'
+ * metrics (cpu, memory), desired = ceil(current * usage / target), within min and max, changes
+ * smoothed by the behavior's stabilization windows and rate policies.
+ */
+export interface HorizontalPodAutoscaler {
+  apiVersion: 'autoscaling/v2';
+  kind: 'HorizontalPodAutoscaler';
+  metadata: ObjectMeta;
+  spec: HorizontalPodAutoscalerSpec;
+  status?: HorizontalPodAutoscalerStatus;
+}
+
+export interface HorizontalPodAutoscalerSpec {
+  /** The workload scaled: a Deployment, ReplicaSet, StatefulSet or ReplicationController of the namespace. */
+  scaleTargetRef: { apiVersion?: string; kind: string; name: string };
+  /** Default 1. */
+  minReplicas?: number;
+  maxReplicas: number;
+  /** Default: cpu at 80% average utilization. */
+  metrics?: MetricSpec[];
+  behavior?: { scaleUp?: ScalingRules; scaleDown?: ScalingRules };
+}
+
+export interface MetricTarget {
+  type: 'Utilization' | 'Value' | 'AverageValue';
+  /** Percent of the pods' requests. */
+  averageUtilization?: number;
+  averageValue?: string | number;
+  value?: string | number;
+}
+
+/** Resource and ContainerResource are measured; Pods, Object and External need metrics berth does not have. */
+export interface MetricSpec {
+  type: 'Resource' | 'ContainerResource' | 'Pods' | 'Object' | 'External';
+  resource?: { name: string; target: MetricTarget };
+  containerResource?: { name: string; container: string; target: MetricTarget };
+  pods?: { metric: { name: string; selector?: LabelSelector }; target: MetricTarget };
+  object?: { describedObject: { apiVersion?: string; kind: string; name: string }; metric: { name: string; selector?: LabelSelector }; target: MetricTarget };
+  external?: { metric: { name: string; selector?: LabelSelector }; target: MetricTarget };
+}
+
+export interface ScalingRules {
+  /** How far back recommendations count: the highest of them for a scale down (default 300 s), the lowest for a scale up (default 0). */
+  stabilizationWindowSeconds?: number;
+  /** Max (default): the policy allowing the biggest change; Min: the smallest; Disabled: no change this way. */
+  selectPolicy?: 'Max' | 'Min' | 'Disabled';
+  policies?: Array<{ type: 'Pods' | 'Percent'; value: number; periodSeconds: number }>;
+}
+
+export interface HorizontalPodAutoscalerStatus {
+  observedGeneration?: number;
+  lastScaleTime?: string;
+  currentReplicas: number;
+  desiredReplicas: number;
+  currentMetrics?: Array<{ type: 'Resource' | 'ContainerResource'; resource?: { name: string; current: { averageUtilization?: number; averageValue?: string } }; containerResource?: { name: string; container: string; current: { averageUtilization?: number; averageValue?: string } } }>;
+  /** AbleToScale, ScalingActive, ScalingLimited, with Kubernetes' reasons. */
+  conditions?: Condition[];
+}
+
 // --- networking.k8s.io/v1 Ingress and IngressClass ---
 
 /**
@@ -1419,7 +1501,7 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1452,6 +1534,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'ControllerRevision', apiVersion: 'apps/v1', plural: 'controllerrevisions', aliases: ['controllerrevision'], namespaced: true },
   { kind: 'ValidatingAdmissionPolicy', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicies', aliases: ['validatingadmissionpolicy', 'vap'], namespaced: false },
   { kind: 'ValidatingAdmissionPolicyBinding', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingadmissionpolicybindings', aliases: ['validatingadmissionpolicybinding', 'vapb'], namespaced: false },
+  { kind: 'HorizontalPodAutoscaler', apiVersion: 'autoscaling/v2', plural: 'horizontalpodautoscalers', aliases: ['horizontalpodautoscaler', 'hpa'], namespaced: true },
   { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', plural: 'ingresses', aliases: ['ingress', 'ing'], namespaced: true },
   { kind: 'IngressClass', apiVersion: 'networking.k8s.io/v1', plural: 'ingressclasses', aliases: ['ingressclass'], namespaced: false },
   { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', aliases: ['networkpolicy', 'netpol'], namespaced: true },

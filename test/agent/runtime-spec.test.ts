@@ -138,3 +138,14 @@ t.test('the host side of privileged: device nodes under /dev but the per-contain
   t.same(capabilitiesOfMask('00000000a80425fb').sort(), [...DEFAULT_CAPABILITIES].sort());
   t.same(capabilitiesOfMask('0'), []);
 });
+
+t.test('supplementalGroupsPolicy Strict and recursive read-only volumes', async (t) => {
+  const user = (over: Partial<SpecInput>) => (buildSpec(base(over)).process as { user: { additionalGids?: number[] } }).user;
+  t.same(user({ groupAdd: [4000] }).additionalGids, [4, 29, 4000], 'Merge: the image\'s groups for the user, then the pod\'s');
+  t.same(user({ groupAdd: [4000], strictGroups: true }).additionalGids, [4000], 'Strict: only the pod\'s');
+  t.same(user({ strictGroups: true }).additionalGids, undefined, 'Strict without groups: the user\'s own group only');
+  const mounts = (volumes: SpecInput['volumes']) => (buildSpec(base({ volumes })).mounts as Array<{ destination: string; options?: string[] }>).at(-1)!.options;
+  t.same(mounts([{ source: '/data', destination: '/data', readonly: true, recursiveReadonly: true }]), ['rbind', 'rprivate', 'rro']);
+  t.same(mounts([{ source: '/data', destination: '/data', readonly: true }]), ['rbind', 'rprivate', 'ro']);
+  t.ok(validate(buildSpec(base({ volumes: [{ source: '/data', destination: '/data', readonly: true, recursiveReadonly: true }] }))), 'still a valid spec');
+});

@@ -526,7 +526,7 @@ t.test('the examples validate', async (t) => {
   t.same(r.errors.map((e) => e.message), []);
   const names = r.documents.map((d) => `${d.object.kind}/${d.object.metadata.name}`).sort();
   t.same(names, [
-    'ConfigMap/shop-config', 'Deployment/cache', 'Deployment/frontend', 'Deployment/hello', 'Deployment/worker',
+    'ConfigMap/shop-config', 'Deployment/cache', 'Deployment/frontend', 'Deployment/hello', 'Deployment/worker', 'Ingress/shop',
     'Secret/shop-db', 'Service/cache', 'Service/db', 'Service/frontend', 'Service/hello', 'StatefulSet/db',
   ]);
   const web = r.documents.find((d) => d.object.metadata.name === 'hello')!.object;
