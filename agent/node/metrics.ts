@@ -31,6 +31,8 @@ export class MetricsSampler {
   /** Read everything now; the report covers what has been read twice. */
   sample(nowMs: number): NodeMetricsReport {
     const pods = new Map<string, NodeMetricsReport['pods'][number]>();
+    /** Pods with a running container not read twice yet: left out whole, as metrics-server leaves out incomplete pods. */
+    const incomplete = new Set<string>();
     const seen = new Set<string>();
     let window = 0;
     for (const c of this.d.containers.list({ all: true })) {
@@ -44,11 +46,14 @@ export class MetricsSampler {
       seen.add(c.id);
       const before = this.last.get(c.id);
       this.last.set(c.id, { cpuNanos: now.cpuNanos, atMs: nowMs });
-      if (!before || nowMs <= before.atMs) continue;
+      const key = `${namespace}/${name}`;
+      if (!before || nowMs <= before.atMs) {
+        incomplete.add(key);
+        continue;
+      }
       const seconds = (nowMs - before.atMs) / 1000;
       window = Math.max(window, seconds);
       const usage: ContainerUsage = { name: containerName, cpuCores: Math.max(0, now.cpuNanos - before.cpuNanos) / 1e9 / seconds, memoryBytes: now.memoryBytes };
-      const key = `${namespace}/${name}`;
       const pod = pods.get(key) ?? { namespace, name, uid: labels[LABELS.uid] ?? '', containers: [] };
       pod.containers.push(usage);
       pods.set(key, pod);
@@ -59,7 +64,7 @@ export class MetricsSampler {
       timestamp: new Date(nowMs).toISOString(),
       windowSeconds: Math.round(window) || 0,
       usage: { cpuCores: this.nodeCpu(nowMs), memoryBytes: this.nodeMemory() },
-      pods: [...pods.values()],
+      pods: [...pods.entries()].filter(([key]) => !incomplete.has(key)).map(([, pod]) => pod),
     };
   }
 
@@ -67,7 +72,8 @@ export class MetricsSampler {
   private nodeCpu(nowMs: number): number {
     const lines = (this.d.procStat ?? (() => readFileSync('/proc/stat', 'utf8')))().split('\n');
     const line = lines.find((l) => l.startsWith('cpu '));
-    const fields = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal; guest time is already in user (and guest_nice in nice).
+    const fields = (line ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
     const total = fields.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
     const before = this.lastNode;

@@ -22,6 +22,7 @@
 
 import { existsSync, fstatSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMemory, type Container, type PersistentVolume, type Pod, type Volume } from '../../proto/resources';
 import { berthFs, toBytePath } from '../native';
@@ -47,6 +48,12 @@ const PLUGIN_DIR: Record<Exclude<Kind, 'hostPath'>, string> = {
 const OBJECT_KINDS = new Set<Kind>(['configMap', 'secret', 'downwardAPI', 'projected']);
 
 /** A volume with no source is an emptyDir (Kubernetes' defaulting). */
+/** Recursive read-only mounts need mount_setattr (Linux 5.12); IfPossible falls back to a plain read-only one before. */
+const RECURSIVE_READ_ONLY = ((): boolean => {
+  const [major = 0, minor = 0] = os.release().split('.').map((n) => parseInt(n, 10));
+  return major > 5 || (major === 5 && minor >= 12);
+})();
+
 export function volumeKind(v: Volume): Kind {
   for (const kind of ['hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const) {
     if (v[kind] !== undefined) return kind;
@@ -147,7 +154,7 @@ export class PodVolumes {
         source = await this.subPathSource(pod, container.name, index, m.name, source, subPath);
       }
       const readonly = Boolean(m.readOnly) || OBJECT_KINDS.has(kind) || volume.persistentVolumeClaim?.readOnly === true;
-      const recursive = readonly && (m.recursiveReadOnly === 'Enabled' || m.recursiveReadOnly === 'IfPossible');
+      const recursive = readonly && (m.recursiveReadOnly === 'Enabled' || (m.recursiveReadOnly === 'IfPossible' && RECURSIVE_READ_ONLY));
       mounts.push({ source, destination: m.mountPath, readonly, ...(recursive ? { recursiveReadonly: true } : {}) });
     }
     return { ok: true, mounts };

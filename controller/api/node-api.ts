@@ -5,7 +5,7 @@
 // (controller/nodes: the epoch and lease rules live there), map errors.
 
 import type { NodeHandlers } from '../../proto/grpc';
-import { INGRESS_PORTS_ANNOTATION, podAddressView, servedByBerth, type Event, type NodeMetricsReport, type Ingress, type IngressClass, type Node, type PersistentVolume, type Pod, type Resource, type ServiceAccount } from '../../proto/resources';
+import { INGRESS_PORTS_ANNOTATION, podAddressView, servedByBerth, type Event, type NodeMetricsReport, type Ingress, type IngressClass, type Node, type PersistentVolume, type Pod, type Resource, type Secret, type ServiceAccount } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { NODES_GROUP, nodeUser, parseJoinToken } from '../../proto/trust';
 import { callerNode, requireBoundPod, requireIdentity, requireOwnNode, requireReachableVolume, requireReferenced, type AuthenticatedCall, type BootstrapTokens } from '../auth';
@@ -136,11 +136,11 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
     ReportMetrics: unary(async (req, call) => {
       requireOwnNode(caller(call, 'ReportMetrics'), req.nodeName, 'report metrics for');
       await sessions.requireEpoch(req.nodeName, req.epoch);
-      const report = parseJson(req.json, 'metrics report') as NodeMetricsReport;
-      if (!report || typeof report !== 'object' || !Array.isArray(report.pods) || typeof report.timestamp !== 'string') throw new BerthError('invalid-argument', 'metrics report: expected a NodeMetricsReport');
-      // A node speaks for itself and for the pods bound to it, no others.
+      const report = checkMetricsReport(parseJson(req.json, 'metrics report'));
+      // A node speaks for itself and for the pods bound to it, no others; when is the controller's
+      // word (a node's clock running ahead would keep its report fresh after it went).
       const bound = new Set((await registry.list<Pod>('Pod', { filter: boundTo(req.nodeName) })).items.map((p) => p.metadata.uid));
-      await metrics.put({ ...report, node: req.nodeName, pods: report.pods.filter((p) => bound.has(p.uid)) });
+      await metrics.put({ ...report, node: req.nodeName, timestamp: new Date().toISOString(), pods: report.pods.filter((p) => bound.has(p.uid)) });
       return {};
     }),
 
@@ -197,8 +197,16 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       }
       const namespace = req.namespace || 'default';
       const { items } = await registry.list<Pod>('Pod', { namespace, filter: boundTo(node) });
-      // A node serving Ingresses also reads the tls Secrets berth's Ingresses name (as an ingress controller does).
-      if (!(req.kind === 'Secret' && await servesIngressTls(node, namespace, req.name))) requireReferenced(node, req.kind, namespace, req.name, items);
+      try {
+        requireReferenced(node, req.kind, namespace, req.name, items);
+      } catch (err) {
+        // A node serving Ingresses also reads the tls Secrets berth's Ingresses name (as an ingress
+        // controller does), and only certificates: an Ingress naming another Secret opens nothing.
+        if (req.kind !== 'Secret' || !await servesIngressTls(node, namespace, req.name)) throw err;
+        const secret = await registry.get<Secret>('Secret', namespace, req.name);
+        if (secret.type !== 'kubernetes.io/tls') throw err;
+        return { json: JSON.stringify(secret) };
+      }
       return { json: JSON.stringify(await registry.get(req.kind, namespace, req.name)) };
     }),
 
@@ -213,4 +221,19 @@ export function nodeHandlers({ registry, sessions, tunnels, ca, tokens, nodeCert
       tunnels.attach(call, node);
     },
   };
+}
+
+/** A NodeMetricsReport as an agent sends it, every number a finite non-negative one; else invalid-argument. */
+function checkMetricsReport(value: unknown): NodeMetricsReport {
+  const bad = (why: string) => new BerthError('invalid-argument', `metrics report: ${why}`);
+  const amount = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  const r = value as Partial<NodeMetricsReport> | null;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.pods) || !r.usage || !amount(r.usage.cpuCores) || !amount(r.usage.memoryBytes) || !amount(r.windowSeconds)) throw bad('expected a NodeMetricsReport');
+  for (const p of r.pods) {
+    if (!p || typeof p.namespace !== 'string' || typeof p.name !== 'string' || typeof p.uid !== 'string' || !Array.isArray(p.containers)) throw bad('a pod needs namespace, name, uid and containers');
+    for (const c of p.containers) {
+      if (!c || typeof c.name !== 'string' || !amount(c.cpuCores) || !amount(c.memoryBytes)) throw bad(`pod ${p.namespace}/${p.name}: a container needs a name and non-negative usage`);
+    }
+  }
+  return r as NodeMetricsReport;
 }

@@ -1,7 +1,7 @@
 // The node session rules as pure functions (see types.ts): what registering, renewing and being
 // declared lost do to a node's Node and Lease, and which reports a session may make.
 
-import { NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../proto/resources';
+import { INGRESS_PORTS_ANNOTATION, NODE_LEASE_NAMESPACE, type Condition, type Lease, type Node, type Pod } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { isNodeName } from '../../proto/trust';
 import type { ObjectFilter } from '../objects/types';
@@ -49,8 +49,15 @@ export function newNode(name: string, sent: Node, ready: Condition): Node {
   };
 }
 
+/**
+ * Annotations only the agent says: one it no longer sends is gone (an agent restarted without
+ * ingress ports serves no Ingresses, and may no longer read their Secrets).
+ */
+const AGENT_OWNED_ANNOTATIONS = [INGRESS_PORTS_ANNOTATION];
+
 function mergedAnnotations(current: Record<string, string> | undefined, sent: Record<string, string> | undefined): { annotations?: Record<string, string> } {
   const merged = { ...current, ...sent };
+  for (const key of AGENT_OWNED_ANNOTATIONS) if (sent?.[key] === undefined) delete merged[key];
   return Object.keys(merged).length > 0 ? { annotations: merged } : {};
 }
 

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import t, { type Test } from 'tap';
-import { IngressServer, matchRoute, matchTls, planRoutes, type RouteInput } from '../../agent/network/ingress';
+import { IngressServer, matchRoute, matchTls, normalizedPath, planRoutes, type RouteInput } from '../../agent/network/ingress';
 import { SERVICE_NAME_LABEL, type EndpointSlice, type Ingress, type IngressClass, type IngressSpec, type Service } from '../../proto/resources';
 
 const berthClass: IngressClass = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'berth', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'berth.dev/ingress' } };
@@ -26,7 +26,7 @@ const base: Omit<RouteInput, 'ingresses'> = {
   services: ['a', 'b', 'c', 'd'].map((n) => svc(n, [{ name: 'web', port: 80 }])),
   slices: [slice('a', 'web', 8080, [['10.0.0.1', true]]), slice('b', 'web', 8080, [['10.0.0.2', true], ['10.0.0.3', false]]), slice('c', 'web', 8080, [['10.0.0.4', true]]), slice('d', 'web', 8080, [['10.0.0.5', true]])],
 };
-const routeOf = (ingresses: Ingress[], host: string, url: string) => matchRoute(planRoutes({ ...base, ingresses }), host, url)?.name;
+const routeOf = (ingresses: Ingress[], host: string, url: string) => matchRoute(planRoutes({ ...base, ingresses }), host, normalizedPath(url)!)?.name;
 
 t.test('paths: longest prefix by elements, Exact first at equal length, oldest on a tie', async (t) => {
   const ingresses = [ing('x', { rules: [{ http: { paths: [path('/', 'a'), path('/foo', 'b'), path('/foo/bar', 'c'), path('/foo', 'd', 'Exact')] } }] })];
@@ -39,6 +39,18 @@ t.test('paths: longest prefix by elements, Exact first at equal length, oldest o
   const older = ing('old', { rules: [{ http: { paths: [path('/same', 'a')] } }] }, '2025-01-01T00:00:00Z');
   const newer = ing('new', { rules: [{ http: { paths: [path('/same', 'b')] } }] }, '2026-06-01T00:00:00Z');
   t.equal(routeOf([newer, older], 'h', '/same'), 'default/a:80', 'the oldest Ingress wins a conflict');
+});
+
+t.test('request paths are matched as nginx normalises them', async (t) => {
+  t.equal(normalizedPath('/public/../admin'), '/admin', 'dot segments resolved before matching');
+  t.equal(normalizedPath('/public/%2e%2e/admin?x=1'), '/admin', 'percent-escapes decoded first; the query left out');
+  t.equal(normalizedPath('//a///b/./c/'), '/a/b/c/', 'repeated slashes merged, a trailing one kept');
+  t.equal(normalizedPath('http://example.com/a/b'), '/a/b', 'an absolute-form target: its path');
+  t.equal(normalizedPath('/../etc'), undefined, 'above the root: refused');
+  t.equal(normalizedPath('/%zz'), undefined, 'a broken escape: refused');
+  t.equal(normalizedPath('*'), undefined, 'not a path: refused');
+  const ingresses = [ing('x', { rules: [{ http: { paths: [path('/public', 'a'), path('/admin', 'b', 'Exact')] } }], defaultBackend: backend('c', 80) })];
+  t.equal(routeOf(ingresses, 'h', '/public/../admin'), 'default/b:80', 'the /public rule does not take a request for /admin');
 });
 
 t.test('hosts: exact, then one-label wildcards, then rules without a host; ports ignored', async (t) => {
@@ -144,7 +156,7 @@ t.test('the server: forwarding, round robin, 404/502/503, upgrades', async (t) =
   t.equal(seen.method, 'POST');
   t.equal(seen.url, '/p?q=1', 'path and query passed as sent');
   t.equal(seen.body, 'hello', 'the body too');
-  t.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'the client appended to X-Forwarded-For');
+  t.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'X-Forwarded-For is the peer: what the client claimed is not passed on');
   t.equal(seen.headers['x-forwarded-proto'], 'http');
   t.equal(seen.headers['x-forwarded-host'], 'h');
   t.equal(seen.headers.host, 'h', 'the Host header kept');
@@ -158,6 +170,7 @@ t.test('the server: forwarding, round robin, 404/502/503, upgrades', async (t) =
   const empty = await request(bound.http!, { path: '/empty' });
   t.equal(empty.status, 503);
   t.match(empty.body, /no ready endpoints/);
+  t.equal((await request(bound.http!, { path: '/../down' })).status, 400, 'a path above the root: 400');
   listening.update({ ...table, routes: [] });
   t.equal((await request(bound.http!)).status, 404, 'no route: 404');
   listening.update(table);
@@ -177,4 +190,74 @@ t.test('the server: forwarding, round robin, 404/502/503, upgrades', async (t) =
   });
   t.match(echoed, /^HTTP\/1\.1 101 Switching Protocols/, 'the upgrade answered by the upstream');
   t.match(echoed, /(one|two):ping$/, 'then bytes both ways');
+});
+
+t.test('the server: broken connections are passed on, and close() ends open tunnels', async (t) => {
+  // An upstream that sends half an answer and hangs up; one that streams until its client goes.
+  let streamClosed!: () => void;
+  const streamGone = new Promise<void>((resolve) => (streamClosed = resolve));
+  const upstream = http.createServer((req, res) => {
+    if (req.url === '/half') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part');
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
+    res.writeHead(200);
+    const timer = setInterval(() => res.write('tick\n'), 20);
+    res.on('close', () => {
+      clearInterval(timer);
+      streamClosed();
+    });
+  });
+  upstream.on('upgrade', (_req, socket) => {
+    socket.on('error', () => undefined);
+    socket.on('end', () => socket.end());
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    upstream.closeAllConnections();
+    upstream.close(() => r());
+  }));
+  const port = (upstream.address() as net.AddressInfo).port;
+  const server = new IngressServer({ httpPort: 0, address: '127.0.0.1', secret: async () => undefined, log: () => undefined });
+  const bound = await server.listen();
+  server.update({ routes: [{ pathType: 'Prefix', path: '/', backend: { name: 'default/up:80', upstreams: [{ ip: '127.0.0.1', port }] }, ingress: 'default/x', created: '' }], defaults: [], tls: [], served: ['default/x'] });
+
+  const half = await new Promise<string>((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: bound.http, path: '/half', headers: { host: 'h' } }, (res) => {
+      res.on('data', () => undefined);
+      res.on('error', (err) => resolve(`error: ${err.message}`));
+      res.on('end', () => resolve('ended cleanly'));
+    });
+    req.on('error', (err) => resolve(`error: ${err.message}`));
+    req.end();
+  });
+  t.match(half, /^error: /, 'an upstream that breaks off mid-answer breaks the client\'s answer (no silent hang)');
+
+  await new Promise<void>((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: bound.http, path: '/stream', headers: { host: 'h' } }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', () => undefined);
+    req.end();
+  });
+  await streamGone;
+  t.pass('a client that goes away takes the upstream request with it');
+
+  const tunnel = net.connect(bound.http!, '127.0.0.1');
+  await new Promise<void>((resolve) => {
+    tunnel.on('data', (d) => {
+      if (d.toString().includes('101')) resolve();
+    });
+    tunnel.write('GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+  });
+  const closed = new Promise<void>((resolve) => tunnel.on('close', () => resolve()));
+  await server.close();
+  await closed;
+  t.pass('close() resolves with a WebSocket open, and ends it');
 });

@@ -64,12 +64,29 @@ t.test('scale down waits out the stabilization window', async (t) => {
 });
 
 t.test('pods without metrics, and pods not ready', async (t) => {
-  // Scaling down, a pod without metrics counts as using its request: 10% + 10% + 100% of 50% -> not down to 1.
+  // Scaling down, a pod without metrics counts as using max(100%, target) of its request.
   const down = plan({ hpa: hpa({ behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } }), currentReplicas: 3, pods: [pod('a'), pod('b'), pod('c')], reports: [report({ a: { cpu: 5 }, b: { cpu: 5 } })] });
-  t.equal(down.scaleTo, 2, 'ceil((5+5+50)/300/0.5 * 3) = 2, not the 1 the two measured pods alone would give');
+  t.equal(down.scaleTo, undefined, 'ceil((5+5+100)/300/0.5 * 3) = 3: no change, where the two measured pods alone would give 1');
+  const twoMissing = plan({ hpa: hpa({ behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } }), currentReplicas: 4, pods: [pod('a'), pod('b'), pod('c'), pod('d')], reports: [report({ a: { cpu: 5 }, b: { cpu: 5 }, c: { cpu: 5 } })] });
+  t.equal(twoMissing.scaleTo, 3, 'ceil((5+5+5+100)/400/0.5 * 4) = ceil(2.3) = 3, where the three measured pods alone would give 1');
   // Scaling up, a pod not ready counts as using nothing.
   const up = plan({ currentReplicas: 3, pods: [pod('a'), pod('b'), pod('c', { ready: false })], reports: [report({ a: { cpu: 100 }, b: { cpu: 100 }, c: { cpu: 100 } })] });
   t.equal(up.scaleTo, 4, 'ceil(200/300/0.5 * 3) = 4, not 6');
+});
+
+t.test('a fresh autoscaler holds the current count for the scale-down window', async (t) => {
+  const idle = report({ a: { cpu: 1 }, b: { cpu: 1 } });
+  const first = plan({ reports: [idle] });
+  t.equal(first.scaleTo, undefined, 'its first pass remembers 2 as recommended now (as after a leader change)');
+  t.same(first.memory.recommendations.map((r) => r.replicas), [2, 1]);
+  const later = plan({ reports: [idle], memory: first.memory, nowMs: NOW + 300_001 });
+  t.equal(later.scaleTo, 1, 'once the window has passed');
+});
+
+t.test('bounds hold even without metrics', async (t) => {
+  const d = plan({ hpa: hpa({ minReplicas: 3 }), reports: [] });
+  t.equal(d.scaleTo, 3, 'below minReplicas: raised to it');
+  t.equal(d.reason, 'Current number of replicas below Spec.MinReplicas');
 });
 
 t.test('what stops a calculation, in Kubernetes\' words', async (t) => {

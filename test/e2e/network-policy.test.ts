@@ -107,11 +107,19 @@ spec:
     const agent = agents[hostOf[from]!]!;
     const id = agent.berth(['ps', '-q', '--filter', `label=io.kubernetes.pod.name=${from}`]).stdout.trim();
     if (!id) throw new Error(`no container of pod ${from}`);
-    const r = agent.berth(['exec', id, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${address} ${port}`]);
-    return r.status === 0 && /^HTTP\/1\.[01] 200/.test(r.stdout);
+    const r = agent.berth(['exec', id, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${address} ${port}; echo "nc=$?"`]);
+    // Only nc's own verdicts count: an answer, or a connection that never came (a dropped SYN
+    // times out: nc exits 1 with nothing read). Anything else is the test's failure, not a denial.
+    if (r.status !== 0) throw new Error(`exec in ${from} failed (${r.status}): ${r.stderr.trim()}`);
+    if (/^HTTP\/1\.[01] 200/.test(r.stdout)) return true;
+    if (/^nc=1$/m.test(r.stdout) && !/HTTP\//.test(r.stdout)) return false;
+    throw new Error(`unexpected answer from ${address}:${port}: ${r.stdout.trim()} ${r.stderr.trim()}`);
   };
   const expectReach = async (from: string, to: string, address: string, want: boolean, port = 8080) => {
-    const ok = await eventually(`${from} ${want ? 'to reach' : 'not to reach'} ${to}`, () => reaches(from, address, port) === want, 30_000, 300).then(() => true, () => false);
+    const ok = await eventually(`${from} ${want ? 'to reach' : 'not to reach'} ${to}`, () => {
+      if (reaches(from, address, port) !== want) throw new Error(`${from} ${want ? 'does not reach' : 'still reaches'} ${to}`);
+      return true;
+    }, 30_000, 300).then(() => true, () => false);
     t.ok(ok, `${from} ${want ? 'reaches' : 'does not reach'} ${to}`);
   };
 

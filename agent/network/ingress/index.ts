@@ -2,5 +2,5 @@
 // matchTls answer per request (pure), IngressServer listens and forwards. See types.ts.
 
 export type { Backend, Route, RouteInput, RouteTable, TlsEntry, Upstream } from './types';
-export { matchRoute, matchTls, planRoutes } from './routes';
+export { matchRoute, matchTls, normalizedPath, planRoutes } from './routes';
 export { IngressServer, type IngressServerOptions } from './server';

@@ -40,10 +40,37 @@ export function planRoutes(input: RouteInput): RouteTable {
   return { routes, defaults, tls, served: served.map(key) };
 }
 
-/** The backend a request for `host` (a Host header: its port is ignored) and `url` goes to; undefined: none (404). */
-export function matchRoute(table: RouteTable, host: string | undefined, url: string): Backend | undefined {
+/**
+ * The path a request target is matched by, as nginx normalises it: percent-escapes decoded, '.'
+ * and '..' resolved, repeated slashes merged; the query left out. Undefined for a target that is
+ * not a path, or climbs above the root: such a request is refused (400), never matched raw (where
+ * `/public/../admin` would pass a `/public` rule and reach `/admin`).
+ */
+export function normalizedPath(target: string): string | undefined {
+  let raw = target.split('?')[0]!.split('#')[0]!;
+  if (/^https?:\/\//i.test(raw)) raw = raw.replace(/^https?:\/\/[^/]*/i, '') || '/';
+  if (!raw.startsWith('/')) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const segment of decoded.split('/').slice(1)) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+    } else out.push(segment);
+  }
+  const trailing = decoded.endsWith('/') && out.length > 0 ? '/' : '';
+  return `/${out.join('/')}${trailing}`;
+}
+
+/** The backend a request for `host` (a Host header: its port is ignored) and the normalized `path` goes to; undefined: none (404). */
+export function matchRoute(table: RouteTable, host: string | undefined, path: string): Backend | undefined {
   const name = hostName(host);
-  const path = url.split('?')[0]!.split('#')[0] || '/';
   const exact = table.routes.filter((r) => r.host !== undefined && r.host === name);
   const wildcard = table.routes.filter((r) => r.host?.startsWith('*.') && wildcardMatches(r.host, name));
   const anyHost = table.routes.filter((r) => r.host === undefined);

@@ -9,9 +9,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Duplex } from 'node:stream';
+import { pipeline, type Duplex } from 'node:stream';
 import type { Secret } from '../../../proto/resources';
-import { matchRoute, matchTls } from './routes';
+import { matchRoute, matchTls, normalizedPath } from './routes';
 import type { Backend, RouteTable, TlsEntry, Upstream } from './types';
 
 export interface IngressServerOptions {
@@ -30,6 +30,8 @@ export interface IngressServerOptions {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** How often the certificates are read again (a renewed Secret with the same Ingresses). */
 const SECRET_REFRESH_MS = 30_000;
+/** An upstream silent this long fails the request with 504, as ingress-nginx's proxy-read-timeout. */
+const UPSTREAM_TIMEOUT_MS = 60_000;
 
 const EMPTY: RouteTable = { routes: [], defaults: [], tls: [], served: [] };
 
@@ -40,7 +42,10 @@ export class IngressServer {
   private readonly servers: net.Server[] = [];
   private readonly upstreamAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
   private refreshing: Promise<void> = Promise.resolve();
+  private refreshQueued = false;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Upgraded connections (both ends): the HTTP servers no longer track them, close() must. */
+  private readonly tunnels = new Set<Duplex>();
 
   constructor(private readonly o: IngressServerOptions) {}
 
@@ -62,20 +67,27 @@ export class IngressServer {
     return out;
   }
 
-  /** Serve from this table from now on; certificates it names are read (again). */
+  /** Serve from this table from now on; certificates it names are read when its TLS entries changed. */
   update(table: RouteTable): void {
+    const tlsChanged = JSON.stringify(table.tls) !== JSON.stringify(this.table.tls);
     this.table = table;
-    this.refreshCertificates();
+    if (tlsChanged) void this.refreshCertificates();
   }
 
-  /** Read the certificates the table names (one refresh at a time); wait for it in tests. */
+  /** Read the certificates the table names: one read at a time, asks meanwhile folded into one more. */
   refreshCertificates(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.loadCertificates(this.table.tls));
+    if (this.refreshQueued) return this.refreshing;
+    this.refreshQueued = true;
+    this.refreshing = this.refreshing.then(() => {
+      this.refreshQueued = false;
+      return this.loadCertificates(this.table.tls);
+    });
     return this.refreshing;
   }
 
   async close(): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    for (const s of this.tunnels) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       (s as http.Server).closeAllConnections?.();
@@ -134,7 +146,9 @@ export class IngressServer {
   }
 
   private route(req: http.IncomingMessage): { upstream: Upstream } | { status: number; text: string } {
-    const backend = matchRoute(this.table, req.headers.host, req.url ?? '/');
+    const path = normalizedPath(req.url ?? '/');
+    if (path === undefined) return { status: 400, text: `400 Bad Request: ${JSON.stringify(req.url)} is not a path this controller routes\n` };
+    const backend = matchRoute(this.table, req.headers.host, path);
     if (!backend) return { status: 404, text: 'default backend - 404\n' };
     const upstream = this.pick(backend);
     if (!upstream) return { status: 503, text: `503 Service Unavailable: ${backend.problem ?? backend.name}\n` };
@@ -145,15 +159,29 @@ export class IngressServer {
     const routed = this.route(req);
     if ('status' in routed) return void res.writeHead(routed.status, { 'content-type': 'text/plain; charset=utf-8' }).end(routed.text);
     const { upstream } = routed;
-    const out = http.request({ host: upstream.ip, port: upstream.port, method: req.method, path: req.url, headers: forwardedHeaders(req, scheme, false), agent: this.upstreamAgent });
+    const out = http.request({ host: upstream.ip, port: upstream.port, method: req.method, path: req.url, headers: forwardedHeaders(req, scheme, false), agent: this.upstreamAgent, timeout: UPSTREAM_TIMEOUT_MS });
+    let timedOut = false;
+    out.on('timeout', () => {
+      timedOut = true;
+      out.destroy(new Error(`no answer in ${UPSTREAM_TIMEOUT_MS / 1000} s`));
+    });
     out.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
-      answer.pipe(res);
+      // An upstream that breaks off mid-answer breaks the client's answer too (never a silent hang).
+      pipeline(answer, res, (err) => {
+        if (err) res.destroy();
+      });
     });
     out.on('error', (err) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' }).end(`502 Bad Gateway: ${upstream.ip}:${upstream.port}: ${err.message}\n`);
+      const status = timedOut ? 504 : 502;
+      if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${status} ${http.STATUS_CODES[status]}: ${upstream.ip}:${upstream.port}: ${err.message}\n`);
       else res.destroy(err);
     });
+    // A client that goes away before its answer is complete takes the upstream request with it.
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy();
+    });
+    req.on('error', () => out.destroy());
     req.pipe(out);
   }
 
@@ -161,7 +189,8 @@ export class IngressServer {
     const routed = this.route(req);
     if ('status' in routed) return void socket.end(`HTTP/1.1 ${routed.status} ${http.STATUS_CODES[routed.status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(routed.text)}\r\nConnection: close\r\n\r\n${routed.text}`);
     const { upstream } = routed;
-    const conn = net.connect(upstream.port, upstream.ip, () => {
+    const conn = net.connect({ port: upstream.port, host: upstream.ip, timeout: UPSTREAM_TIMEOUT_MS }, () => {
+      conn.setTimeout(0);
       const headers = forwardedHeaders(req, scheme, true);
       const lines = Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
       conn.write(`${req.method} ${req.url} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
@@ -169,11 +198,20 @@ export class IngressServer {
       conn.pipe(socket);
       socket.pipe(conn);
     });
+    this.tunnels.add(socket);
+    this.tunnels.add(conn);
+    conn.on('timeout', () => conn.destroy(new Error('connect timeout')));
     conn.on('error', () => socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n'));
     // Either side gone ends the other: an upgraded connection is not half-open-able through a proxy.
     socket.on('error', () => conn.destroy());
-    socket.on('close', () => conn.destroy());
-    conn.on('close', () => socket.destroy());
+    socket.on('close', () => {
+      this.tunnels.delete(socket);
+      conn.destroy();
+    });
+    conn.on('close', () => {
+      this.tunnels.delete(conn);
+      socket.destroy();
+    });
   }
 }
 
@@ -184,9 +222,10 @@ function forwardedHeaders(req: http.IncomingMessage, scheme: 'http' | 'https', u
     headers.connection = 'Upgrade';
     if (req.headers.upgrade) headers.upgrade = req.headers.upgrade;
   }
+  // What the client says of itself is not passed on: the peer is the client (ingress-nginx's
+  // default, use-forwarded-headers: false).
   const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-  const earlier = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = earlier ? `${Array.isArray(earlier) ? earlier.join(', ') : earlier}, ${client}` : client;
+  headers['x-forwarded-for'] = client;
   headers['x-real-ip'] = client;
   headers['x-forwarded-proto'] = scheme;
   if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;

@@ -52,17 +52,20 @@ export function autoscalerLoop(metrics: MetricsReader): ControlLoop {
         hpa, currentReplicas: target ? target.spec.replicas ?? 1 : undefined, pods, reports: target ? await metrics.reports() : [],
         memory: memories.get(uid) ?? { recommendations: [], scaleEvents: [] }, nowMs: ctx.clock().getTime(),
       });
-      memories.set(uid, decision.memory);
+      let applied = decision.scaleTo === undefined;
       if (decision.scaleTo !== undefined && target) {
         const scaled = await ctx.registry.mutate<Scalable>(target.kind, target.metadata.namespace, target.metadata.name ?? '', (t) =>
           t.metadata.uid === target.metadata.uid ? { ...t, spec: { ...t.spec, replicas: decision.scaleTo } } as Scalable : undefined, { keepStatus: true });
-        if (scaled) {
+        applied = scaled?.metadata.uid === target.metadata.uid;
+        if (applied) {
           ctx.record({
             involvedObject: { kind: 'HorizontalPodAutoscaler', namespace: hpa.metadata.namespace ?? 'default', name: hpa.metadata.name ?? '', uid },
             type: 'Normal', reason: 'SuccessfulRescale', message: `New size: ${decision.scaleTo}; reason: ${decision.reason}`, source: { component: 'horizontal-pod-autoscaler' },
           });
         }
       }
+      // Remembered once made: a scale that did not happen (the target replaced meanwhile) is no scale event.
+      if (applied) memories.set(uid, decision.memory);
       await writeStatusIfUnchanged(ctx, ctx.caches.autoscalers, written, hpa, decision.status);
       return requeueAfter(SYNC_PERIOD_MS);
     },

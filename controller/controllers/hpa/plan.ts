@@ -75,6 +75,9 @@ export function planAutoscaler(input: AutoscalerInput): AutoscalerDecision {
     };
   }
   const current = input.currentReplicas;
+  // A fresh autoscaler (or a new leader) remembers the current count as just recommended, so the
+  // scale-down window holds from its first pass (Kubernetes' maybeInitScaleDownStabilizationWindow).
+  const remembered = input.memory.recommendations.length ? input.memory : { ...input.memory, recommendations: [{ atMs: nowMs, replicas: current }] };
   if (current === 0) {
     return {
       status: { ...base, currentReplicas: 0, desiredReplicas: 0, conditions: [cond('AbleToScale', 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'), cond('ScalingActive', 'False', 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero')] },
@@ -92,9 +95,12 @@ export function planAutoscaler(input: AutoscalerInput): AutoscalerDecision {
   }
   const currentMetrics = proposals.map((p) => p.current);
   if (proposals.length === 0) {
+    // Without a calculation the count is still kept within the bounds, as Kubernetes does first.
+    const bounded = Math.min(Math.max(current, min), max);
     return {
-      status: { ...base, currentReplicas: current, desiredReplicas: current, ...(currentMetrics.length ? { currentMetrics } : {}), conditions: [cond('AbleToScale', 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'), cond('ScalingActive', 'False', 'FailedGetResourceMetric', `the HPA was unable to compute the replica count: ${failure ?? 'no metrics'}`)] },
-      memory: input.memory,
+      ...(bounded !== current ? { scaleTo: bounded, reason: `Current number of replicas ${current > max ? 'above Spec.MaxReplicas' : 'below Spec.MinReplicas'}` } : {}),
+      status: { ...base, currentReplicas: current, desiredReplicas: bounded, ...(currentMetrics.length ? { currentMetrics } : {}), conditions: [cond('AbleToScale', 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'), cond('ScalingActive', 'False', 'FailedGetResourceMetric', `the HPA was unable to compute the replica count: ${failure ?? 'no metrics'}`)] },
+      memory: remembered,
     };
   }
   const best = proposals.reduce((a, b) => (b.replicas > a.replicas ? b : a));
@@ -104,12 +110,13 @@ export function planAutoscaler(input: AutoscalerInput): AutoscalerDecision {
   const up = { ...DEFAULT_SCALE_UP, ...hpa.spec.behavior?.scaleUp };
   const down = { ...DEFAULT_SCALE_DOWN, ...hpa.spec.behavior?.scaleDown };
   const longest = Math.max(up.stabilizationWindowSeconds, down.stabilizationWindowSeconds) * 1000;
-  const recommendations = input.memory.recommendations.filter((r) => nowMs - r.atMs <= longest);
+  // A recommendation counts while it is younger than the window (one made now, with a window of 0, does not).
+  const recommendations = remembered.recommendations.filter((r) => nowMs - r.atMs < longest);
   let upRecommendation = prenormalized;
   let downRecommendation = prenormalized;
   for (const r of recommendations) {
-    if (nowMs - r.atMs <= up.stabilizationWindowSeconds * 1000) upRecommendation = Math.min(upRecommendation, r.replicas);
-    if (nowMs - r.atMs <= down.stabilizationWindowSeconds * 1000) downRecommendation = Math.max(downRecommendation, r.replicas);
+    if (nowMs - r.atMs < up.stabilizationWindowSeconds * 1000) upRecommendation = Math.min(upRecommendation, r.replicas);
+    if (nowMs - r.atMs < down.stabilizationWindowSeconds * 1000) downRecommendation = Math.max(downRecommendation, r.replicas);
   }
   let desired = Math.min(Math.max(current, upRecommendation), downRecommendation);
   const stabilized = desired;
@@ -167,8 +174,8 @@ export function metricsOf(hpa: HorizontalPodAutoscaler): MetricSpec[] {
 function scaleUpLimit(current: number, events: AutoscalerMemory['scaleEvents'], rules: Required<ScalingRules>, nowMs: number): number {
   if (rules.selectPolicy === 'Disabled') return current;
   const proposals = rules.policies.map((p) => {
-    const added = events.filter((e) => e.change > 0 && nowMs - e.atMs <= p.periodSeconds * 1000).reduce((a, e) => a + e.change, 0);
-    const start = current - added;
+    // The count at the period's start: every change in it undone, either way.
+    const start = current - events.filter((e) => nowMs - e.atMs <= p.periodSeconds * 1000).reduce((a, e) => a + e.change, 0);
     return p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
   });
   return rules.selectPolicy === 'Min' ? Math.min(...proposals) : Math.max(...proposals);
@@ -177,8 +184,7 @@ function scaleUpLimit(current: number, events: AutoscalerMemory['scaleEvents'], 
 function scaleDownLimit(current: number, events: AutoscalerMemory['scaleEvents'], rules: Required<ScalingRules>, nowMs: number): number {
   if (rules.selectPolicy === 'Disabled') return current;
   const proposals = rules.policies.map((p) => {
-    const removed = events.filter((e) => e.change < 0 && nowMs - e.atMs <= p.periodSeconds * 1000).reduce((a, e) => a - e.change, 0);
-    const start = current + removed;
+    const start = current - events.filter((e) => nowMs - e.atMs <= p.periodSeconds * 1000).reduce((a, e) => a + e.change, 0);
     return p.type === 'Pods' ? start - p.value : Math.floor(start * (1 - p.value / 100));
   });
   // Max: the policy allowing the biggest change, which for a scale down is the fewest replicas.
@@ -214,7 +220,7 @@ function proposeFor(metric: MetricSpec, current: number, allPods: readonly Pod[]
   if (pods.length === 0) return `failed to get ${resource} utilization: no pods`;
   const of = (pod: Pod): number | undefined => {
     const containers = usage.get(pod.metadata.uid ?? '');
-    if (!containers) return undefined;
+    if (!containers || (container && !containers.has(container))) return undefined;
     let sum = 0;
     for (const [name, u] of containers) if (!container || name === container) sum += resource === 'cpu' ? u.cpuMillis : u.memoryBytes;
     return sum;
@@ -274,7 +280,8 @@ function proposeFor(metric: MetricSpec, current: number, allPods: readonly Pod[]
   }
   // Fill in: missing pods use their whole request (down) or nothing (up); unready pods nothing (up).
   const filled = new Map(measured);
-  for (const pod of missing) filled.set(pod, ratio < 1 ? (utilization ? requests.get(pod)! * targetValue : targetValue) : 0);
+  // (Kubernetes: a missing pod uses max(100%, target) of its request when scaling down.)
+  for (const pod of missing) filled.set(pod, ratio < 1 ? (utilization ? requests.get(pod)! * Math.max(1, targetValue) : targetValue) : 0);
   if (scaleUpWithUnready) for (const pod of unready) filled.set(pod, 0);
   const newRatio = ratioOf(filled);
   if (Math.abs(1 - newRatio) <= TOLERANCE || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1)) return { replicas: current, description, current: current$ };
