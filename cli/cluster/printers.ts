@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  HorizontalPodAutoscaler, Ingress, IngressClass, NetworkPolicy, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -329,6 +329,22 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const cls = obj as IngressClass;
       const p = cls.spec.parameters;
       return { base: [cls.spec.controller, p ? `${p.kind}/${p.name}` : '<none>', age(cls.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  ValidatingWebhookConfiguration: {
+    header: ['WEBHOOKS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const c = obj as ValidatingWebhookConfiguration;
+      return { base: [String(c.webhooks?.length ?? 0), age(c.metadata.creationTimestamp, now)], wide: [] };
+    },
+  },
+  MutatingWebhookConfiguration: {
+    header: ['WEBHOOKS', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const c = obj as MutatingWebhookConfiguration;
+      return { base: [String(c.webhooks?.length ?? 0), age(c.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   NetworkPolicy: {

@@ -12,7 +12,7 @@
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import { CelEvaluationError, celText, compileCel, toCelValue } from '../../proto/cel';
 import {
-  KINDS, matchesLabelSelector,
+  KINDS, matchesLabelSelector, type KindInfo,
   type LabelSelector, type MatchResources, type Namespace, type NamedRuleWithOperations, type Resource, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding,
 } from '../../proto/resources';
 
@@ -50,7 +50,7 @@ export async function admitByPolicies(
   if (target.kind === 'ValidatingAdmissionPolicy' || target.kind === 'ValidatingAdmissionPolicyBinding') return;
   const info = KINDS.find((k) => k.kind === target.kind);
   if (!info) return;
-  const resource = { group: info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '', version: info.apiVersion.split('/').pop()!, resource: info.plural, namespaced: info.namespaced };
+  const resource = resourceOf(info);
   for (const binding of bindings) {
     const policy = policies.find((p) => p.metadata.name === binding.spec.policyName);
     if (!policy || !binding.spec.validationActions.includes('Deny')) continue;
@@ -77,28 +77,43 @@ export async function admitByPolicies(
   }
 }
 
+/** A kind's group, version, plural and scope, as admission rules name them. */
+export function resourceOf(info: KindInfo): AdmissionResource {
+  return { group: info.apiVersion.includes('/') ? info.apiVersion.split('/')[0]! : '', version: info.apiVersion.split('/').pop()!, resource: info.plural, namespaced: info.namespaced };
+}
+
+export interface AdmissionResource {
+  group: string;
+  version: string;
+  resource: string;
+  namespaced: boolean;
+}
+
+/** The CEL variables every admission expression sees: object, oldObject, request (and namespaceObject). */
+export function celRequestBindings(request: PolicyRequest, resource: AdmissionResource): Record<string, unknown> {
+  const target = request.object ?? request.oldObject!;
+  return {
+    object: request.object ? toCelValue(request.object) : null,
+    oldObject: request.oldObject ? toCelValue(request.oldObject) : null,
+    namespaceObject: request.namespace ? toCelValue(request.namespace) : null,
+    // The registry does not know who writes: the user is unnamed and in no group.
+    request: toCelValue({
+      operation: request.operation, name: target.metadata.name ?? '', namespace: target.metadata.namespace ?? '', dryRun: false,
+      kind: { group: resource.group, version: resource.version, kind: target.kind }, resource: { group: resource.group, version: resource.version, resource: resource.resource }, userInfo: { username: '', groups: [] },
+    }),
+  };
+}
+
 interface Violation {
   reason?: string;
   message: string;
 }
 
 /** One policy against one request and param: the first violation, if any. */
-function evaluate(policy: ValidatingAdmissionPolicy, request: PolicyRequest, resource: { group: string; version: string; resource: string }, param: Resource | undefined): Violation | undefined {
+function evaluate(policy: ValidatingAdmissionPolicy, request: PolicyRequest, resource: AdmissionResource, param: Resource | undefined): Violation | undefined {
   const failClosed = (policy.spec.failurePolicy ?? 'Fail') === 'Fail';
-  const target = request.object ?? request.oldObject!;
   const variables = new Map<string, unknown>();
-  const bindings: Record<string, unknown> = {
-    object: request.object ? toCelValue(request.object) : null,
-    oldObject: request.oldObject ? toCelValue(request.oldObject) : null,
-    params: param ? toCelValue(param) : null,
-    namespaceObject: request.namespace ? toCelValue(request.namespace) : null,
-    // The registry does not know who writes: the user is unnamed and in no group.
-    request: toCelValue({
-      operation: request.operation, name: target.metadata.name ?? '', namespace: target.metadata.namespace ?? '', dryRun: false,
-      kind: { group: resource.group, version: resource.version, kind: target.kind }, resource, userInfo: { username: '', groups: [] },
-    }),
-    variables,
-  };
+  const bindings: Record<string, unknown> = { ...celRequestBindings(request, resource), params: param ? toCelValue(param) : null, variables };
   const run = (expression: string) => compileCel(expression)(bindings);
   const failure = (expression: string, err: unknown): Violation | undefined => {
     if (!(err instanceof CelEvaluationError)) throw err;
@@ -143,7 +158,7 @@ function evaluate(policy: ValidatingAdmissionPolicy, request: PolicyRequest, res
 }
 
 /** Whether a policy's matchConstraints (or a binding's matchResources) cover the request. */
-function matches(match: MatchResources | undefined, request: PolicyRequest, resource: { group: string; version: string; resource: string; namespaced: boolean }, isBinding: boolean): boolean {
+export function matches(match: MatchResources | undefined, request: PolicyRequest, resource: AdmissionResource, isBinding: boolean): boolean {
   // A policy covers nothing without rules; a binding without matchResources narrows nothing.
   if (!match) return isBinding;
   const target = request.object ?? request.oldObject!;

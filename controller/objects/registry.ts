@@ -11,9 +11,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, KINDS, matchesLabelSelector } from '../../proto/resources';
+import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector } from '../../proto/resources';
+import { validateResource } from '../../proto/manifests';
 import { BerthError } from '../../proto/errors';
-import { admitByPolicies, admitPod, type PolicyRequest, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
+import { admitByPolicies, admitPod, mutateByWebhooks, validateByWebhooks, webhookCaller, type PolicyRequest, type WebhookCall, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
 import { StoreError, type Fence, type KeyValue, type Store, type StoreEvent, type WatchHandle } from '../store';
 import { conflict, notFound, storeFailure } from './errors';
@@ -31,6 +32,8 @@ export class Registry {
     private readonly fence?: () => Fence | undefined,
     /** Cluster IPs and node ports are taken and given back around each write of a Service. */
     readonly serviceAllocations?: ServiceAllocations,
+    /** How admission webhooks are called (tests give their own). */
+    private readonly callWebhook: WebhookCall = webhookCaller((svc) => this.serviceEndpoint(svc)),
   ) {}
 
   /**
@@ -39,7 +42,7 @@ export class Registry {
    * failed-precondition. The controllers write through this one.
    */
   fenced(fence: () => Fence | undefined): Registry {
-    return new Registry(this.store, this.clock, fence, this.serviceAllocations);
+    return new Registry(this.store, this.clock, fence, this.serviceAllocations, this.callWebhook);
   }
 
   async tryGet<T extends Resource = Resource>(kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
@@ -119,17 +122,55 @@ export class Registry {
     }
   }
 
+  /**
+   * The object as the mutating webhooks that cover the write leave it (admission/webhooks.ts),
+   * checked again as a manifest is when one changed it: a webhook cannot store what a user could not.
+   */
+  private async mutateByWebhooks<T extends Resource>(request: PolicyRequest & { object: T }): Promise<T> {
+    const configs = (await this.list<MutatingWebhookConfiguration>('MutatingWebhookConfiguration')).items;
+    if (configs.length === 0) return request.object;
+    const mutated = await mutateByWebhooks(configs, await this.withNamespace(request), this.callWebhook) as T;
+    if (mutated === request.object) return mutated;
+    const issue = validateResource(mutated)[0];
+    if (issue) throw new BerthError('invalid-argument', `the mutating admission webhooks made the object invalid: ${issue.message}`);
+    return mutated;
+  }
+
+  /** Refuse a write a validating webhook that covers it denies (admission/webhooks.ts). */
+  private async validateByWebhooks(request: PolicyRequest): Promise<void> {
+    const configs = (await this.list<ValidatingWebhookConfiguration>('ValidatingWebhookConfiguration')).items;
+    if (configs.length > 0) await validateByWebhooks(configs, await this.withNamespace(request), this.callWebhook);
+  }
+
+  /** The request with its object's namespace, for namespace selectors. */
+  private async withNamespace(request: PolicyRequest): Promise<PolicyRequest> {
+    const namespaceName = (request.object ?? request.oldObject)?.metadata.namespace;
+    if (request.namespace || !namespaceName) return request;
+    const namespace = await this.tryGet<Namespace>('Namespace', undefined, namespaceName);
+    return namespace ? { ...request, namespace } : request;
+  }
+
+  /** A ready endpoint of a Service's port, where a webhook behind the Service is called. */
+  private async serviceEndpoint(svc: { namespace: string; name: string; port: number }): Promise<{ host: string; port: number }> {
+    const service = await this.tryGet<Service>('Service', svc.namespace, svc.name);
+    if (!service) throw new Error(`service "${svc.namespace}/${svc.name}" not found`);
+    const port = (service.spec.ports ?? []).find((p) => p.port === svc.port);
+    if (!port) throw new Error(`service "${svc.namespace}/${svc.name}" has no port ${svc.port}`);
+    const slices = (await this.list<EndpointSlice>('EndpointSlice', { namespace: svc.namespace, filter: (o) => o.metadata.labels?.[SERVICE_NAME_LABEL] === svc.name })).items;
+    for (const slice of slices) {
+      const slicePort = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? ''));
+      const endpoint = slice.endpoints.find((e) => e.conditions?.ready !== false && e.addresses[0]);
+      if (slicePort?.port !== undefined && endpoint) return { host: endpoint.addresses[0]!, port: slicePort.port };
+    }
+    throw new Error(`no endpoints available for service "${svc.name}"`);
+  }
+
   /** Refuse a write a ValidatingAdmissionPolicy in force denies (admission/validating-policy.ts). */
   private async admitByPolicies(request: PolicyRequest): Promise<void> {
     const bindings = (await this.list<ValidatingAdmissionPolicyBinding>('ValidatingAdmissionPolicyBinding')).items;
     if (bindings.length === 0) return;
     const policies = (await this.list<ValidatingAdmissionPolicy>('ValidatingAdmissionPolicy')).items;
-    const namespaceName = (request.object ?? request.oldObject)?.metadata.namespace;
-    if (!request.namespace && namespaceName) {
-      const namespace = await this.tryGet<Namespace>('Namespace', undefined, namespaceName);
-      if (namespace) request = { ...request, namespace };
-    }
-    await admitByPolicies(policies, bindings, request, async (binding, policy, req) => {
+    await admitByPolicies(policies, bindings, await this.withNamespace(request), async (binding, policy, req) => {
       const ref = binding.spec.paramRef!;
       const kind = KINDS.find((k) => k.kind === policy.spec.paramKind!.kind && k.apiVersion === policy.spec.paramKind!.apiVersion);
       if (!kind) return undefined;
@@ -177,7 +218,14 @@ export class Registry {
       if (stored.kind === 'Pod') stored = applyLimitRanges(stored as Pod, ranges) as T;
       else checkClaimLimits(stored as PersistentVolumeClaim, ranges);
     }
+    const mutated = await this.mutateByWebhooks({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
+    if (mutated !== stored) {
+      // What a webhook added (an injected sidecar) answers to the namespace's Pod Security level too.
+      if (mutated.kind === 'Pod') admitPod(mutated as Pod, namespace?.metadata.labels);
+      stored = { ...mutated, metadata: { ...mutated.metadata, name, uid: metadata.uid, creationTimestamp: metadata.creationTimestamp, ...(info.namespaced ? { namespace: metadata.namespace } : {}) } };
+    }
     await this.admitByPolicies({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
+    await this.validateByWebhooks({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
     if (info.namespaced) await this.chargeQuotas(stored, info.plural);
     let undo = async () => {};
     if (stored.kind === 'Service' && this.serviceAllocations) {
@@ -241,7 +289,13 @@ export class Registry {
     // A write of the status alone is the status subresource's, which policies on the kind do not cover.
     if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored)))) {
       try {
+        const mutated = await this.mutateByWebhooks({ operation: 'UPDATE', object: next, oldObject: stored });
+        if (mutated !== next) {
+          checkImmutable(stored, mutated);
+          next = { ...mutated, metadata: { ...mutated.metadata, name: next.metadata.name, uid: next.metadata.uid, generation: next.metadata.generation } } as T;
+        }
         await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored });
+        await this.validateByWebhooks({ operation: 'UPDATE', object: next, oldObject: stored });
         // What the update adds to a quota's usage (a Service's node ports) is charged as a create's.
         if (info.namespaced && next.kind !== 'ResourceQuota' && addsUsage(stored, next)) await this.chargeQuotas(next, info.plural, stored);
       } catch (err) {
@@ -295,7 +349,10 @@ export class Registry {
       const expected = options.resourceVersion ? Number(options.resourceVersion) : current.modRevision;
       if (expected !== current.modRevision) throw conflict(info.kind, name);
       const obj = decode(current) as T;
-      if (attempt === 0) await this.admitByPolicies({ operation: 'DELETE', oldObject: obj });
+      if (attempt === 0) {
+        await this.admitByPolicies({ operation: 'DELETE', oldObject: obj });
+        await this.validateByWebhooks({ operation: 'DELETE', oldObject: obj });
+      }
       try {
         if (!options.force && isBoundPod(obj)) {
           if (obj.metadata.deletionTimestamp) return obj;

@@ -32,12 +32,14 @@ import resourcequota from '../../manifests/schemas/resourcequota.json';
 import validatingadmissionpolicy from '../../manifests/schemas/validatingadmissionpolicy.json';
 import validatingadmissionpolicybinding from '../../manifests/schemas/validatingadmissionpolicybinding.json';
 import networkpolicy from '../../manifests/schemas/networkpolicy.json';
+import validatingwebhookconfiguration from '../../manifests/schemas/validatingwebhookconfiguration.json';
+import mutatingwebhookconfiguration from '../../manifests/schemas/mutatingwebhookconfiguration.json';
 import ingress from '../../manifests/schemas/ingress.json';
 import horizontalpodautoscaler from '../../manifests/schemas/horizontalpodautoscaler.json';
 import ingressclass from '../../manifests/schemas/ingressclass.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
@@ -46,7 +48,7 @@ export const EXPECTED_KEYWORD = 'x-expected';
 const SCHEMAS: Record<AppliableKind, object> = {
   Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, HorizontalPodAutoscaler: horizontalpodautoscaler, Service: service, EndpointSlice: endpointslice, Ingress: ingress, IngressClass: ingressclass, NetworkPolicy: networkpolicy, ConfigMap: configmap, Secret: secret,
   PersistentVolumeClaim: persistentvolumeclaim, PersistentVolume: persistentvolume, StorageClass: storageclass, PriorityClass: priorityclass, PodDisruptionBudget: poddisruptionbudget, LimitRange: limitrange, ResourceQuota: resourcequota,
-  ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ServiceAccount: serviceaccount,
+  ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ValidatingWebhookConfiguration: validatingwebhookconfiguration, MutatingWebhookConfiguration: mutatingwebhookconfiguration, ServiceAccount: serviceaccount,
   Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,
 };
 

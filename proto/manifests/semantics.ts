@@ -4,7 +4,7 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
@@ -49,6 +49,9 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return ingressIssues(resource);
     case 'HorizontalPodAutoscaler':
       return autoscalerIssues(resource);
+    case 'ValidatingWebhookConfiguration':
+    case 'MutatingWebhookConfiguration':
+      return webhookIssues(resource.webhooks ?? []);
     case 'IngressClass':
       return ingressClassIssues(resource);
     case 'LimitRange':
@@ -740,6 +743,45 @@ function autoscalerIssues(hpa: HorizontalPodAutoscaler): FieldIssue[] {
     if (target.type === 'Utilization' && target.averageUtilization === undefined) out.push(issue([...tAt, 'averageUtilization'], 'must be set when type is Utilization'));
     if (target.type === 'AverageValue' && target.averageValue === undefined) out.push(issue([...tAt, 'averageValue'], 'must be set when type is AverageValue'));
     if (target.type === 'Value' && target.value === undefined) out.push(issue([...tAt, 'value'], 'must be set when type is Value'));
+  });
+  return out;
+}
+
+/** Kubernetes' webhook configuration validation, in its words. */
+function webhookIssues(webhooks: readonly Webhook[]): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const names = new Set<string>();
+  webhooks.forEach((w, i) => {
+    const at: PathSegment[] = ['webhooks', i];
+    if (names.has(w.name)) out.push(issue([...at, 'name'], `Duplicate value: ${JSON.stringify(w.name)}`));
+    names.add(w.name);
+    const { url, service, caBundle } = w.clientConfig;
+    const cAt: PathSegment[] = [...at, 'clientConfig'];
+    if ((url === undefined) === (service === undefined)) out.push(issue(cAt, 'exactly one of url or service is required'));
+    if (url !== undefined) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(url);
+      } catch {
+        out.push(issue([...cAt, 'url'], `${JSON.stringify(url)}: must be a valid URL`));
+      }
+      if (parsed) {
+        if (parsed.protocol !== 'https:') out.push(issue([...cAt, 'url'], "'https' is the only allowed URL scheme"));
+        else if (parsed.username || parsed.password) out.push(issue([...cAt, 'url'], 'user information is not permitted in the URL'));
+        else if (parsed.hash) out.push(issue([...cAt, 'url'], 'fragments are not permitted in the URL'));
+        else if (parsed.search) out.push(issue([...cAt, 'url'], 'query parameters are not permitted in the URL'));
+      }
+    }
+    if (service?.path !== undefined && !service.path.startsWith('/')) out.push(issue([...cAt, 'service', 'path'], "must start with a '/'"));
+    if (caBundle !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(caBundle)) out.push(issue([...cAt, 'caBundle'], 'must be base64-encoded PEM certificates'));
+    if (!w.admissionReviewVersions.some((v) => v === 'v1' || v === 'v1beta1')) out.push(issue([...at, 'admissionReviewVersions'], 'must include at least one of v1, v1beta1'));
+    const conditionNames = new Set<string>();
+    (w.matchConditions ?? []).forEach((c, j) => {
+      if (conditionNames.has(c.name)) out.push(issue([...at, 'matchConditions', j, 'name'], `Duplicate value: ${JSON.stringify(c.name)}`));
+      conditionNames.add(c.name);
+      const problem = celSyntaxError(c.expression);
+      if (problem) out.push(issue([...at, 'matchConditions', j, 'expression'], `compilation failed: ${problem}`));
+    });
   });
   return out;
 }

@@ -911,6 +911,48 @@ export interface PodDisruptionBudgetStatus {
   conditions?: Condition[];
 }
 
+// --- admissionregistration.k8s.io/v1 Validating/MutatingWebhookConfiguration ---
+
+/**
+ * HTTPS endpoints asked about writes (Kubernetes' dynamic admission control): each webhook whose
+ * rules, selectors and matchConditions cover a write gets an admission.k8s.io/v1 AdmissionReview;
+ * mutating ones answer with a JSONPatch, in name order, before validating ones allow or deny.
+ */
+export interface WebhookConfiguration<K extends 'ValidatingWebhookConfiguration' | 'MutatingWebhookConfiguration'> {
+  apiVersion: 'admissionregistration.k8s.io/v1';
+  kind: K;
+  metadata: ObjectMeta;
+  webhooks?: Webhook[];
+}
+export type ValidatingWebhookConfiguration = WebhookConfiguration<'ValidatingWebhookConfiguration'>;
+export type MutatingWebhookConfiguration = WebhookConfiguration<'MutatingWebhookConfiguration'>;
+
+export interface Webhook {
+  /** A fully qualified name ("pod-policy.example.com"), unique in its configuration. */
+  name: string;
+  clientConfig: {
+    /** https://host[:port]/path; or service: */
+    url?: string;
+    service?: { namespace: string; name: string; path?: string; port?: number };
+    /** PEM certificates (base64) the webhook's serving certificate must chain to; absent: the host's CAs. */
+    caBundle?: string;
+  };
+  rules?: NamedRuleWithOperations[];
+  /** Fail (default): a webhook that cannot be called refuses the write; Ignore: it is skipped. */
+  failurePolicy?: 'Fail' | 'Ignore';
+  matchPolicy?: 'Exact' | 'Equivalent';
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  /** v1 takes None or NoneOnDryRun: berth never dry-runs through a webhook. */
+  sideEffects: 'None' | 'NoneOnDryRun';
+  /** Seconds, 1..30; default 10. */
+  timeoutSeconds?: number;
+  admissionReviewVersions: string[];
+  matchConditions?: Array<{ name: string; expression: string }>;
+  /** Mutating only. */
+  reinvocationPolicy?: 'Never' | 'IfNeeded';
+}
+
 // --- autoscaling/v2 HorizontalPodAutoscaler ---
 
 /**
@@ -1501,7 +1543,8 @@ export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/manag
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
-  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler;
+  | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler
+  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1538,6 +1581,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', plural: 'ingresses', aliases: ['ingress', 'ing'], namespaced: true },
   { kind: 'IngressClass', apiVersion: 'networking.k8s.io/v1', plural: 'ingressclasses', aliases: ['ingressclass'], namespaced: false },
   { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', aliases: ['networkpolicy', 'netpol'], namespaced: true },
+  { kind: 'ValidatingWebhookConfiguration', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'validatingwebhookconfigurations', aliases: ['validatingwebhookconfiguration'], namespaced: false },
+  { kind: 'MutatingWebhookConfiguration', apiVersion: 'admissionregistration.k8s.io/v1', plural: 'mutatingwebhookconfigurations', aliases: ['mutatingwebhookconfiguration'], namespaced: false },
   { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', plural: 'poddisruptionbudgets', aliases: ['poddisruptionbudget', 'pdb'], namespaced: true },
   { kind: 'Node', apiVersion: 'v1', plural: 'nodes', aliases: ['node', 'no'], namespaced: false },
   { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', plural: 'leases', aliases: ['lease'], namespaced: true },
