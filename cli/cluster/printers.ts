@@ -120,6 +120,16 @@ const BINDING_COLUMNS: KindColumns = {
   },
 };
 
+/** Both webhook configuration kinds: how many webhooks each has (kubectl's). */
+const WEBHOOK_CONFIGURATION: KindColumns = {
+  header: ['WEBHOOKS', 'AGE'],
+  wide: [],
+  cells(obj, now) {
+    const c = obj as ValidatingWebhookConfiguration | MutatingWebhookConfiguration;
+    return { base: [String(c.webhooks?.length ?? 0), age(c.metadata.creationTimestamp, now)], wide: [] };
+  },
+};
+
 const KIND_COLUMNS: Record<string, KindColumns> = {
   Pod: {
     header: ['READY', 'STATUS', 'RESTARTS', 'AGE'],
@@ -331,22 +341,8 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       return { base: [cls.spec.controller, p ? `${p.kind}/${p.name}` : '<none>', age(cls.metadata.creationTimestamp, now)], wide: [] };
     },
   },
-  ValidatingWebhookConfiguration: {
-    header: ['WEBHOOKS', 'AGE'],
-    wide: [],
-    cells(obj, now) {
-      const c = obj as ValidatingWebhookConfiguration;
-      return { base: [String(c.webhooks?.length ?? 0), age(c.metadata.creationTimestamp, now)], wide: [] };
-    },
-  },
-  MutatingWebhookConfiguration: {
-    header: ['WEBHOOKS', 'AGE'],
-    wide: [],
-    cells(obj, now) {
-      const c = obj as MutatingWebhookConfiguration;
-      return { base: [String(c.webhooks?.length ?? 0), age(c.metadata.creationTimestamp, now)], wide: [] };
-    },
-  },
+  ValidatingWebhookConfiguration: WEBHOOK_CONFIGURATION,
+  MutatingWebhookConfiguration: WEBHOOK_CONFIGURATION,
   NetworkPolicy: {
     // kubectl's: the selector, with an empty one shown as <none> (it selects every pod).
     header: ['POD-SELECTOR', 'AGE'],
