@@ -4,7 +4,7 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Toleration, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
@@ -236,6 +236,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly st
       if (c.securityContext?.windowsOptions?.hostProcess) hostProcess([...at, list, i, 'securityContext']);
     });
   }
+  (spec.tolerations ?? []).forEach((toleration, i) => out.push(...tolerationIssues(toleration, [...at, 'tolerations', i])));
   if (spec.resources) out.push(...podResourceIssues(spec, at));
   out.push(...volumeIssues(spec, at));
   const firstOf = new Map<string, string>();
@@ -784,4 +785,14 @@ function webhookIssues(webhooks: readonly Webhook[]): FieldIssue[] {
     });
   });
   return out;
+}
+
+/** Kubernetes' toleration validation (ValidateTolerations), in its words. */
+function tolerationIssues(t: Toleration, at: PathSegment[]): FieldIssue[] {
+  const operator = t.operator ?? 'Equal';
+  if (!t.key && operator !== 'Exists') return [issue([...at, 'operator'], `${JSON.stringify(operator)}: operator must be Exists when \`key\` is empty, which means "match all values and all keys"`)];
+  if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') return [issue([...at, 'effect'], "effect must be 'NoExecute' when `tolerationSeconds` is set")];
+  if (operator === 'Exists' && t.value) return [issue([...at, 'operator'], "value must be empty when `operator` is 'Exists'")];
+  if ((operator === 'Gt' || operator === 'Lt') && !/^-?\d{1,19}$/.test(t.value ?? '')) return [issue([...at, 'value'], `${JSON.stringify(t.value ?? '')}: must be an integer when \`operator\` is '${operator}'`)];
+  return [];
 }

@@ -1,6 +1,8 @@
 // Taints and tolerations, as Kubernetes matches them (ToleratesTaint): a toleration with no effect
 // matches every effect; with operator Exists and no key, every taint; Exists matches a key
-// whatever its value; Equal (the default) needs the value too. Pure.
+// whatever its value; Equal (the default) needs the value too; Gt and Lt (Kubernetes 1.35's
+// TaintTolerationComparisonOperators) compare integers: the taint's value greater, or less, than
+// the toleration's. Pure.
 
 import type { Taint, TaintEffect, Toleration } from './types';
 
@@ -15,7 +17,18 @@ export function tolerates(toleration: Toleration, taint: Pick<Taint, 'key' | 'va
   if ((toleration.key ?? '') === '') return toleration.operator === 'Exists';
   if (toleration.key !== taint.key) return false;
   if (toleration.operator === 'Exists') return true;
+  if (toleration.operator === 'Gt' || toleration.operator === 'Lt') {
+    const mine = integer(toleration.value);
+    const theirs = integer(taint.value);
+    if (mine === undefined || theirs === undefined) return false;
+    return toleration.operator === 'Gt' ? theirs > mine : theirs < mine;
+  }
   return (toleration.value ?? '') === (taint.value ?? '');
+}
+
+/** A taint or toleration value as a whole number (as Kubernetes parses them: an int64, no sign but '-'). */
+function integer(value: string | undefined): bigint | undefined {
+  return value !== undefined && /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
 }
 
 export function isTolerated(taint: Pick<Taint, 'key' | 'value' | 'effect'>, tolerations: readonly Toleration[] | undefined): boolean {

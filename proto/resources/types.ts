@@ -392,7 +392,8 @@ export interface Taint {
 export interface Toleration {
   /** Empty with Exists: every taint. */
   key?: string;
-  operator?: 'Exists' | 'Equal';
+  /** Gt and Lt: the taint's value, a whole number, greater or less than this one's. */
+  operator?: 'Exists' | 'Equal' | 'Gt' | 'Lt';
   value?: string;
   /** Empty: every effect. */
   effect?: '' | TaintEffect;

@@ -48,6 +48,14 @@ t.test('taints and tolerations', async (t) => {
   t.same(placed([pod('i', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] })], cordoned), ['i@n1'], 'tolerating the unschedulable taint passes a cordon');
 });
 
+t.test('numeric tolerations: Gt and Lt compare the taint\'s value with the toleration\'s', async (t) => {
+  const sla = (name: string, value: string) => node(name, {}, { taints: [{ key: 'example.com/sla', value, effect: 'NoSchedule' }] });
+  const nodes = [sla('n950', '950'), sla('n800', '800'), sla('nx', 'gold')];
+  t.same(placed([pod('gt', { tolerations: [{ key: 'example.com/sla', operator: 'Gt', value: '900', effect: 'NoSchedule' }] })], nodes), ['gt@n950'], 'Gt 900: only the node whose value is above 900');
+  t.same(placed([pod('lt', { tolerations: [{ key: 'example.com/sla', operator: 'Lt', value: '900', effect: 'NoSchedule' }] })], nodes), ['lt@n800'], 'Lt 900: only the one below');
+  t.same(reasons([pod('eq', { tolerations: [{ key: 'example.com/sla', operator: 'Gt', value: '950', effect: 'NoSchedule' }] })], [nodes[0]!, nodes[2]!]), ['0/2 nodes are available: 1 node(s) had untolerated taint {example.com/sla: 950}, 1 node(s) had untolerated taint {example.com/sla: gold}.'], 'not equal, and not a value that is no number');
+});
+
 t.test('node affinity: required with every operator, preferred by weight', async (t) => {
   const nodes = [node('n1', { zone: 'a', gen: '3', disk: 'ssd' }), node('n2', { zone: 'b', gen: '5' }), node('n3', { zone: 'c', gen: '7' })];
   const required = (expr: object) => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [expr] }] } } } }) as Partial<PodSpec>;

@@ -644,3 +644,14 @@ t.test('anyOf/oneOf: one message, from the branch the value fits', async (t) => 
   t.same(issuesOf({ target: ['a', 1] }), ['target[1]: must be a string'], 'inside the list branch');
   t.same(issuesOf({ size: 'x' }), ['size: must be a count or a percentage'], "the schema's own words");
 });
+
+t.test('tolerations: Kubernetes\' rules, and numeric operators', async (t) => {
+  const podWith = (toleration: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n  tolerations: [${toleration}]\n`;
+  const errs = (toleration: string) => errorsOf(podWith(toleration)).map((m) => m.replace(/^app\.yaml:\d+:\d+: /, ''));
+  t.same(errs('{key: sla, operator: Gt, value: "900", effect: NoSchedule}'), [], 'Gt with a number');
+  t.same(errs('{key: sla, operator: Lt, value: "-3"}'), [], 'Lt with a negative one');
+  t.same(errs('{key: sla, operator: Gt, value: high}'), ['spec.tolerations[0].value: "high": must be an integer when `operator` is \'Gt\'']);
+  t.same(errs('{operator: Equal, value: x}'), ['spec.tolerations[0].operator: "Equal": operator must be Exists when `key` is empty, which means "match all values and all keys"']);
+  t.same(errs('{key: k, operator: Exists, value: x}'), ["spec.tolerations[0].operator: value must be empty when `operator` is 'Exists'"]);
+  t.same(errs('{key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}'), ["spec.tolerations[0].effect: effect must be 'NoExecute' when `tolerationSeconds` is set"]);
+});
