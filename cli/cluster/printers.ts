@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  HorizontalPodAutoscaler, Ingress, IngressClass, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, VolumeAttributesClass, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -261,7 +261,7 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const bound = pvc.status?.phase === 'Bound';
       return {
         base: [pvc.status?.phase ?? 'Pending', pvc.spec.volumeName ?? '', bound ? String(pvc.status?.capacity?.storage ?? '') : '', bound ? accessModes(pvc.status?.accessModes) : '',
-          pvc.spec.storageClassName ?? '<unset>', '<unset>', age(pvc.metadata.creationTimestamp, now)],
+          pvc.spec.storageClassName ?? '<unset>', pvc.status?.currentVolumeAttributesClassName ?? pvc.spec.volumeAttributesClassName ?? '<unset>', age(pvc.metadata.creationTimestamp, now)],
         wide: [pvc.spec.volumeMode ?? 'Filesystem'],
       };
     },
@@ -274,9 +274,17 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
       const claim = pv.spec.claimRef ? `${pv.spec.claimRef.namespace ?? 'default'}/${pv.spec.claimRef.name}` : '';
       return {
         base: [String(pv.spec.capacity?.storage ?? ''), accessModes(pv.spec.accessModes), pv.spec.persistentVolumeReclaimPolicy ?? 'Retain', pv.status?.phase ?? 'Pending', claim,
-          pv.spec.storageClassName ?? '', '<unset>', pv.status?.reason ?? '', age(pv.metadata.creationTimestamp, now)],
+          pv.spec.storageClassName ?? '', pv.spec.volumeAttributesClassName ?? '<unset>', pv.status?.reason ?? '', age(pv.metadata.creationTimestamp, now)],
         wide: [pv.spec.volumeMode ?? 'Filesystem'],
       };
+    },
+  },
+  VolumeAttributesClass: {
+    header: ['DRIVERNAME', 'AGE'],
+    wide: [],
+    cells(obj, now) {
+      const vac = obj as VolumeAttributesClass;
+      return { base: [vac.driverName, age(vac.metadata.creationTimestamp, now)], wide: [] };
     },
   },
   StorageClass: {

@@ -95,6 +95,12 @@ export function quotaCounts(quota: ResourceQuota, obj: Resource): boolean {
   const scopes = quota.spec.scopes ?? [];
   const selectors = quota.spec.scopeSelector?.matchExpressions ?? [];
   if (scopes.length === 0 && selectors.length === 0) return true;
+  // The VolumeAttributesClass scope is the claims': those of a class (In/NotIn/Exists/DoesNotExist).
+  if (obj.kind === 'PersistentVolumeClaim') {
+    const name = (obj as PersistentVolumeClaim).spec.volumeAttributesClassName;
+    return scopes.every((s) => s === 'VolumeAttributesClass' && name !== undefined)
+      && selectors.every((s) => s.scopeName === 'VolumeAttributesClass' && namedIn(name, s.operator, s.values));
+  }
   if (obj.kind !== 'Pod') return false;
   const pod = obj as Pod;
   const inScope = (scope: string): boolean => {
@@ -105,20 +111,25 @@ export function quotaCounts(quota: ResourceQuota, obj: Resource): boolean {
       case 'BestEffort': return isBestEffort(pod);
       case 'NotBestEffort': return !isBestEffort(pod);
       case 'PriorityClass': return pod.spec.priorityClassName !== undefined;
-      default: return false; // CrossNamespacePodAffinity: berth's affinity terms have no namespaces
+      // CrossNamespacePodAffinity: berth's affinity terms have no namespaces; VolumeAttributesClass is the claims'.
+      default: return false;
     }
   };
   if (!scopes.every(inScope)) return false;
   return selectors.every((s) => {
-    if (s.scopeName !== 'PriorityClass') return s.operator === 'DoesNotExist' ? !inScope(s.scopeName) : inScope(s.scopeName);
-    const name = pod.spec.priorityClassName;
-    switch (s.operator) {
-      case 'In': return name !== undefined && (s.values ?? []).includes(name);
-      case 'NotIn': return name === undefined || !(s.values ?? []).includes(name);
-      case 'Exists': return name !== undefined;
-      default: return name === undefined;
-    }
+    if (s.scopeName === 'PriorityClass') return namedIn(pod.spec.priorityClassName, s.operator, s.values);
+    return s.operator === 'DoesNotExist' ? !inScope(s.scopeName) : inScope(s.scopeName);
   });
+}
+
+/** A scope selector's test of a class name (a pod's priority class, a claim's attributes class). */
+function namedIn(name: string | undefined, operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', values: readonly string[] | undefined): boolean {
+  switch (operator) {
+    case 'In': return name !== undefined && (values ?? []).includes(name);
+    case 'NotIn': return name === undefined || !(values ?? []).includes(name);
+    case 'Exists': return name !== undefined;
+    default: return name === undefined;
+  }
 }
 
 /** What the quota's objects use together, for each resource it limits (0 where nothing uses it). */

@@ -3,7 +3,7 @@
 // so each kind is listed and watched once.
 
 import type {
-  HorizontalPodAutoscaler, Ingress, IngressClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass, VolumeAttributesClass,
   ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
@@ -34,6 +34,7 @@ export interface Caches {
   ingresses: Informer<Ingress>;
   ingressClasses: Informer<IngressClass>;
   autoscalers: Informer<HorizontalPodAutoscaler>;
+  attributeClasses: Informer<VolumeAttributesClass>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -62,6 +63,7 @@ export function newCaches(registry: Registry): Caches {
     ingresses: new Informer<Ingress>(registry, 'Ingress'),
     ingressClasses: new Informer<IngressClass>(registry, 'IngressClass'),
     autoscalers: new Informer<HorizontalPodAutoscaler>(registry, 'HorizontalPodAutoscaler'),
+    attributeClasses: new Informer<VolumeAttributesClass>(registry, 'VolumeAttributesClass'),
   };
 }
 

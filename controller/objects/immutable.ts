@@ -1,5 +1,6 @@
-// Kubernetes' rule for ConfigMaps and Secrets marked `immutable: true`: their data can never
-// change again and the mark cannot be taken back (only a delete and a new object can). Pure.
+// Kubernetes' rules for fields that never change: ConfigMaps and Secrets marked `immutable: true`
+// (their data, and the mark), and a VolumeAttributesClass's driverName and parameters (only a
+// delete and a new object can change them). Pure.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { ConfigMap, Resource, Secret } from '../../proto/resources';
@@ -7,6 +8,12 @@ import { BerthError } from '../../proto/errors';
 
 /** Refuses (invalid-argument, Kubernetes' message) a change an immutable ConfigMap or Secret cannot take. */
 export function checkImmutable(stored: Resource, next: Resource): void {
+  if (stored.kind === 'VolumeAttributesClass' && next.kind === 'VolumeAttributesClass') {
+    for (const field of ['driverName', 'parameters'] as const) {
+      if (!isDeepStrictEqual(stored[field], next[field])) throw new BerthError('invalid-argument', `VolumeAttributesClass.storage.k8s.io "${stored.metadata.name}" is invalid: ${field}: Invalid value: field is immutable`);
+    }
+    return;
+  }
   if (stored.kind !== 'ConfigMap' && stored.kind !== 'Secret') return;
   const before = stored as ConfigMap | Secret;
   if (before.immutable !== true) return;

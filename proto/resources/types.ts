@@ -713,6 +713,8 @@ export interface PersistentVolumeSpec {
   /** Retain (default for volumes made by hand), Delete (default for provisioned ones), Recycle (deprecated). */
   persistentVolumeReclaimPolicy?: 'Retain' | 'Delete' | 'Recycle';
   storageClassName?: string;
+  /** The VolumeAttributesClass the volume has (claims asking for one bind only to such volumes). */
+  volumeAttributesClassName?: string;
   volumeMode?: 'Filesystem' | 'Block';
   mountOptions?: string[];
   /** The claim it is bound (or reserved) to. */
@@ -740,6 +742,8 @@ export interface PersistentVolumeClaimSpec {
   volumeName?: string;
   selector?: LabelSelector;
   volumeMode?: 'Filesystem' | 'Block';
+  /** The VolumeAttributesClass the volume should have: it binds only to volumes of that class. */
+  volumeAttributesClassName?: string;
 }
 
 export interface PersistentVolumeClaim {
@@ -747,7 +751,19 @@ export interface PersistentVolumeClaim {
   kind: 'PersistentVolumeClaim';
   metadata: ObjectMeta;
   spec: PersistentVolumeClaimSpec;
-  status?: { phase?: 'Pending' | 'Bound' | 'Lost'; accessModes?: PersistentVolumeAccessMode[]; capacity?: { storage?: string }; conditions?: Condition[] };
+  status?: { phase?: 'Pending' | 'Bound' | 'Lost'; accessModes?: PersistentVolumeAccessMode[]; capacity?: { storage?: string }; conditions?: Condition[]; currentVolumeAttributesClassName?: string };
+}
+
+/**
+ * Mutable attributes of volumes a driver applies (IOPS, throughput) under a name claims ask for.
+ * driverName and parameters are immutable; berth's local-path volumes take no parameters.
+ */
+export interface VolumeAttributesClass {
+  apiVersion: 'storage.k8s.io/v1';
+  kind: 'VolumeAttributesClass';
+  metadata: ObjectMeta;
+  driverName: string;
+  parameters?: Record<string, string>;
 }
 
 // --- scheduling.k8s.io/v1 PriorityClass ---
@@ -788,7 +804,7 @@ export interface LimitRange {
   spec: { limits: LimitRangeItem[] };
 }
 
-export type QuotaScope = 'Terminating' | 'NotTerminating' | 'BestEffort' | 'NotBestEffort' | 'PriorityClass' | 'CrossNamespacePodAffinity';
+export type QuotaScope = 'Terminating' | 'NotTerminating' | 'BestEffort' | 'NotBestEffort' | 'PriorityClass' | 'CrossNamespacePodAffinity' | 'VolumeAttributesClass';
 
 /** The most a namespace may hold: object counts and the sums of requests and limits. */
 export interface ResourceQuota {
@@ -1545,7 +1561,7 @@ export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease 
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
   | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler
-  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration;
+  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1572,6 +1588,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PersistentVolumeClaim', apiVersion: 'v1', plural: 'persistentvolumeclaims', aliases: ['persistentvolumeclaim', 'pvc'], namespaced: true },
   { kind: 'PersistentVolume', apiVersion: 'v1', plural: 'persistentvolumes', aliases: ['persistentvolume', 'pv'], namespaced: false },
   { kind: 'StorageClass', apiVersion: 'storage.k8s.io/v1', plural: 'storageclasses', aliases: ['storageclass', 'sc'], namespaced: false },
+  { kind: 'VolumeAttributesClass', apiVersion: 'storage.k8s.io/v1', plural: 'volumeattributesclasses', aliases: ['volumeattributesclass', 'vac'], namespaced: false },
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
   { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', aliases: ['limitrange', 'limits'], namespaced: true },
   { kind: 'ResourceQuota', apiVersion: 'v1', plural: 'resourcequotas', aliases: ['resourcequota', 'quota'], namespaced: true },

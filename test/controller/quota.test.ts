@@ -129,3 +129,19 @@ t.test('ResourceQuota of an extended resource: requests.<name>', async (t) => {
   await t.rejects(applyOne(registry, wants('b', '1')), { message: 'pods "b" is forbidden: exceeded quota: gpus, requested: requests.example.com/dongle=1, used: requests.example.com/dongle=2, limited: requests.example.com/dongle=2' });
   t.equal((await applyOne(registry, { ...wants('c', '1'), spec: { containers: [{ name: 'c', image: 'x' }] } }))[0]!.action, 'created', 'a pod without any is not counted');
 });
+
+t.test('ResourceQuota scoped to a VolumeAttributesClass counts that class\'s claims only (the documentation\'s quota-vac)', async (t) => {
+  const registry = await openRegistry(t);
+  await applyOne(registry, quota('gold', { 'requests.storage': '10Gi', persistentvolumeclaims: '1' }, { scopeSelector: { matchExpressions: [{ scopeName: 'VolumeAttributesClass', operator: 'In', values: ['gold'] }] } }));
+  const claim = (name: string, vac?: string) => ({
+    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: '', ...(vac ? { volumeAttributesClassName: vac } : {}) },
+  });
+  t.equal((await applyOne(registry, claim('g1', 'gold')))[0]!.action, 'created');
+  await t.rejects(applyOne(registry, claim('g2', 'gold')), { message: /exceeded quota: gold, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=1, limited: persistentvolumeclaims=1/ }, 'a second gold claim is over the count');
+  t.equal((await applyOne(registry, claim('s1', 'silver')))[0]!.action, 'created', 'another class is not counted');
+  t.equal((await applyOne(registry, claim('none')))[0]!.action, 'created', 'nor a claim without one');
+  t.equal((await applyOne(registry, pod('p')))[0]!.action, 'created', 'nor pods');
+  const stored = await registry.get<ResourceQuota>('ResourceQuota', 'default', 'gold');
+  t.same(stored.status?.used, { 'requests.storage': '1Gi', persistentvolumeclaims: '1' });
+});

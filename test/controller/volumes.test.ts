@@ -85,6 +85,25 @@ t.test('WaitForFirstConsumer: the claim waits for a node, then local-path makes 
   t.match(reasons(plan(world({ claims: [claimOf('x', { storageClassName: 'nope' })] }))), [/ProvisioningFailed: storageclass.storage.k8s.io "nope" not found/]);
 });
 
+t.test('volume attributes classes: claims bind only to volumes of theirs; local-path makes them for its own driver', async (t) => {
+  const gold = { apiVersion: 'storage.k8s.io/v1' as const, kind: 'VolumeAttributesClass' as const, metadata: { name: 'gold' }, driverName: LOCAL_PATH_PROVISIONER };
+  const foreign = { ...gold, metadata: { name: 'fast' }, driverName: 'ebs.csi.aws.com' };
+  const claim = (vac: string) => claimOf('data', { storageClassName: 'local-path', volumeAttributesClassName: vac }, { [SELECTED_NODE_ANNOTATION]: 'n1' });
+  const made = plan(world({ claims: [claim('gold')], attributeClasses: [gold, foreign] }));
+  const [provision] = of(made, 'provision');
+  t.equal(provision?.volume.spec.volumeAttributesClassName, 'gold', 'the volume carries the class');
+  const bound = plan(world({ claims: [{ ...claim('gold'), spec: { ...claim('gold').spec, volumeName: provision!.volume.metadata.name } }], volumes: [provision!.volume], attributeClasses: [gold] }));
+  t.equal(of(bound, 'claim-status')[0]?.status.currentVolumeAttributesClassName, 'gold', 'the bound claim says which class it has');
+  t.match(reasons(plan(world({ claims: [claim('nope')], attributeClasses: [gold] }))), [/ProvisioningFailed: failed to provision volume with StorageClass "local-path": volumeattributesclass\.storage\.k8s\.io "nope" not found/]);
+  t.match(reasons(plan(world({ claims: [claim('fast')], attributeClasses: [foreign] }))), [/ProvisioningFailed: .*VolumeAttributesClass "fast" is for driver ebs\.csi\.aws\.com, not berth\.dev\/local-path/]);
+  const plain = volumeOf('pv-plain', { storageClassName: 'manual' });
+  const golden = volumeOf('pv-gold', { storageClassName: 'manual', volumeAttributesClassName: 'gold' });
+  const ask = (vac?: string) => of(plan(world({ claims: [claimOf('c', { storageClassName: 'manual', ...(vac ? { volumeAttributesClassName: vac } : {}) })], volumes: [plain, golden] })), 'bind').map((a) => a.volume.name);
+  t.same(ask('gold'), ['pv-gold'], 'a claim asking for gold binds to the gold volume only');
+  t.same(ask('silver'), [], 'and to none when none has its class');
+  t.equal(ask()[0] !== undefined, true, 'a claim asking for none binds to either');
+});
+
 t.test('reclaim: Retain keeps a released volume, Delete deletes the ones berth made, fails for hand-made ones; a bound claim whose volume went is Lost', async (t) => {
   const ref = { kind: 'PersistentVolumeClaim', namespace: 'default', name: 'gone', uid: 'uid-gone' };
   const retained = volumeOf('kept', { claimRef: ref, persistentVolumeReclaimPolicy: 'Retain' });

@@ -20,6 +20,7 @@ export const volumeLoop: ControlLoop = {
     caches.claims.onChange(wake);
     caches.volumes.onChange(wake);
     caches.storageClasses.onChange(wake);
+    caches.attributeClasses.onChange(wake);
     // A node's local-path root may come after a claim picked it.
     caches.nodes.onChange((type, node, previous) => {
       if (type !== 'MODIFIED' || JSON.stringify(node.metadata.annotations) !== JSON.stringify(previous?.metadata.annotations)) wake();
@@ -31,6 +32,7 @@ export const volumeLoop: ControlLoop = {
       claims: ctx.caches.claims.list(),
       volumes: ctx.caches.volumes.list(),
       classes: ctx.caches.storageClasses.list(),
+      attributeClasses: ctx.caches.attributeClasses.list(),
       nodes: ctx.caches.nodes.list(),
     });
     for (const action of actions) await carryOut(ctx, action, written);

@@ -3,7 +3,7 @@
 import {
   bestVolume, claimClass, isReservedFor, LOCAL_PATH_PROVISIONER, LOCAL_PATH_ROOT_ANNOTATION, PROVISIONED_BY_ANNOTATION,
   SELECTED_NODE_ANNOTATION,
-  type Node, type PersistentVolume, type PersistentVolumeClaim, type StorageClass,
+  type Node, type PersistentVolume, type PersistentVolumeClaim, type StorageClass, type VolumeAttributesClass,
 } from '../../../proto/resources';
 import { eventFor, refOf, sameJson } from '../meta';
 import { VOLUME_CONTROLLER, type VolumeAction, type VolumePlan } from './types';
@@ -12,6 +12,8 @@ export interface VolumeWorld {
   claims: readonly PersistentVolumeClaim[];
   volumes: readonly PersistentVolume[];
   classes: readonly StorageClass[];
+  /** VolumeAttributesClasses; absent: none exist. */
+  attributeClasses?: readonly VolumeAttributesClass[];
   nodes: readonly Node[];
 }
 
@@ -84,6 +86,17 @@ export function plan(world: VolumeWorld): VolumePlan {
       if (firstLook) event(claim, 'Warning', 'ProvisioningFailed', `storageclass "${className}": ${LOCAL_PATH_PROVISIONER} makes a volume on the node of the claim's first pod; give the class volumeBindingMode WaitForFirstConsumer`);
       continue;
     }
+    // Attributes are the driver's to apply: berth's local-path takes a class of its own driver (with no parameters to apply).
+    const vacName = claim.spec.volumeAttributesClassName;
+    if (vacName !== undefined) {
+      const vac = (world.attributeClasses ?? []).find((c) => c.metadata.name === vacName);
+      const why = !vac ? `volumeattributesclass.storage.k8s.io "${vacName}" not found`
+        : vac.driverName !== sc.provisioner ? `VolumeAttributesClass "${vacName}" is for driver ${vac.driverName}, not ${sc.provisioner}` : undefined;
+      if (why) {
+        if (firstLook) event(claim, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${className}": ${why}`);
+        continue;
+      }
+    }
     const made = provisioned(claim, sc, selectedNodeName!, selectedNode);
     if (typeof made === 'string') {
       event(claim, 'Warning', 'ProvisioningFailed', made);
@@ -139,6 +152,7 @@ function boundStatus(claim: PersistentVolumeClaim, pv: PersistentVolume): NonNul
     phase: 'Bound',
     accessModes: pv.spec.accessModes ?? [],
     capacity: { storage: String(pv.spec.capacity?.storage ?? '0') },
+    ...(pv.spec.volumeAttributesClassName !== undefined ? { currentVolumeAttributesClassName: pv.spec.volumeAttributesClassName } : {}),
   };
 }
 
@@ -158,6 +172,7 @@ function provisioned(claim: PersistentVolumeClaim, sc: StorageClass, nodeName: s
       accessModes: claim.spec.accessModes ?? ['ReadWriteOnce'],
       persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
       storageClassName: sc.metadata.name!,
+      ...(claim.spec.volumeAttributesClassName !== undefined ? { volumeAttributesClassName: claim.spec.volumeAttributesClassName } : {}),
       volumeMode: claim.spec.volumeMode ?? 'Filesystem',
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim.metadata.name!, uid: claim.metadata.uid! },
       hostPath: { path: `${root.replace(/\/+$/, '')}/${name}_${namespace}_${claim.metadata.name}`, type: 'DirectoryOrCreate' },
