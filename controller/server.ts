@@ -21,11 +21,11 @@ import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api
 import { MetricsStore } from './metrics';
 import { nodeSessions } from './nodes';
 import { ensureApiService, ensureSystemObjects, ensureNamespace, Registry, type Clock } from './objects';
-import { POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
+import { caSigner, POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
 import { CONTROLLER_LEASE_NAMESPACE, electLeader, type LeaderElection } from './leader';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceAllocator, serviceNetworkOptions } from './services';
 import { encryptingStore, openStore, parseEncryptionConfig, type EtcdTransport, type Store } from './store';
-import { LEAF_VALIDITY_DAYS, openClusterCa, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
+import { LEAF_VALIDITY_DAYS, openClusterCa, requestedSubject, openServiceAccountTokens, type ClusterCa, type IssuedCertificate, type ServiceAccountTokens, type SharedCa } from './trust';
 
 export interface ControllerOptions {
   dataRoot: string;
@@ -160,7 +160,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         clock,
         durationMs: options.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS,
         lead: async (fence) => {
-          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs, podNetwork, metrics });
+          const controllers = await startControllers({ registry: registry.fenced(fence), clock, nodeGracePeriodMs, podEvictionTimeoutMs, podNetwork, metrics, signClient: caSigner(ca, requestedSubject) });
           return () => controllers.stop();
         },
         ...(options.log ? { log: options.log } : {}),

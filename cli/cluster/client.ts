@@ -86,6 +86,9 @@ export function connectCluster(connection: Connection): ClusterClient {
       const res = await call<{ deleted: WireObject[] }>('Delete', { kind, namespace: namespace ?? '', name });
       return res.deleted.map(fromWire);
     },
+    async approveCertificate(name: string, approve: boolean) {
+      return fromWire(await call<WireObject>('ApproveCertificate', { name, approve, reason: '', message: '' }));
+    },
     async metrics(kind: 'pods' | 'nodes', options: ListCall = {}) {
       const res = await call<{ items: WireObject[] }>('Metrics', { kind, namespace: options.namespace ?? '', labelSelector: options.labelSelector ?? '', fieldSelector: '' });
       return res.items.map((o) => JSON.parse(o.json)) as never;

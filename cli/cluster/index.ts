@@ -19,6 +19,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   scale: async () => (await import('./scale')).scale,
   autoscale: async () => (await import('./autoscale')).autoscale,
   top: async () => (await import('./top')).top,
+  certificate: async () => (await import('./certificate')).certificate,
   cordon: async () => (await import('./cordon')).cordon,
   uncordon: async () => (await import('./cordon')).uncordon,
   drain: async () => (await import('./drain')).drain,
@@ -42,7 +43,7 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
-export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'autoscale', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
+export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'autoscale', 'certificate', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
 const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
 /** What `berth top` measures in the cluster (anything else is a container: docker's top). */
@@ -88,6 +89,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   scale deployment/NAME|statefulset/NAME --replicas=N
   autoscale deployment/NAME --max=N [--min=M] [--cpu-percent=P]   A HorizontalPodAutoscaler for it
   top pod [NAME] [-n NS | -A] [-l SEL] [--containers] | top node   CPU and memory the agents measured
+  certificate approve|deny CSR...       Approve or deny CertificateSigningRequests (get csr)
   cordon|uncordon NODE...               No new pods on the node / again
   drain NODE [--ignore-daemonsets] [--delete-emptydir-data] [--force] [--pod-selector SEL]
         [--timeout D] [--disable-eviction]  Cordon, then evict its pods as their budgets allow

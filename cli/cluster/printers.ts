@@ -4,7 +4,7 @@
 import { isDefaultClass } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
-  HorizontalPodAutoscaler, Ingress, IngressClass, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, VolumeAttributesClass, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
+  HorizontalPodAutoscaler, Ingress, IngressClass, CertificateSigningRequest, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, VolumeAttributesClass, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
 import { podColumns } from './pod-status';
@@ -277,6 +277,19 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
           pv.spec.storageClassName ?? '', pv.spec.volumeAttributesClassName ?? '<unset>', pv.status?.reason ?? '', age(pv.metadata.creationTimestamp, now)],
         wide: [pv.spec.volumeMode ?? 'Filesystem'],
       };
+    },
+  },
+  CertificateSigningRequest: {
+    // kubectl's: age first, who asked, for how long, and where it stands (Pending, Approved,Issued...).
+    header: ['AGE', 'SIGNERNAME', 'REQUESTOR', 'REQUESTEDDURATION', 'CONDITION'],
+    wide: [],
+    cells(obj, now) {
+      const csr = obj as CertificateSigningRequest;
+      const conditions = (csr.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type);
+      if (csr.status?.certificate) conditions.push('Issued');
+      const seconds = csr.spec.expirationSeconds;
+      const duration = seconds === undefined ? '<none>' : seconds % 3600 === 0 ? `${seconds / 3600}h` : seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+      return { base: [age(csr.metadata.creationTimestamp, now), csr.spec.signerName, csr.spec.username ?? '', duration, conditions.join(',') || 'Pending'], wide: [] };
     },
   },
   VolumeAttributesClass: {

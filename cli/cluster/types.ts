@@ -79,6 +79,8 @@ export interface ClusterClient {
   delete(kind: string, namespace: string | undefined, name: string): Promise<Resource[]>;
   /** Delete a pod only if its disruption budget allows (pods/eviction); a resource-exhausted error when not now. */
   evict(namespace: string, name: string): Promise<Pod>;
+  /** Approve (or deny) a CertificateSigningRequest: its approval subresource. */
+  approveCertificate(name: string, approve: boolean): Promise<Resource>;
   /** Measured usage (metrics.k8s.io): the pods of a namespace (all: undefined) or the nodes. */
   metrics(kind: 'pods', call?: ListCall): Promise<PodMetrics[]>;
   metrics(kind: 'nodes', call?: ListCall): Promise<NodeMetrics[]>;

@@ -6,7 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto/grpc';
 import type { PortForwardFrame, PortForwardFrame__Output } from '../../proto/gen/berth/cluster/v1/PortForwardFrame';
 import type { PortForwardTarget__Output } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
-import { nodeMetricsOf, podMetricsOf, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
+import { nodeMetricsOf, podMetricsOf, type CertificateSigningRequest, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
@@ -49,6 +49,14 @@ function attributesOf(info: KindInfo, verb: string, namespace: string | undefine
 /** Bootstrap tokens are Secrets in kube-system in Kubernetes; the same rights govern them here. */
 const tokenAttributes = (verb: string, name?: string): RequestAttributes => ({ verb, resource: 'secrets', apiGroup: '', namespace: 'kube-system', ...(name ? { name } : {}) });
 
+/** A certificate request says who asked: the caller, whatever the document claims (Kubernetes sets these). */
+function asRequestedBy(doc: unknown, identity: Identity): unknown {
+  const d = doc as { kind?: unknown; spec?: Record<string, unknown> } | null;
+  if (d?.kind !== 'CertificateSigningRequest' || typeof d.spec !== 'object' || d.spec === null) return doc;
+  const { uid: _uid, extra: _extra, ...spec } = d.spec;
+  return { ...d, spec: { ...spec, username: identity.user, groups: [...new Set([...identity.groups, AUTHENTICATED_GROUP])] } };
+}
+
 const toWire = (object: Resource | PodMetrics | NodeMetrics) => ({ json: JSON.stringify(object) });
 
 export function clusterHandlers({ registry, tunnels, serialize, authenticate, authorizer, tokens, ca, clock, metrics }: ClusterApiDeps): ClusterHandlers {
@@ -62,7 +70,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
   return {
     Apply: unary(async (req, call) => {
       const identity = await authenticate(call);
-      const documents = req.objects.map((o, i) => parseJson(o.json, `document ${i + 1}`));
+      const documents = req.objects.map((o, i) => asRequestedBy(parseJson(o.json, `document ${i + 1}`), identity));
       const authorize = (verb: string, o: { kind: string; namespace?: string | undefined; name: string }) => {
         const info = infoOf(o.kind);
         return requireAllowed(authorizer, identity, attributesOf(info, verb, o.namespace ?? (info.namespaced ? 'default' : undefined), o.name));
@@ -138,6 +146,24 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         });
       });
       return { items, resourceVersion: '' };
+    }),
+
+    ApproveCertificate: unary(async (req, call) => {
+      await allowed(call, { verb: 'update', resource: 'certificatesigningrequests', subresource: 'approval', apiGroup: 'certificates.k8s.io', name: req.name });
+      const type = req.approve ? 'Approved' : 'Denied';
+      const other = req.approve ? 'Denied' : 'Approved';
+      const now = clock().toISOString();
+      const updated = await registry.mutate<CertificateSigningRequest>('CertificateSigningRequest', undefined, req.name, (csr) => {
+        const conditions = csr.status?.conditions ?? [];
+        if (conditions.some((c) => c.type === other && c.status === 'True')) {
+          throw new BerthError('invalid-argument', `certificatesigningrequests.certificates.k8s.io "${req.name}" is invalid: status.conditions: Invalid value: "${type}": Approved and Denied conditions are mutually exclusive`);
+        }
+        if (conditions.some((c) => c.type === type && c.status === 'True')) return undefined;
+        const condition = { type, status: 'True' as const, reason: req.reason || (req.approve ? 'KubectlApprove' : 'KubectlDeny'), message: req.message || `This CSR was ${req.approve ? 'approved' : 'denied'} by berth certificate ${req.approve ? 'approve' : 'deny'}.`, lastTransitionTime: now, lastUpdateTime: now };
+        return { ...csr, status: { ...csr.status, conditions: [...conditions, condition] } };
+      });
+      if (!updated) throw new BerthError('not-found', `certificatesigningrequests.certificates.k8s.io "${req.name}" not found`);
+      return toWire(updated);
     }),
 
     Watch: (call) => {

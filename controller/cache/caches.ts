@@ -3,7 +3,7 @@
 // so each kind is listed and watched once.
 
 import type {
-  HorizontalPodAutoscaler, Ingress, IngressClass, VolumeAttributesClass,
+  CertificateSigningRequest, HorizontalPodAutoscaler, Ingress, IngressClass, VolumeAttributesClass,
   ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
@@ -35,6 +35,7 @@ export interface Caches {
   ingressClasses: Informer<IngressClass>;
   autoscalers: Informer<HorizontalPodAutoscaler>;
   attributeClasses: Informer<VolumeAttributesClass>;
+  certificateRequests: Informer<CertificateSigningRequest>;
 }
 
 /** Made stopped: add change handlers first, then startCaches (so the first list reaches them). */
@@ -64,6 +65,7 @@ export function newCaches(registry: Registry): Caches {
     ingressClasses: new Informer<IngressClass>(registry, 'IngressClass'),
     autoscalers: new Informer<HorizontalPodAutoscaler>(registry, 'HorizontalPodAutoscaler'),
     attributeClasses: new Informer<VolumeAttributesClass>(registry, 'VolumeAttributesClass'),
+    certificateRequests: new Informer<CertificateSigningRequest>(registry, 'CertificateSigningRequest'),
   };
 }
 

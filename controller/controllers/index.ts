@@ -12,6 +12,7 @@ import { endpointSliceLoop } from './endpointslice/loop';
 import { garbageCollectorLoop } from './gc/loop';
 import { ingressStatusLoop } from './ingress/loop';
 import { autoscalerLoop } from './hpa/loop';
+import { csrSigningLoop, type ClientSigner } from './csr/loop';
 import type { MetricsReader } from '../metrics';
 import { jobLoop } from './job/loop';
 import { nodeLifecycleLoop } from './node/loop';
@@ -33,10 +34,13 @@ export interface ControllersOptions {
   podNetwork: PodNetworkOptions;
   /** The agents' usage reports, for the autoscaler. */
   metrics: MetricsReader;
+  /** The cluster CA signing approved client certificate requests. */
+  signClient: ClientSigner;
 }
 
 export type { RunningControllers } from './run-controller';
 export { evictPod } from './disruption/evict';
+export { caSigner } from './csr/loop';
 export { POD_NETWORK_BACKENDS, type PodNetworkBackend, type PodNetworkOptions } from './nodeipam/plan';
 
 export function startControllers(options: ControllersOptions): Promise<RunningControllers> {
@@ -60,5 +64,6 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     resourceQuotaLoop(),
     ingressStatusLoop,
     autoscalerLoop(options.metrics),
+    csrSigningLoop(options.signClient),
   ]);
 }

@@ -12,7 +12,7 @@
 // written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Container, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
+import type { CertificateSigningRequest, Container, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
@@ -212,6 +212,14 @@ function merged(current: Resource, applied: Resource): Resource {
     if (!isDeepStrictEqual(spec, pod.spec)) {
       throw new BerthError('invalid-argument',
         `${describeObject(infoOf('Pod'), pod.metadata.name!)} is invalid: spec: Forbidden: a pod's spec cannot change after creation; delete the pod and apply it again, or manage it with a Deployment`);
+    }
+    return next;
+  }
+  if (current.kind === 'CertificateSigningRequest') {
+    // A request never changes once made (Kubernetes: its spec is immutable); who asked is the server's.
+    const asked = ({ username: _u, groups: _g, uid: _i, extra: _e, ...rest }: CertificateSigningRequest['spec']) => rest;
+    if (!isDeepStrictEqual(asked(appliedSpec as CertificateSigningRequest['spec']), asked((current as CertificateSigningRequest).spec))) {
+      throw new BerthError('invalid-argument', `${describeObject(infoOf(current.kind), current.metadata.name!)} is invalid: spec: Forbidden: field is immutable`);
     }
     return next;
   }

@@ -194,3 +194,16 @@ async function writeAtomically(file: string, text: string, mode: number): Promis
   await fs.writeFile(tmp, text, { mode, flush: true });
   await fs.rename(tmp, file);
 }
+
+/** The subject a PEM certificate request asks for (its CN and O), as a CSR signer reads it; invalid-argument when it is none. */
+export function requestedSubject(csrPem: string): ClientSubject {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch (err) {
+    throw new BerthError('invalid-argument', 'not a PEM PKCS#10 certificate request', { cause: err });
+  }
+  const [commonName, ...more] = csr.subjectName.getField('CN');
+  if (!commonName || more.length > 0) throw new BerthError('invalid-argument', 'the request must name exactly one common name (the user)');
+  return { commonName, organizations: csr.subjectName.getField('O') };
+}

@@ -3,4 +3,4 @@
 // the certificates of joining nodes and users.
 
 export { openServiceAccountTokens, type ServiceAccountTokens, type BoundClaims } from './service-account-tokens';
-export { openClusterCa, CA_VALIDITY_DAYS, LEAF_VALIDITY_DAYS, type ClusterCa, type SharedCa, type ClientSubject, type IssuedCertificate } from './ca';
+export { openClusterCa, requestedSubject, CA_VALIDITY_DAYS, LEAF_VALIDITY_DAYS, type ClusterCa, type SharedCa, type ClientSubject, type IssuedCertificate } from './ca';

@@ -25,6 +25,7 @@ import statefulset from '../../manifests/schemas/statefulset.json';
 import persistentvolumeclaim from '../../manifests/schemas/persistentvolumeclaim.json';
 import persistentvolume from '../../manifests/schemas/persistentvolume.json';
 import storageclass from '../../manifests/schemas/storageclass.json';
+import certificatesigningrequest from '../../manifests/schemas/certificatesigningrequest.json';
 import volumeattributesclass from '../../manifests/schemas/volumeattributesclass.json';
 import priorityclass from '../../manifests/schemas/priorityclass.json';
 import poddisruptionbudget from '../../manifests/schemas/poddisruptionbudget.json';
@@ -40,7 +41,7 @@ import horizontalpodautoscaler from '../../manifests/schemas/horizontalpodautosc
 import ingressclass from '../../manifests/schemas/ingressclass.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'CertificateSigningRequest'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
@@ -50,7 +51,7 @@ const SCHEMAS: Record<AppliableKind, object> = {
   Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, HorizontalPodAutoscaler: horizontalpodautoscaler, Service: service, EndpointSlice: endpointslice, Ingress: ingress, IngressClass: ingressclass, NetworkPolicy: networkpolicy, ConfigMap: configmap, Secret: secret,
   PersistentVolumeClaim: persistentvolumeclaim, PersistentVolume: persistentvolume, StorageClass: storageclass, VolumeAttributesClass: volumeattributesclass, PriorityClass: priorityclass, PodDisruptionBudget: poddisruptionbudget, LimitRange: limitrange, ResourceQuota: resourcequota,
   ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ValidatingWebhookConfiguration: validatingwebhookconfiguration, MutatingWebhookConfiguration: mutatingwebhookconfiguration, ServiceAccount: serviceaccount,
-  Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding,
+  Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding, CertificateSigningRequest: certificatesigningrequest,
 };
 
 let compiled: Record<AppliableKind, ValidateFunction> | undefined;

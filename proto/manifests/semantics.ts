@@ -4,7 +4,7 @@
 import {
   isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
-  type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Toleration, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
+  type CertificateSigningRequest, type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Toleration, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
@@ -49,6 +49,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
       return ingressIssues(resource);
     case 'HorizontalPodAutoscaler':
       return autoscalerIssues(resource);
+    case 'CertificateSigningRequest':
+      return csrIssues(resource);
     case 'ValidatingWebhookConfiguration':
     case 'MutatingWebhookConfiguration':
       return webhookIssues(resource.webhooks ?? []);
@@ -794,5 +796,22 @@ function tolerationIssues(t: Toleration, at: PathSegment[]): FieldIssue[] {
   if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') return [issue([...at, 'effect'], "effect must be 'NoExecute' when `tolerationSeconds` is set")];
   if (operator === 'Exists' && t.value) return [issue([...at, 'operator'], "value must be empty when `operator` is 'Exists'")];
   if ((operator === 'Gt' || operator === 'Lt') && !/^-?\d{1,19}$/.test(t.value ?? '')) return [issue([...at, 'value'], `${JSON.stringify(t.value ?? '')}: must be an integer when \`operator\` is '${operator}'`)];
+  return [];
+}
+
+/** Kubernetes' CSR validation: a PEM request, and the usages a client certificate may have. */
+function csrIssues(csr: CertificateSigningRequest): FieldIssue[] {
+  const pem = /^[A-Za-z0-9+/]*={0,2}$/.test(csr.spec.request) ? Buffer.from(csr.spec.request, 'base64').toString('utf8') : '';
+  if (!/-----BEGIN (NEW )?CERTIFICATE REQUEST-----[\s\S]+-----END (NEW )?CERTIFICATE REQUEST-----/.test(pem)) {
+    return [issue(['spec', 'request'], 'Invalid value: []byte{...}: PEM block type must be CERTIFICATE REQUEST')];
+  }
+  if (csr.spec.signerName === 'kubernetes.io/legacy-unknown') return [issue(['spec', 'signerName'], 'the legacy signerName is not allowed via this API version')];
+  if (csr.spec.signerName === 'kubernetes.io/kube-apiserver-client') {
+    const usages = csr.spec.usages ?? [];
+    const allowed = ['digital signature', 'key encipherment', 'client auth'];
+    const bad = usages.find((u) => !allowed.includes(u));
+    if (bad) return [issue(['spec', 'usages'], `unsupported key usage: ${bad} (kubernetes.io/kube-apiserver-client allows ${allowed.join(', ')})`)];
+    if (!usages.includes('client auth')) return [issue(['spec', 'usages'], 'missing required usages: client auth')];
+  }
   return [];
 }

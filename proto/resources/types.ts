@@ -970,6 +970,40 @@ export interface Webhook {
   reinvocationPolicy?: 'Never' | 'IfNeeded';
 }
 
+// --- certificates.k8s.io/v1 CertificateSigningRequest ---
+
+/**
+ * A request for a certificate from the cluster's CA (Kubernetes' CSR API): made by anyone allowed
+ * to, approved or denied by someone allowed to approve, then signed by its signer: berth signs
+ * kubernetes.io/kube-apiserver-client requests (client certificates for the API, as in a user's
+ * kubeconfig) with the subject the request asks for.
+ */
+export interface CertificateSigningRequest {
+  apiVersion: 'certificates.k8s.io/v1';
+  kind: 'CertificateSigningRequest';
+  metadata: ObjectMeta;
+  spec: {
+    /** A PEM "CERTIFICATE REQUEST", base64-encoded. */
+    request: string;
+    signerName: string;
+    /** At least 600; the certificate lives at most this long (and at most the signer's own limit). */
+    expirationSeconds?: number;
+    usages?: string[];
+    /** Who asked: set by the controller from the caller, whatever the document said. */
+    username?: string;
+    groups?: string[];
+    uid?: string;
+    extra?: Record<string, string[]>;
+  };
+  status?: {
+    conditions?: Array<Condition & { lastUpdateTime?: string }>;
+    /** The issued certificate, PEM, base64-encoded. */
+    certificate?: string;
+  };
+}
+
+export const CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
+
 // --- autoscaling/v2 HorizontalPodAutoscaler ---
 
 /**
@@ -1561,7 +1595,7 @@ export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease 
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
   | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler
-  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass;
+  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass | CertificateSigningRequest;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1588,6 +1622,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'PersistentVolumeClaim', apiVersion: 'v1', plural: 'persistentvolumeclaims', aliases: ['persistentvolumeclaim', 'pvc'], namespaced: true },
   { kind: 'PersistentVolume', apiVersion: 'v1', plural: 'persistentvolumes', aliases: ['persistentvolume', 'pv'], namespaced: false },
   { kind: 'StorageClass', apiVersion: 'storage.k8s.io/v1', plural: 'storageclasses', aliases: ['storageclass', 'sc'], namespaced: false },
+  { kind: 'CertificateSigningRequest', apiVersion: 'certificates.k8s.io/v1', plural: 'certificatesigningrequests', aliases: ['certificatesigningrequest', 'csr'], namespaced: false },
   { kind: 'VolumeAttributesClass', apiVersion: 'storage.k8s.io/v1', plural: 'volumeattributesclasses', aliases: ['volumeattributesclass', 'vac'], namespaced: false },
   { kind: 'PriorityClass', apiVersion: 'scheduling.k8s.io/v1', plural: 'priorityclasses', aliases: ['priorityclass', 'pc'], namespaced: false },
   { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', aliases: ['limitrange', 'limits'], namespaced: true },
