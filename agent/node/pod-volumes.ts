@@ -47,13 +47,13 @@ const PLUGIN_DIR: Record<Exclude<Kind, 'hostPath'>, string> = {
 /** Volumes whose content the agent writes from objects: refreshed while the pod runs, always mounted read-only. */
 const OBJECT_KINDS = new Set<Kind>(['configMap', 'secret', 'downwardAPI', 'projected']);
 
-/** A volume with no source is an emptyDir (Kubernetes' defaulting). */
 /** Recursive read-only mounts need mount_setattr (Linux 5.12); IfPossible falls back to a plain read-only one before. */
 const RECURSIVE_READ_ONLY = ((): boolean => {
   const [major = 0, minor = 0] = os.release().split('.').map((n) => parseInt(n, 10));
   return major > 5 || (major === 5 && minor >= 12);
 })();
 
+/** A volume with no source is an emptyDir (Kubernetes' defaulting). */
 export function volumeKind(v: Volume): Kind {
   for (const kind of ['hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const) {
     if (v[kind] !== undefined) return kind;
