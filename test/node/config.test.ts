@@ -2,7 +2,7 @@
 
 import * as os from 'node:os';
 import t from 'tap';
-import { compileNodeOptions, defaultNodeIp, parseExtendedResource, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
+import { compileNodeOptions, defaultNodeIp, parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff } from '../../agent/node/config';
 import { KUBELET_RESTART_BACKOFF } from '../../agent/runtime';
 import { memoryReserve, nodeDocument } from '../../agent/node/node-document';
 import { createRequest, publishedPorts } from '../../agent/node/container-spec';
@@ -17,7 +17,13 @@ t.test('labels, controller address, node name and IP are checked once', async (t
   t.same(c, {
     controller: '127.0.0.1:7443', nodeName: 'node-1', labels: { zone: 'a' }, nodeIp: '10.1.2.3', hostname: os.hostname(),
     podPidsLimit: 4096, restartBackoff: KUBELET_RESTART_BACKOFF, seccompRoot: '/var/lib/berth/seccomp', extendedResources: {},
+    ingressPorts: undefined, metricsResolutionMs: 15_000,
   });
+  t.same(compileNodeOptions({ controller: 'h:1', nodeName: 'n', nodeIp: '10.1.2.3', ingressPorts: { http: 8080 }, metricsResolutionMs: 2000 }).ingressPorts, { http: 8080 }, 'ingress ports as given');
+  t.equal(compileNodeOptions({ controller: 'h:1', nodeName: 'n', nodeIp: '10.1.2.3', ingressPorts: { http: 0, https: 0 } }).ingressPorts, undefined, 'ports of 0: no ingress served');
+  t.equal(parseIngressPort('ingress-http-port', '80'), 80);
+  t.throws(() => parseIngressPort('ingress-http-port', '70000'), /invalid --ingress-http-port "70000": expected a port number from 1 to 65535 \(0: none\)/);
+  t.throws(() => parseIngressPort('ingress-https-port', 'x'), /invalid --ingress-https-port "x"/);
   t.throws(() => compileNodeOptions({ controller: 'nowhere' }), /invalid --controller "nowhere": expected HOST:PORT/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeName: 'Node_1' }), /invalid node name "Node_1"/);
   t.throws(() => compileNodeOptions({ controller: 'h:1', nodeIp: 'fe80::1' }), /invalid --node-ip "fe80::1"/);
