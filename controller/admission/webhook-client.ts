@@ -29,13 +29,18 @@ export function webhookCaller(endpointOf: ServiceEndpoint): WebhookCall {
     const shown = url ?? `https://${target.servername}:${service?.port ?? 443}${target.path}`;
     const body = JSON.stringify(review);
     const text = await new Promise<string>((resolve, reject) => {
+      // timeoutSeconds bounds the whole call (a trickling or silent answer too), not just idleness.
+      const deadline = setTimeout(() => req.destroy(new Error(`context deadline exceeded (${timeoutSeconds}s)`)), timeoutSeconds * 1000);
+      const fail = (err: Error) => {
+        clearTimeout(deadline);
+        reject(new Error(`Post "${shown}?timeout=${timeoutSeconds}s": ${err.message}`));
+      };
       const req = https.request({
         host: target.host, port: target.port, method: 'POST', path: `${target.path}?timeout=${timeoutSeconds}s`,
         // An IP address is no SNI name: Node refuses to send one.
         ...(/^[\d.]+$|:/.test(target.servername) ? {} : { servername: target.servername }),
         headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) },
         ...(caBundle ? { ca: Buffer.from(caBundle, 'base64').toString('utf8') } : {}),
-        timeout: timeoutSeconds * 1000,
       }, (res) => {
         let data = '';
         res.setEncoding('utf8');
@@ -43,10 +48,18 @@ export function webhookCaller(endpointOf: ServiceEndpoint): WebhookCall {
           data += d;
           if (data.length > MAX_RESPONSE_BYTES) req.destroy(new Error(`the response is larger than ${MAX_RESPONSE_BYTES} bytes`));
         });
-        res.on('end', () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`the server responded with status ${res.statusCode}: ${data.slice(0, 200)}`))));
+        // A connection reset mid-answer ends the call too, never leaving it pending.
+        res.on('error', fail);
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('the connection closed before the answer was complete'));
+        });
+        res.on('end', () => {
+          clearTimeout(deadline);
+          if (res.statusCode === 200) resolve(data);
+          else reject(new Error(`the server responded with status ${res.statusCode}: ${data.slice(0, 200)}`));
+        });
       });
-      req.on('timeout', () => req.destroy(new Error(`context deadline exceeded (${timeoutSeconds}s)`)));
-      req.on('error', (err) => reject(new Error(`Post "${shown}?timeout=${timeoutSeconds}s": ${err.message}`)));
+      req.on('error', fail);
       req.end(body);
     });
     let parsed: { apiVersion?: string; kind?: string; response?: AdmissionResponse };

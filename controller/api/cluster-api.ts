@@ -6,11 +6,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ClusterHandlers } from '../../proto/grpc';
 import type { PortForwardFrame, PortForwardFrame__Output } from '../../proto/gen/berth/cluster/v1/PortForwardFrame';
 import type { PortForwardTarget__Output } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
-import { nodeMetricsOf, podMetricsOf, type CertificateSigningRequest, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
+import { CLIENT_SIGNER, nodeMetricsOf, podMetricsOf, type CertificateSigningRequest, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
-import { AUTHENTICATED_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
+import { AUTHENTICATED_GROUP, MASTERS_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
 import { evictPod } from '../controllers';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Clock, type Registry } from '../objects';
 import type { MetricsReader } from '../metrics';
@@ -149,7 +149,10 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     ApproveCertificate: unary(async (req, call) => {
-      await allowed(call, { verb: 'update', resource: 'certificatesigningrequests', subresource: 'approval', apiGroup: 'certificates.k8s.io', name: req.name });
+      const identity = await allowed(call, { verb: 'update', resource: 'certificatesigningrequests', subresource: 'approval', apiGroup: 'certificates.k8s.io', name: req.name });
+      // Kubernetes' CertificateApproval: also `approve` on the request's signer.
+      const current = await registry.get<CertificateSigningRequest>('CertificateSigningRequest', undefined, req.name);
+      await requireAllowed(authorizer, identity, { verb: 'approve', resource: 'signers', apiGroup: 'certificates.k8s.io', name: current.spec.signerName });
       const type = req.approve ? 'Approved' : 'Denied';
       const other = req.approve ? 'Denied' : 'Approved';
       const now = clock().toISOString();
@@ -276,8 +279,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     IssueUserCertificate: unary(async (req, call) => {
-      await allowed(call, { verb: 'create', resource: 'certificatesigningrequests', apiGroup: 'certificates.k8s.io', name: req.name });
+      // A request made, approved and signed in one call: the caller needs the rights of all three steps.
+      const identity = await allowed(call, { verb: 'create', resource: 'certificatesigningrequests', apiGroup: 'certificates.k8s.io', name: req.name });
+      await requireAllowed(authorizer, identity, { verb: 'update', resource: 'certificatesigningrequests', subresource: 'approval', apiGroup: 'certificates.k8s.io', name: req.name });
+      await requireAllowed(authorizer, identity, { verb: 'approve', resource: 'signers', apiGroup: 'certificates.k8s.io', name: CLIENT_SIGNER });
       if (!req.name || req.name.startsWith('system:')) throw new BerthError('invalid-argument', `user name "${req.name}": give a name that does not start with "system:" (those are the cluster's own identities)`);
+      if (req.groups.includes(MASTERS_GROUP)) throw new BerthError('permission-denied', `use of ${CLIENT_SIGNER} signer with ${MASTERS_GROUP} group is not allowed (bind a user to cluster-admin instead)`);
       const validityMs = Number(req.validitySeconds) * 1000;
       const certificatePem = await ca.signClient(req.csrPem, { commonName: req.name, organizations: req.groups }, validityMs > 0 ? { validityMs } : {});
       return { certificatePem, caPem: ca.certPem };

@@ -8,6 +8,11 @@ import { BerthError } from '../../proto/errors';
 
 /** Refuses (invalid-argument, Kubernetes' message) a change an immutable ConfigMap or Secret cannot take. */
 export function checkImmutable(stored: Resource, next: Resource): void {
+  if (stored.kind === 'CertificateSigningRequest' && next.kind === 'CertificateSigningRequest') {
+    // What was asked, and by whom, never changes: an approval is of this request.
+    if (!isDeepStrictEqual(stored.spec, next.spec)) throw new BerthError('invalid-argument', `certificatesigningrequests.certificates.k8s.io "${stored.metadata.name}" is invalid: spec: Forbidden: field is immutable`);
+    return;
+  }
   if (stored.kind === 'VolumeAttributesClass' && next.kind === 'VolumeAttributesClass') {
     for (const field of ['driverName', 'parameters'] as const) {
       if (!isDeepStrictEqual(stored[field], next[field])) throw new BerthError('invalid-argument', `VolumeAttributesClass.storage.k8s.io "${stored.metadata.name}" is invalid: ${field}: Invalid value: field is immutable`);

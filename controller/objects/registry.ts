@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector } from '../../proto/resources';
-import { validateResource } from '../../proto/manifests';
+import { APPLIABLE_KINDS, validateResource } from '../../proto/manifests';
 import { BerthError } from '../../proto/errors';
 import { admitByPolicies, admitPod, mutateByWebhooks, validateByWebhooks, webhookCaller, type PolicyRequest, type WebhookCall, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
@@ -129,9 +129,14 @@ export class Registry {
   private async mutateByWebhooks<T extends Resource>(request: PolicyRequest & { object: T }): Promise<T> {
     const configs = (await this.list<MutatingWebhookConfiguration>('MutatingWebhookConfiguration')).items;
     if (configs.length === 0) return request.object;
-    const mutated = await mutateByWebhooks(configs, await this.withNamespace(request), this.callWebhook) as T;
-    if (mutated === request.object) return mutated;
-    const issue = validateResource(mutated)[0];
+    const patched = await mutateByWebhooks(configs, await this.withNamespace(request), this.callWebhook);
+    if (patched === request.object) return request.object;
+    const mutated = withServerFields(patched!, request.object);
+    if (mutated.kind === 'Service' && !isDeepStrictEqual(specOf(mutated), specOf(request.object))) {
+      throw new BerthError('invalid-argument', `a mutating admission webhook changed the spec of ${describeObject(infoOf('Service'), mutated.metadata.name!)}: its addresses and ports are allocated before, so berth refuses that`);
+    }
+    // Kinds a manifest cannot carry (Nodes, Leases, Events) have no manifest rules to meet.
+    const issue = (APPLIABLE_KINDS as readonly string[]).includes(mutated.kind) ? validateResource(mutated)[0] : undefined;
     if (issue) throw new BerthError('invalid-argument', `the mutating admission webhooks made the object invalid: ${issue.message}`);
     return mutated;
   }
@@ -204,6 +209,8 @@ export class Registry {
     if (hasGeneration(obj)) metadata.generation = 1;
     // A Secret's stringData is folded into data before anything is stored, whoever writes it.
     let stored = (obj.kind === 'Secret' ? withDefaults({ ...obj, metadata }) : { ...obj, metadata }) as T;
+    // A certificate request starts unapproved, whatever it says: its status is the approvers' and the signer's.
+    if (stored.kind === 'CertificateSigningRequest') delete (stored as { status?: unknown }).status;
     let namespace: Namespace | undefined;
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
@@ -220,9 +227,12 @@ export class Registry {
     }
     const mutated = await this.mutateByWebhooks({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
     if (mutated !== stored) {
-      // What a webhook added (an injected sidecar) answers to the namespace's Pod Security level too.
-      if (mutated.kind === 'Pod') admitPod(mutated as Pod, namespace?.metadata.labels);
-      stored = { ...mutated, metadata: { ...mutated.metadata, name, uid: metadata.uid, creationTimestamp: metadata.creationTimestamp, ...(info.namespaced ? { namespace: metadata.namespace } : {}) } };
+      stored = mutated;
+      // What a webhook added (an injected sidecar) answers to the namespace's Pod Security level and LimitRanges too.
+      if (stored.kind === 'Pod') {
+        admitPod(stored as Pod, namespace?.metadata.labels);
+        stored = applyLimitRanges(stored as Pod, (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items) as T;
+      }
     }
     await this.admitByPolicies({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
     await this.validateByWebhooks({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });
@@ -286,13 +296,19 @@ export class Registry {
       await allocation?.undo();
       return stored; // nothing to write: no new revision for a no-op
     }
-    // A write of the status alone is the status subresource's, which policies on the kind do not cover.
-    if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored)))) {
+    // A write of the status alone is the status subresource's, and a pod's binding to a node the
+    // binding subresource's: policies and webhooks on the kind cover neither (a webhook that is
+    // down must not stop the scheduler, or status reports).
+    if (!isDeepStrictEqual(withoutStatus(next), withoutStatus(withoutVersion(stored))) && !isBinding(stored, next)) {
       try {
         const mutated = await this.mutateByWebhooks({ operation: 'UPDATE', object: next, oldObject: stored });
         if (mutated !== next) {
           checkImmutable(stored, mutated);
-          next = { ...mutated, metadata: { ...mutated.metadata, name: next.metadata.name, uid: next.metadata.uid, generation: next.metadata.generation } } as T;
+          if (hasGeneration(mutated)) mutated.metadata.generation = (stored.metadata.generation ?? 1) + (isDeepStrictEqual(specOf(stored), specOf(mutated)) ? 0 : 1);
+          if (mutated.kind === 'Pod' && !isDeepStrictEqual(specOf(mutated), specOf(next))) {
+            admitPod(mutated as Pod, (await this.tryGet<Namespace>('Namespace', undefined, mutated.metadata.namespace ?? 'default'))?.metadata.labels);
+          }
+          next = mutated;
         }
         await this.admitByPolicies({ operation: 'UPDATE', object: next, oldObject: stored });
         await this.validateByWebhooks({ operation: 'UPDATE', object: next, oldObject: stored });
@@ -407,6 +423,25 @@ export class Registry {
 
 function isBoundPod(obj: Resource): boolean {
   return obj.kind === 'Pod' && !!(obj as Pod).spec?.nodeName;
+}
+
+/** A pod bound to a node and nothing else changed: the binding subresource's write. */
+function isBinding(stored: Resource, next: Resource): boolean {
+  if (stored.kind !== 'Pod' || next.kind !== 'Pod' || stored.spec.nodeName || !next.spec.nodeName) return false;
+  // Everything but the node (and the generation the registry counts for it) as it was.
+  const unbound = (p: Pod) => withoutStatus({ ...p, metadata: { ...p.metadata, generation: undefined }, spec: { ...p.spec, nodeName: undefined } });
+  return isDeepStrictEqual(unbound(next), unbound(withoutVersion(stored) as Pod));
+}
+
+/** A webhook's object with what only the server sets put back: kind, name, namespace, uid, times, generation. */
+function withServerFields<T extends Resource>(mutated: Resource, original: T): T {
+  const keep = original.metadata;
+  const metadata = { ...mutated.metadata };
+  for (const field of ['name', 'namespace', 'uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'resourceVersion'] as const) {
+    if (keep[field] === undefined) delete metadata[field];
+    else (metadata as Record<string, unknown>)[field] = keep[field];
+  }
+  return { ...mutated, apiVersion: original.apiVersion, kind: original.kind, metadata } as T;
 }
 
 function specOf(obj: Resource): unknown {

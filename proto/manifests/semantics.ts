@@ -2,7 +2,7 @@
 // their schema, so shapes and types here are the ones in proto/resources/types.ts.
 
 import {
-  isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
+  int64Value, isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
   type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type CertificateSigningRequest, type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Toleration, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
@@ -10,6 +10,7 @@ import { formatPath } from './path';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../resources/quantity';
 import { containersRequests } from '../resources/requests';
 import { celSyntaxError } from '../cel';
+import { x509 } from '../trust/x509';
 import { containsCidr, parseBlock } from '../network/cidr';
 import { parseIndexes } from '../resources/indexes';
 import { scheduleProblem } from '../resources/schedule';
@@ -795,7 +796,7 @@ function tolerationIssues(t: Toleration, at: PathSegment[]): FieldIssue[] {
   if (!t.key && operator !== 'Exists') return [issue([...at, 'operator'], `${JSON.stringify(operator)}: operator must be Exists when \`key\` is empty, which means "match all values and all keys"`)];
   if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') return [issue([...at, 'effect'], "effect must be 'NoExecute' when `tolerationSeconds` is set")];
   if (operator === 'Exists' && t.value) return [issue([...at, 'operator'], "value must be empty when `operator` is 'Exists'")];
-  if ((operator === 'Gt' || operator === 'Lt') && !/^-?\d{1,19}$/.test(t.value ?? '')) return [issue([...at, 'value'], `${JSON.stringify(t.value ?? '')}: must be an integer when \`operator\` is '${operator}'`)];
+  if ((operator === 'Gt' || operator === 'Lt') && int64Value(t.value) === undefined) return [issue([...at, 'value'], `${JSON.stringify(t.value ?? '')}: must be an integer when \`operator\` is '${operator}'`)];
   return [];
 }
 
@@ -807,6 +808,14 @@ function csrIssues(csr: CertificateSigningRequest): FieldIssue[] {
   }
   if (csr.spec.signerName === 'kubernetes.io/legacy-unknown') return [issue(['spec', 'signerName'], 'the legacy signerName is not allowed via this API version')];
   if (csr.spec.signerName === 'kubernetes.io/kube-apiserver-client') {
+    // Kubernetes' CertificateSubjectRestriction: no cluster-admin certificate through a request.
+    let organizations: string[] = [];
+    try {
+      organizations = new x509.Pkcs10CertificateRequest(pem).subjectName.getField('O');
+    } catch {
+      return [issue(['spec', 'request'], 'Invalid value: []byte{...}: not a valid PKCS#10 certificate request')];
+    }
+    if (organizations.includes('system:masters')) return [issue(['spec', 'signerName'], 'use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed')];
     const usages = csr.spec.usages ?? [];
     const allowed = ['digital signature', 'key encipherment', 'client auth'];
     const bad = usages.find((u) => !allowed.includes(u));

@@ -68,8 +68,8 @@ export function volumeFits(pv: PersistentVolume, claim: PersistentVolumeClaim, n
   if (!pv.spec.claimRef && pv.status?.phase !== undefined && pv.status.phase !== 'Available' && pv.status.phase !== 'Pending') return false;
   if (claim.spec.volumeName && claim.spec.volumeName !== pv.metadata.name) return false;
   if (volumeClass(pv) !== claimClass(claim)) return false;
-  // A claim asking for attributes binds only to a volume of that attributes class.
-  if (claim.spec.volumeAttributesClassName !== undefined && pv.spec.volumeAttributesClassName !== claim.spec.volumeAttributesClassName) return false;
+  // The same attributes class, none with none (Kubernetes' binder).
+  if ((pv.spec.volumeAttributesClassName ?? '') !== (claim.spec.volumeAttributesClassName ?? '')) return false;
   if ((pv.spec.volumeMode ?? 'Filesystem') !== (claim.spec.volumeMode ?? 'Filesystem')) return false;
   const modes = pv.spec.accessModes ?? [];
   if (!(claim.spec.accessModes ?? []).every((m) => modes.includes(m))) return false;

@@ -18,17 +18,19 @@ export function tolerates(toleration: Toleration, taint: Pick<Taint, 'key' | 'va
   if (toleration.key !== taint.key) return false;
   if (toleration.operator === 'Exists') return true;
   if (toleration.operator === 'Gt' || toleration.operator === 'Lt') {
-    const mine = integer(toleration.value);
-    const theirs = integer(taint.value);
+    const mine = int64Value(toleration.value);
+    const theirs = int64Value(taint.value);
     if (mine === undefined || theirs === undefined) return false;
     return toleration.operator === 'Gt' ? theirs > mine : theirs < mine;
   }
   return (toleration.value ?? '') === (taint.value ?? '');
 }
 
-/** A taint or toleration value as a whole number (as Kubernetes parses them: an int64, no sign but '-'). */
-function integer(value: string | undefined): bigint | undefined {
-  return value !== undefined && /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
+/** A taint or toleration value as a whole number, as Kubernetes takes one: a canonical int64 ("7", "-3"; not "007", "-0"). */
+export function int64Value(value: string | undefined): bigint | undefined {
+  if (value === undefined || !/^(0|-?[1-9]\d{0,18})$/.test(value)) return undefined;
+  const n = BigInt(value);
+  return n >= -(2n ** 63n) && n < 2n ** 63n ? n : undefined;
 }
 
 export function isTolerated(taint: Pick<Taint, 'key' | 'value' | 'effect'>, tolerations: readonly Toleration[] | undefined): boolean {

@@ -76,6 +76,8 @@ ${extra}`);
   t.equal(denied.status?.certificate, undefined, 'a denied request is never signed');
   t.match(berth(['get', 'csr', 'bob']).stdout, /\sDenied\n/);
 
+  t.match(berth(['user', 'create', 'root2', '--group', 'system:masters', '-o', path.join(dir, 'root2.kubeconfig')]).stderr, /signer with system:masters group is not allowed/, 'no second system:masters certificate by user create either');
+
   // Kubernetes' validation, each on its own.
   t.match(berth(['apply', '-f', csr('junk', Buffer.from('not a request').toString('base64'))]).stderr, /spec\.request: Invalid value: \[\]byte\{\.\.\.\}: PEM block type must be CERTIFICATE REQUEST/);
   t.match(berth(['apply', '-f', csr('server', request('server', '/CN=x'), '', { usages: 'server auth' })]).stderr, /spec\.usages: unsupported key usage: server auth/);

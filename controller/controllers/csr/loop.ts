@@ -36,7 +36,10 @@ export function csrSigningLoop(sign: ClientSigner): ControlLoop {
 export function caSigner(ca: { signClient(csrPem: string, subject: ClientSubject, options?: { validityMs?: number }): Promise<string> }, subjectOf: (pem: string) => ClientSubject): ClientSigner {
   return async (requestPem, validityMs) => {
     try {
-      return { certificatePem: await ca.signClient(requestPem, subjectOf(requestPem), { validityMs }) };
+      const subject = subjectOf(requestPem);
+      // Kubernetes' CertificateSubjectRestriction, again where it matters: never a cluster-admin.
+      if (subject.organizations.includes('system:masters')) return { failure: 'use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed' };
+      return { certificatePem: await ca.signClient(requestPem, subject, { validityMs }) };
     } catch (err) {
       return { failure: (err as Error).message };
     }
