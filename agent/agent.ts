@@ -186,17 +186,26 @@ function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy'
   // The same executor, on a table of its own: policies and Services change apart.
   const policies = new ServiceProxy({ table: policyTableFor(bridge), log: (line) => log(`network policies: ${line}`) });
   let bridgeChecked = false;
+  let policyTable: 'unknown' | 'absent' | 'present' = 'unknown';
   return {
     syncServiceProxy: async (state) => {
       await proxy.sync(planProxy({ ...state, services: [...state.services], slices: [...state.slices] }));
     },
     syncNetworkPolicies: async (state) => {
+      // No policy, no table: a cluster without policies has nothing of them on its hosts (and a
+      // table an earlier agent left is removed once).
+      if (state.policies.length === 0) {
+        if (policyTable !== 'absent') await policies.destroy();
+        policyTable = 'absent';
+        return;
+      }
       if (!bridgeChecked) {
         bridgeChecked = true;
         const problem = ensureBridgeNetfilter();
         if (problem) log(problem);
       }
       await policies.sync(planNetworkPolicies(state));
+      policyTable = 'present';
     },
     startIngress: async (ports, secret) => {
       const server = new IngressServer({ ...(ports.http ? { httpPort: ports.http } : {}), ...(ports.https ? { httpsPort: ports.https } : {}), secret, log });

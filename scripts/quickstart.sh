@@ -38,6 +38,7 @@ cleanup() {
   grep -o " $work[^ ]*" /proc/self/mountinfo | sort -ru | while read -r m; do umount -l "$m" 2>/dev/null; done
   ip link del "$bridge" 2>/dev/null
   nft delete table ip "berth-$bridge" 2>/dev/null
+  nft delete table ip "berth-np-$bridge" 2>/dev/null
   iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t nat $rule"; done
   iptables -S INPUT 2>/dev/null | grep -F -- "berth $bridge " | sed 's/^-A /-D /' | while read -r rule; do eval "iptables $rule"; done
   for dir in /sys/fs/cgroup/*"$cgroup_parent"; do

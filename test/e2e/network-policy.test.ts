@@ -152,6 +152,8 @@ spec:
   t.equal(berth(['delete', '-f', egressFile]).status, 0);
   await expectReach('denied', 'db', ips.get('db')!, true);
   await expectReach('allowed', 'near', ips.get('near')!, true);
+  const left = spawnSync('ip', ['netns', 'exec', h1!.netns, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout;
+  t.notMatch(left, /berth-np-/, 'with no policy left, no policy table either');
 
   t.equal(berth(['delete', '-f', podsFile]).status, 0);
   await eventually('no pod containers left', () => agents.every((a) => a.berth(['ps', '-aq']).stdout.trim() === ''), 60_000, 200);
