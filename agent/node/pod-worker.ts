@@ -20,7 +20,7 @@ import type { EventRecorder } from './event-recorder';
 import type { ImagePuller } from './image-puller';
 import { cgroupName, networkId, observeContainer, podContainers } from './naming';
 import { diskUsage, emptyDirBreach, limitedEmptyDirs, LOCAL_STORAGE_CHECK_MS } from './local-storage';
-import { FALLBACK_LOG_LINES, prepareMessageFile, readMessageFile, terminationMessage } from './termination-message';
+import { FALLBACK_LOG_LINES, prepareMessageFile, readMessageFile, terminationMessage, type FileStamp } from './termination-message';
 import { graceSecondsOf, plan } from './plan';
 import { podDnsSettings, podHostsEntry, serviceEnv } from './pod-dns';
 import { containerEnv, type ConfigLookup, type PodFacts } from './pod-env';
@@ -108,6 +108,8 @@ export class PodWorker {
   private localStorageCheckAt = 0;
   /** Termination messages read, by container id and end time (a run's message is read once). */
   private readonly messages = new Map<string, string>();
+  /** Per container name, the version of its message file read for its last ended run (a later run must have written another). */
+  private readonly messageStamps = new Map<string, FileStamp>();
   private volumesRefreshAt = 0;
 
   constructor(readonly ref: PodRef, private readonly d: WorkerDeps) {
@@ -464,7 +466,9 @@ export class PodWorker {
       keep.add(key);
       let message = this.messages.get(key);
       if (message === undefined) {
-        const fileMessage = await readMessageFile(this.d.volumes.podDir(this.ref.uid), c.name, c.lastExit?.finishedAt);
+        const read = await readMessageFile(this.d.volumes.podDir(this.ref.uid), c.name, c.lastExit?.finishedAt, this.messageStamps.get(c.name));
+        if (read.stamp) this.messageStamps.set(c.name, read.stamp);
+        const fileMessage = read.message;
         const tail: string[] = [];
         if (fileMessage === '' && spec.terminationMessagePolicy === 'FallbackToLogsOnError' && (c.exitCode ?? 0) !== 0) {
           await this.d.containers.logs(c.id, { follow: false, tail: FALLBACK_LOG_LINES }, (line) => void tail.push(line.text)).catch(() => undefined);

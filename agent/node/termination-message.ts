@@ -4,7 +4,9 @@
 // message of its terminated state. Under terminationMessagePolicy FallbackToLogsOnError, a
 // container that failed and wrote nothing gets the tail of its log instead (its last 80 lines, at
 // most 2 KiB). A container restarted by the runtime keeps its file: what is there counts for a run
-// only if the file changed after the run before it ended (an earlier run's message is not this one's).
+// only if the file changed since the run before it (an earlier run's message is not this one's):
+// the file is not the one read for the previous run (its size and modification time), and it was
+// written after that run ended.
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -32,16 +34,30 @@ export async function prepareMessageFile(podDir: string, container: Container): 
   return { source: file, destination: container.terminationMessagePath ?? DEFAULT_TERMINATION_MESSAGE_PATH, readonly: false };
 }
 
-/** The file's message if written after `previousRunEnded` (when there was a run before), cut to the kubelet's limit; '' when there is none. */
-export async function readMessageFile(podDir: string, container: string, previousRunEnded?: string): Promise<string> {
+/** Which version of a message file was read: its size and modification time. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The file's message, cut to the kubelet's limit ('' when there is none), with the stamp of what was
+ * read. Not this run's (''): the very file read for the previous run (`previous`), or one last
+ * written before the previous run ended (`previousRunEnded`; a time of coarser precision than the
+ * file's is why the stamp is compared first).
+ */
+export async function readMessageFile(podDir: string, container: string, previousRunEnded?: string, previous?: FileStamp): Promise<{ message: string; stamp?: FileStamp }> {
   const handle = await fs.open(messageFileOf(podDir, container), 'r').catch(() => undefined);
-  if (!handle) return '';
+  if (!handle) return { message: '' };
   try {
+    const { size, mtimeMs } = await handle.stat();
+    const stamp = { size, mtimeMs };
+    if (previous && previous.size === size && previous.mtimeMs === mtimeMs) return { message: '', stamp };
     const since = previousRunEnded ? Date.parse(previousRunEnded) : NaN;
-    if (!Number.isNaN(since) && (await handle.stat()).mtimeMs <= since) return '';
+    if (!Number.isNaN(since) && mtimeMs <= since) return { message: '', stamp };
     const buffer = Buffer.alloc(MAX_MESSAGE_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, MAX_MESSAGE_BYTES, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
+    return { message: buffer.subarray(0, bytesRead).toString('utf8'), stamp };
   } finally {
     await handle.close();
   }
