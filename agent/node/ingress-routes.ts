@@ -6,7 +6,6 @@
 import type { EndpointSlice, Ingress, IngressClass, Service } from '../../proto/resources';
 import type { IngressWatch, WatchSink } from './controller-link';
 import { ObjectWatchState } from './object-watch';
-import type { RawWatchEvent } from './pod-watch';
 
 /** What the ingress server is given: the whole state, each time. */
 export interface IngressState {
@@ -26,14 +25,7 @@ export class IngressRoutes {
   ) {}
 
   watchSinks(): Record<IngressWatch, WatchSink> {
-    const sink = (state: ObjectWatchState<Ingress | IngressClass>): WatchSink => ({
-      resumeFrom: () => state.resumeFrom(),
-      opened: (rv) => state.begin(rv),
-      event: (e: RawWatchEvent) => {
-        if (state.apply(e)) this.changed();
-      },
-    });
-    return { ingresses: sink(this.ingresses), ingressClasses: sink(this.classes) };
+    return { ingresses: this.ingresses.sink(() => this.changed()), ingressClasses: this.classes.sink(() => this.changed()) };
   }
 
   relist(): void {

@@ -8,7 +8,6 @@ import type { Namespace, NetworkPolicy, Pod } from '../../proto/resources';
 import type { PolicyWatch, WatchSink } from './controller-link';
 import { LatestSync } from './latest-sync';
 import { ObjectWatchState } from './object-watch';
-import type { RawWatchEvent } from './pod-watch';
 
 /** What enforcement is given: the whole state, each time; it works out what changed. */
 export interface PolicyState {
@@ -42,14 +41,9 @@ export class NetworkPolicies {
   }
 
   watchSinks(): Record<PolicyWatch, WatchSink> {
-    const sink = (state: ObjectWatchState<NetworkPolicy | Namespace | Pod>): WatchSink => ({
-      resumeFrom: () => state.resumeFrom(),
-      opened: (rv) => state.begin(rv),
-      event: (e: RawWatchEvent) => {
-        if (state.apply(e)) this.sync.schedule();
-      },
-    });
-    return { networkPolicies: sink(this.states.networkPolicies), namespaces: sink(this.states.namespaces), podAddresses: sink(this.states.podAddresses) };
+    const changed = () => this.sync.schedule();
+    const { networkPolicies, namespaces, podAddresses } = this.states;
+    return { networkPolicies: networkPolicies.sink(changed), namespaces: namespaces.sink(changed), podAddresses: podAddresses.sink(changed) };
   }
 
   relist(): void {

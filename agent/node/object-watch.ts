@@ -4,6 +4,7 @@
 // means a fresh list follows, and an object not listed again is gone. Pure.
 
 import type { Node, Resource } from '../../proto/resources';
+import type { WatchSink } from './controller-link';
 import { WatchCursor, type RawWatchEvent } from './pod-watch';
 
 export class ObjectWatchState<T extends Resource> extends WatchCursor {
@@ -12,6 +13,17 @@ export class ObjectWatchState<T extends Resource> extends WatchCursor {
 
   constructor(private readonly kind: T['kind']) {
     super();
+  }
+
+  /** This state as a controller-link watch sink, calling `changed` after each event that changed it. */
+  sink(changed: () => void): WatchSink {
+    return {
+      resumeFrom: () => this.resumeFrom(),
+      opened: (rv) => this.begin(rv),
+      event: (e) => {
+        if (this.apply(e)) changed();
+      },
+    };
   }
 
   /** Whether a full list has been received once: before that, acting on absences would be a mistake. */

@@ -7,7 +7,6 @@ import type { EndpointSlice, Service } from '../../proto/resources';
 import { LatestSync } from './latest-sync';
 import { ObjectWatchState } from './object-watch';
 import type { WatchSink } from './controller-link';
-import type { RawWatchEvent } from './pod-watch';
 
 /** What the proxy is given: the whole state, each time; it works out what changed. */
 export interface ProxyState {
@@ -52,14 +51,7 @@ export class ServiceNetwork {
   }
 
   watchSink(which: 'services' | 'slices'): WatchSink {
-    const state = which === 'services' ? this.services : this.slices;
-    return {
-      resumeFrom: () => state.resumeFrom(),
-      opened: (rv) => state.begin(rv),
-      event: (e: RawWatchEvent) => {
-        if (state.apply(e)) this.changed();
-      },
-    };
+    return (which === 'services' ? this.services : this.slices).sink(() => this.changed());
   }
 
   relist(): void {

@@ -220,8 +220,9 @@ export class Registry {
     }
     if (stored.kind === 'PersistentVolumeClaim' && stored.spec.storageClassName === undefined) stored = await this.withDefaultClass(stored) as T;
     if (stored.kind === 'Ingress' && stored.spec.ingressClassName === undefined && !stored.metadata.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION]) stored = await this.withDefaultIngressClass(stored) as T;
+    let ranges: LimitRange[] = [];
     if (stored.kind === 'Pod' || stored.kind === 'PersistentVolumeClaim') {
-      const ranges = (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items;
+      ranges = (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items;
       if (stored.kind === 'Pod') stored = applyLimitRanges(stored as Pod, ranges) as T;
       else checkClaimLimits(stored as PersistentVolumeClaim, ranges);
     }
@@ -231,7 +232,7 @@ export class Registry {
       // What a webhook added (an injected sidecar) answers to the namespace's Pod Security level and LimitRanges too.
       if (stored.kind === 'Pod') {
         admitPod(stored as Pod, namespace?.metadata.labels);
-        stored = applyLimitRanges(stored as Pod, (await this.list<LimitRange>('LimitRange', { namespace: metadata.namespace })).items) as T;
+        stored = applyLimitRanges(stored as Pod, ranges) as T;
       }
     }
     await this.admitByPolicies({ operation: 'CREATE', object: stored, ...(namespace ? { namespace } : {}) });

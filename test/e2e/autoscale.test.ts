@@ -5,6 +5,7 @@
 
 import t from 'tap';
 import type { Deployment, HorizontalPodAutoscaler } from '../../proto/resources';
+import { applyManifest } from '../fixtures/controller';
 import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
@@ -37,11 +38,8 @@ spec:
 `;
 
 t.test('top, and autoscalers scaling up and down', async (t) => {
-  const { image, berth, file } = await startOneNodeCluster(t, 'load:1', [], { agentArgs: ['--metric-resolution', '2s'] });
-  const apply = (name: string, text: string) => {
-    const r = berth(['apply', '-f', file(`${name}.yaml`, text)]);
-    t.equal(r.status, 0, `apply ${name}: ${r.stderr}`);
-  };
+  const { image, berth, controller, dir } = await startOneNodeCluster(t, 'load:1', [], { agentArgs: ['--metric-resolution', '2s'] });
+  const apply = (name: string, text: string) => applyManifest(t, controller, dir, name, text);
   apply('apps', [deployment('busy', 1, image, ['sh', '-c', 'while :; do :; done']), deployment('idle', 3, image, ['sleep', '3600'])].join('---\n'));
   const replicas = (name: string) => (JSON.parse(berth(['get', 'deployment', name, '-o', 'json']).stdout) as Deployment).status?.readyReplicas ?? 0;
   await eventually('the workloads ready', () => replicas('busy') === 1 && replicas('idle') === 3, 120_000, 300);

@@ -4,7 +4,6 @@
 // address, a backend without endpoints answers 503 and a request no rule takes 404; an Ingress of
 // another controller's class is left alone.
 
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -13,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import t from 'tap';
 import type { Ingress } from '../../proto/resources';
 import { makeTestHost, startTestAgent } from '../fixtures/agent';
-import { startTestController } from '../fixtures/controller';
+import { applyManifest, startTestController } from '../fixtures/controller';
 import { makeTestNetwork } from '../fixtures/hosts';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
@@ -111,13 +110,7 @@ t.test('Ingresses on a host: hosts, paths, TLS, status', async (t) => {
     '--ingress-http-port', '80', '--ingress-https-port', '443',
   ], testHost, { netns: h.netns });
   const berth = (args: string[]) => controller.berth(args);
-  const apply = (name: string, text: string) => {
-    const file = path.join(dir, `${name}.yaml`);
-    fs.writeFileSync(file, text);
-    const r = berth(['apply', '-f', file]);
-    t.equal(r.status, 0, `apply ${name}: ${r.stderr}`);
-    return file;
-  };
+  const apply = (name: string, text: string) => applyManifest(t, controller, dir, name, text);
 
   t.match(berth(['get', 'ingressclass']).stdout, /berth\s+berth\.dev\/ingress\s+<none>/, 'the cluster has berth\'s class');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'a.key'), '-out', path.join(dir, 'a.crt'), '-subj', '/CN=a.example.com', '-days', '1'], { stdio: 'ignore' });

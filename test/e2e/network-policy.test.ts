@@ -4,13 +4,12 @@
 // cluster IP; an egress policy keeps a pod to the peers it lists; and with the policies deleted
 // everything flows again.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import type { Pod, Service } from '../../proto/resources';
 import { makeTestHost, startTestAgent, type TestAgent } from '../fixtures/agent';
-import { startTestController } from '../fixtures/controller';
+import { applyManifest, startTestController } from '../fixtures/controller';
 import { makeTestNetwork } from '../fixtures/hosts';
 import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
@@ -72,13 +71,7 @@ t.test('network policies on two hosts', async (t) => {
   }
   const [h0, h1] = net.hosts;
   const berth = (args: string[]) => controller.berth(args);
-  const apply = (name: string, text: string) => {
-    const file = path.join(dir, `${name}.yaml`);
-    fs.writeFileSync(file, text);
-    const r = berth(['apply', '-f', file]);
-    t.equal(r.status, 0, `apply ${name}: ${r.stderr}`);
-    return file;
-  };
+  const apply = (name: string, text: string) => applyManifest(t, controller, dir, name, text);
 
   // The database on host 1; a client beside it, two on host 0 (one the policy names, one not).
   const podsFile = apply('pods', [

@@ -93,16 +93,16 @@ export function planAutoscaler(input: AutoscalerInput): AutoscalerDecision {
     if (typeof result === 'string') failure ??= result;
     else proposals.push(result);
   }
-  const currentMetrics = proposals.map((p) => p.current);
   if (proposals.length === 0) {
     // Without a calculation the count is still kept within the bounds, as Kubernetes does first.
     const bounded = Math.min(Math.max(current, min), max);
     return {
       ...(bounded !== current ? { scaleTo: bounded, reason: `Current number of replicas ${current > max ? 'above Spec.MaxReplicas' : 'below Spec.MinReplicas'}` } : {}),
-      status: { ...base, currentReplicas: current, desiredReplicas: bounded, ...(currentMetrics.length ? { currentMetrics } : {}), conditions: [cond('AbleToScale', 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'), cond('ScalingActive', 'False', 'FailedGetResourceMetric', `the HPA was unable to compute the replica count: ${failure ?? 'no metrics'}`)] },
+      status: { ...base, currentReplicas: current, desiredReplicas: bounded, conditions: [cond('AbleToScale', 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'), cond('ScalingActive', 'False', 'FailedGetResourceMetric', `the HPA was unable to compute the replica count: ${failure ?? 'no metrics'}`)] },
       memory: remembered,
     };
   }
+  const currentMetrics = proposals.map((p) => p.current);
   const best = proposals.reduce((a, b) => (b.replicas > a.replicas ? b : a));
   const prenormalized = best.replicas;
 
@@ -271,12 +271,12 @@ function proposeFor(metric: MetricSpec, current: number, allPods: readonly Pod[]
   const ratio = ratioOf(measured);
   const averageUsage = [...measured.values()].reduce((a, b) => a + b, 0) / measured.size;
   const currentUtilization = utilization ? Math.round((100 * [...measured.values()].reduce((a, b) => a + b, 0)) / [...measured.keys()].reduce((a, p) => a + requests.get(p)!, 0)) : undefined;
-  const current$ = { type: metric.type, ...(container ? { containerResource: { name: resource, container, current: currentOf(currentUtilization, averageUsage, resource) } } : { resource: { name: resource, current: currentOf(currentUtilization, averageUsage, resource) } }) } as Proposal['current'];
+  const currentMetric = { type: metric.type, ...(container ? { containerResource: { name: resource, container, current: currentOf(currentUtilization, averageUsage, resource) } } : { resource: { name: resource, current: currentOf(currentUtilization, averageUsage, resource) } }) } as Proposal['current'];
   const description = `${what} ${utilization ? 'utilization (percentage of request)' : ''}`.trim();
   const scaleUpWithUnready = unready.length > 0 && ratio > 1;
   if (!scaleUpWithUnready && missing.length === 0) {
-    if (Math.abs(1 - ratio) <= TOLERANCE) return { replicas: current, description, current: current$ };
-    return { replicas: Math.ceil(ratio * measured.size), description, current: current$ };
+    if (Math.abs(1 - ratio) <= TOLERANCE) return { replicas: current, description, current: currentMetric };
+    return { replicas: Math.ceil(ratio * measured.size), description, current: currentMetric };
   }
   // Fill in: missing pods use their whole request (down) or nothing (up); unready pods nothing (up).
   const filled = new Map(measured);
@@ -284,10 +284,10 @@ function proposeFor(metric: MetricSpec, current: number, allPods: readonly Pod[]
   for (const pod of missing) filled.set(pod, ratio < 1 ? (utilization ? requests.get(pod)! * Math.max(1, targetValue) : targetValue) : 0);
   if (scaleUpWithUnready) for (const pod of unready) filled.set(pod, 0);
   const newRatio = ratioOf(filled);
-  if (Math.abs(1 - newRatio) <= TOLERANCE || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1)) return { replicas: current, description, current: current$ };
+  if (Math.abs(1 - newRatio) <= TOLERANCE || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1)) return { replicas: current, description, current: currentMetric };
   const replicas = Math.ceil(newRatio * filled.size);
-  if ((newRatio < 1 && replicas > current) || (newRatio > 1 && replicas < current)) return { replicas: current, description, current: current$ };
-  return { replicas, description, current: current$ };
+  if ((newRatio < 1 && replicas > current) || (newRatio > 1 && replicas < current)) return { replicas: current, description, current: currentMetric };
+  return { replicas, description, current: currentMetric };
 }
 
 function averageValueOf(target: MetricTarget, resource: string): number {
