@@ -14,11 +14,12 @@ import * as path from 'node:path';
 import { loadClusterApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
 import { formatCidr, overlaps, parseCidr } from '../proto/network/cidr';
-import { NODE_LEASE_NAMESPACE } from '../proto/resources';
+import { acceptedDefinitions, KINDS, NODE_LEASE_NAMESPACE, setCustomKinds, type CustomResourceDefinition } from '../proto/resources';
 import { buildKubeconfig, formatKubeconfig, parseKubeconfig, serverUrl } from '../proto/trust/kubeconfig';
 import { authenticator, BootstrapTokens, ensureBootstrapPolicy, MASTERS_GROUP, mastersFirst, RbacAuthorizer } from './auth';
 import { clusterHandlers, nodeHandlers, serverCredentials, Tunnels } from './api';
 import { MetricsStore } from './metrics';
+import { Informer } from './cache';
 import { nodeSessions } from './nodes';
 import { ensureApiService, ensureSystemObjects, ensureNamespace, Registry, type Clock } from './objects';
 import { caSigner, POD_NETWORK_BACKENDS, startControllers, type PodNetworkBackend, type PodNetworkOptions } from './controllers';
@@ -118,6 +119,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }
   let election: LeaderElection | undefined;
   let rbac: RbacAuthorizer | undefined;
+  let definitions: Informer<CustomResourceDefinition> | undefined;
   // 4 MiB per message, as grpc's default: a client cannot make the controller hold more for one call.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.keepalive_permit_without_calls': 1, 'grpc.keepalive_time_ms': 10000 });
   const tunnels = new Tunnels();
@@ -136,6 +138,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
     await ensureBootstrapPolicy(registry);
     rbac = new RbacAuthorizer(registry);
     await rbac.start();
+    // Every API server knows every custom kind: the catalog follows the definitions in the store.
+    const watched = definitions = new Informer<CustomResourceDefinition>(registry, 'CustomResourceDefinition');
+    const learn = () => setCustomKinds(acceptedDefinitions(watched.list(), KINDS).accepted);
+    watched.onChange(learn);
+    await watched.start();
+    learn();
     const authorizer = mastersFirst(rbac);
     const metrics = new MetricsStore(store, () => clock().getTime());
     server.addService(api.Cluster.service, clusterHandlers({ registry, tunnels, serialize, authenticate: authenticator(serviceAccountTokens, registry), authorizer, tokens, ca, clock, metrics }));
@@ -175,6 +183,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       async stop() {
         election?.stop();
         rbac?.stop();
+        definitions?.stop();
         tunnels.closeAll();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
@@ -186,6 +195,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   } catch (err) {
     election?.stop();
     rbac?.stop();
+    definitions?.stop();
     server.forceShutdown();
     await store.close();
     throw err;

@@ -7,6 +7,7 @@ import { CliError } from '../common/errors';
 import { applySetName } from './apply-set';
 import { outputFlag } from './args';
 import { loadObjects } from './manifests';
+import { learnCustomKinds } from './custom-kinds';
 import { formatObjects } from './output';
 import { objectRef } from './resource-names';
 import type { ApplyResultItem, VerbContext } from './types';
@@ -67,7 +68,7 @@ export const changedAnything = (results: ApplyResultItem[]): boolean => results.
 
 /** Load, then either print the errors or send the objects; the results, or undefined after errors. */
 export async function applyOnce(ctx: VerbContext, flags: ApplyFlags, prune: boolean): Promise<ApplyResultItem[] | undefined> {
-  const { objects, errors } = await loadObjects(flags.paths, ctx.readStdin, flags.namespace);
+  const { objects, errors } = await loadObjects(flags.paths, ctx.readStdin, flags.namespace, () => learnCustomKinds(ctx.client));
   if (errors.length > 0) {
     ctx.err(errors.map((e) => `${e}\n`).join(''));
     return undefined;

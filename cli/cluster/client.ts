@@ -1,7 +1,7 @@
 // The ClusterClient over the CLI's own gRPC client (cli/grpc/grpc-lite.ts) on TLS: documents are JSON
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
-import type { Pod, Resource } from '../../proto/resources';
+import type { CustomResourceDefinition, Pod, Resource } from '../../proto/resources';
 import { clusterLiteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
 import { CliError } from '../common/errors';
@@ -92,6 +92,10 @@ export function connectCluster(connection: Connection): ClusterClient {
     async metrics(kind: 'pods' | 'nodes', options: ListCall = {}) {
       const res = await call<{ items: WireObject[] }>('Metrics', { kind, namespace: options.namespace ?? '', labelSelector: options.labelSelector ?? '', fieldSelector: '' });
       return res.items.map((o) => JSON.parse(o.json)) as never;
+    },
+    async discover() {
+      const res = await call<{ items: WireObject[] }>('Discover', {});
+      return res.items.map((o) => JSON.parse(o.json) as CustomResourceDefinition);
     },
     async evict(namespace, name) {
       const res = await call<{ deleted: WireObject[] }>('Evict', { namespace, name });

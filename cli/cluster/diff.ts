@@ -8,6 +8,7 @@ import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { errorText, isNotFound } from './errors';
 import { loadObjects } from './manifests';
+import { learnCustomKinds } from './custom-kinds';
 import { ordered, toYaml } from './output';
 import { resolveKind } from './resource-names';
 import type { Verb } from './types';
@@ -67,7 +68,7 @@ export const diff: Verb = async (ctx, argv) => {
     if (paths.length === 0) throw new CliError('must specify -f (berth diff -f FILE|DIR|-)');
     const prune = Boolean(values.prune);
     const applySet = applySetName(values.applyset, paths, process.cwd(), prune);
-    const { objects, errors } = await loadObjects(paths, ctx.readStdin, values.namespace);
+    const { objects, errors } = await loadObjects(paths, ctx.readStdin, values.namespace, () => learnCustomKinds(ctx.client));
     if (errors.length > 0) {
       ctx.err(errors.map((e) => `${e}\n`).join(''));
       return DIFF_ERROR_EXIT;

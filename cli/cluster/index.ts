@@ -43,6 +43,9 @@ const LOCAL_VERBS: Record<string, () => Promise<(argv: string[], flags: Connecti
 };
 
 /** Verbs that are always the cluster's. */
+/** Verbs whose first argument is a kind (or KIND/NAME). */
+const KIND_VERBS: readonly string[] = ['get', 'describe', 'delete', 'wait', 'scale', 'logs'];
+
 export const CLUSTER_ONLY_VERBS: readonly string[] = ['get', 'describe', 'apply', 'delete', 'scale', 'autoscale', 'certificate', 'cordon', 'uncordon', 'drain', 'taint', 'expose', 'port-forward', 'rollout', 'events', 'token', 'user', 'auth', 'config'];
 /** What `berth create` makes in the cluster (anything else is an image: docker's create). */
 const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'job'];
@@ -149,6 +152,8 @@ export async function runClusterVerb(verb: string, argv: string[], flags: Connec
       now: () => new Date(),
       readStdin: () => fs.readFileSync(0, 'utf8'),
     };
+    // Verbs that name a kind first learn the cluster's custom kinds when it is not a built-in one.
+    if (KIND_VERBS.includes(verb)) await (await import('./custom-kinds')).learnKindsFor(argv, ctx.client);
     process.exitCode = await (await load())(ctx, argv);
   } catch (err) {
     process.stderr.write(`${errorText(err)}\n`);

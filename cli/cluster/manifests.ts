@@ -1,7 +1,7 @@
 // Manifests as the verbs take them: -f paths read, parsed and validated by
 // proto/manifests (every error with file:line:col), then placed in -n's namespace.
 
-import { kindInfo, type Resource } from '../../proto/resources';
+import { customKinds, kindInfo, setCustomKinds, type Resource } from '../../proto/resources';
 import { CliError } from '../common/errors';
 
 export interface LoadedManifests {
@@ -10,11 +10,25 @@ export interface LoadedManifests {
   errors: string[];
 }
 
-/** Read, parse and validate `paths` ('-' is standard input); then -n's namespace, if given. */
-export async function loadObjects(paths: string[], readStdin: () => string, namespace: string | undefined): Promise<LoadedManifests> {
-  const { loadManifests } = await import('../../proto/manifests');
-  const { documents, errors } = loadManifests(paths, readStdin);
-  const messages = errors.map((e) => e.message);
+/**
+ * Read, parse and validate `paths` ('-' is standard input); then -n's namespace, if given.
+ * `learnKinds` is asked once when a document's kind is neither built in, nor known, nor defined by
+ * a CustomResourceDefinition among the documents: the cluster may serve it.
+ */
+export async function loadObjects(paths: string[], readStdin: () => string, namespace: string | undefined, learnKinds?: () => Promise<void>): Promise<LoadedManifests> {
+  const { readSources, validateSources, parseManifestText, isDefinition } = await import('../../proto/manifests');
+  const read = readSources(paths, readStdin);
+  if (learnKinds) {
+    const values = read.sources.flatMap((s) => parseManifestText(s).documents.map((d) => d.value as { kind?: unknown } | null));
+    const defined = new Set(values.filter(isDefinition).map((d) => d.spec.names.kind));
+    if (values.some((v) => typeof v?.kind === 'string' && !kindInfo(v.kind) && !defined.has(v.kind))) await learnKinds();
+  }
+  const loaded = validateSources(read.sources);
+  const documents = loaded.documents;
+  // The kinds the documents define are kinds for the rest of the command (its output names them).
+  const defined = documents.map((d) => d.object).filter(isDefinition);
+  if (defined.length > 0) setCustomKinds([...customKinds().map((k) => k.definition).filter((d) => !defined.some((n) => n.spec.names.kind === d.spec.names.kind)), ...defined]);
+  const messages = [...read.errors, ...loaded.errors].map((e) => e.message);
   const objects: Resource[] = [];
   for (const doc of documents) {
     try {

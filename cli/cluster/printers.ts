@@ -1,7 +1,8 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import { isDefaultClass } from '../../proto/resources';
+import { JSONPath } from 'jsonpath-plus';
+import { isDefaultClass, storageVersion, type CustomKindInfo, type PrinterColumn } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
   HorizontalPodAutoscaler, Ingress, IngressClass, CertificateSigningRequest, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, VolumeAttributesClass, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
@@ -131,6 +132,7 @@ const WEBHOOK_CONFIGURATION: KindColumns = {
 };
 
 const KIND_COLUMNS: Record<string, KindColumns> = {
+  CustomResourceDefinition: ROLE_COLUMNS,
   Pod: {
     header: ['READY', 'STATUS', 'RESTARTS', 'AGE'],
     wide: ['IP', 'NODE'],
@@ -493,6 +495,29 @@ function eventCells(e: Event, now: Date, wide: boolean): string[] {
   return wide ? [...cells, source, age(e.firstTimestamp || e.metadata.creationTimestamp, now), String(e.count ?? 1), e.metadata.name ?? ''] : cells;
 }
 
+/**
+ * A custom kind's columns: its definition's additionalPrinterColumns (priority 0 always, the others
+ * with -o wide), each value found by its JSONPath, dates as ages; none defined: AGE, as Kubernetes.
+ */
+function customColumns(info: CustomKindInfo): KindColumns | undefined {
+  const columns = storageVersion(info.definition).additionalPrinterColumns ?? [];
+  if (columns.length === 0) return undefined;
+  const base = columns.filter((c) => !c.priority);
+  const wide = columns.filter((c) => c.priority);
+  const cell = (c: PrinterColumn, obj: Resource, now: Date): string => {
+    const found = JSONPath({ path: `$${c.jsonPath}`, json: obj as object, wrap: true }) as unknown[];
+    const value = found[0];
+    if (value === undefined || value === null) return '<none>';
+    if (c.type === 'date' && typeof value === 'string') return age(value, now);
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  };
+  return {
+    header: base.map((c) => c.name.toUpperCase()),
+    wide: wide.map((c) => c.name.toUpperCase()),
+    cells: (obj, now) => ({ base: base.map((c) => cell(c, obj, now)), wide: wide.map((c) => cell(c, obj, now)) }),
+  };
+}
+
 /** The table columns for a kind. */
 export function columnsFor(info: KindInfo, options: ColumnOptions): Columns {
   const ns = options.allNamespaces && info.namespaced;
@@ -507,7 +532,9 @@ export function columnsFor(info: KindInfo, options: ColumnOptions): Columns {
       row: (obj, now) => [...(ns ? [obj.metadata.namespace ?? ''] : []), ...eventCells(obj as Event, now, options.wide), ...(labels ? [formatLabels(obj.metadata.labels)] : [])],
     };
   }
-  const k = KIND_COLUMNS[info.kind === 'ReplicationController' ? 'ReplicaSet' : info.kind] ?? { header: ['AGE'], wide: [], cells: (obj: Resource, now: Date) => ({ base: [age(obj.metadata.creationTimestamp, now)], wide: [] }) };
+  const k = ('definition' in info ? customColumns(info as CustomKindInfo) : undefined)
+    ?? KIND_COLUMNS[info.kind === 'ReplicationController' ? 'ReplicaSet' : info.kind]
+    ?? { header: ['AGE'], wide: [], cells: (obj: Resource, now: Date) => ({ base: [age(obj.metadata.creationTimestamp, now)], wide: [] }) };
   return {
     header: [...(ns ? ['NAMESPACE'] : []), 'NAME', ...k.header, ...(options.wide ? k.wide : []), ...(labels ? ['LABELS'] : [])],
     row(obj, now) {

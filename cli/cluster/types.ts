@@ -7,7 +7,7 @@
 // runClusterVerb prints either in kubectl's words. Everything a verb prints about objects (tables,
 // statuses, ages, descriptions, diffs) is computed by pure functions over the objects and a `now`.
 
-import type { NodeMetrics, Pod, PodMetrics, Resource } from '../../proto/resources';
+import type { CustomResourceDefinition, NodeMetrics, Pod, PodMetrics, Resource } from '../../proto/resources';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
 
@@ -94,6 +94,8 @@ export interface ClusterClient {
   /** Sign a request for a user's key; returns the certificate and the cluster CA (PEM). */
   issueUserCertificate(call: { name: string; groups: string[]; csrPem: string; validitySeconds: number }): Promise<{ certificatePem: string; caPem: string }>;
   reviewAccess(call: AccessReview): Promise<{ allowed: boolean; reason: string; user: string }>;
+  /** The CustomResourceDefinitions whose kinds the cluster serves. */
+  discover(): Promise<CustomResourceDefinition[]>;
   close(): void;
 }
 

@@ -8,7 +8,7 @@ import type { PortForwardFrame, PortForwardFrame__Output } from '../../proto/gen
 import type { PortForwardTarget__Output } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
 import { CLIENT_SIGNER, nodeMetricsOf, podMetricsOf, type CertificateSigningRequest, type Node, type NodeMetrics, type Pod, type PodMetrics, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { kindInfo, type KindInfo } from '../../proto/resources';
+import { customKinds, kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
 import { AUTHENTICATED_GROUP, MASTERS_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
 import { evictPod } from '../controllers';
@@ -71,10 +71,8 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     Apply: unary(async (req, call) => {
       const identity = await authenticate(call);
       const documents = req.objects.map((o, i) => asRequestedBy(parseJson(o.json, `document ${i + 1}`), identity));
-      const authorize = (verb: string, o: { kind: string; namespace?: string | undefined; name: string }) => {
-        const info = infoOf(o.kind);
-        return requireAllowed(authorizer, identity, attributesOf(info, verb, o.namespace ?? (info.namespaced ? 'default' : undefined), o.name));
-      };
+      const authorize = (verb: string, { info, namespace, name }: { info: KindInfo; namespace?: string | undefined; name: string }) =>
+        requireAllowed(authorizer, identity, attributesOf(info, verb, namespace ?? (info.namespaced ? 'default' : undefined), name));
       const outcomes = await serialize(() => apply(registry, documents, { dryRun: req.dryRun, applySet: req.applySet, prune: req.prune, authorize }));
       return {
         results: outcomes.map(({ action, object }) => ({
@@ -88,13 +86,13 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Get: unary(async (req, call) => {
-      const info = infoOf(req.kind);
+      const info = await registry.resolveKind(req.kind);
       await allowed(call, attributesOf(info, 'get', req.namespace || 'default', req.name));
       return toWire(await registry.get(info.kind, req.namespace || undefined, req.name));
     }),
 
     List: unary(async (req, call) => {
-      const info = infoOf(req.kind);
+      const info = await registry.resolveKind(req.kind);
       await allowed(call, attributesOf(info, 'list', req.namespace || undefined));
       const { items, resourceVersion } = await registry.list(info.kind, {
         namespace: req.namespace || undefined,
@@ -105,7 +103,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
 
     Update: unary(async (req, call) => {
       const obj = parseJson(req.json, 'object') as Resource;
-      const info = infoOf(obj?.kind ?? '');
+      const info = await registry.resolveKind(obj?.kind ?? '');
       await allowed(call, attributesOf(info, 'update', obj.metadata?.namespace || 'default', obj.metadata?.name));
       const update = () => updateByUser(registry, obj);
       // A node's cordon does not wait behind applies (it never did).
@@ -113,7 +111,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Delete: unary(async (req, call) => {
-      const info = infoOf(req.kind);
+      const info = await registry.resolveKind(req.kind);
       await allowed(call, attributesOf(info, 'delete', req.namespace || 'default', req.name));
       const deleted = await serialize(() => deleteWithDependents(registry, info.kind, req.namespace || undefined, req.name));
       return { deleted: deleted.map(toWire) };
@@ -171,15 +169,17 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
 
     Watch: (call) => {
       let info: KindInfo;
-      let filter;
+      let filter: ReturnType<typeof compileFilter>;
       try {
-        info = infoOf(call.request.kind);
         filter = compileFilter(call.request.labelSelector, call.request.fieldSelector);
       } catch (err) {
         failStream(call, err);
         return;
       }
-      allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined)).then(() => {
+      registry.resolveKind(call.request.kind).then((resolved) => {
+        info = resolved;
+        return allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined));
+      }).then(() => {
         const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
           (err) => failStream(call, err), () => call.writableLength);
@@ -288,6 +288,13 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       const validityMs = Number(req.validitySeconds) * 1000;
       const certificatePem = await ca.signClient(req.csrPem, { commonName: req.name, organizations: req.groups }, validityMs > 0 ? { validityMs } : {});
       return { certificatePem, caPem: ca.certPem };
+    }),
+
+    Discover: unary(async (_req, call) => {
+      await authenticate(call);
+      await registry.refreshCustomKinds();
+      const served = customKinds().map((k) => k.definition);
+      return { items: served.map(toWire), resourceVersion: String(await registry.revision()) };
     }),
 
     ReviewAccess: unary(async (req, call) => {

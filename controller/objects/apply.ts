@@ -12,14 +12,14 @@
 // written; a refused pod refuses the whole apply, naming the pod.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { CertificateSigningRequest, Container, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
+import type { CertificateSigningRequest, Container, CustomObject, CustomResourceDefinition, KindInfo, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { withDefaults } from '../../proto/resources';
+import { customKindInfo, kindInfo, withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
 import { carryAllocations } from '../services';
 import { ignoreNotFound } from './errors';
 import { describeObject, infoOf, REGISTRY_PREFIX } from './keys';
-import { validateResource } from '../../proto/manifests';
+import { isDefinition, validateResource, withSchemaDefaults } from '../../proto/manifests';
 import type { Registry } from './registry';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
@@ -38,7 +38,7 @@ export interface ApplyOptions {
    * Asked, before anything is written, for each object the apply would create or change and each
    * it would prune; it throws to refuse (authorization), and then nothing is stored.
    */
-  authorize?: (verb: 'create' | 'patch' | 'delete', object: { kind: string; namespace?: string | undefined; name: string }) => Promise<void>;
+  authorize?: (verb: 'create' | 'patch' | 'delete', object: { info: KindInfo; namespace?: string | undefined; name: string }) => Promise<void>;
 }
 
 interface ApplySetMember {
@@ -57,48 +57,77 @@ const applySetKey = (name: string) => `${REGISTRY_PREFIX}applysets/${name}`;
 
 const identity = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
+/**
+ * The kind of an applied object: a built-in or known custom kind, or one a definition in the same
+ * apply makes (which the cluster does not have yet when the apply is a dry run).
+ */
+function kindIn(kind: string, definitions: readonly CustomResourceDefinition[]): KindInfo | undefined {
+  const batch = definitions.find((d) => d.spec.names.kind === kind);
+  return kindInfo(kind) ?? (batch ? customKindInfo(batch) : undefined);
+}
+
 /** Validate every document first: when any is invalid nothing is written. */
 export function prepareDocuments(documents: unknown[]): Resource[] {
   const messages: string[] = [];
   const prepared: Resource[] = [];
   const seen = new Set<string>();
+  const definitions = documents.filter(isDefinition);
   for (const doc of documents) {
-    const issues = validateResource(doc);
+    const issues = validateResource(doc, { definitions });
     if (issues.length > 0) {
       messages.push(...issues.map((i) => i.message));
       continue;
     }
-    const obj = withDefaults(doc as Resource);
+    const obj = withCustomDefaults(withDefaults(doc as Resource), definitions);
     const id = identity({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' });
     if (seen.has(id)) messages.push(`${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}: appears twice in one apply`);
     seen.add(id);
     prepared.push(obj);
   }
   if (messages.length > 0) throw new BerthError('invalid-argument', messages.join('\n'));
-  // Namespaces before what lives in them.
-  return [...prepared.filter((o) => o.kind === 'Namespace'), ...prepared.filter((o) => o.kind !== 'Namespace')];
+  // Namespaces before what lives in them, definitions before their objects.
+  const rank = (o: Resource) => (o.kind === 'Namespace' ? 0 : o.kind === 'CustomResourceDefinition' ? 1 : 2);
+  return [...prepared].sort((a, b) => rank(a) - rank(b));
+}
+
+/** An object of a custom kind in its namespace (or none, cluster-scoped), its schema's defaults filled in. */
+function withCustomDefaults(obj: Resource, definitions: readonly CustomResourceDefinition[]): Resource {
+  const info = kindIn(obj.kind, definitions);
+  if (!info || !('definition' in info)) return obj;
+  const metadata = { ...obj.metadata };
+  if (info.namespaced) metadata.namespace ||= 'default';
+  else delete metadata.namespace;
+  return withSchemaDefaults({ ...obj, metadata } as unknown as CustomObject, info.definition as CustomResourceDefinition) as unknown as Resource;
+}
+
+/** The stored object, or undefined also when its kind is one this (dry-run) apply only defines. */
+async function currentOf(registry: Registry, obj: Resource): Promise<Resource | undefined> {
+  if (!kindInfo(obj.kind)) return undefined;
+  return registry.tryGet(obj.kind, obj.metadata.namespace, obj.metadata.name!);
 }
 
 export async function apply(registry: Registry, documents: unknown[], options: ApplyOptions): Promise<ApplyOutcome[]> {
   const objects = prepareDocuments(documents);
+  const definitions = objects.filter((o): o is CustomResourceDefinition => o.kind === 'CustomResourceDefinition');
   await admitNewPods(registry, objects);
   const outcomes: ApplyOutcome[] = [];
   const applying = new Set(objects.map((o) => identity({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! })));
   const namespacesInApply = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
   if (options.authorize) {
     for (const obj of objects) {
-      const ref = { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name! };
-      await options.authorize((await registry.tryGet(ref.kind, ref.namespace, ref.name)) ? 'patch' : 'create', ref);
+      const ref = { info: kindIn(obj.kind, definitions)!, namespace: obj.metadata.namespace, name: obj.metadata.name! };
+      await options.authorize((await currentOf(registry, obj)) ? 'patch' : 'create', ref);
     }
     if (options.applySet && options.prune) {
       for (const member of await readApplySet(registry, options.applySet)) {
-        if (!applying.has(identity(member))) await options.authorize('delete', member);
+        const info = kindInfo(member.kind);
+        if (info && !applying.has(identity(member))) await options.authorize('delete', { info, namespace: member.namespace, name: member.name });
       }
     }
   }
 
   for (const obj of objects) {
-    const current = await registry.tryGet(obj.kind, obj.metadata.namespace, obj.metadata.name!);
+    const current = await currentOf(registry, obj);
     if (!current) {
       if (options.dryRun) {
         const ns = obj.metadata.namespace;
@@ -123,7 +152,7 @@ export async function apply(registry: Registry, documents: unknown[], options: A
     const previous = await readApplySet(registry, options.applySet);
     if (options.prune) {
       for (const member of previous) {
-        if (applying.has(identity(member))) continue;
+        if (applying.has(identity(member)) || !kindInfo(member.kind)) continue; // a kind since removed has nothing left to prune
         const live = await registry.tryGet(member.kind, member.namespace, member.name);
         // Only the very object this set created: never one made later under the same name.
         if (!live || live.metadata.uid !== member.uid) continue;

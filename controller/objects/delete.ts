@@ -1,7 +1,7 @@
 // Deletion as users ask for it: owned objects go with their owner through the garbage collector;
 // a namespace takes everything in it along at once. The system's own namespaces stay.
 
-import { KINDS, type Namespace, type Resource } from '../../proto/resources';
+import { customKinds, KINDS, type Namespace, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import { ignoreNotFound } from './errors';
 import type { Registry } from './registry';
@@ -17,7 +17,7 @@ export async function deleteWithDependents(registry: Registry, kind: string, nam
     }
     // Every namespaced kind: workloads first (so that none makes pods again), pods, events last.
     const first = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'ReplicationController', 'Pod'];
-    const rest = KINDS.filter((k) => k.namespaced && !first.includes(k.kind) && k.kind !== 'Event').map((k) => k.kind);
+    const rest = [...KINDS, ...customKinds()].filter((k) => k.namespaced && !first.includes(k.kind) && k.kind !== 'Event').map((k) => k.kind);
     for (const k of [...first, ...rest, 'Event']) {
       const { items } = await registry.list(k, { namespace: name });
       for (const o of items) {

@@ -1,5 +1,6 @@
 // Where each object lives in the store: /registry/<plural>/<namespace>/<name> for namespaced
-// kinds, /registry/<plural>/<name> for the others (as Kubernetes lays out etcd).
+// kinds, /registry/<plural>/<name> for the others, and /registry/<group>/<plural>/... for custom
+// kinds (as Kubernetes lays out etcd; the group keeps them clear of berth's own keys).
 
 import { kindInfo, type KindInfo, type Resource } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
@@ -12,17 +13,19 @@ export function infoOf(kind: string): KindInfo {
   return info;
 }
 
+const resourcePath = (info: KindInfo): string => ('definition' in info ? `${info.apiVersion.split('/')[0]}/${info.plural}` : info.plural);
+
 export function objectKey(info: KindInfo, namespace: string | undefined, name: string): string {
   return info.namespaced
-    ? `${REGISTRY_PREFIX}${info.plural}/${namespace || 'default'}/${name}`
-    : `${REGISTRY_PREFIX}${info.plural}/${name}`;
+    ? `${REGISTRY_PREFIX}${resourcePath(info)}/${namespace || 'default'}/${name}`
+    : `${REGISTRY_PREFIX}${resourcePath(info)}/${name}`;
 }
 
 /** The prefix of every object of a kind, or of those in one namespace. */
 export function listPrefix(info: KindInfo, namespace?: string): string {
   return info.namespaced && namespace
-    ? `${REGISTRY_PREFIX}${info.plural}/${namespace}/`
-    : `${REGISTRY_PREFIX}${info.plural}/`;
+    ? `${REGISTRY_PREFIX}${resourcePath(info)}/${namespace}/`
+    : `${REGISTRY_PREFIX}${resourcePath(info)}/`;
 }
 
 export function keyOfObject(obj: Resource): string {

@@ -11,8 +11,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector } from '../../proto/resources';
-import { APPLIABLE_KINDS, validateResource } from '../../proto/manifests';
+import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector, acceptedDefinitions, customKinds, definitionOf, definitionStatus, isCustomKind, kindInfo, setCustomKinds, type CustomObject, type CustomResourceDefinition, type KindInfo } from '../../proto/resources';
+import { APPLIABLE_KINDS, validateResource, withSchemaDefaults } from '../../proto/manifests';
 import { BerthError } from '../../proto/errors';
 import { admitByPolicies, admitPod, mutateByWebhooks, validateByWebhooks, webhookCaller, type PolicyRequest, type WebhookCall, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
 import type { ServiceAllocations } from '../services';
@@ -23,7 +23,7 @@ import { describeObject, infoOf, keyOfObject, listPrefix, objectKey } from './ke
 import type { Clock, DeleteOptions, ListOptions, ObjectEvent, ObjectFilter, ObjectWatchCallbacks } from './types';
 
 /** Kinds whose spec is the desired state: a change of it moves metadata.generation. */
-const hasGeneration = (obj: Resource): boolean => obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'ReplicationController' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' || obj.kind === 'CronJob' || obj.kind === 'PodDisruptionBudget' || obj.kind === 'NetworkPolicy' || obj.kind === 'HorizontalPodAutoscaler';
+const hasGeneration = (obj: Resource): boolean => isCustomKind(obj.kind) || obj.kind === 'CustomResourceDefinition' || obj.kind === 'Deployment' || obj.kind === 'ReplicaSet' || obj.kind === 'ReplicationController' || obj.kind === 'Pod' || obj.kind === 'Job' || obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' || obj.kind === 'CronJob' || obj.kind === 'PodDisruptionBudget' || obj.kind === 'NetworkPolicy' || obj.kind === 'HorizontalPodAutoscaler';
 
 export class Registry {
   constructor(
@@ -63,9 +63,51 @@ export class Registry {
   }
 
   /**
-   * Store a new object; the server fills uid, creationTimestamp, generation and the namespace. A
-   * pod its namespace's Pod Security level forbids is refused (permission-denied), nothing stored.
+   * Learn the cluster's custom kinds again from its CustomResourceDefinitions: the catalog every
+   * lookup of a kind reads (proto/resources/custom-resources.ts) holds the accepted ones.
    */
+  async refreshCustomKinds(): Promise<void> {
+    const { items } = await this.list<CustomResourceDefinition>('CustomResourceDefinition');
+    setCustomKinds(acceptedDefinitions(items, KINDS).accepted);
+  }
+
+  /**
+   * The kind a name means. A name the catalog does not know is looked for again among the stored
+   * definitions: another controller may have just made it.
+   */
+  async resolveKind(name: string): Promise<KindInfo> {
+    const known = kindInfo(name);
+    if (known) return known;
+    await this.refreshCustomKinds();
+    return infoOf(name);
+  }
+
+  /** A definition with the status the apiextensions controllers give it: its names accepted (or why not), established, versions stored. */
+  private async withDefinitionStatus(crd: CustomResourceDefinition, previous?: CustomResourceDefinition): Promise<CustomResourceDefinition> {
+    const { items } = await this.list<CustomResourceDefinition>('CustomResourceDefinition');
+    const all = [...items.filter((d) => d.metadata.name !== crd.metadata.name), crd];
+    const refusal = acceptedDefinitions(all, KINDS).refused.get(crd.metadata.name ?? '');
+    return { ...crd, status: definitionStatus(crd, refusal, this.now(), previous?.status) };
+  }
+
+  /**
+   * An object of a custom kind as its definition has it stored: the schema's defaults filled in,
+   * checked against the schema and rules (transition rules against `old`). With a status
+   * subresource, a create's status is dropped and an update's kept (status is written apart).
+   */
+  private admitCustomObject<T extends Resource>(obj: T, old?: T): T {
+    const crd = definitionOf(obj.kind)!;
+    let out = withSchemaDefaults(obj as unknown as CustomObject, crd) as unknown as T & { status?: unknown };
+    const version = crd.spec.versions.find((v) => `${crd.spec.group}/${v.name}` === obj.apiVersion);
+    if (version?.subresources?.status) {
+      const { status: _dropped, ...rest } = out;
+      out = (old && (old as { status?: unknown }).status !== undefined ? { ...rest, status: (old as { status?: unknown }).status } : rest) as typeof out;
+    }
+    const issues = validateResource(out, { old });
+    if (issues.length > 0) throw new BerthError('invalid-argument', issues.map((i) => i.message).join('\n'));
+    return out;
+  }
+
   /**
    * A claim that names no class gets the default one (Kubernetes' DefaultStorageClass admission):
    * the newest class marked default; with none, it stays without (and binds only classless volumes).
@@ -177,7 +219,11 @@ export class Registry {
     const policies = (await this.list<ValidatingAdmissionPolicy>('ValidatingAdmissionPolicy')).items;
     await admitByPolicies(policies, bindings, await this.withNamespace(request), async (binding, policy, req) => {
       const ref = binding.spec.paramRef!;
-      const kind = KINDS.find((k) => k.kind === policy.spec.paramKind!.kind && k.apiVersion === policy.spec.paramKind!.apiVersion);
+      // A built-in kind at its version, or a custom kind (a ReplicaLimit) at any version its group serves.
+      const { kind: paramKind, apiVersion } = policy.spec.paramKind!;
+      const group = (v: string) => (v.includes('/') ? v.split('/')[0] : '');
+      const kind = KINDS.find((k) => k.kind === paramKind && k.apiVersion === apiVersion)
+        ?? customKinds().find((k) => k.kind === paramKind && group(k.apiVersion) === group(apiVersion));
       if (!kind) return undefined;
       const namespace = kind.namespaced ? ref.namespace ?? (req.object ?? req.oldObject)!.metadata.namespace : undefined;
       if (ref.name !== undefined) {
@@ -211,6 +257,8 @@ export class Registry {
     let stored = (obj.kind === 'Secret' ? withDefaults({ ...obj, metadata }) : { ...obj, metadata }) as T;
     // A certificate request starts unapproved, whatever it says: its status is the approvers' and the signer's.
     if (stored.kind === 'CertificateSigningRequest') delete (stored as { status?: unknown }).status;
+    if (stored.kind === 'CustomResourceDefinition') stored = await this.withDefinitionStatus(stored) as T;
+    if (isCustomKind(stored.kind)) stored = this.admitCustomObject(stored);
     let namespace: Namespace | undefined;
     if (info.namespaced && metadata.namespace !== 'default') namespace = await this.requireNamespace(metadata.namespace!);
     else if (obj.kind === 'Pod') namespace = await this.tryGet<Namespace>('Namespace', undefined, 'default');
@@ -247,6 +295,7 @@ export class Registry {
     }
     try {
       const revision = await this.store.create(keyOfObject(stored), encode(stored), this.fence?.());
+      if (stored.kind === 'CustomResourceDefinition') await this.refreshCustomKinds();
       return withVersion(stored, revision);
     } catch (err) {
       await undo();
@@ -286,6 +335,8 @@ export class Registry {
     }
     checkImmutable(stored, next);
     if (options.keepStatus) (next as { status?: unknown }).status = (stored as { status?: unknown }).status;
+    if (next.kind === 'CustomResourceDefinition') next = await this.withDefinitionStatus(next as CustomResourceDefinition, stored as CustomResourceDefinition) as T;
+    if (isCustomKind(next.kind)) next = this.admitCustomObject(next, stored);
     delete next.metadata.resourceVersion;
     let allocation: { undo(): Promise<void>; done(): Promise<void> } | undefined;
     if (next.kind === 'Service' && this.serviceAllocations) {
@@ -323,6 +374,7 @@ export class Registry {
     try {
       const revision = await this.store.update(current.key, encode(next), expected, this.fence?.());
       await allocation?.done();
+      if (next.kind === 'CustomResourceDefinition') await this.refreshCustomKinds();
       return withVersion(next, revision);
     } catch (err) {
       await allocation?.undo();
@@ -369,6 +421,7 @@ export class Registry {
       if (attempt === 0) {
         await this.admitByPolicies({ operation: 'DELETE', oldObject: obj });
         await this.validateByWebhooks({ operation: 'DELETE', oldObject: obj });
+        if (obj.kind === 'CustomResourceDefinition') await this.deleteCustomObjects(obj as CustomResourceDefinition);
       }
       try {
         if (!options.force && isBoundPod(obj)) {
@@ -380,6 +433,7 @@ export class Registry {
         }
         const revision = await this.store.delete(key, expected, this.fence?.());
         if (obj.kind === 'Service') await this.serviceAllocations?.release(obj as Service);
+        if (obj.kind === 'CustomResourceDefinition') await this.refreshCustomKinds();
         return withVersion(withoutVersion(obj) as T, revision);
       } catch (err) {
         if (err instanceof StoreError && err.code === 'not-found') throw notFound(kind, name);
@@ -388,6 +442,21 @@ export class Registry {
         if (err instanceof StoreError && err.code === 'conflict') throw conflict(info.kind, name, err);
         throw storeFailure(err);
       }
+    }
+  }
+
+  /**
+   * Every object of a definition's kind, deleted before the definition is (Kubernetes' customresourcecleanup
+   * finalizer): a kind does not leave objects behind that nothing could read or delete any more.
+   */
+  private async deleteCustomObjects(crd: CustomResourceDefinition): Promise<void> {
+    await this.refreshCustomKinds();
+    if (definitionOf(crd.spec.names.kind)?.metadata.uid !== crd.metadata.uid) return; // its names were never accepted: it has no objects
+    const { items } = await this.list(crd.spec.names.kind);
+    for (const obj of items) {
+      await this.delete(obj.kind, obj.metadata.namespace, obj.metadata.name!, { force: true }).catch((err: unknown) => {
+        if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
+      });
     }
   }
 

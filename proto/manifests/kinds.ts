@@ -1,7 +1,7 @@
 // Which kinds a manifest may carry, and the one-line answer when it carries another: checked
 // before the schema, since the schema to use depends on the kind.
 
-import { KINDS, kindInfo } from '../resources';
+import { definitionOf, KINDS, kindInfo, type CustomResourceDefinition } from '../resources';
 import { APPLIABLE_KINDS, type AppliableKind } from './schemas';
 import type { FieldIssue } from './types';
 
@@ -13,10 +13,14 @@ const NOT_APPLIABLE: Record<string, string> = {
   ControllerRevision: 'controller revisions are recorded by the DaemonSet and StatefulSet controllers',
 };
 
-export type KindCheck = { ok: true; kind: AppliableKind } | { ok: false; issues: FieldIssue[] };
+export type KindCheck = { ok: true; kind: AppliableKind } | { ok: true; definition: CustomResourceDefinition } | { ok: false; issues: FieldIssue[] };
 
-/** The document's appliable kind, or the issues that say why it has none. */
-export function checkKind(doc: Record<string, unknown>): KindCheck {
+/**
+ * The document's appliable kind (or the definition of its custom kind), or the issues that say
+ * why it has none. `definitions`: CustomResourceDefinitions that count besides the catalog's (those
+ * applied in the same batch, before the cluster has them).
+ */
+export function checkKind(doc: Record<string, unknown>, definitions: readonly CustomResourceDefinition[] = []): KindCheck {
   const issues: FieldIssue[] = [];
   for (const field of ['apiVersion', 'kind'] as const) {
     if (!(field in doc) || doc[field] === null) {
@@ -34,7 +38,13 @@ export function checkKind(doc: Record<string, unknown>): KindCheck {
   });
 
   const known = KINDS.find((k) => k.kind === kind);
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
   if (!known) {
+    const definition = definitions.find((d) => d.spec.names.kind === kind && d.spec.group === group) ?? definitionOf(kind);
+    if (definition) return { ok: true, definition };
+    if (group.includes('.') && !group.endsWith('.k8s.io')) {
+      return at('kind', `no matches for kind ${JSON.stringify(kind)} in version ${JSON.stringify(apiVersion)}: ensure CRDs are installed first`);
+    }
     const near = kindInfo(kind);
     const hint = near && near.kind !== kind && isAppliable(near.kind) ? `; did you mean ${near.kind}?` : '';
     return at('kind', `kind ${JSON.stringify(kind)} is not known (apiVersion ${apiVersion}); known kinds: ${APPLIABLE_KINDS.join(', ')}${hint}`);

@@ -39,9 +39,10 @@ import mutatingwebhookconfiguration from '../../manifests/schemas/mutatingwebhoo
 import ingress from '../../manifests/schemas/ingress.json';
 import horizontalpodautoscaler from '../../manifests/schemas/horizontalpodautoscaler.json';
 import ingressclass from '../../manifests/schemas/ingressclass.json';
+import customresourcedefinition from '../../manifests/schemas/customresourcedefinition.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'CertificateSigningRequest'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'CertificateSigningRequest', 'CustomResourceDefinition'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
@@ -51,22 +52,47 @@ const SCHEMAS: Record<AppliableKind, object> = {
   Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, HorizontalPodAutoscaler: horizontalpodautoscaler, Service: service, EndpointSlice: endpointslice, Ingress: ingress, IngressClass: ingressclass, NetworkPolicy: networkpolicy, ConfigMap: configmap, Secret: secret,
   PersistentVolumeClaim: persistentvolumeclaim, PersistentVolume: persistentvolume, StorageClass: storageclass, VolumeAttributesClass: volumeattributesclass, PriorityClass: priorityclass, PodDisruptionBudget: poddisruptionbudget, LimitRange: limitrange, ResourceQuota: resourcequota,
   ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ValidatingWebhookConfiguration: validatingwebhookconfiguration, MutatingWebhookConfiguration: mutatingwebhookconfiguration, ServiceAccount: serviceaccount,
-  Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding, CertificateSigningRequest: certificatesigningrequest,
+  Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding, CertificateSigningRequest: certificatesigningrequest, CustomResourceDefinition: customresourcedefinition,
 };
 
 let compiled: Record<AppliableKind, ValidateFunction> | undefined;
+let shared: Ajv2020 | undefined;
+
+function ajv(): Ajv2020 {
+  if (!shared) {
+    // verbose: errors carry their schema, where the x-expected wording is; allErrors: the user
+    // fixes every mistake in one round.
+    shared = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+    shared.addKeyword({ keyword: EXPECTED_KEYWORD, schemaType: 'string' });
+    shared.addSchema(definitions);
+  }
+  return shared;
+}
 
 /** The schema validator of a kind; compiles all of them on first use. */
 export function schemaValidator(kind: AppliableKind): ValidateFunction {
   if (!compiled) {
-    // verbose: errors carry their schema, where the x-expected wording is; allErrors: the user
-    // fixes every mistake in one round.
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-    ajv.addKeyword({ keyword: EXPECTED_KEYWORD, schemaType: 'string' });
-    ajv.addSchema(definitions);
     const out = {} as Record<AppliableKind, ValidateFunction>;
-    for (const kind of APPLIABLE_KINDS) out[kind] = ajv.compile(SCHEMAS[kind]);
+    for (const kind of APPLIABLE_KINDS) out[kind] = ajv().compile(SCHEMAS[kind]);
     compiled = out;
   }
   return compiled[kind];
+}
+
+const customValidators = new Map<string, ValidateFunction>();
+const MAX_CUSTOM_VALIDATORS = 200;
+
+/**
+ * A validator for a custom kind's schema (already turned into JSON Schema, which may refer to
+ * definitions.json), compiled once per schema text: definitions change rarely, objects often.
+ */
+export function customSchemaValidator(schema: object): ValidateFunction {
+  const text = JSON.stringify(schema);
+  let validate = customValidators.get(text);
+  if (!validate) {
+    validate = ajv().compile(schema);
+    if (customValidators.size >= MAX_CUSTOM_VALIDATORS) customValidators.clear();
+    customValidators.set(text, validate);
+  }
+  return validate;
 }

@@ -16,3 +16,4 @@ export { scheduleProblem, scheduleTimes, nextScheduleTime } from './schedule';
 export * from './network-policy';
 export * from './ingress';
 export * from './metrics';
+export * from './custom-resources';

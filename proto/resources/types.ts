@@ -1591,11 +1591,121 @@ export interface EndpointSlice {
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
+// --- apiextensions.k8s.io/v1 CustomResourceDefinition (the catalog of custom kinds: custom-resources.ts) ---
+
+/** An OpenAPI v3 schema as Kubernetes' structural schemas write it (JSONSchemaProps). */
+export interface JsonSchemaProps {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  format?: string;
+  description?: string;
+  properties?: Record<string, JsonSchemaProps>;
+  additionalProperties?: boolean | JsonSchemaProps;
+  items?: JsonSchemaProps;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  nullable?: boolean;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  minProperties?: number;
+  maxProperties?: number;
+  multipleOf?: number;
+  allOf?: JsonSchemaProps[];
+  anyOf?: JsonSchemaProps[];
+  oneOf?: JsonSchemaProps[];
+  not?: JsonSchemaProps;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-embedded-resource'?: boolean;
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  'x-kubernetes-validations'?: ValidationRule[];
+}
+
+/** A CEL rule on a schema node: `self` is the value there, `oldSelf` the stored one on an update. */
+export interface ValidationRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+  fieldPath?: string;
+  optionalOldSelf?: boolean;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: 'integer' | 'number' | 'string' | 'boolean' | 'date';
+  jsonPath: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+
+export interface CustomResourceDefinitionVersion {
+  name: string;
+  served: boolean;
+  storage: boolean;
+  deprecated?: boolean;
+  deprecationWarning?: string;
+  schema?: { openAPIV3Schema?: JsonSchemaProps };
+  subresources?: {
+    status?: Record<string, never>;
+    scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  };
+  additionalPrinterColumns?: PrinterColumn[];
+  selectableFields?: Array<{ jsonPath: string }>;
+}
+
+export interface CustomResourceDefinitionNames {
+  kind: string;
+  plural: string;
+  singular?: string;
+  shortNames?: string[];
+  listKind?: string;
+  categories?: string[];
+}
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: ObjectMeta;
+  spec: {
+    group: string;
+    names: CustomResourceDefinitionNames;
+    scope: 'Namespaced' | 'Cluster';
+    versions: CustomResourceDefinitionVersion[];
+    conversion?: { strategy: 'None' | 'Webhook'; webhook?: Record<string, unknown> };
+    preserveUnknownFields?: boolean;
+  };
+  status?: {
+    conditions?: Condition[];
+    acceptedNames?: CustomResourceDefinitionNames;
+    storedVersions?: string[];
+  };
+}
+
+/** An object of a custom kind: any fields beyond the metadata, as its definition's schema allows. */
+export interface CustomObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
 export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease | Event | Role | ClusterRole | RoleBinding | ClusterRoleBinding | ServiceAccount
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
   | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler
-  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass | CertificateSigningRequest;
+  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass | CertificateSigningRequest | CustomResourceDefinition;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1649,13 +1759,9 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'ClusterRole', apiVersion: RBAC_API_VERSION, plural: 'clusterroles', aliases: ['clusterrole'], namespaced: false },
   { kind: 'RoleBinding', apiVersion: RBAC_API_VERSION, plural: 'rolebindings', aliases: ['rolebinding'], namespaced: true },
   { kind: 'ClusterRoleBinding', apiVersion: RBAC_API_VERSION, plural: 'clusterrolebindings', aliases: ['clusterrolebinding'], namespaced: false },
+  { kind: 'CustomResourceDefinition', apiVersion: 'apiextensions.k8s.io/v1', plural: 'customresourcedefinitions', aliases: ['customresourcedefinition', 'crd', 'crds'], namespaced: false },
 ];
 
-/** The KindInfo for a kind, a plural, or an alias (case-insensitive); undefined when unknown. */
-export function kindInfo(name: string): KindInfo | undefined {
-  const n = name.toLowerCase();
-  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.aliases.includes(n));
-}
 
 /** Namespace of node leases, as Kubernetes' kube-node-lease. */
 export const NODE_LEASE_NAMESPACE = 'berth-node-lease';

@@ -2,7 +2,7 @@
 // does not recreate them meanwhile.
 
 import type { Resource } from '../../../proto/resources';
-import { KINDS } from '../../../proto/resources';
+import { kindInfo } from '../../../proto/resources';
 import { controllerRef, refOf } from '../meta';
 import { isBeingDeleted } from '../pods';
 import type { GcAction, GcPlan } from './types';
@@ -37,6 +37,6 @@ export function plan(objects: readonly Resource[]): GcPlan {
 
 /** A namespaced owner must be in its dependent's namespace (Kubernetes ignores one that is not). */
 function sameScope(owner: Resource, dependent: Resource): boolean {
-  const namespaced = KINDS.find((k) => k.kind === owner.kind)?.namespaced ?? true;
+  const namespaced = kindInfo(owner.kind)?.namespaced ?? true;
   return !namespaced || owner.metadata.namespace === dependent.metadata.namespace;
 }
