@@ -80,9 +80,9 @@ export function withoutNulls(value: unknown): unknown {
  * Older API versions Kubernetes still serves with the same fields as the one berth stores: read as
  * that one (the API server converts them the same way).
  */
-const SAME_AS_STORED: Record<string, { from: string; to: string }> = {
-  ValidatingAdmissionPolicy: { from: 'admissionregistration.k8s.io/v1beta1', to: 'admissionregistration.k8s.io/v1' },
-  ValidatingAdmissionPolicyBinding: { from: 'admissionregistration.k8s.io/v1beta1', to: 'admissionregistration.k8s.io/v1' },
+const SAME_AS_STORED: Record<string, { from: string[]; to: string }> = {
+  ValidatingAdmissionPolicy: { from: ['admissionregistration.k8s.io/v1beta1', 'admissionregistration.k8s.io/v1alpha1'], to: 'admissionregistration.k8s.io/v1' },
+  ValidatingAdmissionPolicyBinding: { from: ['admissionregistration.k8s.io/v1beta1', 'admissionregistration.k8s.io/v1alpha1'], to: 'admissionregistration.k8s.io/v1' },
 };
 
 function asStoredVersion(value: unknown): unknown {
@@ -90,7 +90,7 @@ function asStoredVersion(value: unknown): unknown {
   if (typeof v !== 'object' || v === null || typeof v.kind !== 'string') return value;
   if (v.kind === 'HorizontalPodAutoscaler' && v.apiVersion === 'autoscaling/v1') return autoscalingV2(v as AutoscalingV1);
   const same = SAME_AS_STORED[v.kind];
-  return same && v.apiVersion === same.from ? { ...v, apiVersion: same.to } : value;
+  return same && same.from.includes(v.apiVersion as string) ? { ...v, apiVersion: same.to } : value;
 }
 
 interface AutoscalingV1 {

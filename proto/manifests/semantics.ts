@@ -292,6 +292,8 @@ function volumeIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
     const first = names.get(v.name);
     if (first !== undefined) out.push(issue([...vAt, 'name'], `duplicate volume name ${JSON.stringify(v.name)}: volumes[${first}] has it too`));
     else names.set(v.name, i);
+    const hostPath = v.hostPath?.path;
+    if (hostPath !== undefined && !hostPath.startsWith('/') && !(targetsWindows(spec) && /^[A-Za-z]:[\\/]/.test(hostPath))) out.push(issue([...vAt, 'hostPath', 'path'], 'must be an absolute path on the node'));
     const sources = VOLUME_SOURCES.filter((s) => v[s] !== undefined);
     if (sources.length > 1) out.push(issue(vAt, `may not specify more than 1 volume type (${sources.join(', ')})`));
     const items = [
@@ -314,6 +316,8 @@ function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[], claim
   (c.volumeMounts ?? []).forEach((m, j) => {
     const mAt = [...at, 'volumeMounts', j];
     if (!volumes.has(m.name)) out.push(issue([...mAt, 'name'], `volume ${JSON.stringify(m.name)} not found: the pod's volumes are ${[...volumes].map((n) => JSON.stringify(n)).join(', ') || 'none'}`));
+    // Windows pods (whose paths are C:\\...) are Kubernetes' too; berth has no Windows nodes to run them.
+    if (!m.mountPath.startsWith('/') && !(targetsWindows(spec) && /^[A-Za-z]:[\\/]/.test(m.mountPath))) out.push(issue([...mAt, 'mountPath'], 'must be an absolute path in the container'));
     const first = paths.get(m.mountPath);
     if (first !== undefined) out.push(issue([...mAt, 'mountPath'], `must be unique: volumeMounts[${first}] mounts at ${JSON.stringify(m.mountPath)} too`));
     else paths.set(m.mountPath, j);
@@ -330,6 +334,12 @@ function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[], claim
     }
   });
   return out;
+}
+
+/** A pod for Windows nodes: spec.os.name or the kubernetes.io/os node selector says so. */
+function targetsWindows(spec: PodSpec): boolean {
+  const selected = spec.nodeSelector?.['kubernetes.io/os'] ?? spec.nodeSelector?.['beta.kubernetes.io/os'];
+  return spec.os?.name === 'windows' || selected === 'windows';
 }
 
 /** Kubernetes' rule for paths inside a volume: relative, and no '..' element. */

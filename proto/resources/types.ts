@@ -333,6 +333,8 @@ export interface PodSpec {
   imagePullSecrets?: { name: string }[];
   restartPolicy?: RestartPolicy;
   nodeSelector?: Record<string, string>;
+  /** The operating system the pod is for: only nodes labelled kubernetes.io/os with it run it. */
+  os?: { name: 'linux' | 'windows' };
   /** Set by the scheduler (binding); a pod with a nodeName is never rescheduled. */
   nodeName?: string;
   terminationGracePeriodSeconds?: number;

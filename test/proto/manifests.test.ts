@@ -655,3 +655,15 @@ t.test('tolerations: Kubernetes\' rules, and numeric operators', async (t) => {
   t.same(errs('{key: k, operator: Exists, value: x}'), ["spec.tolerations[0].operator: value must be empty when `operator` is 'Exists'"]);
   t.same(errs('{key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}'), ["spec.tolerations[0].effect: effect must be 'NoExecute' when `tolerationSeconds` is set"]);
 });
+
+t.test('Windows paths only in pods for Windows nodes', async (t) => {
+  const pod = (selector: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x, volumeMounts: [{name: h, mountPath: "C:\\\\etc\\\\foo"}]}]\n  volumes: [{name: h, hostPath: {path: "C:/data"}}]\n${selector}`;
+  const errs = (text: string) => errorsOf(text).map((m) => m.replace(/^app\.yaml:\d+:\d+: /, ''));
+  t.same(errs(pod('  nodeSelector: {kubernetes.io/os: windows}\n')), [], 'nodeSelector kubernetes.io/os');
+  t.same(errs(pod('  os: {name: windows}\n')), [], 'spec.os');
+  t.same(errs(pod('')), ['spec.containers[0].volumeMounts[0].mountPath: must be an absolute path in the container', 'spec.volumes[0].hostPath.path: must be an absolute path on the node'], 'a Linux pod');
+});
+
+t.test('v1alpha1 admission policies read as v1', async (t) => {
+  t.same(errorsOf('apiVersion: admissionregistration.k8s.io/v1alpha1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  validations: [{expression: "true"}]\n'), []);
+});

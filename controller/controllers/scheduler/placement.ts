@@ -31,10 +31,12 @@ export function taintProblem(pod: Pod, node: Node): string | undefined {
   return taint ? `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}` : undefined;
 }
 
-/** nodeSelector and required node affinity both hold. */
+/** nodeSelector and required node affinity both hold, and the node runs the pod's spec.os. */
 export function matchesNodeSelection(pod: Pod, node: Node): boolean {
   const labels = node.metadata.labels ?? {};
   if (!Object.entries(pod.spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  // A pod for another operating system is one no node of this kind can run (the kubelet refuses it).
+  if (pod.spec.os && labels['kubernetes.io/os'] !== undefined && labels['kubernetes.io/os'] !== pod.spec.os.name) return false;
   const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return !required || nodeMatchesTerms(node, required.nodeSelectorTerms);
 }
