@@ -7,8 +7,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import t from 'tap';
 import type { CustomResourceDefinition } from '../../proto/resources';
+import { CLI } from '../fixtures/agent';
 import { startTestController } from '../fixtures/controller';
 import { eventually } from '../fixtures/wait';
 
@@ -101,6 +103,20 @@ t.test('custom resources', async (t) => {
     t.equal(obj.metadata.generation, 1);
     t.match(obj.spec, { replicas: 1, maxReplicas: 10, config: { anything: [1, 2] } }, 'the schema\'s defaults are filled in, unknown fields kept where preserved');
     t.match(berth(['get', 'ct', '-A']).stdout, /NAMESPACE\s+NAME\s+SPEC/);
+    const described = berth(['describe', 'ct', 'my-new-cron-object']);
+    t.equal(described.status, 0, described.stderr);
+    t.match(described.stdout, /Name:\s+my-new-cron-object\nNamespace:\s+default/);
+
+    // get -w follows objects of the kind as they come.
+    const watcher = spawn(process.execPath, [CLI, '--kubeconfig', controller.kubeconfig, '--server', controller.address, 'get', 'ct', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => void watcher.kill('SIGKILL'));
+    let seen = '';
+    watcher.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    await eventually('the table', () => (/my-new-cron-object/.test(seen) ? true : undefined), 10_000, 50);
+    t.equal(berth(['apply', '-f', file('watched.yaml', crontab('watched', '  cronSpec: "*/5 * * * *"'))]).status, 0);
+    await eventually('the new object in the watch', () => (/\nwatched\s+\*\/5 \* \* \* \*\s+1\s+/.test(seen) ? true : undefined), 10_000, 50);
+    watcher.kill('SIGKILL');
+    t.pass('get -w shows the new object');
   });
 
   t.test('the schema and the rules refuse what they do not allow', async (t) => {
