@@ -4,7 +4,7 @@
 import { JSONPath } from 'jsonpath-plus';
 import { isDefaultClass, storageVersion, type CustomKindInfo, type PrinterColumn } from '../../proto/resources';
 import type {
-  ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
+  ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
   HorizontalPodAutoscaler, Ingress, IngressClass, CertificateSigningRequest, MutatingWebhookConfiguration, NetworkPolicy, ValidatingWebhookConfiguration, VolumeAttributesClass, PersistentVolume, PersistentVolumeAccessMode, PersistentVolumeClaim, LimitRange, Pod, PodDisruptionBudget, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Resource, RoleBinding, Secret, Service, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import { age, humanDuration } from './age';
@@ -133,6 +133,11 @@ const WEBHOOK_CONFIGURATION: KindColumns = {
 
 const KIND_COLUMNS: Record<string, KindColumns> = {
   CustomResourceDefinition: ROLE_COLUMNS,
+  Endpoints: {
+    header: ['ENDPOINTS', 'AGE'],
+    wide: [],
+    cells: (obj, now) => ({ base: [endpointsList(obj as Endpoints), age(obj.metadata.creationTimestamp, now)], wide: [] }),
+  },
   Pod: {
     header: ['READY', 'STATUS', 'RESTARTS', 'AGE'],
     wide: ['IP', 'NODE'],
@@ -516,6 +521,13 @@ function customColumns(info: CustomKindInfo): KindColumns | undefined {
     wide: wide.map((c) => c.name.toUpperCase()),
     cells: (obj, now) => ({ base: base.map((c) => cell(c, obj, now)), wide: wide.map((c) => cell(c, obj, now)) }),
   };
+}
+
+/** kubectl's ENDPOINTS column: the first three ready address:port pairs, then how many more. */
+function endpointsList(ep: Endpoints): string {
+  const pairs = (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).flatMap((a) => ((s.ports ?? []).length > 0 ? s.ports!.map((p) => `${a.ip}:${p.port}`) : [a.ip])));
+  if (pairs.length === 0) return '<none>';
+  return pairs.length > 3 ? `${pairs.slice(0, 3).join(',')} + ${pairs.length - 3} more...` : pairs.join(',');
 }
 
 /** The table columns for a kind. */

@@ -4,7 +4,7 @@
 
 import type {
   CertificateSigningRequest, HorizontalPodAutoscaler, Ingress, IngressClass, VolumeAttributesClass,
-  ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
+  ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Job, Lease, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, Service, ServiceAccount,
   PodDisruptionBudget, ReplicationController, ResourceQuota, StatefulSet, StorageClass,
 } from '../../proto/resources';
 import type { Registry } from '../objects';
@@ -27,6 +27,7 @@ export interface Caches {
   serviceAccounts: Informer<ServiceAccount>;
   services: Informer<Service>;
   endpointSlices: Informer<EndpointSlice>;
+  endpoints: Informer<Endpoints>;
   disruptionBudgets: Informer<PodDisruptionBudget>;
   resourceQuotas: Informer<ResourceQuota>;
   controllerRevisions: Informer<ControllerRevision>;
@@ -57,6 +58,7 @@ export function newCaches(registry: Registry): Caches {
     serviceAccounts: new Informer<ServiceAccount>(registry, 'ServiceAccount'),
     services: new Informer<Service>(registry, 'Service'),
     endpointSlices: new Informer<EndpointSlice>(registry, 'EndpointSlice'),
+    endpoints: new Informer<Endpoints>(registry, 'Endpoints'),
     disruptionBudgets: new Informer<PodDisruptionBudget>(registry, 'PodDisruptionBudget'),
     resourceQuotas: new Informer<ResourceQuota>(registry, 'ResourceQuota'),
     controllerRevisions: new Informer<ControllerRevision>(registry, 'ControllerRevision'),

@@ -40,16 +40,17 @@ import ingress from '../../manifests/schemas/ingress.json';
 import horizontalpodautoscaler from '../../manifests/schemas/horizontalpodautoscaler.json';
 import ingressclass from '../../manifests/schemas/ingressclass.json';
 import customresourcedefinition from '../../manifests/schemas/customresourcedefinition.json';
+import endpoints from '../../manifests/schemas/endpoints.json';
 
 /** The kinds a user may apply, in the order error messages list them. */
-export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'CertificateSigningRequest', 'CustomResourceDefinition'] as const;
+export const APPLIABLE_KINDS = ['Namespace', 'Pod', 'Deployment', 'ReplicaSet', 'ReplicationController', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'Service', 'EndpointSlice', 'Endpoints', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass', 'VolumeAttributesClass', 'PriorityClass', 'PodDisruptionBudget', 'LimitRange', 'ResourceQuota', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'CertificateSigningRequest', 'CustomResourceDefinition'] as const;
 export type AppliableKind = (typeof APPLIABLE_KINDS)[number];
 
 /** The annotation keyword in the schemas that says in words what a value must look like. */
 export const EXPECTED_KEYWORD = 'x-expected';
 
 const SCHEMAS: Record<AppliableKind, object> = {
-  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, HorizontalPodAutoscaler: horizontalpodautoscaler, Service: service, EndpointSlice: endpointslice, Ingress: ingress, IngressClass: ingressclass, NetworkPolicy: networkpolicy, ConfigMap: configmap, Secret: secret,
+  Namespace: namespace, Pod: pod, Deployment: deployment, ReplicaSet: replicaset, ReplicationController: replicationcontroller, DaemonSet: daemonset, StatefulSet: statefulset, Job: job, CronJob: cronjob, HorizontalPodAutoscaler: horizontalpodautoscaler, Service: service, EndpointSlice: endpointslice, Endpoints: endpoints, Ingress: ingress, IngressClass: ingressclass, NetworkPolicy: networkpolicy, ConfigMap: configmap, Secret: secret,
   PersistentVolumeClaim: persistentvolumeclaim, PersistentVolume: persistentvolume, StorageClass: storageclass, VolumeAttributesClass: volumeattributesclass, PriorityClass: priorityclass, PodDisruptionBudget: poddisruptionbudget, LimitRange: limitrange, ResourceQuota: resourcequota,
   ValidatingAdmissionPolicy: validatingadmissionpolicy, ValidatingAdmissionPolicyBinding: validatingadmissionpolicybinding, ValidatingWebhookConfiguration: validatingwebhookconfiguration, MutatingWebhookConfiguration: mutatingwebhookconfiguration, ServiceAccount: serviceaccount,
   Role: role, ClusterRole: clusterrole, RoleBinding: rolebinding, ClusterRoleBinding: clusterrolebinding, CertificateSigningRequest: certificatesigningrequest, CustomResourceDefinition: customresourcedefinition,

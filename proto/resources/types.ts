@@ -1589,6 +1589,31 @@ export interface EndpointSlice {
   ports?: EndpointPort[];
 }
 
+/**
+ * v1 Endpoints: a Service's addresses as Kubernetes' first API wrote them. berth keeps its
+ * endpoints in EndpointSlices; an Endpoints object a user writes for a Service without a selector
+ * (addresses outside the cluster) is mirrored into slices, as Kubernetes' mirroring controller does.
+ */
+export interface Endpoints {
+  apiVersion: 'v1';
+  kind: 'Endpoints';
+  metadata: ObjectMeta;
+  subsets?: EndpointSubset[];
+}
+
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: Array<{ name?: string; port: number; protocol?: 'TCP' | 'UDP'; appProtocol?: string }>;
+}
+
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+  nodeName?: string;
+  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
+}
+
 /** The label naming a slice's Service, and the one naming who manages it. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const ENDPOINTSLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -1707,7 +1732,7 @@ export type Resource = Namespace | Pod | Deployment | ReplicaSet | Node | Lease 
   | Service | EndpointSlice | ConfigMap | Secret | Job | DaemonSet | CronJob | StatefulSet
   | PersistentVolumeClaim | PersistentVolume | StorageClass | PriorityClass | PodDisruptionBudget | LimitRange | ResourceQuota
   | ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding | ControllerRevision | ReplicationController | NetworkPolicy | Ingress | IngressClass | HorizontalPodAutoscaler
-  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass | CertificateSigningRequest | CustomResourceDefinition;
+  | ValidatingWebhookConfiguration | MutatingWebhookConfiguration | VolumeAttributesClass | CertificateSigningRequest | CustomResourceDefinition | Endpoints;
 export type Kind = Resource['kind'];
 
 /** What each kind is called, where it lives, and whether it has a namespace. */
@@ -1754,6 +1779,7 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Event', apiVersion: 'v1', plural: 'events', aliases: ['event', 'ev'], namespaced: true },
   { kind: 'Service', apiVersion: 'v1', plural: 'services', aliases: ['service', 'svc'], namespaced: true },
   { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', aliases: ['endpointslice'], namespaced: true },
+  { kind: 'Endpoints', apiVersion: 'v1', plural: 'endpoints', aliases: ['ep'], namespaced: true },
   { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps', aliases: ['configmap', 'cm'], namespaced: true },
   { kind: 'Secret', apiVersion: 'v1', plural: 'secrets', aliases: ['secret'], namespaced: true },
   { kind: 'ServiceAccount', apiVersion: 'v1', plural: 'serviceaccounts', aliases: ['serviceaccount', 'sa'], namespaced: true },

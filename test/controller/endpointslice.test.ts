@@ -3,8 +3,8 @@
 // rewrites one slice only.
 
 import t from 'tap';
-import { MANAGED_BY, plan, type EndpointSliceAction } from '../../controller/controllers/endpointslice';
-import type { EndpointSlice, Pod, Service } from '../../proto/resources';
+import { MANAGED_BY, MIRROR_MANAGED_BY, SKIP_MIRROR_LABEL, mirrorPlan, plan, type EndpointSliceAction } from '../../controller/controllers/endpointslice';
+import type { EndpointSlice, Endpoints, Pod, Service } from '../../proto/resources';
 
 const service = (spec: Partial<Service['spec']> = {}, name = 'web'): Service => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid: 'svc-uid' },
@@ -112,4 +112,40 @@ t.test('a pod with hostname and subdomain naming the Service gets a hostname in 
   const svc = service({ clusterIP: 'None' });
   const slice = created(plan(svc, [pod('a', '10.42.0.2', { hostname: 'db-0', subdomain: 'web' }), pod('b', '10.42.0.3', { hostname: 'db-1', subdomain: 'other' })], []).actions)[0]!;
   t.same(slice.endpoints.map((e) => e.hostname), ['db-0', undefined]);
+});
+
+t.test('mirroring: a selectorless Service\'s Endpoints copied into slices, and taken back', async (t) => {
+  const external = service({ selector: undefined, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }] }, 'db');
+  const endpoints: Endpoints = {
+    apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'db', namespace: 'default', uid: 'ep-uid', labels: { team: 'data' } },
+    subsets: [
+      { addresses: [{ ip: '192.0.2.10', hostname: 'primary' }], notReadyAddresses: [{ ip: '192.0.2.11' }], ports: [{ name: 'pg', port: 5432 }] },
+      { addresses: [{ ip: '192.0.2.20' }], ports: [{ name: 'metrics', port: 9187 }] },
+    ],
+  };
+  const first = mirrorPlan(external, endpoints, []).actions;
+  const slices = created(first);
+  t.equal(slices.length, 2, 'one slice per port list');
+  const pg = slices.find((s) => s.ports?.[0]?.port === 5432)!;
+  t.match(pg, {
+    metadata: { namespace: 'default', labels: { team: 'data', 'kubernetes.io/service-name': 'db', 'endpointslice.kubernetes.io/managed-by': MIRROR_MANAGED_BY }, ownerReferences: [{ kind: 'Endpoints', name: 'db', uid: 'ep-uid', controller: true }] },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['192.0.2.10'], hostname: 'primary', conditions: { ready: true } }, { addresses: ['192.0.2.11'], conditions: { ready: false } }],
+    ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
+  });
+  t.match(pg.metadata.name, /^db-[0-9a-f]{5}$/);
+  const stored = applied([], first);
+  t.same(mirrorPlan(external, endpoints, stored).actions, [], 'nothing to do once mirrored');
+
+  const moved = { ...endpoints, subsets: [{ addresses: [{ ip: '192.0.2.12' }], ports: [{ name: 'pg', port: 5432 }] }] };
+  const change = mirrorPlan(external, moved, stored).actions;
+  t.match(updated(change), [{ metadata: { name: pg.metadata.name }, endpoints: [{ addresses: ['192.0.2.12'] }] }], 'a changed address updates its slice');
+  t.match(change.filter((a) => a.type === 'delete'), [{ type: 'delete' }], 'a port list gone takes its slice');
+
+  const deleteAll = (actions: EndpointSliceAction[]) => actions.every((a) => a.type === 'delete') && actions.length === 2;
+  t.ok(deleteAll(mirrorPlan({ ...external, spec: { ...external.spec, selector: { app: 'db' } } }, endpoints, stored).actions), 'a Service that selects pods: its slices are the EndpointSlice controller\'s');
+  t.ok(deleteAll(mirrorPlan(undefined, endpoints, stored).actions), 'the Service gone');
+  t.ok(deleteAll(mirrorPlan(external, undefined, stored).actions), 'the Endpoints gone');
+  t.ok(deleteAll(mirrorPlan(external, { ...endpoints, metadata: { ...endpoints.metadata, labels: { [SKIP_MIRROR_LABEL]: 'true' } } }, stored).actions), 'skip-mirror');
+  t.same(plan(external, [], stored).actions, [], 'the EndpointSlice controller leaves mirrored slices alone');
 });

@@ -148,6 +148,34 @@ t.test('a two-tier app across three hosts through Services and cluster DNS', asy
   const listed = /Endpoints:\s+(\S+)/.exec(described)?.[1]?.split(',') ?? [];
   t.same(listed.sort(), first.map((e) => `${e.ip}:8080`).sort(), `describe svc lists the ready endpoints: ${described}`);
 
+  // A Service without a selector, its addresses in Endpoints the user writes (as for a server
+  // outside the cluster): mirrored into a slice, and served through the Service's node port.
+  const chosen = first[0]!;
+  const legacy = path.join(dir, 'legacy.yaml');
+  fs.writeFileSync(legacy, `apiVersion: v1
+kind: Service
+metadata: {name: legacy}
+spec:
+  type: NodePort
+  ports: [{name: web, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy}
+subsets:
+- addresses: [{ip: ${chosen.ip}}]
+  ports: [{name: web, port: 8080}]
+`);
+  t.equal(berth(['apply', '-f', legacy]).status, 0);
+  t.match(berth(['get', 'ep', 'legacy']).stdout, new RegExp(`NAME\\s+ENDPOINTS\\s+AGE\\nlegacy\\s+${chosen.ip.replace(/\./g, '\\.')}:8080\\s+`));
+  const legacyPort = json<Service>(['get', 'svc', 'legacy']).spec.ports![0]!.nodePort!;
+  const viaLegacy = await eventually('an answer through the selectorless Service', () => httpGet(network.hosts[0]!.ip, legacyPort, '/cgi-bin/who').catch(() => undefined), 30_000, 300);
+  t.equal(viaLegacy, `backend 1 ${chosen.pod}`, 'the address the Endpoints name answers');
+  t.match(json<{ items: EndpointSlice[] }>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=legacy']).items,
+    [{ metadata: { labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } }, endpoints: [{ addresses: [chosen.ip] }] }]);
+  t.equal(berth(['delete', '-f', legacy]).status, 0);
+  await eventually('the mirrored slice gone with its Endpoints', () => json<{ items: EndpointSlice[] }>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=legacy']).items.length === 0, 30_000, 200);
+
   // The cluster DNS of every host names the Services; an unknown name is NXDOMAIN.
   const gateways = json<{ items: Array<{ metadata: { name: string }; spec: { podCIDR: string } }> }>(['get', 'nodes']).items
     .map((n) => ({ netns: n.metadata.name, dns: n.spec.podCIDR.replace(/0\/\d+$/, '1') }));
