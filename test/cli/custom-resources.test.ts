@@ -176,6 +176,64 @@ t.test('custom resources', async (t) => {
     t.equal(berth(['delete', 'crd', 'pods.stable.example.com']).status, 0);
   });
 
+  t.test('a custom kind as an admission policy\'s params', async (t) => {
+    const r = berth(['apply', '-f', file('limits.yaml', `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: replicalimits.rules.example.com}
+spec:
+  group: rules.example.com
+  scope: Namespaced
+  names: {kind: ReplicaLimit, plural: replicalimits}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, properties: {maxReplicas: {type: integer}}}}
+---
+apiVersion: rules.example.com/v1
+kind: ReplicaLimit
+metadata: {name: limit}
+maxReplicas: 3
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicalimit-policy.example.com}
+spec:
+  failurePolicy: Fail
+  paramKind: {apiVersion: rules.example.com/v1, kind: ReplicaLimit}
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}]
+  validations:
+  - expression: "object.spec.replicas <= params.maxReplicas"
+    messageExpression: "'replicas must be no greater than ' + string(params.maxReplicas)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicalimit-binding}
+spec:
+  policyName: replicalimit-policy.example.com
+  validationActions: [Deny]
+  paramRef: {name: limit, namespace: default, parameterNotFoundAction: Deny}
+`)]);
+    t.equal(r.status, 0, r.stderr);
+    const deployment = (replicas: number) => file(`d${replicas}.yaml`, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: limited}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: limited}}
+  template:
+    metadata: {labels: {app: limited}}
+    spec: {containers: [{name: c, image: busybox}]}
+`);
+    const over = berth(['apply', '-f', deployment(5)]);
+    t.equal(over.status, 1);
+    t.match(over.stderr, /ValidatingAdmissionPolicy 'replicalimit-policy\.example\.com' with binding 'replicalimit-binding' denied request: replicas must be no greater than 3/);
+    t.equal(berth(['apply', '-f', deployment(2)]).status, 0, 'within the limit the custom object sets');
+    t.equal(berth(['delete', 'vapb', 'replicalimit-binding']).status, 0);
+    t.equal(berth(['delete', 'deploy', 'limited']).status, 0);
+  });
+
   t.test('owners, namespaces and deletion', async (t) => {
     t.equal(berth(['apply', '-f', file('crons.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: crons}\n')]).status, 0);
     const inNamespace = berth(['apply', '-n', 'crons', '-f', file('ns.yaml', crontab('nightly', '  cronSpec: "0 3 * * *"'))]);
