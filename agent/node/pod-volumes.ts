@@ -7,7 +7,7 @@
 //                       files on disk, written by the atomic writer
 //   secret, projected   the same files on a tmpfs of their own: a Secret never reaches the disk
 //   hostPath            the host's path, checked against its type (created for ...OrCreate)
-//   persistentVolumeClaim
+//   persistentVolumeClaim, ephemeral (the claim made for the pod)
 //                       the directory of the volume the claim is bound to (a hostPath or local
 //                       volume: a local-path one is made on first use), bind-mounted onto the
 //                       pod's kubernetes.io~local-volume/<name>
@@ -24,7 +24,7 @@ import { existsSync, fstatSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseMemory, type Container, type PersistentVolume, type Pod, type Volume } from '../../proto/resources';
+import { parseMemory, volumeClaimName, type Container, type PersistentVolume, type Pod, type Volume } from '../../proto/resources';
 import { berthFs, toBytePath } from '../native';
 import type { VolumeMount } from '../runtime';
 import { writeAtomically } from './atomic-writer';
@@ -58,6 +58,8 @@ export function volumeKind(v: Volume): Kind {
   for (const kind of ['hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const) {
     if (v[kind] !== undefined) return kind;
   }
+  // A generic ephemeral volume is the claim made for the pod, mounted as any claim is.
+  if (v.ephemeral !== undefined) return 'persistentVolumeClaim';
   return 'emptyDir';
 }
 
@@ -153,7 +155,7 @@ export class PodVolumes {
         }
         source = await this.subPathSource(pod, container.name, index, m.name, source, subPath);
       }
-      const readonly = Boolean(m.readOnly) || OBJECT_KINDS.has(kind) || volume.persistentVolumeClaim?.readOnly === true;
+      const readonly = Boolean(m.readOnly) || OBJECT_KINDS.has(kind) || volume.persistentVolumeClaim?.readOnly === true || volume.ephemeral?.readOnly === true;
       const recursive = readonly && (m.recursiveReadOnly === 'Enabled' || (m.recursiveReadOnly === 'IfPossible' && RECURSIVE_READ_ONLY));
       mounts.push({ source, destination: m.mountPath, readonly, ...(recursive ? { recursiveReadonly: true } : {}) });
     }
@@ -238,7 +240,7 @@ export class PodVolumes {
 
   /** The claim's volume bound onto the pod's directory for it; the reason when it cannot be yet. */
   private async setUpClaim(pod: Pod, volume: Volume, lookup: ConfigLookup): Promise<string | undefined> {
-    const claimName = volume.persistentVolumeClaim!.claimName;
+    const claimName = volumeClaimName(pod.metadata.name ?? '', volume)!;
     const dir = this.volumeDir(pod, volume);
     // Mounted once, it stays for the pod's life, whatever becomes of the claim meanwhile.
     if (this.d.mounts.isMountPoint(dir)) return undefined;

@@ -510,7 +510,8 @@ function customColumns(info: CustomKindInfo): KindColumns | undefined {
   const base = columns.filter((c) => !c.priority);
   const wide = columns.filter((c) => c.priority);
   const cell = (c: PrinterColumn, obj: Resource, now: Date): string => {
-    const found = JSONPath({ path: `$${c.jsonPath}`, json: obj as object, wrap: true }) as unknown[];
+    // 'safe': jsonpath-plus' own evaluator for filters (never JavaScript's eval), as a definition's author writes them.
+    const found = JSONPath({ path: `$${c.jsonPath}`, json: obj as object, wrap: true, eval: 'safe' }) as unknown[];
     const value = found[0];
     if (value === undefined || value === null) return '<none>';
     if (c.type === 'date' && typeof value === 'string') return age(value, now);

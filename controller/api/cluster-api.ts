@@ -67,6 +67,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     return identity;
   };
 
+  /** The kind a call names, once the caller is known: who may not call learns nothing of the kinds there are. */
+  const resolveFor = async (call: CallWithMetadata, kind: string): Promise<KindInfo> => {
+    await authenticate(call);
+    return registry.resolveKind(kind);
+  };
+
   return {
     Apply: unary(async (req, call) => {
       const identity = await authenticate(call);
@@ -86,13 +92,13 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Get: unary(async (req, call) => {
-      const info = await registry.resolveKind(req.kind);
+      const info = await resolveFor(call, req.kind);
       await allowed(call, attributesOf(info, 'get', req.namespace || 'default', req.name));
       return toWire(await registry.get(info.kind, req.namespace || undefined, req.name));
     }),
 
     List: unary(async (req, call) => {
-      const info = await registry.resolveKind(req.kind);
+      const info = await resolveFor(call, req.kind);
       await allowed(call, attributesOf(info, 'list', req.namespace || undefined));
       const { items, resourceVersion } = await registry.list(info.kind, {
         namespace: req.namespace || undefined,
@@ -103,7 +109,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
 
     Update: unary(async (req, call) => {
       const obj = parseJson(req.json, 'object') as Resource;
-      const info = await registry.resolveKind(obj?.kind ?? '');
+      const info = await resolveFor(call, obj?.kind ?? '');
       await allowed(call, attributesOf(info, 'update', obj.metadata?.namespace || 'default', obj.metadata?.name));
       const update = () => updateByUser(registry, obj);
       // A node's cordon does not wait behind applies (it never did).
@@ -111,7 +117,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Delete: unary(async (req, call) => {
-      const info = await registry.resolveKind(req.kind);
+      const info = await resolveFor(call, req.kind);
       await allowed(call, attributesOf(info, 'delete', req.namespace || 'default', req.name));
       const deleted = await serialize(() => deleteWithDependents(registry, info.kind, req.namespace || undefined, req.name));
       return { deleted: deleted.map(toWire) };
@@ -176,7 +182,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         failStream(call, err);
         return;
       }
-      registry.resolveKind(call.request.kind).then((resolved) => {
+      resolveFor(call, call.request.kind).then((resolved) => {
         info = resolved;
         return allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined));
       }).then(() => {
@@ -293,8 +299,9 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     Discover: unary(async (_req, call) => {
       await authenticate(call);
       await registry.refreshCustomKinds();
-      const served = customKinds().map((k) => k.definition);
-      return { items: served.map(toWire), resourceVersion: String(await registry.revision()) };
+      // What a client needs to name and check a kind's objects: the spec, not the object's history.
+      const served = customKinds().map(({ definition: d }) => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: { name: d.metadata.name }, spec: d.spec }));
+      return { items: served.map((d) => ({ json: JSON.stringify(d) })), resourceVersion: String(await registry.revision()) };
     }),
 
     ReviewAccess: unary(async (req, call) => {

@@ -28,7 +28,8 @@ const viewRules: PolicyRule[] = [
 // As Kubernetes' edit: everything view reads, written, and Secrets (which view may not read).
 const editRules: PolicyRule[] = [
   ...viewRules,
-  { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'endpoints', 'configmaps', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale'], verbs: WRITE },
+  // Not endpoints: who writes them sends a Service's traffic anywhere (Kubernetes took them out of edit, CVE-2021-25740).
+  { apiGroups: [''], resources: ['pods', 'serviceaccounts', 'services', 'configmaps', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale'], verbs: WRITE },
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
   { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
   { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },

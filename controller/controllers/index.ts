@@ -6,6 +6,7 @@ import { cronJobLoop } from './cronjob/loop';
 import { daemonSetLoop } from './daemonset/loop';
 import { statefulSetLoop } from './statefulset/loop';
 import { volumeLoop } from './volume/loop';
+import { ephemeralVolumeLoop } from './ephemeral/loop';
 import { deploymentLoop } from './deployment/loop';
 import { disruptionLoop } from './disruption/loop';
 import { endpointSliceLoop } from './endpointslice/loop';
@@ -52,6 +53,7 @@ export function startControllers(options: ControllersOptions): Promise<RunningCo
     daemonSetLoop,
     statefulSetLoop,
     volumeLoop,
+    ephemeralVolumeLoop,
     cronJobLoop,
     schedulerLoop,
     nodeLifecycleLoop({ gracePeriodMs: options.nodeGracePeriodMs, evictionTimeoutMs: options.podEvictionTimeoutMs }),

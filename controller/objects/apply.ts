@@ -14,7 +14,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CertificateSigningRequest, Container, CustomObject, CustomResourceDefinition, KindInfo, Namespace, PersistentVolumeClaim, Pod, Resource, Service } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
-import { customKindInfo, kindInfo, withDefaults } from '../../proto/resources';
+import { acceptedDefinitions, customKindInfo, isCustomKind, KINDS, kindInfo, withDefaults } from '../../proto/resources';
 import { admitPod } from '../admission';
 import { carryAllocations } from '../services';
 import { ignoreNotFound } from './errors';
@@ -100,6 +100,25 @@ function withCustomDefaults(obj: Resource, definitions: readonly CustomResourceD
   return withSchemaDefaults({ ...obj, metadata } as unknown as CustomObject, info.definition as CustomResourceDefinition) as unknown as Resource;
 }
 
+/**
+ * Objects of a kind whose definition (in this apply) will not have its names accepted are refused
+ * before anything is written, with the reason, rather than the definition stored and its objects not.
+ */
+async function refuseUnservedKinds(registry: Registry, definitions: CustomResourceDefinition[], objects: Resource[]): Promise<void> {
+  const stored = (await registry.list<CustomResourceDefinition>('CustomResourceDefinition')).items;
+  const created = (d: CustomResourceDefinition) => stored.find((s) => s.metadata.name === d.metadata.name)?.metadata.creationTimestamp ?? registry.now();
+  const all = [...stored.filter((s) => !definitions.some((d) => d.metadata.name === s.metadata.name)),
+    ...definitions.map((d) => ({ ...d, metadata: { ...d.metadata, creationTimestamp: created(d) } }))];
+  const { refused } = acceptedDefinitions(all, KINDS);
+  const messages = definitions.flatMap((d) => {
+    const why = refused.get(d.metadata.name ?? '');
+    return why && objects.some((o) => o.kind === d.spec.names.kind)
+      ? [`${d.spec.names.kind} objects cannot be applied: the names of CustomResourceDefinition ${d.metadata.name} are not accepted: ${why}`]
+      : [];
+  });
+  if (messages.length > 0) throw new BerthError('invalid-argument', messages.join('\n'));
+}
+
 /** The stored object, or undefined also when its kind is one this (dry-run) apply only defines. */
 async function currentOf(registry: Registry, obj: Resource): Promise<Resource | undefined> {
   if (!kindInfo(obj.kind)) return undefined;
@@ -107,8 +126,11 @@ async function currentOf(registry: Registry, obj: Resource): Promise<Resource | 
 }
 
 export async function apply(registry: Registry, documents: unknown[], options: ApplyOptions): Promise<ApplyOutcome[]> {
+  // A kind this server has not learnt yet may have just been defined through another one.
+  if (documents.some((d) => typeof (d as { kind?: unknown } | null)?.kind === 'string' && !kindInfo((d as { kind: string }).kind))) await registry.refreshCustomKinds();
   const objects = prepareDocuments(documents);
   const definitions = objects.filter((o): o is CustomResourceDefinition => o.kind === 'CustomResourceDefinition');
+  if (definitions.length > 0) await refuseUnservedKinds(registry, definitions, objects);
   await admitNewPods(registry, objects);
   const outcomes: ApplyOutcome[] = [];
   const applying = new Set(objects.map((o) => identity({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name! })));
@@ -253,6 +275,9 @@ function merged(current: Resource, applied: Resource): Resource {
     return next;
   }
   if (appliedSpec !== undefined) next.spec = appliedSpec;
+  // A custom object is kept at the version it is applied as (its versions convert as strategy None:
+  // only apiVersion differs), so an object moves on with its definition's served versions.
+  if (isCustomKind(current.kind)) next.apiVersion = applied.apiVersion;
   // Kinds whose content is not under spec (a ConfigMap's data, a Role's rules, a binding's
   // subjects, a slice's endpoints): the document's own top-level fields are what it owns.
   const body = next as unknown as Record<string, unknown>;

@@ -11,7 +11,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector, acceptedDefinitions, customKinds, definitionOf, definitionStatus, isCustomKind, kindInfo, setCustomKinds, type CustomObject, type CustomResourceDefinition, type KindInfo } from '../../proto/resources';
+import { isDefaultClass, isDefaultIngressClass, LEGACY_INGRESS_CLASS_ANNOTATION, withDefaults, type Ingress, type IngressClass, type LimitRange, type Namespace, type PersistentVolumeClaim, type Pod, type PriorityClass, type Resource, type ResourceQuota, type Service, type StorageClass, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type MutatingWebhookConfiguration, type ValidatingWebhookConfiguration, type EndpointSlice, SERVICE_NAME_LABEL, KINDS, matchesLabelSelector, acceptedDefinitions, customKindInfo, customKinds, definitionOf, definitionStatus, isCustomKind, kindInfo, setCustomKinds, type CustomObject, type CustomResourceDefinition, type KindInfo } from '../../proto/resources';
 import { APPLIABLE_KINDS, validateResource, withSchemaDefaults } from '../../proto/manifests';
 import { BerthError } from '../../proto/errors';
 import { admitByPolicies, admitPod, mutateByWebhooks, validateByWebhooks, webhookCaller, type PolicyRequest, type WebhookCall, amounts, applyLimitRanges, asResourceList, chargeQuota, checkClaimLimits, quotaCounts, quotaKinds, quotaUsed, usageOf, withPriority } from '../admission';
@@ -87,6 +87,14 @@ export class Registry {
     const { items } = await this.list<CustomResourceDefinition>('CustomResourceDefinition');
     const all = [...items.filter((d) => d.metadata.name !== crd.metadata.name), crd];
     const refusal = acceptedDefinitions(all, KINDS).refused.get(crd.metadata.name ?? '');
+    const invalid = (detail: string) => new BerthError('invalid-argument', `CustomResourceDefinition.apiextensions.k8s.io "${crd.metadata.name}" is invalid: ${detail}`);
+    // A served kind keeps its names: a change that would take one another kind answers to is refused,
+    // rather than the kind (and its objects) going out of service.
+    const wasAccepted = previous?.status?.conditions?.some((c) => c.type === 'NamesAccepted' && c.status === 'True');
+    if (refusal && wasAccepted) throw invalid(`spec.names: Invalid value: ${refusal}`);
+    for (const version of previous?.status?.storedVersions ?? []) {
+      if (!crd.spec.versions.some((v) => v.name === version)) throw invalid(`status.storedVersions: Invalid value: "${version}": must appear in spec.versions (objects may be stored in it)`);
+    }
     return { ...crd, status: definitionStatus(crd, refusal, this.now(), previous?.status) };
   }
 
@@ -329,14 +337,12 @@ export class Registry {
     next.metadata.creationTimestamp = stored.metadata.creationTimestamp;
     next.metadata.namespace = stored.metadata.namespace;
     if (stored.metadata.deletionTimestamp) next.metadata.deletionTimestamp = stored.metadata.deletionTimestamp;
-    if (hasGeneration(obj)) {
-      const specChanged = !isDeepStrictEqual(specOf(stored), specOf(next));
-      next.metadata.generation = (stored.metadata.generation ?? 1) + (specChanged ? 1 : 0);
-    }
     checkImmutable(stored, next);
     if (options.keepStatus) (next as { status?: unknown }).status = (stored as { status?: unknown }).status;
     if (next.kind === 'CustomResourceDefinition') next = await this.withDefinitionStatus(next as CustomResourceDefinition, stored as CustomResourceDefinition) as T;
+    // Defaults in before the generation is judged: leaving out a defaulted field changes nothing.
     if (isCustomKind(next.kind)) next = this.admitCustomObject(next, stored);
+    if (hasGeneration(obj)) next.metadata.generation = (stored.metadata.generation ?? 1) + (desiredStateChanged(stored, next) ? 1 : 0);
     delete next.metadata.resourceVersion;
     let allocation: { undo(): Promise<void>; done(): Promise<void> } | undefined;
     if (next.kind === 'Service' && this.serviceAllocations) {
@@ -450,12 +456,12 @@ export class Registry {
    * finalizer): a kind does not leave objects behind that nothing could read or delete any more.
    */
   private async deleteCustomObjects(crd: CustomResourceDefinition): Promise<void> {
-    await this.refreshCustomKinds();
-    if (definitionOf(crd.spec.names.kind)?.metadata.uid !== crd.metadata.uid) return; // its names were never accepted: it has no objects
-    const { items } = await this.list(crd.spec.names.kind);
-    for (const obj of items) {
-      await this.delete(obj.kind, obj.metadata.namespace, obj.metadata.name!, { force: true }).catch((err: unknown) => {
-        if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
+    // By the definition's own keys (/registry/<group>/<plural>/, its name's alone), not by its
+    // kind's name: whatever the catalog says of it now, nothing of it stays behind.
+    const { items } = await this.store.list(listPrefix(customKindInfo(crd)));
+    for (const kv of items) {
+      await this.store.delete(kv.key, kv.modRevision, this.fence?.()).catch((err: unknown) => {
+        if (!(err instanceof StoreError && (err.code === 'not-found' || err.code === 'conflict'))) throw err;
       });
     }
   }
@@ -516,6 +522,16 @@ function withServerFields<T extends Resource>(mutated: Resource, original: T): T
 
 function specOf(obj: Resource): unknown {
   return (obj as { spec?: unknown }).spec;
+}
+
+/**
+ * Whether a write changes what generation counts: the spec; for a custom kind everything but
+ * metadata and status (Kubernetes' rule for custom resources, whose fields need not be under spec).
+ */
+function desiredStateChanged(stored: Resource, next: Resource): boolean {
+  if (!isCustomKind(next.kind)) return !isDeepStrictEqual(specOf(stored), specOf(next));
+  const body = ({ metadata: _m, status: _s, ...rest }: Resource & { status?: unknown }) => rest;
+  return !isDeepStrictEqual(body(stored), body(next));
 }
 
 function toObjectEvent(event: StoreEvent, filter: ObjectFilter): ObjectEvent | undefined {

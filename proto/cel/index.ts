@@ -82,3 +82,25 @@ export function toCelValue(value: unknown): unknown {
 export function celText(value: CelOutput): string {
   return typeof value === 'string' ? value : String(value);
 }
+
+/**
+ * How deep the expression nests list macros (all, exists, exists_one, map, filter): each is a
+ * comprehension over its list, so a macro inside another costs the product of both lists. 0 when
+ * it has none or does not parse.
+ */
+export function comprehensionDepth(expression: string): number {
+  let parsed: unknown;
+  try {
+    parsed = load().cel.parse(expression);
+  } catch {
+    return 0;
+  }
+  const depth = (node: unknown): number => {
+    if (node === null || typeof node !== 'object') return 0;
+    const kind = (node as { exprKind?: { case?: string } }).exprKind?.case;
+    let deepest = 0;
+    for (const value of Object.values(node)) deepest = Math.max(deepest, depth(value));
+    return kind === 'comprehensionExpr' ? deepest + 1 : deepest;
+  };
+  return depth(parsed);
+}

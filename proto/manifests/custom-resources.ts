@@ -7,7 +7,7 @@
 //
 // Pure: (document, definition) -> issues.
 
-import { celSyntaxError, compileCel, toCelValue, celText, CelEvaluationError } from '../cel';
+import { celSyntaxError, compileCel, comprehensionDepth, toCelValue, celText, CelEvaluationError } from '../cel';
 import type { CustomObject, CustomResourceDefinition, CustomResourceDefinitionVersion, JsonSchemaProps } from '../resources';
 import { issuesFromAjv } from './ajv-issues';
 import { formatPath } from './path';
@@ -47,7 +47,16 @@ export function definitionIssues(crd: CustomResourceDefinition): FieldIssue[] {
       return;
     }
     if (schema.type !== 'object') out.push(issue([...at, 'schema', 'openAPIV3Schema', 'type'], 'must be object at the root'));
-    out.push(...structuralIssues(schema, [...at, 'schema', 'openAPIV3Schema'], true));
+    const structural = structuralIssues(schema, [...at, 'schema', 'openAPIV3Schema'], true);
+    out.push(...structural);
+    if (structural.length === 0) {
+      // A schema berth could not check objects against is refused now, not at the first object.
+      try {
+        customSchemaValidator(rootJsonSchema(schema));
+      } catch (err) {
+        out.push(issue([...at, 'schema', 'openAPIV3Schema'], `cannot be used to check objects: ${(err as Error).message}`));
+      }
+    }
     (v.additionalPrinterColumns ?? []).forEach((c, j) => {
       if (!/^\.[A-Za-z0-9_.\-\[\]"'@=?() ]*$/.test(c.jsonPath)) out.push(issue([...at, 'additionalPrinterColumns', j, 'jsonPath'], 'must be a simple JSONPath such as .spec.replicas'));
     });
@@ -92,12 +101,17 @@ function structuralIssues(node: JsonSchemaProps, at: PathSegment[], typed: boole
   (node['x-kubernetes-validations'] ?? []).forEach((r, i) => {
     const problem = typeof r?.rule === 'string' ? celSyntaxError(r.rule) : 'is required';
     if (problem) out.push(issue([...at, 'x-kubernetes-validations', i, 'rule'], problem === 'is required' ? problem : `compilation failed: ${problem}`));
+    // Kubernetes bounds a rule's cost by the schema's maxItems; berth's evaluator has no cost
+    // limit, so a list macro inside another (a cost that grows with the square of a list an
+    // object's author chooses) is refused.
+    else if (comprehensionDepth(r.rule) > 1) out.push(issue([...at, 'x-kubernetes-validations', i, 'rule'], 'nests a list macro (all, exists, exists_one, map, filter) inside another: berth evaluates rules without a cost limit, so it refuses rules whose cost grows with the square of a list'));
   });
   if (node.pattern !== undefined) {
     try {
-      new RegExp(node.pattern, 'u');
+      // RE2, as Kubernetes (and the validator of the objects) reads it.
+      (require('re2js') as typeof import('re2js')).RE2JS.compile(node.pattern);
     } catch (err) {
-      out.push(issue([...at, 'pattern'], `must be a valid regular expression: ${(err as Error).message}`));
+      out.push(issue([...at, 'pattern'], `must be a valid RE2 regular expression: ${(err as Error).message}`));
     }
   }
   return out;
@@ -123,7 +137,8 @@ export function customObjectIssues(given: CustomObject, crd: CustomResourceDefin
   if ('field' in version) return [version];
   const schema = version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   const doc = withSchemaDefaults(given, crd);
-  const validate = customSchemaValidator(rootJsonSchema(schema));
+  const key = crd.metadata.uid && crd.metadata.resourceVersion ? `${crd.metadata.uid}/${crd.metadata.resourceVersion}/${version.name}` : undefined;
+  const validate = customSchemaValidator(rootJsonSchema(schema), key);
   if (!validate(doc)) return issuesFromAjv(validate.errors ?? [], doc);
   const out: FieldIssue[] = [];
   // The root's own rules see the whole object; kubectl's metadata is not theirs to judge.
@@ -191,7 +206,6 @@ export function toJsonSchema(node: JsonSchemaProps): object {
   if (node.maximum !== undefined) out[node.exclusiveMaximum ? 'exclusiveMaximum' : 'maximum'] = node.maximum;
   if (node['x-kubernetes-int-or-string']) {
     out.anyOf = [{ type: 'integer' }, { type: 'string' }];
-    out['x-expected'] = 'an integer or a string';
   } else if (node.type) {
     out.type = node.nullable ? [node.type, 'null'] : node.type;
   }
@@ -216,6 +230,8 @@ export function toJsonSchema(node: JsonSchemaProps): object {
     out.additionalProperties = false;
   }
   if (node.items) out.items = toJsonSchema(node.items);
+  // A set's items are unique (Kubernetes: Duplicate value); a map list's keys are checked in celRuleIssues' walk.
+  if (node['x-kubernetes-list-type'] === 'set') out.uniqueItems = true;
   for (const junctor of ['allOf', 'anyOf', 'oneOf'] as const) {
     if (node[junctor]) {
       const branches = node[junctor]!.map((s) => toJsonSchema({ ...s, 'x-kubernetes-preserve-unknown-fields': true }));
@@ -233,7 +249,8 @@ export function toJsonSchema(node: JsonSchemaProps): object {
  * runs only on an update that has one). A rule that cannot be evaluated counts as failed.
  */
 function celRuleIssues(schema: JsonSchemaProps, value: unknown, old: unknown, at: PathSegment[], out: FieldIssue[]): void {
-  if (value === undefined) return;
+  // Kubernetes runs no rule on an absent or null value.
+  if (value === undefined || value === null) return;
   for (const rule of schema['x-kubernetes-validations'] ?? []) {
     const transition = /\boldSelf\b/.test(rule.rule);
     if (transition && old === undefined) continue;
@@ -261,6 +278,15 @@ function celRuleIssues(schema: JsonSchemaProps, value: unknown, old: unknown, at
     }
   }
   if (Array.isArray(value)) {
+    const keys = schema['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] ?? [] : [];
+    if (keys.length > 0) {
+      const seen = new Set<string>();
+      value.forEach((item, i) => {
+        const id = JSON.stringify(keys.map((k) => (item as Record<string, unknown> | null)?.[k] ?? null));
+        if (seen.has(id)) out.push(issue([...at, i], `Duplicate value: ${JSON.stringify(Object.fromEntries(keys.map((k) => [k, (item as Record<string, unknown>)[k]])))}`));
+        seen.add(id);
+      });
+    }
     if (schema.items) value.forEach((item, i) => celRuleIssues(schema.items!, item, undefined, [...at, i], out));
     return;
   }

@@ -80,20 +80,48 @@ export function schemaValidator(kind: AppliableKind): ValidateFunction {
   return compiled[kind];
 }
 
+let customAjv: Ajv2020 | undefined;
 const customValidators = new Map<string, ValidateFunction>();
 const MAX_CUSTOM_VALIDATORS = 200;
 
 /**
  * A validator for a custom kind's schema (already turned into JSON Schema, which may refer to
- * definitions.json), compiled once per schema text: definitions change rarely, objects often.
+ * definitions.json), compiled once per `key` (the definition's uid, version and schema version;
+ * the schema text when there is none): definitions change rarely, objects often.
+ *
+ * Its own ajv: a CustomResourceDefinition's author writes the schema, so ajv's strict mode (made
+ * for berth's own schemas) would refuse shapes Kubernetes accepts, and patterns run on RE2 (as
+ * Kubernetes runs them: linear time, so no pattern of a definition can stall the controller on an
+ * object's value). When the cache is full the whole instance goes, with what ajv keeps inside it.
  */
-export function customSchemaValidator(schema: object): ValidateFunction {
-  const text = JSON.stringify(schema);
-  let validate = customValidators.get(text);
+export function customSchemaValidator(schema: object, key = JSON.stringify(schema)): ValidateFunction {
+  let validate = customValidators.get(key);
   if (!validate) {
-    validate = ajv().compile(schema);
-    if (customValidators.size >= MAX_CUSTOM_VALIDATORS) customValidators.clear();
-    customValidators.set(text, validate);
+    if (!customAjv || customValidators.size >= MAX_CUSTOM_VALIDATORS) {
+      customValidators.clear();
+      customAjv = new Ajv2020({ allErrors: true, verbose: true, strict: false, validateFormats: false, code: { regExp: re2RegExp as never } });
+      customAjv.addKeyword({ keyword: EXPECTED_KEYWORD, schemaType: 'string' });
+      customAjv.addSchema(definitions);
+    }
+    validate = customAjv.compile(schema);
+    customValidators.set(key, validate);
   }
   return validate;
+}
+
+/**
+ * ajv's RegExp, by RE2 (re2js): test() finds the pattern anywhere, as JSON Schema's pattern does.
+ * A definition's patterns are refused unless RE2 reads them (custom-resources.ts), so only berth's
+ * own (definitions.json, for metadata: lookaheads RE2 has not) fall back to JavaScript's engine.
+ */
+function re2RegExp(pattern: string, flags: string): { test(s: string): boolean; toString(): string } {
+  // Loaded here: only custom kinds' patterns need it.
+  const { RE2JS } = require('re2js') as typeof import('re2js');
+  try {
+    const re = RE2JS.compile(pattern);
+    // ajv keys its compiled patterns by toString(): each pattern must say its own.
+    return { test: (s: string) => re.matcher(s).find(), toString: () => `/${pattern}/${flags}` };
+  } catch {
+    return new RegExp(pattern, flags);
+  }
 }

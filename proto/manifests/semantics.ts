@@ -3,7 +3,7 @@
 
 import {
   int64Value, isExtendedResource, localhostProfileProblem, withDefaults, type AppArmorProfile,
-  type Container, type Deployment, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
+  type Container, type Deployment, type Endpoints, type LabelSelector, type LifecycleHandler, type PodSpec, type Probe, type ReplicaSet, type Resource,
   type CertificateSigningRequest, type ConfigMap, type CronJob, type HorizontalPodAutoscaler, type Toleration, type Webhook, type MetricTarget, type Ingress, type IngressBackend, type IngressClass, type NetworkPolicy, type NetworkPolicyPeer, type NetworkPolicyPort, type PodDisruptionBudget, type LimitRange, type ReplicationController, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding, type DaemonSet, type PersistentVolume, type PersistentVolumeClaimSpec, type StatefulSet, type Job, type RollingUpdateDeployment, type SeccompProfile, type Secret, type Service,
 } from '../resources';
 import { formatPath } from './path';
@@ -55,6 +55,8 @@ export function semanticIssues(resource: Resource): FieldIssue[] {
     case 'ValidatingWebhookConfiguration':
     case 'MutatingWebhookConfiguration':
       return webhookIssues(resource.webhooks ?? []);
+    case 'Endpoints':
+      return endpointsIssues(resource);
     case 'IngressClass':
       return ingressClassIssues(resource);
     case 'LimitRange':
@@ -282,7 +284,7 @@ function podSpecIssues(spec: PodSpec, at: PathSegment[], claimNames: readonly st
 }
 
 /** The sources a Volume may name; Kubernetes' API allows exactly one (none at all defaults to emptyDir). */
-const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
+const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim', 'ephemeral'] as const;
 
 function volumeIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
   const out: FieldIssue[] = [];
@@ -294,6 +296,7 @@ function volumeIssues(spec: PodSpec, at: PathSegment[]): FieldIssue[] {
     else names.set(v.name, i);
     const hostPath = v.hostPath?.path;
     if (hostPath !== undefined && !hostPath.startsWith('/') && !(targetsWindows(spec) && /^[A-Za-z]:[\\/]/.test(hostPath))) out.push(issue([...vAt, 'hostPath', 'path'], 'must be an absolute path on the node'));
+    if (v.ephemeral) out.push(...claimSpecIssues(v.ephemeral.volumeClaimTemplate.spec, [...vAt, 'ephemeral', 'volumeClaimTemplate', 'spec']));
     const sources = VOLUME_SOURCES.filter((s) => v[s] !== undefined);
     if (sources.length > 1) out.push(issue(vAt, `may not specify more than 1 volume type (${sources.join(', ')})`));
     const items = [
@@ -334,6 +337,32 @@ function volumeMountIssues(c: Container, spec: PodSpec, at: PathSegment[], claim
     }
   });
   return out;
+}
+
+/**
+ * Kubernetes' rule for Endpoints addresses: none in the loopback, link-local or multicast ranges,
+ * nor unspecified (a Service must not lead to the node itself or its metadata service).
+ */
+function endpointsIssues(ep: Endpoints): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  (ep.subsets ?? []).forEach((subset, i) => {
+    for (const field of ['addresses', 'notReadyAddresses'] as const) {
+      (subset[field] ?? []).forEach((a, j) => {
+        const problem = specialAddressProblem(a.ip);
+        if (problem) out.push(issue(['subsets', i, field, j, 'ip'], problem));
+      });
+    }
+  });
+  return out;
+}
+
+function specialAddressProblem(ip: string): string | undefined {
+  const [a = 0, b = 0] = ip.split('.').map(Number);
+  if (ip === '0.0.0.0') return 'may not be unspecified (0.0.0.0)';
+  if (a === 127) return 'may not be in the loopback range (127.0.0.0/8)';
+  if (a === 169 && b === 254) return 'may not be in the link-local range (169.254.0.0/16)';
+  if (a >= 224 && a <= 239) return 'may not be in the multicast range (224.0.0.0/4)';
+  return undefined;
 }
 
 /** A pod for Windows nodes: spec.os.name or the kubernetes.io/os node selector says so. */

@@ -3,7 +3,7 @@
 // its imagePullSecrets; and the claims its volumes name. What a node may read is what its pods name (the Node authorizer), and what
 // an agent fetches for a pod. Pure.
 
-import type { Pod } from './types';
+import { volumeClaimName, type Pod } from './types';
 
 export interface PodReferences {
   configMaps: Set<string>;
@@ -29,7 +29,8 @@ export function podReferences(pod: Pod): PodReferences {
   for (const v of pod.spec.volumes ?? []) {
     if (v.configMap) configMaps.add(v.configMap.name);
     if (v.secret) secrets.add(v.secret.secretName);
-    if (v.persistentVolumeClaim) claims.add(v.persistentVolumeClaim.claimName);
+    const claim = volumeClaimName(pod.metadata.name ?? '', v);
+    if (claim) claims.add(claim);
     for (const source of v.projected?.sources ?? []) {
       if (source.configMap) configMaps.add(source.configMap.name);
       if (source.secret) secrets.add(source.secret.name);

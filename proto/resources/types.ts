@@ -152,7 +152,19 @@ export type Volume = {
   downwardAPI?: { items?: DownwardAPIVolumeFile[]; defaultMode?: number };
   projected?: { sources: VolumeProjection[]; defaultMode?: number };
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  /**
+   * A generic ephemeral volume: a claim made from the template for this pod (named
+   * <pod>-<volume>, owned by it, deleted with it), then used as a persistentVolumeClaim.
+   */
+  ephemeral?: { volumeClaimTemplate: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PersistentVolumeClaimSpec }; readOnly?: boolean };
 };
+
+/** The claim a volume uses: the one it names, or (ephemeral) the one made for the pod; undefined for other volumes. */
+export function volumeClaimName(podName: string, volume: Volume): string | undefined {
+  if (volume.persistentVolumeClaim) return volume.persistentVolumeClaim.claimName;
+  if (volume.ephemeral) return `${podName}-${volume.name}`;
+  return undefined;
+}
 
 export interface ContainerPort {
   name?: string;

@@ -234,6 +234,40 @@ spec:
     t.equal(berth(['delete', 'deploy', 'limited']).status, 0);
   });
 
+  t.test('a definition changes as Kubernetes lets it', async (t) => {
+    const v1 = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gauges.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {kind: Gauge, plural: gauges}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {level: {type: integer}}}}}
+`;
+    t.equal(berth(['apply', '-f', file('g1.yaml', `${v1}---\napiVersion: stable.example.com/v1\nkind: Gauge\nmetadata: {name: fuel}\nlevel: 3\n`)]).status, 0);
+    const scope = berth(['apply', '-f', file('g-scope.yaml', v1.replace('scope: Namespaced', 'scope: Cluster'))]);
+    t.match(scope.stderr, /spec\.scope: Invalid value: field is immutable/);
+    const taken = berth(['apply', '-f', file('g-short.yaml', v1.replace('names: {kind: Gauge, plural: gauges}', 'names: {kind: Gauge, plural: gauges, shortNames: [po]}'))]);
+    t.match(taken.stderr, /spec\.names: Invalid value: "po" is already in use by the built-in kind Pod/, 'a served kind keeps its names');
+    // A second version made the stored one, then the first no longer served: objects move on as applied.
+    const v2 = v1.replace("  - {name: v1, served: true, storage: true,", "  - {name: v2, served: true, storage: true, schema: {openAPIV3Schema: {type: object, properties: {level: {type: integer}}}}}\n  - {name: v1, served: false, storage: false,");
+    const moved = berth(['apply', '-f', file('g2.yaml', `${v2}---\napiVersion: stable.example.com/v2\nkind: Gauge\nmetadata: {name: fuel}\nlevel: 4\n`)]);
+    t.equal(moved.status, 0, moved.stderr);
+    const fuel = JSON.parse(berth(['get', 'gauge', 'fuel', '-o', 'json']).stdout) as { apiVersion: string; level: number };
+    t.match(fuel, { apiVersion: 'stable.example.com/v2', level: 4 });
+    const crd = JSON.parse(berth(['get', 'crd', 'gauges.stable.example.com', '-o', 'json']).stdout) as CustomResourceDefinition;
+    t.same(crd.status?.storedVersions, ['v1', 'v2']);
+    const dropped = berth(['apply', '-f', file('g3.yaml', v2.replace(/\n  - \{name: v1[^\n]*/, ''))]);
+    t.match(dropped.stderr, /status\.storedVersions: Invalid value: "v1": must appear in spec\.versions/);
+    // A definition whose names clash, with objects of it in the same apply: nothing is written.
+    const clash = berth(['apply', '-f', file('g4.yaml', `${v1.replace(/gauges/g, 'meters').replace('Gauge', 'Meter').replace('plural: meters}', 'plural: meters, shortNames: [svc]}')}---\napiVersion: stable.example.com/v1\nkind: Meter\nmetadata: {name: m}\n`)]);
+    t.equal(clash.status, 1);
+    t.match(clash.stderr, /Meter objects cannot be applied: the names of CustomResourceDefinition meters\.stable\.example\.com are not accepted: "svc" is already in use by the built-in kind Service/);
+    t.equal(berth(['get', 'crd', 'meters.stable.example.com']).status, 1, 'not even the definition');
+    t.equal(berth(['delete', 'crd', 'gauges.stable.example.com']).status, 0);
+  });
+
   t.test('owners, namespaces and deletion', async (t) => {
     t.equal(berth(['apply', '-f', file('crons.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: crons}\n')]).status, 0);
     const inNamespace = berth(['apply', '-n', 'crons', '-f', file('ns.yaml', crontab('nightly', '  cronSpec: "0 3 * * *"'))]);
@@ -261,7 +295,9 @@ spec:
 
     t.equal(berth(['apply', '-n', 'crons', '-f', file('ns2.yaml', crontab('weekly', '  cronSpec: "0 3 * * 0"'))]).status, 0);
     t.equal(berth(['delete', 'namespace', 'crons']).status, 0);
-    t.equal(berth(['get', 'ct', '-A']).stdout.includes('weekly'), false, 'a namespace takes its custom objects with it');
+    const left = berth(['get', 'ct', '-A']);
+    t.equal(left.status, 0, left.stderr);
+    t.equal(left.stdout.includes('weekly'), false, 'a namespace takes its custom objects with it');
 
     // The definition takes its objects with it; the kind is then unknown.
     t.equal(berth(['delete', 'crd', 'crontabs.stable.example.com']).status, 0);

@@ -92,3 +92,46 @@ t.test('names accepted oldest first', async (t) => {
   t.match(customKindInfo(older), { kind: 'Gear', apiVersion: 'example.com/v1', plural: 'gears', namespaced: true });
   t.ok(customKindInfo(older).aliases.includes('gears.example.com'), 'plural.group names it too');
 });
+
+t.test('schemas Kubernetes accepts are usable, and checked in linear time', async (t) => {
+  const crd = definition('Quota', {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          // controller-gen's Quantity: int-or-string with a pattern.
+          size: { 'x-kubernetes-int-or-string': true, pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$' },
+          either: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' } }, oneOf: [{ required: ['a'] }, { required: ['b'] }] },
+          short: { type: 'object', properties: { c: { type: 'string' } }, allOf: [{ properties: { c: { maxLength: 2 } } }] },
+          name: { type: 'string', pattern: '^(a+)+$' },
+          note: { type: 'string', nullable: true, 'x-kubernetes-validations': [{ rule: 'size(self) < 5' }] },
+          tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+          ports: { type: 'array', items: { type: 'object', properties: { port: { type: 'integer' }, protocol: { type: 'string' } } }, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['port', 'protocol'] },
+        },
+      },
+    },
+  });
+  t.same(validateSources([{ name: 'crd.yaml', text: JSON.stringify(crd) }]).errors, [], 'the definition is accepted');
+  const issues = (spec: Record<string, unknown>) => validateResource(object('Quota', { spec }), { definitions: [crd] }).map((i) => i.message.replace('Quota default/x: ', ''));
+  t.same(issues({ size: '10Gi', either: { a: 'x' }, short: { c: 'ok' }, name: 'aaa', note: null }), []);
+  t.same(issues({ size: 3 }), [], 'an integer where int-or-string');
+  t.match(issues({ size: 'lots' }), [/spec\.size: must match the pattern/]);
+  t.match(issues({ either: { a: 'x', b: 'y' } }), [/spec\.either: must match exactly one/]);
+  t.match(issues({ short: { c: 'long' } }), [/spec\.short\.c: must be at most 2 characters long/]);
+  const started = Date.now();
+  t.match(issues({ name: `${'a'.repeat(5000)}b` }), [/spec\.name: must match the pattern/]);
+  t.ok(Date.now() - started < 1000, `a pattern that backtracks in JavaScript's engine is linear in RE2 (${Date.now() - started} ms)`);
+  t.match(issues({ note: 'too long' }), [/spec\.note: Invalid value: "too long": failed rule: size\(self\) < 5/], 'a rule on a nullable field runs on a value');
+  t.match(issues({ tags: ['a', 'a'] }), [/spec\.tags: must not contain duplicates/]);
+  t.match(issues({ ports: [{ port: 80, protocol: 'TCP' }, { port: 80, protocol: 'TCP' }] }), [/spec\.ports\[1\]: Duplicate value: \{"port":80,"protocol":"TCP"\}/]);
+  t.same(issues({ ports: [{ port: 80, protocol: 'TCP' }, { port: 80, protocol: 'UDP' }] }), [], 'map keys are the key fields together');
+});
+
+t.test('definitions berth refuses to serve', async (t) => {
+  const errs = (schema: JsonSchemaProps) => validateSources([{ name: 'crd.yaml', text: JSON.stringify(definition('Bad', schema)) }]).errors.map((e) => e.message.replace(/^crd\.yaml:\d+:\d+: /, ''));
+  t.match(errs({ type: 'object', properties: { a: { type: 'string', pattern: '(?=x)' } } }), [/properties\.a\.pattern: must be a valid RE2 regular expression/]);
+  t.match(errs({ type: 'object', properties: { l: { type: 'array', items: { type: 'integer' }, 'x-kubernetes-validations': [{ rule: 'self.all(x, self.all(y, x <= y || y <= x))' }] } } }),
+    [/x-kubernetes-validations"\]\[0\]\.rule: nests a list macro/]);
+  t.same(errs({ type: 'object', properties: { l: { type: 'array', items: { type: 'integer' }, 'x-kubernetes-validations': [{ rule: 'self.all(x, x > 0)' }] } } }), [], 'one macro is fine');
+});

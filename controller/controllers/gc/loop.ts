@@ -29,7 +29,8 @@ export const garbageCollectorLoop: ControlLoop = {
     caches.replicationControllers.onChange(onChange);
     caches.claims.onChange(onChange);
     caches.pods.onChange((type, pod) => {
-      if (type === 'ADDED' && hasCustomOwner(pod)) enqueue(GC_KEY);
+      // A pod gone takes the claims of its ephemeral volumes; a pod of a custom kind's object come.
+      if ((type === 'DELETED' && (pod.spec.volumes ?? []).some((v) => v.ephemeral)) || (type === 'ADDED' && hasCustomOwner(pod))) enqueue(GC_KEY);
     });
   },
   initialKeys: [GC_KEY, EVENTS_KEY],

@@ -5,7 +5,7 @@
 // is bound; an unbound claim of any other class keeps the pod pending until the binder binds it.
 
 import {
-  bestVolume, claimClass, LOCAL_PATH_PROVISIONER, SELECTED_NODE_ANNOTATION, volumeReachableFrom,
+  bestVolume, claimClass, volumeClaimName, LOCAL_PATH_PROVISIONER, SELECTED_NODE_ANNOTATION, volumeReachableFrom,
   type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type StorageClass,
 } from '../../../proto/resources';
 import { FitReason } from './types';
@@ -28,7 +28,8 @@ export interface PodVolumes {
 const NONE: PodVolumes = { nodeProblem: () => undefined, unbound: [] };
 
 export function podVolumes(pod: Pod, storage: Storage | undefined): PodVolumes {
-  const claimNames = (pod.spec.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
+  const claimNames = (pod.spec.volumes ?? []).flatMap((v) => volumeClaimName(pod.metadata.name ?? '', v) ?? []);
+  const ephemeral = new Set((pod.spec.volumes ?? []).filter((v) => v.ephemeral).map((v) => volumeClaimName(pod.metadata.name ?? '', v)));
   if (claimNames.length === 0 || !storage) return NONE;
   const namespace = pod.metadata.namespace ?? 'default';
   const bound: PersistentVolume[] = [];
@@ -36,6 +37,9 @@ export function podVolumes(pod: Pod, storage: Storage | undefined): PodVolumes {
   for (const name of claimNames) {
     const claim = storage.claims.find((c) => c.metadata.name === name && (c.metadata.namespace ?? 'default') === namespace);
     if (!claim) return { ...NONE, problem: `persistentvolumeclaim "${name}" not found` };
+    if (ephemeral.has(name) && !(claim.metadata.ownerReferences ?? []).some((r) => r.uid === pod.metadata.uid && r.controller)) {
+      return { ...NONE, problem: `PVC ${namespace}/${name} was not created for pod ${namespace}/${pod.metadata.name} (pod is not owner)` };
+    }
     if (claim.metadata.deletionTimestamp) return { ...NONE, problem: `persistentvolumeclaim "${name}" is being deleted` };
     if (claim.spec.volumeName && claim.status?.phase === 'Bound') {
       const pv = storage.volumes.find((v) => v.metadata.name === claim.spec.volumeName);
