@@ -146,14 +146,13 @@ async function applyEntry(
         fs.link(root, rel, target);
       } catch (err) {
         // ENOENT from linkat itself, or from resolving the target's directory: the target is
-        // missing. (ENOENT while making the link's own parent directory is reported as is.)
+        // not in this layer. It may be in a layer below (builders make such layers, and
+        // containerd, Docker and umoci unpack them): the caller links it once the layer is
+        // applied and the layers below are there (lower-links.ts). (ENOENT while making the
+        // link's own parent directory is reported as is.)
         const { syscall, path } = err as { syscall?: string; path?: string };
         if (errnoOf(err) !== 'ENOENT' || (syscall !== 'linkat' && path !== target)) throw err;
-        throw new BerthError(
-          'invalid-argument',
-          `hard link target ${quote(link)} does not exist in the layer`,
-          { cause: err },
-        );
+        (stats.deferredLinks ??= []).push({ name: rel, target });
       }
       // Owner, mode and times belong to the shared inode and came with the target's entry.
       return;

@@ -14,3 +14,4 @@ export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from
 export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
 export { EMPTY_LAYER_DIFF_ID, layerFromUpper } from './write-layer';
+export { resolveLowerLinks } from './lower-links';

@@ -19,6 +19,11 @@ export interface ApplyStats {
   /** Bytes of file content written. */
   bytes: number;
   entries: number;
+  /**
+   * Hard links whose target the layer does not hold (cleaned paths in the layer): to be made by
+   * resolveLowerLinks once the layers below are unpacked.
+   */
+  deferredLinks?: Array<{ name: string; target: string }>;
 }
 
 export interface AppliedLayer extends ApplyStats {

@@ -151,20 +151,20 @@ export function layerRecords(descriptors: Descriptor[], diffIds: Digest[]): Laye
 export async function ensureLayers(deps: PullDeps, ref: Reference | undefined, layers: LayerRecord[], progress: ProgressSink): Promise<number[]> {
   for (const layer of layers) progress({ kind: 'layer', digest: layer.descriptor.digest, status: 'waiting' });
   return mapBounded(layers, deps.limits.concurrency, (layer, i) =>
-    fetchLayerOnce(deps, ref, layer, i > 0 ? layers[i - 1]!.chainId : undefined, progress),
+    fetchLayerOnce(deps, ref, layer, layers.slice(0, i).map((l) => l.chainId), progress),
   );
 }
 
 /** Fetch a layer unless it is unpacked already or another pull is fetching it; returns its size. */
-function fetchLayerOnce(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, parent: Digest | undefined, progress: ProgressSink): Promise<number> {
+function fetchLayerOnce(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, below: Digest[], progress: ProgressSink): Promise<number> {
   const running = deps.inflight.get(layer.chainId);
   if (running) return running;
-  const fetching = fetchLayer(deps, ref, layer, parent, progress).finally(() => deps.inflight.delete(layer.chainId));
+  const fetching = fetchLayer(deps, ref, layer, below, progress).finally(() => deps.inflight.delete(layer.chainId));
   deps.inflight.set(layer.chainId, fetching);
   return fetching;
 }
 
-async function fetchLayer(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, parent: Digest | undefined, progress: ProgressSink): Promise<number> {
+async function fetchLayer(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, below: Digest[], progress: ProgressSink): Promise<number> {
   const { descriptor, chainId } = layer;
   const done = await deps.snapshots.stat(chainId);
   if (done) {
@@ -172,14 +172,16 @@ async function fetchLayer(deps: PullDeps, ref: Reference | undefined, layer: Lay
     return done.size;
   }
   try {
-    return await unpackLayer(deps, ref, layer, parent, progress);
+    return await unpackLayer(deps, ref, layer, below, progress);
   } catch (err) {
     throw withContext(`layer ${descriptor.digest}`, err);
   }
 }
 
-async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, parent: Digest | undefined, progress: ProgressSink): Promise<number> {
+/** `below`: the chain IDs of the layers under this one, bottom first (the last is its parent). */
+async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: LayerRecord, below: Digest[], progress: ProgressSink): Promise<number> {
   const { descriptor, diffId, chainId } = layer;
+  const parent = below[below.length - 1];
   const compression = layerCompression(descriptor.mediaType)!;
   const total = descriptor.size;
   // A blob stored by an earlier, interrupted pull (or a load) is read locally, not downloaded again.
@@ -209,6 +211,15 @@ async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: La
     const actual = applied.value.diffId;
     if (actual !== diffId) {
       throw new BerthError('data-loss', `diff ID mismatch: uncompressed content is ${actual}, config says ${diffId}`);
+    }
+    const links = applied.value.deferredLinks ?? [];
+    if (links.length > 0) {
+      // Hard links into the layers below: those are unpacked concurrently, so wait for them first.
+      for (const lower of below) await deps.inflight.get(lower)?.catch(() => undefined);
+      for (const lower of below) {
+        if (!(await deps.snapshots.stat(lower))) throw new BerthError('failed-precondition', `layer ${chainId} hard-links into layer ${lower}, which is not unpacked`);
+      }
+      pending.linkBelow(links, [...below].reverse().map((lower) => deps.snapshots.dirOf(lower)));
     }
     await ingest?.commit();
     await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size: applied.value.bytes });

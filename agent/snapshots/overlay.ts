@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Compression, Digest } from '../oci';
-import { type AppliedLayer, applyBlob, type ApplyLimits } from '../diff';
+import { type AppliedLayer, applyBlob, type ApplyLimits, resolveLowerLinks } from '../diff';
 import type { PendingSnapshot, SnapshotInfo, Snapshotter, WritableLayer } from './types';
 import { layerSize, mountRootfs, prepareWritable, unmountRootfs, writableLayer } from './writable';
 
@@ -100,6 +100,10 @@ class PendingOverlaySnapshot implements PendingSnapshot {
 
   apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer> {
     return applyBlob(blob, compression, this.dir, limits);
+  }
+
+  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): void {
+    resolveLowerLinks(this.dir, lowers, links);
   }
 
   async commit(info: SnapshotInfo): Promise<void> {

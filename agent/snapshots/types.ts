@@ -29,6 +29,11 @@ export interface PendingSnapshot {
    * `blob` is read with backpressure; a failure destroys it.
    */
   apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer>;
+  /**
+   * Make the layer's hard links whose targets are in the layers below (AppliedLayer's
+   * deferredLinks), the targets copied up as overlay would; `lowers`: those layers' directories, topmost first.
+   */
+  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): void;
   /** Make it visible under its chain ID. Idempotent with a concurrent commit of the same key. */
   commit(info: SnapshotInfo): Promise<void>;
   /** Throw the partial directory away. */

@@ -12,6 +12,7 @@ import * as tarStream from 'tar-stream';
 import { isBerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs } from '../../agent/native';
 import { applyLayer } from '../../agent/diff/apply';
+import { resolveLowerLinks } from '../../agent/diff/lower-links';
 import type { ApplyLimits } from '../../agent/diff/types';
 
 const LIMITS: ApplyLimits = { maxLayerBytes: 1 << 30, maxHeaderBytes: 1 << 20 };
@@ -95,9 +96,12 @@ function streamOf(tar: Buffer, chunk = 777): Readable {
   return Readable.from(parts);
 }
 
-async function apply(root: string, entries: Entry[] | Buffer, limits = LIMITS) {
+/** A layer applied as a pull applies it: the tar, then its links into the layers below (`lowers`, topmost first). */
+async function apply(root: string, entries: Entry[] | Buffer, limits = LIMITS, lowers: string[] = []) {
   const tar = Buffer.isBuffer(entries) ? entries : await tarOf(entries);
-  return applyLayer(streamOf(tar), root, limits);
+  const stats = await applyLayer(streamOf(tar), root, limits);
+  resolveLowerLinks(root, lowers, stats.deferredLinks ?? []);
+  return stats;
 }
 
 // ---- the sandbox: a root next to an "outside" that must never change -------------------------
@@ -327,22 +331,22 @@ const breakouts: Breakout[] = [
     // containerd cleans symlink targets lexically; the kernel needs upandout/ to exist.
     name: 'hard link through a symlink via a missing directory is refused by name',
     entries: [dir('etc/'), file('etc/passwd', 'x'), symlink('localetc', 'upandout/../../../etc'), hardlink('p', '/localetc/passwd')],
-    error: ['invalid-argument', /entry "p": hard link target "\/localetc\/passwd" does not exist in the layer/],
+    error: ['invalid-argument', /hard link "p": target "localetc\/passwd" does not exist in the layer or the layers below it/],
   },
   {
     name: 'hard link to a file outside the root is refused: the target is not in the layer',
     entries: [hardlink('stolen', '../outside/canary')],
-    error: ['invalid-argument', /entry "stolen": hard link target "..\/outside\/canary" does not exist in the layer/],
+    error: ['invalid-argument', /hard link "stolen": target "outside\/canary" does not exist in the layer or the layers below it/],
   },
   {
     name: 'hard link to a host file by absolute name is refused',
     entries: [hardlink('shadow', '/etc/passwd')],
-    error: ['invalid-argument', /entry "shadow": hard link target "\/etc\/passwd" does not exist in the layer/],
+    error: ['invalid-argument', /hard link "shadow": target "etc\/passwd" does not exist in the layer or the layers below it/],
   },
   {
     name: 'hard link through a symlink to the host root is refused',
     entries: [symlink('hostroot', '/'), hardlink('p', 'hostroot/etc/passwd')],
-    error: ['invalid-argument', /entry "p": hard link target .* does not exist in the layer/],
+    error: ['invalid-argument', /hard link "p": target .* does not exist in the layer or the layers below it/],
   },
   {
     name: 'hard link to a symlink pointing outside links the symlink itself',
@@ -714,4 +718,65 @@ t.test('two applied layers stacked in an overlay mount', async (t) => {
   t.same(ls('opq'), ['new'], 'opaque dir hides the lower contents');
   t.equal(read(path.join(merged, 'replaced')), 'v2');
   t.equal(read(path.join(merged, 'keep')), 'keep');
+});
+
+t.test('hard links into the layers below: the target copied up, as overlay would, then linked', async (t) => {
+  const layers = (t: Test) => {
+    const top = t.testdir({ bottom: {}, middle: {}, layer: {} });
+    return { bottom: path.join(top, 'bottom'), middle: path.join(top, 'middle'), layer: path.join(top, 'layer') };
+  };
+  const put = (dir: string, rel: string, content: string, mode = 0o755) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content, { mode });
+    fs.chmodSync(path.join(dir, rel), mode);
+  };
+
+  await t.test('a link to a file of a lower layer', async (t) => {
+    const l = layers(t);
+    put(l.bottom, 'bin/busybox', 'old', 0o755);
+    put(l.middle, 'bin/busybox', 'the binary', 0o4755);
+    fs.chownSync(path.join(l.middle, 'bin/busybox'), 1000, 1000);
+    fs.chmodSync(path.join(l.middle, 'bin/busybox'), 0o4755);
+    fs.utimesSync(path.join(l.middle, 'bin/busybox'), 1_000_000, 1_000_000);
+    await apply(l.layer, [hardlink('bin/sh', 'bin/busybox'), file('etc/motd', 'hi')], LIMITS, [l.middle, l.bottom]);
+    const copied = fs.statSync(path.join(l.layer, 'bin/busybox'));
+    t.equal(fs.readFileSync(path.join(l.layer, 'bin/busybox'), 'utf8'), 'the binary', 'the topmost lower\'s file, copied up');
+    t.equal(copied.mode & 0o7777, 0o4755, 'its mode, setuid kept');
+    t.same([copied.uid, copied.gid], [1000, 1000], 'its owner');
+    t.equal(Math.round(copied.mtimeMs / 1000), 1_000_000, 'its times');
+    t.ok(sameInode(path.join(l.layer, 'bin/sh'), path.join(l.layer, 'bin/busybox')), 'the link and the target share an inode in the layer');
+    t.equal(fs.readFileSync(path.join(l.middle, 'bin/busybox'), 'utf8'), 'the binary', 'the lower layer is untouched');
+  });
+
+  await t.test('a target the layers above hide is not found', async (t) => {
+    const whited = layers(t);
+    put(whited.bottom, 'bin/tool', 'x');
+    fs.mkdirSync(path.join(whited.middle, 'bin'));
+    execFileSync('mknod', [path.join(whited.middle, 'bin/tool'), 'c', '0', '0']);
+    await rejectsWith(t, apply(whited.layer, [hardlink('t', 'bin/tool')], LIMITS, [whited.middle, whited.bottom]), 'invalid-argument', /hard link "t": target "bin\/tool" does not exist in the layer or the layers below it/);
+
+    const opaque = layers(t);
+    put(opaque.bottom, 'opt/app/run', 'x');
+    fs.mkdirSync(path.join(opaque.middle, 'opt/app'), { recursive: true });
+    const native = berthFs();
+    const middle = native.openRoot(opaque.middle);
+    native.setxattr(middle, 'opt/app', 'trusted.overlay.opaque', Buffer.from('y'));
+    native.close(middle);
+    await rejectsWith(t, apply(opaque.layer, [hardlink('r', 'opt/app/run')], LIMITS, [opaque.middle, opaque.bottom]), 'invalid-argument', /does not exist in the layer or the layers below it/);
+
+    const replaced = layers(t);
+    put(replaced.bottom, 'lib/x.so', 'x');
+    put(replaced.middle, 'lib', 'now a file', 0o644);
+    await rejectsWith(t, apply(replaced.layer, [hardlink('y', 'lib/x.so')], LIMITS, [replaced.middle, replaced.bottom]), 'invalid-argument', /does not exist in the layer or the layers below it/);
+  });
+
+  await t.test('no symlink is followed looking below', async (t) => {
+    const box = sandbox(t);
+    const lower = path.join(box.base, 'lower');
+    fs.mkdirSync(lower);
+    fs.symlinkSync(box.outside, path.join(lower, 'escape'));
+    await rejectsWith(t, apply(box.root, [hardlink('stolen', 'escape/canary')], LIMITS, [lower]), 'invalid-argument', /target "escape\/canary" does not exist/);
+    fs.rmSync(lower, { recursive: true });
+    box.assertUntouched(t);
+  });
 });

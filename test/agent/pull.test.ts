@@ -86,6 +86,43 @@ t.test('a second image sharing the base downloads only its own layer; overlay sh
   t.ok(fs.existsSync(path.join(merged, 'etc/passwd')), 'its sibling stays');
 });
 
+t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoci makes', async (t) => {
+  const registry = await startRegistry(t);
+  const tool: LayerEntry[] = [
+    { path: 'opt', type: 'dir' },
+    { path: 'opt/tool', type: 'file', content: 'tool v1\n', mode: 0o750, uid: 1000, gid: 100 },
+  ];
+  // Layer three links opt/tool (in layer two) from a directory neither lower layer has.
+  const links: LayerEntry[] = [{ path: 'opt/bin/tool-link', type: 'link', linkname: 'opt/tool' }];
+  const image = await buildImage({ layers: [busyboxLayer(), tool, links] });
+  await pushImage(registry.host, 'links:1', image);
+  const service = await openTestImageService(t);
+  const record = await service.pull(`${registry.host}/links:1`);
+
+  const merged = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-merged-'));
+  t.teardown(() => fs.rmSync(merged, { recursive: true, force: true }));
+  const lower = [...record.layers].reverse().map((l) => service.snapshots.dirOf(l.chainId)).join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower}`, merged]);
+  t.teardown(() => execFileSync('umount', [merged]));
+
+  // umoci, unpacking the same image from the same registry into one tree.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-umoci-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/links:1`, `oci:${work}/layout:1`], { stdio: 'ignore' });
+  execFileSync('umoci', ['unpack', '--image', `${work}/layout:1`, `${work}/bundle`], { stdio: 'ignore' });
+  const rootfs = path.join(work, 'bundle', 'rootfs');
+
+  for (const [who, root] of [['berth', merged], ['umoci', rootfs]] as const) {
+    const target = fs.statSync(path.join(root, 'opt/tool'));
+    const link = fs.statSync(path.join(root, 'opt/bin/tool-link'));
+    t.equal(link.ino, target.ino, `${who}: the link and its target are one inode`);
+    t.equal(fs.readFileSync(path.join(root, 'opt/bin/tool-link'), 'utf8'), 'tool v1\n', `${who}: its content`);
+    t.same([link.mode & 0o7777, link.uid, link.gid], [0o750, 1000, 100], `${who}: its mode and owner`);
+    t.equal(link.nlink, 2, `${who}: two names`);
+  }
+  t.equal(fs.readFileSync(path.join(service.snapshots.dirOf(record.layers[1]!.chainId), 'opt/tool'), 'utf8'), 'tool v1\n', 'the lower layer keeps its file');
+});
+
 t.test('indexes: the platform asked for is chosen; docker schema2, zstd and plain layers; many layers', async (t) => {
   const registry = await startRegistry(t);
   const amd = await buildImage({ layers: [busyboxLayer()], compression: 'zstd' });

@@ -1,0 +1,134 @@
+// Hard links into the layers below. A layer tar may hard-link a file it does not hold itself, one
+// a lower layer has (the OCI spec leaves it open, image-spec#1204; builders produce it). Docker
+// and containerd unpack a layer onto the mounted layers below, so overlay copies the target up
+// into the new layer and links it there; umoci unpacks into one tree where the target is simply
+// present. Both end with the target and the link sharing an inode in the container. Here each
+// layer is unpacked into a directory of its own, so the same is done by hand: the target is
+// found in the layers below as overlay would find it (the topmost that has it, unless a whiteout,
+// an opaque directory or a non-directory above hides it), copied up into the new layer (content,
+// owner, mode, times, xattrs; missing parent directories as the lower ones are), then linked.
+//
+// Every lookup goes through descriptors that never follow a symlink (openBeneath), and every
+// write through the new layer's root (berth_fs), as apply.ts does.
+
+import { closeSync, fchmodSync, fchownSync, fstatSync, readSync, writeSync, type BigIntStats } from 'node:fs';
+import { BerthError } from '../../proto/errors';
+import { berthFs, fromBytePath, type BerthFs } from '../native';
+
+/** Make each link of the layer in `dir` whose target is in a layer below (`lowers`: their directories, topmost first). */
+export function resolveLowerLinks(dir: string, lowers: readonly string[], links: ReadonlyArray<{ name: string; target: string }>): void {
+  if (links.length === 0) return;
+  const fs = berthFs();
+  const root = fs.openRoot(dir);
+  const lowerRoots: number[] = [];
+  try {
+    for (const lower of lowers) lowerRoots.push(fs.openRoot(lower));
+    for (const { name, target } of links) {
+      // A later entry of the layer wrote the name: it replaced the link, as in a tar.
+      if (statIn(fs, root, name)) continue;
+      if (!statIn(fs, root, target)) {
+        const found = findBelow(fs, lowerRoots, target);
+        if (!found) {
+          throw new BerthError('invalid-argument', `hard link ${quote(name)}: target ${quote(target)} does not exist in the layer or the layers below it`);
+        }
+        copyUp(fs, lowerRoots, found.root, target, root);
+      }
+      fs.link(root, name, target);
+    }
+  } finally {
+    for (const r of lowerRoots) fs.close(r);
+    fs.close(root);
+  }
+}
+
+/** The lower layer overlay would show `rel` from, or undefined when none does (absent, whited out, hidden). */
+function findBelow(fs: BerthFs, lowerRoots: readonly number[], rel: string): { root: number } | undefined {
+  const parts = rel.split('/');
+  for (const root of lowerRoots) {
+    let opaque = false;
+    let present = true;
+    for (let k = 1; k < parts.length; k++) {
+      const dir = parts.slice(0, k).join('/');
+      const st = statIn(fs, root, dir);
+      if (!st) {
+        present = false;
+        break;
+      }
+      // A file (or a whiteout) where a directory of the path was: nothing below shows through.
+      if (!st.isDirectory()) return undefined;
+      if (fs.getxattr(root, dir, 'trusted.overlay.opaque')?.toString() === 'y') opaque = true;
+    }
+    if (present) {
+      const st = statIn(fs, root, rel);
+      if (st) {
+        if (st.isCharacterDevice() && st.rdev === 0n) return undefined; // a whiteout: deleted here
+        if (!st.isFile()) throw new BerthError('invalid-argument', `hard link target ${quote(rel)} in a lower layer is not a regular file`);
+        return { root };
+      }
+    }
+    if (opaque) return undefined;
+  }
+  return undefined;
+}
+
+/** Copy `rel` from the lower layer `from` into the new layer `root`, its missing parents as the topmost lower has them. */
+function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: string, root: number): void {
+  const parts = rel.split('/');
+  for (let k = 1; k < parts.length; k++) {
+    const dir = parts.slice(0, k).join('/');
+    if (statIn(fs, root, dir)) continue;
+    const like = lowerRoots.map((r) => statIn(fs, r, dir)).find((s) => s?.isDirectory());
+    fs.makeDir(root, dir, Number(like?.mode ?? 0o755n) & 0o7777, Number(like?.uid ?? 0n), Number(like?.gid ?? 0n));
+  }
+  const path = fs.openBeneath(from, rel);
+  let source: number | undefined;
+  try {
+    source = fs.openRead(path);
+    const st = fstatSync(source, { bigint: true });
+    // Private until written; owner, then mode (chown clears setuid bits), xattrs and times after.
+    const target = fs.createFile(root, rel, 0o600);
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (let n; (n = readSync(source, buffer, 0, buffer.length, null)) > 0;) {
+        for (let off = 0; off < n;) off += writeSync(target, buffer, off, n - off);
+      }
+      fchownSync(target, Number(st.uid), Number(st.gid));
+      fchmodSync(target, Number(st.mode) & 0o7777);
+      for (const key of fs.listxattr(from, rel)) {
+        if (key.startsWith('trusted.overlay.')) continue;
+        const value = fs.getxattr(from, rel, key);
+        if (value) fs.fsetxattr(target, key, value);
+      }
+      fs.futimes(target, ...timesOf(st));
+    } finally {
+      fs.close(target);
+    }
+  } finally {
+    if (source !== undefined) closeSync(source);
+    fs.close(path);
+  }
+}
+
+/** The object at `rel` (not followed), or undefined when there is none or a symlink is on the way. */
+function statIn(fs: BerthFs, root: number, rel: string): BigIntStats | undefined {
+  let fd: number;
+  try {
+    fd = fs.openBeneath(root, rel);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EXDEV') return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd, { bigint: true });
+  } finally {
+    fs.close(fd);
+  }
+}
+
+function timesOf(st: BigIntStats): [number, number, number, number] {
+  const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  return [...split(st.atimeNs), ...split(st.mtimeNs)];
+}
+
+const quote = (bytes: string): string => JSON.stringify(fromBytePath(bytes));
