@@ -14,7 +14,7 @@ import { ClusterDnsServer, createContainerNetwork, ensureBridgeNetfilter, Ingres
 import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorEnabled, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
-import { containersHandlers, imagesHandlers } from './server';
+import { containersHandlers, systemHandlers, imagesHandlers } from './server';
 
 export interface AgentOptions {
   dataRoot: string;
@@ -94,6 +94,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
     server.addService(api.Images.service, imagesHandlers(images));
     server.addService(api.Containers.service, containersHandlers(containers, images));
+    server.addService(api.System.service, systemHandlers());
     await fs.mkdir(path.dirname(options.socket), { recursive: true });
     // The lock says no other agent owns this data root, so a socket file left here is stale.
     await fs.rm(options.socket, { force: true });

@@ -38,6 +38,8 @@ Container commands (docker's flags):
   commit [-a AUTHOR] [-m MSG] [--pause=false] C [REPO[:TAG]]   (a running C is frozen while read)
   (with a controller configured, logs and diff are the cluster's: use container logs|diff)
 
+  version [--client] [-o json|yaml]   The client's, the controller's and the local agent's versions
+
 Processes:
   controller [--data-root DIR] [--listen HOST:PORT] [--store sqlite|etcd://HOST:PORT[,...]]
              [--node-grace-period 4s] [--pod-eviction-timeout 10s] [--tls-san NAME|IP]...
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<void> {
     return runAgentCommand(args);
   }
   if (verb === 'controller') return (await import('./controller-command')).runControllerCommand(args);
+  if (verb === 'version') return (await import('./version')).runVersion(args, connection, agentFlag);
   const cluster = await import('./cluster');
   if (cluster.isClusterVerb(verb, { ...connection, agent: agentFlag }, undefined, args)) return cluster.runClusterVerb(verb, args, connection);
   const { imageVerbs, runImageVerb } = await import('./node/images');

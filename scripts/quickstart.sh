@@ -14,6 +14,9 @@ berth_install_packages
 build_log=$(mktemp)
 berth_build >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
 rm -f "$build_log"
+# berth as a command on the PATH from now on (the package's bin; `npm link` does the same).
+chmod +x dist/cli/main.js
+if [ ! -e /usr/local/bin/berth ] || [ -L /usr/local/bin/berth ]; then ln -sf "$PWD/dist/cli/main.js" /usr/local/bin/berth; fi
 
 work=$(mktemp -d /tmp/berth-quickstart.XXXXXX)
 tag=$(printf '%04x' $((RANDOM % 65536)))
@@ -124,6 +127,8 @@ berth --agent "$work/agent.sock" rmi berth/hello:1 "$registry/berth/hello:1" >/d
 
 step "berth config get-contexts   # the admin kubeconfig the controller wrote (mutual TLS)"
 berth config get-contexts
+step "berth version"
+berth --agent "$work/agent.sock" version
 step "berth get nodes   # the agent joined with a one-time token: berth token create"
 for _ in $(seq 50); do berth get nodes 2>/dev/null | grep -q ' Ready' && break; sleep 0.1; done
 berth get nodes

@@ -2,6 +2,7 @@
 // in `Object` messages; every failure becomes a ServerError naming the controller's address.
 
 import type { CustomResourceDefinition, Pod, Resource } from '../../proto/resources';
+import type { VersionInfo } from '../../proto/version';
 import { clusterLiteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient, parseHostPort, type Call, type CallError } from '../grpc/grpc-lite';
 import { CliError } from '../common/errors';
@@ -92,6 +93,9 @@ export function connectCluster(connection: Connection): ClusterClient {
     async metrics(kind: 'pods' | 'nodes', options: ListCall = {}) {
       const res = await call<{ items: WireObject[] }>('Metrics', { kind, namespace: options.namespace ?? '', labelSelector: options.labelSelector ?? '', fieldSelector: '' });
       return res.items.map((o) => JSON.parse(o.json)) as never;
+    },
+    async version() {
+      return call<VersionInfo>('Version', {});
     },
     async discover() {
       const res = await call<{ items: WireObject[] }>('Discover', {});

@@ -8,6 +8,7 @@
 // statuses, ages, descriptions, diffs) is computed by pure functions over the objects and a `now`.
 
 import type { CustomResourceDefinition, NodeMetrics, Pod, PodMetrics, Resource } from '../../proto/resources';
+import type { VersionInfo } from '../../proto/version';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
 
@@ -94,6 +95,8 @@ export interface ClusterClient {
   /** Sign a request for a user's key; returns the certificate and the cluster CA (PEM). */
   issueUserCertificate(call: { name: string; groups: string[]; csrPem: string; validitySeconds: number }): Promise<{ certificatePem: string; caPem: string }>;
   reviewAccess(call: AccessReview): Promise<{ allowed: boolean; reason: string; user: string }>;
+  /** The controller's version. */
+  version(): Promise<VersionInfo>;
   /** The CustomResourceDefinitions whose kinds the cluster serves. */
   discover(): Promise<CustomResourceDefinition[]>;
   close(): void;

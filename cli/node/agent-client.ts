@@ -3,7 +3,7 @@
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { BerthError, fromStatus, GRPC_STATUS } from '../../proto/errors';
-import type { ContainersClient, ImagesClient } from '../../proto/grpc';
+import type { ContainersClient, ImagesClient, SystemClient } from '../../proto/grpc';
 import { liteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient } from '../grpc/grpc-lite';
 
@@ -29,6 +29,10 @@ export function imagesClient(socket: string): ImagesClient {
 
 export function containersClient(socket: string): ContainersClient {
   return service(socket, 'Containers') as unknown as ContainersClient;
+}
+
+export function systemClient(socket: string): SystemClient {
+  return service(socket, 'System') as unknown as SystemClient;
 }
 
 /** The BerthError for a failed call to the agent; a socket nobody answers on says so plainly. */

@@ -10,6 +10,7 @@ import { CLIENT_SIGNER, nodeMetricsOf, podMetricsOf, type CertificateSigningRequ
 import { BerthError } from '../../proto/errors';
 import { customKinds, kindInfo, type KindInfo } from '../../proto/resources';
 import { parseJoinToken, formatJoinToken } from '../../proto/trust';
+import { versionInfo } from '../../proto/version';
 import { AUTHENTICATED_GROUP, MASTERS_GROUP, requireAllowed, type Authenticate, type Authorizer, type BootstrapTokens, type CallWithMetadata, type Identity, type RequestAttributes } from '../auth';
 import { evictPod } from '../controllers';
 import { apply, compileFilter, deleteWithDependents, infoOf, updateByUser, type Clock, type Registry } from '../objects';
@@ -295,6 +296,8 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       const certificatePem = await ca.signClient(req.csrPem, { commonName: req.name, organizations: req.groups }, validityMs > 0 ? { validityMs } : {});
       return { certificatePem, caPem: ca.certPem };
     }),
+
+    Version: unary(async () => versionInfo()),
 
     Discover: unary(async (_req, call) => {
       await authenticate(call);
