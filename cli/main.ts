@@ -36,7 +36,7 @@ Container commands (docker's flags):
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
   inspect | diff | wait | container prune | system df | system prune [-a]
   commit [-a AUTHOR] [-m MSG] [--pause=false] C [REPO[:TAG]]   (a running C is frozen while read)
-  (with a controller configured, logs and diff are the cluster's: use container logs|diff)
+  (with a controller configured, logs, diff and exec are the cluster's: use container logs|diff|exec)
 
   version [--client] [-o json|yaml]   The client's, the controller's and the local agent's versions
 

@@ -21,6 +21,7 @@ import { LocalVolumes } from './local-volumes';
 import { PodConfigCache } from './pod-config';
 import { PodManager } from './pod-manager';
 import { PortForwardServer } from './port-forward-server';
+import { ExecServer } from './exec-server';
 import { parseResolvConf } from './pod-dns';
 import { PodNetwork, withVtepMac } from './pod-network';
 import { PodTokens } from './pod-tokens';
@@ -138,6 +139,7 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
   }, () => ({ ...document(), spec: { unschedulable } }));
   const pods = manager;
   const forwards = new PortForwardServer((ns, name) => pods.podAddress(ns, name));
+  const execs = new ExecServer((ns, name, container) => pods.logTarget(ns, name, container), deps.containers);
   const logs = new LogServer((ns, name, container) => pods.logTarget(ns, name, container), (id, o, onLine) => deps.containers.logs(id, o, onLine));
   link = new ControllerLink(config, document, {
     registered(_epoch, relist) {
@@ -154,11 +156,12 @@ export async function startNodeAgent(options: NodeOptions, deps: NodeAgentDeps):
     watchOpened: (resourceVersion) => watch.begin(resourceVersion),
     watchEvent: (event) => pods.apply(watch.apply(event)),
     tunnelRequest: (request, reply) => {
-      if (!forwards.handle(request, reply)) logs.handle(request, reply);
+      if (!forwards.handle(request, reply) && !execs.handle(request, reply)) logs.handle(request, reply);
     },
     tunnelClosed: () => {
       logs.closeAll();
       forwards.closeAll();
+      execs.closeAll();
     },
     leaseRecovered: () => reporter.resendAll(),
     nodeSpec(spec) {

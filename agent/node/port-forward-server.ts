@@ -18,19 +18,26 @@ export class PortForwardServer {
 
   constructor(private readonly address: PodAddress) {}
 
-  /** Whether the request is this server's to answer (the logs server takes the others). */
+  /** Whether the request is this server's to answer (the exec and logs servers take the others). */
   handle(request: TunnelRequest__Output, reply: (r: TunnelReply) => boolean): boolean {
     const id = String(request.id);
     switch (request.request) {
       case 'portForward':
         if (request.portForward) this.open(id, request.portForward, reply);
         return true;
-      case 'data':
-        if (request.data) this.sockets.get(id)?.write(request.data);
+      case 'data': {
+        // Another server's request (an exec's stdin) is not this one's to swallow.
+        const socket = this.sockets.get(id);
+        if (!socket) return false;
+        if (request.data) socket.write(request.data);
         return true;
-      case 'end':
-        this.sockets.get(id)?.end();
+      }
+      case 'end': {
+        const socket = this.sockets.get(id);
+        if (!socket) return false;
+        socket.end();
         return true;
+      }
       case 'cancel':
         this.sockets.get(id)?.destroy();
         return this.sockets.delete(id);

@@ -8,7 +8,7 @@ import { Channel, makeClient, parseHostPort, type Call, type CallError } from '.
 import { CliError } from '../common/errors';
 import { serverErrorOf } from './errors';
 import type { Connection } from './connection';
-import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ListCall, LogsCall, Stream, TokenInfo, WatchCall, WatchEvent, WatchEventType } from './types';
+import type { ApplyAction, ApplyCall, ApplyResultItem, ClusterClient, ExecOutput, ListCall, LogsCall, Stream, TokenInfo, WatchCall, WatchEvent, WatchEventType } from './types';
 
 type Unary = (req: object, cb: (err: CallError | null, res?: object) => void) => Call;
 type ServerStream = (req: object) => Call;
@@ -133,6 +133,18 @@ export function connectCluster(connection: Connection): ClusterClient {
       return Object.assign(stream('PortForward', {}, (m) => (m as { data: Buffer }).data, c), {
         write: (data: Buffer) => void c.write({ data }),
         end: () => void c.end(),
+      });
+    },
+    exec(target) {
+      const c = (raw.Exec as unknown as () => Call)();
+      c.write({ open: target });
+      const output = (m: object): ExecOutput => {
+        const f = m as { stdout?: Buffer; stderr?: Buffer; exit?: { code?: number } };
+        return f.stdout ? { stdout: f.stdout } : f.stderr ? { stderr: f.stderr } : f.exit ? { exitCode: f.exit.code ?? 0 } : {};
+      };
+      return Object.assign(stream('Exec', {}, output, c), {
+        write: (stdin: Buffer) => void c.write({ stdin }),
+        end: () => void c.write({ stdinEnd: {} }),
       });
     },
     createToken: (req) => call('CreateToken', req),

@@ -27,6 +27,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   expose: async () => (await import('./expose')).expose,
   create: async () => (await import('./create')).create,
   'port-forward': async () => (await import('./port-forward')).portForward,
+  exec: async () => (await import('./exec')).exec,
   rollout: async () => (await import('./rollout')).rollout,
   events: async () => (await import('./events')).events,
   logs: async () => (await import('./logs')).logs,
@@ -52,7 +53,7 @@ const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'j
 /** What `berth top` measures in the cluster (anything else is a container: docker's top). */
 const TOP_KINDS: readonly string[] = ['pod', 'pods', 'po', 'node', 'nodes', 'no'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
-export const SHARED_VERBS: readonly string[] = ['logs', 'diff'];
+export const SHARED_VERBS: readonly string[] = ['logs', 'diff', 'exec'];
 
 /**
  * Whether `verb` is the cluster verb here. `logs` and `diff` are when a controller is configured
@@ -108,6 +109,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   rollout status|history|undo|pause|resume|restart deployment/NAME [--timeout D] [--to-revision N]
   rollout status|history|undo|restart daemonset/NAME|statefulset/NAME
   logs POD|deployment/NAME|job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
+  exec POD [-c CONTAINER] [-i] [-n NS] -- COMMAND [ARGS...]   A command in a pod's container (exit code passes through)
   wait --for=condition=NAME[=VALUE]|--for=delete KIND/NAME... [-l SEL] [--timeout 30s]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]
   token create [--ttl 24h] [--description TEXT] | token list | token delete ID

@@ -53,6 +53,17 @@ export interface Stream<T> extends AsyncIterable<T> {
 }
 
 /** Bytes from the pod as the iteration; `write` sends, `end` half-closes, `cancel` drops. */
+export interface ExecOutput {
+  stdout?: Buffer;
+  stderr?: Buffer;
+  exitCode?: number;
+}
+
+export interface ExecStream extends Stream<ExecOutput> {
+  write(data: Buffer): void;
+  end(): void;
+}
+
 export interface PortForwardStream extends Stream<Buffer> {
   write(data: Buffer): void;
   end(): void;
@@ -89,6 +100,8 @@ export interface ClusterClient {
   logs(call: LogsCall): Stream<Buffer>;
   /** A connection to a pod's port through the controller (kubectl port-forward). */
   portForward(target: { namespace: string; name: string; port: number }): PortForwardStream;
+  /** A command in a pod's container (kubectl exec): its output and exit code as they come; write/end feed its stdin. */
+  exec(target: { namespace: string; name: string; container: string; command: string[]; stdin: boolean }): ExecStream;
   createToken(call: { ttlSeconds: number; description: string }): Promise<{ token: string; id: string; expires: string }>;
   listTokens(): Promise<TokenInfo[]>;
   deleteToken(id: string): Promise<void>;

@@ -142,9 +142,13 @@ export class Call extends Duplex {
         return;
       }
       this.readStatus(headers); // trailers-only
+      this.finishWithStatus();
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('trailers', (trailers) => this.readStatus(trailers));
+    s.on('trailers', (trailers) => {
+      this.readStatus(trailers);
+      this.finishWithStatus();
+    });
     s.on('error', (err: Error) => (this.failure ??= err));
     s.on('close', () => {
       if (this.status === OK) {
@@ -163,6 +167,14 @@ export class Call extends Duplex {
       else if (s.rstCode === http2.constants.NGHTTP2_CANCEL) this.destroy(callError(CANCELLED, 'Cancelled on client'));
       else this.destroy(callError(UNAVAILABLE, this.failure?.message ?? `stream closed without a status (RST_STREAM code ${s.rstCode})`));
     });
+  }
+
+  /**
+   * The server sent its status: the call is over, whether or not this side has finished writing
+   * (a bidi call such as exec keeps its stdin open). Closing the stream lets 'close' report it.
+   */
+  private finishWithStatus(): void {
+    if (this.status !== undefined && !this.stream.closed) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** Abandon the call: the server sees it cancelled. */

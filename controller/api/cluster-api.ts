@@ -19,6 +19,7 @@ import type { ClusterCa } from '../trust';
 import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { MAX_BACKLOG, serveWatch } from './watch-stream';
+import { podExec } from './pod-exec';
 
 export interface ClusterApiDeps {
   registry: Registry;
@@ -263,6 +264,8 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       call.on('cancelled', () => connection?.cancel());
       call.on('error', () => connection?.cancel());
     },
+
+    Exec: podExec({ registry, tunnels, allowed }),
 
     CreateToken: unary(async (req, call) => {
       await allowed(call, tokenAttributes('create'));

@@ -1,8 +1,10 @@
 // Requests the controller forwards to agents over the stream each agent keeps open (agents dial
-// the controller, never the reverse): logs, and port-forward connections. One tunnel per node; a newer one replaces an older one.
+// the controller, never the reverse): logs, port-forward connections and commands in containers
+// (exec). One tunnel per node; a newer one replaces an older one.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { LogsRequest } from '../../proto/gen/berth/cluster/v1/LogsRequest';
+import type { ExecTarget } from '../../proto/gen/berth/cluster/v1/ExecTarget';
 import type { PortForwardTarget } from '../../proto/gen/berth/cluster/v1/PortForwardTarget';
 import type { TunnelReply__Output } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
@@ -13,7 +15,16 @@ type TunnelStream = grpc.ServerDuplexStream<TunnelReply__Output, TunnelRequest>;
 
 interface Pending {
   onData(data: Buffer): void;
-  onEnd(err?: BerthError): void;
+  /** An exec's standard error. */
+  onStderr?(data: Buffer): void;
+  onEnd(err?: BerthError, exitCode?: number): void;
+}
+
+/** A request's writing side: bytes to the agent, a half-close, or cancel. */
+export interface TunnelConnection {
+  write(data: Buffer): void;
+  end(): void;
+  cancel(): void;
 }
 
 interface Tunnel {
@@ -50,10 +61,12 @@ export class Tunnels {
       const pending = tunnel?.pending.get(reply.id);
       if (!pending) return;
       if (reply.reply === 'data' && reply.data) pending.onData(reply.data);
+      else if (reply.reply === 'stderr' && reply.stderr) pending.onStderr?.(reply.stderr);
       else if (reply.reply === 'end') {
         tunnel!.pending.delete(reply.id);
         const end = reply.end;
-        pending.onEnd(end && end.code !== 0 ? new BerthError(apiCodeOfGrpc[end.code] ?? 'internal', end.message) : undefined);
+        if (end && end.code !== 0) pending.onEnd(new BerthError(apiCodeOfGrpc[end.code] ?? 'internal', end.message));
+        else pending.onEnd(undefined, end?.exitCode ?? 0);
       }
     });
     const finish = () => {
@@ -87,15 +100,27 @@ export class Tunnels {
    * Open a connection to a pod's port on a node (port-forward): bytes from the pod come to
    * `onData`; `write` sends, `end` half-closes, `cancel` drops the connection.
    */
-  portForward(nodeName: string, target: PortForwardTarget, onData: (data: Buffer) => void, onEnd: (err?: BerthError) => void): { write(data: Buffer): void; end(): void; cancel(): void } {
+  portForward(nodeName: string, target: PortForwardTarget, onData: (data: Buffer) => void, onEnd: (err?: BerthError) => void): TunnelConnection {
+    return this.open(nodeName, 'forward ports', { portForward: target }, { onData, onEnd });
+  }
+
+  /**
+   * Run a command in a pod's container on a node: its output comes to `onStdout` and `onStderr`,
+   * its exit code to `onEnd`; `write` feeds its stdin, `end` closes it, `cancel` stops the command.
+   */
+  exec(nodeName: string, target: ExecTarget, onStdout: (data: Buffer) => void, onStderr: (data: Buffer) => void, onEnd: (err?: BerthError, exitCode?: number) => void): TunnelConnection {
+    return this.open(nodeName, 'run commands', { exec: target }, { onData: onStdout, onStderr, onEnd });
+  }
+
+  private open(nodeName: string, what: string, request: Omit<TunnelRequest, 'id'>, pending: Pending): TunnelConnection {
     const tunnel = this.byNode.get(nodeName);
     if (!tunnel) {
-      onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot forward ports now`));
+      pending.onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot ${what} now`));
       return { write() {}, end() {}, cancel() {} };
     }
     const id = String(this.nextId++);
-    tunnel.pending.set(id, { onData, onEnd });
-    tunnel.stream.write({ id, portForward: target });
+    tunnel.pending.set(id, pending);
+    tunnel.stream.write({ id, ...request });
     const open = () => tunnel.pending.has(id) && this.byNode.get(nodeName) === tunnel;
     return {
       write: (data) => {

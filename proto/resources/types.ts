@@ -159,6 +159,16 @@ export type Volume = {
   ephemeral?: { volumeClaimTemplate: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PersistentVolumeClaimSpec }; readOnly?: boolean };
 };
 
+/** kubectl's annotation naming the container exec and logs use when none is named. */
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+
+/** The container a command that names none means: the annotated one, else the first. */
+export function defaultContainerOf(pod: Pod): string {
+  const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  return annotated && all.includes(annotated) ? annotated : pod.spec.containers[0]!.name;
+}
+
 /** The claim a volume uses: the one it names, or (ephemeral) the one made for the pod; undefined for other volumes. */
 export function volumeClaimName(podName: string, volume: Volume): string | undefined {
   if (volume.persistentVolumeClaim) return volume.persistentVolumeClaim.claimName;

@@ -1,0 +1,61 @@
+// berth exec POD|pod/POD [-c CONTAINER] [-i] [-n NS] -- COMMAND [ARGS...]: a command in a pod's
+// container through the controller and its node's agent, as kubectl exec runs it. Its stdout and
+// stderr are this command's; with -i this command's stdin is the command's. The exit code is the
+// command's (kubectl's "command terminated with exit code N" on stderr when it is not 0).
+// A terminal (-t) comes with attach and `run -it` (not yet).
+
+import { defaultContainerOf, type Pod } from '../../proto/resources';
+import { parseFlags } from '../common/args';
+import { CliError } from '../common/errors';
+import { singleTarget } from './resource-names';
+import type { Verb } from './types';
+
+const USAGE = 'berth exec POD [-c CONTAINER] [-i] [-n NS] -- COMMAND [ARGS...]';
+
+export const exec: Verb = async (ctx, argv) => {
+  const dash = argv.indexOf('--');
+  const own = dash < 0 ? argv : argv.slice(0, dash);
+  const { values, positionals } = parseFlags(own, {
+    namespace: { type: 'string', short: 'n' },
+    container: { type: 'string', short: 'c' },
+    stdin: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (values.tty) throw new CliError('a terminal (-t) is not supported by berth exec yet: run the command without -t (with -i to feed its stdin)');
+  const [what, ...rest] = positionals;
+  if (!what) throw new CliError(`a pod is required (${USAGE})`);
+  const command = dash < 0 ? rest : [...rest, ...argv.slice(dash + 1)];
+  if (command.length === 0) throw new CliError(`you must specify at least one command for the container (${USAGE})`);
+  const target = singleTarget([what.includes('/') ? what : `pod/${what}`], USAGE, ['Pod']);
+  const namespace = values.namespace || 'default';
+
+  // As kubectl: the pod first, to say which container a command that names none runs in.
+  const pod = await ctx.client.get<Pod>('Pod', namespace, target.name);
+  const names = pod.spec.containers.map((c) => c.name);
+  if (!values.container && names.length > 1 && !values.quiet) ctx.err(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}\n`);
+  const session = ctx.client.exec({ namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin) });
+  if (values.stdin) {
+    process.stdin.on('data', (chunk: Buffer) => session.write(chunk));
+    process.stdin.once('end', () => session.end());
+  }
+  let exitCode: number | undefined;
+  try {
+    for await (const frame of session) {
+      if (frame.stdout) process.stdout.write(frame.stdout);
+      else if (frame.stderr) process.stderr.write(frame.stderr);
+      else if (frame.exitCode !== undefined) {
+        // The last frame: the call's other side stays open (stdin), so its end is not awaited.
+        exitCode = frame.exitCode;
+        break;
+      }
+    }
+  } finally {
+    // The call's writing side stays open for stdin: close it, or the process would not end.
+    session.cancel();
+    if (values.stdin) process.stdin.destroy();
+  }
+  if (exitCode === undefined) throw new CliError('the connection to the command ended before it did');
+  if (exitCode !== 0 && !values.quiet) ctx.err(`command terminated with exit code ${exitCode}\n`);
+  return exitCode;
+};

@@ -1,0 +1,84 @@
+// kubectl exec: a command in a pod's container, through the tunnel of the pod's node (the agent
+// runs it with runc exec, as it runs probes). Authorized as create on pods/exec. The client's
+// first frame names the pod, container, command and whether stdin follows; stdin frames go to the
+// command; its stdout and stderr come back as frames of their own, then its exit code.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { ExecFrame, ExecFrame__Output } from '../../proto/gen/berth/cluster/v1/ExecFrame';
+import type { ExecTarget__Output } from '../../proto/gen/berth/cluster/v1/ExecTarget';
+import { defaultContainerOf, type Pod } from '../../proto/resources';
+import { BerthError } from '../../proto/errors';
+import type { CallWithMetadata, Identity, RequestAttributes } from '../auth';
+import type { Registry } from '../objects';
+import { failStream } from './grpc';
+import type { TunnelConnection, Tunnels } from './tunnels';
+import { MAX_BACKLOG } from './watch-stream';
+
+export interface PodExecDeps {
+  registry: Registry;
+  tunnels: Tunnels;
+  allowed(call: CallWithMetadata, attributes: RequestAttributes): Promise<Identity>;
+}
+
+/** The container an exec means: the one named, else the pod's default one; an error in kubectl's words. */
+export function execContainer(pod: Pod, named: string): string {
+  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  if (named) {
+    if (!all.includes(named)) throw new BerthError('invalid-argument', `container ${named} is not valid for pod ${pod.metadata.name}`);
+    return named;
+  }
+  return defaultContainerOf(pod);
+}
+
+export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
+  return (call: grpc.ServerDuplexStream<ExecFrame__Output, ExecFrame>): void => {
+    let connection: TunnelConnection | undefined;
+    const early: Buffer[] = [];
+    let stdinEnded = false;
+    const fail = (err: unknown) => {
+      connection?.cancel();
+      failStream(call, err);
+    };
+    const send = (frame: ExecFrame) => {
+      call.write(frame);
+      if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', 'exec: the client is not reading the output'));
+    };
+    const open = async (target: ExecTarget__Output) => {
+      const namespace = target.namespace || 'default';
+      await allowed(call, { verb: 'create', resource: 'pods', subresource: 'exec', apiGroup: '', namespace, name: target.name });
+      if (target.command.length === 0) throw new BerthError('invalid-argument', 'you must specify at least one command for the container');
+      const pod = await registry.get<Pod>('Pod', namespace, target.name);
+      const phase = pod.status?.phase ?? 'Pending';
+      if (phase === 'Succeeded' || phase === 'Failed') throw new BerthError('failed-precondition', `cannot exec into a container in a completed pod; current phase is ${phase}`);
+      const node = pod.spec.nodeName;
+      if (!node || phase !== 'Running') throw new BerthError('failed-precondition', `pod ${target.name} is not running yet (phase ${phase}): no container to exec in`);
+      const container = execContainer(pod, target.container);
+      connection = tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin },
+        (stdout) => send({ stdout }),
+        (stderr) => send({ stderr }),
+        (err, exitCode) => {
+          if (err) return failStream(call, err);
+          call.write({ exit: { code: exitCode ?? 0 } });
+          call.end();
+        });
+      for (const data of early.splice(0)) connection.write(data);
+      if (stdinEnded) connection.end();
+    };
+    let opening: Promise<void> | undefined;
+    call.on('data', (frame: ExecFrame__Output) => {
+      if (!opening) {
+        if (frame.frame !== 'open' || !frame.open) return fail(new BerthError('invalid-argument', 'exec: the first frame must name the pod and the command'));
+        opening = open(frame.open).catch(fail);
+      } else if (frame.frame === 'stdin' && frame.stdin) {
+        if (connection) connection.write(frame.stdin);
+        else early.push(frame.stdin);
+      } else if (frame.frame === 'stdinEnd') {
+        stdinEnded = true;
+        connection?.end();
+      }
+    });
+    // The client went away: the command is stopped.
+    call.on('cancelled', () => connection?.cancel());
+    call.on('error', () => connection?.cancel());
+  };
+}

@@ -1,0 +1,58 @@
+// kubectl exec on a real agent: a command in a pod's container through the controller and the
+// node's tunnel, its stdout and stderr apart, its exit code passed through; -c names a container
+// (else the annotated default, else the first, said as kubectl says it); -i feeds stdin; a user
+// without create on pods/exec is refused; a missing container, an ended pod and a command-less
+// call are refused in kubectl's words.
+
+import * as path from 'node:path';
+import t from 'tap';
+import type { Pod } from '../../proto/resources';
+import { runCli } from '../fixtures/agent';
+import { startOneNodeCluster } from '../fixtures/one-node';
+import { eventually } from '../fixtures/wait';
+
+t.test('berth exec into a pod', async (t) => {
+  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1');
+  const pod = (name: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}${extra}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: ${image}, command: [sh, -c, "echo main > /tmp/who; exec sleep 3600"]}
+  - {name: side, image: ${image}, command: [sh, -c, "echo side > /tmp/who; exec sleep 3600"]}
+`;
+  t.equal(berth(['apply', '-f', file('pods.yaml', `${pod('two')}---\n${pod('annotated', ', annotations: {kubectl.kubernetes.io/default-container: side}')}`)]).status, 0);
+  for (const name of ['two', 'annotated']) {
+    await eventually(`${name} running`, () => (JSON.parse(berth(['get', 'pod', name, '-o', 'json']).stdout) as Pod).status?.containerStatuses?.every((c) => c.ready), 90_000, 300);
+  }
+
+  const r = berth(['exec', 'two', '--', 'sh', '-c', 'cat /tmp/who; echo oops >&2; exit 3']);
+  t.equal(r.status, 3, 'the command\'s exit code');
+  t.equal(r.stdout, 'main\n', 'its stdout, from the first container');
+  t.equal(r.stderr, 'Defaulted container "main" out of: main, side\noops\ncommand terminated with exit code 3\n', 'its stderr apart, with kubectl\'s lines');
+  t.same(berth(['exec', 'two', '-c', 'side', '--', 'cat', '/tmp/who']), { status: 0, stdout: 'side\n', stderr: '' }, '-c names the container');
+  t.equal(berth(['exec', 'annotated', '-q', '--', 'cat', '/tmp/who']).stdout, 'side\n', 'the annotated default container');
+  t.same(berth(['exec', '-i', 'pod/two', '-c', 'main', '--', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello\nworld\n' }), { status: 0, stdout: 'HELLO\nWORLD\ndone\n', stderr: '' }, '-i: stdin reaches the command, and its end');
+  t.equal(berth(['exec', 'two', '-c', 'main', '--', 'cat']).stdout, '', 'without -i the command reads an empty stdin');
+
+  t.match(berth(['exec', 'two', '-c', 'nope', '--', 'true']).stderr, /container nope is not valid for pod two/);
+  t.match(berth(['exec', 'missing', '--', 'true']).stderr, /pods "missing" not found/);
+  t.match(berth(['exec', 'two']).stderr, /you must specify at least one command for the container/);
+  t.match(berth(['exec', '-t', 'two', '--', 'sh']).stderr, /a terminal \(-t\) is not supported by berth exec yet/);
+
+  // Rights: the view role reads pods but may not exec into them.
+  const viewerFile = path.join(dir, 'viewer.kubeconfig');
+  t.equal(berth(['user', 'create', 'viewer', '-o', viewerFile]).status, 0);
+  t.equal(berth(['apply', '-f', file('view.yaml', `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: viewer-view, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
+`)]).status, 0);
+  const viewer = runCli(['--kubeconfig', viewerFile, '--server', controller.address, 'exec', 'two', '-c', 'main', '--', 'true']);
+  t.equal(viewer.status, 1);
+  t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
+
+  t.equal(berth(['delete', 'pod', 'two', 'annotated']).status, 0);
+});
