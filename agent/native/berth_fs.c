@@ -216,64 +216,11 @@ static void close_keep_errno(int fd, int root) {
   }
 }
 
-// How many dangling symlinks open_dir has followed for the call under way: a chain of them
-// (or one pointing at itself) ends in ELOOP, as the kernel's own limit does.
-static _Thread_local int dangling_followed = 0;
-#define MAX_DANGLING 40
-
-static int open_dir(int root, char *dir, bool mkdirp);
-static int open_dir_walk(int root, char *dir, bool mkdirp);
-
-// A component that is a symlink to something missing (its target made by a later entry, or never):
-// create its target, resolved inside the root as the link reads (absolute from the root, relative
-// from the link's directory), as containerd's MkdirAll through the layer's root does. `dir` is the
-// path up to and including the link; `link_at` where the link's name starts in it.
-static int make_link_target(int root, int parent, char *dir, char *link_at) {
-  if (++dangling_followed > MAX_DANGLING) {
-    errno = ELOOP;
-    FAIL("openat2");
-  }
-  char target[PATH_MAX];
-  ssize_t n = readlinkat(parent, link_at, target, sizeof target - 1);
-  if (n < 0) FAIL("readlinkat");
-  target[n] = '\0';
-  char joined[PATH_MAX];
-  int len = target[0] == '/'
-    ? snprintf(joined, sizeof joined, "%s", target)
-    : snprintf(joined, sizeof joined, "%.*s%s", (int)(link_at - dir), dir, target);
-  if (len < 0 || (size_t)len >= sizeof joined) {
-    errno = ENAMETOOLONG;
-    FAIL("readlinkat");
-  }
-  // Without empty components (a leading "/" is the root; "a//b" is "a/b"): open_dir walks by name.
-  char path[PATH_MAX];
-  size_t out = 0;
-  for (const char *c = joined; *c; c++) {
-    if (*c == '/' && (out == 0 || path[out - 1] == '/')) continue;
-    path[out++] = *c;
-  }
-  while (out > 0 && path[out - 1] == '/') out--;
-  path[out] = '\0';
-  if (out == 0) return 0;  // the root: there already
-  int fd = open_dir(root, path, true);
-  if (fd < 0) return -1;
-  close_keep_errno(fd, root);
-  return 0;
-}
-
 // Opens directory `dir` (NULL: the root itself, returned as is) inside root as an O_PATH fd.
 // With mkdirp, missing components are created one by one (mode 0755, like containerd's
-// MkdirAll); each prefix is re-resolved from the root so a symlink among them stays confined,
-// and a symlink to a missing directory gets that directory made inside the root.
+// MkdirAll); each prefix is re-resolved from the root so a symlink among them stays confined.
 static int open_dir(int root, char *dir, bool mkdirp) {
   if (dir == NULL) return root;
-  bool outermost = dangling_followed == 0;
-  int fd = open_dir_walk(root, dir, mkdirp);
-  if (outermost) dangling_followed = 0;
-  return fd;
-}
-
-static int open_dir_walk(int root, char *dir, bool mkdirp) {
   int fd = open_in_root(root, dir, O_PATH | O_DIRECTORY);
   if (fd >= 0) return fd;
   if (errno != ENOENT || !mkdirp) FAIL("openat2");
@@ -285,15 +232,10 @@ static int open_dir_walk(int root, char *dir, bool mkdirp) {
     int cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
     const char *step = "openat2";
     if (cur < 0 && errno == ENOENT) {
-      // prev is the resolved parent of comp, so this creates exactly what openat2 missed.
+      // prev is the resolved parent of comp, so this creates exactly what openat2 missed. A
+      // dangling symlink here gives EEXIST, then ENOENT again below: refused, not followed.
       if (mkdirat(prev, comp, 0755) == 0 || errno == EEXIST) {
         cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
-        // EEXIST and still missing: comp is a dangling symlink. Its target is made (in the
-        // root), then the path resolves through it.
-        struct stat st;
-        if (cur < 0 && errno == ENOENT && fstatat(prev, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-          cur = make_link_target(root, prev, dir, comp) < 0 ? -1 : open_in_root(root, dir, O_PATH | O_DIRECTORY);
-        }
       } else {
         step = "mkdirat";
       }

@@ -238,19 +238,9 @@ const breakouts: Breakout[] = [
     check: (t, root) => t.equal(read(path.join(root, 'outside/canary')), 'pwned'),
   },
   {
-    // containerd makes a dangling symlink's target (MkdirAll through the root): inside the root.
-    name: 'write through a dangling symlink creates its target inside the root',
-    entries: [symlink('out', '../outside'), file('out/canary', 'pwned'), symlink('abs', '/made/deep/er'), file('abs/f', 'x')],
-    check: (t, root) => {
-      t.equal(fs.readFileSync(path.join(root, 'outside/canary'), 'utf8'), 'pwned', 'the link\'s target made in the root');
-      t.equal(fs.readFileSync(path.join(root, 'made/deep/er/f'), 'utf8'), 'x', 'an absolute target, from the root');
-      t.ok(lstat(path.join(root, 'out')).isSymbolicLink(), 'the link stays a link');
-    },
-  },
-  {
-    name: 'a dangling symlink loop ends in ELOOP',
-    entries: [symlink('a', 'b'), symlink('b', 'a'), file('a/f', 'x')],
-    error: ['invalid-argument', /entry "a\/f": ELOOP/],
+    name: 'write through a dangling in-root symlink is refused, not followed',
+    entries: [symlink('out', '../outside'), file('out/canary', 'pwned')],
+    error: ['invalid-argument', /entry "out\/canary": ENOENT/],
   },
   {
     name: 'symlink chains (absolute, relative, up-and-out) stay in the root',
@@ -447,12 +437,9 @@ const breakouts: Breakout[] = [
     check: (t, root) => t.ok(lstat(path.join(root, 'etc/whitedout')).isCharacterDevice()),
   },
   {
-    name: 'whiteout under a dead symlink lands inside the root',
+    name: 'whiteout under a dead symlink is refused, not followed',
     entries: [symlink('localetc', '/dne'), file('localetc/.wh.etc')],
-    check: (t, root) => {
-      const st = lstat(path.join(root, 'dne/etc'));
-      t.ok(st.isCharacterDevice() && st.rdev === 0n, 'the whiteout is in the root\'s dne/');
-    },
+    error: ['invalid-argument', /entry "localetc\/\.wh\.etc": ENOENT/],
   },
   {
     name: 'opaque marker under a symlink to outside makes an in-root directory',
