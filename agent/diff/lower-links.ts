@@ -11,40 +11,49 @@
 // Every lookup goes through descriptors that never follow a symlink (openBeneath), and every
 // write through the new layer's root (berth_fs), as apply.ts does.
 
-import { closeSync, fchmodSync, fchownSync, fstatSync, readSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, read, write, type BigIntStats } from 'node:fs';
 import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 
-/** Make each link of the layer in `dir` whose target is in a layer below (`lowers`: their directories, topmost first). */
-export function resolveLowerLinks(dir: string, lowers: readonly string[], links: ReadonlyArray<{ name: string; target: string }>): void {
-  if (links.length === 0) return;
+/**
+ * Make each link of the layer in `dir` whose target is in a layer below (`lowers`: their
+ * directories, topmost first). Resolves to the bytes copied up (they count as the layer's).
+ */
+export async function resolveLowerLinks(dir: string, lowers: readonly string[], links: ReadonlyArray<{ name: string; target: string }>): Promise<number> {
+  if (links.length === 0) return 0;
   const fs = berthFs();
   const root = fs.openRoot(dir);
   const lowerRoots: number[] = [];
+  let copied = 0;
   try {
     for (const lower of lowers) lowerRoots.push(fs.openRoot(lower));
     for (const { name, target } of links) {
       // A later entry of the layer wrote the name: it replaced the link, as in a tar.
       if (statIn(fs, root, name)) continue;
-      if (!statIn(fs, root, target)) {
-        const found = findBelow(fs, lowerRoots, target);
-        if (!found) {
-          throw new BerthError('invalid-argument', `hard link ${quote(name)}: target ${quote(target)} does not exist in the layer or the layers below it`);
-        }
-        copyUp(fs, lowerRoots, found.root, target, root);
+      // The layer itself first: a later entry may have made the target, or deleted it (a
+      // whiteout, an opaque directory), which hides what the layers below have.
+      const found = findShown(fs, [root, ...lowerRoots], target);
+      if (!found) {
+        throw new BerthError('invalid-argument', `hard link ${quote(name)}: target ${quote(target)} does not exist in the layer or the layers below it`);
       }
+      if (found.root !== root) copied += await copyUp(fs, lowerRoots, found.root, target, root);
       fs.link(root, name, target);
     }
+    return copied;
   } finally {
     for (const r of lowerRoots) fs.close(r);
     fs.close(root);
   }
 }
 
-/** The lower layer overlay would show `rel` from, or undefined when none does (absent, whited out, hidden). */
-function findBelow(fs: BerthFs, lowerRoots: readonly number[], rel: string): { root: number } | undefined {
+/**
+ * The layer overlay would show `rel` from (`roots`: topmost first), or undefined when none does:
+ * absent, whited out, or hidden by an opaque directory or by a non-directory (a file, a symlink)
+ * where a directory of the path was.
+ */
+function findShown(fs: BerthFs, roots: readonly number[], rel: string): { root: number } | undefined {
   const parts = rel.split('/');
-  for (const root of lowerRoots) {
+  for (const root of roots) {
     let opaque = false;
     let present = true;
     for (let k = 1; k < parts.length; k++) {
@@ -62,7 +71,7 @@ function findBelow(fs: BerthFs, lowerRoots: readonly number[], rel: string): { r
       const st = statIn(fs, root, rel);
       if (st) {
         if (st.isCharacterDevice() && st.rdev === 0n) return undefined; // a whiteout: deleted here
-        if (!st.isFile()) throw new BerthError('invalid-argument', `hard link target ${quote(rel)} in a lower layer is not a regular file`);
+        if (!st.isFile()) throw new BerthError('invalid-argument', `hard link target ${quote(rel)} is not a regular file`);
         return { root };
       }
     }
@@ -71,17 +80,24 @@ function findBelow(fs: BerthFs, lowerRoots: readonly number[], rel: string): { r
   return undefined;
 }
 
-/** Copy `rel` from the lower layer `from` into the new layer `root`, its missing parents as the topmost lower has them. */
-function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: string, root: number): void {
+/**
+ * Copy `rel` from the lower layer `from` into the new layer `root`, its missing parents as the
+ * topmost lower has them; the bytes copied. Read and written in chunks on libuv's pool: a large
+ * file does not hold up the agent.
+ */
+async function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: string, root: number): Promise<number> {
   const parts = rel.split('/');
+  const made: Array<[string, BigIntStats]> = [];
   for (let k = 1; k < parts.length; k++) {
     const dir = parts.slice(0, k).join('/');
     if (statIn(fs, root, dir)) continue;
     const like = lowerRoots.map((r) => statIn(fs, r, dir)).find((s) => s?.isDirectory());
     fs.makeDir(root, dir, Number(like?.mode ?? 0o755n) & 0o7777, Number(like?.uid ?? 0n), Number(like?.gid ?? 0n));
+    if (like) made.push([dir, like]);
   }
   const path = fs.openBeneath(from, rel);
   let source: number | undefined;
+  let bytes = 0;
   try {
     source = fs.openRead(path);
     const st = fstatSync(source, { bigint: true });
@@ -89,8 +105,9 @@ function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: s
     const target = fs.createFile(root, rel, 0o600);
     try {
       const buffer = Buffer.allocUnsafe(1024 * 1024);
-      for (let n; (n = readSync(source, buffer, 0, buffer.length, null)) > 0;) {
-        for (let off = 0; off < n;) off += writeSync(target, buffer, off, n - off);
+      for (let n; (n = await readAsync(source, buffer)) > 0;) {
+        for (let off = 0; off < n;) off += await writeAsync(target, buffer, off, n - off);
+        bytes += n;
       }
       fchownSync(target, Number(st.uid), Number(st.gid));
       fchmodSync(target, Number(st.mode) & 0o7777);
@@ -107,7 +124,15 @@ function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: s
     if (source !== undefined) closeSync(source);
     fs.close(path);
   }
+  // The parents' times last, deepest first: making what is inside them moved theirs.
+  for (const [dir, like] of made.reverse()) fs.utimes(root, dir, ...timesOf(like), true);
+  return bytes;
 }
+
+const readAsync = (fd: number, buffer: Buffer): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+const writeAsync = (fd: number, buffer: Buffer, offset: number, length: number): Promise<number> =>
+  new Promise((resolve, reject) => write(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 
 /** The object at `rel` (not followed), or undefined when there is none or a symlink is on the way. */
 function statIn(fs: BerthFs, root: number, rel: string): BigIntStats | undefined {

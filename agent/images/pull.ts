@@ -212,19 +212,22 @@ async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: La
     if (actual !== diffId) {
       throw new BerthError('data-loss', `diff ID mismatch: uncompressed content is ${actual}, config says ${diffId}`);
     }
+    let size = applied.value.bytes;
     const links = applied.value.deferredLinks ?? [];
     if (links.length > 0) {
-      // Hard links into the layers below: those are unpacked concurrently, so wait for them first.
-      for (const lower of below) await deps.inflight.get(lower)?.catch(() => undefined);
+      // Hard links into the layers below: those are unpacked concurrently, so wait for them
+      // first (a lower layer's failure is the pull's, reported as itself).
+      for (const lower of below) await deps.inflight.get(lower);
       for (const lower of below) {
         if (!(await deps.snapshots.stat(lower))) throw new BerthError('failed-precondition', `layer ${chainId} hard-links into layer ${lower}, which is not unpacked`);
       }
-      pending.linkBelow(links, [...below].reverse().map((lower) => deps.snapshots.dirOf(lower)));
+      size += await pending.linkBelow(links, [...below].reverse().map((lower) => deps.snapshots.dirOf(lower)));
+      if (size > limits.maxLayerBytes) throw new BerthError('resource-exhausted', `layer ${descriptor.digest} with the files its hard links copy up exceeds the limit of ${limits.maxLayerBytes} bytes (maxLayerBytes)`);
     }
     await ingest?.commit();
-    await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size: applied.value.bytes });
+    await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size });
     progress({ kind: 'layer', digest: descriptor.digest, status: 'complete', current: total, total });
-    return applied.value.bytes;
+    return size;
   } catch (err) {
     await pending.abort();
     await ingest?.abort();

@@ -246,6 +246,10 @@ export class PodVolumes {
     if (this.d.mounts.isMountPoint(dir)) return undefined;
     const { claim, volume: pv } = lookup.claim?.(claimName) ?? {};
     if (!claim) return `persistentvolumeclaim "${claimName}" not found`;
+    // An ephemeral volume's claim is the one made for this pod, never another of its name (the kubelet's VolumeIsForPod).
+    if (volume.ephemeral && !(claim.metadata.ownerReferences ?? []).some((r) => r.uid === pod.metadata.uid && r.controller)) {
+      return `PVC ${pod.metadata.namespace ?? 'default'}/${claimName} was not created for pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name} (pod is not owner)`;
+    }
     if (!claim.spec.volumeName) return `persistentvolumeclaim "${claimName}" is not bound to a volume yet`;
     if (!pv) return `persistentvolume "${claim.spec.volumeName}" (of claim "${claimName}") not found`;
     const source = pv.spec.hostPath?.path ?? pv.spec.local?.path;

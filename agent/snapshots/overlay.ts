@@ -102,8 +102,8 @@ class PendingOverlaySnapshot implements PendingSnapshot {
     return applyBlob(blob, compression, this.dir, limits);
   }
 
-  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): void {
-    resolveLowerLinks(this.dir, lowers, links);
+  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): Promise<number> {
+    return resolveLowerLinks(this.dir, lowers, links);
   }
 
   async commit(info: SnapshotInfo): Promise<void> {

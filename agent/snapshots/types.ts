@@ -31,9 +31,10 @@ export interface PendingSnapshot {
   apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer>;
   /**
    * Make the layer's hard links whose targets are in the layers below (AppliedLayer's
-   * deferredLinks), the targets copied up as overlay would; `lowers`: those layers' directories, topmost first.
+   * deferredLinks), the targets copied up as overlay would; `lowers`: those layers' directories,
+   * topmost first. Resolves to the bytes copied up.
    */
-  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): void;
+  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): Promise<number>;
   /** Make it visible under its chain ID. Idempotent with a concurrent commit of the same key. */
   commit(info: SnapshotInfo): Promise<void>;
   /** Throw the partial directory away. */

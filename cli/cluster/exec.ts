@@ -4,7 +4,7 @@
 // command's (kubectl's "command terminated with exit code N" on stderr when it is not 0).
 // A terminal (-t) comes with attach and `run -it` (not yet).
 
-import { defaultContainerOf, type Pod } from '../../proto/resources';
+import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, type Pod } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { singleTarget } from './resource-names';
@@ -33,7 +33,9 @@ export const exec: Verb = async (ctx, argv) => {
   // As kubectl: the pod first, to say which container a command that names none runs in.
   const pod = await ctx.client.get<Pod>('Pod', namespace, target.name);
   const names = pod.spec.containers.map((c) => c.name);
-  if (!values.container && names.length > 1 && !values.quiet) ctx.err(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}\n`);
+  // kubectl says so only when it chose (no annotation named the container).
+  const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+  if (!values.container && !annotated && names.length > 1 && !values.quiet) ctx.err(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}\n`);
   const session = ctx.client.exec({ namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin) });
   if (values.stdin) {
     process.stdin.on('data', (chunk: Buffer) => session.write(chunk));

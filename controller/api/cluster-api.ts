@@ -227,6 +227,8 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
       let connection: { write(data: Buffer): void; end(): void; cancel(): void } | undefined;
       const early: Buffer[] = [];
       let ended = false;
+      // The client gone while the pod was still being looked up: no connection is opened.
+      let gone = false;
       const fail = (err: unknown) => {
         connection?.cancel();
         failStream(call, err);
@@ -240,6 +242,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
           throw new BerthError('failed-precondition', `unable to forward port because pod is not running. Current status=${pod.status?.phase ?? 'Pending'}`);
         }
         if (!(target.port >= 1 && target.port <= 65535)) throw new BerthError('invalid-argument', `port ${target.port}: not a port number`);
+        if (gone) return;
         connection = tunnels.portForward(node, { namespace, name: target.name, port: target.port }, (data) => {
           call.write({ data });
           if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', `port-forward to pod ${target.name}: the client is not reading`));
@@ -261,8 +264,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         ended = true;
         connection?.end();
       });
-      call.on('cancelled', () => connection?.cancel());
-      call.on('error', () => connection?.cancel());
+      const leave = () => {
+        gone = true;
+        connection?.cancel();
+      };
+      call.on('cancelled', leave);
+      call.on('error', leave);
     },
 
     Exec: podExec({ registry, tunnels, allowed }),

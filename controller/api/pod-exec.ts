@@ -35,6 +35,8 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
     let connection: TunnelConnection | undefined;
     const early: Buffer[] = [];
     let stdinEnded = false;
+    // The client gone while the pod was still being looked up: the command must not start.
+    let gone = false;
     const fail = (err: unknown) => {
       connection?.cancel();
       failStream(call, err);
@@ -53,6 +55,7 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
       const node = pod.spec.nodeName;
       if (!node || phase !== 'Running') throw new BerthError('failed-precondition', `pod ${target.name} is not running yet (phase ${phase}): no container to exec in`);
       const container = execContainer(pod, target.container);
+      if (gone) return;
       connection = tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin },
         (stdout) => send({ stdout }),
         (stderr) => send({ stderr }),
@@ -77,8 +80,17 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
         connection?.end();
       }
     });
-    // The client went away: the command is stopped.
-    call.on('cancelled', () => connection?.cancel());
-    call.on('error', () => connection?.cancel());
+    // The client closed its side without saying stdin ended: so it did.
+    call.on('end', () => {
+      stdinEnded = true;
+      connection?.end();
+    });
+    // The client went away: the command is stopped (or never started).
+    const leave = () => {
+      gone = true;
+      connection?.cancel();
+    };
+    call.on('cancelled', leave);
+    call.on('error', leave);
   };
 }

@@ -768,6 +768,9 @@ export interface PersistentVolumeClaimSpec {
   volumeMode?: 'Filesystem' | 'Block';
   /** The VolumeAttributesClass the volume should have: it binds only to volumes of that class. */
   volumeAttributesClassName?: string;
+  /** What to fill a new volume from (a snapshot, another claim): berth's provisioner makes volumes empty. */
+  dataSource?: { apiGroup?: string; kind: string; name: string };
+  dataSourceRef?: { apiGroup?: string; kind: string; name: string; namespace?: string };
 }
 
 export interface PersistentVolumeClaim {

@@ -100,7 +100,7 @@ function streamOf(tar: Buffer, chunk = 777): Readable {
 async function apply(root: string, entries: Entry[] | Buffer, limits = LIMITS, lowers: string[] = []) {
   const tar = Buffer.isBuffer(entries) ? entries : await tarOf(entries);
   const stats = await applyLayer(streamOf(tar), root, limits);
-  resolveLowerLinks(root, lowers, stats.deferredLinks ?? []);
+  await resolveLowerLinks(root, lowers, stats.deferredLinks ?? []);
   return stats;
 }
 
@@ -768,6 +768,20 @@ t.test('hard links into the layers below: the target copied up, as overlay would
     put(replaced.bottom, 'lib/x.so', 'x');
     put(replaced.middle, 'lib', 'now a file', 0o644);
     await rejectsWith(t, apply(replaced.layer, [hardlink('y', 'lib/x.so')], LIMITS, [replaced.middle, replaced.bottom]), 'invalid-argument', /does not exist in the layer or the layers below it/);
+  });
+
+  await t.test('the layer\'s own deletions hide what is below', async (t) => {
+    const l = layers(t);
+    put(l.bottom, 'etc/conf', 'old');
+    await rejectsWith(t, apply(l.layer, [hardlink('link', 'etc/conf'), file('etc/.wh.conf')], LIMITS, [l.bottom]), 'invalid-argument', /target "etc\/conf" does not exist in the layer or the layers below it/);
+    const o = layers(t);
+    put(o.bottom, 'etc/conf', 'old');
+    await rejectsWith(t, apply(o.layer, [hardlink('link', 'etc/conf'), file('etc/.wh..wh..opq')], LIMITS, [o.bottom]), 'invalid-argument', /does not exist in the layer or the layers below it/);
+    // A symlink where a directory of the path was (lib -> usr/lib) hides the older lib/ below it.
+    const s = layers(t);
+    put(s.bottom, 'lib/x.so', 'stale');
+    fs.symlinkSync('usr/lib', path.join(s.middle, 'lib'));
+    await rejectsWith(t, apply(s.layer, [hardlink('x', 'lib/x.so')], LIMITS, [s.middle, s.bottom]), 'invalid-argument', /does not exist in the layer or the layers below it/);
   });
 
   await t.test('no symlink is followed looking below', async (t) => {

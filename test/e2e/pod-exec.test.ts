@@ -32,7 +32,7 @@ spec:
   t.equal(r.stdout, 'main\n', 'its stdout, from the first container');
   t.equal(r.stderr, 'Defaulted container "main" out of: main, side\noops\ncommand terminated with exit code 3\n', 'its stderr apart, with kubectl\'s lines');
   t.same(berth(['exec', 'two', '-c', 'side', '--', 'cat', '/tmp/who']), { status: 0, stdout: 'side\n', stderr: '' }, '-c names the container');
-  t.equal(berth(['exec', 'annotated', '-q', '--', 'cat', '/tmp/who']).stdout, 'side\n', 'the annotated default container');
+  t.same(berth(['exec', 'annotated', '--', 'cat', '/tmp/who']), { status: 0, stdout: 'side\n', stderr: '' }, 'the annotated default container, chosen without a word');
   t.same(berth(['exec', '-i', 'pod/two', '-c', 'main', '--', 'sh', '-c', 'tr a-z A-Z; echo done'], { input: 'hello\nworld\n' }), { status: 0, stdout: 'HELLO\nWORLD\ndone\n', stderr: '' }, '-i: stdin reaches the command, and its end');
   t.equal(berth(['exec', 'two', '-c', 'main', '--', 'cat']).stdout, '', 'without -i the command reads an empty stdin');
 
@@ -40,6 +40,15 @@ spec:
   t.match(berth(['exec', 'missing', '--', 'true']).stderr, /pods "missing" not found/);
   t.match(berth(['exec', 'two']).stderr, /you must specify at least one command for the container/);
   t.match(berth(['exec', '-t', 'two', '--', 'sh']).stderr, /a terminal \(-t\) is not supported by berth exec yet/);
+  t.equal(berth(['apply', '-f', file('done.yaml', `apiVersion: v1
+kind: Pod
+metadata: {name: done}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: ${image}, command: ["true"]}]
+`)]).status, 0);
+  await eventually('done succeeded', () => (JSON.parse(berth(['get', 'pod', 'done', '-o', 'json']).stdout) as Pod).status?.phase === 'Succeeded', 90_000, 300);
+  t.match(berth(['exec', 'done', '--', 'true']).stderr, /cannot exec into a container in a completed pod; current phase is Succeeded/);
 
   // Rights: the view role reads pods but may not exec into them.
   const viewerFile = path.join(dir, 'viewer.kubeconfig');
@@ -54,5 +63,5 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
   t.equal(viewer.status, 1);
   t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
 
-  t.equal(berth(['delete', 'pod', 'two', 'annotated']).status, 0);
+  t.equal(berth(['delete', 'pod', 'two', 'annotated', 'done']).status, 0);
 });

@@ -4,6 +4,7 @@
 
 import type { PersistentVolumeClaim } from '../../../proto/resources';
 import { BerthError } from '../../../proto/errors';
+import { ignoreNotFound } from '../../objects';
 import { eventFor } from '../meta';
 import { queueKey, splitKey, type ControlLoop } from '../run-controller';
 import { plan } from './plan';
@@ -41,7 +42,14 @@ export const ephemeralVolumeLoop: ControlLoop = {
         ctx.record(eventFor(pod, COMPONENT, 'Warning', 'FailedBinding', `create PVC ${action.claim.metadata.name}: ${(err as Error).message}`));
         throw err;
       });
-      if (made) written.note(ctx.caches.claims, made);
+      if (!made) continue;
+      written.note(ctx.caches.claims, made);
+      // The pod went while its claim was being made: nothing would ever collect the claim (its
+      // owner's deletion has passed), so it goes now.
+      const still = await ctx.registry.tryGet('Pod', pod.metadata.namespace, pod.metadata.name!);
+      if (!still || still.metadata.uid !== pod.metadata.uid) {
+        written.note(ctx.caches.claims, await ctx.registry.delete('PersistentVolumeClaim', made.metadata.namespace, made.metadata.name!).catch(ignoreNotFound));
+      }
     }
   },
 };
