@@ -102,9 +102,22 @@ interface FakeUpstream {
  */
 async function startUpstream(t: Test, respond: (query: Reply, via: 'udp' | 'tcp') => Packet | undefined): Promise<FakeUpstream> {
   const state: FakeUpstream = { port: 0, udp: 0, tcp: 0, questions: [] };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  state.port = udp.address().port;
+  // One port for both: the kernel picks UDP's, and TCP's twin may be another test's (tried again then).
+  let udp: dgram.Socket;
+  let tcp: net.Server;
+  const sockets = new Set<net.Socket>();
+  for (;;) {
+    udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    state.port = udp.address().port;
+    tcp = net.createServer((socket) => serveTcp(socket));
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(state.port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) break;
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+  }
   udp.on('message', (bytes, peer) => {
     const query: Reply = decode(bytes);
     state.udp++;
@@ -112,8 +125,7 @@ async function startUpstream(t: Test, respond: (query: Reply, via: 'udp' | 'tcp'
     const reply = respond(query, 'udp');
     if (reply) udp.send(encode({ ...reply, id: query.id, type: 'response', questions: query.questions }), peer.port, peer.address);
   });
-  const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
+  function serveTcp(socket: net.Socket): void {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('data', (chunk) => {
@@ -126,8 +138,7 @@ async function startUpstream(t: Test, respond: (query: Reply, via: 'udp' | 'tcp'
       length.writeUInt16BE(bytes.length);
       socket.write(Buffer.concat([length, bytes]));
     });
-  });
-  await new Promise<void>((resolve) => tcp.listen(state.port, '127.0.0.1', resolve));
+  }
   t.teardown(async () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => udp.close(() => resolve()));
@@ -138,11 +149,20 @@ async function startUpstream(t: Test, respond: (query: Reply, via: 'udp' | 'tcp'
 
 /** A UDP port nobody listens on (bound, then let go): queries to it are refused at once. */
 async function deadPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  // Free over TCP too: a server given this port (the fixed-port test) takes both.
+  for (;;) {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    const port = s.address().port;
+    const probe = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (free) return port;
+  }
 }
 
 const a = (name: string, ip: string, ttl = 60): Answer => ({ name, type: 'A', ttl, class: 'IN', data: ip });
