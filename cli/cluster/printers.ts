@@ -1,7 +1,6 @@
 // The columns `berth get` prints for each kind, as kubectl prints them (pure: objects and a clock
 // in, cells out).
 
-import { JSONPath } from 'jsonpath-plus';
 import { isDefaultClass, storageVersion, type CustomKindInfo, type PrinterColumn } from '../../proto/resources';
 import type {
   ClusterRoleBinding, ConfigMap, ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Event, Job, KindInfo, LabelSelector, Lease, Namespace, Node,
@@ -511,6 +510,8 @@ function customColumns(info: CustomKindInfo): KindColumns | undefined {
   const wide = columns.filter((c) => c.priority);
   const cell = (c: PrinterColumn, obj: Resource, now: Date): string => {
     // 'safe': jsonpath-plus' own evaluator for filters (never JavaScript's eval), as a definition's author writes them.
+    // Loaded here: only custom kinds' tables need it, and every `get` imports this file.
+    const { JSONPath } = require('jsonpath-plus') as typeof import('jsonpath-plus');
     const found = JSONPath({ path: `$${c.jsonPath}`, json: obj as object, wrap: true, eval: 'safe' }) as unknown[];
     const value = found[0];
     if (value === undefined || value === null) return '<none>';

@@ -20,6 +20,7 @@ import { failStream, parseJson, unary } from './grpc';
 import type { Tunnels } from './tunnels';
 import { MAX_BACKLOG, serveWatch } from './watch-stream';
 import { podExec } from './pod-exec';
+import { serveTunnelSession } from './tunnel-session';
 
 export interface ClusterApiDeps {
   registry: Registry;
@@ -69,10 +70,15 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     return identity;
   };
 
-  /** The kind a call names, once the caller is known: who may not call learns nothing of the kinds there are. */
-  const resolveFor = async (call: CallWithMetadata, kind: string): Promise<KindInfo> => {
-    await authenticate(call);
-    return registry.resolveKind(kind);
+  /**
+   * The kind a call names, resolved once the caller is known (who may not call learns nothing of
+   * the kinds there are), and the caller allowed the request `attributes` makes of it.
+   */
+  const allowedOn = async (call: CallWithMetadata, kind: string, attributes: (info: KindInfo) => RequestAttributes): Promise<KindInfo> => {
+    const identity = await authenticate(call);
+    const info = await registry.resolveKind(kind);
+    await requireAllowed(authorizer, identity, attributes(info));
+    return info;
   };
 
   return {
@@ -94,14 +100,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Get: unary(async (req, call) => {
-      const info = await resolveFor(call, req.kind);
-      await allowed(call, attributesOf(info, 'get', req.namespace || 'default', req.name));
+      const info = await allowedOn(call, req.kind, (i) => attributesOf(i, 'get', req.namespace || 'default', req.name));
       return toWire(await registry.get(info.kind, req.namespace || undefined, req.name));
     }),
 
     List: unary(async (req, call) => {
-      const info = await resolveFor(call, req.kind);
-      await allowed(call, attributesOf(info, 'list', req.namespace || undefined));
+      const info = await allowedOn(call, req.kind, (i) => attributesOf(i, 'list', req.namespace || undefined));
       const { items, resourceVersion } = await registry.list(info.kind, {
         namespace: req.namespace || undefined,
         filter: compileFilter(req.labelSelector, req.fieldSelector),
@@ -111,16 +115,14 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
 
     Update: unary(async (req, call) => {
       const obj = parseJson(req.json, 'object') as Resource;
-      const info = await resolveFor(call, obj?.kind ?? '');
-      await allowed(call, attributesOf(info, 'update', obj.metadata?.namespace || 'default', obj.metadata?.name));
+      await allowedOn(call, obj?.kind ?? '', (i) => attributesOf(i, 'update', obj.metadata?.namespace || 'default', obj.metadata?.name));
       const update = () => updateByUser(registry, obj);
       // A node's cordon does not wait behind applies (it never did).
       return toWire(await (obj?.kind === 'Node' ? update() : serialize(update)));
     }),
 
     Delete: unary(async (req, call) => {
-      const info = await resolveFor(call, req.kind);
-      await allowed(call, attributesOf(info, 'delete', req.namespace || 'default', req.name));
+      const info = await allowedOn(call, req.kind, (i) => attributesOf(i, 'delete', req.namespace || 'default', req.name));
       const deleted = await serialize(() => deleteWithDependents(registry, info.kind, req.namespace || undefined, req.name));
       return { deleted: deleted.map(toWire) };
     }),
@@ -176,7 +178,6 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
     }),
 
     Watch: (call) => {
-      let info: KindInfo;
       let filter: ReturnType<typeof compileFilter>;
       try {
         filter = compileFilter(call.request.labelSelector, call.request.fieldSelector);
@@ -184,10 +185,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         failStream(call, err);
         return;
       }
-      resolveFor(call, call.request.kind).then((resolved) => {
-        info = resolved;
-        return allowed(call, attributesOf(info, 'watch', call.request.namespace || undefined));
-      }).then(() => {
+      allowedOn(call, call.request.kind, (i) => attributesOf(i, 'watch', call.request.namespace || undefined)).then((info) => {
         const stream = serveWatch(registry, info.kind, { namespace: call.request.namespace || undefined, filter }, call.request.resourceVersion,
           (e) => call.write({ type: e.type, object: e.object ? toWire(e.object) : undefined, resourceVersion: e.resourceVersion }),
           (err) => failStream(call, err), () => call.writableLength);
@@ -223,17 +221,11 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
         }).catch((err: unknown) => failStream(call, err));
     },
 
-    PortForward: (call: grpc.ServerDuplexStream<PortForwardFrame__Output, PortForwardFrame>) => {
-      let connection: { write(data: Buffer): void; end(): void; cancel(): void } | undefined;
-      const early: Buffer[] = [];
-      let ended = false;
-      // The client gone while the pod was still being looked up: no connection is opened.
-      let gone = false;
-      const fail = (err: unknown) => {
-        connection?.cancel();
-        failStream(call, err);
-      };
-      const open = async (target: PortForwardTarget__Output) => {
+    PortForward: (call: grpc.ServerDuplexStream<PortForwardFrame__Output, PortForwardFrame>) => serveTunnelSession(call, {
+      firstFrame: 'port-forward: the first frame must name the pod and the port',
+      openOf: (frame) => (frame.frame === 'open' && frame.open ? frame.open : undefined),
+      inputOf: (frame) => (frame.frame === 'data' ? frame.data ?? undefined : undefined),
+      async prepare(target: PortForwardTarget__Output, fail) {
         const namespace = target.namespace || 'default';
         await allowed(call, attributesOf(infoOf('Pod'), 'create', namespace, target.name, 'portforward'));
         const pod = await registry.get<Pod>('Pod', namespace, target.name);
@@ -242,35 +234,12 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
           throw new BerthError('failed-precondition', `unable to forward port because pod is not running. Current status=${pod.status?.phase ?? 'Pending'}`);
         }
         if (!(target.port >= 1 && target.port <= 65535)) throw new BerthError('invalid-argument', `port ${target.port}: not a port number`);
-        if (gone) return;
-        connection = tunnels.portForward(node, { namespace, name: target.name, port: target.port }, (data) => {
+        return () => tunnels.portForward(node, { namespace, name: target.name, port: target.port }, (data) => {
           call.write({ data });
           if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', `port-forward to pod ${target.name}: the client is not reading`));
         }, (err) => (err ? failStream(call, err) : call.end()));
-        for (const data of early.splice(0)) connection.write(data);
-        if (ended) connection.end();
-      };
-      let opening: Promise<void> | undefined;
-      call.on('data', (frame: PortForwardFrame__Output) => {
-        if (!opening) {
-          if (frame.frame !== 'open' || !frame.open) return fail(new BerthError('invalid-argument', 'port-forward: the first frame must name the pod and the port'));
-          opening = open(frame.open).catch(fail);
-        } else if (frame.frame === 'data' && frame.data) {
-          if (connection) connection.write(frame.data);
-          else early.push(frame.data);
-        }
-      });
-      call.on('end', () => {
-        ended = true;
-        connection?.end();
-      });
-      const leave = () => {
-        gone = true;
-        connection?.cancel();
-      };
-      call.on('cancelled', leave);
-      call.on('error', leave);
-    },
+      },
+    }),
 
     Exec: podExec({ registry, tunnels, allowed }),
 
@@ -311,8 +280,7 @@ export function clusterHandlers({ registry, tunnels, serialize, authenticate, au
 
     Discover: unary(async (_req, call) => {
       await authenticate(call);
-      await registry.refreshCustomKinds();
-      // What a client needs to name and check a kind's objects: the spec, not the object's history.
+      // The catalog follows the store's definitions (server.ts); what a client needs to name and check a kind's objects: the spec, not the object's history.
       const served = customKinds().map(({ definition: d }) => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: { name: d.metadata.name }, spec: d.spec }));
       return { items: served.map((d) => ({ json: JSON.stringify(d) })), resourceVersion: String(await registry.revision()) };
     }),

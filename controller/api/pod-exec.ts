@@ -11,7 +11,8 @@ import { BerthError } from '../../proto/errors';
 import type { CallWithMetadata, Identity, RequestAttributes } from '../auth';
 import type { Registry } from '../objects';
 import { failStream } from './grpc';
-import type { TunnelConnection, Tunnels } from './tunnels';
+import type { Tunnels } from './tunnels';
+import { serveTunnelSession } from './tunnel-session';
 import { MAX_BACKLOG } from './watch-stream';
 
 export interface PodExecDeps {
@@ -31,21 +32,11 @@ export function execContainer(pod: Pod, named: string): string {
 }
 
 export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
-  return (call: grpc.ServerDuplexStream<ExecFrame__Output, ExecFrame>): void => {
-    let connection: TunnelConnection | undefined;
-    const early: Buffer[] = [];
-    let stdinEnded = false;
-    // The client gone while the pod was still being looked up: the command must not start.
-    let gone = false;
-    const fail = (err: unknown) => {
-      connection?.cancel();
-      failStream(call, err);
-    };
-    const send = (frame: ExecFrame) => {
-      call.write(frame);
-      if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', 'exec: the client is not reading the output'));
-    };
-    const open = async (target: ExecTarget__Output) => {
+  return (call: grpc.ServerDuplexStream<ExecFrame__Output, ExecFrame>): void => serveTunnelSession(call, {
+    firstFrame: 'exec: the first frame must name the pod and the command',
+    openOf: (frame) => (frame.frame === 'open' && frame.open ? frame.open : undefined),
+    inputOf: (frame) => (frame.frame === 'stdin' ? frame.stdin ?? undefined : frame.frame === 'stdinEnd' ? 'end' : undefined),
+    async prepare(target: ExecTarget__Output, fail) {
       const namespace = target.namespace || 'default';
       await allowed(call, { verb: 'create', resource: 'pods', subresource: 'exec', apiGroup: '', namespace, name: target.name });
       if (target.command.length === 0) throw new BerthError('invalid-argument', 'you must specify at least one command for the container');
@@ -55,8 +46,11 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
       const node = pod.spec.nodeName;
       if (!node || phase !== 'Running') throw new BerthError('failed-precondition', `pod ${target.name} is not running yet (phase ${phase}): no container to exec in`);
       const container = execContainer(pod, target.container);
-      if (gone) return;
-      connection = tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin },
+      const send = (frame: ExecFrame) => {
+        call.write(frame);
+        if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', 'exec: the client is not reading the output'));
+      };
+      return () => tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin },
         (stdout) => send({ stdout }),
         (stderr) => send({ stderr }),
         (err, exitCode) => {
@@ -64,33 +58,6 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
           call.write({ exit: { code: exitCode ?? 0 } });
           call.end();
         });
-      for (const data of early.splice(0)) connection.write(data);
-      if (stdinEnded) connection.end();
-    };
-    let opening: Promise<void> | undefined;
-    call.on('data', (frame: ExecFrame__Output) => {
-      if (!opening) {
-        if (frame.frame !== 'open' || !frame.open) return fail(new BerthError('invalid-argument', 'exec: the first frame must name the pod and the command'));
-        opening = open(frame.open).catch(fail);
-      } else if (frame.frame === 'stdin' && frame.stdin) {
-        if (connection) connection.write(frame.stdin);
-        else early.push(frame.stdin);
-      } else if (frame.frame === 'stdinEnd') {
-        stdinEnded = true;
-        connection?.end();
-      }
-    });
-    // The client closed its side without saying stdin ended: so it did.
-    call.on('end', () => {
-      stdinEnded = true;
-      connection?.end();
-    });
-    // The client went away: the command is stopped (or never started).
-    const leave = () => {
-      gone = true;
-      connection?.cancel();
-    };
-    call.on('cancelled', leave);
-    call.on('error', leave);
-  };
+    },
+  });
 }

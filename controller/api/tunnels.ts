@@ -82,18 +82,7 @@ export class Tunnels {
 
   /** Ask a node's agent for a container's log. Returns a cancel function. */
   logs(nodeName: string, request: LogsRequest, onData: (data: Buffer) => void, onEnd: (err?: BerthError) => void): () => void {
-    const tunnel = this.byNode.get(nodeName);
-    if (!tunnel) {
-      onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot serve logs now`));
-      return () => {};
-    }
-    const id = String(this.nextId++);
-    tunnel.pending.set(id, { onData, onEnd });
-    tunnel.stream.write({ id, logs: request });
-    return () => {
-      if (!tunnel.pending.delete(id)) return;
-      tunnel.stream.write({ id, cancel: {} });
-    };
+    return this.open(nodeName, 'serve logs', { logs: request }, { onData, onEnd }).cancel;
   }
 
   /**
