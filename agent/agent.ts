@@ -9,12 +9,14 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAgentApi } from '../proto/grpc';
 import { BerthError } from '../proto/errors';
+import { Builder } from './build';
 import { ImageService, type RegistryOptions } from './images';
 import { ClusterDnsServer, createContainerNetwork, ensureBridgeNetfilter, IngressServer, planRoutes, DEFAULT_BRIDGE, DEFAULT_SUBNET, planNetworkPolicies, planProxy, policyTableFor, proxyTableFor, ServiceProxy, vxlanDeviceFor } from './network';
 import { compileNodeOptions, startNodeAgent, type NodeAgentDeps, type NodeOptions, type RunningNodeAgent } from './node';
 import { CgroupGroups, ContainerService, ContainerStore, createOciRuntime, hostAppArmorEnabled, hostAppArmorProfile } from './runtime';
 import { openOverlaySnapshotter } from './snapshots';
-import { containersHandlers, systemHandlers, imagesHandlers } from './server';
+import { DEFAULT_PLATFORM } from './oci';
+import { builderHandlers, containersHandlers, systemHandlers, imagesHandlers } from './server';
 
 export interface AgentOptions {
   dataRoot: string;
@@ -38,6 +40,7 @@ export const DEFAULT_CGROUP_PARENT = '/berth';
 export interface RunningAgent {
   images: ImageService;
   containers: ContainerService;
+  builder: Builder;
   /** Present when the agent was started with a controller. */
   node?: RunningNodeAgent;
   stop(): Promise<void>;
@@ -90,11 +93,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...(apparmorProfile ? { apparmorProfile } : {}),
       apparmorEnabled,
     });
+    const builder = await Builder.open({
+      images,
+      snapshots,
+      runtime: { runc: '/usr/sbin/runc', root: path.join(runDir, 'runc-build'), cgroupParent, nofile: containerNofile(), ...(apparmorProfile ? { apparmorProfile } : {}) },
+      network,
+      initLayer: records.initLayer,
+      workRoot: path.join(options.dataRoot, 'build'),
+      cacheFile: path.join(options.dataRoot, 'build-cache.json'),
+      platform: DEFAULT_PLATFORM,
+    });
     const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
     server.addService(api.Images.service, imagesHandlers(images));
     server.addService(api.Containers.service, containersHandlers(containers, images));
     server.addService(api.System.service, systemHandlers());
+    server.addService(api.Builder.service, builderHandlers(builder));
     await fs.mkdir(path.dirname(options.socket), { recursive: true });
     // The lock says no other agent owns this data root, so a socket file left here is stale.
     await fs.rm(options.socket, { force: true });
@@ -121,6 +135,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     return {
       images,
       containers,
+      builder,
       ...(node ? { node } : {}),
       async stop() {
         await node?.stop();

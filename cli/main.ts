@@ -25,6 +25,10 @@ Node commands (talk to the local agent; --agent or BERTH_AGENT picks its socket)
   save -o FILE IMAGE...           Write images to a tar (OCI layout + docker save format)
   load -i FILE                    Read images from such a tar
   login [-u USER] [-p PASS | --password-stdin] [REGISTRY]
+  build [-t NAME[:TAG]]... [-f Dockerfile|-] [--build-arg K=V]... [--target STAGE] [--no-cache]
+        [--pull] [--iidfile F] [--label K=V]... [--progress auto|plain|tty] [--network default|none]
+        [-q] CONTEXT|-            Build an image from a Dockerfile (SOURCE_DATE_EPOCH: reproducible)
+  builder prune [--keep-storage SIZE] | builder du     The build cache
 
 Container commands (docker's flags):
   create|run [-d] [--rm] [--name N] [-e K=V] [--env-file F] [--entrypoint E] [-w DIR] [-u USER]
@@ -81,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
   if (verb === 'version') return (await import('./version')).runVersion(args, connection, agentFlag);
   const cluster = await import('./cluster');
   if (cluster.isClusterVerb(verb, { ...connection, agent: agentFlag }, undefined, args)) return cluster.runClusterVerb(verb, args, connection);
+  if (verb === 'build' || verb === 'builder') return (await import('./node/build')).runBuildVerb(verb, args, agentFlag);
   const { imageVerbs, runImageVerb } = await import('./node/images');
   if (verb in imageVerbs) return runImageVerb(verb, args, agentFlag);
   const { containerVerbs } = await import('./node/containers');

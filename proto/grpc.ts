@@ -14,7 +14,7 @@ type V1 = ProtoGrpcType['berth']['agent']['v1'];
 
 /** The agent's services (its message types are not loaded: nothing needs them at run time). */
 export interface AgentApi {
-  berth: { agent: { v1: Pick<V1, 'Images' | 'Containers' | 'System'> } };
+  berth: { agent: { v1: Pick<V1, 'Images' | 'Containers' | 'System' | 'Builder'> } };
 }
 
 let agentApi: AgentApi | undefined;
@@ -42,6 +42,7 @@ export type { ProtoGrpcType as AgentProto } from './gen/agent';
 export type { ImagesClient } from './gen/berth/agent/v1/Images';
 export type { ContainersClient } from './gen/berth/agent/v1/Containers';
 export type { SystemClient } from './gen/berth/agent/v1/System';
+export type { BuilderClient } from './gen/berth/agent/v1/Builder';
 export type { Progress__Output as ProgressMessage } from './gen/berth/agent/v1/Progress';
 export type { ClusterClient } from './gen/berth/cluster/v1/Cluster';
 export type { NodeClient } from './gen/berth/cluster/v1/Node';

@@ -13,5 +13,5 @@ export { applyLayer } from './apply';
 export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from './changes';
 export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
-export { EMPTY_LAYER_DIFF_ID, layerFromUpper } from './write-layer';
+export { EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions } from './write-layer';
 export { resolveLowerLinks } from './lower-links';

@@ -42,7 +42,12 @@ interface TarHeader {
  * and the tar's size. Every byte is read through the walk's descriptors (changes.ts), so what a
  * running container does to its layer meanwhile can change what is read only among its own files.
  */
-export async function layerFromUpper(upper: string, out: Writable, options: WalkOptions = {}): Promise<{ diffId: Digest; size: number }> {
+export interface LayerWriteOptions extends WalkOptions {
+  /** Times later than this (seconds since the epoch) are written as it: SOURCE_DATE_EPOCH's reproducible layers. */
+  maxMtime?: number;
+}
+
+export async function layerFromUpper(upper: string, out: Writable, options: LayerWriteOptions = {}): Promise<{ diffId: Digest; size: number }> {
   const native = berthFs();
   const hash = createHash('sha256');
   let size = 0;
@@ -59,7 +64,8 @@ export async function layerFromUpper(upper: string, out: Writable, options: Walk
       // A real file named like a whiteout would delete something in every image built on this.
       throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
     }
-    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: Math.floor(stats.mtimeMs / 1000), size: 0 };
+    const mtime = Math.floor(stats.mtimeMs / 1000);
+    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: options.maxMtime === undefined ? mtime : Math.min(mtime, options.maxMtime), size: 0 };
     if (whiteout) {
       const parent = rel.slice(0, rel.length - base.length);
       await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));

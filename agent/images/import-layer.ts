@@ -17,9 +17,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { BerthError, withContext } from '../../proto/errors';
-import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference } from '../oci';
+import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
-import type { ImageRecord, ImportLayerArgs } from './types';
+import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
 
 export interface ImportLayerDeps extends PullDeps {
   /** Scratch directory on the data root's filesystem for the layer spool. */
@@ -29,62 +29,91 @@ export interface ImportLayerDeps extends PullDeps {
 export async function importLayer(deps: ImportLayerDeps, args: ImportLayerArgs): Promise<ImageRecord> {
   // Checked before any work, so a bad name writes nothing.
   const tag = args.repoTag === undefined ? undefined : tagOf(args.repoTag);
-  const { content } = deps;
   const created = (args.now ?? new Date()).toISOString();
-
-  await fs.mkdir(deps.scratch, { recursive: true });
-  const spool = path.join(deps.scratch, `commit-${randomBytes(8).toString('hex')}.tar.gz`);
   try {
-    const layer = await spoolLayer(args.writeTar, spool);
-    const ingest = await content.ingest(layer.digest, layer.size);
-    try {
-      await pipeline(createReadStream(spool), new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          ingest.write(chunk).then(() => cb(), cb);
-        },
-      }));
-      await ingest.commit();
-    } catch (err) {
-      await ingest.abort();
-      throw err;
-    }
-
-    const parentConfig = JSON.parse((await content.read(args.parent.id)).toString('utf8')) as ImageConfig;
+    const { layer, size } = await storeLayer(deps, args.parent.layers, args.writeTar);
+    const parentConfig = JSON.parse((await deps.content.read(args.parent.id)).toString('utf8')) as ImageConfig;
     const config = newConfig(parentConfig, args, layer.diffId, created);
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const configDigest = await content.put(configBytes);
-
-    const layerDesc: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size };
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-      layers: [...args.parent.layers.map((l) => ociDescriptor(l.descriptor)), layerDesc],
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    const manifestDigest = await content.put(manifestBytes);
-
-    const layers = layerRecords(manifest.layers, config.rootfs.diff_ids);
-    const sizes = await ensureLayers(deps, undefined, layers, () => {});
-    return await deps.metadata.put({
-      id: configDigest,
-      manifest: { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.length },
-      repoTags: tag ? [tag] : [],
-      repoDigests: [],
-      layers,
-      platform: args.parent.platform,
-      created,
-      size: sizes.reduce((a, b) => a + b, 0),
+    return await storeImage(deps, {
+      config, layers: [...args.parent.layers, layer], platform: args.parent.platform, repoTags: tag ? [tag] : [],
+      size: args.parent.size + size,
     });
   } catch (err) {
     throw withContext('commit', err);
+  }
+}
+
+/**
+ * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
+ * compressed into a blob in the content store and unpacked into its snapshot, as a pull of it
+ * would. Returns its record and its unpacked size. Nothing refers to it until an image (or the
+ * build cache) does: run it under the image service's collector hold.
+ */
+export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar']): Promise<{ layer: LayerRecord; size: number }> {
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const spool = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
+  try {
+    const spooled = await spoolLayer(writeTar, spool);
+    if ((await deps.content.size(spooled.digest)) === undefined) {
+      const ingest = await deps.content.ingest(spooled.digest, spooled.size);
+      try {
+        await pipeline(createReadStream(spool), new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            ingest.write(chunk).then(() => cb(), cb);
+          },
+        }));
+        await ingest.commit();
+      } catch (err) {
+        await ingest.abort();
+        throw err;
+      }
+    }
+    const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size };
+    const layers = layerRecords([...below.map((l) => l.descriptor), descriptor], [...below.map((l) => l.diffId), spooled.diffId]);
+    const sizes = await ensureLayers(deps, undefined, layers, () => {});
+    return { layer: layers.at(-1)!, size: sizes.at(-1)! };
   } finally {
     await fs.rm(spool, { force: true });
   }
 }
 
+export interface StoreImageArgs {
+  config: ImageConfig;
+  /** Every layer of the image, bottom first, each stored already (storeLayer, or the parent's). */
+  layers: LayerRecord[];
+  platform: Platform;
+  /** Familiar name:tag forms, taken from any image that had them. */
+  repoTags: string[];
+  /** The layers' unpacked sizes summed. */
+  size: number;
+}
+
+/** An image of stored layers: its config and an OCI manifest go into the content store, then its record. */
+export async function storeImage(deps: ImportLayerDeps, args: StoreImageArgs): Promise<ImageRecord> {
+  const configBytes = Buffer.from(JSON.stringify(args.config));
+  const configDigest = await deps.content.put(configBytes);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+    layers: args.layers.map((l) => ociDescriptor(l.descriptor)),
+  };
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDigest = await deps.content.put(manifestBytes);
+  return deps.metadata.put({
+    id: configDigest,
+    manifest: { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.length },
+    repoTags: args.repoTags,
+    repoDigests: [],
+    layers: args.layers,
+    platform: args.platform,
+    created: args.config.created ?? new Date().toISOString(),
+    size: args.size,
+  });
+}
+
 /** The familiar name[:tag] a commit records, :latest when no tag is given, as docker does. */
-function tagOf(repoTag: string): string {
+export function tagOf(repoTag: string): string {
   const ref = parseReference(repoTag);
   if (ref.digest) throw new BerthError('invalid-argument', `invalid reference "${repoTag}": a commit is named by a tag, not a digest`);
   return `${familiarName(ref)}:${ref.tag ?? 'latest'}`;

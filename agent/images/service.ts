@@ -17,10 +17,10 @@ import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
-import { importLayer } from './import-layer';
+import { importLayer, storeImage, storeLayer, type StoreImageArgs } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
-import type { ImageRecord, ImageStore, ImportLayerArgs } from './types';
+import type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord } from './types';
 
 export interface ImageServiceOptions {
   /** Directory holding content/, images.json, auth.json and tmp/. */
@@ -63,6 +63,8 @@ export class ImageService implements ImageStore {
   /** Pulls, loads and commits under way (see holdingCollector). */
   private activePulls = 0;
   private gcWanted = false;
+  /** Layers kept though no image has them (the build cache's), asked at each collection. */
+  private readonly extraRoots: Array<() => Iterable<LayerRecord>> = [];
 
   private constructor(
     readonly content: ContentStore,
@@ -120,7 +122,7 @@ export class ImageService implements ImageStore {
    * Run an operation that makes blobs and snapshots no image refers to until it finishes (a
    * pull, a load, a commit): the garbage collector waits for every such operation to end.
    */
-  private async holdingCollector<T>(operation: () => Promise<T>): Promise<T> {
+  async holdingCollector<T>(operation: () => Promise<T>): Promise<T> {
     this.activePulls++;
     try {
       return await operation();
@@ -287,6 +289,12 @@ export class ImageService implements ImageStore {
     this.gcWanted = false;
     const keepBlobs = new Set<Digest>();
     const keepSnapshots = new Set<Digest>();
+    for (const roots of this.extraRoots) {
+      for (const layer of roots()) {
+        keepBlobs.add(layer.descriptor.digest);
+        keepSnapshots.add(layer.chainId);
+      }
+    }
     for (const image of this.metadata.list()) {
       keepBlobs.add(image.id).add(image.manifest.digest);
       if (image.index) keepBlobs.add(image.index.digest);
@@ -352,5 +360,26 @@ export class ImageService implements ImageStore {
   /** A new layer on `args.parent`, a new image: what berth commit makes of a container's diff. */
   async importLayer(args: ImportLayerArgs): Promise<ImageRecord> {
     return this.holdingCollector(() => importLayer({ ...this.pullDeps, scratch: this.scratch }, args));
+  }
+
+  /**
+   * Keep the layers `roots` names (and their blobs) through every collection, though no image has
+   * them: what the build cache holds.
+   */
+  keepLayers(roots: () => Iterable<LayerRecord>): void {
+    this.extraRoots.push(roots);
+  }
+
+  /**
+   * A new layer on `below` from the tar `writeTar` writes: stored and unpacked as a pulled layer.
+   * Call inside holdingCollector until something refers to it.
+   */
+  storeLayer(below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar']): Promise<{ layer: LayerRecord; size: number }> {
+    return storeLayer({ ...this.pullDeps, scratch: this.scratch }, below, writeTar);
+  }
+
+  /** An image of layers stored already (its tags taken from other images), as a build finishes it. */
+  storeImage(args: StoreImageArgs): Promise<ImageRecord> {
+    return storeImage({ ...this.pullDeps, scratch: this.scratch }, args);
   }
 }

@@ -5,7 +5,7 @@
 // documents against the image-spec's JSON schemas. No state and no lifecycle beyond compiling the
 // schemas once. The bottom of the agent: it imports only proto/ (for errors), never another folder.
 
-export type { Descriptor, Digest, HistoryEntry, ImageConfig, Platform, Reference } from './types';
+export type { Descriptor, Digest, Healthcheck, HistoryEntry, ImageConfig, Platform, Reference } from './types';
 export { chainIds } from './chain-id';
 export { Hasher, VerifyingStream, checkDigest, encodedOf, isDigest, parseDigest, sha256, shortDigest, sizeMismatch } from './digest';
 export {

@@ -49,9 +49,25 @@ export interface ImageConfig {
     StopSignal?: string;
     ExposedPorts?: Record<string, object> | null;
     Volumes?: Record<string, object> | null;
+    /** Docker's extension (the OCI config has no health check): nanosecond durations. */
+    Healthcheck?: Healthcheck;
+    /** The shell a Dockerfile's shell-form commands run with (SHELL). */
+    Shell?: string[];
+    /** Dockerfile instructions a build FROM this image runs first (ONBUILD). */
+    OnBuild?: string[] | null;
   };
   rootfs: { type: 'layers'; diff_ids: Digest[] };
   history?: HistoryEntry[];
+}
+
+export interface Healthcheck {
+  /** ["NONE"], ["CMD", arg...] or ["CMD-SHELL", command]. */
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface HistoryEntry {

@@ -18,7 +18,8 @@ export {
 export { CgroupGroups, checkGroupName, effectivePidsLimit, type GroupLimits } from './cgroups';
 export { appArmorProfileFor, chooseAppArmorProfile, hostAppArmorEnabled, hostAppArmorProfile, type AppArmorRequest } from './apparmor';
 export { resolveUser, type ResolvedUser } from './user';
-export { ContainerService, type CommitOptions, type CreateRequest, type ContainerServiceOptions } from './service';
+export { ContainerService, imageFiles, type CommitOptions, type CreateRequest, type ContainerServiceOptions } from './service';
+export { clearOneShots, runOnce, type OneShot, type OneShotRuntime } from './run-once';
 export { ContainerStore } from './store';
 export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';

@@ -617,7 +617,7 @@ export class ContainerService {
  * from the immutable snapshots (never through the container's rootfs, where a symlink could
  * point the agent at a host file), and ignored when they are anything but regular files.
  */
-function imageFiles(lowerDirs: string[]): { passwd?: string; group?: string } {
+export function imageFiles(lowerDirs: string[]): { passwd?: string; group?: string } {
   const read = (rel: string): string | undefined => {
     for (const dir of lowerDirs) {
       // Never through a symlinked directory: in a snapshot it could point anywhere on the host.

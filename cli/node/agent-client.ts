@@ -3,7 +3,7 @@
 
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { BerthError, fromStatus, GRPC_STATUS } from '../../proto/errors';
-import type { ContainersClient, ImagesClient, SystemClient } from '../../proto/grpc';
+import type { BuilderClient, ContainersClient, ImagesClient, SystemClient } from '../../proto/grpc';
 import { liteDefinition } from '../grpc/lite-definition';
 import { Channel, makeClient } from '../grpc/grpc-lite';
 
@@ -29,6 +29,10 @@ export function imagesClient(socket: string): ImagesClient {
 
 export function containersClient(socket: string): ContainersClient {
   return service(socket, 'Containers') as unknown as ContainersClient;
+}
+
+export function builderClient(socket: string): BuilderClient {
+  return service(socket, 'Builder') as unknown as BuilderClient;
 }
 
 export function systemClient(socket: string): SystemClient {

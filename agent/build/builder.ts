@@ -1,0 +1,944 @@
+// The builder: a Dockerfile and a context made into an image on this node (types.ts has the
+// lifecycle). One Build per request holds that build's state; the Builder holds what builds
+// share (the cache, the runtime, where steps mount their root filesystems).
+
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { BerthError, withContext } from '../../proto/errors';
+import { layerFromUpper } from '../diff';
+import type { ImageRecord, ImageService, LayerRecord } from '../images';
+import type { ContainerNetwork } from '../network';
+import ignore from '@balena/dockerignore';
+import { berthFs } from '../native';
+import { type Digest, familiarName, type HistoryEntry, type ImageConfig, parseReference, type Platform } from '../oci';
+import { clearOneShots, imageFiles, resolveUser, runOnce, type OneShotRuntime, type VolumeMount } from '../runtime';
+import type { Snapshotter, WritableLayer } from '../snapshots';
+import { BuildCache } from './cache';
+import { BuildContext, hasWildcard } from './context';
+import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, type Heredoc, readDockerfile, readTriggers, type Stage } from './dockerfile';
+import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
+import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, writeItems } from './rootfs';
+import { unpackArchive, isArchive, download } from './sources';
+import type { BuildEvent, BuildRequest, BuildSink } from './types';
+
+export interface BuilderOptions {
+  images: ImageService;
+  snapshots: Snapshotter;
+  runtime: OneShotRuntime;
+  network: ContainerNetwork;
+  /** The read-only layer of mount points every container's rootfs has (the container store's). */
+  initLayer: string;
+  /** <data root>/build: each build's scratch space; emptied at open. */
+  workRoot: string;
+  cacheFile: string;
+  platform: Platform;
+}
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Build args Docker accepts without an ARG, passed to RUN but never recorded in the image. */
+const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
+const NETWORK_PREFIX = 'build-';
+/** Output lines a failed RUN's error keeps. */
+const TAIL_LINES = 10;
+
+export class Builder {
+  private constructor(
+    private readonly o: BuilderOptions,
+    readonly cache: BuildCache,
+  ) {}
+
+  /** Opens the cache and clears what a build an earlier agent was running left behind. */
+  static async open(options: BuilderOptions): Promise<Builder> {
+    await clearOneShots(options.runtime);
+    for (const id of await options.network.list()) {
+      if (id.startsWith(NETWORK_PREFIX)) await options.network.detach(id).catch(() => undefined);
+    }
+    await unmountBelow(options.workRoot);
+    await fs.rm(options.workRoot, { recursive: true, force: true });
+    const cache = await BuildCache.open(options.cacheFile);
+    options.images.keepLayers(() => cache.layers());
+    return new Builder(options, cache);
+  }
+
+  /** Build; resolves to the image once it is stored and named. `signal` cancels (running steps are killed). */
+  async build(request: BuildRequest, emit: BuildSink, signal?: AbortSignal): Promise<ImageRecord> {
+    const build = new Build(this.o, this.cache, request, emit, signal);
+    try {
+      return await this.o.images.holdingCollector(() => build.run());
+    } finally {
+      await build.cleanup();
+      await this.cache.flush().catch(() => undefined);
+    }
+  }
+
+  /** berth builder prune: drop cache entries (all, or the least recently used beyond `keepBytes`), then free their layers. */
+  async prune(options: { keepBytes?: number } = {}): Promise<{ entries: number; reclaimed: number }> {
+    const before = await this.o.images.diskUsage();
+    const entries = await this.cache.prune(options);
+    await this.o.images.collectGarbage();
+    return { entries, reclaimed: Math.max(0, before - (await this.o.images.diskUsage())) };
+  }
+}
+
+/** A stage's state between instructions: its layers and the image config it is making. */
+interface State {
+  layers: LayerRecord[];
+  config: ImageConfig & { config: NonNullable<ImageConfig['config']> };
+  history: HistoryEntry[];
+  /** ARGs declared in this stage so far, with their values. */
+  args: Map<string, string>;
+  /** CMD was set in this stage (an ENTRYPOINT then keeps it). */
+  cmdSet: boolean;
+}
+
+interface StageResult {
+  state: State;
+}
+
+class Build {
+  private readonly id = randomBytes(6).toString('hex');
+  private readonly dir: string;
+  private readonly file: Dockerfile;
+  private readonly stagePromises = new Map<number, Promise<StageResult>>();
+  private nextStep = 1;
+  private contextPromise?: Promise<BuildContext>;
+  private networkPromise?: Promise<string | undefined>;
+  private readonly globalArgs = new Map<string, string>();
+  /** Build args something used (the rest are warned about). */
+  private readonly consumed = new Set<string>();
+  private readonly epoch?: number;
+  private readonly mounted = new Set<WritableLayer>();
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly o: BuilderOptions,
+    private readonly cache: BuildCache,
+    private readonly req: BuildRequest,
+    private readonly emit: BuildSink,
+    signal?: AbortSignal,
+  ) {
+    this.dir = path.join(o.workRoot, this.id);
+    this.file = readDockerfile(req.dockerfile, req.dockerfileName);
+    if (req.sourceDateEpoch !== undefined) this.epoch = req.sourceDateEpoch;
+    if (signal?.aborted) this.controller.abort();
+    else signal?.addEventListener('abort', () => this.controller.abort(), { once: true });
+  }
+
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async run(): Promise<ImageRecord> {
+    for (const warning of this.file.warnings) this.emit({ kind: 'warning', message: warning });
+    const tags = this.req.tags.map((t) => tagOf(t));
+    await fs.mkdir(this.dir, { recursive: true });
+    this.evaluateMetaArgs();
+    const target = this.targetStage();
+    const result = await this.stage(target.index);
+    this.signal.throwIfAborted();
+    const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
+    if (unused.length) this.emit({ kind: 'warning', message: `One or more build-args [${unused.join(' ')}] were not consumed` });
+    return this.export(result.state, tags);
+  }
+
+  /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
+  async cleanup(): Promise<void> {
+    this.controller.abort();
+    for (const layer of this.mounted) this.o.snapshots.unmount(layer);
+    if (this.networkPromise) {
+      await this.networkPromise.catch(() => undefined);
+      await this.o.network.detach(this.networkId).catch(() => undefined);
+    }
+    await fs.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private get networkId(): string {
+    return `${NETWORK_PREFIX}${this.id}`;
+  }
+
+  // ---- arguments and stages ---------------------------------------------------------------------
+
+  /** The platform args every build has, then the ARGs before the first FROM, overridden by --build-arg. */
+  private evaluateMetaArgs(): void {
+    const p = this.o.platform;
+    const platform = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+    for (const prefix of ['TARGET', 'BUILD']) {
+      this.globalArgs.set(`${prefix}PLATFORM`, platform);
+      this.globalArgs.set(`${prefix}OS`, p.os);
+      this.globalArgs.set(`${prefix}ARCH`, p.architecture);
+      this.globalArgs.set(`${prefix}VARIANT`, p.variant ?? '');
+    }
+    for (const command of this.file.metaArgs) {
+      for (const arg of command.args) {
+        const given = this.req.buildArgs[arg.key];
+        if (given !== undefined) this.consumed.add(arg.key);
+        const value = given ?? (arg.value === undefined ? undefined : this.expand(arg.value, this.globalArgs, command.line));
+        if (value !== undefined) this.globalArgs.set(arg.key, value);
+        else this.globalArgs.delete(arg.key);
+      }
+    }
+  }
+
+  private targetStage(): Stage {
+    const { stages } = this.file;
+    if (this.req.target === undefined || this.req.target === '') return stages.at(-1)!;
+    const stage = stages.find((s) => s.name === this.req.target!.toLowerCase());
+    if (!stage) throw new BerthError('invalid-argument', `target stage "${this.req.target}" could not be found in ${this.req.dockerfileName}`);
+    return stage;
+  }
+
+  /** A stage by its name or index as FROM and COPY --from name it, when it is one before `before`. */
+  private stageNamed(word: string, before: number): Stage | undefined {
+    const lower = word.toLowerCase();
+    const byName = this.file.stages.find((s) => s.name === lower && s.index < before);
+    if (byName) return byName;
+    if (/^\d+$/.test(word)) {
+      const index = Number(word);
+      if (index >= before) throw new BerthError('invalid-argument', `stage ${index} is not before the stage that refers to it (${before})`);
+      return this.file.stages[index];
+    }
+    return undefined;
+  }
+
+  /** Each stage is built once, when something first needs it; stages that do not wait on each other run at the same time. */
+  private stage(index: number): Promise<StageResult> {
+    let running = this.stagePromises.get(index);
+    if (!running) {
+      running = this.buildStage(this.file.stages[index]!);
+      this.stagePromises.set(index, running);
+    }
+    return running;
+  }
+
+  private label(stage: Stage, step: number): string {
+    const name = stage.name ?? (this.file.stages.length > 1 ? `stage-${stage.index}` : '');
+    return `[${name ? `${name} ` : ''}${step}/${stage.commands.length + 1}]`;
+  }
+
+  private async buildStage(stage: Stage): Promise<StageResult> {
+    let state = await this.from(stage);
+    const triggers = state.config.config.OnBuild ?? [];
+    if (triggers.length > 0) {
+      state.config.config.OnBuild = null;
+      for (const command of readTriggers(triggers, this.req.dockerfileName, stage.from.line)) {
+        state = await this.command(stage, state, command, `[${stage.name ?? `stage-${stage.index}`} ONBUILD]`, true);
+      }
+    }
+    for (const [i, command] of stage.commands.entries()) {
+      this.signal.throwIfAborted();
+      state = await this.command(stage, state, command, this.label(stage, i + 2));
+    }
+    return { state };
+  }
+
+  // ---- FROM ---------------------------------------------------------------------------------------
+
+  private async from(stage: Stage): Promise<State> {
+    const { from } = stage;
+    const word = this.expand(from.image, this.globalArgs, from.line);
+    if (from.platform !== undefined) this.checkPlatform(this.expand(from.platform, this.globalArgs, from.line), from.line);
+    const fresh = (base: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), args: new Map(), cmdSet: false });
+    const earlier = this.stageNamed(word, stage.index);
+    if (earlier) return fresh((await this.stage(earlier.index)).state);
+    if (word === '') throw new DockerfileError('FROM names no image (the variable it uses is empty)', this.req.dockerfileName, from.line);
+    if (word.toLowerCase() === 'scratch') {
+      return fresh({
+        layers: [],
+        config: { architecture: this.o.platform.architecture, os: this.o.platform.os, ...(this.o.platform.variant ? { variant: this.o.platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [DEFAULT_PATH] } },
+        history: [],
+      });
+    }
+    const image = await this.step(`${this.label(stage, 1)} FROM ${word}`, async (id) => this.baseImage(word, id));
+    const config = await this.o.images.config(image);
+    const history = config.history?.length ? config.history : image.layers.map(() => ({ created_by: '' }));
+    return fresh({ layers: image.layers, config: { ...config, config: { ...(config.config ?? {}) } }, history });
+  }
+
+  private checkPlatform(platform: string, line: number): void {
+    const p = this.o.platform;
+    const ours = [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join('/');
+    if (platform !== ours && platform !== `${p.os}/${p.architecture}`) {
+      throw new DockerfileError(`--platform=${platform}: this node builds for ${ours} only`, this.req.dockerfileName, line);
+    }
+  }
+
+  /** The image FROM or COPY --from names: the local one unless --pull or absent, else pulled. */
+  private async baseImage(word: string, stepId: number): Promise<ImageRecord & { cached?: boolean }> {
+    if (!this.req.pull) {
+      try {
+        return { ...this.o.images.resolve(word), cached: true };
+      } catch (err) {
+        if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
+      }
+    }
+    this.output(stepId, `pulling ${word}\n`);
+    return this.o.images.pull(word, { platform: this.o.platform });
+  }
+
+  // ---- instructions -------------------------------------------------------------------------------
+
+  private async command(stage: Stage, state: State, command: Command, label: string, trigger = false): Promise<State> {
+    try {
+      return await this.apply(stage, state, command, label);
+    } catch (err) {
+      if (err instanceof DockerfileError || this.signal.aborted) throw err;
+      const where = `${this.req.dockerfileName}:${command.line}`;
+      throw withContext(`${where}: ${trigger ? 'ONBUILD ' : ''}${firstLine(command.text)}`, err);
+    }
+  }
+
+  private async apply(stage: Stage, state: State, command: Command, label: string): Promise<State> {
+    const c = state.config.config;
+    const env = this.envOf(state);
+    const x = (word: string) => this.expand(word, env, command.line);
+    const metadata = (createdBy: string): State => this.record(state, createdBy);
+    switch (command.kind) {
+      case 'RUN':
+        return this.runStep(stage, state, command, label);
+      case 'COPY':
+      case 'ADD':
+        return this.copyStep(stage, state, command, label);
+      case 'WORKDIR': {
+        const dir = path.posix.resolve(c.WorkingDir || '/', x(command.value));
+        c.WorkingDir = dir;
+        return this.workdirStep(state, dir, label, `WORKDIR ${dir}`);
+      }
+      case 'ENV': {
+        const vars = envMap(c.Env);
+        const added: string[] = [];
+        for (const pair of command.pairs) {
+          // Each pair sees the ones before it on the same line.
+          const scope = new Map([...state.args, ...vars]);
+          const key = this.expand(pair.key, scope, command.line);
+          const value = this.expand(pair.value, scope, command.line);
+          vars.set(key, value);
+          added.push(`${key}=${value}`);
+        }
+        c.Env = envList(vars);
+        return metadata(`ENV ${added.join(' ')}`);
+      }
+      case 'ARG': {
+        for (const arg of command.args) {
+          const given = this.req.buildArgs[arg.key];
+          if (given !== undefined) this.consumed.add(arg.key);
+          const fallback = arg.value !== undefined ? this.expand(arg.value, env, command.line) : this.globalArgs.get(arg.key);
+          const value = given ?? fallback;
+          if (value !== undefined) state.args.set(arg.key, value);
+          else state.args.delete(arg.key);
+        }
+        return metadata(`ARG ${command.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`);
+      }
+      case 'LABEL': {
+        const labels = { ...(c.Labels ?? {}) };
+        const added: string[] = [];
+        for (const pair of command.pairs) {
+          const key = x(pair.key);
+          const value = x(pair.value);
+          labels[key] = value;
+          added.push(`${key}=${value}`);
+        }
+        c.Labels = labels;
+        return metadata(`LABEL ${added.join(' ')}`);
+      }
+      case 'USER': {
+        c.User = x(command.value);
+        return metadata(`USER ${c.User}`);
+      }
+      case 'CMD': {
+        c.Cmd = this.commandArgs(state, command.form);
+        state.cmdSet = true;
+        return metadata(`CMD ${JSON.stringify(c.Cmd)}`);
+      }
+      case 'ENTRYPOINT': {
+        c.Entrypoint = this.commandArgs(state, command.form);
+        // An ENTRYPOINT drops a CMD the base image gave: it was for the old entrypoint.
+        if (!state.cmdSet) c.Cmd = null;
+        return metadata(`ENTRYPOINT ${JSON.stringify(c.Entrypoint)}`);
+      }
+      case 'SHELL':
+        c.Shell = command.shell;
+        return metadata(`SHELL ${JSON.stringify(command.shell)}`);
+      case 'EXPOSE': {
+        const ports = exposedPorts(command.values.map(x).flatMap((v) => v.split(/\s+/)).filter(Boolean));
+        c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
+        return metadata(`EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
+      }
+      case 'VOLUME': {
+        const paths = command.values.map(x);
+        if (paths.some((p) => p.trim() === '')) throw new DockerfileError('VOLUME specified can not be an empty string', this.req.dockerfileName, command.line);
+        c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(paths.map((p) => [p, {}])) };
+        return metadata(`VOLUME ${JSON.stringify(paths)}`);
+      }
+      case 'STOPSIGNAL':
+        c.StopSignal = checkStopSignal(x(command.value));
+        return metadata(`STOPSIGNAL ${c.StopSignal}`);
+      case 'HEALTHCHECK': {
+        const test = command.test && 'shell' in command.test ? { shell: command.test.shell } : command.test;
+        c.Healthcheck = healthcheck(test, command.options);
+        return metadata(`HEALTHCHECK ${command.test ? `&{${JSON.stringify(c.Healthcheck.Test)}}` : 'NONE'}`);
+      }
+      case 'ONBUILD':
+        c.OnBuild = [...(c.OnBuild ?? []), command.trigger];
+        return metadata(`ONBUILD ${command.trigger}`);
+      case 'MAINTAINER':
+        state.config.author = command.value;
+        return metadata(`MAINTAINER ${command.value}`);
+    }
+  }
+
+  /** A shell-form command runs through the stage's SHELL. */
+  private commandArgs(state: State, form: { exec: string[] } | { shell: string }): string[] {
+    return 'exec' in form ? form.exec : [...(state.config.config.Shell ?? DEFAULT_SHELL), form.shell];
+  }
+
+  /** A history row for an instruction that changes no file. */
+  private record(state: State, createdBy: string, emptyLayer = true): State {
+    state.history.push({ created: this.now(), created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
+    return state;
+  }
+
+  /** Variables a word may use: the stage's ARGs, overridden by its ENV (Docker's precedence). */
+  private envOf(state: State): Env {
+    return new Map([...state.args, ...envMap(state.config.config.Env)]);
+  }
+
+  private expand(word: string, env: Env, line: number): string {
+    try {
+      const { value, used } = expandWord(word, env, this.file.escape);
+      for (const name of used) if (name in this.req.buildArgs) this.consumed.add(name);
+      return value;
+    } catch (err) {
+      if (err instanceof ExpansionError) throw new DockerfileError(err.message, this.req.dockerfileName, line);
+      throw err;
+    }
+  }
+
+  private now(): string {
+    return this.epoch !== undefined ? new Date(this.epoch * 1000).toISOString() : new Date().toISOString();
+  }
+
+  // ---- steps that change files -------------------------------------------------------------------
+
+  private async runStep(stage: Stage, state: State, command: Extract<Command, { kind: 'RUN' }>, label: string): Promise<State> {
+    if (command.mounts.length > 0) throw new DockerfileError('RUN --mount is not supported yet', this.req.dockerfileName, command.line);
+    if (command.security !== undefined && command.security !== 'sandbox') {
+      throw new DockerfileError(`RUN --security=${command.security} is not allowed (it would need the insecure entitlement)`, this.req.dockerfileName, command.line);
+    }
+    const network = command.network ?? this.req.network;
+    if (network !== 'default' && network !== 'none') {
+      throw new DockerfileError(`RUN --network=${network}: berth builds with "default" or "none"`, this.req.dockerfileName, command.line);
+    }
+    const c = state.config.config;
+    const { args, script } = this.runArgs(state, command);
+    // ARGs are in RUN's environment (the ENV of the same name wins); proxies too, unrecorded.
+    const vars = new Map(state.args);
+    for (const [k, v] of Object.entries(this.req.buildArgs)) if (PROXY_ARGS.has(k)) vars.set(k, v);
+    for (const [k, v] of envMap(c.Env)) vars.set(k, v);
+    const env = envList(vars);
+    const workdir = c.WorkingDir || '/';
+    const user = c.User ?? '';
+    const argsShown = [...state.args].filter(([k]) => !envMap(c.Env).has(k)).map(([k, v]) => `${k}=${v}`);
+    const createdBy = `RUN ${argsShown.length ? `|${argsShown.length} ${argsShown.join(' ')} ` : ''}${args.join(' ')} # buildkit`;
+    const key = this.key(state, { op: 'run', args, script, env, workdir, user, network });
+    return this.layerStep(state, key, `${label} ${firstLine(command.text)}`, createdBy, async (id) => {
+      const netns = network === 'default' ? await this.network() : undefined;
+      return this.withRootfs(state.layers, true, async (layer, lowers, dir) => {
+        const files = imageFiles(lowers);
+        const volumes: VolumeMount[] = [];
+        if (script) {
+          const file = path.join(dir, 'script');
+          await fs.writeFile(file, script.content, { mode: 0o755 });
+          volumes.push({ source: file, destination: script.path, readonly: true });
+        }
+        const tail = new OutputTail();
+        const onOutput = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
+          tail.push(data);
+          this.emit({ kind: 'output', id, stream, data });
+        };
+        const code = await runOnce(this.o.runtime, {
+          id: `berth-build-${this.id}-${id}`,
+          dir,
+          rootfs: layer.merged,
+          args,
+          env,
+          workdir,
+          ...(user ? { user } : {}),
+          ...files,
+          hostname: 'buildkitsandbox',
+          ...(netns ? { netns } : {}),
+          volumes,
+        }, { onStdout: onOutput('stdout'), onStderr: onOutput('stderr'), signal: this.signal });
+        this.signal.throwIfAborted();
+        if (code !== 0) {
+          throw new BerthError('failed-precondition', `process "${args.join(' ')}" did not complete successfully: exit code: ${code}${tail.text()}`);
+        }
+      });
+    });
+  }
+
+  /**
+   * RUN's argv: exec form as written; shell form through the SHELL. A heredoc that is the whole
+   * command is the script itself (run by its #! line when it has one); heredocs within a command
+   * are handed to the shell with the command, as a shell would read them.
+   */
+  private runArgs(state: State, command: Extract<Command, { kind: 'RUN' }>): { args: string[]; script?: { path: string; content: string } } {
+    if ('exec' in command.form) return { args: command.form.exec };
+    const shell = state.config.config.Shell ?? DEFAULT_SHELL;
+    const text = command.form.shell;
+    if (command.heredocs.length === 0) return { args: [...shell, text] };
+    const only = command.heredocs.length === 1 ? command.heredocs[0]! : undefined;
+    if (only && new RegExp(`^\\d*<<-?["']?${escapeRegExp(only.name)}["']?$`).test(text.trim())) {
+      if (only.content.startsWith('#!')) {
+        const scriptPath = `/dev/pipes/${only.name}`;
+        return { args: [scriptPath], script: { path: scriptPath, content: only.content } };
+      }
+      return { args: [...shell, only.content] };
+    }
+    const script = [text, ...command.heredocs.map((h) => `${h.content}${h.name}`)].join('\n');
+    return { args: [...shell, script] };
+  }
+
+  private async workdirStep(state: State, dir: string, label: string, createdBy: string): Promise<State> {
+    const user = state.config.config.User ?? '';
+    const key = this.key(state, { op: 'workdir', dir, user });
+    return this.layerStep(state, key, `${label} ${createdBy}`, createdBy, async () =>
+      this.withRootfs(state.layers, false, async (layer, lowers) => {
+        const resolved = await resolveInRoot(layer.merged, dir, true);
+        const host = path.join(layer.merged, resolved);
+        const st = await fs.stat(host).catch(() => undefined);
+        if (st?.isDirectory()) return;
+        if (st) throw new BerthError('failed-precondition', `cannot make the working directory ${dir}: /${resolved} exists and is not a directory`);
+        const owner = user ? resolveUser(user, ...passwdOf(lowers)) : { uid: 0, gid: 0 };
+        await mkdirOwned(layer.merged, resolved, owner);
+      }), { quiet: true });
+  }
+
+  private async copyStep(stage: Stage, state: State, command: Extract<Command, { kind: 'COPY' | 'ADD' }>, label: string): Promise<State> {
+    const env = this.envOf(state);
+    const x = (word: string) => this.expand(word, env, command.line);
+    const c = state.config.config;
+    const rawDest = x(command.dest);
+    const dest = path.posix.resolve(c.WorkingDir || '/', rawDest);
+    const destIsDir = rawDest.endsWith('/') || rawDest.endsWith('/.') || rawDest === '.' || rawDest === '..';
+    const chown = command.chown !== undefined ? x(command.chown) : undefined;
+    const chmod = command.chmod !== undefined ? parseChmod(x(command.chmod)) : undefined;
+    const fromWord = command.from !== undefined ? this.expand(command.from, this.globalArgs, command.line) : undefined;
+    const heredocNames = new Set(command.heredocs.map((h) => h.name));
+    const words = command.sources.map((s): SourceWord => {
+      const m = /^<<-?["']?([^"']+)["']?$/.exec(s);
+      const heredoc = m && heredocNames.has(m[1]!) ? command.heredocs.find((h) => h.name === m[1]) : undefined;
+      return heredoc ? { heredoc } : { path: x(s) };
+    });
+
+    return this.withSources(command, words, fromWord, x, async (sources) => {
+      if (sources.length > 1 && !destIsDir) {
+        throw new BerthError('invalid-argument', `When using ${command.kind} with more than one source file, the destination must be a directory and end with a /`);
+      }
+      const listing = await this.listSources(sources);
+      const key = this.key(state, {
+        op: command.kind.toLowerCase(), dest, destIsDir, chown, chmod, listing: listing.key, from: sources[0]?.origin,
+        exclude: command.exclude, checksum: command.checksum,
+      });
+      const shown = `${command.kind} ${command.from !== undefined ? `--from=${fromWord} ` : ''}${command.chown !== undefined ? `--chown=${chown} ` : ''}${command.chmod !== undefined ? `--chmod=${x(command.chmod)} ` : ''}${words.map((w) => ('heredoc' in w ? `<<${w.heredoc.name}` : w.path)).join(' ')} ${rawDest}`;
+      return this.layerStep(state, key, `${label} ${firstLine(command.text)}`, `${shown} # buildkit`, async () =>
+        this.withRootfs(state.layers, false, async (layer, lowers) => {
+          const owner = chown === undefined ? undefined : chownOf(chown, lowers);
+          const archives = command.kind === 'ADD' ? await archivesAmong(sources) : new Set<SourceEntry>();
+          const items = await this.placements(layer.merged, sources, dest, destIsDir, archives);
+          await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}) });
+          for (const archive of archives) {
+            const into = await resolveInRoot(layer.merged, dest.slice(1), true);
+            await fs.mkdir(path.join(layer.merged, into), { recursive: true });
+            await unpackArchive(archive.hostPath, path.join(layer.merged, into));
+          }
+        }));
+    });
+  }
+
+  /** Where each source entry lands: Docker's rules for directories, files and trailing slashes. */
+  private async placements(root: string, sources: ResolvedSource[], dest: string, destIsDir: boolean, archives: Set<SourceEntry>): Promise<CopyItem[]> {
+    const destRel = dest.replace(/^\/+/, '');
+    let intoDir = destIsDir;
+    if (!intoDir) {
+      const resolved = await resolveInRoot(root, destRel, true);
+      intoDir = (await fs.stat(path.join(root, resolved)).catch(() => undefined))?.isDirectory() ?? false;
+    }
+    const items: CopyItem[] = [];
+    for (const source of sources) {
+      for (const entry of source.entries) {
+        if (archives.has(entry)) continue;
+        if (entry.type === 'dir') {
+          // A directory's contents are copied, not the directory itself.
+          items.push({ source: entry, dest: destRel });
+          for (const child of await source.tree.descendants(entry)) {
+            items.push({ source: child, dest: join(destRel, child.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1)) });
+          }
+        } else {
+          items.push({ source: entry, dest: intoDir ? join(destRel, path.posix.basename(entry.rel)) : destRel });
+        }
+      }
+    }
+    return items;
+  }
+
+  /** Sources of a COPY/ADD, resolved in their tree (context, stage, image or heredoc files); released after `use`. */
+  private async withSources<T>(
+    command: Extract<Command, { kind: 'COPY' | 'ADD' }>,
+    words: SourceWord[],
+    fromWord: string | undefined,
+    x: (word: string) => string,
+    use: (sources: ResolvedSource[]) => Promise<T>,
+  ): Promise<T> {
+    const releases: Array<() => Promise<void>> = [];
+    try {
+      const sources: ResolvedSource[] = [];
+      let tree: SourceTree | undefined;
+      let origin = 'context';
+      const treeFor = async (): Promise<SourceTree> => {
+        if (tree) return tree;
+        if (fromWord !== undefined) {
+          const layers = await this.layersFrom(fromWord, command);
+          origin = layers.length ? layers.at(-1)!.chainId : 'scratch';
+          const mounted = await this.mountReadOnly(layers);
+          releases.push(mounted.release);
+          tree = rootfsTree(mounted.root);
+        } else tree = contextTree(await this.context());
+        return tree;
+      };
+      for (const word of words) {
+        if ('heredoc' in word) {
+          const dir = path.join(this.dir, `heredoc-${randomBytes(4).toString('hex')}`);
+          await fs.mkdir(dir, { recursive: true });
+          releases.push(() => fs.rm(dir, { recursive: true, force: true }));
+          const content = word.heredoc.quoted ? word.heredoc.content : x(word.heredoc.content);
+          await fs.writeFile(path.join(dir, word.heredoc.name), content, { mode: 0o644 });
+          const heredocTree = rootfsTree(dir);
+          const entry = (await heredocTree.resolve(word.heredoc.name))!;
+          sources.push({ tree: heredocTree, entries: [{ ...entry, uid: 0, gid: 0, mtimeNs: 0n }], origin: 'heredoc', word: `<<${word.heredoc.name}` });
+          continue;
+        }
+        if (command.kind === 'ADD' && /^https?:\/\//i.test(word.path)) {
+          if (fromWord !== undefined) throw new BerthError('invalid-argument', 'ADD --from cannot fetch a URL');
+          const dir = path.join(this.dir, `download-${randomBytes(4).toString('hex')}`);
+          await fs.mkdir(dir, { recursive: true });
+          releases.push(() => fs.rm(dir, { recursive: true, force: true }));
+          const name = await download(word.path, dir, command.checksum, this.signal);
+          const urlTree = rootfsTree(dir);
+          const entry = (await urlTree.resolve(name))!;
+          sources.push({ tree: urlTree, entries: [{ ...entry, uid: 0, gid: 0, mode: 0o600 }], origin: word.path, word: word.path, remote: true });
+          continue;
+        }
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(word.path) || word.path.startsWith('git@')) {
+          throw new BerthError('invalid-argument', `${command.kind} ${word.path}: only local paths${command.kind === 'ADD' ? ' and http(s) URLs' : ''} can be copied`);
+        }
+        const t = await treeFor();
+        const rel = word.path;
+        let entries: SourceEntry[];
+        if (hasWildcard(rel)) entries = (await t.match(rel)).filter((e) => !excluded(e.rel, command.exclude));
+        else {
+          const e = await t.resolve(rel);
+          entries = e ? [e] : [];
+        }
+        if (entries.length === 0) {
+          const where = fromWord !== undefined ? `in ${fromWord}` : 'in the build context (or excluded by .dockerignore)';
+          throw new BerthError('not-found', `"${rel}" not found ${where}`);
+        }
+        sources.push({ tree: t, entries, origin, word: rel, ...(command.exclude.length ? { exclude: command.exclude } : {}) });
+      }
+      // Several matches of one wildcard count as several sources.
+      const flattened = sources.flatMap((s) => s.entries.map((e) => ({ ...s, entries: [e] })));
+      return await use(flattened);
+    } finally {
+      for (const release of releases.reverse()) await release().catch(() => undefined);
+    }
+  }
+
+  /** What the cache key needs of the sources: each entry's path, type, mode, owner and content digest. */
+  private async listSources(sources: ResolvedSource[]): Promise<{ key: string }> {
+    const hash = createHash('sha256');
+    for (const source of sources) {
+      for (const entry of source.entries) {
+        hash.update(`source ${source.origin} ${source.word}\n`);
+        const all = entry.type === 'dir' ? [entry, ...(await source.tree.descendants(entry))] : [entry];
+        for (const e of all) {
+          if (source.exclude && excluded(e.rel, source.exclude)) continue;
+          const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : path.posix.basename(e.rel);
+          const content = e.type === 'file' ? await source.tree.digest(e) : e.type === 'symlink' ? e.linkTarget! : '';
+          hash.update(`${rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${content}\n`);
+        }
+      }
+    }
+    return { key: hash.digest('hex') };
+  }
+
+  /** The layers COPY --from names: an earlier stage's, or an image's (pulled if absent). */
+  private async layersFrom(word: string, command: Command): Promise<LayerRecord[]> {
+    const stageIndex = this.file.stages.findIndex((s) => s.commands.includes(command));
+    const stage = this.stageNamed(word, stageIndex < 0 ? this.file.stages.length : stageIndex);
+    if (stage) return (await this.stage(stage.index)).state.layers;
+    if (word.toLowerCase() === 'scratch') return [];
+    const id = this.nextStep++;
+    const image = await this.step(`[internal] load ${word}`, () => this.baseImage(word, id), id);
+    return image.layers;
+  }
+
+  private context(): Promise<BuildContext> {
+    if (!this.contextPromise) {
+      this.contextPromise = this.step('[internal] load build context', async (id) => {
+        const context = await BuildContext.open(this.req.contextDir, this.req.ignore ?? '');
+        this.output(id, `${context.size} entries\n`);
+        return context;
+      });
+    }
+    return this.contextPromise;
+  }
+
+  /** The build's network namespace for RUN steps on the default network: attached at the first such step. */
+  private network(): Promise<string | undefined> {
+    if (!this.networkPromise) {
+      this.networkPromise = this.o.network.attach(this.networkId, 'bridge', []).then((a) => a?.netns);
+    }
+    return this.networkPromise;
+  }
+
+  // ---- layers, mounts, the cache ----------------------------------------------------------------
+
+  /** A step's cache key: the stack below (by content), the instruction as it will run, SOURCE_DATE_EPOCH. */
+  private key(state: State, step: Record<string, unknown>): Digest {
+    const below = state.layers.at(-1)?.chainId ?? 'scratch';
+    const text = JSON.stringify({ below, step, epoch: this.epoch ?? null });
+    return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  }
+
+  /**
+   * A step that may change files: reused from the cache when its key is there (and its layers are
+   * still unpacked), else run by `work` in an overlay whose upper dir becomes the step's layer.
+   */
+  private async layerStep(state: State, key: Digest, name: string, createdBy: string, work: (id: number) => Promise<string>, options: { quiet?: boolean } = {}): Promise<State> {
+    this.signal.throwIfAborted();
+    const hit = this.req.noCache ? undefined : this.cache.get(key);
+    if (hit && (await this.unpacked(hit.layers))) {
+      if (!options.quiet || hit.madeLayer) this.emit({ kind: 'step', id: this.nextStep++, name, status: 'cached' });
+      state.layers = hit.layers;
+      return this.record(state, createdBy, !hit.madeLayer);
+    }
+    const made = await this.step(name, async (id) => this.commitUpper(state.layers, await work(id)));
+    const layers = made.layer ? [...state.layers, made.layer] : state.layers;
+    await this.cache.put(key, { layers, madeLayer: made.layer !== undefined, size: made.size });
+    state.layers = layers;
+    return this.record(state, createdBy, made.layer === undefined);
+  }
+
+  /** The upper dir a step's work left, as a layer on `below`; none when it changed nothing. */
+  private async commitUpper(below: LayerRecord[], upper: string): Promise<{ layer?: LayerRecord; size: number }> {
+    try {
+      if ((await fs.readdir(upper)).length === 0) return { size: 0 };
+      return await this.o.images.storeLayer(below, (out) => layerFromUpper(upper, out, this.epoch !== undefined ? { maxMtime: this.epoch } : {}));
+    } finally {
+      await fs.rm(path.dirname(upper), { recursive: true, force: true });
+    }
+  }
+
+  private async unpacked(layers: LayerRecord[]): Promise<boolean> {
+    for (const layer of layers) if (!(await this.o.images.snapshots.stat(layer.chainId))) return false;
+    return true;
+  }
+
+  /**
+   * Mount an overlay of `layers` (with the mount-point layer under the upper dir for a RUN) in a
+   * step directory, run `work`, unmount. Returns the upper dir, for commitUpper (which removes the step directory).
+   */
+  private async withRootfs(layers: LayerRecord[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<void>): Promise<string> {
+    const dir = path.join(this.dir, `step-${randomBytes(4).toString('hex')}`);
+    const layer = await this.o.snapshots.prepareWritable(dir);
+    const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
+    const stack = forRun ? [this.o.initLayer, ...lowers] : lowers.length ? lowers : [await this.emptyDir()];
+    this.mounted.add(layer);
+    this.o.snapshots.mount(layer, stack);
+    try {
+      await work(layer, lowers, dir);
+    } catch (err) {
+      this.o.snapshots.unmount(layer);
+      this.mounted.delete(layer);
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+    this.o.snapshots.unmount(layer);
+    this.mounted.delete(layer);
+    return layer.upper;
+  }
+
+  /** A read-only view of `layers` for COPY --from (a throwaway upper dir keeps overlay happy). */
+  private async mountReadOnly(layers: LayerRecord[]): Promise<{ root: string; release: () => Promise<void> }> {
+    const dir = path.join(this.dir, `from-${randomBytes(4).toString('hex')}`);
+    const layer = await this.o.snapshots.prepareWritable(dir);
+    const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
+    this.mounted.add(layer);
+    this.o.snapshots.mount(layer, lowers.length ? lowers : [await this.emptyDir()]);
+    return {
+      root: layer.merged,
+      release: async () => {
+        this.o.snapshots.unmount(layer);
+        this.mounted.delete(layer);
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  private async emptyDir(): Promise<string> {
+    const dir = path.join(this.dir, 'empty');
+    await fs.mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  // ---- progress -------------------------------------------------------------------------------------
+
+  /** Run `work` as a numbered step the client sees start, end, and fail. */
+  private async step<T>(name: string, work: (id: number) => Promise<T>, id = this.nextStep++): Promise<T> {
+    const started = Date.now();
+    this.emit({ kind: 'step', id, name, status: 'started' });
+    try {
+      const result = await work(id);
+      const cached = (result as { cached?: boolean } | undefined)?.cached === true;
+      this.emit({ kind: 'step', id, name, status: cached ? 'cached' : 'done', elapsedMs: Date.now() - started });
+      return result;
+    } catch (err) {
+      const message = this.signal.aborted ? 'cancelled' : err instanceof Error ? err.message : String(err);
+      this.emit({ kind: 'step', id, name, status: 'error', elapsedMs: Date.now() - started, error: message });
+      throw err;
+    }
+  }
+
+  private output(id: number, text: string): void {
+    this.emit({ kind: 'output', id, stream: 'stdout', data: Buffer.from(text) });
+  }
+
+  // ---- export -------------------------------------------------------------------------------------
+
+  private async export(state: State, tags: string[]): Promise<ImageRecord> {
+    const id = this.nextStep++;
+    return this.step('exporting to image', async () => {
+      const created = this.now();
+      const config: ImageConfig = {
+        ...state.config,
+        created,
+        config: { ...state.config.config, ...(Object.keys(this.req.labels).length ? { Labels: { ...(state.config.config.Labels ?? {}), ...this.req.labels } } : {}) },
+        rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) },
+        history: state.history,
+      };
+      const sizes = await Promise.all(state.layers.map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
+      const image = await this.o.images.storeImage({
+        config, layers: state.layers, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+        repoTags: tags, size: sizes.reduce((a, b) => a + b, 0),
+      });
+      this.output(id, `writing image ${image.id}\n`);
+      for (const tag of tags) this.output(id, `naming to ${tag}\n`);
+      this.emit({ kind: 'done', imageId: image.id, tags });
+      return image;
+    }, id);
+  }
+}
+
+/** A COPY/ADD source as written: a path (or URL), or one of the instruction's heredocs. */
+type SourceWord = { path: string } | { heredoc: Heredoc };
+
+/** One source word's entries in the tree they come from. */
+interface ResolvedSource {
+  tree: SourceTree;
+  entries: SourceEntry[];
+  /** What the tree is, for the cache key: 'context', a stage's or image's top chain ID, 'heredoc', a URL. */
+  origin: string;
+  word: string;
+  exclude?: string[];
+  remote?: boolean;
+}
+
+/** The last lines of a process's output, for its error. */
+class OutputTail {
+  private text_ = '';
+  push(data: Buffer): void {
+    this.text_ = (this.text_ + data.toString('utf8')).slice(-8192);
+  }
+  text(): string {
+    const lines = this.text_.split('\n').filter((l) => l.trim() !== '').slice(-TAIL_LINES);
+    return lines.length ? `; last output:\n${lines.map((l) => `    ${l}`).join('\n')}` : '';
+  }
+}
+
+const firstLine = (text: string): string => {
+  const line = text.split('\n')[0]!;
+  return text.includes('\n') ? `${line.replace(/\\\s*$/, '')}...` : line;
+};
+
+const join = (dir: string, name: string): string => (dir === '' ? name : name === '' ? dir : `${dir}/${name}`);
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function passwdOf(lowers: string[]): [string | undefined, string | undefined] {
+  const files = imageFiles(lowers);
+  return [files.passwd, files.group];
+}
+
+/** --chown=user[:group]: names from the image's files; a lone user (name or ID) gives its UID as the GID too, as Docker documents. */
+function chownOf(spec: string, lowers: string[]): Ownership {
+  const [userPart = '', groupPart] = spec.split(':');
+  const [passwd, group] = passwdOf(lowers);
+  const user = resolveUser(userPart, passwd, group);
+  if (groupPart === undefined || groupPart === '') return { uid: user.uid, gid: user.uid };
+  return { uid: user.uid, gid: resolveUser(`${userPart}:${groupPart}`, passwd, group).gid };
+}
+
+async function mkdirOwned(root: string, rel: string, owner: { uid: number; gid: number }): Promise<void> {
+  let at = '';
+  for (const part of rel.split('/').filter(Boolean)) {
+    at = at ? `${at}/${part}` : part;
+    const host = path.join(root, at);
+    if (await fs.lstat(host).then(() => true, () => false)) continue;
+    await fs.mkdir(host, { mode: 0o755 });
+    await fs.chmod(host, 0o755);
+    await fs.lchown(host, owner.uid, owner.gid);
+  }
+}
+
+/** ADD's local sources that are tar archives (plain, gzip, bzip2, xz): unpacked rather than copied. */
+async function archivesAmong(sources: ResolvedSource[]): Promise<Set<SourceEntry>> {
+  const out = new Set<SourceEntry>();
+  for (const s of sources) {
+    if (s.remote) continue;
+    for (const e of s.entries) if (e.type === 'file' && (await isArchive(e.hostPath))) out.add(e);
+  }
+  return out;
+}
+
+/** COPY --exclude: the same rules as .dockerignore's. */
+function excluded(rel: string, patterns: string[]): boolean {
+  return patterns.length > 0 && ignore().add(patterns).ignores(rel);
+}
+
+async function unmountBelow(dir: string): Promise<void> {
+  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const targets = mounts.split('\n').map((l) => l.split(' ')[4]).filter((t): t is string => t !== undefined && t.startsWith(`${dir}/`));
+  for (const target of targets.sort().reverse()) {
+    try {
+      berthFs().unmount(target, true);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/** A -t name as the image store keeps it (name:tag), checked before any step runs. */
+function tagOf(reference: string): string {
+  let ref;
+  try {
+    ref = parseReference(reference);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `invalid tag "${reference}": ${(err as Error).message}`);
+  }
+  if (ref.digest) throw new BerthError('invalid-argument', `invalid tag "${reference}": a build is named by a tag, not a digest`);
+  return `${familiarName(ref)}:${ref.tag ?? 'latest'}`;
+}
+
+export type { BuildEvent, BuildRequest };

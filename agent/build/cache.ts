@@ -1,0 +1,101 @@
+// The build cache: what a build step made, by the step's cache key, so that a step whose inputs
+// are unchanged is not run again. <data root>/build-cache.json, rewritten atomically.
+//
+// A key is a digest of everything a step's result depends on (cache-keys.ts). An entry records
+// the layer stack after the step (the layers below and the step's own, if it changed any file),
+// and the image service keeps those layers' blobs and snapshots for as long as the entry lives,
+// though no image may have them. `prune` drops entries (all, or the least recently used beyond
+// a size), and the next collection frees what only they kept.
+
+import * as fs from 'node:fs/promises';
+import type { LayerRecord } from '../images';
+import type { Digest } from '../oci';
+
+export interface CacheEntry {
+  /** The whole layer stack after the step, bottom first. */
+  layers: LayerRecord[];
+  /** False when the step changed no file (no layer of its own). */
+  madeLayer: boolean;
+  /** Unpacked bytes of the step's own layer. */
+  size: number;
+  created: string;
+  lastUsed: string;
+}
+
+export class BuildCache {
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, CacheEntry>,
+  ) {}
+
+  static async open(file: string): Promise<BuildCache> {
+    let entries = new Map<string, CacheEntry>();
+    try {
+      entries = new Map(Object.entries(JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, CacheEntry>));
+    } catch (err) {
+      // A missing file is an empty cache; a damaged one is dropped (it is only a cache).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+    }
+    return new BuildCache(file, entries);
+  }
+
+  get(key: Digest): CacheEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry) entry.lastUsed = new Date().toISOString();
+    return entry;
+  }
+
+  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'>): Promise<void> {
+    const now = new Date().toISOString();
+    this.entries.set(key, { ...entry, created: now, lastUsed: now });
+    await this.persist();
+  }
+
+  /** Every layer an entry keeps: the roots the image service's collector must not free. */
+  *layers(): Iterable<LayerRecord> {
+    for (const entry of this.entries.values()) yield* entry.layers;
+  }
+
+  /** Entries and the bytes of their own layers (what `builder du` shows). */
+  usage(): { entries: number; bytes: number } {
+    let bytes = 0;
+    for (const e of this.entries.values()) bytes += e.size;
+    return { entries: this.entries.size, bytes };
+  }
+
+  /**
+   * Drop every entry, or with `keepBytes` the least recently used until the rest's own layers
+   * fit. Returns how many entries went.
+   */
+  async prune(options: { keepBytes?: number } = {}): Promise<number> {
+    const byAge = [...this.entries.entries()].sort((a, b) => a[1].lastUsed.localeCompare(b[1].lastUsed));
+    let total = byAge.reduce((sum, [, e]) => sum + e.size, 0);
+    let removed = 0;
+    for (const [key, entry] of byAge) {
+      if (options.keepBytes !== undefined && total <= options.keepBytes) break;
+      this.entries.delete(key);
+      total -= entry.size;
+      removed++;
+    }
+    await this.persist();
+    return removed;
+  }
+
+  /** Writes are serialized and atomic (a temporary file renamed over the old). */
+  private persist(): Promise<void> {
+    const write = async () => {
+      const tmp = `${this.file}.tmp`;
+      await fs.writeFile(tmp, JSON.stringify(Object.fromEntries(this.entries)));
+      await fs.rename(tmp, this.file);
+    };
+    this.writing = this.writing.then(write, write);
+    return this.writing;
+  }
+
+  /** Save the last-used times get() moved (after a build). */
+  flush(): Promise<void> {
+    return this.persist();
+  }
+}
