@@ -91,6 +91,12 @@ interface State {
   args: Map<string, string>;
   /** CMD was set in this stage (an ENTRYPOINT then keeps it). */
   cmdSet: boolean;
+  /**
+   * When the newest layer was made (the base image's time until a step makes one): the time of
+   * the history rows and of the image, so that a build whose every step is cached gives the
+   * image it gave before.
+   */
+  time: string;
 }
 
 interface StageResult {
@@ -136,6 +142,9 @@ class Build {
     await fs.mkdir(this.dir, { recursive: true });
     this.evaluateMetaArgs();
     const target = this.targetStage();
+    // Every stage the target needs starts now, so that independent ones run side by side; each
+    // is awaited where it is used.
+    for (const index of this.needed(target)) if (index !== target.index) this.stage(index).catch(() => undefined);
     const result = await this.stage(target.index);
     this.signal.throwIfAborted();
     const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
@@ -189,6 +198,34 @@ class Build {
     return stage;
   }
 
+  /** The stages `target` needs, itself included: through FROM and COPY --from, transitively. */
+  private needed(target: Stage): Set<number> {
+    const seen = new Set<number>();
+    const visit = (stage: Stage) => {
+      if (seen.has(stage.index)) return;
+      seen.add(stage.index);
+      const refs = [stage.from.image, ...stage.commands.flatMap((c) => (c.kind === 'COPY' || c.kind === 'ADD') && c.from !== undefined ? [c.from] : [])];
+      for (const ref of refs) {
+        let word: string;
+        try {
+          word = expandWord(ref, this.globalArgs, this.file.escape).value;
+        } catch {
+          continue; // reported when the stage gets there
+        }
+        const dependency = (() => {
+          try {
+            return this.stageNamed(word, stage.index);
+          } catch {
+            return undefined;
+          }
+        })();
+        if (dependency) visit(dependency);
+      }
+    };
+    visit(target);
+    return seen;
+  }
+
   /** A stage by its name or index as FROM and COPY --from name it, when it is one before `before`. */
   private stageNamed(word: string, before: number): Stage | undefined {
     const lower = word.toLowerCase();
@@ -240,6 +277,7 @@ class Build {
     const word = this.expand(from.image, this.globalArgs, from.line);
     if (from.platform !== undefined) this.checkPlatform(this.expand(from.platform, this.globalArgs, from.line), from.line);
     const fresh = (base: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), args: new Map(), cmdSet: false });
+    const epoch = new Date(0).toISOString();
     const earlier = this.stageNamed(word, stage.index);
     if (earlier) return fresh((await this.stage(earlier.index)).state);
     if (word === '') throw new DockerfileError('FROM names no image (the variable it uses is empty)', this.req.dockerfileName, from.line);
@@ -248,12 +286,13 @@ class Build {
         layers: [],
         config: { architecture: this.o.platform.architecture, os: this.o.platform.os, ...(this.o.platform.variant ? { variant: this.o.platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [DEFAULT_PATH] } },
         history: [],
+        time: this.epoch !== undefined ? this.now() : epoch,
       });
     }
     const image = await this.step(`${this.label(stage, 1)} FROM ${word}`, async (id) => this.baseImage(word, id));
     const config = await this.o.images.config(image);
     const history = config.history?.length ? config.history : image.layers.map(() => ({ created_by: '' }));
-    return fresh({ layers: image.layers, config: { ...config, config: { ...(config.config ?? {}) } }, history });
+    return fresh({ layers: image.layers, config: { ...config, config: { ...(config.config ?? {}) } }, history, time: this.epoch !== undefined ? this.now() : config.created ?? image.created });
   }
 
   private checkPlatform(platform: string, line: number): void {
@@ -265,10 +304,10 @@ class Build {
   }
 
   /** The image FROM or COPY --from names: the local one unless --pull or absent, else pulled. */
-  private async baseImage(word: string, stepId: number): Promise<ImageRecord & { cached?: boolean }> {
+  private async baseImage(word: string, stepId: number): Promise<ImageRecord> {
     if (!this.req.pull) {
       try {
-        return { ...this.o.images.resolve(word), cached: true };
+        return this.o.images.resolve(word);
       } catch (err) {
         if (!(err instanceof BerthError && err.code === 'not-found')) throw err;
       }
@@ -395,7 +434,7 @@ class Build {
 
   /** A history row for an instruction that changes no file. */
   private record(state: State, createdBy: string, emptyLayer = true): State {
-    state.history.push({ created: this.now(), created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
+    state.history.push({ created: state.time, created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) });
     return state;
   }
 
@@ -722,12 +761,14 @@ class Build {
     if (hit && (await this.unpacked(hit.layers))) {
       if (!options.quiet || hit.madeLayer) this.emit({ kind: 'step', id: this.nextStep++, name, status: 'cached' });
       state.layers = hit.layers;
+      if (hit.madeLayer) state.time = this.epoch !== undefined ? this.now() : hit.created;
       return this.record(state, createdBy, !hit.madeLayer);
     }
     const made = await this.step(name, async (id) => this.commitUpper(state.layers, await work(id)));
     const layers = made.layer ? [...state.layers, made.layer] : state.layers;
-    await this.cache.put(key, { layers, madeLayer: made.layer !== undefined, size: made.size });
+    const entry = await this.cache.put(key, { layers, madeLayer: made.layer !== undefined, size: made.size });
     state.layers = layers;
+    if (made.layer) state.time = this.epoch !== undefined ? this.now() : entry.created;
     return this.record(state, createdBy, made.layer === undefined);
   }
 
@@ -801,8 +842,7 @@ class Build {
     this.emit({ kind: 'step', id, name, status: 'started' });
     try {
       const result = await work(id);
-      const cached = (result as { cached?: boolean } | undefined)?.cached === true;
-      this.emit({ kind: 'step', id, name, status: cached ? 'cached' : 'done', elapsedMs: Date.now() - started });
+      this.emit({ kind: 'step', id, name, status: 'done', elapsedMs: Date.now() - started });
       return result;
     } catch (err) {
       const message = this.signal.aborted ? 'cancelled' : err instanceof Error ? err.message : String(err);
@@ -820,7 +860,7 @@ class Build {
   private async export(state: State, tags: string[]): Promise<ImageRecord> {
     const id = this.nextStep++;
     return this.step('exporting to image', async () => {
-      const created = this.now();
+      const created = state.time;
       const config: ImageConfig = {
         ...state.config,
         created,

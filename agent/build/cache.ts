@@ -47,10 +47,12 @@ export class BuildCache {
     return entry;
   }
 
-  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'>): Promise<void> {
+  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'>): Promise<CacheEntry> {
     const now = new Date().toISOString();
-    this.entries.set(key, { ...entry, created: now, lastUsed: now });
+    const stored = { ...entry, created: now, lastUsed: now };
+    this.entries.set(key, stored);
     await this.persist();
+    return stored;
   }
 
   /** Every layer an entry keeps: the roots the image service's collector must not free. */

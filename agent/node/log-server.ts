@@ -51,7 +51,7 @@ export class LogServer {
     try {
       const container = this.target(req.namespace || 'default', req.name, req.container);
       await this.read(container, { follow: req.follow, ...(req.tailLines >= 0 ? { tail: req.tailLines } : {}), signal: abort.signal }, (line) => {
-        const text = req.timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`;
+        const text = `${req.timestamps ? `${line.time} ` : ''}${line.text}${line.partial ? '' : '\n'}`;
         pending.push(text);
         size += text.length;
         if (size >= MAX_CHUNK) flush();

@@ -11,6 +11,8 @@ export interface LogLine {
   stream: 'stdout' | 'stderr';
   /** The line's text without its newline. */
   text: string;
+  /** The output ended here without a newline (the last thing a process wrote, so far). */
+  partial?: boolean;
 }
 
 /** Parse whole records; partial (P) records are joined into the line they belong to. */
@@ -83,10 +85,18 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
     if (first && options.tail !== undefined) lines = options.tail <= 0 ? [] : lines.slice(-options.tail);
     lines.forEach(onLine);
   };
+  // What a process wrote after its last newline: shown as it is, as docker shows it.
+  const flushPartial = () => {
+    for (const [stream, text] of pending) if (text !== '') onLine({ time: new Date().toISOString(), stream: stream as LogLine['stream'], text, partial: true });
+    pending.clear();
+  };
   let watcher: FSWatcher | undefined;
   try {
     await readMore(true);
-    if (!options.follow) return;
+    if (!options.follow) {
+      flushPartial();
+      return;
+    }
     let wake: (() => void) | undefined;
     try {
       watcher = watch(file, () => wake?.());
@@ -111,6 +121,7 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
       await readMore(false);
     }
     await readMore(false);
+    flushPartial();
   } finally {
     watcher?.close();
     await handle.close();

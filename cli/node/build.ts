@@ -93,7 +93,8 @@ async function build(client: BuilderClient, argv: string[]): Promise<void> {
       });
     } catch (err) {
       printer.failed();
-      throw err;
+      // A build that fails exits 1, whatever failed (docker build's status).
+      throw Object.assign(err as Error, { exitStatus: 1 });
     } finally {
       process.off('SIGINT', interrupt);
     }

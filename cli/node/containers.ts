@@ -202,7 +202,7 @@ const run: Verb = async ({ containers }, argv) => {
     if (e.event === 'id') {
       id = e.id!;
     } else if (e.event === 'log' && e.log) {
-      (e.log.stream === 'stderr' ? process.stderr : process.stdout).write(`${e.log.text}\n`);
+      (e.log.stream === 'stderr' ? process.stderr : process.stdout).write(e.log.partial ? e.log.text : `${e.log.text}\n`);
     } else if (e.event === 'exit' && e.exit) {
       // The command could not run: docker's message and its 126 or 127.
       if (e.exit.error) failed = Object.assign(new BerthError('failed-precondition', e.exit.error), { exitStatus: e.exit.code });
@@ -329,7 +329,7 @@ const logs: Verb = async ({ containers }, argv) => {
   const tail = values.tail === undefined || values.tail === 'all' ? -1 : Number(values.tail);
   if (!Number.isInteger(tail)) throw new BerthError('invalid-argument', `invalid --tail "${values.tail}": expected a number or "all"`);
   await consume(containers.Logs({ id: positionals[0]!, follow: Boolean(values.follow), tail }), (r) =>
-    (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${values.timestamps ? `${r.time} ` : ''}${r.text}\n`));
+    (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${values.timestamps ? `${r.time} ` : ''}${r.text}${r.partial ? '' : '\n'}`));
 };
 
 const exec: Verb = async ({ containers }, argv) => {
