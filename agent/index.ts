@@ -6,7 +6,7 @@
 // contract), bottom to top; agent.ts and this file sit above them all (checked in CI by
 // .dependency-cruiser.cjs, which reads this line):
 //
-// Layers: native → oci → content → diff → snapshots → images → network → runtime → node → server
+// Layers: native → oci → content → diff → snapshots → images → network → runtime → build → node → server
 //
 //   native     the berth_fs addon: confined filesystem, mount, namespace and xattr calls
 //   oci        digests, media types, descriptors, image configs, references, platforms, schemas
@@ -16,6 +16,7 @@
 //   images     image records, registry client, pull, push, save, load, commit's layer import
 //   network    CNI networks, namespaces, published ports
 //   runtime    containers over narrow ImageStore and ContainerSnapshotter interfaces; runc, conmon
+//   build      Dockerfiles into images: stages, steps (RUN as one-shot runc containers), the cache
 //   node       the cluster side: pod workers over a narrow PodRuntime
 //   server     gRPC handlers for local clients
 //   agent.ts   the composition root: opens each subsystem once and wires them together

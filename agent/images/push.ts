@@ -62,8 +62,17 @@ export async function pushImage(deps: PushDeps, image: ImageRecord, reference: s
 async function pushResolved(deps: PushDeps, image: ImageRecord, ref: Reference, options: PushOptions): Promise<PushResult> {
   const progress: ProgressSink = options.onProgress ?? (() => {});
   const mountFrom = mountSources(image, ref);
+  // A layer this image shares with another image here (its base, pulled from a sibling
+  // repository) can be mounted from where that image came from, as docker remembers.
+  const sharedFrom = (digest: string): string[] => {
+    const paths = new Set(mountFrom);
+    for (const other of deps.metadata.list()) {
+      if (other.id !== image.id && other.layers.some((l) => l.descriptor.digest === digest)) for (const p of mountSources(other, ref)) paths.add(p);
+    }
+    return [...paths];
+  };
   const send = (desc: Descriptor, onProgress?: (sent: number) => void): Promise<BlobOutcome> =>
-    pushBlob(deps, ref, desc, mountFrom, options.chunkSize, onProgress);
+    pushBlob(deps, ref, desc, sharedFrom(desc.digest), options.chunkSize, onProgress);
 
   for (const layer of image.layers) progress({ kind: 'layer', digest: layer.descriptor.digest, status: 'waiting' });
   await mapBounded(image.layers, options.concurrency ?? 3, async ({ descriptor }) => {
