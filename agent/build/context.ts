@@ -187,13 +187,24 @@ export function globRegExp(pattern: string): RegExp {
     else if (ch === '*') re += '[^/]*';
     else if (ch === '?') re += '[^/]';
     else if (ch === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
+      // A class as Go's filepath.Match reads it: `^` negates, the escape character escapes.
+      let j = i + 1;
+      let set = '';
+      if (pattern[j] === '^') {
+        set += '^';
+        j++;
+      }
+      for (; j < pattern.length && pattern[j] !== ']'; j++) {
+        if (pattern[j] === '\\' && j + 1 < pattern.length) {
+          const escaped = pattern[++j]!;
+          set += escaped === '-' ? '\\-' : escapeRegExp(escaped);
+        } else if (pattern[j] === '-') set += '-';
+        else set += escapeRegExp(pattern[j]!);
+      }
+      if (j >= pattern.length) re += '\\[';
       else {
-        let set = pattern.slice(i + 1, end);
-        if (set.startsWith('^') || set.startsWith('!')) set = `^${set.slice(1)}`;
-        re += `[${set.replace(/\\/g, '\\\\')}]`;
-        i = end;
+        re += `[${set}]`;
+        i = j;
       }
     } else re += escapeRegExp(ch);
   }

@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1309,6 +1310,155 @@ static napi_value js_create_netns(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Terminals: a pseudo-terminal pair for a foreground `runc exec -t`, its window size, and a bridge
+// from conmon's attach socket (SOCK_SEQPACKET, which libuv cannot open) to a stream socket.
+
+// openpty(): [master, slave], both close-on-exec; the caller hands the slave to a child as its
+// stdio and closes its own copy.
+static napi_value js_open_pty(napi_env env, napi_callback_info info) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) {
+    throw_errno(env, errno, "posix_openpt", "/dev/ptmx");
+    return NULL;
+  }
+  char name[128];
+  if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
+    int err = errno;
+    close(master);
+    throw_errno(env, err, "unlockpt", "/dev/ptmx");
+    return NULL;
+  }
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    int err = errno;
+    close(master);
+    throw_errno(env, err, "open", name);
+    return NULL;
+  }
+  napi_value pair;
+  napi_create_array_with_length(env, 2, &pair);
+  napi_set_element(env, pair, 0, int32(env, master));
+  napi_set_element(env, pair, 1, int32(env, slave));
+  return pair;
+}
+
+// setWinsize(fd, rows, cols): TIOCSWINSZ; the terminal's foreground process group gets SIGWINCH.
+static napi_value js_set_winsize(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t fd, rows, cols;
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &fd) || !get_i32(env, argv[1], &rows) || !get_i32(env, argv[2], &cols)) return NULL;
+  struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) {
+    throw_errno(env, errno, "ioctl", "TIOCSWINSZ");
+    return NULL;
+  }
+  return undefined(env);
+}
+
+#include <poll.h>
+#include <pthread.h>
+
+#define ATTACH_PACKET 8192
+
+struct bridge { int packets; int stream; };
+
+static bool write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+// Packets from conmon ([pipe byte][data]) go to the stream as frames: the pipe byte, the data's
+// length (4 bytes, big-endian), the data. Bytes from the stream go to conmon as packets (its
+// container stdin). Ends when either side ends; both descriptors are closed.
+static void *bridge_main(void *arg) {
+  struct bridge b = *(struct bridge *)arg;
+  free(arg);
+  char buf[ATTACH_PACKET + 8];
+  struct pollfd fds[2] = { { .fd = b.packets, .events = POLLIN }, { .fd = b.stream, .events = POLLIN } };
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = recv(b.packets, buf + 4, ATTACH_PACKET + 1, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      uint32_t len = (uint32_t)(n - 1);
+      char head[5] = { buf[4], (char)(len >> 24), (char)(len >> 16), (char)(len >> 8), (char)len };
+      if (!write_all(b.stream, head, 5) || !write_all(b.stream, buf + 5, len)) break;
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(b.stream, buf, ATTACH_PACKET);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // The client is done sending: conmon sees its stdin end; output may still come.
+        shutdown(b.packets, SHUT_WR);
+        fds[1].fd = -1;
+        continue;
+      }
+      if (send(b.packets, buf, (size_t)n, MSG_NOSIGNAL) < 0) break;
+    }
+  }
+  close(b.packets);
+  close(b.stream);
+  return NULL;
+}
+
+// attachBridge(socketPath): connects to a SOCK_SEQPACKET socket and returns a SOCK_STREAM
+// descriptor that carries its traffic (framed as above), relayed by a thread of its own.
+static napi_value js_attach_bridge(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char path[PATH_MAX];
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, false)) return NULL;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof addr.sun_path) {
+    throw_errno(env, ENAMETOOLONG, "connect", path);
+    return NULL;
+  }
+  strcpy(addr.sun_path, path);
+  int packets = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (packets < 0 || connect(packets, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    if (packets >= 0) close(packets);
+    throw_errno(env, err, "connect", path);
+    return NULL;
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    int err = errno;
+    close(packets);
+    throw_errno(env, err, "socketpair", path);
+    return NULL;
+  }
+  struct bridge *b = malloc(sizeof *b);
+  b->packets = packets;
+  b->stream = pair[1];
+  pthread_t thread;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&thread, &attr, bridge_main, b);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    free(b);
+    close(packets);
+    close(pair[0]);
+    close(pair[1]);
+    throw_errno(env, err, "pthread_create", path);
+    return NULL;
+  }
+  return int32(env, pair[0]);
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "openRoot", js_open_root },
@@ -1337,6 +1487,9 @@ NAPI_MODULE_INIT() {
     { "mountOverlay", js_mount_overlay },
     { "unmount", js_unmount },
     { "createNetns", js_create_netns },
+    { "openPty", js_open_pty },
+    { "setWinsize", js_set_winsize },
+    { "attachBridge", js_attach_bridge },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

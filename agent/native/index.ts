@@ -99,6 +99,16 @@ export interface BerthFs {
    * the object the descriptor holds, of any type.
    */
   getxattr(root: number, rel: string, name: string): Buffer | undefined;
+  /** A new pseudo-terminal: [master, slave] descriptors, close-on-exec. */
+  openPty(): [number, number];
+  /** The terminal's window size (TIOCSWINSZ); its foreground process group gets SIGWINCH. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /**
+   * Connect to a SOCK_SEQPACKET socket (conmon's attach socket) and return a stream socket that
+   * carries it, relayed by a thread: each packet [pipe byte][data] arrives as the pipe byte, a
+   * 4-byte big-endian length and the data; bytes written go out as packets.
+   */
+  attachBridge(socketPath: string): number;
 }
 
 /** A JS (UTF-16) string as the byte string the addon takes: its UTF-8 bytes, one char each. */

@@ -47,6 +47,11 @@ export interface ConmonSpawn {
   logPath: string;
   logMaxBytes?: number;
   timeoutMs: number;
+  /** The process runs on a terminal conmon allocates (its output then is one stream). */
+  terminal?: boolean;
+  /** conmon keeps a pipe for stdin fed from its attach socket; `leaveStdinOpen`: not closed when an attached client leaves. */
+  stdin?: boolean;
+  leaveStdinOpen?: boolean;
 }
 
 /** What the sync pipe said: the container's init pid, or the runtime's failure message. */
@@ -73,6 +78,9 @@ export async function spawnConmon(o: ConmonSpawn): Promise<SyncResult> {
     '--socket-dir-path', o.layout.socketsDir,
     '--syslog=false',
     '--log-level', 'warning',
+    ...(o.terminal ? ['--terminal'] : []),
+    ...(o.stdin ? ['--stdin'] : []),
+    ...(o.stdin && o.leaveStdinOpen ? ['--leave-stdin-open'] : []),
   ];
   const stderr = openSync(join(persist, 'conmon.log'), 'a');
   try {

@@ -41,6 +41,9 @@ export interface CreateOptions {
   logPath: string;
   /** conmon truncates the log when it grows past this (no backup is kept). */
   logMaxBytes?: number;
+  /** A terminal (spec.process.terminal must say so too) and an open stdin, as ContainerConfig's tty/openStdin. */
+  terminal?: boolean;
+  stdin?: boolean;
 }
 
 export interface Created {
@@ -229,6 +232,9 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
       result = await spawnConmon({
         conmon: cfg.conmon, runc: cfg.runc, runcRoot: cfg.root, layout, id: o.id, bundle: o.bundle,
         logPath: o.logPath, logMaxBytes: o.logMaxBytes, timeoutMs: cfg.createTimeoutMs,
+        ...(o.terminal ? { terminal: true } : {}),
+        // With a terminal, stdin outlives each attached client (a detach leaves the shell running).
+        ...(o.stdin ? { stdin: true, leaveStdinOpen: Boolean(o.terminal) } : {}),
       });
     } catch (err) {
       await del(o.id, true).catch(() => undefined);

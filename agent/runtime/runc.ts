@@ -2,11 +2,14 @@
 // BerthErrors. runc logs as JSON lines on stderr (--log-format json), so its own message is
 // told apart from anything else written there.
 
+import { closeSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import * as tty from 'node:tty';
 import { join } from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { BerthError, type ErrorCode } from '../../proto/errors';
+import { berthFs } from '../native';
 
 export type RuncStatus = 'created' | 'running' | 'stopped' | 'paused';
 
@@ -144,7 +147,17 @@ function failure(verb: string, id: string, r: RuncResult, code: ErrorCode = 'int
   return new BerthError(code, `container ${id}: runc ${verb}: ${why}`);
 }
 
+/** A pseudo-terminal for a process: its first size, and how later sizes reach it. */
+export interface TerminalControl {
+  rows: number;
+  cols: number;
+  /** Receives the function that resizes the terminal; the caller calls it on each change. */
+  onResize(resize: (rows: number, cols: number) => void): void;
+}
+
 export interface PipeIo {
+  /** Run on a terminal: output comes through onStdout only, stdin is typed input. */
+  terminal?: TerminalControl;
   stdin?: NodeJS.ReadableStream;
   onStdout(b: Buffer): void;
   onStderr(b: Buffer): void;
@@ -155,8 +168,61 @@ export interface PipeIo {
   signal?: AbortSignal;
 }
 
+/**
+ * runc in the foreground on a pseudo-terminal of ours (for a process spec with terminal: true):
+ * runc makes the container's own terminal and relays between it and its stdio, ours; a resize
+ * sets our terminal's size and tells runc (SIGWINCH), which passes the size on. Resolves to the
+ * exit code as runWithPipes does.
+ */
+export function runWithTerminal(binary: string, args: string[], io: PipeIo & { terminal: TerminalControl }): Promise<number> {
+  const native = berthFs();
+  const [master, slave] = native.openPty();
+  native.setWinsize(master, io.terminal.rows, io.terminal.cols);
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn(binary, args, { stdio: [slave, slave, slave] });
+    } finally {
+      closeSync(slave);
+    }
+    const term = new tty.ReadStream(master);
+    term.on('data', (b: Buffer) => io.onStdout(b));
+    // EIO once runc has closed the other side: the end of the output, not a failure.
+    term.on('error', () => undefined);
+    io.terminal.onResize((rows, cols) => {
+      try {
+        native.setWinsize(master, rows, cols);
+        child.kill('SIGWINCH');
+      } catch {
+        // the process is gone
+      }
+    });
+    if (io.stdin) {
+      io.stdin.on('data', (b: Buffer) => term.write(b));
+      // The end of typed input is ctrl-D on a terminal.
+      io.stdin.on('end', () => term.write(Buffer.from([4])));
+    }
+    const abort = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+    };
+    if (io.signal?.aborted) abort();
+    else io.signal?.addEventListener('abort', abort, { once: true });
+    child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
+    child.on('close', (code, sig) => {
+      io.signal?.removeEventListener('abort', abort);
+      // What is still in the terminal's buffer comes out before the end.
+      setTimeout(() => {
+        term.destroy();
+        resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
+      }, 50);
+    });
+  });
+}
+
 /** runc with pipes; the exit code of the process (128+n for a signal, as a shell reports it). */
 export function runWithPipes(binary: string, args: string[], io: PipeIo): Promise<number> {
+  if (io.terminal) return runWithTerminal(binary, args, io as PipeIo & { terminal: TerminalControl });
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (b: Buffer) => io.onStdout(b));

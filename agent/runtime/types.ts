@@ -87,6 +87,10 @@ export interface ContainerConfig {
   dns?: DnsSettings;
   /** More /etc/hosts lines. */
   extraHosts?: string[];
+  /** docker's -t: the process runs on a pseudo-terminal the monitor holds (attach to it). */
+  tty?: boolean;
+  /** docker's -i: stdin stays open for whoever attaches (with -t it outlives each attach). */
+  openStdin?: boolean;
 }
 
 /** A resolv.conf: docker's --dns, --dns-search and --dns-option, Kubernetes' pod DNS. */

@@ -18,7 +18,7 @@ import { images } from './cluster';
 import { startBerthCluster, type BerthCluster, type Transport } from './cluster-berth';
 import { median } from './cluster-common';
 import { dockerArchive } from './docker-archive';
-import { runCommand } from './proc';
+import { machineBusy, runCommand } from './proc';
 import { removeTree } from './tools';
 
 const TLS_COMMIT = 'e5f9050';
@@ -52,13 +52,6 @@ function cgroupCpu(parent: string): number {
   } catch {
     return 0;
   }
-}
-
-/** Busy CPU seconds of the whole machine (every process, anyone's). */
-function machineBusy(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + f[4]!;
-  return (f.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / TICK;
 }
 
 interface Build {

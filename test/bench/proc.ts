@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+const TICK = 100; // USER_HZ
+
 export interface CommandResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -134,4 +136,11 @@ export class RssSampler {
     this.samples++;
     if (m.rss > this.peak) this.peak = m.rss;
   }
+}
+
+/** Busy CPU seconds of the whole machine so far (every process, anyone's): differences time a span. */
+export function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return (f.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / TICK;
 }

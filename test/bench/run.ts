@@ -57,7 +57,8 @@ import type { PodNetworkBackend } from './network-cluster';
 import { summarizeProfile } from './profile';
 import { runCommand } from './proc';
 import { tlsSuite, TLS_PARTS, type TlsPart } from './tls';
-import { removeTree, RUNNERS, TOOL_LABELS, type BenchContext, type Sample, type ToolName } from './tools';
+import { fsType, workDir } from './scratch-fs';
+import { RUNNERS, TOOL_LABELS, type BenchContext, type Sample, type ToolName } from './tools';
 
 const ALL_TOOLS: ToolName[] = ['berth', 'skopeo', 'containerd', 'floor'];
 const RSS_TARGET = 150 * 1024 * 1024;
@@ -257,44 +258,6 @@ function report(image: BenchImage, samples: Sample[], tools: ToolName[], runs: n
   return out.join('\n');
 }
 
-/** The directory every run unpacks under: on a loop-mounted ext4, in /tmp, or in a given directory. */
-async function workDir(kind: string, cleanup: Cleanup): Promise<string> {
-  const base = kind === 'loop' || kind === 'tmp' ? os.tmpdir() : kind;
-  const work = fs.mkdtempSync(path.join(base, 'berth-bench-'));
-  const image = `${work}.ext4`;
-  // Unmounts first (removeTree), then the loop file goes.
-  cleanup.teardown(() => {
-    removeTree(work);
-    fs.rmSync(image, { force: true });
-  });
-  if (kind !== 'loop') {
-    log(`bench: unpacking under ${work} (${fsType(work)})`);
-    return work;
-  }
-  const mnt = path.join(work, 'fs');
-  fs.mkdirSync(mnt);
-  try {
-    // Sparse; only what the runs write is allocated. One run at a time lives on it.
-    fs.writeFileSync(image, '');
-    fs.truncateSync(image, 8 * 1024 ** 3);
-    await runCommand('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
-    await runCommand('mount', ['-o', 'loop', image, mnt]);
-  } catch (err) {
-    log(`bench: cannot make a loop-mounted ext4 (${(err as Error).message.split('\n')[0]}); unpacking on ${fsType(work)} under ${work} instead`);
-    return work;
-  }
-  log(`bench: unpacking on a fresh ext4 (journaled) loop-mounted at ${mnt}`);
-  return mnt;
-}
-
-function fsType(dir: string): string {
-  try {
-    return execFileSync('findmnt', ['-n', '-o', 'FSTYPE,OPTIONS', '-T', dir], { encoding: 'utf8' }).trim().replace(/\s+/g, ' ');
-  } catch {
-    return 'unknown filesystem';
-  }
-}
-
 async function main(): Promise<void> {
   const opts = options();
   const cleanup = new Cleanup();
@@ -342,7 +305,7 @@ async function main(): Promise<void> {
     await pushBenchImage(registry.host, repo, '1', image);
     log(`bench: pushed to ${registry.host}/${repo}:1 in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const work = await workDir(opts.fs, cleanup);
+    const work = await workDir(opts.fs, cleanup, log, 'unpacking');
     const ctx: BenchContext = {
       image, ref: `${registry.host}/${repo}:1`, registryBase: registry.base, repo, work, cli, cleanup, log,
     };

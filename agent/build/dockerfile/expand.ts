@@ -57,8 +57,9 @@ class Lexer {
       else {
         this.next();
         if (ch === this.escape) {
-          if (rawEscapes) out += ch;
           const escaped = this.next();
+          // In a pattern the escape is kept for it to read, unless it escapes the end itself.
+          if (rawEscapes && escaped !== stop) out += ch;
           if (escaped === undefined) break;
           out += escaped;
         } else out += ch;
@@ -202,25 +203,21 @@ function trim(value: string, pattern: string, side: 'prefix' | 'suffix', greedy:
   return value;
 }
 
-/** A shell pattern (`*`, `?`, `[...]`, escapes) as a regular expression body. */
+/**
+ * A substitution pattern as BuildKit reads it: `*` and `?` only (a `[` is itself), and the escape
+ * character may escape only `*`, `?` and itself.
+ */
 function globToRegExp(pattern: string, greedy: boolean, escape: string): string {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
-    if (ch === escape && i + 1 < pattern.length) {
-      out += escapeRegExp(pattern[++i]!);
+    if (ch === escape) {
+      const next = pattern[++i];
+      if (next !== '*' && next !== '?' && next !== escape) throw new ExpansionError(`invalid escape in pattern "${pattern}": only \\*, \\? and \\\\ may be escaped`);
+      out += escapeRegExp(next);
     } else if (ch === '*') out += greedy ? '.*' : '.*?';
     else if (ch === '?') out += '.';
-    else if (ch === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) out += '\\[';
-      else {
-        let set = pattern.slice(i + 1, end);
-        if (set.startsWith('!')) set = `^${set.slice(1)}`;
-        out += `[${set.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else out += escapeRegExp(ch);
+    else out += escapeRegExp(ch);
   }
   return out;
 }

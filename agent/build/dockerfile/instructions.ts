@@ -75,6 +75,7 @@ const FLAGS: Partial<Record<Keyword, readonly string[]>> = {
 };
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
+const BOOLEAN_FLAGS = new Set(['link', 'parents', 'keep-git-dir']);
 
 export function readDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
   const parsed = parseDockerfile(text, file);
@@ -110,6 +111,7 @@ function checkFlags(raw: RawInstruction, fail: (reason: string) => never): void 
   for (const f of raw.flags) {
     if (!allowed.includes(f.name)) fail(`unknown flag: --${f.name} (${raw.keyword} takes ${allowed.length ? allowed.map((a) => `--${a}`).join(', ') : 'no flags'})`);
     const repeatable = f.name === 'mount' || f.name === 'exclude';
+    if (!BOOLEAN_FLAGS.has(f.name) && (f.value === undefined || f.value === '')) fail(`missing a value on flag: --${f.name}`);
     if (seen.has(f.name) && !repeatable) fail(`duplicate flag specified: --${f.name}`);
     seen.add(f.name);
   }
@@ -119,8 +121,9 @@ const flag = (flags: Flag[], name: string): string | undefined => flags.find((f)
 const boolFlag = (flags: Flag[], name: string, fail: (reason: string) => never): boolean => {
   const f = flags.find((x) => x.name === name);
   if (!f) return false;
-  if (f.value === undefined || f.value === 'true') return true;
-  if (f.value === 'false') return false;
+  const value = f.value?.toLowerCase();
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
   return fail(`expecting boolean value for flag --${name}, not: ${f.value}`);
 };
 
@@ -163,6 +166,9 @@ function readCommand(raw: RawInstruction, escape: string, fail: (reason: string)
     case 'ADD': {
       const words = raw.json ?? args.split(/\s+/).filter(Boolean);
       if (words.length < 2) fail(`${raw.keyword} requires at least two arguments, but only one was provided. Destination could not be determined`);
+      if (!raw.json && raw.heredocs.some((h) => new RegExp(`^\\d*<<-?["']?${h.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?$`).test(words.at(-1)!))) {
+        fail(`${raw.keyword} cannot accept a heredoc as a destination`);
+      }
       if (raw.flags.some((f) => f.name === 'parents')) fail(`${raw.keyword} --parents is not supported yet`);
       if (raw.flags.some((f) => f.name === 'keep-git-dir')) fail('ADD --keep-git-dir: git sources are not supported');
       return {
@@ -228,7 +234,9 @@ function readCommand(raw: RawInstruction, escape: string, fail: (reason: string)
       const trigger = args.split(/\s+/)[0]!.toUpperCase();
       if (trigger === 'ONBUILD') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
       if (trigger === 'FROM' || trigger === 'MAINTAINER') fail(`${trigger} isn't allowed as an ONBUILD trigger`);
-      return { ...base, kind: 'ONBUILD', trigger: args };
+      // A trigger's heredocs travel with it, as the lines they were written as.
+      const withHeredocs = [args, ...raw.heredocs.map((h) => `${h.content}${h.name}`)].join('\n');
+      return { ...base, kind: 'ONBUILD', trigger: withHeredocs };
     }
     case 'FROM':
       return fail('FROM is read elsewhere');

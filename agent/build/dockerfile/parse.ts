@@ -56,14 +56,13 @@ export interface ParsedDockerfile {
 }
 
 const HEREDOC_KEYWORDS = new Set<Keyword>(['RUN', 'COPY', 'ADD']);
-const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$/;
+const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 
 export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDockerfile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const result: ParsedDockerfile = { escape: '\\', instructions: [], warnings: [] };
   let i = readDirectives(lines, result, file);
   const escape = result.escape;
-  const continuation = new RegExp(`${escapeRegExp(escape)}[ \\t]*$`);
 
   while (i < lines.length) {
     const first = lines[i]!;
@@ -76,8 +75,9 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
     let physical = first;
     i++;
     let emptyContinuation = false;
-    while (continuation.test(logical) && i < lines.length) {
-      logical = logical.replace(continuation, '');
+    let continued = continues(logical, escape);
+    if (continued) logical = dropContinuation(logical, escape);
+    while (continued && i < lines.length) {
       const next = lines[i]!;
       i++;
       // Comment lines inside a continued instruction are dropped, as Docker drops them.
@@ -86,11 +86,10 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
         emptyContinuation = true;
         continue;
       }
-      logical += next;
+      continued = continues(next, escape);
+      logical += continued ? dropContinuation(next, escape) : next;
       physical += `\n${next}`;
     }
-    // A trailing escape on the last line of the file continues into nothing.
-    logical = logical.replace(continuation, '');
     if (emptyContinuation) result.warnings.push(`${file}:${start}: empty continuation line (it will be an error in a future release)`);
 
     const match = /^\s*(\S+)\s*([\s\S]*)$/.exec(logical)!;
@@ -101,9 +100,9 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
     }
     const { flags, rest } = splitFlags(match[2]!.trim(), file, start);
     const instruction: RawInstruction = { keyword, line: start, endLine: i, flags, args: rest, heredocs: [], text: physical.trim() };
-    const json = jsonForm(rest);
+    const json = jsonForm(rest, file, start);
     if (json) instruction.json = json;
-    else if (HEREDOC_KEYWORDS.has(keyword)) {
+    else if (HEREDOC_KEYWORDS.has(keyword) || (keyword === 'ONBUILD' && HEREDOC_KEYWORDS.has(rest.split(/\s+/)[0]!.toUpperCase() as Keyword))) {
       for (const marker of heredocMarkers(rest)) {
         const doc = readHeredoc(lines, i, marker, file, start);
         instruction.heredocs.push(doc.heredoc);
@@ -125,7 +124,8 @@ function readDirectives(lines: string[], result: ParsedDockerfile, file: string)
     if (!m) break;
     const name = m[1]!.toLowerCase();
     const value = m[2]!;
-    if (name !== 'escape' && name !== 'syntax' && name !== 'check') continue;
+    // An unknown directive is a comment, and ends the directives as any comment does.
+    if (name !== 'escape' && name !== 'syntax' && name !== 'check') break;
     if (seen.has(name)) throw new DockerfileError(`only one ${name} parser directive can be used`, file, i + 1);
     seen.add(name);
     if (name === 'escape') {
@@ -138,6 +138,16 @@ function readDirectives(lines: string[], result: ParsedDockerfile, file: string)
 
 const isBlankOrComment = (line: string): boolean => /^\s*(#.*)?$/.test(line);
 
+/** A line continues on the next when it ends (trailing blanks aside) in an unescaped escape character. */
+function continues(line: string, escape: string): boolean {
+  const trimmed = line.replace(/[ \t]+$/, '');
+  let run = 0;
+  while (run < trimmed.length && trimmed[trimmed.length - 1 - run] === escape) run++;
+  return run % 2 === 1;
+}
+
+const dropContinuation = (line: string, escape: string): string => line.replace(/[ \t]+$/, '').slice(0, -escape.length);
+
 /**
  * Leading `--name[=value]` words. A value may hold quotes (`--mount=target="/a b"`), kept as written
  * and read by the instruction that takes the flag.
@@ -146,6 +156,12 @@ function splitFlags(args: string, file: string, line: number): { flags: Flag[]; 
   const flags: Flag[] = [];
   let pos = 0;
   while (args.startsWith('--', pos)) {
+    if (/^--(\s|$)/.test(args.slice(pos))) {
+      // `--` ends the flags.
+      pos += 2;
+      while (pos < args.length && /\s/.test(args[pos]!)) pos++;
+      break;
+    }
     let end = pos;
     let quote: string | undefined;
     while (end < args.length) {
@@ -159,7 +175,8 @@ function splitFlags(args: string, file: string, line: number): { flags: Flag[]; 
     const word = args.slice(pos + 2, end);
     if (word === '') throw new DockerfileError('a flag without a name ("--")', file, line);
     const eq = word.indexOf('=');
-    flags.push(eq < 0 ? { name: word } : { name: word.slice(0, eq), value: word.slice(eq + 1) });
+    // Quotes in a value group its words; they are not part of it (--exclude="*.md").
+    flags.push(eq < 0 ? { name: word } : { name: word.slice(0, eq), value: word.slice(eq + 1).replace(/"([^"]*)"|'([^']*)'/g, '$1$2') });
     pos = end;
     while (pos < args.length && /\s/.test(args[pos]!)) pos++;
   }
@@ -167,16 +184,18 @@ function splitFlags(args: string, file: string, line: number): { flags: Flag[]; 
 }
 
 /** `["a", "b"]`: the exec form. Anything that is not a JSON array of strings is shell form. */
-function jsonForm(rest: string): string[] | undefined {
+function jsonForm(rest: string, file: string, line: number): string[] | undefined {
   const trimmed = rest.trim();
   if (!trimmed.startsWith('[') || !trimmed.endsWith(']')) return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(trimmed);
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+    value = JSON.parse(trimmed);
   } catch {
-    // Not JSON: shell form, as Docker falls back.
+    return undefined; // not JSON: shell form, as Docker falls back
   }
-  return undefined;
+  if (!Array.isArray(value)) return undefined;
+  if (!value.every((v) => typeof v === 'string')) throw new DockerfileError('arrays must be comprised of strings only', file, line);
+  return value as string[];
 }
 
 interface HeredocMarker {
@@ -185,23 +204,48 @@ interface HeredocMarker {
   stripTabs: boolean;
 }
 
-/** `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` words outside quotes, in order. */
+/**
+ * Heredoc markers outside quotes, in order: `<<WORD` or `<<-WORD`, where WORD is read as a shell
+ * word (quotes anywhere in it make the heredoc literal and are not part of its name).
+ */
 function heredocMarkers(args: string): HeredocMarker[] {
   const markers: HeredocMarker[] = [];
-  const re = /(?:^|[\s;|&(])\d*<<(-?)(?:"([^"\s]+)"|'([^'\s]+)'|([A-Za-z0-9_.-]+))/g;
-  let inSingle = false;
-  let inDouble = false;
-  let scanned = 0;
-  for (let m = re.exec(args); m; m = re.exec(args)) {
-    // Skip markers inside a quoted string: count the quotes before this match.
-    for (; scanned < m.index; scanned++) {
-      const ch = args[scanned];
-      if (ch === "'" && !inDouble) inSingle = !inSingle;
-      else if (ch === '"' && !inSingle) inDouble = !inDouble;
+  let quote: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const ch = args[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      continue;
     }
-    if (inSingle || inDouble) continue;
-    const quotedName = m[2] ?? m[3];
-    markers.push({ name: quotedName ?? m[4]!, quoted: quotedName !== undefined, stripTabs: m[1] === '-' });
+    if (ch === "'" || ch === '"') {
+      quote = ch;
+      continue;
+    }
+    if (ch !== '<' || args[i + 1] !== '<' || args[i + 2] === '<') continue;
+    const before = args.slice(0, i).replace(/\d+$/, '');
+    if (before !== '' && !/[\s;|&(]$/.test(before)) continue;
+    let j = i + 2;
+    const stripTabs = args[j] === '-';
+    if (stripTabs) j++;
+    while (j < args.length && (args[j] === ' ' || args[j] === '\t')) j++;
+    let name = '';
+    let quoted = false;
+    let inQuote: string | undefined;
+    for (; j < args.length; j++) {
+      const c = args[j]!;
+      if (inQuote) {
+        if (c === inQuote) inQuote = undefined;
+        else name += c;
+      } else if (c === "'" || c === '"') {
+        inQuote = c;
+        quoted = true;
+      } else if (c === '\\' && j + 1 < args.length) {
+        name += args[++j];
+      } else if (/[\s;|&()<>]/.test(c)) break;
+      else name += c;
+    }
+    if (name !== '') markers.push({ name, quoted, stripTabs });
+    i = j - 1;
   }
   return markers;
 }
@@ -229,7 +273,7 @@ function suggestion(word: string): string {
       bestDistance = d;
     }
   }
-  return best ? ` (did you mean ${best.toLowerCase() === word ? best.toLowerCase() : best}?)` : '';
+  return best ? ` (did you mean ${word === word.toLowerCase() ? best.toLowerCase() : best}?)` : '';
 }
 
 function editDistance(a: string, b: string): number {
@@ -246,4 +290,3 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
