@@ -23,6 +23,7 @@
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdbool.h>
@@ -1336,6 +1337,13 @@ static napi_value js_open_pty(napi_env env, napi_callback_info info) {
     close(master);
     throw_errno(env, err, "open", name);
     return NULL;
+  }
+  // Raw: the terminal that matters is the container's own; this one only carries its bytes
+  // (no echo, no \n -> \r\n a second time, no signals from control characters).
+  struct termios tio;
+  if (tcgetattr(slave, &tio) == 0) {
+    cfmakeraw(&tio);
+    tcsetattr(slave, TCSANOW, &tio);
   }
   napi_value pair;
   napi_create_array_with_length(env, 2, &pair);

@@ -24,6 +24,7 @@ export { ContainerStore } from './store';
 export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';
 export type { LogLine, LogOptions } from './logs';
+export type { AttachSession } from './attach';
 export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
 export {
   DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
+import { attachTo, resizeTerminal, type AttachSession } from './attach';
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import {
   conmonPid, ExitWatch, isMonitor, layoutOf, persistDir, readExit, removeRecords, spawnConmon,
@@ -123,6 +124,10 @@ export interface OciRuntime {
    * when it cannot be run, like docker exec). A container not running is 'failed-precondition'.
    */
   exec(id: string, process: ExecProcess, io: ExecIo): Promise<number>;
+  /** Attach to the running container's stdio through its monitor (attach.ts). */
+  attach(id: string): AttachSession;
+  /** The size of the container's terminal (a container created with one). */
+  resize(id: string, rows: number, cols: number): Promise<void>;
 }
 
 /** A container process that could not be started, with the exit code docker gives it. */
@@ -299,7 +304,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     // Start from the container's own process (capabilities, rlimits, apparmor...) as docker does.
     const config = JSON.parse(await fs.readFile(join(st.bundle, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
     const user = proc.user ? { uid: proc.user.uid, gid: proc.user.gid, ...(proc.user.additionalGids?.length ? { additionalGids: proc.user.additionalGids } : {}) } : config.process.user;
-    const spec = { ...config.process, terminal: false, args: proc.args, env: proc.env, cwd: proc.cwd, user };
+    const spec = { ...config.process, terminal: Boolean(io.terminal), args: proc.args, env: io.terminal && !proc.env.some((e) => e.startsWith('TERM=')) ? [...proc.env, 'TERM=xterm'] : proc.env, cwd: proc.cwd, user };
     const tag = `exec-${randomBytes(6).toString('hex')}`;
     const persist = persistDir(layout, id);
     const specFile = join(persist, `${tag}.json`);
@@ -323,8 +328,20 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     }
   }
 
+  async function resize(id: string, rows: number, cols: number): Promise<void> {
+    checkId(id);
+    const bundle = (await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => '')).trim();
+    if (!bundle) throw new BerthError('failed-precondition', `container ${id} is not running`);
+    await resizeTerminal(bundle, rows, cols);
+  }
+
   return {
     create,
+    attach: (id) => {
+      checkId(id);
+      return attachTo(layout.socketsDir, id);
+    },
+    resize,
     // async throughout: a bad id rejects like every other failure instead of throwing.
     start: async (id) => { checkId(id); await runc.start(id); },
     kill: async (id, signal) => { checkId(id); await runc.kill(id, signal); },

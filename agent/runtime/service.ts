@@ -20,6 +20,7 @@ import { checkGroupName } from './cgroups';
 import { writeEtcFiles } from './etc-files';
 import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
 import type { LogLine, LogOptions } from './logs';
+import type { AttachSession } from './attach';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
@@ -70,6 +71,9 @@ export interface CreateRequest {
   dns?: DnsSettings;
   /** More /etc/hosts lines ("10.42.0.5 web-0.db.default.svc.cluster.local web-0"). */
   extraHosts?: string[];
+  /** docker's -t and -i. */
+  tty?: boolean;
+  openStdin?: boolean;
 }
 
 export interface CommitOptions {
@@ -245,6 +249,8 @@ export class ContainerService {
         ...(req.cgroup !== undefined ? { cgroup: checkGroupName(req.cgroup) } : {}),
         ...(req.dns ? { dns: req.dns } : {}),
         ...(req.extraHosts?.length ? { extraHosts: req.extraHosts } : {}),
+        ...(req.tty ? { tty: true } : {}),
+        ...(req.openStdin ? { openStdin: true } : {}),
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -270,7 +276,7 @@ export class ContainerService {
   }
 
   /** With `countAsRestart`, a start of a container that ran before counts in its restartCount (a pod's restart). */
-  start(word: string, options: { countAsRestart?: boolean } = {}): Promise<ContainerRecord> {
+  start(word: string, options: { countAsRestart?: boolean; beforeStart?: (id: string) => Promise<void> } = {}): Promise<ContainerRecord> {
     const record = this.store.resolve(word);
     return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
@@ -284,12 +290,31 @@ export class ContainerService {
       // have (the next failure doubles it); a user's start begins afresh, as docker's does.
       if (counted) state.restartDelayMs = nextRestartDelay(current.config.restart.backoff ?? DOCKER_RESTART_BACKOFF, current.state);
       else delete state.restartDelayMs;
-      return this.run({ ...current, state });
+      return this.run({ ...current, state }, options.beforeStart);
     });
   }
 
+  /**
+   * Attach to a running container's stdio (docker attach): its output from now on, its stdin
+   * when it has one open. A container that is created but not started yet is attached from
+   * start's `beforeStart`, so not a byte of its output is missed.
+   */
+  attach(word: string, options: { starting?: boolean } = {}): AttachSession {
+    const record = this.store.resolve(word);
+    // `starting`: from start's beforeStart, when the monitor is up and the process not yet running.
+    if (record.state.status !== 'running' && !options.starting) throw new BerthError('failed-precondition', 'You cannot attach to a stopped container, start it first');
+    return this.o.oci.attach(record.id);
+  }
+
+  /** The container's terminal size (docker's resize on attach). */
+  resize(word: string, rows: number, cols: number): Promise<void> {
+    const record = this.store.resolve(word);
+    if (!record.config.tty) throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} has no terminal`);
+    return this.o.oci.resize(record.id, rows, cols);
+  }
+
   /** Make the container's process run: rootfs, network, bundle, runc create + start. */
-  private async run(record: ContainerRecord): Promise<ContainerRecord> {
+  private async run(record: ContainerRecord, beforeStart?: (id: string) => Promise<void>): Promise<ContainerRecord> {
     const dir = this.store.dirOf(record.id);
     const image = this.o.images.get(record.config.imageId);
     if (!image) throw new BerthError('not-found', `container ${record.name}: its image ${record.config.imageId} is gone`);
@@ -308,7 +333,10 @@ export class ContainerService {
       await mkdir(bundle, { recursive: true });
       let created: { pid: number } | undefined;
       const create = async (netns: string | undefined) => {
-        const createOptions = { id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024 };
+        const createOptions = {
+          id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024,
+          ...(record.config.tty ? { terminal: true } : {}), ...(record.config.openStdin ? { stdin: true } : {}),
+        };
         created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
           // runc still knows this container from a run whose release a crash interrupted: clear it, once.
           if (!(err instanceof BerthError && err.code === 'already-exists')) throw err;
@@ -323,6 +351,7 @@ export class ContainerService {
       const net = joined === undefined ? await this.o.network.attach(record.id, record.config.network, record.config.ports, { whileConnecting: create }) : undefined;
       if (!created) await create(joined);
       if (net?.ip) await writeEtcFiles(dir, names, net.ip, hostNetwork);
+      await beforeStart?.(record.id);
       await this.o.oci.start(record.id);
       const running: ContainerRecord = {
         ...record,
@@ -383,6 +412,7 @@ export class ContainerService {
       labels: c.labels,
       security: c.security ?? DEFAULT_SECURITY,
       ...(c.security?.privileged ? { privilegedHost: privilegedHost() } : {}),
+      ...(c.tty ? { terminal: true } : {}),
     });
   }
 
@@ -594,6 +624,7 @@ export class ContainerService {
     await this.store.save({ ...record, state });
   }
 
+  /** Run a process in the running container; with `io.terminal`, on a terminal of its own (exec -t). */
   async exec(word: string, args: string[], options: { env?: string[]; workdir?: string; user?: string }, io: Parameters<OciRuntime['exec']>[2]): Promise<number> {
     const record = this.store.resolve(word);
     if (record.state.status !== 'running') {

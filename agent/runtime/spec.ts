@@ -84,6 +84,8 @@ export interface SpecInput {
   seccompHost?: SeccompHost;
   /** A privileged container's devices and capabilities: the host's (host-devices.ts); required when security.privileged. */
   privilegedHost?: PrivilegedHost;
+  /** The process runs on a pseudo-terminal (docker's -t); TERM is set for it. */
+  terminal?: boolean;
 }
 
 /** What a privileged container gets of the host: its devices, and the capabilities the runtime holds. */
@@ -163,7 +165,7 @@ function requireNonRoot(word: string, uid: number): void {
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const args = processArgs(input.image, input.entrypoint, input.cmd);
   const user = resolveUser(input.user ?? input.image.User ?? '', input.passwd, input.group);
-  const env = mergeEnv(input.image.Env ?? [], input.env, { HOSTNAME: input.hostname, HOME: user.home });
+  const env = mergeEnv(input.image.Env ?? [], input.env, { HOSTNAME: input.hostname, HOME: user.home, ...(input.terminal ? { TERM: 'xterm' } : {}) });
   const gids = [...new Set([...(input.strictGroups ? [] : user.additionalGids), ...(input.groupAdd ?? [])])].filter((g) => g !== user.gid);
   const cwd = input.workdir || input.image.WorkingDir || '/';
   if (!cwd.startsWith('/')) throw new BerthError('invalid-argument', `the working directory "${cwd}" is invalid, it needs to be an absolute path`);
@@ -195,7 +197,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   return {
     ociVersion: OCI_VERSION,
     process: {
-      terminal: false,
+      terminal: input.terminal ?? false,
       user: { uid: user.uid, gid: user.gid, ...(gids.length ? { additionalGids: gids } : {}) },
       args,
       env,

@@ -8,8 +8,9 @@ import type { CreateContainerRequest__Output } from '../../proto/gen/berth/agent
 import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput';
 import type { ImageService } from '../images';
 import type { NetworkMode } from '../network';
+import type { AttachInput__Output } from '../../proto/gen/berth/agent/v1/AttachInput';
 import {
-  type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
+  type AttachSession, type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
   parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
 } from '../runtime';
 import { BerthError } from '../../proto/errors';
@@ -50,6 +51,8 @@ function createRequest(r: CreateContainerRequest__Output): CreateRequest {
     security: { ...parseSecurityOpts(r.securityOpt ?? []), ...(r.privileged ? { privileged: true } : {}) },
     ...(namespaceMode('--pid', r.pid) ? { pidMode: 'host' as const } : {}),
     ...(namespaceMode('--ipc', r.ipc) ? { ipcMode: 'host' as const } : {}),
+    ...(r.tty ? { tty: true } : {}),
+    ...(r.openStdin ? { openStdin: true } : {}),
     ...(r.securityOpt?.length ? { securityOpt: r.securityOpt } : {}),
   };
 }
@@ -122,6 +125,8 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
     },
     Config: {
       Image: c.config.image,
+      Tty: Boolean(c.config.tty),
+      OpenStdin: Boolean(c.config.openStdin),
       Entrypoint: c.config.entrypoint ?? null,
       Cmd: c.config.cmd ?? null,
       Env: c.config.env,
@@ -241,16 +246,19 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     Wait: unary(async (req) => ({ exitCode: await containers.wait(req.id) })),
     Exec(call) {
       let stdin: PassThrough | undefined;
+      let resize: ((rows: number, cols: number) => void) | undefined;
       let started = false;
       call.on('data', (m: ExecInput__Output) => {
         if (!started) {
           started = true;
           if (m.interactive) stdin = new PassThrough();
+          const size = m.size ?? { rows: 24, cols: 80 };
           containers
             .exec(m.id, m.args, { env: m.env, ...(m.workdir ? { workdir: m.workdir } : {}), ...(m.user ? { user: m.user } : {}) }, {
               ...(stdin ? { stdin } : {}),
               onStdout: (b) => call.write({ stdout: b }),
               onStderr: (b) => call.write({ stderr: b }),
+              ...(m.tty ? { terminal: { rows: size.rows || 24, cols: size.cols || 80, onResize: (fn: (rows: number, cols: number) => void) => { resize = fn; } } } : {}),
             })
             .then((exitCode) => {
               call.write({ exited: true, exitCode });
@@ -258,10 +266,54 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
             }, (err) => call.emit('error', toServiceError(err)));
           return;
         }
+        if (m.size && m.size.rows > 0) resize?.(m.size.rows, m.size.cols);
         if (m.stdin.length) stdin?.write(m.stdin);
         if (m.closeStdin) stdin?.end();
       });
       call.on('end', () => stdin?.end());
+    },
+    Attach(call) {
+      let session: AttachSession | undefined;
+      let id = '';
+      let started = false;
+      const pendingInput: AttachInput__Output[] = [];
+      const input = (m: AttachInput__Output) => {
+        if (!session) {
+          pendingInput.push(m);
+          return;
+        }
+        if (m.size && m.size.rows > 0) containers.resize(id, m.size.rows, m.size.cols).catch(() => undefined);
+        if (m.stdin.length) session.write(m.stdin);
+        if (m.closeStdin) session.endInput();
+      };
+      const open = (target: string, starting = false) => {
+        const s = containers.attach(target, { starting });
+        s.on('output', (stream, data) => {
+          if (!call.cancelled) call.write(stream === 'stderr' ? { stderr: data } : { stdout: data });
+        });
+        session = s;
+        for (const m of pendingInput.splice(0)) input(m);
+        return s;
+      };
+      call.on('data', (m: AttachInput__Output) => {
+        if (started) return input(m);
+        started = true;
+        (async () => {
+          const record = containers.get(m.id);
+          id = record.id;
+          // Subscribed before the container can end: a --rm container goes right after it exits.
+          const settled = containers.settled(id, record.config.autoRemove);
+          if (m.start) await containers.start(id, { beforeStart: async () => { open(id, true); } });
+          else open(id);
+          await new Promise<void>((resolve) => session!.on('end', resolve));
+          if (call.cancelled) return;
+          // The output ended: the container exited, or its monitor is gone.
+          const exitCode = await settled;
+          call.write({ exited: true, exitCode });
+        })().then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
+      });
+      call.on('cancelled', () => session?.close());
+      call.on('end', () => session?.endInput());
     },
     Diff: unary(async (req) => ({ changes: await containers.diff(req.id) })),
     Commit: unary(async (req) => {

@@ -11,6 +11,8 @@ import { call, consume, fromAgentStatus } from './agent-client';
 import { parseFlags, requireArgs, type Options } from '../common/args';
 import { renderTable } from '../common/table';
 import { ago, humanSize } from './format';
+import { DetachWatcher, localSize, parseDetachKeys, rawTerminal } from './terminal';
+import { CliError } from '../common/errors';
 
 export interface Clients {
   containers: ContainersClient;
@@ -66,6 +68,7 @@ const CREATE_OPTIONS = {
   detach: { type: 'boolean', short: 'd' },
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
+  'detach-keys': { type: 'string' },
 } as const satisfies Options;
 
 /**
@@ -119,11 +122,10 @@ function readEnvFile(file: string): string[] {
   return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => (l.includes('=') ? l : `${l}=${process.env[l] ?? ''}`));
 }
 
-function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean; profiles: Map<string, string> } {
+function createRequest(argv: string[], usage: string): { req: CreateContainerRequest; detach: boolean; autoRemove: boolean; profiles: Map<string, string>; detachKeys?: string } {
   const { flags, rest } = splitAtCommand(argv, CREATE_OPTIONS);
   const { values } = parseFlags(flags, CREATE_OPTIONS);
   requireArgs(rest, 1, usage, true);
-  if (values.tty) throw new BerthError('invalid-argument', '-t (a terminal) is not supported');
   const env = [...(values['env-file'] ?? []).flatMap(readEnvFile), ...(values.env ?? []).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`))];
   const labels = Object.fromEntries((values.label ?? []).map((l) => [l.split('=')[0]!, l.split(/=(.*)/s)[1] ?? '']));
   const security = readSecurityOpts(values['security-opt'] ?? []);
@@ -150,10 +152,13 @@ function createRequest(argv: string[], usage: string): { req: CreateContainerReq
       privileged: Boolean(values.privileged),
       pid: values.pid ?? '',
       ipc: values.ipc ?? '',
+      tty: Boolean(values.tty),
+      openStdin: Boolean(values.interactive),
     },
     detach: Boolean(values.detach),
     autoRemove: Boolean(values.rm),
     profiles: security.files,
+    ...(values['detach-keys'] !== undefined ? { detachKeys: values['detach-keys'] } : {}),
   };
 }
 
@@ -184,8 +189,17 @@ async function startOrFail(containers: ContainersClient, id: string): Promise<vo
 }
 
 const start: Verb = async ({ containers }, argv) => {
-  const { positionals } = parseFlags(argv, { attach: { type: 'boolean', short: 'a' } });
+  const { values, positionals } = parseFlags(argv, { attach: { type: 'boolean', short: 'a' }, interactive: { type: 'boolean', short: 'i' }, 'detach-keys': { type: 'string' } });
   requireArgs(positionals, 1, 'berth start CONTAINER', true);
+  if (values.attach || values.interactive) {
+    if (positionals.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
+    const config = await containerConfig(containers, positionals[0]!);
+    process.exitCode = await attached(containers, {
+      id: positionals[0]!, start: true, tty: config.Tty, stdin: Boolean(values.interactive) && config.OpenStdin,
+      ...(values['detach-keys'] !== undefined ? { detachKeys: values['detach-keys'] } : {}),
+    });
+    return;
+  }
   for (const id of positionals) {
     await startOrFail(containers, id);
     out(`${id}\n`);
@@ -193,7 +207,14 @@ const start: Verb = async ({ containers }, argv) => {
 };
 
 const run: Verb = async ({ containers }, argv) => {
-  const { req, detach, profiles } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
+  const { req, detach, profiles, detachKeys } = createRequest(argv, 'berth run IMAGE [COMMAND] [ARG...]');
+  if (!detach && (req.tty || req.openStdin)) {
+    // Interactive: create, attach (before the process starts: nothing it writes is missed), start.
+    if (req.tty && req.openStdin && !process.stdin.isTTY) throw Object.assign(new CliError('the input device is not a TTY'), { exitStatus: 1 });
+    const { id } = await inUserWords(profiles, call(containers.Create.bind(containers), req));
+    process.exitCode = await attached(containers, { id, start: true, tty: Boolean(req.tty), stdin: Boolean(req.openStdin), ...(detachKeys !== undefined ? { detachKeys } : {}) });
+    return;
+  }
   // One call: create, start, then (attached) the log from its start until the container is done,
   // restarts included, and its exit code.
   let failed: Error | undefined;
@@ -355,18 +376,86 @@ const exec: Verb = async ({ containers }, argv) => {
     stream.on('error', (err) => reject(fromAgentStatus(err as never)));
     stream.on('end', () => resolve(code));
   });
-  stream.write({ id: rest[0]!, args: rest.slice(1), env: values.env ?? [], workdir: values.workdir ?? '', user: values.user ?? '', interactive: Boolean(values.interactive) });
-  if (values.interactive) {
-    process.stdin.on('data', (stdin: Buffer) => stream.write({ stdin }));
-    process.stdin.on('end', () => {
-      stream.write({ closeStdin: true });
+  if (values.tty && values.interactive && !process.stdin.isTTY) throw Object.assign(new CliError('the input device is not a TTY'), { exitStatus: 1 });
+  const size = localSize() ?? { rows: 24, cols: 80 };
+  stream.write({ id: rest[0]!, args: rest.slice(1), env: values.env ?? [], workdir: values.workdir ?? '', user: values.user ?? '', interactive: Boolean(values.interactive), tty: Boolean(values.tty), size });
+  const restore = values.tty && values.interactive ? rawTerminal((s) => stream.write({ size: s })) : () => undefined;
+  try {
+    if (values.interactive) {
+      process.stdin.on('data', (stdin: Buffer) => stream.write({ stdin }));
+      process.stdin.on('end', () => {
+        stream.write({ closeStdin: true });
+        stream.end();
+      });
+    } else {
       stream.end();
-    });
-  } else {
-    stream.end();
+    }
+    process.exitCode = await done;
+  } finally {
+    restore();
+    process.stdin.destroy();
   }
-  process.exitCode = await done;
-  process.stdin.destroy();
+};
+
+/** The container's Tty and OpenStdin, from inspect. */
+async function containerConfig(containers: ContainersClient, id: string): Promise<{ Tty: boolean; OpenStdin: boolean }> {
+  const doc = JSON.parse((await call(containers.Inspect.bind(containers), { id })).json) as { Config: { Tty?: boolean; OpenStdin?: boolean } };
+  return { Tty: Boolean(doc.Config.Tty), OpenStdin: Boolean(doc.Config.OpenStdin) };
+}
+
+/**
+ * An attached session: the container's output here, what is typed there (with `stdin`), the
+ * local terminal raw and its size followed (with `tty`), until the container exits (its exit
+ * code) or the detach keys are typed (0, the container goes on).
+ */
+async function attached(containers: ContainersClient, o: { id: string; start: boolean; tty: boolean; stdin: boolean; detachKeys?: string }): Promise<number> {
+  const keys = parseDetachKeys(o.detachKeys ?? 'ctrl-p,ctrl-q');
+  const watcher = new DetachWatcher(keys);
+  const stream = containers.Attach();
+  let detached = false;
+  const done = new Promise<number>((resolve, reject) => {
+    let code = 0;
+    stream.on('data', (m: { stdout: Buffer; stderr: Buffer; exited: boolean; exitCode: number }) => {
+      if (m.stdout.length) process.stdout.write(m.stdout);
+      if (m.stderr.length) process.stderr.write(m.stderr);
+      if (m.exited) code = m.exitCode;
+    });
+    stream.on('error', (err) => (detached ? resolve(0) : reject(fromAgentStatus(err as never))));
+    stream.on('end', () => resolve(code));
+  });
+  stream.write({ id: o.id, start: o.start });
+  const size = localSize();
+  if (o.tty && size) stream.write({ size });
+  const restore = o.tty && o.stdin ? rawTerminal((s) => stream.write({ size: s })) : () => undefined;
+  const onData = (chunk: Buffer) => {
+    const { send, detach } = o.tty ? watcher.feed(chunk) : { send: chunk, detach: false };
+    if (send.length) stream.write({ stdin: send });
+    if (detach) {
+      detached = true;
+      stream.cancel();
+    }
+  };
+  try {
+    if (o.stdin) {
+      process.stdin.on('data', onData);
+      process.stdin.on('end', () => stream.write({ closeStdin: true }));
+    }
+    return await done;
+  } finally {
+    restore();
+    process.stdin.off('data', onData);
+    process.stdin.destroy();
+  }
+}
+
+const attach: Verb = async ({ containers }, argv) => {
+  const { values, positionals } = parseFlags(argv, { 'no-stdin': { type: 'boolean' }, 'detach-keys': { type: 'string' } });
+  requireArgs(positionals, 1, 'berth attach CONTAINER');
+  const config = await containerConfig(containers, positionals[0]!);
+  process.exitCode = await attached(containers, {
+    id: positionals[0]!, start: false, tty: config.Tty, stdin: !values['no-stdin'] && config.OpenStdin,
+    ...(values['detach-keys'] !== undefined ? { detachKeys: values['detach-keys'] } : {}),
+  });
 };
 
 const inspect: Verb = async ({ containers, images }, argv) => {
@@ -467,5 +556,6 @@ const container: Verb = async (clients, argv) => {
 };
 
 export const containerVerbs: Record<string, Verb> = {
+  attach,
   create, start, run, stop, kill, restart, pause, unpause, rm, ps, logs, exec, inspect, diff, commit, wait, container, system,
 };

@@ -156,11 +156,13 @@ export async function startBuildah(s: PeerSetup, registryHost: string): Promise<
   const runcRoot = path.join(s.dir, 'runc');
 
   const blobCache = '/var/lib/containers/cache/blob-info-cache-v1.boltdb';
-  const saved = fs.existsSync(blobCache) ? fs.readFileSync(blobCache) : undefined;
+  const saved = fs.existsSync(blobCache) ? { bytes: fs.readFileSync(blobCache), stat: fs.statSync(blobCache) } : undefined;
   const createdDirs = ['/var/lib/containers', '/var/lib/containers/cache'].filter((d) => !fs.existsSync(d));
   s.cleanup.teardown(() => {
-    if (saved) fs.writeFileSync(blobCache, saved);
-    else fs.rmSync(blobCache, { force: true });
+    if (saved) {
+      fs.writeFileSync(blobCache, saved.bytes);
+      fs.utimesSync(blobCache, saved.stat.atime, saved.stat.mtime);
+    } else fs.rmSync(blobCache, { force: true });
     for (const d of createdDirs.reverse()) try { fs.rmdirSync(d); } catch { /* not empty or gone */ }
   });
   const buildah = (...args: string[]) => runCommand('/usr/bin/buildah', args, { env });

@@ -6,8 +6,8 @@
 //   in the benchmark's directory; --bridge=none --iptables=false --ip6tables=false keep it off the
 //   host's network setup. It starts its own containerd (Debian's containerd package) under the exec
 //   root. It still makes /run/docker/plugins, and containerd's shims put their sockets under
-//   /run/containerd/s: both are removed afterwards if they were not there before, as is the
-//   docker_gwbridge a swarm makes.
+//   /run/containerd/s, and BuildKit's RUN steps leave runc's default root /run/runc: each is removed
+//   afterwards if it was not there before (and is empty), as is the docker_gwbridge a swarm makes.
 // - setpriv --pdeathsig: dockerd dies with the bench even if the bench is killed before its cleanup.
 // - The CLI gets a config directory of its own (DOCKER_CONFIG), so ~/.docker is not touched.
 
@@ -67,6 +67,7 @@ export async function startDockerd(dir: string, cleanup: Cleanup): Promise<Docke
   const before = {
     runDocker: fs.existsSync('/run/docker'),
     runContainerd: fs.existsSync('/run/containerd'),
+    runRunc: fs.existsSync('/run/runc'),
     gwbridge: fs.existsSync('/sys/class/net/docker_gwbridge'),
   };
 
@@ -83,6 +84,8 @@ export async function startDockerd(dir: string, cleanup: Cleanup): Promise<Docke
     if (!before.runDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
     // Only if empty: another containerd's shims may be using it meanwhile.
     if (!before.runContainerd) for (const d of ['/run/containerd/s', '/run/containerd']) try { fs.rmdirSync(d); } catch { /* in use or gone */ }
+    // BuildKit's RUN steps leave runc's default root behind (empty once they are gone).
+    if (!before.runRunc) try { fs.rmdirSync('/run/runc'); } catch { /* in use or gone */ }
     removeCgroupParent(cgroupParent);
   });
 

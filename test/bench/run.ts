@@ -3,12 +3,13 @@
 //
 //   npm run bench -- [--runs N] [--tools berth,skopeo,containerd,floor] [--profile]
 //                    [--fs loop|tmp|DIR] [--drop-caches] [--json FILE] [--files N] [--mb N]
-//                    [--suite pull|containers|cluster|tls|network|jobs|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
+//                    [--suite pull|containers|cluster|tls|network|jobs|build|all] [--start-runs N] [--count N] [--concurrency N] [--probe on|off]
 //                    [--cluster-runs N] [--replicas N,N] [--cluster-sides floor,berth,swarm]
 //                    [--plain-commit REV] [--tls-commit REV] [--keep-plain-build] [--tls-calls N] [--tls-channel-calls N] [--tls-parts cli,grpc,apply]
 //                    [--net-runs N] [--net-seconds S] [--net-round-trips N] [--net-connects N] [--net-attach-runs N]
 //                    [--net-backends host-gw,vxlan] [--net-parts pods,connect,dns,proxy,attach]
 //                    [--job-completions N] [--job-parallelism N] [--job-runs N] [--job-floor N]
+//                    [--build-runs N] [--build-files N] [--build-peers berth,buildkit,classic,buildah]
 //
 // Environment: BENCH_RUNS, BENCH_TOOLS, BENCH_PROFILE=1, BENCH_FS, BENCH_SUITE do the same as the flags.
 // Sizes are MB = 2^20 bytes. --suite containers (issue 3, containers.ts): start latency of raw runc,
@@ -36,6 +37,13 @@
 // `berth run --rm` on the same agent (--job-floor of them, default 100), as pods per second;
 // --job-runs rounds (default 1). Not part of --suite all.
 //
+// --suite build (build.ts): berth build against Docker's BuildKit and classic builder (Debian's
+// docker.io, a dockerd started here) and buildah (Debian's), on one 3-stage Dockerfile over a context
+// of --build-files files (default 10000): a cold build (every cache emptied), a rebuild after one
+// source file changed, and an unchanged rebuild; --build-runs rounds (default 5), medians, berth's
+// ratio to each and the issue's aims. Written on --fs like the pull suite; --profile adds one
+// profiled berth build. Not part of --suite all (minutes, and docker.io and buildah to install).
+//
 // --fs loop (the default) unpacks onto a fresh journaled ext4 in a loop-mounted file, the same for
 // every tool: on a journal-less ext4 (this machine's /) inode allocation scans every inode deleted
 // in the last minutes (ext4's recently_deleted()), so each run would pay for the previous run's
@@ -47,6 +55,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRegistry } from '../fixtures/registry';
+import { buildSuite } from './build';
+import { PEERS, type PeerName } from './build-peers';
 import { Cleanup } from './cleanup';
 import { clusterSuite, SIDES, type Side } from './cluster';
 import { containersSuite } from './containers';
@@ -109,6 +119,9 @@ function options() {
       'job-parallelism': { type: 'string' },
       'job-runs': { type: 'string' },
       'job-floor': { type: 'string' },
+      'build-runs': { type: 'string' },
+      'build-files': { type: 'string' },
+      'build-peers': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -124,7 +137,7 @@ function options() {
   const tools = (values.tools ?? process.env.BENCH_TOOLS ?? ALL_TOOLS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as ToolName[];
   for (const t of tools) if (!ALL_TOOLS.includes(t)) throw new Error(`unknown tool "${t}" (known: ${ALL_TOOLS.join(', ')})`);
   const suite = values.suite ?? process.env.BENCH_SUITE ?? 'pull';
-  if (!['pull', 'containers', 'cluster', 'tls', 'network', 'jobs', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls, network, jobs or all, not ${suite}`);
+  if (!['pull', 'containers', 'cluster', 'tls', 'network', 'jobs', 'build', 'all'].includes(suite)) throw new Error(`--suite must be pull, containers, cluster, tls, network, jobs, build or all, not ${suite}`);
   const int = (name: string, v: string | undefined, dflt: number, min: number) => {
     const n = v === undefined ? dflt : Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${v}`);
@@ -140,7 +153,14 @@ function options() {
   for (const x of netParts) if (!NETWORK_PARTS.includes(x)) throw new Error(`--net-parts: unknown part "${x}" (known: ${NETWORK_PARTS.join(', ')})`);
   const netBackends = (values['net-backends'] ?? NETWORK_BACKENDS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as PodNetworkBackend[];
   for (const x of netBackends) if (!NETWORK_BACKENDS.includes(x)) throw new Error(`--net-backends: unknown backend "${x}" (known: ${NETWORK_BACKENDS.join(', ')})`);
+  const buildPeers = (values['build-peers'] ?? PEERS.join(',')).split(',').map((x) => x.trim()).filter(Boolean) as PeerName[];
+  for (const x of buildPeers) if (!PEERS.includes(x)) throw new Error(`--build-peers: unknown builder "${x}" (known: ${PEERS.join(', ')})`);
   return {
+    build: {
+      runs: int('build-runs', values['build-runs'], 5, 1),
+      files: int('build-files', values['build-files'], 10_000, 3),
+      peers: buildPeers,
+    },
     network: {
       runs: int('net-runs', values['net-runs'], 5, 1),
       seconds: int('net-seconds', values['net-seconds'], 5, 1),
@@ -278,6 +298,12 @@ async function main(): Promise<void> {
     if (opts.suite === 'tls') {
       const text = await tlsSuite({ ...opts.tls, runs: opts.clusterRuns, cli, cleanup, log });
       process.stdout.write(`${text}\n`);
+      return;
+    }
+    if (opts.suite === 'build') {
+      const { text, failed } = await buildSuite({ ...opts.build, fs: opts.fs, profile: opts.profile, cli, cleanup, log });
+      process.stdout.write(`${text}\n`);
+      if (failed) process.exitCode = 1;
       return;
     }
     if (opts.suite === 'jobs') {

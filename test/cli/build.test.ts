@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { CLI, hostResidue, startTestAgent, type TestAgent } from '../fixtures/agent';
-import { buildImage, busyboxLayer, pushImage, type LayerEntry } from '../fixtures/images';
+import { buildImage, fullBusyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 
 type Agent = Awaited<ReturnType<typeof startTestAgent>>;
@@ -70,13 +70,7 @@ function stepOf(log: string, name: string): { id: string; cached: boolean } | un
 
 t.before(async () => {
   const registry = await startRegistry(t);
-  const applets = execFileSync('busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
-  const layer: LayerEntry[] = [
-    ...busyboxLayer().filter((e) => !(e.type === 'symlink' && e.path.startsWith('bin/'))),
-    ...applets.map((a): LayerEntry => ({ path: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
-    { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' },
-    { path: 'etc/group', type: 'file', content: 'root:x:0:\napp:x:1000:\nstaff:x:50:app\n' },
-  ];
+  const layer = fullBusyboxLayer();
   const image = await buildImage({
     layers: [layer],
     config: { config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] } },

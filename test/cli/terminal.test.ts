@@ -1,0 +1,106 @@
+// A terminal in the container, driven from a real pseudo-terminal (test/fixtures/pty-driver.py)
+// as a user types: run -it gives a shell whose prompt, echo and line editing are the container's;
+// the window size follows the client's; ctrl-p ctrl-q detaches and attach comes back; exec -it
+// opens a second shell; exit codes pass through; -i without -t streams stdin.
+
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import t from 'tap';
+import { CLI, REPO_ROOT, startTestAgent } from '../fixtures/agent';
+import { buildImage, fullBusyboxLayer, pushImage } from '../fixtures/images';
+import { startRegistry } from '../fixtures/registry';
+
+type Agent = Awaited<ReturnType<typeof startTestAgent>>;
+type Step = ['expect', string, number] | ['send', string] | ['resize', number, number] | ['sleep', number];
+
+let agent: Agent;
+let image = '';
+
+/** Run `berth ARGS` on a pseudo-terminal through the steps; its transcript and exit status. */
+function onTerminal(args: string[], steps: Step[]): Promise<{ transcript: string; status: number | null; failed: string | null }> {
+  const driver = path.join(REPO_ROOT, 'test', 'fixtures', 'pty-driver.py');
+  const argv = [process.execPath, CLI, '--agent', agent.socket, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [driver, JSON.stringify(argv), JSON.stringify(steps)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out) as { transcript: string; status: number | null; failed: string | null });
+      } catch {
+        reject(new Error(`pty driver said: ${out}`));
+      }
+    });
+  });
+}
+
+t.before(async () => {
+  const registry = await startRegistry(t);
+  const built = await buildImage({ layers: [fullBusyboxLayer()], config: { config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] } } });
+  await pushImage(registry.host, 'lib/busybox:1', built);
+  image = `${registry.host}/lib/busybox:1`;
+  agent = await startTestAgent(t, t.testdir());
+  const pull = agent.berth(['pull', image]);
+  if (pull.status !== 0) throw new Error(pull.stderr);
+});
+
+t.test('run -it: a shell on a terminal, its size following the client, ctrl-p ctrl-q, attach, exit code', async (t) => {
+  const first = await onTerminal(['run', '-it', '--name', 'shell', '--network', 'none', image, 'sh'], [
+    ['expect', '/ # ', 20],
+    ['send', 'echo hello-$((6*7))\r'],
+    ['expect', 'hello-42', 10],
+    ['send', 'tty; stty size\r'],
+    ['expect', '/dev/pts/\\d+\\r*\\n24 80', 10],
+    ['resize', 30, 100],
+    ['sleep', 0.5],
+    ['send', 'stty size\r'],
+    ['expect', '30 100', 10],
+    ['send', 'echo $TERM\r'],
+    ['expect', 'xterm', 10],
+    // ctrl-p ctrl-q: leave the shell running.
+    ['send', '\x10\x11'],
+  ]);
+  t.equal(first.failed, null, first.transcript);
+  t.equal(first.status, 0, 'detaching exits 0');
+  t.match(first.transcript, /echo hello-\$\(\(6\*7\)\)\r+\n/, 'what is typed is echoed by the container\'s terminal');
+  const ps = agent.berth(['ps', '--filter', 'name=shell']);
+  t.match(ps.stdout, /shell/, 'the container goes on after a detach');
+
+  const again = await onTerminal(['attach', 'shell'], [
+    ['send', '\r'],
+    ['expect', '/ # ', 10],
+    ['send', 'exit 3\r'],
+  ]);
+  t.equal(again.failed, null, again.transcript);
+  t.equal(again.status, 3, 'the exit code of the shell passes through attach');
+  t.match(agent.berth(['inspect', '-f', '{{.State.Status}}', 'shell']).stdout + agent.berth(['ps', '-a', '--filter', 'name=shell']).stdout, /Exited \(3\)|exited/);
+  t.equal(agent.berth(['rm', 'shell']).status, 0);
+});
+
+t.test('exec -it: a second shell in a running container', async (t) => {
+  const started = agent.berth(['run', '-d', '--name', 'server', '--network', 'none', image, 'sleep', '300']);
+  t.equal(started.status, 0, started.stderr);
+  const session = await onTerminal(['exec', '-it', 'server', 'sh'], [
+    ['expect', '/ # ', 20],
+    ['send', 'tty && stty size\r'],
+    ['expect', '/dev/pts/\\d+\\r*\\n24 80', 10],
+    ['resize', 40, 120],
+    ['sleep', 0.5],
+    ['send', 'stty size\r'],
+    ['expect', '40 120', 10],
+    ['send', 'exit 5\r'],
+  ]);
+  t.equal(session.failed, null, session.transcript);
+  t.equal(session.status, 5, 'exec -it passes the exit code through');
+  t.equal(agent.berth(['rm', '-f', 'server']).status, 0);
+});
+
+t.test('-i without -t: stdin streamed, its end closes the container\'s stdin', async (t) => {
+  const r = agent.berth(['run', '-i', '--rm', '--network', 'none', image, 'sh', '-c', 'tr a-z A-Z; echo done; exit 4'], { input: 'hello\nworld\n' });
+  t.equal(r.stdout, 'HELLO\nWORLD\ndone\n');
+  t.equal(r.status, 4);
+  const noTty = agent.berth(['run', '-it', '--rm', image, 'sh'], { input: '' });
+  t.equal(noTty.status, 1);
+  t.match(noTty.stderr, /the input device is not a TTY/);
+});
