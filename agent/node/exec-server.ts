@@ -15,6 +15,8 @@ export type ContainerTarget = (namespace: string, name: string, container: strin
 interface Running {
   stdin?: PassThrough;
   abort: AbortController;
+  /** The command's terminal, once it has one. */
+  resize?: (rows: number, cols: number) => void;
 }
 
 export class ExecServer {
@@ -39,6 +41,12 @@ export class ExecServer {
         const run = this.running.get(id);
         if (!run) return false;
         run.stdin?.end();
+        return true;
+      }
+      case 'resize': {
+        const run = this.running.get(id);
+        if (!run) return false;
+        if (request.resize && request.resize.rows > 0) run.resize?.(request.resize.rows, request.resize.cols);
         return true;
       }
       case 'cancel': {
@@ -71,6 +79,7 @@ export class ExecServer {
           onStdout: (data) => { if (!reply({ id, data })) stop(); },
           onStderr: (stderr) => { if (!reply({ id, stderr })) stop(); },
           signal: run.abort.signal,
+          ...(req.tty ? { terminal: { rows: req.size?.rows || 24, cols: req.size?.cols || 80, onResize: (fn: (rows: number, cols: number) => void) => { run.resize = fn; } } } : {}),
         });
       })
       .then(

@@ -144,6 +144,7 @@ export function connectCluster(connection: Connection): ClusterClient {
       };
       return Object.assign(stream('Exec', {}, output, c), {
         write: (stdin: Buffer) => void c.write({ stdin }),
+        resize: (rows: number, cols: number) => void c.write({ resize: { rows, cols } }),
         end: () => void c.write({ stdinEnd: {} }),
       });
     },

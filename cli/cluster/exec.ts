@@ -2,15 +2,16 @@
 // container through the controller and its node's agent, as kubectl exec runs it. Its stdout and
 // stderr are this command's; with -i this command's stdin is the command's. The exit code is the
 // command's (kubectl's "command terminated with exit code N" on stderr when it is not 0).
-// A terminal (-t) comes with attach and `run -it` (not yet).
+// With -t the command runs on a terminal: this one raw while it runs, its size followed.
 
 import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, type Pod } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
+import { localSize, rawTerminal } from '../common/terminal';
 import { singleTarget } from './resource-names';
 import type { Verb } from './types';
 
-const USAGE = 'berth exec POD [-c CONTAINER] [-i] [-n NS] -- COMMAND [ARGS...]';
+const USAGE = 'berth exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]';
 
 export const exec: Verb = async (ctx, argv) => {
   const dash = argv.indexOf('--');
@@ -22,8 +23,12 @@ export const exec: Verb = async (ctx, argv) => {
     tty: { type: 'boolean', short: 't' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  if (values.tty) throw new CliError('a terminal (-t) is not supported by berth exec yet: run the command without -t (with -i to feed its stdin)');
-  const [what, ...rest] = positionals;
+  // As kubectl: -t without a terminal here is dropped with a word; -it needs one.
+  let tty = Boolean(values.tty);
+  if (tty && !process.stdin.isTTY) {
+    if (!values.quiet) ctx.err('Unable to use a TTY - input is not a terminal or the right kind of file\n');
+    tty = false;
+  }  const [what, ...rest] = positionals;
   if (!what) throw new CliError(`a pod is required (${USAGE})`);
   const command = dash < 0 ? rest : [...rest, ...argv.slice(dash + 1)];
   if (command.length === 0) throw new CliError(`you must specify at least one command for the container (${USAGE})`);
@@ -36,7 +41,11 @@ export const exec: Verb = async (ctx, argv) => {
   // kubectl says so only when it chose (no annotation named the container).
   const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
   if (!values.container && !annotated && names.length > 1 && !values.quiet) ctx.err(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}\n`);
-  const session = ctx.client.exec({ namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin) });
+  const session = ctx.client.exec({
+    namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin),
+    ...(tty ? { tty: true, size: localSize() ?? { rows: 24, cols: 80 } } : {}),
+  });
+  const restore = tty && values.stdin ? rawTerminal((size) => session.resize(size.rows, size.cols)) : () => undefined;
   if (values.stdin) {
     process.stdin.on('data', (chunk: Buffer) => session.write(chunk));
     process.stdin.once('end', () => session.end());
@@ -55,6 +64,7 @@ export const exec: Verb = async (ctx, argv) => {
   } finally {
     // The call's writing side stays open for stdin: close it, or the process would not end.
     session.cancel();
+    restore();
     if (values.stdin) process.stdin.destroy();
   }
   if (exitCode === undefined) throw new CliError('the connection to the command ended before it did');

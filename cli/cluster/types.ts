@@ -61,6 +61,8 @@ export interface ExecOutput {
 
 export interface ExecStream extends Stream<ExecOutput> {
   write(data: Buffer): void;
+  /** The terminal's new size (an exec with tty). */
+  resize(rows: number, cols: number): void;
   end(): void;
 }
 
@@ -101,7 +103,7 @@ export interface ClusterClient {
   /** A connection to a pod's port through the controller (kubectl port-forward). */
   portForward(target: { namespace: string; name: string; port: number }): PortForwardStream;
   /** A command in a pod's container (kubectl exec): its output and exit code as they come; write/end feed its stdin. */
-  exec(target: { namespace: string; name: string; container: string; command: string[]; stdin: boolean }): ExecStream;
+  exec(target: { namespace: string; name: string; container: string; command: string[]; stdin: boolean; tty?: boolean; size?: { rows: number; cols: number } }): ExecStream;
   createToken(call: { ttlSeconds: number; description: string }): Promise<{ token: string; id: string; expires: string }>;
   listTokens(): Promise<TokenInfo[]>;
   deleteToken(id: string): Promise<void>;

@@ -11,7 +11,7 @@ import { call, consume, fromAgentStatus } from './agent-client';
 import { parseFlags, requireArgs, type Options } from '../common/args';
 import { renderTable } from '../common/table';
 import { ago, humanSize } from './format';
-import { DetachWatcher, localSize, parseDetachKeys, rawTerminal } from './terminal';
+import { DetachWatcher, localSize, parseDetachKeys, rawTerminal } from '../common/terminal';
 import { CliError } from '../common/errors';
 
 export interface Clients {

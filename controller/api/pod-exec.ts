@@ -35,7 +35,9 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
   return (call: grpc.ServerDuplexStream<ExecFrame__Output, ExecFrame>): void => serveTunnelSession(call, {
     firstFrame: 'exec: the first frame must name the pod and the command',
     openOf: (frame) => (frame.frame === 'open' && frame.open ? frame.open : undefined),
-    inputOf: (frame) => (frame.frame === 'stdin' ? frame.stdin ?? undefined : frame.frame === 'stdinEnd' ? 'end' : undefined),
+    inputOf: (frame) => (frame.frame === 'stdin' ? frame.stdin ?? undefined
+      : frame.frame === 'stdinEnd' ? 'end'
+        : frame.frame === 'resize' && frame.resize ? { rows: frame.resize.rows, cols: frame.resize.cols } : undefined),
     async prepare(target: ExecTarget__Output, fail) {
       const namespace = target.namespace || 'default';
       await allowed(call, { verb: 'create', resource: 'pods', subresource: 'exec', apiGroup: '', namespace, name: target.name });
@@ -50,7 +52,8 @@ export function podExec({ registry, tunnels, allowed }: PodExecDeps) {
         call.write(frame);
         if (call.writableLength > MAX_BACKLOG) fail(new BerthError('resource-exhausted', 'exec: the client is not reading the output'));
       };
-      return () => tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin },
+      const terminal = target.tty ? { tty: true, size: { rows: target.size?.rows || 24, cols: target.size?.cols || 80 } } : {};
+      return () => tunnels.exec(node, { namespace, name: target.name, container, command: target.command, stdin: target.stdin, ...terminal },
         (stdout) => send({ stdout }),
         (stderr) => send({ stderr }),
         (err, exitCode) => {

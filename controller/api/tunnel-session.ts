@@ -13,8 +13,8 @@ export interface TunnelSession<Frame, Target> {
   firstFrame: string;
   /** The target an opening frame names; undefined for any other frame. */
   openOf(frame: Frame): Target | undefined;
-  /** The client's bytes in a frame, 'end' when it says they are finished, undefined otherwise. */
-  inputOf(frame: Frame): Buffer | 'end' | undefined;
+  /** The client's bytes in a frame, 'end' when it says they are finished, a terminal size, or undefined. */
+  inputOf(frame: Frame): Buffer | 'end' | { rows: number; cols: number } | undefined;
   /**
    * Authorize and look up (throw to refuse), then return what opens the tunnel connection:
    * called only if the client is still there. `fail` ends the call with an error.
@@ -22,9 +22,14 @@ export interface TunnelSession<Frame, Target> {
   prepare(target: Target, fail: (err: unknown) => void): Promise<() => TunnelConnection>;
 }
 
+function deliver(connection: TunnelConnection, input: Buffer | { rows: number; cols: number }): void {
+  if (Buffer.isBuffer(input)) connection.write(input);
+  else connection.resize?.(input.rows, input.cols);
+}
+
 export function serveTunnelSession<In, Out, Target>(call: grpc.ServerDuplexStream<In, Out>, session: TunnelSession<In, Target>): void {
   let connection: TunnelConnection | undefined;
-  const early: Buffer[] = [];
+  const early: Array<Buffer | { rows: number; cols: number }> = [];
   let ended = false;
   let gone = false;
   const fail = (err: unknown) => {
@@ -35,7 +40,7 @@ export function serveTunnelSession<In, Out, Target>(call: grpc.ServerDuplexStrea
     const connect = await session.prepare(target, fail);
     if (gone) return;
     connection = connect();
-    for (const data of early.splice(0)) connection.write(data);
+    for (const input of early.splice(0)) deliver(connection, input);
     if (ended) connection.end();
   };
   const end = () => {
@@ -53,7 +58,7 @@ export function serveTunnelSession<In, Out, Target>(call: grpc.ServerDuplexStrea
     const input = session.inputOf(frame);
     if (input === 'end') end();
     else if (input) {
-      if (connection) connection.write(input);
+      if (connection) deliver(connection, input);
       else early.push(input);
     }
   });

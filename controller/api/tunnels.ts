@@ -25,6 +25,8 @@ export interface TunnelConnection {
   write(data: Buffer): void;
   end(): void;
   cancel(): void;
+  /** The command's terminal size (an exec with a terminal). */
+  resize?(rows: number, cols: number): void;
 }
 
 interface Tunnel {
@@ -105,7 +107,7 @@ export class Tunnels {
     const tunnel = this.byNode.get(nodeName);
     if (!tunnel) {
       pending.onEnd(new BerthError('unavailable', `node "${nodeName}" is not connected: its agent cannot ${what} now`));
-      return { write() {}, end() {}, cancel() {} };
+      return { write() {}, end() {}, cancel() {}, resize() {} };
     }
     const id = String(this.nextId++);
     tunnel.pending.set(id, pending);
@@ -117,6 +119,9 @@ export class Tunnels {
       },
       end: () => {
         if (open()) tunnel.stream.write({ id, end: {} });
+      },
+      resize: (rows, cols) => {
+        if (open()) tunnel.stream.write({ id, resize: { rows, cols } });
       },
       cancel: () => {
         if (!tunnel.pending.delete(id)) return;

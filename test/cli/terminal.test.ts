@@ -3,37 +3,17 @@
 // the window size follows the client's; ctrl-p ctrl-q detaches and attach comes back; exec -it
 // opens a second shell; exit codes pass through; -i without -t streams stdin.
 
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import t from 'tap';
-import { CLI, REPO_ROOT, startTestAgent } from '../fixtures/agent';
+import { CLI, startTestAgent } from '../fixtures/agent';
+import { onTerminal, type TerminalStep } from '../fixtures/terminal';
 import { buildImage, fullBusyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 
 type Agent = Awaited<ReturnType<typeof startTestAgent>>;
-type Step = ['expect', string, number] | ['send', string] | ['resize', number, number] | ['sleep', number];
-
 let agent: Agent;
 let image = '';
 
-/** Run `berth ARGS` on a pseudo-terminal through the steps; its transcript and exit status. */
-function onTerminal(args: string[], steps: Step[]): Promise<{ transcript: string; status: number | null; failed: string | null }> {
-  const driver = path.join(REPO_ROOT, 'test', 'fixtures', 'pty-driver.py');
-  const argv = [process.execPath, CLI, '--agent', agent.socket, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [driver, JSON.stringify(argv), JSON.stringify(steps)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out) as { transcript: string; status: number | null; failed: string | null });
-      } catch {
-        reject(new Error(`pty driver said: ${out}`));
-      }
-    });
-  });
-}
+const berthOnTerminal = (args: string[], steps: TerminalStep[]) => onTerminal([process.execPath, CLI, '--agent', agent.socket, ...args], steps);
 
 t.before(async () => {
   const registry = await startRegistry(t);
@@ -46,7 +26,7 @@ t.before(async () => {
 });
 
 t.test('run -it: a shell on a terminal, its size following the client, ctrl-p ctrl-q, attach, exit code', async (t) => {
-  const first = await onTerminal(['run', '-it', '--name', 'shell', '--network', 'none', image, 'sh'], [
+  const first = await berthOnTerminal(['run', '-it', '--name', 'shell', '--network', 'none', image, 'sh'], [
     ['expect', '/ # ', 20],
     ['send', 'echo hello-$((6*7))\r'],
     ['expect', 'hello-42', 10],
@@ -67,7 +47,7 @@ t.test('run -it: a shell on a terminal, its size following the client, ctrl-p ct
   const ps = agent.berth(['ps', '--filter', 'name=shell']);
   t.match(ps.stdout, /shell/, 'the container goes on after a detach');
 
-  const again = await onTerminal(['attach', 'shell'], [
+  const again = await berthOnTerminal(['attach', 'shell'], [
     ['send', '\r'],
     ['expect', '/ # ', 10],
     ['send', 'exit 3\r'],
@@ -81,7 +61,7 @@ t.test('run -it: a shell on a terminal, its size following the client, ctrl-p ct
 t.test('exec -it: a second shell in a running container', async (t) => {
   const started = agent.berth(['run', '-d', '--name', 'server', '--network', 'none', image, 'sleep', '300']);
   t.equal(started.status, 0, started.stderr);
-  const session = await onTerminal(['exec', '-it', 'server', 'sh'], [
+  const session = await berthOnTerminal(['exec', '-it', 'server', 'sh'], [
     ['expect', '/ # ', 20],
     ['send', 'tty && stty size\r'],
     ['expect', '/dev/pts/\\d+\\r*\\n24 80', 10],

@@ -7,7 +7,8 @@
 import * as path from 'node:path';
 import t from 'tap';
 import type { Pod } from '../../proto/resources';
-import { runCli } from '../fixtures/agent';
+import { CLI, runCli } from '../fixtures/agent';
+import { onTerminal } from '../fixtures/terminal';
 import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
@@ -39,7 +40,23 @@ spec:
   t.match(berth(['exec', 'two', '-c', 'nope', '--', 'true']).stderr, /container nope is not valid for pod two/);
   t.match(berth(['exec', 'missing', '--', 'true']).stderr, /pods "missing" not found/);
   t.match(berth(['exec', 'two']).stderr, /you must specify at least one command for the container/);
-  t.match(berth(['exec', '-t', 'two', '--', 'sh']).stderr, /a terminal \(-t\) is not supported by berth exec yet/);
+  // -t without a terminal here: kubectl's word, and the command runs without one.
+  const noTerminal = berth(['exec', '-t', 'two', '--', 'sh', '-c', 'test -t 1 || echo no-tty']);
+  t.equal(noTerminal.stdout, 'no-tty\n');
+  t.match(noTerminal.stderr, /Unable to use a TTY - input is not a terminal or the right kind of file/);
+  // -it from a real terminal: the command's own terminal, sized as ours and following it.
+  const session = await onTerminal([process.execPath, CLI, '--kubeconfig', controller.kubeconfig, '--server', controller.address, 'exec', '-it', 'two', '-c', 'main', '--', 'sh'], [
+    ['expect', '# ', 30],
+    ['send', 'test -t 0 && echo on-a-terminal\r'],
+    ['expect', 'on-a-terminal', 10],
+    ['resize', 33, 91],
+    ['sleep', 0.5],
+    ['send', 'stty size 2>/dev/null || echo "$LINES $COLUMNS"\r'],
+    ['expect', '33 91', 10],
+    ['send', 'exit 7\r'],
+  ]);
+  t.equal(session.failed, null, session.transcript);
+  t.equal(session.status, 7, 'exec -it passes the exit code through');
   t.equal(berth(['apply', '-f', file('done.yaml', `apiVersion: v1
 kind: Pod
 metadata: {name: done}

@@ -2,7 +2,7 @@
 // mode while attached, its size sent at the start and on every change, and docker's detach keys
 // (ctrl-p ctrl-q by default) recognised in what is typed.
 
-import { CliError } from '../common/errors';
+import { CliError } from './errors';
 
 export interface TerminalSize {
   rows: number;
