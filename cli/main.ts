@@ -35,11 +35,12 @@ Container commands (docker's flags):
              [-p [IP:]HOST:CTR[/tcp|udp]] [-v HOST:CTR[:ro]] [--memory M] [--cpus N] [--pids-limit N]
              [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host]
              [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=true|false]]
-             [--privileged] [--pid host] [--ipc host] IMAGE [CMD...]
+             [--privileged] [--pid host] [--ipc host] [-i] [-t] [--detach-keys K] IMAGE [CMD...]
   start | stop [-t S] | restart | kill [-s SIG] | pause | unpause | rm [-f] CONTAINER...
-  ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-e] [-w] [-u] C CMD...
+  ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-t] [-e] [-w] [-u] C CMD...
   inspect | diff | wait | container prune | system df | system prune [-a]
   commit [-a AUTHOR] [-m MSG] [--pause=false] C [REPO[:TAG]]   (a running C is frozen while read)
+  attach [--detach-keys K] C      cp [-a] [-L] C:SRC DEST|-  or  SRC|- C:DEST
   (with a controller configured, logs, diff and exec are the cluster's: use container logs|diff|exec)
 
   version [--client] [-o json|yaml]   The client's, the controller's and the local agent's versions

@@ -27,6 +27,8 @@ export interface AttachSession extends EventEmitter {
   endInput(): void;
   /** Leave: the container goes on. */
   close(): void;
+  /** Resolves once the output has ended (whenever one waits for it: it may have ended already). */
+  readonly done: Promise<void>;
 }
 
 /** Connect to the container's attach socket (its directory under `socketsDir`). */
@@ -62,9 +64,12 @@ export function attachTo(socketsDir: string, id: string): AttachSession {
     }
   });
   let ended = false;
+  let resolveDone!: () => void;
+  (session as { done: Promise<void> }).done = new Promise<void>((resolve) => (resolveDone = resolve));
   const end = () => {
     if (ended) return;
     ended = true;
+    resolveDone();
     session.emit('end');
   };
   socket.on('end', end);

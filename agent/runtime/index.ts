@@ -25,6 +25,7 @@ export type { ContainerSize } from './inspection';
 export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './oci';
 export type { LogLine, LogOptions } from './logs';
 export type { AttachSession } from './attach';
+export type { PathStat } from './archive';
 export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
 export {
   DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,

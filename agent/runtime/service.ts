@@ -9,7 +9,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../../proto/errors';
 import { layerFromUpper, type Change } from '../diff';
 import type { ImageRecord, ImageStore } from '../images';
@@ -21,6 +21,7 @@ import { writeEtcFiles } from './etc-files';
 import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
 import type { LogLine, LogOptions } from './logs';
 import type { AttachSession } from './attach';
+import { readPath, statPath, writePath, type PathStat } from './archive';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
@@ -304,6 +305,41 @@ export class ContainerService {
     // `starting`: from start's beforeStart, when the monitor is up and the process not yet running.
     if (record.state.status !== 'running' && !options.starting) throw new BerthError('failed-precondition', 'You cannot attach to a stopped container, start it first');
     return this.o.oci.attach(record.id);
+  }
+
+  /** docker cp's stat of a path in the container (its last component not followed). */
+  statPath(word: string, containerPath: string): Promise<PathStat> {
+    return this.withRootfs(word, (root) => statPath(root, containerPath));
+  }
+
+  /** docker cp CONTAINER:PATH: the path as a tar written to `out`. */
+  readPath(word: string, containerPath: string, out: Writable): Promise<void> {
+    return this.withRootfs(word, (root) => readPath(root, containerPath, out));
+  }
+
+  /** docker cp ... CONTAINER:DIR: a tar unpacked into the directory DIR of the container. */
+  writePath(word: string, containerDir: string, tar: Readable): Promise<void> {
+    return this.withRootfs(word, (root) => writePath(root, containerDir, tar));
+  }
+
+  /**
+   * The container's root filesystem for `use`: a running container's own mount, or for one that
+   * is not running a mount of its layers made for the while (in its queue: a start waits).
+   */
+  private withRootfs<T>(word: string, use: (root: string) => Promise<T>): Promise<T> {
+    const record = this.store.resolve(word);
+    return this.queues.serial(record.id, async () => {
+      const current = this.store.get(record.id);
+      if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      const layer = this.pathsOf(current);
+      if (current.state.status === 'running') return use(layer.merged);
+      this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirsOf(current)]);
+      try {
+        return await use(layer.merged);
+      } finally {
+        this.o.snapshots.unmount(layer);
+      }
+    });
   }
 
   /** The container's terminal size (docker's resize on attach). */

@@ -9,6 +9,7 @@ import type { ExecInput__Output } from '../../proto/gen/berth/agent/v1/ExecInput
 import type { ImageService } from '../images';
 import type { NetworkMode } from '../network';
 import type { AttachInput__Output } from '../../proto/gen/berth/agent/v1/AttachInput';
+import type { CopyToInput__Output } from '../../proto/gen/berth/agent/v1/CopyToInput';
 import {
   type AttachSession, type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
   parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
@@ -305,7 +306,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
           const settled = containers.settled(id, record.config.autoRemove);
           if (m.start) await containers.start(id, { beforeStart: async () => { open(id, true); } });
           else open(id);
-          await new Promise<void>((resolve) => session!.on('end', resolve));
+          await session!.done;
           if (call.cancelled) return;
           // The output ended: the container exited, or its monitor is gone.
           const exitCode = await settled;
@@ -314,6 +315,39 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
       });
       call.on('cancelled', () => session?.close());
       call.on('end', () => session?.endInput());
+    },
+    StatPath: unary(async (req) => {
+      const st = await containers.statPath(req.id, req.path);
+      return { ...st, size: String(st.size) };
+    }),
+    CopyFrom(call) {
+      const out = new PassThrough();
+      out.on('data', (data: Buffer) => {
+        if (!call.write({ data })) {
+          out.pause();
+          call.once('drain', () => out.resume());
+        }
+      });
+      out.on('end', () => call.end());
+      containers.readPath(call.request.id, call.request.path, out).catch((err) => call.emit('error', toServiceError(err)));
+    },
+    CopyTo(call, callback) {
+      const tar = new PassThrough();
+      let started = false;
+      call.on('data', (m: CopyToInput__Output) => {
+        if (!started) {
+          started = true;
+          containers.writePath(m.id, m.path, tar).then(() => callback(null, {}), (err) => {
+            tar.destroy();
+            callback(toServiceError(err));
+          });
+        }
+        if (m.data.length && !tar.write(m.data)) {
+          call.pause();
+          tar.once('drain', () => call.resume());
+        }
+      });
+      call.on('end', () => tar.end());
     },
     Diff: unary(async (req) => ({ changes: await containers.diff(req.id) })),
     Commit: unary(async (req) => {

@@ -13,6 +13,7 @@ import { renderTable } from '../common/table';
 import { ago, humanSize } from './format';
 import { DetachWatcher, localSize, parseDetachKeys, rawTerminal } from '../common/terminal';
 import { CliError } from '../common/errors';
+import { cp } from './copy';
 
 export interface Clients {
   containers: ContainersClient;
@@ -557,5 +558,6 @@ const container: Verb = async (clients, argv) => {
 
 export const containerVerbs: Record<string, Verb> = {
   attach,
+  cp: ({ containers }, argv) => cp(containers, argv),
   create, start, run, stop, kill, restart, pause, unpause, rm, ps, logs, exec, inspect, diff, commit, wait, container, system,
 };

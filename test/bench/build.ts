@@ -66,7 +66,7 @@ interface Step {
 }
 
 /** The steps of a plain progress log as berth and BuildKit print it (`#N name`, `#N DONE 1.2s`, `#N CACHED`). */
-export function plainSteps(text: string): Step[] {
+function plainSteps(text: string): Step[] {
   const steps = new Map<string, Step>();
   for (const line of text.split('\n')) {
     const m = /^#(\d+) (.*)$/.exec(line);

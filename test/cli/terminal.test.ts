@@ -1,8 +1,10 @@
 // A terminal in the container, driven from a real pseudo-terminal (test/fixtures/pty-driver.py)
 // as a user types: run -it gives a shell whose prompt, echo and line editing are the container's;
 // the window size follows the client's; ctrl-p ctrl-q detaches and attach comes back; exec -it
-// opens a second shell; exit codes pass through; -i without -t streams stdin.
+// opens a second shell; exit codes pass through; -i without -t streams stdin. And cp, both ways.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t from 'tap';
 import { CLI, startTestAgent } from '../fixtures/agent';
 import { onTerminal, type TerminalStep } from '../fixtures/terminal';
@@ -83,4 +85,37 @@ t.test('-i without -t: stdin streamed, its end closes the container\'s stdin', a
   const noTty = agent.berth(['run', '-it', '--rm', image, 'sh'], { input: '' });
   t.equal(noTty.status, 1);
   t.match(noTty.stderr, /the input device is not a TTY/);
+});
+
+t.test('cp: files in and out of running and stopped containers, docker\'s destination rules', async (t) => {
+  const dir = t.testdir({ 'notes.txt': 'local notes\n', tree: { 'a.txt': 'A', sub: { 'b.txt': 'B' } } });
+  t.equal(agent.berth(['create', '--name', 'box', '--network', 'none', image, 'sleep', '300']).status, 0);
+  // Into a container that has never run: a file into a directory, a file renamed, a tree.
+  t.same(agent.berth(['cp', path.join(dir, 'notes.txt'), 'box:/tmp']), { status: 0, stdout: '', stderr: '' });
+  t.equal(agent.berth(['cp', path.join(dir, 'notes.txt'), 'box:/etc/renamed.txt']).status, 0);
+  t.equal(agent.berth(['cp', path.join(dir, 'tree'), 'box:/srv']).status, 0);
+  t.equal(agent.berth(['start', 'box']).status, 0);
+  const inside = agent.berth(['exec', 'box', 'sh', '-c', 'cat /tmp/notes.txt /etc/renamed.txt /srv/a.txt /srv/sub/b.txt; stat -c %u:%g /srv/a.txt']);
+  t.equal(inside.stdout, 'local notes\nlocal notes\nAB0:0\n', 'copied in, owned by root as docker cp does');
+  // Out of the running container: a file to a new name, a directory into an existing one, a tar on stdout.
+  t.equal(agent.berth(['exec', 'box', 'sh', '-c', 'mkdir -p /data/deep && echo made-inside > /data/deep/x.txt && ln -s /etc/passwd /data/link']).status, 0);
+  const out = path.join(dir, 'out');
+  const copied = agent.berth(['cp', 'box:/data/deep/x.txt', `${out}.txt`]);
+  t.equal(copied.status, 0, copied.stderr);
+  t.equal(fs.readFileSync(`${out}.txt`, 'utf8'), 'made-inside\n');
+  fs.mkdirSync(out);
+  t.equal(agent.berth(['cp', 'box:/data', out]).status, 0);
+  t.equal(fs.readFileSync(path.join(out, 'data', 'deep', 'x.txt'), 'utf8'), 'made-inside\n');
+  t.equal(fs.readlinkSync(path.join(out, 'data', 'link')), '/etc/passwd', 'a symlink is copied as a symlink, never followed on the host');
+  const tar = agent.berth(['cp', 'box:/data/deep', '-']);
+  t.equal(tar.status, 0);
+  t.match(tar.stdout, /deep\/x\.txt/, 'a tar on stdout');
+  // A symlink in the container pointing at the host's /etc: reading through it stays in the container.
+  t.equal(agent.berth(['exec', 'box', 'sh', '-c', 'ln -s /etc /hostetc']).status, 0);
+  t.equal(agent.berth(['cp', 'box:/hostetc/renamed.txt', path.join(dir, 'via-link.txt')]).status, 0);
+  t.equal(fs.readFileSync(path.join(dir, 'via-link.txt'), 'utf8'), 'local notes\n', 'resolved inside the container\'s root');
+  const missing = agent.berth(['cp', 'box:/nope', dir]);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /Could not find the file \/nope in container/);
+  t.equal(agent.berth(['rm', '-f', 'box']).status, 0);
 });

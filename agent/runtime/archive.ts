@@ -1,0 +1,119 @@
+// docker cp's agent side: a path of a container's root filesystem read out as a tar, a tar
+// written into a directory of it, and what a path is (stat), for running and stopped containers
+// alike. Paths are resolved by the kernel inside the container's root (openat2 RESOLVE_IN_ROOT
+// through the native addon): a symlink in the container, even one a running process swaps in
+// meanwhile, never leads to a host file. The last component is not followed (docker cp copies a
+// symlink as a symlink); the directory holding it is reached through its descriptor.
+
+import { spawn } from 'node:child_process';
+import { fstatSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError } from '../../proto/errors';
+import { applyLayer } from '../diff';
+import { berthFs, toBytePath } from '../native';
+
+export interface PathStat {
+  /** The last component's name ('/' for the root). */
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  size: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** The components of a container path, cleaned (`..` never above the root). */
+function parts(containerPath: string): string[] {
+  const out: string[] = [];
+  for (const p of containerPath.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') out.pop();
+    else out.push(p);
+  }
+  return out;
+}
+
+/** An O_PATH descriptor on a directory of the root (its own symlinks followed inside the root); closed by `use`'s end. */
+async function withDir<T>(root: string, dirParts: string[], use: (fd: number) => T | Promise<T>): Promise<T> {
+  const native = berthFs();
+  const rootFd = native.openRoot(root);
+  try {
+    let fd: number;
+    try {
+      fd = native.openInRoot(rootFd, dirParts.length === 0 ? '.' : toBytePath(dirParts.join('/')));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new BerthError('not-found', `Could not find the file /${dirParts.join('/')} in container (${code})`);
+    }
+    try {
+      return await use(fd);
+    } finally {
+      native.close(fd);
+    }
+  } finally {
+    native.close(rootFd);
+  }
+}
+
+const fdPath = (fd: number): string => `/proc/${process.pid}/fd/${fd}`;
+
+/** What `containerPath` is in the root mounted at `root` (its last component not followed). */
+export async function statPath(root: string, containerPath: string): Promise<PathStat> {
+  const p = parts(containerPath);
+  if (p.length === 0) return { name: '/', type: 'dir', mode: 0o755, size: 0, mtime: '', linkTarget: '' };
+  return withDir(root, p.slice(0, -1), (dirFd) => {
+    const native = berthFs();
+    let fd: number;
+    try {
+      fd = native.openBeneath(dirFd, toBytePath(p.at(-1)!));
+    } catch (err) {
+      throw new BerthError('not-found', `Could not find the file ${containerPath} in container (${(err as NodeJS.ErrnoException).code})`);
+    }
+    try {
+      const st = fstatSync(fd);
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+      return { name: p.at(-1)!, type, mode: st.mode & 0o7777, size: st.size, mtime: st.mtime.toISOString(), linkTarget: type === 'symlink' ? native.readLink(fd) : '' };
+    } finally {
+      native.close(fd);
+    }
+  });
+}
+
+/** `containerPath` as a tar written to `out` (ended): one top-level entry named as its last component. */
+export async function readPath(root: string, containerPath: string, out: Writable): Promise<void> {
+  const p = parts(containerPath);
+  const stat = await statPath(root, containerPath);
+  const dirParts = p.length === 0 ? [] : p.slice(0, -1);
+  await withDir(root, dirParts, async (dirFd) => {
+    // The root itself goes as its contents under ".", as docker cp CONTAINER:/ does.
+    const name = p.length === 0 ? '.' : stat.name;
+    const tar = spawn('tar', ['-C', fdPath(dirFd), '--numeric-owner', '-cf', '-', '--', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
+    // Ended only once tar said it succeeded: a failure must reach the reader as an error, not
+    // as a short archive.
+    await pipeline(tar.stdout, out, { end: false });
+    const code = await exited;
+    // 1: a file changed while it was read (a running container's); the archive is still whole.
+    if (code > 1) throw new BerthError('internal', `cannot read ${containerPath}: ${stderr.trim()}`);
+    out.end();
+  });
+}
+
+/**
+ * Unpack a tar into the directory `containerDir` of the root (which must exist), confined to it:
+ * nothing in the archive can land outside it.
+ */
+export async function writePath(root: string, containerDir: string, tar: Readable): Promise<void> {
+  // The directory is reached with its symlinks followed inside the root, the last one included
+  // (docker cp follows a destination that is a link to a directory).
+  await withDir(root, parts(containerDir), async (dirFd) => {
+    if (!fstatSync(dirFd).isDirectory()) throw new BerthError('failed-precondition', `${containerDir} is not a directory in the container`);
+    await applyLayer(tar, fdPath(dirFd), { maxLayerBytes: 64 * 1024 ** 3, maxHeaderBytes: 1024 * 1024 });
+  });
+}
+
+export const containerBasename = (containerPath: string): string => path.posix.basename(path.posix.resolve('/', containerPath));
