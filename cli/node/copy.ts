@@ -5,13 +5,12 @@
 // made and unpacked by tar(1) on this side; the agent reads and writes the container's side,
 // confined to its root. -a keeps the files' owners; without it, what is copied in is root's.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import type { ContainersClient } from '../../proto/grpc';
 import { parseFlags, requireArgs } from '../common/args';
 import { CliError } from '../common/errors';
+import { packLocal, unpackAt } from '../common/local-archive';
 import { call, fromAgentStatus } from './agent-client';
 
 const USAGE = 'berth cp [-a] [-L] CONTAINER:SRC_PATH DEST_PATH|-  or  SRC_PATH|- CONTAINER:DEST_PATH';
@@ -54,23 +53,7 @@ async function copyOut(containers: ContainersClient, from: { id: string; path: s
     for await (const data of chunks) if (!process.stdout.write(data)) await new Promise((r) => process.stdout.once('drain', r));
     return;
   }
-  const target = path.resolve(dst);
-  const into = existsSync(target) && statSync(target).isDirectory();
-  if (!into && dst.endsWith('/')) throw new CliError(`${dst}: no such directory`);
-  if (!into && !existsSync(path.dirname(target))) throw new CliError(`${path.dirname(dst)}: no such directory`);
-  // Unpacked beside the destination, then renamed to its name: never half a file under it.
-  const staging = into ? target : mkdtempSync(path.join(path.dirname(target), '.berth-cp-'));
-  try {
-    await untar(chunks, staging);
-    if (!into) {
-      const unpacked = path.join(staging, source.name === '/' ? '.' : source.name);
-      if (source.type === 'dir' && existsSync(target) && !statSync(target).isDirectory()) throw new CliError(`cannot overwrite non-directory ${dst} with directory ${from.path}`);
-      rmSync(target, { recursive: false, force: true });
-      renameSync(unpacked, target);
-    }
-  } finally {
-    if (!into) rmSync(staging, { recursive: true, force: true });
-  }
+  await unpackAt(chunks, source.name === '/' ? '.' : source.name, dst, source.type === 'dir', from.path);
 }
 
 async function copyIn(containers: ContainersClient, src: string, to: { id: string; path: string }, archive: boolean, followLink: boolean): Promise<void> {
@@ -87,19 +70,7 @@ async function copyIn(containers: ContainersClient, src: string, to: { id: strin
     dir = path.posix.dirname(path.posix.resolve('/', to.path));
     name = path.posix.basename(to.path);
   }
-  const tarArgs = ['-c', '-f', '-', ...(archive ? ['--numeric-owner'] : ['--owner=0', '--group=0', '--numeric-owner']), ...(followLink ? ['-h'] : [])];
-  let producer;
-  if (src === '-') {
-    producer = process.stdin;
-  } else {
-    const local = path.resolve(src);
-    if (!existsSync(local)) throw new CliError(`could not find the file ${src} on this host`);
-    const base = path.basename(local);
-    // Renamed on the way when the destination names a new file or directory.
-    const transform = name !== undefined && name !== base ? [`--transform=s|^${base.replace(/[|\\&]/g, '\\$&')}|${name.replace(/[|\\&]/g, '\\$&')}|`] : [];
-    const tar = spawn('tar', [...tarArgs, ...transform, '-C', path.dirname(local), '--', base], { stdio: ['ignore', 'pipe', 'inherit'] });
-    producer = tar.stdout;
-  }
+  const producer = packLocal(src, { ...(name !== undefined ? { as: name } : {}), keepOwners: archive, followLinks: followLink });
   await new Promise<void>((resolve, reject) => {
     const upload = containers.CopyTo((err) => (err ? reject(fromAgentStatus(err)) : resolve()));
     upload.write({ id: to.id, path: dir, data: Buffer.alloc(0) });
@@ -115,14 +86,4 @@ async function copyIn(containers: ContainersClient, src: string, to: { id: strin
       reject(err);
     });
   });
-}
-
-async function untar(chunks: AsyncIterable<Buffer>, dir: string): Promise<void> {
-  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--no-same-owner'], { stdio: ['pipe', 'inherit', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
-  for await (const data of chunks) if (!tar.stdin.write(data)) await new Promise((r) => tar.stdin.once('drain', r));
-  tar.stdin.end();
-  if ((await exited) !== 0) throw new CliError(`cannot unpack into ${dir}: ${stderr.trim()}`);
 }

@@ -4,6 +4,7 @@
 // without create on pods/exec is refused; a missing container, an ended pod and a command-less
 // call are refused in kubectl's words.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Pod } from '../../proto/resources';
@@ -13,7 +14,8 @@ import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
 t.test('berth exec into a pod', async (t) => {
-  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1');
+  // tar in the image, as kubectl cp needs it.
+  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1', [{ path: 'bin/tar', type: 'symlink', linkname: 'busybox' }]);
   const pod = (name: string, extra = '') => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}${extra}}
@@ -57,6 +59,20 @@ spec:
   ]);
   t.equal(session.failed, null, session.transcript);
   t.equal(session.status, 7, 'exec -it passes the exit code through');
+
+  // kubectl cp, both ways, through tar in the container.
+  const local = path.join(dir, 'cp-src');
+  fs.mkdirSync(path.join(local, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(local, 'sub', 'f.txt'), 'from the host\n');
+  t.equal(berth(['cp', local, 'two:/tmp/copied', '-c', 'main']).status, 0);
+  t.equal(berth(['exec', 'two', '-c', 'main', '--', 'cat', '/tmp/copied/sub/f.txt']).stdout, 'from the host\n', 'a directory copied in under the new name');
+  const back = path.join(dir, 'cp-back');
+  const out = berth(['cp', 'default/two:/tmp/copied', back, '-c', 'main']);
+  t.equal(out.status, 0, out.stderr);
+  t.equal(fs.readFileSync(path.join(back, 'sub', 'f.txt'), 'utf8'), 'from the host\n', 'and out again');
+  const missingFile = berth(['cp', 'two:/no/such', path.join(dir, 'x'), '-c', 'main']);
+  t.equal(missingFile.status, 1);
+  t.match(missingFile.stderr, /tar cf - -C \/no such in two exited 1/);
   t.equal(berth(['apply', '-f', file('done.yaml', `apiVersion: v1
 kind: Pod
 metadata: {name: done}
