@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
 import { layerFromUpper } from '../diff';
-import type { ImageRecord, ImageService, LayerRecord } from '../images';
+import { mapBounded, type ImageRecord, type ImageService, type LayerRecord } from '../images';
 import type { ContainerNetwork } from '../network';
 import ignore from '@balena/dockerignore';
 import { berthFs } from '../native';
@@ -42,6 +42,8 @@ const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_pr
 const NETWORK_PREFIX = 'build-';
 /** Output lines a failed RUN's error keeps. */
 const TAIL_LINES = 10;
+/** Bytes of a step's output sent to the client (BuildKit's default clip). */
+const MAX_STEP_OUTPUT = 2 * 1024 * 1024;
 
 export class Builder {
   private constructor(
@@ -66,7 +68,16 @@ export class Builder {
   async build(request: BuildRequest, emit: BuildSink, signal?: AbortSignal): Promise<ImageRecord> {
     const build = new Build(this.o, this.cache, request, emit, signal);
     try {
-      return await this.o.images.holdingCollector(() => build.run());
+      return await this.o.images.holdingCollector(async () => {
+        try {
+          return await build.run();
+        } catch (err) {
+          // Stages running beside the one that failed stop, and are waited for while their
+          // layers are still held from the collector.
+          await build.stopAll();
+          throw err;
+        }
+      });
     } finally {
       await build.cleanup();
       await this.cache.flush().catch(() => undefined);
@@ -150,6 +161,12 @@ class Build {
     const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
     if (unused.length) this.emit({ kind: 'warning', message: `One or more build-args [${unused.join(' ')}] were not consumed` });
     return this.export(result.state, tags);
+  }
+
+  /** Cancel every stage still running and wait for them all to end. */
+  async stopAll(): Promise<void> {
+    this.controller.abort();
+    await Promise.allSettled(this.stagePromises.values());
   }
 
   /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
@@ -492,9 +509,14 @@ class Build {
           volumes.push({ source: file, destination: script.path, readonly: true });
         }
         const tail = new OutputTail();
+        // A step's output reaches the client up to a cap, as BuildKit clips it: `yes` in a RUN
+        // must not fill the agent's memory. Its last lines are kept for the error all the same.
+        let shown = 0;
         const onOutput = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
           tail.push(data);
-          this.emit({ kind: 'output', id, stream, data });
+          if (shown >= MAX_STEP_OUTPUT) return;
+          shown += data.length;
+          this.emit({ kind: 'output', id, stream, data: shown < MAX_STEP_OUTPUT ? data : Buffer.from(`\n[output clipped, log limit ${MAX_STEP_OUTPUT / 1024 / 1024}MiB reached]\n`) });
         };
         const code = await runOnce(this.o.runtime, {
           id: `berth-build-${this.id}-${id}`,
@@ -529,7 +551,7 @@ class Build {
     if (command.heredocs.length === 0) return { args: [...shell, text] };
     const only = command.heredocs.length === 1 ? command.heredocs[0]! : undefined;
     if (only && new RegExp(`^\\d*<<-?["']?${escapeRegExp(only.name)}["']?$`).test(text.trim())) {
-      if (only.content.startsWith('#!')) {
+      if (only.content.startsWith('#!') && !only.name.includes('/') && only.name !== '.' && only.name !== '..') {
         const scriptPath = `/dev/pipes/${only.name}`;
         return { args: [scriptPath], script: { path: scriptPath, content: only.content } };
       }
@@ -612,10 +634,12 @@ class Build {
           // A directory's contents are copied, not the directory itself.
           items.push({ source: entry, dest: destRel });
           for (const child of await source.tree.descendants(entry)) {
-            items.push({ source: child, dest: join(destRel, child.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1)) });
+            const inside = child.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1);
+            if (source.exclude && excluded(inside, source.exclude)) continue;
+            items.push({ source: child, dest: join(destRel, inside) });
           }
         } else {
-          items.push({ source: entry, dest: intoDir ? join(destRel, path.posix.basename(entry.rel)) : destRel });
+          items.push({ source: entry, dest: intoDir ? join(destRel, entry.name ?? path.posix.basename(entry.rel)) : destRel });
         }
       }
     }
@@ -648,14 +672,21 @@ class Build {
       };
       for (const word of words) {
         if ('heredoc' in word) {
+          // The heredoc's name is only the file's name at its destination: it is written under a
+          // fixed name of ours, and a name that is not one plain file name is refused.
+          const name = word.heredoc.name;
+          if (name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+            throw new BerthError('invalid-argument', `<<${name}: a heredoc copied as a file must be named by a plain file name`);
+          }
           const dir = path.join(this.dir, `heredoc-${randomBytes(4).toString('hex')}`);
-          await fs.mkdir(dir, { recursive: true });
+          await fs.mkdir(path.join(dir, 'file'), { recursive: true });
           releases.push(() => fs.rm(dir, { recursive: true, force: true }));
           const content = word.heredoc.quoted ? word.heredoc.content : x(word.heredoc.content);
-          await fs.writeFile(path.join(dir, word.heredoc.name), content, { mode: 0o644 });
+          await fs.writeFile(path.join(dir, 'file', 'content'), content, { mode: 0o644 });
           const heredocTree = rootfsTree(dir);
-          const entry = (await heredocTree.resolve(word.heredoc.name))!;
-          sources.push({ tree: heredocTree, entries: [{ ...entry, uid: 0, gid: 0, mtimeNs: 0n }], origin: 'heredoc', word: `<<${word.heredoc.name}` });
+          const entry = await heredocTree.resolve('file/content');
+          if (!entry) throw new BerthError('internal', `heredoc ${name} vanished`);
+          sources.push({ tree: heredocTree, entries: [{ ...entry, name, uid: 0, gid: 0, mtimeNs: 0n }], origin: 'heredoc', word: `<<${name}` });
           continue;
         }
         if (command.kind === 'ADD' && /^https?:\/\//i.test(word.path)) {
@@ -665,8 +696,9 @@ class Build {
           releases.push(() => fs.rm(dir, { recursive: true, force: true }));
           const name = await download(word.path, dir, command.checksum, this.signal);
           const urlTree = rootfsTree(dir);
-          const entry = (await urlTree.resolve(name))!;
-          sources.push({ tree: urlTree, entries: [{ ...entry, uid: 0, gid: 0, mode: 0o600 }], origin: word.path, word: word.path, remote: true });
+          const entry = await urlTree.resolve('download');
+          if (!entry) throw new BerthError('internal', `ADD ${word.path}: the download vanished`);
+          sources.push({ tree: urlTree, entries: [{ ...entry, name, uid: 0, gid: 0, mode: 0o600 }], origin: word.path, word: word.path, remote: true });
           continue;
         }
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(word.path) || word.path.startsWith('git@')) {
@@ -675,10 +707,14 @@ class Build {
         const t = await treeFor();
         const rel = word.path;
         let entries: SourceEntry[];
-        if (hasWildcard(rel)) entries = (await t.match(rel)).filter((e) => !excluded(e.rel, command.exclude));
-        else {
+        if (hasWildcard(rel)) {
+          // A wildcard may match nothing (COPY package.json package-lock.json* ./), as BuildKit allows.
+          entries = (await t.match(rel)).filter((e) => !excluded(e.rel, command.exclude));
+          if (entries.length === 0) continue;
+        } else {
           const e = await t.resolve(rel);
-          entries = e ? [e] : [];
+          const asked = path.posix.basename(path.posix.resolve('/', rel));
+          entries = e ? [e.type !== 'dir' && asked !== '' && asked !== path.posix.basename(e.rel) ? { ...e, name: asked } : e] : [];
         }
         if (entries.length === 0) {
           const where = fromWord !== undefined ? `in ${fromWord}` : 'in the build context (or excluded by .dockerignore)';
@@ -701,10 +737,12 @@ class Build {
       for (const entry of source.entries) {
         hash.update(`source ${source.origin} ${source.word}\n`);
         const all = entry.type === 'dir' ? [entry, ...(await source.tree.descendants(entry))] : [entry];
-        for (const e of all) {
-          if (source.exclude && excluded(e.rel, source.exclude)) continue;
-          const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : path.posix.basename(e.rel);
-          const content = e.type === 'file' ? await source.tree.digest(e) : e.type === 'symlink' ? e.linkTarget! : '';
+        // Contents hashed many at a time (each is remembered by the file's identity for next time).
+        const digests = await mapBounded(all, 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve('')));
+        for (const [i, e] of all.entries()) {
+          const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : e.name ?? path.posix.basename(e.rel);
+          if (entry.type === 'dir' && source.exclude && excluded(rel, source.exclude)) continue;
+          const content = e.type === 'file' ? digests[i]! : e.type === 'symlink' ? e.linkTarget! : '';
           hash.update(`${rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${content}\n`);
         }
       }
@@ -764,7 +802,13 @@ class Build {
       if (hit.madeLayer) state.time = this.epoch !== undefined ? this.now() : hit.created;
       return this.record(state, createdBy, !hit.madeLayer);
     }
-    const made = await this.step(name, async (id) => this.commitUpper(state.layers, await work(id)));
+    const made = await this.step(name, async (id) => {
+      const upper = await work(id);
+      // A build stopping meanwhile (another stage failed, ctrl-C) keeps no half-made layer.
+      this.signal.throwIfAborted();
+      return this.commitUpper(state.layers, upper);
+    });
+    this.signal.throwIfAborted();
     const layers = made.layer ? [...state.layers, made.layer] : state.layers;
     const entry = await this.cache.put(key, { layers, madeLayer: made.layer !== undefined, size: made.size });
     state.layers = layers;
@@ -952,9 +996,19 @@ async function archivesAmong(sources: ResolvedSource[]): Promise<Set<SourceEntry
   return out;
 }
 
-/** COPY --exclude: the same rules as .dockerignore's. */
+const excludeMatchers = new Map<string, ReturnType<typeof ignore>>();
+
+/** COPY --exclude: the same rules as .dockerignore's (each set of patterns compiled once). */
 function excluded(rel: string, patterns: string[]): boolean {
-  return patterns.length > 0 && ignore().add(patterns).ignores(rel);
+  if (patterns.length === 0) return false;
+  const key = patterns.join('\0');
+  let matcher = excludeMatchers.get(key);
+  if (!matcher) {
+    if (excludeMatchers.size > 100) excludeMatchers.clear();
+    matcher = ignore().add(patterns);
+    excludeMatchers.set(key, matcher);
+  }
+  return matcher.ignores(rel);
 }
 
 async function unmountBelow(dir: string): Promise<void> {

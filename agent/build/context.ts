@@ -154,7 +154,9 @@ export class BuildContext {
     const known = rememberedHashes.get(key);
     if (known) return known;
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(this.hostPath(entry))) hash.update(chunk as Buffer);
+    // Small files in one read; a stream only for large ones.
+    if (st.size < 1024n * 1024n) hash.update(await fs.readFile(this.hostPath(entry)));
+    else for await (const chunk of createReadStream(this.hostPath(entry))) hash.update(chunk as Buffer);
     const digest = hash.digest('hex');
     if (rememberedHashes.size >= MAX_REMEMBERED_HASHES) rememberedHashes.clear();
     rememberedHashes.set(key, digest);

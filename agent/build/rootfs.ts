@@ -64,6 +64,11 @@ export interface SourceEntry {
   linkTarget?: string;
   /** Where its bytes are on the host. */
   hostPath: string;
+  /**
+   * The name it is copied as, when not its own: a source reached through a symlink keeps the
+   * name it was asked by (COPY python3 /bin/ copies python3, not the python3.11 it links to).
+   */
+  name?: string;
 }
 
 /** Where COPY's sources come from: the build context, or another stage's (or image's) root. */

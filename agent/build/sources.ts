@@ -96,8 +96,18 @@ export async function unpackArchive(file: string, dir: string): Promise<void> {
  * A `checksum` (sha256:hex) that does not match fails the step.
  */
 export async function download(url: string, dir: string, checksum: string | undefined, signal: AbortSignal): Promise<string> {
-  const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
-  if (name === '' || name === '.' || name === '..') throw new BerthError('invalid-argument', `ADD ${url}: the URL names no file (its path ends in /)`);
+  // The name is the decoded path's last segment (decoded first: %2F is a slash), and it only ever
+  // names the file at its destination; the bytes go to a fixed file of ours ("download").
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(new URL(url).pathname);
+  } catch {
+    throw new BerthError('invalid-argument', `ADD ${url}: not a valid URL`);
+  }
+  const name = path.posix.basename(decoded);
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || decoded.endsWith('/')) {
+    throw new BerthError('invalid-argument', `ADD ${url}: the URL names no file (its path must end in a file name)`);
+  }
   if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum)) throw new BerthError('invalid-argument', `ADD --checksum=${checksum}: expected sha256:<64 hex digits>`);
   let response: Response;
   try {
@@ -106,7 +116,7 @@ export async function download(url: string, dir: string, checksum: string | unde
     throw new BerthError('unavailable', `ADD ${url}: ${(err as Error).message}`);
   }
   if (!response.ok || !response.body) throw new BerthError('unavailable', `ADD ${url}: the server answered ${response.status} ${response.statusText}`);
-  const file = path.join(dir, name);
+  const file = path.join(dir, 'download');
   const hash = createHash('sha256');
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => hash.update(chunk));

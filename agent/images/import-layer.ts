@@ -92,11 +92,13 @@ export interface StoreImageArgs {
 export async function storeImage(deps: ImportLayerDeps, args: StoreImageArgs): Promise<ImageRecord> {
   const configBytes = Buffer.from(JSON.stringify(args.config));
   const configDigest = await deps.content.put(configBytes);
+  // The manifest is OCI, and the record says what the manifest says.
+  const layers = args.layers.map((l) => ({ ...l, descriptor: ociDescriptor(l.descriptor) }));
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-    layers: args.layers.map((l) => ociDescriptor(l.descriptor)),
+    layers: layers.map((l) => l.descriptor),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = await deps.content.put(manifestBytes);
@@ -105,7 +107,7 @@ export async function storeImage(deps: ImportLayerDeps, args: StoreImageArgs): P
     manifest: { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.length },
     repoTags: args.repoTags,
     repoDigests: [],
-    layers: args.layers,
+    layers,
     platform: args.platform,
     created: args.config.created ?? new Date().toISOString(),
     size: args.size,

@@ -8,6 +8,7 @@
 // are frozen once written. Imports native/ (through diff/), oci/, content/, diff/, snapshots/ and
 // proto/; never the runtime, which sees images only through the narrow ImageStore of types.ts.
 
+export { mapBounded } from './bounded';
 export { DEFAULT_LIMITS, ImageService, type HistoryRow, type ImageServiceOptions, type ImageUsers, type RemoveResult } from './service';
 export type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord, LayerStatus, ProgressEvent, ProgressSink } from './types';
 export type { RegistryOptions } from './registry';
