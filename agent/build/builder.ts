@@ -272,7 +272,10 @@ class Build {
   }
 
   private async buildStage(stage: Stage): Promise<StageResult> {
-    let state = await this.from(stage);
+    let state = await this.from(stage).catch((err: unknown) => {
+      if (err instanceof DockerfileError || this.signal.aborted || this.located(err)) throw err;
+      throw withContext(`${this.req.dockerfileName}:${stage.from.line}: ${firstLine(stage.from.text)}`, err);
+    });
     const triggers = state.config.config.OnBuild ?? [];
     if (triggers.length > 0) {
       state.config.config.OnBuild = null;
@@ -339,10 +342,15 @@ class Build {
     try {
       return await this.apply(stage, state, command, label);
     } catch (err) {
-      if (err instanceof DockerfileError || this.signal.aborted) throw err;
+      if (err instanceof DockerfileError || this.signal.aborted || this.located(err)) throw err;
       const where = `${this.req.dockerfileName}:${command.line}`;
       throw withContext(`${where}: ${trigger ? 'ONBUILD ' : ''}${firstLine(command.text)}`, err);
     }
+  }
+
+  /** An error that names its Dockerfile line already (one from a stage this one waited for). */
+  private located(err: unknown): boolean {
+    return err instanceof Error && err.message.startsWith(`${this.req.dockerfileName}:`);
   }
 
   private async apply(stage: Stage, state: State, command: Command, label: string): Promise<State> {

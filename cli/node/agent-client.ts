@@ -41,7 +41,9 @@ export function systemClient(socket: string): SystemClient {
 
 /** The BerthError for a failed call to the agent; a socket nobody answers on says so plainly. */
 export function fromAgentStatus(err: { code: number; details: string; message: string }): BerthError {
-  if (err.code === GRPC_STATUS.unavailable && /connect|ECONNREFUSED|ENOENT/.test(err.details)) {
+  // Only the client's own connection failure: an error the agent sent (a registry it could not
+  // reach, ECONNREFUSED and all) is the agent's to tell.
+  if (err.code === GRPC_STATUS.unavailable && /^No connection established/.test(err.details) && /connect|ECONNREFUSED|ENOENT/.test(err.details)) {
     return new BerthError('unavailable', `cannot reach the agent: ${err.details}`, { cause: err });
   }
   return fromStatus(err);

@@ -266,6 +266,9 @@ t.test("COPY and ADD: Docker's rules for directories, slashes and wildcards; own
     if (req.url === '/files/tool.sh') {
       res.writeHead(200, { 'last-modified': 'Wed, 01 Jan 2020 00:00:00 GMT' });
       res.end(body);
+    } else if (req.url?.startsWith('/files/')) {
+      res.writeHead(200);
+      res.end('climbing\n');
     } else {
       res.writeHead(404);
       res.end();
@@ -286,15 +289,18 @@ t.test("COPY and ADD: Docker's rules for directories, slashes and wildcards; own
       'COPY --chown=app:staff --chmod=0640 dir/one.txt /owned.txt',
       'COPY --chown=1000 dir/one.txt /owned-numeric.txt',
       'COPY dir/one.txt /link/through-link.txt',
+      'COPY one.link optional-*.lock /named/',
+      'COPY --exclude=*.skip dir /filtered/',
       'ADD pkg.tar.gz /opt/',
       `ADD --checksum=${sum} ${url} /usr/local/bin/`,
       '',
     ].join('\n'),
-    dir: { 'one.txt': 'one', sub: { 'two.txt': 'two' } },
+    dir: { 'one.txt': 'one', 'x.skip': 'skipped', sub: { 'two.txt': 'two', 'y.skip': 'skipped' } },
     'a.md': 'A',
     'b.md': 'B',
   });
   execFileSync('tar', ['-czf', path.join(dir, 'pkg.tar.gz'), '-C', tarDir, 'pkg']);
+  fs.symlinkSync('dir/one.txt', path.join(dir, 'one.link'));
   // Without blocking: this process serves the download.
   const r = await agent.berthAsync(['build', '--progress=plain', '-t', 'copied:1', dir]);
   t.equal(r.status, 0, r.stderr);
@@ -306,15 +312,29 @@ t.test("COPY and ADD: Docker's rules for directories, slashes and wildcards; own
     'cat /target/through-link.txt; echo',
     'cat /opt/pkg/lib.txt; echo',
     'stat -c "%a %Y" /usr/local/bin/tool.sh; cat /usr/local/bin/tool.sh',
+    'ls /named; find /filtered -type f | sort | tr "\\n" " "',
   ].join('; '));
   t.equal(listing, [
-    'onetwo', 'one', 'a.md b.md ', '1000:50 640', '1000:1000 644', 'one', 'from the archive', '600 1577836800', 'downloaded', '',
-  ].join('\n'), 'contents copied, renamed, matched, owned, written through an in-image symlink, unpacked, downloaded');
+    'onetwo', 'one', 'a.md b.md ', '1000:50 640', '1000:1000 644', 'one', 'from the archive', '600 1577836800', 'downloaded',
+    // --exclude=*.skip is anchored at the copied directory, as .dockerignore's patterns are.
+    'one.link', '/filtered/one.txt /filtered/sub/two.txt /filtered/sub/y.skip ',
+  ].join('\n'), 'contents copied, renamed, matched, owned, written through an in-image symlink, unpacked, downloaded, named as asked, excluded');
 
   const several = context('copy-several', { Dockerfile: `FROM ${base}\nCOPY a.md b.md /notadir\n`, 'a.md': 'A', 'b.md': 'B' });
   const refused = build([several]);
   t.equal(refused.status, 1);
   t.match(refused.stderr, /When using COPY with more than one source file, the destination must be a directory and end with a \//);
+
+  // A name that would climb out of the build's scratch space is refused; nothing lands on the host.
+  const escapeTo = path.join(root, `escaped-${process.pid}`);
+  const climbing = `http://127.0.0.1:${(server.address() as AddressInfo).port}/files/${encodeURIComponent(`../../../../../../../../../..${escapeTo}`)}`;
+  const viaUrl = await agent.berthAsync(['build', '-t', 'climb:1', context('add-climb', { Dockerfile: `FROM ${base}\nADD ${climbing} /x/\n` })]);
+  t.equal(viaUrl.status, 0, viaUrl.stderr);
+  t.equal(run('climb:1', 'cat', `/x/${path.basename(escapeTo)}`), 'climbing\n', 'the decoded path\'s last segment names the file, in the image');
+  const viaHeredoc = build([context('heredoc-climb', { Dockerfile: `FROM ${base}\nCOPY <<../../../../../../../..${escapeTo} /x\nwritten on the host\n../../../../../../../..${escapeTo}\n` })]);
+  t.equal(viaHeredoc.status, 1);
+  t.match(viaHeredoc.stderr, /must be named by a plain file name/);
+  t.notOk(fs.existsSync(escapeTo), 'nothing was written outside the build');
 
   const wrongSum = context('add-sum', { Dockerfile: `FROM ${base}\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /tool\n` });
   const mismatch = await agent.berthAsync(['build', wrongSum]);
