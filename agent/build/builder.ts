@@ -172,7 +172,13 @@ class Build {
   /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
   async cleanup(): Promise<void> {
     this.controller.abort();
-    for (const layer of this.mounted) this.o.snapshots.unmount(layer);
+    for (const layer of this.mounted) {
+      try {
+        this.o.snapshots.unmount(layer);
+      } catch {
+        // Still busy: the unmount below the work root at the next open takes it.
+      }
+    }
     if (this.networkPromise) {
       await this.networkPromise.catch(() => undefined);
       await this.o.network.detach(this.networkId).catch(() => undefined);

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
+import { berthFs, toBytePath } from '../native';
 import { type BuildContext, cleanParts, type EntryType, globRegExp } from './context';
 
 const MAX_SYMLINKS = 40;
@@ -69,6 +70,8 @@ export interface SourceEntry {
    * name it was asked by (COPY python3 /bin/ copies python3, not the python3.11 it links to).
    */
   name?: string;
+  /** dev:ino of a file with more than one name, so the copy keeps them one file. */
+  inode?: string;
 }
 
 /** Where COPY's sources come from: the build context, or another stage's (or image's) root. */
@@ -117,6 +120,7 @@ export function rootfsTree(root: string): SourceTree {
     return {
       rel, type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: st.mtimeNs, hostPath,
       ...(type === 'symlink' ? { linkTarget: await fs.readlink(hostPath) } : {}),
+      ...(type === 'file' && st.nlink > 1n ? { inode: `${st.dev}:${st.ino}` } : {}),
     };
   };
   const walk = async (rel: string, out: SourceEntry[]): Promise<void> => {
@@ -209,6 +213,8 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
     await Promise.all(pending.splice(0));
   };
   const dirTimes: Array<[string, bigint]> = [];
+  // The first copy of each multiply-linked source file: later names of it are links to that.
+  const linked = new Map<string, Promise<string>>();
   for (const item of items) {
     const { source } = item;
     const owner = options.chown ?? { uid: source.uid, gid: source.gid };
@@ -222,7 +228,15 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
     }
     const parentRel = path.posix.dirname(item.dest) === '.' ? '' : path.posix.dirname(item.dest);
     const parent = await ensureDir(parentRel);
-    pending.push(writeLeaf(path.join(root, parent, path.posix.basename(item.dest)), source, owner, mode));
+    const target = path.join(root, parent, path.posix.basename(item.dest));
+    const first = source.inode !== undefined ? linked.get(source.inode) : undefined;
+    if (first) {
+      pending.push(first.then((existing) => linkLeaf(existing, target)));
+    } else {
+      const written = writeLeaf(target, source, owner, mode).then(() => target);
+      if (source.inode !== undefined) linked.set(source.inode, written);
+      pending.push(written.then(() => undefined));
+    }
     if (pending.length >= 32) await flush();
   }
   await flush();
@@ -242,16 +256,52 @@ async function writeLeaf(target: string, source: SourceEntry, owner: Ownership, 
     await setTimes(target, source.mtimeNs, true);
     return;
   }
+  // Sockets, FIFOs and devices are not copied (BuildKit recreates FIFOs and devices).
   if (source.type !== 'file') return;
   await fs.copyFile(source.hostPath, target);
-  await applyMetadata(target, owner, mode, source.mtimeNs);
+  await applyMetadata(target, owner, mode, source.mtimeNs, source.hostPath);
 }
 
-async function applyMetadata(target: string, owner: Ownership, mode: number, mtimeNs: bigint): Promise<void> {
+async function linkLeaf(existing: string, target: string): Promise<void> {
+  const st = await fs.lstat(target).catch(() => undefined);
+  if (st?.isDirectory()) throw new BerthError('failed-precondition', `cannot link onto ${target}: a directory is there`);
+  if (st) await fs.rm(target, { force: true });
+  await fs.link(existing, target);
+}
+
+async function applyMetadata(target: string, owner: Ownership, mode: number, mtimeNs: bigint, xattrsFrom?: string): Promise<void> {
   await fs.lchown(target, owner.uid, owner.gid);
   // After the chown, which clears setuid and setgid bits.
   await fs.chmod(target, mode);
+  // And the file's xattrs after both: a chown drops security.capability (a setcap binary
+  // copied from a build stage keeps its capabilities, as with BuildKit).
+  if (xattrsFrom) copyXattrs(xattrsFrom, target);
   await setTimes(target, mtimeNs);
+}
+
+function copyXattrs(from: string, to: string): void {
+  const native = berthFs();
+  const src = native.openRoot(path.dirname(from));
+  const dst = native.openRoot(path.dirname(to));
+  try {
+    const name = toBytePath(path.basename(from));
+    let keys: string[];
+    try {
+      keys = native.listxattr(src, name);
+    } catch (err) {
+      // A filesystem without xattrs has none to copy.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTSUP' || (err as NodeJS.ErrnoException).code === 'EOPNOTSUPP') return;
+      throw err;
+    }
+    for (const key of keys) {
+      if (key.startsWith('trusted.overlay.')) continue;
+      const value = native.getxattr(src, name, key);
+      if (value !== undefined) native.setxattr(dst, toBytePath(path.basename(to)), key, value);
+    }
+  } finally {
+    native.close(src);
+    native.close(dst);
+  }
 }
 
 async function setTimes(target: string, mtimeNs: bigint, link = false): Promise<void> {

@@ -87,7 +87,7 @@ export async function unpackArchive(file: string, dir: string): Promise<void> {
   const tar = new PassThrough();
   await Promise.all([
     pipeline(createReadStream(file), decompress(compression), tar),
-    applyLayer(tar, dir, LIMITS),
+    applyLayer(tar, dir, LIMITS, { plain: true }),
   ]);
 }
 

@@ -34,7 +34,11 @@ const SMALL_FILE = 1024 * 1024;
 type Times = [number, number, number, number];
 
 /** Extract `tar` into `dir` (an existing, empty, private directory). */
-export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits): Promise<ApplyStats> {
+/**
+ * `plain`: an ordinary archive, not a layer (ADD's, cp's): `.wh.` names are files like any other
+ * and overlay's xattrs are not set; still confined to `dir` the same way.
+ */
+export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits, options: { plain?: boolean } = {}): Promise<ApplyStats> {
   const fs = berthFs();
   const root = fs.openRoot(dir);
   const stats: ApplyStats = { bytes: 0, entries: 0 };
@@ -52,7 +56,7 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
     for await (const item of readTar(tar, limits, count)) {
       const { entry } = item;
       try {
-        await applyEntry(fs, root, item, limits, stats, dirTimes);
+        await applyEntry(fs, root, item, limits, stats, dirTimes, options.plain ?? false);
       } catch (err) {
         throw entryError(entry.name, err);
       }
@@ -77,7 +81,7 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
 
 async function applyEntry(
   fs: BerthFs, root: number, { entry, content, readAll }: TarItem,
-  limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>,
+  limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>, plain: boolean,
 ): Promise<void> {
   const { name, linkname: link } = entry;
 
@@ -89,8 +93,8 @@ async function applyEntry(
   const base = rel.slice(slash + 1);
 
   // Inside aufs' own metadata directories (.wh..wh.plnk and the like): nothing for overlay.
-  if (parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) return;
-  if (base.startsWith(WHITEOUT)) {
+  if (!plain && parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) return;
+  if (!plain && base.startsWith(WHITEOUT)) {
     applyWhiteout(fs, root, parent, base);
     return;
   }

@@ -112,7 +112,7 @@ export async function writePath(root: string, containerDir: string, tar: Readabl
   // (docker cp follows a destination that is a link to a directory).
   await withDir(root, parts(containerDir), async (dirFd) => {
     if (!fstatSync(dirFd).isDirectory()) throw new BerthError('failed-precondition', `${containerDir} is not a directory in the container`);
-    await applyLayer(tar, fdPath(dirFd), { maxLayerBytes: 64 * 1024 ** 3, maxHeaderBytes: 1024 * 1024 });
+    await applyLayer(tar, fdPath(dirFd), { maxLayerBytes: 64 * 1024 ** 3, maxHeaderBytes: 1024 * 1024 }, { plain: true });
   });
 }
 

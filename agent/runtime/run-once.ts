@@ -7,7 +7,7 @@
 // The ids share a prefix and a runc root of their own, so an agent that died mid-build finds its
 // leftovers and clears them (clearOneShots) without touching the containers it supervises.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ImageConfig } from '../oci';
@@ -78,7 +78,12 @@ export async function runOnce(runtime: OneShotRuntime, shot: OneShot, io: PipeIo
     return await runWithPipes(runtime.runc, ['--root', runtime.root, 'run', '--bundle', bundle, shot.id], io);
   } finally {
     // A run killed before runc could clean up leaves its state; delete is a no-op otherwise.
-    spawnSync(runtime.runc, ['--root', runtime.root, 'delete', '--force', shot.id], { stdio: 'ignore' });
+    // Not spawnSync: the agent's event loop serves pods meanwhile.
+    await new Promise<void>((resolve) => {
+      const del = spawn(runtime.runc, ['--root', runtime.root, 'delete', '--force', shot.id], { stdio: 'ignore' });
+      del.on('error', () => resolve());
+      del.on('close', () => resolve());
+    });
   }
 }
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { CliError } from './errors';
 
 /**
@@ -57,9 +57,23 @@ export function packLocal(src: string, options: { as?: string; keepOwners?: bool
   const local = path.resolve(src);
   if (!existsSync(local)) throw new CliError(`could not find the file ${src} on this host`);
   const base = path.basename(local);
-  const rename = options.as !== undefined && options.as !== base ? [`--transform=s|^${sedEscape(base)}|${sedEscape(options.as)}|`] : [];
+  // Only the top entry is renamed: its exact name (escaped), alone or before a slash.
+  const from = regexEscape(base);
+  const to = replacementEscape(options.as ?? base);
+  const rename = options.as !== undefined && options.as !== base ? [`--transform=s|^${from}$|${to}|`, `--transform=s|^${from}/|${to}/|`] : [];
   const args = ['-c', '-f', '-', '--numeric-owner', ...(options.keepOwners ? [] : ['--owner=0', '--group=0']), ...(options.followLinks ? ['-h'] : []), ...rename, '-C', path.dirname(local), '--', base];
-  return spawn('tar', args, { stdio: ['ignore', 'pipe', 'inherit'] }).stdout;
+  const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // The archive is whole only if tar says so: a failure must not pass for an empty archive.
+  const out = new PassThrough();
+  tar.stdout.pipe(out, { end: false });
+  tar.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new CliError(`cannot pack ${src}: ${stderr.trim() || `tar exited ${code}`}`));
+  });
+  return out;
 }
 
-const sedEscape = (s: string): string => s.replace(/[|\\&.*[\]^$]/g, '\\$&');
+const regexEscape = (s: string): string => s.replace(/[|\\.*[\]^$]/g, '\\$&');
+const replacementEscape = (s: string): string => s.replace(/[|\\&]/g, '\\$&');

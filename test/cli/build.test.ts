@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
+import { berthFs } from '../../agent/native';
 import { CLI, hostResidue, startTestAgent, type TestAgent } from '../fixtures/agent';
 import { buildImage, fullBusyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
@@ -199,6 +200,7 @@ t.test('stages: the target builds only what it needs, independent stages run tog
       'COPY --from=left /left.txt /',
       'COPY --from=2 /right.txt /',
       `COPY --from=${base} /bin/busybox /bin/cat`,
+
       'CMD ["/bin/cat", "/left.txt", "/right.txt"]',
       'FROM final AS last',
       'RUN false',
@@ -219,6 +221,36 @@ t.test('stages: the target builds only what it needs, independent stages run tog
   const missing = build(['--target', 'nope', dir]);
   t.equal(missing.status, 1);
   t.match(missing.stderr, /target stage "nope" could not be found/);
+});
+
+t.test('COPY keeps what a file is: hard links stay one file, xattrs (file capabilities) survive the copy', async (t) => {
+  const dir = context('metadata', {
+    Dockerfile: [
+      `FROM ${base} AS linked`,
+      'RUN mkdir /data && echo same > /data/a && ln /data/a /data/b',
+      `FROM ${base}`,
+      'COPY --from=linked /data /linked',
+      'COPY --chown=app tool /tool',
+      '',
+    ].join('\n'),
+    tool: 'a binary with a capability',
+  });
+  // As `setcap cap_net_bind_service+ep` would set it (a v2 capability set), and a user xattr.
+  const native = berthFs();
+  const ctxRoot = native.openRoot(dir);
+  const capability = Buffer.from('0100000200040000000000000000000000000000', 'hex');
+  native.setxattr(ctxRoot, 'tool', 'security.capability', capability);
+  native.setxattr(ctxRoot, 'tool', 'user.note', Buffer.from('kept'));
+  native.close(ctxRoot);
+  const r = build(['-t', 'metadata:1', dir]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(run('metadata:1', 'sh', '-c', 'stat -c "%i %h" /linked/a /linked/b | uniq | wc -l; stat -c %h /linked/a'), '1\n2\n', 'one inode, two names');
+  // Read from the COPY's layer as unpacked on the node (busybox has no getfattr).
+  const top = (JSON.parse(agent.berth(['image', 'inspect', 'metadata:1']).stdout) as Array<{ Layers: Array<{ ChainID: string }> }>)[0]!.Layers.at(-1)!.ChainID;
+  const layerRoot = native.openRoot(path.join(agent.dataRoot, 'snapshots', top.slice(7), 'fs'));
+  t.same(native.getxattr(layerRoot, 'tool', 'security.capability'), capability, 'the capability, set after the chown that would drop it');
+  t.same(native.getxattr(layerRoot, 'tool', 'user.note'), Buffer.from('kept'));
+  native.close(layerRoot);
 });
 
 t.test('.dockerignore: excluded files cannot be copied, exceptions bring them back, <Dockerfile>.dockerignore wins', async (t) => {
