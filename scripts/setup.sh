@@ -18,7 +18,8 @@ BERTH_PACKAGES=(
   iperf3                    # the network benchmark (npm run bench -- --suite network)
   etcd-server               # the controller's distributed store; the store tests start their own
   procps                    # pkill, for the quickstart's cleanup
-  python3 make g++          # node-gyp builds the native addon
+  python3 make g++          # node-gyp builds the native addon; python3's pty module drives the -it tests
+  tar bzip2 xz-utils        # berth cp, and ADD's archives (gzip in process; bzip2 and xz through these)
   util-linux iproute2 ca-certificates curl
 )
 
