@@ -1370,11 +1370,19 @@ static napi_value js_set_winsize(napi_env env, napi_callback_info info) {
 
 #define ATTACH_PACKET 8192
 
-struct bridge { int packets; int stream; };
+// Two threads per bridge, one per direction, so that a blocked send of input to conmon never
+// stops its output being read (conmon blocks writing output to its clients: one thread for both
+// directions could deadlock with it on a large paste). The descriptors close when both are done.
+struct bridge {
+  int packets;
+  int stream;
+  int live; // threads still running; the last one closes both descriptors
+  pthread_mutex_t lock;
+};
 
 static bool write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
-    ssize_t n = write(fd, buf, len);
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     buf += n;
@@ -1383,41 +1391,49 @@ static bool write_all(int fd, const char *buf, size_t len) {
   return true;
 }
 
-// Packets from conmon ([pipe byte][data]) go to the stream as frames: the pipe byte, the data's
-// length (4 bytes, big-endian), the data. Bytes from the stream go to conmon as packets (its
-// container stdin). Ends when either side ends; both descriptors are closed.
-static void *bridge_main(void *arg) {
-  struct bridge b = *(struct bridge *)arg;
-  free(arg);
+static void bridge_done(struct bridge *b) {
+  pthread_mutex_lock(&b->lock);
+  int left = --b->live;
+  pthread_mutex_unlock(&b->lock);
+  if (left > 0) return;
+  close(b->packets);
+  close(b->stream);
+  pthread_mutex_destroy(&b->lock);
+  free(b);
+}
+
+// conmon -> client: each packet [pipe byte][data] becomes a frame: the pipe byte, the data's
+// length (4 bytes, big-endian), the data. At conmon's end (or the client's), the client's side
+// is shut for writing and the other thread is woken.
+static void *bridge_output(void *arg) {
+  struct bridge *b = arg;
   char buf[ATTACH_PACKET + 8];
-  struct pollfd fds[2] = { { .fd = b.packets, .events = POLLIN }, { .fd = b.stream, .events = POLLIN } };
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = recv(b.packets, buf + 4, ATTACH_PACKET + 1, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      uint32_t len = (uint32_t)(n - 1);
-      char head[5] = { buf[4], (char)(len >> 24), (char)(len >> 16), (char)(len >> 8), (char)len };
-      if (!write_all(b.stream, head, 5) || !write_all(b.stream, buf + 5, len)) break;
-    }
-    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = read(b.stream, buf, ATTACH_PACKET);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        // The client is done sending: conmon sees its stdin end; output may still come.
-        shutdown(b.packets, SHUT_WR);
-        fds[1].fd = -1;
-        continue;
-      }
-      if (send(b.packets, buf, (size_t)n, MSG_NOSIGNAL) < 0) break;
-    }
+    ssize_t n = recv(b->packets, buf + 4, ATTACH_PACKET + 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    uint32_t len = (uint32_t)(n - 1);
+    char head[5] = { buf[4], (char)(len >> 24), (char)(len >> 16), (char)(len >> 8), (char)len };
+    if (!write_all(b->stream, head, 5) || !write_all(b->stream, buf + 5, len)) break;
   }
-  close(b.packets);
-  close(b.stream);
+  shutdown(b->stream, SHUT_RDWR);
+  bridge_done(b);
+  return NULL;
+}
+
+// client -> conmon: bytes as packets (the container's stdin). The client's end of input is
+// passed on as a half-close; a client gone for good (its socket closed) shuts conmon's side.
+static void *bridge_input(void *arg) {
+  struct bridge *b = arg;
+  char buf[ATTACH_PACKET];
+  for (;;) {
+    ssize_t n = read(b->stream, buf, ATTACH_PACKET);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (send(b->packets, buf, (size_t)n, MSG_NOSIGNAL) < 0) break;
+  }
+  shutdown(b->packets, SHUT_WR);
+  bridge_done(b);
   return NULL;
 }
 
@@ -1450,13 +1466,28 @@ static napi_value js_attach_bridge(napi_env env, napi_callback_info info) {
   struct bridge *b = malloc(sizeof *b);
   b->packets = packets;
   b->stream = pair[1];
-  pthread_t thread;
+  b->live = 2;
+  pthread_mutex_init(&b->lock, NULL);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int err = pthread_create(&thread, &attr, bridge_main, b);
+  pthread_t out_thread, in_thread;
+  int err = pthread_create(&out_thread, &attr, bridge_output, b);
+  if (err == 0 && pthread_create(&in_thread, &attr, bridge_input, b) != 0) {
+    // The output thread runs and will close both when it ends: make it end now.
+    err = errno ? errno : EAGAIN;
+    pthread_mutex_lock(&b->lock);
+    b->live--;
+    pthread_mutex_unlock(&b->lock);
+    shutdown(packets, SHUT_RDWR);
+    pthread_attr_destroy(&attr);
+    close(pair[0]);
+    throw_errno(env, err, "pthread_create", path);
+    return NULL;
+  }
   pthread_attr_destroy(&attr);
   if (err != 0) {
+    pthread_mutex_destroy(&b->lock);
     free(b);
     close(packets);
     close(pair[0]);

@@ -249,6 +249,9 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
       let stdin: PassThrough | undefined;
       let resize: ((rows: number, cols: number) => void) | undefined;
       let started = false;
+      // A client that goes away (its terminal closed) ends the process: a shell never ends by itself.
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
       call.on('data', (m: ExecInput__Output) => {
         if (!started) {
           started = true;
@@ -259,6 +262,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
               ...(stdin ? { stdin } : {}),
               onStdout: (b) => call.write({ stdout: b }),
               onStderr: (b) => call.write({ stderr: b }),
+              signal: abort.signal,
               ...(m.tty ? { terminal: { rows: size.rows || 24, cols: size.cols || 80, onResize: (fn: (rows: number, cols: number) => void) => { resize = fn; } } } : {}),
             })
             .then((exitCode) => {
@@ -293,6 +297,8 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
           if (!call.cancelled) call.write(stream === 'stderr' ? { stderr: data } : { stdout: data });
         });
         session = s;
+        // The client left while the container was starting.
+        if (call.cancelled) s.close();
         for (const m of pendingInput.splice(0)) input(m);
         return s;
       };
@@ -302,10 +308,13 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
         (async () => {
           const record = containers.get(m.id);
           id = record.id;
-          // Subscribed before the container can end: a --rm container goes right after it exits.
-          const settled = containers.settled(id, record.config.autoRemove);
+          // A --rm container goes right after it exits: subscribed before it can. Any other is
+          // waited for after the start, or a created or exited one would count as settled already.
+          const early = record.config.autoRemove ? containers.settled(id, true) : undefined;
           if (m.start) await containers.start(id, { beforeStart: async () => { open(id, true); } });
-          else open(id);
+          // Already running: start did nothing, attach to it as it is.
+          if (!session) open(id);
+          const settled = early ?? containers.settled(id, false);
           await session!.done;
           if (call.cancelled) return;
           // The output ended: the container exited, or its monitor is gone.
@@ -322,7 +331,10 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     }),
     CopyFrom(call) {
       const out = new PassThrough();
+      // A client that leaves stops the copy (its tar and the container's queue are released).
+      call.on('cancelled', () => out.destroy(new BerthError('cancelled', 'the client went away')));
       out.on('data', (data: Buffer) => {
+        if (call.cancelled) return;
         if (!call.write({ data })) {
           out.pause();
           call.once('drain', () => out.resume());
@@ -333,6 +345,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     },
     CopyTo(call, callback) {
       const tar = new PassThrough();
+      call.on('cancelled', () => tar.destroy(new BerthError('cancelled', 'the client went away')));
       let started = false;
       call.on('data', (m: CopyToInput__Output) => {
         if (!started) {

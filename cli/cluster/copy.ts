@@ -56,7 +56,7 @@ export const cp: Verb = async (ctx, argv) => {
   if (from) {
     const name = path.posix.basename(path.posix.resolve('/', from.path)) || '.';
     const dir = path.posix.dirname(path.posix.resolve('/', from.path));
-    await unpackAt(run(from, ['tar', 'cf', '-', '-C', dir, name]), name, dst, false, from.path);
+    await unpackAt(run(from, ['tar', 'cf', '-', '-C', dir, '--', name]), name, dst, false, from.path);
     return 0;
   }
   // Into the pod: a directory that exists receives the source inside it; anything else is the

@@ -4,7 +4,7 @@
 // packing and unpacking; a copy out is unpacked beside its destination and renamed into place.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { CliError } from './errors';
@@ -19,16 +19,44 @@ export async function unpackAt(chunks: AsyncIterable<Buffer>, name: string, dst:
   if (!into && dst.endsWith('/')) throw new CliError(`${dst}: no such directory`);
   if (!into && !existsSync(path.dirname(target))) throw new CliError(`${path.dirname(dst)}: no such directory`);
   if (!into && sourceIsDir && existsSync(target)) throw new CliError(`cannot overwrite non-directory ${dst} with directory ${what}`);
-  const staging = into ? target : mkdtempSync(path.join(path.dirname(target), '.berth-cp-'));
+  // Always unpacked into a fresh directory first, and only the entry asked for is moved from
+  // there: the archive may come from a container, which could add entries beside it
+  // (../.bashrc is refused by tar itself; a sibling .bashrc is not).
+  const staging = mkdtempSync(path.join(into ? target : path.dirname(target), '.berth-cp-'));
   try {
     await untar(chunks, staging);
-    if (!into) {
-      rmSync(target, { force: true });
-      renameSync(path.join(staging, name), target);
+    const unpacked = path.join(staging, name);
+    if (!existsSync(unpacked) && !lstatExists(unpacked)) throw new CliError(`the archive of ${what} did not hold ${name}`);
+    const final = into ? path.join(target, name === '.' ? '' : name) : target;
+    if (name === '.' || (existsSync(final) && statSync(final).isDirectory() && lstatSync(unpacked).isDirectory())) {
+      // Merged into a directory that is there: cp -a of the contents.
+      await run('cp', ['-a', '--', `${unpacked}/.`, final]);
+    } else {
+      rmSync(final, { recursive: true, force: true });
+      renameSync(unpacked, final);
     }
   } finally {
-    if (!into) rmSync(staging, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
   }
+}
+
+const lstatExists = (p: string): boolean => {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new CliError(`${command} failed: ${stderr.trim()}`))));
+  });
 }
 
 async function untar(chunks: AsyncIterable<Buffer>, dir: string): Promise<void> {

@@ -60,6 +60,15 @@ t.test('run -it: a shell on a terminal, its size following the client, ctrl-p ct
   t.equal(agent.berth(['rm', 'shell']).status, 0);
 });
 
+t.test('run -it: the exit code of the shell is run\'s', async (t) => {
+  const session = await berthOnTerminal(['run', '-it', '--rm', '--network', 'none', image, 'sh'], [
+    ['expect', '/ # ', 20],
+    ['send', 'exit 4\r'],
+  ]);
+  t.equal(session.failed, null, session.transcript);
+  t.equal(session.status, 4);
+});
+
 t.test('exec -it: a second shell in a running container', async (t) => {
   const started = agent.berth(['run', '-d', '--name', 'server', '--network', 'none', image, 'sleep', '300']);
   t.equal(started.status, 0, started.stderr);
