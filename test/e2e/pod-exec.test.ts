@@ -72,7 +72,7 @@ spec:
   t.equal(fs.readFileSync(path.join(back, 'sub', 'f.txt'), 'utf8'), 'from the host\n', 'and out again');
   const missingFile = berth(['cp', 'two:/no/such', path.join(dir, 'x'), '-c', 'main']);
   t.equal(missingFile.status, 1);
-  t.match(missingFile.stderr, /tar cf - -C \/no such in two exited 1/);
+  t.match(missingFile.stderr, /tar cf - -C \/no -- such in two exited 1/);
   t.equal(berth(['apply', '-f', file('done.yaml', `apiVersion: v1
 kind: Pod
 metadata: {name: done}
