@@ -213,7 +213,14 @@ const run: Verb = async ({ containers }, argv) => {
     // Interactive: create, attach (before the process starts: nothing it writes is missed), start.
     if (req.tty && req.openStdin && !process.stdin.isTTY) throw Object.assign(new CliError('the input device is not a TTY'), { exitStatus: 1 });
     const { id } = await inUserWords(profiles, call(containers.Create.bind(containers), req));
-    process.exitCode = await attached(containers, { id, start: true, tty: Boolean(req.tty), stdin: Boolean(req.openStdin), ...(detachKeys !== undefined ? { detachKeys } : {}) });
+    try {
+      process.exitCode = await attached(containers, { id, start: true, tty: Boolean(req.tty), stdin: Boolean(req.openStdin), ...(detachKeys !== undefined ? { detachKeys } : {}) });
+    } catch (err) {
+      // The command could not run: docker's 126 or 127, as a detached run gives.
+      const code = await startFailureCode(containers, id);
+      if (code !== undefined) (err as { exitStatus?: number }).exitStatus = code;
+      throw err;
+    }
     return;
   }
   // One call: create, start, then (attached) the log from its start until the container is done,

@@ -91,6 +91,9 @@ t.test('-i without -t: stdin streamed, its end closes the container\'s stdin', a
   const r = agent.berth(['run', '-i', '--rm', '--network', 'none', image, 'sh', '-c', 'tr a-z A-Z; echo done; exit 4'], { input: 'hello\nworld\n' });
   t.equal(r.stdout, 'HELLO\nWORLD\ndone\n');
   t.equal(r.status, 4);
+  const missing = agent.berth(['run', '-i', '--network', 'none', image, 'no-such-command'], { input: '' });
+  t.equal(missing.status, 127, 'a command that does not exist: 127, as docker');
+  t.match(missing.stderr, /no-such-command/);
   const noTty = agent.berth(['run', '-it', '--rm', image, 'sh'], { input: '' });
   t.equal(noTty.status, 1);
   t.match(noTty.stderr, /the input device is not a TTY/);
