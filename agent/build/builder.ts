@@ -15,7 +15,7 @@ import { type Digest, familiarName, type HistoryEntry, type ImageConfig, parseRe
 import { clearOneShots, imageFiles, resolveUser, runOnce, type OneShotRuntime, type VolumeMount } from '../runtime';
 import type { Snapshotter, WritableLayer } from '../snapshots';
 import { BuildCache } from './cache';
-import { BuildContext, hasWildcard } from './context';
+import { BuildContext, escapeRegExp, hasWildcard } from './context';
 import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, type Heredoc, readDockerfile, readTriggers, type Stage } from './dockerfile';
 import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
 import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, writeItems } from './rootfs';
@@ -110,15 +110,11 @@ interface State {
   time: string;
 }
 
-interface StageResult {
-  state: State;
-}
-
 class Build {
   private readonly id = randomBytes(6).toString('hex');
   private readonly dir: string;
   private readonly file: Dockerfile;
-  private readonly stagePromises = new Map<number, Promise<StageResult>>();
+  private readonly stagePromises = new Map<number, Promise<State>>();
   private nextStep = 1;
   private contextPromise?: Promise<BuildContext>;
   private networkPromise?: Promise<string | undefined>;
@@ -160,7 +156,7 @@ class Build {
     this.signal.throwIfAborted();
     const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
     if (unused.length) this.emit({ kind: 'warning', message: `One or more build-args [${unused.join(' ')}] were not consumed` });
-    return this.export(result.state, tags);
+    return this.export(result, tags);
   }
 
   /** Cancel every stage still running and wait for them all to end. */
@@ -263,7 +259,7 @@ class Build {
   }
 
   /** Each stage is built once, when something first needs it; stages that do not wait on each other run at the same time. */
-  private stage(index: number): Promise<StageResult> {
+  private stage(index: number): Promise<State> {
     let running = this.stagePromises.get(index);
     if (!running) {
       running = this.buildStage(this.file.stages[index]!);
@@ -277,7 +273,7 @@ class Build {
     return `[${name ? `${name} ` : ''}${step}/${stage.commands.length + 1}]`;
   }
 
-  private async buildStage(stage: Stage): Promise<StageResult> {
+  private async buildStage(stage: Stage): Promise<State> {
     let state = await this.from(stage).catch((err: unknown) => {
       if (err instanceof DockerfileError || this.signal.aborted || this.located(err)) throw err;
       throw withContext(`${this.req.dockerfileName}:${stage.from.line}: ${firstLine(stage.from.text)}`, err);
@@ -293,7 +289,7 @@ class Build {
       this.signal.throwIfAborted();
       state = await this.command(stage, state, command, this.label(stage, i + 2));
     }
-    return { state };
+    return state;
   }
 
   // ---- FROM ---------------------------------------------------------------------------------------
@@ -305,7 +301,7 @@ class Build {
     const fresh = (base: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), args: new Map(), cmdSet: false });
     const epoch = new Date(0).toISOString();
     const earlier = this.stageNamed(word, stage.index);
-    if (earlier) return fresh((await this.stage(earlier.index)).state);
+    if (earlier) return fresh(await this.stage(earlier.index));
     if (word === '') throw new DockerfileError('FROM names no image (the variable it uses is empty)', this.req.dockerfileName, from.line);
     if (word.toLowerCase() === 'scratch') {
       return fresh({
@@ -768,7 +764,7 @@ class Build {
   private async layersFrom(word: string, command: Command): Promise<LayerRecord[]> {
     const stageIndex = this.file.stages.findIndex((s) => s.commands.includes(command));
     const stage = this.stageNamed(word, stageIndex < 0 ? this.file.stages.length : stageIndex);
-    if (stage) return (await this.stage(stage.index)).state.layers;
+    if (stage) return (await this.stage(stage.index)).layers;
     if (word.toLowerCase() === 'scratch') return [];
     const id = this.nextStep++;
     const image = await this.step(`[internal] load ${word}`, () => this.baseImage(word, id), id);
@@ -972,7 +968,6 @@ const firstLine = (text: string): string => {
 
 const join = (dir: string, name: string): string => (dir === '' ? name : name === '' ? dir : `${dir}/${name}`);
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function passwdOf(lowers: string[]): [string | undefined, string | undefined] {
   const files = imageFiles(lowers);

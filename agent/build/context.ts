@@ -215,4 +215,4 @@ export function globRegExp(pattern: string): RegExp {
 
 export const hasWildcard = (p: string): boolean => /[*?[]/.test(p);
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -7,7 +7,6 @@
 
 import { spawn } from 'node:child_process';
 import { fstatSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../proto/errors';
@@ -115,5 +114,3 @@ export async function writePath(root: string, containerDir: string, tar: Readabl
     await applyLayer(tar, fdPath(dirFd), { maxLayerBytes: 64 * 1024 ** 3, maxHeaderBytes: 1024 * 1024 }, { plain: true });
   });
 }
-
-export const containerBasename = (containerPath: string): string => path.posix.basename(path.posix.resolve('/', containerPath));

@@ -6,7 +6,7 @@ import { closeSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import * as tty from 'node:tty';
 import { join } from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs } from '../native';
@@ -169,6 +169,23 @@ export interface PipeIo {
 }
 
 /**
+ * An abort ends the process: SIGTERM (runc passes it on), SIGKILL if it is still there 2 s later.
+ * Returns what stops listening once the process is gone.
+ */
+function killOnAbort(child: ChildProcess, signal: AbortSignal | undefined): () => void {
+  const abort = () => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  };
+  if (signal?.aborted) abort();
+  else signal?.addEventListener('abort', abort, { once: true });
+  return () => signal?.removeEventListener('abort', abort);
+}
+
+/** A process's exit code as a shell reports it: 128+n for signal n. */
+const exitCodeOf = (code: number | null, sig: NodeJS.Signals | null): number => code ?? 128 + (sig ? osConstants.signals[sig] : 0);
+
+/**
  * runc in the foreground on a pseudo-terminal of ours (for a process spec with terminal: true):
  * runc makes the container's own terminal and relays between it and its stdio, ours; a resize
  * sets our terminal's size and tells runc (SIGWINCH), which passes the size on. Resolves to the
@@ -202,19 +219,14 @@ export function runWithTerminal(binary: string, args: string[], io: PipeIo & { t
       // The end of typed input is ctrl-D on a terminal.
       io.stdin.on('end', () => term.write(Buffer.from([4])));
     }
-    const abort = () => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    };
-    if (io.signal?.aborted) abort();
-    else io.signal?.addEventListener('abort', abort, { once: true });
+    const stopOnAbort = killOnAbort(child, io.signal);
     child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
     child.on('close', (code, sig) => {
-      io.signal?.removeEventListener('abort', abort);
+      stopOnAbort();
       // What is still in the terminal's buffer comes out before the end.
       setTimeout(() => {
         term.destroy();
-        resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
+        resolve(exitCodeOf(code, sig));
       }, 50);
     });
   });
@@ -232,18 +244,13 @@ export function runWithPipes(binary: string, args: string[], io: PipeIo): Promis
       child.stdin.on('error', () => undefined);
       io.stdin.pipe(child.stdin);
     }
-    const abort = () => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    };
-    if (io.signal?.aborted) abort();
-    else io.signal?.addEventListener('abort', abort, { once: true });
+    const stopOnAbort = killOnAbort(child, io.signal);
     child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
     // 'close', not 'exit': all output has been delivered by then.
     child.on('close', (code, sig) => {
       if (io.stdin && child.stdin) io.stdin.unpipe(child.stdin);
-      io.signal?.removeEventListener('abort', abort);
-      resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
+      stopOnAbort();
+      resolve(exitCodeOf(code, sig));
     });
   });
 }

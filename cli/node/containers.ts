@@ -374,16 +374,7 @@ const exec: Verb = async ({ containers }, argv) => {
   const { values } = parseFlags(flags, options);
   requireArgs(rest, 2, 'berth exec CONTAINER COMMAND [ARG...]', true);
   const stream = containers.Exec();
-  const done = new Promise<number>((resolve, reject) => {
-    let code = 0;
-    stream.on('data', (m: { stdout: Buffer; stderr: Buffer; exited: boolean; exitCode: number }) => {
-      if (m.stdout.length) process.stdout.write(m.stdout);
-      if (m.stderr.length) process.stderr.write(m.stderr);
-      if (m.exited) code = m.exitCode;
-    });
-    stream.on('error', (err) => reject(fromAgentStatus(err as never)));
-    stream.on('end', () => resolve(code));
-  });
+  const done = relayOutput(stream);
   if (values.tty && values.interactive && !process.stdin.isTTY) throw Object.assign(new CliError('the input device is not a TTY'), { exitStatus: 1 });
   const size = localSize() ?? { rows: 24, cols: 80 };
   stream.write({ id: rest[0]!, args: rest.slice(1), env: values.env ?? [], workdir: values.workdir ?? '', user: values.user ?? '', interactive: Boolean(values.interactive), tty: Boolean(values.tty), size });
@@ -405,6 +396,23 @@ const exec: Verb = async ({ containers }, argv) => {
   }
 };
 
+/**
+ * An exec's or attach's output written here as it comes; resolves to the exit code its last
+ * message carries. `ended`: an error after which the call counts as ended well (a detach).
+ */
+function relayOutput(stream: NodeJS.EventEmitter, ended: () => boolean = () => false): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let code = 0;
+    stream.on('data', (m: { stdout: Buffer; stderr: Buffer; exited: boolean; exitCode: number }) => {
+      if (m.stdout.length) process.stdout.write(m.stdout);
+      if (m.stderr.length) process.stderr.write(m.stderr);
+      if (m.exited) code = m.exitCode;
+    });
+    stream.on('error', (err) => (ended() ? resolve(0) : reject(fromAgentStatus(err as never))));
+    stream.on('end', () => resolve(code));
+  });
+}
+
 /** The container's Tty and OpenStdin, from inspect. */
 async function containerConfig(containers: ContainersClient, id: string): Promise<{ Tty: boolean; OpenStdin: boolean }> {
   const doc = JSON.parse((await call(containers.Inspect.bind(containers), { id })).json) as { Config: { Tty?: boolean; OpenStdin?: boolean } };
@@ -421,16 +429,8 @@ async function attached(containers: ContainersClient, o: { id: string; start: bo
   const watcher = new DetachWatcher(keys);
   const stream = containers.Attach();
   let detached = false;
-  const done = new Promise<number>((resolve, reject) => {
-    let code = 0;
-    stream.on('data', (m: { stdout: Buffer; stderr: Buffer; exited: boolean; exitCode: number }) => {
-      if (m.stdout.length) process.stdout.write(m.stdout);
-      if (m.stderr.length) process.stderr.write(m.stderr);
-      if (m.exited) code = m.exitCode;
-    });
-    stream.on('error', (err) => (detached ? resolve(0) : reject(fromAgentStatus(err as never))));
-    stream.on('end', () => resolve(code));
-  });
+  // A detach cancels the call: its error is the end of the session, not a failure.
+  const done = relayOutput(stream, () => detached);
   stream.write({ id: o.id, start: o.start });
   const size = localSize();
   if (o.tty && size) stream.write({ size });
