@@ -218,10 +218,44 @@ static void close_keep_errno(int fd, int root) {
   }
 }
 
+// Links followed while making one path: the kernel's own limit (SYMLOOP_MAX is 40 on Linux).
+#define MAX_LINK_HOPS 40
+
+// The path `dir` takes when its component `comp` (inside dir, NUL-terminated there; `rest` what
+// followed it, or NULL) is a symlink named by `prev` whose target does not exist: the target in
+// place of the component, relative to the component's directory unless absolute. Written to
+// `out`; 1 when comp is such a symlink, 0 when it is not, -1 on error.
+static int through_dangling_link(int prev, char *dir, char *comp, const char *rest, char *out) {
+  struct stat st;
+  if (fstatat(prev, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) FAIL("fstatat");
+  if (!S_ISLNK(st.st_mode)) return 0;
+  char link[PATH_MAX];
+  ssize_t n = readlinkat(prev, comp, link, sizeof link - 1);
+  if (n < 0) FAIL("readlinkat");
+  link[n] = '\0';
+  int len = link[0] == '/'
+    ? snprintf(out, PATH_MAX, "%s%s%s", link, rest ? "/" : "", rest ? rest : "")
+    : snprintf(out, PATH_MAX, "%.*s%s%s%s", (int)(comp - dir), dir, link, rest ? "/" : "", rest ? rest : "");
+  if (len < 0 || len >= PATH_MAX) {
+    errno = ENAMETOOLONG;
+    FAIL("readlinkat");
+  }
+  return 1;
+}
+
 // Opens directory `dir` (NULL: the root itself, returned as is) inside root as an O_PATH fd.
 // With mkdirp, missing components are created one by one (mode 0755, like containerd's
 // MkdirAll); each prefix is re-resolved from the root so a symlink among them stays confined.
+// A symlink on the way whose target does not exist yet is followed and its target made, as
+// containerd does (continuity's RootPath treats what is missing as plain directories): a layer
+// may hold `lib -> usr/lib` and then `lib/x` before (or without) `usr/lib` itself.
+static int open_dir_hops(int root, char *dir, bool mkdirp, int hops);
+
 static int open_dir(int root, char *dir, bool mkdirp) {
+  return open_dir_hops(root, dir, mkdirp, 0);
+}
+
+static int open_dir_hops(int root, char *dir, bool mkdirp, int hops) {
   if (dir == NULL) return root;
   int fd = open_in_root(root, dir, O_PATH | O_DIRECTORY);
   if (fd >= 0) return fd;
@@ -230,14 +264,36 @@ static int open_dir(int root, char *dir, bool mkdirp) {
   int prev = root;
   for (char *comp = dir;;) {
     char *slash = strchr(comp, '/');
+    if (slash == comp) {
+      // An empty component: a leading slash (a link's absolute target) or "//". Nothing to make.
+      comp++;
+      continue;
+    }
     if (slash) *slash = '\0';
     int cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
     const char *step = "openat2";
     if (cur < 0 && errno == ENOENT) {
       // prev is the resolved parent of comp, so this creates exactly what openat2 missed. A
-      // dangling symlink here gives EEXIST, then ENOENT again below: refused, not followed.
+      // dangling symlink here gives EEXIST, then ENOENT again: followed below.
       if (mkdirat(prev, comp, 0755) == 0 || errno == EEXIST) {
         cur = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+        if (cur < 0 && errno == ENOENT) {
+          // Still missing after EEXIST: comp is a dangling symlink. Its target is made instead,
+          // the new path resolved from the root again (so in the root still).
+          char next[PATH_MAX];
+          int redirected = through_dangling_link(prev, dir, comp, slash ? slash + 1 : NULL, next);
+          if (redirected != 0) {
+            if (slash) *slash = '/';
+            close_keep_errno(prev, root);
+            if (redirected < 0) return -1;
+            if (hops >= MAX_LINK_HOPS) {
+              errno = ELOOP;
+              FAIL("openat2");
+            }
+            return open_dir_hops(root, next, mkdirp, hops + 1);
+          }
+          errno = ENOENT;
+        }
       } else {
         step = "mkdirat";
       }

@@ -123,6 +123,40 @@ t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoc
   t.equal(fs.readFileSync(path.join(service.snapshots.dirOf(record.layers[1]!.chainId), 'opt/tool'), 'utf8'), 'tool v1\n', 'the lower layer keeps its file');
 });
 
+t.test('a layer that writes through its own dangling symlink unpacks to the tree umoci makes', async (t) => {
+  const registry = await startRegistry(t);
+  // usr/lib64 exists in no layer: the write through opt/lib makes it (containerd and umoci both).
+  const layer: LayerEntry[] = [
+    { path: 'opt', type: 'dir', mode: 0o700 },
+    { path: 'opt/lib', type: 'symlink', linkname: '../usr/lib64' },
+    { path: 'opt/lib/plugins/a.so', type: 'file', content: 'plugin a\n', mode: 0o640 },
+  ];
+  const image = await buildImage({ layers: [busyboxLayer(), layer] });
+  await pushImage(registry.host, 'dangling:1', image);
+  const service = await openTestImageService(t);
+  const record = await service.pull(`${registry.host}/dangling:1`);
+
+  const merged = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-merged-'));
+  t.teardown(() => fs.rmSync(merged, { recursive: true, force: true }));
+  const lower = [...record.layers].reverse().map((l) => service.snapshots.dirOf(l.chainId)).join(':');
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower}`, merged]);
+  t.teardown(() => execFileSync('umount', [merged]));
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-umoci-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/dangling:1`, `oci:${work}/layout:1`], { stdio: 'ignore' });
+  execFileSync('umoci', ['unpack', '--image', `${work}/layout:1`, `${work}/bundle`], { stdio: 'ignore' });
+  const rootfs = path.join(work, 'bundle', 'rootfs');
+
+  const view = (root: string) => ['opt/lib', 'usr/lib64', 'usr/lib64/plugins', 'usr/lib64/plugins/a.so'].map((p) => {
+    const st = fs.lstatSync(path.join(root, p));
+    const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(path.join(root, p))}` : st.isFile() ? fs.readFileSync(path.join(root, p), 'utf8') : 'dir';
+    return `${p} ${(st.mode & 0o7777).toString(8)} ${what}`;
+  });
+  t.same(view(merged), view(rootfs), 'berth shows the tree umoci unpacks');
+  t.match(view(merged), ['opt/lib 777 -> ../usr/lib64', 'usr/lib64 755 dir', 'usr/lib64/plugins 755 dir', 'usr/lib64/plugins/a.so 640 plugin a\n']);
+});
+
 t.test('indexes: the platform asked for is chosen; docker schema2, zstd and plain layers; many layers', async (t) => {
   const registry = await startRegistry(t);
   const amd = await buildImage({ layers: [busyboxLayer()], compression: 'zstd' });
