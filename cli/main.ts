@@ -35,7 +35,8 @@ Container commands (docker's flags):
              [-p [IP:]HOST:CTR[/tcp|udp]] [-v HOST:CTR[:ro]] [--memory M] [--cpus N] [--pids-limit N]
              [--restart no|on-failure[:N]|always|unless-stopped] [--network bridge|none|host]
              [--security-opt seccomp=unconfined|PROFILE.json] [--security-opt no-new-privileges[=true|false]]
-             [--privileged] [--pid host] [--ipc host] [-i] [-t] [--detach-keys K] IMAGE [CMD...]
+             [--privileged] [--pid host] [--ipc host] [-i] [-t] [--detach-keys K]
+             [--log-opt max-size=10m|max-file=3|compress=true] IMAGE [CMD...]
   start | stop [-t S] | restart | kill [-s SIG] | pause | unpause | rm [-f] CONTAINER...
   ps [-a] [-s] [-q] [--filter K=V]     logs [-f] [--tail N] [-t] C     exec [-i] [-t] [-e] [-w] [-u] C CMD...
   inspect | diff | wait | container prune | system df | system prune [-a]

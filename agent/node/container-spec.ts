@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import { SERVICE_ACCOUNT_MOUNT } from '../../proto/trust';
 import type { PortMapping } from '../network';
 import {
-  KUBELET_RESTART_BACKOFF, type AppArmorRequest, type CreateRequest, type GroupLimits, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
+  KUBELET_RESTART_BACKOFF, type AppArmorRequest, type CreateRequest, type GroupLimits, type LogConfig, type VolumeMount, type DnsSettings, type RestartBackoff, type RestartPolicy as RuntimeRestartPolicy, type SecurityConfig,
 } from '../runtime';
 import { containerLabels, containerName } from './naming';
 import { graceSecondsOf, restartPolicyOf } from './plan';
@@ -175,8 +175,12 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...security,
     ...(securityOpt.length ? { securityOpt } : {}),
     ...(node.cgroup ? { cgroup: node.cgroup } : {}),
+    log: KUBELET_LOG,
   };
 }
+
+/** kubelet's containerLogMaxSize (10Mi) and containerLogMaxFiles (5). */
+const KUBELET_LOG: LogConfig = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
 
 /** The ports of every container of the pod that ask for a host port: published on the pod's network. */
 export function publishedPorts(pod: Pod): PortMapping[] {

@@ -90,14 +90,27 @@ export async function resizeTerminal(bundle: string, rows: number, cols: number)
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows <= 0 || cols <= 0 || rows > 1000 || cols > 1000) {
     throw new BerthError('invalid-argument', `invalid terminal size ${rows}x${cols}`);
   }
+  await tellMonitor(bundle, `1 ${rows} ${cols}\n`, 'resize the terminal');
+}
+
+/** Have the monitor close its log file and make a new one at the same path (a rotation). */
+export function reopenLog(bundle: string): Promise<void> {
+  return tellMonitor(bundle, '2 0 0\n', 'reopen the log');
+}
+
+/**
+ * One message on conmon's control fifo: "TYPE HEIGHT WIDTH\n", 1 a resize, 2 reopen the logs.
+ * Non-blocking: with no monitor reading it, the open fails (ENXIO) rather than hang.
+ */
+async function tellMonitor(bundle: string, message: string, what: string): Promise<void> {
   let handle;
   try {
     handle = await fs.open(join(bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new BerthError('failed-precondition', `cannot resize the terminal: ${(err as NodeJS.ErrnoException).code}`);
+    throw new BerthError('failed-precondition', `cannot ${what}: ${(err as NodeJS.ErrnoException).code}`);
   }
   try {
-    await handle.write(`1 ${rows} ${cols}\n`);
+    await handle.write(message);
   } finally {
     await handle.close();
   }

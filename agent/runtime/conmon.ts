@@ -45,7 +45,6 @@ export interface ConmonSpawn {
   id: string;
   bundle: string;
   logPath: string;
-  logMaxBytes?: number;
   timeoutMs: number;
   /** The process runs on a terminal conmon allocates (its output then is one stream). */
   terminal?: boolean;
@@ -72,7 +71,6 @@ export async function spawnConmon(o: ConmonSpawn): Promise<SyncResult> {
     '-p', join(persist, 'ctr.pid'),
     '-P', join(persist, 'conmon.pid'),
     '-l', `k8s-file:${o.logPath}`,
-    ...(o.logMaxBytes !== undefined ? ['--log-size-max', String(o.logMaxBytes)] : []),
     '--exit-dir', o.layout.exitsDir,
     '--persist-dir', persist,
     '--socket-dir-path', o.layout.socketsDir,

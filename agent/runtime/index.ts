@@ -26,10 +26,11 @@ export { createOciRuntime, StartError, type ExitInfo, type OciRuntime } from './
 export type { LogLine, LogOptions } from './logs';
 export type { AttachSession } from './attach';
 export type { PathStat } from './archive';
-export { parseCpus, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
+export { parseCpus, parseLogOptions, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
+export { DEFAULT_LOG } from './types';
 export {
   DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,
 } from './restart';
 export type {
-  ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, DnsSettings, RestartBackoff, RestartPolicy,
+  ContainerRecord, ContainerConfig, ContainerState, ContainerStatus, DnsSettings, LogConfig, RestartBackoff, RestartPolicy,
 } from './types';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { attachTo, resizeTerminal, type AttachSession } from './attach';
+import { attachTo, reopenLog, resizeTerminal, type AttachSession } from './attach';
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import {
   conmonPid, ExitWatch, isMonitor, layoutOf, persistDir, readExit, removeRecords, spawnConmon,
@@ -40,8 +40,6 @@ export interface CreateOptions {
   spec: object;
   /** k8s-file log; appended to if it exists (a restart keeps one log). */
   logPath: string;
-  /** conmon truncates the log when it grows past this (no backup is kept). */
-  logMaxBytes?: number;
   /** A terminal (spec.process.terminal must say so too) and an open stdin, as ContainerConfig's tty/openStdin. */
   terminal?: boolean;
   stdin?: boolean;
@@ -128,6 +126,8 @@ export interface OciRuntime {
   attach(id: string): AttachSession;
   /** The size of the container's terminal (a container created with one). */
   resize(id: string, rows: number, cols: number): Promise<void>;
+  /** Have the container's monitor start a new log file (log-rotation.ts). */
+  reopenLog(id: string): Promise<void>;
 }
 
 /** A container process that could not be started, with the exit code docker gives it. */
@@ -236,7 +236,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     try {
       result = await spawnConmon({
         conmon: cfg.conmon, runc: cfg.runc, runcRoot: cfg.root, layout, id: o.id, bundle: o.bundle,
-        logPath: o.logPath, logMaxBytes: o.logMaxBytes, timeoutMs: cfg.createTimeoutMs,
+        logPath: o.logPath, timeoutMs: cfg.createTimeoutMs,
         ...(o.terminal ? { terminal: true } : {}),
         // With a terminal, stdin outlives each attached client (a detach leaves the shell running).
         ...(o.stdin ? { stdin: true, leaveStdinOpen: Boolean(o.terminal) } : {}),
@@ -328,11 +328,12 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
     }
   }
 
-  async function resize(id: string, rows: number, cols: number): Promise<void> {
+  /** The bundle of a container conmon monitors (its control fifo is there). */
+  async function runningBundle(id: string): Promise<string> {
     checkId(id);
     const bundle = (await fs.readFile(join(persistDir(layout, id), 'bundle'), 'utf8').catch(() => '')).trim();
     if (!bundle) throw new BerthError('failed-precondition', `container ${id} is not running`);
-    await resizeTerminal(bundle, rows, cols);
+    return bundle;
   }
 
   return {
@@ -341,7 +342,8 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
       checkId(id);
       return attachTo(layout.socketsDir, id);
     },
-    resize,
+    resize: async (id, rows, cols) => resizeTerminal(await runningBundle(id), rows, cols),
+    reopenLog: async (id) => reopenLog(await runningBundle(id)),
     // async throughout: a bad id rejects like every other failure instead of throwing.
     start: async (id) => { checkId(id); await runc.start(id); },
     kill: async (id, signal) => { checkId(id); await runc.kill(id, signal); },

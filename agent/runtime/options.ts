@@ -6,6 +6,7 @@ import { BerthError } from '../../proto/errors';
 import type { PortMapping } from '../network';
 import { parseProfile, type SecurityConfig } from './seccomp';
 import type { VolumeMount } from './spec';
+import type { LogConfig } from './types';
 
 const bad = (message: string) => new BerthError('invalid-argument', message);
 
@@ -62,6 +63,63 @@ export function parsePidsLimit(value: string): number | undefined {
   if (!/^-?\d+$/.test(value.trim())) throw bad(`invalid --pids-limit "${value}": expected an integer`);
   const n = Number(value);
   return n <= 0 ? undefined : n;
+}
+
+/** docker's json-file options berth keeps; the rest of that driver's (labels, env, tag) add nothing `logs` shows. */
+const LOG_OPTS = ['max-size', 'max-file', 'compress'];
+const DECIMAL: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
+
+/**
+ * --log-driver and --log-opt KEY=VALUE, as docker's json-file driver reads them: max-size in
+ * decimal units (10m is 10,000,000 bytes, as docker's units.FromHumanSize), max-file >= 1 (the
+ * files kept, the current one included; it needs max-size to mean anything), compress (the
+ * rotated files gzipped; needs max-file >= 2 and max-size). Absent: `fallback`.
+ */
+export function parseLogOptions(driver: string, opts: readonly string[], fallback: LogConfig): LogConfig {
+  if (driver !== '' && driver !== 'json-file') {
+    throw bad(`invalid --log-driver "${driver}": berth has the json-file driver only`);
+  }
+  if (opts.length === 0) return fallback;
+  const given = new Map<string, string>();
+  for (const opt of opts) {
+    const eq = opt.indexOf('=');
+    if (eq <= 0) throw bad(`invalid --log-opt "${opt}": expected KEY=VALUE`);
+    const key = opt.slice(0, eq);
+    if (!LOG_OPTS.includes(key)) throw bad(`unknown log opt '${key}' for json-file log driver (berth has ${LOG_OPTS.join(', ')})`);
+    given.set(key, opt.slice(eq + 1));
+  }
+  const config: LogConfig = { maxFiles: 1 };
+  const size = given.get('max-size');
+  if (size !== undefined) {
+    const m = /^(\d+(?:\.\d+)?) ?([kmgtp]?)i?b?$/i.exec(size);
+    if (!m) throw bad(`invalid --log-opt max-size "${size}": expected a size such as 10m (k, m, g: decimal units)`);
+    const bytes = Math.floor(Number(m[1]) * DECIMAL[m[2]!.toLowerCase()]!);
+    if (!(bytes > 0)) throw bad(`invalid --log-opt max-size "${size}": max-size must be a positive number`);
+    config.maxBytes = bytes;
+  }
+  const files = given.get('max-file');
+  if (files !== undefined) {
+    if (!/^-?\d+$/.test(files)) throw bad(`invalid --log-opt max-file "${files}": expected an integer`);
+    if (Number(files) < 1) throw bad(`invalid --log-opt max-file "${files}": max-file cannot be less than 1`);
+    config.maxFiles = Number(files);
+  }
+  const compress = given.get('compress');
+  if (compress !== undefined) {
+    const on = parseBool(compress);
+    if (on === undefined) throw bad(`invalid --log-opt compress "${compress}": expected true or false`);
+    if (on && (config.maxFiles < 2 || config.maxBytes === undefined)) {
+      throw bad('invalid --log-opt compress=true: compress cannot be true when max-file is less than 2 or max-size is not set');
+    }
+    if (on) config.compress = true;
+  }
+  return config;
+}
+
+/** Go's strconv.ParseBool, which docker uses. */
+function parseBool(value: string): boolean | undefined {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  return undefined;
 }
 
 const SECURITY_OPT_SYNTAX = 'expected seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges[=true|false]';

@@ -20,6 +20,7 @@ import { checkGroupName } from './cgroups';
 import { writeEtcFiles } from './etc-files';
 import { ContainerInspection, logPathOf, type ContainerSize } from './inspection';
 import type { LogLine, LogOptions } from './logs';
+import { rotateWhileRunning } from './log-rotation';
 import type { AttachSession } from './attach';
 import { readPath, statPath, writePath, type PathStat } from './archive';
 import type { OciRuntime } from './oci';
@@ -33,7 +34,7 @@ import { privilegedHost } from './host-devices';
 import { buildSpec, DEFAULT_SECURITY, processArgs, type VolumeMount } from './spec';
 import type { ContainerStore } from './store';
 import { Supervisor } from './supervisor';
-import type { ContainerConfig, ContainerRecord, DnsSettings, RestartPolicy } from './types';
+import { DEFAULT_LOG, type ContainerConfig, type ContainerRecord, type DnsSettings, type LogConfig, type RestartPolicy } from './types';
 
 export interface CreateRequest {
   image: string;
@@ -75,6 +76,8 @@ export interface CreateRequest {
   /** docker's -t and -i. */
   tty?: boolean;
   openStdin?: boolean;
+  /** How its log rotates (docker's --log-opt); absent: DEFAULT_LOG. */
+  log?: LogConfig;
 }
 
 export interface CommitOptions {
@@ -124,6 +127,10 @@ export class ContainerService {
       watch: this.watch,
       run: (record) => this.run(record),
       release: (record) => this.release(record),
+      rotateLogs: (id, signal) => {
+        const record = o.store.get(id);
+        if (record) rotateWhileRunning(logPathOf(o.store.dirOf(id)), record.config.log ?? DEFAULT_LOG, () => o.oci.reopenLog(id), signal);
+      },
     });
     this.inspection = new ContainerInspection(o.store, o.images, o.snapshots, this.watch);
   }
@@ -252,6 +259,7 @@ export class ContainerService {
         ...(req.extraHosts?.length ? { extraHosts: req.extraHosts } : {}),
         ...(req.tty ? { tty: true } : {}),
         ...(req.openStdin ? { openStdin: true } : {}),
+        log: req.log ?? DEFAULT_LOG,
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
     };
@@ -370,7 +378,7 @@ export class ContainerService {
       let created: { pid: number } | undefined;
       const create = async (netns: string | undefined) => {
         const createOptions = {
-          id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir), logMaxBytes: 16 * 1024 * 1024,
+          id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir),
           ...(record.config.tty ? { terminal: true } : {}), ...(record.config.openStdin ? { stdin: true } : {}),
         };
         created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {

@@ -22,6 +22,8 @@ export interface SupervisorDeps {
   run(record: ContainerRecord): Promise<ContainerRecord>;
   /** Free runc state, network and mount of a container whose process is gone. */
   release(record: ContainerRecord): Promise<void>;
+  /** Keep the container's log rotated while its process runs (until `signal`). */
+  rotateLogs(id: string, signal: AbortSignal): void;
 }
 
 
@@ -46,7 +48,11 @@ export class Supervisor {
     const forget = () => {
       if (this.waiters.get(id) === controller) this.waiters.delete(id);
     };
-    this.d.oci.waitExit(id, controller.signal).then(
+    // Rotation lasts as long as this waiter: its process's exit, a stop, or close.
+    const running = new AbortController();
+    controller.signal.addEventListener('abort', () => running.abort(), { once: true });
+    this.d.rotateLogs(id, running.signal);
+    this.d.oci.waitExit(id, controller.signal).finally(() => running.abort()).then(
       (exit) => this.d.queues.serial(id, async () => {
         // Aborted meanwhile: a stop (or restart) that queued before us already recorded this
         // exit, and the record may now describe a newer run that this exit must not end.

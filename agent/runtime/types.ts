@@ -91,7 +91,22 @@ export interface ContainerConfig {
   tty?: boolean;
   /** docker's -i: stdin stays open for whoever attaches (with -t it outlives each attach). */
   openStdin?: boolean;
+  /** How its log rotates (docker's json-file --log-opt); absent in older records: DEFAULT_LOG. */
+  log?: LogConfig;
 }
+
+/** docker's json-file max-size, max-file and compress. */
+export interface LogConfig {
+  /** Rotate once the current file reaches this size; absent: it grows without bound. */
+  maxBytes?: number;
+  /** Files kept, the current one included (1: the current file starts over). */
+  maxFiles: number;
+  /** Rotated files are gzipped. */
+  compress?: boolean;
+}
+
+/** A container's log when none is asked for: one file, started over at 16 MiB (disks are finite). */
+export const DEFAULT_LOG: LogConfig = { maxBytes: 16 * 1024 * 1024, maxFiles: 1 };
 
 /** A resolv.conf: docker's --dns, --dns-search and --dns-option, Kubernetes' pod DNS. */
 export interface DnsSettings {

@@ -11,8 +11,8 @@ import type { NetworkMode } from '../network';
 import type { AttachInput__Output } from '../../proto/gen/berth/agent/v1/AttachInput';
 import type { CopyToInput__Output } from '../../proto/gen/berth/agent/v1/CopyToInput';
 import {
-  type AttachSession, type ContainerRecord, type ContainerService, type CreateRequest, parseCpus, parseMemory, parsePidsLimit,
-  parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
+  type AttachSession, type ContainerRecord, type ContainerService, type CreateRequest, DEFAULT_LOG, type LogConfig, parseCpus,
+  parseLogOptions, parseMemory, parsePidsLimit, parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
 } from '../runtime';
 import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/grpc';
@@ -55,6 +55,19 @@ function createRequest(r: CreateContainerRequest__Output): CreateRequest {
     ...(r.tty ? { tty: true } : {}),
     ...(r.openStdin ? { openStdin: true } : {}),
     ...(r.securityOpt?.length ? { securityOpt: r.securityOpt } : {}),
+    log: parseLogOptions(r.logDriver ?? '', r.logOpt ?? [], DEFAULT_LOG),
+  };
+}
+
+/** inspect's HostConfig.LogConfig, in docker's terms (sizes in bytes). */
+function logConfigOf(log: LogConfig): { Type: string; Config: Record<string, string> } {
+  return {
+    Type: 'json-file',
+    Config: {
+      ...(log.maxBytes !== undefined ? { 'max-size': String(log.maxBytes) } : {}),
+      'max-file': String(log.maxFiles),
+      ...(log.compress ? { compress: 'true' } : {}),
+    },
   };
 }
 
@@ -123,6 +136,7 @@ export function inspectDocument(c: ContainerRecord, lowerDirs: string[], paths: 
       Privileged: Boolean(c.config.security?.privileged),
       PidMode: c.config.pidMode ?? '',
       IpcMode: c.config.ipcMode ?? 'private',
+      LogConfig: logConfigOf(c.config.log ?? DEFAULT_LOG),
     },
     Config: {
       Image: c.config.image,

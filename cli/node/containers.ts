@@ -70,6 +70,8 @@ const CREATE_OPTIONS = {
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
   'detach-keys': { type: 'string' },
+  'log-driver': { type: 'string' },
+  'log-opt': { type: 'string', multiple: true },
 } as const satisfies Options;
 
 /**
@@ -155,6 +157,8 @@ function createRequest(argv: string[], usage: string): { req: CreateContainerReq
       ipc: values.ipc ?? '',
       tty: Boolean(values.tty),
       openStdin: Boolean(values.interactive),
+      logDriver: values['log-driver'] ?? '',
+      logOpt: values['log-opt'] ?? [],
     },
     detach: Boolean(values.detach),
     autoRemove: Boolean(values.rm),

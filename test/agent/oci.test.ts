@@ -367,14 +367,18 @@ t.test('a container over its memory limit is OOM-killed', async (t) => {
   await rt.delete(id);
 });
 
-t.test('the log is truncated at logMaxBytes', async (t) => {
-  const id = newId('logmax');
-  const b = bundle(id, ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done']);
-  await rt.create({ ...b, logMaxBytes: 2000 });
+t.test('reopenLog: the monitor starts a new file where the log was, the renamed one keeps what came before', async (t) => {
+  const id = newId('logrot');
+  const b = bundle(id, ['sh', '-c', 'echo before; sleep 2; echo after']);
+  await rt.create(b);
   await rt.start(id);
+  while (!fs.readFileSync(b.logPath, 'utf8').includes('before')) await new Promise((r) => setTimeout(r, 20));
+  fs.renameSync(b.logPath, `${b.logPath}.1`);
+  await rt.reopenLog(id);
   t.equal((await rt.waitExit(id)).exitCode, 0);
-  t.ok(fs.statSync(b.logPath).size <= 2000, `log ${fs.statSync(b.logPath).size} bytes`);
-  t.match(fs.readFileSync(b.logPath, 'utf8'), /stdout F line 199/);
+  t.match(fs.readFileSync(`${b.logPath}.1`, 'utf8'), /stdout F before\n$/, 'the old file ends where it was renamed');
+  t.match(fs.readFileSync(b.logPath, 'utf8'), /^\S+ stdout F after\n$/, 'the new file has what came after');
+  await t.rejects(rt.reopenLog(id), { code: 'failed-precondition' }, 'no monitor: refused, not hung');
   await rt.delete(id);
 });
 

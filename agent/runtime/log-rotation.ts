@@ -1,0 +1,162 @@
+// Log rotation, as docker's json-file driver does it: once the current file reaches max-size, it
+// becomes FILE.1 (FILE.1 becomes FILE.2, and so on; the oldest beyond max-file goes), and the
+// writer starts a new FILE. With compress the rotated files are FILE.1.gz, FILE.2.gz, ...
+//
+// The writer is conmon, which holds the file open. So the agent renames the file and then asks
+// conmon to reopen its log (ctl fifo, REOPEN_LOGS): conmon closes the renamed file and makes a new
+// one at FILE (kubelet rotates CRI-O's container logs the same way). Nothing written in between is
+// lost: it lands in the renamed file. conmon's own --log-size-max is not used: conmon 2.1 counts
+// the bytes it wrote since it started and not since a reopen, so its cap would fall at the wrong
+// point and replace a file the agent just started.
+//
+// The agent watches the log's directory (a rename does not end a directory watch) and looks at
+// the size after writes, a few times a second at most, plus a slow poll for missed events. A
+// container writing faster than that overshoots max-size by what it writes meanwhile.
+
+import { createReadStream, createWriteStream, watch, type FSWatcher } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { LogConfig } from './types';
+
+/** The name of the k-th rotated file (1: the newest). */
+export function rotatedName(file: string, k: number, compress: boolean): string {
+  return `${file}.${k}${compress ? '.gz' : ''}`;
+}
+
+/** What the log's directory holds of its rotated files, oldest first (FILE.N ... FILE.1, gzipped or not). */
+export async function rotatedFiles(file: string): Promise<string[]> {
+  const base = path.basename(file);
+  const names = await fs.readdir(path.dirname(file)).catch(() => [] as string[]);
+  const found: Array<{ k: number; name: string }> = [];
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const m = /^(\d+)(\.gz)?$/.exec(name.slice(base.length + 1));
+    if (m) found.push({ k: Number(m[1]), name });
+  }
+  // Mid-compression both FILE.k and FILE.k.gz exist: the plain one is whole, the other may not be.
+  const byK = new Map<number, string>();
+  for (const { k, name } of found) if (!byK.has(k) || !name.endsWith('.gz')) byK.set(k, name);
+  return [...byK.entries()].sort((a, b) => b[0] - a[0]).map(([, name]) => path.join(path.dirname(file), name));
+}
+
+/** Check every so often even without a change event (a watch can miss). */
+const POLL_MS = 2000;
+/** At most this often after writes. */
+const CHECK_MS = 25;
+
+/**
+ * Rotate `file` by `config` until `signal` aborts (the container's process ended). `reopen` asks
+ * the writer to start a new file; it rejects when the writer is gone.
+ */
+export function rotateWhileRunning(file: string, config: LogConfig, reopen: () => Promise<void>, signal: AbortSignal): void {
+  const maxBytes = config.maxBytes;
+  if (maxBytes === undefined || signal.aborted) return;
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let busy = false;
+  let again = false;
+
+  const check = async (): Promise<void> => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const size = await fs.stat(file).then((st) => st.size, () => 0);
+        if (size >= maxBytes && !signal.aborted) await rotate(file, config, reopen);
+      } while (again && !signal.aborted);
+    } catch (err) {
+      console.error(`log rotation of ${file} failed:`, err);
+    } finally {
+      busy = false;
+    }
+  };
+  let dueAt = 0;
+  /** Look in `ms`, unless a look is due sooner (a throttle: writes never push a look back). */
+  const schedule = (ms: number) => {
+    if (signal.aborted) return;
+    if (timer) {
+      if (dueAt <= Date.now() + ms) return;
+      clearTimeout(timer);
+    }
+    dueAt = Date.now() + ms;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void check().finally(() => schedule(POLL_MS));
+    }, ms);
+    timer.unref();
+  };
+  try {
+    watcher = watch(path.dirname(file), (_event, name) => {
+      if (name === path.basename(file)) schedule(CHECK_MS);
+    });
+    watcher.on('error', () => {});
+  } catch {
+    // The poll still runs.
+  }
+  schedule(0);
+  signal.addEventListener('abort', () => {
+    watcher?.close();
+    if (timer) clearTimeout(timer);
+  }, { once: true });
+}
+
+/** One rotation: shift the rotated files, rename the current one, have the writer reopen, compress. */
+export async function rotate(file: string, config: LogConfig, reopen: () => Promise<void>): Promise<void> {
+  if (config.maxFiles <= 1) {
+    // Nothing is kept: the writer's reopen replaces the file with a new, empty one.
+    await reopen();
+    return;
+  }
+  // Both forms each time: a file the last rotation could not compress stays plain.
+  for (const gz of [false, true]) await fs.rm(rotatedName(file, config.maxFiles - 1, gz), { force: true });
+  for (let k = config.maxFiles - 2; k >= 1; k--) {
+    for (const gz of [false, true]) await fs.rename(rotatedName(file, k, gz), rotatedName(file, k + 1, gz)).catch(ignoreMissing);
+  }
+  const newest = `${file}.1`;
+  await fs.rename(file, newest);
+  try {
+    await reopen();
+  } catch (err) {
+    // The writer is gone (the container ended meanwhile): the file stays the current one.
+    await fs.rename(newest, file).catch(() => {});
+    throw err;
+  }
+  if (config.compress) await gzipFile(newest, await writerLeft(file));
+}
+
+/**
+ * Resolves once the writer has made its new file: until then it may still be writing to the one
+ * renamed away. (conmon closes the old file before it makes the new one.)
+ */
+async function writerLeft(file: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await fs.stat(file).then(() => true, () => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+/** FILE.1 -> FILE.1.gz, written aside and renamed, then FILE.1 removed; readers see one or the other whole. */
+async function gzipFile(plain: string, writerGone: boolean): Promise<void> {
+  if (!writerGone) return; // Left plain; readers take it as it is, and the next rotation shifts it.
+  const gz = `${plain}.gz`;
+  const tmp = `${gz}.tmp`;
+  try {
+    await pipeline(createReadStream(plain), createGzip(), createWriteStream(tmp));
+    await fs.rename(tmp, gz);
+    await fs.rm(plain, { force: true });
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
