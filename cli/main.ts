@@ -42,7 +42,7 @@ Container commands (docker's flags):
   inspect | diff | wait | container prune | system df | system prune [-a]
   commit [-a AUTHOR] [-m MSG] [--pause=false] C [REPO[:TAG]]   (a running C is frozen while read)
   attach [--detach-keys K] C      cp [-a] [-L] C:SRC DEST|-  or  SRC|- C:DEST
-  (with a controller configured, logs, diff, exec and cp are the cluster's: use container logs|diff|exec|cp)
+  (with a controller configured, logs, diff, exec, attach and cp are the cluster's: use container logs|diff|exec|attach|cp)
 
   version [--client] [-o json|yaml]   The client's, the controller's and the local agent's versions
 

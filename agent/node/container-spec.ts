@@ -175,6 +175,8 @@ export function createRequest(pod: Pod, ref: PodRef, container: Container, netns
     ...security,
     ...(securityOpt.length ? { securityOpt } : {}),
     ...(node.cgroup ? { cgroup: node.cgroup } : {}),
+    ...(container.tty ? { tty: true } : {}),
+    ...(container.stdin ? { openStdin: true, stdinOnce: Boolean(container.stdinOnce) } : {}),
     log: KUBELET_LOG,
   };
 }

@@ -1,12 +1,14 @@
 // Commands in pods' containers for the controller (kubectl exec), served through the tunnel: a
 // TunnelRequest exec runs the command in the container (runc exec, as probes run), `data` feeds
 // its stdin and `end` closes it, `cancel` stops it; its stdout comes back as data, its stderr as
-// stderr, and one end message carries the exit code (or a gRPC code and message).
+// stderr, and one end message carries the exit code (or a gRPC code and message). An exec with
+// `attach` joins the container's own process instead (kubectl attach), through its monitor.
 
 import { PassThrough } from 'node:stream';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import { BerthError, GRPC_STATUS } from '../../proto/errors';
+import type { AttachSession, ContainerService } from '../runtime';
 import type { PodRuntime } from './types';
 
 /** The runtime ID of a pod's container on this node, or a BerthError (not-found, failed-precondition). */
@@ -19,17 +21,21 @@ interface Running {
   resize?: (rows: number, cols: number) => void;
 }
 
+/** What an attach needs of the runtime besides exec. */
+export type AttachRuntime = Pick<ContainerService, 'attach' | 'resize' | 'runEnded'>;
+
 export class ExecServer {
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly target: ContainerTarget, private readonly containers: Pick<PodRuntime, 'exec'>) {}
+  constructor(private readonly target: ContainerTarget, private readonly containers: Pick<PodRuntime, 'exec'> & AttachRuntime) {}
 
   /** Whether the request is this server's to answer. */
   handle(request: TunnelRequest__Output, reply: (r: TunnelReply) => boolean): boolean {
     const id = String(request.id);
     switch (request.request) {
       case 'exec':
-        if (request.exec) this.run(id, request.exec, reply);
+        if (request.exec?.attach) this.attach(id, request.exec, reply);
+        else if (request.exec) this.run(id, request.exec, reply);
         return true;
       case 'data': {
         const run = this.running.get(id);
@@ -64,6 +70,51 @@ export class ExecServer {
   closeAll(): void {
     for (const run of this.running.values()) run.abort.abort();
     this.running.clear();
+  }
+
+  /**
+   * kubectl attach: the container's own process. Its output from now on; typed input to its stdin
+   * (the controller checked it has one); the end of the client's input ends an attach, not the
+   * container's stdin, unless the container closes it then (stdinOnce). Ends with its run's exit
+   * code once its output ends, or when the client leaves (the container goes on).
+   */
+  private attach(id: string, req: NonNullable<TunnelRequest__Output['exec']>, reply: (r: TunnelReply) => boolean): void {
+    const run: Running = { abort: new AbortController() };
+    this.running.set(id, run);
+    let session: AttachSession | undefined;
+    Promise.resolve()
+      .then(async () => {
+        const container = this.target(req.namespace || 'default', req.name, req.container);
+        const s = this.containers.attach(container);
+        session = s;
+        const leave = () => s.close();
+        run.abort.signal.addEventListener('abort', leave, { once: true });
+        s.on('output', (stream, data) => {
+          if (!reply(stream === 'stderr' ? { id, stderr: data } : { id, data })) run.abort.abort();
+        });
+        if (req.stdin) {
+          const stdin = new PassThrough();
+          run.stdin = stdin;
+          stdin.on('data', (data: Buffer) => s.write(data));
+          stdin.on('end', () => s.endInput());
+        }
+        if (req.tty) {
+          run.resize = (rows, cols) => void this.containers.resize(container, rows, cols).catch(() => undefined);
+          if (req.size && req.size.rows > 0) run.resize(req.size.rows, req.size.cols);
+        }
+        const ended = this.containers.runEnded(container);
+        await s.done;
+        if (run.abort.signal.aborted) throw new BerthError('cancelled', 'the client left');
+        return ended;
+      })
+      .then(
+        (exitCode) => reply({ id, end: { code: 0, message: '', exitCode } }),
+        (err: unknown) => reply({ id, end: { code: GRPC_STATUS[err instanceof BerthError ? err.code : 'internal'], message: (err as Error).message } }),
+      )
+      .finally(() => {
+        session?.close();
+        this.running.delete(id);
+      });
   }
 
   private run(id: string, req: NonNullable<TunnelRequest__Output['exec']>, reply: (r: TunnelReply) => boolean): void {

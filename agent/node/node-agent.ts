@@ -37,8 +37,8 @@ import { systemClock, type Clock, type IngressPorts, type NodeConfig, type NodeO
 
 export interface NodeAgentDeps {
   images: Pick<ImageService, 'pull' | 'resolve'>;
-  /** The pod workers' runtime, plus logs (for the controller's log requests) and change events. */
-  containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe'>;
+  /** The pod workers' runtime, plus logs and attach (for the controller's requests) and change events. */
+  containers: PodRuntime & Pick<ContainerService, 'logs' | 'observe' | 'attach' | 'resize' | 'runEnded'>;
   /** The pods' cgroups under the agent's cgroup parent. */
   cgroups: PodCgroups;
   network: ContainerNetwork;

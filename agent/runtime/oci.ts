@@ -43,6 +43,8 @@ export interface CreateOptions {
   /** A terminal (spec.process.terminal must say so too) and an open stdin, as ContainerConfig's tty/openStdin. */
   terminal?: boolean;
   stdin?: boolean;
+  /** stdin closes when the first attached client leaves. */
+  stdinOnce?: boolean;
 }
 
 export interface Created {
@@ -239,7 +241,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
         logPath: o.logPath, timeoutMs: cfg.createTimeoutMs,
         ...(o.terminal ? { terminal: true } : {}),
         // With a terminal, stdin outlives each attached client (a detach leaves the shell running).
-        ...(o.stdin ? { stdin: true, leaveStdinOpen: Boolean(o.terminal) } : {}),
+        ...(o.stdin ? { stdin: true, leaveStdinOpen: !o.stdinOnce } : {}),
       });
     } catch (err) {
       await del(o.id, true).catch(() => undefined);

@@ -2,6 +2,7 @@
 // and observers such as the node's pod workers. Told after each change is saved.
 
 import type { ContainerStore } from './store';
+import type { ContainerRecord } from './types';
 
 export class RecordWatch {
   /** Resolved whenever a container's record changes, for `logs -f` and `wait`. */
@@ -30,14 +31,23 @@ export class RecordWatch {
    * `untilGone` (a --rm container) only once it is removed. Resolves with the last exit code seen.
    */
   settled(id: string, untilGone = false): Promise<number> {
+    return this.until(id, (r) => !r || (!untilGone && (r.state.status === 'exited' || r.state.status === 'created')));
+  }
+
+  /** Resolves once its current run is over (exited, waiting out a restart's back-off, or gone), with the exit code. */
+  runEnded(id: string): Promise<number> {
+    return this.until(id, (r) => !r || r.state.status !== 'running');
+  }
+
+  private until(id: string, done: (record: ContainerRecord | undefined) => boolean): Promise<number> {
     return new Promise((resolve) => {
       let exitCode = this.store.get(id)?.state.exitCode ?? 0;
       const check = () => {
         const r = this.store.get(id);
         if (r?.state.exitCode !== undefined) exitCode = r.state.exitCode;
-        const done = !r || (!untilGone && (r.state.status === 'exited' || r.state.status === 'created'));
-        if (done) resolve(exitCode);
-        return done;
+        const finished = done(r);
+        if (finished) resolve(exitCode);
+        return finished;
       };
       if (check()) return;
       const listener = () => {

@@ -76,6 +76,8 @@ export interface CreateRequest {
   /** docker's -t and -i. */
   tty?: boolean;
   openStdin?: boolean;
+  /** ContainerConfig.stdinOnce. */
+  stdinOnce?: boolean;
   /** How its log rotates (docker's --log-opt); absent: DEFAULT_LOG. */
   log?: LogConfig;
 }
@@ -191,6 +193,11 @@ export class ContainerService {
     return this.watch.settled(id, untilGone);
   }
 
+  /** See RecordWatch.runEnded. */
+  runEnded(id: string): Promise<number> {
+    return this.watch.runEnded(id);
+  }
+
   /** See RecordWatch.observe. */
   observe(observer: (id: string) => void): () => void {
     return this.watch.observe(observer);
@@ -259,6 +266,7 @@ export class ContainerService {
         ...(req.extraHosts?.length ? { extraHosts: req.extraHosts } : {}),
         ...(req.tty ? { tty: true } : {}),
         ...(req.openStdin ? { openStdin: true } : {}),
+        ...(req.openStdin && req.stdinOnce !== undefined ? { stdinOnce: req.stdinOnce } : {}),
         log: req.log ?? DEFAULT_LOG,
       },
       state: { status: 'created', pid: 0, restartCount: 0, stoppedByUser: false },
@@ -379,7 +387,8 @@ export class ContainerService {
       const create = async (netns: string | undefined) => {
         const createOptions = {
           id: record.id, bundle, spec: this.specFor(record, image, imageConfig, layer.merged, netns, etc), logPath: logPathOf(dir),
-          ...(record.config.tty ? { terminal: true } : {}), ...(record.config.openStdin ? { stdin: true } : {}),
+          ...(record.config.tty ? { terminal: true } : {}),
+          ...(record.config.openStdin ? { stdin: true, stdinOnce: record.config.stdinOnce ?? !record.config.tty } : {}),
         };
         created = await this.o.oci.create(createOptions).catch(async (err: unknown) => {
           // runc still knows this container from a run whose release a crash interrupted: clear it, once.

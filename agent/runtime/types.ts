@@ -91,6 +91,11 @@ export interface ContainerConfig {
   tty?: boolean;
   /** docker's -i: stdin stays open for whoever attaches (with -t it outlives each attach). */
   openStdin?: boolean;
+  /**
+   * With openStdin: stdin closes when the first attached client leaves (a pod's stdinOnce).
+   * Absent: docker's rule, once unless there is a terminal (which outlives each attach).
+   */
+  stdinOnce?: boolean;
   /** How its log rotates (docker's json-file --log-opt); absent in older records: DEFAULT_LOG. */
   log?: LogConfig;
 }

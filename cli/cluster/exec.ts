@@ -9,7 +9,7 @@ import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { localSize, rawTerminal } from '../common/terminal';
 import { singleTarget } from './resource-names';
-import type { Verb } from './types';
+import type { ExecStream, Verb } from './types';
 
 const USAGE = 'berth exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]';
 
@@ -45,29 +45,35 @@ export const exec: Verb = async (ctx, argv) => {
     namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin),
     ...(tty ? { tty: true, size: localSize() ?? { rows: 24, cols: 80 } } : {}),
   });
-  const restore = tty && values.stdin ? rawTerminal((size) => session.resize(size.rows, size.cols)) : () => undefined;
-  if (values.stdin) {
-    process.stdin.on('data', (chunk: Buffer) => session.write(chunk));
-    process.stdin.once('end', () => session.end());
-  }
-  let exitCode: number | undefined;
-  try {
-    for await (const frame of session) {
-      if (frame.stdout) process.stdout.write(frame.stdout);
-      else if (frame.stderr) process.stderr.write(frame.stderr);
-      else if (frame.exitCode !== undefined) {
-        // The last frame: the call's other side stays open (stdin), so its end is not awaited.
-        exitCode = frame.exitCode;
-        break;
-      }
-    }
-  } finally {
-    // The call's writing side stays open for stdin: close it, or the process would not end.
-    session.cancel();
-    restore();
-    if (values.stdin) process.stdin.destroy();
-  }
+  const exitCode = await relaySession(session, { stdin: Boolean(values.stdin), tty });
   if (exitCode === undefined) throw new CliError('the connection to the command ended before it did');
   if (exitCode !== 0 && !values.quiet) ctx.err(`command terminated with exit code ${exitCode}\n`);
   return exitCode;
 };
+
+/**
+ * This terminal to an exec's or an attach's session and back: stdin to it with `stdin`, this
+ * terminal raw and its size followed with `tty` too, its output to stdout and stderr. Resolves with
+ * its exit code, or undefined if the connection ended before it said one.
+ */
+export async function relaySession(session: ExecStream, options: { stdin: boolean; tty: boolean }): Promise<number | undefined> {
+  const restore = options.tty && options.stdin ? rawTerminal((size) => session.resize(size.rows, size.cols)) : () => undefined;
+  if (options.stdin) {
+    process.stdin.on('data', (chunk: Buffer) => session.write(chunk));
+    process.stdin.once('end', () => session.end());
+  }
+  try {
+    for await (const frame of session) {
+      if (frame.stdout) process.stdout.write(frame.stdout);
+      else if (frame.stderr) process.stderr.write(frame.stderr);
+      // The last frame: the call's other side stays open (stdin), so its end is not awaited.
+      else if (frame.exitCode !== undefined) return frame.exitCode;
+    }
+    return undefined;
+  } finally {
+    // The call's writing side stays open for stdin: close it, or the process would not end.
+    session.cancel();
+    restore();
+    if (options.stdin) process.stdin.destroy();
+  }
+}

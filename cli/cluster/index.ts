@@ -28,6 +28,7 @@ const VERBS: Record<string, () => Promise<Verb>> = {
   create: async () => (await import('./create')).create,
   'port-forward': async () => (await import('./port-forward')).portForward,
   exec: async () => (await import('./exec')).exec,
+  attach: async () => (await import('./attach')).attach,
   cp: async () => (await import('./copy')).cp,
   rollout: async () => (await import('./rollout')).rollout,
   events: async () => (await import('./events')).events,
@@ -54,7 +55,7 @@ const CLUSTER_CREATE_KINDS: readonly string[] = ['configmap', 'cm', 'secret', 'j
 /** What `berth top` measures in the cluster (anything else is a container: docker's top). */
 const TOP_KINDS: readonly string[] = ['pod', 'pods', 'po', 'node', 'nodes', 'no'];
 /** Verbs that are the cluster's when a controller is configured, the node's (docker's) otherwise. */
-export const SHARED_VERBS: readonly string[] = ['logs', 'diff', 'exec', 'cp'];
+export const SHARED_VERBS: readonly string[] = ['logs', 'diff', 'exec', 'attach', 'cp'];
 
 /**
  * Whether `verb` is the cluster verb here. `logs` and `diff` are when a controller is configured
@@ -111,6 +112,7 @@ controller writes its admin one to <data-root>/admin.kubeconfig); --context pick
   rollout status|history|undo|restart daemonset/NAME|statefulset/NAME
   logs POD|deployment/NAME|job/NAME [-c CONTAINER] [-f] [--tail N] [--timestamps]
   exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]   A command in a pod's container (exit code passes through)
+  attach POD [-c CONTAINER] [-i] [-t] [-n NS]   The container's own process (its stdin: true, tty: true for -i, -t)
   cp [-c CONTAINER] [-n NS] POD:SRC DEST | SRC POD:DEST        Files to and from a pod's container (through tar in it)
   wait --for=condition=NAME[=VALUE]|--for=delete KIND/NAME... [-l SEL] [--timeout 30s]
   events [-n NS | -A] [--for KIND/NAME] [--types Warning] [-w]

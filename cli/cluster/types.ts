@@ -102,8 +102,8 @@ export interface ClusterClient {
   logs(call: LogsCall): Stream<Buffer>;
   /** A connection to a pod's port through the controller (kubectl port-forward). */
   portForward(target: { namespace: string; name: string; port: number }): PortForwardStream;
-  /** A command in a pod's container (kubectl exec): its output and exit code as they come; write/end feed its stdin. */
-  exec(target: { namespace: string; name: string; container: string; command: string[]; stdin: boolean; tty?: boolean; size?: { rows: number; cols: number } }): ExecStream;
+  /** A command in a pod's container (kubectl exec), or with `attach` its own process (kubectl attach): output and exit code as they come; write/end feed its stdin. */
+  exec(target: { namespace: string; name: string; container: string; command: string[]; stdin: boolean; tty?: boolean; size?: { rows: number; cols: number }; attach?: boolean }): ExecStream;
   createToken(call: { ttlSeconds: number; description: string }): Promise<{ token: string; id: string; expires: string }>;
   listTokens(): Promise<TokenInfo[]>;
   deleteToken(id: string): Promise<void>;

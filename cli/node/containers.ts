@@ -558,6 +558,7 @@ const system: Verb = async (clients, argv) => {
 
 const containerSubverbs: Record<string, Verb> = {
   create, start, run, stop, kill, restart, pause, unpause, rm, remove: rm, ps, ls: ps, list: ps, logs, exec, inspect, diff, commit, wait, prune,
+  attach, cp: ({ containers }, argv) => cp(containers, argv),
 };
 
 const container: Verb = async (clients, argv) => {

@@ -278,6 +278,12 @@ export interface Container {
    * berth does not resize running pods (their resources are set at creation), so it never applies.
    */
   resizePolicy?: Array<{ resourceName: 'cpu' | 'memory'; restartPolicy: 'NotRequired' | 'RestartContainer' }>;
+  /** Keep a stdin for the process that attached clients write to (`berth attach -i`); without, it reads end of file. */
+  stdin?: boolean;
+  /** stdin closes when the first attached client leaves (each run of the container gets a new one). */
+  stdinOnce?: boolean;
+  /** The process runs on a terminal (attach -t gets it). */
+  tty?: boolean;
 }
 
 /** Which seccomp filter a container runs under (Kubernetes' names). */

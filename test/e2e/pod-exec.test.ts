@@ -2,13 +2,16 @@
 // node's tunnel, its stdout and stderr apart, its exit code passed through; -c names a container
 // (else the annotated default, else the first, said as kubectl says it); -i feeds stdin; a user
 // without create on pods/exec is refused; a missing container, an ended pod and a command-less
-// call are refused in kubectl's words.
+// call are refused in kubectl's words. kubectl attach the same way: a pod's own process, with
+// -it on a real terminal, -i feeding a stdinOnce stdin, output only; refused without stdin or
+// without create on pods/attach.
 
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import type { Pod } from '../../proto/resources';
-import { CLI, runCli } from '../fixtures/agent';
+import { CLI, runCli, runCliAsync } from '../fixtures/agent';
 import { onTerminal } from '../fixtures/terminal';
 import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
@@ -97,4 +100,84 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
   t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
 
   t.equal(berth(['delete', 'pod', 'two', 'annotated', 'done']).status, 0);
+});
+
+t.test('berth attach to a pod: its own process, through the controller', async (t) => {
+  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1');
+  t.equal(berth(['apply', '-f', file('attach.yaml', `apiVersion: v1
+kind: Pod
+metadata: {name: console}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: main, image: ${image}, command: [sh], stdin: true, tty: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: ${image}, command: [sh, -c, "tr a-z A-Z; echo eof"], stdin: true, stdinOnce: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: ${image}, command: [sh, -c, "until [ -e /tmp/go ]; do echo waiting; sleep 0.2; done; echo tick; echo tock >&2; exit 4"]}]
+`)]).status, 0);
+  for (const name of ['console', 'reader', 'ticker']) {
+    await eventually(`${name} running`, () => (JSON.parse(berth(['get', 'pod', name, '-o', 'json']).stdout) as Pod).status?.phase === 'Running', 90_000, 300);
+  }
+
+  // -it from a real terminal: the shell the container started with, its terminal sized as ours.
+  const session = await onTerminal([process.execPath, CLI, '--kubeconfig', controller.kubeconfig, '--server', controller.address, 'attach', '-it', 'console'], [
+    ['expect', 'If you don\'t see a command prompt, try pressing enter.', 30],
+    ['send', '\r'],
+    ['expect', '# ', 10],
+    ['send', 'echo attached-$((6*7))\r'],
+    ['expect', 'attached-42', 10],
+    ['resize', 33, 91],
+    ['sleep', 0.5],
+    ['send', 'stty size\r'],
+    ['expect', '33 91', 10],
+    ['send', 'exit 5\r'],
+  ]);
+  t.equal(session.failed, null, session.transcript);
+  t.equal(session.status, 5, 'attach ends with the run, and its exit code');
+
+  // -i without a terminal: stdin reaches the process; its end closes it (stdinOnce).
+  t.same(berth(['attach', '-i', 'reader'], { input: 'hello\n' }), { status: 0, stdout: 'HELLO\neof\n', stderr: '' }, '-i feeds the process and its end ends it');
+
+  // Without -i: the output from now on, stdout and stderr apart.
+  const watcher = spawn(process.execPath, [CLI, '--kubeconfig', controller.kubeconfig, '--server', controller.address, 'attach', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => watcher.kill());
+  let stdout = '';
+  let stderr = '';
+  watcher.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  watcher.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ended = new Promise<number | null>((resolve) => watcher.on('exit', resolve));
+  await eventually('attached', () => stdout.includes('waiting'), 30_000, 100);
+  // Async: the test's event loop must keep reading the attach meanwhile.
+  t.equal((await runCliAsync(['--kubeconfig', controller.kubeconfig, '--server', controller.address, 'exec', 'ticker', '--', 'sh', '-c', ': > /tmp/go'])).status, 0);
+  t.equal(await ended, 4, 'the exit code of the run it joined');
+  t.match(stdout, /waiting\ntick\n$/, 'its output, to the end');
+  t.equal(stderr, 'tock\n', 'its stderr apart');
+
+  // What the container cannot give, in kubectl's words; and who may attach.
+  t.match(berth(['attach', '-i', 'ticker']).stderr, /container main in pod ticker was not made with stdin/);
+  const noTerminal = berth(['attach', '-t', 'reader']);
+  t.match(noTerminal.stderr, /Unable to use a TTY - input is not a terminal or the right kind of file/);
+  t.match(berth(['attach', 'nope']).stderr, /pods "nope" not found/);
+  const viewerFile = path.join(dir, 'viewer.kubeconfig');
+  t.equal(berth(['user', 'create', 'viewer', '-o', viewerFile]).status, 0);
+  t.equal(berth(['apply', '-f', file('view.yaml', `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: viewer-view, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
+`)]).status, 0);
+  const viewer = runCli(['--kubeconfig', viewerFile, '--server', controller.address, 'attach', 'console']);
+  t.equal(viewer.status, 1);
+  t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/attach" in API group "" in the namespace "default"/);
+  t.equal(berth(['delete', 'pod', 'console', 'reader', 'ticker']).status, 0);
 });
