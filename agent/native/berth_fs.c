@@ -1044,10 +1044,11 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
 
 // openat2 beneath dirfd: no symlink followed anywhere on the way (the last component neither,
 // with O_NOFOLLOW), no ".." above it, no mount crossed.
-static int open_beneath(int dirfd, const char *path, uint64_t flags) {
+// With cross_mounts, a mount on the way is entered (a container's volume, seen from its root).
+static int open_beneath(int dirfd, const char *path, uint64_t flags, bool cross_mounts) {
   struct open_how how = {
     .flags = flags | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (cross_mounts ? 0 : RESOLVE_NO_XDEV),
   };
   for (int i = 0; i < 64; i++) {
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
@@ -1056,10 +1057,11 @@ static int open_beneath(int dirfd, const char *path, uint64_t flags) {
   return -1;
 }
 
-// openBeneath(dirFd, rel): number — an O_PATH descriptor on the object at rel itself (a symlink
-// stays a symlink), or ELOOP when a directory on the way is a symlink, EXDEV when it is a mount.
+// openBeneath(dirFd, rel[, crossMounts]): number — an O_PATH descriptor on the object at rel itself
+// (a symlink stays a symlink), or ELOOP when a directory on the way is a symlink, EXDEV when it is
+// a mount (unless crossMounts).
 static napi_value js_open_beneath(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[3] = { NULL, NULL, NULL };
   int32_t dirfd;
   char rel[PATH_MAX], checked[PATH_MAX];
   if (!get_args(env, info, 2, argv) || !get_i32(env, argv[0], &dirfd) || !get_path(env, argv[1], rel, true)) {
@@ -1072,7 +1074,11 @@ static napi_value js_open_beneath(napi_env env, napi_callback_info info) {
     throw_errno(env, EINVAL, "path", rel);
     return NULL;
   }
-  int fd = open_beneath(dirfd, rel, O_PATH | O_NOFOLLOW);
+  // Optional third argument: cross mounts (true), else refuse them (EXDEV).
+  bool cross_mounts = false;
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 3) napi_get_value_bool(env, argv[2], &cross_mounts);
+  int fd = open_beneath(dirfd, rel, O_PATH | O_NOFOLLOW, cross_mounts);
   if (fd < 0) {
     throw_errno(env, errno, "openat2", rel);
     return NULL;

@@ -29,9 +29,9 @@ export interface BerthFs {
   /**
    * An O_PATH descriptor on the object at `rel` below the directory `dirFd` holds, the object
    * itself (a symlink is not followed). No symlink is followed on the way either (ELOOP), nor a
-   * mount crossed (EXDEV). For walking a tree that may change while it is read.
+   * mount crossed (EXDEV) unless `crossMounts`. For walking a tree that may change while it is read.
    */
-  openBeneath(dirFd: number, rel: string): number;
+  openBeneath(dirFd: number, rel: string, crossMounts?: boolean): number;
   /**
    * An O_PATH descriptor on what `rel` names below the directory `root` holds, resolved as a
    * chroot there would: symlinks followed, an absolute target or ".." never leaving `root`.

@@ -4,6 +4,10 @@
 // through the native addon): a symlink in the container, even one a running process swaps in
 // meanwhile, never leads to a host file. The last component is not followed (docker cp copies a
 // symlink as a symlink); the directory holding it is reached through its descriptor.
+//
+// A running container's root is its process's (/proc/PID/root): resolved there, paths cross the
+// container's own mounts, so its volumes and bind mounts are read and written as the container
+// sees them, as docker cp does.
 
 import { spawn } from 'node:child_process';
 import { fstatSync } from 'node:fs';
@@ -34,11 +38,22 @@ function parts(containerPath: string): string[] {
   return out;
 }
 
+/**
+ * A container's root filesystem: a directory, and for a running container's /proc/PID/root, the
+ * check that PID is still the container's process (a PID is reused once its process is gone),
+ * made again once the root is open.
+ */
+export interface ContainerRoot {
+  path: string;
+  check?: () => void;
+}
+
 /** An O_PATH descriptor on a directory of the root (its own symlinks followed inside the root); closed by `use`'s end. */
-async function withDir<T>(root: string, dirParts: string[], use: (fd: number) => T | Promise<T>): Promise<T> {
+async function withDir<T>(root: ContainerRoot, dirParts: string[], use: (fd: number) => T | Promise<T>): Promise<T> {
   const native = berthFs();
-  const rootFd = native.openRoot(root);
+  const rootFd = native.openRoot(root.path);
   try {
+    root.check?.();
     let fd: number;
     try {
       fd = native.openInRoot(rootFd, dirParts.length === 0 ? '.' : toBytePath(dirParts.join('/')));
@@ -59,14 +74,15 @@ async function withDir<T>(root: string, dirParts: string[], use: (fd: number) =>
 const fdPath = (fd: number): string => `/proc/${process.pid}/fd/${fd}`;
 
 /** What `containerPath` is in the root mounted at `root` (its last component not followed). */
-export async function statPath(root: string, containerPath: string): Promise<PathStat> {
+export async function statPath(root: ContainerRoot, containerPath: string): Promise<PathStat> {
   const p = parts(containerPath);
   if (p.length === 0) return { name: '/', type: 'dir', mode: 0o755, size: 0, mtime: '', linkTarget: '' };
   return withDir(root, p.slice(0, -1), (dirFd) => {
     const native = berthFs();
     let fd: number;
     try {
-      fd = native.openBeneath(dirFd, toBytePath(p.at(-1)!));
+      // One name, not followed; a mount point there (a volume) is entered, as the container sees it.
+      fd = native.openBeneath(dirFd, toBytePath(p.at(-1)!), true);
     } catch (err) {
       throw new BerthError('not-found', `Could not find the file ${containerPath} in container (${(err as NodeJS.ErrnoException).code})`);
     }
@@ -81,14 +97,17 @@ export async function statPath(root: string, containerPath: string): Promise<Pat
 }
 
 /** `containerPath` as a tar written to `out` (ended): one top-level entry named as its last component. */
-export async function readPath(root: string, containerPath: string, out: Writable): Promise<void> {
+export async function readPath(root: ContainerRoot, containerPath: string, out: Writable): Promise<void> {
   const p = parts(containerPath);
   const stat = await statPath(root, containerPath);
   const dirParts = p.length === 0 ? [] : p.slice(0, -1);
   await withDir(root, dirParts, async (dirFd) => {
-    // The root itself goes as its contents under ".", as docker cp CONTAINER:/ does.
+    // The root itself goes as its contents under ".", as docker cp CONTAINER:/ does; a running
+    // container's kernel filesystems (/proc, /sys, /dev) as their empty mount points, as docker's
+    // view of its root shows them.
     const name = p.length === 0 ? '.' : stat.name;
-    const tar = spawn('tar', ['-C', fdPath(dirFd), '--numeric-owner', '-cf', '-', '--', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pseudo = p.length === 0 ? ['./proc/*', './sys/*', './dev/*'].map((x) => `--exclude=${x}`) : [];
+    const tar = spawn('tar', ['-C', fdPath(dirFd), '--numeric-owner', ...pseudo, '-cf', '-', '--', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
@@ -106,7 +125,7 @@ export async function readPath(root: string, containerPath: string, out: Writabl
  * Unpack a tar into the directory `containerDir` of the root (which must exist), confined to it:
  * nothing in the archive can land outside it.
  */
-export async function writePath(root: string, containerDir: string, tar: Readable): Promise<void> {
+export async function writePath(root: ContainerRoot, containerDir: string, tar: Readable): Promise<void> {
   // The directory is reached with its symlinks followed inside the root, the last one included
   // (docker cp follows a destination that is a link to a directory).
   await withDir(root, parts(containerDir), async (dirFd) => {

@@ -22,7 +22,7 @@ import { ContainerInspection, logPathOf, type ContainerSize } from './inspection
 import type { LogLine, LogOptions } from './logs';
 import { rotateWhileRunning } from './log-rotation';
 import type { AttachSession } from './attach';
-import { readPath, statPath, writePath, type PathStat } from './archive';
+import { readPath, statPath, writePath, type ContainerRoot, type PathStat } from './archive';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
@@ -339,19 +339,20 @@ export class ContainerService {
   }
 
   /**
-   * The container's root filesystem for `use`: a running container's own mount, or for one that
-   * is not running a mount of its layers made for the while (in its queue: a start waits).
+   * The container's root filesystem for `use`: a running container's as its process sees it (its
+   * volumes and bind mounts included), or for one that is not running a mount of its layers made
+   * for the while (in its queue: a start waits).
    */
-  private withRootfs<T>(word: string, use: (root: string) => Promise<T>): Promise<T> {
+  private withRootfs<T>(word: string, use: (root: ContainerRoot) => Promise<T>): Promise<T> {
     const record = this.store.resolve(word);
     return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) throw new BerthError('not-found', `No such container: ${word}`);
+      if (current.state.status === 'running') return use(liveRoot(current));
       const layer = this.pathsOf(current);
-      if (current.state.status === 'running') return use(layer.merged);
       this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirsOf(current)]);
       try {
-        return await use(layer.merged);
+        return await use({ path: layer.merged });
       } finally {
         this.o.snapshots.unmount(layer);
       }
@@ -718,4 +719,26 @@ export function imageFiles(lowerDirs: string[]): { passwd?: string; group?: stri
   const passwd = read('etc/passwd');
   const group = read('etc/group');
   return { ...(passwd !== undefined ? { passwd } : {}), ...(group !== undefined ? { group } : {}) };
+}
+
+/**
+ * A running container's root as its process sees it: /proc/PID/root, its mounts included. The
+ * process is checked to be in the container's cgroup (named by its ID) before and after the root
+ * is opened, so a PID reused by another process is never taken for it.
+ */
+function liveRoot(record: ContainerRecord): ContainerRoot {
+  const pid = record.state.pid;
+  const check = () => {
+    let cgroups = '';
+    try {
+      cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      // gone
+    }
+    if (!pid || !cgroups.split('\n').some((line) => line.endsWith(`/${record.id}`))) {
+      throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
+    }
+  };
+  check();
+  return { path: `/proc/${pid}/root`, check };
 }

@@ -1,8 +1,10 @@
 // A terminal in the container, driven from a real pseudo-terminal (test/fixtures/pty-driver.py)
 // as a user types: run -it gives a shell whose prompt, echo and line editing are the container's;
 // the window size follows the client's; ctrl-p ctrl-q detaches and attach comes back; exec -it
-// opens a second shell; exit codes pass through; -i without -t streams stdin. And cp, both ways.
+// opens a second shell; exit codes pass through; -i without -t streams stdin. And cp, both ways,
+// a running container's bind mounts included.
 
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
@@ -130,4 +132,25 @@ t.test('cp: files in and out of running and stopped containers, docker\'s destin
   t.equal(missing.status, 1);
   t.match(missing.stderr, /Could not find the file \/nope in container/);
   t.equal(agent.berth(['rm', '-f', 'box']).status, 0);
+});
+
+t.test('cp: a running container\'s bind mounts are read and written as the container sees them', async (t) => {
+  const dir = t.testdir({ vol: { 'from-host.txt': 'host side\n' }, 'in.txt': 'copied in\n' });
+  const vol = path.join(dir, 'vol');
+  t.equal(agent.berth(['run', '-d', '--name', 'mounted', '--network', 'none', '-v', `${vol}:/data/vol`, image, 'sleep', '300']).status, 0);
+  t.teardown(() => agent.berth(['rm', '-f', 'mounted']));
+  const into = agent.berth(['cp', path.join(dir, 'in.txt'), 'mounted:/data/vol/']);
+  t.equal(into.status, 0, into.stderr);
+  t.equal(fs.readFileSync(path.join(vol, 'in.txt'), 'utf8'), 'copied in\n', 'written through the bind mount to the host directory');
+  t.equal(agent.berth(['exec', 'mounted', 'cat', '/data/vol/in.txt']).stdout, 'copied in\n', 'the container sees it');
+  const out = path.join(dir, 'out.txt');
+  t.equal(agent.berth(['cp', 'mounted:/data/vol/from-host.txt', out]).status, 0);
+  t.equal(fs.readFileSync(out, 'utf8'), 'host side\n', 'read from the bind mount');
+  // The whole root: the bind mount's files in it; the kernel's filesystems only as mount points.
+  const all = spawnSync(process.execPath, [CLI, '--agent', agent.socket, 'cp', 'mounted:/', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  t.equal(all.status, 0, all.stderr.toString());
+  const names = execFileSync('tar', ['-tf', '-'], { input: all.stdout, maxBuffer: 64 * 1024 * 1024 }).toString().split('\n');
+  t.ok(names.includes('./data/vol/from-host.txt'), 'the volume\'s files are in the root\'s archive');
+  t.ok(names.includes('./proc/') && !names.some((n) => n.startsWith('./proc/1')), '/proc is an empty mount point in it');
+  t.notOk(names.some((n) => n.startsWith('./sys/') && n !== './sys/'), '/sys too');
 });
