@@ -204,8 +204,13 @@ export function runWithTerminal(binary: string, args: string[], io: PipeIo & { t
     }
     const term = new tty.ReadStream(master);
     term.on('data', (b: Buffer) => io.onStdout(b));
-    // EIO once runc has closed the other side: the end of the output, not a failure.
-    term.on('error', () => undefined);
+    // EIO once runc has closed the other side and its output is read: the end of the output,
+    // not a failure.
+    const drained = new Promise<void>((done) => {
+      term.once('error', () => done());
+      term.once('end', () => done());
+      term.once('close', () => done());
+    });
     io.terminal.onResize((rows, cols) => {
       try {
         native.setWinsize(master, rows, cols);
@@ -223,11 +228,13 @@ export function runWithTerminal(binary: string, args: string[], io: PipeIo & { t
     child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
     child.on('close', (code, sig) => {
       stopOnAbort();
-      // What is still in the terminal's buffer comes out before the end.
-      setTimeout(() => {
+      // What is still in the terminal's buffer comes out before the end: read until the
+      // terminal says there is no more (bounded, should a process elsewhere hold it open).
+      const giveUp = new Promise<void>((done) => setTimeout(done, 5000).unref());
+      void Promise.race([drained, giveUp]).then(() => {
         term.destroy();
         resolve(exitCodeOf(code, sig));
-      }, 50);
+      });
     });
   });
 }

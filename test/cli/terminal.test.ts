@@ -86,6 +86,12 @@ t.test('exec -it: a second shell in a running container', async (t) => {
   ]);
   t.equal(session.failed, null, session.transcript);
   t.equal(session.status, 5, 'exec -it passes the exit code through');
+  // A command that writes much and ends at once: its terminal is read to the end, not cut.
+  const burst = agent.berth(['exec', '-t', 'server', 'seq', '1', '40000']);
+  t.equal(burst.status, 0, burst.stderr);
+  const lines = burst.stdout.split(/\r?\n/).filter((l) => l !== '');
+  t.equal(lines.length, 40000, 'every line of a burst');
+  t.equal(lines.at(-1), '40000', 'up to the last');
   t.equal(agent.berth(['rm', '-f', 'server']).status, 0);
 });
 
