@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import type { TunnelReply } from '../../proto/gen/berth/cluster/v1/TunnelReply';
 import type { TunnelRequest__Output } from '../../proto/gen/berth/cluster/v1/TunnelRequest';
 import { BerthError, GRPC_STATUS } from '../../proto/errors';
-import type { AttachSession, ContainerService } from '../runtime';
+import { ClientTerminal, type AttachSession, type ContainerService } from '../runtime';
 import type { PodRuntime } from './types';
 
 /** The runtime ID of a pod's container on this node, or a BerthError (not-found, failed-precondition). */
@@ -17,7 +17,7 @@ export type ContainerTarget = (namespace: string, name: string, container: strin
 interface Running {
   stdin?: PassThrough;
   abort: AbortController;
-  /** The command's terminal, once it has one. */
+  /** Resize the command's terminal (kept until it has one). */
   resize?: (rows: number, cols: number) => void;
 }
 
@@ -119,6 +119,9 @@ export class ExecServer {
 
   private run(id: string, req: NonNullable<TunnelRequest__Output['exec']>, reply: (r: TunnelReply) => boolean): void {
     const run: Running = { abort: new AbortController(), ...(req.stdin ? { stdin: new PassThrough() } : {}) };
+    // Sizes that come before the command's terminal exists are kept for it.
+    const terminal = req.tty ? new ClientTerminal(req.size?.rows || 24, req.size?.cols || 80) : undefined;
+    if (terminal) run.resize = (rows, cols) => terminal.resize(rows, cols);
     this.running.set(id, run);
     const stop = () => run.abort.abort();
     Promise.resolve()
@@ -130,7 +133,7 @@ export class ExecServer {
           onStdout: (data) => { if (!reply({ id, data })) stop(); },
           onStderr: (stderr) => { if (!reply({ id, stderr })) stop(); },
           signal: run.abort.signal,
-          ...(req.tty ? { terminal: { rows: req.size?.rows || 24, cols: req.size?.cols || 80, onResize: (fn: (rows: number, cols: number) => void) => { run.resize = fn; } } } : {}),
+          ...(terminal ? { terminal } : {}),
         });
       })
       .then(

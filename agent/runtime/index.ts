@@ -28,6 +28,7 @@ export type { AttachSession } from './attach';
 export type { PathStat } from './archive';
 export { parseCpus, parseLogOptions, parseMemory, parsePidsLimit, parsePort, parseSecurityOpts, parseVolume } from './options';
 export { DEFAULT_LOG } from './types';
+export { ClientTerminal } from './runc';
 export {
   DOCKER_RESTART_BACKOFF, KUBELET_RESTART_BACKOFF, nextRestartDelay, parseRestartPolicy, restartDelay,
 } from './restart';

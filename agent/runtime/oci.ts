@@ -240,7 +240,7 @@ export function createOciRuntime(options: OciRuntimeOptions): OciRuntime {
         conmon: cfg.conmon, runc: cfg.runc, runcRoot: cfg.root, layout, id: o.id, bundle: o.bundle,
         logPath: o.logPath, timeoutMs: cfg.createTimeoutMs,
         ...(o.terminal ? { terminal: true } : {}),
-        // With a terminal, stdin outlives each attached client (a detach leaves the shell running).
+        // Unless stdinOnce, stdin outlives each attached client (a detach leaves the shell running).
         ...(o.stdin ? { stdin: true, leaveStdinOpen: !o.stdinOnce } : {}),
       });
     } catch (err) {

@@ -155,6 +155,27 @@ export interface TerminalControl {
   onResize(resize: (rows: number, cols: number) => void): void;
 }
 
+/**
+ * A client's terminal size as it changes, for a process that starts a little later (exec -t): the
+ * process's terminal starts at the latest size given, and later changes reach it. A change that
+ * came before the terminal existed is not lost.
+ */
+export class ClientTerminal implements TerminalControl {
+  private apply: ((rows: number, cols: number) => void) | undefined;
+
+  constructor(public rows: number, public cols: number) {}
+
+  onResize(apply: (rows: number, cols: number) => void): void {
+    this.apply = apply;
+  }
+
+  resize(rows: number, cols: number): void {
+    this.rows = rows;
+    this.cols = cols;
+    this.apply?.(rows, cols);
+  }
+}
+
 export interface PipeIo {
   /** Run on a terminal: output comes through onStdout only, stdin is typed input. */
   terminal?: TerminalControl;

@@ -11,7 +11,7 @@ import type { NetworkMode } from '../network';
 import type { AttachInput__Output } from '../../proto/gen/berth/agent/v1/AttachInput';
 import type { CopyToInput__Output } from '../../proto/gen/berth/agent/v1/CopyToInput';
 import {
-  type AttachSession, type ContainerRecord, type ContainerService, type CreateRequest, DEFAULT_LOG, type LogConfig, parseCpus,
+  type AttachSession, ClientTerminal, type ContainerRecord, type ContainerService, type CreateRequest, DEFAULT_LOG, type LogConfig, parseCpus,
   parseLogOptions, parseMemory, parsePidsLimit, parsePort, parseRestartPolicy, parseSecurityOpts, parseVolume,
 } from '../runtime';
 import { BerthError } from '../../proto/errors';
@@ -261,7 +261,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
     Wait: unary(async (req) => ({ exitCode: await containers.wait(req.id) })),
     Exec(call) {
       let stdin: PassThrough | undefined;
-      let resize: ((rows: number, cols: number) => void) | undefined;
+      let terminal: ClientTerminal | undefined;
       let started = false;
       // A client that goes away (its terminal closed) ends the process: a shell never ends by itself.
       const abort = new AbortController();
@@ -270,14 +270,14 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
         if (!started) {
           started = true;
           if (m.interactive) stdin = new PassThrough();
-          const size = m.size ?? { rows: 24, cols: 80 };
+          if (m.tty) terminal = new ClientTerminal(m.size?.rows || 24, m.size?.cols || 80);
           containers
             .exec(m.id, m.args, { env: m.env, ...(m.workdir ? { workdir: m.workdir } : {}), ...(m.user ? { user: m.user } : {}) }, {
               ...(stdin ? { stdin } : {}),
               onStdout: (b) => call.write({ stdout: b }),
               onStderr: (b) => call.write({ stderr: b }),
               signal: abort.signal,
-              ...(m.tty ? { terminal: { rows: size.rows || 24, cols: size.cols || 80, onResize: (fn: (rows: number, cols: number) => void) => { resize = fn; } } } : {}),
+              ...(terminal ? { terminal } : {}),
             })
             .then((exitCode) => {
               call.write({ exited: true, exitCode });
@@ -285,7 +285,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
             }, (err) => call.emit('error', toServiceError(err)));
           return;
         }
-        if (m.size && m.size.rows > 0) resize?.(m.size.rows, m.size.cols);
+        if (m.size && m.size.rows > 0) terminal?.resize(m.size.rows, m.size.cols);
         if (m.stdin.length) stdin?.write(m.stdin);
         if (m.closeStdin) stdin?.end();
       });
