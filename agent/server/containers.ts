@@ -305,10 +305,20 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
         if (m.stdin.length) session.write(m.stdin);
         if (m.closeStdin) session.endInput();
       };
+      let held = false;
       const open = (target: string, starting = false) => {
         const s = containers.attach(target, { starting });
         s.on('output', (stream, data) => {
-          if (!call.cancelled) call.write(stream === 'stderr' ? { stderr: data } : { stdout: data });
+          if (call.cancelled) return;
+          // A client that does not read (suspended, slow) holds the output back, not the agent's memory.
+          if (!call.write(stream === 'stderr' ? { stderr: data } : { stdout: data }) && !held) {
+            held = true;
+            s.pause();
+            call.once('drain', () => {
+              held = false;
+              s.resume();
+            });
+          }
         });
         session = s;
         // The client left while the container was starting.
