@@ -1304,6 +1304,84 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// bindMount(source, parentFd, name, readonly): number — bind `source` (a host path: a volume's
+// directory or file) over the entry `name` of the directory parentFd holds (opened inside a
+// container's root), recursively, read-only if asked. The entry is opened by name without
+// following it (a symlink is refused), and the mount is made on that descriptor, so nothing the
+// container's files say can move it elsewhere. Returns an O_PATH descriptor on the new mount's
+// root, for unmountAt.
+static napi_value js_bind_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  char source[PATH_MAX], name[PATH_MAX], at[64];
+  int32_t parent;
+  bool readonly = false;
+  if (!get_args(env, info, 4, argv) || !get_path(env, argv[0], source, false) || !get_i32(env, argv[1], &parent) ||
+      !get_path(env, argv[2], name, true)) {
+    return NULL;
+  }
+  napi_get_value_bool(env, argv[3], &readonly);
+  if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || name[0] == '\0') {
+    throw_errno(env, EINVAL, "path", name);
+    return NULL;
+  }
+  int under = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (under < 0) {
+    throw_errno(env, errno, "openat", name);
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(under, &st) < 0 || S_ISLNK(st.st_mode)) {
+    int err = S_ISLNK(st.st_mode) ? ELOOP : errno;
+    close(under);
+    throw_errno(env, err, "openat", name);
+    return NULL;
+  }
+  snprintf(at, sizeof at, "/proc/self/fd/%d", under);
+  int rc = mount(source, at, NULL, MS_BIND | MS_REC, NULL);
+  int err = errno;
+  close(under);
+  if (rc < 0) {
+    throw_errno(env, err, "mount", name);
+    return NULL;
+  }
+  // By name again: the walk now enters the new mount (the old descriptor is the entry under it).
+  int mounted = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (mounted >= 0 && readonly) {
+    snprintf(at, sizeof at, "/proc/self/fd/%d", mounted);
+    if (mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+      err = errno;
+      umount2(at, MNT_DETACH);
+      close(mounted);
+      throw_errno(env, err, "mount", name);
+      return NULL;
+    }
+  }
+  if (mounted < 0) {
+    throw_errno(env, errno, "openat", name);
+    return NULL;
+  }
+  return int32(env, mounted);
+}
+
+// unmountAt(fd): void — unmount the mount whose root the descriptor holds (bindMount's), lazily if
+// something still uses it, and close the descriptor.
+static napi_value js_unmount_at(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  char at[64];
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+  int rc = umount2(at, 0);
+  if (rc < 0 && errno == EBUSY) rc = umount2(at, MNT_DETACH);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    throw_errno(env, err, "umount2", at);
+    return NULL;
+  }
+  return undefined(env);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Network namespaces. A named namespace is a bind mount of some task's /proc/<tid>/ns/net onto a
 // file (what `ip netns add` and `unshare --net=FILE` make). Here a short-lived task is cloned
@@ -1587,6 +1665,8 @@ NAPI_MODULE_INIT() {
     { "openRead", js_open_read },
     { "mountOverlay", js_mount_overlay },
     { "unmount", js_unmount },
+    { "bindMount", js_bind_mount },
+    { "unmountAt", js_unmount_at },
     { "createNetns", js_create_netns },
     { "openPty", js_open_pty },
     { "setWinsize", js_set_winsize },

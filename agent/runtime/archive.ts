@@ -10,12 +10,13 @@
 // sees them, as docker cp does.
 
 import { spawn } from 'node:child_process';
-import { fstatSync } from 'node:fs';
+import { closeSync, fstatSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../proto/errors';
 import { applyLayer } from '../diff';
 import { berthFs, toBytePath } from '../native';
+import type { VolumeMount } from './spec';
 
 export interface PathStat {
   /** The last component's name ('/' for the root). */
@@ -132,4 +133,56 @@ export async function writePath(root: ContainerRoot, containerDir: string, tar: 
     if (!fstatSync(dirFd).isDirectory()) throw new BerthError('failed-precondition', `${containerDir} is not a directory in the container`);
     await applyLayer(tar, fdPath(dirFd), { maxLayerBytes: 64 * 1024 ** 3, maxHeaderBytes: 1024 * 1024 }, { plain: true });
   });
+}
+
+/**
+ * A stopped container's volumes and bind mounts, mounted over its root (a mount of its layers) as
+ * its process would see them, for cp (docker mounts them too). Each destination is resolved inside
+ * the root and made when missing (as runc makes it at start). Returns what unmounts them all.
+ */
+export function mountVolumes(root: string, volumes: readonly VolumeMount[]): () => void {
+  const native = berthFs();
+  const mounted: number[] = [];
+  const unmountAll = () => {
+    for (const fd of mounted.splice(0).reverse()) native.unmountAt(fd);
+  };
+  // Parents before what is mounted inside them.
+  const ordered = [...volumes].sort((a, b) => parts(a.destination).length - parts(b.destination).length);
+  const rootFd = native.openRoot(root);
+  try {
+    for (const volume of ordered) {
+      const dest = parts(volume.destination);
+      if (dest.length === 0) continue;
+      const rel = toBytePath(dest.join('/'));
+      if (!existsIn(rootFd, rel)) {
+        // Made as runc makes a missing mount point: a directory, or an empty file for a file.
+        if (statSync(volume.source).isDirectory()) native.mkdir(rootFd, rel, 0o755);
+        else closeSync(native.createFile(rootFd, rel, 0o644));
+      }
+      const parentFd = native.openInRoot(rootFd, dest.length === 1 ? '.' : toBytePath(dest.slice(0, -1).join('/')));
+      try {
+        mounted.push(native.bindMount(volume.source, parentFd, toBytePath(dest.at(-1)!), volume.readonly));
+      } finally {
+        native.close(parentFd);
+      }
+    }
+    return unmountAll;
+  } catch (err) {
+    unmountAll();
+    throw new BerthError('internal', `cannot mount the container's volumes for the copy: ${(err as Error).message}`);
+  } finally {
+    native.close(rootFd);
+  }
+}
+
+/** Whether `rel` names something in the root (resolved inside it); what is there is never replaced. */
+function existsIn(rootFd: number, rel: string): boolean {
+  const native = berthFs();
+  try {
+    native.close(native.openInRoot(rootFd, rel));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

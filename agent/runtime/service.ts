@@ -22,7 +22,7 @@ import { ContainerInspection, logPathOf, type ContainerSize } from './inspection
 import type { LogLine, LogOptions } from './logs';
 import { rotateWhileRunning } from './log-rotation';
 import type { AttachSession } from './attach';
-import { readPath, statPath, writePath, type ContainerRoot, type PathStat } from './archive';
+import { mountVolumes, readPath, statPath, writePath, type ContainerRoot, type PathStat } from './archive';
 import type { OciRuntime } from './oci';
 import { checkName, generateName } from './options';
 import { RecordWatch } from './record-watch';
@@ -340,8 +340,8 @@ export class ContainerService {
 
   /**
    * The container's root filesystem for `use`: a running container's as its process sees it (its
-   * volumes and bind mounts included), or for one that is not running a mount of its layers made
-   * for the while (in its queue: a start waits).
+   * volumes and bind mounts included), or for one that is not running a mount of its layers and
+   * volumes made for the while (in its queue: a start waits).
    */
   private withRootfs<T>(word: string, use: (root: ContainerRoot) => Promise<T>): Promise<T> {
     const record = this.store.resolve(word);
@@ -351,9 +351,12 @@ export class ContainerService {
       if (current.state.status === 'running') return use(liveRoot(current));
       const layer = this.pathsOf(current);
       this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirsOf(current)]);
+      let unmountVolumes = () => {};
       try {
+        unmountVolumes = mountVolumes(layer.merged, current.config.volumes);
         return await use({ path: layer.merged });
       } finally {
+        unmountVolumes();
         this.o.snapshots.unmount(layer);
       }
     });

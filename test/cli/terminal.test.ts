@@ -159,4 +159,26 @@ t.test('cp: a running container\'s bind mounts are read and written as the conta
   t.ok(names.includes('./data/vol/from-host.txt'), 'the volume\'s files are in the root\'s archive');
   t.ok(names.includes('./proc/') && !names.some((n) => n.startsWith('./proc/1')), '/proc is an empty mount point in it');
   t.notOk(names.some((n) => n.startsWith('./sys/') && n !== './sys/'), '/sys too');
+
+  // Stopped: its volumes are mounted for the copy (as docker does), then unmounted again.
+  t.equal(agent.berth(['stop', '-t', '0', 'mounted']).status, 0);
+  fs.writeFileSync(path.join(dir, 'later.txt'), 'while stopped\n');
+  const stoppedInto = agent.berth(['cp', path.join(dir, 'later.txt'), 'mounted:/data/vol/']);
+  t.equal(stoppedInto.status, 0, stoppedInto.stderr);
+  t.equal(fs.readFileSync(path.join(vol, 'later.txt'), 'utf8'), 'while stopped\n', 'written to the volume of a stopped container');
+  t.equal(agent.berth(['cp', 'mounted:/data/vol/from-host.txt', path.join(dir, 'stopped-out.txt')]).status, 0);
+  t.equal(fs.readFileSync(path.join(dir, 'stopped-out.txt'), 'utf8'), 'host side\n', 'read from it');
+  t.notOk(fs.readFileSync('/proc/mounts', 'utf8').includes(`${agent.dataRoot}/`), 'nothing of the container left mounted');
+  t.equal(agent.berth(['start', 'mounted']).status, 0, 'it starts again');
+  t.equal(agent.berth(['exec', 'mounted', 'cat', '/data/vol/later.txt']).stdout, 'while stopped\n');
+
+  // A read-only volume stays read-only for cp, stopped or running.
+  const ro = path.join(dir, 'ro');
+  fs.mkdirSync(ro);
+  t.equal(agent.berth(['create', '--name', 'readonly', '--network', 'none', '-v', `${ro}:/ro:ro`, image, 'sleep', '300']).status, 0);
+  t.teardown(() => agent.berth(['rm', '-f', 'readonly']));
+  const refused = agent.berth(['cp', path.join(dir, 'later.txt'), 'readonly:/ro/']);
+  t.not(refused.status, 0, 'cp into a read-only volume fails');
+  t.match(refused.stderr, /read-only|EROFS/i);
+  t.same(fs.readdirSync(ro), [], 'nothing written to it');
 });
