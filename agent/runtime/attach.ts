@@ -27,9 +27,7 @@ export interface AttachSession extends EventEmitter {
   endInput(): void;
   /** Leave: the container goes on. */
   close(): void;
-  /** Stop reading output for a while (a client that does not keep up); resume() goes on. */
-  pause(): void;
-  resume(): void;
+
   /** Resolves once the output has ended (whenever one waits for it: it may have ended already). */
   readonly done: Promise<void>;
 }
@@ -85,8 +83,6 @@ export function attachTo(socketsDir: string, id: string): AttachSession {
     if (!socket.destroyed) socket.end();
   };
   session.close = () => socket.destroy();
-  session.pause = () => void socket.pause();
-  session.resume = () => void socket.resume();
   return session;
 }
 

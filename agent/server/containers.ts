@@ -18,6 +18,9 @@ import { BerthError } from '../../proto/errors';
 import { toServiceError } from '../../proto/grpc';
 import { unary } from './unary';
 
+/** Output messages an attached client may leave unread before it is let go (conmon's packets are at most a few KiB). */
+const ATTACH_BACKLOG = 4096;
+
 const formatPort = (p: ContainerRecord['config']['ports'][number]) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`;
 
 function createRequest(r: CreateContainerRequest__Output): CreateRequest {
@@ -301,23 +304,22 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
           pendingInput.push(m);
           return;
         }
-        if (m.size && m.size.rows > 0) containers.resize(id, m.size.rows, m.size.cols).catch(() => undefined);
+        if (m.size && m.size.rows > 0) Promise.resolve().then(() => containers.resize(id, m.size!.rows, m.size!.cols)).catch(() => undefined);
         if (m.stdin.length) session.write(m.stdin);
         if (m.closeStdin) session.endInput();
       };
-      let held = false;
+      let dropped = false;
       const open = (target: string, starting = false) => {
         const s = containers.attach(target, { starting });
         s.on('output', (stream, data) => {
-          if (call.cancelled) return;
-          // A client that does not read (suspended, slow) holds the output back, not the agent's memory.
-          if (!call.write(stream === 'stderr' ? { stderr: data } : { stdout: data }) && !held) {
-            held = true;
-            s.pause();
-            call.once('drain', () => {
-              held = false;
-              s.resume();
-            });
+          if (call.cancelled || dropped) return;
+          call.write(stream === 'stderr' ? { stderr: data } : { stdout: data });
+          // A client that does not read (suspended, slow) is let go: holding the output back would
+          // block conmon, and with it the container, its log and its exit. Bounded memory instead.
+          if (call.writableLength > ATTACH_BACKLOG) {
+            dropped = true;
+            s.close();
+            call.emit('error', toServiceError(new BerthError('resource-exhausted', 'attach: the client is not reading the container\'s output; detached (the container goes on)')));
           }
         });
         session = s;
@@ -340,11 +342,12 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
           if (!session) open(id);
           const settled = early ?? containers.settled(id, false);
           await session!.done;
-          if (call.cancelled) return;
+          // Gone, or let go for not reading (its call already ended with why).
+          if (call.cancelled || dropped) return;
           // The output ended: the container exited, or its monitor is gone.
           const exitCode = await settled;
           call.write({ exited: true, exitCode });
-        })().then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
+        })().then(() => { if (!dropped) call.end(); }, (err) => call.emit('error', toServiceError(err)));
       });
       call.on('cancelled', () => session?.close());
       call.on('end', () => session?.endInput());

@@ -4,7 +4,7 @@
 // opens a second shell; exit codes pass through; -i without -t streams stdin. And cp, both ways,
 // a running container's bind mounts included.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
@@ -181,4 +181,29 @@ t.test('cp: a running container\'s bind mounts are read and written as the conta
   t.not(refused.status, 0, 'cp into a read-only volume fails');
   t.match(refused.stderr, /read-only|EROFS/i);
   t.same(fs.readdirSync(ro), [], 'nothing written to it');
+});
+
+t.test('attach: a client that stops reading is let go; the container, its log and stop go on', async (t) => {
+  t.equal(agent.berth(['run', '-d', '--name', 'spewer', '--network', 'none', image, 'sh', '-c', 'while :; do echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; done']).status, 0);
+  t.teardown(() => agent.berth(['rm', '-f', 'spewer']));
+  const client = spawn(process.execPath, [CLI, '--agent', agent.socket, 'attach', '--no-stdin', 'spewer'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => client.kill('SIGKILL'));
+  let stderr = '';
+  client.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  client.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => client.on('exit', resolve));
+  await new Promise((r) => setTimeout(r, 500));
+  client.kill('SIGSTOP'); // suspended: it reads nothing more
+  await new Promise((r) => setTimeout(r, 3000));
+  const id = JSON.parse(agent.berth(['inspect', 'spewer']).stdout)[0].Id as string;
+  const logBefore = fs.statSync(path.join(agent.dataRoot, 'containers', id, 'container.log')).size;
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(fs.statSync(path.join(agent.dataRoot, 'containers', id, 'container.log')).size !== logBefore, 'the container still writes its log');
+  const started = Date.now();
+  const stopped = await agent.berthAsync(['stop', '-t', '1', 'spewer']);
+  t.equal(stopped.status, 0, stopped.stderr);
+  t.ok(Date.now() - started < 15_000, `stop is not held up by the suspended client (${Date.now() - started} ms)`);
+  client.kill('SIGCONT');
+  t.not(await exited, 0, 'the client was let go');
+  t.match(stderr, /not reading the container's output/);
 });
