@@ -41,6 +41,23 @@ export async function rotatedFiles(file: string): Promise<string[]> {
   return [...byK.entries()].sort((a, b) => b[0] - a[0]).map(([, name]) => path.join(path.dirname(file), name));
 }
 
+const locks = new Map<string, Promise<unknown>>();
+
+/**
+ * Run `fn` alone for this log: a rotation (renames, reopen, compression) and a reader opening the
+ * files never interleave, so a reader gets one consistent set of files.
+ */
+export function withLogLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const before = locks.get(file) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  const settled = run.catch(() => undefined);
+  locks.set(file, settled);
+  void settled.then(() => {
+    if (locks.get(file) === settled) locks.delete(file);
+  });
+  return run;
+}
+
 /** Check every so often even without a change event (a watch can miss). */
 const POLL_MS = 2000;
 /** At most this often after writes. */
@@ -57,6 +74,7 @@ export function rotateWhileRunning(file: string, config: LogConfig, reopen: () =
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
   let again = false;
+  let lastError: string | undefined;
 
   const check = async (): Promise<void> => {
     if (busy) {
@@ -67,11 +85,18 @@ export function rotateWhileRunning(file: string, config: LogConfig, reopen: () =
     try {
       do {
         again = false;
-        const size = await fs.stat(file).then((st) => st.size, () => 0);
-        if (size >= maxBytes && !signal.aborted) await rotate(file, config, reopen);
+        const size = await fs.stat(file).then((st) => st.size, () => undefined);
+        if (signal.aborted) break;
+        // No file: an agent died between a rename and the writer's reopen; the writer still
+        // writes into the renamed one. Have it make the file again (kubelet does the same).
+        if (size === undefined) await withLogLock(file, reopen);
+        else if (size >= maxBytes) await withLogLock(file, () => rotate(file, config, reopen));
       } while (again && !signal.aborted);
     } catch (err) {
-      console.error(`log rotation of ${file} failed:`, err);
+      // Said once, not at every poll while it lasts (a writer gone before the exit is seen).
+      const message = (err as Error).message;
+      if (message !== lastError) console.error(`log rotation of ${file} failed:`, message);
+      lastError = message;
     } finally {
       busy = false;
     }
@@ -118,7 +143,7 @@ export async function rotate(file: string, config: LogConfig, reopen: () => Prom
   for (let k = config.maxFiles - 2; k >= 1; k--) {
     for (const gz of [false, true]) await fs.rename(rotatedName(file, k, gz), rotatedName(file, k + 1, gz)).catch(ignoreMissing);
   }
-  const newest = `${file}.1`;
+  const newest = rotatedName(file, 1, false);
   await fs.rename(file, newest);
   try {
     await reopen();

@@ -7,11 +7,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import { rotatedFiles } from './log-rotation';
-
-const gunzipAsync = promisify(gunzip);
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { rotatedFiles, withLogLock } from './log-rotation';
 
 export interface LogLine {
   time: string;
@@ -55,49 +53,59 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+/** Bytes read from a log file at a time: a large log costs this much memory, not its size. */
+const CHUNK = 1024 * 1024;
+
 /** Stream a container's log lines to `onLine`: its rotated files (log-rotation.ts) first, oldest first. */
 export async function readLogs(file: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
-  // One open handle at a time: a --rm container's directory (log included) may be removed right
-  // after it exits, and its last lines must still come out.
-  let handle = await openIfThere(file);
-  const older = await rotatedFiles(file);
-  if (!handle && older.length === 0) return;
+  // Every file is opened at once, under the log's lock (a rotation renames, compresses and removes
+  // files meanwhile): what is read is then one consistent set, whatever happens to the names. A
+  // --rm container's directory may also be removed right after it exits; its last lines still
+  // come out of the open handles.
+  const { current, rotated } = await withLogLock(file, async () => {
+    const handle = await openIfThere(file);
+    const older: Array<{ handle: fs.FileHandle; gzip: boolean }> = [];
+    for (const name of await rotatedFiles(file)) {
+      const h = await openIfThere(name);
+      if (h) older.push({ handle: h, gzip: name.endsWith('.gz') });
+    }
+    return { current: handle, rotated: older };
+  });
+  let handle = current;
+  if (!handle && rotated.length === 0) return;
   let ino = handle ? (await handle.stat()).ino : -1;
-  let offset = 0;
-  let carry = '';
   const pending = new Map<string, string>();
-  // With --tail, the first lines are gathered across the files and only the last ones shown.
-  const initial: LogLine[] = [];
-  let emit = options.tail === undefined ? onLine : (line: LogLine) => void initial.push(line);
+  // With --tail, only the last lines across the files are kept (a window, not the whole log).
+  const tail = options.tail === undefined ? undefined : new TailWindow(Math.max(0, options.tail));
+  let emit = tail ? (line: LogLine) => tail.push(line) : onLine;
+  const records = new RecordSplitter((text) => parseLog(text, pending).forEach(emit));
 
-  for (const rotated of older) {
-    // Rotated between the open and the listing: it is the file the handle reads.
-    if (!rotated.endsWith('.gz') && (await fs.stat(rotated).then((st) => st.ino, () => -2)) === ino) continue;
-    const text = await readWhole(rotated);
-    if (text !== undefined) parseLog(text.slice(0, text.lastIndexOf('\n') + 1), pending).forEach(emit);
+  try {
+    for (const older of rotated) {
+      await readRotated(older.handle, older.gzip, (text) => records.push(text));
+      records.endOfFile();
+    }
+  } finally {
+    await Promise.all(rotated.map((r) => r.handle.close()));
   }
 
+  let offset = 0;
+  const decoder = new StringDecoder('utf8');
   const readMore = async (): Promise<void> => {
     if (!handle) return;
     const size = (await handle.stat()).size;
     // Truncated in place (not by berth: rotation renames): start over from its beginning.
     if (size < offset) {
       offset = 0;
-      carry = '';
+      records.endOfFile();
     }
-    if (size === offset) return;
-    const buffer = Buffer.alloc(size - offset);
-    let got = 0;
-    while (got < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, got, buffer.length - got, offset + got);
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size - offset, 1)));
+    while (offset < size) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
       if (bytesRead === 0) break;
-      got += bytesRead;
+      offset += bytesRead;
+      records.push(decoder.write(buffer.subarray(0, bytesRead)));
     }
-    offset += got;
-    const text = carry + buffer.subarray(0, got).toString('utf8');
-    const cut = text.lastIndexOf('\n');
-    carry = text.slice(cut + 1);
-    parseLog(text.slice(0, cut + 1), pending).forEach(emit);
   };
   // Rotated while followed: what is left of the old file, then the new one from its start. The
   // writer closed the old file before it made the new one, so the old one is whole by now.
@@ -105,11 +113,11 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
     const now = await fs.stat(file).catch(() => undefined);
     if (!now || now.ino === ino) return;
     await readMore();
+    records.endOfFile();
     await handle?.close();
     handle = await openIfThere(file);
     ino = handle ? (await handle.stat()).ino : -1;
     offset = 0;
-    carry = '';
   };
   // What a process wrote after its last newline: shown as it is, as docker shows it.
   const flushPartial = () => {
@@ -119,8 +127,8 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
   let watcher: FSWatcher | undefined;
   try {
     await readMore();
-    if (options.tail !== undefined) {
-      (options.tail <= 0 ? [] : initial.slice(-options.tail)).forEach(onLine);
+    if (tail) {
+      tail.lines().forEach(onLine);
       emit = onLine;
     }
     if (!options.follow) {
@@ -161,6 +169,46 @@ export async function readLogs(file: string, options: LogOptions, onLine: (line:
   }
 }
 
+/** Whole records (lines) out of text that comes in pieces; a file's unterminated end is dropped at its end. */
+class RecordSplitter {
+  private carry = '';
+
+  constructor(private readonly onRecords: (text: string) => void) {}
+
+  push(text: string): void {
+    const all = this.carry + text;
+    const cut = all.lastIndexOf('\n');
+    if (cut < 0) {
+      this.carry = all;
+      return;
+    }
+    this.carry = all.slice(cut + 1);
+    this.onRecords(all.slice(0, cut + 1));
+  }
+
+  /** conmon writes whole records: a piece without its newline at a file's end is not one. */
+  endOfFile(): void {
+    this.carry = '';
+  }
+}
+
+/** The last `size` lines pushed, in order (amortized O(1) a line). */
+class TailWindow {
+  private buffer: LogLine[] = [];
+
+  constructor(private readonly size: number) {}
+
+  push(line: LogLine): void {
+    if (this.size === 0) return;
+    this.buffer.push(line);
+    if (this.buffer.length >= 2 * this.size) this.buffer = this.buffer.slice(-this.size);
+  }
+
+  lines(): LogLine[] {
+    return this.buffer.slice(-this.size);
+  }
+}
+
 async function openIfThere(file: string): Promise<fs.FileHandle | undefined> {
   try {
     return await fs.open(file, 'r');
@@ -170,13 +218,10 @@ async function openIfThere(file: string): Promise<fs.FileHandle | undefined> {
   }
 }
 
-/** A rotated file's text (gunzipped), or undefined if a rotation removed it meanwhile. */
-async function readWhole(file: string): Promise<string | undefined> {
-  try {
-    const bytes = await fs.readFile(file);
-    return (file.endsWith('.gz') ? await gunzipAsync(bytes) : bytes).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+/** A rotated file's text in pieces (gunzipped as it is read). */
+async function readRotated(handle: fs.FileHandle, gzip: boolean, onText: (text: string) => void): Promise<void> {
+  const raw = handle.createReadStream({ autoClose: false, start: 0, highWaterMark: CHUNK });
+  const source = gzip ? raw.pipe(createGunzip()) : raw;
+  source.setEncoding('utf8');
+  for await (const text of source) onText(text as string);
 }

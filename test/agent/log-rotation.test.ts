@@ -5,10 +5,12 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { parseLogOptions } from '../../agent/runtime/options';
 import { DEFAULT_LOG } from '../../agent/runtime/types';
+import { readLogs, type LogLine } from '../../agent/runtime/logs';
+import { rotateWhileRunning } from '../../agent/runtime/log-rotation';
 import { buildImage, busyboxLayer, pushImage } from '../fixtures/images';
 import { startRegistry } from '../fixtures/registry';
 import { CLI, startTestAgent } from '../fixtures/agent';
@@ -44,6 +46,49 @@ t.test('--log-opt: docker\'s json-file options, and each bad one named', async (
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('readLogs: rotated files plain and gzipped, records split across chunks and files, --tail across them', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'container.log');
+  const record = (i: number, tag = 'F') => `2026-12-05T00:00:00.${String(i).padStart(9, '0')}Z stdout ${tag} héllo-${i}-${'é'.repeat(300)}\n`;
+  // Oldest first: .3.gz (1..1000), .2 plain (1001..2000, ending with a partial record), .1.gz, current.
+  fs.writeFileSync(`${file}.3.gz`, gzipSync(Array.from({ length: 1000 }, (_, i) => record(i + 1)).join('')));
+  fs.writeFileSync(`${file}.2`, Array.from({ length: 1000 }, (_, i) => record(i + 1001)).join('') + record(2001, 'P').replace(/héllo-2001-é+\n$/, 'part-\n'));
+  fs.writeFileSync(`${file}.1.gz`, gzipSync(`2026-12-05T00:00:01Z stdout F one\n${Array.from({ length: 3000 }, (_, i) => record(i + 2002)).join('')}`));
+  fs.writeFileSync(file, Array.from({ length: 4000 }, (_, i) => record(i + 5002)).join(''));
+  const all: LogLine[] = [];
+  await readLogs(file, { follow: false }, (l) => all.push(l));
+  const numbers = all.map((l) => Number(/^héllo-(\d+)-/.exec(l.text)?.[1] ?? -1));
+  t.equal(all.length, 9001, 'every record of every file, once');
+  t.same(numbers.slice(0, 3), [1, 2, 3], 'oldest first');
+  t.equal(all[2000]!.text, 'part-one', 'a partial record continued in the next file is one line');
+  t.ok(all.every((l) => l.text === 'part-one' || /^héllo-\d+-é{300}$/.test(l.text)), 'multi-byte characters whole across chunk boundaries');
+  const tail: LogLine[] = [];
+  await readLogs(file, { follow: false, tail: 5 }, (l) => tail.push(l));
+  t.same(tail.map((l) => l.text.slice(0, 11)), ['héllo-8997-', 'héllo-8998-', 'héllo-8999-', 'héllo-9000-', 'héllo-9001-'], '--tail: the last lines across the files');
+  const none: LogLine[] = [];
+  await readLogs(file, { follow: false, tail: 0 }, (l) => none.push(l));
+  t.equal(none.length, 0, '--tail 0');
+});
+
+t.test('rotation: a missing log (an agent died between rename and reopen) has the writer make it again', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'container.log');
+  fs.writeFileSync(`${file}.1`, 'old\n');
+  let reopened = 0;
+  const abort = new AbortController();
+  t.teardown(() => abort.abort());
+  rotateWhileRunning(file, { maxBytes: 1000, maxFiles: 3 }, async () => {
+    reopened++;
+    fs.writeFileSync(file, '');
+  }, abort.signal);
+  for (let i = 0; i < 50 && !fs.existsSync(file); i++) await sleep(20);
+  t.ok(fs.existsSync(file), 'the file is back');
+  t.equal(reopened, 1, 'by one reopen');
+  t.equal(fs.readFileSync(`${file}.1`, 'utf8'), 'old\n', 'the rotated file untouched');
+});
+
+
 
 async function setup(t: Test) {
   const registry = await startRegistry(t);
