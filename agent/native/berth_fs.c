@@ -1306,13 +1306,15 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
 
 // bindMount(source, parentFd, name, readonly): number — bind `source` (a host path: a volume's
 // directory or file) over the entry `name` of the directory parentFd holds (opened inside a
-// container's root), recursively, read-only if asked. The entry is opened by name without
-// following it (a symlink is refused), and the mount is made on that descriptor, so nothing the
-// container's files say can move it elsewhere. Returns an O_PATH descriptor on the new mount's
-// root, for unmountAt.
+// container's root), recursively, read-only through and through if asked. With the mount API: a
+// detached copy of the source's mount tree (open_tree), made private and read-only as a whole
+// before it is attached (mount_setattr: nothing mounted under it later propagates back to the
+// source's peers on the host), then attached onto the entry opened by name without following it
+// (move_mount to a descriptor: nothing the container's files say moves it elsewhere). Returns the
+// tree's descriptor, which is the mount's root once attached, for unmountAt.
 static napi_value js_bind_mount(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  char source[PATH_MAX], name[PATH_MAX], at[64];
+  char source[PATH_MAX], name[PATH_MAX];
   int32_t parent;
   bool readonly = false;
   if (!get_args(env, info, 4, argv) || !get_path(env, argv[0], source, false) || !get_i32(env, argv[1], &parent) ||
@@ -1330,37 +1332,31 @@ static napi_value js_bind_mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct stat st;
-  if (fstat(under, &st) < 0 || S_ISLNK(st.st_mode)) {
-    int err = S_ISLNK(st.st_mode) ? ELOOP : errno;
+  bool unstated = fstat(under, &st) < 0;
+  int stat_err = errno;
+  if (unstated || S_ISLNK(st.st_mode)) {
     close(under);
-    throw_errno(env, err, "openat", name);
+    // A symlink at the mount point: refused, not followed (it could point anywhere in the root).
+    throw_errno(env, unstated ? stat_err : ELOOP, unstated ? "fstat" : "openat", name);
     return NULL;
   }
-  snprintf(at, sizeof at, "/proc/self/fd/%d", under);
-  int rc = mount(source, at, NULL, MS_BIND | MS_REC, NULL);
+  const char *step = NULL;
+  int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0) step = "open_tree";
+  if (!step) {
+    struct mount_attr attr = { .attr_set = readonly ? MOUNT_ATTR_RDONLY : 0, .propagation = MS_PRIVATE };
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) step = "mount_setattr";
+  }
+  if (!step && move_mount(tree, "", under, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) step = "move_mount";
   int err = errno;
   close(under);
-  if (rc < 0) {
-    throw_errno(env, err, "mount", name);
+  if (step) {
+    // A tree never attached goes with its descriptor.
+    if (tree >= 0) close(tree);
+    throw_errno(env, err, step, name);
     return NULL;
   }
-  // By name again: the walk now enters the new mount (the old descriptor is the entry under it).
-  int mounted = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (mounted >= 0 && readonly) {
-    snprintf(at, sizeof at, "/proc/self/fd/%d", mounted);
-    if (mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
-      err = errno;
-      umount2(at, MNT_DETACH);
-      close(mounted);
-      throw_errno(env, err, "mount", name);
-      return NULL;
-    }
-  }
-  if (mounted < 0) {
-    throw_errno(env, errno, "openat", name);
-    return NULL;
-  }
-  return int32(env, mounted);
+  return int32(env, tree);
 }
 
 // unmountAt(fd): void — unmount the mount whose root the descriptor holds (bindMount's), lazily if

@@ -143,8 +143,17 @@ export async function writePath(root: ContainerRoot, containerDir: string, tar: 
 export function mountVolumes(root: string, volumes: readonly VolumeMount[]): () => void {
   const native = berthFs();
   const mounted: number[] = [];
+  // Every one is tried, the first failure reported after.
   const unmountAll = () => {
-    for (const fd of mounted.splice(0).reverse()) native.unmountAt(fd);
+    let first: unknown;
+    for (const fd of mounted.splice(0).reverse()) {
+      try {
+        native.unmountAt(fd);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
   };
   // Parents before what is mounted inside them.
   const ordered = [...volumes].sort((a, b) => parts(a.destination).length - parts(b.destination).length);
@@ -168,7 +177,11 @@ export function mountVolumes(root: string, volumes: readonly VolumeMount[]): () 
     }
     return unmountAll;
   } catch (err) {
-    unmountAll();
+    try {
+      unmountAll();
+    } catch {
+      // the mount error is the one to report
+    }
     throw new BerthError('internal', `cannot mount the container's volumes for the copy: ${(err as Error).message}`);
   } finally {
     native.close(rootFd);

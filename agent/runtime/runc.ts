@@ -2,7 +2,8 @@
 // BerthErrors. runc logs as JSON lines on stderr (--log-format json), so its own message is
 // told apart from anything else written there.
 
-import { closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, writeSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import * as tty from 'node:tty';
 import { join } from 'node:path';
@@ -220,17 +221,28 @@ export function runWithTerminal(binary: string, args: string[], io: PipeIo & { t
     let child;
     try {
       child = spawn(binary, args, { stdio: [slave, slave, slave] });
-    } finally {
+    } catch (err) {
       closeSync(slave);
+      closeSync(master);
+      throw err;
     }
+    // Our end of the terminal stays open until its output is read to the end. Read until EIO
+    // instead, and Linux may answer EIO while the last few KiB the process wrote are still on
+    // their way: the tail of a burst was lost. So once the process is gone, a marker is written
+    // after its output (a terminal keeps order) and the output is whatever comes before it.
     const term = new tty.ReadStream(master);
-    term.on('data', (b: Buffer) => io.onStdout(b));
-    // EIO once runc has closed the other side and its output is read: the end of the output,
-    // not a failure.
-    const drained = new Promise<void>((done) => {
-      term.once('error', () => done());
-      term.once('end', () => done());
-      term.once('close', () => done());
+    term.on('error', () => undefined);
+    let marker: Buffer | undefined;
+    let held: Buffer = Buffer.alloc(0);
+    let finish: (() => void) | undefined;
+    term.on('data', (b: Buffer) => {
+      if (!marker) return io.onStdout(b);
+      held = held.length ? Buffer.concat([held, b]) : b;
+      const at = held.indexOf(marker);
+      if (at >= 0) {
+        held = held.subarray(0, at);
+        finish?.();
+      }
     });
     io.terminal.onResize((rows, cols) => {
       try {
@@ -249,13 +261,24 @@ export function runWithTerminal(binary: string, args: string[], io: PipeIo & { t
     child.on('error', (err) => reject(new BerthError('internal', `cannot run ${binary}: ${err.message}`, { cause: err })));
     child.on('close', (code, sig) => {
       stopOnAbort();
-      // What is still in the terminal's buffer comes out before the end: read until the
-      // terminal says there is no more (bounded, should a process elsewhere hold it open).
-      const giveUp = new Promise<void>((done) => setTimeout(done, 5000).unref());
-      void Promise.race([drained, giveUp]).then(() => {
+      let done = false;
+      finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(giveUp);
+        if (held.length) io.onStdout(held);
+        closeSync(slave);
         term.destroy();
         resolve(exitCodeOf(code, sig));
-      });
+      };
+      // Bounded, should the marker never come back (a process elsewhere that took the terminal).
+      const giveUp = setTimeout(() => finish?.(), 5000);
+      marker = Buffer.from(`\u0000berth-end-${randomBytes(12).toString('hex')}\u0000`);
+      try {
+        writeSync(slave, marker);
+      } catch {
+        finish();
+      }
     });
   });
 }

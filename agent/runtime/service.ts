@@ -356,8 +356,13 @@ export class ContainerService {
         unmountVolumes = mountVolumes(layer.merged, current.config.volumes);
         return await use({ path: layer.merged });
       } finally {
-        unmountVolumes();
-        this.o.snapshots.unmount(layer);
+        try {
+          unmountVolumes();
+        } finally {
+          // A volume left mounted is detached with the rootfs: unmounting the overlay (lazily
+          // when busy) takes what is mounted under it too.
+          this.o.snapshots.unmount(layer);
+        }
       }
     });
   }

@@ -190,9 +190,10 @@ t.test('attach: a client that stops reading is let go; the container, its log an
   t.teardown(() => client.kill('SIGKILL'));
   let stderr = '';
   client.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  client.stdout.resume();
   const exited = new Promise<number | null>((resolve) => client.on('exit', resolve));
-  await new Promise((r) => setTimeout(r, 500));
+  // Attached once its output flows (a CLI starts slowly on a busy machine).
+  await new Promise((resolve) => client.stdout.once('data', resolve));
+  client.stdout.resume();
   client.kill('SIGSTOP'); // suspended: it reads nothing more
   await new Promise((r) => setTimeout(r, 3000));
   const id = JSON.parse(agent.berth(['inspect', 'spewer']).stdout)[0].Id as string;
