@@ -348,7 +348,7 @@ export class ContainerService {
     return this.queues.serial(record.id, async () => {
       const current = this.store.get(record.id);
       if (!current) throw new BerthError('not-found', `No such container: ${word}`);
-      if (current.state.status === 'running') return use(liveRoot(current));
+      if (current.state.status === 'running') return use(liveRoot(current, this.cgroupsPathOf(current)));
       const layer = this.pathsOf(current);
       this.o.snapshots.mount(layer, [this.store.initLayer, ...this.lowerDirsOf(current)]);
       let unmountVolumes = () => {};
@@ -365,6 +365,11 @@ export class ContainerService {
         }
       }
     });
+  }
+
+  /** The cgroup the container's processes are in (runc's cgroupsPath: absolute under the agent's parent). */
+  private cgroupsPathOf(record: ContainerRecord): string {
+    return [this.o.cgroupParent, ...(record.config.cgroup ? [record.config.cgroup] : []), record.id].join('/');
   }
 
   /** The container's terminal size (docker's resize on attach). */
@@ -469,7 +474,7 @@ export class ContainerService {
       ...(c.pidMode === 'host' ? { hostPid: true } : {}),
       ...(c.ipcMode === 'host' ? { hostIpc: true } : {}),
       limits: c.limits,
-      cgroupsPath: [this.o.cgroupParent, ...(c.cgroup ? [c.cgroup] : []), record.id].join('/'),
+      cgroupsPath: this.cgroupsPathOf(record),
       nofile: this.o.nofile,
       labels: c.labels,
       security: c.security ?? DEFAULT_SECURITY,
@@ -731,10 +736,10 @@ export function imageFiles(lowerDirs: string[]): { passwd?: string; group?: stri
 
 /**
  * A running container's root as its process sees it: /proc/PID/root, its mounts included. The
- * process is checked to be in the container's cgroup (named by its ID) before and after the root
- * is opened, so a PID reused by another process is never taken for it.
+ * process is checked to be in exactly the container's cgroup before and after the root is opened,
+ * so a PID reused by another process is never taken for it.
  */
-function liveRoot(record: ContainerRecord): ContainerRoot {
+function liveRoot(record: ContainerRecord, cgroupsPath: string): ContainerRoot {
   const pid = record.state.pid;
   const check = () => {
     let cgroups = '';
@@ -743,7 +748,10 @@ function liveRoot(record: ContainerRecord): ContainerRoot {
     } catch {
       // gone
     }
-    if (!pid || !cgroups.split('\n').some((line) => line.endsWith(`/${record.id}`))) {
+    // "N:controllers:/path" per hierarchy; the container's init is in its cgroup itself (runc
+    // places a relative cgroupsPath under its own cgroup: then only the end is known).
+    const mine = (p: string) => p === cgroupsPath || (!cgroupsPath.startsWith('/') && p.endsWith(`/${cgroupsPath}`));
+    if (!pid || !cgroups.split('\n').some((line) => mine(line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1)))) {
       throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} is not running`);
     }
   };
