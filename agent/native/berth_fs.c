@@ -1304,42 +1304,21 @@ static napi_value js_unmount(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// bindMount(source, parentFd, name, readonly): number — bind `source` (a host path: a volume's
-// directory or file) over the entry `name` of the directory parentFd holds (opened inside a
-// container's root), recursively, read-only through and through if asked. With the mount API: a
+// bindMount(source, targetFd, readonly): number — bind `source` (a host path: a volume's directory
+// or file) over what targetFd holds (a mount point opened inside a container's root, symlinks
+// resolved there), recursively, read-only through and through if asked. With the mount API: a
 // detached copy of the source's mount tree (open_tree), made private and read-only as a whole
 // before it is attached (mount_setattr: nothing mounted under it later propagates back to the
-// source's peers on the host), then attached onto the entry opened by name without following it
-// (move_mount to a descriptor: nothing the container's files say moves it elsewhere). Returns the
-// tree's descriptor, which is the mount's root once attached, for unmountAt.
+// source's peers on the host), then attached onto the descriptor (move_mount: no path is looked up
+// again, so nothing the container's files say moves it elsewhere). Returns the tree's descriptor,
+// which is the mount's root once attached, for unmountAt.
 static napi_value js_bind_mount(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  char source[PATH_MAX], name[PATH_MAX];
-  int32_t parent;
+  napi_value argv[3];
+  char source[PATH_MAX];
+  int32_t target;
   bool readonly = false;
-  if (!get_args(env, info, 4, argv) || !get_path(env, argv[0], source, false) || !get_i32(env, argv[1], &parent) ||
-      !get_path(env, argv[2], name, true)) {
-    return NULL;
-  }
-  napi_get_value_bool(env, argv[3], &readonly);
-  if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || name[0] == '\0') {
-    throw_errno(env, EINVAL, "path", name);
-    return NULL;
-  }
-  int under = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (under < 0) {
-    throw_errno(env, errno, "openat", name);
-    return NULL;
-  }
-  struct stat st;
-  bool unstated = fstat(under, &st) < 0;
-  int stat_err = errno;
-  if (unstated || S_ISLNK(st.st_mode)) {
-    close(under);
-    // A symlink at the mount point: refused, not followed (it could point anywhere in the root).
-    throw_errno(env, unstated ? stat_err : ELOOP, unstated ? "fstat" : "openat", name);
-    return NULL;
-  }
+  if (!get_args(env, info, 3, argv) || !get_path(env, argv[0], source, false) || !get_i32(env, argv[1], &target)) return NULL;
+  napi_get_value_bool(env, argv[2], &readonly);
   const char *step = NULL;
   int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
   if (tree < 0) step = "open_tree";
@@ -1347,13 +1326,12 @@ static napi_value js_bind_mount(napi_env env, napi_callback_info info) {
     struct mount_attr attr = { .attr_set = readonly ? MOUNT_ATTR_RDONLY : 0, .propagation = MS_PRIVATE };
     if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) step = "mount_setattr";
   }
-  if (!step && move_mount(tree, "", under, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) step = "move_mount";
-  int err = errno;
-  close(under);
+  if (!step && move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) step = "move_mount";
   if (step) {
+    int err = errno;
     // A tree never attached goes with its descriptor.
     if (tree >= 0) close(tree);
-    throw_errno(env, err, step, name);
+    throw_errno(env, err, step, source);
     return NULL;
   }
   return int32(env, tree);

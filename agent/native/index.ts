@@ -71,10 +71,11 @@ export interface BerthFs {
   /** umount2(target), lazily (MNT_DETACH) when `detach`. */
   unmount(target: string, detach: boolean): void;
   /**
-   * Bind `source` (a host path) over the entry `name` of the directory `parentFd` holds, not
-   * following it; read-only if asked. Returns a descriptor on the new mount, for unmountAt.
+   * Bind `source` (a host path) over what `targetFd` holds (opened inside a container's root);
+   * private, and read-only through and through if asked. Returns a descriptor on the new mount,
+   * for unmountAt.
    */
-  bindMount(source: string, parentFd: number, name: string, readonly: boolean): number;
+  bindMount(source: string, targetFd: number, readonly: boolean): number;
   /** Unmount what bindMount mounted (lazily if busy) and close its descriptor. */
   unmountAt(fd: number): void;
   /** A directory entry in one call: created unless a directory is there, then owner and mode. */

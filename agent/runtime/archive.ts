@@ -47,6 +47,8 @@ function parts(containerPath: string): string[] {
 export interface ContainerRoot {
   path: string;
   check?: () => void;
+  /** A running container's: its /proc, /sys and /dev are the kernel's, not files of its image. */
+  live?: boolean;
 }
 
 /** An O_PATH descriptor on a directory of the root (its own symlinks followed inside the root); closed by `use`'s end. */
@@ -107,7 +109,7 @@ export async function readPath(root: ContainerRoot, containerPath: string, out: 
     // container's kernel filesystems (/proc, /sys, /dev) as their empty mount points, as docker's
     // view of its root shows them.
     const name = p.length === 0 ? '.' : stat.name;
-    const pseudo = p.length === 0 ? ['./proc/*', './sys/*', './dev/*'].map((x) => `--exclude=${x}`) : [];
+    const pseudo = p.length === 0 && root.live ? ['./proc/*', './sys/*', './dev/*'].map((x) => `--exclude=${x}`) : [];
     const tar = spawn('tar', ['-C', fdPath(dirFd), '--numeric-owner', ...pseudo, '-cf', '-', '--', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -163,16 +165,20 @@ export function mountVolumes(root: string, volumes: readonly VolumeMount[]): () 
       const dest = parts(volume.destination);
       if (dest.length === 0) continue;
       const rel = toBytePath(dest.join('/'));
-      if (!existsIn(rootFd, rel)) {
+      // Resolved as runc resolves a mount point: symlinks followed, inside the root.
+      let target = openIfThere(rootFd, rel);
+      if (target === undefined) {
         // Made as runc makes a missing mount point: a directory, or an empty file for a file.
+        // Not where a symlink that leads nowhere stands: that would replace the link.
+        if (isSymlink(rootFd, dest)) throw new BerthError('failed-precondition', `the mount point ${volume.destination} is a symlink to nothing`);
         if (statSync(volume.source).isDirectory()) native.mkdir(rootFd, rel, 0o755);
         else closeSync(native.createFile(rootFd, rel, 0o644));
+        target = native.openInRoot(rootFd, rel);
       }
-      const parentFd = native.openInRoot(rootFd, dest.length === 1 ? '.' : toBytePath(dest.slice(0, -1).join('/')));
       try {
-        mounted.push(native.bindMount(volume.source, parentFd, toBytePath(dest.at(-1)!), volume.readonly));
+        mounted.push(native.bindMount(volume.source, target, volume.readonly));
       } finally {
-        native.close(parentFd);
+        native.close(target);
       }
     }
     return unmountAll;
@@ -188,14 +194,31 @@ export function mountVolumes(root: string, volumes: readonly VolumeMount[]): () 
   }
 }
 
-/** Whether `rel` names something in the root (resolved inside it); what is there is never replaced. */
-function existsIn(rootFd: number, rel: string): boolean {
-  const native = berthFs();
+/** A descriptor on what `rel` names in the root (symlinks followed inside it), or undefined. */
+function openIfThere(rootFd: number, rel: string): number | undefined {
   try {
-    native.close(native.openInRoot(rootFd, rel));
-    return true;
+    return berthFs().openInRoot(rootFd, rel);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/** Whether the last component of `parts` is itself a symlink (its directory resolved in the root). */
+function isSymlink(rootFd: number, p: string[]): boolean {
+  const native = berthFs();
+  const dir = openIfThere(rootFd, p.length === 1 ? '.' : toBytePath(p.slice(0, -1).join('/')));
+  if (dir === undefined) return false;
+  try {
+    const fd = native.openBeneath(dir, toBytePath(p.at(-1)!));
+    try {
+      return fstatSync(fd).isSymbolicLink();
+    } finally {
+      native.close(fd);
+    }
+  } catch {
+    return false;
+  } finally {
+    native.close(dir);
   }
 }

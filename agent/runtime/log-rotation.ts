@@ -173,7 +173,8 @@ async function gzipFile(plain: string, writerGone: boolean): Promise<void> {
   const gz = `${plain}.gz`;
   const tmp = `${gz}.tmp`;
   try {
-    await pipeline(createReadStream(plain), createGzip(), createWriteStream(tmp));
+    // 0600, as conmon makes the log itself.
+    await pipeline(createReadStream(plain), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
     await fs.rename(tmp, gz);
     await fs.rm(plain, { force: true });
   } catch (err) {

@@ -756,5 +756,5 @@ function liveRoot(record: ContainerRecord, cgroupsPath: string): ContainerRoot {
     }
   };
   check();
-  return { path: `/proc/${pid}/root`, check };
+  return { path: `/proc/${pid}/root`, check, live: true };
 }

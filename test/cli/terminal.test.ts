@@ -172,6 +172,18 @@ t.test('cp: a running container\'s bind mounts are read and written as the conta
   t.equal(agent.berth(['start', 'mounted']).status, 0, 'it starts again');
   t.equal(agent.berth(['exec', 'mounted', 'cat', '/data/vol/later.txt']).stdout, 'while stopped\n');
 
+  // A mount point that is a symlink in the image is followed inside the root, as runc follows it.
+  fs.mkdirSync(path.join(dir, 'linkctx'));
+  fs.writeFileSync(path.join(dir, 'linkctx', 'Dockerfile'), `FROM ${image}\nRUN mkdir /real && ln -s /real /link\n`);
+  t.equal(agent.berth(['build', '-q', '-t', 'linked:1', path.join(dir, 'linkctx')]).status, 0);
+  const linkedVol = path.join(dir, 'linked-vol');
+  fs.mkdirSync(linkedVol);
+  t.equal(agent.berth(['create', '--name', 'linked', '--network', 'none', '-v', `${linkedVol}:/link`, 'linked:1', 'true']).status, 0);
+  t.teardown(() => agent.berth(['rm', '-f', 'linked']));
+  const viaLink = agent.berth(['cp', path.join(dir, 'later.txt'), 'linked:/real/']);
+  t.equal(viaLink.status, 0, viaLink.stderr);
+  t.equal(fs.readFileSync(path.join(linkedVol, 'later.txt'), 'utf8'), 'while stopped\n', 'the volume is mounted where the link leads');
+
   // A read-only volume stays read-only for cp, stopped or running.
   const ro = path.join(dir, 'ro');
   fs.mkdirSync(ro);
