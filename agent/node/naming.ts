@@ -14,7 +14,7 @@ export const podRef = (pod: Pod): PodRef => ({
 });
 
 /** Every container of the pod that the node runs: init containers (sidecars among them) first, then the app containers. */
-export const podContainers = (pod: Pod): Container[] => [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+export { podContainers } from '../../proto/resources';
 
 export const podKey = (ref: { namespace: string; name: string }): string => `${ref.namespace}/${ref.name}`;
 

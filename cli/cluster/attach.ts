@@ -5,7 +5,7 @@
 // container's run ends, with its exit code, or when this command is interrupted (the container
 // goes on).
 
-import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, type Pod } from '../../proto/resources';
+import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, podContainers, type Pod } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { localSize } from '../common/terminal';
@@ -34,7 +34,7 @@ export const attach: Verb = async (ctx, argv) => {
     say(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}`);
   }
   const name = values.container || defaultContainerOf(pod);
-  const container = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name);
+  const container = podContainers(pod).find((c) => c.name === name);
   if (!container) throw new CliError(`container ${name} is not valid for pod ${pod.metadata.name}`);
   // As kubectl: a terminal is used only when there is one here and the container has one.
   let tty = Boolean(values.tty);

@@ -8,7 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ExecFrame, ExecFrame__Output } from '../../proto/gen/berth/cluster/v1/ExecFrame';
 import type { ExecTarget__Output } from '../../proto/gen/berth/cluster/v1/ExecTarget';
-import { defaultContainerOf, type Pod } from '../../proto/resources';
+import { defaultContainerOf, podContainers, type Pod } from '../../proto/resources';
 import { BerthError } from '../../proto/errors';
 import type { CallWithMetadata, Identity, RequestAttributes } from '../auth';
 import type { Registry } from '../objects';
@@ -25,7 +25,7 @@ export interface PodExecDeps {
 
 /** The container an exec means: the one named, else the pod's default one; an error in kubectl's words. */
 export function execContainer(pod: Pod, named: string): string {
-  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  const all = podContainers(pod).map((c) => c.name);
   if (named) {
     if (!all.includes(named)) throw new BerthError('invalid-argument', `container ${named} is not valid for pod ${pod.metadata.name}`);
     return named;
@@ -38,7 +38,7 @@ export function execContainer(pod: Pod, named: string): string {
  * (spec.containers[].stdin), a terminal it has none of (tty). kubectl's words.
  */
 function checkAttachable(pod: Pod, name: string, target: ExecTarget__Output): void {
-  const container = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name);
+  const container = podContainers(pod).find((c) => c.name === name);
   if (target.stdin && !container?.stdin) {
     throw new BerthError('failed-precondition', `container ${name} in pod ${pod.metadata.name} was not made with stdin (spec.containers[].stdin: true): attach without -i`);
   }

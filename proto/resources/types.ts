@@ -162,10 +162,13 @@ export type Volume = {
 /** kubectl's annotation naming the container exec and logs use when none is named. */
 export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
+/** Every container of a pod, init containers first. */
+export const podContainers = (pod: Pod): Container[] => [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+
 /** The container a command that names none means: the annotated one, else the first. */
 export function defaultContainerOf(pod: Pod): string {
   const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
-  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  const all = podContainers(pod).map((c) => c.name);
   return annotated && all.includes(annotated) ? annotated : pod.spec.containers[0]!.name;
 }
 
