@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
-import { layerFromUpper } from '../diff';
+import { layerFromUpper, upperToSnapshot } from '../diff';
 import { mapBounded, type ImageRecord, type ImageService, type LayerRecord } from '../images';
 import type { ContainerNetwork } from '../network';
 import ignore from '@balena/dockerignore';
@@ -830,7 +830,10 @@ class Build {
   private async commitUpper(below: LayerRecord[], upper: string): Promise<{ layer?: LayerRecord; size: number }> {
     try {
       if ((await fs.readdir(upper)).length === 0) return { size: 0 };
-      return await this.o.images.storeLayer(below, (out) => layerFromUpper(upper, out, this.epoch !== undefined ? { maxMtime: this.epoch } : {}));
+      const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
+      // The upper dir itself becomes the snapshot (nobody uses it after the step), settled into
+      // the form unpacking the blob would give, rather than unpacked again from the blob.
+      return await this.o.images.storeLayer(below, (out) => layerFromUpper(upper, out, clamp), (dir, maxLayerBytes) => upperToSnapshot(upper, dir, { ...clamp, maxLayerBytes }));
     } finally {
       await fs.rm(path.dirname(upper), { recursive: true, force: true });
     }

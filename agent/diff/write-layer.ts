@@ -78,8 +78,7 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
       // A real file named like a whiteout would delete something in every image built on this.
       throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
     }
-    const mtime = Math.floor(stats.mtimeMs / 1000);
-    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: options.maxMtime === undefined ? mtime : Math.min(mtime, options.maxMtime), size: 0 };
+    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: tarMtime(stats, options), size: 0 };
     if (whiteout) {
       const parent = rel.slice(0, rel.length - base.length);
       await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
@@ -116,6 +115,18 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
   await flush();
   return { diffId: `sha256:${hash.digest('hex')}`, size };
 }
+
+/**
+ * The modification time an entry's tar header records, whole seconds: its own (truncated), no
+ * later than maxMtime, within what the ustar field holds. Unpacking the tar gives the entry this
+ * time, 0 ns, as atime and mtime.
+ */
+export function tarMtime(stats: { mtimeMs: number }, options: { maxMtime?: number } = {}): number {
+  const mtime = Math.floor(stats.mtimeMs / 1000);
+  return clampUstarTime(options.maxMtime === undefined ? mtime : Math.min(mtime, options.maxMtime));
+}
+
+const clampUstarTime = (seconds: number): number => Math.max(0, Math.min(seconds, 8 ** 11 - 1));
 
 /** The file's first `expected` bytes, read through the walk's descriptor `fd` on it. */
 async function emitFile(native: BerthFs, fd: number, rel: string, expected: number, emit: (chunk: Buffer) => Promise<void>): Promise<void> {
@@ -210,7 +221,7 @@ function ustar(h: Omit<TarHeader, 'type' | 'xattrs'> & { type: string; prefix: s
   octal(b, 108, 8, h.uid);
   octal(b, 116, 8, h.gid);
   octal(b, 124, 12, h.size);
-  octal(b, 136, 12, Math.max(0, Math.min(h.mtime, 8 ** 11 - 1)));
+  octal(b, 136, 12, clampUstarTime(h.mtime));
   b.write(h.type, 156, 1, 'latin1');
   b.write(h.linkname, 157, 100, 'latin1');
   b.write('ustar\u000000', 257, 8, 'latin1');

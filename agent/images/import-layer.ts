@@ -6,8 +6,10 @@
 // the blob digest) -> a spool file on the data root. The content store wants the digest before
 // the bytes, so the spool is then streamed into an ingest. The new layer's snapshot is unpacked
 // from the stored blob by the pull's own code, so a container of the committed image sees what
-// any other agent pulling it would see. The image record is written last: an import that fails
-// leaves no image (its blobs are collected later, as a failed pull's are).
+// any other agent pulling it would see; or, for a build step, the step's own upper dir becomes
+// the snapshot, settled into exactly that form (diff/upper-snapshot.ts). The image record is
+// written last: an import that fails leaves no image (its blobs are collected later, as a failed
+// pull's are).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -16,7 +18,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { BerthError, withContext } from '../../proto/errors';
+import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
 import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
@@ -44,36 +46,76 @@ export async function importLayer(deps: ImportLayerDeps, args: ImportLayerArgs):
 }
 
 /**
- * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
- * compressed into a blob in the content store and unpacked into its snapshot, as a pull of it
- * would. Returns its record and its unpacked size. Nothing refers to it until an image (or the
- * build cache) does: run it under the image service's collector hold.
+ * Fills `dir`, an empty snapshot directory, with exactly what unpacking the layer's tar would give
+ * (from the directory the tar was written from) and returns the content bytes; undefined when it
+ * cannot (the blob is then unpacked, as a pull would). `maxLayerBytes`: the pull's limit, kept.
  */
-export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar']): Promise<{ layer: LayerRecord; size: number }> {
+export type SnapshotFiller = (dir: string, maxLayerBytes: number) => Promise<number | undefined>;
+
+/**
+ * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
+ * compressed into a blob in the content store, and its snapshot is made by `fill` when given,
+ * else unpacked from the blob as a pull of it would be. Returns its record and its unpacked size.
+ * Nothing refers to it until an image (or the build cache) does: run it under the image service's
+ * collector hold.
+ */
+export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar'], fill?: SnapshotFiller): Promise<{ layer: LayerRecord; size: number }> {
   await fs.mkdir(deps.scratch, { recursive: true });
   const spool = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
   try {
     const spooled = await spoolLayer(writeTar, spool);
-    if ((await deps.content.size(spooled.digest)) === undefined) {
-      const ingest = await deps.content.ingest(spooled.digest, spooled.size);
-      try {
-        await pipeline(createReadStream(spool), new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            ingest.write(chunk).then(() => cb(), cb);
-          },
-        }));
-        await ingest.commit();
-      } catch (err) {
-        await ingest.abort();
-        throw err;
-      }
-    }
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size };
     const layers = layerRecords([...below.map((l) => l.descriptor), descriptor], [...below.map((l) => l.diffId), spooled.diffId]);
+    const layer = layers.at(-1)!;
+    const store = () => storeBlob(deps, spool, spooled);
+    if (fill && !(await deps.snapshots.stat(layer.chainId))) {
+      const size = await fillSnapshot(deps, layer, below.at(-1)?.chainId, store, fill);
+      if (size !== undefined) return { layer, size };
+    }
+    await store();
     const sizes = await ensureLayers(deps, undefined, layers, () => {});
-    return { layer: layers.at(-1)!, size: sizes.at(-1)! };
+    return { layer, size: sizes.at(-1)! };
   } finally {
     await fs.rm(spool, { force: true });
+  }
+}
+
+async function storeBlob(deps: ImportLayerDeps, spool: string, spooled: SpooledLayer): Promise<void> {
+  if ((await deps.content.size(spooled.digest)) !== undefined) return;
+  const ingest = await deps.content.ingest(spooled.digest, spooled.size);
+  try {
+    await pipeline(createReadStream(spool), new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        ingest.write(chunk).then(() => cb(), cb);
+      },
+    }));
+    await ingest.commit();
+  } catch (err) {
+    await ingest.abort();
+    throw err;
+  }
+}
+
+/**
+ * The layer's snapshot made by `fill` while `store` stores its blob, committed once both are done;
+ * its size, or undefined when `fill` cannot make it (the blob is stored all the same).
+ */
+async function fillSnapshot(deps: ImportLayerDeps, layer: LayerRecord, parent: Digest | undefined, store: () => Promise<void>, fill: SnapshotFiller): Promise<number | undefined> {
+  const pending = await deps.snapshots.prepare();
+  // Both settled before anything is decided: neither failure is left unhandled.
+  const [filled, stored] = await Promise.allSettled([fill(pending.dir, deps.limits.maxLayerBytes), store()]);
+  try {
+    if (filled.status === 'rejected' || stored.status === 'rejected') throw meaningfulFailure([filled, stored]);
+    if (filled.value === undefined) {
+      await pending.abort();
+      return undefined;
+    }
+    // Idempotent with a pull that committed the same layer meanwhile (theirs is kept).
+    await pending.commit({ chainId: layer.chainId, ...(parent ? { parent } : {}), diffId: layer.diffId, size: filled.value });
+    return filled.value;
+  } catch (err) {
+    await pending.abort();
+    throw err;
   }
 }
 
