@@ -5,7 +5,7 @@
 // everything about one entry into a single PAX record set as readers (Go's archive/tar) expect.
 
 import { createHash } from 'node:crypto';
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { BerthError } from '../../proto/errors';
@@ -15,6 +15,8 @@ import { bytes, walkUpper, xattrsOf, type WalkOptions } from './changes';
 
 const readAt = promisify(read);
 const CHUNK = 256 * 1024;
+/** Files up to this size are read without leaving the event loop. */
+const SYNC_READ = 64 * 1024;
 const WRITE_BATCH = 1024 * 1024;
 
 const BLOCK = 512;
@@ -137,7 +139,11 @@ async function emitFile(native: BerthFs, fd: number, rel: string, expected: numb
     // Read no further than the size in the header: a file growing meanwhile must not corrupt the tar.
     while (copied < expected) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, expected - copied));
-      const { bytesRead } = await readAt(file, chunk, 0, chunk.length, copied);
+      // A small file is read in place: a round trip through the thread pool per file cost more
+      // than the read (a 10k-file layer); large ones do not hold the event loop.
+      const bytesRead = expected <= SYNC_READ
+        ? readSync(file, chunk, 0, chunk.length, copied)
+        : (await readAt(file, chunk, 0, chunk.length, copied)).bytesRead;
       if (bytesRead === 0) break;
       copied += bytesRead;
       await emit(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
