@@ -747,8 +747,13 @@ class Build {
       for (const entry of source.entries) {
         hash.update(`source ${source.origin} ${source.word}\n`);
         const all = entry.type === 'dir' ? [entry, ...(await source.tree.descendants(entry))] : [entry];
-        // Contents hashed many at a time (each is remembered by the file's identity for next time).
-        const digests = await mapBounded(all, 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve('')));
+        // Contents hashed many at a time (each is remembered by the file's identity for next time);
+        // small files are read without leaving the event loop, so it is let through between batches.
+        const digests: string[] = [];
+        for (let i = 0; i < all.length; i += 256) {
+          if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+          digests.push(...await mapBounded(all.slice(i, i + 256), 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve(''))));
+        }
         for (const [i, e] of all.entries()) {
           const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : e.name ?? path.posix.basename(e.rel);
           if (entry.type === 'dir' && source.exclude && excluded(rel, source.exclude)) continue;
