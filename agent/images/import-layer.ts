@@ -2,8 +2,8 @@
 // would store it: what `berth commit` asks of the image store once the runtime has the diff of a
 // container's writable layer.
 //
-// The layer is written once, streamed: tar (hashed by its writer: the diff ID) -> gzip (hashed:
-// the blob digest) -> a spool file on the data root. The content store wants the digest before
+// The layer is written once, streamed: tar (hashed by its writer: the diff ID) -> gzip on several
+// threads (gzip-blocks.ts; hashed: the blob digest) -> a spool file on the data root. The content store wants the digest before
 // the bytes, so the spool is then streamed into an ingest. The new layer's snapshot is unpacked
 // from the stored blob by the pull's own code, so a container of the committed image sees what
 // any other agent pulling it would see; or, for a build step, the step's own upper dir becomes
@@ -17,9 +17,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
 import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
 import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import { GzipBlocks } from './gzip-blocks';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
 
@@ -202,7 +202,8 @@ interface SpooledLayer {
 }
 
 async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<SpooledLayer> {
-  const gzip = zlib.createGzip();
+  // Several blocks at once: one thread's gzip was most of a large step's commit.
+  const gzip = new GzipBlocks();
   const hash = createHash('sha256');
   let size = 0;
   const count = new Transform({
