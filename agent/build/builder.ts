@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
-import { layerFromUpper, upperToSnapshot } from '../diff';
+import { upperLayer } from '../diff';
 import { mapBounded, type ImageRecord, type ImageService, type LayerRecord } from '../images';
 import type { ContainerNetwork } from '../network';
 import ignore from '@balena/dockerignore';
@@ -838,7 +838,8 @@ class Build {
       const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
       // The upper dir itself becomes the snapshot (nobody uses it after the step), settled into
       // the form unpacking the blob would give, rather than unpacked again from the blob.
-      return await this.o.images.storeLayer(below, (out) => layerFromUpper(upper, out, clamp), (dir, maxLayerBytes) => upperToSnapshot(upper, dir, { ...clamp, maxLayerBytes }));
+      const layer = upperLayer(upper, clamp);
+      return await this.o.images.storeLayer(below, (out) => layer.writeTar(out), (dir, maxLayerBytes) => layer.fill(dir, maxLayerBytes));
     } finally {
       await fs.rm(path.dirname(upper), { recursive: true, force: true });
     }

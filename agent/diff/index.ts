@@ -15,5 +15,5 @@ export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from
 export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
 export { EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
-export { entryFix, upperToSnapshot, type UpperSnapshotOptions } from './upper-snapshot';
+export { entryFix, upperLayer, type UpperLayer } from './upper-snapshot';
 export { resolveLowerLinks } from './lower-links';

@@ -21,21 +21,17 @@
 // tar, whose writer refused what cannot be a layer (a `.wh.` name, redirect or metacopy entries).
 
 import * as fs from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { BerthError } from '../../proto/errors';
 import { berthFs } from '../native';
-import { walkUpper } from './changes';
-import { tarMtime } from './write-layer';
+import type { Digest } from '../oci';
+import type { UpperEntry } from './changes';
+import { layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
 
 const OVERLAY_XATTR = 'trusted.overlay.';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
-export interface UpperSnapshotOptions {
-  /** As the layer tar was written with (LayerWriteOptions.maxMtime). */
-  maxMtime?: number;
-  /** Content bytes past which the layer is refused, as unpacking refuses it. */
-  maxLayerBytes: number;
-}
+export type EntryKind = 'dir' | 'whiteout' | 'socket' | 'other';
 
 /** What settling one entry of the upper dir takes. */
 export interface EntryFix {
@@ -48,60 +44,101 @@ export interface EntryFix {
 }
 
 /**
- * How one entry is settled (pure): `xattrs` are its xattr names with the value of the opaque one.
- * A whiteout keeps no xattr at all (its tar entry carries none) and its times (the tar gives it none).
+ * How one entry is settled (pure): `opaque` when it is a directory with opaque=y. A whiteout
+ * keeps no xattr at all (its tar entry carries none) and its times (the tar gives it none).
  */
-export function entryFix(kind: 'dir' | 'whiteout' | 'socket' | 'other', xattrs: ReadonlyArray<[string, Buffer | undefined]>, mtime: number): EntryFix {
+export function entryFix(kind: EntryKind, xattrNames: readonly string[], opaque: boolean, mtime: number): EntryFix {
   if (kind === 'socket') return { remove: true, dropXattrs: [] };
-  if (kind === 'whiteout') return { remove: false, dropXattrs: xattrs.map(([name]) => name) };
-  const keep = ([name, value]: [string, Buffer | undefined]) =>
-    !name.startsWith(OVERLAY_XATTR) || (kind === 'dir' && name === OPAQUE_XATTR && value?.toString('latin1') === 'y');
-  return { remove: false, dropXattrs: xattrs.filter((x) => !keep(x)).map(([name]) => name), time: mtime };
+  if (kind === 'whiteout') return { remove: false, dropXattrs: [...xattrNames] };
+  const keep = (name: string) => !name.startsWith(OVERLAY_XATTR) || (kind === 'dir' && opaque && name === OPAQUE_XATTR);
+  return { remove: false, dropXattrs: xattrNames.filter((name) => !keep(name)), time: mtime };
 }
 
-const kindOf = (stats: Stats, whiteout: boolean): Parameters<typeof entryFix>[0] =>
-  whiteout ? 'whiteout' : stats.isDirectory() ? 'dir' : stats.isSocket() ? 'socket' : 'other';
+/** An entry as the tar's walk saw it: all settling needs, no descriptor kept. */
+interface SeenEntry {
+  rel: string;
+  fix: EntryFix;
+  isDir: boolean;
+  /** Content bytes of a regular file, 0 otherwise. */
+  size: number;
+  /** Inode of a regular file with more than one name (counted once). */
+  linkedInode?: number;
+}
+
+function seen(entry: UpperEntry, options: LayerWriteOptions): SeenEntry {
+  const { rel, stats, whiteout, opaque, xattrNames } = entry;
+  const kind: EntryKind = whiteout ? 'whiteout' : stats.isDirectory() ? 'dir' : stats.isSocket() ? 'socket' : 'other';
+  return {
+    rel, isDir: stats.isDirectory(), fix: entryFix(kind, xattrNames, opaque, tarMtime(stats, options)),
+    size: stats.isFile() ? stats.size : 0, ...(stats.isFile() && stats.nlink > 1 ? { linkedInode: stats.ino } : {}),
+  };
+}
+
+/** A build step's upper dir as storeLayer takes a layer: its tar, then its snapshot. */
+export interface UpperLayer {
+  /** The layer tar (write-layer.ts), remembering what settling will need. */
+  writeTar(out: Writable): Promise<{ diffId: Digest; size: number }>;
+  /**
+   * After writeTar: move the upper dir's entries into `into` (an empty directory, the snapshot's
+   * root) and settle them there, from what the tar's walk saw. Returns the layer's content bytes
+   * (regular files, each inode once: what unpacking counts), or undefined, touching nothing, when
+   * `into` is on another filesystem (the caller unpacks the blob instead). On failure `into` is
+   * half done: the caller throws it away.
+   */
+  fill(into: string, maxLayerBytes: number): Promise<number | undefined>;
+}
 
 /**
- * Move the entries of `upper` into `into` (an empty directory, the snapshot's root) and settle
- * them there as described above. Returns the layer's content bytes (regular files, each inode
- * once: what unpacking counts), or undefined, touching nothing, when `into` is on another
- * filesystem than `upper` (the caller unpacks the blob instead). On failure `into` is half done:
- * the caller throws it away.
+ * `upper`, quiescent (the step's container gone), as a layer. Between writeTar and fill nothing
+ * may change it: what the tar's walk saw is what fill settles.
  */
-export async function upperToSnapshot(upper: string, into: string, options: UpperSnapshotOptions): Promise<number | undefined> {
+export function upperLayer(upper: string, options: LayerWriteOptions = {}): UpperLayer {
+  let entries: SeenEntry[] | undefined;
+  return {
+    async writeTar(out) {
+      const seenNow: SeenEntry[] = [];
+      const written = await layerFromUpper(upper, out, { ...options, onEntry: (entry) => seenNow.push(seen(entry, options)) });
+      entries = seenNow;
+      return written;
+    },
+    async fill(into, maxLayerBytes) {
+      if (!entries) throw new BerthError('internal', `${upper}: settled as a snapshot before its tar was written`);
+      return settle(upper, into, entries, maxLayerBytes);
+    },
+  };
+}
+
+async function settle(upper: string, into: string, entries: readonly SeenEntry[], maxLayerBytes: number): Promise<number | undefined> {
   if ((await fs.stat(upper)).dev !== (await fs.stat(into)).dev) return undefined;
+  let bytes = 0;
+  const inodes = new Set<number>();
+  for (const e of entries) {
+    if (e.fix.remove || (e.linkedInode !== undefined && inodes.has(e.linkedInode))) continue;
+    if (e.linkedInode !== undefined) inodes.add(e.linkedInode);
+    bytes += e.size;
+  }
+  if (bytes > maxLayerBytes) throw new BerthError('resource-exhausted', `layer content exceeds the limit of ${maxLayerBytes} bytes (maxLayerBytes)`);
+  // Renaming keeps every time (it changes only the moved entry's ctime).
   for (const name of await fs.readdir(upper, { encoding: 'buffer' })) {
     await fs.rename(Buffer.concat([Buffer.from(`${upper}/`), name]), Buffer.concat([Buffer.from(`${into}/`), name]));
   }
   const native = berthFs();
   const root = native.openRoot(into);
-  let bytes = 0;
   try {
-    const inodes = new Set<number>();
-    // Directories' times are set last, deepest first: settling their contents moves them.
-    const dirs: Array<[string, number]> = [];
-    for await (const { rel, stats, whiteout, fd } of walkUpper(into)) {
-      const names = native.listxattr(fd, '');
-      const xattrs = names.map((name): [string, Buffer | undefined] => [name, name === OPAQUE_XATTR ? native.getxattr(fd, '', name) : undefined]);
-      const fix = entryFix(kindOf(stats, whiteout), xattrs, tarMtime(stats, options));
-      if (fix.remove) {
-        native.remove(root, rel);
-        continue;
-      }
-      for (const name of fix.dropXattrs) native.removexattr(root, rel, name);
-      if (stats.isFile() && !inodes.has(stats.ino)) {
-        if (stats.nlink > 1) inodes.add(stats.ino);
-        bytes += stats.size;
-        if (bytes > options.maxLayerBytes) {
-          throw new BerthError('resource-exhausted', `layer content exceeds the limit of ${options.maxLayerBytes} bytes (maxLayerBytes)`);
-        }
-      }
-      if (fix.time === undefined) continue;
-      if (stats.isDirectory()) dirs.push([rel, fix.time]);
-      else native.utimes(root, rel, fix.time, 0, fix.time, 0, false);
+    for (const { rel, fix } of entries) {
+      // A removed directory's contents went with it.
+      if (fix.remove) native.remove(root, rel);
     }
-    for (const [rel, time] of dirs.reverse()) native.utimes(root, rel, time, 0, time, 0, false);
+    for (const { rel, fix, isDir } of entries) {
+      if (fix.remove) continue;
+      for (const name of fix.dropXattrs) native.removexattr(root, rel, name);
+      if (fix.time !== undefined && !isDir) native.utimes(root, rel, fix.time, 0, fix.time, 0, false);
+    }
+    // Directories last, deepest first (the walk lists parents first): settling their contents moved them.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { rel, fix, isDir } = entries[i]!;
+      if (isDir && fix.time !== undefined) native.utimes(root, rel, fix.time, 0, fix.time, 0, false);
+    }
   } finally {
     native.close(root);
   }

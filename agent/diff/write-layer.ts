@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { BerthError } from '../../proto/errors';
 import { berthFs, type BerthFs } from '../native';
 import type { Digest } from '../oci';
-import { bytes, walkUpper, xattrsOf, type WalkOptions } from './changes';
+import { bytes, type UpperEntry, walkUpper, xattrsOf, type WalkOptions } from './changes';
 
 const readAt = promisify(read);
 const CHUNK = 256 * 1024;
@@ -48,6 +48,8 @@ interface TarHeader {
 export interface LayerWriteOptions extends WalkOptions {
   /** Times later than this (seconds since the epoch) are written as it: SOURCE_DATE_EPOCH's reproducible layers. */
   maxMtime?: number;
+  /** Called with every entry the walk yields (sockets included), before it is written. */
+  onEntry?: (entry: UpperEntry) => void;
 }
 
 export async function layerFromUpper(upper: string, out: Writable, options: LayerWriteOptions = {}): Promise<{ diffId: Digest; size: number }> {
@@ -74,7 +76,9 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
   };
   // First name of each multiply-linked inode; later names link to it.
   const inodes = new Map<string, string>();
-  for await (const { rel, stats, whiteout, opaque, fd } of walkUpper(upper, options)) {
+  for await (const entry of walkUpper(upper, options)) {
+    const { rel, stats, whiteout, opaque, xattrNames, fd } = entry;
+    options.onEntry?.(entry);
     const base = rel.slice(rel.lastIndexOf('/') + 1);
     if (base.startsWith(WHITEOUT)) {
       // A real file named like a whiteout would delete something in every image built on this.
@@ -86,7 +90,7 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
       await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
       continue;
     }
-    const xattrs = xattrsOf(native, fd, '');
+    const xattrs = xattrsOf(native, fd, '', xattrNames);
     if (stats.isDirectory()) {
       await emit(encodeHeader({ ...common, name: `${rel}/`, type: '5', xattrs }));
       if (opaque) await emit(encodeHeader({ ...common, name: `${rel}/${OPAQUE}`, type: '0', mode: 0o600 }));

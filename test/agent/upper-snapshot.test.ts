@@ -12,8 +12,8 @@ import { PassThrough, Readable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
 import { applyLayer } from '../../agent/diff/apply';
-import { entryFix, upperToSnapshot } from '../../agent/diff/upper-snapshot';
-import { layerFromUpper, type LayerWriteOptions } from '../../agent/diff/write-layer';
+import { entryFix, upperLayer } from '../../agent/diff/upper-snapshot';
+import type { LayerWriteOptions } from '../../agent/diff/write-layer';
 import { berthFs } from '../../agent/native';
 
 const LIMITS = { maxLayerBytes: 1 << 30, maxHeaderBytes: 1 << 20 };
@@ -144,15 +144,21 @@ function describe(root: string): Record<string, Seen> {
   return out;
 }
 
-/** The layer tar of `upper`, unpacked into `into` as a pull would; returns the unpacked bytes. */
-async function unpackedFrom(upper: string, into: string, options: LayerWriteOptions): Promise<number> {
+/** The layer tar of `upper` (as a build step writes it), and its snapshot settled in place. */
+async function layerOf(upper: string, options: LayerWriteOptions): Promise<{ tar: Buffer; fill: (into: string, maxLayerBytes?: number) => Promise<number | undefined> }> {
+  const layer = upperLayer(upper, options);
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on('data', (c: Buffer) => chunks.push(c));
-  await layerFromUpper(upper, out, options);
+  await layer.writeTar(out);
   out.end();
+  return { tar: Buffer.concat(chunks), fill: (into, maxLayerBytes = LIMITS.maxLayerBytes) => layer.fill(into, maxLayerBytes) };
+}
+
+/** A layer tar unpacked into `into` as a pull would; returns the unpacked bytes. */
+async function unpack(tar: Buffer, into: string): Promise<number> {
   fs.mkdirSync(into, { mode: 0o755 });
-  return (await applyLayer(Readable.from([Buffer.concat(chunks)]), into, LIMITS)).bytes;
+  return (await applyLayer(Readable.from([tar]), into, LIMITS)).bytes;
 }
 
 for (const clamp of [undefined, 1_600_000_000]) {
@@ -167,11 +173,12 @@ for (const clamp of [undefined, 1_600_000_000]) {
     t.equal(native.getxattr(fd, 'build/old', 'trusted.overlay.opaque')?.toString(), 'y', 'an opaque directory');
     native.close(fd);
 
+    const layer = await layerOf(upper, options);
     const unpacked = path.join(dir, 'unpacked');
-    const bytes = await unpackedFrom(upper, unpacked, options);
+    const bytes = await unpack(layer.tar, unpacked);
     const settled = path.join(dir, 'settled');
     fs.mkdirSync(settled, { mode: 0o755 });
-    const size = await upperToSnapshot(upper, settled, { ...options, maxLayerBytes: LIMITS.maxLayerBytes });
+    const size = await layer.fill(settled);
     t.equal(size, bytes, 'the same content bytes as unpacking counts');
     t.same(fs.readdirSync(upper), [], 'the upper dir was moved, not copied');
 
@@ -194,7 +201,8 @@ t.test('a layer past the size limit is refused as unpacking refuses it', async (
   const upper = await makeUpper(t, dir);
   const into = path.join(dir, 'into');
   fs.mkdirSync(into);
-  const err = await upperToSnapshot(upper, into, { maxLayerBytes: 10 }).then(() => undefined, (e: unknown) => e);
+  const layer = await layerOf(upper, {});
+  const err = await layer.fill(into, 10).then(() => undefined, (e: unknown) => e);
   t.ok(isBerthError(err) && err.code === 'resource-exhausted', 'resource-exhausted');
 });
 
@@ -204,7 +212,8 @@ t.test('another filesystem: nothing is touched, the caller unpacks', async (t) =
   fs.mkdirSync(into);
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', into]);
   try {
-    t.equal(await upperToSnapshot(path.join(dir, 'upper'), into, { maxLayerBytes: 1 << 20 }), undefined);
+    const layer = await layerOf(path.join(dir, 'upper'), {});
+    t.equal(await layer.fill(into), undefined);
     t.same(fs.readdirSync(path.join(dir, 'upper')), ['f']);
     t.same(fs.readdirSync(into), []);
   } finally {
@@ -213,10 +222,14 @@ t.test('another filesystem: nothing is touched, the caller unpacks', async (t) =
 });
 
 t.test('entryFix: what each kind of entry needs', async (t) => {
-  const y = Buffer.from('y');
-  t.same(entryFix('socket', [], 5), { remove: true, dropXattrs: [] });
-  t.same(entryFix('whiteout', [['trusted.overlay.origin', undefined], ['user.x', undefined]], 5), { remove: false, dropXattrs: ['trusted.overlay.origin', 'user.x'] });
-  t.same(entryFix('dir', [['trusted.overlay.opaque', y], ['trusted.overlay.impure', undefined], ['user.x', undefined]], 7), { remove: false, dropXattrs: ['trusted.overlay.impure'], time: 7 });
-  t.same(entryFix('dir', [['trusted.overlay.opaque', Buffer.from('x')]], 7).dropXattrs, ['trusted.overlay.opaque'], 'only opaque=y means opaque');
-  t.same(entryFix('other', [['trusted.overlay.opaque', y], ['security.capability', undefined]], 7).dropXattrs, ['trusted.overlay.opaque'], 'opaque is a directory\'s');
+  t.same(entryFix('socket', [], false, 5), { remove: true, dropXattrs: [] });
+  t.same(entryFix('whiteout', ['trusted.overlay.origin', 'user.x'], false, 5), { remove: false, dropXattrs: ['trusted.overlay.origin', 'user.x'] });
+  t.same(entryFix('dir', ['trusted.overlay.impure', 'trusted.overlay.opaque', 'user.x'], true, 7), { remove: false, dropXattrs: ['trusted.overlay.impure'], time: 7 });
+  t.same(entryFix('dir', ['trusted.overlay.opaque'], false, 7).dropXattrs, ['trusted.overlay.opaque'], 'only opaque=y means opaque');
+  t.same(entryFix('other', ['security.capability', 'trusted.overlay.origin'], false, 7).dropXattrs, ['trusted.overlay.origin']);
+});
+
+t.test('the snapshot is not settled before the tar is written', async (t) => {
+  const dir = t.testdir({ upper: { f: 'x' }, into: {} });
+  await t.rejects(upperLayer(path.join(dir, 'upper')).fill(path.join(dir, 'into'), 1 << 20), { code: 'internal' });
 });
