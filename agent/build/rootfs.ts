@@ -179,6 +179,10 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
   // Destination directories by the path the copy names, to the path they really are in the
   // root (symlinks resolved): every host path below is built from resolved parts only.
   const dirs = new Map<string, string>([['', '']]);
+  // Directories this copy made, and the paths it wrote: in a directory it made, a name it has not
+  // written yet is free, and need not be looked up before it is written.
+  const fresh = new Set<string>();
+  const taken = new Set<string>();
   const ensureDir = async (rel: string, created?: { owner: Ownership; mode: number; mtimeNs?: bigint }): Promise<string> => {
     const known = dirs.get(rel);
     if (known !== undefined) return known;
@@ -189,6 +193,8 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
     const host = path.join(root, resolved);
     const st = await fs.lstat(host).catch(() => undefined);
     if (!st) {
+      fresh.add(resolved);
+      taken.add(resolved);
       await fs.mkdir(host, { recursive: true, mode: 0o755 });
       const how = created ?? { owner: options.chown ?? { uid: 0, gid: 0 }, mode: 0o755 };
       await fs.lchown(host, how.owner.uid, how.owner.gid);
@@ -218,10 +224,12 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
       const parentRel = path.posix.dirname(item.dest) === '.' ? '' : path.posix.dirname(item.dest);
       const parent = await ensureDir(parentRel);
       const target = parent === '' ? path.posix.basename(item.dest) : `${parent}/${path.posix.basename(item.dest)}`;
+      const mayExist = !fresh.has(parent) || taken.has(target);
+      taken.add(target);
       const first = source.inode !== undefined ? linked.get(source.inode) : undefined;
-      if (first !== undefined) writer.link(first, target);
+      if (first !== undefined) writer.link(first, target, mayExist);
       else {
-        await writer.write(target, source, owner, mode);
+        await writer.write(target, source, owner, mode, mayExist);
         if (source.inode !== undefined) linked.set(source.inode, target);
       }
       // Small files are written without leaving the event loop: let it breathe now and then.
@@ -253,10 +261,13 @@ class LeafWriter {
     this.rootFd = this.native.openRoot(root);
   }
 
-  /** `target`: a path in the root whose parent is a resolved, real directory. */
-  async write(target: string, source: SourceEntry, owner: Ownership, mode: number): Promise<void> {
+  /**
+   * `target`: a path in the root whose parent is a resolved, real directory; `mayExist`: unless
+   * it is known to be free, whatever is there is replaced (never a directory).
+   */
+  async write(target: string, source: SourceEntry, owner: Ownership, mode: number, mayExist: boolean): Promise<void> {
     const rel = toBytePath(target);
-    this.clear(target, source.rel);
+    if (mayExist) this.clear(target, source.rel);
     // Sockets, FIFOs and devices are not copied (BuildKit recreates FIFOs and devices).
     if (source.type !== 'file' && source.type !== 'symlink') return;
     const [seconds, nanos] = timesOf(source.mtimeNs);
@@ -284,8 +295,8 @@ class LeafWriter {
   }
 
   /** A later name of a file copied already (`first`). */
-  link(first: string, target: string): void {
-    this.clear(target, first);
+  link(first: string, target: string, mayExist: boolean): void {
+    if (mayExist) this.clear(target, first);
     this.native.link(this.rootFd, toBytePath(target), toBytePath(first));
   }
 
