@@ -47,9 +47,10 @@ export class BuildCache {
     return entry;
   }
 
-  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'>): Promise<CacheEntry> {
+  /** `created`: when the step made its result (now unless given: the entry may be put later). */
+  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'> & { created?: string }): Promise<CacheEntry> {
     const now = new Date().toISOString();
-    const stored = { ...entry, created: now, lastUsed: now };
+    const stored = { ...entry, created: entry.created ?? now, lastUsed: now };
     this.entries.set(key, stored);
     await this.persist();
     return stored;

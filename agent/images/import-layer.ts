@@ -6,19 +6,21 @@
 // threads (gzip-blocks.ts; hashed: the blob digest) -> a spool file on the data root. The content store wants the digest before
 // the bytes, so the spool is then streamed into an ingest. The new layer's snapshot is unpacked
 // from the stored blob by the pull's own code, so a container of the committed image sees what
-// any other agent pulling it would see; or, for a build step, the step's own upper dir becomes
-// the snapshot, settled into exactly that form (diff/upper-snapshot.ts). The image record is
-// written last: an import that fails leaves no image (its blobs are collected later, as a failed
-// pull's are).
+// any other agent pulling it would see. A build step's layer (storeLayerLater) is spooled as a
+// plain tar instead; its snapshot is the step's own upper dir, settled into exactly that form
+// (diff/upper-snapshot.ts), and the blob is compressed from the spool while the build goes on.
+// The image record is written last: an import that fails leaves no image (its blobs are collected
+// later, as a failed pull's are).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { once } from 'node:events';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, meaningfulFailure, withContext } from '../../proto/errors';
-import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import { BerthError, withContext } from '../../proto/errors';
+import { chainIds, type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
 import { GzipBlocks } from './gzip-blocks';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
@@ -54,30 +56,135 @@ export type SnapshotFiller = (dir: string, maxLayerBytes: number) => Promise<num
 
 /**
  * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
- * compressed into a blob in the content store, and its snapshot is made by `fill` when given,
- * else unpacked from the blob as a pull of it would be. Returns its record and its unpacked size.
- * Nothing refers to it until an image (or the build cache) does: run it under the image service's
- * collector hold.
+ * compressed into a blob in the content store and unpacked into its snapshot, as a pull of it
+ * would. Returns its record and its unpacked size. Nothing refers to it until an image (or the
+ * build cache) does: run it under the image service's collector hold.
  */
-export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar'], fill?: SnapshotFiller): Promise<{ layer: LayerRecord; size: number }> {
+export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar']): Promise<{ layer: LayerRecord; size: number }> {
   await fs.mkdir(deps.scratch, { recursive: true });
   const spool = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
   try {
     const spooled = await spoolLayer(writeTar, spool);
+    await storeBlob(deps, spool, spooled);
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size };
     const layers = layerRecords([...below.map((l) => l.descriptor), descriptor], [...below.map((l) => l.diffId), spooled.diffId]);
-    const layer = layers.at(-1)!;
-    const store = () => storeBlob(deps, spool, spooled);
-    if (fill && !(await deps.snapshots.stat(layer.chainId))) {
-      const size = await fillSnapshot(deps, layer, below.at(-1)?.chainId, store, fill);
-      if (size !== undefined) return { layer, size };
-    }
-    await store();
     const sizes = await ensureLayers(deps, undefined, layers, () => {});
-    return { layer, size: sizes.at(-1)! };
+    return { layer: layers.at(-1)!, size: sizes.at(-1)! };
   } finally {
     await fs.rm(spool, { force: true });
   }
+}
+
+/**
+ * A layer whose snapshot is there and whose blob is still being compressed (storeLayerLater):
+ * enough to build on it (its IDs, its snapshot), not yet to name it in a manifest.
+ */
+export interface LaterLayer {
+  diffId: Digest;
+  chainId: Digest;
+  /** Unpacked bytes. */
+  size: number;
+  /**
+   * The layer's record once its blob is stored. Never rejects unhandled (a failure is also held
+   * here); it must settle before the caller leaves the collector hold.
+   */
+  record: Promise<LayerRecord>;
+}
+
+/**
+ * storeLayer for a build step, with the compression off the step's path: the tar is written
+ * uncompressed to a spool and hashed into its diff ID, the snapshot is made by `fill` and
+ * committed, and only then is the spool gzipped into the blob, in the background, while the
+ * build goes on (as BuildKit compresses only when it exports). When `fill` cannot make the
+ * snapshot, the blob is stored first and unpacked, as storeLayer does.
+ */
+export async function storeLayerLater(deps: ImportLayerDeps, below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
+  let owned = true;
+  try {
+    const { diffId } = await spoolTar(writeTar, tarFile);
+    const chainId = chainIds([...below.map((l) => l.diffId), diffId]).at(-1)!;
+    const parent = below.at(-1)?.chainId;
+    const compress = async (): Promise<LayerRecord> => {
+      const gz = `${tarFile}.gz`;
+      try {
+        // One block at a time: the cores are the build's (its next RUN) while this goes on.
+        const spooled = await spoolLayer((out) => copyInto(tarFile, out, diffId), gz, 1);
+        await storeBlob(deps, gz, spooled);
+        return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size }, diffId, chainId };
+      } finally {
+        await fs.rm(gz, { force: true });
+      }
+    };
+    const existing = await deps.snapshots.stat(chainId);
+    let size = existing?.size;
+    if (size === undefined) {
+      const pending = await deps.snapshots.prepare();
+      try {
+        size = await fill(pending.dir, deps.limits.maxLayerBytes);
+        if (size !== undefined) await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size });
+        else await pending.abort();
+      } catch (err) {
+        await pending.abort();
+        throw err;
+      }
+    }
+    if (size === undefined) {
+      // Another filesystem: the blob first, then unpacked from it as a pull would.
+      const record = await compress();
+      return { diffId, chainId, size: await unpackStored(deps, record, parent), record: Promise.resolve(record) };
+    }
+    owned = false;
+    const record = compress().finally(() => fs.rm(tarFile, { force: true }));
+    record.catch(() => undefined);
+    return { diffId, chainId, size, record };
+  } finally {
+    if (owned) await fs.rm(tarFile, { force: true });
+  }
+}
+
+/** A stored blob of ours unpacked into its snapshot (a layer we wrote links nothing below it). */
+async function unpackStored(deps: ImportLayerDeps, layer: LayerRecord, parent: Digest | undefined): Promise<number> {
+  const pending = await deps.snapshots.prepare();
+  try {
+    const applied = await pending.apply(deps.content.open(layer.descriptor.digest), 'gzip', { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes });
+    if (applied.diffId !== layer.diffId || applied.deferredLinks?.length) {
+      throw new BerthError('internal', `layer ${layer.descriptor.digest} did not unpack to what was written (${applied.diffId})`);
+    }
+    await pending.commit({ chainId: layer.chainId, ...(parent ? { parent } : {}), diffId: layer.diffId, size: applied.bytes });
+    return applied.bytes;
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+}
+
+/** What a layer below is known by before its blob is (LayerRecord's IDs). */
+export type LayerIds = Pick<LayerRecord, 'diffId' | 'chainId'>;
+
+/** The uncompressed tar `writeTar` writes, into `file`; its diff ID. */
+async function spoolTar(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<{ diffId: Digest }> {
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+  const finished = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  try {
+    const tar = await writeTar(out);
+    out.end();
+    await finished;
+    return tar;
+  } catch (err) {
+    out.destroy();
+    await finished.catch(() => undefined);
+    throw err;
+  }
+}
+
+/** writeTar for a tar spooled already: its bytes into `out` (not ended). */
+async function copyInto(file: string, out: Writable, diffId: Digest): Promise<{ diffId: Digest }> {
+  for await (const chunk of createReadStream(file)) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  return { diffId };
 }
 
 async function storeBlob(deps: ImportLayerDeps, spool: string, spooled: SpooledLayer): Promise<void> {
@@ -92,29 +199,6 @@ async function storeBlob(deps: ImportLayerDeps, spool: string, spooled: SpooledL
     await ingest.commit();
   } catch (err) {
     await ingest.abort();
-    throw err;
-  }
-}
-
-/**
- * The layer's snapshot made by `fill` while `store` stores its blob, committed once both are done;
- * its size, or undefined when `fill` cannot make it (the blob is stored all the same).
- */
-async function fillSnapshot(deps: ImportLayerDeps, layer: LayerRecord, parent: Digest | undefined, store: () => Promise<void>, fill: SnapshotFiller): Promise<number | undefined> {
-  const pending = await deps.snapshots.prepare();
-  // Both settled before anything is decided: neither failure is left unhandled.
-  const [filled, stored] = await Promise.allSettled([fill(pending.dir, deps.limits.maxLayerBytes), store()]);
-  try {
-    if (filled.status === 'rejected' || stored.status === 'rejected') throw meaningfulFailure([filled, stored]);
-    if (filled.value === undefined) {
-      await pending.abort();
-      return undefined;
-    }
-    // Idempotent with a pull that committed the same layer meanwhile (theirs is kept).
-    await pending.commit({ chainId: layer.chainId, ...(parent ? { parent } : {}), diffId: layer.diffId, size: filled.value });
-    return filled.value;
-  } catch (err) {
-    await pending.abort();
     throw err;
   }
 }
@@ -201,9 +285,9 @@ interface SpooledLayer {
   size: number;
 }
 
-async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<SpooledLayer> {
+async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string, threads?: number): Promise<SpooledLayer> {
   // Several blocks at once: one thread's gzip was most of a large step's commit.
-  const gzip = new GzipBlocks();
+  const gzip = new GzipBlocks(threads);
   const hash = createHash('sha256');
   let size = 0;
   const count = new Transform({

@@ -9,12 +9,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
 import { applyLayer } from '../../agent/diff/apply';
 import { entryFix, upperLayer } from '../../agent/diff/upper-snapshot';
 import type { LayerWriteOptions } from '../../agent/diff/write-layer';
 import { berthFs } from '../../agent/native';
+import { openTestImageService } from '../fixtures/service';
 
 const LIMITS = { maxLayerBytes: 1 << 30, maxHeaderBytes: 1 << 20 };
 
@@ -232,4 +234,31 @@ t.test('entryFix: what each kind of entry needs', async (t) => {
 t.test('the snapshot is not settled before the tar is written', async (t) => {
   const dir = t.testdir({ upper: { f: 'x' }, into: {} });
   await t.rejects(upperLayer(path.join(dir, 'upper')).fill(path.join(dir, 'into'), 1 << 20), { code: 'internal' });
+});
+
+t.test('a build layer through the image service: the snapshot at once, the blob later; or unpacked from the blob', async (t) => {
+  const service = await openTestImageService(t);
+  for (const adopt of [true, false]) {
+    const dir = path.join(service.root, `case-${adopt}`);
+    fs.mkdirSync(dir);
+    const upper = await makeUpper(t, dir);
+    const layer = upperLayer(upper);
+    const later = await service.holdingCollector(async () => {
+      const made = await service.storeLayerLater([], (out) => layer.writeTar(out), async (into, max) => (adopt ? layer.fill(into, max) : undefined));
+      await made.record;
+      return made;
+    });
+    const info = await service.snapshots.stat(later.chainId);
+    t.ok(info, `${adopt ? 'settled' : 'unpacked'}: the snapshot is committed`);
+    t.equal(info?.size, later.size);
+    t.equal(later.chainId, later.diffId, 'a base layer: its chain ID is its diff ID');
+    const record = await later.record;
+    t.match(record, { diffId: later.diffId, chainId: later.chainId, descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } });
+    const blob = await service.content.read(record.descriptor.digest);
+    t.equal(blob.length, record.descriptor.size);
+    t.equal(`sha256:${createHash('sha256').update(zlib.gunzipSync(blob)).digest('hex')}`, later.diffId, 'the blob is the layer tar');
+    t.same(fs.readdirSync(path.join(service.root, 'tmp')).filter((f) => f.startsWith('layer-')), [], 'no spool left');
+    if (adopt) t.same(fs.readdirSync(upper), [], 'the upper dir became the snapshot');
+    else t.not(fs.readdirSync(upper).length, 0, 'the upper dir was left as it was');
+  }
 });
