@@ -18,7 +18,7 @@ import { BuildCache } from './cache';
 import { BuildContext, escapeRegExp, hasWildcard } from './context';
 import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, type Heredoc, readDockerfile, readTriggers, type Stage } from './dockerfile';
 import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
-import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, writeItems } from './rootfs';
+import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
 import { unpackArchive, isArchive, download } from './sources';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
@@ -640,12 +640,15 @@ class Build {
           const owner = chown === undefined ? undefined : chownOf(chown, lowers);
           const archives = command.kind === 'ADD' ? await archivesAmong(sources) : new Set<SourceEntry>();
           const items = await this.placements(layer.merged, sources, dest, destIsDir, archives);
-          await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}) });
+          // Archives unpack through the overlay, after everything else is in place there.
+          const rest = await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}), throughRoot: archives.size > 0 });
+          if (archives.size === 0) return rest;
           for (const archive of archives) {
             const into = await resolveInRoot(layer.merged, dest.slice(1), true);
             await fs.mkdir(path.join(layer.merged, into), { recursive: true });
             await unpackArchive(archive.hostPath, path.join(layer.merged, into));
           }
+          return undefined;
         }));
     });
   }
@@ -884,7 +887,7 @@ class Build {
    * Mount an overlay of `layers` (with the mount-point layer under the upper dir for a RUN) in a
    * step directory, run `work`, unmount. Returns the upper dir, for commitUpper (which removes the step directory).
    */
-  private async withRootfs(layers: readonly StackLayer[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<void>): Promise<string> {
+  private async withRootfs(layers: readonly StackLayer[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<UpperWrites | void>): Promise<string> {
     const dir = path.join(this.dir, `step-${randomBytes(4).toString('hex')}`);
     const layer = await this.o.snapshots.prepareWritable(dir);
     const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
@@ -892,15 +895,17 @@ class Build {
     this.mounted.add(layer);
     this.o.snapshots.mount(layer, stack);
     try {
-      await work(layer, lowers, dir);
+      const rest = await work(layer, lowers, dir);
+      this.o.snapshots.unmount(layer);
+      this.mounted.delete(layer);
+      // What the work left to write straight into the upper dir, now that overlay is not over it.
+      await rest?.finish(layer.upper);
     } catch (err) {
       this.o.snapshots.unmount(layer);
       this.mounted.delete(layer);
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
-    this.o.snapshots.unmount(layer);
-    this.mounted.delete(layer);
     return layer.upper;
   }
 

@@ -168,14 +168,33 @@ export interface WriteOptions {
   chown?: Ownership;
   /** --chmod: every copied entry gets these permission bits. */
   chmod?: number;
+  /** Everything through the mounted root, nothing left for UpperWrites.finish. */
+  throughRoot?: boolean;
 }
+
+/** What a copy leaves to be written straight into the step's upper dir once the overlay is unmounted. */
+export interface UpperWrites {
+  /** Write it into `upper`, the unmounted overlay's upper dir. */
+  finish(upper: string): Promise<void>;
+}
+
+/** One entry of a copy's part written straight into the upper dir. */
+type Later =
+  | { kind: 'dir'; path: string; owner: Ownership; mode: number }
+  | { kind: 'leaf'; path: string; source: SourceEntry; owner: Ownership; mode: number };
 
 /**
  * Write `items` (parents listed before their children) into the mounted `root`. Directories the
  * destinations need are created 0755 (owned as --chown says, else by root); an existing directory
  * is kept as it is; anything else at a destination is replaced.
+ *
+ * What goes below a directory this copy made through the overlay (a new directory, so overlay
+ * would only create plain entries in it, in its upper dir) is left to `finish`, which creates the
+ * same entries straight in the upper dir once the overlay is unmounted: a 10k-file COPY through
+ * overlay cost twice the writes, and unmounting it as much again to drop its dentries. Copies of
+ * hard-linked sources go through the overlay whole.
  */
-export async function writeItems(root: string, items: CopyItem[], options: WriteOptions): Promise<void> {
+export async function writeItems(root: string, items: CopyItem[], options: WriteOptions): Promise<UpperWrites> {
   // Destination directories by the path the copy names, to the path they really are in the
   // root (symlinks resolved): every host path below is built from resolved parts only.
   const dirs = new Map<string, string>([['', '']]);
@@ -183,12 +202,26 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
   // written yet is free, and need not be looked up before it is written.
   const fresh = new Set<string>();
   const taken = new Set<string>();
-  const ensureDir = async (rel: string, created?: { owner: Ownership; mode: number; mtimeNs?: bigint }): Promise<string> => {
+  const direct = !options.throughRoot && !items.some((item) => item.source.inode !== undefined);
+  // Directories made in the upper dir by finish (their contents too): below a fresh one.
+  const deferred = new Set<string>();
+  const later: Later[] = [];
+  const ensureDir = async (rel: string, created?: { owner: Ownership; mode: number }): Promise<string> => {
     const known = dirs.get(rel);
     if (known !== undefined) return known;
     const parentRel = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
     const parent = await ensureDir(parentRel);
     const base = path.posix.basename(rel);
+    const how = created ?? { owner: options.chown ?? { uid: 0, gid: 0 }, mode: 0o755 };
+    if (direct && (fresh.has(parent) || deferred.has(parent))) {
+      // In a directory of ours nothing is a symlink: the path is as named.
+      const resolved = parent === '' ? base : `${parent}/${base}`;
+      deferred.add(resolved);
+      taken.add(resolved);
+      later.push({ kind: 'dir', path: resolved, ...how });
+      dirs.set(rel, resolved);
+      return resolved;
+    }
     const resolved = await resolveInRoot(root, parent === '' ? base : `${parent}/${base}`, true);
     const host = path.join(root, resolved);
     const st = await fs.lstat(host).catch(() => undefined);
@@ -196,7 +229,6 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
       fresh.add(resolved);
       taken.add(resolved);
       await fs.mkdir(host, { recursive: true, mode: 0o755 });
-      const how = created ?? { owner: options.chown ?? { uid: 0, gid: 0 }, mode: 0o755 };
       await fs.lchown(host, how.owner.uid, how.owner.gid);
       await fs.chmod(host, how.mode);
     } else if (!st.isDirectory()) {
@@ -207,6 +239,7 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
   };
 
   const dirTimes: Array<[string, bigint]> = [];
+  const ours = (resolved: string) => direct && (deferred.has(resolved) || fresh.has(resolved));
   // The first copy of each multiply-linked source file: later names of it are links to that.
   const linked = new Map<string, string>();
   const writer = new LeafWriter(root);
@@ -224,6 +257,11 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
       const parentRel = path.posix.dirname(item.dest) === '.' ? '' : path.posix.dirname(item.dest);
       const parent = await ensureDir(parentRel);
       const target = parent === '' ? path.posix.basename(item.dest) : `${parent}/${path.posix.basename(item.dest)}`;
+      if (direct && (fresh.has(parent) || deferred.has(parent))) {
+        // Written twice (two sources, one destination): the later one wins, as below.
+        later.push({ kind: 'leaf', path: target, source, owner, mode });
+        continue;
+      }
       const mayExist = !fresh.has(parent) || taken.has(target);
       taken.add(target);
       const first = source.inode !== undefined ? linked.get(source.inode) : undefined;
@@ -235,11 +273,31 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
       // Small files are written without leaving the event loop: let it breathe now and then.
       if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
     }
+    // Directory times last, deepest first: writing into a directory moves its mtime. Those of
+    // directories finish writes into are set by finish.
+    for (const [resolved, mtimeNs] of [...dirTimes].reverse()) if (!ours(resolved)) writer.setTimes(resolved, mtimeNs);
   } finally {
     writer.close();
   }
-  // Directory times last, deepest first: writing into a directory moves its mtime.
-  for (const [resolved, mtimeNs] of dirTimes.reverse()) await setTimes(path.join(root, resolved), mtimeNs);
+  return {
+    async finish(upper) {
+      const upperWriter = new LeafWriter(upper);
+      const native = berthFs();
+      try {
+        const written = new Set<string>();
+        for (const [i, entry] of later.entries()) {
+          const rel = toBytePath(entry.path);
+          if (entry.kind === 'dir') native.makeDir(upperWriter.rootFd, rel, entry.mode, entry.owner.uid, entry.owner.gid);
+          else await upperWriter.write(entry.path, entry.source, entry.owner, entry.mode, written.has(entry.path));
+          written.add(entry.path);
+          if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (const [resolved, mtimeNs] of [...dirTimes].reverse()) if (ours(resolved)) upperWriter.setTimes(resolved, mtimeNs);
+      } finally {
+        upperWriter.close();
+      }
+    },
+  };
 }
 
 /** Files up to this size are copied through memory in one native call; larger ones by the kernel. */
@@ -253,7 +311,7 @@ const SMALL_FILE = 1024 * 1024;
  */
 class LeafWriter {
   private readonly native = berthFs();
-  private readonly rootFd: number;
+  readonly rootFd: number;
   /** A descriptor on the directory of the last source file, for its xattrs (sources come sorted, so it is mostly the same). */
   private sourceDir?: { path: string; fd: number };
 
@@ -292,6 +350,12 @@ class LeafWriter {
     // copied from a build stage keeps its capabilities, as with BuildKit); setting them moves
     // no time.
     this.copyXattrs(source.hostPath, rel);
+  }
+
+  /** Atime and mtime of `target` (never following it), to the nanosecond. */
+  setTimes(target: string, mtimeNs: bigint): void {
+    const [seconds, nanos] = timesOf(mtimeNs);
+    this.native.utimes(this.rootFd, toBytePath(target), seconds, nanos, seconds, nanos, false);
   }
 
   /** A later name of a file copied already (`first`). */
@@ -353,8 +417,3 @@ function timesOf(ns: bigint): [number, number] {
   return [Number(seconds), Number(ns - seconds * 1_000_000_000n)];
 }
 
-async function setTimes(target: string, mtimeNs: bigint, link = false): Promise<void> {
-  const seconds = Number(mtimeNs) / 1e9;
-  if (link) await fs.lutimes(target, seconds, seconds);
-  else await fs.utimes(target, seconds, seconds);
-}
