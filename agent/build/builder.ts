@@ -967,9 +967,15 @@ class Build {
         history: state.history,
       };
       const sizes = await Promise.all(state.layers.map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
-      // The image names every blob: those still compressing are waited for here.
+      // The image names every blob, gzipped: those still being stored are waited for, and a
+      // build's plain-tar ones compressed now (the cache then keeps the gzipped one instead).
+      const layers = await Promise.all((await recordsOf(state.layers)).map(async (layer) => {
+        const gzipped = await this.o.images.gzippedLayer(layer);
+        if (gzipped !== layer) await this.cache.useBlob(gzipped);
+        return gzipped;
+      }));
       const image = await this.o.images.storeImage({
-        config, layers: await recordsOf(state.layers), platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+        config, layers, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
         repoTags: tags, size: sizes.reduce((a, b) => a + b, 0),
       });
       this.output(id, `writing image ${image.id}\n`);

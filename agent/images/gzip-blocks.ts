@@ -14,7 +14,7 @@ import * as zlib from 'node:zlib';
 const BLOCK = 1024 * 1024;
 /** Deflate's window: each block may refer this far back into the one before. */
 const WINDOW = 32 * 1024;
-/** Blocks compressing at once by default (the pool has 4 threads; the machines have 2 cores or more). */
+/** Blocks compressing at once (the pool has 4 threads; the machines have 2 cores or more). */
 const IN_FLIGHT = 3;
 const LEVEL = 6;
 /** Magic, deflate, no flags, no mtime, no extra flags (level 6), Unix: what zlib writes at level 6. */
@@ -24,11 +24,6 @@ const deflateRaw = (input: Buffer, options: zlib.ZlibOptions): Promise<Buffer> =
   new Promise((resolve, reject) => zlib.deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out))));
 
 export class GzipBlocks extends Transform {
-  /** `threads`: blocks compressing at once (1: in the background, leaving the other cores alone). */
-  constructor(private readonly threads = IN_FLIGHT) {
-    super();
-  }
-
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** The last WINDOW bytes before the block being gathered. */
@@ -83,7 +78,7 @@ export class GzipBlocks extends Transform {
       finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
     }));
     if (block.length > 0) this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
-    if (this.compressing.length >= this.threads) this.push(await this.compressing.shift()!);
+    if (this.compressing.length >= IN_FLIGHT) this.push(await this.compressing.shift()!);
   }
 }
 

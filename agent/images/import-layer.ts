@@ -8,7 +8,7 @@
 // from the stored blob by the pull's own code, so a container of the committed image sees what
 // any other agent pulling it would see. A build step's layer (storeLayerLater) is spooled as a
 // plain tar instead; its snapshot is the step's own upper dir, settled into exactly that form
-// (diff/upper-snapshot.ts), and the blob is compressed from the spool while the build goes on.
+// (diff/upper-snapshot.ts), its blob the plain tar, gzipped when an image names it.
 // The image record is written last: an import that fails leaves no image (its blobs are collected
 // later, as a failed pull's are).
 
@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, withContext } from '../../proto/errors';
-import { chainIds, type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import { chainIds, type Descriptor, type Digest, familiarName, layerCompression, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
 import { GzipBlocks } from './gzip-blocks';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
@@ -76,8 +76,8 @@ export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRec
 }
 
 /**
- * A layer whose snapshot is there and whose blob is still being compressed (storeLayerLater):
- * enough to build on it (its IDs, its snapshot), not yet to name it in a manifest.
+ * A build step's layer (storeLayerLater): its snapshot is there, its blob (the plain tar) is being
+ * stored.
  */
 export interface LaterLayer {
   diffId: Digest;
@@ -92,30 +92,25 @@ export interface LaterLayer {
 }
 
 /**
- * storeLayer for a build step, with the compression off the step's path: the tar is written
- * uncompressed to a spool and hashed into its diff ID, the snapshot is made by `fill` and
- * committed, and only then is the spool gzipped into the blob, in the background, while the
- * build goes on (as BuildKit compresses only when it exports). When `fill` cannot make the
- * snapshot, the blob is stored first and unpacked, as storeLayer does.
+ * storeLayer for a build step, without compressing on the step's path: the tar is written to a
+ * spool and hashed into its diff ID, the snapshot is made by `fill` and committed, and the spool
+ * is then stored, in the background, as the layer's blob: the plain tar (an OCI layer without
+ * compression, digest = diff ID). A layer is gzipped only when an image names it (gzippedLayer),
+ * as BuildKit compresses only when it exports: most of a multi-stage build's layers are only
+ * ever the build cache's. When `fill` cannot make the snapshot, the blob is stored first and
+ * unpacked, as storeLayer does.
  */
 export async function storeLayerLater(deps: ImportLayerDeps, below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
   await fs.mkdir(deps.scratch, { recursive: true });
   const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
   let owned = true;
   try {
-    const { diffId } = await spoolTar(writeTar, tarFile);
+    const { diffId, size: tarSize } = await spoolTar(writeTar, tarFile);
     const chainId = chainIds([...below.map((l) => l.diffId), diffId]).at(-1)!;
     const parent = below.at(-1)?.chainId;
-    const compress = async (): Promise<LayerRecord> => {
-      const gz = `${tarFile}.gz`;
-      try {
-        // One block at a time: the cores are the build's (its next RUN) while this goes on.
-        const spooled = await spoolLayer((out) => copyInto(tarFile, out, diffId), gz, 1);
-        await storeBlob(deps, gz, spooled);
-        return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size }, diffId, chainId };
-      } finally {
-        await fs.rm(gz, { force: true });
-      }
+    const store = async (): Promise<LayerRecord> => {
+      await storeBlob(deps, tarFile, { diffId, digest: diffId, size: tarSize });
+      return { descriptor: { mediaType: MediaType.ociLayer, digest: diffId, size: tarSize }, diffId, chainId };
     };
     const existing = await deps.snapshots.stat(chainId);
     let size = existing?.size;
@@ -132,11 +127,11 @@ export async function storeLayerLater(deps: ImportLayerDeps, below: readonly Lay
     }
     if (size === undefined) {
       // Another filesystem: the blob first, then unpacked from it as a pull would.
-      const record = await compress();
+      const record = await store();
       return { diffId, chainId, size: await unpackStored(deps, record, parent), record: Promise.resolve(record) };
     }
     owned = false;
-    const record = compress().finally(() => fs.rm(tarFile, { force: true }));
+    const record = store().finally(() => fs.rm(tarFile, { force: true }));
     record.catch(() => undefined);
     return { diffId, chainId, size, record };
   } finally {
@@ -144,11 +139,29 @@ export async function storeLayerLater(deps: ImportLayerDeps, below: readonly Lay
   }
 }
 
+/**
+ * The layer as an image names it: one whose blob is a plain tar (storeLayerLater's) gzipped into
+ * a blob of its own, on several threads (the same tar: the same diff ID, chain ID and snapshot;
+ * the same tar always gives the same blob); any other returned as it is.
+ */
+export async function gzippedLayer(deps: ImportLayerDeps, layer: LayerRecord): Promise<LayerRecord> {
+  if (layer.descriptor.mediaType !== MediaType.ociLayer) return layer;
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const gz = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
+  try {
+    const spooled = await spoolLayer((out) => copyInto(deps.content.pathOf(layer.descriptor.digest), out, layer.diffId), gz);
+    await storeBlob(deps, gz, spooled);
+    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size }, diffId: layer.diffId, chainId: layer.chainId };
+  } finally {
+    await fs.rm(gz, { force: true });
+  }
+}
+
 /** A stored blob of ours unpacked into its snapshot (a layer we wrote links nothing below it). */
 async function unpackStored(deps: ImportLayerDeps, layer: LayerRecord, parent: Digest | undefined): Promise<number> {
   const pending = await deps.snapshots.prepare();
   try {
-    const applied = await pending.apply(deps.content.open(layer.descriptor.digest), 'gzip', { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes });
+    const applied = await pending.apply(deps.content.open(layer.descriptor.digest), layerCompression(layer.descriptor.mediaType) ?? 'none', { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes });
     if (applied.diffId !== layer.diffId || applied.deferredLinks?.length) {
       throw new BerthError('internal', `layer ${layer.descriptor.digest} did not unpack to what was written (${applied.diffId})`);
     }
@@ -163,15 +176,15 @@ async function unpackStored(deps: ImportLayerDeps, layer: LayerRecord, parent: D
 /** What a layer below is known by before its blob is (LayerRecord's IDs). */
 export type LayerIds = Pick<LayerRecord, 'diffId' | 'chainId'>;
 
-/** The uncompressed tar `writeTar` writes, into `file`; its diff ID. */
-async function spoolTar(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<{ diffId: Digest }> {
+/** The uncompressed tar `writeTar` writes, into `file`; its diff ID and size. */
+async function spoolTar(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<{ diffId: Digest; size: number }> {
   const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
   const finished = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
   try {
     const tar = await writeTar(out);
     out.end();
     await finished;
-    return tar;
+    return { diffId: tar.diffId, size: out.bytesWritten };
   } catch (err) {
     out.destroy();
     await finished.catch(() => undefined);
@@ -285,9 +298,9 @@ interface SpooledLayer {
   size: number;
 }
 
-async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string, threads?: number): Promise<SpooledLayer> {
-  // Several blocks at once: one thread's gzip was most of a large step's commit.
-  const gzip = new GzipBlocks(threads);
+async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<SpooledLayer> {
+  // Several blocks at once: one thread's gzip was most of a large layer's commit.
+  const gzip = new GzipBlocks();
   const hash = createHash('sha256');
   let size = 0;
   const count = new Transform({

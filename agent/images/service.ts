@@ -17,7 +17,7 @@ import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
-import { importLayer, type LaterLayer, type LayerIds, type SnapshotFiller, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
+import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SnapshotFiller, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
 import type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord } from './types';
@@ -378,6 +378,14 @@ export class ImageService implements ImageStore {
    */
   storeLayerLater(below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
     return storeLayerLater({ ...this.pullDeps, scratch: this.scratch }, below, writeTar, fill);
+  }
+
+  /**
+   * The layer as an image names it: a build's plain-tar blob gzipped (the same diff ID and
+   * snapshot), any other as it is. Call inside holdingCollector until something refers to it.
+   */
+  gzippedLayer(layer: LayerRecord): Promise<LayerRecord> {
+    return gzippedLayer({ ...this.pullDeps, scratch: this.scratch }, layer);
   }
 
   /** An image of layers stored already (its tags taken from other images), as a build finishes it. */

@@ -236,27 +236,31 @@ t.test('the snapshot is not settled before the tar is written', async (t) => {
   await t.rejects(upperLayer(path.join(dir, 'upper')).fill(path.join(dir, 'into'), 1 << 20), { code: 'internal' });
 });
 
-t.test('a build layer through the image service: the snapshot at once, the blob later; or unpacked from the blob', async (t) => {
+t.test('a build layer through the image service: the snapshot at once, the plain tar as its blob, gzipped when an image needs it; or unpacked from the blob', async (t) => {
   const service = await openTestImageService(t);
   for (const adopt of [true, false]) {
     const dir = path.join(service.root, `case-${adopt}`);
     fs.mkdirSync(dir);
     const upper = await makeUpper(t, dir);
     const layer = upperLayer(upper);
-    const later = await service.holdingCollector(async () => {
+    const { later, record, gzipped } = await service.holdingCollector(async () => {
       const made = await service.storeLayerLater([], (out) => layer.writeTar(out), async (into, max) => (adopt ? layer.fill(into, max) : undefined));
-      await made.record;
-      return made;
+      const stored = await made.record;
+      return { later: made, record: stored, gzipped: await service.gzippedLayer(stored) };
     });
     const info = await service.snapshots.stat(later.chainId);
     t.ok(info, `${adopt ? 'settled' : 'unpacked'}: the snapshot is committed`);
     t.equal(info?.size, later.size);
     t.equal(later.chainId, later.diffId, 'a base layer: its chain ID is its diff ID');
-    const record = await later.record;
-    t.match(record, { diffId: later.diffId, chainId: later.chainId, descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } });
-    const blob = await service.content.read(record.descriptor.digest);
-    t.equal(blob.length, record.descriptor.size);
-    t.equal(`sha256:${createHash('sha256').update(zlib.gunzipSync(blob)).digest('hex')}`, later.diffId, 'the blob is the layer tar');
+    t.same(record.descriptor.mediaType, 'application/vnd.oci.image.layer.v1.tar');
+    t.equal(record.descriptor.digest, later.diffId, 'the blob is the plain tar');
+    const tar = await service.content.read(record.descriptor.digest);
+    t.equal(tar.length, record.descriptor.size);
+    t.match(gzipped, { diffId: later.diffId, chainId: later.chainId, descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } });
+    const blob = await service.content.read(gzipped.descriptor.digest);
+    t.equal(blob.length, gzipped.descriptor.size);
+    t.ok(zlib.gunzipSync(blob).equals(tar), 'the gzipped blob is the same tar');
+    t.equal(await service.gzippedLayer(gzipped), gzipped, 'a gzipped layer is left as it is');
     t.same(fs.readdirSync(path.join(service.root, 'tmp')).filter((f) => f.startsWith('layer-')), [], 'no spool left');
     if (adopt) t.same(fs.readdirSync(upper), [], 'the upper dir became the snapshot');
     else t.not(fs.readdirSync(upper).length, 0, 'the upper dir was left as it was');
