@@ -216,6 +216,7 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
     if (direct && (fresh.has(parent) || deferred.has(parent))) {
       // In a directory of ours nothing is a symlink: the path is as named.
       const resolved = parent === '' ? base : `${parent}/${base}`;
+      if (taken.has(resolved)) throw new BerthError('failed-precondition', `cannot copy to /${rel}: /${resolved} is not a directory`);
       deferred.add(resolved);
       taken.add(resolved);
       later.push({ kind: 'dir', path: resolved, ...how });
@@ -259,6 +260,7 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
       const target = parent === '' ? path.posix.basename(item.dest) : `${parent}/${path.posix.basename(item.dest)}`;
       if (direct && (fresh.has(parent) || deferred.has(parent))) {
         // Written twice (two sources, one destination): the later one wins, as below.
+        taken.add(target);
         later.push({ kind: 'leaf', path: target, source, owner, mode });
         continue;
       }

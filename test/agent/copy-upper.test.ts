@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { type CopyItem, rootfsTree, writeItems } from '../../agent/build/rootfs';
 import { berthFs } from '../../agent/native';
 
@@ -53,17 +53,16 @@ async function itemsOf(src: string, dest: string): Promise<CopyItem[]> {
 }
 
 /** Copy into a fresh overlay over `lowers`; `direct`: the fast way. Returns the upper dir. */
-async function copy(t: Test, dir: string, lowers: string[], items: CopyItem[], direct: boolean): Promise<string> {
+async function copy(dir: string, lowers: string[], items: CopyItem[], direct: boolean): Promise<string> {
   const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => path.join(dir, d)) as [string, string, string];
   for (const d of [upper, work, merged]) fs.mkdirSync(d, { recursive: true });
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,index=off,metacopy=off`, merged]);
-  let mounted = true;
-  t.teardown(() => {
-    if (mounted) execFileSync('umount', ['-l', merged]);
-  });
-  const rest = await writeItems(merged, items, { chown: { uid: 1000, gid: 1001 }, throughRoot: !direct });
-  execFileSync('umount', [merged]);
-  mounted = false;
+  let rest;
+  try {
+    rest = await writeItems(merged, items, { chown: { uid: 1000, gid: 1001 }, throughRoot: !direct });
+  } finally {
+    execFileSync('umount', [merged]);
+  }
   await rest.finish(upper);
   return upper;
 }
@@ -99,8 +98,8 @@ t.test('writing below a new directory straight into the upper dir gives what the
   const dir = t.testdir();
   const lowers = makeLowers(dir);
   const items = await itemsOf(makeSources(dir), 'build/src');
-  const slow = await copy(t, path.join(dir, 'through-overlay'), lowers, items, false);
-  const fast = await copy(t, path.join(dir, 'straight'), lowers, items, true);
+  const slow = await copy(path.join(dir, 'through-overlay'), lowers, items, false);
+  const fast = await copy(path.join(dir, 'straight'), lowers, items, true);
   // The root and /build: only written into (their times are when).
   const skip = new Set(['', 'build']);
   const want = describe(slow, skip);
@@ -111,4 +110,18 @@ t.test('writing below a new directory straight into the upper dir gives what the
   t.match(got['build/src/a/x.c'], { uid: 1000, gid: 1001, mtimeNs: String(source.mtimeNs), xattrs: { 'user.berth': Buffer.from('kept').toString('hex') } });
   t.equal((got['build/src/b/run.sh'] as { mode: number }).mode & 0o7777, 0o4755, 'setuid kept after the chown');
   t.notOk(fs.existsSync(path.join(fast, 'build/src/old.c')), 'nothing of the deleted directory');
+});
+
+t.test('a file and then a directory at one destination is refused either way', async (t) => {
+  const dir = t.testdir();
+  const lowers = makeLowers(dir);
+  const src = makeSources(dir);
+  const tree = rootfsTree(src);
+  const file = (await tree.resolve('src/a/x.c'))!;
+  const sub = (await tree.resolve('src/b'))!;
+  const items: CopyItem[] = [{ source: (await tree.resolve('src'))!, dest: 'build/src' }, { source: file, dest: 'build/src/x' }, { source: sub, dest: 'build/src/x' }];
+  for (const direct of [false, true]) {
+    const err = await copy(path.join(dir, `case-${direct}`), lowers, items, direct).then(() => undefined, (e: unknown) => e);
+    t.match(err, { code: 'failed-precondition', message: /not a directory/ }, direct ? 'straight into the upper dir' : 'through the overlay');
+  }
 });
