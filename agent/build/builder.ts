@@ -95,8 +95,8 @@ export class Builder {
 
 /**
  * A layer of a stage's stack: known by its IDs at once, by its record (the blob's descriptor) once
- * its blob is stored. A step's own layer is compressed while the build goes on (storeLayerLater):
- * the steps above need only its snapshot, the image and the cache its record.
+ * its blob is stored. A step's own blob is stored while the build goes on (storeLayerLater): the
+ * steps above need only its snapshot, the image and the cache its record.
  */
 interface StackLayer {
   diffId: Digest;
@@ -138,7 +138,7 @@ class Build {
   private readonly epoch?: number;
   private readonly mounted = new Set<WritableLayer>();
   private readonly controller = new AbortController();
-  /** Work that goes on beside the steps (blobs compressing, cache entries waiting for them): settled before the build ends. */
+  /** Work that goes on beside the steps (blobs being stored, cache entries waiting for them): settled before the build ends. */
   private readonly background: Array<Promise<unknown>> = [];
 
   constructor(

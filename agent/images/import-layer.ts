@@ -186,8 +186,13 @@ async function spoolTar(writeTar: ImportLayerArgs['writeTar'], file: string): Pr
     await finished;
     return { diffId: tar.diffId, size: out.bytesWritten };
   } catch (err) {
-    out.destroy();
-    await finished.catch(() => undefined);
+    finished.catch(() => undefined);
+    // Destroyed, it ends with 'close' and never 'finish'.
+    if (!out.closed) {
+      const closed = once(out, 'close');
+      out.destroy();
+      await closed.catch(() => undefined);
+    }
     throw err;
   }
 }

@@ -266,3 +266,14 @@ t.test('a build layer through the image service: the snapshot at once, the plain
     else t.not(fs.readdirSync(upper).length, 0, 'the upper dir was left as it was');
   }
 });
+
+t.test('a layer whose tar fails to be written leaves nothing behind', async (t) => {
+  const service = await openTestImageService(t);
+  const failing = async (out: NodeJS.WritableStream) => {
+    out.write(Buffer.alloc(4096));
+    throw new Error('the walk failed');
+  };
+  await t.rejects(service.holdingCollector(() => service.storeLayerLater([], failing, async () => 0)), /the walk failed/);
+  t.same(fs.readdirSync(path.join(service.root, 'tmp')).filter((f) => f.startsWith('layer-')), [], 'no spool left');
+  t.same(await service.snapshots.list(), [], 'no snapshot');
+});
