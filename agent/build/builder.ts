@@ -853,10 +853,12 @@ class Build {
     const created = new Date().toISOString();
     // Cached once every blob of the stack is stored: an entry names only layers that are whole.
     // A blob that failed fails the build where the image needs it; here the step is just not cached.
+    // A cache file that cannot be written (a full disk) costs the entry, not the agent: the
+    // rejection is handled here, not left for the build's end.
     this.background.push(recordsOf(layers).then(
       (records) => this.cache.put(key, { layers: records, madeLayer: made.layer !== undefined, size: made.size, created }),
       () => undefined,
-    ));
+    ).catch(() => undefined));
     state.layers = layers;
     if (made.layer) state.time = this.epoch !== undefined ? this.now() : created;
     return this.record(state, createdBy, made.layer === undefined);
@@ -969,11 +971,13 @@ class Build {
       const sizes = await Promise.all(state.layers.map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
       // The image names every blob, gzipped: those still being stored are waited for, and a
       // build's plain-tar ones compressed now (the cache then keeps the gzipped one instead).
-      const layers = await Promise.all((await recordsOf(state.layers)).map(async (layer) => {
+      // Two at a time (each keeps several pool threads busy), and all done before a failure is
+      // reported: none may still be storing once the build lets the collector go.
+      const layers = await mapBounded(await recordsOf(state.layers), 2, async (layer) => {
         const gzipped = await this.o.images.gzippedLayer(layer);
         if (gzipped !== layer) await this.cache.useBlob(gzipped);
         return gzipped;
-      }));
+      });
       const image = await this.o.images.storeImage({
         config, layers, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
         repoTags: tags, size: sizes.reduce((a, b) => a + b, 0),

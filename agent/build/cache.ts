@@ -25,8 +25,6 @@ export interface CacheEntry {
 
 export class BuildCache {
   private writing: Promise<void> = Promise.resolve();
-  /** Layers' gzipped records by chain ID (useBlob), for entries put after it. */
-  private readonly preferred = new Map<Digest, LayerRecord>();
 
   private constructor(
     private readonly file: string,
@@ -53,8 +51,9 @@ export class BuildCache {
   /** `created`: when the step made its result (now unless given: the entry may be put later). */
   async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'> & { created?: string }): Promise<CacheEntry> {
     const now = new Date().toISOString();
-    const layers = entry.layers.map((l) => this.preferred.get(l.chainId) ?? l);
-    const stored = { ...entry, layers, created: entry.created ?? now, lastUsed: now };
+    // The layers as given: an entry names only blobs its put was given, which the collector
+    // keeps from then on (a remembered substitute could name one collected meanwhile).
+    const stored = { ...entry, created: entry.created ?? now, lastUsed: now };
     this.entries.set(key, stored);
     await this.persist();
     return stored;
@@ -65,7 +64,6 @@ export class BuildCache {
    * ID): the cache then keeps the blob the images have, and the plain one can go.
    */
   async useBlob(layer: LayerRecord): Promise<void> {
-    this.preferred.set(layer.chainId, layer);
     let changed = false;
     for (const entry of this.entries.values()) {
       entry.layers = entry.layers.map((l) => {

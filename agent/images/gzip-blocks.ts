@@ -72,11 +72,14 @@ export class GzipBlocks extends Transform {
     const rest = all.subarray(block.length);
     this.pending = rest.length ? [rest] : [];
     this.pendingBytes = rest.length;
-    this.compressing.push(deflateRaw(block, {
+    const deflated = deflateRaw(block, {
       level: LEVEL,
       ...(this.dictionary ? { dictionary: this.dictionary } : {}),
       finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    }));
+    });
+    // Awaited in order; one that fails while an earlier one is awaited must not count as unhandled.
+    deflated.catch(() => undefined);
+    this.compressing.push(deflated);
     if (block.length > 0) this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
     if (this.compressing.length >= IN_FLIGHT) this.push(await this.compressing.shift()!);
   }

@@ -1006,19 +1006,15 @@ static napi_value js_removexattr(napi_env env, napi_callback_info info) {
       step = "removexattrat";
       n = syscall(SYS_removexattrat, t.parent, t.base, AT_SYMLINK_NOFOLLOW, name);
       if (n < 0 && errno == ENOSYS) {
-        // Older kernels: through the O_PATH fd's /proc link, which follows it, so symlinks are
-        // refused (lremovexattr there would act on procfs' link, not on ours).
-        int fd = openat(t.parent, t.base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        struct stat st;
-        step = "removexattr";
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
-          errno = EOPNOTSUPP;
-        } else if (fd >= 0) {
-          char proc[64];
-          snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-          n = removexattr(proc, name);
-        }
-        close_keep_errno(fd, -1);
+        // Older kernels (removexattrat is 6.13's): the parent through its descriptor's /proc
+        // link, the last component by name and not followed (lremovexattr), so a symlink's own
+        // xattrs go too (overlay copies symlinks up with trusted.overlay.origin) and nothing
+        // outside the root is reached.
+        char at[PATH_MAX];
+        int len = snprintf(at, sizeof at, "/proc/self/fd/%d/%s", t.parent, t.base);
+        step = "lremovexattr";
+        if (len < 0 || len >= (int)sizeof at) errno = ENAMETOOLONG;
+        else n = lremovexattr(at, name);
       }
       release(&t);
     }
