@@ -118,9 +118,17 @@ async function settle(upper: string, into: string, entries: readonly SeenEntry[]
     bytes += e.size;
   }
   if (bytes > maxLayerBytes) throw new BerthError('resource-exhausted', `layer content exceeds the limit of ${maxLayerBytes} bytes (maxLayerBytes)`);
-  // Renaming keeps every time (it changes only the moved entry's ctime).
+  // Renaming keeps every time (it changes only the moved entry's ctime). The same device may
+  // still be another mount (a bind-mounted data root): EXDEV on the first one means "unpack".
+  let first = true;
   for (const name of await fs.readdir(upper, { encoding: 'buffer' })) {
-    await fs.rename(Buffer.concat([Buffer.from(`${upper}/`), name]), Buffer.concat([Buffer.from(`${into}/`), name]));
+    try {
+      await fs.rename(Buffer.concat([Buffer.from(`${upper}/`), name]), Buffer.concat([Buffer.from(`${into}/`), name]));
+    } catch (err) {
+      if (first && (err as NodeJS.ErrnoException).code === 'EXDEV') return undefined;
+      throw err;
+    }
+    first = false;
   }
   const native = berthFs();
   const root = native.openRoot(into);

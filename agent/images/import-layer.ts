@@ -106,6 +106,8 @@ export async function storeLayerLater(deps: ImportLayerDeps, below: readonly Lay
   let owned = true;
   try {
     const { diffId, size: tarSize } = await spoolTar(writeTar, tarFile);
+    // The limit every agent that pulls the layer applies to its tar (headers included).
+    if (tarSize > deps.limits.maxLayerBytes) throw new BerthError('resource-exhausted', `layer tar of ${tarSize} bytes exceeds the limit of ${deps.limits.maxLayerBytes} bytes (maxLayerBytes)`);
     const chainId = chainIds([...below.map((l) => l.diffId), diffId]).at(-1)!;
     const parent = below.at(-1)?.chainId;
     const store = async (): Promise<LayerRecord> => {

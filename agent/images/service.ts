@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import type { LayerSnapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from '../content';
 import {
-  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas,
+  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas, MediaType,
   parseReference, shortDigest,
 } from '../oci';
 import { ImageMetadata } from './metadata';
@@ -384,7 +384,14 @@ export class ImageService implements ImageStore {
    * The layer as an image names it: a build's plain-tar blob gzipped (the same diff ID and
    * snapshot), any other as it is. Call inside holdingCollector until something refers to it.
    */
-  gzippedLayer(layer: LayerRecord): Promise<LayerRecord> {
+  async gzippedLayer(layer: LayerRecord): Promise<LayerRecord> {
+    if (layer.descriptor.mediaType !== MediaType.ociLayer) return layer;
+    // Gzipped once already for an image (a base loaded uncompressed, built on again): that blob
+    // again, not another compression of the same bytes.
+    for (const image of this.metadata.list()) {
+      const known = image.layers.find((l) => l.chainId === layer.chainId && l.descriptor.mediaType === MediaType.ociLayerGzip);
+      if (known && (await this.content.size(known.descriptor.digest)) !== undefined) return known;
+    }
     return gzippedLayer({ ...this.pullDeps, scratch: this.scratch }, layer);
   }
 
