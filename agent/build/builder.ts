@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
-import { layerFromUpper } from '../diff';
-import { mapBounded, type ImageRecord, type ImageService, type LayerRecord } from '../images';
+import { upperLayer } from '../diff';
+import { type ImageRecord, type ImageService, type LayerRecord, mapBounded } from '../images';
 import type { ContainerNetwork } from '../network';
 import ignore from '@balena/dockerignore';
 import { berthFs } from '../native';
@@ -18,7 +18,7 @@ import { BuildCache } from './cache';
 import { BuildContext, escapeRegExp, hasWildcard } from './context';
 import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, type Heredoc, readDockerfile, readTriggers, type Stage } from './dockerfile';
 import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
-import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, writeItems } from './rootfs';
+import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
 import { unpackArchive, isArchive, download } from './sources';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
@@ -93,9 +93,23 @@ export class Builder {
   }
 }
 
+/**
+ * A layer of a stage's stack: known by its IDs at once, by its record (the blob's descriptor) once
+ * its blob is stored. A step's own blob is stored while the build goes on (storeLayerLater): the
+ * steps above need only its snapshot, the image and the cache its record.
+ */
+interface StackLayer {
+  diffId: Digest;
+  chainId: Digest;
+  record: Promise<LayerRecord>;
+}
+
+const stored = (record: LayerRecord): StackLayer => ({ diffId: record.diffId, chainId: record.chainId, record: Promise.resolve(record) });
+const recordsOf = (layers: readonly StackLayer[]): Promise<LayerRecord[]> => Promise.all(layers.map((l) => l.record));
+
 /** A stage's state between instructions: its layers and the image config it is making. */
 interface State {
-  layers: LayerRecord[];
+  layers: StackLayer[];
   config: ImageConfig & { config: NonNullable<ImageConfig['config']> };
   history: HistoryEntry[];
   /** ARGs declared in this stage so far, with their values. */
@@ -124,6 +138,8 @@ class Build {
   private readonly epoch?: number;
   private readonly mounted = new Set<WritableLayer>();
   private readonly controller = new AbortController();
+  /** Work that goes on beside the steps (blobs being stored, cache entries waiting for them): settled before the build ends. */
+  private readonly background: Array<Promise<unknown>> = [];
 
   constructor(
     private readonly o: BuilderOptions,
@@ -156,13 +172,18 @@ class Build {
     this.signal.throwIfAborted();
     const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
     if (unused.length) this.emit({ kind: 'warning', message: `One or more build-args [${unused.join(' ')}] were not consumed` });
-    return this.export(result, tags);
+    const image = await this.export(result, tags);
+    // Blobs of layers the image does not have (other stages') are stored, and cached, before the
+    // build leaves the collector's hold.
+    await Promise.allSettled(this.background);
+    return image;
   }
 
-  /** Cancel every stage still running and wait for them all to end. */
+  /** Cancel every stage still running and wait for them all (and the work beside them) to end. */
   async stopAll(): Promise<void> {
     this.controller.abort();
     await Promise.allSettled(this.stagePromises.values());
+    await Promise.allSettled(this.background);
   }
 
   /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
@@ -298,7 +319,8 @@ class Build {
     const { from } = stage;
     const word = this.expand(from.image, this.globalArgs, from.line);
     if (from.platform !== undefined) this.checkPlatform(this.expand(from.platform, this.globalArgs, from.line), from.line);
-    const fresh = (base: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), args: new Map(), cmdSet: false });
+    // The stack is shared (its layers are immutable), the rest copied.
+    const fresh = ({ layers, ...base }: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), layers: [...layers], args: new Map(), cmdSet: false });
     const epoch = new Date(0).toISOString();
     const earlier = this.stageNamed(word, stage.index);
     if (earlier) return fresh(await this.stage(earlier.index));
@@ -314,7 +336,7 @@ class Build {
     const image = await this.step(`${this.label(stage, 1)} FROM ${word}`, async (id) => this.baseImage(word, id));
     const config = await this.o.images.config(image);
     const history = config.history?.length ? config.history : image.layers.map(() => ({ created_by: '' }));
-    return fresh({ layers: image.layers, config: { ...config, config: { ...(config.config ?? {}) } }, history, time: this.epoch !== undefined ? this.now() : config.created ?? image.created });
+    return fresh({ layers: image.layers.map(stored), config: { ...config, config: { ...(config.config ?? {}) } }, history, time: this.epoch !== undefined ? this.now() : config.created ?? image.created });
   }
 
   private checkPlatform(platform: string, line: number): void {
@@ -618,12 +640,15 @@ class Build {
           const owner = chown === undefined ? undefined : chownOf(chown, lowers);
           const archives = command.kind === 'ADD' ? await archivesAmong(sources) : new Set<SourceEntry>();
           const items = await this.placements(layer.merged, sources, dest, destIsDir, archives);
-          await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}) });
+          // Archives unpack through the overlay, after everything else is in place there.
+          const rest = await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}), throughRoot: archives.size > 0 });
+          if (archives.size === 0) return rest;
           for (const archive of archives) {
             const into = await resolveInRoot(layer.merged, dest.slice(1), true);
             await fs.mkdir(path.join(layer.merged, into), { recursive: true });
             await unpackArchive(archive.hostPath, path.join(layer.merged, into));
           }
+          return undefined;
         }));
     });
   }
@@ -747,8 +772,13 @@ class Build {
       for (const entry of source.entries) {
         hash.update(`source ${source.origin} ${source.word}\n`);
         const all = entry.type === 'dir' ? [entry, ...(await source.tree.descendants(entry))] : [entry];
-        // Contents hashed many at a time (each is remembered by the file's identity for next time).
-        const digests = await mapBounded(all, 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve('')));
+        // Contents hashed many at a time (each is remembered by the file's identity for next time);
+        // small files are read without leaving the event loop, so it is let through between batches.
+        const digests: string[] = [];
+        for (let i = 0; i < all.length; i += 256) {
+          if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+          digests.push(...await mapBounded(all.slice(i, i + 256), 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve(''))));
+        }
         for (const [i, e] of all.entries()) {
           const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : e.name ?? path.posix.basename(e.rel);
           if (entry.type === 'dir' && source.exclude && excluded(rel, source.exclude)) continue;
@@ -761,14 +791,14 @@ class Build {
   }
 
   /** The layers COPY --from names: an earlier stage's, or an image's (pulled if absent). */
-  private async layersFrom(word: string, command: Command): Promise<LayerRecord[]> {
+  private async layersFrom(word: string, command: Command): Promise<StackLayer[]> {
     const stageIndex = this.file.stages.findIndex((s) => s.commands.includes(command));
     const stage = this.stageNamed(word, stageIndex < 0 ? this.file.stages.length : stageIndex);
     if (stage) return (await this.stage(stage.index)).layers;
     if (word.toLowerCase() === 'scratch') return [];
     const id = this.nextStep++;
     const image = await this.step(`[internal] load ${word}`, () => this.baseImage(word, id), id);
-    return image.layers;
+    return image.layers.map(stored);
   }
 
   private context(): Promise<BuildContext> {
@@ -808,7 +838,7 @@ class Build {
     const hit = this.req.noCache ? undefined : this.cache.get(key);
     if (hit && (await this.unpacked(hit.layers))) {
       if (!options.quiet || hit.madeLayer) this.emit({ kind: 'step', id: this.nextStep++, name, status: 'cached' });
-      state.layers = hit.layers;
+      state.layers = hit.layers.map(stored);
       if (hit.madeLayer) state.time = this.epoch !== undefined ? this.now() : hit.created;
       return this.record(state, createdBy, !hit.madeLayer);
     }
@@ -820,17 +850,31 @@ class Build {
     });
     this.signal.throwIfAborted();
     const layers = made.layer ? [...state.layers, made.layer] : state.layers;
-    const entry = await this.cache.put(key, { layers, madeLayer: made.layer !== undefined, size: made.size });
+    const created = new Date().toISOString();
+    // Cached once every blob of the stack is stored: an entry names only layers that are whole.
+    // A blob that failed fails the build where the image needs it; here the step is just not cached.
+    // A cache file that cannot be written (a full disk) costs the entry, not the agent: the
+    // rejection is handled here, not left for the build's end.
+    this.background.push(recordsOf(layers).then(
+      (records) => this.cache.put(key, { layers: records, madeLayer: made.layer !== undefined, size: made.size, created }),
+      () => undefined,
+    ).catch(() => undefined));
     state.layers = layers;
-    if (made.layer) state.time = this.epoch !== undefined ? this.now() : entry.created;
+    if (made.layer) state.time = this.epoch !== undefined ? this.now() : created;
     return this.record(state, createdBy, made.layer === undefined);
   }
 
   /** The upper dir a step's work left, as a layer on `below`; none when it changed nothing. */
-  private async commitUpper(below: LayerRecord[], upper: string): Promise<{ layer?: LayerRecord; size: number }> {
+  private async commitUpper(below: StackLayer[], upper: string): Promise<{ layer?: StackLayer; size: number }> {
     try {
       if ((await fs.readdir(upper)).length === 0) return { size: 0 };
-      return await this.o.images.storeLayer(below, (out) => layerFromUpper(upper, out, this.epoch !== undefined ? { maxMtime: this.epoch } : {}));
+      const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
+      // The upper dir itself becomes the snapshot (nobody uses it after the step), settled into
+      // the form unpacking the blob would give, rather than unpacked again from the blob.
+      const layer = upperLayer(upper, clamp);
+      const later = await this.o.images.storeLayerLater(below, (out) => layer.writeTar(out), (dir, maxLayerBytes) => layer.fill(dir, maxLayerBytes));
+      this.background.push(later.record);
+      return { layer: { diffId: later.diffId, chainId: later.chainId, record: later.record }, size: later.size };
     } finally {
       await fs.rm(path.dirname(upper), { recursive: true, force: true });
     }
@@ -845,7 +889,7 @@ class Build {
    * Mount an overlay of `layers` (with the mount-point layer under the upper dir for a RUN) in a
    * step directory, run `work`, unmount. Returns the upper dir, for commitUpper (which removes the step directory).
    */
-  private async withRootfs(layers: LayerRecord[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<void>): Promise<string> {
+  private async withRootfs(layers: readonly StackLayer[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<UpperWrites | void>): Promise<string> {
     const dir = path.join(this.dir, `step-${randomBytes(4).toString('hex')}`);
     const layer = await this.o.snapshots.prepareWritable(dir);
     const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
@@ -853,20 +897,22 @@ class Build {
     this.mounted.add(layer);
     this.o.snapshots.mount(layer, stack);
     try {
-      await work(layer, lowers, dir);
+      const rest = await work(layer, lowers, dir);
+      this.o.snapshots.unmount(layer);
+      this.mounted.delete(layer);
+      // What the work left to write straight into the upper dir, now that overlay is not over it.
+      await rest?.finish(layer.upper);
     } catch (err) {
       this.o.snapshots.unmount(layer);
       this.mounted.delete(layer);
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
-    this.o.snapshots.unmount(layer);
-    this.mounted.delete(layer);
     return layer.upper;
   }
 
   /** A read-only view of `layers` for COPY --from (a throwaway upper dir keeps overlay happy). */
-  private async mountReadOnly(layers: LayerRecord[]): Promise<{ root: string; release: () => Promise<void> }> {
+  private async mountReadOnly(layers: readonly StackLayer[]): Promise<{ root: string; release: () => Promise<void> }> {
     const dir = path.join(this.dir, `from-${randomBytes(4).toString('hex')}`);
     const layer = await this.o.snapshots.prepareWritable(dir);
     const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
@@ -923,8 +969,17 @@ class Build {
         history: state.history,
       };
       const sizes = await Promise.all(state.layers.map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
+      // The image names every blob, gzipped: those still being stored are waited for, and a
+      // build's plain-tar ones compressed now (the cache then keeps the gzipped one instead).
+      // Two at a time (each keeps several pool threads busy), and all done before a failure is
+      // reported: none may still be storing once the build lets the collector go.
+      const layers = await mapBounded(await recordsOf(state.layers), 2, async (layer) => {
+        const gzipped = await this.o.images.gzippedLayer(layer);
+        if (gzipped !== layer) await this.cache.useBlob(gzipped);
+        return gzipped;
+      });
       const image = await this.o.images.storeImage({
-        config, layers: state.layers, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+        config, layers, platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
         repoTags: tags, size: sizes.reduce((a, b) => a + b, 0),
       });
       this.output(id, `writing image ${image.id}\n`);

@@ -5,7 +5,8 @@
 // the layer stack after the step (the layers below and the step's own, if it changed any file),
 // and the image service keeps those layers' blobs and snapshots for as long as the entry lives,
 // though no image may have them. `prune` drops entries (all, or the least recently used beyond
-// a size), and the next collection frees what only they kept.
+// a size), and the next collection frees what only they kept. A layer a build made is kept as a
+// plain-tar blob until an image names it gzipped; entries then name the gzipped blob (useBlob).
 
 import * as fs from 'node:fs/promises';
 import type { LayerRecord } from '../images';
@@ -47,12 +48,31 @@ export class BuildCache {
     return entry;
   }
 
-  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'>): Promise<CacheEntry> {
+  /** `created`: when the step made its result (now unless given: the entry may be put later). */
+  async put(key: Digest, entry: Omit<CacheEntry, 'created' | 'lastUsed'> & { created?: string }): Promise<CacheEntry> {
     const now = new Date().toISOString();
-    const stored = { ...entry, created: now, lastUsed: now };
+    // The layers as given: an entry names only blobs its put was given, which the collector
+    // keeps from then on (a remembered substitute could name one collected meanwhile).
+    const stored = { ...entry, created: entry.created ?? now, lastUsed: now };
     this.entries.set(key, stored);
     await this.persist();
     return stored;
+  }
+
+  /**
+   * Name `layer` (gzipped for an image) wherever an entry has its plain-tar form (the same chain
+   * ID): the cache then keeps the blob the images have, and the plain one can go.
+   */
+  async useBlob(layer: LayerRecord): Promise<void> {
+    let changed = false;
+    for (const entry of this.entries.values()) {
+      entry.layers = entry.layers.map((l) => {
+        if (l.chainId !== layer.chainId || l.descriptor.digest === layer.descriptor.digest) return l;
+        changed = true;
+        return layer;
+      });
+    }
+    if (changed) await this.persist();
   }
 
   /** Every layer an entry keeps: the roots the image service's collector must not free. */

@@ -8,7 +8,7 @@
 
 import ignore from '@balena/dockerignore';
 import { createHash } from 'node:crypto';
-import { createReadStream, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
@@ -56,27 +56,32 @@ export class BuildContext {
     entries.set('', entryOf('', rootStat));
     stats.set('', rootStat);
 
+    // Each directory is listed and its entries stat'ed synchronously: a round trip through the
+    // thread pool per entry cost more than the stat (a 10k-file context); the event loop is let
+    // through between directories.
     const walk = async (rel: string): Promise<void> => {
-      const names = await fs.readdir(path.join(root, rel));
-      await Promise.all(names.map(async (name) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const subdirs: string[] = [];
+      for (const name of readdirSync(path.join(root, rel))) {
         const child = rel === '' ? name : `${rel}/${name}`;
-        const st = await fs.lstat(path.join(root, child), { bigint: true });
-        const ignored = matcher.ignores(child);
+        const st = lstatSync(path.join(root, child), { bigint: true });
+        const ignored = patterns.length > 0 && matcher.ignores(child);
         if (st.isDirectory()) {
-          if (ignored && !hasExceptions) return;
+          if (ignored && !hasExceptions) continue;
           if (!ignored) {
             entries.set(child, entryOf(child, st));
             stats.set(child, st);
           }
-          await walk(child);
-          return;
+          subdirs.push(child);
+          continue;
         }
-        if (ignored) return;
+        if (ignored) continue;
         const entry = entryOf(child, st);
-        if (entry.type === 'symlink') entry.linkTarget = await fs.readlink(path.join(root, child));
+        if (entry.type === 'symlink') entry.linkTarget = readlinkSync(path.join(root, child));
         entries.set(child, entry);
         stats.set(child, st);
-      }));
+      }
+      for (const dir of subdirs) await walk(dir);
     };
     await walk('');
     // A file kept by an exception inside an excluded directory still needs its directories.
@@ -153,16 +158,26 @@ export class BuildContext {
     const key = `${this.hostPath(entry)}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}`;
     const known = rememberedHashes.get(key);
     if (known) return known;
-    const hash = createHash('sha256');
-    // Small files in one read; a stream only for large ones.
-    if (st.size < 1024n * 1024n) hash.update(await fs.readFile(this.hostPath(entry)));
-    else for await (const chunk of createReadStream(this.hostPath(entry))) hash.update(chunk as Buffer);
-    const digest = hash.digest('hex');
+    const digest = await hashFile(this.hostPath(entry), Number(st.size));
     if (rememberedHashes.size >= MAX_REMEMBERED_HASHES) rememberedHashes.clear();
     rememberedHashes.set(key, digest);
     return digest;
   }
 }
+
+/**
+ * sha256 hex of a file's content. A small file is read in one synchronous call: a round trip
+ * through the thread pool per file cost more than the hashing (a 10k-file context); a large one is
+ * streamed. `size`: what a stat said, only to choose.
+ */
+export async function hashFile(file: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  if (size < SMALL_FILE) hash.update(readFileSync(file));
+  else for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const SMALL_FILE = 1024 * 1024;
 
 function entryOf(rel: string, st: BigIntStats): ContextEntry {
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';

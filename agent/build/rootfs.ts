@@ -3,13 +3,12 @@
 // out of it), COPY's sources read from the context or from another stage's root, and written
 // with Docker's ownership, modes and times.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { berthFs, toBytePath } from '../native';
-import { type BuildContext, cleanParts, type EntryType, globRegExp } from './context';
+import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile } from './context';
 
 const MAX_SYMLINKS = 40;
 
@@ -105,7 +104,7 @@ export function contextTree(context: BuildContext): SourceTree {
     },
     async digest(file) {
       const e = context.get(file.rel);
-      return e ? context.digest(e) : hashFile(file.hostPath);
+      return e ? context.digest(e) : hashFile(file.hostPath, file.size);
     },
   };
 }
@@ -148,14 +147,8 @@ export function rootfsTree(root: string): SourceTree {
       await walk(dir.rel, out);
       return out;
     },
-    digest: (file) => hashFile(file.hostPath),
+    digest: (file) => hashFile(file.hostPath, file.size),
   };
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** One thing to write: a source entry at a path in the destination root. */
@@ -175,29 +168,68 @@ export interface WriteOptions {
   chown?: Ownership;
   /** --chmod: every copied entry gets these permission bits. */
   chmod?: number;
+  /** Everything through the mounted root, nothing left for UpperWrites.finish. */
+  throughRoot?: boolean;
 }
+
+/** What a copy leaves to be written straight into the step's upper dir once the overlay is unmounted. */
+export interface UpperWrites {
+  /** Write it into `upper`, the unmounted overlay's upper dir. */
+  finish(upper: string): Promise<void>;
+}
+
+/** One entry of a copy's part written straight into the upper dir. */
+type Later =
+  | { kind: 'dir'; path: string; owner: Ownership; mode: number }
+  | { kind: 'leaf'; path: string; source: SourceEntry; owner: Ownership; mode: number };
 
 /**
  * Write `items` (parents listed before their children) into the mounted `root`. Directories the
  * destinations need are created 0755 (owned as --chown says, else by root); an existing directory
  * is kept as it is; anything else at a destination is replaced.
+ *
+ * What goes below a directory this copy made through the overlay (a new directory, so overlay
+ * would only create plain entries in it, in its upper dir) is left to `finish`, which creates the
+ * same entries straight in the upper dir once the overlay is unmounted: a 10k-file COPY through
+ * overlay cost twice the writes, and unmounting it as much again to drop its dentries. Copies of
+ * hard-linked sources go through the overlay whole.
  */
-export async function writeItems(root: string, items: CopyItem[], options: WriteOptions): Promise<void> {
+export async function writeItems(root: string, items: CopyItem[], options: WriteOptions): Promise<UpperWrites> {
   // Destination directories by the path the copy names, to the path they really are in the
   // root (symlinks resolved): every host path below is built from resolved parts only.
   const dirs = new Map<string, string>([['', '']]);
-  const ensureDir = async (rel: string, created?: { owner: Ownership; mode: number; mtimeNs?: bigint }): Promise<string> => {
+  // Directories this copy made, and the paths it wrote: in a directory it made, a name it has not
+  // written yet is free, and need not be looked up before it is written.
+  const fresh = new Set<string>();
+  const taken = new Set<string>();
+  const direct = !options.throughRoot && !items.some((item) => item.source.inode !== undefined);
+  // Directories made in the upper dir by finish (their contents too): below a fresh one.
+  const deferred = new Set<string>();
+  const later: Later[] = [];
+  const ensureDir = async (rel: string, created?: { owner: Ownership; mode: number }): Promise<string> => {
     const known = dirs.get(rel);
     if (known !== undefined) return known;
     const parentRel = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
     const parent = await ensureDir(parentRel);
     const base = path.posix.basename(rel);
+    const how = created ?? { owner: options.chown ?? { uid: 0, gid: 0 }, mode: 0o755 };
+    if (direct && (fresh.has(parent) || deferred.has(parent))) {
+      // In a directory of ours nothing is a symlink: the path is as named.
+      const resolved = parent === '' ? base : `${parent}/${base}`;
+      if (taken.has(resolved)) throw new BerthError('failed-precondition', `cannot copy to /${rel}: /${resolved} is not a directory`);
+      deferred.add(resolved);
+      taken.add(resolved);
+      later.push({ kind: 'dir', path: resolved, ...how });
+      dirs.set(rel, resolved);
+      return resolved;
+    }
     const resolved = await resolveInRoot(root, parent === '' ? base : `${parent}/${base}`, true);
     const host = path.join(root, resolved);
     const st = await fs.lstat(host).catch(() => undefined);
     if (!st) {
+      fresh.add(resolved);
+      taken.add(resolved);
       await fs.mkdir(host, { recursive: true, mode: 0o755 });
-      const how = created ?? { owner: options.chown ?? { uid: 0, gid: 0 }, mode: 0o755 };
       await fs.lchown(host, how.owner.uid, how.owner.gid);
       await fs.chmod(host, how.mode);
     } else if (!st.isDirectory()) {
@@ -207,87 +239,158 @@ export async function writeItems(root: string, items: CopyItem[], options: Write
     return resolved;
   };
 
-  // Files are written a few at a time: one by one, a 10k-file COPY waits on each round trip.
-  const pending: Array<Promise<void>> = [];
-  const flush = async () => {
-    await Promise.all(pending.splice(0));
-  };
   const dirTimes: Array<[string, bigint]> = [];
+  const ours = (resolved: string) => direct && (deferred.has(resolved) || fresh.has(resolved));
   // The first copy of each multiply-linked source file: later names of it are links to that.
-  const linked = new Map<string, Promise<string>>();
-  for (const item of items) {
-    const { source } = item;
-    const owner = options.chown ?? { uid: source.uid, gid: source.gid };
-    const mode = options.chmod ?? source.mode;
-    if (source.type === 'dir') {
-      await flush();
-      const existed = dirs.has(item.dest);
-      const resolved = await ensureDir(item.dest, { owner, mode });
-      if (!existed) dirTimes.push([resolved, source.mtimeNs]);
-      continue;
-    }
-    const parentRel = path.posix.dirname(item.dest) === '.' ? '' : path.posix.dirname(item.dest);
-    const parent = await ensureDir(parentRel);
-    const target = path.join(root, parent, path.posix.basename(item.dest));
-    const first = source.inode !== undefined ? linked.get(source.inode) : undefined;
-    if (first) {
-      pending.push(first.then((existing) => linkLeaf(existing, target)));
-    } else {
-      const written = writeLeaf(target, source, owner, mode).then(() => target);
-      if (source.inode !== undefined) linked.set(source.inode, written);
-      pending.push(written.then(() => undefined));
-    }
-    if (pending.length >= 32) await flush();
-  }
-  await flush();
-  // Directory times last, deepest first: writing into a directory moves its mtime.
-  for (const [resolved, mtimeNs] of dirTimes.reverse()) await setTimes(path.join(root, resolved), mtimeNs);
-}
-
-async function writeLeaf(target: string, source: SourceEntry, owner: Ownership, mode: number): Promise<void> {
-  const st = await fs.lstat(target).catch(() => undefined);
-  if (st) {
-    if (st.isDirectory()) throw new BerthError('failed-precondition', `cannot copy ${source.rel || '.'} onto ${target}: a directory is there`);
-    await fs.rm(target, { force: true });
-  }
-  if (source.type === 'symlink') {
-    await fs.symlink(source.linkTarget!, target);
-    await fs.lchown(target, owner.uid, owner.gid);
-    await setTimes(target, source.mtimeNs, true);
-    return;
-  }
-  // Sockets, FIFOs and devices are not copied (BuildKit recreates FIFOs and devices).
-  if (source.type !== 'file') return;
-  await fs.copyFile(source.hostPath, target);
-  await applyMetadata(target, owner, mode, source.mtimeNs, source.hostPath);
-}
-
-async function linkLeaf(existing: string, target: string): Promise<void> {
-  const st = await fs.lstat(target).catch(() => undefined);
-  if (st?.isDirectory()) throw new BerthError('failed-precondition', `cannot link onto ${target}: a directory is there`);
-  if (st) await fs.rm(target, { force: true });
-  await fs.link(existing, target);
-}
-
-async function applyMetadata(target: string, owner: Ownership, mode: number, mtimeNs: bigint, xattrsFrom?: string): Promise<void> {
-  await fs.lchown(target, owner.uid, owner.gid);
-  // After the chown, which clears setuid and setgid bits.
-  await fs.chmod(target, mode);
-  // And the file's xattrs after both: a chown drops security.capability (a setcap binary
-  // copied from a build stage keeps its capabilities, as with BuildKit).
-  if (xattrsFrom) copyXattrs(xattrsFrom, target);
-  await setTimes(target, mtimeNs);
-}
-
-function copyXattrs(from: string, to: string): void {
-  const native = berthFs();
-  const src = native.openRoot(path.dirname(from));
-  const dst = native.openRoot(path.dirname(to));
+  const linked = new Map<string, string>();
+  const writer = new LeafWriter(root);
   try {
+    for (const [i, item] of items.entries()) {
+      const { source } = item;
+      const owner = options.chown ?? { uid: source.uid, gid: source.gid };
+      const mode = options.chmod ?? source.mode;
+      if (source.type === 'dir') {
+        const existed = dirs.has(item.dest);
+        const resolved = await ensureDir(item.dest, { owner, mode });
+        if (!existed) dirTimes.push([resolved, source.mtimeNs]);
+        continue;
+      }
+      const parentRel = path.posix.dirname(item.dest) === '.' ? '' : path.posix.dirname(item.dest);
+      const parent = await ensureDir(parentRel);
+      const target = parent === '' ? path.posix.basename(item.dest) : `${parent}/${path.posix.basename(item.dest)}`;
+      if (direct && (fresh.has(parent) || deferred.has(parent))) {
+        // Written twice (two sources, one destination): the later one wins, as below.
+        taken.add(target);
+        later.push({ kind: 'leaf', path: target, source, owner, mode });
+        continue;
+      }
+      const mayExist = !fresh.has(parent) || taken.has(target);
+      taken.add(target);
+      const first = source.inode !== undefined ? linked.get(source.inode) : undefined;
+      if (first !== undefined) writer.link(first, target, mayExist);
+      else {
+        await writer.write(target, source, owner, mode, mayExist);
+        if (source.inode !== undefined) linked.set(source.inode, target);
+      }
+      // Small files are written without leaving the event loop: let it breathe now and then.
+      if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Directory times last, deepest first: writing into a directory moves its mtime. Those of
+    // directories finish writes into are set by finish.
+    for (const [resolved, mtimeNs] of [...dirTimes].reverse()) if (!ours(resolved)) writer.setTimes(resolved, mtimeNs);
+  } finally {
+    writer.close();
+  }
+  return {
+    async finish(upper) {
+      const upperWriter = new LeafWriter(upper);
+      const native = berthFs();
+      try {
+        const written = new Set<string>();
+        for (const [i, entry] of later.entries()) {
+          const rel = toBytePath(entry.path);
+          if (entry.kind === 'dir') native.makeDir(upperWriter.rootFd, rel, entry.mode, entry.owner.uid, entry.owner.gid);
+          else await upperWriter.write(entry.path, entry.source, entry.owner, entry.mode, written.has(entry.path));
+          written.add(entry.path);
+          if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (const [resolved, mtimeNs] of [...dirTimes].reverse()) if (ours(resolved)) upperWriter.setTimes(resolved, mtimeNs);
+      } finally {
+        upperWriter.close();
+      }
+    },
+  };
+}
+
+/** Files up to this size are copied through memory in one native call; larger ones by the kernel. */
+const SMALL_FILE = 1024 * 1024;
+
+/**
+ * Writes the leaves of a copy into the mounted root through the native addon: each path resolved
+ * inside the root, a small file created, written, owned, moded and timed in one call. One round
+ * trip through the thread pool per file and per call cost more than the copy itself (a 10k-file
+ * COPY).
+ */
+class LeafWriter {
+  private readonly native = berthFs();
+  readonly rootFd: number;
+  /** A descriptor on the directory of the last source file, for its xattrs (sources come sorted, so it is mostly the same). */
+  private sourceDir?: { path: string; fd: number };
+
+  constructor(private readonly root: string) {
+    this.rootFd = this.native.openRoot(root);
+  }
+
+  /**
+   * `target`: a path in the root whose parent is a resolved, real directory; `mayExist`: unless
+   * it is known to be free, whatever is there is replaced (never a directory).
+   */
+  async write(target: string, source: SourceEntry, owner: Ownership, mode: number, mayExist: boolean): Promise<void> {
+    const rel = toBytePath(target);
+    if (mayExist) this.clear(target, source.rel);
+    // Sockets, FIFOs and devices are not copied (BuildKit recreates FIFOs and devices).
+    if (source.type !== 'file' && source.type !== 'symlink') return;
+    const [seconds, nanos] = timesOf(source.mtimeNs);
+    if (source.type === 'symlink') {
+      this.native.symlink(this.rootFd, rel, source.linkTarget!);
+      this.native.lchown(this.rootFd, rel, owner.uid, owner.gid);
+      this.native.utimes(this.rootFd, rel, seconds, nanos, seconds, nanos, false);
+      return;
+    }
+    if (source.size <= SMALL_FILE) {
+      // Created private, written, then owner and mode (after the chown, which clears setuid and
+      // setgid bits) and times.
+      this.native.writeFile(this.rootFd, rel, readFileSync(source.hostPath), mode, owner.uid, owner.gid, seconds, nanos, seconds, nanos);
+    } else {
+      const host = path.join(this.root, target);
+      await fs.copyFile(source.hostPath, host);
+      this.native.lchown(this.rootFd, rel, owner.uid, owner.gid);
+      this.native.chmod(this.rootFd, rel, mode);
+      this.native.utimes(this.rootFd, rel, seconds, nanos, seconds, nanos, false);
+    }
+    // The file's xattrs after the chown, which drops security.capability (a setcap binary
+    // copied from a build stage keeps its capabilities, as with BuildKit); setting them moves
+    // no time.
+    this.copyXattrs(source.hostPath, rel);
+  }
+
+  /** Atime and mtime of `target` (never following it), to the nanosecond. */
+  setTimes(target: string, mtimeNs: bigint): void {
+    const [seconds, nanos] = timesOf(mtimeNs);
+    this.native.utimes(this.rootFd, toBytePath(target), seconds, nanos, seconds, nanos, false);
+  }
+
+  /** A later name of a file copied already (`first`). */
+  link(first: string, target: string, mayExist: boolean): void {
+    if (mayExist) this.clear(target, first);
+    this.native.link(this.rootFd, toBytePath(target), toBytePath(first));
+  }
+
+  close(): void {
+    this.native.close(this.rootFd);
+    if (this.sourceDir) this.native.close(this.sourceDir.fd);
+  }
+
+  /** Whatever is at `target` is replaced, but never a directory. */
+  private clear(target: string, what: string): void {
+    const st = lstatOrUndefined(path.join(this.root, target));
+    if (!st) return;
+    if (st.isDirectory()) throw new BerthError('failed-precondition', `cannot copy ${what || '.'} onto /${target}: a directory is there`);
+    this.native.remove(this.rootFd, toBytePath(target));
+  }
+
+  private copyXattrs(from: string, to: string): void {
+    const dir = path.dirname(from);
+    if (this.sourceDir?.path !== dir) {
+      if (this.sourceDir) this.native.close(this.sourceDir.fd);
+      this.sourceDir = undefined;
+      this.sourceDir = { path: dir, fd: this.native.openRoot(dir) };
+    }
+    const src = this.sourceDir.fd;
     const name = toBytePath(path.basename(from));
     let keys: string[];
     try {
-      keys = native.listxattr(src, name);
+      keys = this.native.listxattr(src, name);
     } catch (err) {
       // A filesystem without xattrs has none to copy.
       if ((err as NodeJS.ErrnoException).code === 'ENOTSUP' || (err as NodeJS.ErrnoException).code === 'EOPNOTSUPP') return;
@@ -295,17 +398,24 @@ function copyXattrs(from: string, to: string): void {
     }
     for (const key of keys) {
       if (key.startsWith('trusted.overlay.')) continue;
-      const value = native.getxattr(src, name, key);
-      if (value !== undefined) native.setxattr(dst, toBytePath(path.basename(to)), key, value);
+      const value = this.native.getxattr(src, name, key);
+      if (value !== undefined) this.native.setxattr(this.rootFd, to, key, value);
     }
-  } finally {
-    native.close(src);
-    native.close(dst);
   }
 }
 
-async function setTimes(target: string, mtimeNs: bigint, link = false): Promise<void> {
-  const seconds = Number(mtimeNs) / 1e9;
-  if (link) await fs.lutimes(target, seconds, seconds);
-  else await fs.utimes(target, seconds, seconds);
+function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
+
+/** Nanoseconds since the epoch as [seconds, nanoseconds], for times before 1970 too. */
+function timesOf(ns: bigint): [number, number] {
+  const seconds = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n);
+  return [Number(seconds), Number(ns - seconds * 1_000_000_000n)];
+}
+

@@ -31,6 +31,8 @@ export interface UpperEntry {
   whiteout: boolean;
   /** A directory that hides the lower directories' contents. */
   opaque: boolean;
+  /** Names of the entry's xattrs, overlay's own included, sorted. */
+  xattrNames: string[];
   /**
    * An O_PATH descriptor on the entry, opened without following any symlink: read its xattrs
    * (rel ""), link target and content through it, not through `rel`. The walk owns it: valid
@@ -48,6 +50,7 @@ export interface WalkOptions {
 }
 
 const OVERLAY_XATTR = 'trusted.overlay.';
+const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** A path of ours as what node's fs takes: the bytes, not a re-encoding of them. */
 export const bytes = (bytePath: string): Buffer => Buffer.from(bytePath, 'latin1');
@@ -81,11 +84,13 @@ async function* walkDir(native: BerthFs, dirFd: number, dir: string, options: Wa
     if (fd === undefined) continue;
     try {
       const stats = fstatSync(fd);
-      refuseIndirection(native, fd, rel);
+      // One listing answers every question about xattrs: most entries have none.
+      const xattrNames = native.listxattr(fd, '').sort();
+      refuseIndirection(xattrNames, rel);
       const whiteout = isWhiteout(stats);
-      const opaque = stats.isDirectory() && isOpaque(native, fd);
+      const opaque = stats.isDirectory() && xattrNames.includes(OPAQUE_XATTR) && isOpaque(native, fd);
       await options.onOpened?.(rel);
-      yield { rel, stats, whiteout, opaque, fd };
+      yield { rel, stats, whiteout, opaque, xattrNames, fd };
       if (stats.isDirectory()) yield* walkDir(native, fd, rel, options);
     } finally {
       native.close(fd);
@@ -108,9 +113,9 @@ function isOpaque(native: BerthFs, fd: number, rel = ''): boolean {
   return native.getxattr(fd, rel, 'trusted.overlay.opaque')?.toString('latin1') === 'y';
 }
 
-function refuseIndirection(native: BerthFs, fd: number, rel: string): void {
+function refuseIndirection(xattrNames: readonly string[], rel: string): void {
   for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
-    if (native.getxattr(fd, '', name) !== undefined) {
+    if (xattrNames.includes(name)) {
       throw new BerthError(
         'failed-precondition',
         `${fromBytePath(rel)}: the upper dir uses overlay's ${name.slice(OVERLAY_XATTR.length)} feature, which berth cannot turn into a layer; mount with redirect_dir=off,metacopy=off`,
@@ -119,10 +124,13 @@ function refuseIndirection(native: BerthFs, fd: number, rel: string): void {
   }
 }
 
-/** The entry's own xattrs, overlay's bookkeeping left out (rel "": the object `root` holds). */
-export function xattrsOf(native: BerthFs, root: number, rel: string): Array<[string, Buffer]> {
+/**
+ * The entry's own xattrs, overlay's bookkeeping left out (rel "": the object `root` holds);
+ * `names`: its xattr names when listed already.
+ */
+export function xattrsOf(native: BerthFs, root: number, rel: string, names?: readonly string[]): Array<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [];
-  for (const name of native.listxattr(root, rel).sort()) {
+  for (const name of names ?? native.listxattr(root, rel).sort()) {
     if (name.startsWith(OVERLAY_XATTR)) continue;
     const value = native.getxattr(root, rel, name);
     if (value !== undefined) out.push([name, value]);

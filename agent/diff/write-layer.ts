@@ -5,16 +5,18 @@
 // everything about one entry into a single PAX record set as readers (Go's archive/tar) expect.
 
 import { createHash } from 'node:crypto';
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { BerthError } from '../../proto/errors';
 import { berthFs, type BerthFs } from '../native';
 import type { Digest } from '../oci';
-import { bytes, walkUpper, xattrsOf, type WalkOptions } from './changes';
+import { bytes, type UpperEntry, walkUpper, xattrsOf, type WalkOptions } from './changes';
 
 const readAt = promisify(read);
 const CHUNK = 256 * 1024;
+/** Files up to this size are read without leaving the event loop. */
+const SYNC_READ = 64 * 1024;
 const WRITE_BATCH = 1024 * 1024;
 
 const BLOCK = 512;
@@ -46,6 +48,8 @@ interface TarHeader {
 export interface LayerWriteOptions extends WalkOptions {
   /** Times later than this (seconds since the epoch) are written as it: SOURCE_DATE_EPOCH's reproducible layers. */
   maxMtime?: number;
+  /** Called with every entry the walk yields (sockets included), before it is written. */
+  onEntry?: (entry: UpperEntry) => void;
 }
 
 export async function layerFromUpper(upper: string, out: Writable, options: LayerWriteOptions = {}): Promise<{ diffId: Digest; size: number }> {
@@ -72,20 +76,21 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
   };
   // First name of each multiply-linked inode; later names link to it.
   const inodes = new Map<string, string>();
-  for await (const { rel, stats, whiteout, opaque, fd } of walkUpper(upper, options)) {
+  for await (const entry of walkUpper(upper, options)) {
+    const { rel, stats, whiteout, opaque, xattrNames, fd } = entry;
+    options.onEntry?.(entry);
     const base = rel.slice(rel.lastIndexOf('/') + 1);
     if (base.startsWith(WHITEOUT)) {
       // A real file named like a whiteout would delete something in every image built on this.
       throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
     }
-    const mtime = Math.floor(stats.mtimeMs / 1000);
-    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: options.maxMtime === undefined ? mtime : Math.min(mtime, options.maxMtime), size: 0 };
+    const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: tarMtime(stats, options), size: 0 };
     if (whiteout) {
       const parent = rel.slice(0, rel.length - base.length);
       await emit(encodeHeader({ ...common, name: `${parent}${WHITEOUT}${base}`, type: '0', mode: 0o600 }));
       continue;
     }
-    const xattrs = xattrsOf(native, fd, '');
+    const xattrs = xattrsOf(native, fd, '', xattrNames);
     if (stats.isDirectory()) {
       await emit(encodeHeader({ ...common, name: `${rel}/`, type: '5', xattrs }));
       if (opaque) await emit(encodeHeader({ ...common, name: `${rel}/${OPAQUE}`, type: '0', mode: 0o600 }));
@@ -117,6 +122,18 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
   return { diffId: `sha256:${hash.digest('hex')}`, size };
 }
 
+/**
+ * The modification time an entry's tar header records, whole seconds: its own (truncated), no
+ * later than maxMtime, within what the ustar field holds. Unpacking the tar gives the entry this
+ * time, 0 ns, as atime and mtime.
+ */
+export function tarMtime(stats: { mtimeMs: number }, options: { maxMtime?: number } = {}): number {
+  const mtime = Math.floor(stats.mtimeMs / 1000);
+  return clampUstarTime(options.maxMtime === undefined ? mtime : Math.min(mtime, options.maxMtime));
+}
+
+const clampUstarTime = (seconds: number): number => Math.max(0, Math.min(seconds, 8 ** 11 - 1));
+
 /** The file's first `expected` bytes, read through the walk's descriptor `fd` on it. */
 async function emitFile(native: BerthFs, fd: number, rel: string, expected: number, emit: (chunk: Buffer) => Promise<void>): Promise<void> {
   if (expected === 0) return;
@@ -126,7 +143,11 @@ async function emitFile(native: BerthFs, fd: number, rel: string, expected: numb
     // Read no further than the size in the header: a file growing meanwhile must not corrupt the tar.
     while (copied < expected) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK, expected - copied));
-      const { bytesRead } = await readAt(file, chunk, 0, chunk.length, copied);
+      // A small file is read in place: a round trip through the thread pool per file cost more
+      // than the read (a 10k-file layer); large ones do not hold the event loop.
+      const bytesRead = expected <= SYNC_READ
+        ? readSync(file, chunk, 0, chunk.length, copied)
+        : (await readAt(file, chunk, 0, chunk.length, copied)).bytesRead;
       if (bytesRead === 0) break;
       copied += bytesRead;
       await emit(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
@@ -210,7 +231,7 @@ function ustar(h: Omit<TarHeader, 'type' | 'xattrs'> & { type: string; prefix: s
   octal(b, 108, 8, h.uid);
   octal(b, 116, 8, h.gid);
   octal(b, 124, 12, h.size);
-  octal(b, 136, 12, Math.max(0, Math.min(h.mtime, 8 ** 11 - 1)));
+  octal(b, 136, 12, clampUstarTime(h.mtime));
   b.write(h.type, 156, 1, 'latin1');
   b.write(h.linkname, 157, 100, 'latin1');
   b.write('ustar\u000000', 257, 8, 'latin1');

@@ -2,22 +2,26 @@
 // would store it: what `berth commit` asks of the image store once the runtime has the diff of a
 // container's writable layer.
 //
-// The layer is written once, streamed: tar (hashed by its writer: the diff ID) -> gzip (hashed:
-// the blob digest) -> a spool file on the data root. The content store wants the digest before
+// The layer is written once, streamed: tar (hashed by its writer: the diff ID) -> gzip on several
+// threads (gzip-blocks.ts; hashed: the blob digest) -> a spool file on the data root. The content store wants the digest before
 // the bytes, so the spool is then streamed into an ingest. The new layer's snapshot is unpacked
 // from the stored blob by the pull's own code, so a container of the committed image sees what
-// any other agent pulling it would see. The image record is written last: an import that fails
-// leaves no image (its blobs are collected later, as a failed pull's are).
+// any other agent pulling it would see. A build step's layer (storeLayerLater) is spooled as a
+// plain tar instead; its snapshot is the step's own upper dir, settled into exactly that form
+// (diff/upper-snapshot.ts), its blob the plain tar, gzipped when an image names it.
+// The image record is written last: an import that fails leaves no image (its blobs are collected
+// later, as a failed pull's are).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { once } from 'node:events';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
 import { BerthError, withContext } from '../../proto/errors';
-import { type Descriptor, type Digest, familiarName, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import { chainIds, type Descriptor, type Digest, familiarName, layerCompression, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import { GzipBlocks } from './gzip-blocks';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
 
@@ -44,6 +48,13 @@ export async function importLayer(deps: ImportLayerDeps, args: ImportLayerArgs):
 }
 
 /**
+ * Fills `dir`, an empty snapshot directory, with exactly what unpacking the layer's tar would give
+ * (from the directory the tar was written from) and returns the content bytes; undefined when it
+ * cannot (the blob is then unpacked, as a pull would). `maxLayerBytes`: the pull's limit, kept.
+ */
+export type SnapshotFiller = (dir: string, maxLayerBytes: number) => Promise<number | undefined>;
+
+/**
  * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
  * compressed into a blob in the content store and unpacked into its snapshot, as a pull of it
  * would. Returns its record and its unpacked size. Nothing refers to it until an image (or the
@@ -54,26 +65,161 @@ export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRec
   const spool = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
   try {
     const spooled = await spoolLayer(writeTar, spool);
-    if ((await deps.content.size(spooled.digest)) === undefined) {
-      const ingest = await deps.content.ingest(spooled.digest, spooled.size);
-      try {
-        await pipeline(createReadStream(spool), new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            ingest.write(chunk).then(() => cb(), cb);
-          },
-        }));
-        await ingest.commit();
-      } catch (err) {
-        await ingest.abort();
-        throw err;
-      }
-    }
+    await storeBlob(deps, spool, spooled);
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size };
     const layers = layerRecords([...below.map((l) => l.descriptor), descriptor], [...below.map((l) => l.diffId), spooled.diffId]);
     const sizes = await ensureLayers(deps, undefined, layers, () => {});
     return { layer: layers.at(-1)!, size: sizes.at(-1)! };
   } finally {
     await fs.rm(spool, { force: true });
+  }
+}
+
+/**
+ * A build step's layer (storeLayerLater): its snapshot is there, its blob (the plain tar) is being
+ * stored.
+ */
+export interface LaterLayer {
+  diffId: Digest;
+  chainId: Digest;
+  /** Unpacked bytes. */
+  size: number;
+  /**
+   * The layer's record once its blob is stored. Never rejects unhandled (a failure is also held
+   * here); it must settle before the caller leaves the collector hold.
+   */
+  record: Promise<LayerRecord>;
+}
+
+/**
+ * storeLayer for a build step, without compressing on the step's path: the tar is written to a
+ * spool and hashed into its diff ID, the snapshot is made by `fill` and committed, and the spool
+ * is then stored, in the background, as the layer's blob: the plain tar (an OCI layer without
+ * compression, digest = diff ID). A layer is gzipped only when an image names it (gzippedLayer),
+ * as BuildKit compresses only when it exports: most of a multi-stage build's layers are only
+ * ever the build cache's. When `fill` cannot make the snapshot, the blob is stored first and
+ * unpacked, as storeLayer does.
+ */
+export async function storeLayerLater(deps: ImportLayerDeps, below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
+  let owned = true;
+  try {
+    const { diffId, size: tarSize } = await spoolTar(writeTar, tarFile);
+    // The limit every agent that pulls the layer applies to its tar (headers included).
+    if (tarSize > deps.limits.maxLayerBytes) throw new BerthError('resource-exhausted', `layer tar of ${tarSize} bytes exceeds the limit of ${deps.limits.maxLayerBytes} bytes (maxLayerBytes)`);
+    const chainId = chainIds([...below.map((l) => l.diffId), diffId]).at(-1)!;
+    const parent = below.at(-1)?.chainId;
+    const store = async (): Promise<LayerRecord> => {
+      await storeBlob(deps, tarFile, { diffId, digest: diffId, size: tarSize });
+      return { descriptor: { mediaType: MediaType.ociLayer, digest: diffId, size: tarSize }, diffId, chainId };
+    };
+    const existing = await deps.snapshots.stat(chainId);
+    let size = existing?.size;
+    if (size === undefined) {
+      const pending = await deps.snapshots.prepare();
+      try {
+        size = await fill(pending.dir, deps.limits.maxLayerBytes);
+        if (size !== undefined) await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size });
+        else await pending.abort();
+      } catch (err) {
+        await pending.abort();
+        throw err;
+      }
+    }
+    if (size === undefined) {
+      // Another filesystem: the blob first, then unpacked from it as a pull would.
+      const record = await store();
+      return { diffId, chainId, size: await unpackStored(deps, record, parent), record: Promise.resolve(record) };
+    }
+    owned = false;
+    const record = store().finally(() => fs.rm(tarFile, { force: true }));
+    record.catch(() => undefined);
+    return { diffId, chainId, size, record };
+  } finally {
+    if (owned) await fs.rm(tarFile, { force: true });
+  }
+}
+
+/**
+ * The layer as an image names it: one whose blob is a plain tar (storeLayerLater's) gzipped into
+ * a blob of its own, on several threads (the same tar: the same diff ID, chain ID and snapshot;
+ * the same tar always gives the same blob); any other returned as it is.
+ */
+export async function gzippedLayer(deps: ImportLayerDeps, layer: LayerRecord): Promise<LayerRecord> {
+  if (layer.descriptor.mediaType !== MediaType.ociLayer) return layer;
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const gz = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar.gz`);
+  try {
+    const spooled = await spoolLayer((out) => copyInto(deps.content.pathOf(layer.descriptor.digest), out, layer.diffId), gz);
+    await storeBlob(deps, gz, spooled);
+    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: spooled.digest, size: spooled.size }, diffId: layer.diffId, chainId: layer.chainId };
+  } finally {
+    await fs.rm(gz, { force: true });
+  }
+}
+
+/** A stored blob of ours unpacked into its snapshot (a layer we wrote links nothing below it). */
+async function unpackStored(deps: ImportLayerDeps, layer: LayerRecord, parent: Digest | undefined): Promise<number> {
+  const pending = await deps.snapshots.prepare();
+  try {
+    const applied = await pending.apply(deps.content.open(layer.descriptor.digest), layerCompression(layer.descriptor.mediaType) ?? 'none', { maxLayerBytes: deps.limits.maxLayerBytes, maxHeaderBytes: deps.limits.maxHeaderBytes });
+    if (applied.diffId !== layer.diffId || applied.deferredLinks?.length) {
+      throw new BerthError('internal', `layer ${layer.descriptor.digest} did not unpack to what was written (${applied.diffId})`);
+    }
+    await pending.commit({ chainId: layer.chainId, ...(parent ? { parent } : {}), diffId: layer.diffId, size: applied.bytes });
+    return applied.bytes;
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+}
+
+/** What a layer below is known by before its blob is (LayerRecord's IDs). */
+export type LayerIds = Pick<LayerRecord, 'diffId' | 'chainId'>;
+
+/** The uncompressed tar `writeTar` writes, into `file`; its diff ID and size. */
+async function spoolTar(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<{ diffId: Digest; size: number }> {
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+  const finished = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  try {
+    const tar = await writeTar(out);
+    out.end();
+    await finished;
+    return { diffId: tar.diffId, size: out.bytesWritten };
+  } catch (err) {
+    finished.catch(() => undefined);
+    // Destroyed, it ends with 'close' and never 'finish'.
+    if (!out.closed) {
+      const closed = once(out, 'close');
+      out.destroy();
+      await closed.catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** writeTar for a tar spooled already: its bytes into `out` (not ended). */
+async function copyInto(file: string, out: Writable, diffId: Digest): Promise<{ diffId: Digest }> {
+  for await (const chunk of createReadStream(file)) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  return { diffId };
+}
+
+async function storeBlob(deps: ImportLayerDeps, spool: string, spooled: SpooledLayer): Promise<void> {
+  if ((await deps.content.size(spooled.digest)) !== undefined) return;
+  const ingest = await deps.content.ingest(spooled.digest, spooled.size);
+  try {
+    await pipeline(createReadStream(spool), new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        ingest.write(chunk).then(() => cb(), cb);
+      },
+    }));
+    await ingest.commit();
+  } catch (err) {
+    await ingest.abort();
+    throw err;
   }
 }
 
@@ -160,7 +306,8 @@ interface SpooledLayer {
 }
 
 async function spoolLayer(writeTar: ImportLayerArgs['writeTar'], file: string): Promise<SpooledLayer> {
-  const gzip = zlib.createGzip();
+  // Several blocks at once: one thread's gzip was most of a large layer's commit.
+  const gzip = new GzipBlocks();
   const hash = createHash('sha256');
   let size = 0;
   const count = new Transform({

@@ -9,7 +9,7 @@ import { BerthError } from '../../proto/errors';
 import type { LayerSnapshotter } from '../snapshots';
 import { openContentStore, type ContentStore } from '../content';
 import {
-  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas,
+  type Digest, familiarName, familiarString, type HistoryEntry, type ImageConfig, loadSchemas, MediaType,
   parseReference, shortDigest,
 } from '../oci';
 import { ImageMetadata } from './metadata';
@@ -17,7 +17,7 @@ import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
-import { importLayer, storeImage, storeLayer, type StoreImageArgs } from './import-layer';
+import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SnapshotFiller, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
 import type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord } from './types';
@@ -371,11 +371,28 @@ export class ImageService implements ImageStore {
   }
 
   /**
-   * A new layer on `below` from the tar `writeTar` writes: stored and unpacked as a pulled layer.
-   * Call inside holdingCollector until something refers to it.
+   * A build step's new layer on `below` from the tar `writeTar` writes: its snapshot made by
+   * `fill` (from the directory the tar was written from) or else unpacked from the blob, its blob
+   * compressed in the background (LaterLayer.record). Call inside holdingCollector, and let every
+   * record settle there, until something refers to it.
    */
-  storeLayer(below: readonly LayerRecord[], writeTar: ImportLayerArgs['writeTar']): Promise<{ layer: LayerRecord; size: number }> {
-    return storeLayer({ ...this.pullDeps, scratch: this.scratch }, below, writeTar);
+  storeLayerLater(below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
+    return storeLayerLater({ ...this.pullDeps, scratch: this.scratch }, below, writeTar, fill);
+  }
+
+  /**
+   * The layer as an image names it: a build's plain-tar blob gzipped (the same diff ID and
+   * snapshot), any other as it is. Call inside holdingCollector until something refers to it.
+   */
+  async gzippedLayer(layer: LayerRecord): Promise<LayerRecord> {
+    if (layer.descriptor.mediaType !== MediaType.ociLayer) return layer;
+    // Gzipped once already for an image (a base loaded uncompressed, built on again): that blob
+    // again, not another compression of the same bytes.
+    for (const image of this.metadata.list()) {
+      const known = image.layers.find((l) => l.chainId === layer.chainId && l.descriptor.mediaType === MediaType.ociLayerGzip);
+      if (known && (await this.content.size(known.descriptor.digest)) !== undefined) return known;
+    }
+    return gzippedLayer({ ...this.pullDeps, scratch: this.scratch }, layer);
   }
 
   /** An image of layers stored already (its tags taken from other images), as a build finishes it. */

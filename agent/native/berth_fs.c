@@ -1033,6 +1033,55 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#ifndef SYS_removexattrat
+#define SYS_removexattrat 466
+#endif
+
+// removexattr(root, rel, name): void — removes the object's own xattr (symlinks included, the
+// final symlink not followed); one it does not have is not an error. For making a build step's
+// upper dir a layer snapshot without overlay's bookkeeping. With rel "", the object `root`
+// itself stands for (a directory, or an entry openBeneath opened that is not a symlink).
+static napi_value js_removexattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t root;
+  char rel[PATH_MAX], name[PATH_MAX], shown[PATH_MAX];
+  if (!get_args(env, info, 3, argv) || !get_i32(env, argv[0], &root) ||
+      !get_path(env, argv[1], rel, true) || !get_path(env, argv[2], name, true)) {
+    return NULL;
+  }
+  strcpy(shown, rel);
+  target t;
+  long n = -1;
+  const char *step = "openat2";
+  if (resolve(root, rel, false, &t) == 0) {
+    if (t.base == NULL) {
+      char proc[64];
+      step = "removexattr";
+      n = removexattr(fd_link(root, proc, sizeof proc), name);
+    } else {
+      step = "removexattrat";
+      n = syscall(SYS_removexattrat, t.parent, t.base, AT_SYMLINK_NOFOLLOW, name);
+      if (n < 0 && errno == ENOSYS) {
+        // Older kernels (removexattrat is 6.13's): the parent through its descriptor's /proc
+        // link, the last component by name and not followed (lremovexattr), so a symlink's own
+        // xattrs go too (overlay copies symlinks up with trusted.overlay.origin) and nothing
+        // outside the root is reached.
+        char at[PATH_MAX];
+        int len = snprintf(at, sizeof at, "/proc/self/fd/%d/%s", t.parent, t.base);
+        step = "lremovexattr";
+        if (len < 0 || len >= (int)sizeof at) errno = ENAMETOOLONG;
+        else n = lremovexattr(at, name);
+      }
+      release(&t);
+    }
+  }
+  if (n < 0 && errno != ENODATA) {
+    throw_errno(env, errno, step, shown);
+    return NULL;
+  }
+  return undefined(env);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading a tree that someone else may be changing: a container's writable layer, which commit
 // turns into a layer and diff compares. A walk holds a descriptor on each directory it is in and
@@ -1632,6 +1681,7 @@ NAPI_MODULE_INIT() {
     { "fsetxattr", js_fsetxattr },
     { "getxattr", js_getxattr },
     { "listxattr", js_listxattr },
+    { "removexattr", js_removexattr },
     { "openBeneath", js_open_beneath },
     { "openInRoot", js_open_in_root },
     { "readDir", js_read_dir },

@@ -107,6 +107,8 @@ export interface BerthFs {
    * the object the descriptor holds, of any type.
    */
   getxattr(root: number, rel: string, name: string): Buffer | undefined;
+  /** Remove the object's own xattr (symlinks included, the last component not followed); absent is fine. */
+  removexattr(root: number, rel: string, name: string): void;
   /** A new pseudo-terminal: [master, slave] descriptors, close-on-exec. */
   openPty(): [number, number];
   /** The terminal's window size (TIOCSWINSZ); its foreground process group gets SIGWINCH. */

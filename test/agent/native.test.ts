@@ -39,6 +39,14 @@ t.test('metadata calls on the root itself, and on a symlink without following it
   native.setxattr(root, 'link', 'trusted.test', Buffer.from('on-link'));
   t.equal(native.getxattr(root, 'link', 'trusted.test')?.toString(), 'on-link');
   t.equal(native.getxattr(root, 'target', 'trusted.test'), undefined, 'not on the target');
+  native.setxattr(root, 'target', 'trusted.test', Buffer.from('on-target'));
+  native.removexattr(root, 'link', 'trusted.test');
+  t.equal(native.getxattr(root, 'link', 'trusted.test'), undefined, 'removed from the link');
+  t.equal(native.getxattr(root, 'target', 'trusted.test')?.toString(), 'on-target', 'the target keeps its own');
+  native.removexattr(root, 'link', 'trusted.test');
+  native.setxattr(root, '', 'trusted.test', Buffer.from('on-root'));
+  native.removexattr(root, '', 'trusted.test');
+  t.equal(native.getxattr(root, '', 'trusted.test'), undefined, 'removed from the root; an absent one is no error');
 });
 
 t.test('reading by descriptor: nothing followed, and a swap after the open changes nothing read', async (t) => {
