@@ -7,6 +7,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
+import { OVERLAY_XATTR } from '../diff';
 import { berthFs, toBytePath } from '../native';
 import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile } from './context';
 
@@ -397,7 +398,7 @@ class LeafWriter {
       throw err;
     }
     for (const key of keys) {
-      if (key.startsWith('trusted.overlay.')) continue;
+      if (key.startsWith(OVERLAY_XATTR)) continue;
       const value = this.native.getxattr(src, name, key);
       if (value !== undefined) this.native.setxattr(this.rootFd, to, key, value);
     }

@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 import { readTar, type TarEntry, type TarItem } from './tar-reader';
-import type { ApplyLimits, ApplyStats } from './types';
+import { OPAQUE_XATTR, OVERLAY_XATTR, type ApplyLimits, type ApplyStats } from './types';
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -187,7 +187,7 @@ async function applyEntry(
 function applyWhiteout(fs: BerthFs, root: number, parent: string, base: string): void {
   if (base === OPAQUE) {
     if (parent !== '') fs.mkdir(root, parent, 0o755);
-    fs.setxattr(root, parent, 'trusted.overlay.opaque', Buffer.from('y'));
+    fs.setxattr(root, parent, OPAQUE_XATTR, Buffer.from('y'));
     return;
   }
   if (base.startsWith(WHITEOUT + WHITEOUT)) return;
@@ -220,7 +220,7 @@ function timesOf(entry: TarEntry): Times {
 // Overlay state comes only from whiteout entries: a planted trusted.overlay.redirect, origin
 // or metacopy would make the mounted overlay look up other paths of other layers.
 const xattrsOf = (entry: TarEntry): Array<[string, Buffer]> =>
-  entry.xattrs.filter(([name]) => !name.startsWith('trusted.overlay.'));
+  entry.xattrs.filter(([name]) => !name.startsWith(OVERLAY_XATTR));
 
 function writeAll(fd: number, chunk: Buffer): void {
   for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);

@@ -19,7 +19,7 @@ import { fstatSync, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
-import type { Change } from './types';
+import { OPAQUE_XATTR, OVERLAY_XATTR, type Change } from './types';
 
 /** One entry of an upper dir, parents before children, names in byte order. */
 export interface UpperEntry {
@@ -49,8 +49,6 @@ export interface WalkOptions {
   onOpened?: (rel: string) => void | Promise<void>;
 }
 
-const OVERLAY_XATTR = 'trusted.overlay.';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** A path of ours as what node's fs takes: the bytes, not a re-encoding of them. */
 export const bytes = (bytePath: string): Buffer => Buffer.from(bytePath, 'latin1');
@@ -110,7 +108,7 @@ function openEntry(native: BerthFs, dirFd: number, name: string): number | undef
 
 /** Whether the object `fd` holds (rel "") or `rel` below it is an opaque directory. */
 function isOpaque(native: BerthFs, fd: number, rel = ''): boolean {
-  return native.getxattr(fd, rel, 'trusted.overlay.opaque')?.toString('latin1') === 'y';
+  return native.getxattr(fd, rel, OPAQUE_XATTR)?.toString('latin1') === 'y';
 }
 
 function refuseIndirection(xattrNames: readonly string[], rel: string): void {

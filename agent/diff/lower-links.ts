@@ -14,6 +14,7 @@
 import { closeSync, fchmodSync, fchownSync, fstatSync, read, write, type BigIntStats } from 'node:fs';
 import { BerthError } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
+import { OPAQUE_XATTR, OVERLAY_XATTR } from './types';
 
 /**
  * Make each link of the layer in `dir` whose target is in a layer below (`lowers`: their
@@ -65,7 +66,7 @@ function findShown(fs: BerthFs, roots: readonly number[], rel: string): { root: 
       }
       // A file (or a whiteout) where a directory of the path was: nothing below shows through.
       if (!st.isDirectory()) return undefined;
-      if (fs.getxattr(root, dir, 'trusted.overlay.opaque')?.toString() === 'y') opaque = true;
+      if (fs.getxattr(root, dir, OPAQUE_XATTR)?.toString() === 'y') opaque = true;
     }
     if (present) {
       const st = statIn(fs, root, rel);
@@ -112,7 +113,7 @@ async function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, 
       fchownSync(target, Number(st.uid), Number(st.gid));
       fchmodSync(target, Number(st.mode) & 0o7777);
       for (const key of fs.listxattr(from, rel)) {
-        if (key.startsWith('trusted.overlay.')) continue;
+        if (key.startsWith(OVERLAY_XATTR)) continue;
         const value = fs.getxattr(from, rel, key);
         if (value) fs.fsetxattr(target, key, value);
       }

@@ -8,6 +8,11 @@
 
 import type { Digest } from '../oci';
 
+/** Overlay's own xattrs (whiteout bookkeeping, copy-up origins): never a layer's content. */
+export const OVERLAY_XATTR = 'trusted.overlay.';
+/** On a directory of an upper dir or snapshot, `y`: the layers below it are hidden (an opaque whiteout). */
+export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
 export interface ApplyLimits {
   /** Uncompressed bytes past which a layer is refused as a decompression bomb. */
   maxLayerBytes: number;

@@ -27,9 +27,8 @@ import { berthFs } from '../native';
 import type { Digest } from '../oci';
 import type { UpperEntry } from './changes';
 import { layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
+import { OPAQUE_XATTR, OVERLAY_XATTR } from './types';
 
-const OVERLAY_XATTR = 'trusted.overlay.';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 export type EntryKind = 'dir' | 'whiteout' | 'socket' | 'other';
 

@@ -99,8 +99,7 @@ export class ExecServer {
           stdin.on('end', () => s.endInput());
         }
         if (req.tty) {
-          // resize throws at once for a container gone meanwhile: caught here, not in the tunnel's handler.
-          run.resize = (rows, cols) => void Promise.resolve().then(() => this.containers.resize(container, rows, cols)).catch(() => undefined);
+          run.resize = (rows, cols) => void this.containers.resize(container, rows, cols).catch(() => undefined);
           if (req.size && req.size.rows > 0) run.resize(req.size.rows, req.size.cols);
         }
         const ended = this.containers.runEnded(container);

@@ -152,12 +152,14 @@ export async function rotate(file: string, config: LogConfig, reopen: () => Prom
     await fs.rename(newest, file).catch(() => {});
     throw err;
   }
-  if (config.compress) await gzipFile(newest, await writerLeft(file));
+  // Only once the writer has left it; otherwise left plain (readers take it as it is, and the
+  // next rotation shifts it).
+  if (config.compress && (await writerLeft(file))) await gzipFile(newest);
 }
 
 /**
- * Resolves once the writer has made its new file: until then it may still be writing to the one
- * renamed away. (conmon closes the old file before it makes the new one.)
+ * Whether the writer made its new file (within two seconds): until then it may still be writing to
+ * the one renamed away. (conmon closes the old file before it makes the new one.)
  */
 async function writerLeft(file: string): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
@@ -168,8 +170,7 @@ async function writerLeft(file: string): Promise<boolean> {
 }
 
 /** FILE.1 -> FILE.1.gz, written aside and renamed, then FILE.1 removed; readers see one or the other whole. */
-async function gzipFile(plain: string, writerGone: boolean): Promise<void> {
-  if (!writerGone) return; // Left plain; readers take it as it is, and the next rotation shifts it.
+async function gzipFile(plain: string): Promise<void> {
   const gz = `${plain}.gz`;
   const tmp = `${gz}.tmp`;
   try {

@@ -373,7 +373,8 @@ export class ContainerService {
   }
 
   /** The container's terminal size (docker's resize on attach). */
-  resize(word: string, rows: number, cols: number): Promise<void> {
+  // async: an unknown container or one without a terminal rejects like any other failure.
+  async resize(word: string, rows: number, cols: number): Promise<void> {
     const record = this.store.resolve(word);
     if (!record.config.tty) throw new BerthError('failed-precondition', `container ${record.id.slice(0, 12)} has no terminal`);
     return this.o.oci.resize(record.id, rows, cols);

@@ -304,7 +304,7 @@ export function containersHandlers(containers: ContainerService, images: ImageSe
           pendingInput.push(m);
           return;
         }
-        if (m.size && m.size.rows > 0) Promise.resolve().then(() => containers.resize(id, m.size!.rows, m.size!.cols)).catch(() => undefined);
+        if (m.size && m.size.rows > 0) containers.resize(id, m.size.rows, m.size.cols).catch(() => undefined);
         if (m.stdin.length) session.write(m.stdin);
         if (m.closeStdin) session.endInput();
       };

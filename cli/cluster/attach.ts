@@ -5,43 +5,30 @@
 // container's run ends, with its exit code, or when this command is interrupted (the container
 // goes on).
 
-import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, podContainers, type Pod } from '../../proto/resources';
+import { defaultContainerOf, podContainers, type Pod } from '../../proto/resources';
 import { parseFlags } from '../common/args';
 import { CliError } from '../common/errors';
 import { localSize } from '../common/terminal';
-import { relaySession } from './exec';
+import { POD_SESSION_FLAGS, relaySession, sayDefaultedContainer, terminalHere } from './exec';
 import { singleTarget } from './resource-names';
 import type { Verb } from './types';
 
 const USAGE = 'berth attach POD [-c CONTAINER] [-i] [-t] [-q] [-n NS]';
 
 export const attach: Verb = async (ctx, argv) => {
-  const { values, positionals } = parseFlags(argv, {
-    namespace: { type: 'string', short: 'n' },
-    container: { type: 'string', short: 'c' },
-    stdin: { type: 'boolean', short: 'i' },
-    tty: { type: 'boolean', short: 't' },
-    quiet: { type: 'boolean', short: 'q' },
-  });
+  const { values, positionals } = parseFlags(argv, POD_SESSION_FLAGS);
   const say = (line: string) => void (values.quiet ? undefined : ctx.err(`${line}\n`));
   if (positionals.length !== 1) throw new CliError(`one pod is required (${USAGE})`);
   const target = singleTarget([positionals[0]!.includes('/') ? positionals[0]! : `pod/${positionals[0]}`], USAGE, ['Pod']);
   const namespace = values.namespace || 'default';
 
   const pod = await ctx.client.get<Pod>('Pod', namespace, target.name);
-  const names = pod.spec.containers.map((c) => c.name);
-  if (!values.container && !pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION] && names.length > 1) {
-    say(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}`);
-  }
+  sayDefaultedContainer(pod, values.container, say);
   const name = values.container || defaultContainerOf(pod);
   const container = podContainers(pod).find((c) => c.name === name);
   if (!container) throw new CliError(`container ${name} is not valid for pod ${pod.metadata.name}`);
   // As kubectl: a terminal is used only when there is one here and the container has one.
-  let tty = Boolean(values.tty);
-  if (tty && !process.stdin.isTTY) {
-    say('Unable to use a TTY - input is not a terminal or the right kind of file');
-    tty = false;
-  }
+  let tty = terminalHere(values.tty, say);
   if (tty && !container.tty) {
     say(`Unable to use a TTY - container ${name} did not allocate one`);
     tty = false;

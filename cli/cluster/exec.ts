@@ -5,7 +5,7 @@
 // With -t the command runs on a terminal: this one raw while it runs, its size followed.
 
 import { DEFAULT_CONTAINER_ANNOTATION, defaultContainerOf, type Pod } from '../../proto/resources';
-import { parseFlags } from '../common/args';
+import { parseFlags, type Options } from '../common/args';
 import { CliError } from '../common/errors';
 import { localSize, rawTerminal } from '../common/terminal';
 import { singleTarget } from './resource-names';
@@ -13,22 +13,39 @@ import type { ExecStream, Verb } from './types';
 
 const USAGE = 'berth exec POD [-c CONTAINER] [-i] [-t] [-n NS] -- COMMAND [ARGS...]';
 
+/** exec's and attach's flags, kubectl's. */
+export const POD_SESSION_FLAGS = {
+  namespace: { type: 'string', short: 'n' },
+  container: { type: 'string', short: 'c' },
+  stdin: { type: 'boolean', short: 'i' },
+  tty: { type: 'boolean', short: 't' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const satisfies Options;
+
+/** -t as kubectl takes it: dropped, with its word, when this command has no terminal to give. */
+export function terminalHere(asked: boolean | undefined, say: (line: string) => void): boolean {
+  if (asked && !process.stdin.isTTY) {
+    say('Unable to use a TTY - input is not a terminal or the right kind of file');
+    return false;
+  }
+  return Boolean(asked);
+}
+
+/** kubectl's word when it chose the container: none named, no annotation, several to choose from. */
+export function sayDefaultedContainer(pod: Pod, named: string | undefined, say: (line: string) => void): void {
+  const names = pod.spec.containers.map((c) => c.name);
+  if (!named && !pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION] && names.length > 1) {
+    say(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}`);
+  }
+}
+
 export const exec: Verb = async (ctx, argv) => {
   const dash = argv.indexOf('--');
   const own = dash < 0 ? argv : argv.slice(0, dash);
-  const { values, positionals } = parseFlags(own, {
-    namespace: { type: 'string', short: 'n' },
-    container: { type: 'string', short: 'c' },
-    stdin: { type: 'boolean', short: 'i' },
-    tty: { type: 'boolean', short: 't' },
-    quiet: { type: 'boolean', short: 'q' },
-  });
-  // As kubectl: -t without a terminal here is dropped with a word; -it needs one.
-  let tty = Boolean(values.tty);
-  if (tty && !process.stdin.isTTY) {
-    if (!values.quiet) ctx.err('Unable to use a TTY - input is not a terminal or the right kind of file\n');
-    tty = false;
-  }  const [what, ...rest] = positionals;
+  const { values, positionals } = parseFlags(own, POD_SESSION_FLAGS);
+  const say = (line: string) => void (values.quiet ? undefined : ctx.err(`${line}\n`));
+  const tty = terminalHere(values.tty, say);
+  const [what, ...rest] = positionals;
   if (!what) throw new CliError(`a pod is required (${USAGE})`);
   const command = dash < 0 ? rest : [...rest, ...argv.slice(dash + 1)];
   if (command.length === 0) throw new CliError(`you must specify at least one command for the container (${USAGE})`);
@@ -37,10 +54,7 @@ export const exec: Verb = async (ctx, argv) => {
 
   // As kubectl: the pod first, to say which container a command that names none runs in.
   const pod = await ctx.client.get<Pod>('Pod', namespace, target.name);
-  const names = pod.spec.containers.map((c) => c.name);
-  // kubectl says so only when it chose (no annotation named the container).
-  const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
-  if (!values.container && !annotated && names.length > 1 && !values.quiet) ctx.err(`Defaulted container "${defaultContainerOf(pod)}" out of: ${names.join(', ')}\n`);
+  sayDefaultedContainer(pod, values.container, say);
   const session = ctx.client.exec({
     namespace, name: target.name, container: values.container ?? '', command, stdin: Boolean(values.stdin),
     ...(tty ? { tty: true, size: localSize() ?? { rows: 24, cols: 80 } } : {}),

@@ -86,18 +86,15 @@ t.test('a second image sharing the base downloads only its own layer; overlay sh
   t.ok(fs.existsSync(path.join(merged, 'etc/passwd')), 'its sibling stays');
 });
 
-t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoci makes', async (t) => {
+/**
+ * The image `name` of layers, pushed, pulled by berth and by umoci: berth's snapshots stacked
+ * as an overlay (what its containers see), and the tree umoci unpacks from the same registry.
+ */
+async function berthAndUmoci(t: Test, name: string, layers: LayerEntry[][]) {
   const registry = await startRegistry(t);
-  const tool: LayerEntry[] = [
-    { path: 'opt', type: 'dir' },
-    { path: 'opt/tool', type: 'file', content: 'tool v1\n', mode: 0o750, uid: 1000, gid: 100 },
-  ];
-  // Layer three links opt/tool (in layer two) from a directory neither lower layer has.
-  const links: LayerEntry[] = [{ path: 'opt/bin/tool-link', type: 'link', linkname: 'opt/tool' }];
-  const image = await buildImage({ layers: [busyboxLayer(), tool, links] });
-  await pushImage(registry.host, 'links:1', image);
+  await pushImage(registry.host, name, await buildImage({ layers }));
   const service = await openTestImageService(t);
-  const record = await service.pull(`${registry.host}/links:1`);
+  const record = await service.pull(`${registry.host}/${name}`);
 
   const merged = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-merged-'));
   t.teardown(() => fs.rmSync(merged, { recursive: true, force: true }));
@@ -105,12 +102,21 @@ t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoc
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower}`, merged]);
   t.teardown(() => execFileSync('umount', [merged]));
 
-  // umoci, unpacking the same image from the same registry into one tree.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-umoci-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/links:1`, `oci:${work}/layout:1`], { stdio: 'ignore' });
+  execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/${name}`, `oci:${work}/layout:1`], { stdio: 'ignore' });
   execFileSync('umoci', ['unpack', '--image', `${work}/layout:1`, `${work}/bundle`], { stdio: 'ignore' });
-  const rootfs = path.join(work, 'bundle', 'rootfs');
+  return { service, record, merged, rootfs: path.join(work, 'bundle', 'rootfs') };
+}
+
+t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoci makes', async (t) => {
+  const tool: LayerEntry[] = [
+    { path: 'opt', type: 'dir' },
+    { path: 'opt/tool', type: 'file', content: 'tool v1\n', mode: 0o750, uid: 1000, gid: 100 },
+  ];
+  // Layer three links opt/tool (in layer two) from a directory neither lower layer has.
+  const links: LayerEntry[] = [{ path: 'opt/bin/tool-link', type: 'link', linkname: 'opt/tool' }];
+  const { service, record, merged, rootfs } = await berthAndUmoci(t, 'links:1', [busyboxLayer(), tool, links]);
 
   for (const [who, root] of [['berth', merged], ['umoci', rootfs]] as const) {
     const target = fs.statSync(path.join(root, 'opt/tool'));
@@ -124,29 +130,13 @@ t.test('a layer that hard-links a file of a lower layer unpacks to the tree umoc
 });
 
 t.test('a layer that writes through its own dangling symlink unpacks to the tree umoci makes', async (t) => {
-  const registry = await startRegistry(t);
   // usr/lib64 exists in no layer: the write through opt/lib makes it (containerd and umoci both).
   const layer: LayerEntry[] = [
     { path: 'opt', type: 'dir', mode: 0o700 },
     { path: 'opt/lib', type: 'symlink', linkname: '../usr/lib64' },
     { path: 'opt/lib/plugins/a.so', type: 'file', content: 'plugin a\n', mode: 0o640 },
   ];
-  const image = await buildImage({ layers: [busyboxLayer(), layer] });
-  await pushImage(registry.host, 'dangling:1', image);
-  const service = await openTestImageService(t);
-  const record = await service.pull(`${registry.host}/dangling:1`);
-
-  const merged = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-merged-'));
-  t.teardown(() => fs.rmSync(merged, { recursive: true, force: true }));
-  const lower = [...record.layers].reverse().map((l) => service.snapshots.dirOf(l.chainId)).join(':');
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower}`, merged]);
-  t.teardown(() => execFileSync('umount', [merged]));
-
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-umoci-'));
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-  execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/dangling:1`, `oci:${work}/layout:1`], { stdio: 'ignore' });
-  execFileSync('umoci', ['unpack', '--image', `${work}/layout:1`, `${work}/bundle`], { stdio: 'ignore' });
-  const rootfs = path.join(work, 'bundle', 'rootfs');
+  const { merged, rootfs } = await berthAndUmoci(t, 'dangling:1', [busyboxLayer(), layer]);
 
   const view = (root: string) => ['opt/lib', 'usr/lib64', 'usr/lib64/plugins', 'usr/lib64/plugins/a.so'].map((p) => {
     const st = fs.lstatSync(path.join(root, p));

@@ -9,16 +9,32 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Pod } from '../../proto/resources';
 import { CLI, runCli, runCliAsync } from '../fixtures/agent';
 import { onTerminal } from '../fixtures/terminal';
 import { startOneNodeCluster } from '../fixtures/one-node';
 import { eventually } from '../fixtures/wait';
 
+type Cluster = Awaited<ReturnType<typeof startOneNodeCluster>>;
+
+/** A user "viewer" with the view role in the default namespace (reads pods); its kubeconfig file. */
+function viewerKubeconfig(t: Test, { berth, file, dir }: Cluster): string {
+  const viewerFile = path.join(dir, 'viewer.kubeconfig');
+  t.equal(berth(['user', 'create', 'viewer', '-o', viewerFile]).status, 0);
+  t.equal(berth(['apply', '-f', file('view.yaml', `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: viewer-view, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
+`)]).status, 0);
+  return viewerFile;
+}
+
 t.test('berth exec into a pod', async (t) => {
   // tar in the image, as kubectl cp needs it.
-  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1', [{ path: 'bin/tar', type: 'symlink', linkname: 'busybox' }]);
+  const cluster = await startOneNodeCluster(t, 'tool:1', [{ path: 'bin/tar', type: 'symlink', linkname: 'busybox' }]);
+  const { image, berth, file, controller, dir } = cluster;
   const pod = (name: string, extra = '') => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}${extra}}
@@ -87,14 +103,7 @@ spec:
   t.match(berth(['exec', 'done', '--', 'true']).stderr, /cannot exec into a container in a completed pod; current phase is Succeeded/);
 
   // Rights: the view role reads pods but may not exec into them.
-  const viewerFile = path.join(dir, 'viewer.kubeconfig');
-  t.equal(berth(['user', 'create', 'viewer', '-o', viewerFile]).status, 0);
-  t.equal(berth(['apply', '-f', file('view.yaml', `apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: viewer-view, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
-`)]).status, 0);
+  const viewerFile = viewerKubeconfig(t, cluster);
   const viewer = runCli(['--kubeconfig', viewerFile, '--server', controller.address, 'exec', 'two', '-c', 'main', '--', 'true']);
   t.equal(viewer.status, 1);
   t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
@@ -103,7 +112,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
 });
 
 t.test('berth attach to a pod: its own process, through the controller', async (t) => {
-  const { image, berth, file, controller, dir } = await startOneNodeCluster(t, 'tool:1');
+  const cluster = await startOneNodeCluster(t, 'tool:1');
+  const { image, berth, file, controller } = cluster;
   t.equal(berth(['apply', '-f', file('attach.yaml', `apiVersion: v1
 kind: Pod
 metadata: {name: console}
@@ -168,14 +178,7 @@ spec:
   const noTerminal = berth(['attach', '-t', 'reader']);
   t.match(noTerminal.stderr, /Unable to use a TTY - input is not a terminal or the right kind of file/);
   t.match(berth(['attach', 'nope']).stderr, /pods "nope" not found/);
-  const viewerFile = path.join(dir, 'viewer.kubeconfig');
-  t.equal(berth(['user', 'create', 'viewer', '-o', viewerFile]).status, 0);
-  t.equal(berth(['apply', '-f', file('view.yaml', `apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: viewer-view, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer}]
-`)]).status, 0);
+  const viewerFile = viewerKubeconfig(t, cluster);
   const viewer = runCli(['--kubeconfig', viewerFile, '--server', controller.address, 'attach', 'console']);
   t.equal(viewer.status, 1);
   t.match(viewer.stderr, /User "viewer" cannot create resource "pods\/attach" in API group "" in the namespace "default"/);
