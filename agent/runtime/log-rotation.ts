@@ -62,6 +62,12 @@ export function withLogLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 const POLL_MS = 2000;
 /** At most this often after writes. */
 const CHECK_MS = 25;
+/**
+ * How long a missing file is taken for a reopen of ours still under way rather than left by a
+ * crash. A second reopen must not come while the first is pending: conmon would replace the new
+ * file it just made, and the lines already in it with it.
+ */
+const REOPEN_GRACE_MS = 10_000;
 
 /**
  * Rotate `file` by `config` until `signal` aborts (the container's process ended). `reopen` asks
@@ -75,6 +81,12 @@ export function rotateWhileRunning(file: string, config: LogConfig, reopen: () =
   let busy = false;
   let again = false;
   let lastError: string | undefined;
+  let reopenedAt = -Infinity;
+  const askReopen = async (): Promise<void> => {
+    reopenedAt = Date.now();
+    await reopen();
+  };
+  const sizeOf = () => fs.stat(file).then((st) => st.size, () => undefined);
 
   const check = async (): Promise<void> => {
     if (busy) {
@@ -85,12 +97,24 @@ export function rotateWhileRunning(file: string, config: LogConfig, reopen: () =
     try {
       do {
         again = false;
-        const size = await fs.stat(file).then((st) => st.size, () => undefined);
+        const size = await sizeOf();
         if (signal.aborted) break;
-        // No file: an agent died between a rename and the writer's reopen; the writer still
-        // writes into the renamed one. Have it make the file again (kubelet does the same).
-        if (size === undefined) await withLogLock(file, reopen);
-        else if (size >= maxBytes) await withLogLock(file, () => rotate(file, config, reopen));
+        // Looked at again under the lock: a rotation may have been under way.
+        if (size === undefined) {
+          // No file: an agent died between a rename and the writer's reopen; the writer still
+          // writes into the renamed one. Have it make the file again (kubelet does the same),
+          // unless a reopen of ours is what the file is missing for.
+          await withLogLock(file, async () => {
+            if ((await sizeOf()) === undefined && Date.now() - reopenedAt > REOPEN_GRACE_MS) {
+              await askReopen();
+              await writerLeft(file);
+            }
+          });
+        } else if (size >= maxBytes) {
+          await withLogLock(file, async () => {
+            if (((await sizeOf()) ?? 0) >= maxBytes) await rotate(file, config, askReopen);
+          });
+        }
       } while (again && !signal.aborted);
     } catch (err) {
       // Said once, not at every poll while it lasts (a writer gone before the exit is seen).
@@ -133,37 +157,60 @@ export function rotateWhileRunning(file: string, config: LogConfig, reopen: () =
 
 /** One rotation: shift the rotated files, rename the current one, have the writer reopen, compress. */
 export async function rotate(file: string, config: LogConfig, reopen: () => Promise<void>): Promise<void> {
+  const current = (await fs.stat(file)).ino;
   if (config.maxFiles <= 1) {
-    // Nothing is kept: the writer's reopen replaces the file with a new, empty one.
+    // Nothing is kept: the writer's reopen replaces the file with a new, empty one; until it has,
+    // the old one is still over max-size, and a second reopen would replace the new one.
     await reopen();
+    await writerLeft(file, current);
     return;
   }
-  // Both forms each time: a file the last rotation could not compress stays plain.
-  for (const gz of [false, true]) await fs.rm(rotatedName(file, config.maxFiles - 1, gz), { force: true });
-  for (let k = config.maxFiles - 2; k >= 1; k--) {
-    for (const gz of [false, true]) await fs.rename(rotatedName(file, k, gz), rotatedName(file, k + 1, gz)).catch(ignoreMissing);
-  }
+  // Every rename is undone when the writer turns out to be gone (the container ended meanwhile):
+  // then nothing rotates, and the oldest file, set aside rather than removed, stays too.
+  const done: Array<[from: string, to: string]> = [];
+  const move = async (from: string, to: string) => {
+    try {
+      await fs.rename(from, to);
+      done.push([from, to]);
+    } catch (err) {
+      ignoreMissing(err);
+    }
+  };
+  const dropped = `${file}.dropped`;
   const newest = rotatedName(file, 1, false);
-  await fs.rename(file, newest);
   try {
+    // Both forms each time: a file the last rotation could not compress stays plain.
+    for (const gz of [false, true]) await move(rotatedName(file, config.maxFiles - 1, gz), `${dropped}${gz ? '.gz' : ''}`);
+    for (let k = config.maxFiles - 2; k >= 1; k--) {
+      for (const gz of [false, true]) await move(rotatedName(file, k, gz), rotatedName(file, k + 1, gz));
+    }
+    await move(file, newest);
     await reopen();
   } catch (err) {
-    // The writer is gone (the container ended meanwhile): the file stays the current one.
-    await fs.rename(newest, file).catch(() => {});
+    for (const [from, to] of done.reverse()) await fs.rename(to, from).catch(() => {});
     throw err;
   }
-  // Only once the writer has left it; otherwise left plain (readers take it as it is, and the
-  // next rotation shifts it).
-  if (config.compress && (await writerLeft(file))) await gzipFile(newest);
+  for (const gz of [false, true]) await fs.rm(`${dropped}${gz ? '.gz' : ''}`, { force: true });
+  // The lock is held until the writer has made its new file, so that no reader or check finds
+  // the file missing meanwhile. Compressed only once the writer has left it; otherwise left plain
+  // (readers take it as it is, and the next rotation shifts it).
+  const left = await writerLeft(file, current);
+  // A writer that ended before it read the request leaves no file: an empty one is the current
+  // file then (harmless if the writer is only slow: its reopen replaces the file, which nobody
+  // writes to).
+  if (!left) await fs.writeFile(file, '', { flag: 'wx', mode: 0o600 }).catch(() => {});
+  if (config.compress && left) await gzipFile(newest);
 }
 
 /**
- * Whether the writer made its new file (within two seconds): until then it may still be writing to
- * the one renamed away. (conmon closes the old file before it makes the new one.)
+ * Whether the writer made its new file (within five seconds): a file at `file` other than inode
+ * `previous`. Until then it may still be writing to the old one. (conmon closes the old file
+ * before it makes the new one.)
  */
-async function writerLeft(file: string): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    if (await fs.stat(file).then(() => true, () => false)) return true;
+async function writerLeft(file: string, previous?: number): Promise<boolean> {
+  for (let i = 0; i < 250; i++) {
+    const ino = await fs.stat(file).then((st) => st.ino, () => undefined);
+    if (ino !== undefined && ino !== previous) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;
