@@ -18,5 +18,11 @@ fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 pass=${pass:-0}
 fail=${fail:-0}
 if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+# What failed, gathered at the end (a long run's failures are far above it, and CI keeps only
+# the end): each "not ok" line with its diagnostics, nested subtests included.
+if [ "$status" -ne 0 ]; then
+  echo "# what failed:"
+  awk -f scripts/failures.awk "$log" | head -n 250
+fi
 echo "$pass passed, $fail failed"
 exit "$status"
