@@ -64,6 +64,41 @@ class LocalContentStore implements ContentStore {
     return new FileIngest(handle, file, this.pathOf(digest), digest, size);
   }
 
+  async adopt(file: string, digest: Digest, size: number): Promise<void> {
+    const target = this.pathOf(digest);
+    try {
+      if ((await this.size(digest)) !== undefined) return;
+      const handle = await fs.open(file, 'r');
+      try {
+        const actual = (await handle.stat()).size;
+        if (actual !== size) throw new BerthError('data-loss', `blob ${digest}: ${file} has ${actual} bytes, expected ${size}`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        // rename() is atomic, as an ingest's commit: absent, or the whole blob.
+        await fs.rename(file, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        await this.copyIn(file, digest, size);
+      }
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  private async copyIn(file: string, digest: Digest, size: number): Promise<void> {
+    const ingest = await this.ingest(digest, size);
+    try {
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await ingest.write(chunk as Buffer);
+      await ingest.commit();
+    } catch (err) {
+      await ingest.abort();
+      throw err;
+    }
+  }
+
   async put(bytes: Buffer, digest?: Digest): Promise<Digest> {
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
     if (digest && digest !== actual) {

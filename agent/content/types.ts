@@ -4,7 +4,9 @@
 // through an Ingest: bytes land in a private file under ingest/, are hashed and counted as they
 // arrive, fsynced, and renamed into blobs/ by `commit` only after the digest and size check. A
 // crash at any moment leaves at most a stray ingest file, never a wrong blob; stray ingests are
-// removed when the store opens.
+// removed when the store opens. The agent's own spools (a layer it wrote and hashed as it wrote
+// it) are handed over by `adopt`, which fsyncs and renames them in the same way instead of
+// copying every byte again.
 
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci';
@@ -32,6 +34,13 @@ export interface Ingest {
 export interface ContentStore extends ContentReader {
   /** Start writing a blob that must hash to `digest` (and be `size` bytes when given). */
   ingest(digest: Digest, size?: number): Promise<Ingest>;
+  /**
+   * Make `file` the blob `digest`: a private file of the agent's whose bytes the caller hashed as
+   * it wrote them (and does not touch again). Its size is checked, it is fsynced and renamed into
+   * the store; from another filesystem it is copied through an ingest (hashed again). The file is
+   * gone afterwards, also when this fails. A blob already there is kept.
+   */
+  adopt(file: string, digest: Digest, size: number): Promise<void>;
   /** Write a whole buffer as a blob, verified against `digest` when given. Returns the digest. */
   put(bytes: Buffer, digest?: Digest): Promise<Digest>;
   delete(digest: Digest): Promise<void>;

@@ -207,20 +207,9 @@ async function copyInto(file: string, out: Writable, diffId: Digest): Promise<{ 
   return { diffId };
 }
 
+/** The spool, hashed as it was written, becomes the blob (renamed in, not copied); it is gone after. */
 async function storeBlob(deps: ImportLayerDeps, spool: string, spooled: SpooledLayer): Promise<void> {
-  if ((await deps.content.size(spooled.digest)) !== undefined) return;
-  const ingest = await deps.content.ingest(spooled.digest, spooled.size);
-  try {
-    await pipeline(createReadStream(spool), new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        ingest.write(chunk).then(() => cb(), cb);
-      },
-    }));
-    await ingest.commit();
-  } catch (err) {
-    await ingest.abort();
-    throw err;
-  }
+  await deps.content.adopt(spool, spooled.digest, spooled.size);
 }
 
 export interface StoreImageArgs {
