@@ -4,7 +4,7 @@
 indiag && /^ *\.\.\.$/ { indiag = 0; next }
 indiag {
   match($0, /^ */); indent = RLENGTH
-  if (skip >= 0 && indent > skip) next
+  if (skip >= 0 && (indent > skip || $0 ~ /^ *$/)) next
   skip = -1
   if ($0 ~ /^ *(stack|source|args|env|stdio|cwd|command|externalID|typeName|columnNumber): ?/) { skip = indent; next }
   print

@@ -1248,6 +1248,7 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
 #define SYS_fsmount 432
 #endif
 #define BERTH_FSOPEN_CLOEXEC 0x00000001
+#define BERTH_FSCONFIG_SET_FLAG 0
 #define BERTH_FSCONFIG_SET_STRING 1
 #define BERTH_FSCONFIG_CMD_CREATE 6
 #define BERTH_FSMOUNT_CLOEXEC 0x00000001
@@ -1277,10 +1278,10 @@ static bool get_string_array(napi_env env, napi_value arr, char (*out)[PATH_MAX]
   return true;
 }
 
-// mountOverlay(target, lowers: string[] (topmost first), upper: string, work: string): void —
-// upper and work may be "" for a read-only overlay of the lowers.
+// mountOverlay(target, lowers: string[] (topmost first), upper: string, work: string,
+// volatile?: boolean): void — upper and work may be "" for a read-only overlay of the lowers.
 static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
+  napi_value argv[5];
   static _Thread_local char lowers[500][PATH_MAX];
   char target[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
   uint32_t count;
@@ -1289,6 +1290,9 @@ static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
       !get_path(env, argv[3], work, false)) {
     return NULL;
   }
+  bool is_volatile = false;
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 5) napi_get_value_bool(env, argv[4], &is_volatile);
   int fsfd = (int)syscall(SYS_fsopen, "overlay", BERTH_FSOPEN_CLOEXEC);
   if (fsfd < 0) {
     throw_errno(env, errno, "fsopen", target);
@@ -1314,6 +1318,9 @@ static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
   // make sense together with these lower dirs, and commit turns the upper dir into a layer.
   if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "redirect_dir", "off", 0) < 0) step = "fsconfig redirect_dir";
   if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0) step = "fsconfig metacopy";
+  // No sync of the upper filesystem at unmount (nor on syncfs): a whole-filesystem sync each
+  // time, for a caller that does not need the upper dir to outlive a crash.
+  if (!step && upper[0] && is_volatile && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0) step = "fsconfig volatile";
   if (!step && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) step = "fsconfig create";
   int mfd = -1;
   if (!step) {

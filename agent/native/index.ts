@@ -63,9 +63,10 @@ export interface BerthFs {
   /**
    * Mount an overlay at `target`: `lowers` topmost first (any number: each is passed on its own
    * with fsconfig "lowerdir+"), `upper` and `work` "" for a read-only overlay. Not confined: the
-   * agent's own paths.
+   * agent's own paths. `volatile`: overlay's option of that name (no sync of the upper
+   * filesystem at unmount; the work dir is then not reusable after a crash).
    */
-  mountOverlay(target: string, lowers: string[], upper: string, work: string): void;
+  mountOverlay(target: string, lowers: string[], upper: string, work: string, volatile?: boolean): void;
   /** A new network namespace bind-mounted onto `target` (an existing empty file), as `unshare --net=target` makes it. */
   createNetns(target: string): void;
   /** umount2(target), lazily (MNT_DETACH) when `detach`. */

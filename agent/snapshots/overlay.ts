@@ -79,8 +79,8 @@ class OverlaySnapshotter implements Snapshotter {
     return layer;
   }
 
-  mount(layer: WritableLayer, lowerDirs: string[]): void {
-    mountRootfs(layer, lowerDirs);
+  mount(layer: WritableLayer, lowerDirs: string[], options: { volatile?: boolean } = {}): void {
+    mountRootfs(layer, lowerDirs, options.volatile ?? false);
   }
 
   unmount(layer: WritableLayer): void {

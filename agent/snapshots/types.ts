@@ -82,8 +82,12 @@ export interface ContainerSnapshotter {
   writable(dir: string): WritableLayer;
   /** Make the writable layer's directories in `dir`. Idempotent. */
   prepareWritable(dir: string): Promise<WritableLayer>;
-  /** Mount `layer` over `lowerDirs` (topmost first) unless it is mounted already. */
-  mount(layer: WritableLayer, lowerDirs: string[]): void;
+  /**
+   * Mount `layer` over `lowerDirs` (topmost first) unless it is mounted already. `volatile`: for a
+   * layer nobody needs after a crash (a build step's): its unmount does not sync the whole
+   * filesystem the upper dir is on.
+   */
+  mount(layer: WritableLayer, lowerDirs: string[], options?: { volatile?: boolean }): void;
   /** Unmount if mounted (lazily when something still holds it). */
   unmount(layer: WritableLayer): void;
   /** Bytes in the writable layer, as `du -sb` counts them. */

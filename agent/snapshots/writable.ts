@@ -21,9 +21,9 @@ export async function prepareWritable(p: WritableLayer): Promise<void> {
 }
 
 /** Mount unless mounted already (an adopted container's rootfs stays mounted while it runs). */
-export function mountRootfs(p: WritableLayer, lowers: string[]): void {
+export function mountRootfs(p: WritableLayer, lowers: string[], volatile = false): void {
   if (isMounted(p.merged)) return;
-  berthFs().mountOverlay(p.merged, lowers, p.upper, p.work);
+  berthFs().mountOverlay(p.merged, lowers, p.upper, p.work, volatile);
 }
 
 export function unmountRootfs(p: WritableLayer): void {

@@ -89,3 +89,22 @@ t.test('reading by descriptor: nothing followed, and a swap after the open chang
   t.same(native.readDir(root).sort(), ['escape', 'fifo', 'moved', 'relative', 'sub']);
   t.throws(() => native.readDir(link), { code: 'ENOTDIR' });
 });
+
+t.test('mountOverlay: a volatile overlay says so in the mount table; a default one does not', async (t) => {
+  const dir = t.testdir({ lower: { f: 'below\n' }, upper: {}, work: {}, merged: {}, upper2: {}, work2: {}, merged2: {} });
+  const fsApi = berthFs();
+  const options = (target: string) => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === target)?.split(' ')[3] ?? '';
+  for (const [merged, upper, work, volatile] of [['merged', 'upper', 'work', true], ['merged2', 'upper2', 'work2', false]] as const) {
+    const target = path.join(dir, merged);
+    fsApi.mountOverlay(target, [path.join(dir, 'lower')], path.join(dir, upper), path.join(dir, work), volatile);
+    let mounted = true;
+    t.teardown(() => mounted && fsApi.unmount(target, true));
+    // "volatile", or "fsync=volatile" since Linux 6.12.
+    t.equal(options(target).split(',').some((o) => o === 'volatile' || o === 'fsync=volatile'), volatile, `${merged}: volatile ${volatile} (${options(target)})`);
+    fs.writeFileSync(path.join(target, 'new'), 'written\n');
+    t.equal(fs.readFileSync(path.join(target, 'f'), 'utf8'), 'below\n');
+    fsApi.unmount(target, false);
+    mounted = false;
+    t.equal(fs.readFileSync(path.join(dir, upper, 'new'), 'utf8'), 'written\n', 'the write is in the upper dir after unmount');
+  }
+});
