@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
 import { upperLayer } from '../diff';
-import { type ImageRecord, type ImageService, type LayerRecord, mapBounded } from '../images';
+import { type ImageRecord, type ImageService, type LaterLayer, type LayerRecord, mapBounded } from '../images';
 import type { ContainerNetwork } from '../network';
 import ignore from '@balena/dockerignore';
 import { berthFs } from '../native';
@@ -94,22 +94,30 @@ export class Builder {
 }
 
 /**
- * A layer of a stage's stack: known by its IDs at once, by its record (the blob's descriptor) once
- * its blob is stored. A step's own blob is stored while the build goes on (storeLayerLater): the
- * steps above need only its snapshot, the image and the cache its record.
+ * A layer of a stage's stack: its snapshot's directory at once, its record (IDs and blob) once
+ * its tar is written and stored. A step's own layer is written while the build goes on
+ * (storeLayerLater): the steps above need only its snapshot, the image and the cache its record.
  */
 interface StackLayer {
-  diffId: Digest;
-  chainId: Digest;
+  /** The snapshot's directory, to stack as a lower dir (a made layer's pending one until the build commits it). */
+  dir: string;
   record: Promise<LayerRecord>;
 }
 
-const stored = (record: LayerRecord): StackLayer => ({ diffId: record.diffId, chainId: record.chainId, record: Promise.resolve(record) });
 const recordsOf = (layers: readonly StackLayer[]): Promise<LayerRecord[]> => Promise.all(layers.map((l) => l.record));
+/** A stack's directories as overlay's lowerdir lists them: topmost first. */
+const lowerDirs = (layers: readonly StackLayer[]): string[] => layers.map((l) => l.dir).reverse();
 
 /** A stage's state between instructions: its layers and the image config it is making. */
 interface State {
   layers: StackLayer[];
+  /**
+   * What the next step's cache key is made on: the step key of the newest layer this build made
+   * or took from the cache, else the base image's top chain ID ('scratch': none). Step keys chain
+   * rather than diff IDs, so a step can start before the layer below has its tar (as BuildKit's
+   * keys chain on its operations).
+   */
+  below: string;
   config: ImageConfig & { config: NonNullable<ImageConfig['config']> };
   history: HistoryEntry[];
   /** ARGs declared in this stage so far, with their values. */
@@ -140,6 +148,8 @@ class Build {
   private readonly controller = new AbortController();
   /** Work that goes on beside the steps (blobs being stored, cache entries waiting for them): settled before the build ends. */
   private readonly background: Array<Promise<unknown>> = [];
+  /** Layers this build made whose snapshots are still pending (commitPending). */
+  private readonly pending: LaterLayer[] = [];
 
   constructor(
     private readonly o: BuilderOptions,
@@ -176,6 +186,7 @@ class Build {
     // Blobs of layers the image does not have (other stages') are stored, and cached, before the
     // build leaves the collector's hold.
     await Promise.allSettled(this.background);
+    await this.commitPending();
     return image;
   }
 
@@ -184,6 +195,18 @@ class Build {
     this.controller.abort();
     await Promise.allSettled(this.stagePromises.values());
     await Promise.allSettled(this.background);
+    // The layers made before the failure stay, for the cache (those whose tar failed go).
+    await this.commitPending();
+  }
+
+  /** Commit the snapshots of the layers made so far (each once); only when no step stacks them. */
+  private async commitPending(): Promise<void> {
+    await Promise.all(this.pending.map((layer) => layer.commit()));
+  }
+
+  /** A stored layer as a stage stacks it. */
+  private stored(record: LayerRecord): StackLayer {
+    return { dir: this.o.images.snapshots.dirOf(record.chainId), record: Promise.resolve(record) };
   }
 
   /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
@@ -328,6 +351,7 @@ class Build {
     if (word.toLowerCase() === 'scratch') {
       return fresh({
         layers: [],
+        below: 'scratch',
         config: { architecture: this.o.platform.architecture, os: this.o.platform.os, ...(this.o.platform.variant ? { variant: this.o.platform.variant } : {}), rootfs: { type: 'layers', diff_ids: [] }, config: { Env: [DEFAULT_PATH] } },
         history: [],
         time: this.epoch !== undefined ? this.now() : epoch,
@@ -336,7 +360,7 @@ class Build {
     const image = await this.step(`${this.label(stage, 1)} FROM ${word}`, async (id) => this.baseImage(word, id));
     const config = await this.o.images.config(image);
     const history = config.history?.length ? config.history : image.layers.map(() => ({ created_by: '' }));
-    return fresh({ layers: image.layers.map(stored), config: { ...config, config: { ...(config.config ?? {}) } }, history, time: this.epoch !== undefined ? this.now() : config.created ?? image.created });
+    return fresh({ layers: image.layers.map((l) => this.stored(l)), below: image.layers.at(-1)?.chainId ?? 'scratch', config: { ...config, config: { ...(config.config ?? {}) } }, history, time: this.epoch !== undefined ? this.now() : config.created ?? image.created });
   }
 
   private checkPlatform(platform: string, line: number): void {
@@ -697,8 +721,9 @@ class Build {
       const treeFor = async (): Promise<SourceTree> => {
         if (tree) return tree;
         if (fromWord !== undefined) {
-          const layers = await this.layersFrom(fromWord, command);
-          origin = layers.length ? layers.at(-1)!.chainId : 'scratch';
+          const from = await this.layersFrom(fromWord, command);
+          const layers = from.layers;
+          origin = from.origin;
           const mounted = await this.mountReadOnly(layers);
           releases.push(mounted.release);
           tree = rootfsTree(mounted.root);
@@ -790,15 +815,21 @@ class Build {
     return { key: hash.digest('hex') };
   }
 
-  /** The layers COPY --from names: an earlier stage's, or an image's (pulled if absent). */
-  private async layersFrom(word: string, command: Command): Promise<StackLayer[]> {
+  /**
+   * The layers COPY --from names, an earlier stage's or an image's (pulled if absent), and what
+   * they are known by in a cache key (the stage's `below`, the image's top chain ID).
+   */
+  private async layersFrom(word: string, command: Command): Promise<{ layers: StackLayer[]; origin: string }> {
     const stageIndex = this.file.stages.findIndex((s) => s.commands.includes(command));
     const stage = this.stageNamed(word, stageIndex < 0 ? this.file.stages.length : stageIndex);
-    if (stage) return (await this.stage(stage.index)).layers;
-    if (word.toLowerCase() === 'scratch') return [];
+    if (stage) {
+      const state = await this.stage(stage.index);
+      return { layers: state.layers, origin: state.below };
+    }
+    if (word.toLowerCase() === 'scratch') return { layers: [], origin: 'scratch' };
     const id = this.nextStep++;
     const image = await this.step(`[internal] load ${word}`, () => this.baseImage(word, id), id);
-    return image.layers.map(stored);
+    return { layers: image.layers.map((l) => this.stored(l)), origin: image.layers.at(-1)?.chainId ?? 'scratch' };
   }
 
   private context(): Promise<BuildContext> {
@@ -822,10 +853,9 @@ class Build {
 
   // ---- layers, mounts, the cache ----------------------------------------------------------------
 
-  /** A step's cache key: the stack below (by content), the instruction as it will run, SOURCE_DATE_EPOCH. */
+  /** A step's cache key: the stack below (State.below), the instruction as it will run, SOURCE_DATE_EPOCH. */
   private key(state: State, step: Record<string, unknown>): Digest {
-    const below = state.layers.at(-1)?.chainId ?? 'scratch';
-    const text = JSON.stringify({ below, step, epoch: this.epoch ?? null });
+    const text = JSON.stringify({ below: state.below, step, epoch: this.epoch ?? null });
     return `sha256:${createHash('sha256').update(text).digest('hex')}`;
   }
 
@@ -838,8 +868,11 @@ class Build {
     const hit = this.req.noCache ? undefined : this.cache.get(key);
     if (hit && (await this.unpacked(hit.layers))) {
       if (!options.quiet || hit.madeLayer) this.emit({ kind: 'step', id: this.nextStep++, name, status: 'cached' });
-      state.layers = hit.layers.map(stored);
-      if (hit.madeLayer) state.time = this.epoch !== undefined ? this.now() : hit.created;
+      state.layers = hit.layers.map((l) => this.stored(l));
+      if (hit.madeLayer) {
+        state.below = key;
+        state.time = this.epoch !== undefined ? this.now() : hit.created;
+      }
       return this.record(state, createdBy, !hit.madeLayer);
     }
     const made = await this.step(name, async (id) => {
@@ -860,21 +893,26 @@ class Build {
       () => undefined,
     ).catch(() => undefined));
     state.layers = layers;
-    if (made.layer) state.time = this.epoch !== undefined ? this.now() : created;
+    if (made.layer) {
+      state.below = key;
+      state.time = this.epoch !== undefined ? this.now() : created;
+    }
     return this.record(state, createdBy, made.layer === undefined);
   }
 
   /** The upper dir a step's work left, as a layer on `below`; none when it changed nothing. */
-  private async commitUpper(below: StackLayer[], upper: string): Promise<{ layer?: StackLayer; size: number }> {
+  private async commitUpper(belowLayers: StackLayer[], upper: string): Promise<{ layer?: StackLayer; size: number }> {
     try {
       if ((await fs.readdir(upper)).length === 0) return { size: 0 };
       const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
       // The upper dir itself becomes the snapshot (nobody uses it after the step), settled into
       // the form unpacking the blob would give, rather than unpacked again from the blob.
-      const layer = upperLayer(upper, clamp);
-      const later = await this.o.images.storeLayerLater(below, (out) => layer.writeTar(out), (dir, maxLayerBytes) => layer.fill(dir, maxLayerBytes));
+      const below = recordsOf(belowLayers);
+      below.catch(() => undefined);
+      const later = await this.o.images.storeLayerLater(below, upperLayer(upper, clamp));
+      this.pending.push(later);
       this.background.push(later.record);
-      return { layer: { diffId: later.diffId, chainId: later.chainId, record: later.record }, size: later.size };
+      return { layer: { dir: later.dir, record: later.record }, size: later.size };
     } finally {
       await fs.rm(path.dirname(upper), { recursive: true, force: true });
     }
@@ -892,7 +930,7 @@ class Build {
   private async withRootfs(layers: readonly StackLayer[], forRun: boolean, work: (layer: WritableLayer, lowers: string[], dir: string) => Promise<UpperWrites | void>): Promise<string> {
     const dir = path.join(this.dir, `step-${randomBytes(4).toString('hex')}`);
     const layer = await this.o.snapshots.prepareWritable(dir);
-    const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
+    const lowers = lowerDirs(layers);
     const stack = forRun ? [this.o.initLayer, ...lowers] : lowers.length ? lowers : [await this.emptyDir()];
     this.mounted.add(layer);
     // Volatile: the upper dir becomes a snapshot or goes, and a sync of the whole filesystem at
@@ -917,7 +955,7 @@ class Build {
   private async mountReadOnly(layers: readonly StackLayer[]): Promise<{ root: string; release: () => Promise<void> }> {
     const dir = path.join(this.dir, `from-${randomBytes(4).toString('hex')}`);
     const layer = await this.o.snapshots.prepareWritable(dir);
-    const lowers = this.o.snapshots.lowerDirs(layers.map((l) => l.chainId));
+    const lowers = lowerDirs(layers);
     this.mounted.add(layer);
     this.o.snapshots.mount(layer, lowers.length ? lowers : [await this.emptyDir()], { volatile: true });
     return {
@@ -967,10 +1005,13 @@ class Build {
         ...state.config,
         created,
         config: { ...state.config.config, ...(Object.keys(this.req.labels).length ? { Labels: { ...(state.config.config.Labels ?? {}), ...this.req.labels } } : {}) },
-        rootfs: { type: 'layers', diff_ids: state.layers.map((l) => l.diffId) },
+        rootfs: { type: 'layers', diff_ids: (await recordsOf(state.layers)).map((l) => l.diffId) },
         history: state.history,
       };
-      const sizes = await Promise.all(state.layers.map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
+      // Its snapshots under their chain IDs before anyone is told of it (nothing stacks the
+      // build's pending ones any more).
+      await this.commitPending();
+      const sizes = await Promise.all((await recordsOf(state.layers)).map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
       // The image names every blob, gzipped: those still being stored are waited for, and a
       // build's plain-tar ones compressed now (the cache then keeps the gzipped one instead).
       // Two at a time (each keeps several pool threads busy), and all done before a failure is

@@ -17,16 +17,18 @@
 // Whiteouts stay the devices overlay made (mode 0, root's, as unpacking makes them; overlay may
 // share one inode among them, which nothing reading the layer can tell).
 //
-// The upper dir must be quiescent (the step's container gone) and already written as the layer's
-// tar, whose writer refused what cannot be a layer (a `.wh.` name, redirect or metacopy entries).
+// The upper dir must be quiescent (the step's container gone). It is settled first and its tar
+// written after, from the snapshot: settled, the tree gives the same tar (the times are already
+// the tar's, and the tar leaves out what settling removes), and the step after need not wait
+// for the tar -- only for the snapshot.
 
 import * as fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { BerthError } from '../../proto/errors';
 import { berthFs } from '../native';
 import type { Digest } from '../oci';
-import type { UpperEntry } from './changes';
-import { layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
+import { type UpperEntry, walkUpper } from './changes';
+import { layerFromUpper, type LayerWriteOptions, refuseWhiteoutName, tarMtime } from './write-layer';
 import { OPAQUE_XATTR, OVERLAY_XATTR } from './types';
 
 
@@ -73,37 +75,43 @@ function seen(entry: UpperEntry, options: LayerWriteOptions): SeenEntry {
   };
 }
 
-/** A build step's upper dir as storeLayer takes a layer: its tar, then its snapshot. */
+/** A build step's upper dir as storeLayerLater takes a layer: its snapshot first, then its tar. */
 export interface UpperLayer {
-  /** The layer tar (write-layer.ts), remembering what settling will need. */
-  writeTar(out: Writable): Promise<{ diffId: Digest; size: number }>;
   /**
-   * After writeTar: move the upper dir's entries into `into` (an empty directory, the snapshot's
-   * root) and settle them there, from what the tar's walk saw. Returns the layer's content bytes
-   * (regular files, each inode once: what unpacking counts), or undefined, touching nothing, when
-   * `into` is on another filesystem (the caller unpacks the blob instead). On failure `into` is
-   * half done: the caller throws it away.
+   * Move the upper dir's entries into `into` (an empty directory, the snapshot's root) and settle
+   * them there. Returns the layer's content bytes (regular files, each inode once: what unpacking
+   * counts), or undefined, touching nothing, when `into` is on another filesystem (the caller
+   * unpacks the blob instead). Refuses what cannot be a layer (a `.wh.` name, redirect or metacopy
+   * entries) as the tar's writer does. On failure `into` is half done: the caller throws it away.
    */
-  fill(into: string, maxLayerBytes: number): Promise<number | undefined>;
+  settleInto(into: string, maxLayerBytes: number): Promise<number | undefined>;
+  /**
+   * The layer tar (write-layer.ts): of the settled snapshot once settleInto has moved the entries
+   * there (the very tar the upper dir gives: settling changes nothing a tar records), else of the
+   * upper dir. Only reads: the snapshot may meanwhile be a lower dir of the next step.
+   */
+  writeTar(out: Writable): Promise<{ diffId: Digest; size: number }>;
 }
 
-/**
- * `upper`, quiescent (the step's container gone), as a layer. Between writeTar and fill nothing
- * may change it: what the tar's walk saw is what fill settles.
- */
+/** `upper`, quiescent (the step's container gone), as a layer. */
 export function upperLayer(upper: string, options: LayerWriteOptions = {}): UpperLayer {
-  let entries: SeenEntry[] | undefined;
+  let settledIn: string | undefined;
+  const linkTargets = new Map<string, string>();
   return {
-    async writeTar(out) {
-      const seenNow: SeenEntry[] = [];
-      const written = await layerFromUpper(upper, out, { ...options, onEntry: (entry) => seenNow.push(seen(entry, options)) });
-      entries = seenNow;
-      return written;
+    async settleInto(into, maxLayerBytes) {
+      const entries: SeenEntry[] = [];
+      const native = berthFs();
+      for await (const entry of walkUpper(upper, options)) {
+        refuseWhiteoutName(entry.rel);
+        entries.push(seen(entry, options));
+        // Read now, before settling sets the link's times: a readlink later would move its atime.
+        if (entry.stats.isSymbolicLink()) linkTargets.set(entry.rel, native.readLink(entry.fd));
+      }
+      const bytes = await settle(upper, into, entries, maxLayerBytes);
+      if (bytes !== undefined) settledIn = into;
+      return bytes;
     },
-    async fill(into, maxLayerBytes) {
-      if (!entries) throw new BerthError('internal', `${upper}: settled as a snapshot before its tar was written`);
-      return settle(upper, into, entries, maxLayerBytes);
-    },
+    writeTar: (out) => layerFromUpper(settledIn ?? upper, out, { ...options, linkTargets }),
   };
 }
 

@@ -50,6 +50,11 @@ export interface LayerWriteOptions extends WalkOptions {
   maxMtime?: number;
   /** Called with every entry the walk yields (sockets included), before it is written. */
   onEntry?: (entry: UpperEntry) => void;
+  /**
+   * Symlink targets by path, read before: reading a link sets its atime, which a settled
+   * snapshot must keep as the tar gives it. A link not in it is read.
+   */
+  linkTargets?: ReadonlyMap<string, string>;
 }
 
 export async function layerFromUpper(upper: string, out: Writable, options: LayerWriteOptions = {}): Promise<{ diffId: Digest; size: number }> {
@@ -80,10 +85,7 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
     const { rel, stats, whiteout, opaque, xattrNames, fd } = entry;
     options.onEntry?.(entry);
     const base = rel.slice(rel.lastIndexOf('/') + 1);
-    if (base.startsWith(WHITEOUT)) {
-      // A real file named like a whiteout would delete something in every image built on this.
-      throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
-    }
+    refuseWhiteoutName(rel);
     const common = { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, mtime: tarMtime(stats, options), size: 0 };
     if (whiteout) {
       const parent = rel.slice(0, rel.length - base.length);
@@ -109,7 +111,7 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
       await emit(encodeHeader({ ...common, name: rel, type: '0', size: stats.size, xattrs }));
       await emitFile(native, fd, rel, stats.size, emit);
     } else if (stats.isSymbolicLink()) {
-      const target = native.readLink(fd);
+      const target = options.linkTargets?.get(rel) ?? native.readLink(fd);
       await emit(encodeHeader({ ...common, name: rel, type: '2', linkname: target, xattrs }));
     } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
       const type = stats.isFIFO() ? '6' : stats.isCharacterDevice() ? '3' : '4';
@@ -120,6 +122,13 @@ export async function layerFromUpper(upper: string, out: Writable, options: Laye
   await emit(Buffer.alloc(2 * BLOCK));
   await flush();
   return { diffId: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** A real file named like a whiteout would delete something in every image built on the layer. */
+export function refuseWhiteoutName(rel: string): void {
+  if (rel.slice(rel.lastIndexOf('/') + 1).startsWith(WHITEOUT)) {
+    throw new BerthError('invalid-argument', `/${Buffer.from(rel, 'latin1').toString('utf8')}: a file name starting with "${WHITEOUT}" cannot be committed (it is how layers mark deletions)`);
+  }
 }
 
 /**

@@ -48,13 +48,6 @@ export async function importLayer(deps: ImportLayerDeps, args: ImportLayerArgs):
 }
 
 /**
- * Fills `dir`, an empty snapshot directory, with exactly what unpacking the layer's tar would give
- * (from the directory the tar was written from) and returns the content bytes; undefined when it
- * cannot (the blob is then unpacked, as a pull would). `maxLayerBytes`: the pull's limit, kept.
- */
-export type SnapshotFiller = (dir: string, maxLayerBytes: number) => Promise<number | undefined>;
-
-/**
  * A new layer on top of `below` (an image's layers, bottom first): the tar `writeTar` writes is
  * compressed into a blob in the content store and unpacked into its snapshot, as a pull of it
  * would. Returns its record and its unpacked size. Nothing refers to it until an image (or the
@@ -75,69 +68,89 @@ export async function storeLayer(deps: ImportLayerDeps, below: readonly LayerRec
   }
 }
 
-/**
- * A build step's layer (storeLayerLater): its snapshot is there, its blob (the plain tar) is being
- * stored.
- */
+/** A build step's layer (storeLayerLater): its snapshot is there, its tar and blob on the way. */
 export interface LaterLayer {
-  diffId: Digest;
-  chainId: Digest;
+  /**
+   * The snapshot's directory, to stack as a lower dir until `commit`: the snapshot is committed
+   * under its chain ID only once the tar has given its diff ID.
+   */
+  dir: string;
   /** Unpacked bytes. */
   size: number;
   /**
-   * The layer's record once its blob is stored. Never rejects unhandled (a failure is also held
-   * here); it must settle before the caller leaves the collector hold.
+   * The layer's record once its tar is written and stored as its blob. Never rejects unhandled (a
+   * failure is also held here); it must settle before the caller leaves the collector hold.
    */
   record: Promise<LayerRecord>;
+  /**
+   * Once nothing stacks `dir` any more: wait for the record and commit the snapshot under its
+   * chain ID (dropping it when it is there already, or when the record failed). Once; never rejects.
+   */
+  commit(): Promise<void>;
+}
+
+/** What storeLayerLater takes: a directory tree made into a snapshot, then written as its tar. */
+export interface SettlingLayer {
+  /** Fill `dir`, an empty snapshot directory, with the layer; its bytes, or undefined when it cannot (another filesystem). */
+  settleInto(dir: string, maxLayerBytes: number): Promise<number | undefined>;
+  /** The layer's tar: of the settled snapshot after settleInto, else of the original tree. */
+  writeTar: ImportLayerArgs['writeTar'];
 }
 
 /**
- * storeLayer for a build step, without compressing on the step's path: the tar is written to a
- * spool and hashed into its diff ID, the snapshot is made by `fill` and committed, and the spool
- * is then stored, in the background, as the layer's blob: the plain tar (an OCI layer without
- * compression, digest = diff ID). A layer is gzipped only when an image names it (gzippedLayer),
- * as BuildKit compresses only when it exports: most of a multi-stage build's layers are only
- * ever the build cache's. When `fill` cannot make the snapshot, the blob is stored first and
- * unpacked, as storeLayer does.
+ * storeLayer for a build step, with nothing but the snapshot on the step's path: `layer` settles
+ * into a pending snapshot, which the steps above can stack at once; its tar is written, hashed
+ * into its diff ID and stored as the layer's blob (the plain tar: an OCI layer without
+ * compression, digest = diff ID) in the background, while they run. A layer is gzipped only when
+ * an image names it (gzippedLayer), as BuildKit compresses only when it exports: most of a
+ * multi-stage build's layers are only ever the build cache's. When the snapshot cannot be made in
+ * place, the blob is stored first and unpacked, as storeLayer does. `below`: the IDs of the
+ * layers below, bottom first, as they become known.
  */
-export async function storeLayerLater(deps: ImportLayerDeps, below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
+export async function storeLayerLater(deps: ImportLayerDeps, below: Promise<readonly LayerIds[]>, layer: SettlingLayer): Promise<LaterLayer> {
   await fs.mkdir(deps.scratch, { recursive: true });
-  const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
-  let owned = true;
+  const pending = await deps.snapshots.prepare();
+  let size: number | undefined;
   try {
-    const { diffId, size: tarSize } = await spoolTar(writeTar, tarFile);
+    size = await layer.settleInto(pending.dir, deps.limits.maxLayerBytes);
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+  if (size === undefined) {
+    // Another filesystem: the blob first, then unpacked from it as a pull would.
+    await pending.abort();
+    const record = await spoolAndStore(deps, await below, layer);
+    const parent = (await below).at(-1)?.chainId;
+    const unpacked = (await deps.snapshots.stat(record.chainId))?.size ?? await unpackStored(deps, record, parent);
+    return { dir: deps.snapshots.dirOf(record.chainId), size: unpacked, record: Promise.resolve(record), commit: async () => undefined };
+  }
+  const record = below.then((ids) => spoolAndStore(deps, ids, layer));
+  record.catch(() => undefined);
+  let committed: Promise<void> | undefined;
+  const bytes = size;
+  const commit = async (): Promise<void> => {
+    const ids = await record.catch(() => undefined);
+    if (!ids) return pending.abort();
+    const parent = (await below).at(-1)?.chainId;
+    // Idempotent: a snapshot of the same chain ID there already is kept, this one dropped.
+    await pending.commit({ chainId: ids.chainId, ...(parent ? { parent } : {}), diffId: ids.diffId, size: bytes }).catch(() => pending.abort());
+  };
+  return { dir: pending.dir, size, record, commit: () => (committed ??= commit().catch(() => undefined)) };
+}
+
+/** The layer's tar spooled and hashed, held to the pull's limit, and adopted as its (plain) blob. */
+async function spoolAndStore(deps: ImportLayerDeps, below: readonly LayerIds[], layer: SettlingLayer): Promise<LayerRecord> {
+  const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
+  try {
+    const { diffId, size: tarSize } = await spoolTar(layer.writeTar, tarFile);
     // The limit every agent that pulls the layer applies to its tar (headers included).
     if (tarSize > deps.limits.maxLayerBytes) throw new BerthError('resource-exhausted', `layer tar of ${tarSize} bytes exceeds the limit of ${deps.limits.maxLayerBytes} bytes (maxLayerBytes)`);
     const chainId = chainIds([...below.map((l) => l.diffId), diffId]).at(-1)!;
-    const parent = below.at(-1)?.chainId;
-    const store = async (): Promise<LayerRecord> => {
-      await storeBlob(deps, tarFile, { diffId, digest: diffId, size: tarSize });
-      return { descriptor: { mediaType: MediaType.ociLayer, digest: diffId, size: tarSize }, diffId, chainId };
-    };
-    const existing = await deps.snapshots.stat(chainId);
-    let size = existing?.size;
-    if (size === undefined) {
-      const pending = await deps.snapshots.prepare();
-      try {
-        size = await fill(pending.dir, deps.limits.maxLayerBytes);
-        if (size !== undefined) await pending.commit({ chainId, ...(parent ? { parent } : {}), diffId, size });
-        else await pending.abort();
-      } catch (err) {
-        await pending.abort();
-        throw err;
-      }
-    }
-    if (size === undefined) {
-      // Another filesystem: the blob first, then unpacked from it as a pull would.
-      const record = await store();
-      return { diffId, chainId, size: await unpackStored(deps, record, parent), record: Promise.resolve(record) };
-    }
-    owned = false;
-    const record = store().finally(() => fs.rm(tarFile, { force: true }));
-    record.catch(() => undefined);
-    return { diffId, chainId, size, record };
+    await storeBlob(deps, tarFile, { diffId, digest: diffId, size: tarSize });
+    return { descriptor: { mediaType: MediaType.ociLayer, digest: diffId, size: tarSize }, diffId, chainId };
   } finally {
-    if (owned) await fs.rm(tarFile, { force: true });
+    await fs.rm(tarFile, { force: true });
   }
 }
 

@@ -17,7 +17,7 @@ import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
-import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SnapshotFiller, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
+import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SettlingLayer, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
 import type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord } from './types';
@@ -371,13 +371,13 @@ export class ImageService implements ImageStore {
   }
 
   /**
-   * A build step's new layer on `below` from the tar `writeTar` writes: its snapshot made by
-   * `fill` (from the directory the tar was written from) or else unpacked from the blob, its blob
-   * compressed in the background (LaterLayer.record). Call inside holdingCollector, and let every
-   * record settle there, until something refers to it.
+   * A build step's new layer on `below`: its snapshot settled by `layer` (or else unpacked from
+   * the blob), its tar stored as its blob in the background (LaterLayer.record), the snapshot
+   * committed by LaterLayer.commit. Call inside holdingCollector, and let every record settle and
+   * every commit end there, until something refers to it.
    */
-  storeLayerLater(below: readonly LayerIds[], writeTar: ImportLayerArgs['writeTar'], fill: SnapshotFiller): Promise<LaterLayer> {
-    return storeLayerLater({ ...this.pullDeps, scratch: this.scratch }, below, writeTar, fill);
+  storeLayerLater(below: Promise<readonly LayerIds[]>, layer: SettlingLayer): Promise<LaterLayer> {
+    return storeLayerLater({ ...this.pullDeps, scratch: this.scratch }, below, layer);
   }
 
   /**

@@ -1160,7 +1160,9 @@ static napi_value js_read_dir(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
   if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd)) return NULL;
-  int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // O_NOATIME as openRead's: listing a layer's directory leaves its atime as it was.
+  int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+  if (dfd < 0 && errno == EPERM) dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
   if (d == NULL) {
     throw_errno(env, errno, dfd < 0 ? "openat" : "fdopendir", "");
@@ -1220,7 +1222,10 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
     return NULL;
   }
   char proc[64];
-  int rfd = open(fd_link(fd, proc, sizeof proc), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  // O_NOATIME: writing a layer reads it without changing it (a settled snapshot's atimes are
+  // the tar's, a container's are its own). Only the owner or CAP_FOWNER may: else a plain read.
+  int rfd = open(fd_link(fd, proc, sizeof proc), O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NOATIME);
+  if (rfd < 0 && errno == EPERM) rfd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
   if (rfd < 0) {
     throw_errno(env, errno, "open", proc);
     return NULL;

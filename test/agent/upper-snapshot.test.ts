@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
 import { applyLayer } from '../../agent/diff/apply';
 import { entryFix, upperLayer } from '../../agent/diff/upper-snapshot';
-import type { LayerWriteOptions } from '../../agent/diff/write-layer';
+import { layerFromUpper, type LayerWriteOptions } from '../../agent/diff/write-layer';
 import { berthFs } from '../../agent/native';
 import { openTestImageService } from '../fixtures/service';
 
@@ -146,15 +146,23 @@ function describe(root: string): Record<string, Seen> {
   return out;
 }
 
-/** The layer tar of `upper` (as a build step writes it), and its snapshot settled in place. */
-async function layerOf(upper: string, options: LayerWriteOptions): Promise<{ tar: Buffer; fill: (into: string, maxLayerBytes?: number) => Promise<number | undefined> }> {
-  const layer = upperLayer(upper, options);
+/** What `write` writes to a stream, whole. */
+async function written(write: (out: PassThrough) => Promise<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on('data', (c: Buffer) => chunks.push(c));
-  await layer.writeTar(out);
+  await write(out);
   out.end();
-  return { tar: Buffer.concat(chunks), fill: (into, maxLayerBytes = LIMITS.maxLayerBytes) => layer.fill(into, maxLayerBytes) };
+  return Buffer.concat(chunks);
+}
+
+/** `upper` as a build step takes it: settled into a snapshot, then written as its tar from there. */
+function layerOf(upper: string, options: LayerWriteOptions): { settle: (into: string, maxLayerBytes?: number) => Promise<number | undefined>; tar: () => Promise<Buffer> } {
+  const layer = upperLayer(upper, options);
+  return {
+    settle: (into, maxLayerBytes = LIMITS.maxLayerBytes) => layer.settleInto(into, maxLayerBytes),
+    tar: () => written((out) => layer.writeTar(out)),
+  };
 }
 
 /** A layer tar unpacked into `into` as a pull would; returns the unpacked bytes. */
@@ -175,14 +183,18 @@ for (const clamp of [undefined, 1_600_000_000]) {
     t.equal(native.getxattr(fd, 'build/old', 'trusted.overlay.opaque')?.toString(), 'y', 'an opaque directory');
     native.close(fd);
 
-    const layer = await layerOf(upper, options);
-    const unpacked = path.join(dir, 'unpacked');
-    const bytes = await unpack(layer.tar, unpacked);
+    // The tar the upper dir gives as it is, before anything is settled.
+    const fromUpper = await written((out) => layerFromUpper(upper, out, options));
+    const layer = layerOf(upper, options);
     const settled = path.join(dir, 'settled');
     fs.mkdirSync(settled, { mode: 0o755 });
-    const size = await layer.fill(settled);
-    t.equal(size, bytes, 'the same content bytes as unpacking counts');
+    const size = await layer.settle(settled);
     t.same(fs.readdirSync(upper), [], 'the upper dir was moved, not copied');
+    const tar = await layer.tar();
+    t.ok(tar.equals(fromUpper), 'the tar written from the settled snapshot is the very tar of the upper dir');
+    const unpacked = path.join(dir, 'unpacked');
+    const bytes = await unpack(tar, unpacked);
+    t.equal(size, bytes, 'the same content bytes as unpacking counts');
 
     const want = describe(unpacked);
     const got = describe(settled);
@@ -203,8 +215,8 @@ t.test('a layer past the size limit is refused as unpacking refuses it', async (
   const upper = await makeUpper(t, dir);
   const into = path.join(dir, 'into');
   fs.mkdirSync(into);
-  const layer = await layerOf(upper, {});
-  const err = await layer.fill(into, 10).then(() => undefined, (e: unknown) => e);
+  const layer = layerOf(upper, {});
+  const err = await layer.settle(into, 10).then(() => undefined, (e: unknown) => e);
   t.ok(isBerthError(err) && err.code === 'resource-exhausted', 'resource-exhausted');
 });
 
@@ -214,10 +226,11 @@ t.test('another filesystem: nothing is touched, the caller unpacks', async (t) =
   fs.mkdirSync(into);
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', into]);
   try {
-    const layer = await layerOf(path.join(dir, 'upper'), {});
-    t.equal(await layer.fill(into), undefined);
+    const layer = layerOf(path.join(dir, 'upper'), {});
+    t.equal(await layer.settle(into), undefined);
     t.same(fs.readdirSync(path.join(dir, 'upper')), ['f']);
     t.same(fs.readdirSync(into), []);
+    t.match((await layer.tar()).subarray(0, 100).toString('latin1'), /^f\0/, 'the tar is then the upper dir\'s');
   } finally {
     execFileSync('umount', ['-l', into]);
   }
@@ -231,9 +244,11 @@ t.test('entryFix: what each kind of entry needs', async (t) => {
   t.same(entryFix('other', ['security.capability', 'trusted.overlay.origin'], false, 7).dropXattrs, ['trusted.overlay.origin']);
 });
 
-t.test('the snapshot is not settled before the tar is written', async (t) => {
-  const dir = t.testdir({ upper: { f: 'x' }, into: {} });
-  await t.rejects(upperLayer(path.join(dir, 'upper')).fill(path.join(dir, 'into'), 1 << 20), { code: 'internal' });
+t.test('a name only a whiteout may have is refused before anything moves', async (t) => {
+  const dir = t.testdir({ upper: { '.wh.f': 'x' }, into: {} });
+  await t.rejects(upperLayer(path.join(dir, 'upper')).settleInto(path.join(dir, 'into'), 1 << 20), /\/\.wh\.f: a file name starting with "\.wh\." cannot be committed/);
+  t.same(fs.readdirSync(path.join(dir, 'upper')), ['.wh.f']);
+  t.same(fs.readdirSync(path.join(dir, 'into')), []);
 });
 
 t.test('a build layer through the image service: the snapshot at once, the plain tar as its blob, gzipped when an image needs it; or unpacked from the blob', async (t) => {
@@ -243,20 +258,27 @@ t.test('a build layer through the image service: the snapshot at once, the plain
     fs.mkdirSync(dir);
     const upper = await makeUpper(t, dir);
     const layer = upperLayer(upper);
-    const { later, record, gzipped } = await service.holdingCollector(async () => {
-      const made = await service.storeLayerLater([], (out) => layer.writeTar(out), async (into, max) => (adopt ? layer.fill(into, max) : undefined));
+    // Without adopt, the snapshot cannot be made in place (another filesystem, as settleInto says).
+    const settling = { settleInto: async (into: string, max: number) => (adopt ? layer.settleInto(into, max) : undefined), writeTar: layer.writeTar };
+    const { later, record, gzipped, stackable } = await service.holdingCollector(async () => {
+      const made = await service.storeLayerLater(Promise.resolve([]), settling);
+      // The snapshot is there to stack before its tar is written.
+      const stackable = fs.existsSync(path.join(made.dir, 'build'));
       const stored = await made.record;
-      return { later: made, record: stored, gzipped: await service.gzippedLayer(stored) };
+      await made.commit();
+      return { later: made, record: stored, gzipped: await service.gzippedLayer(stored), stackable };
     });
-    const info = await service.snapshots.stat(later.chainId);
+    t.ok(stackable, 'the snapshot\'s directory has the layer at once');
+    const info = await service.snapshots.stat(record.chainId);
     t.ok(info, `${adopt ? 'settled' : 'unpacked'}: the snapshot is committed`);
     t.equal(info?.size, later.size);
-    t.equal(later.chainId, later.diffId, 'a base layer: its chain ID is its diff ID');
+    t.equal(service.snapshots.dirOf(record.chainId) === later.dir, !adopt, adopt ? 'committed from the pending directory' : 'unpacked in place');
+    t.equal(record.chainId, record.diffId, 'a base layer: its chain ID is its diff ID');
     t.same(record.descriptor.mediaType, 'application/vnd.oci.image.layer.v1.tar');
-    t.equal(record.descriptor.digest, later.diffId, 'the blob is the plain tar');
+    t.equal(record.descriptor.digest, record.diffId, 'the blob is the plain tar');
     const tar = await service.content.read(record.descriptor.digest);
     t.equal(tar.length, record.descriptor.size);
-    t.match(gzipped, { diffId: later.diffId, chainId: later.chainId, descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } });
+    t.match(gzipped, { diffId: record.diffId, chainId: record.chainId, descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } });
     const blob = await service.content.read(gzipped.descriptor.digest);
     t.equal(blob.length, gzipped.descriptor.size);
     t.ok(zlib.gunzipSync(blob).equals(tar), 'the gzipped blob is the same tar');
@@ -273,7 +295,12 @@ t.test('a layer whose tar fails to be written leaves nothing behind', async (t) 
     out.write(Buffer.alloc(4096));
     throw new Error('the walk failed');
   };
-  await t.rejects(service.holdingCollector(() => service.storeLayerLater([], failing, async () => 0)), /the walk failed/);
+  await service.holdingCollector(async () => {
+    const made = await service.storeLayerLater(Promise.resolve([]), { settleInto: async () => 0, writeTar: failing });
+    await t.rejects(made.record, /the walk failed/);
+    await made.commit();
+  });
   t.same(fs.readdirSync(path.join(service.root, 'tmp')).filter((f) => f.startsWith('layer-')), [], 'no spool left');
   t.same(await service.snapshots.list(), [], 'no snapshot');
+  t.same(fs.readdirSync(path.join(service.root, 'snapshots', 'tmp')), [], 'the pending snapshot dropped');
 });
