@@ -381,7 +381,9 @@ class Build {
       }
     }
     this.output(stepId, `pulling ${word}\n`);
-    return this.o.images.pull(word, { platform: this.o.platform });
+    // A cancelled build stops waiting at once; the pull itself, which another pull of the same
+    // image may share, runs on to its end under its own hold.
+    return untilAborted(this.o.images.pull(word, { platform: this.o.platform }), this.signal);
   }
 
   // ---- instructions -------------------------------------------------------------------------------
@@ -1057,6 +1059,17 @@ class OutputTail {
     const lines = this.text_.split('\n').filter((l) => l.trim() !== '').slice(-TAIL_LINES);
     return lines.length ? `; last output:\n${lines.map((l) => `    ${l}`).join('\n')}` : '';
   }
+}
+
+/** `work`'s result, or a rejection as soon as `signal` aborts (`work` is left to finish unobserved). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 const firstLine = (text: string): string => {

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
@@ -466,6 +467,38 @@ t.test('ctrl-C cancels a build: the running step is killed and nothing is left',
   t.same(residue, [], 'no mount, runc container, cgroup or network left');
   t.ok(Date.now() - at < 20_000, 'the step did not run to its end');
   t.equal(agent.berth(['image', 'inspect', 'slow:1']).status, 1, 'no image');
+});
+
+t.test('ctrl-C while FROM is still pulling: the build ends at once', async (t) => {
+  // A registry that takes connections and never answers: the pull would wait for its timeouts.
+  const held: net.Socket[] = [];
+  const stuck = net.createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of held) socket.destroy();
+    stuck.close();
+  });
+  const port = (stuck.address() as AddressInfo).port;
+  const dir = context('stuck-pull', { Dockerfile: `FROM 127.0.0.1:${port}/never/answers:1\nRUN true\n` });
+  const child = spawn(process.execPath, [CLI, '--agent', agent.socket, 'build', '--progress=plain', '-t', 'stuck:1', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const pulling = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (/pulling 127\.0\.0\.1/.test(stderr)) resolve();
+  }));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await pulling;
+  t.ok(held.length > 0, 'the pull reached the registry');
+  const at = Date.now();
+  child.kill('SIGINT');
+  t.not(await exited, 0, 'the build fails');
+  // The agent's build is over once its scratch space is gone: it stopped waiting for the pull.
+  const scratch = path.join(agent.dataRoot, 'build');
+  while (fs.readdirSync(scratch).length > 0 && Date.now() - at < 10_000) await new Promise((r) => setTimeout(r, 50));
+  t.same(fs.readdirSync(scratch), [], 'the build ended on the agent');
+  t.ok(Date.now() - at < 5_000, `it ended when asked (${Date.now() - at} ms), not when the pull gave up`);
+  t.same(hostResidue(agent as TestAgent & { host: Agent['host'] }), [], 'nothing left');
+  t.equal(agent.berth(['image', 'inspect', 'stuck:1']).status, 1, 'no image');
 });
 
 t.test('SOURCE_DATE_EPOCH: two builds of the same context give the same image', async (t) => {
