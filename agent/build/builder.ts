@@ -809,7 +809,7 @@ class Build {
         for (const [i, e] of all.entries()) {
           const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : e.name ?? path.posix.basename(e.rel);
           if (entry.type === 'dir' && source.exclude && excluded(rel, source.exclude)) continue;
-          const content = e.type === 'file' ? digests[i]! : e.type === 'symlink' ? e.linkTarget! : '';
+          const content = e.type === 'file' ? digests[i]! : e.type === 'symlink' ? e.linkTarget! : e.node ? `${e.node.kind} ${e.node.major}:${e.node.minor}` : '';
           hash.update(`${rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${content}\n`);
         }
       }

@@ -12,6 +12,7 @@ import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, t
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
+import { deviceNumbers } from '../diff';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -24,6 +25,21 @@ export interface ContextEntry {
   size: number;
   mtimeNs: bigint;
   linkTarget?: string;
+  /** A FIFO or device ('other'): made again where it is copied. */
+  node?: SpecialNode;
+}
+
+/** A FIFO or device node: copied by making a new one (mknod), as BuildKit does. Sockets are not copied. */
+export interface SpecialNode {
+  kind: 'fifo' | 'char' | 'block';
+  major: number;
+  minor: number;
+}
+
+/** What a FIFO or device is, from its stat; undefined for anything else (sockets included). */
+export function specialNodeOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; rdev: number | bigint }): SpecialNode | undefined {
+  const kind = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : undefined;
+  return kind && { kind, ...(kind === 'fifo' ? { major: 0, minor: 0 } : deviceNumbers(st.rdev)) };
 }
 
 const MAX_REMEMBERED_HASHES = 500_000;
@@ -181,7 +197,8 @@ const SMALL_FILE = 1024 * 1024;
 
 function entryOf(rel: string, st: BigIntStats): ContextEntry {
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  return { rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), mtimeNs: st.mtimeNs };
+  const node = type === 'other' ? specialNodeOf(st) : undefined;
+  return { rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), mtimeNs: st.mtimeNs, ...(node ? { node } : {}) };
 }
 
 /** Path components with `.` and `..` applied, never above the root. */

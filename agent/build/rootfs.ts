@@ -9,9 +9,13 @@ import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { OVERLAY_XATTR } from '../diff';
 import { berthFs, toBytePath } from '../native';
-import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile } from './context';
+import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile, type SpecialNode, specialNodeOf } from './context';
 
 const MAX_SYMLINKS = 40;
+// File type bits for mknod.
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
 
 /**
  * `rel` inside `root` as the host path a chroot at `root` would reach: symlinks on the way (and
@@ -72,6 +76,8 @@ export interface SourceEntry {
   name?: string;
   /** dev:ino of a file with more than one name, so the copy keeps them one file. */
   inode?: string;
+  /** A FIFO or device ('other'): made again at the destination. */
+  node?: SpecialNode;
 }
 
 /** Where COPY's sources come from: the build context, or another stage's (or image's) root. */
@@ -90,7 +96,7 @@ export interface SourceTree {
 export function contextTree(context: BuildContext): SourceTree {
   const toSource = (e: NonNullable<ReturnType<BuildContext['get']>>): SourceEntry => ({
     rel: e.rel, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.size, mtimeNs: e.mtimeNs,
-    ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}), hostPath: context.hostPath(e),
+    ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}), ...(e.node ? { node: e.node } : {}), hostPath: context.hostPath(e),
   });
   return {
     async resolve(rel) {
@@ -121,6 +127,7 @@ export function rootfsTree(root: string): SourceTree {
       rel, type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: st.mtimeNs, hostPath,
       ...(type === 'symlink' ? { linkTarget: await fs.readlink(hostPath) } : {}),
       ...(type === 'file' && st.nlink > 1n ? { inode: `${st.dev}:${st.ino}` } : {}),
+      ...(type === 'other' && specialNodeOf(st) ? { node: specialNodeOf(st) } : {}),
     };
   };
   const walk = async (rel: string, out: SourceEntry[]): Promise<void> => {
@@ -329,9 +336,17 @@ class LeafWriter {
   async write(target: string, source: SourceEntry, owner: Ownership, mode: number, mayExist: boolean): Promise<void> {
     const rel = toBytePath(target);
     if (mayExist) this.clear(target, source.rel);
-    // Sockets, FIFOs and devices are not copied (BuildKit recreates FIFOs and devices).
-    if (source.type !== 'file' && source.type !== 'symlink') return;
     const [seconds, nanos] = timesOf(source.mtimeNs);
+    if (source.node) {
+      // A FIFO or device is made anew, as BuildKit does; a socket is not copied.
+      const type = source.node.kind === 'fifo' ? S_IFIFO : source.node.kind === 'block' ? S_IFBLK : S_IFCHR;
+      this.native.mknod(this.rootFd, rel, type | 0o600, source.node.major, source.node.minor);
+      this.native.lchown(this.rootFd, rel, owner.uid, owner.gid);
+      this.native.chmod(this.rootFd, rel, mode);
+      this.native.utimes(this.rootFd, rel, seconds, nanos, seconds, nanos, false);
+      return;
+    }
+    if (source.type !== 'file' && source.type !== 'symlink') return;
     if (source.type === 'symlink') {
       this.native.symlink(this.rootFd, rel, source.linkTarget!);
       this.native.lchown(this.rootFd, rel, owner.uid, owner.gid);

@@ -15,6 +15,6 @@ export { applyLayer } from './apply';
 export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from './changes';
 export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
-export { EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
+export { deviceNumbers, EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
 export { entryFix, upperLayer, type UpperLayer } from './upper-snapshot';
 export { resolveLowerLinks } from './lower-links';

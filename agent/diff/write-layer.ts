@@ -192,8 +192,11 @@ function drained(out: Writable): Promise<void> {
 }
 
 // glibc's dev_t layout (gnu_dev_major/minor), in BigInt because dev_t is 64 bits.
-const major = (rdev: number): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
-const minor = (rdev: number): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+const major = (rdev: number | bigint): number => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
+const minor = (rdev: number | bigint): number => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+
+/** A device number as its major and minor parts. */
+export const deviceNumbers = (rdev: number | bigint): { major: number; minor: number } => ({ major: major(rdev), minor: minor(rdev) });
 
 /**
  * A ustar header, preceded by one PAX header when something does not fit ustar: a long or

@@ -501,6 +501,27 @@ t.test('ctrl-C while FROM is still pulling: the build ends at once', async (t) =
   t.equal(agent.berth(['image', 'inspect', 'stuck:1']).status, 1, 'no image');
 });
 
+t.test('COPY makes FIFOs and devices anew, from a stage and from the context', async (t) => {
+  const dir = context('special-nodes', {
+    Dockerfile: [
+      `FROM ${base} AS nodes`,
+      'RUN mkfifo -m 640 /made-fifo && mknod -m 600 /made-null c 1 3',
+      `FROM ${base}`,
+      'COPY --from=nodes /made-fifo /made-null /dst/',
+      'COPY pipe /ctx/',
+      '',
+    ].join('\n'),
+  });
+  execFileSync('mkfifo', ['-m', '0604', path.join(dir, 'pipe')]);
+  const r = build(['-t', 'nodes:1', dir]);
+  t.equal(r.status, 0, r.stderr);
+  const seen = run('nodes:1', 'stat', '-c', '%n %F %t:%T %a', '/dst/made-fifo', '/dst/made-null', '/ctx/pipe').trim().split('\n');
+  t.same(seen, ['/dst/made-fifo fifo 0:0 640', '/dst/made-null character special file 1:3 600', '/ctx/pipe fifo 0:0 604']);
+  const again = build(['-t', 'nodes:2', dir]);
+  t.equal(again.status, 0, again.stderr);
+  t.ok(stepOf(again.stdout + again.stderr, 'COPY pipe /ctx/')?.cached, 'the context FIFO copy is cached by what it is');
+});
+
 t.test('SOURCE_DATE_EPOCH: two builds of the same context give the same image', async (t) => {
   const dir = context('reproducible', {
     Dockerfile: `FROM ${base}\nCOPY app.txt /app/\nRUN mkdir /out && echo built > /out/result && touch /out/stamp\nENV MODE=release\n`,
