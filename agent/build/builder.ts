@@ -771,7 +771,15 @@ class Build {
         let entries: SourceEntry[];
         if (hasWildcard(rel)) {
           // A wildcard may match nothing (COPY package.json package-lock.json* ./), as BuildKit allows.
-          entries = (await t.match(rel)).filter((e) => !excluded(e.rel, command.exclude));
+          // A symlink it matches is followed, as a named source is, and copied under its own name
+          // (BuildKit copies with FollowSymlinks); one that leads nowhere is copied as the link.
+          const matched = (await t.match(rel)).filter((e) => !excluded(e.rel, command.exclude));
+          entries = await Promise.all(matched.map(async (e) => {
+            if (e.type !== 'symlink') return e;
+            const target = await t.resolve(e.rel);
+            const name = path.posix.basename(e.rel);
+            return target && target.type !== 'dir' ? { ...target, name } : target ?? e;
+          }));
           if (entries.length === 0) continue;
         } else {
           const e = await t.resolve(rel);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BerthError } from '../../proto/errors';
 import { OVERLAY_XATTR } from '../diff';
 import { berthFs, toBytePath } from '../native';
-import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile, type SpecialNode, specialNodeOf } from './context';
+import { type BuildContext, cleanParts, type EntryType, globRegExp, hashFile, hasWildcard, type SpecialNode, specialNodeOf } from './context';
 
 const MAX_SYMLINKS = 40;
 // File type bits for mknod.
@@ -145,10 +145,32 @@ export function rootfsTree(root: string): SourceTree {
       return entryAt(await resolveInRoot(root, rel, true));
     },
     async match(pattern) {
-      const all: SourceEntry[] = [];
-      await walk('', all);
-      const re = globRegExp(cleanParts(pattern.split('/')).join('/'));
-      return all.filter((e) => re.test(e.rel));
+      // One component at a time, as Go's filepath.Glob matches: each directory on the way is
+      // followed through symlinks inside the root (/lib/*.so where /lib -> usr/lib), and only the
+      // directories the pattern names are read, not the whole root. A match itself is not followed.
+      const parts = cleanParts(pattern.split('/'));
+      let dirs = [''];
+      const out: SourceEntry[] = [];
+      for (const [i, part] of parts.entries()) {
+        const last = i === parts.length - 1;
+        const re = hasWildcard(part) ? globRegExp(part) : undefined;
+        const next: string[] = [];
+        for (const dir of dirs) {
+          const names = re ? (await fs.readdir(path.join(root, dir)).catch(() => [] as string[])).filter((n) => re.test(n)).sort() : [part];
+          for (const name of names) {
+            const rel = dir === '' ? name : `${dir}/${name}`;
+            if (last) {
+              const e = await entryAt(rel);
+              if (e) out.push(e);
+              continue;
+            }
+            const resolved = await resolveInRoot(root, rel, true);
+            if ((await entryAt(resolved))?.type === 'dir') next.push(resolved);
+          }
+        }
+        dirs = next;
+      }
+      return out;
     },
     async descendants(dir) {
       const out: SourceEntry[] = [];

@@ -522,6 +522,23 @@ t.test('COPY makes FIFOs and devices anew, from a stage and from the context', a
   t.ok(stepOf(again.stdout + again.stderr, 'COPY pipe /ctx/')?.cached, 'the context FIFO copy is cached by what it is');
 });
 
+t.test('COPY --from with a wildcard through a symlinked directory of the stage (merged /usr)', async (t) => {
+  const dir = context('glob-through-link', {
+    Dockerfile: [
+      `FROM ${base} AS libs`,
+      'RUN mkdir -p /usr/lib2/sub && ln -s usr/lib2 /lib2 && echo a > /usr/lib2/liba.so.1 && echo b > /usr/lib2/libb.so.1 && echo c > /usr/lib2/sub/libc.so.1 && ln -s liba.so.1 /usr/lib2/liba.so',
+      `FROM ${base}`,
+      'COPY --from=libs /lib2/lib*.so* /out/',
+      'COPY --from=libs /lib2/*/libc.so.? /deep/',
+      '',
+    ].join('\n'),
+  });
+  const r = build(['-t', 'globlink:1', dir]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(run('globlink:1', 'sh', '-c', 'cd /out && for f in *; do printf "%s " "$f"; if [ -L "$f" ]; then readlink "$f"; else cat "$f"; fi; done'), 'liba.so a\nliba.so.1 a\nlibb.so.1 b\n', 'every match; a symlink matched is followed and copied under its name, as BuildKit does');
+  t.equal(run('globlink:1', 'cat', '/deep/libc.so.1'), 'c\n', 'a wildcard directory component, below the link');
+});
+
 t.test('SOURCE_DATE_EPOCH: two builds of the same context give the same image', async (t) => {
   const dir = context('reproducible', {
     Dockerfile: `FROM ${base}\nCOPY app.txt /app/\nRUN mkdir /out && echo built > /out/result && touch /out/stamp\nENV MODE=release\n`,
