@@ -9,17 +9,17 @@ import { BerthError, withContext } from '../../proto/errors';
 import { upperLayer } from '../diff';
 import { type ImageRecord, type ImageService, type LaterLayer, type LayerRecord, mapBounded } from '../images';
 import type { ContainerNetwork } from '../network';
-import ignore from '@balena/dockerignore';
 import { berthFs } from '../native';
 import { type Digest, familiarName, type HistoryEntry, type ImageConfig, parseReference, type Platform } from '../oci';
 import { clearOneShots, imageFiles, resolveUser, runOnce, type OneShotRuntime, type VolumeMount } from '../runtime';
 import type { Snapshotter, WritableLayer } from '../snapshots';
 import { BuildCache } from './cache';
 import { BuildContext, escapeRegExp, hasWildcard } from './context';
-import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, type Heredoc, readDockerfile, readTriggers, type Stage } from './dockerfile';
+import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, readDockerfile, readTriggers, type Stage } from './dockerfile';
 import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
-import { contextTree, type CopyItem, type Ownership, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
-import { unpackArchive, isArchive, download } from './sources';
+import { contextTree, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
+import { unpackArchive, download } from './sources';
+import { archivesAmong, chownOf, excluded, passwdOf, placeSources, type ResolvedSource, sourcesKey, type SourceWord } from './copy-plan';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
 export interface BuilderOptions {
@@ -655,9 +655,9 @@ class Build {
       if (sources.length > 1 && !destIsDir) {
         throw new BerthError('invalid-argument', `When using ${command.kind} with more than one source file, the destination must be a directory and end with a /`);
       }
-      const listing = await this.listSources(sources);
+      const listing = await sourcesKey(sources);
       const key = this.key(state, {
-        op: command.kind.toLowerCase(), dest, destIsDir, chown, chmod, listing: listing.key, from: sources[0]?.origin,
+        op: command.kind.toLowerCase(), dest, destIsDir, chown, chmod, listing, from: sources[0]?.origin,
         exclude: command.exclude, checksum: command.checksum,
       });
       const shown = `${command.kind} ${command.from !== undefined ? `--from=${fromWord} ` : ''}${command.chown !== undefined ? `--chown=${chown} ` : ''}${command.chmod !== undefined ? `--chmod=${x(command.chmod)} ` : ''}${words.map((w) => ('heredoc' in w ? `<<${w.heredoc.name}` : w.path)).join(' ')} ${rawDest}`;
@@ -665,7 +665,7 @@ class Build {
         this.withRootfs(state.layers, false, async (layer, lowers) => {
           const owner = chown === undefined ? undefined : chownOf(chown, lowers);
           const archives = command.kind === 'ADD' ? await archivesAmong(sources) : new Set<SourceEntry>();
-          const items = await this.placements(layer.merged, sources, dest, destIsDir, archives);
+          const items = await placeSources(layer.merged, sources, dest, destIsDir, archives);
           // Archives unpack through the overlay, after everything else is in place there.
           const rest = await writeItems(layer.merged, items, { ...(owner ? { chown: owner } : {}), ...(chmod !== undefined ? { chmod } : {}), throughRoot: archives.size > 0 });
           if (archives.size === 0) return rest;
@@ -677,34 +677,6 @@ class Build {
           return undefined;
         }));
     });
-  }
-
-  /** Where each source entry lands: Docker's rules for directories, files and trailing slashes. */
-  private async placements(root: string, sources: ResolvedSource[], dest: string, destIsDir: boolean, archives: Set<SourceEntry>): Promise<CopyItem[]> {
-    const destRel = dest.replace(/^\/+/, '');
-    let intoDir = destIsDir;
-    if (!intoDir) {
-      const resolved = await resolveInRoot(root, destRel, true);
-      intoDir = (await fs.stat(path.join(root, resolved)).catch(() => undefined))?.isDirectory() ?? false;
-    }
-    const items: CopyItem[] = [];
-    for (const source of sources) {
-      for (const entry of source.entries) {
-        if (archives.has(entry)) continue;
-        if (entry.type === 'dir') {
-          // A directory's contents are copied, not the directory itself.
-          items.push({ source: entry, dest: destRel });
-          for (const child of await source.tree.descendants(entry)) {
-            const inside = child.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1);
-            if (source.exclude && excluded(inside, source.exclude)) continue;
-            items.push({ source: child, dest: join(destRel, inside) });
-          }
-        } else {
-          items.push({ source: entry, dest: intoDir ? join(destRel, entry.name ?? path.posix.basename(entry.rel)) : destRel });
-        }
-      }
-    }
-    return items;
   }
 
   /** Sources of a COPY/ADD, resolved in their tree (context, stage, image or heredoc files); released after `use`. */
@@ -798,31 +770,6 @@ class Build {
     } finally {
       for (const release of releases.reverse()) await release().catch(() => undefined);
     }
-  }
-
-  /** What the cache key needs of the sources: each entry's path, type, mode, owner and content digest. */
-  private async listSources(sources: ResolvedSource[]): Promise<{ key: string }> {
-    const hash = createHash('sha256');
-    for (const source of sources) {
-      for (const entry of source.entries) {
-        hash.update(`source ${source.origin} ${source.word}\n`);
-        const all = entry.type === 'dir' ? [entry, ...(await source.tree.descendants(entry))] : [entry];
-        // Contents hashed many at a time (each is remembered by the file's identity for next time);
-        // small files are read without leaving the event loop, so it is let through between batches.
-        const digests: string[] = [];
-        for (let i = 0; i < all.length; i += 256) {
-          if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-          digests.push(...await mapBounded(all.slice(i, i + 256), 32, (e) => (e.type === 'file' ? source.tree.digest(e) : Promise.resolve(''))));
-        }
-        for (const [i, e] of all.entries()) {
-          const rel = entry.type === 'dir' ? e.rel.slice(entry.rel === '' ? 0 : entry.rel.length + 1) : e.name ?? path.posix.basename(e.rel);
-          if (entry.type === 'dir' && source.exclude && excluded(rel, source.exclude)) continue;
-          const content = e.type === 'file' ? digests[i]! : e.type === 'symlink' ? e.linkTarget! : e.node ? `${e.node.kind} ${e.node.major}:${e.node.minor}` : '';
-          hash.update(`${rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${content}\n`);
-        }
-      }
-    }
-    return { key: hash.digest('hex') };
   }
 
   /**
@@ -1043,20 +990,6 @@ class Build {
   }
 }
 
-/** A COPY/ADD source as written: a path (or URL), or one of the instruction's heredocs. */
-type SourceWord = { path: string } | { heredoc: Heredoc };
-
-/** One source word's entries in the tree they come from. */
-interface ResolvedSource {
-  tree: SourceTree;
-  entries: SourceEntry[];
-  /** What the tree is, for the cache key: 'context', a stage's or image's top chain ID, 'heredoc', a URL. */
-  origin: string;
-  word: string;
-  exclude?: string[];
-  remote?: boolean;
-}
-
 /** The last lines of a process's output, for its error. */
 class OutputTail {
   private text_ = '';
@@ -1085,22 +1018,8 @@ const firstLine = (text: string): string => {
   return text.includes('\n') ? `${line.replace(/\\\s*$/, '')}...` : line;
 };
 
-const join = (dir: string, name: string): string => (dir === '' ? name : name === '' ? dir : `${dir}/${name}`);
 
 
-function passwdOf(lowers: string[]): [string | undefined, string | undefined] {
-  const files = imageFiles(lowers);
-  return [files.passwd, files.group];
-}
-
-/** --chown=user[:group]: names from the image's files; a lone user (name or ID) gives its UID as the GID too, as Docker documents. */
-function chownOf(spec: string, lowers: string[]): Ownership {
-  const [userPart = '', groupPart] = spec.split(':');
-  const [passwd, group] = passwdOf(lowers);
-  const user = resolveUser(userPart, passwd, group);
-  if (groupPart === undefined || groupPart === '') return { uid: user.uid, gid: user.uid };
-  return { uid: user.uid, gid: resolveUser(`${userPart}:${groupPart}`, passwd, group).gid };
-}
 
 async function mkdirOwned(root: string, rel: string, owner: { uid: number; gid: number }): Promise<void> {
   let at = '';
@@ -1112,31 +1031,6 @@ async function mkdirOwned(root: string, rel: string, owner: { uid: number; gid: 
     await fs.chmod(host, 0o755);
     await fs.lchown(host, owner.uid, owner.gid);
   }
-}
-
-/** ADD's local sources that are tar archives (plain, gzip, bzip2, xz): unpacked rather than copied. */
-async function archivesAmong(sources: ResolvedSource[]): Promise<Set<SourceEntry>> {
-  const out = new Set<SourceEntry>();
-  for (const s of sources) {
-    if (s.remote) continue;
-    for (const e of s.entries) if (e.type === 'file' && (await isArchive(e.hostPath))) out.add(e);
-  }
-  return out;
-}
-
-const excludeMatchers = new Map<string, ReturnType<typeof ignore>>();
-
-/** COPY --exclude: the same rules as .dockerignore's (each set of patterns compiled once). */
-function excluded(rel: string, patterns: string[]): boolean {
-  if (patterns.length === 0) return false;
-  const key = patterns.join('\0');
-  let matcher = excludeMatchers.get(key);
-  if (!matcher) {
-    if (excludeMatchers.size > 100) excludeMatchers.clear();
-    matcher = ignore().add(patterns);
-    excludeMatchers.set(key, matcher);
-  }
-  return matcher.ignores(rel);
 }
 
 async function unmountBelow(dir: string): Promise<void> {
