@@ -26,6 +26,8 @@ export interface AgentOptions {
   registry?: RegistryOptions;
   /** Absolute cgroup under every hierarchy holding the containers. */
   cgroupParent?: string;
+  /** Bytes the build cache may keep before each build trims it; default: 10% of the data root's filesystem. */
+  builderKeepStorage?: number;
   bridge?: string;
   subnet?: string;
   /** Join a cluster: register this node with the controller and run the pods it binds here. */
@@ -102,6 +104,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       workRoot: path.join(options.dataRoot, 'build'),
       cacheFile: path.join(options.dataRoot, 'build-cache.json'),
       platform: DEFAULT_PLATFORM,
+      keepStorage: options.builderKeepStorage ?? await defaultBuilderKeepStorage(options.dataRoot),
     });
     const api = loadAgentApi().berth.agent.v1;
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
@@ -240,4 +243,10 @@ function clusterServices(bridge: string): Pick<NodeAgentDeps, 'syncServiceProxy'
       return dns;
     },
   };
+}
+
+/** BuildKit's default cache limit: a tenth of the filesystem the data root is on. */
+async function defaultBuilderKeepStorage(dataRoot: string): Promise<number> {
+  const st = await fs.statfs(dataRoot);
+  return Math.floor((st.blocks * st.bsize) / 10);
 }

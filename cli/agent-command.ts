@@ -3,7 +3,7 @@
 import {
   DEFAULT_CGROUP_PARENT, DEFAULT_DATA_ROOT, DEFAULT_RUN_DIR, DEFAULT_SOCKET, parseExtendedResource, parseIngressPort, parseLabels, parsePodPidsLimit, parseRestartBackoff, startAgent,
 } from '../agent';
-import { parseDuration, parseFlags } from './common/args';
+import { parseDuration, parseFlags, sizeFlag } from './common/args';
 import { CliError } from './common/errors';
 
 export async function runAgentCommand(argv: string[]): Promise<void> {
@@ -27,6 +27,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     'ingress-http-port': { type: 'string' },
     'ingress-https-port': { type: 'string' },
     'metric-resolution': { type: 'string' },
+    'builder-keep-storage': { type: 'string' },
   });
   if (positionals.length > 0) throw new CliError(`berth agent takes no arguments (got "${positionals[0]}")`);
   const clusterOnly = (['node-name', 'labels', 'node-ip', 'token', 'pod-pids-limit', 'pod-restart-backoff', 'extended-resource', 'ingress-http-port', 'ingress-https-port', 'metric-resolution'] as const).filter((f) => values[f] !== undefined);
@@ -38,6 +39,7 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
     socket: values.socket,
     runDir: values['run-dir'],
     cgroupParent: values['cgroup-parent'],
+    ...(values['builder-keep-storage'] !== undefined ? { builderKeepStorage: sizeFlag('builder-keep-storage', values['builder-keep-storage']) } : {}),
     ...(values.bridge ? { bridge: values.bridge } : {}),
     ...(values.subnet ? { subnet: values.subnet } : {}),
     registry: {

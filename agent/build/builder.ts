@@ -33,6 +33,11 @@ export interface BuilderOptions {
   workRoot: string;
   cacheFile: string;
   platform: Platform;
+  /**
+   * Bytes of layers the cache may keep: after each build, the least recently used entries beyond
+   * it are dropped and what only they kept is collected (BuildKit's garbage collection).
+   */
+  keepStorage: number;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -81,7 +86,14 @@ export class Builder {
     } finally {
       await build.cleanup();
       await this.cache.flush().catch(() => undefined);
+      await this.trim().catch((err: unknown) => console.error('build cache trim failed:', (err as Error).message));
     }
+  }
+
+  /** Keep the cache within keepStorage (the entries used least recently go first). */
+  private async trim(): Promise<void> {
+    if (this.cache.usage().bytes <= this.o.keepStorage) return;
+    await this.prune({ keepBytes: this.o.keepStorage });
   }
 
   /** berth builder prune: drop cache entries (all, or the least recently used beyond `keepBytes`), then free their layers. */

@@ -36,6 +36,17 @@ export function requireArgs(positionals: string[], count: number, usage: string,
 }
 
 /** "500ms", "30s", "5m", "1h30m", or a bare number of seconds → milliseconds; undefined when malformed. */
+/**
+ * A size flag as docker reads --keep-storage: a number with an optional binary unit (512MB, 2GB,
+ * 1.5g, 100): bytes.
+ */
+export function sizeFlag(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?$/i.exec(value.trim());
+  if (!m) throw new CliError(`invalid --${flag} "${value}": a size such as 512MB or 2GB`);
+  const unit = (m[2] ?? '').toLowerCase().replace(/i?b$/, '');
+  return Math.round(Number(m[1]) * 1024 ** ({ '': 0, k: 1, m: 2, g: 3, t: 4 }[unit] ?? 0));
+}
+
 export function parseDuration(text: string): number | undefined {
   const t = text.trim();
   if (/^\d+$/.test(t)) return Number(t) * 1000;

@@ -11,7 +11,7 @@ import { BerthError } from '../../proto/errors';
 import type { BuilderClient } from '../../proto/grpc';
 import type { BuildEvent__Output } from '../../proto/gen/berth/agent/v1/BuildEvent';
 import { CliError } from '../common/errors';
-import { parseFlags, requireArgs } from '../common/args';
+import { parseFlags, requireArgs, sizeFlag } from '../common/args';
 import { agentSocket, builderClient, call, consume } from './agent-client';
 import { humanSize } from './format';
 
@@ -247,13 +247,7 @@ async function builder(client: BuilderClient, argv: string[]): Promise<void> {
   if (sub === 'prune') {
     const { values } = parseFlags(rest, { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' }, 'keep-storage': { type: 'string' } });
     const keep = values['keep-storage'];
-    let keepBytes = 0;
-    if (keep !== undefined) {
-      const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?$/i.exec(keep.trim());
-      if (!m) throw new CliError(`invalid --keep-storage "${keep}": a size such as 512MB or 2GB`);
-      const unit = (m[2] ?? '').toLowerCase().replace(/i?b$/, '');
-      keepBytes = Math.round(Number(m[1]) * 1024 ** ({ '': 0, k: 1, m: 2, g: 3, t: 4 }[unit] ?? 0));
-    }
+    const keepBytes = keep === undefined ? 0 : sizeFlag('keep-storage', keep);
     const res = await call(client.Prune.bind(client), { all: keep === undefined, keepBytes: String(keepBytes) });
     process.stdout.write(`Deleted build cache entries: ${res.entries}\nTotal:\t${humanSize(Number(res.reclaimed))}\n`);
     return;

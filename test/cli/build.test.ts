@@ -3,7 +3,7 @@
 // relies on: the image's config and history, the cache, stages, COPY/ADD's rules, heredocs,
 // ONBUILD, failures that leave nothing behind, and reproducible builds.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -589,6 +589,29 @@ t.test('inputs: a Dockerfile on stdin, a tar context on stdin, -q, warnings and 
     t.equal(r.status, 1, dockerfile);
     t.match(r.stderr, message, dockerfile);
   }
+});
+
+t.test('--builder-keep-storage: the cache is trimmed to it after each build, the least recently used first', async (t) => {
+  const bad = spawnSync(process.execPath, [CLI, 'agent', '--builder-keep-storage', 'ten'], { encoding: 'utf8' });
+  t.not(bad.status, 0);
+  t.match(bad.stderr, /invalid --builder-keep-storage "ten": a size such as 512MB or 2GB/);
+
+  const small = await startTestAgent(t, t.testdir(), ['--builder-keep-storage', '6KB']);
+  const b = (...args: string[]) => small.berth(['build', '--progress=plain', ...args]);
+  const entries = () => Number(/Build cache entries: (\d+)/.exec(small.berth(['builder', 'du']).stdout)?.[1]);
+  // Two contexts whose COPY layers (4 KiB each) do not both fit in 6 KB.
+  const one = context('keep-one', { Dockerfile: `FROM ${base}\nCOPY data /data\n`, data: 'a'.repeat(4096) });
+  const two = context('keep-two', { Dockerfile: `FROM ${base}\nCOPY data /data\n`, data: 'b'.repeat(4096) });
+  t.equal(b('-t', 'keep:1', one).status, 0);
+  t.equal(entries(), 1, 'the first fits');
+  t.equal(b('-t', 'keep:2', two).status, 0);
+  t.equal(entries(), 1, 'the second made room by dropping the first');
+  const again = b('-t', 'keep:3', two);
+  t.ok(stepOf(again.stderr, 'COPY data /data')?.cached, 'the newest is cached');
+  const first = b('-t', 'keep:4', one);
+  t.equal(first.status, 0, first.stderr);
+  t.notOk(stepOf(first.stderr, 'COPY data /data')?.cached, 'the dropped one runs again');
+  t.equal(small.berth(['run', '--rm', '--network', 'none', 'keep:1', 'head', '-c', '3', '/data']).stdout, 'aaa', 'images keep their layers');
 });
 
 t.test('builder prune drops the cache and frees the layers only it kept', async (t) => {
