@@ -197,6 +197,8 @@ class Build {
     const image = await this.export(result, tags);
     // Blobs of layers the image does not have (other stages') are stored, and cached, before the
     // build leaves the collector's hold.
+    // A stage only a heredoc-only COPY --from named was never awaited: it may still be making layers.
+    await Promise.allSettled(this.stagePromises.values());
     await Promise.allSettled(this.background);
     await this.commitPending();
     return image;
@@ -980,7 +982,12 @@ class Build {
       // Its snapshots under their chain IDs before anyone is told of it (nothing stacks the
       // build's pending ones any more).
       await this.commitPending();
-      const sizes = await Promise.all((await recordsOf(state.layers)).map(async (l) => (await this.o.images.snapshots.stat(l.chainId))?.size ?? 0));
+      const sizes = await Promise.all((await recordsOf(state.layers)).map(async (l) => {
+        // A commit that failed (a full disk) dropped its snapshot: no image without its layers.
+        const info = await this.o.images.snapshots.stat(l.chainId);
+        if (!info) throw new BerthError('internal', `the snapshot of layer ${l.diffId} could not be committed`);
+        return info.size;
+      }));
       // The image names every blob, gzipped: those still being stored are waited for, and a
       // build's plain-tar ones compressed now (the cache then keeps the gzipped one instead).
       // Two at a time (each keeps several pool threads busy), and all done before a failure is

@@ -164,8 +164,9 @@ export function rootfsTree(root: string): SourceTree {
               if (e) out.push(e);
               continue;
             }
-            const resolved = await resolveInRoot(root, rel, true);
-            if ((await entryAt(resolved))?.type === 'dir') next.push(resolved);
+            // A link that loops is no directory (as Glob takes it); two links to one directory are read once.
+            const resolved = await resolveInRoot(root, rel, true).catch(() => undefined);
+            if (resolved !== undefined && !next.includes(resolved) && (await entryAt(resolved))?.type === 'dir') next.push(resolved);
           }
         }
         dirs = next;

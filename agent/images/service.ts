@@ -63,6 +63,8 @@ export class ImageService implements ImageStore {
   /** Pulls, loads and commits under way (see holdingCollector). */
   private activePulls = 0;
   private gcWanted = false;
+  /** The collection under way: no hold is taken meanwhile (it decided what to keep before). */
+  private collecting: Promise<void> | undefined;
   /** Layers kept though no image has them (the build cache's), asked at each collection. */
   private readonly extraRoots: Array<() => Iterable<LayerRecord>> = [];
 
@@ -123,6 +125,8 @@ export class ImageService implements ImageStore {
    * pull, a load, a commit): the garbage collector waits for every such operation to end.
    */
   async holdingCollector<T>(operation: () => Promise<T>): Promise<T> {
+    // A collection under way took its keep-sets before this operation's blobs existed: wait it out.
+    while (this.collecting) await this.collecting;
     this.activePulls++;
     try {
       return await operation();
@@ -286,6 +290,20 @@ export class ImageService implements ImageStore {
       this.gcWanted = true;
       return;
     }
+    // One at a time; holdingCollector waits for it (see there).
+    while (this.collecting) await this.collecting;
+    if (this.activePulls > 0) {
+      this.gcWanted = true;
+      return;
+    }
+    const run = this.collect();
+    this.collecting = run.catch(() => undefined).finally(() => {
+      this.collecting = undefined;
+    });
+    await run;
+  }
+
+  private async collect(): Promise<void> {
     this.gcWanted = false;
     const keepBlobs = new Set<Digest>();
     const keepSnapshots = new Set<Digest>();

@@ -43,8 +43,10 @@ export function requireArgs(positionals: string[], count: number, usage: string,
 export function sizeFlag(flag: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?$/i.exec(value.trim());
   if (!m) throw new CliError(`invalid --${flag} "${value}": a size such as 512MB or 2GB`);
-  const unit = (m[2] ?? '').toLowerCase().replace(/i?b$/, '');
-  return Math.round(Number(m[1]) * 1024 ** ({ '': 0, k: 1, m: 2, g: 3, t: 4 }[unit] ?? 0));
+  const unit = (m[2] ?? '').toLowerCase().replace(/i?b?$/, '');
+  const power = ({ '': 0, k: 1, m: 2, g: 3, t: 4 } as Record<string, number>)[unit];
+  if (power === undefined) throw new CliError(`invalid --${flag} "${value}": a size such as 512MB or 2GB`);
+  return Math.round(Number(m[1]) * 1024 ** power);
 }
 
 export function parseDuration(text: string): number | undefined {

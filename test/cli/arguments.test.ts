@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { applyFlags } from '../../cli/cluster/apply-round';
 import { applySetName, defaultApplySet } from '../../cli/cluster/apply-set';
-import { parseFlags } from '../../cli/common/args';
+import { parseFlags, sizeFlag } from '../../cli/common/args';
 import { CliError } from '../../cli/common/errors';
 import { errorText, ServerError, serverErrorOf } from '../../cli/cluster/errors';
 import { getRequest } from '../../cli/cluster/get';
@@ -174,4 +174,12 @@ t.test('errors print as kubectl prints them', async (t) => {
   const refused = serverErrorOf({ code: 14, details: 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7443', message: '' }, '127.0.0.1:7443');
   t.ok(refused.connection);
   t.match(errorText(refused), /^The connection to the controller 127\.0\.0\.1:7443 was refused/);
+});
+
+t.test('sizes, as docker reads --keep-storage: binary units with or without i and B; junk refused by name', async (t) => {
+  const cases: Array<[string, number]> = [['100', 100], ['1k', 1024], ['512MB', 512 * 1024 ** 2], ['2Gi', 2 * 1024 ** 3], ['2GiB', 2 * 1024 ** 3], ['1.5g', 1.5 * 1024 ** 3], ['5ki', 5 * 1024], ['1T', 1024 ** 4], ['7b', 7]];
+  for (const [text, bytes] of cases) t.equal(sizeFlag('keep-storage', text), bytes, text);
+  for (const bad of ['ten', '2Q', '-1G', '1 GB x', '']) {
+    t.throws(() => sizeFlag('builder-keep-storage', bad), { message: `invalid --builder-keep-storage "${bad}": a size such as 512MB or 2GB` }, JSON.stringify(bad));
+  }
 });
