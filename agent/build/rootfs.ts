@@ -123,11 +123,12 @@ export function rootfsTree(root: string): SourceTree {
     const st = await fs.lstat(hostPath, { bigint: true }).catch(() => undefined);
     if (!st) return undefined;
     const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    const node = type === 'other' ? specialNodeOf(st) : undefined;
     return {
       rel, type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: st.mtimeNs, hostPath,
       ...(type === 'symlink' ? { linkTarget: await fs.readlink(hostPath) } : {}),
       ...(type === 'file' && st.nlink > 1n ? { inode: `${st.dev}:${st.ino}` } : {}),
-      ...(type === 'other' && specialNodeOf(st) ? { node: specialNodeOf(st) } : {}),
+      ...(node ? { node } : {}),
     };
   };
   const walk = async (rel: string, out: SourceEntry[]): Promise<void> => {

@@ -120,8 +120,9 @@ export async function storeLayerLater(deps: ImportLayerDeps, below: Promise<read
   if (size === undefined) {
     // Another filesystem: the blob first, then unpacked from it as a pull would.
     await pending.abort();
-    const record = await spoolAndStore(deps, await below, layer);
-    const parent = (await below).at(-1)?.chainId;
+    const ids = await below;
+    const record = await spoolAndStore(deps, ids, layer);
+    const parent = ids.at(-1)?.chainId;
     const unpacked = (await deps.snapshots.stat(record.chainId))?.size ?? await unpackStored(deps, record, parent);
     return { dir: deps.snapshots.dirOf(record.chainId), size: unpacked, record: Promise.resolve(record), commit: async () => undefined };
   }
