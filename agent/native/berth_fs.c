@@ -1255,6 +1255,7 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
 #define BERTH_FSOPEN_CLOEXEC 0x00000001
 #define BERTH_FSCONFIG_SET_FLAG 0
 #define BERTH_FSCONFIG_SET_STRING 1
+#define BERTH_FSCONFIG_SET_FD 5
 #define BERTH_FSCONFIG_CMD_CREATE 6
 #define BERTH_FSMOUNT_CLOEXEC 0x00000001
 #define BERTH_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -1269,6 +1270,21 @@ static void fs_context_log(int fsfd, char *out, size_t size) {
     line[n] = '\0';
     snprintf(out, size, "%s", line);
   }
+}
+
+// fsconfig copies a string value of at most 255 bytes, and a data root nested a few levels deep
+// gives a container's upper dir a longer path than that. Such a directory is passed as an open
+// descriptor instead (overlay takes layers by descriptor since Linux 6.13).
+#define BERTH_FSCONFIG_STRING_MAX 255
+static int overlay_dir(int fsfd, const char *key, const char *dir) {
+  if (strlen(dir) <= BERTH_FSCONFIG_STRING_MAX) return (int)syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, key, dir, 0);
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  int rc = (int)syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_FD, key, NULL, dfd);
+  int saved = errno;
+  close(dfd);
+  errno = saved;
+  return rc;
 }
 
 static bool get_string_array(napi_env env, napi_value arr, char (*out)[PATH_MAX], uint32_t max, uint32_t *count) {
@@ -1306,16 +1322,16 @@ static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
   const char *step = NULL;
   const char *detail = target;
   for (uint32_t i = 0; i < count && !step; i++) {
-    if (syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) {
+    if (overlay_dir(fsfd, "lowerdir+", lowers[i]) < 0) {
       step = "fsconfig lowerdir+";
       detail = lowers[i];
     }
   }
-  if (!step && upper[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) {
+  if (!step && upper[0] && overlay_dir(fsfd, "upperdir", upper) < 0) {
     step = "fsconfig upperdir";
     detail = upper;
   }
-  if (!step && work[0] && syscall(SYS_fsconfig, fsfd, BERTH_FSCONFIG_SET_STRING, "workdir", work, 0) < 0) {
+  if (!step && work[0] && overlay_dir(fsfd, "workdir", work) < 0) {
     step = "fsconfig workdir";
     detail = work;
   }

@@ -90,6 +90,28 @@ t.test('reading by descriptor: nothing followed, and a swap after the open chang
   t.throws(() => native.readDir(link), { code: 'ENOTDIR' });
 });
 
+t.test('mountOverlay: layer paths longer than fsconfig takes as a string (255 bytes) are passed as descriptors', async (t) => {
+  const dir = t.testdir({});
+  // Nested so that every path is over 255 bytes while each name stays well under NAME_MAX.
+  const deep = path.join(dir, ...Array.from({ length: 4 }, (_, i) => `${'d'.repeat(70)}${i}`));
+  for (const sub of ['lower1', 'lower2', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(deep, sub), { recursive: true });
+  fs.writeFileSync(path.join(deep, 'lower1', 'top'), 'top\n');
+  fs.writeFileSync(path.join(deep, 'lower2', 'bottom'), 'bottom\n');
+  const target = path.join(deep, 'merged');
+  t.ok(path.join(deep, 'upper').length > 255, `the upper dir's path is ${path.join(deep, 'upper').length} bytes`);
+  const fsApi = berthFs();
+  fsApi.mountOverlay(target, [path.join(deep, 'lower1'), path.join(deep, 'lower2')], path.join(deep, 'upper'), path.join(deep, 'work'));
+  let mounted = true;
+  t.teardown(() => mounted && fsApi.unmount(target, true));
+  t.equal(fs.readFileSync(path.join(target, 'top'), 'utf8'), 'top\n', 'the upper lower dir is there');
+  t.equal(fs.readFileSync(path.join(target, 'bottom'), 'utf8'), 'bottom\n', 'the lower lower dir is there');
+  fs.writeFileSync(path.join(target, 'new'), 'written\n');
+  fsApi.unmount(target, false);
+  mounted = false;
+  t.equal(fs.readFileSync(path.join(deep, 'upper', 'new'), 'utf8'), 'written\n', 'writes went to the long upper dir');
+  t.throws(() => fsApi.mountOverlay(target, [path.join(deep, 'missing')], path.join(deep, 'upper'), path.join(deep, 'work')), { code: 'ENOENT', message: /missing/ }, 'a missing long lower dir is named');
+});
+
 t.test('mountOverlay: a volatile overlay says so in the mount table; a default one does not', async (t) => {
   const dir = t.testdir({ lower: { f: 'below\n' }, upper: {}, work: {}, merged: {}, upper2: {}, work2: {}, merged2: {} });
   const fsApi = berthFs();
