@@ -44,6 +44,8 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
   const stats: ApplyStats = { bytes: 0, entries: 0 };
   // Directory times are set last: creating a child would bump its parent's mtime again.
   const dirTimes = new Map<string, Times>();
+  // Every directory above an entry: those the layer never lists were made along the way.
+  const ancestors = new Set<string>();
 
   let streamed = 0;
   // The raw tar, headers and padding included, so a layer of empty entries counts too.
@@ -56,7 +58,7 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
     for await (const item of readTar(tar, limits, count)) {
       const { entry } = item;
       try {
-        await applyEntry(fs, root, item, limits, stats, dirTimes, options.plain ?? false);
+        await applyEntry(fs, root, item, limits, stats, dirTimes, ancestors, options.plain ?? false);
       } catch (err) {
         throw entryError(entry.name, err);
       }
@@ -68,6 +70,10 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
       } catch (err) {
         throw entryError(rel || '.', err);
       }
+    }
+    if (!options.plain) {
+      const implied = [...ancestors].filter((dir) => !dirTimes.has(dir));
+      if (implied.length > 0) stats.impliedDirs = implied;
     }
     return stats;
   } catch (err) {
@@ -81,7 +87,7 @@ export async function applyLayer(tar: Readable, dir: string, limits: ApplyLimits
 
 async function applyEntry(
   fs: BerthFs, root: number, { entry, content, readAll }: TarItem,
-  limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>, plain: boolean,
+  limits: ApplyLimits, stats: ApplyStats, dirTimes: Map<string, Times>, ancestors: Set<string>, plain: boolean,
 ): Promise<void> {
   const { name, linkname: link } = entry;
 
@@ -94,6 +100,7 @@ async function applyEntry(
 
   // Inside aufs' own metadata directories (.wh..wh.plnk and the like): nothing for overlay.
   if (!plain && parent.split('/').some((part) => part.startsWith(WHITEOUT + WHITEOUT))) return;
+  noteAncestors(parent, ancestors);
   if (!plain && base.startsWith(WHITEOUT)) {
     applyWhiteout(fs, root, parent, base);
     return;
@@ -180,6 +187,11 @@ async function applyEntry(
       return;
     }
   }
+}
+
+/** `dir` and the directories above it, into `seen` (stopping at one already there: so are its own). */
+function noteAncestors(dir: string, seen: Set<string>): void {
+  for (let at = dir; at !== '' && !seen.has(at); at = at.slice(0, Math.max(0, at.lastIndexOf('/')))) seen.add(at);
 }
 
 // `.wh..wh..opq` makes its directory opaque (created if the layer did not list it); other

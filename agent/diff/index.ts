@@ -18,3 +18,4 @@ export { readTar, type TarEntry, type TarItem } from './tar-reader';
 export { deviceNumbers, EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
 export { entryFix, upperLayer, type UpperLayer } from './upper-snapshot';
 export { resolveLowerLinks } from './lower-links';
+export { inheritImpliedDirs } from './implied-dirs';

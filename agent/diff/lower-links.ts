@@ -136,7 +136,7 @@ const writeAsync = (fd: number, buffer: Buffer, offset: number, length: number):
   new Promise((resolve, reject) => write(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 
 /** The object at `rel` (not followed), or undefined when there is none or a symlink is on the way. */
-function statIn(fs: BerthFs, root: number, rel: string): BigIntStats | undefined {
+export function statIn(fs: BerthFs, root: number, rel: string): BigIntStats | undefined {
   let fd: number;
   try {
     fd = fs.openBeneath(root, rel);
@@ -152,7 +152,7 @@ function statIn(fs: BerthFs, root: number, rel: string): BigIntStats | undefined
   }
 }
 
-function timesOf(st: BigIntStats): [number, number, number, number] {
+export function timesOf(st: BigIntStats): [number, number, number, number] {
   const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
   return [...split(st.atimeNs), ...split(st.mtimeNs)];
 }

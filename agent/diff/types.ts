@@ -29,6 +29,11 @@ export interface ApplyStats {
    * resolveLowerLinks once the layers below are unpacked.
    */
   deferredLinks?: Array<{ name: string; target: string }>;
+  /**
+   * Directories the layer holds without listing them (`tmp/x` and no `tmp/`), made 0755 root on
+   * the way: to take what the layers below have for them (inheritImpliedDirs).
+   */
+  impliedDirs?: string[];
 }
 
 export interface AppliedLayer extends ApplyStats {

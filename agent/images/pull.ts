@@ -213,15 +213,14 @@ async function unpackLayer(deps: PullDeps, ref: Reference | undefined, layer: La
       throw new BerthError('data-loss', `diff ID mismatch: uncompressed content is ${actual}, config says ${diffId}`);
     }
     let size = applied.value.bytes;
-    const links = applied.value.deferredLinks ?? [];
-    if (links.length > 0) {
-      // Hard links into the layers below: those are unpacked concurrently, so wait for them
-      // first (a lower layer's failure is the pull's, reported as itself).
+    if (applied.value.deferredLinks?.length || applied.value.impliedDirs?.length) {
+      // Hard links into the layers below, or directories to take from them: those are unpacked
+      // concurrently, so wait for them first (a lower layer's failure is the pull's, reported as itself).
       for (const lower of below) await deps.inflight.get(lower);
       for (const lower of below) {
-        if (!(await deps.snapshots.stat(lower))) throw new BerthError('failed-precondition', `layer ${chainId} hard-links into layer ${lower}, which is not unpacked`);
+        if (!(await deps.snapshots.stat(lower))) throw new BerthError('failed-precondition', `layer ${chainId} needs layer ${lower} below it, which is not unpacked`);
       }
-      size += await pending.linkBelow(links, [...below].reverse().map((lower) => deps.snapshots.dirOf(lower)));
+      size += await pending.finishFromBelow(applied.value, [...below].reverse().map((lower) => deps.snapshots.dirOf(lower)));
       if (size > limits.maxLayerBytes) throw new BerthError('resource-exhausted', `layer ${descriptor.digest} with the files its hard links copy up exceeds the limit of ${limits.maxLayerBytes} bytes (maxLayerBytes)`);
     }
     await ingest?.commit();

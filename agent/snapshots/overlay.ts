@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Compression, Digest } from '../oci';
-import { type AppliedLayer, applyBlob, type ApplyLimits, resolveLowerLinks } from '../diff';
+import { type AppliedLayer, applyBlob, type ApplyLimits, type ApplyStats, inheritImpliedDirs, resolveLowerLinks } from '../diff';
 import type { PendingSnapshot, SnapshotInfo, Snapshotter, WritableLayer } from './types';
 import { layerSize, mountRootfs, prepareWritable, unmountRootfs, writableLayer } from './writable';
 
@@ -102,8 +102,11 @@ class PendingOverlaySnapshot implements PendingSnapshot {
     return applyBlob(blob, compression, this.dir, limits);
   }
 
-  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): Promise<number> {
-    return resolveLowerLinks(this.dir, lowers, links);
+  async finishFromBelow(applied: ApplyStats, lowers: readonly string[]): Promise<number> {
+    const copied = await resolveLowerLinks(this.dir, lowers, applied.deferredLinks ?? []);
+    // After the links: copying a target up into a directory moves its times.
+    inheritImpliedDirs(this.dir, lowers, applied.impliedDirs ?? []);
+    return copied;
   }
 
   async commit(info: SnapshotInfo): Promise<void> {

@@ -18,7 +18,7 @@
 // container, goes with it.
 
 import type { Readable } from 'node:stream';
-import type { AppliedLayer, ApplyLimits } from '../diff';
+import type { AppliedLayer, ApplyLimits, ApplyStats } from '../diff';
 import type { Compression, Digest } from '../oci';
 
 export interface PendingSnapshot {
@@ -30,11 +30,12 @@ export interface PendingSnapshot {
    */
   apply(blob: Readable, compression: Compression, limits: ApplyLimits): Promise<AppliedLayer>;
   /**
-   * Make the layer's hard links whose targets are in the layers below (AppliedLayer's
-   * deferredLinks), the targets copied up as overlay would; `lowers`: those layers' directories,
-   * topmost first. Resolves to the bytes copied up.
+   * What the layer takes from the layers below once they are unpacked (`lowers`: their
+   * directories, topmost first): its hard links whose targets are there (AppliedLayer's
+   * deferredLinks), the targets copied up as overlay would; then the attributes of the
+   * directories it holds without listing them (impliedDirs). Resolves to the bytes copied up.
    */
-  linkBelow(links: ReadonlyArray<{ name: string; target: string }>, lowers: readonly string[]): Promise<number>;
+  finishFromBelow(applied: ApplyStats, lowers: readonly string[]): Promise<number>;
   /** Make it visible under its chain ID. Idempotent with a concurrent commit of the same key. */
   commit(info: SnapshotInfo): Promise<void>;
   /** Throw the partial directory away. */

@@ -13,6 +13,7 @@ import { isBerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs } from '../../agent/native';
 import { applyLayer } from '../../agent/diff/apply';
 import { resolveLowerLinks } from '../../agent/diff/lower-links';
+import { inheritImpliedDirs } from '../../agent/diff/implied-dirs';
 import type { ApplyLimits } from '../../agent/diff/types';
 
 const LIMITS: ApplyLimits = { maxLayerBytes: 1 << 30, maxHeaderBytes: 1 << 20 };
@@ -96,11 +97,15 @@ function streamOf(tar: Buffer, chunk = 777): Readable {
   return Readable.from(parts);
 }
 
-/** A layer applied as a pull applies it: the tar, then its links into the layers below (`lowers`, topmost first). */
+/**
+ * A layer applied as a pull applies it: the tar, then its links into the layers below (`lowers`,
+ * topmost first), then the directories it did not list, as the layers below have them.
+ */
 async function apply(root: string, entries: Entry[] | Buffer, limits = LIMITS, lowers: string[] = []) {
   const tar = Buffer.isBuffer(entries) ? entries : await tarOf(entries);
   const stats = await applyLayer(streamOf(tar), root, limits);
   await resolveLowerLinks(root, lowers, stats.deferredLinks ?? []);
+  inheritImpliedDirs(root, lowers, stats.impliedDirs ?? []);
   return stats;
 }
 
@@ -821,4 +826,62 @@ t.test('hard links into the layers below: the target copied up, as overlay would
     fs.rmSync(lower, { recursive: true });
     box.assertUntouched(t);
   });
+});
+
+t.test('directories a layer does not list take what the layers below have for them, as containerd gives them', async (t) => {
+  // Registered before t.testdir so that it runs before the fixture is removed.
+  let mounted = '';
+  t.teardown(() => {
+    if (mounted) execFileSync('umount', [mounted]);
+  });
+  const top = t.testdir({ bottom: {}, middle: {}, layer: {}, merged: {} });
+  const [bottom, middle, layer] = ['bottom', 'middle', 'layer'].map((d) => path.join(top, d));
+  // Below: /tmp 1777 (bottom), /srv/www 0750 of uid 33 with a user xattr (middle, over the
+  // bottom's 0755 one), /opt a file in the middle over a bottom directory.
+  fs.mkdirSync(path.join(bottom, 'tmp'), { mode: 0o1777 });
+  fs.chmodSync(path.join(bottom, 'tmp'), 0o1777);
+  fs.utimesSync(path.join(bottom, 'tmp'), 1_000_000, 1_000_000);
+  fs.mkdirSync(path.join(bottom, 'srv/www'), { recursive: true });
+  fs.mkdirSync(path.join(middle, 'srv/www'), { recursive: true });
+  fs.chmodSync(path.join(middle, 'srv/www'), 0o750);
+  fs.chownSync(path.join(middle, 'srv/www'), 33, 33);
+  fs.writeFileSync(path.join(bottom, 'srv/www/old'), 'hidden by the middle layer');
+  const native = berthFs();
+  const middleRoot = native.openRoot(middle);
+  native.setxattr(middleRoot, 'srv/www', 'user.origin', Buffer.from('middle'));
+  native.setxattr(middleRoot, 'srv/www', 'trusted.overlay.opaque', Buffer.from('y'));
+  native.close(middleRoot);
+  fs.utimesSync(path.join(middle, 'srv/www'), 2_000_000, 2_000_000);
+  fs.mkdirSync(path.join(bottom, 'opt'), { mode: 0o700 });
+  fs.writeFileSync(path.join(middle, 'opt'), 'a file now');
+
+  const stats = await apply(layer, [
+    file('tmp/cache', 'c'), file('srv/www/index.html', 'hi'), file('opt/app/bin', 'x'),
+    file('new/deep/f', 'f'), file('listed/f', 'f'), dir('listed/', { mode: 0o711, mtime: MTIME }),
+  ], LIMITS, [middle, bottom]);
+  t.same([...(stats.impliedDirs ?? [])].sort(), ['new', 'new/deep', 'opt', 'opt/app', 'srv', 'srv/www', 'tmp'], 'the directories the tar did not list');
+
+  const st = (rel: string) => fs.lstatSync(path.join(layer, rel));
+  t.equal(st('tmp').mode & 0o7777, 0o1777, '/tmp keeps the sticky, world-writable mode of the layer below');
+  t.equal(Math.round(st('tmp').mtimeMs / 1000), 1_000_000, 'and its times');
+  t.equal(st('srv/www').mode & 0o7777, 0o750, 'the topmost layer below that has the directory gives it');
+  t.same([st('srv/www').uid, st('srv/www').gid], [33, 33], 'its owner');
+  t.equal(Math.round(st('srv/www').mtimeMs / 1000), 2_000_000);
+  const layerRoot = native.openRoot(layer);
+  t.teardown(() => native.close(layerRoot));
+  t.equal(native.getxattr(layerRoot, 'srv/www', 'user.origin')?.toString(), 'middle', 'its xattrs');
+  t.equal(native.getxattr(layerRoot, 'srv/www', 'trusted.overlay.opaque'), undefined, 'but not overlay\'s opaque mark, which would hide the layers below');
+  for (const rel of ['opt', 'new', 'new/deep']) {
+    t.equal(st(rel).mode & 0o7777, 0o755, `${rel}: no directory below (a file hides the bottom's /opt): 0755`);
+    t.equal(st(rel).mtimeMs, 0, `${rel}: the epoch as its times, not when it was unpacked`);
+  }
+  t.equal(st('listed').mode & 0o7777, 0o711, 'a directory the tar lists after its content is as listed');
+  t.equal(st('listed').mtimeMs, MTIME.getTime());
+
+  // In the container: the stack mounted as a pull's image is.
+  const merged = path.join(top, 'merged');
+  execFileSync('mount', ['-t', 'overlay', '-o', `lowerdir=${layer}:${middle}:${bottom}`, 'none', merged]);
+  mounted = merged;
+  t.equal(fs.statSync(path.join(merged, 'tmp')).mode & 0o7777, 0o1777, '/tmp in the container is 1777');
+  t.same(fs.readdirSync(path.join(merged, 'srv/www')), ['index.html'], 'the middle layer still hides the bottom\'s files, the new one nothing');
 });

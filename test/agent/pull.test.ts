@@ -147,6 +147,26 @@ t.test('a layer that writes through its own dangling symlink unpacks to the tree
   t.match(view(merged), ['opt/lib 777 -> ../usr/lib64', 'usr/lib64 755 dir', 'usr/lib64/plugins 755 dir', 'usr/lib64/plugins/a.so 640 plugin a\n']);
 });
 
+t.test('a layer that does not list the directories it writes into keeps theirs from below, as umoci and containerd do', async (t) => {
+  const base: LayerEntry[] = [
+    { path: 'tmp', type: 'dir', mode: 0o1777 },
+    { path: 'var', type: 'dir' },
+    { path: 'var/www', type: 'dir', mode: 0o750, uid: 33, gid: 33 },
+  ];
+  // Only files: tmp/, var/ and var/www/ are implied, as tools that append files to an image write them.
+  const appended: LayerEntry[] = [
+    { path: 'tmp/cache/seed', type: 'file', content: 'seed\n' },
+    { path: 'var/www/index.html', type: 'file', content: '<p>hi</p>\n', uid: 33, gid: 33 },
+  ];
+  const { merged, rootfs } = await berthAndUmoci(t, 'implied:1', [busyboxLayer(), base, appended]);
+  const view = (root: string) => ['tmp', 'tmp/cache', 'var/www', 'var/www/index.html'].map((p) => {
+    const st = fs.lstatSync(path.join(root, p));
+    return `${p} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+  });
+  t.same(view(merged), view(rootfs), 'berth shows the modes and owners umoci unpacks');
+  t.match(view(merged), ['tmp 1777 0:0', 'tmp/cache 755 0:0', 'var/www 750 33:33', 'var/www/index.html 644 33:33']);
+});
+
 t.test('indexes: the platform asked for is chosen; docker schema2, zstd and plain layers; many layers', async (t) => {
   const registry = await startRegistry(t);
   const amd = await buildImage({ layers: [busyboxLayer()], compression: 'zstd' });
