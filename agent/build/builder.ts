@@ -6,14 +6,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, withContext } from '../../proto/errors';
-import { upperLayer } from '../diff';
-import { type ImageRecord, type ImageService, type LaterLayer, type LayerRecord, mapBounded } from '../images';
+import { layerFromUpper, upperLayer } from '../diff';
+import { type ImageRecord, type ImageService, type LayerRecord, mapBounded } from '../images';
 import type { ContainerNetwork } from '../network';
 import { berthFs } from '../native';
 import { type Digest, familiarName, type HistoryEntry, type ImageConfig, parseReference, type Platform } from '../oci';
 import { clearOneShots, imageFiles, resolveUser, runOnce, type OneShotRuntime, type VolumeMount } from '../runtime';
 import type { Snapshotter, WritableLayer } from '../snapshots';
-import { BuildCache } from './cache';
+import { BuildCache, type CachedLayer, isUnwritten, snapshotOf } from './cache';
 import { BuildContext, escapeRegExp, hasWildcard } from './context';
 import { type Command, DockerfileError, type Dockerfile, type Env, expandWord, ExpansionError, readDockerfile, readTriggers, type Stage } from './dockerfile';
 import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod } from './image-config';
@@ -109,20 +109,29 @@ export class Builder {
  * A layer of a stage's stack: its snapshot's directory at once, its record (IDs and blob) once
  * its tar is written and stored. A step's own layer is written while the build goes on
  * (storeLayerLater): the steps above need only its snapshot, the image and the cache its record.
+ * A step of a stage no image of the build has (one only COPY --from reads) writes no tar at all
+ * (storeUnwrittenLayer, as BuildKit writes tars only for what it exports): the cache names its
+ * snapshot, and its tar is written only if an image or a written layer above it ever needs it.
  */
 interface StackLayer {
   /** The snapshot's directory, to stack as a lower dir (a made layer's pending one until the build commits it). */
   dir: string;
-  record: Promise<LayerRecord>;
+  /** How the build cache names it: its record once stored, or its unwritten snapshot. */
+  cached: Promise<CachedLayer>;
+  /** Its record: an unwritten layer's tar is written the first time it is asked for. */
+  record(): Promise<LayerRecord>;
 }
 
-const recordsOf = (layers: readonly StackLayer[]): Promise<LayerRecord[]> => Promise.all(layers.map((l) => l.record));
+const recordsOf = (layers: readonly StackLayer[]): Promise<LayerRecord[]> => Promise.all(layers.map((l) => l.record()));
+const cachedOf = (layers: readonly StackLayer[]): Promise<CachedLayer[]> => Promise.all(layers.map((l) => l.cached));
 /** A stack's directories as overlay's lowerdir lists them: topmost first. */
 const lowerDirs = (layers: readonly StackLayer[]): string[] => layers.map((l) => l.dir).reverse();
 
 /** A stage's state between instructions: its layers and the image config it is making. */
 interface State {
   layers: StackLayer[];
+  /** An image of this build has the stage's layers (the target or a stage it is FROM): their tars are written as they are made. */
+  written: boolean;
   /**
    * What the next step's cache key is made on: the step key of the newest layer this build made
    * or took from the cache, else the base image's top chain ID ('scratch': none). Step keys chain
@@ -161,7 +170,9 @@ class Build {
   /** Work that goes on beside the steps (blobs being stored, cache entries waiting for them): settled before the build ends. */
   private readonly background: Array<Promise<unknown>> = [];
   /** Layers this build made whose snapshots are still pending (commitPending). */
-  private readonly pending: LaterLayer[] = [];
+  private readonly pending: Array<{ commit(): Promise<void> }> = [];
+  /** Stages an image of this build has the layers of: the target and those it is FROM, transitively. */
+  private exported = new Set<number>();
 
   constructor(
     private readonly o: BuilderOptions,
@@ -187,6 +198,7 @@ class Build {
     await fs.mkdir(this.dir, { recursive: true });
     this.evaluateMetaArgs();
     const target = this.targetStage();
+    this.exported = this.fromChain(target);
     // Every stage the target needs starts now, so that independent ones run side by side; each
     // is awaited where it is used.
     for (const index of this.needed(target)) if (index !== target.index) this.stage(index).catch(() => undefined);
@@ -220,7 +232,26 @@ class Build {
 
   /** A stored layer as a stage stacks it. */
   private stored(record: LayerRecord): StackLayer {
-    return { dir: this.o.images.snapshots.dirOf(record.chainId), record: Promise.resolve(record) };
+    return { dir: this.o.images.snapshots.dirOf(record.chainId), cached: Promise.resolve(record), record: () => Promise.resolve(record) };
+  }
+
+  /** An unwritten layer (snapshot `id`, in `dir`) on `below`: its tar written, from the snapshot, when its record is first asked for. */
+  private unwritten(id: Digest, dir: string, below: readonly StackLayer[]): StackLayer {
+    let record: Promise<LayerRecord> | undefined;
+    const write = async (): Promise<LayerRecord> => {
+      const written = await this.o.images.writtenLayer(await recordsOf(below), id, (out) => layerFromUpper(dir, out));
+      // Entries then name the written layer, and the unwritten snapshot can go.
+      await this.cache.useRecord(id, written);
+      return written;
+    };
+    return { dir, cached: Promise.resolve({ unwritten: id }), record: () => (record ??= write()) };
+  }
+
+  /** A cache entry's stack as a stage stacks it. */
+  private stackOf(layers: readonly CachedLayer[]): StackLayer[] {
+    const stack: StackLayer[] = [];
+    for (const l of layers) stack.push(isUnwritten(l) ? this.unwritten(l.unwritten, this.o.images.snapshots.dirOf(l.unwritten), [...stack]) : this.stored(l));
+    return stack;
   }
 
   /** Unmount whatever is still mounted, leave the network, remove the scratch space. */
@@ -273,6 +304,20 @@ class Build {
     const stage = stages.find((s) => s.name === this.req.target!.toLowerCase());
     if (!stage) throw new BerthError('invalid-argument', `target stage "${this.req.target}" could not be found in ${this.req.dockerfileName}`);
     return stage;
+  }
+
+  /** `target` and the stages it is FROM, transitively: those whose layers its image has. */
+  private fromChain(target: Stage): Set<number> {
+    const chain = new Set<number>();
+    for (let stage: Stage | undefined = target; stage && !chain.has(stage.index);) {
+      chain.add(stage.index);
+      try {
+        stage = this.stageNamed(expandWord(stage.from.image, this.globalArgs, this.file.escape).value, stage.index);
+      } catch {
+        stage = undefined; // reported when the stage gets there
+      }
+    }
+    return chain;
   }
 
   /** The stages `target` needs, itself included: through FROM and COPY --from, transitively. */
@@ -336,6 +381,7 @@ class Build {
       if (err instanceof DockerfileError || this.signal.aborted || this.located(err)) throw err;
       throw withContext(`${this.req.dockerfileName}:${stage.from.line}: ${firstLine(stage.from.text)}`, err);
     });
+    state.written = this.exported.has(stage.index);
     const triggers = state.config.config.OnBuild ?? [];
     if (triggers.length > 0) {
       state.config.config.OnBuild = null;
@@ -357,7 +403,7 @@ class Build {
     const word = this.expand(from.image, this.globalArgs, from.line);
     if (from.platform !== undefined) this.checkPlatform(this.expand(from.platform, this.globalArgs, from.line), from.line);
     // The stack is shared (its layers are immutable), the rest copied.
-    const fresh = ({ layers, ...base }: Omit<State, 'args' | 'cmdSet'>): State => ({ ...structuredClone(base), layers: [...layers], args: new Map(), cmdSet: false });
+    const fresh = ({ layers, ...base }: Omit<State, 'args' | 'cmdSet' | 'written'>): State => ({ ...structuredClone(base), layers: [...layers], args: new Map(), cmdSet: false, written: true });
     const epoch = new Date(0).toISOString();
     const earlier = this.stageNamed(word, stage.index);
     if (earlier) return fresh(await this.stage(earlier.index));
@@ -839,7 +885,7 @@ class Build {
     const hit = this.req.noCache ? undefined : this.cache.get(key);
     if (hit && (await this.unpacked(hit.layers))) {
       if (!options.quiet || hit.madeLayer) this.emit({ kind: 'step', id: this.nextStep++, name, status: 'cached' });
-      state.layers = hit.layers.map((l) => this.stored(l));
+      state.layers = this.stackOf(hit.layers);
       if (hit.madeLayer) {
         state.below = key;
         state.time = this.epoch !== undefined ? this.now() : hit.created;
@@ -850,7 +896,7 @@ class Build {
       const upper = await work(id);
       // A build stopping meanwhile (another stage failed, ctrl-C) keeps no half-made layer.
       this.signal.throwIfAborted();
-      return this.commitUpper(state.layers, upper);
+      return this.commitUpper(state.layers, upper, state.written);
     });
     this.signal.throwIfAborted();
     const layers = made.layer ? [...state.layers, made.layer] : state.layers;
@@ -859,8 +905,8 @@ class Build {
     // A blob that failed fails the build where the image needs it; here the step is just not cached.
     // A cache file that cannot be written (a full disk) costs the entry, not the agent: the
     // rejection is handled here, not left for the build's end.
-    this.background.push(recordsOf(layers).then(
-      (records) => this.cache.put(key, { layers: records, madeLayer: made.layer !== undefined, size: made.size, created }),
+    this.background.push(cachedOf(layers).then(
+      (cached) => this.cache.put(key, { layers: cached, madeLayer: made.layer !== undefined, size: made.size, created }),
       () => undefined,
     ).catch(() => undefined));
     state.layers = layers;
@@ -871,26 +917,40 @@ class Build {
     return this.record(state, createdBy, made.layer === undefined);
   }
 
-  /** The upper dir a step's work left, as a layer on `below`; none when it changed nothing. */
-  private async commitUpper(belowLayers: StackLayer[], upper: string): Promise<{ layer?: StackLayer; size: number }> {
+  /**
+   * The upper dir a step's work left, as a layer on `below`, its tar written or not (`written`,
+   * State's); none when it changed nothing.
+   */
+  private async commitUpper(belowLayers: StackLayer[], upper: string, written: boolean): Promise<{ layer?: StackLayer; size: number }> {
     try {
       if ((await fs.readdir(upper)).length === 0) return { size: 0 };
       const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
       // The upper dir itself becomes the snapshot (nobody uses it after the step), settled into
       // the form unpacking the blob would give, rather than unpacked again from the blob.
+      const layer = upperLayer(upper, clamp);
+      if (!written) {
+        // Named by an ID of its own, not the step's key: a step made again (--no-cache, a
+        // concurrent build) gives another snapshot, and the entry names the last one put.
+        const id: Digest = `sha256:${randomBytes(32).toString('hex')}`;
+        const kept = await this.o.images.storeUnwrittenLayer(id, layer);
+        if (kept) {
+          this.pending.push(kept);
+          return { layer: this.unwritten(id, kept.dir, belowLayers), size: kept.size };
+        }
+      }
       const below = recordsOf(belowLayers);
       below.catch(() => undefined);
-      const later = await this.o.images.storeLayerLater(below, upperLayer(upper, clamp));
+      const later = await this.o.images.storeLayerLater(below, layer);
       this.pending.push(later);
       this.background.push(later.record);
-      return { layer: { dir: later.dir, record: later.record }, size: later.size };
+      return { layer: { dir: later.dir, cached: later.record, record: () => later.record }, size: later.size };
     } finally {
       await fs.rm(path.dirname(upper), { recursive: true, force: true });
     }
   }
 
-  private async unpacked(layers: LayerRecord[]): Promise<boolean> {
-    for (const layer of layers) if (!(await this.o.images.snapshots.stat(layer.chainId))) return false;
+  private async unpacked(layers: readonly CachedLayer[]): Promise<boolean> {
+    for (const layer of layers) if (!(await this.o.images.snapshots.stat(snapshotOf(layer)))) return false;
     return true;
   }
 

@@ -7,14 +7,29 @@
 // though no image may have them. `prune` drops entries (all, or the least recently used beyond
 // a size), and the next collection frees what only they kept. A layer a build made is kept as a
 // plain-tar blob until an image names it gzipped; entries then name the gzipped blob (useBlob).
+// A layer of a stage no image of its build has is kept as its snapshot only, its tar unwritten
+// (as BuildKit does): entries name it by that snapshot's ID until it is written (useRecord).
 
 import * as fs from 'node:fs/promises';
-import type { LayerRecord } from '../images';
+import type { KeptLayer, LayerRecord } from '../images';
 import type { Digest } from '../oci';
+
+/** A layer made by a build whose tar was never written: known by its snapshot's ID only. */
+export interface UnwrittenRef {
+  unwritten: Digest;
+}
+
+/** A layer as an entry names it. */
+export type CachedLayer = LayerRecord | UnwrittenRef;
+
+export const isUnwritten = (layer: CachedLayer): layer is UnwrittenRef => 'unwritten' in layer;
+
+/** The snapshot that holds a cached layer. */
+export const snapshotOf = (layer: CachedLayer): Digest => (isUnwritten(layer) ? layer.unwritten : layer.chainId);
 
 export interface CacheEntry {
   /** The whole layer stack after the step, bottom first. */
-  layers: LayerRecord[];
+  layers: CachedLayer[];
   /** False when the step changed no file (no layer of its own). */
   madeLayer: boolean;
   /** Unpacked bytes of the step's own layer. */
@@ -25,6 +40,8 @@ export interface CacheEntry {
 
 export class BuildCache {
   private writing: Promise<void> = Promise.resolve();
+  /** Unwritten layers written since the agent started (useRecord): a put naming one names the record instead. */
+  private readonly written = new Map<Digest, LayerRecord>();
 
   private constructor(
     private readonly file: string,
@@ -53,7 +70,8 @@ export class BuildCache {
     const now = new Date().toISOString();
     // The layers as given: an entry names only blobs its put was given, which the collector
     // keeps from then on (a remembered substitute could name one collected meanwhile).
-    const stored = { ...entry, created: entry.created ?? now, lastUsed: now };
+    const layers = entry.layers.map((l) => (isUnwritten(l) ? this.written.get(l.unwritten) ?? l : l));
+    const stored = { ...entry, layers, created: entry.created ?? now, lastUsed: now };
     this.entries.set(key, stored);
     await this.persist();
     return stored;
@@ -67,7 +85,24 @@ export class BuildCache {
     let changed = false;
     for (const entry of this.entries.values()) {
       entry.layers = entry.layers.map((l) => {
-        if (l.chainId !== layer.chainId || l.descriptor.digest === layer.descriptor.digest) return l;
+        if (isUnwritten(l) || l.chainId !== layer.chainId || l.descriptor.digest === layer.descriptor.digest) return l;
+        changed = true;
+        return layer;
+      });
+    }
+    if (changed) await this.persist();
+  }
+
+  /**
+   * Name `layer` wherever an entry has the unwritten layer `id` (its tar written since): the
+   * unwritten snapshot can then go, as the written one has the same files.
+   */
+  async useRecord(id: Digest, layer: LayerRecord): Promise<void> {
+    this.written.set(id, layer);
+    let changed = false;
+    for (const entry of this.entries.values()) {
+      entry.layers = entry.layers.map((l) => {
+        if (!isUnwritten(l) || l.unwritten !== id) return l;
         changed = true;
         return layer;
       });
@@ -76,8 +111,10 @@ export class BuildCache {
   }
 
   /** Every layer an entry keeps: the roots the image service's collector must not free. */
-  *layers(): Iterable<LayerRecord> {
-    for (const entry of this.entries.values()) yield* entry.layers;
+  *layers(): Iterable<KeptLayer> {
+    for (const entry of this.entries.values()) {
+      for (const l of entry.layers) yield isUnwritten(l) ? { snapshot: l.unwritten } : { snapshot: l.chainId, blob: l.descriptor.digest };
+    }
   }
 
   /** Entries and the bytes of their own layers (what `builder du` shows). */

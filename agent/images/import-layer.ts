@@ -21,6 +21,7 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, withContext } from '../../proto/errors';
 import { chainIds, type Descriptor, type Digest, familiarName, layerCompression, type HistoryEntry, type ImageConfig, MediaType, parseReference, type Platform } from '../oci';
+import type { PendingSnapshot } from '../snapshots';
 import { GzipBlocks } from './gzip-blocks';
 import { ensureLayers, layerRecords, type PullDeps } from './pull';
 import type { ImageRecord, ImportLayerArgs, LayerRecord } from './types';
@@ -109,6 +110,58 @@ export interface SettlingLayer {
  */
 export async function storeLayerLater(deps: ImportLayerDeps, below: Promise<readonly LayerIds[]>, layer: SettlingLayer): Promise<LaterLayer> {
   await fs.mkdir(deps.scratch, { recursive: true });
+  const settled = await settledSnapshot(deps, layer);
+  if (!settled) {
+    // Another filesystem: the blob first, then unpacked from it as a pull would.
+    const ids = await below;
+    const record = await spoolAndStore(deps, ids, layer);
+    const parent = ids.at(-1)?.chainId;
+    const unpacked = (await deps.snapshots.stat(record.chainId))?.size ?? await unpackStored(deps, record, parent);
+    return { dir: deps.snapshots.dirOf(record.chainId), size: unpacked, record: Promise.resolve(record), commit: async () => undefined };
+  }
+  const { pending, size } = settled;
+  const record = below.then((ids) => spoolAndStore(deps, ids, layer));
+  record.catch(() => undefined);
+  let committed: Promise<void> | undefined;
+  const commit = async (): Promise<void> => {
+    const ids = await record.catch(() => undefined);
+    if (!ids) return pending.abort();
+    const parent = (await below).at(-1)?.chainId;
+    // Idempotent: a snapshot of the same chain ID there already is kept, this one dropped.
+    await pending.commit({ chainId: ids.chainId, ...(parent ? { parent } : {}), diffId: ids.diffId, size }).catch(() => pending.abort());
+  };
+  return { dir: pending.dir, size, record, commit: () => (committed ??= commit().catch(() => undefined)) };
+}
+
+/** A build step's layer kept as a snapshot only (storeUnwrittenLayer): no tar, no blob, no chain ID yet. */
+export interface UnwrittenLayer {
+  /** The snapshot's directory, to stack as a lower dir until `commit`. */
+  dir: string;
+  /** Unpacked bytes. */
+  size: number;
+  /** Once nothing stacks `dir` any more: commit the snapshot under its ID (kept if one is there already). Once; never rejects. */
+  commit(): Promise<void>;
+}
+
+/**
+ * A build step's layer that no image of this build names (a stage only COPY --from reads): its
+ * snapshot settled as storeLayerLater settles it, and committed under `id` (the caller's, not a
+ * chain ID) with no tar written, as BuildKit writes a layer's tar only when it exports it. The
+ * build cache names it by that ID; writtenLayer makes it a layer if an image ever needs it.
+ * Undefined, touching nothing, when the snapshot cannot be made in place (another filesystem):
+ * the caller stores the layer the usual way.
+ */
+export async function storeUnwrittenLayer(deps: ImportLayerDeps, id: Digest, layer: Pick<SettlingLayer, 'settleInto'>): Promise<UnwrittenLayer | undefined> {
+  const settled = await settledSnapshot(deps, layer);
+  if (!settled) return undefined;
+  const { pending, size } = settled;
+  let committed: Promise<void> | undefined;
+  const commit = () => pending.commit({ chainId: id, size }).catch(() => pending.abort());
+  return { dir: pending.dir, size, commit: () => (committed ??= commit().catch(() => undefined)) };
+}
+
+/** `layer` settled into a new pending snapshot, and its bytes; undefined (nothing kept) when it cannot be settled in place. */
+async function settledSnapshot(deps: ImportLayerDeps, layer: Pick<SettlingLayer, 'settleInto'>): Promise<{ pending: PendingSnapshot; size: number } | undefined> {
   const pending = await deps.snapshots.prepare();
   let size: number | undefined;
   try {
@@ -118,30 +171,29 @@ export async function storeLayerLater(deps: ImportLayerDeps, below: Promise<read
     throw err;
   }
   if (size === undefined) {
-    // Another filesystem: the blob first, then unpacked from it as a pull would.
     await pending.abort();
-    const ids = await below;
-    const record = await spoolAndStore(deps, ids, layer);
-    const parent = ids.at(-1)?.chainId;
-    const unpacked = (await deps.snapshots.stat(record.chainId))?.size ?? await unpackStored(deps, record, parent);
-    return { dir: deps.snapshots.dirOf(record.chainId), size: unpacked, record: Promise.resolve(record), commit: async () => undefined };
+    return undefined;
   }
-  const record = below.then((ids) => spoolAndStore(deps, ids, layer));
-  record.catch(() => undefined);
-  let committed: Promise<void> | undefined;
-  const bytes = size;
-  const commit = async (): Promise<void> => {
-    const ids = await record.catch(() => undefined);
-    if (!ids) return pending.abort();
-    const parent = (await below).at(-1)?.chainId;
-    // Idempotent: a snapshot of the same chain ID there already is kept, this one dropped.
-    await pending.commit({ chainId: ids.chainId, ...(parent ? { parent } : {}), diffId: ids.diffId, size: bytes }).catch(() => pending.abort());
-  };
-  return { dir: pending.dir, size, record, commit: () => (committed ??= commit().catch(() => undefined)) };
+  return { pending, size };
+}
+
+/**
+ * An unwritten layer (storeUnwrittenLayer's snapshot `id`) made a layer an image can name: its
+ * tar, which `writeTar` writes from the snapshot, stored as its (plain) blob, and a snapshot
+ * under its chain ID unpacked from that blob (the unwritten one stays until the build cache lets
+ * it go). `below`: the IDs of the layers below, bottom first. Call inside the collector's hold.
+ */
+export async function writtenLayer(deps: ImportLayerDeps, below: readonly LayerIds[], id: Digest, writeTar: ImportLayerArgs['writeTar']): Promise<LayerRecord> {
+  await fs.mkdir(deps.scratch, { recursive: true });
+  const record = await spoolAndStore(deps, below, { writeTar }).catch((err: unknown) => {
+    throw withContext(`writing build layer ${id}`, err);
+  });
+  if (!(await deps.snapshots.stat(record.chainId))) await unpackStored(deps, record, below.at(-1)?.chainId);
+  return record;
 }
 
 /** The layer's tar spooled and hashed, held to the pull's limit, and adopted as its (plain) blob. */
-async function spoolAndStore(deps: ImportLayerDeps, below: readonly LayerIds[], layer: SettlingLayer): Promise<LayerRecord> {
+async function spoolAndStore(deps: ImportLayerDeps, below: readonly LayerIds[], layer: Pick<SettlingLayer, 'writeTar'>): Promise<LayerRecord> {
   const tarFile = path.join(deps.scratch, `layer-${randomBytes(8).toString('hex')}.tar`);
   try {
     const { diffId, size: tarSize } = await spoolTar(layer.writeTar, tarFile);

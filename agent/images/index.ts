@@ -10,6 +10,6 @@
 
 export { mapBounded } from './bounded';
 export { DEFAULT_LIMITS, ImageService, type HistoryRow, type ImageServiceOptions, type ImageUsers, type RemoveResult } from './service';
-export type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord, LayerStatus, ProgressEvent, ProgressSink } from './types';
+export type { ImageRecord, ImageStore, ImportLayerArgs, KeptLayer, LayerRecord, LayerStatus, ProgressEvent, ProgressSink } from './types';
 export type { RegistryOptions } from './registry';
-export type { LaterLayer, LayerIds, SettlingLayer } from './import-layer';
+export type { LaterLayer, LayerIds, SettlingLayer, UnwrittenLayer } from './import-layer';

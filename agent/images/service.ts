@@ -17,10 +17,10 @@ import { pullImage, type PullLimits, type PullOptions } from './pull';
 import { pushImage, type PushOptions, type PushResult } from './push';
 import { loadArchive } from './archive-load';
 import { saveImages, type SaveEntry } from './archive-save';
-import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SettlingLayer, storeImage, storeLayerLater, type StoreImageArgs } from './import-layer';
+import { gzippedLayer, importLayer, type LaterLayer, type LayerIds, type SettlingLayer, storeImage, storeLayerLater, type StoreImageArgs, storeUnwrittenLayer, type UnwrittenLayer, writtenLayer } from './import-layer';
 import type { Readable, Writable } from 'node:stream';
 import { createRegistryClient, normalizeRegistryKey, type Credentials, type RegistryClient, type RegistryOptions } from './registry';
-import type { ImageRecord, ImageStore, ImportLayerArgs, LayerRecord } from './types';
+import type { ImageRecord, ImageStore, ImportLayerArgs, KeptLayer, LayerRecord } from './types';
 
 export interface ImageServiceOptions {
   /** Directory holding content/, images.json, auth.json and tmp/. */
@@ -66,7 +66,7 @@ export class ImageService implements ImageStore {
   /** The collection under way: no hold is taken meanwhile (it decided what to keep before). */
   private collecting: Promise<void> | undefined;
   /** Layers kept though no image has them (the build cache's), asked at each collection. */
-  private readonly extraRoots: Array<() => Iterable<LayerRecord>> = [];
+  private readonly extraRoots: Array<() => Iterable<KeptLayer>> = [];
 
   private constructor(
     readonly content: ContentStore,
@@ -309,8 +309,8 @@ export class ImageService implements ImageStore {
     const keepSnapshots = new Set<Digest>();
     for (const roots of this.extraRoots) {
       for (const layer of roots()) {
-        keepBlobs.add(layer.descriptor.digest);
-        keepSnapshots.add(layer.chainId);
+        if (layer.blob) keepBlobs.add(layer.blob);
+        keepSnapshots.add(layer.snapshot);
       }
     }
     for (const image of this.metadata.list()) {
@@ -384,7 +384,7 @@ export class ImageService implements ImageStore {
    * Keep the layers `roots` names (and their blobs) through every collection, though no image has
    * them: what the build cache holds.
    */
-  keepLayers(roots: () => Iterable<LayerRecord>): void {
+  keepLayers(roots: () => Iterable<KeptLayer>): void {
     this.extraRoots.push(roots);
   }
 
@@ -396,6 +396,20 @@ export class ImageService implements ImageStore {
    */
   storeLayerLater(below: Promise<readonly LayerIds[]>, layer: SettlingLayer): Promise<LaterLayer> {
     return storeLayerLater({ ...this.pullDeps, scratch: this.scratch }, below, layer);
+  }
+
+  /**
+   * A build step's layer kept as a snapshot under `id` only, its tar unwritten (undefined when the
+   * snapshot cannot be made in place: store it with storeLayerLater). Call inside holdingCollector
+   * until the build cache names it.
+   */
+  storeUnwrittenLayer(id: Digest, layer: Pick<SettlingLayer, 'settleInto'>): Promise<UnwrittenLayer | undefined> {
+    return storeUnwrittenLayer({ ...this.pullDeps, scratch: this.scratch }, id, layer);
+  }
+
+  /** An unwritten layer made one an image can name: its tar stored, its snapshot under its chain ID. Inside holdingCollector. */
+  writtenLayer(below: readonly LayerIds[], id: Digest, writeTar: SettlingLayer['writeTar']): Promise<LayerRecord> {
+    return writtenLayer({ ...this.pullDeps, scratch: this.scratch }, below, id, writeTar);
   }
 
   /**

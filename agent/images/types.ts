@@ -15,6 +15,12 @@
 import type { Descriptor, Digest, ImageConfig, Platform } from '../oci';
 import type { Writable } from 'node:stream';
 
+/** What a collection must not free for someone other than an image (the build cache): a snapshot, and the blob it was written as if it has one. */
+export interface KeptLayer {
+  snapshot: Digest;
+  blob?: Digest;
+}
+
 /** One layer of an image as the agent keeps it. */
 export interface LayerRecord {
   /** The blob as the registry serves it (compressed or not). */

@@ -46,7 +46,8 @@ export interface SnapshotInfo {
   chainId: Digest;
   /** Chain ID of the snapshot below, absent for a base layer. */
   parent?: Digest;
-  diffId: Digest;
+  /** Absent for a build's unwritten layer, whose ID is not a chain ID (images/import-layer.ts). */
+  diffId?: Digest;
   /** Bytes of file content in this layer. */
   size: number;
 }

@@ -224,6 +224,71 @@ t.test('stages: the target builds only what it needs, independent stages run tog
   t.match(missing.stderr, /target stage "nope" could not be found/);
 });
 
+t.test('a stage no image of the build has writes no layer tar; a later build that exports it writes it then', async (t) => {
+  const blobs = path.join(agent.dataRoot, 'content', 'blobs', 'sha256');
+  const snapshots = path.join(agent.dataRoot, 'snapshots');
+  const blobSizes = () => new Map(fs.readdirSync(blobs).map((name) => [name, fs.statSync(path.join(blobs, name)).size]));
+  const cacheFile = () => JSON.parse(fs.readFileSync(path.join(agent.dataRoot, 'build-cache.json'), 'utf8')) as Record<string, { layers: Array<{ unwritten?: string; chainId?: string }> }>;
+  const unwrittenIds = () => new Set(Object.values(cacheFile()).flatMap((e) => e.layers.flatMap((l) => (l.unwritten ? [l.unwritten.slice('sha256:'.length)] : []))));
+  // 400 KB of random bytes in the generator stage: any blob that large is that stage's layer.
+  const dir = context('unwritten', {
+    Dockerfile: [
+      `FROM ${base} AS gen`,
+      `RUN mkdir /out && head -c 400000 /dev/urandom > /out/noise && echo ${process.pid} > /out/name`,
+      'RUN sha256sum /out/noise > /out/noise.sum',
+      `FROM ${base} AS check`,
+      'COPY --from=gen /out /out',
+      'RUN cd /out && sha256sum -c noise.sum > /verdict',
+      'FROM gen AS extended',
+      'RUN echo more > /out/more',
+      `FROM ${base}`,
+      'COPY --from=gen /out/name /name',
+      'COPY --from=check /verdict /verdict',
+      '',
+    ].join('\n'),
+  });
+  const before = blobSizes();
+  const first = build(['-t', 'unwritten:1', dir]);
+  t.equal(first.status, 0, first.stderr);
+  t.equal(run('unwritten:1', 'cat', '/name', '/verdict'), `${process.pid}\n/out/noise: OK\n`, 'the image has what the stages made');
+  const large = (sizes: Map<string, number>) => [...sizes].filter(([name, size]) => !before.has(name) && size >= 400000).map(([name]) => name);
+  t.same(large(blobSizes()), [], 'no tar was written for the layers of the stages only COPY --from reads');
+  const ids = unwrittenIds();
+  t.ok(ids.size >= 3, `the cache names those layers by their snapshots (${ids.size})`);
+  for (const id of ids) t.ok(fs.existsSync(path.join(snapshots, id, 'fs')), `snapshot ${id.slice(0, 12)} is kept for the cache`);
+
+  const again = build(['-t', 'unwritten:2', dir]);
+  t.equal(again.status, 0, again.stderr);
+  for (const step of ['RUN mkdir /out', 'RUN sha256sum /out/noise', 'RUN cd /out && sha256sum -c']) t.ok(stepOf(again.stderr, step)?.cached, `${step}: cached from its unwritten layer`);
+
+  // A stage FROM the generator as the target: the generator's cached layers are written now,
+  // below the new one, and the image is whole (saved, run as any other).
+  const extended = build(['--target', 'extended', '-t', 'extended:1', dir]);
+  t.equal(extended.status, 0, extended.stderr);
+  t.ok(stepOf(extended.stderr, 'RUN mkdir /out')?.cached, 'the generator\'s steps are not run again');
+  t.ok(large(blobSizes()).length >= 1, 'its layer was written, for the image');
+  t.equal(run('extended:1', 'sh', '-c', 'cat /out/more && cd /out && sha256sum -c noise.sum'), 'more\n/out/noise: OK\n');
+  const exported = build(['--target', 'gen', '-t', 'gen:1', dir]);
+  t.equal(exported.status, 0, exported.stderr);
+  t.ok(stepOf(exported.stderr, 'RUN sha256sum /out/noise')?.cached, 'the generator as the target: cached from its written layers');
+  t.equal(run('gen:1', 'sh', '-c', 'cat /out/name && cd /out && sha256sum -c noise.sum'), `${process.pid}\n/out/noise: OK\n`);
+  const saved = spawnSync(process.execPath, [CLI, '--agent', agent.socket, 'save', 'gen:1'], { maxBuffer: 64 * 1024 * 1024 });
+  t.equal(saved.status, 0, saved.stderr?.toString());
+  t.ok(saved.stdout.length > 400000, 'save has the written layer');
+  const nowUnwritten = unwrittenIds();
+  t.ok([...ids].filter((id) => !nowUnwritten.has(id)).length >= 2, 'the cache names the written layers from then on');
+  const prune = agent.berth(['builder', 'prune', '-f', '--keep-storage', '1GB']);
+  t.equal(prune.status, 0, prune.stderr);
+  for (const id of ids) {
+    if (!nowUnwritten.has(id)) t.notOk(fs.existsSync(path.join(snapshots, id)), `the unwritten snapshot ${id.slice(0, 12)} of a written layer is collected`);
+  }
+  t.equal(large(blobSizes()).length, 1, 'one blob of the layer stays: the gzipped one the image names (its plain tar is collected)');
+  const third = build(['-t', 'unwritten:3', dir]);
+  t.equal(third.status, 0, third.stderr);
+  t.ok(stepOf(third.stderr, 'RUN sha256sum /out/noise')?.cached, 'and the cache still holds');
+  t.equal(run('unwritten:3', 'cat', '/verdict'), '/out/noise: OK\n');
+});
+
 t.test('COPY keeps what a file is: hard links stay one file, xattrs (file capabilities) survive the copy', async (t) => {
   const dir = context('metadata', {
     Dockerfile: [
