@@ -14,11 +14,12 @@
 // On failure the directory is left half-written: the caller throws it away (PendingSnapshot).
 // Errors name the entry; the caller prefixes image and layer.
 
-import { fchmodSync, fchownSync, writeSync } from 'node:fs';
+import { fchmodSync, fchownSync, ftruncateSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BerthError, type ErrorCode } from '../../proto/errors';
 import { berthFs, fromBytePath, type BerthFs } from '../native';
 import { readTar, type TarEntry, type TarItem } from './tar-reader';
+import type { SparseMap } from './tar-sparse';
 import { OPAQUE_XATTR, OVERLAY_XATTR, type ApplyLimits, type ApplyStats } from './types';
 
 const S_IFCHR = 0o020000;
@@ -126,7 +127,7 @@ async function applyEntry(
     case 'file': {
       const size = entry.size;
       if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
-      if (size <= SMALL_FILE && xattrs.length === 0) {
+      if (size <= SMALL_FILE && xattrs.length === 0 && !entry.sparse) {
         // Most files of a layer: gathered, then created, written and finished in one native call.
         const data = await readAll();
         fs.writeFile(root, rel, data, mode, uid, gid, ...times);
@@ -137,9 +138,13 @@ async function applyEntry(
       // setuid bits and file capabilities, so those come after it, and times come last.
       const fd = fs.createFile(root, rel, 0o600);
       try {
-        for await (const chunk of content) {
-          writeAll(fd, chunk);
-          stats.bytes += chunk.length;
+        if (entry.sparse) {
+          stats.bytes += await writeSparse(fd, content, entry.sparse);
+        } else {
+          for await (const chunk of content) {
+            writeAll(fd, chunk);
+            stats.bytes += chunk.length;
+          }
         }
         fchownSync(fd, uid, gid);
         fchmodSync(fd, mode);
@@ -189,6 +194,34 @@ async function applyEntry(
   }
 }
 
+/**
+ * A sparse file's stored bytes written where its map puts them, and the file extended to its real
+ * size: what is between the fragments stays a hole, as Go's archive/tar (so containerd) leaves it.
+ * Returns the bytes written.
+ */
+async function writeSparse(fd: number, content: AsyncIterable<Buffer>, map: SparseMap): Promise<number> {
+  let fragment = 0;
+  let written = 0;
+  let into = 0; // bytes of the current fragment written
+  for await (let chunk of content) {
+    while (chunk.length > 0) {
+      // checkSparse made the fragments cover exactly the stored bytes.
+      const [offset, length] = map.fragments[fragment]!;
+      const k = Math.min(chunk.length, length - into);
+      writeAll(fd, chunk.subarray(0, k), offset + into);
+      into += k;
+      written += k;
+      chunk = chunk.subarray(k);
+      if (into === length) {
+        fragment++;
+        into = 0;
+      }
+    }
+  }
+  ftruncateSync(fd, map.realSize);
+  return written;
+}
+
 /** `dir` and the directories above it, into `seen` (stopping at one already there: so are its own). */
 function noteAncestors(dir: string, seen: Set<string>): void {
   for (let at = dir; at !== '' && !seen.has(at); at = at.slice(0, Math.max(0, at.lastIndexOf('/')))) seen.add(at);
@@ -234,8 +267,9 @@ function timesOf(entry: TarEntry): Times {
 const xattrsOf = (entry: TarEntry): Array<[string, Buffer]> =>
   entry.xattrs.filter(([name]) => !name.startsWith(OVERLAY_XATTR));
 
-function writeAll(fd: number, chunk: Buffer): void {
-  for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+/** All of `chunk`, at the file's offset or at `position`. */
+function writeAll(fd: number, chunk: Buffer, position?: number): void {
+  for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off, position === undefined ? null : position + off);
 }
 
 function bomb(limits: ApplyLimits, what: string): BerthError {

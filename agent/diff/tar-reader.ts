@@ -1,4 +1,5 @@
-// A streaming reader for layer tars: ustar, PAX (local and global) and GNU long names.
+// A streaming reader for layer tars: ustar, PAX (local and global), GNU long names and GNU sparse
+// files (tar-sparse.ts).
 //
 // Layers are read by our own reader rather than a general tar library for three reasons that
 // matter on this path: PAX values are kept as the raw bytes they are (xattr values such as
@@ -10,6 +11,7 @@
 // berth_fs addon, so that any name survives as the bytes the layer holds.
 
 import { BerthError } from '../../proto/errors';
+import { checkSparse, gnuSparseEntries, pax01Fragments, pax10Fragments, type SparseMap } from './tar-sparse';
 
 export type EntryType =
   | 'file'
@@ -40,6 +42,8 @@ export interface TarEntry {
   xattrs: Array<[string, Buffer]>;
   /** Bytes of the header records that described this entry (512 per block, PAX and long names included). */
   headerBytes: number;
+  /** A GNU sparse file: `size` bytes are stored, to be placed by this map into a file of its real size. */
+  sparse?: SparseMap;
 }
 
 export interface TarReaderLimits {
@@ -60,6 +64,7 @@ const TYPES: Record<string, EntryType> = {
   '0': 'file',
   '\0': 'file',
   '7': 'file', // contiguous file: a regular file for every purpose here
+  'S': 'file', // old GNU sparse file: its map follows in the header
   '1': 'link',
   '2': 'symlink',
   '3': 'character-device',
@@ -313,7 +318,36 @@ export async function* readTar(
     if (type === 'file' && typeflag === '\0' && name.endsWith('/')) type = 'directory';
     const linkname = pax.get('linkpath')?.toString('latin1') ?? longLink ?? field(block, 157, 100);
 
-    const entrySize = pax.has('size') ? paxNumber(pax.get('size')!, 'size') : size;
+    let entrySize = pax.has('size') ? paxNumber(pax.get('size')!, 'size') : size;
+    let sparse: SparseMap | undefined;
+    if (typeflag === 'S') {
+      const first = gnuSparseEntries(block, 386, 4, numeric);
+      const fragments = first.fragments;
+      for (let extended = first.extended; extended;) {
+        const more = gnuSparseEntries(await record(BLOCK, 'GNU sparse extension'), 0, 21, numeric);
+        fragments.push(...more.fragments);
+        extended = more.extended;
+      }
+      sparse = { realSize: numeric(block, 483, 12, 'sparse real size'), fragments };
+    } else if (type === 'file' && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset'))) {
+      const text = (key: string) => pax.get(key)?.toString('latin1');
+      name = text('GNU.sparse.name') ?? name;
+      if (text('GNU.sparse.major') === '1' && text('GNU.sparse.minor') === '0') {
+        const map = await pax10Fragments(async () => {
+          const data = await reader.read(BLOCK);
+          if (!data) throw unreadable(`sparse file ${JSON.stringify(name)}: its map is cut short`);
+          return data;
+        }, limits.maxHeaderBytes);
+        entrySize -= map.bytes;
+        if (entrySize < 0) throw unreadable(`sparse file ${JSON.stringify(name)}: its map is longer than its data`);
+        sparse = { realSize: paxNumber(pax.get('GNU.sparse.realsize') ?? Buffer.from(''), 'GNU.sparse.realsize'), fragments: map.fragments };
+      } else if (pax.has('GNU.sparse.map')) {
+        sparse = { realSize: paxNumber(pax.get('GNU.sparse.size') ?? Buffer.from(''), 'GNU.sparse.size'), fragments: pax01Fragments(text('GNU.sparse.map')!) };
+      } else {
+        throw new BerthError('invalid-argument', `sparse file ${JSON.stringify(name)}: GNU sparse format ${text('GNU.sparse.major') ?? '0'}.${text('GNU.sparse.minor') ?? '0'} is not supported (0.1 and 1.0 are, as GNU tar has written since 2005)`);
+      }
+    }
+    if (sparse) checkSparse(sparse, entrySize, name);
     const mtimeField = pax.get('mtime');
     const atimeField = pax.get('atime');
     const xattrs: Array<[string, Buffer]> = [];
@@ -334,6 +368,7 @@ export async function* readTar(
       devminor: numeric(block, 337, 8, 'devminor'),
       xattrs,
       headerBytes,
+      ...(sparse ? { sparse } : {}),
     };
     local = new Map();
     longName = undefined;

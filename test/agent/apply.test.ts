@@ -4,6 +4,7 @@
 // with nothing outside it changed. Runs as root (devices, chown, trusted xattrs, mount).
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -696,6 +697,51 @@ t.test('binary xattr values (file capabilities) are kept byte for byte', async (
   t.same(native.getxattr(fd, 'ping', 'security.capability'), cap, 'the capability set as written');
   t.same(native.getxattr(fd, 'ping', 'user.bin'), opaque, 'non-UTF-8 bytes survive');
   box.assertUntouched(t);
+});
+
+t.test('GNU sparse files (tar --sparse: old GNU, PAX 0.1 and 1.0) unpack to the same bytes, holes kept', async (t) => {
+  const top = t.testdir({ src: {} });
+  const src = path.join(top, 'src');
+  // 3 MiB with 3 data islands, the last byte a hole: every fragment shape GNU tar writes.
+  const sparse = path.join(src, 'disk.img');
+  const fd = fs.openSync(sparse, 'w');
+  fs.writeSync(fd, Buffer.alloc(5000, 'a'), 0, 5000, 0);
+  fs.writeSync(fd, Buffer.alloc(70000, 'b'), 0, 70000, 1 << 20);
+  fs.writeSync(fd, Buffer.from('tail'), 0, 4, (2 << 20) + 123);
+  fs.ftruncateSync(fd, 3 << 20);
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(src, 'plain.txt'), 'after the sparse file\n');
+  const digest = (p: string) => createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+  for (const [label, flags] of [['old GNU', ['--format=gnu']], ['PAX 1.0', ['--format=posix']], ['PAX 0.1', ['--format=posix', '--sparse-version=0.1']]] as const) {
+    await t.test(label, async (t) => {
+      const tar = execFileSync('tar', ['--sparse', ...flags, '-C', src, '-cf', '-', 'disk.img', 'plain.txt'], { maxBuffer: 16 << 20 });
+      t.ok(tar.length < 1 << 20, `the tar stores the data only (${tar.length} bytes)`);
+      const root = path.join(top, label.replace(/\W/g, '-'));
+      fs.mkdirSync(root);
+      await apply(root, tar);
+      const out = path.join(root, 'disk.img');
+      t.equal(fs.statSync(out).size, 3 << 20, 'its real size');
+      t.equal(digest(out), digest(sparse), 'the same bytes as the file tar read');
+      t.ok(fs.statSync(out).blocks * 512 < 1 << 20, `the holes stay holes (${fs.statSync(out).blocks * 512} bytes on disk)`);
+      t.equal(fs.readFileSync(path.join(root, 'plain.txt'), 'utf8'), 'after the sparse file\n', 'the entry after it is read in step');
+    });
+  }
+
+  await t.test('bad maps are refused by name', async (t) => {
+    const pax = (map: string, size = '1000') => ({ 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'f', 'GNU.sparse.size': size, 'GNU.sparse.map': map });
+    const cases: Array<[string, Entry, ErrorCode, RegExp]> = [
+      ['out of order', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('500,3,0,3') }), 'data-loss', /sparse file "f": its map has a fragment at 0 \(3 bytes\) out of order or past its size 1000/],
+      ['past the size', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3,999,3') }), 'data-loss', /fragment at 999 \(3 bytes\) out of order or past its size 1000/],
+      ['fewer bytes than stored', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3') }), 'data-loss', /its map covers 3 bytes, the tar stores 6/],
+      ['an odd map', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3,5') }), 'data-loss', /GNU.sparse.map has an odd count of numbers/],
+      ['format 0.0', file('GNUSparseFile.0/f', 'abc', { pax: { 'GNU.sparse.offset': '0', 'GNU.sparse.numbytes': '3', 'GNU.sparse.size': '10' } }), 'invalid-argument', /GNU sparse format 0.0 is not supported/],
+    ];
+    for (const [what, entry, code, message] of cases) {
+      const root = path.join(top, `bad-${what.replace(/\W/g, '-')}`);
+      fs.mkdirSync(root);
+      await t.test(what, async (t) => rejectsWith(t, apply(root, [entry]), code, message));
+    }
+  });
 });
 
 t.test('truncated and corrupt tars are data-loss', async (t) => {

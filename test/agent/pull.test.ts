@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { isBerthError } from '../../proto/errors';
 import type { ProgressEvent } from '../../agent/images/types';
 import type { ImageUsers } from '../../agent/images/service';
-import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type LayerEntry } from '../fixtures/images';
+import { buildImage, buildIndex, busyboxLayer, pushImage, pushIndex, type LayerEntry, type LayerSpec } from '../fixtures/images';
 import { startFaultyServer, startRegistry } from '../fixtures/registry';
 import { openTestImageService } from '../fixtures/service';
 
@@ -90,7 +90,7 @@ t.test('a second image sharing the base downloads only its own layer; overlay sh
  * The image `name` of layers, pushed, pulled by berth and by umoci: berth's snapshots stacked
  * as an overlay (what its containers see), and the tree umoci unpacks from the same registry.
  */
-async function berthAndUmoci(t: Test, name: string, layers: LayerEntry[][]) {
+async function berthAndUmoci(t: Test, name: string, layers: LayerSpec[]) {
   const registry = await startRegistry(t);
   await pushImage(registry.host, name, await buildImage({ layers }));
   const service = await openTestImageService(t);
@@ -165,6 +165,22 @@ t.test('a layer that does not list the directories it writes into keeps theirs f
   });
   t.same(view(merged), view(rootfs), 'berth shows the modes and owners umoci unpacks');
   t.match(view(merged), ['tmp 1777 0:0', 'tmp/cache 755 0:0', 'var/www 750 33:33', 'var/www/index.html 644 33:33']);
+});
+
+t.test('a layer of GNU sparse files (tar --sparse) unpacks to the bytes umoci gives, holes kept', async (t) => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-sparse-'));
+  t.teardown(() => fs.rmSync(src, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(src, 'var/lib'), { recursive: true });
+  const fd = fs.openSync(path.join(src, 'var/lib/disk.img'), 'w');
+  fs.writeSync(fd, Buffer.alloc(4096, 'x'), 0, 4096, 1 << 20);
+  fs.ftruncateSync(fd, 8 << 20);
+  fs.closeSync(fd);
+  const tar = execFileSync('tar', ['--sparse', '--format=posix', '--owner=0', '--group=0', '-C', src, '-cf', '-', 'var'], { maxBuffer: 16 << 20 });
+  const { merged, rootfs } = await berthAndUmoci(t, 'sparse:1', [busyboxLayer(), { tar }]);
+  const sum = (root: string) => execFileSync('sha256sum', [path.join(root, 'var/lib/disk.img')], { encoding: 'utf8' }).split(' ')[0];
+  t.equal(sum(merged), sum(rootfs), 'berth shows the bytes umoci unpacks');
+  t.equal(fs.statSync(path.join(merged, 'var/lib/disk.img')).size, 8 << 20, 'the real size');
+  t.ok(fs.statSync(path.join(merged, 'var/lib/disk.img')).blocks * 512 < 1 << 20, 'holes, not 8 MiB of zeros');
 });
 
 t.test('indexes: the platform asked for is chosen; docker schema2, zstd and plain layers; many layers', async (t) => {
