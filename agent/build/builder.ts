@@ -170,7 +170,7 @@ class Build {
   /** Work that goes on beside the steps (blobs being stored, cache entries waiting for them): settled before the build ends. */
   private readonly background: Array<Promise<unknown>> = [];
   /** Layers this build made whose snapshots are still pending (commitPending). */
-  private readonly pending: Array<{ commit(): Promise<void> }> = [];
+  private readonly pending: Array<{ dir: string; commit(): Promise<void> }> = [];
   /** Stages an image of this build has the layers of: the target and those it is FROM, transitively. */
   private exported = new Set<number>();
 
@@ -225,9 +225,12 @@ class Build {
     await this.commitPending();
   }
 
-  /** Commit the snapshots of the layers made so far (each once); only when no step stacks them. */
-  private async commitPending(): Promise<void> {
-    await Promise.all(this.pending.map((layer) => layer.commit()));
+  /**
+   * Commit the snapshots of the layers made so far (each once), or of those in `only` (their
+   * directories); only when no step stacks them.
+   */
+  private async commitPending(only?: ReadonlySet<string>): Promise<void> {
+    await Promise.all(this.pending.filter((layer) => !only || only.has(layer.dir)).map((layer) => layer.commit()));
   }
 
   /** A stored layer as a stage stacks it. */
@@ -238,10 +241,14 @@ class Build {
   /** An unwritten layer (snapshot `id`, in `dir`) on `below`: its tar written, from the snapshot, when its record is first asked for. */
   private unwritten(id: Digest, dir: string, below: readonly StackLayer[]): StackLayer {
     let record: Promise<LayerRecord> | undefined;
+    // Clamped as the step clamped it (a cache hit has the same SOURCE_DATE_EPOCH: it is in the
+    // key): settling clamped every entry's time but a whiteout's, which the tar takes from here.
+    const clamp = this.epoch !== undefined ? { maxMtime: this.epoch } : {};
     const write = async (): Promise<LayerRecord> => {
-      const written = await this.o.images.writtenLayer(await recordsOf(below), id, (out) => layerFromUpper(dir, out));
-      // Entries then name the written layer, and the unwritten snapshot can go.
-      await this.cache.useRecord(id, written);
+      const written = await this.o.images.writtenLayer(await recordsOf(below), id, (out) => layerFromUpper(dir, out, clamp));
+      // Entries then name the written layer, and the unwritten snapshot can go (a cache file
+      // that cannot be written costs the entry, not the image).
+      await this.cache.useRecord(id, written).catch(() => undefined);
       return written;
     };
     return { dir, cached: Promise.resolve({ unwritten: id }), record: () => (record ??= write()) };
@@ -1039,9 +1046,9 @@ class Build {
         rootfs: { type: 'layers', diff_ids: (await recordsOf(state.layers)).map((l) => l.diffId) },
         history: state.history,
       };
-      // Its snapshots under their chain IDs before anyone is told of it (nothing stacks the
-      // build's pending ones any more).
-      await this.commitPending();
+      // Its snapshots under their chain IDs before anyone is told of it (nothing stacks them
+      // any more; a stage still running, one only a heredoc COPY --from named, may stack others).
+      await this.commitPending(new Set(state.layers.map((l) => l.dir)));
       const sizes = await Promise.all((await recordsOf(state.layers)).map(async (l) => {
         // A commit that failed (a full disk) dropped its snapshot: no image without its layers.
         const info = await this.o.images.snapshots.stat(l.chainId);
@@ -1054,7 +1061,7 @@ class Build {
       // reported: none may still be storing once the build lets the collector go.
       const layers = await mapBounded(await recordsOf(state.layers), 2, async (layer) => {
         const gzipped = await this.o.images.gzippedLayer(layer);
-        if (gzipped !== layer) await this.cache.useBlob(gzipped);
+        if (gzipped !== layer) await this.cache.useBlob(gzipped).catch(() => undefined);
         return gzipped;
       });
       const image = await this.o.images.storeImage({

@@ -90,6 +90,7 @@ export class BuildCache {
         return layer;
       });
     }
+    for (const [id, l] of this.written) if (l.chainId === layer.chainId) this.written.set(id, layer);
     if (changed) await this.persist();
   }
 

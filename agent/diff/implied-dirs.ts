@@ -10,9 +10,9 @@
 // Lookups go through descriptors that never follow a symlink, writes through the layer's root
 // (berth_fs), as in apply.ts.
 
-import { berthFs } from '../native';
-import { statIn, timesOf } from './lower-links';
-import { OVERLAY_XATTR } from './types';
+import { berthFs, type BerthFs } from '../native';
+import { shownIn, statIn, timesOf } from './lower-links';
+import { OPAQUE_XATTR, OVERLAY_XATTR } from './types';
 
 /** Give each of `implied` (AppliedLayer's impliedDirs) in the layer at `dir` what the layers below (`lowers`, topmost first) have for it. */
 export function inheritImpliedDirs(dir: string, lowers: readonly string[], implied: readonly string[]): void {
@@ -25,11 +25,11 @@ export function inheritImpliedDirs(dir: string, lowers: readonly string[], impli
     for (const rel of implied) {
       // Through a symlink of the layer, or replaced by a later entry: not a directory made here.
       if (!statIn(fs, root, rel)?.isDirectory()) continue;
-      // The topmost layer that has the name says what it is; one that has something else there
-      // (a file, a whiteout) means no directory below shows through.
-      const below = lowerRoots.map((r) => ({ r, st: statIn(fs, r, rel) })).find(({ st }) => st !== undefined);
-      if (below?.st?.isDirectory()) {
-        const { r, st } = below;
+      // The directory overlay shows below, if any: none through an opaque directory of this
+      // layer, nor where a layer below deleted or replaced it or a directory above it.
+      const below = opaqueAbove(fs, root, rel) ? undefined : shownIn(fs, lowerRoots, rel);
+      if (below?.st.isDirectory()) {
+        const { root: r, st } = below;
         fs.makeDir(root, rel, Number(st.mode) & 0o7777, Number(st.uid), Number(st.gid));
         for (const key of fs.listxattr(r, rel)) {
           // Overlay's own (an opaque mark would hide the layers below through the new one).
@@ -46,4 +46,12 @@ export function inheritImpliedDirs(dir: string, lowers: readonly string[], impli
     for (const r of lowerRoots) fs.close(r);
     fs.close(root);
   }
+}
+
+/** A directory above `rel` in the layer is opaque: nothing below shows through it. */
+function opaqueAbove(fs: BerthFs, root: number, rel: string): boolean {
+  for (let slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) {
+    if (fs.getxattr(root, rel.slice(0, slash), OPAQUE_XATTR)?.toString() === 'y') return true;
+  }
+  return false;
 }

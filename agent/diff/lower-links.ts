@@ -26,6 +26,7 @@ export async function resolveLowerLinks(dir: string, lowers: readonly string[], 
   const root = fs.openRoot(dir);
   const lowerRoots: number[] = [];
   let copied = 0;
+  const touched = new Map<string, [number, number, number, number]>();
   try {
     for (const lower of lowers) lowerRoots.push(fs.openRoot(lower));
     for (const { name, target } of links) {
@@ -33,13 +34,18 @@ export async function resolveLowerLinks(dir: string, lowers: readonly string[], 
       if (statIn(fs, root, name)) continue;
       // The layer itself first: a later entry may have made the target, or deleted it (a
       // whiteout, an opaque directory), which hides what the layers below have.
-      const found = findShown(fs, [root, ...lowerRoots], target);
+      const found = shownIn(fs, [root, ...lowerRoots], target);
       if (!found) {
         throw new BerthError('invalid-argument', `hard link ${quote(name)}: target ${quote(target)} does not exist in the layer or the layers below it`);
       }
-      if (found.root !== root) copied += await copyUp(fs, lowerRoots, found.root, target, root);
+      if (!found.st.isFile()) throw new BerthError('invalid-argument', `hard link target ${quote(target)} is not a regular file`);
+      // The directories the link and a copied-up target go into keep the times the tar gave them.
+      for (const rel of [name, target]) keepTimes(fs, root, parentOf(rel), touched);
+      if (found.root !== root) copied += await copyUp(fs, [root, ...lowerRoots], found.root, target, root);
       fs.link(root, name, target);
     }
+    // Deepest first: restoring a directory's times does not move its parent's.
+    for (const [dir, times] of [...touched].sort((a, b) => b[0].length - a[0].length)) fs.utimes(root, dir, ...times, true);
     return copied;
   } finally {
     for (const r of lowerRoots) fs.close(r);
@@ -47,12 +53,21 @@ export async function resolveLowerLinks(dir: string, lowers: readonly string[], 
   }
 }
 
+const parentOf = (rel: string): string => rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+
+/** Remember the times of `dir` in the layer (if it is a directory there) before anything is added to it. */
+function keepTimes(fs: BerthFs, root: number, dir: string, touched: Map<string, [number, number, number, number]>): void {
+  if (touched.has(dir)) return;
+  const st = statIn(fs, root, dir);
+  if (st?.isDirectory()) touched.set(dir, timesOf(st));
+}
+
 /**
- * The layer overlay would show `rel` from (`roots`: topmost first), or undefined when none does:
- * absent, whited out, or hidden by an opaque directory or by a non-directory (a file, a symlink)
- * where a directory of the path was.
+ * The layer overlay would show `rel` from (`roots`: topmost first) and what it is there, or
+ * undefined when none shows it: absent, whited out, or hidden by an opaque directory or by a
+ * non-directory (a file, a symlink) where a directory of the path was.
  */
-function findShown(fs: BerthFs, roots: readonly number[], rel: string): { root: number } | undefined {
+export function shownIn(fs: BerthFs, roots: readonly number[], rel: string): { root: number; st: BigIntStats } | undefined {
   const parts = rel.split('/');
   for (const root of roots) {
     let opaque = false;
@@ -72,8 +87,7 @@ function findShown(fs: BerthFs, roots: readonly number[], rel: string): { root: 
       const st = statIn(fs, root, rel);
       if (st) {
         if (st.isCharacterDevice() && st.rdev === 0n) return undefined; // a whiteout: deleted here
-        if (!st.isFile()) throw new BerthError('invalid-argument', `hard link target ${quote(rel)} is not a regular file`);
-        return { root };
+        return { root, st };
       }
     }
     if (opaque) return undefined;
@@ -82,17 +96,18 @@ function findShown(fs: BerthFs, roots: readonly number[], rel: string): { root: 
 }
 
 /**
- * Copy `rel` from the lower layer `from` into the new layer `root`, its missing parents as the
- * topmost lower has them; the bytes copied. Read and written in chunks on libuv's pool: a large
- * file does not hold up the agent.
+ * Copy `rel` from the lower layer `from` into the new layer `root`, its missing parents as overlay
+ * shows them (`roots`: the new layer, then the lower ones, topmost first); the bytes copied. Read
+ * and written in chunks on libuv's pool: a large file does not hold up the agent.
  */
-async function copyUp(fs: BerthFs, lowerRoots: readonly number[], from: number, rel: string, root: number): Promise<number> {
+async function copyUp(fs: BerthFs, roots: readonly number[], from: number, rel: string, root: number): Promise<number> {
   const parts = rel.split('/');
   const made: Array<[string, BigIntStats]> = [];
   for (let k = 1; k < parts.length; k++) {
     const dir = parts.slice(0, k).join('/');
     if (statIn(fs, root, dir)) continue;
-    const like = lowerRoots.map((r) => statIn(fs, r, dir)).find((s) => s?.isDirectory());
+    const shown = shownIn(fs, roots, dir);
+    const like = shown?.st.isDirectory() ? shown.st : undefined;
     fs.makeDir(root, dir, Number(like?.mode ?? 0o755n) & 0o7777, Number(like?.uid ?? 0n), Number(like?.gid ?? 0n));
     if (like) made.push([dir, like]);
   }

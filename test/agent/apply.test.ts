@@ -827,6 +827,18 @@ t.test('hard links into the layers below: the target copied up, as overlay would
     t.equal(fs.readFileSync(path.join(l.middle, 'bin/busybox'), 'utf8'), 'the binary', 'the lower layer is untouched');
   });
 
+  await t.test('the directories a link and its copied-up target go into keep the times the tar gave them', async (t) => {
+    const l = layers(t);
+    put(l.bottom, 'bin/busybox', 'the binary');
+    fs.utimesSync(path.join(l.bottom, 'bin'), 3_000_000, 3_000_000);
+    await apply(l.layer, [
+      dir('usr/', { mtime: MTIME }), dir('usr/bin/', { mtime: MTIME }), hardlink('usr/bin/sh', 'bin/busybox'),
+      dir('bin/', { mtime: MTIME }), hardlink('bin/sh', 'bin/busybox'),
+    ], LIMITS, [l.bottom]);
+    t.ok(sameInode(path.join(l.layer, 'usr/bin/sh'), path.join(l.layer, 'bin/busybox')), 'linked');
+    for (const d of ['usr/bin', 'bin']) t.equal(fs.statSync(path.join(l.layer, d)).mtimeMs, MTIME.getTime(), `${d}: the tar's time, not when the link was made`);
+  });
+
   await t.test('a target the layers above hide is not found', async (t) => {
     const whited = layers(t);
     put(whited.bottom, 'bin/tool', 'x');
@@ -900,12 +912,26 @@ t.test('directories a layer does not list take what the layers below have for th
   fs.utimesSync(path.join(middle, 'srv/www'), 2_000_000, 2_000_000);
   fs.mkdirSync(path.join(bottom, 'opt'), { mode: 0o700 });
   fs.writeFileSync(path.join(middle, 'opt'), 'a file now');
+  // What overlay would not show: a directory below a whiteout, below an opaque directory, and
+  // below the new layer's own opaque directory.
+  for (const dir of ['gone/app', 'hidden/data', 'own/cache']) {
+    fs.mkdirSync(path.join(bottom, dir), { recursive: true });
+    fs.chmodSync(path.join(bottom, dir), 0o777);
+    fs.chownSync(path.join(bottom, dir), 1000, 1000);
+  }
+  execFileSync('mknod', [path.join(middle, 'gone'), 'c', '0', '0']);
+  fs.mkdirSync(path.join(middle, 'hidden'), { mode: 0o750 });
+  fs.chmodSync(path.join(middle, 'hidden'), 0o750);
+  const middleAgain = native.openRoot(middle);
+  native.setxattr(middleAgain, 'hidden', 'trusted.overlay.opaque', Buffer.from('y'));
+  native.close(middleAgain);
 
   const stats = await apply(layer, [
     file('tmp/cache', 'c'), file('srv/www/index.html', 'hi'), file('opt/app/bin', 'x'),
     file('new/deep/f', 'f'), file('listed/f', 'f'), dir('listed/', { mode: 0o711, mtime: MTIME }),
+    file('gone/app/f', 'f'), file('hidden/data/f', 'f'), file('own/.wh..wh..opq'), file('own/cache/f', 'f'),
   ], LIMITS, [middle, bottom]);
-  t.same([...(stats.impliedDirs ?? [])].sort(), ['new', 'new/deep', 'opt', 'opt/app', 'srv', 'srv/www', 'tmp'], 'the directories the tar did not list');
+  t.same([...(stats.impliedDirs ?? [])].sort(), ['gone', 'gone/app', 'hidden', 'hidden/data', 'new', 'new/deep', 'opt', 'opt/app', 'own', 'own/cache', 'srv', 'srv/www', 'tmp'], 'the directories the tar did not list');
 
   const st = (rel: string) => fs.lstatSync(path.join(layer, rel));
   t.equal(st('tmp').mode & 0o7777, 0o1777, '/tmp keeps the sticky, world-writable mode of the layer below');
@@ -917,10 +943,12 @@ t.test('directories a layer does not list take what the layers below have for th
   t.teardown(() => native.close(layerRoot));
   t.equal(native.getxattr(layerRoot, 'srv/www', 'user.origin')?.toString(), 'middle', 'its xattrs');
   t.equal(native.getxattr(layerRoot, 'srv/www', 'trusted.overlay.opaque'), undefined, 'but not overlay\'s opaque mark, which would hide the layers below');
-  for (const rel of ['opt', 'new', 'new/deep']) {
-    t.equal(st(rel).mode & 0o7777, 0o755, `${rel}: no directory below (a file hides the bottom's /opt): 0755`);
+  for (const rel of ['opt', 'new', 'new/deep', 'gone', 'gone/app', 'hidden/data', 'own/cache']) {
+    t.equal(st(rel).mode & 0o7777, 0o755, `${rel}: no directory overlay would show below (a file, a whiteout, an opaque directory hides it): 0755`);
+    t.same([st(rel).uid, st(rel).gid], [0, 0], `${rel}: root's`);
     t.equal(st(rel).mtimeMs, 0, `${rel}: the epoch as its times, not when it was unpacked`);
   }
+  t.equal(st('hidden').mode & 0o7777, 0o750, 'an opaque directory below is itself shown: its mode');
   t.equal(st('listed').mode & 0o7777, 0o711, 'a directory the tar lists after its content is as listed');
   t.equal(st('listed').mtimeMs, MTIME.getTime());
 

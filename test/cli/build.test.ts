@@ -622,6 +622,19 @@ t.test('SOURCE_DATE_EPOCH: two builds of the same context give the same image', 
   const plain = build(['--no-cache', '-t', 'repro:3', dir]);
   t.equal(plain.status, 0, plain.stderr);
   t.not(inspect('repro:3').Id, a.Id, 'without it, the time of the build is in the image');
+
+  // A stage's layers written later (the stage first built only for COPY --from, then as the
+  // target) are the very layers a build of it as the target makes: deletions included.
+  const staged = context('reproducible-stages', {
+    Dockerfile: `FROM ${base} AS gen\nRUN rm /bin/true && echo gen > /gen.txt\nFROM ${base}\nCOPY --from=gen /gen.txt /\n`,
+  });
+  t.equal(build(['-t', 'repro-final:1', staged], { env }).status, 0);
+  const later = build(['--target', 'gen', '-t', 'repro-gen:1', staged], { env });
+  t.equal(later.status, 0, later.stderr);
+  t.ok(stepOf(later.stderr, 'RUN rm /bin/true')?.cached, 'the stage\'s layer was cached, unwritten');
+  const direct = build(['--no-cache', '--target', 'gen', '-t', 'repro-gen:2', staged], { env });
+  t.equal(direct.status, 0, direct.stderr);
+  t.equal(inspect('repro-gen:1').Id, inspect('repro-gen:2').Id, 'written later or at once, the same image');
 });
 
 t.test('inputs: a Dockerfile on stdin, a tar context on stdin, -q, warnings and errors with their line', async (t) => {
