@@ -125,7 +125,9 @@ async function applyEntry(
 
   switch (entry.type) {
     case 'file': {
-      const size = entry.size;
+      // A sparse file counts at its real size, as containerd counts it: its holes are content
+      // whoever reads or copies it (a hard link copied up, a commit) gets.
+      const size = entry.sparse ? Math.max(entry.size, entry.sparse.realSize) : entry.size;
       if (stats.bytes + size > limits.maxLayerBytes) throw bomb(limits, 'layer content');
       if (size <= SMALL_FILE && xattrs.length === 0 && !entry.sparse) {
         // Most files of a layer: gathered, then created, written and finished in one native call.
@@ -139,7 +141,8 @@ async function applyEntry(
       const fd = fs.createFile(root, rel, 0o600);
       try {
         if (entry.sparse) {
-          stats.bytes += await writeSparse(fd, content, entry.sparse);
+          await writeSparse(fd, content, entry.sparse);
+          stats.bytes += size;
         } else {
           for await (const chunk of content) {
             writeAll(fd, chunk);
@@ -196,12 +199,10 @@ async function applyEntry(
 
 /**
  * A sparse file's stored bytes written where its map puts them, and the file extended to its real
- * size: what is between the fragments stays a hole, as Go's archive/tar (so containerd) leaves it.
- * Returns the bytes written.
+ * size: what is between the fragments stays a hole.
  */
-async function writeSparse(fd: number, content: AsyncIterable<Buffer>, map: SparseMap): Promise<number> {
+async function writeSparse(fd: number, content: AsyncIterable<Buffer>, map: SparseMap): Promise<void> {
   let fragment = 0;
-  let written = 0;
   let into = 0; // bytes of the current fragment written
   for await (let chunk of content) {
     while (chunk.length > 0) {
@@ -210,7 +211,6 @@ async function writeSparse(fd: number, content: AsyncIterable<Buffer>, map: Spar
       const k = Math.min(chunk.length, length - into);
       writeAll(fd, chunk.subarray(0, k), offset + into);
       into += k;
-      written += k;
       chunk = chunk.subarray(k);
       if (into === length) {
         fragment++;
@@ -219,7 +219,6 @@ async function writeSparse(fd: number, content: AsyncIterable<Buffer>, map: Spar
     }
   }
   ftruncateSync(fd, map.realSize);
-  return written;
 }
 
 /** `dir` and the directories above it, into `seen` (stopping at one already there: so are its own). */

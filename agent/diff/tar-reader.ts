@@ -11,7 +11,7 @@
 // berth_fs addon, so that any name survives as the bytes the layer holds.
 
 import { BerthError } from '../../proto/errors';
-import { checkSparse, gnuSparseEntries, pax01Fragments, pax10Fragments, type SparseMap } from './tar-sparse';
+import { checkSparse, gnuSparseEntries, pax0xFragments, pax10Fragments, paxSparseVersion, type SparseMap } from './tar-sparse';
 
 export type EntryType =
   | 'file'
@@ -201,6 +201,7 @@ const isZero = (block: Buffer) => block.every((b) => b === 0);
 /** PAX records, "LEN KEY=VALUE\n" each; values stay raw bytes. */
 function parsePax(data: Buffer, into: Map<string, Buffer>): void {
   let off = 0;
+  const sparse00: string[] = [];
   while (off < data.length) {
     const space = data.indexOf(0x20, off);
     if (space < 0) throw unreadable('bad PAX record (no length)');
@@ -211,9 +212,16 @@ function parsePax(data: Buffer, into: Map<string, Buffer>): void {
     const record = data.subarray(space + 1, off + len - 1); // without the trailing newline
     const eq = record.indexOf(0x3d);
     if (eq < 0) throw unreadable('bad PAX record (no "=")');
-    into.set(record.toString('utf8', 0, eq), record.subarray(eq + 1));
+    const key = record.toString('utf8', 0, eq);
+    const value = record.subarray(eq + 1);
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      // GNU sparse 0.0: offset and numbytes records alternate, one pair per fragment (Go folds them the same way).
+      if ((key === 'GNU.sparse.offset') !== (sparse00.length % 2 === 0) || value.includes(0x2c)) throw unreadable('bad GNU sparse 0.0 records');
+      sparse00.push(value.toString('latin1'));
+    } else into.set(key, value);
     off += len;
   }
+  if (sparse00.length > 0) into.set('GNU.sparse.map', Buffer.from(sparse00.join(','), 'latin1'));
 }
 
 /** A PAX time, "SECONDS[.FRACTION]" (possibly negative), as [sec, nsec]. */
@@ -321,6 +329,8 @@ export async function* readTar(
     let entrySize = pax.has('size') ? paxNumber(pax.get('size')!, 'size') : size;
     let sparse: SparseMap | undefined;
     if (typeflag === 'S') {
+      // The old GNU layout only with GNU tar's magic: other tars (star) use 'S' differently.
+      if (block.toString('latin1', 257, 265) !== 'ustar  \0') throw unreadable(`a sparse entry (type S) ${JSON.stringify(name)} without GNU tar's header`);
       const first = gnuSparseEntries(block, 386, 4, numeric);
       const fragments = first.fragments;
       for (let extended = first.extended; extended;) {
@@ -329,22 +339,30 @@ export async function* readTar(
         extended = more.extended;
       }
       sparse = { realSize: numeric(block, 483, 12, 'sparse real size'), fragments };
-    } else if (type === 'file' && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset'))) {
-      const text = (key: string) => pax.get(key)?.toString('latin1');
-      name = text('GNU.sparse.name') ?? name;
-      if (text('GNU.sparse.major') === '1' && text('GNU.sparse.minor') === '0') {
-        const map = await pax10Fragments(async () => {
-          const data = await reader.read(BLOCK);
-          if (!data) throw unreadable(`sparse file ${JSON.stringify(name)}: its map is cut short`);
-          return data;
-        }, limits.maxHeaderBytes);
-        entrySize -= map.bytes;
-        if (entrySize < 0) throw unreadable(`sparse file ${JSON.stringify(name)}: its map is longer than its data`);
-        sparse = { realSize: paxNumber(pax.get('GNU.sparse.realsize') ?? Buffer.from(''), 'GNU.sparse.realsize'), fragments: map.fragments };
-      } else if (pax.has('GNU.sparse.map')) {
-        sparse = { realSize: paxNumber(pax.get('GNU.sparse.size') ?? Buffer.from(''), 'GNU.sparse.size'), fragments: pax01Fragments(text('GNU.sparse.map')!) };
-      } else {
-        throw new BerthError('invalid-argument', `sparse file ${JSON.stringify(name)}: GNU sparse format ${text('GNU.sparse.major') ?? '0'}.${text('GNU.sparse.minor') ?? '0'} is not supported (0.1 and 1.0 are, as GNU tar has written since 2005)`);
+    } else {
+      // The entry's own records only: Go (and so containerd) reads no sparse record from a global header.
+      const version = paxSparseVersion(local);
+      if (version !== undefined) {
+        if (type !== 'file') throw unreadable(`sparse records on ${JSON.stringify(name)}, a ${type}`);
+        const text = (key: string) => local.get(key)?.toString('latin1');
+        const sparseName = text('GNU.sparse.name');
+        if (sparseName) name = sparseName;
+        let fragments: Array<[number, number]>;
+        if (version === '1.0') {
+          let read = 0;
+          const map = await pax10Fragments(async () => {
+            read += BLOCK;
+            const data = read <= entrySize ? await reader.read(BLOCK) : undefined;
+            if (!data) throw unreadable(`sparse file ${JSON.stringify(name)}: its map runs past its data`);
+            return data;
+          }, limits.maxHeaderBytes);
+          entrySize -= map.bytes;
+          fragments = map.fragments;
+        } else {
+          fragments = pax0xFragments(text('GNU.sparse.map') ?? '', text('GNU.sparse.numblocks'));
+        }
+        const realSize = text('GNU.sparse.size') ?? text('GNU.sparse.realsize');
+        sparse = { realSize: realSize === undefined ? entrySize : paxNumber(Buffer.from(realSize, 'latin1'), 'GNU.sparse.size'), fragments };
       }
     }
     if (sparse) checkSparse(sparse, entrySize, name);

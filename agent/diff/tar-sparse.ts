@@ -1,9 +1,12 @@
 // GNU sparse files in layer tars: a file with holes stored as its data fragments and a map of
-// where they go. Go's archive/tar (so containerd, Docker and umoci) reads them, and `tar --sparse`
-// writes them: the old GNU form (typeflag 'S', the map in the header and extension blocks) and
-// the PAX forms 0.1 (the map in a GNU.sparse.map record) and 1.0 (the map at the start of the
-// data). The map is checked as Go checks it: fragments in order, not overlapping, inside the real
-// size, and exactly as many bytes as are stored. Pure: the reader feeds the bytes.
+// where they go, as `tar --sparse` writes them. The PAX forms are read as Go's archive/tar (so
+// containerd, Docker and umoci) reads them: 0.0 (repeated GNU.sparse.offset/numbytes records,
+// folded into a map by the PAX parser), 0.1 (a GNU.sparse.map record) and 1.0 (the map at the
+// start of the data); the version records decide, and an unknown version is a plain file, as in
+// Go. The old GNU form (typeflag 'S', the map in the header and extension blocks), which Go reads
+// but containerd and Docker then refuse, is read too. The map is checked as Go checks it:
+// fragments in order, not overlapping, inside the real size, and exactly as many bytes as are
+// stored. Pure: the reader feeds the bytes.
 
 import { BerthError } from '../../proto/errors';
 
@@ -28,11 +31,25 @@ export function gnuSparseEntries(block: Buffer, offset: number, count: number, n
   return { fragments, extended: block[offset + count * 24] !== 0 };
 }
 
-/** The PAX 0.1 map: "GNU.sparse.map" as "offset,length,offset,length...". */
-export function pax01Fragments(map: string): Array<[number, number]> {
-  if (map === '') return [];
-  const numbers = map.split(',').map((n) => decimal(n, 'GNU.sparse.map'));
-  if (numbers.length % 2 !== 0) throw unreadable('GNU.sparse.map has an odd count of numbers');
+/**
+ * Which PAX sparse form an entry's own (not global) records say, as Go decides it: 0.x, 1.0, or
+ * undefined for a plain file (no sparse records, or a version Go does not know).
+ */
+export function paxSparseVersion(records: ReadonlyMap<string, Buffer>): '0.x' | '1.0' | undefined {
+  const major = records.get('GNU.sparse.major')?.toString('latin1') ?? '';
+  const minor = records.get('GNU.sparse.minor')?.toString('latin1') ?? '';
+  if (major === '0' && (minor === '0' || minor === '1')) return '0.x';
+  if (major === '1' && minor === '0') return '1.0';
+  if (major !== '' || minor !== '') return undefined;
+  // 0.0 and 0.1 wrote no version records.
+  return (records.get('GNU.sparse.map')?.length ?? 0) > 0 ? '0.x' : undefined;
+}
+
+/** The PAX 0.x map: "GNU.sparse.map" as "offset,length,offset,length...", as many pairs as GNU.sparse.numblocks says. */
+export function pax0xFragments(map: string, numblocks: string | undefined): Array<[number, number]> {
+  const blocks = decimal(numblocks ?? '', 'GNU.sparse.numblocks');
+  const numbers = map === '' ? [] : map.split(',').map((n) => decimal(n, 'GNU.sparse.map'));
+  if (numbers.length !== 2 * blocks) throw unreadable(`GNU.sparse.map has ${numbers.length} numbers where GNU.sparse.numblocks says ${blocks} pairs`);
   const fragments: Array<[number, number]> = [];
   for (let i = 0; i < numbers.length; i += 2) fragments.push([numbers[i]!, numbers[i + 1]!]);
   return fragments;
@@ -66,6 +83,7 @@ export async function pax10Fragments(next: () => Promise<Buffer>, maxBytes: numb
 
 /** A map as Go's archive/tar accepts it: in order, not overlapping, inside the real size, covering exactly the stored bytes. */
 export function checkSparse(map: SparseMap, stored: number, name: string): SparseMap {
+  if (!Number.isSafeInteger(map.realSize)) throw unreadable(`sparse file ${JSON.stringify(name)}: a size out of range`);
   let end = 0;
   let total = 0;
   for (const [offset, length] of map.fragments) {

@@ -727,19 +727,67 @@ t.test('GNU sparse files (tar --sparse: old GNU, PAX 0.1 and 1.0) unpack to the 
     });
   }
 
+  // Raw PAX headers, for what tar-stream will not write: repeated keys (0.0), global records.
+  const paxHeader = (type: 'x' | 'g', records: Array<[string, string]>): Buffer => {
+    const body = Buffer.concat(records.map(([k, v]) => {
+      const rest = ` ${k}=${v}\n`;
+      let len = rest.length + 1;
+      while (String(len).length + rest.length !== len) len++;
+      return Buffer.from(`${len}${rest}`);
+    }));
+    return Buffer.concat([rawHeader(Buffer.from('PaxHeaders/f'), type, body.length), pad(body)]);
+  };
+  const data = (name: string, body: string) => Buffer.concat([rawHeader(Buffer.from(name), '0', body.length), pad(Buffer.from(body))]);
+  const end = Buffer.alloc(1024);
+
+  await t.test('PAX 0.0 (repeated offset and numbytes records) as Go reads it', async (t) => {
+    const root = path.join(top, 'pax00');
+    fs.mkdirSync(root);
+    await apply(root, Buffer.concat([
+      paxHeader('x', [['GNU.sparse.size', '10'], ['GNU.sparse.numblocks', '2'], ['GNU.sparse.offset', '0'], ['GNU.sparse.numbytes', '2'], ['GNU.sparse.offset', '8'], ['GNU.sparse.numbytes', '2'], ['GNU.sparse.name', 'f']]),
+      data('GNUSparseFile.0/f', 'abyz'), end,
+    ]));
+    t.same(fs.readFileSync(path.join(root, 'f')), Buffer.from('ab\0\0\0\0\0\0yz'));
+  });
+
+  await t.test('sparse records of a global header, or of an unknown version, make no sparse file (as in Go)', async (t) => {
+    const root = path.join(top, 'not-sparse');
+    fs.mkdirSync(root);
+    await apply(root, Buffer.concat([
+      paxHeader('g', [['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.map', '0,4'], ['GNU.sparse.numblocks', '1'], ['GNU.sparse.size', '4'], ['GNU.sparse.name', 'bin/sh']]),
+      data('harmless', 'text'),
+      paxHeader('x', [['GNU.sparse.major', '2'], ['GNU.sparse.minor', '0']]),
+      data('later', 'more'), end,
+    ]));
+    t.same(fs.readdirSync(root).sort(), ['harmless', 'later'], 'written under their own names');
+    t.equal(fs.readFileSync(path.join(root, 'harmless'), 'utf8'), 'text');
+  });
+
   await t.test('bad maps are refused by name', async (t) => {
-    const pax = (map: string, size = '1000') => ({ 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'f', 'GNU.sparse.size': size, 'GNU.sparse.map': map });
-    const cases: Array<[string, Entry, ErrorCode, RegExp]> = [
+    const pax = (map: string, size = '1000', numblocks = String(Math.floor(map.split(',').length / 2))) => ({ 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'f', 'GNU.sparse.size': size, 'GNU.sparse.numblocks': numblocks, 'GNU.sparse.map': map });
+    const cases: Array<[string, Entry | Buffer, ErrorCode, RegExp]> = [
       ['out of order', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('500,3,0,3') }), 'data-loss', /sparse file "f": its map has a fragment at 0 \(3 bytes\) out of order or past its size 1000/],
       ['past the size', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3,999,3') }), 'data-loss', /fragment at 999 \(3 bytes\) out of order or past its size 1000/],
       ['fewer bytes than stored', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3') }), 'data-loss', /its map covers 3 bytes, the tar stores 6/],
-      ['an odd map', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3,5') }), 'data-loss', /GNU.sparse.map has an odd count of numbers/],
-      ['format 0.0', file('GNUSparseFile.0/f', 'abc', { pax: { 'GNU.sparse.offset': '0', 'GNU.sparse.numbytes': '3', 'GNU.sparse.size': '10' } }), 'invalid-argument', /GNU sparse format 0.0 is not supported/],
+      ['a map that is not numblocks pairs', file('GNUSparseFile.0/f', 'abcdef', { pax: pax('0,3,5', '1000', '2') }), 'data-loss', /GNU.sparse.map has 3 numbers where GNU.sparse.numblocks says 2 pairs/],
+      ['a size out of range', file('GNUSparseFile.0/f', 'abc', { pax: pax('0,3', '9'.repeat(400)) }), 'data-loss', /sparse file "f": a size out of range/],
+      ['a real size past the layer limit', file('GNUSparseFile.0/f', 'abc', { pax: pax('0,3', String(LIMITS.maxLayerBytes + 1)) }), 'resource-exhausted', /refusing a likely decompression bomb/],
+      ['sparse records on a symlink', Buffer.concat([paxHeader('x', [['GNU.sparse.major', '1'], ['GNU.sparse.minor', '0']]), rawHeader(Buffer.from('l'), '2', 0, Buffer.from('target')), end]), 'data-loss', /sparse records on "l", a symlink/],
+      ['a 1.0 map longer than the data', Buffer.concat([paxHeader('x', [['GNU.sparse.major', '1'], ['GNU.sparse.minor', '0'], ['GNU.sparse.realsize', '10']]), data('f', ''), data('next', 'x'.repeat(600)), end]), 'data-loss', /its map runs past its data/],
+      ['an old GNU sparse entry without GNU magic', (() => {
+        const h = rawHeader(Buffer.from('s'), 'S', 0);
+        h.write('ustar\u000000', 257, 'latin1');
+        let sum = 0;
+        h.write('        ', 148);
+        for (const byte of h) sum += byte;
+        h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+        return Buffer.concat([h, end]);
+      })(), 'data-loss', /a sparse entry \(type S\) "s" without GNU tar's header/],
     ];
     for (const [what, entry, code, message] of cases) {
       const root = path.join(top, `bad-${what.replace(/\W/g, '-')}`);
       fs.mkdirSync(root);
-      await t.test(what, async (t) => rejectsWith(t, apply(root, [entry]), code, message));
+      await t.test(what, async (t) => rejectsWith(t, apply(root, Buffer.isBuffer(entry) ? entry : [entry]), code, message));
     }
   });
 });
