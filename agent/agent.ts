@@ -102,6 +102,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       network,
       initLayer: records.initLayer,
       workRoot: path.join(options.dataRoot, 'build'),
+      cacheMountRoot: path.join(options.dataRoot, 'build-mounts'),
       cacheFile: path.join(options.dataRoot, 'build-cache.json'),
       platform: DEFAULT_PLATFORM,
       keepStorage: options.builderKeepStorage ?? await defaultBuilderKeepStorage(options.dataRoot),

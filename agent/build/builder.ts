@@ -20,6 +20,8 @@ import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod
 import { contextTree, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
 import { unpackArchive, download } from './sources';
 import { archivesAmong, chownOf, excluded, passwdOf, placeSources, type ResolvedSource, sourcesKey, type SourceWord } from './copy-plan';
+import { CacheMounts, makeMountStubs } from './mount-points';
+import { MountError, parseRunMount, type RunMount } from './run-mounts';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
 export interface BuilderOptions {
@@ -31,6 +33,8 @@ export interface BuilderOptions {
   initLayer: string;
   /** <data root>/build: each build's scratch space; emptied at open. */
   workRoot: string;
+  /** <data root>/build-mounts: RUN --mount=type=cache's directories, kept between builds. */
+  cacheMountRoot: string;
   cacheFile: string;
   platform: Platform;
   /**
@@ -51,10 +55,14 @@ const TAIL_LINES = 10;
 const MAX_STEP_OUTPUT = 2 * 1024 * 1024;
 
 export class Builder {
+  private readonly cacheMounts: CacheMounts;
+
   private constructor(
     private readonly o: BuilderOptions,
     readonly cache: BuildCache,
-  ) {}
+  ) {
+    this.cacheMounts = new CacheMounts(o.cacheMountRoot);
+  }
 
   /** Opens the cache and clears what a build an earlier agent was running left behind. */
   static async open(options: BuilderOptions): Promise<Builder> {
@@ -71,7 +79,7 @@ export class Builder {
 
   /** Build; resolves to the image once it is stored and named. `signal` cancels (running steps are killed). */
   async build(request: BuildRequest, emit: BuildSink, signal?: AbortSignal): Promise<ImageRecord> {
-    const build = new Build(this.o, this.cache, request, emit, signal);
+    const build = new Build(this.o, this.cache, this.cacheMounts, request, emit, signal);
     try {
       return await this.o.images.holdingCollector(async () => {
         try {
@@ -96,12 +104,16 @@ export class Builder {
     await this.prune({ keepBytes: this.o.keepStorage });
   }
 
-  /** berth builder prune: drop cache entries (all, or the least recently used beyond `keepBytes`), then free their layers. */
+  /**
+   * berth builder prune: drop cache entries (all, or the least recently used beyond `keepBytes`),
+   * then free their layers; pruning all also empties the RUN --mount=type=cache directories.
+   */
   async prune(options: { keepBytes?: number } = {}): Promise<{ entries: number; reclaimed: number }> {
     const before = await this.o.images.diskUsage();
     const entries = await this.cache.prune(options);
     await this.o.images.collectGarbage();
-    return { entries, reclaimed: Math.max(0, before - (await this.o.images.diskUsage())) };
+    const mounts = options.keepBytes === undefined ? await this.cacheMounts.clear() : 0;
+    return { entries, reclaimed: Math.max(0, before - (await this.o.images.diskUsage())) + mounts };
   }
 }
 
@@ -126,6 +138,20 @@ const recordsOf = (layers: readonly StackLayer[]): Promise<LayerRecord[]> => Pro
 const cachedOf = (layers: readonly StackLayer[]): Promise<CachedLayer[]> => Promise.all(layers.map((l) => l.cached));
 /** A stack's directories as overlay's lowerdir lists them: topmost first. */
 const lowerDirs = (layers: readonly StackLayer[]): string[] => layers.map((l) => l.dir).reverse();
+
+/** A RUN --mount as the step's key sees it, and how it is made ready when the step runs (in `dir`, the mount's own scratch directory). */
+interface PlannedMount {
+  key: Record<string, unknown>;
+  prepare(dir: string): Promise<PreparedMount>;
+}
+
+/** A mount made ready: what the container binds (a file or a directory), a variable for its environment, and what to let go after. */
+interface PreparedMount {
+  volume?: VolumeMount;
+  file: boolean;
+  env?: string;
+  release(): Promise<void>;
+}
 
 /** A stage's state between instructions: its layers and the image config it is making. */
 interface State {
@@ -177,6 +203,7 @@ class Build {
   constructor(
     private readonly o: BuilderOptions,
     private readonly cache: BuildCache,
+    private readonly cacheMounts: CacheMounts,
     private readonly req: BuildRequest,
     private readonly emit: BuildSink,
     signal?: AbortSignal,
@@ -333,7 +360,12 @@ class Build {
     const visit = (stage: Stage) => {
       if (seen.has(stage.index)) return;
       seen.add(stage.index);
-      const refs = [stage.from.image, ...stage.commands.flatMap((c) => (c.kind === 'COPY' || c.kind === 'ADD') && c.from !== undefined ? [c.from] : [])];
+      const refs = [stage.from.image, ...stage.commands.flatMap((c) => {
+        if ((c.kind === 'COPY' || c.kind === 'ADD') && c.from !== undefined) return [c.from];
+        // RUN --mount=...,from=STAGE (read properly when the step runs).
+        if (c.kind === 'RUN') return c.mounts.flatMap((m) => /(?:^|,)from=([^,]+)/.exec(m)?.[1] ?? []);
+        return [];
+      })];
       for (const ref of refs) {
         let word: string;
         try {
@@ -603,7 +635,6 @@ class Build {
   // ---- steps that change files -------------------------------------------------------------------
 
   private async runStep(stage: Stage, state: State, command: Extract<Command, { kind: 'RUN' }>, label: string): Promise<State> {
-    if (command.mounts.length > 0) throw new DockerfileError('RUN --mount is not supported yet', this.req.dockerfileName, command.line);
     if (command.security !== undefined && command.security !== 'sandbox') {
       throw new DockerfileError(`RUN --security=${command.security} is not allowed (it would need the insecure entitlement)`, this.req.dockerfileName, command.line);
     }
@@ -622,46 +653,195 @@ class Build {
     const user = c.User ?? '';
     const argsShown = [...state.args].filter(([k]) => !envMap(c.Env).has(k)).map(([k, v]) => `${k}=${v}`);
     const createdBy = `RUN ${argsShown.length ? `|${argsShown.length} ${argsShown.join(' ')} ` : ''}${args.join(' ')} # buildkit`;
-    const key = this.key(state, { op: 'run', args, script, env, workdir, user, network });
+    const mounts = await this.runMounts(state, command, workdir);
+    const key = this.key(state, { op: 'run', args, script, env, workdir, user, network, ...(mounts.length ? { mounts: mounts.map((m) => m.key) } : {}) });
     return this.layerStep(state, key, `${label} ${firstLine(command.text)}`, createdBy, async (id) => {
       const netns = network === 'default' ? await this.network() : undefined;
       return this.withRootfs(state.layers, true, async (layer, lowers, dir) => {
-        const files = imageFiles(lowers);
-        const volumes: VolumeMount[] = [];
-        if (script) {
-          const file = path.join(dir, 'script');
-          await fs.writeFile(file, script.content, { mode: 0o755 });
-          volumes.push({ source: file, destination: script.path, readonly: true });
-        }
-        const tail = new OutputTail();
-        // A step's output reaches the client up to a cap, as BuildKit clips it: `yes` in a RUN
-        // must not fill the agent's memory. Its last lines are kept for the error all the same.
-        let shown = 0;
-        const onOutput = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
-          tail.push(data);
-          if (shown >= MAX_STEP_OUTPUT) return;
-          shown += data.length;
-          this.emit({ kind: 'output', id, stream, data: shown < MAX_STEP_OUTPUT ? data : Buffer.from(`\n[output clipped, log limit ${MAX_STEP_OUTPUT / 1024 / 1024}MiB reached]\n`) });
-        };
-        const code = await runOnce(this.o.runtime, {
-          id: `berth-build-${this.id}-${id}`,
-          dir,
-          rootfs: layer.merged,
-          args,
-          env,
-          workdir,
-          ...(user ? { user } : {}),
-          ...files,
-          hostname: 'buildkitsandbox',
-          ...(netns ? { netns } : {}),
-          volumes,
-        }, { onStdout: onOutput('stdout'), onStderr: onOutput('stderr'), signal: this.signal });
-        this.signal.throwIfAborted();
-        if (code !== 0) {
-          throw new BerthError('failed-precondition', `process "${args.join(' ')}" did not complete successfully: exit code: ${code}${tail.text()}`);
+        const held: Array<{ release(): Promise<void> }> = [];
+        try {
+          const prepared: PreparedMount[] = [];
+          for (const [i, m] of mounts.entries()) {
+            const p = await m.prepare(path.join(dir, `mount-${i}`));
+            held.push(p);
+            prepared.push(p);
+          }
+          // Mount points the image lacks are made for the step and removed after it.
+          const stubs = await makeMountStubs(layer.merged, prepared.flatMap((p) => (p.volume ? [{ target: p.volume.destination, file: p.file }] : [])));
+          held.push({ release: () => stubs.remove() });
+          await this.runContainer(id, dir, layer.merged, {
+            args, env: [...env, ...prepared.flatMap((p) => (p.env ? [p.env] : []))], workdir, user, files: imageFiles(lowers), netns,
+            volumes: prepared.flatMap((p) => (p.volume ? [p.volume] : [])), script,
+          });
+        } finally {
+          // The stubs first (the root filesystem is still mounted), then what the mounts held.
+          for (const h of held.reverse()) await h.release().catch(() => undefined);
         }
       });
     });
+  }
+
+  /**
+   * RUN --mount's mounts: each read (names expanded with the step's variables), what of it goes
+   * into the cache key (a bind's source content or stage, a cache's ID and options; never a
+   * secret's value nor a cache's content), and how it is made ready when the step runs.
+   */
+  private async runMounts(state: State, command: Extract<Command, { kind: 'RUN' }>, workdir: string): Promise<PlannedMount[]> {
+    const env = this.envOf(state);
+    const planned: PlannedMount[] = [];
+    const targets = new Set<string>();
+    for (const text of command.mounts) {
+      let mount: RunMount;
+      try {
+        mount = parseRunMount(this.expand(text, env, command.line), workdir);
+      } catch (err) {
+        if (err instanceof MountError) throw new DockerfileError(err.message, this.req.dockerfileName, command.line);
+        throw err;
+      }
+      const target = mount.target;
+      if (target !== undefined) {
+        if (target === '/') throw new DockerfileError(`--mount=${text}: a mount cannot replace the root filesystem`, this.req.dockerfileName, command.line);
+        if (targets.has(target)) throw new DockerfileError(`--mount=${text}: ${target} is the target of another mount of the step`, this.req.dockerfileName, command.line);
+        targets.add(target);
+      }
+      planned.push(await this.planMount(mount, command));
+    }
+    return planned;
+  }
+
+  private async planMount(mount: RunMount, command: Extract<Command, { kind: 'RUN' }>): Promise<PlannedMount> {
+    const none = async (): Promise<void> => undefined;
+    switch (mount.type) {
+      case 'cache': {
+        const { type, target, id, sharing, readonly, mode, uid, gid } = mount;
+        return {
+          key: { type, target, id, sharing, readonly, mode, uid, gid },
+          prepare: async () => {
+            const held = await this.cacheMounts.acquire(mount);
+            return { volume: { source: held.dir, destination: target, readonly }, file: false, release: held.release };
+          },
+        };
+      }
+      case 'tmpfs':
+        // An empty directory of the step's own, gone with it (not memory-backed: the runtime binds directories).
+        return {
+          key: { type: 'tmpfs', target: mount.target },
+          prepare: async (dir) => {
+            await fs.mkdir(dir, { recursive: true, mode: 0o1777 });
+            await fs.chmod(dir, 0o1777);
+            return { volume: { source: dir, destination: mount.target, readonly: false }, file: false, release: none };
+          },
+        };
+      case 'secret': {
+        const value = this.req.secrets?.get(mount.id);
+        const { id, target, env, required, mode, uid, gid } = mount;
+        if (value === undefined && required) throw new BerthError('invalid-argument', `secret ${id} is required by RUN --mount but the build was given none of that id (berth build --secret id=${id},src=FILE)`);
+        return {
+          key: { type: 'secret', id, target, env, mode, uid, gid },
+          prepare: async () => {
+            // Absent and not required: the step runs without it, as BuildKit's.
+            if (value === undefined) return { file: false, release: none };
+            let volume: VolumeMount | undefined;
+            let release: () => Promise<void> = none;
+            if (target !== undefined) {
+              // In memory (/dev/shm), never on the data root's disk, and removed after the step.
+              const home = await fs.mkdtemp('/dev/shm/berth-secret-');
+              release = () => fs.rm(home, { recursive: true, force: true });
+              const file = path.join(home, 'secret');
+              await fs.writeFile(file, value, { mode: 0o600 });
+              await fs.chown(file, uid, gid);
+              await fs.chmod(file, mode);
+              volume = { source: file, destination: target, readonly: true };
+            }
+            return { ...(volume ? { volume } : {}), file: true, ...(env ? { env: `${env}=${value.toString('utf8')}` } : {}), release };
+          },
+        };
+      }
+      case 'bind':
+        return this.planBind(mount, command);
+    }
+  }
+
+  /** A bind mount of the context (what .dockerignore leaves of it), a stage or an image. */
+  private async planBind(mount: Extract<RunMount, { type: 'bind' }>, command: Extract<Command, { kind: 'RUN' }>): Promise<PlannedMount> {
+    const { target, readwrite } = mount;
+    const source = mount.source.replace(/^\/+/, '') || '.';
+    if (mount.from === undefined) {
+      // The context's files are copied for the step (a writable bind's writes go nowhere), so
+      // that what .dockerignore excludes is not there to read.
+      const tree = contextTree(await this.context());
+      const entry = await tree.resolve(source);
+      if (!entry) throw new BerthError('not-found', `--mount source "${mount.source}" not found in the build context (or excluded by .dockerignore)`);
+      const resolved: ResolvedSource = { tree, entries: [entry], origin: 'context', word: source };
+      return {
+        key: { type: 'bind', target, readwrite, source: await sourcesKey([resolved]) },
+        prepare: async (dir) => {
+          await fs.mkdir(dir, { recursive: true });
+          await (await writeItems(dir, await placeSources(dir, [resolved], '/', true, new Set()), {})).finish(dir);
+          const host = entry.type === 'dir' ? dir : path.join(dir, entry.name ?? path.posix.basename(entry.rel));
+          return { volume: { source: host, destination: target, readonly: !readwrite }, file: entry.type !== 'dir', release: async () => undefined };
+        },
+      };
+    }
+    const from = this.expand(mount.from, this.globalArgs, command.line);
+    const { layers, origin } = await this.layersFrom(from, command);
+    return {
+      key: { type: 'bind', target, readwrite, from: origin, source },
+      prepare: async () => {
+        // A view with a throwaway upper dir: a writable bind's writes are thrown away with it.
+        const view = await this.mountReadOnly(layers);
+        try {
+          const resolved = await resolveInRoot(view.root, source, true);
+          const st = await fs.stat(path.join(view.root, resolved)).catch(() => undefined);
+          if (!st) throw new BerthError('not-found', `--mount source "${mount.source}" not found in ${from}`);
+          return { volume: { source: path.join(view.root, resolved), destination: target, readonly: !readwrite }, file: !st.isDirectory(), release: view.release };
+        } catch (err) {
+          await view.release();
+          throw err;
+        }
+      },
+    };
+  }
+
+  /** One RUN's container, to its end; a failure is the step's error with the last lines of its output. */
+  private async runContainer(
+    id: number, dir: string, rootfs: string,
+    o: { args: string[]; env: string[]; workdir: string; user: string; files: ReturnType<typeof imageFiles>; netns: string | undefined; volumes: VolumeMount[]; script: { path: string; content: string } | undefined },
+  ): Promise<void> {
+    const { args, env, workdir, user, files, netns, script } = o;
+    const volumes = [...o.volumes];
+    if (script) {
+      const file = path.join(dir, 'script');
+      await fs.writeFile(file, script.content, { mode: 0o755 });
+      volumes.push({ source: file, destination: script.path, readonly: true });
+    }
+    const tail = new OutputTail();
+    // A step's output reaches the client up to a cap, as BuildKit clips it: `yes` in a RUN
+    // must not fill the agent's memory. Its last lines are kept for the error all the same.
+    let shown = 0;
+    const onOutput = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
+      tail.push(data);
+      if (shown >= MAX_STEP_OUTPUT) return;
+      shown += data.length;
+      this.emit({ kind: 'output', id, stream, data: shown < MAX_STEP_OUTPUT ? data : Buffer.from(`\n[output clipped, log limit ${MAX_STEP_OUTPUT / 1024 / 1024}MiB reached]\n`) });
+    };
+    const code = await runOnce(this.o.runtime, {
+      id: `berth-build-${this.id}-${id}`,
+      dir,
+      rootfs,
+      args,
+      env,
+      workdir,
+      ...(user ? { user } : {}),
+      ...files,
+      hostname: 'buildkitsandbox',
+      ...(netns ? { netns } : {}),
+      volumes,
+    }, { onStdout: onOutput('stdout'), onStderr: onOutput('stderr'), signal: this.signal });
+    this.signal.throwIfAborted();
+    if (code !== 0) {
+      throw new BerthError('failed-precondition', `process "${args.join(' ')}" did not complete successfully: exit code: ${code}${tail.text()}`);
+    }
   }
 
   /**

@@ -31,6 +31,8 @@ export interface BuildRequest {
   network: 'default' | 'none';
   /** SOURCE_DATE_EPOCH: timestamps of the image, its history and new files are clamped to it. */
   sourceDateEpoch?: number;
+  /** --secret: what RUN --mount=type=secret reads, by ID. Never stored, never in a cache key. */
+  secrets?: Map<string, Buffer>;
 }
 
 export type StepStatus =

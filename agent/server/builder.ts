@@ -40,6 +40,7 @@ export function builderHandlers(builder: Builder): BuilderHandlers {
           labels: r.labels,
           network: r.network === 'none' ? 'none' : 'default',
           ...(r.hasSourceDateEpoch ? { sourceDateEpoch: Number(r.sourceDateEpoch) } : {}),
+          secrets: new Map(r.secrets.map((s) => [s.id, s.value])),
         }, (e) => {
           if (!call.cancelled) call.write(message(e));
         }, cancel.signal))

@@ -15,7 +15,7 @@ import { parseFlags, requireArgs, sizeFlag } from '../common/args';
 import { agentSocket, builderClient, call, consume } from './agent-client';
 import { humanSize } from './format';
 
-const USAGE = 'berth build [-t NAME[:TAG]]... [-f Dockerfile|-] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull] [--iidfile F] [--label K=V]... [--progress auto|plain|tty] [--network default|none] [-q] CONTEXT|-';
+const USAGE = 'berth build [-t NAME[:TAG]]... [-f Dockerfile|-] [--build-arg K=V]... [--secret id=ID,src=FILE|env=VAR]... [--target STAGE] [--no-cache] [--pull] [--iidfile F] [--label K=V]... [--progress auto|plain|tty] [--network default|none] [-q] CONTEXT|-';
 
 export async function runBuildVerb(verb: string, argv: string[], agentFlag: string | undefined): Promise<void> {
   const client = builderClient(agentSocket(agentFlag));
@@ -32,6 +32,7 @@ async function build(client: BuilderClient, argv: string[]): Promise<void> {
     tag: { type: 'string', short: 't', multiple: true },
     file: { type: 'string', short: 'f' },
     'build-arg': { type: 'string', multiple: true },
+    secret: { type: 'string', multiple: true },
     target: { type: 'string' },
     'no-cache': { type: 'boolean' },
     pull: { type: 'boolean' },
@@ -61,6 +62,7 @@ async function build(client: BuilderClient, argv: string[]): Promise<void> {
     const eq = l.indexOf('=');
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
   }
+  const secrets = readSecrets(values.secret ?? []);
   const epochText = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
   if (epochText !== undefined && !/^\d+$/.test(epochText)) throw new CliError(`invalid SOURCE_DATE_EPOCH "${epochText}": seconds since 1970 expected`);
 
@@ -82,6 +84,7 @@ async function build(client: BuilderClient, argv: string[]): Promise<void> {
       network,
       sourceDateEpoch: epochText ?? '0',
       hasSourceDateEpoch: epochText !== undefined,
+      secrets: Object.entries(secrets).map(([id, value]) => ({ id, value })),
     });
     // ctrl-C cancels the build on the agent: its running steps are killed.
     const interrupt = () => stream.cancel();
@@ -103,6 +106,47 @@ async function build(client: BuilderClient, argv: string[]): Promise<void> {
   } finally {
     input.cleanup();
   }
+}
+
+/** Secrets are small (BuildKit's limit): keys, tokens, credentials files. */
+const MAX_SECRET_BYTES = 500 * 1024;
+
+/**
+ * --secret id=ID[,src=FILE][,env=VAR][,type=file|env], as docker buildx reads it: the secret's
+ * bytes from a file or an environment variable (the one named ID when neither is given).
+ */
+export function readSecrets(flags: string[]): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const flag of flags) {
+    const fields = new Map<string, string>();
+    for (const part of flag.split(',')) {
+      const eq = part.indexOf('=');
+      const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+      if (!['id', 'src', 'source', 'env', 'type'].includes(key)) throw new CliError(`invalid --secret "${flag}": unexpected key "${key}" (id, src, env, type)`);
+      fields.set(key === 'source' ? 'src' : key, eq < 0 ? '' : part.slice(eq + 1));
+    }
+    const id = fields.get('id') ?? '';
+    if (id === '') throw new CliError(`invalid --secret "${flag}": id=ID is required`);
+    const type = fields.get('type') ?? (fields.has('env') ? 'env' : 'file');
+    if (type !== 'file' && type !== 'env') throw new CliError(`invalid --secret "${flag}": type=${type}: file or env`);
+    let value: Buffer;
+    const file = fields.get('src');
+    const env = fields.get('env') ?? (type === 'env' ? file ?? id : file === undefined ? id : undefined);
+    if (type === 'file' && file !== undefined) {
+      try {
+        value = readFileSync(file);
+      } catch (err) {
+        throw new CliError(`--secret id=${id}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    } else if (env !== undefined && process.env[env] !== undefined) {
+      value = Buffer.from(process.env[env]!);
+    } else {
+      throw new CliError(`--secret id=${id}: ${env !== undefined ? `the environment variable ${env} is not set` : 'nothing to read'} (give src=FILE or env=VAR)`);
+    }
+    if (value.length > MAX_SECRET_BYTES) throw new CliError(`--secret id=${id}: ${value.length} bytes, more than a secret may hold (${MAX_SECRET_BYTES})`);
+    out[id] = value;
+  }
+  return out;
 }
 
 interface BuildInputs {

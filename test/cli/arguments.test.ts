@@ -13,6 +13,7 @@ import { isClusterVerb } from '../../cli/cluster';
 import { parseTargets, singleTarget } from '../../cli/cluster/resource-names';
 import { DEFAULT_SERVER, legacyServerOf, resolveConnection, type Connection, type ConnectionFlags } from '../../cli/cluster/connection';
 import { parseHostPort } from '../../cli/grpc/grpc-lite';
+import { readSecrets } from '../../cli/node/build';
 
 const HOME = '/home/u';
 const CONFIG = '/home/u/.berth/config';
@@ -182,4 +183,24 @@ t.test('sizes, as docker reads --keep-storage: binary units with or without i an
   for (const bad of ['ten', '2Q', '-1G', '1 GB x', '']) {
     t.throws(() => sizeFlag('builder-keep-storage', bad), { message: `invalid --builder-keep-storage "${bad}": a size such as 512MB or 2GB` }, JSON.stringify(bad));
   }
+});
+
+t.test('build --secret: from a file, a variable, the variable named by the id; bad ones named', async (t) => {
+  const dir = t.testdir({ token: 'from-file' });
+  process.env.BERTH_TEST_SECRET = 'from-env';
+  process.env.berth_id_secret = 'by-id';
+  t.teardown(() => {
+    delete process.env.BERTH_TEST_SECRET;
+    delete process.env.berth_id_secret;
+  });
+  const got = readSecrets([`id=a,src=${path.join(dir, 'token')}`, 'id=b,env=BERTH_TEST_SECRET', 'id=berth_id_secret', 'id=c,type=env,src=BERTH_TEST_SECRET']);
+  t.same(Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v.toString()])), { a: 'from-file', b: 'from-env', berth_id_secret: 'by-id', c: 'from-env' });
+  const bad: Array<[string, RegExp]> = [
+    ['src=/x', /invalid --secret "src=\/x": id=ID is required/],
+    ['id=a,path=/x', /unexpected key "path" \(id, src, env, type\)/],
+    ['id=a,type=ssh', /type=ssh: file or env/],
+    ['id=a,env=BERTH_UNSET_VARIABLE', /--secret id=a: the environment variable BERTH_UNSET_VARIABLE is not set/],
+    [`id=a,src=${path.join(dir, 'missing')}`, /--secret id=a: cannot read .*missing: ENOENT/],
+  ];
+  for (const [flag, message] of bad) t.throws(() => readSecrets([flag]), { constructor: CliError, message }, flag);
 });

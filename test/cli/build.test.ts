@@ -289,6 +289,67 @@ t.test('a stage no image of the build has writes no layer tar; a later build tha
   t.equal(run('unwritten:3', 'cat', '/verdict'), '/out/noise: OK\n');
 });
 
+t.test('RUN --mount: cache kept between builds, binds of the context and a stage, tmpfs, secrets; none of them in a layer', async (t) => {
+  const secretFile = path.join(root, 'mount-secret.txt');
+  fs.writeFileSync(secretFile, `s3cr3t-${process.pid}`);
+  const dir = context('mounts', {
+    Dockerfile: [
+      `FROM ${base} AS gen`,
+      'RUN echo from-gen > /made.txt',
+      `FROM ${base}`,
+      'WORKDIR /work',
+      'RUN --mount=type=cache,id=counter,target=/var/cache/app sh -c \'echo run >> /var/cache/app/runs; wc -l < /var/cache/app/runs > /runs\'',
+      'RUN --mount=type=bind,source=data,target=/in cat /in/a.txt > /from-context && test ! -e /in/ignored.txt',
+      'RUN --mount=type=bind,target=ctx,rw touch ctx/written-by-run && ls ctx > /context-listing',
+      'RUN --mount=from=gen,source=/made.txt,target=/mnt/made.txt cp /mnt/made.txt /from-stage',
+      'RUN --mount=type=tmpfs,target=/scratch sh -c \'echo t > /scratch/t && cat /scratch/t > /from-tmpfs\'',
+      'RUN --mount=type=secret,id=token,required --mount=type=secret,id=token,env=TOKEN,target=/etc/token sh -c \'test "$(cat /run/secrets/token)" = "$TOKEN" && test -s /etc/token && echo ok > /secret-seen\'',
+      '',
+    ].join('\n'),
+    '.dockerignore': 'data/ignored.txt\n',
+    data: { 'a.txt': 'context data\n', 'ignored.txt': 'must not be seen\n' },
+  });
+  const first = build(['--no-cache', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts:1', dir]);
+  t.equal(first.status, 0, first.stderr);
+  t.equal(run('mounts:1', 'cat', '/runs', '/from-context', '/from-stage', '/from-tmpfs', '/secret-seen'), '1\ncontext data\nfrom-gen\nt\nok\n');
+  t.equal(run('mounts:1', 'cat', '/context-listing'), 'Dockerfile\ndata\nwritten-by-run\n', 'the context bound (what .dockerignore leaves of it), writable');
+  t.notOk(fs.existsSync(path.join(dir, 'written-by-run')), 'a writable bind\'s writes go nowhere');
+  const absent = run('mounts:1', 'sh', '-c', 'for p in /var/cache/app /in /work/ctx /mnt /scratch /run/secrets /etc/token; do test -e $p && echo $p; done; true');
+  t.equal(absent, '', 'no mount point the image lacked is left in it');
+  const saved = spawnSync(process.execPath, [CLI, '--agent', agent.socket, 'save', 'mounts:1'], { maxBuffer: 256 * 1024 * 1024 });
+  t.equal(saved.status, 0);
+  t.notOk(saved.stdout.includes(`s3cr3t-${process.pid}`), 'the secret is in no layer');
+
+  const second = build(['--no-cache', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts:2', dir]);
+  t.equal(second.status, 0, second.stderr);
+  t.equal(run('mounts:2', 'cat', '/runs'), '2\n', 'the cache mount kept what the first build wrote');
+
+  const cached = build(['--secret', `id=token,src=${secretFile}`, '-t', 'mounts:3', dir]);
+  t.ok(stepOf(cached.stderr, 'RUN --mount=type=bind,source=data')?.cached, 'an unchanged bound source: cached');
+  fs.writeFileSync(path.join(dir, 'data', 'a.txt'), 'changed\n');
+  const changed = build(['--secret', `id=token,src=${secretFile}`, '-t', 'mounts:4', dir]);
+  t.equal(changed.status, 0, changed.stderr);
+  t.notOk(stepOf(changed.stderr, 'RUN --mount=type=bind,source=data')?.cached, 'a changed bound file runs the step again');
+  t.equal(run('mounts:4', 'cat', '/from-context'), 'changed\n');
+
+  const missing = build(['--no-cache', dir]);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /secret token is required by RUN --mount but the build was given none of that id/);
+  const bad = build([context('mounts-bad', { Dockerfile: `FROM ${base}\nRUN --mount=type=ssh true\n` })]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /Dockerfile:2: --mount=type=ssh: type=ssh is not supported/);
+  const noFile = build(['--secret', 'id=x,src=/nonexistent/berth-secret', dir]);
+  t.equal(noFile.status, 125, 'refused by the CLI, as its other bad flags');
+  t.match(noFile.stderr, /--secret id=x: cannot read \/nonexistent\/berth-secret: ENOENT/);
+
+  const prune = agent.berth(['builder', 'prune', '-f']);
+  t.equal(prune.status, 0, prune.stderr);
+  t.same(fs.readdirSync(path.join(agent.dataRoot, 'build-mounts')), [], 'builder prune empties the cache mounts');
+  const afterPrune = build(['--no-cache', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts:5', dir]);
+  t.equal(afterPrune.status, 0, afterPrune.stderr);
+  t.equal(run('mounts:5', 'cat', '/runs'), '1\n', 'and the next build starts it afresh');
+});
+
 t.test('COPY keeps what a file is: hard links stay one file, xattrs (file capabilities) survive the copy', async (t) => {
   const dir = context('metadata', {
     Dockerfile: [
