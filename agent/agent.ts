@@ -4,6 +4,7 @@
 // unix socket to local clients.
 
 import * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -103,6 +104,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       initLayer: records.initLayer,
       workRoot: path.join(options.dataRoot, 'build'),
       cacheMountRoot: path.join(options.dataRoot, 'build-mounts'),
+      // One per data root: two agents on a host do not clear each other's.
+      secretRoot: path.join('/dev/shm', `berth-build-secrets-${createHash('sha256').update(path.resolve(options.dataRoot)).digest('hex').slice(0, 16)}`),
       cacheFile: path.join(options.dataRoot, 'build-cache.json'),
       platform: DEFAULT_PLATFORM,
       keepStorage: options.builderKeepStorage ?? await defaultBuilderKeepStorage(options.dataRoot),

@@ -20,7 +20,7 @@ import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod
 import { contextTree, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
 import { unpackArchive, download } from './sources';
 import { archivesAmong, chownOf, excluded, passwdOf, placeSources, type ResolvedSource, sourcesKey, type SourceWord } from './copy-plan';
-import { CacheMounts, makeMountStubs } from './mount-points';
+import { CacheMounts, type HeldCaches, makeMountStubs, makeNestedMountPoints } from './mount-points';
 import { MountError, parseRunMount, type RunMount } from './run-mounts';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
@@ -35,6 +35,8 @@ export interface BuilderOptions {
   workRoot: string;
   /** <data root>/build-mounts: RUN --mount=type=cache's directories, kept between builds. */
   cacheMountRoot: string;
+  /** A directory of this agent's own on a tmpfs (/dev/shm): RUN --mount=type=secret's files while a step runs; emptied at open. */
+  secretRoot: string;
   cacheFile: string;
   platform: Platform;
   /**
@@ -72,6 +74,9 @@ export class Builder {
     }
     await unmountBelow(options.workRoot);
     await fs.rm(options.workRoot, { recursive: true, force: true });
+    // A crash mid-step left its secrets and its private cache mounts.
+    await fs.rm(options.secretRoot, { recursive: true, force: true });
+    await CacheMounts.sweep(options.cacheMountRoot);
     const cache = await BuildCache.open(options.cacheFile);
     options.images.keepLayers(() => cache.layers());
     return new Builder(options, cache);
@@ -142,7 +147,9 @@ const lowerDirs = (layers: readonly StackLayer[]): string[] => layers.map((l) =>
 /** A RUN --mount as the step's key sees it, and how it is made ready when the step runs (in `dir`, the mount's own scratch directory). */
 interface PlannedMount {
   key: Record<string, unknown>;
-  prepare(dir: string): Promise<PreparedMount>;
+  /** A cache mount's ID and sharing: held for the whole step, with the step's other cache mounts. */
+  cache?: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number };
+  prepare(dir: string, caches: HeldCaches): Promise<PreparedMount>;
 }
 
 /** A mount made ready: what the container binds (a file or a directory), a variable for its environment, and what to let go after. */
@@ -660,14 +667,23 @@ class Build {
       return this.withRootfs(state.layers, true, async (layer, lowers, dir) => {
         const held: Array<{ release(): Promise<void> }> = [];
         try {
+          const caches = await this.cacheMounts.acquire(mounts.flatMap((m) => (m.cache ? [m.cache] : [])), this.signal);
+          held.push({ release: async () => caches.release() });
           const prepared: PreparedMount[] = [];
           for (const [i, m] of mounts.entries()) {
-            const p = await m.prepare(path.join(dir, `mount-${i}`));
+            const p = await m.prepare(path.join(dir, `mount-${i}`), caches);
             held.push(p);
             prepared.push(p);
           }
-          // Mount points the image lacks are made for the step and removed after it.
-          const stubs = await makeMountStubs(layer.merged, prepared.flatMap((p) => (p.volume ? [{ target: p.volume.destination, file: p.file }] : [])));
+          // Parents before what is mounted inside them (runc mounts in the order given), as BuildKit sorts them.
+          const depth = (p: PreparedMount) => (p.volume ? p.volume.destination.split('/').filter((s) => s !== '').length : 0);
+          prepared.sort((a, b) => depth(a) - depth(b));
+          // Mount points the image lacks are made for the step and removed after it; one inside
+          // another mount is made in that mount's source (the context's copy, a stage's view, a
+          // cache), where runc would otherwise have to make it through a read-only bind.
+          const targets = prepared.flatMap((p) => (p.volume ? [{ target: p.volume.destination, file: p.file }] : []));
+          await makeNestedMountPoints(prepared.flatMap((p) => (p.volume && !p.file ? [p.volume] : [])), targets);
+          const stubs = await makeMountStubs(layer.merged, targets);
           held.push({ release: () => stubs.remove() });
           await this.runContainer(id, dir, layer.merged, {
             args, env: [...env, ...prepared.flatMap((p) => (p.env ? [p.env] : []))], workdir, user, files: imageFiles(lowers), netns,
@@ -693,7 +709,7 @@ class Build {
     for (const text of command.mounts) {
       let mount: RunMount;
       try {
-        mount = parseRunMount(this.expand(text, env, command.line), workdir);
+        mount = parseRunMount(text, workdir, (value) => this.expand(value, env, command.line));
       } catch (err) {
         if (err instanceof MountError) throw new DockerfileError(err.message, this.req.dockerfileName, command.line);
         throw err;
@@ -716,10 +732,9 @@ class Build {
         const { type, target, id, sharing, readonly, mode, uid, gid } = mount;
         return {
           key: { type, target, id, sharing, readonly, mode, uid, gid },
-          prepare: async () => {
-            const held = await this.cacheMounts.acquire(mount);
-            return { volume: { source: held.dir, destination: target, readonly }, file: false, release: held.release };
-          },
+          cache: { id, sharing, mode, uid, gid },
+          // Held already, with the step's other cache mounts; released with them.
+          prepare: async (_dir, caches) => ({ volume: { source: caches.dirOf(id), destination: target, readonly }, file: false, release: none }),
         };
       }
       case 'tmpfs':
@@ -735,23 +750,33 @@ class Build {
       case 'secret': {
         const value = this.req.secrets?.get(mount.id);
         const { id, target, env, required, mode, uid, gid } = mount;
-        if (value === undefined && required) throw new BerthError('invalid-argument', `secret ${id} is required by RUN --mount but the build was given none of that id (berth build --secret id=${id},src=FILE)`);
         return {
           key: { type: 'secret', id, target, env, mode, uid, gid },
           prepare: async () => {
-            // Absent and not required: the step runs without it, as BuildKit's.
-            if (value === undefined) return { file: false, release: none };
+            // Only a step that runs needs it (a cached one does not), as in BuildKit; absent and
+            // not required, the step runs without it.
+            if (value === undefined) {
+              if (required) throw new BerthError('invalid-argument', `secret ${id} is required by RUN --mount but the build was given none of that id (berth build --secret id=${id},src=FILE)`);
+              return { file: false, release: none };
+            }
             let volume: VolumeMount | undefined;
             let release: () => Promise<void> = none;
             if (target !== undefined) {
-              // In memory (/dev/shm), never on the data root's disk, and removed after the step.
-              const home = await fs.mkdtemp('/dev/shm/berth-secret-');
+              // In memory (/dev/shm), never on the data root's disk, and removed after the step
+              // (or at the agent's next start, after a crash).
+              await fs.mkdir(this.o.secretRoot, { recursive: true, mode: 0o700 });
+              const home = await fs.mkdtemp(path.join(this.o.secretRoot, 's-'));
               release = () => fs.rm(home, { recursive: true, force: true });
-              const file = path.join(home, 'secret');
-              await fs.writeFile(file, value, { mode: 0o600 });
-              await fs.chown(file, uid, gid);
-              await fs.chmod(file, mode);
-              volume = { source: file, destination: target, readonly: true };
+              try {
+                const file = path.join(home, 'secret');
+                await fs.writeFile(file, value, { mode: 0o600 });
+                await fs.chown(file, uid, gid);
+                await fs.chmod(file, mode);
+                volume = { source: file, destination: target, readonly: true };
+              } catch (err) {
+                await release();
+                throw err;
+              }
             }
             return { ...(volume ? { volume } : {}), file: true, ...(env ? { env: `${env}=${value.toString('utf8')}` } : {}), release };
           },

@@ -5,83 +5,140 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { fstatSync } from 'node:fs';
+import { berthFs, type BerthFs } from '../native';
 import { resolveInRoot } from './rootfs';
 
-/** A cache mount's directory for one step, released when the step ends. */
-export interface HeldCache {
-  dir: string;
-  release(): Promise<void>;
+/** The cache mounts of one step, held until it ends: each ID's directory. */
+export interface HeldCaches {
+  dirOf(id: string): string;
+  release(): void;
+}
+
+type Sharing = 'shared' | 'private' | 'locked';
+interface CacheSpec {
+  id: string;
+  sharing: Sharing;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** Who holds one ID's directory now. */
+interface Holders {
+  shared: number;
+  exclusive: boolean;
 }
 
 /**
  * The cache mounts' directories, <root>/<sha256 of the id>, kept between builds and shared by
- * every build of this agent. `shared` mounts are used by any number of steps at once; a `locked`
- * one waits until no other locked user holds its id; a `private` one gets a fresh directory of its
- * own (thrown away after) when another step is using the id.
+ * every build of this agent, held as BuildKit holds them: `shared` (the default) with other
+ * shared users, `locked` alone (it waits until nobody holds the ID), `private` alone or, when
+ * someone holds the ID, in a fresh directory of its own thrown away after.
  */
 export class CacheMounts {
-  private readonly users = new Map<string, number>();
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly holders = new Map<string, Holders>();
+  /** Steps waiting for an ID: told whenever a holder lets go. */
+  private waiters: Array<() => void> = [];
+  /** IDs being removed by clear(): acquire waits for that. */
+  private clearing?: Promise<unknown>;
 
   constructor(private readonly root: string) {}
 
-  async acquire(mount: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number }): Promise<HeldCache> {
-    const name = createHash('sha256').update(mount.id).digest('hex');
-    let unlock: (() => void) | undefined;
-    if (mount.sharing === 'locked') {
-      const previous = this.locks.get(name) ?? Promise.resolve();
-      const mine = new Promise<void>((resolve) => (unlock = resolve));
-      const chained = previous.then(() => mine);
-      this.locks.set(name, chained);
-      await previous;
-      const release = unlock!;
-      unlock = () => {
-        release();
-        if (this.locks.get(name) === chained) this.locks.delete(name);
-      };
+  /** Remove the private directories a step of an earlier agent left (a crash). */
+  static async sweep(root: string): Promise<void> {
+    for (const name of await fs.readdir(root).catch(() => [] as string[])) {
+      if (name.startsWith('private-')) await fs.rm(path.join(root, name), { recursive: true, force: true });
     }
-    if (mount.sharing === 'private' && (this.users.get(name) ?? 0) > 0) {
-      const dir = path.join(this.root, `private-${randomBytes(8).toString('hex')}`);
-      await this.make(dir, mount);
-      return { dir, release: () => fs.rm(dir, { recursive: true, force: true }) };
+  }
+
+  /**
+   * Hold every cache mount a step names, each ID once (the strictest sharing asked wins), in the
+   * order of their names, so that two steps never wait for each other. `signal` ends a wait.
+   */
+  async acquire(mounts: readonly CacheSpec[], signal: AbortSignal): Promise<HeldCaches> {
+    await this.clearing;
+    const byId = new Map<string, CacheSpec>();
+    const rank: Record<Sharing, number> = { shared: 0, private: 1, locked: 2 };
+    for (const m of mounts) {
+      const seen = byId.get(m.id);
+      if (!seen || rank[m.sharing] > rank[seen.sharing]) byId.set(m.id, m);
     }
-    const dir = path.join(this.root, name);
-    this.users.set(name, (this.users.get(name) ?? 0) + 1);
+    const held: Array<{ name: string; exclusive: boolean; dir: string; temporary: boolean }> = [];
+    const release = () => {
+      for (const h of held.splice(0)) {
+        if (h.temporary) {
+          void fs.rm(h.dir, { recursive: true, force: true });
+          continue;
+        }
+        const holders = this.holders.get(h.name)!;
+        if (h.exclusive) holders.exclusive = false;
+        else holders.shared--;
+        if (!holders.exclusive && holders.shared === 0) this.holders.delete(h.name);
+      }
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const wake of waiting) wake();
+    };
     try {
-      await this.make(dir, mount);
+      for (const m of [...byId.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+        const name = createHash('sha256').update(m.id).digest('hex');
+        for (;;) {
+          const h = this.holders.get(name) ?? { shared: 0, exclusive: false };
+          const free = !h.exclusive && h.shared === 0;
+          if (m.sharing === 'private' && !free) {
+            const dir = path.join(this.root, `private-${randomBytes(8).toString('hex')}`);
+            held.push({ name, exclusive: true, dir, temporary: true });
+            await this.make(dir, m);
+            break;
+          }
+          if (m.sharing === 'shared' ? !h.exclusive : free) {
+            if (m.sharing === 'shared') h.shared++;
+            else h.exclusive = true;
+            this.holders.set(name, h);
+            const dir = path.join(this.root, name);
+            held.push({ name, exclusive: m.sharing !== 'shared', dir, temporary: false });
+            await this.make(dir, m);
+            break;
+          }
+          await new Promise<void>((resolve, reject) => {
+            const onAbort = () => reject(signal.reason ?? new Error('cancelled'));
+            if (signal.aborted) return onAbort();
+            signal.addEventListener('abort', onAbort, { once: true });
+            this.waiters.push(() => {
+              signal.removeEventListener('abort', onAbort);
+              resolve();
+            });
+          });
+        }
+      }
     } catch (err) {
-      this.leave(name);
-      unlock?.();
+      release();
       throw err;
     }
-    let released = false;
-    return {
-      dir,
-      release: async () => {
-        if (released) return;
-        released = true;
-        this.leave(name);
-        unlock?.();
-      },
-    };
+    const dirs = new Map<string, string>();
+    for (const [id] of byId) dirs.set(id, held.find((h) => h.name === createHash('sha256').update(id).digest('hex'))!.dir);
+    return { dirOf: (id) => dirs.get(id)!, release };
   }
 
-  /** Remove every cache mount no step is using; the bytes they held. */
+  /** Remove every cache mount no step holds; the bytes they held. */
   async clear(): Promise<number> {
-    let bytes = 0;
-    for (const name of await fs.readdir(this.root).catch(() => [] as string[])) {
-      if ((this.users.get(name) ?? 0) > 0 || this.locks.has(name)) continue;
-      const dir = path.join(this.root, name);
-      bytes += await sizeOf(dir);
-      await fs.rm(dir, { recursive: true, force: true });
+    const run = (async () => {
+      let bytes = 0;
+      for (const name of await fs.readdir(this.root).catch(() => [] as string[])) {
+        if (this.holders.has(name) || name.startsWith('private-')) continue;
+        const dir = path.join(this.root, name);
+        bytes += await sizeOf(dir);
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+      return bytes;
+    })();
+    this.clearing = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      this.clearing = undefined;
     }
-    return bytes;
-  }
-
-  private leave(name: string): void {
-    const n = (this.users.get(name) ?? 1) - 1;
-    if (n > 0) this.users.set(name, n);
-    else this.users.delete(name);
   }
 
   /** Created with the mount's mode and owner the first time; an existing one is kept as the steps left it. */
@@ -109,7 +166,12 @@ async function sizeOf(p: string): Promise<number> {
 
 /** Mount points made in a root filesystem for a step, to be removed after it. */
 export interface MountStubs {
-  /** Remove what was made and is still as it was made (an empty directory, an empty file), and give the directories above back their times. */
+  /**
+   * Remove what was made and is still as it was made (the same inode: an empty directory, an
+   * empty file), each directory above given back the times it had just before. Run once the
+   * step's processes are gone; every lookup goes through the root without following a symlink,
+   * so nothing the step planted (a directory swapped for a link to /etc) leads elsewhere.
+   */
   remove(): Promise<void>;
 }
 
@@ -119,34 +181,103 @@ export interface MountStubs {
  * `files`. Returns them as stubs to remove after the step.
  */
 export async function makeMountStubs(root: string, targets: ReadonlyArray<{ target: string; file: boolean }>): Promise<MountStubs> {
-  const made: string[] = [];
-  const parents = new Map<string, { atime: Date; mtime: Date }>();
+  const made: Array<{ rel: string; dev: number; ino: number }> = [];
   for (const { target, file } of targets) {
     const resolved = await resolveInRoot(root, target.replace(/^\/+/, ''), true);
     const parts = resolved.split('/').filter((p) => p !== '');
     for (let i = 0; i < parts.length; i++) {
-      const at = path.join(root, ...parts.slice(0, i + 1));
-      const st = await fs.lstat(at).catch(() => undefined);
-      if (st) continue;
-      const parent = path.dirname(at);
-      if (!parents.has(parent) && !made.includes(parent)) {
-        const p = await fs.stat(parent);
-        parents.set(parent, { atime: p.atime, mtime: p.mtime });
-      }
+      const rel = parts.slice(0, i + 1).join('/');
+      const at = path.join(root, rel);
+      if (await fs.lstat(at).catch(() => undefined)) continue;
       if (file && i === parts.length - 1) await fs.writeFile(at, '', { flag: 'wx', mode: 0o600 });
       else await fs.mkdir(at, { mode: 0o755 });
-      made.push(at);
+      const st = await fs.lstat(at);
+      made.push({ rel, dev: st.dev, ino: st.ino });
     }
   }
   return {
     async remove() {
-      for (const at of [...made].reverse()) {
-        const st = await fs.lstat(at).catch(() => undefined);
-        if (!st) continue;
-        if (st.isDirectory()) await fs.rmdir(at).catch(() => undefined);
-        else if (st.isFile() && st.size === 0) await fs.unlink(at).catch(() => undefined);
+      if (made.length === 0) return;
+      const native = berthFs();
+      const rootFd = native.openRoot(root);
+      try {
+        for (const stub of [...made].reverse()) {
+          const st = statBeneath(native, rootFd, stub.rel);
+          if (!st || st.dev !== stub.dev || st.ino !== stub.ino) continue;
+          if (st.isDirectory() ? readDirBeneath(native, rootFd, stub.rel).length > 0 : !st.isFile() || st.size > 0) continue;
+          const parent = stub.rel.includes('/') ? stub.rel.slice(0, stub.rel.lastIndexOf('/')) : '';
+          const before = statBeneath(native, rootFd, parent);
+          native.remove(rootFd, stub.rel);
+          if (before?.isDirectory()) {
+            try {
+              native.utimes(rootFd, parent, ...timesOf(before), true);
+            } catch {
+              // The root itself (rel ""), where utimes has no name to act on: its times are no layer's.
+            }
+          }
+        }
+      } finally {
+        native.close(rootFd);
       }
-      for (const [dir, times] of parents) await fs.utimes(dir, times.atime, times.mtime).catch(() => undefined);
     },
   };
+}
+
+/**
+ * For each target inside another directory mount (`outer`: those mounts), its mount point made in
+ * that mount's source on the host, resolved inside the source (its symlinks stay in it).
+ */
+export async function makeNestedMountPoints(outer: ReadonlyArray<{ source: string; destination: string }>, targets: ReadonlyArray<{ target: string; file: boolean }>): Promise<void> {
+  for (const o of outer) {
+    for (const { target, file } of targets) {
+      if (!target.startsWith(`${o.destination.replace(/\/+$/, '')}/`)) continue;
+      const rel = await resolveInRoot(o.source, target.slice(o.destination.replace(/\/+$/, '').length + 1), true);
+      const at = path.join(o.source, rel);
+      if (await fs.lstat(at).catch(() => undefined)) continue;
+      await fs.mkdir(file ? path.dirname(at) : at, { recursive: true, mode: 0o755 });
+      if (file) await fs.writeFile(at, '', { flag: 'wx', mode: 0o600 });
+    }
+  }
+}
+
+/** The object at `rel` below `root` (no symlink followed on the way or at the end), or undefined. */
+function statBeneath(native: BerthFs, root: number, rel: string): BigIntStatsLike | undefined {
+  let fd = root;
+  if (rel !== '') {
+    try {
+      fd = native.openBeneath(root, rel);
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), isDirectory: () => st.isDirectory(), isFile: () => st.isFile(), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs };
+  } finally {
+    if (fd !== root) native.close(fd);
+  }
+}
+
+function readDirBeneath(native: BerthFs, root: number, rel: string): string[] {
+  const fd = native.openBeneath(root, rel);
+  try {
+    return native.readDir(fd);
+  } finally {
+    native.close(fd);
+  }
+}
+
+interface BigIntStatsLike {
+  dev: number;
+  ino: number;
+  size: number;
+  isDirectory(): boolean;
+  isFile(): boolean;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+}
+
+function timesOf(st: BigIntStatsLike): [number, number, number, number] {
+  const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  return [...split(st.atimeNs), ...split(st.mtimeNs)];
 }

@@ -18,7 +18,7 @@ export type RunMount =
 const TYPES = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'] as const;
 const KEYS: Record<(typeof TYPES)[number], string[]> = {
   bind: ['target', 'source', 'from', 'readwrite', 'readonly'],
-  cache: ['target', 'source', 'from', 'id', 'sharing', 'readonly', 'mode', 'uid', 'gid'],
+  cache: ['target', 'source', 'from', 'id', 'sharing', 'readonly', 'readwrite', 'mode', 'uid', 'gid'],
   tmpfs: ['target', 'size'],
   secret: ['target', 'id', 'env', 'required', 'mode', 'uid', 'gid'],
   ssh: [],
@@ -28,8 +28,12 @@ const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', 
 
 export class MountError extends Error {}
 
-/** One --mount flag's value; `workdir`: the step's working directory (a relative target is inside it). */
-export function parseRunMount(text: string, workdir: string): RunMount {
+/**
+ * One --mount flag's value; `workdir`: the step's working directory (a relative target is inside
+ * it); `expand`: variable substitution, applied to each value once the fields are split (as
+ * BuildKit does: a variable's commas or quotes cannot make fields of their own).
+ */
+export function parseRunMount(text: string, workdir: string, expand: (value: string) => string = (v) => v): RunMount {
   const fields = new Map<string, string | undefined>();
   for (const field of splitFields(text)) {
     const eq = field.indexOf('=');
@@ -37,7 +41,7 @@ export function parseRunMount(text: string, workdir: string): RunMount {
     const key = ALIASES[rawKey] ?? rawKey;
     if (key === '') throw new MountError(`--mount=${text}: an empty field`);
     if (fields.has(key)) throw new MountError(`--mount=${text}: "${rawKey}" is given twice`);
-    fields.set(key, eq < 0 ? undefined : field.slice(eq + 1));
+    fields.set(key, eq < 0 ? undefined : expand(field.slice(eq + 1)));
   }
   const type = (fields.get('type') ?? 'bind').toLowerCase();
   fields.delete('type');
@@ -51,14 +55,16 @@ export function parseRunMount(text: string, workdir: string): RunMount {
   const flag = (key: string): boolean => {
     if (!fields.has(key)) return false;
     const v = value(key);
-    if (v === undefined || v.toLowerCase() === 'true') return true;
-    if (v.toLowerCase() === 'false') return false;
+    // Go's strconv.ParseBool, as BuildKit reads these.
+    if (v === undefined || ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+    if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
     throw new MountError(`--mount=${text}: ${key}=${v} is not true or false`);
   };
   const number = (key: string, fallback: number, radix: 8 | 10): number => {
     const v = value(key);
     if (v === undefined) return fallback;
-    if (!(radix === 8 ? /^0?[0-7]{1,4}$/ : /^\d+$/).test(v)) throw new MountError(`--mount=${text}: ${key}=${v} is not ${radix === 8 ? 'an octal mode such as 0755' : 'a number'}`);
+    // IDs up to 2^32-2 (-1 means "none" to chown).
+    if (!(radix === 8 ? /^0?[0-7]{1,4}$/ : /^\d{1,10}$/).test(v) || parseInt(v, radix) > 0xfffffffe) throw new MountError(`--mount=${text}: ${key}=${v} is not ${radix === 8 ? 'an octal mode such as 0755' : 'a user or group ID'}`);
     return parseInt(v, radix);
   };
   const target = (): string => {
@@ -80,7 +86,8 @@ export function parseRunMount(text: string, workdir: string): RunMount {
       const sharing = (value('sharing') ?? 'shared').toLowerCase();
       if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new MountError(`--mount=${text}: sharing=${sharing}: shared, private or locked`);
       const dir = target();
-      return { type: 'cache', target: dir, id: value('id') || dir, sharing, readonly: flag('readonly'), mode: number('mode', 0o755, 8), uid: number('uid', 0, 10), gid: number('gid', 0, 10) };
+      const readonly = flag('readonly') || (fields.has('readwrite') && !flag('readwrite'));
+      return { type: 'cache', target: dir, id: value('id') || dir, sharing, readonly, mode: number('mode', 0o755, 8), uid: number('uid', 0, 10), gid: number('gid', 0, 10) };
     }
     case 'tmpfs':
       return { type: 'tmpfs', target: target() };

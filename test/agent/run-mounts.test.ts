@@ -14,6 +14,11 @@ t.test('each type, its defaults and spellings', async (t) => {
   t.same(parseRunMount('type=secret,id=token,env=TOKEN,required', '/'), { type: 'secret', id: 'token', env: 'TOKEN', required: true, mode: 0o400, uid: 0, gid: 0 }, 'with env and no target: only the variable');
   t.same(parseRunMount('type=secret,target=/etc/aws/credentials', '/'), { type: 'secret', id: 'credentials', target: '/etc/aws/credentials', required: false, mode: 0o400, uid: 0, gid: 0 }, 'named by its target');
   t.same(parseRunMount('"type=bind","target=/a,b"', '/'), { type: 'bind', target: '/a,b', source: '', readwrite: false }, 'quoted fields, as CSV');
+  t.same(parseRunMount('type=bind,target=/t,readonly=0', '/'), { type: 'bind', target: '/t', source: '', readwrite: true }, 'booleans as Go reads them');
+  t.equal((parseRunMount('type=cache,target=/c,rw=false', '/') as { readonly: boolean }).readonly, true, 'a cache may say rw=false');
+  const vars = new Map([['SRC', 'x,rw'], ['DIR', '/cache']]);
+  const expand = (v: string) => v.replace(/\$(\w+)/g, (_, k: string) => vars.get(k) ?? '');
+  t.same(parseRunMount('type=bind,source=$SRC,target=$DIR', '/', expand), { type: 'bind', target: '/cache', source: 'x,rw', readwrite: false }, 'values are expanded after the fields are split: a variable\'s comma makes no field');
 });
 
 t.test('bad flags, one at a time', async (t) => {
@@ -24,7 +29,8 @@ t.test('bad flags, one at a time', async (t) => {
     ['type=cache,target=/x,size=1g', /"size" is not an option of type=cache/],
     ['type=cache,target=/x,sharing=sometimes', /sharing=sometimes: shared, private or locked/],
     ['type=cache,target=/x,mode=rwx', /mode=rwx is not an octal mode such as 0755/],
-    ['type=cache,target=/x,uid=root', /uid=root is not a number/],
+    ['type=cache,target=/x,uid=root', /uid=root is not a user or group ID/],
+    ['type=cache,target=/x,gid=99999999999', /gid=99999999999 is not a user or group ID/],
     ['type=cache,target=/x,from=builder', /seeded from another stage \(from, source\) is not supported/],
     ['type=bind,target=/x,readonly=maybe', /readonly=maybe is not true or false/],
     ['type=bind,target=/x,target=/y', /"target" is given twice/],

@@ -332,6 +332,8 @@ t.test('RUN --mount: cache kept between builds, binds of the context and a stage
   t.notOk(stepOf(changed.stderr, 'RUN --mount=type=bind,source=data')?.cached, 'a changed bound file runs the step again');
   t.equal(run('mounts:4', 'cat', '/from-context'), 'changed\n');
 
+  const cachedWithout = build(['-t', 'mounts:6', dir]);
+  t.equal(cachedWithout.status, 0, `a cached step needs no secret, as in BuildKit: ${cachedWithout.stderr}`);
   const missing = build(['--no-cache', dir]);
   t.equal(missing.status, 1);
   t.match(missing.stderr, /secret token is required by RUN --mount but the build was given none of that id/);
@@ -341,6 +343,24 @@ t.test('RUN --mount: cache kept between builds, binds of the context and a stage
   const noFile = build(['--secret', 'id=x,src=/nonexistent/berth-secret', dir]);
   t.equal(noFile.status, 125, 'refused by the CLI, as its other bad flags');
   t.match(noFile.stderr, /--secret id=x: cannot read \/nonexistent\/berth-secret: ENOENT/);
+
+  // Mounts inside mounts (a cache under a read-only bind of the context, in either order), and a
+  // step that swaps a stub's directory for a link to the host: the stub's removal follows no link.
+  const canary = fs.mkdtempSync(path.join(root, 'canary-'));
+  fs.writeFileSync(path.join(canary, 'victim'), '');
+  const nested = build(['--no-cache', '-t', 'mounts-nested:1', context('mounts-nested', {
+    Dockerfile: [
+      `FROM ${base}`,
+      'RUN --mount=type=cache,id=nested,target=/src/cache --mount=type=bind,target=/src sh -c \'echo kept > /src/cache/f && cat /src/input > /seen\'',
+      'RUN --mount=type=cache,id=nested,target=/c sh -c \'cat /c/f > /cached\'',
+      `RUN --mount=type=bind,source=input,target=/x/victim sh -c 'mv /x /x.old && ln -s ${canary} /x'`,
+      '',
+    ].join('\n'),
+    input: 'input\n',
+  })]);
+  t.equal(nested.status, 0, nested.stderr);
+  t.equal(run('mounts-nested:1', 'cat', '/seen', '/cached'), 'input\nkept\n', 'the cache under the bind was the cache');
+  t.ok(fs.existsSync(path.join(canary, 'victim')), 'a host file behind a planted link is left alone');
 
   const prune = agent.berth(['builder', 'prune', '-f']);
   t.equal(prune.status, 0, prune.stderr);
