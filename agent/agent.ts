@@ -105,7 +105,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       workRoot: path.join(options.dataRoot, 'build'),
       cacheMountRoot: path.join(options.dataRoot, 'build-mounts'),
       // One per data root: two agents on a host do not clear each other's.
-      secretRoot: path.join('/dev/shm', `berth-build-secrets-${createHash('sha256').update(path.resolve(options.dataRoot)).digest('hex').slice(0, 16)}`),
+      secretPrefix: path.join('/dev/shm', `berth-build-secret-${createHash('sha256').update(path.resolve(options.dataRoot)).digest('hex').slice(0, 16)}-`),
       cacheFile: path.join(options.dataRoot, 'build-cache.json'),
       platform: DEFAULT_PLATFORM,
       keepStorage: options.builderKeepStorage ?? await defaultBuilderKeepStorage(options.dataRoot),

@@ -35,8 +35,12 @@ export interface BuilderOptions {
   workRoot: string;
   /** <data root>/build-mounts: RUN --mount=type=cache's directories, kept between builds. */
   cacheMountRoot: string;
-  /** A directory of this agent's own on a tmpfs (/dev/shm): RUN --mount=type=secret's files while a step runs; emptied at open. */
-  secretRoot: string;
+  /**
+   * Where RUN --mount=type=secret's files are while a step runs: directories named with this
+   * prefix on a tmpfs (/dev/shm/berth-build-secret-<agent>-), each removed after its step, those
+   * a crash left at open.
+   */
+  secretPrefix: string;
   cacheFile: string;
   platform: Platform;
   /**
@@ -75,7 +79,10 @@ export class Builder {
     await unmountBelow(options.workRoot);
     await fs.rm(options.workRoot, { recursive: true, force: true });
     // A crash mid-step left its secrets and its private cache mounts.
-    await fs.rm(options.secretRoot, { recursive: true, force: true });
+    const shm = path.dirname(options.secretPrefix);
+    for (const name of await fs.readdir(shm).catch(() => [] as string[])) {
+      if (path.join(shm, name).startsWith(options.secretPrefix)) await fs.rm(path.join(shm, name), { recursive: true, force: true });
+    }
     await CacheMounts.sweep(options.cacheMountRoot);
     const cache = await BuildCache.open(options.cacheFile);
     options.images.keepLayers(() => cache.layers());
@@ -764,8 +771,7 @@ class Build {
             if (target !== undefined) {
               // In memory (/dev/shm), never on the data root's disk, and removed after the step
               // (or at the agent's next start, after a crash).
-              await fs.mkdir(this.o.secretRoot, { recursive: true, mode: 0o700 });
-              const home = await fs.mkdtemp(path.join(this.o.secretRoot, 's-'));
+              const home = await fs.mkdtemp(this.o.secretPrefix);
               release = () => fs.rm(home, { recursive: true, force: true });
               try {
                 const file = path.join(home, 'secret');

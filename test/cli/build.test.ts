@@ -319,6 +319,7 @@ t.test('RUN --mount: cache kept between builds, binds of the context and a stage
   const saved = spawnSync(process.execPath, [CLI, '--agent', agent.socket, 'save', 'mounts:1'], { maxBuffer: 256 * 1024 * 1024 });
   t.equal(saved.status, 0);
   t.notOk(saved.stdout.includes(`s3cr3t-${process.pid}`), 'the secret is in no layer');
+  t.same(fs.readdirSync('/dev/shm').filter((n) => n.startsWith('berth-build-secret-')), [], 'nor left in /dev/shm');
 
   const second = build(['--no-cache', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts:2', dir]);
   t.equal(second.status, 0, second.stderr);
