@@ -20,7 +20,7 @@ import { checkStopSignal, envList, envMap, exposedPorts, healthcheck, parseChmod
 import { contextTree, resolveInRoot, rootfsTree, type SourceEntry, type SourceTree, type UpperWrites, writeItems } from './rootfs';
 import { unpackArchive, download } from './sources';
 import { archivesAmong, chownOf, excluded, passwdOf, placeSources, type ResolvedSource, sourcesKey, type SourceWord } from './copy-plan';
-import { CacheMounts, type HeldCaches, makeMountStubs, makeNestedMountPoints } from './mount-points';
+import { CacheMounts, type HeldCaches, makeMountStubs, makeNestedMountPoints, type MountStubs } from './mount-points';
 import { MountError, parseRunMount, type RunMount } from './run-mounts';
 import type { BuildEvent, BuildRequest, BuildSink } from './types';
 
@@ -673,6 +673,7 @@ class Build {
       const netns = network === 'default' ? await this.network() : undefined;
       return this.withRootfs(state.layers, true, async (layer, lowers, dir) => {
         const held: Array<{ release(): Promise<void> }> = [];
+        let stubs: MountStubs | undefined;
         try {
           const caches = await this.cacheMounts.acquire(mounts.flatMap((m) => (m.cache ? [m.cache] : [])), this.signal);
           held.push({ release: async () => caches.release() });
@@ -690,8 +691,9 @@ class Build {
           // cache), where runc would otherwise have to make it through a read-only bind.
           const targets = prepared.flatMap((p) => (p.volume ? [{ target: p.volume.destination, file: p.file }] : []));
           await makeNestedMountPoints(prepared.flatMap((p) => (p.volume && !p.file ? [p.volume] : [])), targets);
-          const stubs = await makeMountStubs(layer.merged, targets);
-          held.push({ release: () => stubs.remove() });
+          const made = await makeMountStubs(layer.merged, targets);
+          stubs = made;
+          held.push({ release: () => made.remove() });
           await this.runContainer(id, dir, layer.merged, {
             args, env: [...env, ...prepared.flatMap((p) => (p.env ? [p.env] : []))], workdir, user, files: imageFiles(lowers), netns,
             volumes: prepared.flatMap((p) => (p.volume ? [p.volume] : [])), script,
@@ -700,6 +702,9 @@ class Build {
           // The stubs first (the root filesystem is still mounted), then what the mounts held.
           for (const h of held.reverse()) await h.release().catch(() => undefined);
         }
+        // Directories overlay copied up only to hold a stub are not the step's change.
+        const copied = stubs;
+        return copied ? { finish: (upper: string) => copied.dropCopyUps(upper, [this.o.initLayer, ...lowers]) } : undefined;
       });
     });
   }

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fstatSync } from 'node:fs';
+import { OPAQUE_XATTR } from '../diff';
 import { berthFs, type BerthFs } from '../native';
 import { resolveInRoot } from './rootfs';
 
@@ -168,11 +169,25 @@ async function sizeOf(p: string): Promise<number> {
 export interface MountStubs {
   /**
    * Remove what was made and is still as it was made (the same inode: an empty directory, an
-   * empty file), each directory above given back the times it had just before. Run once the
-   * step's processes are gone; every lookup goes through the root without following a symlink,
-   * so nothing the step planted (a directory swapped for a link to /etc) leads elsewhere.
+   * empty file). A directory above them gets back the times it had before the stubs were made,
+   * unless the step changed it since (then its own). Run once the step's processes are gone;
+   * every lookup goes through the root without following a symlink, so nothing the step planted
+   * (a directory swapped for a link to /etc) leads elsewhere.
    */
   remove(): Promise<void>;
+  /**
+   * Once the overlay is unmounted: drop from its upper dir the directories overlay copied up only
+   * because a stub was made in them (empty there, and as the layers below have them), so that a
+   * step that changed nothing makes no layer. `lowers`: the stack's directories, topmost first.
+   */
+  dropCopyUps(upper: string, lowers: readonly string[]): Promise<void>;
+}
+
+/** The directory a chain of stubs was made in: its times before and right after. */
+interface StubParent {
+  rel: string;
+  before: TimesLike;
+  after?: TimesLike;
 }
 
 /**
@@ -181,42 +196,82 @@ export interface MountStubs {
  * `files`. Returns them as stubs to remove after the step.
  */
 export async function makeMountStubs(root: string, targets: ReadonlyArray<{ target: string; file: boolean }>): Promise<MountStubs> {
+  if (targets.length === 0) return { remove: async () => undefined, dropCopyUps: async () => undefined };
   const made: Array<{ rel: string; dev: number; ino: number }> = [];
-  for (const { target, file } of targets) {
-    const resolved = await resolveInRoot(root, target.replace(/^\/+/, ''), true);
-    const parts = resolved.split('/').filter((p) => p !== '');
-    for (let i = 0; i < parts.length; i++) {
-      const rel = parts.slice(0, i + 1).join('/');
-      const at = path.join(root, rel);
-      if (await fs.lstat(at).catch(() => undefined)) continue;
-      if (file && i === parts.length - 1) await fs.writeFile(at, '', { flag: 'wx', mode: 0o600 });
-      else await fs.mkdir(at, { mode: 0o755 });
-      const st = await fs.lstat(at);
-      made.push({ rel, dev: st.dev, ino: st.ino });
+  const parents = new Map<string, StubParent>();
+  const native = berthFs();
+  const rootFd = native.openRoot(root);
+  try {
+    for (const { target, file } of targets) {
+      const resolved = await resolveInRoot(root, target.replace(/^\/+/, ''), true);
+      const parts = resolved.split('/').filter((p) => p !== '');
+      for (let i = 0; i < parts.length; i++) {
+        const rel = parts.slice(0, i + 1).join('/');
+        const at = path.join(root, rel);
+        if (await fs.lstat(at).catch(() => undefined)) continue;
+        const parent = parts.slice(0, i).join('/');
+        if (!parents.has(parent) && !made.some((m) => m.rel === parent)) {
+          const st = statBeneath(native, rootFd, parent);
+          if (st) parents.set(parent, { rel: parent, before: st });
+        }
+        if (file && i === parts.length - 1) await fs.writeFile(at, '', { flag: 'wx', mode: 0o600 });
+        else await fs.mkdir(at, { mode: 0o755 });
+        const st = await fs.lstat(at);
+        made.push({ rel, dev: st.dev, ino: st.ino });
+      }
     }
+    for (const p of parents.values()) {
+      const st = statBeneath(native, rootFd, p.rel);
+      if (st) p.after = st;
+    }
+  } finally {
+    native.close(rootFd);
   }
   return {
     async remove() {
       if (made.length === 0) return;
-      const native = berthFs();
       const rootFd = native.openRoot(root);
       try {
+        // The parents' times as the step left them, before removing stubs moves them again.
+        const left = new Map([...parents.keys()].map((rel) => [rel, statBeneath(native, rootFd, rel)]));
         for (const stub of [...made].reverse()) {
           const st = statBeneath(native, rootFd, stub.rel);
           if (!st || st.dev !== stub.dev || st.ino !== stub.ino) continue;
           if (st.isDirectory() ? readDirBeneath(native, rootFd, stub.rel).length > 0 : !st.isFile() || st.size > 0) continue;
-          const parent = stub.rel.includes('/') ? stub.rel.slice(0, stub.rel.lastIndexOf('/')) : '';
-          const before = statBeneath(native, rootFd, parent);
           native.remove(rootFd, stub.rel);
-          if (before?.isDirectory()) {
-            try {
-              native.utimes(rootFd, parent, ...timesOf(before), true);
-            } catch {
-              // The root itself (rel ""), where utimes has no name to act on: its times are no layer's.
-            }
-          }
+        }
+        for (const p of parents.values()) {
+          if (p.rel === '') continue; // the root's times are no layer's
+          const now = left.get(p.rel);
+          if (!now?.isDirectory()) continue;
+          // Untouched by the step since the stubs were made: as it was before them.
+          const times = p.after && p.after.mtimeNs === now.mtimeNs ? p.before : now;
+          native.utimes(rootFd, p.rel, ...timesOf(times), true);
         }
       } finally {
+        native.close(rootFd);
+      }
+    },
+    async dropCopyUps(upper, lowers) {
+      if ([...parents.keys()].every((rel) => rel === '')) return;
+      const rootFd = native.openRoot(upper);
+      const lowerFds = lowers.map((l) => native.openRoot(l));
+      try {
+        const dirs = new Set<string>();
+        for (const p of parents.keys()) {
+          for (let d = p; d !== ''; d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '') dirs.add(d);
+        }
+        // Deepest first: a parent can go only once its children have.
+        for (const rel of [...dirs].sort((a, b) => b.split('/').length - a.split('/').length)) {
+          const st = statBeneath(native, rootFd, rel);
+          if (!st?.isDirectory() || readDirBeneath(native, rootFd, rel).length > 0) continue;
+          if (native.getxattr(rootFd, rel, OPAQUE_XATTR)) continue;
+          const below = lowerFds.map((fd) => statBeneath(native, fd, rel)).find((s) => s !== undefined);
+          if (!below?.isDirectory() || below.mode !== st.mode || below.uid !== st.uid || below.gid !== st.gid || below.mtimeNs !== st.mtimeNs) continue;
+          native.remove(rootFd, rel);
+        }
+      } finally {
+        for (const fd of lowerFds) native.close(fd);
         native.close(rootFd);
       }
     },
@@ -252,7 +307,10 @@ function statBeneath(native: BerthFs, root: number, rel: string): BigIntStatsLik
   }
   try {
     const st = fstatSync(fd, { bigint: true });
-    return { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), isDirectory: () => st.isDirectory(), isFile: () => st.isFile(), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs };
+    return {
+      dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
+      isDirectory: () => st.isDirectory(), isFile: () => st.isFile(), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs,
+    };
   } finally {
     if (fd !== root) native.close(fd);
   }
@@ -267,17 +325,23 @@ function readDirBeneath(native: BerthFs, root: number, rel: string): string[] {
   }
 }
 
-interface BigIntStatsLike {
-  dev: number;
-  ino: number;
-  size: number;
-  isDirectory(): boolean;
-  isFile(): boolean;
+interface TimesLike {
   atimeNs: bigint;
   mtimeNs: bigint;
 }
 
-function timesOf(st: BigIntStatsLike): [number, number, number, number] {
+interface BigIntStatsLike extends TimesLike {
+  dev: number;
+  ino: number;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  isDirectory(): boolean;
+  isFile(): boolean;
+}
+
+function timesOf(st: TimesLike): [number, number, number, number] {
   const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
   return [...split(st.atimeNs), ...split(st.mtimeNs)];
 }

@@ -9,7 +9,7 @@
 // native/, oci/ and proto/ only.
 
 export type { AppliedLayer, ApplyLimits, ApplyStats, Change, ChangeKind } from './types';
-export { OVERLAY_XATTR } from './types';
+export { OPAQUE_XATTR, OVERLAY_XATTR } from './types';
 export { applyBlob } from './apply-blob';
 export { applyLayer } from './apply';
 export { changes, LowerView, walkUpper, type UpperEntry, type WalkOptions } from './changes';

@@ -333,6 +333,13 @@ t.test('RUN --mount: cache kept between builds, binds of the context and a stage
   t.notOk(stepOf(changed.stderr, 'RUN --mount=type=bind,source=data')?.cached, 'a changed bound file runs the step again');
   t.equal(run('mounts:4', 'cat', '/from-context'), 'changed\n');
 
+  // Mounts alone change nothing: no layer, though their mount points sat in existing directories.
+  const quiet = build(['--no-cache', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts-quiet:1', context('mounts-quiet', {
+    Dockerfile: `FROM ${base}\nRUN --mount=type=secret,id=token,target=/etc/token true\nRUN --mount=type=cache,target=/usr/share/cache true\n`,
+  })]);
+  t.equal(quiet.status, 0, quiet.stderr);
+  t.equal(inspect('mounts-quiet:1').RootFS.Layers.length, inspect(base).RootFS.Layers.length, 'no layer for steps that only used mounts');
+
   const cachedWithout = build(['-t', 'mounts:6', dir]);
   t.equal(cachedWithout.status, 0, `a cached step needs no secret, as in BuildKit: ${cachedWithout.stderr}`);
   const missing = build(['--no-cache', dir]);
