@@ -37,8 +37,8 @@ export interface BuilderOptions {
   cacheMountRoot: string;
   /**
    * Where RUN --mount=type=secret's files are while a step runs: directories named with this
-   * prefix on a tmpfs (/dev/shm/berth-build-secret-<agent>-), each removed after its step, those
-   * a crash left at open.
+   * prefix on a tmpfs (/dev/shm/berth-build-secret-<agent>-), each removed after its step (and
+   * at open, those a crash left).
    */
   secretPrefix: string;
   cacheFile: string;
