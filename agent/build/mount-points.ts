@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { fstatSync } from 'node:fs';
-import { OPAQUE_XATTR } from '../diff';
+import type { BigIntStats } from 'node:fs';
+import { OPAQUE_XATTR, statIn, timesOf } from '../diff';
 import { berthFs, type BerthFs } from '../native';
 import { resolveInRoot } from './rootfs';
 
@@ -66,6 +66,7 @@ export class CacheMounts {
       if (!seen || rank[m.sharing] > rank[seen.sharing]) byId.set(m.id, m);
     }
     const held: Array<{ name: string; exclusive: boolean; dir: string; temporary: boolean }> = [];
+    const dirs = new Map<string, string>();
     const release = () => {
       for (const h of held.splice(0)) {
         if (h.temporary) {
@@ -90,6 +91,7 @@ export class CacheMounts {
           if (m.sharing === 'private' && !free) {
             const dir = path.join(this.root, `private-${randomBytes(8).toString('hex')}`);
             held.push({ name, exclusive: true, dir, temporary: true });
+            dirs.set(m.id, dir);
             await this.make(dir, m);
             break;
           }
@@ -99,6 +101,7 @@ export class CacheMounts {
             this.holders.set(name, h);
             const dir = path.join(this.root, name);
             held.push({ name, exclusive: m.sharing !== 'shared', dir, temporary: false });
+            dirs.set(m.id, dir);
             await this.make(dir, m);
             break;
           }
@@ -117,8 +120,6 @@ export class CacheMounts {
       release();
       throw err;
     }
-    const dirs = new Map<string, string>();
-    for (const [id] of byId) dirs.set(id, held.find((h) => h.name === createHash('sha256').update(id).digest('hex'))!.dir);
     return { dirOf: (id) => dirs.get(id)!, release };
   }
 
@@ -186,8 +187,8 @@ export interface MountStubs {
 /** The directory a chain of stubs was made in: its times before and right after. */
 interface StubParent {
   rel: string;
-  before: TimesLike;
-  after?: TimesLike;
+  before: BigIntStats;
+  after?: BigIntStats;
 }
 
 /**
@@ -197,7 +198,7 @@ interface StubParent {
  */
 export async function makeMountStubs(root: string, targets: ReadonlyArray<{ target: string; file: boolean }>): Promise<MountStubs> {
   if (targets.length === 0) return { remove: async () => undefined, dropCopyUps: async () => undefined };
-  const made: Array<{ rel: string; dev: number; ino: number }> = [];
+  const made: Array<{ rel: string; dev: bigint; ino: bigint }> = [];
   const parents = new Map<string, StubParent>();
   const native = berthFs();
   const rootFd = native.openRoot(root);
@@ -209,19 +210,20 @@ export async function makeMountStubs(root: string, targets: ReadonlyArray<{ targ
         const rel = parts.slice(0, i + 1).join('/');
         const at = path.join(root, rel);
         if (await fs.lstat(at).catch(() => undefined)) continue;
+        // The root's times are no layer's.
         const parent = parts.slice(0, i).join('/');
-        if (!parents.has(parent) && !made.some((m) => m.rel === parent)) {
-          const st = statBeneath(native, rootFd, parent);
+        if (parent !== '' && !parents.has(parent) && !made.some((m) => m.rel === parent)) {
+          const st = statIn(native, rootFd, parent);
           if (st) parents.set(parent, { rel: parent, before: st });
         }
         if (file && i === parts.length - 1) await fs.writeFile(at, '', { flag: 'wx', mode: 0o600 });
         else await fs.mkdir(at, { mode: 0o755 });
-        const st = await fs.lstat(at);
+        const st = await fs.lstat(at, { bigint: true });
         made.push({ rel, dev: st.dev, ino: st.ino });
       }
     }
     for (const p of parents.values()) {
-      const st = statBeneath(native, rootFd, p.rel);
+      const st = statIn(native, rootFd, p.rel);
       if (st) p.after = st;
     }
   } finally {
@@ -233,15 +235,14 @@ export async function makeMountStubs(root: string, targets: ReadonlyArray<{ targ
       const rootFd = native.openRoot(root);
       try {
         // The parents' times as the step left them, before removing stubs moves them again.
-        const left = new Map([...parents.keys()].map((rel) => [rel, statBeneath(native, rootFd, rel)]));
+        const left = new Map([...parents.keys()].map((rel) => [rel, statIn(native, rootFd, rel)]));
         for (const stub of [...made].reverse()) {
-          const st = statBeneath(native, rootFd, stub.rel);
+          const st = statIn(native, rootFd, stub.rel);
           if (!st || st.dev !== stub.dev || st.ino !== stub.ino) continue;
-          if (st.isDirectory() ? readDirBeneath(native, rootFd, stub.rel).length > 0 : !st.isFile() || st.size > 0) continue;
+          if (st.isDirectory() ? readDirBeneath(native, rootFd, stub.rel).length > 0 : !st.isFile() || st.size > 0n) continue;
           native.remove(rootFd, stub.rel);
         }
         for (const p of parents.values()) {
-          if (p.rel === '') continue; // the root's times are no layer's
           const now = left.get(p.rel);
           if (!now?.isDirectory()) continue;
           // Untouched by the step since the stubs were made: as it was before them.
@@ -253,7 +254,7 @@ export async function makeMountStubs(root: string, targets: ReadonlyArray<{ targ
       }
     },
     async dropCopyUps(upper, lowers) {
-      if ([...parents.keys()].every((rel) => rel === '')) return;
+      if (parents.size === 0) return;
       const rootFd = native.openRoot(upper);
       const lowerFds = lowers.map((l) => native.openRoot(l));
       try {
@@ -263,10 +264,10 @@ export async function makeMountStubs(root: string, targets: ReadonlyArray<{ targ
         }
         // Deepest first: a parent can go only once its children have.
         for (const rel of [...dirs].sort((a, b) => b.split('/').length - a.split('/').length)) {
-          const st = statBeneath(native, rootFd, rel);
+          const st = statIn(native, rootFd, rel);
           if (!st?.isDirectory() || readDirBeneath(native, rootFd, rel).length > 0) continue;
           if (native.getxattr(rootFd, rel, OPAQUE_XATTR)) continue;
-          const below = lowerFds.map((fd) => statBeneath(native, fd, rel)).find((s) => s !== undefined);
+          const below = lowerFds.map((fd) => statIn(native, fd, rel)).find((s) => s !== undefined);
           if (!below?.isDirectory() || below.mode !== st.mode || below.uid !== st.uid || below.gid !== st.gid || below.mtimeNs !== st.mtimeNs) continue;
           native.remove(rootFd, rel);
         }
@@ -295,27 +296,6 @@ export async function makeNestedMountPoints(outer: ReadonlyArray<{ source: strin
   }
 }
 
-/** The object at `rel` below `root` (no symlink followed on the way or at the end), or undefined. */
-function statBeneath(native: BerthFs, root: number, rel: string): BigIntStatsLike | undefined {
-  let fd = root;
-  if (rel !== '') {
-    try {
-      fd = native.openBeneath(root, rel);
-    } catch {
-      return undefined;
-    }
-  }
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    return {
-      dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
-      isDirectory: () => st.isDirectory(), isFile: () => st.isFile(), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs,
-    };
-  } finally {
-    if (fd !== root) native.close(fd);
-  }
-}
-
 function readDirBeneath(native: BerthFs, root: number, rel: string): string[] {
   const fd = native.openBeneath(root, rel);
   try {
@@ -323,25 +303,4 @@ function readDirBeneath(native: BerthFs, root: number, rel: string): string[] {
   } finally {
     native.close(fd);
   }
-}
-
-interface TimesLike {
-  atimeNs: bigint;
-  mtimeNs: bigint;
-}
-
-interface BigIntStatsLike extends TimesLike {
-  dev: number;
-  ino: number;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  isDirectory(): boolean;
-  isFile(): boolean;
-}
-
-function timesOf(st: TimesLike): [number, number, number, number] {
-  const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
-  return [...split(st.atimeNs), ...split(st.mtimeNs)];
 }

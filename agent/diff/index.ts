@@ -17,5 +17,5 @@ export { DiffIdHasher, decompressor } from './decompress';
 export { readTar, type TarEntry, type TarItem } from './tar-reader';
 export { deviceNumbers, EMPTY_LAYER_DIFF_ID, layerFromUpper, type LayerWriteOptions, tarMtime } from './write-layer';
 export { entryFix, upperLayer, type UpperLayer } from './upper-snapshot';
-export { resolveLowerLinks } from './lower-links';
+export { resolveLowerLinks, statIn, timesOf } from './lower-links';
 export { inheritImpliedDirs } from './implied-dirs';
